@@ -1,0 +1,13 @@
+/**
+ * Durable Object ids are always derived from the tenant id, so code holding one tenant's context cannot
+ * even name another tenant's object. Every stub in the project is made through these functions.
+ */
+export const rateLimiterName = (tenantId: string) => `tenant:${tenantId}`;
+export const scopedName = (tenantId: string, kind: string, id: string) => `tenant:${tenantId}:${kind}:${id}`;
+
+export function stubFor<T extends Rpc.DurableObjectBranded | undefined>(
+  ns: DurableObjectNamespace<T>,
+  name: string,
+): DurableObjectStub<T> {
+  return ns.get(ns.idFromName(name));
+}

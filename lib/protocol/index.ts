@@ -1,0 +1,3 @@
+export * from "./openai.js";
+export * from "./tool.js";
+export * from "./orchestrator.js";

@@ -1,0 +1,132 @@
+/**
+ * The OpenAI chat completions wire format, as far as we validate it. Objects are `loose` so unknown
+ * fields (new OpenAI parameters, provider extensions) are tolerated and passed on to the upstream.
+ */
+import { z } from "zod";
+
+const contentPart = z.looseObject({ type: z.string() });
+const content = z.union([z.string(), z.array(contentPart)]);
+
+export const ToolCallSchema = z.looseObject({
+  id: z.string(),
+  type: z.literal("function"),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }),
+});
+
+export const ChatMessageSchema = z.discriminatedUnion("role", [
+  z.looseObject({ role: z.literal("system"), content, name: z.string().optional() }),
+  z.looseObject({ role: z.literal("developer"), content, name: z.string().optional() }),
+  z.looseObject({ role: z.literal("user"), content, name: z.string().optional() }),
+  z.looseObject({
+    role: z.literal("assistant"),
+    content: content.nullable().optional(),
+    name: z.string().optional(),
+    tool_calls: z.array(ToolCallSchema).optional(),
+  }),
+  z.looseObject({ role: z.literal("tool"), content, tool_call_id: z.string() }),
+]);
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+export const FunctionToolSchema = z.looseObject({
+  type: z.literal("function"),
+  function: z.looseObject({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "tool names are 1-64 letters, digits, _ or -"),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type FunctionTool = z.infer<typeof FunctionToolSchema>;
+
+export const ChatCompletionRequestSchema = z
+  .looseObject({
+    model: z.string().min(1),
+    messages: z.array(ChatMessageSchema).min(1, "messages must contain at least one message"),
+    stream: z.boolean().optional(),
+    stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    top_p: z.number().min(0).max(1).nullable().optional(),
+    n: z.number().int().min(1).max(1, "only n=1 is supported").nullable().optional(),
+    max_tokens: z.number().int().positive().nullable().optional(),
+    max_completion_tokens: z.number().int().positive().nullable().optional(),
+    stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+    presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+    frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+    seed: z.number().int().nullable().optional(),
+    user: z.string().optional(),
+    tools: z.array(FunctionToolSchema).optional(),
+    tool_choice: z.union([z.string(), z.looseObject({ type: z.string() })]).optional(),
+    response_format: z.looseObject({ type: z.string() }).optional(),
+    /** CIO extension: attach the turn to a session's history. */
+    session_id: z.string().optional(),
+  })
+  .meta({ id: "ChatCompletionRequest" });
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
+
+export const UsageSchema = z.looseObject({
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+  total_tokens: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const ChatCompletionSchema = z
+  .looseObject({
+    id: z.string(),
+    object: z.literal("chat.completion"),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z.array(
+      z.looseObject({
+        index: z.number().int(),
+        message: z.looseObject({
+          role: z.literal("assistant"),
+          content: z.string().nullable(),
+          tool_calls: z.array(ToolCallSchema).optional(),
+        }),
+        finish_reason: z.string().nullable(),
+      }),
+    ),
+    usage: UsageSchema.optional(),
+  })
+  .meta({ id: "ChatCompletion" });
+export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
+
+export const ChatCompletionChunkSchema = z.looseObject({
+  id: z.string(),
+  object: z.literal("chat.completion.chunk"),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(
+    z.looseObject({
+      index: z.number().int(),
+      delta: z.looseObject({
+        role: z.string().optional(),
+        content: z.string().nullable().optional(),
+        tool_calls: z.array(z.looseObject({ index: z.number().int() })).optional(),
+      }),
+      finish_reason: z.string().nullable().optional(),
+    }),
+  ),
+  usage: UsageSchema.nullable().optional(),
+});
+export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunkSchema>;
+
+export const ModelSchema = z.object({
+  id: z.string(),
+  object: z.literal("model"),
+  created: z.number().int(),
+  owned_by: z.string(),
+});
+export const ModelListSchema = z.object({ object: z.literal("list"), data: z.array(ModelSchema) }).meta({ id: "ModelList" });
+export type Model = z.infer<typeof ModelSchema>;
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string(),
+      param: z.string().nullable(),
+      code: z.string().nullable(),
+    }),
+  })
+  .meta({ id: "Error" });

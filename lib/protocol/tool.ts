@@ -1,0 +1,51 @@
+/**
+ * The tool contract. Every tool — a service-bound Worker or an HTTPS service in any language — describes
+ * itself with a manifest and answers execute(). These schemas are the single definition of both.
+ */
+import { z } from "zod";
+
+export const ToolNameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, "tool names are lowercase, 1-64 chars");
+
+export const ToolManifestSchema = z.object({
+  name: ToolNameSchema,
+  description: z.string().min(1),
+  /** JSON Schema (draft 2020-12 subset) of the arguments object. */
+  parameters: z.record(z.string(), z.unknown()),
+  timeoutMs: z.number().int().positive().max(300_000),
+  version: z.string().min(1),
+  /** Example requests in plain language; the builtin planner ranks tools against these too. */
+  examples: z.array(z.string()).optional(),
+});
+export type ToolManifest = z.infer<typeof ToolManifestSchema>;
+
+export const ToolInputSchema = z.object({
+  args: z.record(z.string(), z.unknown()),
+  tenantId: z.string(),
+  requestId: z.string(),
+  /** Epoch milliseconds after which the caller no longer waits for the result. */
+  deadline: z.number().int(),
+});
+export type ToolInput = z.infer<typeof ToolInputSchema>;
+
+export const ToolErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+export type ToolError = z.infer<typeof ToolErrorSchema>;
+
+export const ToolResultSchema = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), content: z.string(), data: z.unknown().optional() }),
+  z.object({ ok: z.literal(false), error: ToolErrorSchema }),
+]);
+export type ToolResult = z.infer<typeof ToolResultSchema>;
+
+export const toolOk = (content: string, data?: unknown): ToolResult => ({ ok: true, content, data });
+export const toolFail = (code: string, message: string, retryable = false): ToolResult => ({
+  ok: false,
+  error: { code, message, retryable },
+});
+
+/** HTTPS transport: `POST <url>/execute`, body = ToolInput JSON, signed over `${timestamp}.${body}`. */
+export const TOOL_SIGNATURE_HEADER = "x-cio-signature";
+export const TOOL_TIMESTAMP_HEADER = "x-cio-timestamp";

@@ -1,0 +1,66 @@
+/**
+ * The base of every tool Worker. A tool declares its arguments once, as a zod schema; the manifest's JSON
+ * Schema is generated from it, and execute() validates the call, honours the deadline and turns every
+ * failure into a typed ToolResult, so a tool never throws across the service binding.
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { z } from "zod";
+import { ToolInputSchema, toolFail, type ToolManifest, type ToolResult } from "../protocol/tool.js";
+
+export class ToolFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface ToolContext {
+  tenantId: string;
+  requestId: string;
+  deadline: number;
+  /** Aborted when the deadline passes; hand it to fetch() so slow upstreams are cut off. */
+  signal: AbortSignal;
+}
+
+export abstract class ToolEntrypoint<Env, Args extends z.ZodType> extends WorkerEntrypoint<Env> {
+  abstract readonly args: Args;
+  abstract readonly info: Omit<ToolManifest, "parameters">;
+  protected abstract run(args: z.infer<Args>, ctx: ToolContext): Promise<ToolResult>;
+
+  manifest(): ToolManifest {
+    const parameters = z.toJSONSchema(this.args, { target: "draft-2020-12" }) as Record<string, unknown>;
+    delete parameters.$schema;
+    return { ...this.info, parameters };
+  }
+
+  async execute(raw: unknown): Promise<ToolResult> {
+    const input = ToolInputSchema.safeParse(raw);
+    if (!input.success) return toolFail("invalid_input", z.prettifyError(input.error));
+    const args = this.args.safeParse(input.data.args);
+    if (!args.success) return toolFail("invalid_arguments", z.prettifyError(args.error));
+    const remaining = input.data.deadline - Date.now();
+    if (remaining <= 0) return toolFail("deadline_exceeded", "the deadline passed before the tool started", true);
+    const signal = AbortSignal.timeout(remaining);
+    const ctx: ToolContext = { ...input.data, signal };
+    try {
+      return await this.run(args.data, ctx);
+    } catch (err) {
+      return asFailure(err, signal);
+    }
+  }
+
+  /** Plain HTTP answers health checks and shows the manifest, which helps when wiring tools by hand. */
+  override async fetch(): Promise<Response> {
+    return Response.json(this.manifest());
+  }
+}
+
+function asFailure(err: unknown, signal: AbortSignal): ToolResult {
+  if (err instanceof ToolFailure) return toolFail(err.code, err.message, err.retryable);
+  if (signal.aborted) return toolFail("deadline_exceeded", "the tool did not finish before its deadline", true);
+  const message = err instanceof Error ? err.message : String(err);
+  return toolFail("tool_error", message, false);
+}

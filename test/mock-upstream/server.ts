@@ -1,0 +1,159 @@
+/**
+ * A scripted OpenAI-compatible upstream on 127.0.0.1: the edge of the system that tests and benchmarks
+ * replace (a real model provider). Answers /v1/chat/completions in JSON or SSE as OpenAI does, following
+ * the directive in the request (see directive.ts), and logs requests so tests can assert what was sent.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseDirective, type Directive } from "./directive.ts";
+
+export interface LoggedRequest {
+  id?: string;
+  body: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+  aborted: boolean;
+  completed: boolean;
+}
+
+export interface MockUpstream {
+  url: string;
+  port: number;
+  server: Server;
+  log: LoggedRequest[];
+  close(): Promise<void>;
+}
+
+export interface MockOptions {
+  port?: number;
+  /** Fixed latency before answering, for benchmarks. */
+  latencyMs?: number;
+  /** Keep no request log (benchmarks would otherwise grow it without bound). */
+  quiet?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream> {
+  const log: LoggedRequest[] = [];
+  const attempts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    handle(req, res, { log, attempts, opts }).catch((err) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: String(err), type: "server_error" } }));
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    port,
+    server,
+    log,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+interface State {
+  log: LoggedRequest[];
+  attempts: Map<string, number>;
+  opts: MockOptions;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
+  const url = new URL(req.url ?? "/", "http://x");
+  if (req.method === "GET" && url.pathname === "/v1/models") {
+    return json(res, 200, { object: "list", data: [{ id: "mock-model", object: "model", created: 0, owned_by: "mock" }] });
+  }
+  if (req.method === "GET" && url.pathname === "/__requests") {
+    const id = url.searchParams.get("id");
+    return json(res, 200, id ? st.log.filter((r) => r.id === id) : st.log);
+  }
+  if (req.method !== "POST" || url.pathname !== "/v1/chat/completions") return json(res, 404, { error: { message: "not found" } });
+  const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+  const { text: userText, directive: d } = parseDirective(lastUser(body));
+  const entry: LoggedRequest = { id: d.id, body, headers: req.headers, aborted: false, completed: false };
+  if (!st.opts.quiet) st.log.push(entry);
+  res.on("close", () => { if (!entry.completed) entry.aborted = true; });
+  const attempt = d.id ? (st.attempts.get(d.id) ?? 0) + 1 : 1;
+  if (d.id) st.attempts.set(d.id, attempt);
+  if (st.opts.latencyMs) await sleep(st.opts.latencyMs);
+  if (d.delayMs) await sleep(d.delayMs);
+  const failing = d.failTimes ? attempt <= d.failTimes : d.status !== undefined;
+  if (failing) return failWith(res, d.status ?? 503, d, entry);
+  const answer = d.text ?? `Echo: ${userText}`;
+  const model = String(body.model ?? "mock-model");
+  const usage = { prompt_tokens: Math.ceil(userText.length / 4) || 1, completion_tokens: words(answer).length, total_tokens: 0 };
+  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  if (body.stream === true) return stream(res, model, answer, usage, d, body, entry);
+  entry.completed = true;
+  return json(res, 200, {
+    id: "chatcmpl-mock",
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }],
+    ...(d.noUsage ? {} : { usage }),
+  });
+}
+
+async function stream(res: ServerResponse, model: string, answer: string, usage: object, d: Directive, body: Record<string, unknown>, entry: LoggedRequest) {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const base = { id: "chatcmpl-mock-stream", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
+  const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+  const parts = words(answer);
+  for (let i = 0; i < parts.length; i++) {
+    if (res.destroyed) return;
+    if (d.breakAfter !== undefined && i === d.breakAfter) return void res.destroy();
+    if (d.errorAfter !== undefined && i === d.errorAfter) {
+      send({ error: { message: "mock failure mid-stream", type: "server_error" } });
+      return void res.end();
+    }
+    if (d.comments) res.write(": keep-alive\n\n");
+    const last = i === parts.length - 1;
+    const withUsage = last && d.usageOnLastChunk && !d.noUsage;
+    // Like many OpenAI-compatible servers, the mock omits `role` from deltas: the gateway must add it.
+    send({ ...base, choices: [{ index: 0, delta: { content: parts[i] }, finish_reason: last ? "stop" : null }], ...(withUsage ? { usage } : {}) });
+    if (d.chunkDelayMs) await sleep(d.chunkDelayMs);
+  }
+  const wantsUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
+  if (wantsUsage && !d.noUsage && !d.usageOnLastChunk) send({ ...base, choices: [], usage });
+  res.write("data: [DONE]\n\n");
+  entry.completed = true;
+  res.end();
+}
+
+function failWith(res: ServerResponse, status: number, d: Directive, entry: LoggedRequest) {
+  entry.completed = true;
+  json(res, status, { error: { message: d.errorMessage ?? `mock failure ${status}`, type: "server_error", param: null, code: null } });
+}
+
+const words = (s: string) => s.match(/\S+\s*/g) ?? [""];
+
+function lastUser(body: Record<string, unknown>): string {
+  const messages = (body.messages as { role: string; content: unknown }[] | undefined) ?? [];
+  const m = [...messages].reverse().find((x) => x.role === "user");
+  return typeof m?.content === "string" ? m.content : "";
+}
+
+function json(res: ServerResponse, status: number, value: unknown) {
+  const payload = JSON.stringify(value);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+// `node test/mock-upstream/server.ts --port 9999 --latency 20` runs it on its own (npm start, benchmarks).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : undefined; };
+  const m = await startMockUpstream({ port: arg("port"), latencyMs: arg("latency"), quiet: process.argv.includes("--quiet") });
+  console.log(JSON.stringify({ msg: "mock upstream listening", url: m.url }));
+}

@@ -1,0 +1,75 @@
+/**
+ * The gateway: the only public entry. Request id, body limit, CORS, authentication, rate limits,
+ * validation and OpenAI's wire format live here; every decision about answering lives in the orchestrator.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { ApiError, notFound } from "../../../lib/errors.js";
+import { errorResponse } from "../../../lib/http/errors.js";
+import type { GatewayApp } from "./env.js";
+import { apiKeyAuth } from "./middleware/auth.js";
+import { requestContext, requireJson } from "./middleware/request-context.js";
+import { adminAuth } from "./routes/admin/admin-auth.js";
+import { credentials } from "./routes/admin/keys.js";
+import { tenants } from "./routes/admin/tenants.js";
+import { chat } from "./routes/chat.js";
+import { health } from "./routes/health.js";
+import { models } from "./routes/models.js";
+import { methodNotAllowed } from "./method-not-allowed.js";
+
+export const EXPOSED_HEADERS = [
+  "x-request-id",
+  "x-cio-overhead-ms",
+  "retry-after",
+  "retry-after-ms",
+  "x-should-retry",
+  "x-ratelimit-limit-requests",
+  "x-ratelimit-remaining-requests",
+  "x-ratelimit-reset-requests",
+];
+
+export function createApp() {
+  const app = new OpenAPIHono<GatewayApp>();
+  app.use(requestId({ headerName: "x-request-id", limitLength: 128 }));
+  app.use(requestContext());
+  app.use("*", (c, next) => cors({ origin: c.get("settings").CIO_CORS_ORIGINS, exposeHeaders: EXPOSED_HEADERS, maxAge: 600 })(c, next));
+  app.use("*", (c, next) =>
+    bodyLimit({
+      maxSize: c.get("settings").CIO_MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, "invalid_request_error", `Request body exceeds ${c.get("settings").CIO_MAX_BODY_BYTES} bytes.`, "request_too_large");
+      },
+    })(c, next),
+  );
+  app.use("/v1/*", requireJson());
+  app.use("/admin/*", requireJson());
+
+  app.route("/", health);
+  app.use("/admin/*", adminAuth());
+  app.route("/", tenants);
+  app.route("/", credentials);
+  app.use("/v1/*", apiKeyAuth());
+  app.route("/", models);
+  app.route("/", chat);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "CIO_ADMIN_TOKEN" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "CIO Edge API", version: "1.0.0", description: "OpenAI-compatible chat completions with orchestration, sessions, councils, runners and heavy work." },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "CIO Edge API" }));
+
+  app.notFound((c) => {
+    const allowed = methodNotAllowed(app.routes, c.req.method, c.req.path);
+    if (allowed) {
+      throw new ApiError(405, "invalid_request_error", `Method ${c.req.method} is not allowed on ${c.req.path}.`, "method_not_allowed", null, { allow: allowed.join(", ") });
+    }
+    throw notFound(`Unknown route: ${c.req.method} ${c.req.path}`, "unknown_url");
+  });
+  app.onError((err, c) => errorResponse(c, err, c.get("log")));
+  return app;
+}

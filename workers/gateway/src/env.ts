@@ -1,0 +1,30 @@
+import type { Logger } from "../../../lib/log.js";
+import type Orchestrator from "../../orchestrator/src/index.js";
+import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import type { GatewaySettings } from "./settings.js";
+
+/** The gateway's bindings, as declared in the root wrangler.toml. */
+export interface GatewayEnv {
+  DB: D1Database;
+  ORCHESTRATOR: Service<Orchestrator>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  [k: string]: unknown;
+}
+
+export interface AuthContext {
+  tenantId: string;
+  keyId: string;
+  scopes: string[];
+  limits: { keyRpm: number; keyConcurrency: number; tenantRpm: number; tenantConcurrency: number; dailyTokenBudget: number | null };
+}
+
+export interface GatewayVars {
+  log: Logger;
+  settings: GatewaySettings;
+  auth: AuthContext;
+  /** Milliseconds spent waiting on the orchestrator's upstreams, subtracted to report our own overhead. */
+  upstreamMs: number;
+  startedAt: number;
+}
+
+export type GatewayApp = { Bindings: GatewayEnv; Variables: GatewayVars };

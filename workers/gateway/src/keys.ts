@@ -1,0 +1,62 @@
+/**
+ * API key lookup. Keys are stored as SHA-256 hashes; a lookup joins the tenant for its status and limits.
+ * Results (including "no such key") are cached per isolate for at most CIO_KEY_CACHE_TTL_S (≤ 30 s), which
+ * keeps D1 off the hot path while guaranteeing a revoked key stops working within 30 seconds.
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import { openDb, schema } from "../../../lib/db/index.js";
+import type { GatewaySettings } from "./settings.js";
+import type { AuthContext } from "./env.js";
+
+export type KeyLookup = (AuthContext & { tenantStatus: string }) | null;
+
+const cache = new Map<string, { value: KeyLookup; expires: number }>();
+const MAX_CACHED = 10_000;
+
+export async function lookupKey(d1: D1Database, hash: string, s: GatewaySettings, now = Date.now()): Promise<KeyLookup> {
+  const hit = cache.get(hash);
+  if (hit && hit.expires > now) return hit.value;
+  const value = await fromDb(d1, hash, s);
+  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+  if (s.CIO_KEY_CACHE_TTL_S > 0) cache.set(hash, { value, expires: now + s.CIO_KEY_CACHE_TTL_S * 1000 });
+  return value;
+}
+
+/** Forget a key at once in this isolate (used by the admin API when it revokes). */
+export const forgetKey = (hash: string) => cache.delete(hash);
+
+async function fromDb(d1: D1Database, hash: string, s: GatewaySettings): Promise<KeyLookup> {
+  const k = schema.apiKeys;
+  const t = schema.tenants;
+  const rows = await openDb(d1)
+    .select({
+      keyId: k.id,
+      tenantId: k.tenantId,
+      scopes: k.scopes,
+      keyRpm: k.rpmLimit,
+      keyConcurrency: k.concurrencyLimit,
+      tenantRpm: t.rpmLimit,
+      tenantConcurrency: t.concurrencyLimit,
+      dailyTokenBudget: t.dailyTokenBudget,
+      tenantStatus: t.status,
+    })
+    .from(k)
+    .innerJoin(t, eq(t.id, k.tenantId))
+    .where(and(eq(k.hash, hash), isNull(k.revokedAt)))
+    .limit(1);
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    tenantId: r.tenantId,
+    keyId: r.keyId,
+    scopes: r.scopes,
+    tenantStatus: r.tenantStatus,
+    limits: {
+      keyRpm: r.keyRpm ?? s.CIO_DEFAULT_KEY_RPM,
+      keyConcurrency: r.keyConcurrency ?? s.CIO_DEFAULT_KEY_CONCURRENCY,
+      tenantRpm: r.tenantRpm ?? s.CIO_DEFAULT_TENANT_RPM,
+      tenantConcurrency: r.tenantConcurrency ?? s.CIO_DEFAULT_TENANT_CONCURRENCY,
+      dailyTokenBudget: r.dailyTokenBudget,
+    },
+  };
+}

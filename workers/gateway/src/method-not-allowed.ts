@@ -1,0 +1,24 @@
+/** For a path that exists under other methods, the methods it allows (for a 405 with `Allow`). */
+export function methodNotAllowed(routes: { method: string; path: string }[], method: string, path: string): string[] | undefined {
+  const allowed = new Set<string>();
+  for (const r of routes) {
+    if (r.method === "ALL" || r.method === method) continue;
+    if (patternOf(r.path).test(path)) allowed.add(r.method);
+  }
+  if (!allowed.size) return undefined;
+  if (allowed.has("GET")) allowed.add("HEAD");
+  return [...allowed].sort();
+}
+
+const patterns = new Map<string, RegExp>();
+function patternOf(route: string): RegExp {
+  let re = patterns.get(route);
+  if (!re) {
+    const body = route
+      .split("/")
+      .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/");
+    patterns.set(route, (re = new RegExp(`^${body}/?$`)));
+  }
+  return re;
+}

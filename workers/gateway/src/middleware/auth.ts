@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from "hono";
+import { forbidden, unauthorized } from "../../../../lib/errors.js";
+import { sha256Hex } from "../../../../lib/crypto.js";
+import { lookupKey } from "../keys.js";
+import type { GatewayApp } from "../env.js";
+
+/** Every scope a key can hold; "*" grants all of them. */
+export const SCOPES = ["chat", "sessions", "councils", "tasks", "files", "runners", "feedback"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export function apiKeyAuth(): MiddlewareHandler<GatewayApp> {
+  return async function apiKeyAuth(c, next) {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw unauthorized();
+    const found = await lookupKey(c.env.DB, await sha256Hex(match[1]!), c.get("settings"));
+    if (!found) throw unauthorized("Incorrect or revoked API key.");
+    if (found.tenantStatus !== "active") throw forbidden("This tenant is suspended.", "tenant_suspended");
+    const { tenantStatus: _, ...auth } = found;
+    c.set("auth", auth);
+    c.set("log", c.get("log").child({ tenantId: auth.tenantId }));
+    await next();
+  };
+}
+
+export function requireScope(scope: Scope): MiddlewareHandler<GatewayApp> {
+  return async function requireScope(c, next) {
+    const scopes = c.get("auth").scopes;
+    if (!scopes.includes("*") && !scopes.includes(scope)) {
+      throw forbidden(`This API key lacks the '${scope}' scope.`);
+    }
+    await next();
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Admission control: reserve a slot in the tenant's RateLimiterDO before forwarding, release it when the
+ * response body has been fully sent (or the client went away). Rejections are OpenAI-style 429s.
+ */
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../../../../lib/errors.js";
+import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
+import { onStreamEnd } from "../../../../lib/http/on-stream-end.js";
+import type { LimitReason, Reservation } from "../../../../durable-objects/rate-limiter/limits.js";
+import type { GatewayApp } from "../env.js";
+
+const MESSAGES: Record<LimitReason, string> = {
+  key_rpm: "Rate limit reached for requests per minute on this API key.",
+  tenant_rpm: "Rate limit reached for requests per minute on this organization.",
+  key_concurrency: "Too many concurrent requests on this API key.",
+  tenant_concurrency: "Too many concurrent requests on this organization.",
+  daily_token_budget: "The daily token budget of this organization is exhausted.",
+};
+
+export function rateLimit(): MiddlewareHandler<GatewayApp> {
+  return async function rateLimit(c, next) {
+    const auth = c.get("auth");
+    const stub = stubFor(c.env.RATE_LIMITER, rateLimiterName(auth.tenantId));
+    const r = await stub.reserve({ keyId: auth.keyId, ...auth.limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS });
+    if (!r.ok) throw rejection(r);
+    const release = () => c.executionCtx.waitUntil(stub.release(r.leaseId).catch((err) => c.get("log").error("lease release failed", { err })));
+    try {
+      await next();
+    } catch (err) {
+      release();
+      throw err;
+    }
+    c.header("x-ratelimit-limit-requests", String(r.limit));
+    c.header("x-ratelimit-remaining-requests", String(Math.max(0, r.remaining)));
+    c.header("x-ratelimit-reset-requests", `${Math.ceil(r.resetMs / 1000)}s`);
+    const body = c.res.body;
+    if (body && c.res.headers.get("content-type")?.startsWith("text/event-stream")) {
+      c.res = new Response(onStreamEnd(body, release), c.res);
+    } else release();
+  };
+}
+
+function rejection(r: Extract<Reservation, { ok: false }>): ApiError {
+  const budget = r.reason === "daily_token_budget";
+  const headers: Record<string, string> = {
+    "retry-after": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))),
+    "retry-after-ms": String(r.retryAfterMs),
+    "x-ratelimit-limit-requests": String(r.limit),
+  };
+  // A rate clears by itself within seconds; an exhausted budget does not, so clients must not loop on it.
+  if (budget) headers["x-should-retry"] = "false";
+  return new ApiError(429, "rate_limit_error", MESSAGES[r.reason], budget ? "budget_exceeded" : r.reason, null, headers);
+}

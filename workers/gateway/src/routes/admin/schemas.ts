@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { SCOPES } from "../../middleware/auth.js";
+
+const limit = z.number().int().positive().nullable().optional();
+
+export const TenantCreateSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    rpm_limit: limit,
+    concurrency_limit: limit,
+    daily_token_budget: limit,
+  })
+  .strict()
+  .meta({ id: "TenantCreate" });
+
+export const TenantPatchSchema = TenantCreateSchema.partial().extend({ status: z.enum(["active", "suspended"]).optional() }).strict();
+
+export const TenantSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("tenant"),
+    name: z.string(),
+    status: z.string(),
+    rpm_limit: z.number().nullable(),
+    concurrency_limit: z.number().nullable(),
+    daily_token_budget: z.number().nullable(),
+    created_at: z.number(),
+  })
+  .meta({ id: "Tenant" });
+
+export const KeyCreateSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).default("default"),
+    scopes: z.array(z.enum(["*", ...SCOPES])).min(1).default(["*"]),
+    rpm_limit: limit,
+    concurrency_limit: limit,
+  })
+  .strict()
+  .meta({ id: "ApiKeyCreate" });
+
+export const KeySchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("api_key"),
+    tenant_id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    scopes: z.array(z.string()),
+    rpm_limit: z.number().nullable(),
+    concurrency_limit: z.number().nullable(),
+    created_at: z.number(),
+    revoked_at: z.number().nullable(),
+    /** Present only in the answer to the creation; it is never shown again. */
+    key: z.string().optional(),
+  })
+  .meta({ id: "ApiKey" });
+
+export const RunnerTokenCreateSchema = z
+  .object({ runner_name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, _ and -") })
+  .strict()
+  .meta({ id: "RunnerTokenCreate" });
+
+export const RunnerTokenSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("runner_token"),
+    tenant_id: z.string(),
+    runner_name: z.string(),
+    prefix: z.string(),
+    created_at: z.number(),
+    revoked_at: z.number().nullable(),
+    token: z.string().optional(),
+  })
+  .meta({ id: "RunnerToken" });
+
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ object: z.literal("list"), data: z.array(item) });
+export const IdParam = z.object({ id: z.string() });
+export const ChildParam = z.object({ id: z.string(), childId: z.string() });

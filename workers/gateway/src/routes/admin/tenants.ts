@@ -1,0 +1,92 @@
+import { createRoute } from "@hono/zod-openapi";
+import { desc, eq } from "drizzle-orm";
+import { newId } from "../../../../../lib/crypto.js";
+import { openDb, schema, type Db } from "../../../../../lib/db/index.js";
+import { notFound } from "../../../../../lib/errors.js";
+import type { Tenant } from "../../../../../d1-migrations/schema/index.js";
+import { router } from "../../validation.js";
+import { auditRow } from "./audit.js";
+import { IdParam, TenantCreateSchema, TenantPatchSchema, TenantSchema, listOf } from "./schemas.js";
+
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+
+export const tenantView = (t: Tenant) => ({
+  id: t.id,
+  object: "tenant" as const,
+  name: t.name,
+  status: t.status,
+  rpm_limit: t.rpmLimit,
+  concurrency_limit: t.concurrencyLimit,
+  daily_token_budget: t.dailyTokenBudget,
+  created_at: t.createdAt,
+});
+
+export async function getTenant(db: Db, id: string): Promise<Tenant> {
+  const [t] = await db.select().from(schema.tenants).where(eq(schema.tenants.id, id)).limit(1);
+  if (!t) throw notFound(`No tenant '${id}'.`, "tenant_not_found");
+  return t;
+}
+
+const create = createRoute({
+  method: "post",
+  path: "/admin/tenants",
+  summary: "Create a tenant",
+  security: [{ admin: [] }],
+  request: { body: { required: true, ...json(TenantCreateSchema) } },
+  responses: { 201: { description: "The tenant", ...json(TenantSchema) } },
+});
+const list = createRoute({
+  method: "get",
+  path: "/admin/tenants",
+  summary: "List tenants",
+  security: [{ admin: [] }],
+  responses: { 200: { description: "Tenants, newest first", ...json(listOf(TenantSchema)) } },
+});
+const get = createRoute({
+  method: "get",
+  path: "/admin/tenants/{id}",
+  summary: "Get a tenant",
+  security: [{ admin: [] }],
+  request: { params: IdParam },
+  responses: { 200: { description: "The tenant", ...json(TenantSchema) } },
+});
+const patch = createRoute({
+  method: "patch",
+  path: "/admin/tenants/{id}",
+  summary: "Change a tenant's name, status or limits",
+  security: [{ admin: [] }],
+  request: { params: IdParam, body: { required: true, ...json(TenantPatchSchema) } },
+  responses: { 200: { description: "The tenant", ...json(TenantSchema) } },
+});
+
+export const tenants = router()
+  .openapi(create, async (c) => {
+    const b = c.req.valid("json");
+    const db = openDb(c.env.DB);
+    const id = newId("ten");
+    const row = { id, name: b.name, rpmLimit: b.rpm_limit ?? null, concurrencyLimit: b.concurrency_limit ?? null, dailyTokenBudget: b.daily_token_budget ?? null };
+    await db.batch([db.insert(schema.tenants).values(row), auditRow(db, c, id, "tenant.create", id, { name: b.name })]);
+    return c.json(tenantView(await getTenant(db, id)), 201);
+  })
+  .openapi(list, async (c) => {
+    const rows = await openDb(c.env.DB).select().from(schema.tenants).orderBy(desc(schema.tenants.createdAt)).limit(1000);
+    return c.json({ object: "list" as const, data: rows.map(tenantView) }, 200);
+  })
+  .openapi(get, async (c) => c.json(tenantView(await getTenant(openDb(c.env.DB), c.req.valid("param").id)), 200))
+  .openapi(patch, async (c) => {
+    const { id } = c.req.valid("param");
+    const b = c.req.valid("json");
+    const db = openDb(c.env.DB);
+    await getTenant(db, id);
+    const set = {
+      ...(b.name !== undefined && { name: b.name }),
+      ...(b.status !== undefined && { status: b.status }),
+      ...(b.rpm_limit !== undefined && { rpmLimit: b.rpm_limit }),
+      ...(b.concurrency_limit !== undefined && { concurrencyLimit: b.concurrency_limit }),
+      ...(b.daily_token_budget !== undefined && { dailyTokenBudget: b.daily_token_budget }),
+    };
+    if (Object.keys(set).length) {
+      await db.batch([db.update(schema.tenants).set(set).where(eq(schema.tenants.id, id)), auditRow(db, c, id, "tenant.update", id, b)]);
+    }
+    return c.json(tenantView(await getTenant(db, id)), 200);
+  });

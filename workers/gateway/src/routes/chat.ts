@@ -1,0 +1,42 @@
+import { createRoute } from "@hono/zod-openapi";
+import { ApiError } from "../../../../lib/errors.js";
+import { SSE_HEADERS } from "../../../../lib/http/sse.js";
+import { ChatCompletionRequestSchema, ChatCompletionSchema, ErrorBodySchema, type ChatReply } from "../../../../lib/protocol/index.js";
+import { requireScope } from "../middleware/auth.js";
+import { rateLimit } from "../middleware/rate-limit.js";
+import { router } from "../validation.js";
+
+const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/chat/completions",
+  summary: "Create a chat completion (OpenAI-compatible; `stream: true` answers with server-sent events)",
+  security: [{ bearer: [] }],
+  middleware: [requireScope("chat"), rateLimit()] as const,
+  request: { body: { required: true, content: { "application/json": { schema: ChatCompletionRequestSchema } } } },
+  responses: {
+    200: {
+      description: "A completion, or a stream of chunks when `stream` is true",
+      content: { "application/json": { schema: ChatCompletionSchema }, "text/event-stream": { schema: { type: "string" } } },
+    },
+    400: { description: "Invalid request", ...errors },
+    401: { description: "Missing or invalid API key", ...errors },
+    429: { description: "Rate limit or budget exhausted", ...errors },
+  },
+});
+
+export const chat = router().openapi(route, async (c) => {
+  const auth = c.get("auth");
+  // RPC typing cannot map zod's loose objects (index signatures), so the reply is typed by its declaration.
+  const reply = (await c.env.ORCHESTRATOR.chat({
+    requestId: c.get("requestId"),
+    tenantId: auth.tenantId,
+    keyId: auth.keyId,
+    body: c.req.valid("json"),
+  })) as unknown as ChatReply;
+  c.set("upstreamMs", reply.upstreamMs);
+  if (reply.kind === "error") throw ApiError.from(reply.error);
+  if (reply.kind === "json") return c.json(reply.completion, 200);
+  return new Response(reply.body, { status: 200, headers: SSE_HEADERS }) as never;
+});

@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { envInt, envList, envLogLevel, envOptionalString, loadSettings } from "../../../lib/config.js";
+
+export const GatewaySettingsSchema = z.object({
+  CIO_LOG_LEVEL: envLogLevel(),
+  CIO_MAX_BODY_BYTES: envInt(1024 * 1024, 1024, 100 * 1024 * 1024),
+  /** Admin API bearer token; the admin API answers 403 while it is unset. */
+  CIO_ADMIN_TOKEN: envOptionalString(),
+  /** How long a key lookup is cached per isolate; capped at 30 s so a revoked key stops within 30 s. */
+  CIO_KEY_CACHE_TTL_S: envInt(30, 0, 30),
+  CIO_DEFAULT_KEY_RPM: envInt(600, 1),
+  CIO_DEFAULT_KEY_CONCURRENCY: envInt(50, 1),
+  CIO_DEFAULT_TENANT_RPM: envInt(3000, 1),
+  CIO_DEFAULT_TENANT_CONCURRENCY: envInt(200, 1),
+  /** A request still holding a concurrency slot after this long is assumed lost and its slot freed. */
+  CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),
+  /** Allowed browser origins for CORS; "*" allows any. */
+  CIO_CORS_ORIGINS: envList().transform((l) => (l.length ? l : ["*"])),
+});
+export type GatewaySettings = z.infer<typeof GatewaySettingsSchema>;
+
+export const gatewaySettings = (env: object) => loadSettings(GatewaySettingsSchema, env);

@@ -1,0 +1,37 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { auxWorker, ROOT } from "../../test/support/aux-workers.ts";
+
+// The gateway runs as the Worker under test; the orchestrator (with the Durable Objects) runs beside it
+// from its own bundle, pointed at the scripted mock model started by the global setup.
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => ({
+      remoteBindings: false,
+      wrangler: { configPath: `${ROOT}/wrangler.toml` },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(`${ROOT}/d1-migrations`),
+          CIO_ADMIN_TOKEN: "test-admin-token",
+          CIO_LOG_LEVEL: "warn",
+        },
+        workers: [
+          auxWorker("workers/orchestrator/wrangler.toml", {
+            vars: {
+              CIO_UPSTREAM_BASE_URL: inject<string>("upstreamUrl"),
+              CIO_UPSTREAM_MODELS: "mock-model,mock-other",
+              CIO_UPSTREAM_RETRY_BASE_MS: "5",
+              CIO_UPSTREAM_TIMEOUT_MS: "2000",
+              CIO_LOG_LEVEL: "warn",
+            },
+          }),
+        ],
+      },
+    })),
+  ],
+  test: {
+    name: "gateway",
+    globalSetup: [`${ROOT}/test/support/mock-upstream-setup.ts`],
+    setupFiles: [`${ROOT}/test/support/apply-migrations.ts`],
+  },
+});

@@ -1,0 +1,50 @@
+/** Passthrough models: the request goes to the configured OpenAI-compatible upstream as it came. */
+import { ApiError } from "../../../../lib/errors.js";
+import type { Logger } from "../../../../lib/log.js";
+import type { ChatCall, ChatCompletion, ChatReply, Usage } from "../../../../lib/protocol/index.js";
+import { postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
+import { relay } from "../providers/openai-compatible/relay.js";
+import { promptText, toReadable } from "../stream.js";
+import { completionId, usageOf } from "../wire.js";
+
+export interface PipelineDeps {
+  log: Logger;
+  /** Records usage without delaying the answer (ctx.waitUntil underneath). */
+  recordUsage: (model: string, u: Usage) => void;
+}
+
+export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps: PipelineDeps): Promise<ChatReply> {
+  const { session_id: _session, ...body } = call.body;
+  const stream = body.stream === true;
+  const includeUsage = body.stream_options?.include_usage === true;
+  const id = completionId(call.requestId);
+  const abort = new AbortController();
+  const upstreamBody = stream ? { ...body, stream_options: { ...body.stream_options, include_usage: true } } : body;
+  let res;
+  try {
+    res = await postChat(upstream, upstreamBody, abort.signal, deps.log);
+  } catch (err) {
+    if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: 0 };
+    throw err;
+  }
+  const prompt = promptText(call.body.messages);
+  if (!stream) return json(res.response, call.body.model, prompt, res.ms, deps);
+  const gen = relay(res.response.body!, {
+    id,
+    model: call.body.model,
+    includeUsage,
+    promptText: prompt,
+    onUsage: (u) => deps.recordUsage(call.body.model, u),
+  });
+  return { kind: "stream", body: toReadable(gen, abort), upstreamMs: res.ms };
+}
+
+async function json(res: Response, model: string, prompt: string, ms: number, deps: PipelineDeps): Promise<ChatReply> {
+  const started = Date.now();
+  const completion = (await res.json()) as ChatCompletion;
+  const text = completion.choices?.[0]?.message?.content ?? "";
+  completion.usage ??= usageOf(prompt, text);
+  completion.model = model;
+  deps.recordUsage(model, completion.usage);
+  return { kind: "json", completion, upstreamMs: ms + (Date.now() - started) };
+}

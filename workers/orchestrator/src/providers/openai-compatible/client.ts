@@ -1,0 +1,101 @@
+/**
+ * A minimal client for any OpenAI-compatible upstream (OpenAI, OpenRouter, Ollama, vLLM, llama.cpp).
+ * It retries only what is safe to retry — the call failed before the upstream answered with a body we
+ * could have used — with exponential backoff and jitter, and maps every failure to an OpenAI-shaped error.
+ */
+import { ApiError, upstreamError } from "../../../../../lib/errors.js";
+import type { Logger } from "../../../../../lib/log.js";
+import { backoffMs, sleep } from "../../../../../lib/time.js";
+
+export interface UpstreamConfig {
+  baseUrl: string;
+  apiKey?: string;
+  timeoutMs: number;
+  retries: number;
+  retryBaseMs: number;
+}
+
+export interface UpstreamResponse {
+  response: Response;
+  /** Time until the upstream's headers arrived, summed over attempts. */
+  ms: number;
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const CLIENT_FAULT_STATUS = new Set([400, 404, 409, 413, 422]);
+
+export async function postChat(
+  cfg: UpstreamConfig,
+  body: unknown,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<UpstreamResponse> {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt >= cfg.retries;
+    try {
+      const response = await fetchWithHeaderTimeout(cfg, body, signal);
+      if (response.ok) return { response, ms: Date.now() - started };
+      if (last || !RETRYABLE_STATUS.has(response.status)) throw await toApiError(response);
+      await response.body?.cancel();
+      log.warn("upstream answered with a retryable status", { status: response.status, attempt });
+    } catch (err) {
+      if (err instanceof ApiError || signal.aborted) throw err;
+      if (last) throw upstreamFailure(err);
+      log.warn("upstream call failed; retrying", { attempt, error: String(err) });
+    }
+    await sleep(backoffMs(attempt, cfg.retryBaseMs));
+  }
+}
+
+class HeaderTimeout extends Error {}
+
+/** The timeout covers the wait for headers only: a long streamed answer must not be cut off by it. */
+async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal: AbortSignal) {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => ac.abort(new HeaderTimeout()), cfg.timeoutMs);
+  try {
+    return await fetch(`${cfg.baseUrl.replace(/\/$/, "")}/chat/completions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        ...(cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {}),
+      },
+      body: JSON.stringify(body),
+      signal: ac.signal,
+    });
+  } catch (err) {
+    throw ac.signal.reason instanceof HeaderTimeout ? ac.signal.reason : err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function upstreamFailure(err: unknown): ApiError {
+  if (err instanceof HeaderTimeout) return upstreamError("The model upstream did not answer in time.", 504, "upstream_timeout");
+  return upstreamError(`The model upstream could not be reached: ${String(err)}`, 502, "upstream_unreachable");
+}
+
+async function toApiError(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => "");
+  let message = text.slice(0, 500) || res.statusText;
+  let param: string | null = null;
+  let code: string | null = null;
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: string; param?: string; code?: string } | string };
+    if (typeof parsed.error === "string") message = parsed.error;
+    else if (parsed.error?.message) ({ message, param = null, code = null } = parsed.error as never);
+  } catch {
+    /* a non-JSON error body is kept as text */
+  }
+  if (CLIENT_FAULT_STATUS.has(res.status)) return new ApiError(res.status, "invalid_request_error", message, code, param);
+  if (res.status === 429) {
+    const retry = res.headers.get("retry-after");
+    return new ApiError(429, "rate_limit_error", `The model upstream is rate limiting: ${message}`, "upstream_rate_limited", null, retry ? { "retry-after": retry } : {});
+  }
+  if (res.status === 401 || res.status === 403) return upstreamError("The model upstream rejected this platform's credentials.", 502, "upstream_auth");
+  return upstreamError(`The model upstream failed with HTTP ${res.status}: ${message}`);
+}

@@ -1,0 +1,64 @@
+/**
+ * Relays an upstream SSE stream to our client in OpenAI's exact format, whatever the upstream's quirks:
+ * one id on every chunk, `role` in the first delta, a chunk with `finish_reason`, the usage chunk only
+ * when the client asked for it (we always ask upstream, to count tokens), comment lines ignored, and an
+ * error after the stream started sent as `data: {"error":…}`.
+ */
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import { ApiError, upstreamError } from "../../../../../lib/errors.js";
+import { SSE_DONE, sseData } from "../../../../../lib/http/sse.js";
+import type { ChatCompletionChunk, Usage } from "../../../../../lib/protocol/index.js";
+import { chunk, usageChunk, usageOf } from "../../wire.js";
+
+export interface RelayOptions {
+  id: string;
+  model: string;
+  includeUsage: boolean;
+  promptText: string;
+  /** Called once at the end with the upstream's usage, or an estimate when it reported none. */
+  onUsage: (u: Usage) => void;
+}
+
+export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions): AsyncGenerator<Uint8Array> {
+  const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+  let roleSent = false;
+  let finished = false;
+  let usage: Usage | undefined;
+  let answer = "";
+  try {
+    for await (const ev of events) {
+      if (ev.data === "[DONE]") break;
+      const c = parseChunk(ev.data);
+      if (c.usage) usage = c.usage;
+      if (!c.choices?.length) continue; // a usage-only chunk: re-emitted at the end if asked for
+      delete c.usage;
+      Object.assign(c, { id: o.id, model: o.model, object: "chat.completion.chunk" });
+      const first = c.choices[0]!;
+      if (!roleSent) first.delta = { role: "assistant", ...first.delta };
+      roleSent = true;
+      if (typeof first.delta?.content === "string") answer += first.delta.content;
+      if (c.choices.some((x) => x.finish_reason)) finished = true;
+      yield sseData(c);
+    }
+  } catch (err) {
+    const e = err instanceof ApiError ? err : upstreamError(`The model stream broke off: ${String(err)}`);
+    yield sseData(e.toBody());
+    return;
+  }
+  if (!finished) yield sseData(chunk(o.id, o.model, roleSent ? {} : { role: "assistant", content: "" }, "stop"));
+  const final = usage ?? usageOf(o.promptText, answer);
+  o.onUsage(final);
+  if (o.includeUsage) yield sseData(usageChunk(o.id, o.model, final));
+  yield SSE_DONE;
+}
+
+function parseChunk(data: string): ChatCompletionChunk & { error?: unknown } {
+  let parsed: ChatCompletionChunk & { error?: { message?: string } };
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw upstreamError("The model upstream sent a malformed stream chunk.");
+  }
+  if (parsed.error) throw upstreamError(`The model upstream failed mid-stream: ${parsed.error.message ?? "unknown error"}`);
+  return parsed;
+}

@@ -1,0 +1,53 @@
+/**
+ * Builders for OpenAI response objects, used by every pipeline that produces its own answer (builtin,
+ * the agent loop) so they all speak the same wire format as a passthrough model.
+ */
+import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../../lib/protocol/index.js";
+
+export const completionId = (requestId: string) => `chatcmpl-${requestId.replace(/[^A-Za-z0-9]/g, "").slice(-24)}`;
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export function completion(id: string, model: string, text: string, usage: Usage, extra: object = {}): ChatCompletion {
+  return {
+    id,
+    object: "chat.completion",
+    created: nowSeconds(),
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+    usage,
+    ...extra,
+  };
+}
+
+export function chunk(
+  id: string,
+  model: string,
+  delta: ChatCompletionChunk["choices"][number]["delta"],
+  finish: string | null = null,
+): ChatCompletionChunk {
+  return {
+    id,
+    object: "chat.completion.chunk",
+    created: nowSeconds(),
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  };
+}
+
+export const usageChunk = (id: string, model: string, usage: Usage): ChatCompletionChunk => ({
+  id,
+  object: "chat.completion.chunk",
+  created: nowSeconds(),
+  model,
+  choices: [],
+  usage,
+});
+
+/** A rough token count (about four characters a token) for providers that report no usage. */
+export const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+
+export function usageOf(prompt: string, answer: string): Usage {
+  const prompt_tokens = estimateTokens(prompt);
+  const completion_tokens = answer ? estimateTokens(answer) : 0;
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+}

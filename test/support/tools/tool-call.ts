@@ -3,6 +3,7 @@
  * `cloudflare:*` and `node:*` imports so both the Workers-side tests and Node-side code can use it.
  */
 import type { ToolInput, ToolManifest, ToolResult } from "../../../lib/protocol/tool.js";
+import "./provided-context.js";
 
 /** What a tool Worker looks like through a service binding or `exports.default`. */
 export interface ToolStub {

@@ -5,13 +5,8 @@
  */
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import "./provided-context.js";
 import { startRecordedUpstream } from "./recorded-upstream.js";
-
-declare module "vitest" {
-  interface ProvidedContext {
-    upstreamUrl: string;
-  }
-}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const upstream = await startRecordedUpstream(join(project.config.root, "test/fixtures"));

@@ -15,7 +15,7 @@ export const GatewaySettingsSchema = z.object({
   /** A request still holding a concurrency slot after this long is assumed lost and its slot freed. */
   CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),
   /** Allowed browser origins for CORS; "*" allows any. */
-  CIO_CORS_ORIGINS: envList().transform((l) => (l.length ? l : ["*"])),
+  CIO_CORS_ORIGINS: envList().transform((l): string | string[] => (!l.length || l.includes("*") ? "*" : l)),
 });
 export type GatewaySettings = z.infer<typeof GatewaySettingsSchema>;
 

@@ -20,7 +20,9 @@ export function requestContext(): MiddlewareHandler<GatewayApp> {
     const total = Date.now() - startedAt;
     c.res.headers.set("x-request-id", c.get("requestId"));
     c.res.headers.set("x-cio-overhead-ms", String(Math.max(0, total - c.get("upstreamMs"))));
-    c.get("log").info("request", { method: c.req.method, path: c.req.path, status: c.res.status, ms: total });
+    const status = c.res.status;
+    const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+    c.get("log")[level]("request", { method: c.req.method, path: c.req.path, status, ms: total });
   };
 }
 

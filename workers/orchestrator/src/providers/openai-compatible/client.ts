@@ -48,7 +48,11 @@ export async function postChat(
   }
 }
 
-class HeaderTimeout extends Error {}
+class HeaderTimeout extends Error {
+  constructor() {
+    super("no response headers within the timeout");
+  }
+}
 
 /** The timeout covers the wait for headers only: a long streamed answer must not be cut off by it. */
 async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal: AbortSignal) {

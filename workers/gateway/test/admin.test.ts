@@ -1,0 +1,86 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN, admin, call, newTenant } from "../../../test/support/fixtures";
+
+const db = () => (env as unknown as { DB: D1Database }).DB;
+
+describe("admin API", () => {
+  it("requires the admin token", async () => {
+    expect((await call("/admin/tenants")).status).toBe(401);
+    expect((await call("/admin/tenants", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    const t = await newTenant();
+    expect((await call("/admin/tenants", { headers: t.headers })).status).toBe(401); // an API key is not an admin token
+  });
+
+  it("creates, lists, reads and updates tenants, auditing each change", async () => {
+    const t = await admin<{ id: string; name: string; status: string }>("POST", "/admin/tenants", { name: "Acme", rpm_limit: 60 });
+    expect(t).toMatchObject({ object: "tenant", name: "Acme", status: "active", rpm_limit: 60, daily_token_budget: null });
+    const list = await admin<{ data: { id: string }[] }>("GET", "/admin/tenants");
+    expect(list.data.some((x) => x.id === t.id)).toBe(true);
+    const patched = await admin("PATCH", `/admin/tenants/${t.id}`, { daily_token_budget: 1000, status: "suspended" });
+    expect(patched).toMatchObject({ daily_token_budget: 1000, status: "suspended" });
+    const audit = await db().prepare("SELECT action FROM audit_log WHERE tenant_id = ? ORDER BY id").bind(t.id).all<{ action: string }>();
+    expect(audit.results.map((r) => r.action)).toEqual(["tenant.create", "tenant.update"]);
+  });
+
+  it("rejects bad input with a 400 and changes nothing", async () => {
+    const before = await db().prepare("SELECT COUNT(*) AS n FROM tenants").first<{ n: number }>();
+    for (const body of [{}, { name: "" }, { name: "x", rpm_limit: -1 }, { name: "x", surprise: true }]) {
+      const res = await call("/admin/tenants", { method: "POST", headers: ADMIN, body: JSON.stringify(body) });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error" } });
+    }
+    const after = await db().prepare("SELECT COUNT(*) AS n FROM tenants").first<{ n: number }>();
+    expect(after!.n).toBe(before!.n);
+    expect((await call("/admin/tenants/ten_missing", { headers: ADMIN })).status).toBe(404);
+  });
+
+  it("issues keys once, lists them without secrets, and revokes them", async () => {
+    const t = await newTenant();
+    const list = await admin<{ data: Record<string, unknown>[] }>("GET", `/admin/tenants/${t.tenantId}/keys`);
+    expect(list.data).toHaveLength(1);
+    expect(list.data[0]!.key).toBeUndefined();
+    expect(list.data[0]!.prefix).toBe(t.key.slice(0, 11));
+    const revoked = await admin<{ revoked_at: number }>("DELETE", `/admin/tenants/${t.tenantId}/keys/${t.keyId}`);
+    expect(revoked.revoked_at).toBeGreaterThan(0);
+  });
+
+  it("one tenant's key cannot be revoked through another tenant's path", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const res = await call(`/admin/tenants/${b.tenantId}/keys/${a.keyId}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(404);
+    expect((await call("/v1/models", { headers: a.headers })).status).toBe(200);
+    const audit = await db().prepare("SELECT COUNT(*) AS n FROM audit_log WHERE target = ?").bind(a.keyId).first<{ n: number }>();
+    expect(audit!.n).toBe(1); // only its creation
+  });
+
+  it("issues runner tokens bound to a tenant and a runner name, stored hashed", async () => {
+    const t = await newTenant();
+    const tok = await admin<{ id: string; token: string; runner_name: string }>("POST", `/admin/tenants/${t.tenantId}/runner-tokens`, { runner_name: "warehouse-1" });
+    expect(tok.token).toMatch(/^rt-cio-/);
+    expect(tok.runner_name).toBe("warehouse-1");
+    const row = await db().prepare("SELECT hash FROM runner_tokens WHERE id = ?").bind(tok.id).first<{ hash: string }>();
+    expect(row!.hash).not.toContain(tok.token);
+    const list = await admin<{ data: Record<string, unknown>[] }>("GET", `/admin/tenants/${t.tenantId}/runner-tokens`);
+    expect(list.data[0]!.token).toBeUndefined();
+    const revoked = await admin<{ revoked_at: number }>("DELETE", `/admin/tenants/${t.tenantId}/runner-tokens/${tok.id}`);
+    expect(revoked.revoked_at).toBeGreaterThan(0);
+    const bad = await call(`/admin/tenants/${t.tenantId}/runner-tokens`, { method: "POST", headers: ADMIN, body: JSON.stringify({ runner_name: "Bad Name!" }) });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe("OpenAPI", () => {
+  it("serves an OpenAPI 3.1 document generated from the zod schemas, and a docs page", async () => {
+    const doc = (await (await call("/openapi.json")).json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+    expect(doc.openapi).toBe("3.1.0");
+    for (const p of ["/v1/chat/completions", "/v1/models", "/health", "/health/deep", "/admin/tenants", "/admin/tenants/{id}/keys"]) {
+      expect(doc.paths[p], p).toBeDefined();
+    }
+    expect(doc.components.schemas.ChatCompletionRequest).toBeDefined();
+    const docs = await call("/docs");
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain("/openapi.json");
+  });
+});

@@ -1,0 +1,199 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import { withDirective } from "../../../test/mock-upstream/directive";
+import { call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures";
+
+type Chunk = { id: string; object: string; model: string; choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[]; usage?: Record<string, number> };
+
+const post = (t: TenantFixture, body: string, headers: Record<string, string> = {}) =>
+  call("/v1/chat/completions", { method: "POST", headers: { ...t.headers, ...headers }, body });
+
+async function mockLog(id: string) {
+  const res = await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${id}`);
+  return (await res.json()) as { body: Record<string, unknown>; aborted: boolean; completed: boolean }[];
+}
+
+async function usageRows(tenantId: string) {
+  return (await (env as unknown as { DB: D1Database }).DB.prepare("SELECT * FROM usage WHERE tenant_id = ?").bind(tenantId).all()).results;
+}
+
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 3000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("GET /v1/models", () => {
+  it("lists cio/auto and the passthrough models in OpenAI's list shape", async () => {
+    const t = await newTenant();
+    const res = await call("/v1/models", { headers: t.headers });
+    const body = (await res.json()) as { object: string; data: { id: string; object: string }[] };
+    expect(body.object).toBe("list");
+    expect(body.data.map((m) => m.id)).toEqual(["cio/auto", "mock-model", "mock-other"]);
+    expect(body.data.every((m) => m.object === "model")).toBe(true);
+  });
+});
+
+describe("POST /v1/chat/completions (JSON)", () => {
+  it("relays a passthrough model, passing unknown fields on, and reports overhead", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const res = await post(t, chatBody(withDirective("hello there", { id }), { logit_bias: { "50256": -100 }, vendor_extension: { a: 1 } }), { "x-request-id": `req-${id}` });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { id: string; object: string; model: string; choices: { message: { content: string } }[]; usage: Record<string, number> };
+    expect(body.object).toBe("chat.completion");
+    expect(body.model).toBe("mock-model");
+    expect(body.choices[0]!.message.content).toBe("Echo: hello there");
+    expect(body.usage.total_tokens).toBeGreaterThan(0);
+    expect(Number(res.headers.get("x-cio-overhead-ms"))).toBeGreaterThanOrEqual(0);
+    const [sent] = await mockLog(id);
+    expect(sent!.body.vendor_extension).toEqual({ a: 1 });
+    expect(sent!.body.logit_bias).toEqual({ "50256": -100 });
+    expect(sent!.body.session_id).toBeUndefined();
+  });
+
+  it("records prompt and completion tokens per tenant and day", async () => {
+    const t = await newTenant();
+    await post(t, chatBody("count me"));
+    await post(t, chatBody("and me"));
+    const rows = await eventually(() => usageRows(t.tenantId), (r) => r.length > 0 && (r[0] as { requests: number }).requests === 2);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ model: "mock-model", requests: 2, day: new Date().toISOString().slice(0, 10) });
+    expect((rows[0] as { completion_tokens: number }).completion_tokens).toBeGreaterThan(0);
+  });
+
+  it("404 model_not_found for an unknown model, naming the param", async () => {
+    const t = await newTenant();
+    const res = await post(t, JSON.stringify({ model: "gpt-9", messages: [{ role: "user", content: "hi" }] }));
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: "model_not_found", param: "model", type: "not_found_error" } });
+  });
+
+  it("retries an upstream that fails transiently, then answers", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const res = await post(t, chatBody(withDirective("retry me", { id, failTimes: 2, status: 503 })));
+    expect(res.status).toBe(200);
+    expect(await mockLog(id)).toHaveLength(3);
+  });
+
+  it("an upstream that keeps failing becomes a 502 upstream error after the retries", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const res = await post(t, chatBody(withDirective("fail", { id, status: 500 })));
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: { type: "upstream_error" } });
+    expect(await mockLog(id)).toHaveLength(3);
+  });
+
+  it("an upstream 400 is the client's fault: passed on as a 400, not retried", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const res = await post(t, chatBody(withDirective("bad", { id, status: 400, errorMessage: "max_tokens is too large" })));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", message: "max_tokens is too large" } });
+    expect(await mockLog(id)).toHaveLength(1);
+  });
+
+  it("an upstream slower than the header timeout becomes a 504", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody(withDirective("slow", { delayMs: 2600 })));
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: { code: "upstream_timeout" } });
+  }, 15_000);
+
+  it("the request id travels over the service binding into the orchestrator's answer", async () => {
+    const t = await newTenant();
+    const res = await post(t, JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: "hi" }] }), { "x-request-id": "trace-abc-123" });
+    expect(((await res.json()) as { id: string }).id).toBe("chatcmpl-traceabc123");
+  });
+
+  it("cio/auto is answered by the builtin provider, which says no model was used", async () => {
+    const t = await newTenant();
+    const res = await post(t, JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: "What is the capital of France?" }] }));
+    const body = (await res.json()) as { choices: { message: { content: string } }[]; cio: { provider: string } };
+    expect(res.status).toBe(200);
+    expect(body.choices[0]!.message.content).toContain("no language model was used");
+    expect(body.cio.provider).toBe("builtin");
+  });
+});
+
+describe("POST /v1/chat/completions (SSE)", () => {
+  function checkStream(events: unknown[], { usage }: { usage: boolean }) {
+    expect(events.at(-1)).toBe("[DONE]");
+    const chunks = events.slice(0, -1) as Chunk[];
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+    expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
+    expect(chunks[0]!.choices[0]!.delta.role).toBe("assistant");
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === "stop")).toBe(true);
+    const usageChunks = chunks.filter((c) => c.usage);
+    if (usage) {
+      expect(usageChunks).toHaveLength(1);
+      expect(usageChunks[0]!.choices).toEqual([]);
+      expect(chunks.at(-1)).toBe(usageChunks[0]);
+    } else expect(usageChunks).toHaveLength(0);
+    return chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
+  }
+
+  it("streams exactly as OpenAI does, without usage unless asked", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const res = await post(t, chatBody(withDirective("one two three", { id }), { stream: true }));
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    expect(checkStream(await readSse(res), { usage: false })).toBe("Echo: one two three");
+    const [sent] = await mockLog(id);
+    expect(sent!.body.stream_options).toEqual({ include_usage: true }); // always asked upstream, for accounting
+  });
+
+  it("adds the usage chunk with choices [] when stream_options.include_usage is set", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody("four five", { stream: true, stream_options: { include_usage: true } }));
+    expect(checkStream(await readSse(res), { usage: true })).toBe("Echo: four five");
+  });
+
+  it("tolerates comment lines and usage on the last content chunk", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody(withDirective("six seven", { comments: true, usageOnLastChunk: true }), { stream: true }));
+    expect(checkStream(await readSse(res), { usage: false })).toBe("Echo: six seven");
+  });
+
+  it("estimates usage when the upstream reports none, and still records it", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody(withDirective("eight", { noUsage: true }), { stream: true, stream_options: { include_usage: true } }));
+    checkStream(await readSse(res), { usage: true });
+    const rows = await eventually(() => usageRows(t.tenantId), (r) => r.length > 0);
+    expect((rows[0] as { completion_tokens: number }).completion_tokens).toBeGreaterThan(0);
+  });
+
+  it("sends an error after the stream started as data: {error}", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody(withDirective("a b c d", { errorAfter: 2 }), { stream: true }));
+    const events = await readSse(res);
+    const last = events.at(-1) as { error?: { type: string; message: string } };
+    expect(last.error?.type).toBe("upstream_error");
+    expect(events).not.toContain("[DONE]");
+  });
+
+  it("cio/auto streams token by token", async () => {
+    const t = await newTenant();
+    const res = await post(t, JSON.stringify({ model: "cio/auto", stream: true, messages: [{ role: "user", content: "hello" }] }));
+    const text = checkStream(await readSse(res), { usage: false });
+    expect(text).toContain("no language model was used");
+  });
+
+  it("a client that disconnects cancels the upstream request", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(" ");
+    const res = await post(t, chatBody(withDirective(words, { id, text: words, chunkDelayMs: 20 }), { stream: true }));
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const log = await eventually(() => mockLog(id), (l) => l[0]?.aborted === true, 5000);
+    expect(log[0]!.aborted).toBe(true);
+    expect(log[0]!.completed).toBe(false);
+  });
+});

@@ -1,0 +1,90 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { withDirective } from "../../../test/mock-upstream/directive";
+import { call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures";
+
+const post = (t: TenantFixture, body = chatBody("hi")) => call("/v1/chat/completions", { method: "POST", headers: t.headers, body });
+const statuses = (rs: Response[]) => rs.map((r) => r.status);
+const count = (xs: number[], v: number) => xs.filter((x) => x === v).length;
+
+describe("rate limits are exact under concurrency", () => {
+  it("admits no more concurrent requests per key than its limit", async () => {
+    const t = await newTenant({}, { concurrency_limit: 3, rpm_limit: 1000 });
+    const slow = chatBody(withDirective("slow", { delayMs: 400 }));
+    const rs = await Promise.all(Array.from({ length: 25 }, () => post(t, slow)));
+    const s = statuses(rs);
+    expect(count(s, 200)).toBe(3);
+    expect(count(s, 429)).toBe(22);
+    const rejected = rs.find((r) => r.status === 429)!;
+    expect(rejected.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(Number(rejected.headers.get("retry-after-ms"))).toBeGreaterThan(0);
+    expect(rejected.headers.get("x-should-retry")).toBeNull();
+    expect(await rejected.json()).toMatchObject({ error: { type: "rate_limit_error", code: "key_concurrency" } });
+    // Slots are released once the answers are done.
+    expect((await post(t)).status).toBe(200);
+  });
+
+  it("admits exactly the requests-per-minute limit out of a concurrent burst", async () => {
+    const t = await newTenant({}, { rpm_limit: 7 });
+    const rs = await Promise.all(Array.from({ length: 40 }, () => post(t)));
+    const s = statuses(rs);
+    expect(count(s, 200)).toBe(7);
+    expect(count(s, 429)).toBe(33);
+    const rejected = rs.find((r) => r.status === 429)!;
+    expect(await rejected.json()).toMatchObject({ error: { code: "key_rpm" } });
+    expect(Number(rejected.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(rejected.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    const ok = rs.find((r) => r.status === 200)!;
+    expect(ok.headers.get("x-ratelimit-limit-requests")).toBe("7");
+  });
+
+  it("the tenant limit spans all of its keys", async () => {
+    const t = await newTenant({ rpm_limit: 5 }, { rpm_limit: 100 });
+    const second = await call(`/admin/tenants/${t.tenantId}/keys`, {
+      method: "POST",
+      headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+      body: JSON.stringify({ name: "second", rpm_limit: 100 }),
+    });
+    const key2 = ((await second.json()) as { key: string }).key;
+    const t2 = { ...t, headers: { ...t.headers, authorization: `Bearer ${key2}` } };
+    const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => post(i % 2 ? t : t2)));
+    expect(count(statuses(rs), 200)).toBe(5);
+    expect(await rs.find((r) => r.status === 429)!.json()).toMatchObject({ error: { code: "tenant_rpm" } });
+  });
+
+  it("tenant concurrency spans keys too, and other tenants are unaffected", async () => {
+    const a = await newTenant({ concurrency_limit: 2 });
+    const b = await newTenant({ concurrency_limit: 2 });
+    const slow = chatBody(withDirective("slow", { delayMs: 300 }));
+    const rs = await Promise.all([...Array.from({ length: 10 }, () => post(a, slow)), ...Array.from({ length: 2 }, () => post(b, slow))]);
+    const s = statuses(rs);
+    expect(count(s.slice(0, 10), 200)).toBe(2);
+    expect(count(s.slice(10), 200)).toBe(2);
+  });
+
+  it("a streamed answer holds its slot until the stream ends", async () => {
+    const t = await newTenant({}, { concurrency_limit: 1 });
+    const res = await post(t, chatBody(withDirective("a b c d e", { chunkDelayMs: 30 }), { stream: true }));
+    expect(res.status).toBe(200);
+    expect((await post(t)).status).toBe(429); // the stream is still open
+    await readSse(res);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await post(t)).status).toBe(200);
+  });
+
+  it("an exhausted daily token budget answers 429 with x-should-retry: false", async () => {
+    const t = await newTenant({ daily_token_budget: 5 });
+    expect((await post(t, chatBody("a long enough question to use up the tiny budget at once"))).status).toBe(200);
+    let res: Response | undefined;
+    for (let i = 0; i < 40; i++) {
+      res = await post(t);
+      if (res.status === 429) break;
+      await new Promise((r) => setTimeout(r, 25)); // usage is recorded after the answer, off the hot path
+    }
+    expect(res!.status).toBe(429);
+    expect(res!.headers.get("x-should-retry")).toBe("false");
+    expect(await res!.json()).toMatchObject({ error: { code: "budget_exceeded", type: "rate_limit_error" } });
+    const usage = await (env as unknown as { DB: D1Database }).DB.prepare("SELECT SUM(prompt_tokens + completion_tokens) AS n FROM usage WHERE tenant_id = ?").bind(t.tenantId).first<{ n: number }>();
+    expect(usage!.n).toBeGreaterThanOrEqual(5);
+  });
+});

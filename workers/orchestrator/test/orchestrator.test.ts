@@ -1,0 +1,26 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { ChatReply } from "../../../lib/protocol/index.js";
+
+type Orch = { chat(x: unknown): Promise<ChatReply>; models(): Promise<{ id: string }[]>; health(): Promise<{ ok: boolean }> };
+const orch = () => (exports as unknown as { default: Orch }).default;
+
+describe("orchestrator RPC surface", () => {
+  it("validates the call it receives: a service binding is still a boundary", async () => {
+    const reply = await orch().chat({ requestId: "r1", tenantId: "t1", body: { model: "cio/auto", messages: [] } });
+    expect(reply.kind).toBe("error");
+    expect((reply as Extract<ChatReply, { kind: "error" }>).error).toMatchObject({ status: 400, error: { type: "invalid_request_error" } });
+  });
+
+  it("lists its models and reports healthy dependencies", async () => {
+    expect((await orch().models()).map((m) => m.id)).toEqual(["cio/auto", "mock-model"]);
+    expect((await orch().health()).ok).toBe(true);
+  });
+
+  it("answers a passthrough call with the upstream's time reported separately", async () => {
+    await (env as unknown as { DB: D1Database }).DB.prepare("INSERT OR IGNORE INTO tenants (id, name) VALUES ('t1', 'one')").run();
+    const reply = await orch().chat({ requestId: "r2", tenantId: "t1", keyId: "k1", body: { model: "mock-model", messages: [{ role: "user", content: "hi" }] } });
+    expect(reply.kind).toBe("json");
+    expect(reply.upstreamMs).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -1,0 +1,79 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import type { ReserveRequest } from "../../../durable-objects/rate-limiter/limits.js";
+import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import type { OrchestratorEnv } from "../src/env.js";
+
+const e = env as unknown as OrchestratorEnv;
+const limiter = () => stubFor(e.RATE_LIMITER, rateLimiterName(`t-${crypto.randomUUID()}`));
+const spec = (over: Partial<ReserveRequest> = {}): ReserveRequest => ({
+  keyId: "k1",
+  keyRpm: 100,
+  keyConcurrency: 100,
+  tenantRpm: 1000,
+  tenantConcurrency: 1000,
+  dailyTokenBudget: null,
+  leaseTtlMs: 60_000,
+  ...over,
+});
+
+describe("RateLimiterDO", () => {
+  it("slides its window: a slot frees exactly one minute after the oldest admission", async () => {
+    const stub = limiter();
+    await runInDurableObject(stub, (o: RateLimiterDO) => {
+      const t0 = 1_000_000;
+      expect(o.reserve(spec({ keyRpm: 2 }), t0).ok).toBe(true);
+      expect(o.reserve(spec({ keyRpm: 2 }), t0 + 10_000).ok).toBe(true);
+      const denied = o.reserve(spec({ keyRpm: 2 }), t0 + 20_000);
+      expect(denied).toMatchObject({ ok: false, reason: "key_rpm", retryAfterMs: 40_000 });
+      expect(o.reserve(spec({ keyRpm: 2 }), t0 + 60_001).ok).toBe(true);
+    });
+  });
+
+  it("keys have separate windows; the tenant window counts them all", async () => {
+    const stub = limiter();
+    await runInDurableObject(stub, (o: RateLimiterDO) => {
+      const now = 5_000_000;
+      expect(o.reserve(spec({ keyId: "a", keyRpm: 1, tenantRpm: 2 }), now).ok).toBe(true);
+      expect(o.reserve(spec({ keyId: "a", keyRpm: 1, tenantRpm: 2 }), now)).toMatchObject({ ok: false, reason: "key_rpm" });
+      expect(o.reserve(spec({ keyId: "b", keyRpm: 1, tenantRpm: 2 }), now).ok).toBe(true);
+      expect(o.reserve(spec({ keyId: "c", keyRpm: 1, tenantRpm: 2 }), now)).toMatchObject({ ok: false, reason: "tenant_rpm" });
+    });
+  });
+
+  it("releases concurrency on release(), and drops leases past their TTL", async () => {
+    const stub = limiter();
+    const s = spec({ keyConcurrency: 1, leaseTtlMs: 1000 });
+    const first = await stub.reserve(s);
+    expect(first.ok).toBe(true);
+    expect(await stub.reserve(s)).toMatchObject({ ok: false, reason: "key_concurrency" });
+    expect(await stub.release((first as { leaseId: string }).leaseId)).toBe(true);
+    expect((await stub.reserve(s)).ok).toBe(true);
+    await runInDurableObject(stub, (o: RateLimiterDO) => {
+      // The lease above was never released: a lost gateway isolate. After its TTL it stops counting.
+      expect(o.reserve(s, Date.now() + 500).ok).toBe(false);
+      expect(o.reserve(s, Date.now() + 1001).ok).toBe(true);
+    });
+  });
+
+  it("keeps the day's token total across an eviction and enforces the budget", async () => {
+    const stub = limiter();
+    const day = new Date().toISOString().slice(0, 10);
+    expect(await stub.addTokens(60, day)).toBe(60);
+    await evictDurableObject(stub);
+    expect(await stub.addTokens(50, day)).toBe(110);
+    const denied = await stub.reserve(spec({ dailyTokenBudget: 100 }));
+    expect(denied).toMatchObject({ ok: false, reason: "daily_token_budget" });
+    expect((denied as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(86_400_000);
+    expect((await stub.reserve(spec({ dailyTokenBudget: 111 }))).ok).toBe(true);
+  });
+
+  it("rejects a malformed reservation instead of admitting it", async () => {
+    await runInDurableObject(limiter(), (o: RateLimiterDO) => {
+      expect(() => o.reserve({ ...spec(), keyRpm: -1 })).toThrow();
+      expect(o.snapshot("k1").keyLastMinute).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,13 @@
+/** `npm run admin -- <command>`: the admin API from the command line, against the local stack by default. */
+import { defineCommand, runMain } from "citty";
+
+const main = defineCommand({
+  meta: { name: "cio-admin", description: "Manage CIO Edge tenants, API keys and runner tokens" },
+  subCommands: {
+    tenants: () => import("./admin/tenants.ts").then((m) => m.default),
+    keys: () => import("./admin/keys.ts").then((m) => m.default),
+    "runner-tokens": () => import("./admin/runner-tokens.ts").then((m) => m.default),
+  },
+});
+
+await runMain(main);

@@ -1,0 +1,39 @@
+import { defineCommand } from "citty";
+import { adminCall, connectionArgs, optionalInt, print } from "./_client.ts";
+
+const tenant = { type: "positional", required: true, description: "Tenant id" } as const;
+
+const list = defineCommand({
+  meta: { name: "list", description: "List a tenant's API keys" },
+  args: { ...connectionArgs, tenant },
+  run: async ({ args }) => print(await adminCall(args, "GET", `/admin/tenants/${args.tenant}/keys`)),
+});
+
+const create = defineCommand({
+  meta: { name: "create", description: "Create an API key (printed once)" },
+  args: {
+    ...connectionArgs,
+    tenant,
+    name: { type: "string", default: "default", description: "Key name" },
+    scopes: { type: "string", default: "*", description: "Comma-separated scopes" },
+    rpm: { type: "string", description: "Requests per minute for this key" },
+    concurrency: { type: "string", description: "Concurrent requests for this key" },
+  },
+  run: async ({ args }) =>
+    print(
+      await adminCall(args, "POST", `/admin/tenants/${args.tenant}/keys`, {
+        name: args.name,
+        scopes: args.scopes.split(",").map((s) => s.trim()),
+        rpm_limit: optionalInt(args.rpm),
+        concurrency_limit: optionalInt(args.concurrency),
+      }),
+    ),
+});
+
+const revoke = defineCommand({
+  meta: { name: "revoke", description: "Revoke an API key" },
+  args: { ...connectionArgs, tenant, key: { type: "positional", required: true, description: "Key id" } },
+  run: async ({ args }) => print(await adminCall(args, "DELETE", `/admin/tenants/${args.tenant}/keys/${args.key}`)),
+});
+
+export default defineCommand({ meta: { name: "keys", description: "Manage API keys" }, subCommands: { list, create, revoke } });

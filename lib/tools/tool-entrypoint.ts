@@ -31,7 +31,7 @@ export abstract class ToolEntrypoint<Env, Args extends z.ZodType> extends Worker
   protected abstract run(args: z.infer<Args>, ctx: ToolContext): Promise<ToolResult>;
 
   manifest(): ToolManifest {
-    const parameters = z.toJSONSchema(this.args, { target: "draft-2020-12" }) as Record<string, unknown>;
+    const parameters = z.toJSONSchema(this.args, { target: "draft-2020-12", io: "input" }) as Record<string, unknown>;
     delete parameters.$schema;
     return { ...this.info, parameters };
   }

@@ -2,13 +2,24 @@
  * Helpers for calling a tool Worker the way the orchestrator does: over RPC, with a ToolInput. Free of
  * `cloudflare:*` and `node:*` imports so both the Workers-side tests and Node-side code can use it.
  */
-import type { ToolInput, ToolManifest, ToolResult } from "../../../lib/protocol/tool.js";
+import { ToolManifestSchema, type ToolInput, type ToolManifest, type ToolResult } from "../../../lib/protocol/tool.js";
 import "./provided-context.js";
 
 /** What a tool Worker looks like through a service binding or `exports.default`. */
 export interface ToolStub {
   manifest(): Promise<ToolManifest>;
   execute(input: unknown): Promise<ToolResult>;
+}
+
+/**
+ * Fetch the manifest over RPC and check it against the contract, including what the builtin planner
+ * relies on: an object schema and at least three plain-language examples.
+ */
+export async function validManifest(tool: ToolStub): Promise<ToolManifest> {
+  const m = ToolManifestSchema.parse(await tool.manifest());
+  if (m.parameters.type !== "object") throw new Error(`${m.name}: parameters must be an object schema`);
+  if ((m.examples?.length ?? 0) < 3) throw new Error(`${m.name}: give the planner at least three examples`);
+  return m;
 }
 
 /** A ToolInput with test identities and a deadline `budgetMs` from now. */

@@ -1,0 +1,138 @@
+import { createExecutionContext, env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
+import HttpJsonTool from "../src/index.js";
+import type { Env } from "../src/settings.js";
+
+const tool = defaultTool(exports);
+const base = inject("upstreamUrl");
+const toolWith = (overrides: Partial<Env>) =>
+  new HttpJsonTool(createExecutionContext(), { ...(env as Env), ...overrides });
+
+describe("manifest", () => {
+  it("asks for a URL and an optional expression", async () => {
+    const m = await validManifest(tool);
+    expect(m.name).toBe("http-json");
+    expect(m.parameters).toMatchObject({ required: ["url"], additionalProperties: false });
+  });
+});
+
+describe("allowed URLs", () => {
+  it("returns the whole document without an expression", async () => {
+    const r = expectOk(await tool.execute(toolInput({ url: `${base}/api/v3/simple/price?ids=bitcoin,ethereum` })));
+    expect(r.data).toMatchObject({ status: 200, result: { bitcoin: { usd: 96025 }, ethereum: { usd: 3621.4 } } });
+    expect(JSON.parse(r.content)).toEqual((r.data as { result: unknown }).result);
+  });
+
+  it("reshapes with JMESPath", async () => {
+    const r = expectOk(
+      await tool.execute(
+        toolInput({
+          url: `${base}/api/repos/cloudflare/workers-sdk/releases`,
+          expression: "[?!prerelease].{tag: tag_name, published: published_at}",
+        }),
+      ),
+    );
+    expect((r.data as { result: unknown }).result).toEqual([
+      { tag: "wrangler@4.164.0", published: "2026-11-10T15:04:37Z" },
+      { tag: "miniflare@5.20261110.0", published: "2026-11-10T15:04:31Z" },
+    ]);
+  });
+
+  it("answers a scalar result as its JSON text", async () => {
+    const url = `${base}/api/v3/simple/price?ids=bitcoin,ethereum`;
+    const r = expectOk(await tool.execute(toolInput({ url, expression: "bitcoin.usd" })));
+    expect(r.content).toBe("96025");
+  });
+
+  it("follows a redirect that stays inside the allow-list", async () => {
+    const r = expectOk(await tool.execute(toolInput({ url: `${base}/api/moved`, expression: "length(@)" })));
+    expect(r.data).toMatchObject({ url: `${base}/api/repos/cloudflare/workers-sdk/releases`, result: 3 });
+  });
+
+  it("truncates long content but keeps the full result in data", async () => {
+    const r = expectOk(await toolWith({ HTTP_JSON_MAX_BYTES: "300000" }).execute(toolInput({ url: `${base}/api/big.json` })));
+    expect(r.content.length).toBeLessThan(4_200);
+    expect(r.content).toContain("truncated at 4000 characters");
+    expect((r.data as { result: { pad: string } }).result.pad).toHaveLength(200_000);
+  });
+});
+
+describe("the allow-list", () => {
+  it.each([
+    [() => `${base}/private/secret.json`, "is not in the allow-list"],
+    [() => "http://evil.test/api/v3/simple/price", "is not in the allow-list"],
+    [() => `${base.replace("127.0.0.1", "127.0.0.1.evil.test")}/api/`, "is not in the allow-list"],
+    [() => `http://user:pass@${base.slice("http://".length)}/api/missing`, "credentials"],
+  ])("refuses %s", async (url, message) => {
+    const e = expectFail(await tool.execute(toolInput({ url: url() })));
+    expect(e).toMatchObject({ code: "not_allowed", retryable: false });
+    expect(e.message).toContain(message);
+  });
+
+  it("refuses a redirect out of the allow-list", async () => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/escape` })));
+    expect(e).toMatchObject({ code: "not_allowed" });
+  });
+
+  it("stops after a few redirects", async () => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/loop` })));
+    expect(e).toMatchObject({ code: "too_many_redirects", retryable: false });
+  });
+
+  it("allows nothing when HTTP_JSON_ALLOW is empty", async () => {
+    const e = expectFail(await toolWith({ HTTP_JSON_ALLOW: "" }).execute(toolInput({ url: `${base}/api/busy` })));
+    expect(e).toMatchObject({ code: "not_allowed", message: "no URL is allowed: the operator has not set HTTP_JSON_ALLOW" });
+  });
+});
+
+describe("argument validation", () => {
+  it.each([
+    [{}, "url"],
+    [{ url: "not a url" }, "url"],
+    [{ url: "ftp://example.com/x.json" }, "url"],
+    [{ url: "https://example.com", method: "POST" }, "method"],
+  ])("rejects %j", async (args, field) => {
+    const e = expectFail(await tool.execute(toolInput(args)));
+    expect(e).toMatchObject({ code: "invalid_arguments", retryable: false });
+    expect(e.message).toContain(field);
+  });
+
+  it("rejects a malformed expression before fetching", async () => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/slow`, expression: "items[" })));
+    expect(e).toMatchObject({ code: "bad_expression", retryable: false });
+  });
+
+  it("reports an expression that fails at run time", async () => {
+    const url = `${base}/api/v3/simple/price?ids=bitcoin,ethereum`;
+    const e = expectFail(await tool.execute(toolInput({ url, expression: "abs(bitcoin)" })));
+    expect(e).toMatchObject({ code: "bad_expression", retryable: false });
+  });
+});
+
+describe("upstream failures and limits", () => {
+  it.each([
+    ["/api/missing", "upstream_rejected", false],
+    ["/api/busy", "upstream_unavailable", true],
+    ["/api/limited", "upstream_unavailable", true],
+  ])("maps %s to %s", async (path, code, retryable) => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}${path}` })));
+    expect(e).toMatchObject({ code, retryable });
+  });
+
+  it("refuses a body over the size limit", async () => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/big.json` })));
+    expect(e).toMatchObject({ code: "response_too_large", retryable: false });
+  });
+
+  it("refuses a body that is not JSON", async () => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/page.html` })));
+    expect(e).toMatchObject({ code: "not_json", retryable: false });
+  });
+
+  it("cuts off a slow server at the deadline", async () => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/slow` }, 300)));
+    expect(e).toMatchObject({ code: "deadline_exceeded", retryable: true });
+  });
+});

@@ -1,0 +1,73 @@
+/** Text to image: run the model, store the picture in R2 under the tenant's prefix, answer its URL. */
+import { z } from "zod";
+import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
+import { ToolFailure, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
+import { runModel } from "./ai.js";
+import type { Env, Settings } from "./settings.js";
+
+const DEFAULT_STEPS = 4;
+
+/** flux-1-schnell answers `{ image: base64 JPEG }`; the SDXL family answers a PNG byte stream. */
+const Base64ImageSchema = z.object({ image: z.base64() });
+
+export async function generateImage(
+  env: Env,
+  settings: Settings,
+  input: { prompt: string; steps?: number },
+  ctx: ToolContext,
+): Promise<ToolResult> {
+  if (!settings.publicBaseUrl) {
+    throw new ToolFailure("not_configured", "image generation needs MEDIA_PUBLIC_BASE_URL to hand out image URLs");
+  }
+  const model = settings.imageModel;
+  const output = await runModel(env.AI, model, { prompt: input.prompt, steps: input.steps ?? DEFAULT_STEPS }, ctx.signal);
+  const bytes = await imageBytes(output);
+  const contentType = sniffImageType(bytes);
+  const key = objectKey(ctx.tenantId, contentType === "image/png" ? "png" : "jpg");
+  await store(env.MEDIA_BUCKET, key, bytes, { contentType, ctx, model, prompt: input.prompt });
+  const url = settings.publicBaseUrl + key;
+  return toolOk(`Generated an image for "${input.prompt}": ${url}`, { url, key, model, contentType, bytes: bytes.byteLength });
+}
+
+async function imageBytes(output: unknown): Promise<Uint8Array> {
+  if (output instanceof ReadableStream) return new Uint8Array(await new Response(output).arrayBuffer());
+  if (output instanceof Uint8Array) return output;
+  const parsed = Base64ImageSchema.safeParse(output);
+  if (!parsed.success) throw new ToolFailure("ai_bad_output", "the image model answered without an image", true);
+  return Uint8Array.from(atob(parsed.data.image), (c) => c.charCodeAt(0));
+}
+
+function sniffImageType(bytes: Uint8Array): string {
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return "image/png";
+  return "image/jpeg";
+}
+
+/** Tenant first, so a bucket listing or lifecycle rule can be scoped per tenant. */
+function objectKey(tenantId: string, ext: string): string {
+  const day = new Date().toISOString().slice(0, 10);
+  return `media/${encodeURIComponent(tenantId)}/${day}/${crypto.randomUUID()}.${ext}`;
+}
+
+interface StoreMeta {
+  contentType: string;
+  ctx: ToolContext;
+  model: string;
+  prompt: string;
+}
+
+async function store(bucket: R2Bucket, key: string, bytes: Uint8Array, meta: StoreMeta): Promise<void> {
+  try {
+    await bucket.put(key, bytes, {
+      httpMetadata: { contentType: meta.contentType, cacheControl: "public, max-age=31536000, immutable" },
+      customMetadata: {
+        tenantId: meta.ctx.tenantId,
+        requestId: meta.ctx.requestId,
+        model: meta.model,
+        prompt: meta.prompt.slice(0, 512),
+      },
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ToolFailure("storage_error", `storing the image in R2 failed: ${message}`, true);
+  }
+}

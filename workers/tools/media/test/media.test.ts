@@ -1,0 +1,137 @@
+import { createExecutionContext, env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
+import MediaTool from "../src/index.js";
+import type { Env } from "../src/settings.js";
+import flux from "./ai-mock/flux-1-schnell.json";
+
+const tool = defaultTool(exports);
+const testEnv = env as Env;
+const base = inject("upstreamUrl");
+const toolWith = (overrides: Partial<Env>) => new MediaTool(createExecutionContext(), { ...testEnv, ...overrides });
+
+describe("manifest", () => {
+  it("offers both actions", async () => {
+    const m = await validManifest(tool);
+    expect(m.name).toBe("media");
+    const props = m.parameters.properties as Record<string, { enum?: string[] }>;
+    expect(props.action?.enum).toEqual(["generate-image", "transcribe"]);
+  });
+});
+
+describe("generate-image", () => {
+  it("stores the model's JPEG in R2 under the tenant and answers its public URL", async () => {
+    const r = expectOk(await tool.execute(toolInput({ action: "generate-image", prompt: "a lighthouse at dusk" })));
+    const data = r.data as { url: string; key: string; contentType: string };
+    expect(data.key).toMatch(/^media\/t_test\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.jpg$/);
+    expect(data.url).toBe(`https://media.cio.test/${data.key}`);
+    expect(r.content).toBe(`Generated an image for "a lighthouse at dusk": ${data.url}`);
+    const object = await testEnv.MEDIA_BUCKET.get(data.key);
+    expect(object?.httpMetadata?.contentType).toBe("image/jpeg");
+    expect(object?.customMetadata).toMatchObject({ tenantId: "t_test", requestId: "req_test", prompt: "a lighthouse at dusk" });
+    const stored = new Uint8Array(await (object as R2ObjectBody).arrayBuffer());
+    expect(stored).toEqual(Uint8Array.from(atob(flux.image), (c) => c.charCodeAt(0)));
+  });
+
+  it("stores a PNG stream (SDXL-style output) as image/png", async () => {
+    const r = expectOk(await tool.execute(toolInput({ action: "generate-image", prompt: "png logo", steps: 8 })));
+    expect(r.data).toMatchObject({ contentType: "image/png" });
+    expect((r.data as { key: string }).key).toMatch(/\.png$/);
+  });
+
+  it("fails clearly when no public base URL is configured", async () => {
+    const media = toolWith({ MEDIA_PUBLIC_BASE_URL: "" });
+    const e = expectFail(await media.execute(toolInput({ action: "generate-image", prompt: "a cat" })));
+    expect(e).toMatchObject({ code: "not_configured", retryable: false });
+  });
+
+  it("maps Workers AI capacity errors to retryable", async () => {
+    const e = expectFail(await tool.execute(toolInput({ action: "generate-image", prompt: "over capacity" })));
+    expect(e).toMatchObject({ code: "ai_error", retryable: true });
+    expect(e.message).toContain("3040");
+  });
+
+  it("maps a refused prompt to non-retryable", async () => {
+    const e = expectFail(await tool.execute(toolInput({ action: "generate-image", prompt: "something forbidden" })));
+    expect(e).toMatchObject({ code: "ai_error", retryable: false });
+  });
+
+  it("maps an unknown model to non-retryable", async () => {
+    const media = toolWith({ MEDIA_IMAGE_MODEL: "@cf/nobody/no-such-model" });
+    const e = expectFail(await media.execute(toolInput({ action: "generate-image", prompt: "a cat" })));
+    expect(e).toMatchObject({ code: "ai_error", retryable: false });
+    expect(e.message).toContain("5007");
+  });
+
+  it("gives up at the deadline while the model is still working", async () => {
+    const started = Date.now();
+    const e = expectFail(await tool.execute(toolInput({ action: "generate-image", prompt: "slow painting" }, 300)));
+    expect(e).toMatchObject({ code: "deadline_exceeded", retryable: true });
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+});
+
+describe("transcribe", () => {
+  const wavBase64 = async () => {
+    const res = await fetch(`${base}/audio/hello.wav`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    return btoa(String.fromCharCode(...bytes));
+  };
+
+  it("transcribes base64 audio", async () => {
+    const r = expectOk(await tool.execute(toolInput({ action: "transcribe", audioBase64: await wavBase64() })));
+    expect(r.content).toBe("Transcript: Hello from CIO Edge, this is a test recording.");
+    expect(r.data).toMatchObject({ wordCount: 9, model: "@cf/openai/whisper", audioBytes: 1644 });
+  });
+
+  it("transcribes audio from a URL", async () => {
+    const r = expectOk(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/hello.wav` })));
+    expect(r.content).toBe("Transcript: Hello from CIO Edge, this is a test recording.");
+  });
+
+  it("says so when there is no speech", async () => {
+    const r = expectOk(await tool.execute(toolInput({ action: "transcribe", audioBase64: btoa("not a wav file") })));
+    expect(r.content).toBe("The audio contains no recognisable speech.");
+  });
+
+  it.each([
+    ["/audio/missing.wav", "audio_unavailable", false],
+    ["/audio/busy.wav", "audio_unavailable", true],
+    ["/audio/huge.wav", "audio_too_large", false],
+  ])("maps %s to %s", async (path, code, retryable) => {
+    const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}${path}` })));
+    expect(e).toMatchObject({ code, retryable });
+  });
+
+  it("refuses oversized base64 before decoding it", async () => {
+    const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioBase64: "A".repeat(400_000) })));
+    expect(e).toMatchObject({ code: "audio_too_large" });
+  });
+
+  it("refuses base64 that is not base64", async () => {
+    const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioBase64: "%%%not base64%%%" })));
+    expect(e).toMatchObject({ code: "invalid_audio", retryable: false });
+  });
+
+  it("cuts off a slow audio download at the deadline", async () => {
+    const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/slow.wav` }, 300)));
+    expect(e).toMatchObject({ code: "deadline_exceeded", retryable: true });
+  });
+});
+
+describe("argument validation", () => {
+  it.each([
+    [{}, "action"],
+    [{ action: "generate-video", prompt: "x" }, "action"],
+    [{ action: "generate-image" }, "generate-image needs a prompt"],
+    [{ action: "generate-image", prompt: "x", steps: 20 }, "steps"],
+    [{ action: "transcribe" }, "exactly one of audioBase64 or audioUrl"],
+    [{ action: "transcribe", audioBase64: "AAAA", audioUrl: "https://example.com/a.wav" }, "exactly one"],
+    [{ action: "transcribe", audioUrl: "file:///etc/passwd" }, "audioUrl"],
+  ])("rejects %j", async (args, message) => {
+    const e = expectFail(await tool.execute(toolInput(args)));
+    expect(e).toMatchObject({ code: "invalid_arguments", retryable: false });
+    expect(e.message).toContain(message);
+  });
+});

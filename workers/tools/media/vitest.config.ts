@@ -1,0 +1,30 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import type { LegacyWorkerOptions } from "miniflare";
+import { defineConfig } from "vitest/config";
+import { auxWorker } from "../../../test/support/aux-workers.js";
+
+// Workers AI cannot run locally, so the [ai] binding is renamed out of the way and AI is bound to a mock
+// Worker (test/ai-mock) with the same run(model, inputs) surface. R2 is miniflare's local bucket. Audio
+// URLs point at a local server replaying test/fixtures.
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      remoteBindings: false,
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        ai: { binding: "AI_REMOTE_UNUSED" },
+        serviceBindings: { AI: { name: "ai-mock", entrypoint: "AiMock" } },
+        bindings: { MEDIA_PUBLIC_BASE_URL: "https://media.cio.test", MEDIA_MAX_AUDIO_BYTES: "200000" },
+        // auxWorker() returns a plain record (see test/support/aux-workers.ts); it is miniflare's shape.
+        workers: [auxWorker("workers/tools/media/test/ai-mock/wrangler.toml") as unknown as LegacyWorkerOptions],
+      },
+    }),
+  ],
+  test: {
+    name: "tool-media",
+    root: import.meta.dirname,
+    globalSetup: ["../../../test/support/tools/upstream-setup.ts"],
+    // The first call in a file loads the Worker into workerd cold.
+    testTimeout: 15_000,
+  },
+});

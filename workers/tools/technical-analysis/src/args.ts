@@ -1,0 +1,57 @@
+/**
+ * The tool's arguments: which indicator, its parameters, and exactly one source of prices — closes
+ * inline, OHLCV candles inline, or a symbol and interval fetched through market-data. Parameter defaults
+ * live in indicators.ts (and in the descriptions) so callers may omit them.
+ */
+import { z } from "zod";
+
+export const INDICATORS = ["rsi", "macd", "bollinger", "ema", "sma", "stochastic", "williams-r", "cci", "adx"] as const;
+export type IndicatorName = (typeof INDICATORS)[number];
+
+// Loose, so candles can be passed on as market-data returns them (with openTime, trades, …).
+const CandleSchema = z.looseObject({
+  open: z.number().optional(),
+  high: z.number(),
+  low: z.number(),
+  close: z.number(),
+  volume: z.number().optional(),
+});
+export type CandleInput = z.infer<typeof CandleSchema>;
+
+const MAX_INPUTS = 5_000;
+
+export const TechnicalAnalysisArgs = z
+  .object({
+    indicator: z
+      .enum(INDICATORS)
+      .describe(
+        "rsi, macd, bollinger (Bollinger Bands), ema, sma, stochastic, williams-r (Williams %R), cci, adx",
+      ),
+    period: z
+      .number().int().min(2).max(500).optional()
+      .describe("look-back period (defaults: rsi 14, sma/ema 20, bollinger 20, stochastic 14, williams-r 14, cci 20, adx 14)"),
+    closes: z.array(z.number()).min(1).max(MAX_INPUTS).optional().describe("closing prices, oldest first"),
+    candles: z
+      .array(CandleSchema).min(1).max(MAX_INPUTS).optional()
+      .describe("OHLCV candles, oldest first; stochastic, williams-r, cci and adx need high, low and close"),
+    symbol: z.string().min(2).max(24).optional().describe("trading pair to fetch from market data, e.g. BTCUSDT"),
+    interval: z.string().regex(/^\d{1,2}[smhdwM]$/).optional().describe("candle interval when fetching, e.g. 1h or 1d (default 1h)"),
+    limit: z.number().int().min(1).max(1000).optional().describe("candles to fetch (default 200)"),
+    fastPeriod: z.number().int().min(1).max(500).optional().describe("MACD fast EMA period (default 12)"),
+    slowPeriod: z.number().int().min(2).max(500).optional().describe("MACD slow EMA period (default 26)"),
+    signalPeriod: z.number().int().min(1).max(500).optional().describe("MACD signal EMA period (default 9)"),
+    stdDev: z.number().positive().max(10).optional().describe("Bollinger band width in standard deviations (default 2)"),
+    kSmoothing: z.number().int().min(1).max(50).optional().describe("stochastic %K smoothing (default 1)"),
+    dPeriod: z.number().int().min(1).max(50).optional().describe("stochastic %D period (default 3)"),
+  })
+  .strict()
+  .superRefine((args, ctx) => {
+    const sources = [args.closes, args.candles, args.symbol].filter((s) => s !== undefined).length;
+    if (sources !== 1) {
+      ctx.addIssue({ code: "custom", message: "give exactly one of closes, candles or symbol", path: ["closes"] });
+    }
+    if (args.fastPeriod && args.slowPeriod && args.fastPeriod >= args.slowPeriod) {
+      ctx.addIssue({ code: "custom", message: "fastPeriod must be below slowPeriod", path: ["fastPeriod"] });
+    }
+  });
+export type TechnicalAnalysisArgs = z.infer<typeof TechnicalAnalysisArgs>;

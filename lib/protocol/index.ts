@@ -1,3 +1,4 @@
 export * from "./openai.js";
 export * from "./tool.js";
 export * from "./orchestrator.js";
+export * from "./runner.js";

@@ -1,0 +1,171 @@
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { PING_FRAME, type RowsFrame, type RunnerToHubFrame } from "../../../lib/protocol/runner.ts";
+import { SqliteDriver } from "../drivers/sqlite.ts";
+import { silentLogger } from "../log.ts";
+import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../policy/index.ts";
+import { ScriptedHub } from "../test-support/hub.ts";
+import { makeSqliteFile } from "../test-support/sqlite-file.ts";
+import { connectUrl, RunnerClient, type ClientOptions } from "./connection.ts";
+
+let path: string;
+let hub: ScriptedHub;
+let client: RunnerClient | null = null;
+
+beforeAll(() => {
+  path = makeSqliteFile(5000);
+});
+beforeEach(async () => {
+  hub = await ScriptedHub.start();
+});
+afterEach(async () => {
+  await client?.stop();
+  client = null;
+  await hub.close();
+});
+
+function start(over: Partial<ClientOptions> = {}, policy: PolicyConfigInput = {}) {
+  const driver = new SqliteDriver(path);
+  client = new RunnerClient({
+    cloudUrl: hub.url,
+    token: "test-token",
+    runnerName: "warehouse",
+    driver,
+    policy: new Policy(PolicyConfigSchema.parse(policy), "sqlite", "main"),
+    audit: noAudit,
+    log: silentLogger(),
+    chunkRows: 100,
+    credits: 8,
+    maxConcurrent: 4,
+    heartbeatMs: 60_000,
+    backoff: { initialMs: 50, maxMs: 200 },
+    ...over,
+  });
+  client.start();
+  return client;
+}
+
+const isType = <T extends RunnerToHubFrame["type"]>(type: T, id?: string) =>
+  (f: RunnerToHubFrame): f is Extract<RunnerToHubFrame, { type: T }> => f.type === type && (id === undefined || ("id" in f && f.id === id));
+
+describe("connecting", () => {
+  it("builds the connect URL from the cloud URL", () => {
+    expect(connectUrl("https://gw.example.com")).toBe("wss://gw.example.com/v1/runners/connect");
+    expect(connectUrl("http://127.0.0.1:8787/")).toBe("ws://127.0.0.1:8787/v1/runners/connect");
+  });
+
+  it("sends the token and a hello with the allowed schema, never credentials", async () => {
+    start({}, { allow: { tables: ["people"] }, maskColumns: ["email"], namedQueries: [{ name: "one", sql: "SELECT 1", params: [] }] });
+    const hello = await hub.waitFor(isType("hello"));
+    expect(hub.upgrades[0]?.headers.authorization).toBe("Bearer test-token");
+    expect(hello).toMatchObject({ runnerName: "warehouse", dbKind: "sqlite", protocol: 1, namedOnly: false, maxRows: 10000 });
+    expect(hello.schema.tables.map((t) => t.name)).toEqual(["people"]);
+    expect(hello.schema.tables[0]?.columns.find((c) => c.name === "email")?.masked).toBe(true);
+    expect(hello.namedQueries).toEqual([{ name: "one", params: [] }]);
+    expect(hub.raw.join("\n")).not.toContain(path);
+    expect(hub.raw.join("\n")).not.toContain("test-token");
+  });
+});
+
+describe("queries under credit flow control", () => {
+  it("streams columns, rows and done, never more than K chunks unacknowledged", async () => {
+    start();
+    await hub.waitFor(isType("hello"));
+    const K = 3;
+    hub.send({ type: "hello-ack", credits: K });
+    let unacked = 0;
+    let peak = 0;
+    const seqs: number[] = [];
+    hub.socket.on("message", (data) => {
+      const f = JSON.parse(data.toString()) as RunnerToHubFrame;
+      if (f.type !== "rows") return;
+      seqs.push(f.seq);
+      peak = Math.max(peak, ++unacked);
+      // A slow hub: each chunk is acknowledged a little later.
+      setTimeout(() => (unacked--, hub.send({ type: "ack", id: f.id, credits: 1 })), 5);
+    });
+    hub.send({ type: "query", id: "q1", requestId: "req-1", sql: "SELECT id, name FROM people ORDER BY id", maxRows: 100_000, maxBytes: 1e8, timeoutMs: 10_000 });
+    const done = await hub.waitFor(isType("done", "q1"));
+    expect(done).toMatchObject({ requestId: "req-1", rowCount: 5000, truncated: false });
+    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(peak).toBe(K);
+    const rows = hub.frames.filter(isType("rows", "q1")).flatMap((f: RowsFrame) => f.rows);
+    expect(rows[4999]).toEqual([5000, "person 5000"]);
+    expect(hub.frames.filter((f) => "requestId" in f && f.type !== "hello").every((f) => "requestId" in f && f.requestId === "req-1")).toBe(true);
+  });
+
+  it("a query's own credits override hello-ack, and a silent hub stalls the stream", async () => {
+    start();
+    await hub.waitFor(isType("hello"));
+    hub.send({ type: "query", id: "q2", requestId: "req-2", sql: "SELECT id FROM people", maxRows: 100_000, maxBytes: 1e8, timeoutMs: 10_000, credits: 1 });
+    await hub.waitFor(isType("rows", "q2"));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(hub.frames.filter(isType("rows", "q2"))).toHaveLength(1);
+    hub.send({ type: "ack", id: "q2", credits: 1 });
+    await hub.waitFor((f) => f.type === "rows" && f.id === "q2" && f.seq === 1);
+    hub.send({ type: "cancel", id: "q2", requestId: "req-2" });
+    expect(await hub.waitFor(isType("error", "q2"))).toMatchObject({ code: "cancelled", requestId: "req-2" });
+  });
+
+  it("times out when the hub stops acknowledging", async () => {
+    start();
+    await hub.waitFor(isType("hello"));
+    hub.send({ type: "query", id: "q3", requestId: "req-3", sql: "SELECT id FROM people", maxRows: 100_000, maxBytes: 1e8, timeoutMs: 300, credits: 2 });
+    expect(await hub.waitFor(isType("error", "q3"))).toMatchObject({ code: "timeout" });
+    expect(hub.frames.filter(isType("rows", "q3"))).toHaveLength(2);
+  });
+
+  it("answers policy refusals and invalid frames with error frames", async () => {
+    start();
+    await hub.waitFor(isType("hello"));
+    hub.send({ type: "query", id: "q4", requestId: "req-4", sql: "DELETE FROM canary", maxRows: 10, maxBytes: 1000, timeoutMs: 1000 });
+    expect(await hub.waitFor(isType("error", "q4"))).toMatchObject({ code: "policy_denied", message: expect.stringMatching(/not DELETE/) });
+    hub.send(JSON.stringify({ type: "query", id: "q5", requestId: "req-5", sql: "SELECT 1" }));
+    expect(await hub.waitFor(isType("error", "q5"))).toMatchObject({ code: "invalid_frame", requestId: "req-5" });
+    hub.send("not json");
+    expect(await hub.waitFor((f) => f.type === "error" && f.id === null)).toMatchObject({ code: "invalid_frame" });
+  });
+});
+
+describe("staying connected", () => {
+  it("reconnects with exponential backoff after the hub drops, and says hello again", async () => {
+    const delays: number[] = [];
+    const c = start({ random: () => 1 });
+    c.on("reconnect", (_attempt: number, ms: number) => delays.push(ms));
+    await hub.waitFor(isType("hello"));
+    hub.token = "rotated"; // the next attempts are refused, so the backoff grows
+    hub.dropAll();
+    await waitUntil(() => delays.length >= 4);
+    expect(delays.slice(0, 4)).toEqual([50, 100, 200, 200]);
+    hub.token = "test-token";
+    await waitUntil(() => hub.frames.filter((f) => f.type === "hello").length === 2, 3000);
+    expect(hub.upgrades.filter((u) => !u.accepted).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("uses full jitter: delays are spread over [0, ceiling]", async () => {
+    const { backoffDelay } = await import("./backoff.ts");
+    const opts = { initialMs: 100, maxMs: 1000 };
+    expect(backoffDelay(0, opts, () => 0.5)).toBe(50);
+    expect(backoffDelay(3, opts, () => 0.999)).toBe(799);
+    expect(backoffDelay(20, opts, () => 1)).toBe(1000);
+    const samples = Array.from({ length: 200 }, () => backoffDelay(5, opts));
+    expect(Math.min(...samples)).toBeLessThan(300);
+    expect(Math.max(...samples)).toBeGreaterThan(700);
+  });
+
+  it("pings with the exact heartbeat frame and drops a silent hub", async () => {
+    const c = start({ heartbeatMs: 50 });
+    let reconnects = 0;
+    c.on("reconnect", () => reconnects++);
+    await hub.waitFor(isType("hello"));
+    await waitUntil(() => hub.raw.includes(PING_FRAME));
+    await waitUntil(() => reconnects > 0, 2000);
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 5000) {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

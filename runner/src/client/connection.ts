@@ -1,0 +1,231 @@
+/**
+ * The runner's side of the tunnel: an outbound WebSocket to `<cloud>/v1/runners/connect` with the runner
+ * token, a `hello` describing what the runner may show, heartbeats, and reconnection with exponential
+ * backoff and full jitter. Incoming frames are validated against the shared zod schemas and handed to a
+ * QueryExecutor (one per connection).
+ */
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import WebSocket from "ws";
+import {
+  HubToRunnerFrameSchema, parseFrame, PING_FRAME, RUNNER_CONNECT_PATH, RUNNER_PROTOCOL_VERSION,
+  type HelloFrame, type HubToRunnerFrame, type SchemaTable,
+} from "../../../lib/protocol/runner.ts";
+import type { Driver } from "../drivers/types.ts";
+import { messageOf } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { AuditLog, Policy } from "../policy/index.ts";
+import { RUNNER_VERSION } from "../version.ts";
+import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { encodeFrame } from "./encode.ts";
+import { QueryExecutor } from "./executor.ts";
+
+export interface ClientOptions {
+  /** Base URL of the cloud (https://…, wss://…, or http://127.0.0.1:… in tests). */
+  cloudUrl: string;
+  token: string;
+  runnerName: string;
+  driver: Driver;
+  policy: Policy;
+  audit: AuditLog;
+  log: Logger;
+  chunkRows: number;
+  credits: number;
+  maxConcurrent: number;
+  heartbeatMs: number;
+  backoff: BackoffOptions;
+  random?: () => number;
+}
+
+/** ws:// or wss:// URL of the connect endpoint for a cloud base URL. */
+export function connectUrl(cloudUrl: string): string {
+  const u = new URL(cloudUrl);
+  u.protocol = u.protocol === "http:" || u.protocol === "ws:" ? "ws:" : "wss:";
+  u.pathname = u.pathname.replace(/\/+$/, "") + RUNNER_CONNECT_PATH;
+  return u.toString();
+}
+
+/** Events: "open", "hello-ack", "close" (code, reason), "reconnect" (attempt, delayMs). */
+export class RunnerClient extends EventEmitter {
+  private readonly opts: ClientOptions;
+  private ws: WebSocket | null = null;
+  private executor: QueryExecutor | null = null;
+  private attempt = 0;
+  private stopped = false;
+  private credits: number;
+  private heartbeatMs: number;
+  private timers: NodeJS.Timeout[] = [];
+  private lastHeard = 0;
+
+  constructor(opts: ClientOptions) {
+    super();
+    this.opts = opts;
+    this.credits = opts.credits;
+    this.heartbeatMs = opts.heartbeatMs;
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  async stop() {
+    this.stopped = true;
+    this.clearTimers();
+    this.executor?.abortAll("the runner is stopping");
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once("close", () => resolve());
+      ws.close(1000, "runner stopping");
+      setTimeout(() => (ws.terminate(), resolve()), 2000).unref();
+    });
+  }
+
+  private connect() {
+    const url = connectUrl(this.opts.cloudUrl);
+    const ws = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${this.opts.token}`, "User-Agent": `cio-runner/${RUNNER_VERSION}` },
+      handshakeTimeout: 10_000,
+    });
+    this.ws = ws;
+    ws.on("open", () => void this.onOpen(ws));
+    ws.on("message", (data) => this.onMessage(data.toString()));
+    ws.on("unexpected-response", (_req, res) => {
+      this.opts.log.error("the hub refused the connection", { status: res.statusCode, hint: hintFor(res.statusCode) });
+      ws.terminate();
+    });
+    ws.on("error", (err) => this.opts.log.warn("connection error", { message: messageOf(err) }));
+    ws.on("close", (code, reason) => this.onClose(ws, code, reason.toString()));
+  }
+
+  private async onOpen(ws: WebSocket) {
+    this.attempt = 0;
+    this.lastHeard = Date.now();
+    const send = (data: string) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(data);
+    };
+    this.executor = new QueryExecutor(
+      { ...this.opts, credits: () => this.credits, log: this.opts.log.child({ component: "executor" }) },
+      send,
+    );
+    this.opts.log.info("connected", { url: connectUrl(this.opts.cloudUrl) });
+    send(encodeFrame(await this.hello()));
+    this.startHeartbeat(ws);
+    this.emit("open");
+  }
+
+  private async hello(): Promise<HelloFrame> {
+    const { policy, driver } = this.opts;
+    let tables: SchemaTable[] = [];
+    try {
+      tables = policy.visibleSchema(await driver.schema());
+    } catch (err) {
+      this.opts.log.warn("could not read the database schema for hello", { message: messageOf(err) });
+    }
+    return {
+      type: "hello",
+      protocol: RUNNER_PROTOCOL_VERSION,
+      requestId: randomUUID(),
+      runnerName: this.opts.runnerName,
+      version: RUNNER_VERSION,
+      dbKind: driver.kind,
+      schema: { tables },
+      namedQueries: policy.namedQueryInfo(),
+      namedOnly: policy.config.namedOnly,
+      maxRows: policy.config.maxRows,
+      maxConcurrent: this.opts.maxConcurrent,
+    };
+  }
+
+  private onMessage(raw: string) {
+    this.lastHeard = Date.now();
+    const parsed = parseFrame(HubToRunnerFrameSchema, raw);
+    if (!parsed.ok) {
+      this.opts.log.warn("invalid frame from the hub", { error: parsed.error });
+      const frame = encodeFrame({
+        type: "error", id: fieldOf(raw, "id"), requestId: fieldOf(raw, "requestId"), code: "invalid_frame", message: parsed.error,
+      });
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(frame);
+      return;
+    }
+    this.dispatch(parsed.frame);
+  }
+
+  private dispatch(frame: HubToRunnerFrame) {
+    switch (frame.type) {
+      case "hello-ack":
+        this.credits = frame.credits;
+        if (frame.heartbeatMs && frame.heartbeatMs !== this.heartbeatMs) {
+          this.heartbeatMs = frame.heartbeatMs;
+          if (this.ws) this.startHeartbeat(this.ws);
+        }
+        this.emit("hello-ack", frame);
+        return;
+      case "pong":
+        return;
+      case "query":
+        this.executor?.run(frame).catch((err: unknown) => this.opts.log.error("query failed unexpectedly", { err }));
+        return;
+      case "ack":
+        this.executor?.ack(frame);
+        return;
+      case "cancel":
+        this.executor?.cancel(frame);
+        return;
+    }
+  }
+
+  /** Pings every heartbeatMs; a hub silent for three intervals is presumed gone and the socket is dropped. */
+  private startHeartbeat(ws: WebSocket) {
+    this.clearTimers();
+    const timer = setInterval(() => {
+      if (Date.now() - this.lastHeard > this.heartbeatMs * 3) {
+        this.opts.log.warn("no heartbeat from the hub; reconnecting");
+        ws.terminate();
+        return;
+      }
+      if (ws.readyState === WebSocket.OPEN) ws.send(PING_FRAME);
+    }, this.heartbeatMs);
+    this.timers.push(timer);
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string) {
+    if (ws !== this.ws) return;
+    this.clearTimers();
+    this.executor?.abortAll("the connection to the hub closed");
+    this.executor = null;
+    this.emit("close", code, reason);
+    if (this.stopped) return;
+    const delayMs = backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
+    this.opts.log.info("disconnected; reconnecting", { code, reason, attempt: this.attempt + 1, delayMs });
+    this.emit("reconnect", this.attempt + 1, delayMs);
+    this.attempt++;
+    this.timers.push(setTimeout(() => this.connect(), delayMs));
+  }
+
+  private clearTimers() {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+  }
+}
+
+/** A string field of a frame that failed validation, if it has one that fits the protocol, to tie the error to. */
+function fieldOf(raw: string, key: "id" | "requestId"): string | null {
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (typeof v !== "object" || v === null || !(key in v)) return null;
+    const field: unknown = (v as Record<string, unknown>)[key];
+    if (typeof field === "string" && field.length > 0 && field.length <= 128) return field;
+  } catch {
+    // not JSON: nothing to tie the error to
+  }
+  return null;
+}
+
+function hintFor(status: number | undefined): string {
+  if (status === 401) return "the runner token was refused: check cloud.token / cloud.tokenEnv";
+  if (status === 403) return "the runner token is not allowed to use this runner name";
+  if (status === 404) return "no runner endpoint at this URL: check cloud.url";
+  return "the hub answered with an HTTP error instead of a WebSocket upgrade";
+}

@@ -1,0 +1,191 @@
+/**
+ * Runs `query` frames: policy → driver → columns / rows / done, under credit flow control, with a watchdog
+ * that cancels on the database when the timeout passes (including time spent waiting for the hub's acks).
+ * One executor per hub connection; when the connection closes, every running query is cancelled.
+ */
+import type { AckFrame, CancelFrame, QueryFrame, RunnerErrorCode } from "../../../lib/protocol/runner.ts";
+import { classify } from "../drivers/errors.ts";
+import type { Driver, QueryStream } from "../drivers/types.ts";
+import { RunnerError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { MASK, type AuditEntry, type AuditLog, type Policy, type ResolvedQuery } from "../policy/index.ts";
+import { CreditWindow } from "./credits.ts";
+import { encodeFrame, encodeRowsFrame, maskRow } from "./encode.ts";
+
+export interface ExecutorOptions {
+  driver: Driver;
+  policy: Policy;
+  audit: AuditLog;
+  log: Logger;
+  /** Rows per `rows` frame (and per database fetch). */
+  chunkRows: number;
+  maxConcurrent: number;
+  /** K when the query frame carries no `credits` (from hello-ack, else the config). */
+  credits: () => number;
+  /** How long after the statement timeout the watchdog cancels (the database's own timeout goes first). */
+  watchdogGraceMs?: number;
+}
+
+type AuditFields = Omit<AuditEntry, "id" | "requestId">;
+const wireCode = (e: RunnerError): RunnerErrorCode => (e.code === "config" ? "internal" : e.code);
+
+interface Running {
+  credits: CreditWindow;
+  controller: AbortController;
+}
+
+export class QueryExecutor {
+  private readonly opts: ExecutorOptions;
+  private readonly send: (data: string) => void;
+  private readonly running = new Map<string, Running>();
+
+  constructor(opts: ExecutorOptions, send: (data: string) => void) {
+    this.opts = opts;
+    this.send = send;
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** The credit window of a running query (tests read its peak). */
+  window(id: string): CreditWindow | undefined {
+    return this.running.get(id)?.credits;
+  }
+
+  ack(frame: AckFrame) {
+    this.running.get(frame.id)?.credits.release(frame.credits);
+  }
+
+  cancel(frame: CancelFrame) {
+    this.abort(frame.id, new RunnerError("cancelled", "the query was cancelled by the hub"));
+  }
+
+  abortAll(reason: string) {
+    for (const id of this.running.keys()) this.abort(id, new RunnerError("cancelled", reason));
+  }
+
+  async run(frame: QueryFrame): Promise<void> {
+    const log = this.opts.log.child({ requestId: frame.requestId, queryId: frame.id });
+    const audit = (entry: AuditFields) =>
+      this.opts.audit.write({ id: frame.id, requestId: frame.requestId, ...entry });
+    try {
+      audit({ event: "request", sql: frame.sql, named: frame.named ?? null });
+    } catch (err) {
+      // No audit line, no query: the customer must be able to see everything that ran.
+      log.error("audit log not writable", { err });
+      return this.error(frame, "internal", "the runner's audit log is not writable; the query was not run");
+    }
+    const refusal = this.admit(frame);
+    if (refusal) {
+      audit({ event: "refused", code: refusal.code, reason: refusal.message });
+      log.warn("query refused", { code: refusal.code, reason: refusal.message });
+      return this.error(frame, wireCode(refusal), refusal.message);
+    }
+    const q = this.resolve(frame);
+    if (q instanceof RunnerError) {
+      audit({ event: "refused", code: q.code, reason: q.message });
+      log.warn("query refused", { code: q.code, reason: q.message });
+      return this.error(frame, wireCode(q), q.message);
+    }
+    await this.execute(frame, q, log, audit);
+  }
+
+  private async execute(frame: QueryFrame, q: ResolvedQuery, log: Logger, audit: (e: AuditFields) => void) {
+    const started = performance.now();
+    const running: Running = {
+      credits: new CreditWindow(frame.credits ?? this.opts.credits()),
+      controller: new AbortController(),
+    };
+    this.running.set(frame.id, running);
+    const timeout = new RunnerError("timeout", `the query did not finish within ${q.timeoutMs} ms and was cancelled`);
+    const timer = setTimeout(() => this.abort(frame.id, timeout), q.timeoutMs + (this.opts.watchdogGraceMs ?? 250));
+    let stream: QueryStream | null = null;
+    log.info("query started", { named: q.named, maxRows: q.maxRows, timeoutMs: q.timeoutMs });
+    try {
+      const signal = running.controller.signal;
+      stream = await this.opts.driver.open(q.sql, q.params, { timeoutMs: q.timeoutMs, batchRows: this.opts.chunkRows, signal });
+      const { rowCount, truncatedBy } = await this.pump(frame, q, stream, running);
+      const elapsedMs = Math.round(performance.now() - started);
+      const truncated = truncatedBy !== undefined;
+      this.send(encodeFrame({ type: "done", id: frame.id, requestId: frame.requestId, rowCount, truncated, truncatedBy, elapsedMs }));
+      audit({ event: "done", rowCount, truncated, elapsedMs });
+      log.info("query done", { rowCount, truncated, truncatedBy, elapsedMs, peakUnacked: running.credits.peak });
+    } catch (err) {
+      const signal = running.controller.signal;
+      const e = signal.aborted && signal.reason instanceof RunnerError ? signal.reason : classify(err, { cancelled: false, timedOut: false });
+      const code = wireCode(e);
+      audit({ event: code === "cancelled" ? "cancelled" : "error", code, reason: e.message });
+      log.warn("query failed", { code, message: e.message });
+      this.error(frame, code, e.message);
+    } finally {
+      clearTimeout(timer);
+      this.running.delete(frame.id);
+      await stream?.close().catch((err: unknown) => log.warn("closing the query failed", { err }));
+    }
+  }
+
+  private async pump(frame: QueryFrame, q: ResolvedQuery, stream: QueryStream, running: Running) {
+    const { id, requestId } = frame;
+    const signal = running.controller.signal;
+    this.send(encodeFrame({ type: "columns", id, requestId, columns: stream.columns }));
+    const masked = this.opts.policy.maskIndexes(stream.columns);
+    let rowCount = 0;
+    let bytes = 0;
+    let seq = 0;
+    let truncatedBy: "maxRows" | "maxBytes" | undefined;
+    for (let batch = await stream.next(); batch; batch = await stream.next()) {
+      signal.throwIfAborted();
+      const json: string[] = [];
+      for (const row of batch) {
+        if (rowCount >= q.maxRows) {
+          truncatedBy = "maxRows";
+          break;
+        }
+        const s = JSON.stringify(maskRow(row, masked, MASK));
+        const size = Buffer.byteLength(s);
+        if (bytes + size > q.maxBytes) {
+          truncatedBy = "maxBytes";
+          break;
+        }
+        bytes += size;
+        rowCount++;
+        json.push(s);
+      }
+      if (json.length) {
+        await running.credits.acquire();
+        signal.throwIfAborted();
+        this.send(encodeRowsFrame(id, requestId, seq++, json));
+      }
+      if (truncatedBy) break;
+    }
+    return { rowCount, truncatedBy };
+  }
+
+  private admit(frame: QueryFrame): RunnerError | null {
+    if (this.running.has(frame.id)) return new RunnerError("invalid_frame", `query ${frame.id} is already running`);
+    if (this.running.size >= this.opts.maxConcurrent) {
+      return new RunnerError("busy", `the runner is already running ${this.opts.maxConcurrent} queries`);
+    }
+    return null;
+  }
+
+  private resolve(frame: QueryFrame): ResolvedQuery | RunnerError {
+    try {
+      return this.opts.policy.resolve(frame);
+    } catch (err) {
+      return err instanceof RunnerError ? err : new RunnerError("internal", String(err));
+    }
+  }
+
+  private abort(id: string, reason: RunnerError) {
+    const r = this.running.get(id);
+    if (!r || r.controller.signal.aborted) return;
+    r.controller.abort(reason);
+    r.credits.abort(reason);
+  }
+
+  private error(frame: QueryFrame, code: RunnerErrorCode, message: string) {
+    this.send(encodeFrame({ type: "error", id: frame.id, requestId: frame.requestId, code, message }));
+  }
+}

@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCommand } from "citty";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { parseConfig } from "../config/load.ts";
+import { RunnerError } from "../errors.ts";
+import { runCli } from "../main.ts";
+import { ScriptedHub } from "../test-support/hub.ts";
+import { makeSqliteFile } from "../test-support/sqlite-file.ts";
+import { out } from "./_args.ts";
+import doctor from "./doctor.ts";
+import init from "./init.ts";
+import installService from "./install-service.ts";
+
+let dir: string;
+let printed: string[];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "cio-cmd-"));
+  printed = [];
+  vi.spyOn(out, "print").mockImplementation((line) => void printed.push(line));
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe("init", () => {
+  it("writes a commented config that is valid and private", async () => {
+    const path = join(dir, "cio-runner.yaml");
+    await runCommand(init, { rawArgs: ["-c", path, "--cloud-url", "https://gw.example.com", "--name", "warehouse", "--db-kind", "postgres"] });
+    const text = readFileSync(path, "utf8");
+    expect(text).toMatch(/^# cio-runner configuration/);
+    expect(text).toContain("urlEnv:");
+    const config = parseConfig(text);
+    expect(config).toMatchObject({ cloud: { url: "https://gw.example.com", tokenEnv: "CIO_RUNNER_TOKEN" }, runner: { name: "warehouse" }, database: { kind: "postgres" } });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(printed[0]).toContain(path);
+  });
+
+  it("refuses to overwrite without --force and rejects unknown database kinds", async () => {
+    const path = join(dir, "c.yaml");
+    writeFileSync(path, "x");
+    await expect(runCommand(init, { rawArgs: ["-c", path] })).rejects.toThrow(/already exists/);
+    await expect(runCommand(init, { rawArgs: ["-c", join(dir, "d.yaml"), "--db-kind", "oracle"] })).rejects.toBeInstanceOf(RunnerError);
+  });
+});
+
+describe("doctor", () => {
+  let hub: ScriptedHub;
+  beforeEach(async () => {
+    hub = await ScriptedHub.start("doctor-token");
+  });
+  afterEach(() => hub.close());
+
+  const config = (over: { token?: string; path?: string; extra?: string } = {}) => {
+    const path = join(dir, "runner.yaml");
+    writeFileSync(path, `cloud: { url: "${hub.url}", token: "${over.token ?? "doctor-token"}" }
+runner: { name: "doc" }
+database: { kind: sqlite, path: "${over.path ?? makeSqliteFile(10)}" }
+${over.extra ?? ""}`);
+    return path;
+  };
+
+  it("passes when the config, policy, database and cloud are all good", async () => {
+    await runCommand(doctor, { rawArgs: ["-c", config()] });
+    expect(printed.join("\n")).toMatch(/ok\s+config[\s\S]*ok\s+policy[\s\S]*ok\s+database\s+sqlite: connected, 2 table\(s\)[\s\S]*ok\s+cloud.*accepted the runner token[\s\S]*All checks passed/);
+  });
+
+  it("fails with a clear report on a refused token, a missing database and a bad policy", async () => {
+    const path = config({ token: "wrong", path: "/nonexistent/x.db", extra: 'policy: { namedQueries: [{ name: "bad", sql: "DELETE FROM t" }] }' });
+    await expect(runCommand(doctor, { rawArgs: ["-c", path, "--timeout", "2000"] })).rejects.toThrow(/3 problem\(s\): policy, database, cloud/);
+    const report = printed.join("\n");
+    expect(report).toMatch(/FAIL policy\s+named query bad/);
+    expect(report).toMatch(/FAIL database\s+sqlite: database unavailable/);
+    expect(report).toMatch(/FAIL cloud .*token was refused \(HTTP 401\)/);
+  });
+
+  it("fails on an unreadable config", async () => {
+    await expect(runCommand(doctor, { rawArgs: ["-c", join(dir, "missing.yaml")] })).rejects.toThrow(/1 problem/);
+    expect(printed.join("\n")).toMatch(/FAIL config\s+cannot read config/);
+  });
+});
+
+describe("install-service", () => {
+  it("writes a hardened systemd unit into the given directory", async () => {
+    await runCommand(installService, { rawArgs: ["--dir", dir, "-c", "/etc/cio-runner/runner.yaml", "--exec", "/usr/bin/cio-runner", "--user", "svc"] });
+    const unit = readFileSync(join(dir, "cio-runner.service"), "utf8");
+    expect(unit).toContain("ExecStart=/usr/bin/cio-runner start --config /etc/cio-runner/runner.yaml");
+    expect(unit).toMatch(/User=svc\n/);
+    expect(unit).toContain("Restart=always");
+    expect(unit).toContain("NoNewPrivileges=true");
+    expect(unit).toContain("ReadWritePaths=/var/log/cio-runner");
+    expect(unit).toContain("WantedBy=multi-user.target");
+    await expect(runCommand(installService, { rawArgs: ["--dir", dir] })).rejects.toThrow(/already exists/);
+  });
+});
+
+describe("the command line", () => {
+  it("prints help for the program and for each command, exit code 0", async () => {
+    const logs: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void logs.push(a.join(" ")));
+    for (const cmd of ["", "init", "start", "doctor", "install-service"]) {
+      logs.length = 0;
+      expect(await runCli(cmd ? [cmd, "--help"] : ["--help"])).toBe(0);
+      expect(logs.join("\n"), cmd).toMatch(cmd ? new RegExp(`cio-runner ${cmd}`) : /init\|start\|doctor\|install-service/);
+    }
+  });
+
+  it("turns a RunnerError into a message and exit code 1, without process.exit", async () => {
+    const errors: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void errors.push(a.join(" ")));
+    expect(await runCli(["start", "-c", join(dir, "none.yaml")])).toBe(1);
+    expect(errors.join("\n")).toMatch(/cio-runner: cannot read config .*none.yaml/);
+  });
+});

@@ -1,0 +1,73 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defineCommand } from "citty";
+import { configError } from "../errors.ts";
+import { configArg, out } from "./_args.ts";
+
+export interface UnitValues {
+  description: string;
+  user: string;
+  execStart: string;
+  envFile: string;
+  writablePaths: string[];
+}
+
+/** A hardened unit: the runner only needs to reach out, read its config and append to its audit log. */
+export function systemdUnit(v: UnitValues): string {
+  return `[Unit]
+Description=${v.description}
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=${v.user}
+EnvironmentFile=-${v.envFile}
+ExecStart=${v.execStart}
+Restart=always
+RestartSec=5
+NoNewPrivileges=true
+ProtectSystem=strict
+ProtectHome=true
+PrivateTmp=true
+PrivateDevices=true
+ProtectKernelTunables=true
+ProtectControlGroups=true
+RestrictSUIDSGID=true
+${v.writablePaths.map((p) => `ReadWritePaths=${p}`).join("\n")}
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export default defineCommand({
+  meta: { name: "install-service", description: "Write a systemd unit that runs `cio-runner start`" },
+  args: {
+    ...configArg,
+    dir: { type: "string", description: "Directory to write the unit into", default: "/etc/systemd/system" },
+    name: { type: "string", description: "Unit name (without .service)", default: "cio-runner" },
+    user: { type: "string", description: "System user the runner runs as", default: "cio-runner" },
+    "env-file": { type: "string", description: "File with CIO_RUNNER_TOKEN=… and other secrets", default: "/etc/cio-runner/env" },
+    "audit-dir": { type: "string", description: "Directory the audit log is written to", default: "/var/log/cio-runner" },
+    exec: { type: "string", description: "Command that starts the runner (default: this node and this cio-runner)" },
+    force: { type: "boolean", description: "Overwrite an existing unit", default: false },
+  },
+  run({ args }) {
+    const path = join(resolve(args.dir), `${args.name}.service`);
+    if (existsSync(path) && !args.force) throw configError(`${path} already exists; pass --force to overwrite it`);
+    const exec = args.exec ?? `${process.execPath} ${fileURLToPath(import.meta.url)}`;
+    const unit = systemdUnit({
+      description: `CIO Edge runner (${args.name})`,
+      user: args.user,
+      execStart: `${exec} start --config ${resolve(args.config)}`,
+      envFile: args["env-file"],
+      writablePaths: [args["audit-dir"]],
+    });
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, unit);
+    out.print(`Wrote ${path}`);
+    out.print(`Next: systemctl daemon-reload && systemctl enable --now ${args.name}`);
+  },
+});

@@ -1,0 +1,42 @@
+/** The runner's config file (YAML), validated once at start-up. Secrets may come from environment variables. */
+import { z } from "zod";
+import { DbKindSchema } from "../../../lib/protocol/runner.ts";
+import { PolicyConfigSchema } from "../policy/config.ts";
+
+export const ConfigSchema = z.object({
+  cloud: z
+    .object({
+      url: z.url({ protocol: /^(https?|wss?)$/ }),
+      token: z.string().min(1).optional(),
+      tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    })
+    .refine((c) => c.token !== undefined || c.tokenEnv !== undefined, "set cloud.token or cloud.tokenEnv"),
+  runner: z.object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "runner names are lowercase letters, digits, _ and -"),
+  }),
+  database: z
+    .object({
+      kind: DbKindSchema,
+      url: z.string().min(1).optional(),
+      urlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+      path: z.string().min(1).optional(),
+    })
+    .refine(
+      (d) => (d.kind === "sqlite" ? d.path !== undefined : d.url !== undefined || d.urlEnv !== undefined),
+      "set database.path for sqlite, otherwise database.url or database.urlEnv",
+    ),
+  policy: PolicyConfigSchema.default(PolicyConfigSchema.parse({})),
+  connection: z
+    .object({
+      chunkRows: z.number().int().min(1).max(10_000).default(500),
+      credits: z.number().int().min(1).max(1024).default(8),
+      maxConcurrent: z.number().int().min(1).max(64).default(4),
+      heartbeatMs: z.number().int().min(1000).default(15_000),
+      backoff: z
+        .object({ initialMs: z.number().int().min(1).default(500), maxMs: z.number().int().min(1).default(30_000) })
+        .default({ initialMs: 500, maxMs: 30_000 }),
+    })
+    .default({ chunkRows: 500, credits: 8, maxConcurrent: 4, heartbeatMs: 15_000, backoff: { initialMs: 500, maxMs: 30_000 } }),
+  log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
+});
+export type Config = z.infer<typeof ConfigSchema>;

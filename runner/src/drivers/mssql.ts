@@ -1,0 +1,100 @@
+/**
+ * SQL Server through `mssql` (tedious) in streaming mode, with pause/resume as back-pressure. SQL Server has
+ * no read-only transaction: the runner's parser is the main guard, every query runs in a transaction that is
+ * always rolled back, and the README asks for a login with only db_datareader. Placeholders are @p1, @p2 …
+ * Not tested against a server in this repository.
+ */
+import mssql from "mssql";
+import type { Request, Transaction } from "mssql";
+import type { Column, SqlScalar } from "../../../lib/protocol/runner.ts";
+import { classify, unavailable } from "./errors.ts";
+import type { Driver, QueryOptions, QueryStream } from "./types.ts";
+import { encodeRow, groupTables } from "./values.ts";
+
+/** In arrayRowMode the `recordset` event carries the columns as an array of this shape. */
+type MssqlColumn = { name: string; type?: { declaration?: string; name?: string } };
+import { RowQueue } from "./row-queue.ts";
+
+const SCHEMA_SQL = `
+  SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS ty, IS_NULLABLE AS n
+  FROM INFORMATION_SCHEMA.COLUMNS ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`;
+
+export class MssqlDriver implements Driver {
+  readonly kind = "mssql" as const;
+  readonly defaultSchema = "dbo";
+  private readonly pool: mssql.ConnectionPool;
+  private connecting: Promise<mssql.ConnectionPool> | null = null;
+
+  constructor(url: string) {
+    this.pool = new mssql.ConnectionPool(url);
+  }
+
+  private connect() {
+    this.connecting ??= this.pool.connect().catch((err: unknown) => {
+      this.connecting = null;
+      throw unavailable(err);
+    });
+    return this.connecting;
+  }
+
+  async open(sql: string, params: SqlScalar[], opts: QueryOptions): Promise<QueryStream> {
+    const tx = new mssql.Transaction(await this.connect());
+    await tx.begin();
+    const state = { cancelled: false, timedOut: false, closed: false };
+    const request = new mssql.Request(tx);
+    request.stream = true;
+    request.arrayRowMode = true;
+    params.forEach((p, i) => request.input(`p${i + 1}`, p));
+    const queue = new RowQueue(opts.batchRows * 2, () => request.pause(), () => request.resume());
+    const columns = new Promise<Column[]>((resolve, reject) => {
+      request.once("recordset", (cols: MssqlColumn[]) => resolve(cols.map(columnOf)));
+      request.once("error", reject);
+      request.once("done", () => resolve([]));
+    });
+    request.on("row", (row: unknown[]) => queue.push(encodeRow(row)));
+    request.on("error", (err: unknown) => queue.fail(err));
+    request.on("done", () => queue.end());
+    const onAbort = () => request.cancel();
+    opts.signal.addEventListener("abort", onAbort, { once: true });
+    void request.query(sql).catch(() => {}); // failures arrive as the "error" event
+    const cols = await columns.catch(async (err: unknown) => {
+      opts.signal.removeEventListener("abort", onAbort);
+      await rollback(tx);
+      throw classify(err, state);
+    });
+    return {
+      columns: cols,
+      next: () => queue.take(opts.batchRows).catch((err: unknown) => Promise.reject(classify(err, state))),
+      close: async () => {
+        if (state.closed) return;
+        state.closed = true;
+        opts.signal.removeEventListener("abort", onAbort);
+        if (!queue.ended) request.cancel();
+        await rollback(tx);
+      },
+    };
+  }
+
+  async schema() {
+    const result = await (await this.connect()).request().query(SCHEMA_SQL);
+    const rows = result.recordset as { s: string; t: string; c: string; ty: string; n: string }[];
+    return groupTables(rows.map((r) => ({ schema: r.s, table: r.t, column: r.c, type: r.ty, nullable: r.n === "YES" })));
+  }
+
+  async ping() {
+    await (await this.connect()).request().query("SELECT 1");
+  }
+
+  async close() {
+    await this.pool.close();
+  }
+}
+
+const columnOf = (c: MssqlColumn): Column => ({
+  name: c.name,
+  type: c.type?.declaration ?? c.type?.name ?? "unknown",
+});
+
+async function rollback(tx: Transaction) {
+  await tx.rollback().catch(() => {});
+}

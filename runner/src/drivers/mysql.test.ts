@@ -1,0 +1,120 @@
+import { existsSync } from "node:fs";
+import mysql from "mysql2/promise";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunnerError } from "../errors.ts";
+import { CANARY_ROWS, prepareMysql, unavailable } from "../test-support/databases.ts";
+import { harness } from "../test-support/harness.ts";
+import { hostileFor } from "../test-support/hostile.ts";
+import { MysqlDriver } from "./mysql.ts";
+
+const db = await prepareMysql();
+const skip = unavailable("MySQL/MariaDB", "reason" in db ? db.reason : null);
+const url = "url" in db ? db.url : "";
+const HEAVY = "SELECT count(*) AS n FROM nums a, nums b, nums c";
+
+describe.skipIf(skip)("MySQL/MariaDB driver", () => {
+  let admin: mysql.Connection;
+  let driver: MysqlDriver;
+  const canary = async () => (await admin.query("SELECT id, v FROM canary ORDER BY id"))[0] as { id: number; v: string }[];
+  const evilObjects = async () =>
+    (await admin.query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'evil%'"))[0];
+  const running = async (sql: string) =>
+    ((await admin.query("SELECT id FROM information_schema.processlist WHERE info = ?", [sql]))[0] as unknown[]).length;
+
+  beforeAll(async () => {
+    admin = await mysql.createConnection({ uri: url, multipleStatements: true });
+    await admin.query(`
+      DROP TABLE IF EXISTS canary, nums, wide;
+      CREATE TABLE canary (id int PRIMARY KEY, v varchar(10));
+      INSERT INTO canary VALUES ${CANARY_ROWS.map(([id, v]) => `(${id}, '${v}')`).join(", ")};
+      CREATE TABLE digits (d int); INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);
+      CREATE TABLE nums (n int PRIMARY KEY) AS
+        SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 1 AS n FROM digits a, digits b, digits c, digits e;
+      DROP TABLE digits;
+      CREATE TABLE wide AS SELECT n AS id, n * 1000000000000 AS big, CONCAT('row ', n) AS label,
+        TIMESTAMP('2026-01-01') + INTERVAL n MINUTE AS at, NULL AS nothing FROM nums;`);
+    driver = new MysqlDriver(url, "mariadb");
+  });
+  afterAll(async () => {
+    await driver?.close();
+    await admin?.end();
+  });
+
+  it("streams rows in batches with JSON-safe values", async () => {
+    const { run } = harness(driver, { maxRows: 100_000 }, { chunkRows: 1000 });
+    const o = await run({ sql: "SELECT * FROM wide ORDER BY id" });
+    expect(o.error).toBeUndefined();
+    expect(o.columns).toEqual(["id", "big", "label", "at", "nothing"]);
+    expect(o.rows).toHaveLength(10000);
+    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(10);
+    expect(o.rows[0]).toEqual([1, "1000000000000", "row 1", "2026-01-01 00:01:00", null]);
+    expect(o.done).toMatchObject({ rowCount: 10000, truncated: false });
+    expect((await driver.schema()).find((t) => t.name === "canary")?.columns.map((c) => c.name)).toEqual(["id", "v"]);
+  });
+
+  it("stops early at maxRows and leaves the connection pool usable", async () => {
+    const { run } = harness(driver, {}, { chunkRows: 100 });
+    expect((await run({ sql: "SELECT id FROM wide", maxRows: 150 })).done).toMatchObject({ rowCount: 150, truncated: true });
+    // BIGINT arrives as a decimal string, like PostgreSQL int8: JSON numbers lose precision past 2^53.
+    expect((await run({ sql: "SELECT count(*) FROM wide" })).rows).toEqual([["10000"]]);
+  });
+
+  it(`refuses all ${hostileFor("mysql").length} hostile statements through the real path, executing none`, async () => {
+    const { run } = harness(driver);
+    for (const sql of hostileFor("mysql")) {
+      const o = await run({ sql });
+      expect(o.error, sql).toMatchObject({ code: "policy_denied" });
+      expect(o.columns, sql).toEqual([]);
+    }
+    expect((await canary()).map((r) => [r.id, r.v])).toEqual(CANARY_ROWS.map((r) => [...r]));
+    expect(await evilObjects()).toEqual([]);
+    expect(existsSync("/tmp/cio-evil.txt") || existsSync("/tmp/cio-evil2.txt")).toBe(false);
+  });
+
+  it("the read-only transaction and single-statement protocol stop writes even without the parser", async () => {
+    const writes = ["INSERT INTO canary VALUES (50, 'x')", "UPDATE canary SET v = 'pwned'", "DELETE FROM canary", "SELECT 1; DELETE FROM canary"];
+    for (const sql of writes) {
+      const err = await driver.open(sql, [], { timeoutMs: 5000, batchRows: 10, signal: new AbortController().signal }).then(
+        async (s) => (await s.close(), null),
+        (e: unknown) => e,
+      );
+      expect(err, sql).toBeInstanceOf(RunnerError);
+      expect((err as RunnerError).message, sql).toMatch(/READ ONLY transaction|SQL syntax/);
+    }
+    expect((await canary()).map((r) => [r.id, r.v])).toEqual(CANARY_ROWS.map((r) => [...r]));
+  });
+
+  it("the statement timeout stops a long query", async () => {
+    const { run } = harness(driver);
+    const started = Date.now();
+    const o = await run({ sql: HEAVY, timeoutMs: 500 });
+    expect(o.error).toMatchObject({ code: "timeout" });
+    expect(Date.now() - started).toBeLessThan(3000);
+    await waitFor(async () => (await running(HEAVY)) === 0);
+  });
+
+  it("cancel runs KILL QUERY on the server", async () => {
+    const { exec, run } = harness(driver);
+    const pending = run({ id: "m1", sql: HEAVY, timeoutMs: 60_000 });
+    await waitFor(async () => (await running(HEAVY)) === 1);
+    exec.cancel({ type: "cancel", id: "m1" });
+    expect((await pending).error).toMatchObject({ code: "cancelled" });
+    await waitFor(async () => (await running(HEAVY)) === 0);
+  });
+
+  it("a database that is down gives a clear error without credentials", async () => {
+    const down = new MysqlDriver("mysql://someone:hunter2@127.0.0.1:1/nowhere", "mysql");
+    const o = await harness(down).run({ sql: "SELECT 1" });
+    expect(o.error).toMatchObject({ code: "db_unavailable", message: expect.stringMatching(/database unavailable/) });
+    expect(o.error?.message).not.toContain("hunter2");
+    await down.close();
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000) {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * MySQL and MariaDB through `mysql2`, streaming: rows arrive through a Readable whose back-pressure pauses
+ * the socket, so memory stays flat. Multiple statements are off (the mysql2 default), every query runs in
+ * START TRANSACTION READ ONLY, and the timeout is max_execution_time (MySQL) or max_statement_time (MariaDB).
+ * Cancel is KILL QUERY from a second connection.
+ */
+import mysql from "mysql2";
+import type { FieldPacket, PoolConnection, Pool } from "mysql2";
+import type { Column, DbKind, SqlScalar } from "../../../lib/protocol/runner.ts";
+import { RunnerError } from "../errors.ts";
+import { classify, isUnreachable, unavailable } from "./errors.ts";
+import type { Driver, QueryOptions, QueryStream } from "./types.ts";
+import { encodeRow, groupTables } from "./values.ts";
+
+const SCHEMA_SQL = `
+  SELECT table_schema AS s, table_name AS t, column_name AS c, column_type AS ty, is_nullable = 'YES' AS n
+  FROM information_schema.columns WHERE table_schema = DATABASE()
+  ORDER BY table_schema, table_name, ordinal_position`;
+
+const TYPE_NAMES = new Map(Object.entries(mysql.Types).map(([name, id]) => [id, name.toLowerCase()]));
+
+type State = { cancelled: boolean; timedOut: boolean; closed: boolean; ended: boolean };
+
+export class MysqlDriver implements Driver {
+  readonly kind: DbKind;
+  readonly defaultSchema: string;
+  private readonly pool: Pool;
+  private mariadb: boolean | null = null;
+
+  constructor(url: string, kind: "mysql" | "mariadb") {
+    this.kind = kind;
+    this.defaultSchema = decodeURIComponent(new URL(url).pathname.replace(/^\//, "")) || "mysql";
+    this.pool = mysql.createPool({
+      uri: url,
+      connectionLimit: 10,
+      connectTimeout: 10_000,
+      multipleStatements: false,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+    });
+  }
+
+  async open(sql: string, params: SqlScalar[], opts: QueryOptions): Promise<QueryStream> {
+    // `??` is mysql2's identifier placeholder: a parameter would become a table name the policy never saw.
+    if (params.length && sql.includes("??")) throw new RunnerError("bad_params", "?? placeholders are not allowed");
+    const conn = await this.connection();
+    const state: State = { cancelled: false, timedOut: false, closed: false, ended: false };
+    const onAbort = () => {
+      if (state.closed || state.ended) return;
+      state.cancelled = true;
+      void this.kill(conn.threadId);
+    };
+    try {
+      opts.signal.throwIfAborted();
+      await conn.promise().query(await this.timeoutSql(conn, opts.timeoutMs));
+      await conn.promise().query("START TRANSACTION READ ONLY");
+      const query = conn.query({ sql, values: params, rowsAsArray: true });
+      opts.signal.addEventListener("abort", onAbort, { once: true });
+      const columns = new Promise<Column[]>((resolve, reject) => {
+        query.once("fields", (fields: FieldPacket[]) => resolve(fields.map(columnOf)));
+        query.once("error", reject);
+        query.once("end", () => resolve([]));
+      });
+      const stream = query.stream({ highWaterMark: opts.batchRows });
+      stream.on("error", () => {}); // errors reach us through `columns` or the iterator, never as a crash
+      const rows = stream[Symbol.asyncIterator]() as AsyncIterator<unknown[]>;
+      const cols = await columns;
+      return this.stream(conn, rows, cols, opts, state, () => opts.signal.removeEventListener("abort", onAbort));
+    } catch (err) {
+      opts.signal.removeEventListener("abort", onAbort);
+      state.closed = true;
+      conn.destroy();
+      throw classify(err, { ...state, cancelled: opts.signal.aborted });
+    }
+  }
+
+  private stream(
+    conn: PoolConnection,
+    rows: AsyncIterator<unknown[]>,
+    columns: Column[],
+    opts: QueryOptions,
+    state: State,
+    detach: () => void,
+  ): QueryStream {
+    return {
+      columns,
+      next: async () => {
+        const batch: unknown[][] = [];
+        try {
+          while (batch.length < opts.batchRows && !state.ended) {
+            const r = await rows.next();
+            if (r.done) state.ended = true;
+            else batch.push(encodeRow(r.value));
+          }
+        } catch (err) {
+          state.ended = true;
+          throw classify(err, state);
+        }
+        return batch.length ? batch : null;
+      },
+      close: async () => {
+        if (state.closed) return;
+        state.closed = true;
+        detach();
+        if (!state.ended) {
+          // Stopped early (truncated, cancelled, failed): stop the server's work and drop the connection.
+          await this.kill(conn.threadId);
+          conn.destroy();
+          return;
+        }
+        await conn.promise().query("ROLLBACK").then(() => conn.release(), () => conn.destroy());
+      },
+    };
+  }
+
+  private connection(): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => {
+      this.pool.getConnection((err, conn) => {
+        if (err) reject(isUnreachable(err) ? unavailable(err) : classify(err, { cancelled: false, timedOut: false }));
+        else resolve(conn);
+      });
+    });
+  }
+
+  private async timeoutSql(conn: PoolConnection, timeoutMs: number): Promise<string> {
+    if (this.mariadb === null) {
+      const [rows] = await conn.promise().query("SELECT VERSION() AS v");
+      this.mariadb = /mariadb/i.test(String((rows as { v: string }[])[0]?.v));
+    }
+    const ms = Math.ceil(timeoutMs);
+    return this.mariadb ? `SET SESSION max_statement_time = ${ms / 1000}` : `SET SESSION max_execution_time = ${ms}`;
+  }
+
+  private async kill(threadId: number) {
+    await this.pool.promise().query(`KILL QUERY ${Number(threadId)}`).catch(() => {});
+  }
+
+  async schema() {
+    const [rows] = await this.pool.promise().query(SCHEMA_SQL);
+    return groupTables(
+      (rows as { s: string; t: string; c: string; ty: string; n: number }[]).map((r) => ({
+        schema: r.s, table: r.t, column: r.c, type: r.ty, nullable: Boolean(r.n),
+      })),
+    );
+  }
+
+  async ping() {
+    await this.pool.promise().query("SELECT 1").catch((err: unknown) => {
+      throw unavailable(err);
+    });
+  }
+
+  async close() {
+    await this.pool.promise().end();
+  }
+}
+
+function columnOf(f: FieldPacket): Column {
+  return { name: f.name, type: TYPE_NAMES.get(f.type ?? -1) ?? f.columnType?.toString() ?? "unknown" };
+}

@@ -1,0 +1,139 @@
+import { existsSync } from "node:fs";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunnerError } from "../errors.ts";
+import { CANARY_ROWS, preparePostgres, unavailable } from "../test-support/databases.ts";
+import { harness } from "../test-support/harness.ts";
+import { hostileFor } from "../test-support/hostile.ts";
+import { PostgresDriver } from "./postgres.ts";
+
+const db = await preparePostgres();
+const skip = unavailable("PostgreSQL", "reason" in db ? db.reason : null);
+const url = "url" in db ? db.url : "";
+
+describe.skipIf(skip)("PostgreSQL driver", () => {
+  let admin: pg.Client;
+  let driver: PostgresDriver;
+  const canary = async () => (await admin.query("SELECT id, v FROM canary ORDER BY id", [])).rows.map((r: { id: number; v: string }) => [r.id, r.v]);
+  const evilObjects = async () => (await admin.query("SELECT relname FROM pg_class WHERE relname LIKE 'evil%'")).rows;
+  const running = async (like: string) =>
+    (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()", [like])).rowCount;
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`
+      DROP TABLE IF EXISTS canary, wide; DROP SEQUENCE IF EXISTS canary_seq;
+      CREATE TABLE canary (id int PRIMARY KEY, v text); CREATE SEQUENCE canary_seq;
+      INSERT INTO canary VALUES ${CANARY_ROWS.map(([id, v]) => `(${id}, '${v}')`).join(", ")};
+      CREATE TABLE wide AS SELECT g AS id, g::bigint * 1000000000000 AS big, 'row ' || g AS label,
+        timestamp '2026-01-01' + g * interval '1 minute' AS at, (g % 2 = 0) AS even, NULL::text AS nothing,
+        decode('cafe', 'hex') AS bytes FROM generate_series(1, 20000) g;`);
+    driver = new PostgresDriver(url);
+  });
+  afterAll(async () => {
+    await driver?.close();
+    await admin?.end();
+  });
+
+  it("streams rows in batches with JSON-safe values", async () => {
+    const { run } = harness(driver, { maxRows: 100_000 }, { chunkRows: 1000 });
+    const o = await run({ sql: "SELECT * FROM wide ORDER BY id" });
+    expect(o.error).toBeUndefined();
+    expect(o.columns).toEqual(["id", "big", "label", "at", "even", "nothing", "bytes"]);
+    expect(o.rows).toHaveLength(20000);
+    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(20);
+    expect(o.rows[0]).toEqual([1, "1000000000000", "row 1", expect.stringMatching(/^2026-01-01T/), false, null, "\\xcafe"]);
+    expect(o.done).toMatchObject({ rowCount: 20000, truncated: false });
+  });
+
+  it("reports column types and the visible schema", async () => {
+    const { run } = harness(driver);
+    const o = await run({ sql: "SELECT id, label FROM wide LIMIT 1" });
+    expect(o.frames[0]).toMatchObject({ type: "columns", columns: [{ name: "id", type: "integer" }, { name: "label", type: "text" }] });
+    const tables = await driver.schema();
+    expect(tables.find((t) => t.name === "canary")?.columns.map((c) => c.name)).toEqual(["id", "v"]);
+  });
+
+  it("truncates at maxRows and maxBytes", async () => {
+    const { run } = harness(driver, {}, { chunkRows: 100 });
+    expect((await run({ sql: "SELECT id FROM wide", maxRows: 250 })).done).toMatchObject({ rowCount: 250, truncated: true, truncatedBy: "maxRows" });
+    expect((await run({ sql: "SELECT id FROM wide WHERE id <= 100", maxRows: 100 })).done).toMatchObject({ rowCount: 100, truncated: false });
+    const bytes = await run({ sql: "SELECT label FROM wide", maxBytes: 1000 });
+    expect(bytes.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
+    expect(JSON.stringify(bytes.rows).length).toBeLessThanOrEqual(1000 + bytes.rows.length + 2);
+  });
+
+  it(`refuses all ${hostileFor("postgres").length} hostile statements through the real path, executing none`, async () => {
+    const { run } = harness(driver);
+    for (const sql of hostileFor("postgres")) {
+      const o = await run({ sql });
+      expect(o.error, sql).toMatchObject({ code: "policy_denied" });
+      expect(o.error?.message.length, sql).toBeGreaterThan(10);
+      expect(o.columns, sql).toEqual([]);
+    }
+    expect(await canary()).toEqual(CANARY_ROWS.map((r) => [...r]));
+    expect(await evilObjects()).toEqual([]);
+    expect(existsSync("/tmp/cio-runner-pwned")).toBe(false);
+    expect((await admin.query("SELECT last_value, is_called FROM canary_seq")).rows[0]).toMatchObject({ is_called: false });
+  });
+
+  it("the read-only transaction stops writes even without the parser", async () => {
+    const writes = [
+      "INSERT INTO canary VALUES (50, 'x')",
+      "WITH d AS (DELETE FROM canary RETURNING *) SELECT * FROM d",
+      "SELECT nextval('canary_seq')",
+      "CREATE TABLE evil_direct (x int)",
+      "SELECT 1; DELETE FROM canary",
+    ];
+    for (const sql of writes) {
+      const err = await driver.open(sql, [], { timeoutMs: 5000, batchRows: 10, signal: new AbortController().signal }).then(
+        async (s) => (await s.close(), null),
+        (e: unknown) => e,
+      );
+      expect(err, sql).toBeInstanceOf(RunnerError);
+      expect((err as RunnerError).message, sql).toMatch(/read-only transaction|multiple commands|cannot insert multiple/);
+    }
+    expect(await canary()).toEqual(CANARY_ROWS.map((r) => [...r]));
+    expect(await evilObjects()).toEqual([]);
+  });
+
+  it("cancels a long pg_sleep with the statement timeout", async () => {
+    const { run } = harness(driver);
+    const started = Date.now();
+    const o = await run({ sql: "SELECT pg_sleep(20)", timeoutMs: 500 });
+    expect(o.error).toMatchObject({ code: "timeout" });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await running("SELECT pg_sleep(20)%")).toBe(0);
+  });
+
+  it("cancel really cancels the statement on the server", async () => {
+    const { exec, run } = harness(driver);
+    const pending = run({ id: "c1", sql: "SELECT pg_sleep(30)", timeoutMs: 60_000 });
+    await waitFor(async () => (await running("SELECT pg_sleep(30)%")) === 1);
+    const started = Date.now();
+    exec.cancel({ type: "cancel", id: "c1" });
+    const o = await pending;
+    expect(o.error).toMatchObject({ code: "cancelled" });
+    expect(Date.now() - started).toBeLessThan(2000);
+    await waitFor(async () => (await running("SELECT pg_sleep(30)%")) === 0);
+  });
+
+  it("a database that is down gives a clear error without credentials", async () => {
+    const down = new PostgresDriver("postgres://someone:hunter2@127.0.0.1:1/nowhere");
+    const { run } = harness(down);
+    const o = await run({ sql: "SELECT 1" });
+    expect(o.error).toMatchObject({ code: "db_unavailable", message: expect.stringMatching(/database unavailable: .*ECONNREFUSED/) });
+    expect(o.error?.message).not.toContain("hunter2");
+    await expect(down.ping()).rejects.toMatchObject({ code: "db_unavailable" });
+    await down.close();
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000) {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * PostgreSQL through `pg` with a server-side cursor (pg-cursor): the result is fetched `batchRows` at a time,
+ * so memory stays flat however large it is. The cursor uses the extended protocol, which cannot carry more
+ * than one statement, and runs inside BEGIN; SET TRANSACTION READ ONLY with SET LOCAL statement_timeout.
+ */
+import pg from "pg";
+import Cursor from "pg-cursor";
+import type { Column, SqlScalar } from "../../../lib/protocol/runner.ts";
+import { classify, isUnreachable, unavailable } from "./errors.ts";
+import type { Driver, QueryOptions, QueryStream } from "./types.ts";
+import { encodeRow, groupTables } from "./values.ts";
+import { pgTypeName } from "./pg-types.ts";
+
+const SCHEMA_SQL = `
+  SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES' AS nullable
+  FROM information_schema.columns c
+  WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema') AND c.table_schema NOT LIKE 'pg_toast%'
+  ORDER BY c.table_schema, c.table_name, c.ordinal_position`;
+
+export class PostgresDriver implements Driver {
+  readonly kind = "postgres" as const;
+  readonly defaultSchema = "public";
+  private readonly pool: pg.Pool;
+
+  constructor(url: string) {
+    // A cancel needs a second connection while the first is busy; keep a little headroom for it.
+    this.pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+    this.pool.on("error", () => {}); // idle-client errors surface on the next checkout instead
+  }
+
+  async open(sql: string, params: SqlScalar[], opts: QueryOptions): Promise<QueryStream> {
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw isUnreachable(err) ? unavailable(err) : classify(err, { cancelled: false, timedOut: false });
+    });
+    const state = { cancelled: false, timedOut: false, closed: false };
+    let pid = 0;
+    const onAbort = () => {
+      // Once closed, the connection may already serve another query: cancelling then would hit that one.
+      if (state.closed || pid === 0) return;
+      state.cancelled = true;
+      void this.pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+    };
+    try {
+      const setup = await client.query(
+        `BEGIN; SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(opts.timeoutMs)}; ` +
+          "SELECT pg_backend_pid() AS pid",
+      );
+      pid = Number((setup as unknown as pg.QueryResult<{ pid: number }>[]).at(-1)?.rows[0]?.pid ?? 0);
+      opts.signal.throwIfAborted();
+      opts.signal.addEventListener("abort", onAbort, { once: true });
+      const cursor = client.query(new Cursor<unknown[]>(sql, params, { rowMode: "array" }));
+      const first = await read(cursor, opts.batchRows);
+      return this.stream(client, cursor, first, opts, state, () => opts.signal.removeEventListener("abort", onAbort));
+    } catch (err) {
+      opts.signal.removeEventListener("abort", onAbort);
+      state.closed = true;
+      client.release(true);
+      throw classify(err, { ...state, cancelled: opts.signal.aborted });
+    }
+  }
+
+  private stream(
+    client: pg.PoolClient,
+    cursor: Cursor<unknown[]>,
+    first: { rows: unknown[][]; columns: Column[] },
+    opts: QueryOptions,
+    state: { cancelled: boolean; timedOut: boolean; closed: boolean },
+    detach: () => void,
+  ): QueryStream {
+    let pending: unknown[][] | null = first.rows;
+    let exhausted = first.rows.length < opts.batchRows;
+    return {
+      columns: first.columns,
+      next: async () => {
+        if (pending) {
+          const rows = pending;
+          pending = null;
+          return rows.length ? rows.map(encodeRow) : exhausted ? null : this.nextBatch(cursor, opts, state);
+        }
+        if (exhausted) return null;
+        const rows = await this.nextBatch(cursor, opts, state);
+        if (!rows || rows.length < opts.batchRows) exhausted = true;
+        return rows;
+      },
+      close: async () => {
+        if (state.closed) return;
+        state.closed = true;
+        detach();
+        try {
+          await new Promise<void>((resolve) => cursor.close(() => resolve()));
+          await client.query("ROLLBACK");
+          client.release();
+        } catch (err) {
+          client.release(err instanceof Error ? err : true);
+        }
+      },
+    };
+  }
+
+  private async nextBatch(cursor: Cursor<unknown[]>, opts: QueryOptions, state: { cancelled: boolean; timedOut: boolean }) {
+    try {
+      const { rows } = await read(cursor, opts.batchRows);
+      return rows.length ? rows.map(encodeRow) : null;
+    } catch (err) {
+      throw classify(err, state);
+    }
+  }
+
+  async schema() {
+    const { rows } = await this.pool.query<{ table_schema: string; table_name: string; column_name: string; data_type: string; nullable: boolean }>(SCHEMA_SQL);
+    return groupTables(
+      rows.map((r) => ({ schema: r.table_schema, table: r.table_name, column: r.column_name, type: r.data_type, nullable: r.nullable })),
+    );
+  }
+
+  async ping() {
+    await this.pool.query("SELECT 1").catch((err: unknown) => {
+      throw unavailable(err);
+    });
+  }
+
+  async close() {
+    await this.pool.end();
+  }
+}
+
+function read(cursor: Cursor<unknown[]>, n: number): Promise<{ rows: unknown[][]; columns: Column[] }> {
+  return new Promise((resolve, reject) => {
+    cursor.read(n, (err, rows, result) => {
+      if (err) return reject(err);
+      const fields = result?.fields ?? [];
+      resolve({ rows, columns: fields.map((f) => ({ name: f.name, type: pgTypeName(f.dataTypeID) })) });
+    });
+  });
+}

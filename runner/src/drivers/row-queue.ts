@@ -1,0 +1,59 @@
+/**
+ * Bridges a push-based row source (events) to the pull-based QueryStream: it pauses the source when
+ * `highWater` rows are waiting and resumes it when the consumer takes them.
+ */
+export class RowQueue {
+  private rows: unknown[][] = [];
+  private error: unknown = null;
+  private waiter: (() => void) | null = null;
+  private paused = false;
+  ended = false;
+  private readonly highWater: number;
+  private readonly pause: () => void;
+  private readonly resume: () => void;
+
+  constructor(highWater: number, pause: () => void, resume: () => void) {
+    this.highWater = highWater;
+    this.pause = pause;
+    this.resume = resume;
+  }
+
+  push(row: unknown[]) {
+    this.rows.push(row);
+    if (!this.paused && this.rows.length >= this.highWater) {
+      this.paused = true;
+      this.pause();
+    }
+    this.wake();
+  }
+
+  end() {
+    this.ended = true;
+    this.wake();
+  }
+
+  fail(err: unknown) {
+    this.error ??= err;
+    this.ended = true;
+    this.wake();
+  }
+
+  async take(n: number): Promise<unknown[][] | null> {
+    while (this.rows.length < n && !this.ended) {
+      if (this.paused) {
+        this.paused = false;
+        this.resume();
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+    if (this.error) throw this.error;
+    const batch = this.rows.splice(0, n);
+    return batch.length ? batch : null;
+  }
+
+  private wake() {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+}

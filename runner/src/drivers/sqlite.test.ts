@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunnerError } from "../errors.ts";
+import { fileAuditLog } from "../policy/audit.ts";
+import { harness } from "../test-support/harness.ts";
+import { makeSqliteFile } from "../test-support/sqlite-file.ts";
+import { SqliteDriver } from "./sqlite.ts";
+
+describe("SQLite driver", () => {
+  let path: string;
+  let driver: SqliteDriver;
+  beforeAll(() => {
+    path = makeSqliteFile();
+    driver = new SqliteDriver(path);
+  });
+  afterAll(() => driver.close());
+
+  it("streams rows in batches", async () => {
+    const o = await harness(driver, {}, { chunkRows: 1000 }).run({ sql: "SELECT id, name, photo FROM people ORDER BY id" });
+    expect(o.columns).toEqual(["id", "name", "photo"]);
+    expect(o.rows).toHaveLength(5000);
+    expect(o.rows[0]).toEqual([1, "person 1", "\\x6869"]);
+    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(5);
+    expect(o.done).toMatchObject({ rowCount: 5000, truncated: false });
+  });
+
+  it("binds positional params and masks listed columns", async () => {
+    const o = await harness(driver, { maskColumns: ["email"] }).run({ sql: "SELECT id, email FROM people WHERE id = ?", params: [7] });
+    expect(o.rows).toEqual([[7, "****"]]);
+  });
+
+  it("shows the schema", async () => {
+    const tables = await driver.schema();
+    expect(tables.map((t) => t.name)).toEqual(["canary", "people"]);
+  });
+
+  it("opens the file read-only, so writes fail even without the parser", async () => {
+    const signal = new AbortController().signal;
+    for (const sql of ["DELETE FROM canary", "INSERT INTO canary VALUES (9, 'x')", "CREATE TABLE evil (x)"]) {
+      await expect(driver.open(sql, [], { timeoutMs: 1000, batchRows: 10, signal })).rejects.toBeInstanceOf(RunnerError);
+    }
+    const o = await harness(driver).run({ sql: "SELECT count(*) FROM canary" });
+    expect(o.rows).toEqual([[3]]);
+  });
+
+  it("writes every request and its outcome to the audit log", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "cio-audit-")), "audit.jsonl");
+    const { run } = harness(driver, {}, { audit: fileAuditLog(log) });
+    await run({ id: "a1", sql: "SELECT id FROM canary" });
+    await run({ id: "a2", sql: "DROP TABLE canary" });
+    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.id, l.event])).toEqual([["a1", "request"], ["a1", "done"], ["a2", "request"], ["a2", "refused"]]);
+    expect(lines[1]).toMatchObject({ rowCount: 3, truncated: false });
+    expect(lines[3]).toMatchObject({ code: "policy_denied", reason: expect.stringMatching(/not DROP/) });
+  });
+
+  it("a missing file is a clear error", async () => {
+    const missing = new SqliteDriver("/nonexistent/dir/data.db");
+    const o = await harness(missing).run({ sql: "SELECT 1" });
+    expect(o.error).toMatchObject({ code: "db_unavailable" });
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * One interface for every database. A query is a pull-based stream: the caller asks for the next batch only
+ * when it can send it on, so a slow hub slows the database read instead of filling the runner's memory.
+ * Every query runs inside a read-only transaction with a statement timeout, set by the driver.
+ */
+import type { Column, DbKind, SchemaTable, SqlScalar } from "../../../lib/protocol/runner.ts";
+
+export interface QueryOptions {
+  timeoutMs: number;
+  /** Rows fetched from the database per round trip. */
+  batchRows: number;
+  /** Aborting cancels the statement on the database server itself (pg_cancel_backend, KILL QUERY, …). */
+  signal: AbortSignal;
+}
+
+export interface QueryStream {
+  readonly columns: Column[];
+  /** The next batch of rows (arrays in column order), or null when the result is exhausted. */
+  next(): Promise<unknown[][] | null>;
+  /** Ends the transaction (always rolled back) and releases the connection. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface Driver {
+  readonly kind: DbKind;
+  /** Schema that unqualified table names resolve to, for the allow-lists. */
+  readonly defaultSchema: string;
+  open(sql: string, params: SqlScalar[], opts: QueryOptions): Promise<QueryStream>;
+  /** Tables and columns the database user can see (the policy filters them further). */
+  schema(): Promise<SchemaTable[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseConfig {
+  kind: DbKind;
+  /** Connection URL for postgres / mysql / mariadb / mssql. */
+  url?: string;
+  /** File path for sqlite. */
+  path?: string;
+}

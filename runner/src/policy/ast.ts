@@ -1,0 +1,88 @@
+/**
+ * Small helpers over node-sql-parser's AST. Its shapes differ between dialects and versions (a column name
+ * is a string in one and `{ expr: { value } }` in another), so the checks walk it generically and treat
+ * anything they do not recognise conservatively.
+ */
+import sqlParser from "node-sql-parser";
+import type { Dialect } from "./dialect.ts";
+
+export type AstNode = { [key: string]: unknown };
+
+const parser = new sqlParser.Parser();
+
+export const isNode = (v: unknown): v is AstNode => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Every statement in `sql` as parsed in `dialect`; throws the parser's error when it cannot parse. */
+export function parseStatements(sql: string, dialect: Dialect): AstNode[] {
+  const ast: unknown = parser.astify(sql, { database: dialect });
+  const list: unknown[] = Array.isArray(ast) ? ast : [ast];
+  return list.filter(isNode);
+}
+
+/** node-sql-parser's own list of referenced tables as "op::schema::table". */
+export function parserTableList(sql: string, dialect: Dialect): string[] {
+  return parser.tableList(sql, { database: dialect });
+}
+
+/** Calls `visit` on every object node under `root`, depth first, with the key it was found under. */
+export function walk(root: unknown, visit: (node: AstNode, key: string | null) => void, key: string | null = null) {
+  if (Array.isArray(root)) {
+    for (const item of root) walk(item, visit, key);
+    return;
+  }
+  if (!isNode(root)) return;
+  visit(root, key);
+  for (const [k, v] of Object.entries(root)) {
+    if (typeof v === "object" && v !== null) walk(v, visit, k);
+  }
+}
+
+const text = (v: unknown): string | null => {
+  if (typeof v === "string") return v;
+  if (isNode(v) && typeof v.value === "string") return v.value;
+  if (isNode(v) && isNode(v.expr)) return text(v.expr);
+  return null;
+};
+
+/** The unqualified name of a `function` / `aggr_func` node, lower case. */
+export function functionName(node: AstNode): string | null {
+  if (node.type !== "function" && node.type !== "aggr_func") return null;
+  const name = node.name;
+  if (typeof name === "string") return name.toLowerCase();
+  if (isNode(name) && Array.isArray(name.name)) {
+    const last: unknown = name.name[name.name.length - 1];
+    const t = text(last);
+    return t ? t.toLowerCase() : null;
+  }
+  return null;
+}
+
+/** The column name of a `column_ref` node ("*" for a star), lower case. */
+export function columnName(node: AstNode): string | null {
+  if (node.type !== "column_ref") return null;
+  const t = text(node.column);
+  return t ? t.toLowerCase() : null;
+}
+
+/** Names of every CTE defined anywhere in the statement, lower case. */
+export function cteNames(root: unknown): Set<string> {
+  const names = new Set<string>();
+  walk(root, (node) => {
+    if (!Array.isArray(node.with)) return;
+    for (const cte of node.with) {
+      const n = isNode(cte) ? text(cte.name) : null;
+      if (n) names.add(n.toLowerCase());
+    }
+  });
+  return names;
+}
+
+/** Table references found in FROM / JOIN items: `{ db, table }` nodes that are not column references. */
+export function fromTables(root: unknown): { schema: string | null; table: string }[] {
+  const out: { schema: string | null; table: string }[] = [];
+  walk(root, (node) => {
+    if (node.type === "column_ref" || typeof node.table !== "string" || !("db" in node)) return;
+    out.push({ schema: typeof node.db === "string" ? node.db : null, table: node.table });
+  });
+  return out;
+}

@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { QueryFrame } from "../../../lib/protocol/runner.ts";
+import { RunnerError } from "../errors.ts";
+import { fileAuditLog } from "./audit.ts";
+import { PolicyConfigSchema, type PolicyConfigInput } from "./config.ts";
+import { Policy } from "./policy.ts";
+
+const policy = (cfg: PolicyConfigInput = {}) => new Policy(PolicyConfigSchema.parse(cfg), "postgres", "public");
+const frame = (f: Partial<QueryFrame>): QueryFrame => ({
+  type: "query", id: "q1", requestId: "r1", maxRows: 100, maxBytes: 1_000_000, timeoutMs: 5000, ...f,
+});
+const refusal = (p: Policy, f: Partial<QueryFrame>) => {
+  try {
+    p.resolve(frame(f));
+    return "accepted";
+  } catch (err) {
+    expect(err).toBeInstanceOf(RunnerError);
+    return `${(err as RunnerError).code}: ${(err as RunnerError).message}`;
+  }
+};
+
+describe("allow-lists", () => {
+  const p = policy({ allow: { schemas: ["sales"], tables: ["public.regions", "hr.*"] } });
+
+  it("allows listed schemas and tables, with the default schema for bare names", () => {
+    expect(p.reason("SELECT * FROM sales.orders o JOIN regions r ON r.id = o.region_id")).toBeNull();
+    expect(p.reason("SELECT * FROM hr.people")).toBeNull();
+    expect(p.reason("WITH x AS (SELECT * FROM sales.orders) SELECT * FROM x")).toBeNull();
+  });
+
+  it("refuses anything else, wherever it hides", () => {
+    expect(p.reason("SELECT * FROM secrets")).toMatch(/table secrets is not in this runner's allow-list/);
+    expect(p.reason("SELECT * FROM sales.orders WHERE id IN (SELECT id FROM public.secrets)")).toMatch(/public.secrets/);
+    expect(p.reason("SELECT * FROM information_schema.columns")).toMatch(/allow-list/);
+    expect(p.reason("SELECT * FROM pg_stats")).toMatch(/allow-list/);
+    expect(p.reason("SELECT (SELECT max(x) FROM private.t) FROM sales.orders")).toMatch(/private.t/);
+  });
+
+  it("filters the schema shown in hello", () => {
+    const tables = [
+      { schema: "sales", name: "orders", columns: [] },
+      { schema: "public", name: "secrets", columns: [] },
+      { schema: "public", name: "regions", columns: [] },
+    ];
+    expect(p.visibleSchema(tables).map((t) => `${t.schema}.${t.name}`)).toEqual(["sales.orders", "public.regions"]);
+  });
+});
+
+describe("masking", () => {
+  const p = policy({ maskColumns: ["customers.email", "ssn"] });
+
+  it("lets a masked column be selected as is, and marks it", () => {
+    expect(p.reason("SELECT id, email FROM customers")).toBeNull();
+    expect(p.reason("SELECT c.email FROM customers c")).toBeNull();
+    expect(p.reason("SELECT * FROM customers")).toBeNull();
+    expect(p.maskIndexes([{ name: "id" }, { name: "EMAIL" }, { name: "ssn" }])).toEqual([1, 2]);
+    const shown = p.visibleSchema([{ schema: "public", name: "customers", columns: [{ name: "email", type: "text", nullable: true }] }]);
+    expect(shown[0]?.columns[0]?.masked).toBe(true);
+  });
+
+  it("refuses renaming, computing, filtering and whole-row tricks", () => {
+    expect(p.reason("SELECT email AS e FROM customers")).toMatch(/masked/);
+    expect(p.reason("SELECT lower(email) FROM customers")).toMatch(/masked/);
+    expect(p.reason("SELECT id FROM customers WHERE email LIKE 'a%'")).toMatch(/masked/);
+    expect(p.reason("SELECT id FROM customers ORDER BY ssn")).toMatch(/masked/);
+    expect(p.reason("SELECT x FROM (SELECT ssn AS x FROM customers) s")).toMatch(/masked/);
+    expect(p.reason("SELECT id, email FROM customers UNION SELECT 1, ssn FROM customers")).toMatch(/masked/);
+    expect(p.reason("SELECT row_to_json(c) FROM customers c")).toMatch(/whole-row/);
+    expect(p.reason("SELECT to_jsonb(c.*) FROM customers c")).toMatch(/star/);
+  });
+});
+
+describe("named queries and limits", () => {
+  const named = [{ name: "by_region", sql: "SELECT region, total FROM sales WHERE day = $1 AND region = $2", params: ["day", "region"] }];
+
+  it("fills params in the configured order", () => {
+    const q = policy({ namedQueries: named }).resolve(frame({ named: "by_region", params: { region: "EU", day: "2026-11-01" } }));
+    expect(q).toMatchObject({ sql: named[0]!.sql, params: ["2026-11-01", "EU"], named: "by_region" });
+  });
+
+  it("refuses unknown names, missing params and, in named-only mode, ad-hoc SQL", () => {
+    const p = policy({ namedQueries: named, namedOnly: true });
+    expect(refusal(p, { named: "nope" })).toMatch(/^unknown_query/);
+    expect(refusal(p, { named: "by_region", params: { day: "x" } })).toMatch(/^bad_params: missing params for by_region: region/);
+    expect(refusal(p, { sql: "SELECT 1" })).toMatch(/^policy_denied: this runner accepts named queries only/);
+  });
+
+  it("reports named queries the policy itself would refuse", () => {
+    const p = policy({ namedQueries: [{ name: "bad", sql: "DELETE FROM t" }] });
+    expect(p.problems()).toEqual([expect.stringMatching(/named query bad: only a single SELECT/)]);
+  });
+
+  it("caps the frame's limits at the policy's", () => {
+    const q = policy({ maxRows: 10, maxBytes: 500, timeoutMs: 1000 }).resolve(frame({ sql: "SELECT 1", maxRows: 1e6, maxBytes: 1e9, timeoutMs: 1e6 }));
+    expect(q).toMatchObject({ maxRows: 10, maxBytes: 500, timeoutMs: 1000 });
+    expect(policy().resolve(frame({ sql: "SELECT 1", maxRows: 5 })).maxRows).toBe(5);
+  });
+});
+
+describe("audit log", () => {
+  it("appends one JSON line per entry", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "cio-audit-")), "sub", "audit.jsonl");
+    const log = fileAuditLog(path);
+    log.write({ id: "q1", requestId: "r1", event: "request", sql: "SELECT 1" });
+    log.write({ id: "q1", requestId: "r1", event: "done", rowCount: 1 });
+    const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toMatchObject([{ event: "request", sql: "SELECT 1" }, { event: "done", rowCount: 1 }]);
+    expect(typeof lines[0]?.ts).toBe("string");
+  });
+});

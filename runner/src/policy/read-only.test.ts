@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { benign, hostileFor } from "../test-support/hostile.ts";
+import { checkReadOnly } from "./read-only.ts";
+import type { Dialect } from "./dialect.ts";
+
+const families: [Dialect, "postgres" | "mysql"][] = [
+  ["postgresql", "postgres"],
+  ["mysql", "mysql"],
+  ["mariadb", "mysql"],
+];
+
+describe.each(families)("read-only check in %s", (dialect, family) => {
+  const hostile = hostileFor(family);
+
+  it("has at least 50 hostile statements", () => {
+    expect(hostile.length).toBeGreaterThanOrEqual(50);
+  });
+
+  it.each(hostile.map((sql) => [sql]))("refuses %j with a reason", (sql) => {
+    const v = checkReadOnly(sql, dialect);
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.reason).toMatch(/not allowed|only a single SELECT is allowed, not|empty statement|could not be parsed|unterminated/);
+  });
+
+  it.each(benign[family].map((sql) => [sql]))("accepts %j", (sql) => {
+    expect(checkReadOnly(sql, dialect)).toMatchObject({ ok: true });
+  });
+});
+
+describe("reasons say what was wrong", () => {
+  const reason = (sql: string, d: Dialect = "postgresql") => {
+    const v = checkReadOnly(sql, d);
+    return v.ok ? "accepted" : v.reason;
+  };
+
+  it("names the statement kind, the lock, the CTE, the function", () => {
+    expect(reason("DELETE FROM t")).toMatch(/only a single SELECT is allowed, not DELETE/);
+    expect(reason("SELECT 1; DELETE FROM t")).toMatch(/multiple statements/);
+    expect(reason("SELECT * FROM t FOR UPDATE")).toMatch(/locking clause FOR UPDATE/);
+    expect(reason("SELECT * FROM t LOCK IN SHARE MODE", "mysql")).toMatch(/locking clause LOCK IN SHARE MODE/);
+    expect(reason("SELECT * FROM t FOR NO KEY UPDATE")).toMatch(/locking clause FOR NO KEY UPDATE/);
+    expect(reason("COPY t TO '/tmp/x'")).toMatch(/not COPY/);
+    expect(reason("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d")).toMatch(/data-modifying/);
+    expect(reason("WITH x AS (INSERT INTO t VALUES (1) RETURNING a) SELECT a FROM x")).toMatch(/data-modifying INSERT/);
+    expect(reason("SELECT * INTO x FROM t")).toMatch(/SELECT … INTO/);
+    expect(reason("SELECT pg_terminate_backend(1)")).toMatch(/pg_terminate_backend\(\) is not allowed/);
+    expect(reason("SELECT sleep(5)", "mysql")).toMatch(/sleep\(\) is not allowed/);
+    expect(reason("SELECT 1 /*! , 2 */", "mysql")).toMatch(/executable comments/);
+  });
+
+  it("lets pg_sleep through: the statement timeout bounds it", () => {
+    expect(reason("SELECT pg_sleep(10)")).toBe("accepted");
+  });
+
+  it("honours an extra deny list and other dialects", () => {
+    expect(checkReadOnly("SELECT my_udf(1)", "postgresql", ["my_udf"])).toMatchObject({ ok: false });
+    expect(reason("SELECT load_extension('x')", "sqlite")).toMatch(/load_extension/);
+    expect(reason("SELECT * FROM OPENROWSET('a','b','c')", "transactsql")).toMatch(/openrowset/);
+    expect(reason("SELECT TOP 5 * FROM dbo.t", "transactsql")).toBe("accepted");
+    expect(reason("ATTACH DATABASE '/tmp/x' AS x", "sqlite")).toMatch(/not ATTACH/);
+  });
+});

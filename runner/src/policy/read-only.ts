@@ -1,0 +1,99 @@
+/**
+ * The read-only check: a statement passes only if the dialect's parser reads it as exactly one SELECT (or
+ * WITH … SELECT) with no data-modifying CTE, no SELECT INTO, no locking clause and no denied function, and
+ * the lexer agrees it is one statement. Anything the parser cannot read is refused (fail closed); the lexer
+ * then supplies a reason a person can act on.
+ */
+import { functionName, parseStatements, walk, type AstNode } from "./ast.ts";
+import { deniedFunction } from "./deny-list.ts";
+import type { Dialect } from "./dialect.ts";
+import { lex, statementCount, type Lexed } from "./lexer.ts";
+
+export type Verdict = { ok: true; ast: AstNode } | { ok: false; reason: string };
+
+const WRITE_TYPES = new Set([
+  "insert", "update", "delete", "replace", "merge", "create", "drop", "alter", "truncate", "rename", "grant",
+  "revoke", "call", "exec", "execute", "load_data", "lock", "unlock", "transaction", "attach",
+]);
+const LOCK_HINTS = /\b(UPDLOCK|XLOCK|HOLDLOCK|TABLOCKX?|PAGLOCK|ROWLOCK|SERIALIZABLE|REPEATABLEREAD)\b/i;
+const READ_START = new Set(["SELECT", "WITH"]);
+
+const refuse = (reason: string): Verdict => ({ ok: false, reason });
+
+export function checkReadOnly(sql: string, dialect: Dialect, extraDeny: readonly string[] = []): Verdict {
+  const lexed = lex(sql, dialect);
+  const lexical = lexicalReason(lexed);
+  if (lexical) return refuse(lexical);
+  let statements: AstNode[];
+  try {
+    statements = parseStatements(sql, dialect);
+  } catch (err) {
+    return refuse(unparsableReason(lexed, dialect, err));
+  }
+  if (statements.length !== 1) return refuse(`multiple statements are not allowed (found ${statements.length})`);
+  const stmt = statements[0]!;
+  if (stmt.type !== "select") return refuse(notSelect(String(stmt.type)));
+  const inner = innerReason(stmt, dialect, extraDeny);
+  return inner ? refuse(inner) : { ok: true, ast: stmt };
+}
+
+/** Reasons the lexer alone can give, before and independently of the parser. */
+function lexicalReason(lexed: Lexed): string | null {
+  if (lexed.tokens.length === 0) return "empty statement: send one SELECT";
+  if (lexed.unterminated) return "unterminated string, identifier or comment";
+  if (lexed.executableComment) return "MySQL executable comments (/*! … */) are not allowed";
+  const n = statementCount(lexed.tokens);
+  if (n > 1) return `multiple statements are not allowed (found ${n}); send exactly one SELECT`;
+  const first = lexed.tokens[0]!;
+  if (!READ_START.has(first)) return notSelect(first);
+  return null;
+}
+
+function innerReason(stmt: AstNode, dialect: Dialect, extraDeny: readonly string[]): string | null {
+  let reason: string | null = null;
+  walk(stmt, (node) => {
+    reason ??= nodeReason(node, dialect, extraDeny);
+  });
+  return reason;
+}
+
+function nodeReason(node: AstNode, dialect: Dialect, extraDeny: readonly string[]): string | null {
+  if (typeof node.type === "string" && WRITE_TYPES.has(node.type)) {
+    return `a data-modifying ${node.type.toUpperCase()} inside the query (for example in a WITH clause) is not allowed`;
+  }
+  const into = node.into;
+  if (into && typeof into === "object" && ("expr" in into ? into.expr : null)) return "SELECT … INTO is not allowed";
+  if (typeof node.locking_read === "string" || (node.for_update !== undefined && node.for_update !== null)) {
+    return `locking clause ${String(node.locking_read ?? "FOR UPDATE")} is not allowed`;
+  }
+  if (node.table_hint && LOCK_HINTS.test(JSON.stringify(node.table_hint))) return "locking table hints are not allowed";
+  const fn = functionName(node);
+  return fn ? deniedFunction(dialect, fn, extraDeny) : null;
+}
+
+function notSelect(keyword: string): string {
+  return `only a single SELECT is allowed, not ${keyword.toUpperCase()}`;
+}
+
+const LOCKING = [
+  ["FOR", "UPDATE"], ["FOR", "SHARE"], ["FOR", "NO"], ["FOR", "KEY"], ["LOCK", "IN"],
+] as const;
+const LOCK_WORDS = new Set(["UPDATE", "SHARE", "NO", "KEY", "MODE"]);
+const MODIFYING = new Set(["INSERT", "UPDATE", "DELETE", "MERGE"]);
+
+/** The parser refused the statement; say why in words when the tokens make it clear. */
+function unparsableReason(lexed: Lexed, dialect: Dialect, err: unknown): string {
+  const t = lexed.tokens;
+  const at = (i: number) => t[i] ?? "";
+  const lock = t.findIndex((w, i) => LOCKING.some(([a, b]) => w === a && at(i + 1) === b));
+  if (lock >= 0) {
+    const words = t.slice(lock, lock + 4).filter((w, i) => i < 2 || LOCK_WORDS.has(w));
+    return `locking clause ${words.join(" ")} is not allowed`;
+  }
+  if (t[0] === "WITH" && t.some((w) => MODIFYING.has(w))) {
+    return "a data-modifying statement inside WITH is not allowed";
+  }
+  if (t.includes("INTO")) return "SELECT … INTO is not allowed";
+  const detail = err instanceof Error ? err.message.split("\n")[0]!.slice(0, 160) : String(err);
+  return `could not be parsed as one read-only SELECT in the ${dialect} dialect (${detail})`;
+}

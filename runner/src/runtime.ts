@@ -1,0 +1,19 @@
+/** Builds the runner's parts from a resolved config; shared by `start`, `doctor` and the bench. */
+import type { ResolvedConfig } from "./config/load.ts";
+import { createDriver, type Driver } from "./drivers/index.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { fileAuditLog, noAudit, Policy, type AuditLog } from "./policy/index.ts";
+
+export interface Runtime {
+  driver: Driver;
+  policy: Policy;
+  audit: AuditLog;
+  log: Logger;
+}
+
+export function createRuntime(config: ResolvedConfig, log = createLogger("runner", { level: config.log.level })): Runtime {
+  const driver = createDriver(config.db);
+  const policy = new Policy(config.policy, driver.kind, driver.defaultSchema);
+  const audit = config.policy.auditLog ? fileAuditLog(config.policy.auditLog) : noAudit;
+  return { driver, policy, audit, log };
+}

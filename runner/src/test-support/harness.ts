@@ -1,0 +1,48 @@
+/** Runs query frames through a real QueryExecutor (policy + driver) and collects the validated frames. */
+import { randomUUID } from "node:crypto";
+import {
+  RunnerToHubFrameSchema, type QueryFrame, type RunnerToHubFrame,
+} from "../../../lib/protocol/runner.ts";
+import { QueryExecutor } from "../client/executor.ts";
+import type { Driver } from "../drivers/types.ts";
+import { silentLogger } from "../log.ts";
+import { noAudit, Policy, PolicyConfigSchema, type AuditLog, type PolicyConfigInput } from "../policy/index.ts";
+
+export interface Outcome {
+  columns: string[];
+  rows: unknown[][];
+  done?: Extract<RunnerToHubFrame, { type: "done" }>;
+  error?: Extract<RunnerToHubFrame, { type: "error" }>;
+  frames: RunnerToHubFrame[];
+}
+
+export function harness(driver: Driver, policy: PolicyConfigInput = {}, opts: { chunkRows?: number; audit?: AuditLog } = {}) {
+  const frames: RunnerToHubFrame[] = [];
+  const pol = new Policy(PolicyConfigSchema.parse(policy), driver.kind, driver.defaultSchema);
+  const exec: QueryExecutor = new QueryExecutor(
+    { driver, policy: pol, audit: opts.audit ?? noAudit, log: silentLogger(), chunkRows: opts.chunkRows ?? 100, maxConcurrent: 4, credits: () => 4 },
+    (data) => {
+      const frame = RunnerToHubFrameSchema.parse(JSON.parse(data));
+      frames.push(frame);
+      // An eager hub: every chunk is acknowledged as soon as it arrives.
+      if (frame.type === "rows") setImmediate(() => exec.ack({ type: "ack", id: frame.id, credits: 1 }));
+    },
+  );
+  const run = async (q: Partial<QueryFrame>): Promise<Outcome> => {
+    const id = q.id ?? randomUUID();
+    await exec.run({ type: "query", id, requestId: `req-${id}`, maxRows: 1_000_000, maxBytes: 1e9, timeoutMs: 10_000, ...q });
+    return outcome(frames.filter((f) => "id" in f && f.id === id));
+  };
+  return { exec, frames, run, policy: pol };
+}
+
+export function outcome(frames: RunnerToHubFrame[]): Outcome {
+  const o: Outcome = { columns: [], rows: [], frames };
+  for (const f of frames) {
+    if (f.type === "columns") o.columns = f.columns.map((c) => c.name);
+    if (f.type === "rows") o.rows.push(...f.rows);
+    if (f.type === "done") o.done = f;
+    if (f.type === "error") o.error = f;
+  }
+  return o;
+}

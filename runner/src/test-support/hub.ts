@@ -1,0 +1,95 @@
+/**
+ * A scripted stand-in for RunnerHubDO: a WebSocket server on 127.0.0.1 that checks the bearer token, records
+ * every frame the runner sends (validated against the protocol) and lets a test send hub frames.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocket, WebSocketServer } from "ws";
+import { RunnerToHubFrameSchema, type HubToRunnerFrame, type RunnerToHubFrame } from "../../../lib/protocol/runner.ts";
+
+export class ScriptedHub {
+  readonly frames: RunnerToHubFrame[] = [];
+  readonly raw: string[] = [];
+  readonly upgrades: { at: number; headers: IncomingHttpHeaders; accepted: boolean }[] = [];
+  readonly sockets: WebSocket[] = [];
+  private readonly http: Server;
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private listeners: (() => void)[] = [];
+  token: string;
+  url = "";
+
+  private constructor(token: string) {
+    this.token = token;
+    this.http = createServer((_req, res) => res.writeHead(404).end());
+    this.http.on("upgrade", (req, socket, head) => {
+      const accepted = req.url === "/v1/runners/connect" && req.headers.authorization === `Bearer ${this.token}`;
+      this.upgrades.push({ at: Date.now(), headers: req.headers, accepted });
+      if (!accepted) {
+        socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    });
+  }
+
+  static async start(token = "test-token"): Promise<ScriptedHub> {
+    const hub = new ScriptedHub(token);
+    await new Promise<void>((resolve) => hub.http.listen(0, "127.0.0.1", resolve));
+    hub.url = `http://127.0.0.1:${(hub.http.address() as AddressInfo).port}`;
+    return hub;
+  }
+
+  private accept(ws: WebSocket) {
+    this.sockets.push(ws);
+    ws.on("message", (data) => {
+      const text = data.toString();
+      this.raw.push(text);
+      this.frames.push(RunnerToHubFrameSchema.parse(JSON.parse(text)));
+      for (const l of this.listeners) l();
+    });
+  }
+
+  get socket(): WebSocket {
+    const ws = this.sockets.at(-1);
+    if (!ws) throw new Error("no runner connected");
+    return ws;
+  }
+
+  send(frame: HubToRunnerFrame | string) {
+    this.socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Resolves with the first frame (already received or future) matching `pred`. */
+  waitFor<T extends RunnerToHubFrame>(pred: (f: RunnerToHubFrame) => f is T, timeoutMs?: number): Promise<T>;
+  waitFor(pred: (f: RunnerToHubFrame) => boolean, timeoutMs?: number): Promise<RunnerToHubFrame>;
+  waitFor(pred: (f: RunnerToHubFrame) => boolean, timeoutMs = 5000): Promise<RunnerToHubFrame> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const f = this.frames.find(pred);
+        if (!f) return false;
+        cleanup();
+        resolve(f);
+        return true;
+      };
+      const timer = setTimeout(() => (cleanup(), reject(new Error("frame not received in time"))), timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((l) => l !== listener);
+      };
+      const listener = () => void check();
+      this.listeners.push(listener);
+      check();
+    });
+  }
+
+  /** Drops every runner socket without a close handshake, as a crashed hub would. */
+  dropAll() {
+    for (const ws of this.sockets) ws.terminate();
+  }
+
+  async close() {
+    this.dropAll();
+    this.wss.close();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+}

@@ -2,25 +2,37 @@
  * One RateLimiterDO per tenant holds every counter for that tenant and its keys. A Durable Object runs one
  * call at a time and reserve() never awaits, so check-and-reserve is atomic: under any concurrency no more
  * than the limit is admitted. Windows and leases live in memory (they are about the last minute and the
- * requests in flight); the daily token total is persisted because it outlives an eviction.
+ * requests in flight); token usage is persisted in the object's SQLite and flushed to D1 by its alarm.
  */
 import { DurableObject } from "cloudflare:workers";
+import { Logger } from "../../lib/log.js";
+import type { Usage } from "../../lib/protocol/index.js";
 import { msToNextUtcDay, utcDay } from "../../lib/time.js";
 import { ReserveRequestSchema, SlidingWindow, type Reservation, type ReserveRequest } from "./limits.js";
+import { flushToD1, limiterSettings, type LimiterEnv } from "./flush.js";
+import { UsageLedger } from "./usage-ledger.js";
 
 interface Lease {
   keyId: string;
   expires: number;
 }
 
-export class RateLimiterDO extends DurableObject<object> {
+export interface Settlement {
+  tenantId: string;
+  model: string;
+  usage?: Usage;
+}
+
+export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private windows = new Map<string, SlidingWindow>();
   private leases = new Map<string, Lease>();
+  private ledger: UsageLedger;
   private seq = 0;
+  private alarmPending: boolean | undefined;
 
-  constructor(ctx: DurableObjectState, env: object) {
+  constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS budget (day TEXT PRIMARY KEY, tokens INTEGER NOT NULL)");
+    this.ledger = new UsageLedger(ctx.storage.sql);
   }
 
   reserve(raw: ReserveRequest, now = Date.now()): Reservation {
@@ -28,7 +40,7 @@ export class RateLimiterDO extends DurableObject<object> {
     this.expireLeases(now);
     const keyWin = this.window(`key:${r.keyId}`);
     const tenantWin = this.window("tenant");
-    if (r.dailyTokenBudget !== null && this.tokensOn(utcDay(now)) >= r.dailyTokenBudget) {
+    if (r.dailyTokenBudget !== null && this.ledger.tokensOn(utcDay(now)) >= r.dailyTokenBudget) {
       return { ok: false, reason: "daily_token_budget", retryAfterMs: msToNextUtcDay(now), limit: r.dailyTokenBudget };
     }
     if (keyWin.count(now) >= r.keyRpm) {
@@ -56,17 +68,25 @@ export class RateLimiterDO extends DurableObject<object> {
     return this.leases.delete(leaseId);
   }
 
-  addTokens(tokens: number, day: string): number {
-    const row = this.ctx.storage.sql
-      .exec<{ tokens: number }>(
-        "INSERT INTO budget (day, tokens) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET tokens = tokens + excluded.tokens RETURNING tokens",
-        day,
-        tokens,
-      )
-      .one();
-    // Yesterday's totals are of no further use to the limiter (D1 keeps the usage history).
-    this.ctx.storage.sql.exec("DELETE FROM budget WHERE day < ?", day);
-    return row.tokens;
+  /** The end of an answered request: frees its slot and books its tokens, in one call. */
+  async settle(leaseId: string | null, s: Settlement): Promise<void> {
+    if (leaseId) this.leases.delete(leaseId);
+    if (!s.usage) return;
+    this.ledger.tenantId = s.tenantId;
+    this.ledger.add(utcDay(), s.model, s.usage);
+    await this.scheduleFlush();
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmPending = false;
+    const log = new Logger({ component: "rate-limiter", tenantId: this.ledger.tenantId });
+    try {
+      await flushToD1(this.env, this.ledger);
+      this.ledger.prune(utcDay(Date.now() - 86_400_000));
+    } catch (err) {
+      log.error("usage flush to D1 failed; it stays pending and is retried", { err });
+    }
+    if (this.ledger.unflushed().length) await this.scheduleFlush();
   }
 
   /** Counters for tests and health checks. */
@@ -78,8 +98,16 @@ export class RateLimiterDO extends DurableObject<object> {
       tenantInFlight,
       keyLastMinute: this.window(`key:${keyId}`).count(now),
       tenantLastMinute: this.window("tenant").count(now),
-      tokensToday: this.tokensOn(utcDay(now)),
+      tokensToday: this.ledger.tokensOn(utcDay(now)),
+      unflushed: this.ledger.unflushed().length,
     };
+  }
+
+  private async scheduleFlush() {
+    this.alarmPending ??= (await this.ctx.storage.getAlarm()) !== null;
+    if (this.alarmPending) return;
+    this.alarmPending = true;
+    await this.ctx.storage.setAlarm(Date.now() + limiterSettings(this.env).CIO_USAGE_FLUSH_MS);
   }
 
   private window(name: string): SlidingWindow {
@@ -96,10 +124,5 @@ export class RateLimiterDO extends DurableObject<object> {
 
   private expireLeases(now: number) {
     for (const [id, l] of this.leases) if (l.expires <= now) this.leases.delete(id);
-  }
-
-  private tokensOn(day: string): number {
-    const rows = this.ctx.storage.sql.exec<{ tokens: number }>("SELECT tokens FROM budget WHERE day = ?", day).toArray();
-    return rows[0]?.tokens ?? 0;
   }
 }

@@ -14,7 +14,11 @@ export const CallContextSchema = z.object({
 });
 export type CallContext = z.infer<typeof CallContextSchema>;
 
-export const ChatCallSchema = CallContextSchema.extend({ body: ChatCompletionRequestSchema });
+/**
+ * `leaseId` is the concurrency slot the gateway reserved; once the call is accepted the orchestrator owns
+ * it and settles it (with the tokens used) when the answer is complete, streamed answers included.
+ */
+export const ChatCallSchema = CallContextSchema.extend({ body: ChatCompletionRequestSchema, leaseId: z.string().optional() });
 export type ChatCall = z.infer<typeof ChatCallSchema>;
 
 /** `upstreamMs` is the time spent waiting on models and tools, so the gateway can report its own overhead. */

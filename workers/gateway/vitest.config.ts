@@ -22,6 +22,7 @@ export default defineConfig({
               CIO_UPSTREAM_MODELS: "mock-model,mock-other",
               CIO_UPSTREAM_RETRY_BASE_MS: "5",
               CIO_UPSTREAM_TIMEOUT_MS: "2000",
+              CIO_USAGE_FLUSH_MS: "50",
               CIO_LOG_LEVEL: "warn",
             },
           }),

@@ -25,6 +25,8 @@ export interface GatewayVars {
   /** Milliseconds spent waiting on the orchestrator's upstreams, subtracted to report our own overhead. */
   upstreamMs: number;
   startedAt: number;
+  /** The concurrency slot reserved for this request, and whether the orchestrator took it over. */
+  lease?: { id: string; handedOver: boolean };
 }
 
 export type GatewayApp = { Bindings: GatewayEnv; Variables: GatewayVars };

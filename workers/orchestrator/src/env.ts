@@ -12,4 +12,5 @@ export interface OrchestratorEnv {
   CIO_UPSTREAM_TIMEOUT_MS?: string;
   CIO_UPSTREAM_RETRIES?: string;
   CIO_UPSTREAM_RETRY_BASE_MS?: string;
+  CIO_USAGE_FLUSH_MS?: string;
 }

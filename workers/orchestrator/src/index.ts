@@ -8,13 +8,13 @@ import { badRequest, notFound } from "../../../lib/errors.js";
 import { runCheck } from "../../../lib/health.js";
 import { Logger } from "../../../lib/log.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
-import { ChatCallSchema, type ChatReply, type HealthReport, type Model, type Usage } from "../../../lib/protocol/index.js";
+import { ChatCallSchema, type ChatCall, type ChatReply, type HealthReport, type Model } from "../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
 import { auto } from "./pipelines/auto.js";
 import { passthrough, type PipelineDeps } from "./pipelines/passthrough.js";
 import { orchestratorSettings, type OrchestratorSettings } from "./settings.js";
-import { recordUsage } from "./usage.js";
+import { settleCall } from "./usage.js";
 
 export { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 
@@ -28,13 +28,23 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
     if (!parsed.success) return { kind: "error", error: badRequest(z.prettifyError(parsed.error)).toJSON(), upstreamMs: 0 };
     const call = parsed.data;
     const log = new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }, this.settings.CIO_LOG_LEVEL);
-    const deps: PipelineDeps = { log, recordUsage: (model, u) => this.recordUsage(call.tenantId, model, u, log) };
+    const deps: PipelineDeps = { log, settle: this.settleOnce(call.tenantId, call.leaseId, log) };
+    try {
+      return await this.route(call, deps);
+    } catch (err) {
+      deps.settle(call.body.model);
+      throw err;
+    }
+  }
+
+  private route(call: ChatCall, deps: PipelineDeps): Promise<ChatReply> | ChatReply {
     const model = call.body.model;
     if (model === "cio/auto") return auto(call, deps);
     const s = this.settings;
     if (s.CIO_UPSTREAM_BASE_URL && s.CIO_UPSTREAM_MODELS.includes(model)) {
       return passthrough(call, upstreamConfig(s, s.CIO_UPSTREAM_BASE_URL), deps);
     }
+    deps.settle(model);
     const known = listModels(s).map((m) => m.id).join(", ");
     const err = notFound(`The model '${model}' does not exist. Available models: ${known}.`, "model_not_found");
     return { kind: "error", error: { ...err.toJSON(), error: { ...err.toBody().error, param: "model" } }, upstreamMs: 0 };
@@ -51,10 +61,16 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }
 
-  private recordUsage(tenantId: string, model: string, u: Usage, log: Logger) {
-    this.ctx.waitUntil(
-      recordUsage(this.env, tenantId, model, u).catch((err) => log.error("usage could not be recorded", { err, model, usage: u })),
-    );
+  /** The call's one settlement; later calls (a stream's end after an error, say) do nothing. */
+  private settleOnce(tenantId: string, leaseId: string | undefined, log: Logger): PipelineDeps["settle"] {
+    let done = false;
+    return (model, usage) => {
+      if (done) return;
+      done = true;
+      this.ctx.waitUntil(
+        settleCall(this.env, tenantId, leaseId, model, usage).catch((err) => log.error("call could not be settled", { err, model, usage })),
+      );
+    };
   }
 }
 

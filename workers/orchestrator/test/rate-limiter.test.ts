@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
@@ -59,15 +59,41 @@ describe("RateLimiterDO", () => {
   });
 
   it("keeps the day's token total across an eviction and enforces the budget", async () => {
+    await e.DB.prepare("INSERT OR IGNORE INTO tenants (id, name) VALUES ('t-budget', 'budget')").run();
     const stub = limiter();
-    const day = new Date().toISOString().slice(0, 10);
-    expect(await stub.addTokens(60, day)).toBe(60);
+    const usage = (n: number) => ({ prompt_tokens: n, completion_tokens: 0, total_tokens: n });
+    await stub.settle(null, { tenantId: "t-budget", model: "m", usage: usage(60) });
     await evictDurableObject(stub);
-    expect(await stub.addTokens(50, day)).toBe(110);
+    await stub.settle(null, { tenantId: "t-budget", model: "m", usage: usage(50) });
+    expect((await stub.snapshot("k1")).tokensToday).toBe(110);
     const denied = await stub.reserve(spec({ dailyTokenBudget: 100 }));
     expect(denied).toMatchObject({ ok: false, reason: "daily_token_budget" });
     expect((denied as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(86_400_000);
     expect((await stub.reserve(spec({ dailyTokenBudget: 111 }))).ok).toBe(true);
+    await runDurableObjectAlarm(stub);
+  });
+
+  it("settle() frees the slot and books usage; the alarm flushes absolute totals to D1, idempotently", async () => {
+    const tenantId = `t-${crypto.randomUUID()}`;
+    await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, 'flush')").bind(tenantId).run();
+    const stub = stubFor(e.RATE_LIMITER, rateLimiterName(tenantId));
+    const lease = await stub.reserve(spec({ keyConcurrency: 1 }));
+    expect(lease.ok).toBe(true);
+    await stub.settle((lease as { leaseId: string }).leaseId, { tenantId, model: "m1", usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
+    await stub.settle(null, { tenantId, model: "m1", usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    expect((await stub.reserve(spec({ keyConcurrency: 1 }))).ok).toBe(true); // the settled slot is free again
+    expect((await stub.snapshot("k1")).unflushed).toBe(1);
+    const row = () => e.DB.prepare("SELECT requests, prompt_tokens, completion_tokens FROM usage WHERE tenant_id = ?").bind(tenantId).first();
+    expect(await row()).toBeNull(); // nothing written to D1 on the request path
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await row()).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 5 });
+    expect((await stub.snapshot("k1")).unflushed).toBe(0);
+    // A flush repeated after a crash writes the same totals again: nothing is counted twice.
+    await runInDurableObject(stub, async (o: RateLimiterDO, state) => {
+      state.storage.sql.exec("UPDATE usage SET flushed_version = 0");
+      await o.alarm();
+    });
+    expect(await row()).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 5 });
   });
 
   it("rejects a malformed reservation instead of admitting it", async () => {

@@ -5,7 +5,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../../../lib/errors.js";
 import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
-import { onStreamEnd } from "../../../../lib/http/on-stream-end.js";
 import type { LimitReason, Reservation } from "../../../../durable-objects/rate-limiter/limits.js";
 import type { GatewayApp } from "../env.js";
 
@@ -23,20 +22,19 @@ export function rateLimit(): MiddlewareHandler<GatewayApp> {
     const stub = stubFor(c.env.RATE_LIMITER, rateLimiterName(auth.tenantId));
     const r = await stub.reserve({ keyId: auth.keyId, ...auth.limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS });
     if (!r.ok) throw rejection(r);
-    const release = () => c.executionCtx.waitUntil(stub.release(r.leaseId).catch((err) => c.get("log").error("lease release failed", { err })));
+    c.set("lease", { id: r.leaseId, handedOver: false });
     try {
       await next();
-    } catch (err) {
-      release();
-      throw err;
+    } finally {
+      // Once the orchestrator accepted the call it settles the slot when the answer ends (streams too);
+      // anything that failed before that (validation, an exception) is released here.
+      if (!c.get("lease")?.handedOver) {
+        c.executionCtx.waitUntil(stub.release(r.leaseId).catch((err) => c.get("log").error("lease release failed", { err })));
+      }
     }
     c.header("x-ratelimit-limit-requests", String(r.limit));
     c.header("x-ratelimit-remaining-requests", String(Math.max(0, r.remaining)));
     c.header("x-ratelimit-reset-requests", `${Math.ceil(r.resetMs / 1000)}s`);
-    const body = c.res.body;
-    if (body && c.res.headers.get("content-type")?.startsWith("text/event-stream")) {
-      c.res = new Response(onStreamEnd(body, release), c.res);
-    } else release();
   };
 }
 

@@ -34,7 +34,10 @@ export const chat = router().openapi(route, async (c) => {
     tenantId: auth.tenantId,
     keyId: auth.keyId,
     body: c.req.valid("json"),
+    leaseId: c.get("lease")?.id,
   })) as unknown as ChatReply;
+  const lease = c.get("lease");
+  if (lease) lease.handedOver = true;
   c.set("upstreamMs", reply.upstreamMs);
   if (reply.kind === "error") throw ApiError.from(reply.error);
   if (reply.kind === "json") return c.json(reply.completion, 200);

@@ -9,8 +9,11 @@ import { completionId, usageOf } from "../wire.js";
 
 export interface PipelineDeps {
   log: Logger;
-  /** Records usage without delaying the answer (ctx.waitUntil underneath). */
-  recordUsage: (model: string, u: Usage) => void;
+  /**
+   * Ends the call: frees its slot and books its usage, off the answer's path (ctx.waitUntil underneath).
+   * Called exactly once per call; a stream calls it when it ends, however it ends.
+   */
+  settle: (model: string, u?: Usage) => void;
 }
 
 export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps: PipelineDeps): Promise<ChatReply> {
@@ -24,19 +27,15 @@ export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps
   try {
     res = await postChat(upstream, upstreamBody, abort.signal, deps.log);
   } catch (err) {
+    deps.settle(call.body.model);
     if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: 0 };
     throw err;
   }
   const prompt = promptText(call.body.messages);
   if (!stream) return json(res.response, call.body.model, prompt, res.ms, deps);
-  const gen = relay(res.response.body!, {
-    id,
-    model: call.body.model,
-    includeUsage,
-    promptText: prompt,
-    onUsage: (u) => deps.recordUsage(call.body.model, u),
-  });
-  return { kind: "stream", body: toReadable(gen, abort), upstreamMs: res.ms };
+  let usage: Usage | undefined;
+  const gen = relay(res.response.body!, { id, model: call.body.model, includeUsage, promptText: prompt, onUsage: (u) => (usage = u) });
+  return { kind: "stream", body: toReadable(gen, abort, () => deps.settle(call.body.model, usage)), upstreamMs: res.ms };
 }
 
 async function json(res: Response, model: string, prompt: string, ms: number, deps: PipelineDeps): Promise<ChatReply> {
@@ -45,6 +44,6 @@ async function json(res: Response, model: string, prompt: string, ms: number, de
   const text = completion.choices?.[0]?.message?.content ?? "";
   completion.usage ??= usageOf(prompt, text);
   completion.model = model;
-  deps.recordUsage(model, completion.usage);
+  deps.settle(model, completion.usage);
   return { kind: "json", completion, upstreamMs: ms + (Date.now() - started) };
 }

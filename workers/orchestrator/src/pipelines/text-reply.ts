@@ -9,8 +9,10 @@ export function textReply(call: ChatCall, text: string, deps: PipelineDeps, extr
   const id = completionId(call.requestId);
   const model = call.body.model;
   const usage = usageOf(promptText(call.body.messages), text);
-  deps.recordUsage(model, usage);
-  if (call.body.stream !== true) return { kind: "json", completion: completion(id, model, text, usage, extra), upstreamMs: 0 };
+  if (call.body.stream !== true) {
+    deps.settle(model, usage);
+    return { kind: "json", completion: completion(id, model, text, usage, extra), upstreamMs: 0 };
+  }
   const includeUsage = call.body.stream_options?.include_usage === true;
   async function* frames() {
     const words = text.match(/\S+\s*|\s+/g) ?? [""];
@@ -20,5 +22,5 @@ export function textReply(call: ChatCall, text: string, deps: PipelineDeps, extr
     if (includeUsage) yield sseData(usageChunk(id, model, usage));
     yield SSE_DONE;
   }
-  return { kind: "stream", body: toReadable(frames(), new AbortController()), upstreamMs: 0 };
+  return { kind: "stream", body: toReadable(frames(), new AbortController(), () => deps.settle(model, usage)), upstreamMs: 0 };
 }

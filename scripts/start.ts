@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
   ROOT,
+  TOOL_ENV,
   WRANGLER,
   applyMigrations,
   devCredentials,
@@ -32,7 +33,7 @@ const args = ["dev", "--local", "--port", String(port), "--ip", "127.0.0.1", "--
 for (const c of workerConfigs()) args.push("-c", c);
 log(`starting ${workerConfigs().length} Workers`);
 for (const c of skippedConfigs()) log(`not starting ${c}: Workers AI needs CLOUDFLARE_API_TOKEN, even locally`);
-const child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+const child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: TOOL_ENV });
 
 let stopping = false;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {

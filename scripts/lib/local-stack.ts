@@ -12,6 +12,9 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 export const DEV_TENANT = "ten_dev";
 
+/** wrangler needs Node 22: the pinned one in node_modules/.bin goes first, however this script was started. */
+export const TOOL_ENV = { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH ?? ""}`, WRANGLER_SEND_METRICS: "false" };
+
 /**
  * The gateway first (it is served on the port), then the orchestrator, the tools and the queue consumers.
  * A Worker with an `[ai]` binding needs a Cloudflare account even under `wrangler dev --local`, so without
@@ -59,7 +62,7 @@ export function wrangler(args: string[], opts: { quiet?: boolean } = {}) {
   const r = spawnSync(WRANGLER, args, {
     cwd: ROOT,
     encoding: "utf8",
-    env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" },
+    env: { ...TOOL_ENV, CI: "1" },
     stdio: opts.quiet ? "pipe" : "inherit",
   });
   if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${r.stdout ?? ""}${r.stderr ?? ""}`);

@@ -1,0 +1,68 @@
+/**
+ * Passthrough: the same non-streamed chat request through our gateway (the full local stack), straight
+ * to the mock model, and through Portkey's open-source gateway in front of the same mock.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startMiniflareStack } from "../../scripts/lib/miniflare-stack.ts";
+import { ROOT, load, startProcess, stopProcess, type Row } from "../lib.ts";
+
+const BODY = JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "Say hello in five words." }] });
+
+export async function passthrough(seconds: number, connections: number[]): Promise<{ rows: Row[]; notes: Record<string, unknown> }> {
+  const mockPort = 18_000 + Math.floor(Math.random() * 1000);
+  const mock = await startProcess(process.execPath, [join(ROOT, "test/mock-upstream/server.ts"), "--port", String(mockPort), "--quiet"], /listening/);
+  const mockUrl = `http://127.0.0.1:${mockPort}/v1`;
+  const portkeyPort = mockPort + 1000;
+  const portkey = await startProcess(process.execPath, [join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.js"), `--port=${portkeyPort}`], /running|listening|port/i);
+  const stack = await startMiniflareStack({
+    port: portkeyPort + 1000,
+    stateDir: mkdtempSync(join(tmpdir(), "cio-bench-")),
+    vars: { CIO_UPSTREAM_BASE_URL: mockUrl, CIO_UPSTREAM_MODELS: "mock-model", CIO_LOG_LEVEL: "error" },
+  });
+  const rows: Row[] = [];
+  try {
+    const key = await benchKey(stack.url, stack.adminToken);
+    const targets: { target: string; url: string; headers: Record<string, string> }[] = [
+      { target: "mock direct", url: `${mockUrl}/chat/completions`, headers: {} },
+      { target: "cio-edge gateway", url: `${stack.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` } },
+      {
+        target: "portkey gateway",
+        url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`,
+        headers: { authorization: "Bearer mock", "x-portkey-provider": "openai", "x-portkey-custom-host": mockUrl },
+      },
+    ];
+    for (const t of targets) {
+      await load({ url: t.url, connections: 10, seconds: 2, headers: t.headers, body: BODY }); // warm-up
+      for (const c of connections) {
+        const r = await load({ url: t.url, connections: c, seconds, headers: t.headers, body: BODY });
+        rows.push({ suite: "passthrough", target: t.target, connections: c, ...r });
+        console.log(JSON.stringify(rows.at(-1)));
+      }
+    }
+  } finally {
+    await stack.stop();
+    await stopProcess(portkey);
+    await stopProcess(mock);
+  }
+  return { rows, notes: verdict(rows, Math.max(...connections)) };
+}
+
+async function benchKey(url: string, adminToken: string): Promise<string> {
+  const h = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
+  const t = (await (await fetch(`${url}/admin/tenants`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { id: string };
+  const k = (await (await fetch(`${url}/admin/tenants/${t.id}/keys`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { key: string };
+  return k.key;
+}
+
+function verdict(rows: Row[], c: number) {
+  const ours = rows.find((r) => r.target === "cio-edge gateway" && r.connections === c);
+  const portkey = rows.find((r) => r.target === "portkey gateway" && r.connections === c);
+  if (!ours || !portkey) return {};
+  return {
+    [`rps_ratio_vs_portkey_at_${c}`]: +(ours.rps / portkey.rps).toFixed(2),
+    [`p99_ratio_vs_portkey_at_${c}`]: +(ours.p99 / portkey.p99).toFixed(2),
+    target: "rps ratio >= 1.5 and p99 ratio <= 0.5",
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The same Workers as `npm start`, served by Miniflare directly instead of `wrangler dev`. wrangler dev
+ * puts a development proxy and an inspector in front of workerd that cap a trivial route at about a
+ * hundred requests a second here; production has neither, so the benchmarks measure our code this way.
+ * The state folder has the layout wrangler uses, so `wrangler d1 migrations apply --persist-to` fills it.
+ */
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ROOT, workerOptions } from "./bundle.ts";
+import { applyMigrations, devCredentials, ensureDevTenant, workerConfigs, type DevCredentials } from "./local-stack.ts";
+
+export interface MiniflareStack extends DevCredentials {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startMiniflareStack(opts: { port: number; stateDir: string; vars?: Record<string, string> }): Promise<MiniflareStack> {
+  const creds = devCredentials(opts.stateDir);
+  applyMigrations(opts.stateDir);
+  ensureDevTenant(opts.stateDir, creds);
+  const vars = { ...opts.vars, CIO_ADMIN_TOKEN: creds.adminToken };
+  const outRoot = join(opts.stateDir, "bundles");
+  const workers = workerConfigs().map((c) => workerOptions(c, { vars }, outRoot));
+  const { Miniflare, convertV4MiniflareOptions } = await wranglersMiniflare();
+  // wrangler's reader emits the flat (v4) option shape; Miniflare 5 takes it through its converter.
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: opts.port,
+    resourcePersistencePath: join(opts.stateDir, "v3"),
+    workers: workers as never,
+  }));
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return { ...creds, url, stop: () => mf.dispose() };
+}
+
+/** The Miniflare wrangler itself uses: its worker options match that version's schema exactly. */
+async function wranglersMiniflare(): Promise<typeof import("miniflare")> {
+  const fromWrangler = createRequire(join(ROOT, "node_modules/wrangler/package.json"));
+  return import(pathToFileURL(fromWrangler.resolve("miniflare")).href);
+}

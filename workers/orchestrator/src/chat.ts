@@ -1,0 +1,62 @@
+/**
+ * Answering one chat call: validate it, pick the pipeline by model, and settle its slot and usage exactly
+ * once. The orchestrator entrypoint serves it over RPC; Durable Objects in this Worker (sessions, councils)
+ * call it directly.
+ */
+import { z } from "zod";
+import { badRequest, notFound } from "../../../lib/errors.js";
+import { Logger } from "../../../lib/log.js";
+import { ChatCallSchema, type ChatCall, type ChatReply } from "../../../lib/protocol/index.js";
+import type { OrchestratorEnv } from "./env.js";
+import { listModels } from "./models.js";
+import { auto } from "./pipelines/auto.js";
+import { passthrough, type PipelineDeps } from "./pipelines/passthrough.js";
+import { orchestratorSettings, type OrchestratorSettings } from "./settings.js";
+import { settleCall } from "./usage.js";
+
+export async function runChat(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<unknown>): void }, raw: unknown): Promise<ChatReply> {
+  const parsed = ChatCallSchema.safeParse(raw);
+  if (!parsed.success) return { kind: "error", error: badRequest(z.prettifyError(parsed.error)).toJSON(), upstreamMs: 0 };
+  const call = parsed.data;
+  const s = orchestratorSettings(env);
+  const log = new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }, s.CIO_LOG_LEVEL);
+  const deps: PipelineDeps = { log, settle: settleOnce(env, ctx, call, log) };
+  try {
+    return await route(call, s, deps);
+  } catch (err) {
+    deps.settle(call.body.model);
+    throw err;
+  }
+}
+
+function route(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Promise<ChatReply> | ChatReply {
+  const model = call.body.model;
+  if (model === "cio/auto") return auto(call, deps);
+  if (s.CIO_UPSTREAM_BASE_URL && s.CIO_UPSTREAM_MODELS.includes(model)) {
+    return passthrough(call, upstreamConfig(s, s.CIO_UPSTREAM_BASE_URL), deps);
+  }
+  deps.settle(model);
+  const known = listModels(s).map((m) => m.id).join(", ");
+  const err = notFound(`The model '${model}' does not exist. Available models: ${known}.`, "model_not_found");
+  return { kind: "error", error: { ...err.toJSON(), error: { ...err.toBody().error, param: "model" } }, upstreamMs: 0 };
+}
+
+/** The call's one settlement; later calls (a stream's end after an error, say) do nothing. */
+function settleOnce(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<unknown>): void }, call: ChatCall, log: Logger): PipelineDeps["settle"] {
+  let done = false;
+  return (model, usage) => {
+    if (done) return;
+    done = true;
+    ctx.waitUntil(settleCall(env, call.tenantId, call.leaseId, model, usage).catch((err) => log.error("call could not be settled", { err, model, usage })));
+  };
+}
+
+export function upstreamConfig(s: OrchestratorSettings, baseUrl: string) {
+  return {
+    baseUrl,
+    apiKey: s.CIO_UPSTREAM_API_KEY,
+    timeoutMs: s.CIO_UPSTREAM_TIMEOUT_MS,
+    retries: s.CIO_UPSTREAM_RETRIES,
+    retryBaseMs: s.CIO_UPSTREAM_RETRY_BASE_MS,
+  };
+}

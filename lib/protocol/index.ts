@@ -2,3 +2,4 @@ export * from "./openai.js";
 export * from "./tool.js";
 export * from "./orchestrator.js";
 export * from "./runner.js";
+export * from "./session-events.js";

@@ -1,0 +1,11 @@
+/**
+ * A tool that runs inside the orchestrator itself (it needs the orchestrator's own bindings, e.g. the
+ * runner hubs for `sql`). Same contract as a tool Worker: a manifest and execute().
+ */
+import type { ToolInput, ToolManifest, ToolResult } from "../../../../lib/protocol/tool.js";
+import type { OrchestratorEnv } from "../env.js";
+
+export interface LocalTool {
+  manifest: ToolManifest;
+  execute(env: OrchestratorEnv, input: ToolInput): Promise<ToolResult>;
+}

@@ -1,0 +1,4 @@
+/** Tools served by the orchestrator itself; the registry seeds them beside the service-bound tool Workers. */
+import type { LocalTool } from "./local-tool.js";
+
+export const LOCAL_TOOLS: LocalTool[] = [];

@@ -1,9 +1,13 @@
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 
 /** The orchestrator's bindings, as declared in its wrangler.toml. */
 export interface OrchestratorEnv {
   DB: D1Database;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
+  /** Uploaded files and stored results. */
+  FILES: R2Bucket;
   CIO_LOG_LEVEL?: string;
   CIO_PROVIDER?: string;
   CIO_UPSTREAM_BASE_URL?: string;

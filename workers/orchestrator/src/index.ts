@@ -12,6 +12,7 @@ import { listModels } from "./models.js";
 import { orchestratorSettings } from "./settings.js";
 
 export { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+export { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {

@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { auxWorker, ROOT } from "../../test/support/aux-workers.ts";
+import { auxWorker, ROOT, toolWorkers } from "../../test/support/aux-workers.ts";
 
 // The gateway runs as the Worker under test; the orchestrator (with the Durable Objects) runs beside it
 // from its own bundle, pointed at the scripted mock model started by the global setup.
@@ -24,8 +24,10 @@ export default defineConfig({
               CIO_UPSTREAM_TIMEOUT_MS: "2000",
               CIO_USAGE_FLUSH_MS: "50",
               CIO_LOG_LEVEL: "warn",
+              CIO_PROVIDER: "builtin",
             },
           }),
+          ...toolWorkers(),
         ],
       },
     })),

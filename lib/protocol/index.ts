@@ -3,4 +3,5 @@ export * from "./tool.js";
 export * from "./orchestrator.js";
 export * from "./runner.js";
 export * from "./session-events.js";
+export * from "./feedback.js";
 export * from "./runner-hub.js";

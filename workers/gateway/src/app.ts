@@ -16,6 +16,7 @@ import { adminAuth } from "./routes/admin/admin-auth.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
 import { chat } from "./routes/chat.js";
+import { feedback } from "./routes/feedback.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
 import { runnerConnect } from "./routes/runners/connect.js";
@@ -57,6 +58,7 @@ export function createApp() {
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
+  app.route("/", feedback);
   app.route("/", runners);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });

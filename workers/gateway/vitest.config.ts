@@ -24,6 +24,7 @@ export default defineConfig({
               CIO_UPSTREAM_TIMEOUT_MS: "2000",
               CIO_USAGE_FLUSH_MS: "50",
               CIO_LOG_LEVEL: "warn",
+              CIO_SESSION_MAX_SOCKETS: "2",
             },
           }),
         ],

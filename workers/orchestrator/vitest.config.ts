@@ -16,6 +16,10 @@ export default defineConfig({
           CIO_UPSTREAM_MODELS: "mock-model",
           CIO_UPSTREAM_RETRY_BASE_MS: "5",
           CIO_LOG_LEVEL: "warn",
+          // Small session limits so the tests can reach them.
+          CIO_SESSION_MAX_FRAME_BYTES: "4096",
+          CIO_SESSION_MAX_SOCKETS: "3",
+          CIO_TENANT_MAX_SOCKETS: "4",
         },
       },
     })),

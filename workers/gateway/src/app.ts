@@ -18,6 +18,8 @@ import { tenants } from "./routes/admin/tenants.js";
 import { chat } from "./routes/chat.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
+import { sessionSocket } from "./routes/session-socket.js";
+import { sessions } from "./routes/sessions.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
 export const EXPOSED_HEADERS = [
@@ -51,9 +53,11 @@ export function createApp() {
   app.use("/admin/*", adminAuth());
   app.route("/", tenants);
   app.route("/", credentials);
+  app.route("/", sessionSocket);
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
+  app.route("/", sessions);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "CIO_ADMIN_TOKEN" });

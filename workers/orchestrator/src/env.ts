@@ -1,9 +1,11 @@
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import type { SessionDO } from "../../../durable-objects/session/index.js";
 
 /** The orchestrator's bindings, as declared in its wrangler.toml. */
 export interface OrchestratorEnv {
   DB: D1Database;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  SESSIONS: DurableObjectNamespace<SessionDO>;
   CIO_LOG_LEVEL?: string;
   CIO_PROVIDER?: string;
   CIO_UPSTREAM_BASE_URL?: string;

@@ -9,13 +9,15 @@ import type { ChatReply, HealthReport, Model } from "../../../lib/protocol/index
 import { runChat } from "./chat.js";
 import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
+import { chatInSession } from "./session-chat.js";
 import { orchestratorSettings } from "./settings.js";
 
 export { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+export { SessionDO } from "../../../durable-objects/session/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {
-    return runChat(this.env, this.ctx, raw);
+    return (await chatInSession(this.env, raw)) ?? runChat(this.env, this.ctx, raw);
   }
 
   async models(): Promise<Model[]> {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures.js";
-import { SessionClient, textOf } from "../../../test/support/session-client.js";
+import { SessionClient, textOf } from "../../orchestrator/test/session-client.js";
 
 const DB = (env as unknown as { DB: D1Database }).DB;
 

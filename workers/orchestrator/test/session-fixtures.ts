@@ -4,7 +4,7 @@ import { inject } from "vitest";
 import { stubFor } from "../../../lib/do-names.js";
 import { sessionObjectName } from "../../../lib/protocol/index.js";
 import { SOCKET_HEADERS } from "../../../lib/protocol/session.js";
-import { SessionClient } from "../../../test/support/session-client.js";
+import { SessionClient } from "./session-client.js";
 import type { OrchestratorEnv } from "../src/env.js";
 
 export const e = env as unknown as OrchestratorEnv;

@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
-import { textOf } from "../../../test/support/session-client.js";
+import { textOf } from "./session-client.js";
 import { connect, e, newSession, newTenant, sessionStub, upgrade } from "./session-fixtures.js";
 
 const ANSWER = "alpha beta gamma delta epsilon zeta";

@@ -4,7 +4,7 @@ import type { SessionDO } from "../../../durable-objects/session/index.js";
 import { publishToSession } from "../../../lib/protocol/index.js";
 import { SESSION_PING } from "../../../lib/protocol/session.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
-import { SessionClient, textOf } from "../../../test/support/session-client.js";
+import { SessionClient, textOf } from "./session-client.js";
 import { connect, e, eventually, newSession, newTenant, upgrade, upstreamLog } from "./session-fixtures.js";
 
 const sessionsNs = e.SESSIONS as unknown as DurableObjectNamespace;

@@ -58,7 +58,7 @@ export async function mockTool(tenantId: string, name: string, extra: Partial<To
   const manifest: ToolManifest = {
     name,
     description: `Scripted test tool ${name}`,
-    parameters: { type: "object", properties: { mode: { type: "string" }, key: { type: "string" }, ms: { type: "integer" }, retryable: { type: "boolean" }, status: { type: "integer" }, code: { type: "string" } }, additionalProperties: false },
+    parameters: { type: "object", properties: { mode: { type: "string" }, key: { type: "string" }, ms: { type: "integer" }, n: { type: "integer" }, retryable: { type: "boolean" }, status: { type: "integer" }, code: { type: "string" } }, additionalProperties: false },
     timeoutMs: 2_000,
     version: "1.0.0",
     ...extra,

@@ -24,7 +24,8 @@ export async function newTenant(): Promise<string> {
 
 export interface ChatOptions {
   tenantId: string;
-  settings?: Record<string, string>;
+  /** Vars (and bindings, e.g. a scripted AI) laid over the test env for this call. */
+  settings?: Record<string, unknown>;
   requestId?: string;
   body?: Record<string, unknown>;
 }

@@ -4,3 +4,4 @@ export * from "./orchestrator.js";
 export * from "./runner.js";
 export * from "./session-events.js";
 export * from "./feedback.js";
+export * from "./runner-hub.js";

@@ -23,6 +23,8 @@ export default defineConfig({
               CIO_UPSTREAM_RETRY_BASE_MS: "5",
               CIO_UPSTREAM_TIMEOUT_MS: "2000",
               CIO_USAGE_FLUSH_MS: "50",
+              CIO_RUNNER_CREDITS: "2",
+              CIO_RUNNER_TIMEOUT_GRACE_MS: "100",
               CIO_LOG_LEVEL: "warn",
               CIO_PROVIDER: "builtin",
             },

@@ -2,6 +2,7 @@ import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.
 import type { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
 import type { AiBinding } from "./providers/workers-ai/index.js";
 import type { ToolService } from "./registry/transports.js";
+import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 
 /** The orchestrator's bindings, as declared in its wrangler.toml. */
 export interface OrchestratorEnv {
@@ -16,6 +17,9 @@ export interface OrchestratorEnv {
   TOOL_TECHNICAL_ANALYSIS?: ToolService;
   TOOL_HTTP_JSON?: ToolService;
   TOOL_MEDIA?: ToolService;
+  RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
+  /** Uploaded files and stored results. */
+  FILES: R2Bucket;
   CIO_LOG_LEVEL?: string;
   CIO_PROVIDER?: string;
   CIO_UPSTREAM_BASE_URL?: string;

@@ -16,6 +16,7 @@ import { orchestratorSettings } from "./settings.js";
 
 export { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 export { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
+export { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {

@@ -16,10 +16,13 @@ import { adminAuth } from "./routes/admin/admin-auth.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
 import { chat } from "./routes/chat.js";
+import { feedback } from "./routes/feedback.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
 import { sessionSocket } from "./routes/session-socket.js";
 import { sessions } from "./routes/sessions.js";
+import { runnerConnect } from "./routes/runners/connect.js";
+import { runners } from "./routes/runners/runners.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
 export const EXPOSED_HEADERS = [
@@ -53,10 +56,13 @@ export function createApp() {
   app.use("/admin/*", adminAuth());
   app.route("/", tenants);
   app.route("/", credentials);
-  app.route("/", sessionSocket);
+  app.route("/", runnerConnect); // runner token, not an API key
+  app.route("/", sessionSocket); // API key or one-time ticket
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
+  app.route("/", feedback);
+  app.route("/", runners);
   app.route("/", sessions);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });

@@ -2,6 +2,7 @@ import type { Logger } from "../../../lib/log.js";
 import type Orchestrator from "../../orchestrator/src/index.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
+import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 import type { GatewaySettings } from "./settings.js";
 
 /** The gateway's bindings, as declared in the root wrangler.toml. */
@@ -10,6 +11,8 @@ export interface GatewayEnv {
   ORCHESTRATOR: Service<Orchestrator>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
   SESSIONS: DurableObjectNamespace<SessionDO>;
+  RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
+  FILES: R2Bucket;
   [k: string]: unknown;
 }
 

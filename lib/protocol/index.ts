@@ -3,3 +3,5 @@ export * from "./tool.js";
 export * from "./orchestrator.js";
 export * from "./runner.js";
 export * from "./session-events.js";
+export * from "./council.js";
+export * from "./trading.js";

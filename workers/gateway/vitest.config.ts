@@ -26,6 +26,10 @@ export default defineConfig({
               CIO_LOG_LEVEL: "warn",
             },
           }),
+          // The orchestrator binds the tool Workers; they run too (no test here reaches their outside APIs).
+          auxWorker("workers/tools/market-data/wrangler.toml"),
+          auxWorker("workers/tools/technical-analysis/wrangler.toml"),
+          auxWorker("workers/tools/web-search/wrangler.toml"),
         ],
       },
     })),

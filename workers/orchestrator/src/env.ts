@@ -1,7 +1,8 @@
+import type { CouncilEnv } from "../../../durable-objects/council/env.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 
 /** The orchestrator's bindings, as declared in its wrangler.toml. */
-export interface OrchestratorEnv {
+export interface OrchestratorEnv extends CouncilEnv {
   DB: D1Database;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
   CIO_LOG_LEVEL?: string;

@@ -5,3 +5,5 @@ export * from "./runner.js";
 export * from "./session-events.js";
 export * from "./council.js";
 export * from "./trading.js";
+export * from "./feedback.js";
+export * from "./runner-hub.js";

@@ -25,6 +25,12 @@ export interface Directive {
   /** Put usage on the last content chunk instead of a separate usage-only chunk. */
   usageOnLastChunk?: boolean;
   /**
+   * A tool-calling model: step i answers round i of an agent loop. The round is counted from the request
+   * itself (assistant messages with tool_calls after the last user message), so the mock stays stateless.
+   * Past the end of the script the last step repeats.
+   */
+  script?: ScriptStep[];
+  /**
    * Answers chosen by what the prompt says: the first case whose `when` strings all occur in the request's
    * messages (the directive itself excluded) answers, its fields over the directive's. Lets one scripted
    * question drive many calls — a council's assistants and rounds — deterministically.
@@ -42,6 +48,15 @@ export function resolveCase(d: Directive, prompt: string): Directive {
   if (!hit) return rest;
   const { when: _when, ...fields } = hit;
   return { ...rest, ...fields };
+}
+
+export interface ScriptStep {
+  /** Ask for these tool calls (streamed as OpenAI does: name first, arguments in pieces). */
+  tool_calls?: { name: string; arguments: unknown }[];
+  /** Answer with this text. */
+  text?: string;
+  /** Answer with the contents of the tool messages since the last user message, joined by " | ". */
+  echoTools?: boolean;
 }
 
 const MARK = "MOCK:";

@@ -18,8 +18,11 @@ import { tenants } from "./routes/admin/tenants.js";
 import { chat } from "./routes/chat.js";
 import { councils } from "./routes/councils.js";
 import { trading } from "./routes/trading.js";
+import { feedback } from "./routes/feedback.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
+import { runnerConnect } from "./routes/runners/connect.js";
+import { runners } from "./routes/runners/runners.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
 export const EXPOSED_HEADERS = [
@@ -53,11 +56,14 @@ export function createApp() {
   app.use("/admin/*", adminAuth());
   app.route("/", tenants);
   app.route("/", credentials);
+  app.route("/", runnerConnect); // runner token, not an API key
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
   app.route("/", councils);
   app.route("/", trading);
+  app.route("/", feedback);
+  app.route("/", runners);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "CIO_ADMIN_TOKEN" });

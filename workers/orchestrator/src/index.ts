@@ -10,12 +10,17 @@ import { runChat } from "./chat.js";
 import { councilCall } from "./councils/rpc.js";
 import { runCron } from "./councils/scheduled.js";
 import { tradingCall } from "./councils/trading-rpc.js";
+import { feedback, type FeedbackReply } from "./feedback.js";
 import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
+import { Logger } from "../../../lib/log.js";
+import { tenantTools } from "./registry/index.js";
 import { orchestratorSettings } from "./settings.js";
 
 export { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 export { CouncilDO } from "../../../durable-objects/council/index.js";
+export { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
+export { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {
@@ -34,6 +39,11 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
     await runCron(this.env, controller.cron);
   }
 
+  /** POST /v1/feedback: a user's rating of an answer, input to the learning loop. */
+  async feedback(raw: unknown): Promise<FeedbackReply> {
+    return feedback(this.env, raw);
+  }
+
   async models(): Promise<Model[]> {
     return listModels(orchestratorSettings(this.env));
   }
@@ -41,6 +51,7 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async health(): Promise<HealthReport> {
     const checks: HealthReport["checks"] = {};
     await runCheck(checks, "d1", () => this.env.DB.prepare("SELECT 1").first());
+    await runCheck(checks, "tools", () => tenantTools(this.env, orchestratorSettings(this.env), "__health__", new Logger({ component: "orchestrator" })));
     await runCheck(checks, "durable_object", () => stubFor(this.env.RATE_LIMITER, rateLimiterName("__health__")).snapshot("__health__"));
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }

@@ -12,17 +12,17 @@ describe("council durability", () => {
   it("resumes after eviction mid-round: answers already given are kept, only the missing one is asked again", async () => {
     const t = await tenant();
     const run = crypto.randomUUID().slice(0, 8);
-    // beta's model fails its first attempt (two HTTP calls: the client retries once), so round 1 stops
+    // beta's model fails its first attempt (three HTTP calls: the client retries twice), so round 1 stops
     // with alpha's position stored and beta's missing, the retry alarm pending. The object is evicted there.
     const question = scripted("Evict me?", [
       when("alpha", 1, says("YES"), { id: `${run}-alpha` }),
-      when("beta", 1, says("YES"), { id: `${run}-beta`, failTimes: 2, status: 503 }),
+      when("beta", 1, says("YES"), { id: `${run}-beta`, failTimes: 3, status: 503 }),
     ]);
     const c = await create(t, { question, assistants: [persona("alpha"), persona("beta")], options: ["YES", "NO"], max_rounds: 1 });
     const ns = (env as unknown as { COUNCILS: DurableObjectNamespace<CouncilDO> }).COUNCILS;
     const stub = ns.get(ns.idFromName(councilName(t, c.id)));
 
-    await expect.poll(async () => (await mockLog(`${run}-beta`)).length, { timeout: 10_000, interval: 10 }).toBe(2);
+    await expect.poll(async () => (await mockLog(`${run}-beta`)).length, { timeout: 10_000, interval: 10 }).toBe(3);
     await expect.poll(async () => (await runInDurableObject(stub, async (_o: CouncilDO, state) => state.storage.get(`pos:1:alpha`))) !== undefined, { timeout: 5_000, interval: 10 }).toBe(true);
     const mid = await get(t, c.id);
     expect(mid).toMatchObject({ kind: "ok", body: { status: "running", rounds: [] } });
@@ -36,7 +36,7 @@ describe("council durability", () => {
     expect(done.status).toBe("consensus");
     expect(done.decision!.option).toBe("YES");
     expect((await mockLog(`${run}-alpha`)).length).toBe(1);
-    expect((await mockLog(`${run}-beta`)).length).toBe(3);
+    expect((await mockLog(`${run}-beta`)).length).toBe(4);
     expect(await rows("SELECT assistant_id FROM council_positions WHERE tenant_id = ? AND council_id = ? ORDER BY assistant_id", t, c.id)).toEqual([
       { assistant_id: "alpha" },
       { assistant_id: "beta" },

@@ -5,3 +5,4 @@ export * from "./runner.js";
 export * from "./session-events.js";
 export * from "./feedback.js";
 export * from "./runner-hub.js";
+export * from "./session.js";

@@ -23,6 +23,10 @@ export default defineConfig({
           CIO_TOOL_RETRY_BASE_MS: "5",
           CIO_REGISTRY_TTL_MS: "0",
           CIO_BREAKER_SYNC_MS: "1000",
+          // Small session limits so the tests can reach them.
+          CIO_SESSION_MAX_FRAME_BYTES: "4096",
+          CIO_SESSION_MAX_SOCKETS: "3",
+          CIO_TENANT_MAX_SOCKETS: "4",
         },
         workers: toolWorkers(),
       },

@@ -4,3 +4,4 @@ export * from "./tenants.js";
 export * from "./usage.js";
 export * from "./councils.js";
 export * from "./tools.js";
+export * from "./sessions.js";

@@ -12,7 +12,7 @@ export interface CouncilEnv {
   AI?: AiBinding;
   COUNCILS: DurableObjectNamespace<import("./index.js").CouncilDO>;
   /** Present once sessions land; councils publish to a session only when it is bound. */
-  SESSIONS?: DurableObjectNamespace;
+  SESSIONS?: DurableObjectNamespace<import("../session/index.js").SessionDO>;
   TOOL_MARKET_DATA?: ToolService;
   TOOL_TECHNICAL_ANALYSIS?: ToolService;
   TOOL_WEB_SEARCH?: ToolService;

@@ -195,7 +195,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
   /** Tells the session (if any) what the last step did. A failure is logged and retried by the next step. */
   private async notify(s: CouncilState, log: Logger) {
     try {
-      for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS, s.tenantId, s.sessionId, event);
+      for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS as DurableObjectNamespace | undefined, s.tenantId, s.sessionId, event);
       s.pendingEvent = false;
       await this.save(s, false);
     } catch (err) {

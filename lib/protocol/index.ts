@@ -7,3 +7,4 @@ export * from "./council.js";
 export * from "./trading.js";
 export * from "./feedback.js";
 export * from "./runner-hub.js";
+export * from "./session.js";

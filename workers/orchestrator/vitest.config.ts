@@ -26,6 +26,10 @@ export default defineConfig({
           CIO_BREAKER_SYNC_MS: "1000",
           CIO_COUNCIL_RETRY_DELAY_MS: "500",
           CIO_TRADING_OUTCOME_HOURS: "0",
+          // Small session limits so the tests can reach them.
+          CIO_SESSION_MAX_FRAME_BYTES: "4096",
+          CIO_SESSION_MAX_SOCKETS: "3",
+          CIO_TENANT_MAX_SOCKETS: "4",
         },
         workers: toolWorkers({ binance: inject("toolUpstreamUrl"), brave: inject("toolUpstreamUrl") }),
       },

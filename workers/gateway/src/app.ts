@@ -23,6 +23,8 @@ import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
 import { runnerConnect } from "./routes/runners/connect.js";
 import { runners } from "./routes/runners/runners.js";
+import { sessionSocket } from "./routes/session-socket.js";
+import { sessions } from "./routes/sessions.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
 export const EXPOSED_HEADERS = [
@@ -57,6 +59,7 @@ export function createApp() {
   app.route("/", tenants);
   app.route("/", credentials);
   app.route("/", runnerConnect); // runner token, not an API key
+  app.route("/", sessionSocket); // API key or a one-time ticket (browsers)
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
@@ -64,6 +67,7 @@ export function createApp() {
   app.route("/", trading);
   app.route("/", feedback);
   app.route("/", runners);
+  app.route("/", sessions);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "CIO_ADMIN_TOKEN" });

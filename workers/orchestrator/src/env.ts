@@ -4,6 +4,7 @@ import type { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.
 import type { AiBinding } from "./providers/workers-ai/index.js";
 import type { ToolService } from "./registry/transports.js";
 import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
+import type { SessionDO } from "../../../durable-objects/session/index.js";
 
 /** The orchestrator's bindings, as declared in its wrangler.toml. */
 export interface OrchestratorEnv extends CouncilEnv {
@@ -21,6 +22,7 @@ export interface OrchestratorEnv extends CouncilEnv {
   RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
   /** Uploaded files and stored results. */
   FILES: R2Bucket;
+  SESSIONS: DurableObjectNamespace<SessionDO>;
   CIO_LOG_LEVEL?: string;
   CIO_PROVIDER?: string;
   CIO_UPSTREAM_BASE_URL?: string;

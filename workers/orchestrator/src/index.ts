@@ -15,16 +15,18 @@ import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
 import { Logger } from "../../../lib/log.js";
 import { tenantTools } from "./registry/index.js";
+import { chatInSession } from "./session-chat.js";
 import { orchestratorSettings } from "./settings.js";
 
 export { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 export { CouncilDO } from "../../../durable-objects/council/index.js";
 export { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
 export { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
+export { SessionDO } from "../../../durable-objects/session/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {
-    return runChat(this.env, this.ctx, raw);
+    return (await chatInSession(this.env, raw)) ?? runChat(this.env, this.ctx, raw);
   }
 
   async councils(raw: unknown): Promise<RpcReply<CouncilView>> {

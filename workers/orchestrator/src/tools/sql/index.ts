@@ -97,7 +97,7 @@ async function planQuery(env: OrchestratorEnv, input: ToolInput, runner: RunnerS
   const signal = AbortSignal.timeout(Math.max(1000, input.deadline - Date.now()));
   let text = "";
   const messages = sqlPrompt(runner, args.question, sqlToolSettings(env).CIO_SQL_SCHEMA_TABLES);
-  for await (const e of provider.round({ messages, tools: [], requestId: input.requestId, signal, params: { temperature: 0 } })) {
+  for await (const e of provider.round({ messages, tools: [], requestId: input.requestId, signal, stream: false, params: { temperature: 0 } })) {
     if (e.type === "text") text += e.delta;
   }
   return parsePlan(text);

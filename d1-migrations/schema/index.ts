@@ -2,3 +2,4 @@
 // (`npm run db:generate`); wrangler and the tests apply them. Never write DDL by hand.
 export * from "./tenants.js";
 export * from "./usage.js";
+export * from "./tasks.js";

@@ -3,3 +3,4 @@ export * from "./tool.js";
 export * from "./orchestrator.js";
 export * from "./runner.js";
 export * from "./session-events.js";
+export * from "./heavy.js";

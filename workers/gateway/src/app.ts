@@ -15,9 +15,12 @@ import { requestContext, requireJson } from "./middleware/request-context.js";
 import { adminAuth } from "./routes/admin/admin-auth.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
+import { batches } from "./routes/batches.js";
 import { chat } from "./routes/chat.js";
+import { files, isUpload } from "./routes/files.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
+import { tasks } from "./routes/tasks.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
 export const EXPOSED_HEADERS = [
@@ -37,14 +40,14 @@ export function createApp() {
   app.use(requestContext());
   app.use("*", (c, next) => cors({ origin: c.get("settings").CIO_CORS_ORIGINS, exposeHeaders: EXPOSED_HEADERS, maxAge: 600 })(c, next));
   app.use("*", (c, next) =>
-    bodyLimit({
+    isUpload(c.req.path, c.req.method) ? next() : bodyLimit({
       maxSize: c.get("settings").CIO_MAX_BODY_BYTES,
       onError: () => {
         throw new ApiError(413, "invalid_request_error", `Request body exceeds ${c.get("settings").CIO_MAX_BODY_BYTES} bytes.`, "request_too_large");
       },
     })(c, next),
   );
-  app.use("/v1/*", requireJson());
+  app.use("/v1/*", requireJson(isUpload));
   app.use("/admin/*", requireJson());
 
   app.route("/", health);
@@ -54,6 +57,9 @@ export function createApp() {
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
+  app.route("/", files);
+  app.route("/", tasks);
+  app.route("/", batches);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "CIO_ADMIN_TOKEN" });

@@ -2,12 +2,16 @@ import type { Logger } from "../../../lib/log.js";
 import type Orchestrator from "../../orchestrator/src/index.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import type { GatewaySettings } from "./settings.js";
+import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 
 /** The gateway's bindings, as declared in the root wrangler.toml. */
 export interface GatewayEnv {
   DB: D1Database;
   ORCHESTRATOR: Service<Orchestrator>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  /** Heavy work: the queue its tasks go to, and the bucket of uploaded files and results. */
+  HEAVY_QUEUE: Queue<HeavyMessage>;
+  FILES: R2Bucket;
   [k: string]: unknown;
 }
 

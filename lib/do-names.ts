@@ -11,3 +11,6 @@ export function stubFor<T extends Rpc.DurableObjectBranded | undefined>(
 ): DurableObjectStub<T> {
   return ns.get(ns.idFromName(name));
 }
+
+/** The hub for a tenant's runner pool: runners connecting with one name share one object. */
+export const runnerHubName = (tenantId: string, runnerName: string) => scopedName(tenantId, "runner", runnerName);

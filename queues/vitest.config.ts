@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { unstable_readConfig } from "wrangler";
 import { defineConfig } from "vitest/config";
-import { auxWorker, ROOT } from "../test/support/aux-workers.ts";
+import { auxWorker, ROOT, toolWorkers } from "../test/support/aux-workers.ts";
 
 // The heavy queue's consumer is the Worker under test; the orchestrator (models, RateLimiterDO) runs
 // beside it from its bundle, pointed at the scripted mock model. The orchestrator does not retry the
@@ -37,6 +37,8 @@ export default defineConfig({
               CIO_LOG_LEVEL: "error",
             },
           }),
+          // The orchestrator binds the tool Workers; they run beside it (without internet) so it starts.
+          ...toolWorkers(),
         ],
       },
     })),

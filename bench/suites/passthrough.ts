@@ -52,7 +52,7 @@ export async function passthrough(seconds: number, connections: number[]): Promi
   return { rows, notes: verdict(rows, Math.max(...connections)) };
 }
 
-async function benchKey(url: string, adminToken: string): Promise<string> {
+export async function benchKey(url: string, adminToken: string): Promise<string> {
   const h = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
   const t = (await (await fetch(`${url}/admin/tenants`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { id: string };
   const k = (await (await fetch(`${url}/admin/tenants/${t.id}/keys`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { key: string };

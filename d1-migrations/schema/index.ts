@@ -3,3 +3,4 @@
 export * from "./tenants.js";
 export * from "./usage.js";
 export * from "./tasks.js";
+export * from "./tools.js";

@@ -5,7 +5,8 @@
  * only the Worker under test from source) and by the benchmarks (no dev proxy in front of workerd).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, globSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LegacyWorkerOptions } from "miniflare";
@@ -21,13 +22,34 @@ export function bundle(configPath: string, outRoot = join(ROOT, "test/.bundles")
   if (cached) return cached;
   const outdir = join(outRoot, configPath.replace(/[/.]+/g, "_"));
   mkdirSync(outdir, { recursive: true });
+  // A bundle whose sources have not changed since it was built is reused: every vitest project start
+  // would otherwise pay wrangler's bundling (seconds per Worker) again.
+  const stamp = join(outdir, ".sources");
+  const sources = sourceStamp(configPath);
+  if (existsSync(stamp) && readFileSync(stamp, "utf8") === sources) {
+    built.set(key, outdir);
+    return outdir;
+  }
   execFileSync(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "-c", join(ROOT, configPath)], {
     cwd: ROOT,
     stdio: "pipe",
     env: { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH ?? ""}`, WRANGLER_SEND_METRICS: "false", CI: "1" },
   });
+  writeFileSync(stamp, sources);
   built.set(key, outdir);
   return outdir;
+}
+
+/** Paths, sizes and modification times of everything a Worker bundle may include, hashed. */
+function sourceStamp(configPath: string): string {
+  const patterns = ["lib/**/*.ts", "workers/**/src/**/*.ts", "durable-objects/**/*.ts", "queues/**/*.ts", "d1-migrations/schema/*.ts", "package-lock.json", "*.toml", "workers/**/wrangler.toml", "queues/**/wrangler.toml"];
+  const files = globSync(patterns, { cwd: ROOT }).filter((f) => !f.includes("node_modules")).sort();
+  const h = createHash("sha256").update(configPath);
+  for (const f of files) {
+    const st = statSync(join(ROOT, f));
+    h.update(`${f}:${st.size}:${st.mtimeMs}\n`);
+  }
+  return h.digest("hex");
 }
 
 export interface WorkerOverrides {

@@ -24,6 +24,21 @@ export interface Directive {
   errorAfter?: number;
   /** Put usage on the last content chunk instead of a separate usage-only chunk. */
   usageOnLastChunk?: boolean;
+  /**
+   * A tool-calling model: step i answers round i of an agent loop. The round is counted from the request
+   * itself (assistant messages with tool_calls after the last user message), so the mock stays stateless.
+   * Past the end of the script the last step repeats.
+   */
+  script?: ScriptStep[];
+}
+
+export interface ScriptStep {
+  /** Ask for these tool calls (streamed as OpenAI does: name first, arguments in pieces). */
+  tool_calls?: { name: string; arguments: unknown }[];
+  /** Answer with this text. */
+  text?: string;
+  /** Answer with the contents of the tool messages since the last user message, joined by " | ". */
+  echoTools?: boolean;
 }
 
 const MARK = "MOCK:";

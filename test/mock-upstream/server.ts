@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseDirective, type Directive } from "./directive.ts";
+import { parseDirective, type Directive, type ScriptStep } from "./directive.ts";
+import { handleTools, newToolState, type ToolState } from "./tools.ts";
 
 export interface LoggedRequest {
   id?: string;
@@ -29,6 +30,8 @@ export interface MockOptions {
   latencyMs?: number;
   /** Keep no request log (benchmarks would otherwise grow it without bound). */
   quiet?: boolean;
+  /** Fixed latency of the HTTPS tools under /tools, for benchmarks. */
+  toolLatencyMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,8 +39,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream> {
   const log: LoggedRequest[] = [];
   const attempts = new Map<string, number>();
+  const tools = newToolState();
   const server = createServer((req, res) => {
-    handle(req, res, { log, attempts, opts }).catch((err) => {
+    handle(req, res, { log, attempts, opts, tools }).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { message: String(err), type: "server_error" } }));
     });
@@ -58,6 +62,7 @@ interface State {
   log: LoggedRequest[];
   attempts: Map<string, number>;
   opts: MockOptions;
+  tools: ToolState;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
@@ -68,6 +73,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
   if (req.method === "GET" && url.pathname === "/__requests") {
     const id = url.searchParams.get("id");
     return json(res, 200, id ? st.log.filter((r) => r.id === id) : st.log);
+  }
+  if (url.pathname.startsWith("/tools/") || url.pathname.startsWith("/__tools/")) {
+    if (st.opts.toolLatencyMs && url.pathname.startsWith("/tools/")) await sleep(st.opts.toolLatencyMs);
+    if (await handleTools(req, res, url, () => readBody(req), st.tools)) return;
   }
   if (req.method !== "POST" || url.pathname !== "/v1/chat/completions") return json(res, 404, { error: { message: "not found" } });
   const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
@@ -81,8 +90,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
   if (d.delayMs) await sleep(d.delayMs);
   const failing = d.failTimes ? attempt <= d.failTimes : d.status !== undefined;
   if (failing) return failWith(res, d.status ?? 503, d, entry);
-  const answer = d.text ?? `Echo: ${userText}`;
   const model = String(body.model ?? "mock-model");
+  const step = d.script ? scriptStep(d.script, body) : undefined;
+  if (step?.tool_calls) return toolCalls(res, model, step.tool_calls, body.stream === true, entry);
+  const answer = step ? (step.echoTools ? toolEcho(body) : (step.text ?? "")) : (d.text ?? `Echo: ${userText}`);
   const usage = { prompt_tokens: Math.ceil(userText.length / 4) || 1, completion_tokens: words(answer).length, total_tokens: 0 };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
   if (body.stream === true) return stream(res, model, answer, usage, d, body, entry);
@@ -123,6 +134,49 @@ async function stream(res: ServerResponse, model: string, answer: string, usage:
   res.end();
 }
 
+type Msg = { role: string; content?: unknown; tool_calls?: unknown[] };
+
+/** Messages after the last user message: the rounds of the agent loop in progress. */
+function sinceLastUser(body: Record<string, unknown>): Msg[] {
+  const messages = (body.messages as Msg[] | undefined) ?? [];
+  let i = messages.length - 1;
+  while (i >= 0 && messages[i]!.role !== "user") i--;
+  return messages.slice(i + 1);
+}
+
+function scriptStep(script: ScriptStep[], body: Record<string, unknown>): ScriptStep {
+  const round = sinceLastUser(body).filter((m) => m.role === "assistant" && m.tool_calls?.length).length;
+  return script[Math.min(round, script.length - 1)] ?? {};
+}
+
+const toolEcho = (body: Record<string, unknown>) =>
+  sinceLastUser(body)
+    .filter((m) => m.role === "tool")
+    .map((m) => String(m.content))
+    .join(" | ");
+
+/** Tool calls as OpenAI sends them: in a stream, name and id first, the arguments in two pieces. */
+function toolCalls(res: ServerResponse, model: string, calls: { name: string; arguments: unknown }[], stream: boolean, entry: LoggedRequest) {
+  const wire = calls.map((c, i) => ({ id: `call_mock_${i}_${Math.random().toString(36).slice(2, 8)}`, type: "function", function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments) } }));
+  const usage = { prompt_tokens: 10, completion_tokens: 5 * calls.length, total_tokens: 10 + 5 * calls.length };
+  entry.completed = true;
+  if (!stream) {
+    return json(res, 200, { id: "chatcmpl-mock", object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: wire }, finish_reason: "tool_calls" }], usage });
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const base = { id: "chatcmpl-mock-stream", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
+  const send = (delta: unknown, finish: string | null = null) => res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+  send({ role: "assistant", content: null });
+  wire.forEach((c, index) => {
+    const half = Math.floor(c.function.arguments.length / 2);
+    send({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.function.name, arguments: c.function.arguments.slice(0, half) } }] });
+    send({ tool_calls: [{ index, function: { arguments: c.function.arguments.slice(half) } }] });
+  });
+  send({}, "tool_calls");
+  res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+  res.end("data: [DONE]\n\n");
+}
+
 function failWith(res: ServerResponse, status: number, d: Directive, entry: LoggedRequest) {
   entry.completed = true;
   json(res, status, { error: { message: d.errorMessage ?? `mock failure ${status}`, type: "server_error", param: null, code: null } });
@@ -154,6 +208,6 @@ function readBody(req: IncomingMessage): Promise<string> {
 // `node test/mock-upstream/server.ts --port 9999 --latency 20` runs it on its own (npm start, benchmarks).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : undefined; };
-  const m = await startMockUpstream({ port: arg("port"), latencyMs: arg("latency"), quiet: process.argv.includes("--quiet") });
+  const m = await startMockUpstream({ port: arg("port"), latencyMs: arg("latency"), toolLatencyMs: arg("tool-latency"), quiet: process.argv.includes("--quiet") });
   console.log(JSON.stringify({ msg: "mock upstream listening", url: m.url }));
 }

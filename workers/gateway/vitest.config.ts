@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { auxWorker, ROOT } from "../../test/support/aux-workers.ts";
+import { auxWorker, ROOT, toolWorkers } from "../../test/support/aux-workers.ts";
 
 // The gateway runs as the Worker under test; the orchestrator (with the Durable Objects) runs beside it
 // from its own bundle, pointed at the scripted mock model started by the global setup.
@@ -25,13 +25,17 @@ export default defineConfig({
               CIO_UPSTREAM_RETRY_BASE_MS: "5",
               CIO_UPSTREAM_TIMEOUT_MS: "2000",
               CIO_USAGE_FLUSH_MS: "50",
+              CIO_RUNNER_CREDITS: "2",
+              CIO_RUNNER_TIMEOUT_GRACE_MS: "100",
               CIO_LOG_LEVEL: "warn",
+              CIO_PROVIDER: "builtin",
             },
           }),
           // The heavy queue's consumer, so tasks and batches run end to end (real queue delivery).
           auxWorker("queues/heavy/wrangler.toml", {
             vars: { CIO_LOG_LEVEL: "warn", CIO_HEAVY_PROGRESS_MS: "0", CIO_HEAVY_RETRY_BASE_S: "1", CIO_BATCH_PART_SIZE: "4", CIO_BATCH_MAX_PARTS_IN_FLIGHT: "2" },
           }),
+          ...toolWorkers(),
         ],
       },
     })),

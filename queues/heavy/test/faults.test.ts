@@ -10,7 +10,7 @@ import { openDb, schema } from "../../../lib/db/index.js";
 import { newTaskId, r2Keys } from "../../../lib/heavy/ids.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { backoffSeconds, heavySettings } from "../src/settings.js";
-import { deliver, env, newTenant, taskMessage, type Delivery } from "./support.js";
+import { deliver, deliverRecorded, env, newTenant, taskMessage, type Delivery } from "./support.js";
 
 const JOBS = 1000;
 const BATCH = 4;
@@ -50,13 +50,12 @@ async function broker(initial: Delivery[], maxRetries: number) {
       Array.from({ length: PARALLEL_BATCHES }, async () => {
         while (next < batches.length) {
           const batch = batches[next++]!;
-          const r = await deliver("heavy", batch);
-          const retried = new Map(r.retryMessages.map((m) => [m.msgId, m.delaySeconds]));
+          const outcomes = await deliverRecorded("heavy", batch);
           batch.forEach((m, i) => {
-            const id = r.ids[i]!;
-            if (r.explicitAcks.includes(id)) return;
-            expect(retried.has(id), "every message is acked or retried").toBe(true);
-            (delays[m.attempts! - 1] ??= []).push(retried.get(id) ?? -1);
+            const o = outcomes[i]!;
+            expect(o.acked !== (o.retryDelaySeconds !== null), "every message is either acked or retried").toBe(true);
+            if (o.acked) return;
+            (delays[m.attempts! - 1] ??= []).push(o.retryDelaySeconds!);
             if (m.attempts! > maxRetries) dead.push(m);
             else queue.push({ body: m.body, attempts: m.attempts! + 1 });
           });

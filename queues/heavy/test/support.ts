@@ -50,6 +50,35 @@ export async function deliver(queue: string, messages: Delivery[]) {
   return { ids, ...(await getQueueResult(batch, ctx)) };
 }
 
+export interface Outcome {
+  acked: boolean;
+  retryDelaySeconds: number | null;
+}
+
+/**
+ * The same delivery with messages that also record the options of retry() (the test helpers' batches
+ * do not report the delay), for checking the backoff the consumer asks for.
+ */
+export async function deliverRecorded(queue: string, messages: Delivery[]): Promise<Outcome[]> {
+  const outcomes: Outcome[] = messages.map(() => ({ acked: false, retryDelaySeconds: null }));
+  const batch: MessageBatch<unknown> = {
+    queue,
+    metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } },
+    messages: messages.map((m, i) => ({
+      id: `m${i}-${crypto.randomUUID()}`,
+      timestamp: new Date(),
+      attempts: m.attempts ?? 1,
+      body: m.body,
+      ack: () => void (outcomes[i]!.acked = true),
+      retry: (o?: QueueRetryOptions) => void (outcomes[i]!.retryDelaySeconds = o?.delaySeconds ?? 0),
+    })),
+    ackAll: () => outcomes.forEach((o) => (o.acked = true)),
+    retryAll: (o?: QueueRetryOptions) => outcomes.forEach((x) => (x.retryDelaySeconds = o?.delaySeconds ?? 0)),
+  };
+  await worker.queue(batch, env);
+  return outcomes;
+}
+
 export async function readTask(id: string) {
   const rows = await openDb(env.DB).select().from(schema.tasks).where((await import("drizzle-orm")).eq(schema.tasks.id, id));
   return rows[0]!;

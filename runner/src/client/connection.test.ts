@@ -75,13 +75,17 @@ describe("queries under credit flow control", () => {
     let unacked = 0;
     let peak = 0;
     const seqs: number[] = [];
-    hub.socket.on("message", (data) => {
+    const ws = hub.socket;
+    ws.on("message", (data) => {
       const f = JSON.parse(data.toString()) as RunnerToHubFrame;
       if (f.type !== "rows") return;
       seqs.push(f.seq);
       peak = Math.max(peak, ++unacked);
-      // A slow hub: each chunk is acknowledged a little later.
-      setTimeout(() => (unacked--, hub.send({ type: "ack", id: f.id, credits: 1 })), 5);
+      // A slow hub: each chunk is acknowledged a little later (on this test's socket, which may be gone by then).
+      setTimeout(() => {
+        unacked--;
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "ack", id: f.id, credits: 1 }));
+      }, 5);
     });
     hub.send({ type: "query", id: "q1", requestId: "req-1", sql: "SELECT id, name FROM people ORDER BY id", maxRows: 100_000, maxBytes: 1e8, timeoutMs: 10_000 });
     const done = await hub.waitFor(isType("done", "q1"));

@@ -17,10 +17,13 @@ import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
 import { batches } from "./routes/batches.js";
 import { chat } from "./routes/chat.js";
+import { feedback } from "./routes/feedback.js";
 import { files, isUpload } from "./routes/files.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
 import { tasks } from "./routes/tasks.js";
+import { runnerConnect } from "./routes/runners/connect.js";
+import { runners } from "./routes/runners/runners.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
 export const EXPOSED_HEADERS = [
@@ -54,12 +57,15 @@ export function createApp() {
   app.use("/admin/*", adminAuth());
   app.route("/", tenants);
   app.route("/", credentials);
+  app.route("/", runnerConnect); // runner token, not an API key
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
   app.route("/", files);
   app.route("/", tasks);
   app.route("/", batches);
+  app.route("/", feedback);
+  app.route("/", runners);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "CIO_ADMIN_TOKEN" });

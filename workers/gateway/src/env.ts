@@ -1,6 +1,7 @@
 import type { Logger } from "../../../lib/log.js";
 import type Orchestrator from "../../orchestrator/src/index.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 import type { GatewaySettings } from "./settings.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 
@@ -11,6 +12,7 @@ export interface GatewayEnv {
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
   /** Heavy work: the queue its tasks go to, and the bucket of uploaded files and results. */
   HEAVY_QUEUE: Queue<HeavyMessage>;
+  RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
   FILES: R2Bucket;
   [k: string]: unknown;
 }

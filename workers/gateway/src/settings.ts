@@ -18,6 +18,8 @@ export const GatewaySettingsSchema = z.object({
   CIO_FILES_MAX_BYTES: envInt(512 * 1024 * 1024, 1),
   /** Uploads go to R2 in pieces of this size (R2 multipart parts: at least 5 MiB). */
   CIO_FILES_PART_BYTES: envInt(8 * 1024 * 1024, 5 * 1024 * 1024, 100 * 1024 * 1024),
+  /** Most rows a streamed runner query (`stream: true`) may return; nothing is buffered, so this can be large. */
+  CIO_RUNNER_STREAM_MAX_ROWS: envInt(10_000_000, 1, 1_000_000_000),
   /** Allowed browser origins for CORS; "*" allows any. */
   CIO_CORS_ORIGINS: envList().transform((l): string | string[] => (!l.length || l.includes("*") ? "*" : l)),
 });

@@ -12,6 +12,7 @@ import { listModels } from "./models.js";
 import { auto } from "./pipelines/auto.js";
 import { passthrough, type PipelineDeps } from "./pipelines/passthrough.js";
 import { orchestratorSettings, type OrchestratorSettings } from "./settings.js";
+import { upstreamConfig } from "./upstream.js";
 import { settleCall } from "./usage.js";
 
 export async function runChat(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<unknown>): void }, raw: unknown): Promise<ChatReply> {
@@ -20,7 +21,7 @@ export async function runChat(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<
   const call = parsed.data;
   const s = orchestratorSettings(env);
   const log = new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }, s.CIO_LOG_LEVEL);
-  const deps: PipelineDeps = { log, settle: settleOnce(env, ctx, call, log) };
+  const deps: PipelineDeps = { log, settle: settleOnce(env, ctx, call, log), env, waitUntil: (p) => ctx.waitUntil(p) };
   try {
     return await route(call, s, deps);
   } catch (err) {
@@ -31,7 +32,7 @@ export async function runChat(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<
 
 function route(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Promise<ChatReply> | ChatReply {
   const model = call.body.model;
-  if (model === "cio/auto") return auto(call, deps);
+  if (model === "cio/auto") return auto(call, s, deps);
   if (s.CIO_UPSTREAM_BASE_URL && s.CIO_UPSTREAM_MODELS.includes(model)) {
     return passthrough(call, upstreamConfig(s, s.CIO_UPSTREAM_BASE_URL), deps);
   }
@@ -51,12 +52,4 @@ function settleOnce(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<unknown>):
   };
 }
 
-export function upstreamConfig(s: OrchestratorSettings, baseUrl: string) {
-  return {
-    baseUrl,
-    apiKey: s.CIO_UPSTREAM_API_KEY,
-    timeoutMs: s.CIO_UPSTREAM_TIMEOUT_MS,
-    retries: s.CIO_UPSTREAM_RETRIES,
-    retryBaseMs: s.CIO_UPSTREAM_RETRY_BASE_MS,
-  };
-}
+export { upstreamConfig } from "./upstream.js";

@@ -7,15 +7,25 @@ import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { runCheck } from "../../../lib/health.js";
 import type { ChatReply, HealthReport, Model } from "../../../lib/protocol/index.js";
 import { runChat } from "./chat.js";
+import { feedback, type FeedbackReply } from "./feedback.js";
 import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
+import { Logger } from "../../../lib/log.js";
+import { tenantTools } from "./registry/index.js";
 import { orchestratorSettings } from "./settings.js";
 
 export { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+export { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
+export { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {
     return runChat(this.env, this.ctx, raw);
+  }
+
+  /** POST /v1/feedback: a user's rating of an answer, input to the learning loop. */
+  async feedback(raw: unknown): Promise<FeedbackReply> {
+    return feedback(this.env, raw);
   }
 
   async models(): Promise<Model[]> {
@@ -25,6 +35,7 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async health(): Promise<HealthReport> {
     const checks: HealthReport["checks"] = {};
     await runCheck(checks, "d1", () => this.env.DB.prepare("SELECT 1").first());
+    await runCheck(checks, "tools", () => tenantTools(this.env, orchestratorSettings(this.env), "__health__", new Logger({ component: "orchestrator" })));
     await runCheck(checks, "durable_object", () => stubFor(this.env.RATE_LIMITER, rateLimiterName("__health__")).snapshot("__health__"));
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }

@@ -1,9 +1,14 @@
 import { z } from "zod";
 import { envInt, envList, envLogLevel, envOptionalString, loadSettings } from "../../../lib/config.js";
 
+export const DEFAULT_SYSTEM_PROMPT =
+  "You are CIO Edge, a concise assistant with tools. Call a tool when it gives a better answer than you can " +
+  "from memory; call several at once when they are independent. Answer from the tool results and quote their " +
+  "numbers exactly. If a tool failed, say so briefly and answer without it.";
+
 export const OrchestratorSettingsSchema = z.object({
   CIO_LOG_LEVEL: envLogLevel(),
-  /** Which model provider answers `cio/auto`; `auto` picks the first one configured, else builtin. */
+  /** Which model provider answers `cio/auto`; `auto` picks Workers AI when bound, else the upstream, else builtin. */
   CIO_PROVIDER: z.enum(["auto", "workers-ai", "openai", "builtin"]).default("auto"),
   CIO_UPSTREAM_BASE_URL: envOptionalString(),
   CIO_UPSTREAM_API_KEY: envOptionalString(),
@@ -14,6 +19,33 @@ export const OrchestratorSettingsSchema = z.object({
   /** Retries of an upstream call that failed before any byte was answered (connect errors, 5xx). */
   CIO_UPSTREAM_RETRIES: envInt(2, 0, 10),
   CIO_UPSTREAM_RETRY_BASE_MS: envInt(200, 1, 60_000),
+  /** The upstream model behind `cio/auto` with the openai provider; default the first passthrough model. */
+  CIO_AUTO_MODEL: envOptionalString(),
+  /** A Workers AI model with function calling. */
+  CIO_WORKERS_AI_MODEL: z.string().default("@cf/meta/llama-3.3-70b-instruct-fp8-fast"),
+  CIO_SYSTEM_PROMPT: z.string().default(DEFAULT_SYSTEM_PROMPT),
+  /** Model rounds per answer; the last round offers no tools of ours, so the model must answer. */
+  CIO_MAX_STEPS: envInt(4, 1, 16),
+  /** At most this many of our tools are offered to the model, best-ranked first. */
+  CIO_MAX_TOOLS_OFFERED: envInt(16, 1, 128),
+  /** Upper bound on any one tool call, whatever its manifest says. */
+  CIO_TOOL_TIMEOUT_MS: envInt(30_000, 10, 300_000),
+  /** Retries of a tool call that failed with a retryable error, with exponential backoff and jitter. */
+  CIO_TOOL_RETRIES: envInt(2, 0, 10),
+  CIO_TOOL_RETRY_BASE_MS: envInt(100, 1, 60_000),
+  /** Circuit breaker: consecutive failures that open it, and the cool-down before a half-open probe. */
+  CIO_BREAKER_THRESHOLD: envInt(5, 1, 1000),
+  CIO_BREAKER_COOLDOWN_MS: envInt(30_000, 10, 3_600_000),
+  /** How long an isolate trusts its view of a closed breaker before asking the shared object again. */
+  CIO_BREAKER_SYNC_MS: envInt(1_000, 0, 60_000),
+  /** How long an isolate keeps a tenant's tool list and statistics before reading D1 again. */
+  CIO_REGISTRY_TTL_MS: envInt(5_000, 0, 600_000),
+  /** Shared secret for HTTPS tools: requests are signed with HMAC-SHA256 over `${timestamp}.${body}`. */
+  CIO_TOOL_HMAC_SECRET: envOptionalString(),
+  /** Weight of the newest observation in the tools' moving averages (success, latency, rating). */
+  CIO_LEARNING_ALPHA: z.coerce.number().gt(0).max(1).default(0.2),
+  /** BM25 score below which the builtin planner considers a tool irrelevant. */
+  CIO_BUILTIN_MIN_SCORE: z.coerce.number().min(0).default(0.5),
 });
 export type OrchestratorSettings = z.infer<typeof OrchestratorSettingsSchema>;
 

@@ -1,9 +1,115 @@
-/** `cio/auto`: the orchestrator chooses how to answer. Until the agent loop lands it is the builtin planner. */
-import type { ChatCall, ChatReply } from "../../../../lib/protocol/index.js";
-import { builtinAnswer } from "../providers/builtin/index.js";
+/**
+ * `cio/auto`: the orchestrator decides how to answer. It loads the tenant's tools (ranked by what they
+ * have learned), picks the model provider, runs the agent loop and renders it as a completion or a
+ * stream. Tool calls are recorded for the learning loop after the answer, off its path.
+ */
+import { ApiError, upstreamError } from "../../../../lib/errors.js";
+import { sseData } from "../../../../lib/http/sse.js";
+import type { ChatCall, ChatReply, FunctionTool } from "../../../../lib/protocol/index.js";
+import type { AgentEvent } from "../agent/events.js";
+import { runAgent } from "../agent/loop.js";
+import { renderJson, renderSse, type RenderTarget } from "../agent/render.js";
+import { Dispatcher } from "../dispatcher/index.js";
+import { quality, rankByQuality } from "../learning/quality.js";
+import { recordCalls, type CallOutcome } from "../learning/record.js";
+import { selectProvider } from "../providers/select.js";
+import { tenantTools, type RegisteredTool } from "../registry/index.js";
+import type { OrchestratorSettings } from "../settings.js";
+import { promptText, toReadable } from "../stream.js";
+import { completionId, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
-import { textReply } from "./text-reply.js";
 
-export async function auto(call: ChatCall, deps: PipelineDeps): Promise<ChatReply> {
-  return textReply(call, builtinAnswer(call.body.messages), deps, { cio: { provider: "builtin", tools: [] } });
+export async function auto(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Promise<ChatReply> {
+  const { env, log } = deps;
+  const model = call.body.model;
+  const started = Date.now();
+  const abort = new AbortController();
+  let events: AsyncGenerator<AgentEvent>;
+  let first: IteratorResult<AgentEvent>;
+  try {
+    const registry = await tenantTools(env, s, call.tenantId, log);
+    const offered = rankByQuality(registry.tools, registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
+    const manifests = new Map(offered.map((t) => [t.name, t.manifest]));
+    const provider = selectProvider(env, s, log, {
+      manifests,
+      quality: (name) => quality(registry.stats.get(name), manifests.get(name)?.timeoutMs ?? 1),
+      minScore: s.CIO_BUILTIN_MIN_SCORE,
+    });
+    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log }, new Map(offered.map((t) => [t.name, t])));
+    const body = call.body;
+    events = recorded(
+      runAgent({
+        provider,
+        dispatcher,
+        systemPrompt: s.CIO_SYSTEM_PROMPT,
+        messages: body.messages,
+        ownTools: offered.map(asFunctionTool),
+        clientTools: body.tools ?? [],
+        maxSteps: s.CIO_MAX_STEPS,
+        requestId: call.requestId,
+        params: { temperature: body.temperature, top_p: body.top_p, max_tokens: body.max_completion_tokens ?? body.max_tokens, seed: body.seed },
+        signal: abort.signal,
+      }),
+      (outcomes) => deps.waitUntil(recordCalls(env.DB, call.tenantId, call.requestId, outcomes, s.CIO_LEARNING_ALPHA).catch((err) => log.error("tool calls could not be recorded", { err }))),
+    );
+    // The first event is awaited here, so a model that fails before answering anything is an HTTP error.
+    first = await events.next();
+  } catch (err) {
+    deps.settle(model);
+    if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: Date.now() - started };
+    throw err;
+  }
+  const prompt = promptText(call.body.messages);
+  const target: RenderTarget = {
+    id: completionId(call.requestId),
+    model,
+    includeUsage: call.body.stream_options?.include_usage === true,
+    usageFor: (r) => r.usage ?? usageOf(prompt, r.text),
+    onDone: (r) => deps.settle(model, r.usage),
+  };
+  const all = prepend(first, events);
+  if (call.body.stream !== true) {
+    try {
+      return { kind: "json", completion: await renderJson(all, target), upstreamMs: 0 };
+    } catch (err) {
+      deps.settle(model);
+      if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: 0 };
+      throw err;
+    }
+  }
+  return { kind: "stream", body: toReadable(safely(renderSse(all, target)), abort, () => deps.settle(model)), upstreamMs: 0 };
+}
+
+const asFunctionTool = (t: RegisteredTool): FunctionTool => ({
+  type: "function",
+  function: { name: t.name, description: t.manifest.description, parameters: t.manifest.parameters },
+});
+
+async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
+}
+
+/** Passes events on and hands the tool calls that ran to `record` once the loop is done. */
+async function* recorded(events: AsyncGenerator<AgentEvent>, record: (o: CallOutcome[]) => void): AsyncGenerator<AgentEvent> {
+  const outcomes: CallOutcome[] = [];
+  try {
+    for await (const ev of events) {
+      if (ev.type === "tool_end" && ev.ran) outcomes.push({ tool: ev.activity.name, latencyMs: ev.activity.latency_ms, ok: ev.activity.ok, errorCode: ev.activity.error?.code });
+      yield ev;
+    }
+  } finally {
+    record(outcomes);
+  }
+}
+
+/** A failure after the stream started cannot change the status any more: it is sent as an error event. */
+async function* safely(frames: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* frames;
+  } catch (err) {
+    const e = err instanceof ApiError ? err : upstreamError(`The answer broke off: ${err instanceof Error ? err.message : String(err)}`);
+    yield sseData(e.toBody());
+  }
 }

@@ -2,6 +2,7 @@
 import { ApiError } from "../../../../lib/errors.js";
 import type { Logger } from "../../../../lib/log.js";
 import type { ChatCall, ChatCompletion, ChatReply, Usage } from "../../../../lib/protocol/index.js";
+import type { OrchestratorEnv } from "../env.js";
 import { postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
 import { relay } from "../providers/openai-compatible/relay.js";
 import { promptText, toReadable } from "../stream.js";
@@ -14,6 +15,9 @@ export interface PipelineDeps {
    * Called exactly once per call; a stream calls it when it ends, however it ends.
    */
   settle: (model: string, u?: Usage) => void;
+  env: OrchestratorEnv;
+  /** Work that must finish after the answer (ctx.waitUntil): learning records, for instance. */
+  waitUntil: (p: Promise<unknown>) => void;
 }
 
 export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps: PipelineDeps): Promise<ChatReply> {

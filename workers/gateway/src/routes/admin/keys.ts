@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { newId, newSecret, sha256Hex } from "../../../../../lib/crypto.js";
 import { openDb, schema } from "../../../../../lib/db/index.js";
+import { runnerHubName, stubFor } from "../../../../../lib/do-names.js";
 import { notFound } from "../../../../../lib/errors.js";
 import type { ApiKey, RunnerToken } from "../../../../../d1-migrations/schema/index.js";
 import { forgetKey } from "../../keys.js";
@@ -147,6 +148,8 @@ export const credentials = router()
         found.revokedAt = Date.now();
         await db.batch([db.update(t).set({ revokedAt: found.revokedAt }).where(and(mine, isNull(t.revokedAt))), auditRow(db, c, tenantId, "runner_token.revoke", childId)]);
       }
+      // Runners already connected with this token are cut off now, not at their next reconnect.
+      await stubFor(c.env.RUNNER_HUBS, runnerHubName(tenantId, found.runnerName)).disconnectToken(childId);
       return c.json(tokenView(found), 200);
     },
   );

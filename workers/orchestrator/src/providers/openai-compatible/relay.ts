@@ -52,7 +52,7 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
   yield SSE_DONE;
 }
 
-function parseChunk(data: string): ChatCompletionChunk & { error?: unknown } {
+export function parseChunk(data: string): ChatCompletionChunk & { error?: unknown } {
   let parsed: ChatCompletionChunk & { error?: { message?: string } };
   try {
     parsed = JSON.parse(data);

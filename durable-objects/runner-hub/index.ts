@@ -1,0 +1,1 @@
+export { RunnerHubDO, type StreamAnswer } from "./runner-hub.js";

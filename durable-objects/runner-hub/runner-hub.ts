@@ -1,0 +1,249 @@
+/**
+ * One RunnerHubDO per (tenant, runner name). Runner sockets arrive through the gateway (which has checked
+ * the runner token) and are held on the Hibernation API, so an idle pool costs nothing; heartbeats are
+ * answered by an auto-response without waking the object. Runners with the same name form a pool: each
+ * query goes to the least busy connection, and moves to another one if its runner is busy or goes away
+ * before answering.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { Logger } from "../../lib/log.js";
+import {
+  HubQueryRequestSchema, RUNNER_IDENTITY_HEADERS, type HubError, type HubQueryRequest, type HubQueryResult, type RunnerStatus,
+} from "../../lib/protocol/runner-hub.js";
+import {
+  parseFrame, PING_FRAME, PONG_FRAME, RUNNER_PROTOCOL_VERSION, RunnerToHubFrameSchema,
+  type HelloFrame, type HubToRunnerFrame, type QueryFrame,
+} from "../../lib/protocol/runner.js";
+import { ConnectionTable } from "./connections.js";
+import { PendingQuery, type QuerySink } from "./pending-query.js";
+import { hubSettings, type HubSettings } from "./settings.js";
+import { BufferSink, StreamSink } from "./sinks.js";
+import { statusOf } from "./status.js";
+
+interface Attachment {
+  connectionId: string;
+  tokenId: string;
+  tenantId: string;
+  runnerName: string;
+  connectedAt: number;
+}
+
+export type StreamAnswer = { ok: true; body: ReadableStream<Uint8Array> } | { ok: false; error: HubError };
+
+export class RunnerHubDO extends DurableObject {
+  private readonly conns: ConnectionTable;
+  private readonly pending = new Map<string, PendingQuery>();
+  private readonly lastSeen = new Map<string, number>();
+  private readonly settings: HubSettings;
+  private log: Logger;
+  private turn = 0;
+
+  constructor(ctx: DurableObjectState, env: object) {
+    super(ctx, env);
+    this.settings = hubSettings(env);
+    this.log = new Logger({ component: "runner-hub" }, this.settings.CIO_LOG_LEVEL);
+    this.conns = new ConnectionTable(ctx.storage.sql);
+    this.conns.keepOnly(new Set(this.sockets().map(([a]) => a.connectionId)));
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+  }
+
+  /** A runner's WebSocket upgrade, forwarded by the gateway with the identity its token proved. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    const h = request.headers;
+    const tenantId = h.get(RUNNER_IDENTITY_HEADERS.tenant);
+    const runnerName = h.get(RUNNER_IDENTITY_HEADERS.runner);
+    const tokenId = h.get(RUNNER_IDENTITY_HEADERS.token);
+    if (!tenantId || !runnerName || !tokenId) return new Response("missing runner identity", { status: 400 });
+    const { 0: client, 1: server } = new WebSocketPair();
+    const att: Attachment = { connectionId: crypto.randomUUID(), tokenId, tenantId, runnerName, connectedAt: Date.now() };
+    this.ctx.acceptWebSocket(server, [att.connectionId, `token:${tokenId}`]);
+    server.serializeAttachment(att);
+    this.conns.add(att.connectionId, tokenId, att.connectedAt);
+    this.log = this.log.child({ tenantId });
+    this.log.info("runner connected", { runner: runnerName, connectionId: att.connectionId, requestId: h.get("x-request-id") });
+    await this.scheduleSweep();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Runs a query on one of the pool's runners and returns the whole (bounded) result. */
+  async query(raw: HubQueryRequest): Promise<HubQueryResult> {
+    const sink = new BufferSink();
+    const started = this.start(raw, sink, this.settings.CIO_RUNNER_MAX_ROWS, this.settings.CIO_RUNNER_MAX_BYTES);
+    return started ?? sink.result;
+  }
+
+  /** Runs a query and streams the result as NDJSON (see StreamSink); the reader's pace paces the runner. */
+  async queryStream(raw: HubQueryRequest, maxRows: number): Promise<StreamAnswer> {
+    let q: PendingQuery | undefined;
+    const sink = new StreamSink(() => q?.cancel({ code: "cancelled", message: "the reader went away" }));
+    const failed = this.start(raw, sink, maxRows, Number.MAX_SAFE_INTEGER);
+    if (failed && !failed.ok) return failed;
+    q = this.pending.get(raw.id);
+    return { ok: true, body: sink.body };
+  }
+
+  /** Cancels a running query: the runner cancels it on the database. False if no such query runs here. */
+  cancel(id: string): boolean {
+    const q = this.pending.get(id);
+    if (!q) return false;
+    q.cancel({ code: "cancelled", message: "the query was cancelled" });
+    return true;
+  }
+
+  status(name: string): RunnerStatus {
+    const active = new Map<string, number>();
+    for (const q of this.pending.values()) if (q.connectionId) active.set(q.connectionId, (active.get(q.connectionId) ?? 0) + 1);
+    const live = this.sockets().map(([a, ws]) => ({ row: this.conns.get(a.connectionId), lastSeen: this.seen(a, ws), active: active.get(a.connectionId) ?? 0 }));
+    return statusOf(name, live, this.conns.lastSeen());
+  }
+
+  /** Closes every socket that authenticated with a token that has just been revoked. */
+  disconnectToken(tokenId: string): number {
+    const sockets = this.ctx.getWebSockets(`token:${tokenId}`);
+    for (const ws of sockets) this.drop(ws, 1008, "the runner token was revoked");
+    return sockets.length;
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    const att = ws.deserializeAttachment() as Attachment;
+    this.lastSeen.set(att.connectionId, Date.now());
+    const raw = typeof message === "string" ? message : new TextDecoder().decode(message);
+    const parsed = parseFrame(RunnerToHubFrameSchema, raw);
+    if (!parsed.ok) return this.badFrame(ws, att, raw, parsed.error);
+    const f = parsed.frame;
+    if (f.type === "hello") return this.hello(ws, att, f);
+    if (f.type === "ping") return this.send(ws, PONG_FRAME);
+    const q = this.pending.get(f.id ?? "");
+    if (!q || q.connectionId !== att.connectionId) {
+      // A chunk of a query that already ended here (cancelled, truncated): make sure the runner stops.
+      if ((f.type === "rows" || f.type === "columns") && f.id) this.send(ws, { type: "cancel", id: f.id });
+      return;
+    }
+    const retry = q.onFrame(f, raw.length);
+    if (retry) this.failover(q, retry);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string) {
+    this.drop(ws, code === 1005 || code === 1006 ? 1000 : code, reason || "closed by the runner");
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown) {
+    this.log.warn("runner socket error", { error: String(error) });
+    this.drop(ws, 1011, "socket error");
+  }
+
+  /** Drops runners that stopped pinging (a silent network partition looks like an open socket). */
+  override async alarm() {
+    const now = Date.now();
+    for (const [a, ws] of this.sockets()) {
+      if (now - this.seen(a, ws) > this.settings.CIO_RUNNER_HEARTBEAT_MS * 3) this.drop(ws, 1011, "no heartbeat from the runner");
+    }
+    await this.scheduleSweep();
+  }
+
+  private start(raw: HubQueryRequest, sink: QuerySink, maxRows: number, maxBytes: number): HubQueryResult | null {
+    const parsed = HubQueryRequestSchema.safeParse(raw);
+    if (!parsed.success) return { ok: false, error: { code: "invalid_request", message: parsed.error.issues[0]?.message ?? "invalid query" } };
+    const r = parsed.data;
+    if (this.pending.has(r.id)) return { ok: false, error: { code: "invalid_request", message: `a query with id '${r.id}' is already running` } };
+    const s = this.settings;
+    const frame: QueryFrame = {
+      type: "query", id: r.id, requestId: r.requestId, sql: r.sql, named: r.named, params: r.params,
+      maxRows: Math.min(r.maxRows ?? maxRows, maxRows),
+      maxBytes: Math.min(r.maxBytes ?? maxBytes, maxBytes),
+      timeoutMs: Math.min(r.timeoutMs ?? s.CIO_RUNNER_TIMEOUT_MS, s.CIO_RUNNER_TIMEOUT_MS),
+      credits: s.CIO_RUNNER_CREDITS,
+    };
+    const target = this.pick(new Set());
+    if (!target) return { ok: false, error: { code: "runner_offline", message: "no runner of this name is connected; start cio-runner on the customer's server" } };
+    const q = new PendingQuery(frame, sink, s.CIO_RUNNER_TIMEOUT_GRACE_MS, (done) => this.pending.delete(done.id));
+    this.pending.set(r.id, q);
+    this.log.info("query sent", { requestId: r.requestId, queryId: r.id, connectionId: target[0].connectionId });
+    q.dispatch(target[0].connectionId, (f) => this.send(target[1], f));
+    return null;
+  }
+
+  /** Moves a query that no runner has started answering to another connection, or fails it. */
+  private failover(q: PendingQuery, cause: HubError) {
+    const next = this.pick(q.tried);
+    if (!next) return q.fail(cause);
+    this.log.warn("query moved to another runner", { queryId: q.id, cause: cause.code, connectionId: next[0].connectionId });
+    q.dispatch(next[0].connectionId, (f) => this.send(next[1], f));
+  }
+
+  /** The ready connection (hello received) with the fewest running queries; ties in turn. */
+  private pick(exclude: ReadonlySet<string>): [Attachment, WebSocket] | undefined {
+    const load = new Map<string, number>();
+    for (const q of this.pending.values()) if (q.connectionId) load.set(q.connectionId, (load.get(q.connectionId) ?? 0) + 1);
+    const ready = this.sockets().filter(([a]) => !exclude.has(a.connectionId) && this.conns.get(a.connectionId)?.hello);
+    if (!ready.length) return undefined;
+    const start = this.turn++ % ready.length;
+    const rotated = [...ready.slice(start), ...ready.slice(0, start)];
+    return rotated.reduce((best, c) => ((load.get(c[0].connectionId) ?? 0) < (load.get(best[0].connectionId) ?? 0) ? c : best));
+  }
+
+  private hello(ws: WebSocket, att: Attachment, f: HelloFrame) {
+    if (f.protocol !== RUNNER_PROTOCOL_VERSION) return this.drop(ws, 1008, `protocol ${f.protocol} is not supported; upgrade cio-runner`);
+    if (f.runnerName !== att.runnerName) return this.drop(ws, 1008, `this token is for runner '${att.runnerName}', not '${f.runnerName}'`);
+    this.conns.setHello(att.connectionId, f);
+    this.log.info("runner ready", { requestId: f.requestId, connectionId: att.connectionId, version: f.version, dbKind: f.dbKind, tables: f.schema.tables.length });
+    this.send(ws, { type: "hello-ack", requestId: f.requestId, credits: this.settings.CIO_RUNNER_CREDITS, heartbeatMs: this.settings.CIO_RUNNER_HEARTBEAT_MS });
+  }
+
+  private badFrame(ws: WebSocket, att: Attachment, raw: string, error: string) {
+    this.log.warn("invalid frame from a runner", { connectionId: att.connectionId, error });
+    const id = /"id"\s*:\s*"([^"]{1,128})"/.exec(raw)?.[1];
+    const q = id ? this.pending.get(id) : undefined;
+    if (q && q.connectionId === att.connectionId) q.cancel({ code: "protocol_error", message: `the runner sent an invalid frame: ${error}` });
+    else if (!this.conns.get(att.connectionId)?.hello) this.drop(ws, 1008, "the first frame must be a valid hello");
+  }
+
+  /** Forgets a connection: its queries fail over if they had no answer yet, otherwise fail at once. */
+  private drop(ws: WebSocket, code: number, reason: string) {
+    const att = ws.deserializeAttachment() as Attachment;
+    try {
+      ws.close(code, reason.slice(0, 120));
+    } catch {
+      /* already closed */
+    }
+    const row = this.conns.get(att.connectionId);
+    if (row?.hello) this.conns.remember(this.seen(att, ws), row.hello);
+    this.conns.remove(att.connectionId);
+    this.lastSeen.delete(att.connectionId);
+    this.log.info("runner disconnected", { connectionId: att.connectionId, code, reason });
+    for (const q of [...this.pending.values()]) {
+      if (q.connectionId !== att.connectionId) continue;
+      const gone: HubError = { code: "runner_disconnected", message: `the runner disconnected while running the query (${reason})` };
+      if (q.committed) q.fail(gone);
+      else this.failover(q, gone);
+    }
+  }
+
+  /** Open sockets with their attachments (a socket being dropped is already gone from the table). */
+  private sockets(): [Attachment, WebSocket][] {
+    return this.ctx
+      .getWebSockets()
+      .filter((ws) => ws.readyState === WebSocket.OPEN)
+      .map((ws) => [ws.deserializeAttachment() as Attachment, ws]);
+  }
+
+  private seen(a: Attachment, ws: WebSocket): number {
+    const auto = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(a.connectedAt, this.lastSeen.get(a.connectionId) ?? 0, auto);
+  }
+
+  private send(ws: WebSocket, frame: HubToRunnerFrame | string) {
+    try {
+      ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+    } catch (err) {
+      // The socket is closing; its close event fails or moves the queries it carried.
+      this.log.warn("could not send to a runner", { error: String(err) });
+    }
+  }
+
+  private async scheduleSweep() {
+    if (!this.ctx.getWebSockets().length) return;
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.settings.CIO_RUNNER_HEARTBEAT_MS);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * One ToolBreakerDO per tenant and tool holds that tool's circuit breaker, so every isolate of the
+ * orchestrator sees the same state: closed (calls flow; consecutive failures are counted), open (calls
+ * are refused until the cool-down has passed) and half-open (exactly one probe call is let through; its
+ * outcome closes the breaker or opens it again). A Durable Object handles one call at a time, so the
+ * single-probe rule holds under any concurrency.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+
+export const BreakerConfigSchema = z.object({
+  threshold: z.number().int().positive(),
+  cooldownMs: z.number().int().positive(),
+});
+export type BreakerConfig = z.infer<typeof BreakerConfigSchema>;
+
+export type BreakerStatus = "closed" | "open" | "half-open";
+
+export interface BreakerState {
+  status: BreakerStatus;
+  /** Consecutive failures while closed. */
+  failures: number;
+  /** When the breaker last opened (epoch ms). */
+  openedAt: number;
+  /** When the current half-open probe was handed out; a probe that never reports back expires after a cool-down. */
+  probeAt: number;
+}
+
+export interface BreakerView {
+  status: BreakerStatus;
+  failures: number;
+  /** While open: when a probe will be allowed (epoch ms). */
+  retryAt: number;
+}
+
+export interface Admission extends BreakerView {
+  allowed: boolean;
+  /** This call is the half-open probe: its outcome decides the breaker. */
+  probe: boolean;
+}
+
+const INITIAL: BreakerState = { status: "closed", failures: 0, openedAt: 0, probeAt: 0 };
+
+export class ToolBreakerDO extends DurableObject {
+  private state: BreakerState = INITIAL;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    ctx.blockConcurrencyWhile(async () => {
+      this.state = (await ctx.storage.get<BreakerState>("state")) ?? INITIAL;
+    });
+  }
+
+  async acquire(raw: BreakerConfig, now = Date.now()): Promise<Admission> {
+    const cfg = BreakerConfigSchema.parse(raw);
+    const s = this.state;
+    if (s.status === "closed") return { ...this.view(cfg), allowed: true, probe: false };
+    const probeStale = s.status === "half-open" && now - s.probeAt >= cfg.cooldownMs;
+    const cooled = s.status === "open" && now - s.openedAt >= cfg.cooldownMs;
+    if (cooled || probeStale) {
+      await this.save({ ...s, status: "half-open", probeAt: now });
+      return { ...this.view(cfg), allowed: true, probe: true };
+    }
+    return { ...this.view(cfg), allowed: false, probe: false };
+  }
+
+  async record(ok: boolean, raw: BreakerConfig, now = Date.now()): Promise<BreakerView> {
+    const cfg = BreakerConfigSchema.parse(raw);
+    const s = this.state;
+    if (ok) {
+      if (s.status !== "closed" || s.failures !== 0) await this.save(INITIAL);
+    } else if (s.status === "half-open" || (s.status === "closed" && s.failures + 1 >= cfg.threshold)) {
+      await this.save({ status: "open", failures: s.failures + 1, openedAt: now, probeAt: 0 });
+    } else if (s.status === "closed") {
+      await this.save({ ...s, failures: s.failures + 1 });
+    }
+    return this.view(cfg);
+  }
+
+  snapshot(): BreakerState {
+    return this.state;
+  }
+
+  private view(cfg: BreakerConfig): BreakerView {
+    const s = this.state;
+    return { status: s.status, failures: s.failures, retryAt: s.status === "closed" ? 0 : s.openedAt + cfg.cooldownMs };
+  }
+
+  private async save(next: BreakerState) {
+    this.state = next;
+    await this.ctx.storage.put("state", next);
+  }
+}

@@ -1,0 +1,16 @@
+/** POST /v1/feedback: a user's rating of one answer, named by the request id it was given. */
+import { z } from "zod";
+
+export const FeedbackRequestSchema = z
+  .object({
+    request_id: z.string().min(1).max(128).describe("the x-request-id of the rated answer"),
+    rating: z.number().min(-1).max(1).describe("-1 (bad) … 1 (good)"),
+    comment: z.string().max(2000).optional(),
+  })
+  .meta({ id: "FeedbackRequest" });
+export type FeedbackRequest = z.infer<typeof FeedbackRequestSchema>;
+
+export const FeedbackResultSchema = z
+  .object({ request_id: z.string(), rating: z.number(), tools: z.array(z.string()) })
+  .meta({ id: "FeedbackResult" });
+export type FeedbackResult = z.infer<typeof FeedbackResultSchema>;

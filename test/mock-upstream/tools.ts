@@ -1,0 +1,85 @@
+/**
+ * External tool services for tests and benchmarks, served by the mock upstream under
+ * `/tools/<name>/execute`: the HTTPS transport of the tool contract (a service in any language). Requests
+ * must carry a valid HMAC signature (x-cio-timestamp, x-cio-signature over `${timestamp}.${body}`).
+ * Behaviour follows the call's arguments:
+ *   {mode: "echo"}                       → ok, content "echo <name>: <args JSON>"
+ *   {mode: "sleep", ms}                  → ok after ms
+ *   {mode: "fail", code?, retryable?}    → a typed failure
+ *   {mode: "http", status}               → that HTTP status
+ *   {mode: "switch", key}                → fails (retryable) while the switch `key` is down
+ * Every call is counted per `key` (GET /__tools/calls?key=…); POST /__tools/switch {key, down} flips a switch.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export const MOCK_TOOL_SECRET = "mock-tool-secret";
+
+export interface ToolState {
+  switches: Map<string, boolean>;
+  calls: Map<string, number>;
+}
+
+export const newToolState = (): ToolState => ({ switches: new Map(), calls: new Map() });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function signatureValid(secret: string, headers: IncomingMessage["headers"], body: string): boolean {
+  const ts = String(headers["x-cio-timestamp"] ?? "");
+  const sig = String(headers["x-cio-signature"] ?? "");
+  if (!/^\d+$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
+  const want = createHmac("sha256", secret).update(`${ts}.${body}`).digest("hex");
+  return sig.length === want.length && timingSafeEqual(Buffer.from(sig), Buffer.from(want));
+}
+
+/** Handles /tools/* and /__tools/*; returns false for other paths. */
+export async function handleTools(req: IncomingMessage, res: ServerResponse, url: URL, body: () => Promise<string>, st: ToolState, secret = MOCK_TOOL_SECRET): Promise<boolean> {
+  if (req.method === "GET" && url.pathname === "/__tools/calls") {
+    send(res, 200, { calls: st.calls.get(url.searchParams.get("key") ?? "") ?? 0 });
+    return true;
+  }
+  if (req.method === "POST" && url.pathname === "/__tools/switch") {
+    const { key, down } = JSON.parse(await body()) as { key: string; down: boolean };
+    st.switches.set(key, down);
+    send(res, 200, { key, down });
+    return true;
+  }
+  const m = /^\/tools\/([a-z0-9_-]+)\/execute$/.exec(url.pathname);
+  if (!m || req.method !== "POST") return false;
+  const raw = await body();
+  if (!signatureValid(secret, req.headers, raw)) {
+    send(res, 401, { error: "invalid signature" });
+    return true;
+  }
+  const input = JSON.parse(raw) as { args: Record<string, unknown> };
+  const a = input.args;
+  const key = String(a.key ?? m[1]);
+  st.calls.set(key, (st.calls.get(key) ?? 0) + 1);
+  switch (a.mode) {
+    case "sleep":
+      await sleep(Number(a.ms ?? 0));
+      return ok(res, `slept ${a.ms} ms`), true;
+    case "fail":
+      send(res, 200, { ok: false, error: { code: String(a.code ?? "mock_failure"), message: "scripted failure", retryable: a.retryable === true } });
+      return true;
+    case "http":
+      send(res, Number(a.status ?? 500), { error: "scripted HTTP failure" });
+      return true;
+    case "switch":
+      if (st.switches.get(key)) send(res, 200, { ok: false, error: { code: "unavailable", message: `${key} is down`, retryable: true } });
+      else ok(res, `${key} is up`);
+      return true;
+    default:
+      return ok(res, `echo ${m[1]}: ${JSON.stringify(a)}`), true;
+  }
+}
+
+function ok(res: ServerResponse, content: string) {
+  send(res, 200, { ok: true, content, data: { content } });
+}
+
+function send(res: ServerResponse, status: number, value: unknown) {
+  const payload = JSON.stringify(value);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}

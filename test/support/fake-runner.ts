@@ -1,0 +1,97 @@
+/**
+ * A scripted runner for Workers-runtime tests: connects through the gateway's real connect route with a
+ * real runner token, speaks the tunnel protocol frame by frame, and records what the hub sends.
+ */
+import type { HelloFrame, HubToRunnerFrame, QueryFrame, RunnerToHubFrame } from "../../lib/protocol/runner.js";
+import { admin, call } from "./fixtures";
+
+export async function runnerToken(tenantId: string, runnerName: string): Promise<{ id: string; token: string }> {
+  return admin<{ id: string; token: string }>("POST", `/admin/tenants/${tenantId}/runner-tokens`, { runner_name: runnerName });
+}
+
+export const connectRunner = (token: string, extra: Record<string, string> = {}) =>
+  call("/v1/runners/connect", { headers: { upgrade: "websocket", authorization: `Bearer ${token}`, ...extra } });
+
+export function helloFrame(runnerName: string, over: Partial<HelloFrame> = {}): HelloFrame {
+  return {
+    type: "hello", protocol: 1, requestId: crypto.randomUUID(), runnerName, version: "0.1.0-test", dbKind: "postgres",
+    schema: { tables: [{ schema: "public", name: "sales", columns: [{ name: "region", type: "text", nullable: false }, { name: "amount", type: "numeric", nullable: true }] }] },
+    namedQueries: [{ name: "sales_by_region", description: "Sales per region", params: ["day"] }],
+    namedOnly: false, maxRows: 10_000, maxConcurrent: 4, ...over,
+  };
+}
+
+export class FakeRunner {
+  readonly received: HubToRunnerFrame[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.addEventListener("message", (e) => {
+      this.received.push(JSON.parse(e.data as string) as HubToRunnerFrame);
+      this.notify();
+    });
+    ws.addEventListener("close", (e) => {
+      this.closed = { code: e.code, reason: e.reason };
+      this.notify();
+    });
+  }
+
+  /** Connects and says hello; resolves once the hub acknowledged. */
+  static async connect(token: string, runnerName: string, hello: Partial<HelloFrame> = {}): Promise<FakeRunner> {
+    const res = await connectRunner(token);
+    if (res.status !== 101 || !res.webSocket) throw new Error(`connect → ${res.status} ${await res.text()}`);
+    res.webSocket.accept();
+    const r = new FakeRunner(res.webSocket);
+    r.send(helloFrame(runnerName, hello));
+    await r.next((f) => f.type === "hello-ack");
+    return r;
+  }
+
+  send(frame: RunnerToHubFrame | string) {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** The first received frame (past or future) matching `pred`. */
+  next<T extends HubToRunnerFrame>(pred: (f: HubToRunnerFrame) => f is T, timeoutMs?: number): Promise<T>;
+  next(pred: (f: HubToRunnerFrame) => boolean, timeoutMs?: number): Promise<HubToRunnerFrame>;
+  async next(pred: (f: HubToRunnerFrame) => boolean, timeoutMs = 3000): Promise<HubToRunnerFrame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.received.find(pred);
+      if (f) return f;
+      if (this.closed) throw new Error(`the hub closed the socket: ${this.closed.code} ${this.closed.reason}`);
+      if (Date.now() > deadline) throw new Error(`frame not received; got ${JSON.stringify(this.received.map((x) => x.type))}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+
+  query(id?: string): Promise<QueryFrame> {
+    return this.next((f): f is QueryFrame => f.type === "query" && (id === undefined || f.id === id));
+  }
+
+  /** Answers a query frame with columns, the given chunks and done (no waiting for acks). */
+  answer(q: QueryFrame, chunks: unknown[][][], columns = [{ name: "region", type: "text" }, { name: "total", type: "numeric" }]) {
+    this.send({ type: "columns", id: q.id, requestId: q.requestId, columns });
+    chunks.forEach((rows, seq) => this.send({ type: "rows", id: q.id, requestId: q.requestId, seq, rows }));
+    const rowCount = chunks.reduce((n, c) => n + c.length, 0);
+    this.send({ type: "done", id: q.id, requestId: q.requestId, rowCount, truncated: false, elapsedMs: 1 });
+  }
+
+  acks(id: string) {
+    return this.received.filter((f) => f.type === "ack" && f.id === id).reduce((n, f) => n + (f.type === "ack" ? f.credits : 0), 0);
+  }
+
+  close(code = 1000, reason = "bye") {
+    this.ws.close(code, reason);
+  }
+
+  private notify() {
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((r) => r());
+  }
+}

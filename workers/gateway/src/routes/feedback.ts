@@ -1,0 +1,28 @@
+import { createRoute } from "@hono/zod-openapi";
+import { ApiError } from "../../../../lib/errors.js";
+import { ErrorBodySchema, FeedbackRequestSchema, FeedbackResultSchema } from "../../../../lib/protocol/index.js";
+import { requireScope } from "../middleware/auth.js";
+import { router } from "../validation.js";
+
+const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/feedback",
+  summary: "Rate an answer; the rating moves the ranking of the tools that answer used",
+  security: [{ bearer: [] }],
+  middleware: [requireScope("chat")] as const,
+  request: { body: { required: true, content: { "application/json": { schema: FeedbackRequestSchema } } } },
+  responses: {
+    200: { description: "The rating was applied to these tools", content: { "application/json": { schema: FeedbackResultSchema } } },
+    400: { description: "Invalid request", ...errors },
+    404: { description: "No answer with tool calls is known under this request id (for this tenant)", ...errors },
+    409: { description: "The answer has already been rated", ...errors },
+  },
+});
+
+export const feedback = router().openapi(route, async (c) => {
+  const reply = await c.env.ORCHESTRATOR.feedback({ tenantId: c.get("auth").tenantId, requestId: c.get("requestId"), body: c.req.valid("json") });
+  if (reply.kind === "error") throw ApiError.from(reply.error);
+  return c.json(reply.result, 200);
+});

@@ -1,0 +1,26 @@
+/** What the agent loop reports while it works; the pipeline renders it as JSON or as SSE. */
+import type { Usage } from "../../../../lib/protocol/index.js";
+import type { ModelToolCall } from "../providers/provider.js";
+
+/** One tool call as the client sees it in `cio.tools`. */
+export interface ToolActivity {
+  name: string;
+  arguments: unknown;
+  latency_ms: number;
+  ok: boolean;
+  error?: { code: string; message: string };
+}
+
+export interface CioInfo {
+  provider: string;
+  model: string;
+  steps: number;
+  tools: ToolActivity[];
+}
+
+export type AgentEvent =
+  | { type: "text"; delta: string }
+  | { type: "tool_start"; name: string; arguments: string }
+  | { type: "tool_end"; activity: ToolActivity; /** The tool actually ran (not refused before the call): such calls are recorded for learning. */ ran: boolean }
+  | { type: "client_tool_calls"; calls: ModelToolCall[] }
+  | { type: "done"; finish: "stop" | "tool_calls" | "length"; usage?: Usage; cio: CioInfo };

@@ -1,0 +1,109 @@
+/**
+ * The agent loop behind `cio/auto`: system prompt + conversation + the tenant's tools (and the client's),
+ * then rounds of model → tools → model, at most CIO_MAX_STEPS of them. Our tools run through the
+ * dispatcher (in parallel when a round asks for several); a call to a client tool ends the turn with
+ * `tool_calls`, and the client's follow-up with `role: "tool"` messages continues it. Failed tools are
+ * reported to the model as errors and named at the end of the answer.
+ */
+import type { ChatMessage, FunctionTool, Usage } from "../../../../lib/protocol/index.js";
+import type { DispatchResult, Dispatcher } from "../dispatcher/index.js";
+import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
+import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
+import type { AgentEvent, ToolActivity } from "./events.js";
+
+export interface AgentInput {
+  provider: ModelProvider;
+  dispatcher: Dispatcher;
+  systemPrompt: string;
+  messages: ChatMessage[];
+  /** Our tools, best-ranked first. */
+  ownTools: FunctionTool[];
+  /** Tools the client declared in `tools`: their calls go back to the client. */
+  clientTools: FunctionTool[];
+  maxSteps: number;
+  requestId: string;
+  params: Parameters<ModelProvider["round"]>[0]["params"];
+  signal: AbortSignal;
+}
+
+export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
+  const clientNames = new Set(a.clientTools.map((t) => t.function.name));
+  const own = a.ownTools.filter((t) => !clientNames.has(t.function.name));
+  const messages: ChatMessage[] = [{ role: "system", content: a.systemPrompt }, ...a.messages];
+  const activity: ToolActivity[] = [];
+  const failures: DispatchResult[] = [];
+  let usage: Usage | undefined;
+  let wroteText = false;
+  const cio = (steps: number) => ({ provider: a.provider.name, model: a.provider.model, steps, tools: activity });
+
+  for (let step = 1; step <= a.maxSteps; step++) {
+    const last = step === a.maxSteps;
+    const tools = last ? a.clientTools : [...own, ...a.clientTools];
+    const calls: ModelToolCall[] = [];
+    let text = "";
+    for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params })) {
+      if (ev.type === "text") {
+        text += ev.delta;
+        wroteText = true;
+        yield ev;
+      } else if (ev.type === "tool_call") calls.push(ev.call);
+      else usage = addUsage(usage, ev.usage);
+    }
+    const ours = calls.filter((c) => !clientNames.has(c.name));
+    const theirs = calls.filter((c) => clientNames.has(c.name));
+    if (!calls.length) {
+      yield* closing(failures, wroteText);
+      yield { type: "done", finish: "stop", usage, cio: cio(step) };
+      return;
+    }
+    messages.push({ role: "assistant", content: text || null, tool_calls: [...ours, ...theirs].map(wireCall) });
+    const offered = new Set(tools.map((t) => t.function.name));
+    const results = ours.length ? yield* runTools(a, ours, offered, activity) : [];
+    for (const r of results) {
+      if (!r.ok) failures.push(r);
+      messages.push({ role: "tool", tool_call_id: r.call.id, content: r.ok ? r.content : `${TOOL_FAILED_PREFIX} ${r.call.name} failed (${r.error!.code}): ${r.error!.message}` });
+    }
+    if (theirs.length) {
+      yield { type: "client_tool_calls", calls: theirs };
+      yield { type: "done", finish: "tool_calls", usage, cio: cio(step) };
+      return;
+    }
+  }
+  // The last round offers none of our tools; a model that calls them anyway has its calls refused and
+  // the turn ends here with whatever it wrote.
+  if (!wroteText) yield { type: "text", delta: `I could not finish this answer within ${a.maxSteps} steps.` };
+  yield* closing(failures, true);
+  yield { type: "done", finish: "length", usage, cio: cio(a.maxSteps) };
+}
+
+async function* runTools(a: AgentInput, calls: ModelToolCall[], offered: Set<string>, activity: ToolActivity[]): AsyncGenerator<AgentEvent, DispatchResult[]> {
+  for (const c of calls) yield { type: "tool_start", name: c.name, arguments: c.arguments };
+  const results = await a.dispatcher.dispatch(calls, a.signal, offered);
+  for (const r of results) {
+    const act: ToolActivity = { name: r.call.name, arguments: r.arguments, latency_ms: r.latencyMs, ok: r.ok };
+    if (r.error) act.error = { code: r.error.code, message: r.error.message };
+    activity.push(act);
+    yield { type: "tool_end", activity: act, ran: r.ran };
+  }
+  return results;
+}
+
+/** Graceful degradation made visible: the answer names every tool that failed and says it went on without it. */
+function* closing(failures: DispatchResult[], afterText: boolean): Iterable<AgentEvent> {
+  const names = [...new Set(failures.map((f) => f.call.name))];
+  if (!names.length) return;
+  const detail = names.map((n) => `${n} (${failures.find((f) => f.call.name === n)!.error!.code})`).join(", ");
+  const note = `Note: the tool${names.length > 1 ? "s" : ""} ${detail} failed, so this answer was given without ${names.length > 1 ? "them" : "it"}.`;
+  yield { type: "text", delta: `${afterText ? "\n\n" : ""}${note}` };
+}
+
+const wireCall = (c: ModelToolCall) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } });
+
+function addUsage(a: Usage | undefined, b: Usage): Usage {
+  if (!a) return { prompt_tokens: b.prompt_tokens, completion_tokens: b.completion_tokens, total_tokens: b.total_tokens };
+  return {
+    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+    completion_tokens: a.completion_tokens + b.completion_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+  };
+}

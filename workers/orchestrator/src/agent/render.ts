@@ -1,0 +1,78 @@
+/**
+ * Renders the agent loop's events in OpenAI's wire format. JSON: one completion at the end. SSE: the
+ * first chunk carries the role, text deltas follow as they come, tool activity travels as SSE comment
+ * lines (which OpenAI clients ignore), client tool calls are streamed with `index`, `id`, `type` and
+ * `function.name` in the first delta of each call, and the final chunk (and the usage chunk, when asked
+ * for) carries the `cio` object: provider, steps and every tool called.
+ */
+import { SSE_DONE, sseComment, sseData } from "../../../../lib/http/sse.js";
+import type { ChatCompletion, Usage } from "../../../../lib/protocol/index.js";
+import type { ModelToolCall } from "../providers/provider.js";
+import { chunk, nowSeconds, usageChunk } from "../wire.js";
+import type { AgentEvent, CioInfo } from "./events.js";
+
+export interface Rendered {
+  text: string;
+  usage?: Usage;
+  cio?: CioInfo;
+}
+
+export interface RenderTarget {
+  id: string;
+  model: string;
+  includeUsage: boolean;
+  /** Usage to report: the provider's own, or an estimate from the texts when it gave none. */
+  usageFor: (r: Rendered) => Usage;
+  onDone: (r: Rendered & { usage: Usage }) => void;
+}
+
+export async function renderJson(events: AsyncIterable<AgentEvent>, t: RenderTarget): Promise<ChatCompletion> {
+  let text = "";
+  let calls: ModelToolCall[] = [];
+  for await (const ev of events) {
+    if (ev.type === "text") text += ev.delta;
+    else if (ev.type === "client_tool_calls") calls = ev.calls;
+    else if (ev.type === "done") {
+      const usage = t.usageFor({ text, usage: ev.usage });
+      t.onDone({ text, usage, cio: ev.cio });
+      const message = calls.length
+        ? { role: "assistant" as const, content: text || null, tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } })) }
+        : { role: "assistant" as const, content: text };
+      return { id: t.id, object: "chat.completion", created: nowSeconds(), model: t.model, choices: [{ index: 0, message, finish_reason: ev.finish }], usage, cio: ev.cio };
+    }
+  }
+  throw new Error("the agent loop ended without a result");
+}
+
+export async function* renderSse(events: AsyncIterable<AgentEvent>, t: RenderTarget): AsyncGenerator<Uint8Array> {
+  let text = "";
+  yield sseData(chunk(t.id, t.model, { role: "assistant", content: "" }));
+  for await (const ev of events) {
+    switch (ev.type) {
+      case "text":
+        text += ev.delta;
+        yield sseData(chunk(t.id, t.model, { content: ev.delta }));
+        break;
+      case "tool_start":
+        yield sseComment(`cio tool ${ev.name} started ${ev.arguments}`);
+        break;
+      case "tool_end":
+        yield sseComment(`cio tool ${ev.activity.name} ${ev.activity.ok ? "ok" : `failed ${ev.activity.error?.code ?? ""}`} ${ev.activity.latency_ms}ms`);
+        break;
+      case "client_tool_calls":
+        for (const [index, c] of ev.calls.entries()) {
+          yield sseData(chunk(t.id, t.model, { tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }));
+          yield sseData(chunk(t.id, t.model, { tool_calls: [{ index, function: { arguments: c.arguments } }] }));
+        }
+        break;
+      case "done": {
+        const usage = t.usageFor({ text, usage: ev.usage });
+        t.onDone({ text, usage, cio: ev.cio });
+        yield sseData({ ...chunk(t.id, t.model, {}, ev.finish), cio: ev.cio });
+        if (t.includeUsage) yield sseData({ ...usageChunk(t.id, t.model, usage), cio: ev.cio });
+        yield SSE_DONE;
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The tool dispatcher: runs the calls a model asked for, in parallel. For each call: the tool must be in
+ * the tenant's registry, its arguments must match its schema, its circuit breaker must admit the call;
+ * then it runs under a timeout, and retryable failures are retried with exponential backoff and full
+ * jitter while the time allows. Every outcome is a DispatchResult — a failing tool never throws into
+ * the agent loop, it becomes an error message the model (and the answer) can work around.
+ */
+import type { Logger } from "../../../../lib/log.js";
+import type { ToolError, ToolResult } from "../../../../lib/protocol/tool.js";
+import { backoffMs, sleep } from "../../../../lib/time.js";
+import type { OrchestratorEnv } from "../env.js";
+import type { ModelToolCall } from "../providers/provider.js";
+import type { RegisteredTool } from "../registry/index.js";
+import { invoke, TransportError } from "../registry/transports.js";
+import type { OrchestratorSettings } from "../settings.js";
+import { Breakers } from "./breaker.js";
+import { parseArgs } from "./validate.js";
+
+export interface DispatchResult {
+  call: ModelToolCall;
+  /** Parsed arguments when they were valid JSON, else the raw text. */
+  arguments: unknown;
+  ok: boolean;
+  latencyMs: number;
+  attempts: number;
+  content: string;
+  data?: unknown;
+  error?: ToolError;
+  /** Whether the tool was actually run (false for refused calls: unknown tool, invalid arguments, open breaker). */
+  ran: boolean;
+}
+
+export interface DispatchContext {
+  env: OrchestratorEnv;
+  settings: OrchestratorSettings;
+  tenantId: string;
+  requestId: string;
+  log: Logger;
+}
+
+/** Errors that say the caller was wrong, not the tool: they do not count against a tool's breaker. */
+const CALLER_FAULTS = new Set(["invalid_arguments", "invalid_input", "unknown_tool", "circuit_open"]);
+
+export class Dispatcher {
+  private readonly breakers: Breakers;
+
+  constructor(
+    private readonly ctx: DispatchContext,
+    private readonly tools: Map<string, RegisteredTool>,
+  ) {
+    this.breakers = new Breakers(ctx.env, ctx.settings, ctx.tenantId, ctx.log);
+  }
+
+  /** `offered`: the tools the model was shown this round; a call to any other is refused. */
+  dispatch(calls: ModelToolCall[], signal: AbortSignal, offered?: Set<string>): Promise<DispatchResult[]> {
+    return Promise.all(calls.map((c) => this.one(c, signal, offered)));
+  }
+
+  private async one(call: ModelToolCall, signal: AbortSignal, offered?: Set<string>): Promise<DispatchResult> {
+    const started = Date.now();
+    const refuse = (code: string, message: string, args: unknown = call.arguments): DispatchResult => ({
+      call, arguments: args, ok: false, latencyMs: Date.now() - started, attempts: 0, ran: false,
+      content: "", error: { code, message, retryable: false },
+    });
+    const tool = offered && !offered.has(call.name) ? undefined : this.tools.get(call.name);
+    if (!tool) return refuse("unknown_tool", `there is no tool named '${call.name}' available now`);
+    const parsed = parseArgs(tool.manifest, call.arguments);
+    if (!parsed.ok) return refuse("invalid_arguments", `invalid arguments for ${call.name}: ${parsed.message}`);
+    const admission = await this.breakers.admit(tool.name);
+    if (!admission.allowed) {
+      const wait = Math.max(0, admission.retryAt - Date.now());
+      return refuse("circuit_open", `${tool.name} is failing and paused (circuit breaker open; next try in ${Math.ceil(wait / 1000)} s)`, parsed.args);
+    }
+    const { result, attempts } = await this.withRetries(tool, parsed.args, signal);
+    const latencyMs = Date.now() - started;
+    const counts = result.ok || !CALLER_FAULTS.has(result.error.code);
+    if (counts) await this.breakers.report(tool.name, result.ok);
+    const base = { call, arguments: parsed.args, latencyMs, attempts, ran: true };
+    if (result.ok) return { ...base, ok: true, content: result.content, data: result.data };
+    this.ctx.log.warn("tool call failed", { tool: tool.name, code: result.error.code, attempts, latencyMs });
+    return { ...base, ok: false, content: "", error: result.error };
+  }
+
+  private async withRetries(tool: RegisteredTool, args: Record<string, unknown>, signal: AbortSignal) {
+    const s = this.ctx.settings;
+    let result: ToolResult = { ok: false, error: { code: "not_run", message: "not run", retryable: false } };
+    let attempt = 0;
+    for (; attempt <= s.CIO_TOOL_RETRIES; attempt++) {
+      if (attempt > 0) await sleep(backoffMs(attempt - 1, s.CIO_TOOL_RETRY_BASE_MS));
+      if (signal.aborted) break;
+      result = await this.attempt(tool, args, signal);
+      if (result.ok || !result.error.retryable) return { result, attempts: attempt + 1 };
+      this.ctx.log.info("tool call failed with a retryable error", { tool: tool.name, attempt, code: result.error.code });
+    }
+    return { result, attempts: attempt };
+  }
+
+  /** One call under the tool's timeout (capped by settings); a timeout is final: the budget is spent. */
+  private async attempt(tool: RegisteredTool, args: Record<string, unknown>, outer: AbortSignal): Promise<ToolResult> {
+    const timeoutMs = Math.min(tool.manifest.timeoutMs, this.ctx.settings.CIO_TOOL_TIMEOUT_MS);
+    const input = { args, tenantId: this.ctx.tenantId, requestId: this.ctx.requestId, deadline: Date.now() + timeoutMs };
+    const ac = new AbortController();
+    const onOuter = () => ac.abort(outer.reason);
+    outer.addEventListener("abort", onOuter, { once: true });
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const timedOut = new Promise<ToolResult>((resolve) => {
+      timer = setTimeout(() => {
+        ac.abort(new Error("tool timeout"));
+        resolve({ ok: false, error: { code: "timeout", message: `${tool.name} did not answer within ${timeoutMs} ms`, retryable: false } });
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([invoke(this.ctx.env, tool, input, ac.signal, this.ctx.settings.CIO_TOOL_HMAC_SECRET).catch(asResult), timedOut]);
+    } finally {
+      clearTimeout(timer);
+      outer.removeEventListener("abort", onOuter);
+    }
+  }
+}
+
+function asResult(err: unknown): ToolResult {
+  if (err instanceof TransportError) return { ok: false, error: { code: err.code, message: err.message, retryable: false } };
+  // Unreachable service, reset connection, RPC exception: the kind of failure that may pass.
+  return { ok: false, error: { code: "tool_unreachable", message: err instanceof Error ? err.message : String(err), retryable: true } };
+}

@@ -1,0 +1,36 @@
+/**
+ * A user's rating of an answer (-1 bad … 1 good) moves the rating average of every tool that answer used.
+ * The answer is found by the tenant's own request id only, so a tenant can never rate another's tools.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { ApiError, notFound } from "../../../../lib/errors.js";
+import { openDb, schema } from "../../../../lib/db/index.js";
+import { FeedbackRequestSchema, type FeedbackResult } from "../../../../lib/protocol/feedback.js";
+
+export const FeedbackCallSchema = z.object({ tenantId: z.string().min(1), requestId: z.string().min(1), body: FeedbackRequestSchema });
+export type FeedbackCall = z.infer<typeof FeedbackCallSchema>;
+
+export async function applyFeedback(d1: D1Database, call: FeedbackCall, alpha: number): Promise<FeedbackResult> {
+  const db = openDb(d1);
+  const { tenantId } = call;
+  const { request_id: requestId, rating } = call.body;
+  const c = schema.toolCalls;
+  const used = await db.selectDistinct({ tool: c.toolName }).from(c).where(and(eq(c.tenantId, tenantId), eq(c.requestId, requestId)));
+  if (!used.length) throw notFound(`No answer that used tools is known under request id '${requestId}'.`, "unknown_request");
+  const inserted = await db.insert(schema.toolFeedback).values({ tenantId, requestId, rating }).onConflictDoNothing().returning({ id: schema.toolFeedback.id });
+  if (!inserted.length) throw new ApiError(409, "invalid_request_error", `The answer '${requestId}' has already been rated.`, "already_rated", "request_id");
+  const s = schema.toolStats;
+  await db.batch(
+    used.map(({ tool }) =>
+      db
+        .insert(s)
+        .values({ tenantId, toolName: tool, ratingEma: alpha * rating, ratings: 1 })
+        .onConflictDoUpdate({
+          target: [s.tenantId, s.toolName],
+          set: { ratingEma: sql`${s.ratingEma} * ${1 - alpha} + ${alpha * rating}`, ratings: sql`${s.ratings} + 1` },
+        }),
+    ) as [never],
+  );
+  return { request_id: requestId, rating, tools: used.map((u) => u.tool) };
+}

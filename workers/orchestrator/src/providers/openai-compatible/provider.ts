@@ -1,0 +1,63 @@
+/**
+ * The agent loop's view of an OpenAI-compatible upstream: every round is a streamed call, so the final
+ * answer's tokens pass straight through, and tool calls (which arrive as deltas spread over many chunks,
+ * keyed by `index`) are assembled before they are handed to the loop.
+ */
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { Logger } from "../../../../../lib/log.js";
+import type { ChatCompletionChunk } from "../../../../../lib/protocol/index.js";
+import { newCallId, type ModelEvent, type ModelProvider, type ModelRound, type ModelToolCall } from "../provider.js";
+import { postChat, type UpstreamConfig } from "./client.js";
+import { parseChunk } from "./relay.js";
+
+interface ToolCallDelta {
+  index: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger): ModelProvider {
+  return {
+    name: "openai",
+    model,
+    async *round(r: ModelRound): AsyncIterable<ModelEvent> {
+      const body = {
+        model,
+        messages: r.messages,
+        ...(r.tools.length ? { tools: r.tools } : {}),
+        ...definedParams(r.params),
+        stream: true,
+        stream_options: { include_usage: true },
+      };
+      const { response } = await postChat(cfg, body, r.signal, log);
+      yield* readRound(response.body!);
+    },
+  };
+}
+
+function definedParams(p: ModelRound["params"]) {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined && v !== null));
+}
+
+export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterable<ModelEvent> {
+  const calls = new Map<number, ModelToolCall>();
+  const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+  for await (const ev of events) {
+    if (ev.data === "[DONE]") break;
+    const c = parseChunk(ev.data);
+    if (c.usage) yield { type: "usage", usage: c.usage };
+    const delta = c.choices?.[0]?.delta as (ChatCompletionChunk["choices"][number]["delta"] & { tool_calls?: ToolCallDelta[] }) | undefined;
+    if (!delta) continue;
+    if (typeof delta.content === "string" && delta.content) yield { type: "text", delta: delta.content };
+    for (const d of delta.tool_calls ?? []) {
+      const call = calls.get(d.index) ?? { id: "", name: "", arguments: "" };
+      if (d.id) call.id = d.id;
+      if (d.function?.name) call.name += d.function.name;
+      if (d.function?.arguments) call.arguments += d.function.arguments;
+      calls.set(d.index, call);
+    }
+  }
+  for (const [, call] of [...calls].sort(([a], [b]) => a - b)) {
+    yield { type: "tool_call", call: { ...call, id: call.id || newCallId(), arguments: call.arguments || "{}" } };
+  }
+}

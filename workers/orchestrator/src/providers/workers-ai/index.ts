@@ -1,0 +1,64 @@
+/**
+ * Workers AI through the `AI` binding, with traditional function calling: tools go in as
+ * {name, description, parameters}; a model answers `{response, tool_calls: [{name, arguments}]}` (older
+ * function-calling models) or an OpenAI-shaped completion (newer ones), and both are understood.
+ * Rounds are not streamed by the binding when tools are given, so the text is handed on word by word.
+ */
+import { upstreamError } from "../../../../../lib/errors.js";
+import type { ChatMessage, Usage } from "../../../../../lib/protocol/index.js";
+import { newCallId, type ModelEvent, type ModelProvider, type ModelRound } from "../provider.js";
+
+/** The slice of the AI binding we use; tests at the edge replace it with a scripted object. */
+export interface AiBinding {
+  run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown>;
+}
+
+interface LegacyAnswer {
+  response?: string | null;
+  tool_calls?: { id?: string; name: string; arguments: unknown }[];
+  usage?: Usage;
+}
+interface OpenAiAnswer {
+  choices: { message: { content?: string | null; tool_calls?: { id?: string; function: { name: string; arguments: unknown } }[] } }[];
+  usage?: Usage;
+}
+
+export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
+  return {
+    name: "workers-ai",
+    model,
+    async *round(r: ModelRound): AsyncIterable<ModelEvent> {
+      const inputs: Record<string, unknown> = { messages: r.messages.map(plain) };
+      if (r.tools.length) inputs.tools = r.tools.map((t) => ({ name: t.function.name, description: t.function.description ?? "", parameters: t.function.parameters ?? { type: "object", properties: {} } }));
+      if (r.params.temperature != null) inputs.temperature = r.params.temperature;
+      if (r.params.max_tokens != null) inputs.max_tokens = r.params.max_tokens;
+      if (r.params.seed != null) inputs.seed = r.params.seed;
+      let out: unknown;
+      try {
+        out = await ai.run(model, inputs);
+      } catch (err) {
+        throw upstreamError(`Workers AI failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      yield* eventsOf(out);
+    },
+  };
+}
+
+function* eventsOf(out: unknown): Iterable<ModelEvent> {
+  const o = (out ?? {}) as LegacyAnswer & Partial<OpenAiAnswer>;
+  const msg = o.choices?.[0]?.message;
+  const text = msg ? (msg.content ?? "") : (o.response ?? "");
+  const calls = msg ? (msg.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) : (o.tool_calls ?? []);
+  if (typeof text === "string") for (const w of text.match(/\S+\s*|\s+/g) ?? []) yield { type: "text", delta: w };
+  for (const c of calls) {
+    const args = typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {});
+    yield { type: "tool_call", call: { id: c.id || newCallId(), name: c.name, arguments: args } };
+  }
+  if (o.usage) yield { type: "usage", usage: o.usage };
+}
+
+/** Workers AI models take string contents; multi-part user messages keep their text parts. */
+function plain(m: ChatMessage): Record<string, unknown> {
+  const content = typeof m.content === "string" || m.content == null ? (m.content ?? "") : m.content.map((p) => (typeof p.text === "string" ? p.text : "")).join(" ");
+  return { ...m, content };
+}

@@ -1,0 +1,74 @@
+/**
+ * The registry as the agent loop sees it: the tools a tenant may use (enabled, and public or on its
+ * allow-list) with the tenant's statistics for each. Both are read in one D1 batch and kept per isolate
+ * for CIO_REGISTRY_TTL_MS, so a hot path costs no database round trip. The first read in an isolate
+ * seeds the registry from the bindings.
+ */
+import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { openDb, schema } from "../../../../lib/db/index.js";
+import type { Logger } from "../../../../lib/log.js";
+import { ToolManifestSchema } from "../../../../lib/protocol/tool.js";
+import type { ToolStatsRow } from "../../../../d1-migrations/schema/tools.js";
+import type { OrchestratorEnv } from "../env.js";
+import type { OrchestratorSettings } from "../settings.js";
+import { seedRegistry } from "./seed.js";
+import type { RegisteredTool } from "./transports.js";
+
+export type { RegisteredTool } from "./transports.js";
+
+export interface TenantTools {
+  tools: RegisteredTool[];
+  stats: Map<string, ToolStatsRow>;
+}
+
+const cache = new Map<string, { at: number; value: Promise<TenantTools> }>();
+let seeded: Promise<void> | undefined;
+
+export function tenantTools(env: OrchestratorEnv, s: OrchestratorSettings, tenantId: string, log: Logger, now = Date.now()): Promise<TenantTools> {
+  const hit = cache.get(tenantId);
+  if (hit && now - hit.at < s.CIO_REGISTRY_TTL_MS) return hit.value;
+  const value = load(env, tenantId, log);
+  cache.set(tenantId, { at: now, value });
+  value.catch(() => cache.delete(tenantId));
+  return value;
+}
+
+/** Forget what this isolate knows about a tenant's tools (after a registry change it made itself). */
+export const forgetTenantTools = (tenantId?: string) => (tenantId ? cache.delete(tenantId) : cache.clear());
+
+async function load(env: OrchestratorEnv, tenantId: string, log: Logger): Promise<TenantTools> {
+  seeded ??= seedRegistry(env, log).catch((err) => {
+    seeded = undefined;
+    log.error("the tool registry could not be seeded", { err });
+  });
+  await seeded;
+  const db = openDb(env.DB);
+  const t = schema.tools;
+  const granted = db.select({ name: schema.toolGrants.toolName }).from(schema.toolGrants).where(eq(schema.toolGrants.tenantId, tenantId));
+  const [rows, stats] = await db.batch([
+    db.select().from(t).where(and(eq(t.enabled, true), or(eq(t.public, true), inArray(t.name, granted)))).orderBy(t.name),
+    db.select().from(schema.toolStats).where(eq(schema.toolStats.tenantId, tenantId)),
+  ]);
+  const tools: RegisteredTool[] = [];
+  for (const r of rows) {
+    const manifest = ToolManifestSchema.safeParse(r.manifest);
+    if (manifest.success) tools.push({ name: r.name, transport: r.transport, target: r.target, manifest: manifest.data });
+    else log.warn("a registered tool has an invalid manifest; it is left out", { tool: r.name });
+  }
+  return { tools, stats: new Map(stats.map((x) => [x.toolName, x])) };
+}
+
+/** Registers (or updates) a tool reached over HTTPS; public unless given, it is then offered per allow-list. */
+export async function registerHttpsTool(env: OrchestratorEnv, url: string, manifest: unknown, opts: { public?: boolean } = {}) {
+  const m = ToolManifestSchema.parse(manifest);
+  const t = schema.tools;
+  await openDb(env.DB)
+    .insert(t)
+    .values({ name: m.name, transport: "https", target: url, manifest: m, public: opts.public ?? true })
+    .onConflictDoUpdate({ target: t.name, set: { transport: "https", target: url, manifest: m, public: opts.public ?? true, updatedAt: sql`(unixepoch('subsec') * 1000)` } });
+  return m;
+}
+
+export async function grantTool(env: OrchestratorEnv, tenantId: string, toolName: string) {
+  await openDb(env.DB).insert(schema.toolGrants).values({ tenantId, toolName }).onConflictDoNothing();
+}

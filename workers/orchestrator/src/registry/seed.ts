@@ -1,0 +1,54 @@
+/**
+ * Seeds the registry from what this deployment is wired to: every service binding named TOOL_* (asked
+ * for its manifest over RPC) and every local tool. An operator's choices (enabled, public) survive a
+ * re-seed; only the manifest and the way to reach the tool are refreshed.
+ */
+import { sql } from "drizzle-orm";
+import { openDb, schema } from "../../../../lib/db/index.js";
+import type { Logger } from "../../../../lib/log.js";
+import { ToolManifestSchema } from "../../../../lib/protocol/tool.js";
+import type { OrchestratorEnv } from "../env.js";
+import { LOCAL_TOOLS } from "../tools/local.js";
+import type { RegisteredTool, ToolService } from "./transports.js";
+
+const TOOL_BINDING = /^TOOL_[A-Z0-9_]+$/;
+
+/**
+ * Service bindings have fetch(); a Durable Object namespace such as TOOL_BREAKERS has not. (`in` cannot
+ * tell them apart: an RPC stub claims every property.)
+ */
+function toolBindings(env: OrchestratorEnv): [string, ToolService][] {
+  return Object.entries(env as unknown as Record<string, unknown>).filter(
+    (e): e is [string, ToolService] => TOOL_BINDING.test(e[0]) && typeof (e[1] as { fetch?: unknown } | null)?.fetch === "function",
+  );
+}
+
+export async function discoverTools(env: OrchestratorEnv, log: Logger): Promise<RegisteredTool[]> {
+  const remote = await Promise.all(
+    toolBindings(env).map(async ([binding, svc]) => {
+      try {
+        const manifest = ToolManifestSchema.parse(await svc.manifest());
+        return { name: manifest.name, transport: "rpc" as const, target: binding, manifest };
+      } catch (err) {
+        log.warn("a tool binding did not answer its manifest; it is left out", { binding, err });
+        return null;
+      }
+    }),
+  );
+  const local = LOCAL_TOOLS.map((t) => ({ name: t.manifest.name, transport: "local" as const, target: t.manifest.name, manifest: t.manifest }));
+  return [...remote.filter((t) => t !== null), ...local];
+}
+
+export async function seedRegistry(env: OrchestratorEnv, log: Logger): Promise<void> {
+  const found = await discoverTools(env, log);
+  if (!found.length) return;
+  const db = openDb(env.DB);
+  const t = schema.tools;
+  await db
+    .insert(t)
+    .values(found.map((f) => ({ name: f.name, transport: f.transport, target: f.target, manifest: f.manifest })))
+    .onConflictDoUpdate({
+      target: t.name,
+      set: { transport: sql`excluded.transport`, target: sql`excluded.target`, manifest: sql`excluded.manifest`, updatedAt: sql`excluded.updated_at` },
+    });
+}

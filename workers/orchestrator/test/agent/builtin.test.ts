@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { chat, completionOf, newTenant, streamText, user } from "./helpers.js";
+
+const CLOSES = "44.34,44.09,44.15,43.61,44.33,44.83,45.10,45.42,45.84,46.08,45.89,46.03,45.61,46.28,46.28";
+
+describe("builtin provider (no language model)", () => {
+  it("routes an RSI request to technical-analysis and answers with the number", async () => {
+    const tenantId = await newTenant();
+    const reply = completionOf(await chat([user(`Compute the RSI(14) of these closes: ${CLOSES}`)], { tenantId }));
+    const text = reply.choices[0]!.message.content!;
+    expect(reply.cio.provider).toBe("builtin");
+    expect(reply.cio.tools).toEqual([expect.objectContaining({ name: "technical-analysis", ok: true })]);
+    expect(reply.cio.tools[0]!.arguments).toMatchObject({ indicator: "rsi", period: 14, closes: CLOSES.split(",").map(Number) });
+    expect(text).toMatch(/RSI\(14\) = 70\.\d+/);
+    expect(text).toContain("no language model was used");
+  });
+
+  it("says plainly when no tool fits and no model is configured", async () => {
+    const tenantId = await newTenant();
+    const reply = completionOf(await chat([user("hello there")], { tenantId }));
+    expect(reply.cio.tools).toEqual([]);
+    expect(reply.choices[0]!.message.content).toContain("no language model was used");
+  });
+
+  it("streams the tool-based answer with tool activity as SSE comments and cio on the last chunk", async () => {
+    const tenantId = await newTenant();
+    const body = await streamText(await chat([user(`SMA period 5 of these closes: ${CLOSES}`)], { tenantId, body: { stream: true } }));
+    expect(body).toMatch(/^: cio tool technical-analysis started /m);
+    expect(body).toMatch(/^: cio tool technical-analysis ok \d+ms/m);
+    const data = body.split("\n\n").filter((b) => b.startsWith("data: ") && !b.includes("[DONE]")).map((b) => JSON.parse(b.slice(6)));
+    const text = data.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    expect(text).toMatch(/SMA\(5\) = 46\.\d+/);
+    expect(data.at(-1).choices[0].finish_reason).toBe("stop");
+    expect(data.at(-1).cio.tools[0]).toMatchObject({ name: "technical-analysis", ok: true });
+  });
+});

@@ -4,6 +4,7 @@
  * all); BENCH_SOCKETS sets how many session sockets the sessions suite opens (default 1000).
  */
 import { auto } from "./suites/auto.ts";
+import { heavy } from "./suites/heavy.ts";
 import { passthrough } from "./suites/passthrough.ts";
 import { sessions } from "./suites/sessions.ts";
 import { printTable, writeReport, type Row } from "./lib.ts";
@@ -14,6 +15,7 @@ const suites: Record<string, () => Promise<{ rows: Row[]; notes: Record<string, 
   passthrough: () => passthrough(seconds, [1, 50]),
   auto: () => auto(seconds, [1, 10]),
   sessions: () => sessions({ sockets: Number(process.env.BENCH_SOCKETS ?? 1000), pings: 2000, turns: 200 }),
+  heavy: () => heavy(),
 };
 
 const rows: Row[] = [];

@@ -16,13 +16,15 @@ import { adminAuth } from "./routes/admin/admin-auth.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
 import { chat } from "./routes/chat.js";
+import { councils } from "./routes/councils.js";
+import { trading } from "./routes/trading.js";
 import { feedback } from "./routes/feedback.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
-import { sessionSocket } from "./routes/session-socket.js";
-import { sessions } from "./routes/sessions.js";
 import { runnerConnect } from "./routes/runners/connect.js";
 import { runners } from "./routes/runners/runners.js";
+import { sessionSocket } from "./routes/session-socket.js";
+import { sessions } from "./routes/sessions.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
 export const EXPOSED_HEADERS = [
@@ -57,10 +59,12 @@ export function createApp() {
   app.route("/", tenants);
   app.route("/", credentials);
   app.route("/", runnerConnect); // runner token, not an API key
-  app.route("/", sessionSocket); // API key or one-time ticket
+  app.route("/", sessionSocket); // API key or a one-time ticket (browsers)
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
+  app.route("/", councils);
+  app.route("/", trading);
   app.route("/", feedback);
   app.route("/", runners);
   app.route("/", sessions);

@@ -1,8 +1,8 @@
 import type { Logger } from "../../../lib/log.js";
 import type Orchestrator from "../../orchestrator/src/index.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
-import type { SessionDO } from "../../../durable-objects/session/index.js";
 import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
+import type { SessionDO } from "../../../durable-objects/session/index.js";
 import type { GatewaySettings } from "./settings.js";
 
 /** The gateway's bindings, as declared in the root wrangler.toml. */
@@ -10,9 +10,9 @@ export interface GatewayEnv {
   DB: D1Database;
   ORCHESTRATOR: Service<Orchestrator>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
-  SESSIONS: DurableObjectNamespace<SessionDO>;
   RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
   FILES: R2Bucket;
+  SESSIONS: DurableObjectNamespace<SessionDO>;
   [k: string]: unknown;
 }
 

@@ -14,10 +14,10 @@ export const GatewaySettingsSchema = z.object({
   CIO_DEFAULT_TENANT_CONCURRENCY: envInt(200, 1),
   /** A request still holding a concurrency slot after this long is assumed lost and its slot freed. */
   CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),
-  /** How long a WebSocket ticket for a browser (POST /v1/sessions/:id/ticket) stays valid. */
-  CIO_SESSION_TICKET_TTL_S: envInt(60, 1, 3600),
   /** Most rows a streamed runner query (`stream: true`) may return; nothing is buffered, so this can be large. */
   CIO_RUNNER_STREAM_MAX_ROWS: envInt(10_000_000, 1, 1_000_000_000),
+  /** How long a WebSocket ticket for a browser (POST /v1/sessions/:id/ticket) stays valid. */
+  CIO_SESSION_TICKET_TTL_S: envInt(60, 1, 3600),
   /** Allowed browser origins for CORS; "*" allows any. */
   CIO_CORS_ORIGINS: envList().transform((l): string | string[] => (!l.length || l.includes("*") ? "*" : l)),
 });

@@ -4,7 +4,9 @@ import { scopedName } from "../../../../lib/do-names.js";
 import type { ToolBreakerDO } from "../../../../durable-objects/tool-breaker/index.js";
 import { chat, completionOf, mockTool, newTenant, OPENAI, scripted, setSwitch, toolCalls, uniq } from "./helpers.js";
 
-const BREAKER = { ...OPENAI, CIO_BREAKER_THRESHOLD: "2", CIO_BREAKER_COOLDOWN_MS: "300", CIO_TOOL_RETRIES: "0" };
+// The cool-down must outlast one chat round trip on a loaded 2-core CI machine, or the "open" check races it.
+const COOLDOWN_MS = 2000;
+const BREAKER = { ...OPENAI, CIO_BREAKER_THRESHOLD: "2", CIO_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS), CIO_TOOL_RETRIES: "0" };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("circuit breaker per tool", () => {
@@ -24,14 +26,14 @@ describe("circuit breaker per tool", () => {
     expect(await toolCalls(key)).toBe(2);
 
     // After the cool-down one probe goes through; it fails, so the breaker opens again.
-    await sleep(350);
+    await sleep(COOLDOWN_MS + 100);
     expect(await ask()).toMatchObject({ ok: false, error: { code: "unavailable" } });
     expect(await toolCalls(key)).toBe(3);
     expect(await ask()).toMatchObject({ ok: false, error: { code: "circuit_open" } });
 
     // The tool recovers; the next probe succeeds and closes the breaker for good.
     await setSwitch(key, false);
-    await sleep(350);
+    await sleep(COOLDOWN_MS + 100);
     expect(await ask()).toMatchObject({ ok: true });
     expect(await ask()).toMatchObject({ ok: true });
     expect(await toolCalls(key)).toBe(5);

@@ -3,13 +3,15 @@
  * BENCH_SECONDS sets the length of each measurement (default 10); BENCH_SUITES picks suites by name.
  */
 import { passthrough } from "./suites/passthrough.ts";
+import { runnerSuite } from "./suites/runner.ts";
 import { printTable, writeReport, type Row } from "./lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const wanted = (process.env.BENCH_SUITES ?? "passthrough").split(",");
 const suites: Record<string, () => Promise<{ rows: Row[]; notes: Record<string, unknown> }>> = {
   passthrough: () => passthrough(seconds, [1, 50]),
+  runner: () => runnerSuite(),
 };
+const wanted = (process.env.BENCH_SUITES ?? Object.keys(suites).join(",")).split(",");
 
 const rows: Row[] = [];
 const notes: Record<string, unknown> = {};

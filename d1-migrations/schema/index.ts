@@ -2,5 +2,6 @@
 // (`npm run db:generate`); wrangler and the tests apply them. Never write DDL by hand.
 export * from "./tenants.js";
 export * from "./usage.js";
+export * from "./councils.js";
 export * from "./tools.js";
 export * from "./sessions.js";

@@ -16,6 +16,8 @@ import { adminAuth } from "./routes/admin/admin-auth.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
 import { chat } from "./routes/chat.js";
+import { councils } from "./routes/councils.js";
+import { trading } from "./routes/trading.js";
 import { feedback } from "./routes/feedback.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
@@ -61,6 +63,8 @@ export function createApp() {
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
+  app.route("/", councils);
+  app.route("/", trading);
   app.route("/", feedback);
   app.route("/", runners);
   app.route("/", sessions);

@@ -1,3 +1,4 @@
+import type { CouncilEnv } from "../../../durable-objects/council/env.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import type { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
 import type { AiBinding } from "./providers/workers-ai/index.js";
@@ -6,7 +7,7 @@ import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
 
 /** The orchestrator's bindings, as declared in its wrangler.toml. */
-export interface OrchestratorEnv {
+export interface OrchestratorEnv extends CouncilEnv {
   DB: D1Database;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
   TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO>;

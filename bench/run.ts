@@ -6,6 +6,7 @@
 import { auto } from "./suites/auto.ts";
 import { heavy } from "./suites/heavy.ts";
 import { passthrough } from "./suites/passthrough.ts";
+import { runnerSuite } from "./suites/runner.ts";
 import { sessions } from "./suites/sessions.ts";
 import { printTable, writeReport, type Row } from "./lib.ts";
 
@@ -16,6 +17,7 @@ const suites: Record<string, () => Promise<{ rows: Row[]; notes: Record<string, 
   auto: () => auto(seconds, [1, 10]),
   sessions: () => sessions({ sockets: Number(process.env.BENCH_SOCKETS ?? 1000), pings: 2000, turns: 200 }),
   heavy: () => heavy(),
+  runner: () => runnerSuite(),
 };
 
 const rows: Row[] = [];

@@ -15,6 +15,7 @@ import {
   type HelloFrame, type HubToRunnerFrame, type QueryFrame,
 } from "../../lib/protocol/runner.js";
 import { ConnectionTable } from "./connections.js";
+import { fastRows } from "./fast-rows.js";
 import { PendingQuery, type QuerySink } from "./pending-query.js";
 import { hubSettings, type HubSettings } from "./settings.js";
 import { BufferSink, StreamSink } from "./sinks.js";
@@ -109,7 +110,8 @@ export class RunnerHubDO extends DurableObject {
     const att = ws.deserializeAttachment() as Attachment;
     this.lastSeen.set(att.connectionId, Date.now());
     const raw = typeof message === "string" ? message : new TextDecoder().decode(message);
-    const parsed = parseFrame(RunnerToHubFrameSchema, raw);
+    const fast = fastRows(raw);
+    const parsed = fast ? { ok: true as const, frame: fast } : parseFrame(RunnerToHubFrameSchema, raw);
     if (!parsed.ok) return this.badFrame(ws, att, raw, parsed.error);
     const f = parsed.frame;
     if (f.type === "hello") return this.hello(ws, att, f);

@@ -5,6 +5,7 @@ import { silentLogger } from "../log.ts";
 import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../policy/index.ts";
 import { ScriptedHub } from "../test-support/hub.ts";
 import { makeSqliteFile } from "../test-support/sqlite-file.ts";
+import { WebSocketServer } from "ws";
 import { connectUrl, RunnerClient, type ClientOptions } from "./connection.ts";
 
 let path: string;
@@ -173,3 +174,31 @@ async function waitUntil(check: () => boolean, timeoutMs = 5000) {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe("compression", () => {
+  /** Connects to a hub that would accept permessage-deflate and returns what the runner offered. */
+  async function offered(compress: boolean | undefined): Promise<string | undefined> {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    await new Promise((r) => wss.once("listening", r));
+    const got = new Promise<string | undefined>((resolve) => wss.once("connection", (_ws, req) => resolve(req.headers["sec-websocket-extensions"])));
+    const { port } = wss.address() as { port: number };
+    const c = new RunnerClient({
+      cloudUrl: `http://127.0.0.1:${port}`, token: "t", runnerName: "warehouse", driver: new SqliteDriver(path),
+      policy: new Policy(PolicyConfigSchema.parse({}), "sqlite", "main"), audit: noAudit, log: silentLogger(),
+      chunkRows: 100, credits: 8, maxConcurrent: 4, heartbeatMs: 60_000, backoff: { initialMs: 50, maxMs: 200 }, compress,
+    });
+    c.start();
+    try {
+      return await got;
+    } finally {
+      await c.stop();
+      wss.close();
+    }
+  }
+
+  it("is off unless configured, and offered when connection.compress is true", async () => {
+    expect(await offered(undefined)).toBeUndefined();
+    expect(await offered(false)).toBeUndefined();
+    expect(await offered(true)).toContain("permessage-deflate");
+  });
+});

@@ -32,11 +32,13 @@ export const ConfigSchema = z.object({
       credits: z.number().int().min(1).max(1024).default(8),
       maxConcurrent: z.number().int().min(1).max(64).default(4),
       heartbeatMs: z.number().int().min(1000).default(15_000),
+      /** permessage-deflate on the tunnel: saves bandwidth on slow links, costs CPU and memory on both ends. */
+      compress: z.boolean().default(false),
       backoff: z
         .object({ initialMs: z.number().int().min(1).default(500), maxMs: z.number().int().min(1).default(30_000) })
         .default({ initialMs: 500, maxMs: 30_000 }),
     })
-    .default({ chunkRows: 500, credits: 8, maxConcurrent: 4, heartbeatMs: 15_000, backoff: { initialMs: 500, maxMs: 30_000 } }),
+    .default({ chunkRows: 500, credits: 8, maxConcurrent: 4, heartbeatMs: 15_000, compress: false, backoff: { initialMs: 500, maxMs: 30_000 } }),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
 });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -65,6 +65,7 @@ connection:
   credits: 8          # chunks in flight before the hub must ack (the hub may set its own)
   maxConcurrent: 4    # queries at once
   heartbeatMs: 15000
+  compress: false     # permessage-deflate: less bandwidth, more CPU and memory (worth it on slow links only)
   backoff:            # reconnect delay: random in [0, min(maxMs, initialMs * 2^attempt)]
     initialMs: 500
     maxMs: 30000

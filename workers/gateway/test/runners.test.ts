@@ -155,6 +155,18 @@ describe("queries through the hub", () => {
     expect(await res.json()).toMatchObject({ error: { code: "protocol_error" } });
   });
 
+  it("fails a query whose runner sends a malformed rows frame", async () => {
+    const { t, token, name } = await pool();
+    const r = await FakeRunner.connect(token, name);
+    const pending = query(t, name, { sql: "SELECT 1" });
+    const q = await r.query();
+    r.send({ type: "columns", id: q.id, requestId: q.requestId, columns: [{ name: "n", type: "int" }] });
+    r.send(`{"type":"rows","id":"${q.id}","requestId":"${q.requestId}","seq":0,"rows":[1,2]}`);
+    const res = await pending;
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: { code: "protocol_error", message: expect.stringContaining("invalid frame") } });
+  });
+
   it("times out, cancels on the runner, and answers 504", async () => {
     const { t, token, name } = await pool();
     const r = await FakeRunner.connect(token, name);

@@ -15,6 +15,7 @@ import { requestContext, requireJson } from "./middleware/request-context.js";
 import { adminAuth } from "./routes/admin/admin-auth.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
+import { tools } from "./routes/admin/tools.js";
 import { chat } from "./routes/chat.js";
 import { councils } from "./routes/councils.js";
 import { trading } from "./routes/trading.js";
@@ -58,6 +59,7 @@ export function createApp() {
   app.use("/admin/*", adminAuth());
   app.route("/", tenants);
   app.route("/", credentials);
+  app.route("/", tools);
   app.route("/", runnerConnect); // runner token, not an API key
   app.route("/", sessionSocket); // API key or a one-time ticket (browsers)
   app.use("/v1/*", apiKeyAuth());

@@ -1,4 +1,5 @@
 import type { ToolInput, ToolResult } from "../../lib/protocol/tool.js";
+import type { AiBinding } from "../../workers/orchestrator/src/providers/workers-ai/index.js";
 
 /** A tool Worker as seen through a service binding. */
 export interface ToolService {
@@ -8,6 +9,7 @@ export interface ToolService {
 /** What CouncilDO and the council code need from the orchestrator's env. */
 export interface CouncilEnv {
   DB: D1Database;
+  AI?: AiBinding;
   COUNCILS: DurableObjectNamespace<import("./index.js").CouncilDO>;
   /** Councils publish to a session only when it is bound (and the council was started from one). */
   SESSIONS?: DurableObjectNamespace<import("../session/index.js").SessionDO>;

@@ -22,7 +22,7 @@ import { publishToSession } from "../../lib/protocol/session-events.js";
 import { recordOpened, recordRound, recordStatus } from "./audit.js";
 import type { CouncilEnv } from "./env.js";
 import { eventsFor, optionsOf } from "./events.js";
-import { defaultCouncilModel, openAiCompatibleModel, type CouncilModel } from "./model.js";
+import { defaultCouncilModel, providerModel, type CouncilModel } from "./model.js";
 import { collectPositions, countRound, type RoundDeps } from "./round.js";
 import { seat } from "./seat.js";
 import { councilSettings } from "./settings.js";
@@ -44,8 +44,6 @@ export type StartInput = z.input<typeof StartInputSchema>;
 
 export class CouncilDO extends DurableObject<CouncilEnv> {
   private waiters = new Set<() => void>();
-  /** Injected by tests and benchmarks that need a model other than the configured upstream. */
-  modelOverride?: CouncilModel;
 
   async start(raw: StartInput): Promise<RpcReply<CouncilView>> {
     return this.reply(async () => {
@@ -166,7 +164,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
 
   private async runRound(s: CouncilState, log: Logger): Promise<number | null> {
     const settings = councilSettings(this.env);
-    const deps: RoundDeps = { storage: this.ctx.storage, model: this.model(log), settings, log };
+    const deps: RoundDeps = { storage: this.ctx.storage, model: this.model(s, log), settings, log };
     const positions = await collectPositions(s, deps);
     if (!positions) {
       await this.save(s, false);
@@ -197,7 +195,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
   /** Tells the session (if any) what the last step did. A failure is logged and retried by the next step. */
   private async notify(s: CouncilState, log: Logger) {
     try {
-      for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS, s.tenantId, s.sessionId, event);
+      for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS as DurableObjectNamespace | undefined, s.tenantId, s.sessionId, event);
       s.pendingEvent = false;
       await this.save(s, false);
     } catch (err) {
@@ -205,8 +203,8 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     }
   }
 
-  private model(log: Logger): CouncilModel {
-    return this.modelOverride ?? openAiCompatibleModel(this.env, log);
+  private model(s: CouncilState, log: Logger): CouncilModel {
+    return providerModel(this.env, log, s.requestId);
   }
 
   private log(s: CouncilState) {

@@ -125,3 +125,18 @@ export const CouncilCallSchema = z.discriminatedUnion("action", [
   CallContextSchema.extend({ action: z.literal("outcome"), councilId: z.string().min(1), body: OutcomeBodySchema }),
 ]);
 export type CouncilCall = z.input<typeof CouncilCallSchema>;
+
+/**
+ * `cio/council` as a chat model: the last user message is the question, earlier messages its context.
+ * The optional `council` field of the chat request (a CIO extension) shapes the council.
+ */
+export const ChatCouncilOptionsSchema = z
+  .object({
+    assistants: z.array(AssistantSpecSchema).min(1).max(12).optional(),
+    options: z.array(Option).min(2).max(12).optional(),
+    threshold: z.number().gt(0).max(1).optional(),
+    max_rounds: z.number().int().min(1).max(10).optional(),
+    preset: z.enum(["trading"]).optional(),
+    symbol: z.string().regex(/^[A-Za-z0-9]{2,24}$/).optional(),
+  })
+  .strict();

@@ -32,7 +32,7 @@ describe("GET /v1/models", () => {
     const res = await call("/v1/models", { headers: t.headers });
     const body = (await res.json()) as { object: string; data: { id: string; object: string }[] };
     expect(body.object).toBe("list");
-    expect(body.data.map((m) => m.id)).toEqual(["cio/auto", "mock-model", "mock-other"]);
+    expect(body.data.map((m) => m.id)).toEqual(["cio/auto", "cio/council", "mock-model", "mock-other"]);
     expect(body.data.every((m) => m.object === "model")).toBe(true);
   });
 });

@@ -10,6 +10,7 @@ import { ChatCallSchema, type ChatCall, type ChatReply } from "../../../lib/prot
 import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
 import { auto } from "./pipelines/auto.js";
+import { council } from "./pipelines/council.js";
 import { passthrough, type PipelineDeps } from "./pipelines/passthrough.js";
 import { orchestratorSettings, type OrchestratorSettings } from "./settings.js";
 import { upstreamConfig } from "./upstream.js";
@@ -33,6 +34,7 @@ export async function runChat(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<
 function route(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Promise<ChatReply> | ChatReply {
   const model = call.body.model;
   if (model === "cio/auto") return auto(call, s, deps);
+  if (model === "cio/council") return council(call, deps);
   if (s.CIO_UPSTREAM_BASE_URL && s.CIO_UPSTREAM_MODELS.includes(model)) {
     return passthrough(call, upstreamConfig(s, s.CIO_UPSTREAM_BASE_URL), deps);
   }

@@ -2,7 +2,7 @@ import type { Model } from "../../../lib/protocol/index.js";
 import type { OrchestratorSettings } from "./settings.js";
 
 /** Models this deployment answers: our own pipelines plus the configured passthrough models. */
-export const OWN_MODELS = ["cio/auto"] as const;
+export const OWN_MODELS = ["cio/auto", "cio/council"] as const;
 
 export function listModels(s: OrchestratorSettings): Model[] {
   const created = 1_767_225_600; // 2026-01-01: a stable value, since OpenAI clients sort and cache by it

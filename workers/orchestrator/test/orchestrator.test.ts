@@ -13,7 +13,7 @@ describe("orchestrator RPC surface", () => {
   });
 
   it("lists its models and reports healthy dependencies", async () => {
-    expect((await orch().models()).map((m) => m.id)).toEqual(["cio/auto", "mock-model"]);
+    expect((await orch().models()).map((m) => m.id)).toEqual(["cio/auto", "cio/council", "mock-model"]);
     expect((await orch().health()).ok).toBe(true);
   });
 

@@ -1,4 +1,5 @@
 /** Tools served by the orchestrator itself; the registry seeds them beside the service-bound tool Workers. */
 import type { LocalTool } from "./local-tool.js";
+import { sqlTool } from "./sql/index.js";
 
-export const LOCAL_TOOLS: LocalTool[] = [];
+export const LOCAL_TOOLS: LocalTool[] = [sqlTool];

@@ -1,0 +1,118 @@
+/**
+ * `cio/council`: a chat question answered by a council. The council runs in its CouncilDO (driven by its
+ * alarm, so it outlives this request); this pipeline follows it with long-polls and streams one line per
+ * finished round, then the decision or the escalation. A client that goes away stops only the stream.
+ */
+import { z } from "zod";
+import { badRequest, ApiError } from "../../../../lib/errors.js";
+import { SSE_DONE, sseData } from "../../../../lib/http/sse.js";
+import { released } from "../../../../lib/rpc.js";
+import { ChatCouncilOptionsSchema, type ChatCall, type ChatReply, type CouncilView, type RpcReply } from "../../../../lib/protocol/index.js";
+import { GENERAL_ASSISTANTS } from "../../../../durable-objects/council/general.js";
+import { councilSettings } from "../../../../durable-objects/council/settings.js";
+import { councilStub } from "../councils/rpc.js";
+import { promptText, toReadable } from "../stream.js";
+import { chunk, completion, completionId, usageChunk, usageOf } from "../wire.js";
+import type { PipelineDeps } from "./passthrough.js";
+
+const TERMINAL = new Set(["consensus", "awaiting_human", "decided", "failed"]);
+
+export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatReply> {
+  const model = call.body.model;
+  const opened = await open(call, deps).catch((err: unknown) => err);
+  if (!(opened && typeof opened === "object" && "id" in opened)) {
+    deps.settle(model);
+    if (opened instanceof ApiError) return { kind: "error", error: opened.toJSON(), upstreamMs: 0 };
+    throw opened;
+  }
+  const view = opened as CouncilView;
+  const id = completionId(call.requestId);
+  const prompt = promptText(call.body.messages);
+  const abort = new AbortController();
+  const lines = follow(call, deps, view, abort.signal);
+  const extra = (v: CouncilView) => ({ cio: { council_id: v.id, status: v.status, decision: v.decision?.option ?? null } });
+  const started = Date.now();
+
+  if (call.body.stream !== true) {
+    let text = "";
+    let last = view;
+    for await (const step of lines) (text += step.line + "\n"), (last = step.view);
+    const usage = usageOf(prompt, text);
+    deps.settle(model, usage);
+    return { kind: "json", completion: completion(id, model, text.trim(), usage, extra(last)), upstreamMs: Date.now() - started };
+  }
+  const includeUsage = call.body.stream_options?.include_usage === true;
+  let all = "";
+  async function* frames() {
+    yield sseData(chunk(id, model, { role: "assistant", content: "" }));
+    let last = view;
+    for await (const step of lines) {
+      all += step.line + "\n";
+      last = step.view;
+      yield sseData(chunk(id, model, { content: step.line + "\n" }));
+    }
+    yield sseData({ ...chunk(id, model, {}, "stop"), ...extra(last) });
+    if (includeUsage) yield sseData(usageChunk(id, model, usageOf(prompt, all)));
+    yield SSE_DONE;
+  }
+  return { kind: "stream", body: toReadable(frames(), abort, () => deps.settle(model, usageOf(prompt, all))), upstreamMs: 0 };
+}
+
+async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
+  const extra = ChatCouncilOptionsSchema.safeParse((call.body as { council?: unknown }).council ?? {});
+  if (!extra.success) throw badRequest(`Invalid 'council': ${z.prettifyError(extra.error)}`, "council");
+  const messages = call.body.messages.map((m) => ({ role: m.role, text: typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "") }));
+  const lastUser = messages.map((m) => m.role).lastIndexOf("user");
+  if (lastUser < 0) throw badRequest("cio/council needs a user message: the question.", "messages");
+  const context = messages.slice(0, lastUser).map((m) => `${m.role}: ${m.text}`).join("\n").slice(-16_000);
+  const councilId = `chat-${call.requestId.replace(/[^A-Za-z0-9_.:-]/g, "").slice(0, 58)}`;
+  const body = {
+    question: messages[lastUser]!.text.slice(0, 8_000),
+    ...(context ? { context } : {}),
+    ...extra.data,
+    assistants: extra.data.assistants ?? (extra.data.preset ? undefined : GENERAL_ASSISTANTS),
+    ...(call.body.session_id ? { session_id: call.body.session_id } : {}),
+  };
+  const reply = (await released(councilStub(deps.env, call.tenantId, councilId).start({ tenantId: call.tenantId, councilId, requestId: call.requestId, body }))) as RpcReply<CouncilView>;
+  if (reply.kind === "error") throw ApiError.from(reply.error);
+  return reply.body;
+}
+
+/** One line per finished round, then the outcome, as the council's version moves on. */
+async function* follow(call: ChatCall, deps: PipelineDeps, first: CouncilView, signal: AbortSignal) {
+  const waitMs = councilSettings(deps.env).CIO_COUNCIL_WAIT_MS;
+  const stub = councilStub(deps.env, call.tenantId, first.id);
+  let view = first;
+  let shown = 0;
+  yield { line: `Council ${view.id}: ${view.assistants.length} assistants, up to ${view.max_rounds} rounds.`, view };
+  for (;;) {
+    for (; shown < view.rounds.length; shown++) yield { line: roundLine(view, view.rounds[shown]!), view };
+    if (TERMINAL.has(view.status) && (view.preset !== "trading" || view.paper_order || view.status === "awaiting_human" || view.status === "failed")) break;
+    if (signal.aborted) return;
+    const r = (await released(stub.waitForChange(call.tenantId, view.version, waitMs))) as RpcReply<CouncilView>;
+    if (r.kind === "error") throw ApiError.from(r.error);
+    view = r.body;
+  }
+  yield { line: finalLine(view), view };
+}
+
+function roundLine(v: CouncilView, r: CouncilView["rounds"][number]): string {
+  const votes = Object.entries(r.tally).sort((a, b) => b[1] - a[1]).map(([o, w]) => `${o} ${w.toFixed(2)}`).join(", ");
+  const lead = r.leader ? `${r.leader} leads with ${(r.share * 100).toFixed(0)}% of the weight` : "no single leader";
+  return `Round ${r.round}: ${votes || "no votes"}; ${lead} (needs ${(v.threshold * 100).toFixed(0)}%).`;
+}
+
+function finalLine(v: CouncilView): string {
+  if (v.status === "consensus") return `Decision: ${v.decision!.option} (consensus in round ${v.rounds.length}).${orderLine(v)}`;
+  if (v.status === "decided") return `Decision: ${v.decision!.option} (by a human).${orderLine(v)}`;
+  if (v.status === "awaiting_human") {
+    const options = v.options ?? Object.keys(v.rounds.at(-1)?.tally ?? {});
+    return `No consensus after ${v.rounds.length} rounds: escalated to a human, who chooses between ${options.join(", ")} (POST /v1/councils/${v.id}/decision).`;
+  }
+  return `The council failed: ${v.error ?? "unknown error"}.`;
+}
+
+const orderLine = (v: CouncilView) => {
+  const o = v.paper_order as { side?: string; status?: string; qty?: number; price?: number } | null | undefined;
+  return o && o.status !== "none" ? ` Paper order: ${o.side} ${o.qty} at ${o.price} (${o.status}).` : "";
+};

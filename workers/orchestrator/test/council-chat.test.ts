@@ -1,0 +1,53 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { ChatReply } from "../../../lib/protocol/index.js";
+import { released } from "../../../lib/rpc.js";
+import { get, says, scripted, tenant, when } from "./council-helpers.js";
+
+const chat = (x: unknown) => released((exports as unknown as { default: { chat(x: unknown): Promise<ChatReply> } }).default.chat(x));
+const call = (tenantId: string, body: Record<string, unknown>) => ({ requestId: `req-${crypto.randomUUID().slice(0, 8)}`, tenantId, keyId: "k1", body: { model: "cio/council", ...body } });
+
+describe("cio/council as a chat model", () => {
+  it("runs a council on the question with the default panel and answers with the round summaries and the decision", async () => {
+    const t = await tenant();
+    const q = scripted("Is TypeScript worth it for a large codebase?", ["analyst", "skeptic", "pragmatist"].map((who) => when(who, 1, says("Yes"))));
+    const reply = await chat(call(t, { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: q }] }));
+    expect(reply.kind).toBe("json");
+    if (reply.kind !== "json") return;
+    const text = reply.completion.choices[0]!.message.content as string;
+    expect(text).toContain("3 assistants, up to 3 rounds");
+    expect(text).toContain("Round 1: Yes 3.00; Yes leads with 100% of the weight (needs 50%).");
+    expect(text).toContain("Decision: Yes (consensus in round 1).");
+    const cio = (reply.completion as unknown as { cio: { council_id: string; status: string } }).cio;
+    expect(cio.status).toBe("consensus");
+    const record = await get(t, cio.council_id);
+    expect(record).toMatchObject({ kind: "ok", body: { context: "system: Be brief.", status: "consensus" } });
+  });
+
+  it("streams one line per round and ends with the escalation when the council cannot agree", async () => {
+    const t = await tenant();
+    const q = scripted("Tabs or spaces?", [when("alpha", null, says("TABS")), when("beta", null, says("SPACES"))]);
+    const council = { assistants: [{ id: "alpha", persona: "You are alpha." }, { id: "beta", persona: "You are beta." }], options: ["TABS", "SPACES"], max_rounds: 2 };
+    const reply = await chat(call(t, { stream: true, council, messages: [{ role: "user", content: q }] }));
+    expect(reply.kind).toBe("stream");
+    if (reply.kind !== "stream") return;
+    const sse = await new Response(reply.body).text();
+    const content = sse
+      .split("\n\n")
+      .filter((b) => b.startsWith("data: {"))
+      .map((b) => JSON.parse(b.slice(6)) as { choices: { delta: { content?: string } }[] })
+      .map((c) => c.choices[0]?.delta.content ?? "")
+      .join("");
+    const lines = content.trim().split("\n");
+    expect(lines[1]).toMatch(/^Round 1: (SPACES|TABS) 1\.00, (SPACES|TABS) 1\.00; no single leader/);
+    expect(lines[2]).toMatch(/^Round 2: /);
+    expect(lines[3]).toMatch(/^No consensus after 2 rounds: escalated to a human, who chooses between TABS, SPACES/);
+    expect(sse.trim().endsWith("data: [DONE]")).toBe(true);
+  });
+
+  it("rejects a malformed council field with a 400 and opens nothing", async () => {
+    const t = await tenant();
+    const reply = await chat(call(t, { council: { max_rounds: 99 }, messages: [{ role: "user", content: "Hi?" }] }));
+    expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "council" } } });
+  });
+});

@@ -1,0 +1,102 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import { withDirective } from "../../../test/mock-upstream/directive.js";
+import Orchestrator from "../src/index.js";
+import { rightCall } from "../src/councils/scheduled.js";
+import { ctx, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
+
+const ROLES = ["market-monitor", "technical-analyst", "fundamental-analyst", "risk-manager", "strategist"];
+// The recorded BTCUSDT ticker's last price, at which paper orders fill.
+const PRICE = 96025.57;
+
+async function cron(expression: string) {
+  const ec = createExecutionContext();
+  const worker = new Orchestrator(ec, env as never);
+  await worker.scheduled(createScheduledController({ cron: expression, scheduledTime: Date.now() }));
+  await waitOnExecutionContext(ec);
+}
+
+const mockRequests = async (id: string) =>
+  (await (await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${id}`)).json()) as { body: { messages: { role: string; content: string }[] } }[];
+
+async function watch(t: string, body: Record<string, unknown>) {
+  expect(await orch().trading({ ...ctx(t), action: "watch", body })).toMatchObject({ kind: "ok" });
+}
+
+async function councilsOf(t: string) {
+  return rows<{ id: string; symbol: string }>("SELECT id, symbol FROM councils WHERE tenant_id = ? ORDER BY created_at", t);
+}
+
+describe("the trading cron", () => {
+  it("a move beyond the threshold opens a trading council whose BUY becomes a paper order; the daily cron measures it", async () => {
+    const t = await tenant();
+    const run = crypto.randomUUID().slice(0, 8);
+    const note = withDirective("", { cases: ROLES.map((r) => when(r, null, says("BUY", 0.8, `${r} sees momentum.`), { id: `${run}-${r}` })) }).trim();
+    await watch(t, { symbol: "BTCUSDT", threshold_pct: 3, note });
+    await watch(t, { symbol: "ETHUSDT", threshold_pct: 3, note }); // moved 0.4%: no council
+
+    await cron("* * * * *");
+    const opened = await councilsOf(t);
+    expect(opened.map((c) => c.symbol)).toEqual(["BTCUSDT"]);
+
+    const c = await settled(t, opened[0]!.id, 20_000, (v) => v.paper_order !== null && v.paper_order !== undefined);
+    expect(c).toMatchObject({ preset: "trading", symbol: "BTCUSDT", options: ["BUY", "SELL", "HOLD"], status: "consensus", decision: { option: "BUY" } });
+    expect(c.question).toMatch(/^BTCUSDT moved \+4\.20% in the last 15 minutes/);
+    expect(c.assistants.map((a) => a.id)).toEqual(ROLES);
+
+    // Each assistant got its own evidence from its tool.
+    const prompt = async (role: string) => (await mockRequests(`${run}-${role}`))[0]!.body.messages.find((m) => m.role === "user")!.content;
+    expect(await prompt("market-monitor")).toContain("[market-data] BTCUSDT last price 96025.57");
+    expect(await prompt("technical-analyst")).toMatch(/\[technical-analysis\] RSI\(14\)/);
+    expect(await prompt("technical-analyst")).toMatch(/\[technical-analysis\] MACD/);
+    expect(await prompt("fundamental-analyst")).toContain("[web-search] Top");
+    expect(await prompt("risk-manager")).toContain("Risk limits (default): max position 10000, max daily loss 500, order size 1000.");
+    expect(await prompt("strategist")).not.toContain("Your evidence");
+
+    // The paper order: 1000 of notional at the ticker's price, no real exchange involved.
+    const qty = 1000 / PRICE;
+    expect(c.paper_order).toMatchObject({ side: "BUY", status: "filled", price: PRICE });
+    expect((c.paper_order as { qty: number }).qty).toBeCloseTo(qty, 10);
+    const [order] = await rows<{ side: string; qty: number; price: number; status: string }>("SELECT side, qty, price, status FROM paper_orders WHERE tenant_id = ? AND council_id = ?", t, c.id);
+    expect(order).toMatchObject({ side: "BUY", price: PRICE, status: "filled" });
+    const book = await orch().trading({ ...ctx(t), action: "positions" });
+    expect(book).toMatchObject({ kind: "ok", body: { positions: [{ symbol: "BTCUSDT", avg_price: PRICE, realized_pnl: 0 }] } });
+
+    // The next minute finds the row claimed for this window: no second council.
+    await cron("* * * * *");
+    expect(await councilsOf(t)).toHaveLength(1);
+
+    // The daily measurement (horizon 0 in tests): the price has not moved, so HOLD was right and every BUY voter was wrong.
+    await cron("0 6 * * *");
+    const measured = await settled(t, c.id, 10_000, (v) => v.outcome !== null);
+    expect(measured.outcome).toMatchObject({ option: "HOLD", source: "measured" });
+    expect(await rows("SELECT assistant_id, correct, total FROM assistant_weights WHERE tenant_id = ? ORDER BY assistant_id", t)).toEqual(
+      [...ROLES].sort().map((r) => ({ assistant_id: r, correct: 0, total: 1 })),
+    );
+  });
+
+  it("the risk limits size the paper order, and a SELL with nothing held is rejected (long-only)", async () => {
+    const t = await tenant();
+    await orch().trading({ ...ctx(t), action: "set_risk_limits", body: { max_position: 1500, max_daily_loss: 100, order_notional: 2000 } });
+    const all = (option: string) => withDirective("", { cases: ROLES.map((r) => when(r, null, says(option))) }).trim();
+
+    const buy = await orch().councils({ ...ctx(t), action: "create", body: { question: `Act? ${all("BUY")}`, preset: "trading", symbol: "BTCUSDT" } });
+    if (buy.kind !== "ok") throw new Error(JSON.stringify(buy));
+    const bought = await settled(t, buy.body.id, 20_000, (v) => v.paper_order != null);
+    expect((bought.paper_order as { qty: number }).qty).toBeCloseTo(1500 / PRICE, 10);
+
+    const sellT = await tenant();
+    const sell = await orch().councils({ ...ctx(sellT), action: "create", body: { question: `Act? ${all("SELL")}`, preset: "trading", symbol: "BTCUSDT" } });
+    if (sell.kind !== "ok") throw new Error(JSON.stringify(sell));
+    const sold = await settled(sellT, sell.body.id, 20_000, (v) => v.paper_order != null);
+    expect(sold.paper_order).toMatchObject({ side: "SELL", status: "rejected", qty: 0, reason: "no position to sell (paper trading is long-only)" });
+    expect(await rows("SELECT qty FROM paper_positions WHERE tenant_id = ?", sellT)).toEqual([]);
+  });
+
+  it("judges an outcome by the move after the decision", () => {
+    expect(rightCall(100, 102, 1)).toBe("BUY");
+    expect(rightCall(100, 98.5, 1)).toBe("SELL");
+    expect(rightCall(100, 100.5, 1)).toBe("HOLD");
+  });
+});

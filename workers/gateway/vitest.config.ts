@@ -29,6 +29,8 @@ export default defineConfig({
               CIO_RUNNER_TIMEOUT_GRACE_MS: "100",
               CIO_LOG_LEVEL: "warn",
               CIO_PROVIDER: "builtin",
+              CIO_TOOL_HMAC_SECRET: "mock-tool-secret",
+              CIO_REGISTRY_TTL_MS: "0",
               CIO_SESSION_MAX_SOCKETS: "2",
             },
           }),

@@ -16,6 +16,7 @@ import { adminAuth } from "./routes/admin/admin-auth.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
 import { batches } from "./routes/batches.js";
+import { tools } from "./routes/admin/tools.js";
 import { chat } from "./routes/chat.js";
 import { councils } from "./routes/councils.js";
 import { trading } from "./routes/trading.js";
@@ -61,6 +62,7 @@ export function createApp() {
   app.use("/admin/*", adminAuth());
   app.route("/", tenants);
   app.route("/", credentials);
+  app.route("/", tools);
   app.route("/", runnerConnect); // runner token, not an API key
   app.route("/", sessionSocket); // API key or a one-time ticket (browsers)
   app.use("/v1/*", apiKeyAuth());

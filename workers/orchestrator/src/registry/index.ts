@@ -4,8 +4,9 @@
  * for CIO_REGISTRY_TTL_MS, so a hot path costs no database round trip. The first read in an isolate
  * seeds the registry from the bindings.
  */
-import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { and, eq, inArray, or } from "drizzle-orm";
 import { openDb, schema } from "../../../../lib/db/index.js";
+import { grantToolStatement, upsertHttpsTool } from "../../../../lib/db/tool-registry.js";
 import type { Logger } from "../../../../lib/log.js";
 import { ToolManifestSchema } from "../../../../lib/protocol/tool.js";
 import type { ToolStatsRow } from "../../../../d1-migrations/schema/tools.js";
@@ -58,17 +59,8 @@ async function load(env: OrchestratorEnv, tenantId: string, log: Logger): Promis
   return { tools, stats: new Map(stats.map((x) => [x.toolName, x])) };
 }
 
-/** Registers (or updates) a tool reached over HTTPS; public unless given, it is then offered per allow-list. */
-export async function registerHttpsTool(env: OrchestratorEnv, url: string, manifest: unknown, opts: { public?: boolean } = {}) {
-  const m = ToolManifestSchema.parse(manifest);
-  const t = schema.tools;
-  await openDb(env.DB)
-    .insert(t)
-    .values({ name: m.name, transport: "https", target: url, manifest: m, public: opts.public ?? true })
-    .onConflictDoUpdate({ target: t.name, set: { transport: "https", target: url, manifest: m, public: opts.public ?? true, updatedAt: sql`(unixepoch('subsec') * 1000)` } });
-  return m;
-}
+/** Registers (or updates) a tool reached over HTTPS; without an allow-list entry a private one is offered to nobody. */
+export const registerHttpsTool = (env: OrchestratorEnv, url: string, manifest: unknown, opts: { public?: boolean } = {}) =>
+  upsertHttpsTool(openDb(env.DB), url, manifest, opts.public ?? true);
 
-export async function grantTool(env: OrchestratorEnv, tenantId: string, toolName: string) {
-  await openDb(env.DB).insert(schema.toolGrants).values({ tenantId, toolName }).onConflictDoNothing();
-}
+export const grantTool = (env: OrchestratorEnv, tenantId: string, toolName: string) => grantToolStatement(openDb(env.DB), tenantId, toolName);

@@ -1,0 +1,112 @@
+/**
+ * The tool registry for operators: list it, register an HTTPS tool (a service in any language answering
+ * POST <url>/execute, signed with CIO_TOOL_HMAC_SECRET), switch a tool off or make it private, and keep
+ * each tenant's allow-list of private tools. Tools bound to the orchestrator are seeded, not registered.
+ * The orchestrator's isolates see a change within CIO_REGISTRY_TTL_MS.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { openDb, schema, type Db } from "../../../../../lib/db/index.js";
+import { grantToolStatement, revokeToolStatement, upsertHttpsTool } from "../../../../../lib/db/tool-registry.js";
+import { badRequest, notFound } from "../../../../../lib/errors.js";
+import { ToolManifestSchema } from "../../../../../lib/protocol/tool.js";
+import type { ToolRow } from "../../../../../d1-migrations/schema/tools.js";
+import { router } from "../../validation.js";
+import { auditRow } from "./audit.js";
+import { listOf } from "./schemas.js";
+import { getTenant } from "./tenants.js";
+
+const json = <T>(s: T) => ({ content: { "application/json": { schema: s } } });
+
+const ToolSchema = z
+  .object({ name: z.string(), object: z.literal("tool"), transport: z.string(), target: z.string(), enabled: z.boolean(), public: z.boolean(), version: z.string(), description: z.string() })
+  .meta({ id: "Tool" });
+const ToolCreateSchema = z
+  .object({ url: z.url({ protocol: /^https?$/ }).describe("base URL; the tool answers POST <url>/execute"), manifest: ToolManifestSchema, public: z.boolean().default(false) })
+  .strict()
+  .meta({ id: "ToolCreate" });
+const ToolPatchSchema = z.object({ enabled: z.boolean().optional(), public: z.boolean().optional() }).strict();
+const NameParam = z.object({ name: z.string() });
+const GrantParam = z.object({ id: z.string(), name: z.string() });
+
+const toolView = (t: ToolRow) => {
+  const m = ToolManifestSchema.safeParse(t.manifest);
+  return { name: t.name, object: "tool" as const, transport: t.transport, target: t.target, enabled: t.enabled, public: t.public, version: m.success ? m.data.version : "?", description: m.success ? m.data.description : "" };
+};
+
+async function getTool(db: Db, name: string): Promise<ToolRow> {
+  const [t] = await db.select().from(schema.tools).where(eq(schema.tools.name, name)).limit(1);
+  if (!t) throw notFound(`No tool '${name}'.`, "tool_not_found");
+  return t;
+}
+
+/** Plain HTTP only to this machine (local development); anything else must be HTTPS. */
+function checkUrl(url: string) {
+  const u = new URL(url);
+  if (u.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) throw badRequest("Tool URLs must use https (plain http only for localhost).", "url");
+}
+
+const sec = [{ admin: [] }];
+const list = createRoute({ method: "get", path: "/admin/tools", summary: "List the tool registry", security: sec, responses: { 200: { description: "Tools by name", ...json(listOf(ToolSchema)) } } });
+const create = createRoute({
+  method: "post",
+  path: "/admin/tools",
+  summary: "Register (or update) an HTTPS tool",
+  security: sec,
+  request: { body: { required: true, ...json(ToolCreateSchema) } },
+  responses: { 201: { description: "The tool", ...json(ToolSchema) } },
+});
+const patch = createRoute({
+  method: "patch",
+  path: "/admin/tools/{name}",
+  summary: "Switch a tool on or off, or make it public or private",
+  security: sec,
+  request: { params: NameParam, body: { required: true, ...json(ToolPatchSchema) } },
+  responses: { 200: { description: "The tool", ...json(ToolSchema) } },
+});
+const grant = createRoute({ method: "put", path: "/admin/tenants/{id}/tools/{name}", summary: "Allow a tenant a private tool", security: sec, request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
+const revoke = createRoute({ method: "delete", path: "/admin/tenants/{id}/tools/{name}", summary: "Withdraw a private tool from a tenant", security: sec, request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
+
+export const tools = router()
+  .openapi(list, async (c) => {
+    const rows = await openDb(c.env.DB).select().from(schema.tools).orderBy(schema.tools.name);
+    return c.json({ object: "list" as const, data: rows.map(toolView) }, 200);
+  })
+  .openapi(create, async (c) => {
+    const b = c.req.valid("json");
+    checkUrl(b.url);
+    const db = openDb(c.env.DB);
+    const m = await upsertHttpsTool(db, b.url, b.manifest, b.public);
+    await db.insert(schema.auditLog).values({ tenantId: null, actor: "admin", action: "tool.register", target: m.name, detail: { url: b.url, public: b.public }, requestId: c.get("requestId") });
+    return c.json(toolView(await getTool(db, m.name)), 201);
+  })
+  .openapi(patch, async (c) => {
+    const { name } = c.req.valid("param");
+    const b = c.req.valid("json");
+    const db = openDb(c.env.DB);
+    await getTool(db, name);
+    if (b.enabled !== undefined || b.public !== undefined) {
+      await db.batch([
+        db.update(schema.tools).set(b).where(eq(schema.tools.name, name)),
+        db.insert(schema.auditLog).values({ tenantId: null, actor: "admin", action: "tool.update", target: name, detail: b, requestId: c.get("requestId") }),
+      ]);
+    }
+    return c.json(toolView(await getTool(db, name)), 200);
+  })
+  .openapi(grant, async (c) => {
+    const { id, name } = c.req.valid("param");
+    const db = openDb(c.env.DB);
+    await getTenant(db, id);
+    const t = await getTool(db, name);
+    await db.batch([grantToolStatement(db, id, name), auditRow(db, c, id, "tool.grant", name)]);
+    return c.json(toolView(t), 200);
+  })
+  .openapi(revoke, async (c) => {
+    const { id, name } = c.req.valid("param");
+    const db = openDb(c.env.DB);
+    await getTenant(db, id);
+    const t = await getTool(db, name);
+    await db.batch([revokeToolStatement(db, id, name), auditRow(db, c, id, "tool.revoke", name)]);
+    return c.json(toolView(t), 200);
+  });

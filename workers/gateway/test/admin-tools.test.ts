@@ -1,0 +1,48 @@
+import { describe, expect, inject, it } from "vitest";
+import { admin, call, newTenant, ADMIN, type TenantFixture } from "../../../test/support/fixtures.js";
+
+const origin = () => inject("upstreamUrl").replace(/\/v1$/, "");
+const manifest = (name: string) => ({
+  name,
+  description: "Weather forecast lookup for a city",
+  parameters: { type: "object", properties: {} },
+  timeoutMs: 2000,
+  version: "1.0.0",
+  examples: ["weather forecast for Paris"],
+});
+
+async function ask(t: TenantFixture) {
+  const res = await call("/v1/chat/completions", { method: "POST", headers: t.headers, body: JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: "weather forecast for Paris" }] }) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { cio: { tools: { name: string; ok: boolean }[] } }).cio.tools;
+}
+
+describe("admin: the tool registry", () => {
+  it("registers a private HTTPS tool that only tenants on its allow-list get, and switches it off", async () => {
+    const name = `forecast-${crypto.randomUUID().slice(0, 8)}`;
+    const created = await admin("POST", "/admin/tools", { url: `${origin()}/tools/${name}`, manifest: manifest(name) });
+    expect(created).toMatchObject({ name, object: "tool", transport: "https", enabled: true, public: false });
+    const [allowed, other] = [await newTenant(), await newTenant()];
+    await admin("PUT", `/admin/tenants/${allowed.tenantId}/tools/${name}`);
+    expect(await ask(allowed)).toEqual([expect.objectContaining({ name, ok: true })]);
+    expect((await ask(other)).map((t) => t.name)).not.toContain(name);
+    const listed = await admin<{ data: { name: string; transport: string }[] }>("GET", "/admin/tools");
+    expect(listed.data).toEqual(expect.arrayContaining([expect.objectContaining({ name, transport: "https" }), expect.objectContaining({ name: "technical-analysis", transport: "rpc" })]));
+    expect(await admin("PATCH", `/admin/tools/${name}`, { enabled: false })).toMatchObject({ enabled: false });
+    expect((await ask(allowed)).map((t) => t.name)).not.toContain(name);
+    await admin("PATCH", `/admin/tools/${name}`, { enabled: true });
+    await admin("DELETE", `/admin/tenants/${allowed.tenantId}/tools/${name}`);
+    expect((await ask(allowed)).map((t) => t.name)).not.toContain(name);
+  });
+
+  it("refuses plain http to other hosts, a bound tool's name, bad manifests and unknown tenants", async () => {
+    const post = (body: unknown) => call("/admin/tools", { method: "POST", headers: ADMIN, body: JSON.stringify(body) });
+    expect((await post({ url: "http://tools.example.com", manifest: manifest("remote-x") })).status).toBe(400);
+    const taken = await post({ url: "https://tools.example.com", manifest: manifest("technical-analysis") });
+    expect(taken.status).toBe(409);
+    expect(await taken.json()).toMatchObject({ error: { code: "tool_name_taken" } });
+    expect((await post({ url: "https://tools.example.com", manifest: { ...manifest("bad"), timeoutMs: -1 } })).status).toBe(400);
+    expect((await call("/admin/tenants/ten_nope/tools/technical-analysis", { method: "PUT", headers: ADMIN })).status).toBe(404);
+    expect((await call("/admin/tools", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+  });
+});

@@ -3,14 +3,16 @@
  * BENCH_SECONDS sets the length of each measurement (default 10); BENCH_SUITES picks suites by name.
  */
 import { auto } from "./suites/auto.ts";
+import { council } from "./suites/council.ts";
 import { passthrough } from "./suites/passthrough.ts";
 import { printTable, writeReport, type Row } from "./lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const wanted = (process.env.BENCH_SUITES ?? "passthrough,auto").split(",");
+const wanted = (process.env.BENCH_SUITES ?? "passthrough,auto,council").split(",");
 const suites: Record<string, () => Promise<{ rows: Row[]; notes: Record<string, unknown> }>> = {
   passthrough: () => passthrough(seconds, [1, 50]),
   auto: () => auto(seconds, [1, 10]),
+  council: () => council(Number(process.env.BENCH_COUNCIL_RUNS ?? 10), [1, 5]),
 };
 
 const rows: Row[] = [];

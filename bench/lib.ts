@@ -85,10 +85,11 @@ export function writeReport(rows: Row[], notes: Record<string, unknown>) {
   return file;
 }
 
-/** A tenant and key with limits high enough that the benchmark measures latency, not rate limiting. */
-export async function benchKey(url: string, adminToken: string): Promise<string> {
+/** A tenant and key with limits far above any benchmark's load, made through the admin API. */
+export async function benchKey(url: string, adminToken: string, name = "bench"): Promise<string> {
   const h = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
-  const t = (await (await fetch(`${url}/admin/tenants`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { id: string };
-  const k = (await (await fetch(`${url}/admin/tenants/${t.id}/keys`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { key: string };
+  const limits = { rpm_limit: 10_000_000, concurrency_limit: 10_000 };
+  const t = (await (await fetch(`${url}/admin/tenants`, { method: "POST", headers: h, body: JSON.stringify({ name, ...limits }) })).json()) as { id: string };
+  const k = (await (await fetch(`${url}/admin/tenants/${t.id}/keys`, { method: "POST", headers: h, body: JSON.stringify({ name, ...limits }) })).json()) as { key: string };
   return k.key;
 }

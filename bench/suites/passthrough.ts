@@ -52,7 +52,6 @@ export async function passthrough(seconds: number, connections: number[]): Promi
   return { rows, notes: verdict(rows, Math.max(...connections)) };
 }
 
-
 function verdict(rows: Row[], c: number) {
   const ours = rows.find((r) => r.target === "cio-edge gateway" && r.connections === c);
   const portkey = rows.find((r) => r.target === "portkey gateway" && r.connections === c);

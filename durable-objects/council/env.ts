@@ -11,7 +11,7 @@ export interface CouncilEnv {
   DB: D1Database;
   AI?: AiBinding;
   COUNCILS: DurableObjectNamespace<import("./index.js").CouncilDO>;
-  /** Present once sessions land; councils publish to a session only when it is bound. */
+  /** Councils publish to a session only when it is bound (and the council was started from one). */
   SESSIONS?: DurableObjectNamespace<import("../session/index.js").SessionDO>;
   TOOL_MARKET_DATA?: ToolService;
   TOOL_TECHNICAL_ANALYSIS?: ToolService;

@@ -35,7 +35,7 @@ export function providerModel(env: ModelEnv, log: Logger, requestId: string): Co
         { role: "system" as const, content: req.system },
         { role: "user" as const, content: req.user },
       ];
-      for await (const ev of provider.round({ messages, tools: [], requestId, signal, params: { temperature: 0.2 } })) {
+      for await (const ev of provider.round({ messages, tools: [], requestId, signal, stream: false, params: { temperature: 0.2 } })) {
         if (ev.type === "text") text += ev.delta;
       }
       return text;

@@ -1,16 +1,8 @@
 import { z } from "zod";
+import { AdmissionLimitsSchema } from "../../lib/protocol/session.js";
 
 /** What the gateway asks for on every request; the limits come from the key, the tenant and the defaults. */
-export const ReserveRequestSchema = z.object({
-  keyId: z.string(),
-  keyRpm: z.number().int().positive(),
-  keyConcurrency: z.number().int().positive(),
-  tenantRpm: z.number().int().positive(),
-  tenantConcurrency: z.number().int().positive(),
-  dailyTokenBudget: z.number().int().positive().nullable(),
-  /** A lease not released by then is dropped, so a crashed gateway isolate cannot leak concurrency. */
-  leaseTtlMs: z.number().int().positive(),
-});
+export const ReserveRequestSchema = AdmissionLimitsSchema.extend({ keyId: z.string() });
 export type ReserveRequest = z.infer<typeof ReserveRequestSchema>;
 
 export type LimitReason = "key_rpm" | "tenant_rpm" | "key_concurrency" | "tenant_concurrency" | "daily_token_budget";

@@ -3,8 +3,8 @@
  * sends (size, JSON, zod, then chat / resume / cancel / ping), closes, and idle sockets.
  */
 import { z } from "zod";
-import { ApiError, notFound } from "../../lib/errors.js";
-import { ClientFrameSchema, SOCKET_HEADERS, type ClientFrame } from "../../lib/protocol/session.js";
+import { ApiError, badRequest, notFound } from "../../lib/errors.js";
+import { ClientFrameSchema, SOCKET_HEADERS, AdmissionLimitsSchema, type ClientFrame, type ServerFrame, type AdmissionLimits } from "../../lib/protocol/session.js";
 import type { SessionCore } from "./core.js";
 import { close, send, type SocketState } from "./sockets.js";
 import type { SessionMeta } from "./store.js";
@@ -23,6 +23,7 @@ export class SocketHandler {
     const ref = { tenantId: h(SOCKET_HEADERS.tenant), sessionId: h(SOCKET_HEADERS.session) };
     const meta = this.s.owned(ref);
     if (!meta) throw notFound(`No session with id '${ref.sessionId}'.`, "session_not_found");
+    const limits = parseLimits(h(SOCKET_HEADERS.limits));
     const { CIO_SESSION_MAX_SOCKETS: perSession, CIO_TENANT_MAX_SOCKETS: perTenant } = this.s.settings;
     if (this.s.sockets.count() >= perSession) throw tooMany("session_socket_limit", `This session already has ${perSession} open sockets.`);
     const admitted = await this.s.limiter(meta.tenantId).admitSocket(meta.sessionId, perTenant);
@@ -33,12 +34,12 @@ export class SocketHandler {
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     const now = Date.now();
-    const state: SocketState = { keyId: h(SOCKET_HEADERS.key) || "ticket", requestId: h(SOCKET_HEADERS.request) || crypto.randomUUID(), readySeq: this.s.store.lastSeq, live: false, lastSeen: now };
+    const state: SocketState = { keyId: h(SOCKET_HEADERS.key), limits, requestId: h(SOCKET_HEADERS.request) || crypto.randomUUID(), readySeq: this.s.store.lastSeq, live: false, lastSeen: now };
     this.s.sockets.accept(server, state);
     send(server, { type: "ready", session_id: meta.sessionId, last_seq: state.readySeq });
     this.s.store.touch(now);
+    // admitSocket already counted this socket; closes and the alarm report the exact count from here on.
     this.s.changed();
-    await this.reportCount();
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -65,7 +66,7 @@ export class SocketHandler {
       }
       return;
     }
-    this.chat(ws, f, meta, state);
+    await this.chat(ws, f, meta, state);
   }
 
   async closed(ws: WebSocket, code: number, reason: string) {
@@ -107,14 +108,43 @@ export class SocketHandler {
     this.s.sockets.goLive(ws, this.s.store.eventsAfter(after));
   }
 
-  private chat(ws: WebSocket, f: Extract<ClientFrame, { type: "chat" }>, meta: SessionMeta, state: SocketState) {
-    if (this.s.store.hasTurn(f.id)) return send(ws, { type: "error", id: f.id, code: "duplicate_turn", message: `A turn with id '${f.id}' already exists.` });
-    if (this.s.turns.busy) return send(ws, { type: "error", id: f.id, code: "turn_in_progress", message: "A turn is already running in this session." });
+  /** A turn is admitted like any chat request: the key's rate limits and the tenant's token budget apply. */
+  private async chat(ws: WebSocket, f: Extract<ClientFrame, { type: "chat" }>, meta: SessionMeta, state: SocketState) {
+    const refused = this.refusal(f.id);
+    if (refused) return send(ws, refused);
+    const limiter = this.s.limiter(meta.tenantId);
+    const r = await limiter.reserve({ keyId: state.keyId, ...state.limits });
+    if (!r.ok) {
+      const budget = r.reason === "daily_token_budget";
+      const message = budget ? "The daily token budget of this organization is exhausted." : `Rate limit reached (${r.reason}); retry in ${Math.ceil(r.retryAfterMs / 1000)} s.`;
+      return send(ws, { type: "error", id: f.id, code: budget ? "budget_exceeded" : r.reason, message });
+    }
+    // Another frame may have started a turn while the reservation was on its way.
+    const late = this.refusal(f.id);
+    if (late) {
+      void limiter.release(r.leaseId).catch(() => {});
+      return send(ws, late);
+    }
     const signal = this.s.turns.begin(f.id, [{ role: "user", content: f.content }]);
     const messages = this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX);
-    const call = { requestId: `${state.requestId}.${f.id}`, tenantId: meta.tenantId, keyId: state.keyId, body: { model: f.model ?? meta.model, messages, stream: true } };
-    const reply = this.s.answer(call);
+    const body = { model: f.model ?? meta.model, messages, stream: true };
+    // The orchestrator settles the lease (slot and tokens) when the answer ends, however it ends.
+    const reply = this.s.answer({ requestId: `${state.requestId}.${f.id}`, tenantId: meta.tenantId, keyId: state.keyId, leaseId: r.leaseId, body });
     void this.s.turns.follow(f.id, reply, signal).then(() => this.s.touchIndex());
+  }
+
+  private refusal(id: string): ServerFrame | null {
+    if (this.s.store.hasTurn(id)) return { type: "error", id, code: "duplicate_turn", message: `A turn with id '${id}' already exists.` };
+    if (this.s.turns.busy) return { type: "error", id, code: "turn_in_progress", message: "A turn is already running in this session." };
+    return null;
+  }
+}
+
+function parseLimits(header: string): AdmissionLimits {
+  try {
+    return AdmissionLimitsSchema.parse(JSON.parse(header));
+  } catch {
+    throw badRequest("The session socket needs the caller's limits (x-cio-limits); the gateway sets them.");
   }
 }
 

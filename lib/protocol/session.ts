@@ -115,4 +115,26 @@ export const SessionChatCallSchema = z.object({
 });
 
 /** Headers the gateway puts on the WebSocket upgrade it forwards to the session. */
-export const SOCKET_HEADERS = { tenant: "x-cio-tenant-id", session: "x-cio-session-id", key: "x-cio-key-id", request: "x-request-id" } as const;
+export const SOCKET_HEADERS = {
+  tenant: "x-cio-tenant-id",
+  session: "x-cio-session-id",
+  key: "x-cio-key-id",
+  request: "x-request-id",
+  /** The key's rate limits and budget (JSON, AdmissionLimitsSchema): each `chat` turn is admitted against them. */
+  limits: "x-cio-limits",
+} as const;
+
+/**
+ * What a request is admitted against (the tenant's RateLimiterDO): the limits come from the key, the tenant
+ * and the defaults. A session socket carries its key's limits so every turn is admitted like a request.
+ */
+export const AdmissionLimitsSchema = z.object({
+  keyRpm: z.number().int().positive(),
+  keyConcurrency: z.number().int().positive(),
+  tenantRpm: z.number().int().positive(),
+  tenantConcurrency: z.number().int().positive(),
+  dailyTokenBudget: z.number().int().positive().nullable(),
+  /** A lease not released by then is dropped, so a crashed gateway isolate cannot leak concurrency. */
+  leaseTtlMs: z.number().int().positive(),
+});
+export type AdmissionLimits = z.infer<typeof AdmissionLimitsSchema>;

@@ -16,7 +16,7 @@ export function helloFrame(runnerName: string, over: Partial<HelloFrame> = {}): 
   return {
     type: "hello", protocol: 1, requestId: crypto.randomUUID(), runnerName, version: "0.1.0-test", dbKind: "postgres",
     schema: { tables: [{ schema: "public", name: "sales", columns: [{ name: "region", type: "text", nullable: false }, { name: "amount", type: "numeric", nullable: true }] }] },
-    namedQueries: [{ name: "sales_by_region", description: "Sales per region", params: ["day"] }],
+    namedQueries: [{ name: "sales_by_region", description: "Sales per region", params: ["day"] }, { name: "daily_totals", description: "Total sales per day", params: [] }],
     namedOnly: false, maxRows: 10_000, maxConcurrent: 4, ...over,
   };
 }
@@ -39,7 +39,11 @@ export class FakeRunner {
 
   /** Connects and says hello; resolves once the hub acknowledged. */
   static async connect(token: string, runnerName: string, hello: Partial<HelloFrame> = {}): Promise<FakeRunner> {
-    const res = await connectRunner(token);
+    return FakeRunner.attach(await connectRunner(token), runnerName, hello);
+  }
+
+  /** Takes over the WebSocket of a 101 answer (from the gateway, or a hub's fetch in orchestrator tests). */
+  static async attach(res: Response, runnerName: string, hello: Partial<HelloFrame> = {}): Promise<FakeRunner> {
     if (res.status !== 101 || !res.webSocket) throw new Error(`connect → ${res.status} ${await res.text()}`);
     res.webSocket.accept();
     const r = new FakeRunner(res.webSocket);

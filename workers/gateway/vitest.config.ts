@@ -13,6 +13,8 @@ export default defineConfig({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(`${ROOT}/d1-migrations`),
           CIO_ADMIN_TOKEN: "test-admin-token",
+          CIO_FILES_MAX_BYTES: String(12 * 1024 * 1024),
+          CIO_FILES_PART_BYTES: String(5 * 1024 * 1024),
           CIO_LOG_LEVEL: "warn",
         },
         workers: [
@@ -29,6 +31,10 @@ export default defineConfig({
               CIO_PROVIDER: "builtin",
               CIO_SESSION_MAX_SOCKETS: "2",
             },
+          }),
+          // The heavy queue's consumer, so tasks and batches run end to end (real queue delivery).
+          auxWorker("queues/heavy/wrangler.toml", {
+            vars: { CIO_LOG_LEVEL: "warn", CIO_HEAVY_PROGRESS_MS: "0", CIO_HEAVY_RETRY_BASE_S: "1", CIO_BATCH_PART_SIZE: "4", CIO_BATCH_MAX_PARTS_IN_FLIGHT: "2" },
           }),
           ...toolWorkers(),
         ],

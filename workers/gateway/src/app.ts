@@ -15,12 +15,15 @@ import { requestContext, requireJson } from "./middleware/request-context.js";
 import { adminAuth } from "./routes/admin/admin-auth.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
+import { batches } from "./routes/batches.js";
 import { chat } from "./routes/chat.js";
 import { councils } from "./routes/councils.js";
 import { trading } from "./routes/trading.js";
 import { feedback } from "./routes/feedback.js";
+import { files, isUpload } from "./routes/files.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
+import { tasks } from "./routes/tasks.js";
 import { runnerConnect } from "./routes/runners/connect.js";
 import { runners } from "./routes/runners/runners.js";
 import { sessionSocket } from "./routes/session-socket.js";
@@ -44,14 +47,14 @@ export function createApp() {
   app.use(requestContext());
   app.use("*", (c, next) => cors({ origin: c.get("settings").CIO_CORS_ORIGINS, exposeHeaders: EXPOSED_HEADERS, maxAge: 600 })(c, next));
   app.use("*", (c, next) =>
-    bodyLimit({
+    isUpload(c.req.path, c.req.method) ? next() : bodyLimit({
       maxSize: c.get("settings").CIO_MAX_BODY_BYTES,
       onError: () => {
         throw new ApiError(413, "invalid_request_error", `Request body exceeds ${c.get("settings").CIO_MAX_BODY_BYTES} bytes.`, "request_too_large");
       },
     })(c, next),
   );
-  app.use("/v1/*", requireJson());
+  app.use("/v1/*", requireJson(isUpload));
   app.use("/admin/*", requireJson());
 
   app.route("/", health);
@@ -65,6 +68,9 @@ export function createApp() {
   app.route("/", chat);
   app.route("/", councils);
   app.route("/", trading);
+  app.route("/", files);
+  app.route("/", tasks);
+  app.route("/", batches);
   app.route("/", feedback);
   app.route("/", runners);
   app.route("/", sessions);

@@ -4,12 +4,15 @@ import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.
 import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
 import type { GatewaySettings } from "./settings.js";
+import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 
 /** The gateway's bindings, as declared in the root wrangler.toml. */
 export interface GatewayEnv {
   DB: D1Database;
   ORCHESTRATOR: Service<Orchestrator>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  /** Heavy work: the queue its tasks go to, and the bucket of uploaded files and results. */
+  HEAVY_QUEUE: Queue<HeavyMessage>;
   RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
   FILES: R2Bucket;
   SESSIONS: DurableObjectNamespace<SessionDO>;

@@ -3,7 +3,7 @@
  * Results (including "no such key") are cached per isolate for at most CIO_KEY_CACHE_TTL_S (≤ 30 s), which
  * keeps D1 off the hot path while guaranteeing a revoked key stops working within 30 seconds.
  */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, type SQL } from "drizzle-orm";
 import { openDb, schema } from "../../../lib/db/index.js";
 import type { GatewaySettings } from "./settings.js";
 import type { AuthContext } from "./env.js";
@@ -16,7 +16,7 @@ const MAX_CACHED = 10_000;
 export async function lookupKey(d1: D1Database, hash: string, s: GatewaySettings, now = Date.now()): Promise<KeyLookup> {
   const hit = cache.get(hash);
   if (hit && hit.expires > now) return hit.value;
-  const value = await fromDb(d1, hash, s);
+  const value = await fromDb(d1, s, eq(schema.apiKeys.hash, hash));
   if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
   if (s.CIO_KEY_CACHE_TTL_S > 0) cache.set(hash, { value, expires: now + s.CIO_KEY_CACHE_TTL_S * 1000 });
   return value;
@@ -25,7 +25,10 @@ export async function lookupKey(d1: D1Database, hash: string, s: GatewaySettings
 /** Forget a key at once in this isolate (used by the admin API when it revokes). */
 export const forgetKey = (hash: string) => cache.delete(hash);
 
-async function fromDb(d1: D1Database, hash: string, s: GatewaySettings): Promise<KeyLookup> {
+/** The same lookup by key id, uncached: for credentials that stand for a key (a session ticket). */
+export const lookupKeyById = (d1: D1Database, keyId: string, s: GatewaySettings) => fromDb(d1, s, eq(schema.apiKeys.id, keyId));
+
+async function fromDb(d1: D1Database, s: GatewaySettings, which: SQL): Promise<KeyLookup> {
   const k = schema.apiKeys;
   const t = schema.tenants;
   const rows = await openDb(d1)
@@ -42,7 +45,7 @@ async function fromDb(d1: D1Database, hash: string, s: GatewaySettings): Promise
     })
     .from(k)
     .innerJoin(t, eq(t.id, k.tenantId))
-    .where(and(eq(k.hash, hash), isNull(k.revokedAt)))
+    .where(and(which, isNull(k.revokedAt)))
     .limit(1);
   const r = rows[0];
   if (!r) return null;

@@ -14,6 +14,10 @@ export const GatewaySettingsSchema = z.object({
   CIO_DEFAULT_TENANT_CONCURRENCY: envInt(200, 1),
   /** A request still holding a concurrency slot after this long is assumed lost and its slot freed. */
   CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),
+  /** Largest file `POST /v1/files` accepts (OpenAI's limit is 512 MB); uploads stream, so memory stays flat. */
+  CIO_FILES_MAX_BYTES: envInt(512 * 1024 * 1024, 1),
+  /** Uploads go to R2 in pieces of this size (R2 multipart parts: at least 5 MiB). */
+  CIO_FILES_PART_BYTES: envInt(8 * 1024 * 1024, 5 * 1024 * 1024, 100 * 1024 * 1024),
   /** Most rows a streamed runner query (`stream: true`) may return; nothing is buffered, so this can be large. */
   CIO_RUNNER_STREAM_MAX_ROWS: envInt(10_000_000, 1, 1_000_000_000),
   /** How long a WebSocket ticket for a browser (POST /v1/sessions/:id/ticket) stays valid. */

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { queryResultKey } from "../../../lib/protocol/runner-hub.js";
 import { admin, call, newTenant, type TenantFixture } from "../../../test/support/fixtures";
 import { connectRunner, FakeRunner, runnerToken } from "../../../test/support/fake-runner";
 
@@ -59,7 +61,7 @@ describe("runner status", () => {
     const list = await (await call("/v1/runners", { headers: t.headers })).json<{ data: Record<string, unknown>[] }>();
     expect(list.data.map((x) => [x.name, x.status])).toEqual([["idle-db", "offline"], ["sales-db", "connected"]]);
     const one = await (await call(`/v1/runners/${name}`, { headers: t.headers })).json<Record<string, unknown>>();
-    expect(one).toMatchObject({ object: "runner", status: "connected", version: "9.9.9", db_kind: "mysql", named_queries: [{ name: "sales_by_region" }] });
+    expect(one).toMatchObject({ object: "runner", status: "connected", version: "9.9.9", db_kind: "mysql", named_queries: [{ name: "sales_by_region" }, { name: "daily_totals" }] });
     expect((one.tables as { name: string }[])[0]!.name).toBe("sales");
     expect((one.connections as unknown[]).length).toBe(1);
     expect(one.last_seen).toEqual(expect.any(Number));
@@ -273,6 +275,18 @@ describe("runner pools", () => {
 });
 
 describe("stored results", () => {
+  it("serves a tenant's stored result as NDJSON, and only to that tenant", async () => {
+    const { t } = await pool();
+    const files = (env as unknown as { FILES: R2Bucket }).FILES;
+    await files.put(queryResultKey(t.tenantId, "sql_abc"), '{"columns":[{"name":"n","type":"int"}]}\n[1]\n');
+    const res = await call("/v1/query-results/sql_abc", { headers: t.headers });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-ndjson");
+    expect(await res.text()).toBe('{"columns":[{"name":"n","type":"int"}]}\n[1]\n');
+    const other = await newTenant();
+    expect((await call("/v1/query-results/sql_abc", { headers: other.headers })).status).toBe(404);
+  });
+
   it("answers 404 for a result that does not exist (or belongs to another tenant)", async () => {
     const { t } = await pool();
     const res = await call("/v1/query-results/nope", { headers: t.headers });

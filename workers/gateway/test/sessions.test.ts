@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
-import { call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures.js";
+import { admin, call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures.js";
 import { SessionClient, textOf } from "../../orchestrator/test/session-client.js";
 
 const DB = (env as unknown as { DB: D1Database }).DB;
@@ -135,6 +135,10 @@ describe("/v1/sessions/:id/ws through the gateway", () => {
     const old = await ticketFor(t, s.id);
     await DB.prepare("UPDATE session_tickets SET expires_at = ? WHERE session_id = ?").bind(Date.now() - 1, s.id).run();
     expect((await socket(s.id, {}, `?ticket=${old.ticket}`)).status).toBe(401);
+    // A ticket stands for its key: once the key is revoked, its unused tickets stop working too.
+    const pending = await ticketFor(t, s.id);
+    await admin("DELETE", `/admin/tenants/${t.tenantId}/keys/${t.keyId}`);
+    expect((await socket(s.id, {}, `?ticket=${pending.ticket}`)).status).toBe(401);
   });
 
   it("refuses requests that are not upgrades, lack credentials, or exceed the per-session socket limit", async () => {

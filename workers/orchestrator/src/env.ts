@@ -1,5 +1,6 @@
 import type { CouncilEnv } from "../../../durable-objects/council/env.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import type { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
 import type { AiBinding } from "./providers/workers-ai/index.js";
 import type { ToolService } from "./registry/transports.js";
@@ -10,6 +11,8 @@ import type { SessionDO } from "../../../durable-objects/session/index.js";
 export interface OrchestratorEnv extends CouncilEnv {
   DB: D1Database;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
+  /** Heavy work the brain hands off (analyze_file) goes to this queue; the files it reads are in FILES. */
+  HEAVY_QUEUE: Queue<HeavyMessage>;
   TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO>;
   /** Workers AI; optional so the stack runs offline (auto mode then falls back to another provider). */
   AI?: AiBinding;

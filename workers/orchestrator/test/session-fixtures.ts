@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import { stubFor } from "../../../lib/do-names.js";
 import { sessionObjectName } from "../../../lib/protocol/index.js";
-import { SOCKET_HEADERS } from "../../../lib/protocol/session.js";
+import { SOCKET_HEADERS, type AdmissionLimits } from "../../../lib/protocol/session.js";
 import { SessionClient } from "./session-client.js";
 import type { OrchestratorEnv } from "../src/env.js";
 
@@ -31,15 +31,23 @@ export async function newSession(tenantId?: string, model = "mock-model"): Promi
   return { tenantId: t, sessionId, stub };
 }
 
-export function upgrade(s: TestSession, tenantId = s.tenantId): Promise<Response> {
+export const LIMITS: AdmissionLimits = { keyRpm: 1000, keyConcurrency: 100, tenantRpm: 1000, tenantConcurrency: 100, dailyTokenBudget: null, leaseTtlMs: 60_000 };
+
+export function upgrade(s: TestSession, tenantId = s.tenantId, limits: Partial<AdmissionLimits> = {}): Promise<Response> {
   return s.stub.fetch("https://session.internal/ws", {
-    headers: { upgrade: "websocket", [SOCKET_HEADERS.tenant]: tenantId, [SOCKET_HEADERS.session]: s.sessionId, [SOCKET_HEADERS.key]: "k-test" },
+    headers: {
+      upgrade: "websocket",
+      [SOCKET_HEADERS.tenant]: tenantId,
+      [SOCKET_HEADERS.session]: s.sessionId,
+      [SOCKET_HEADERS.key]: "k-test",
+      [SOCKET_HEADERS.limits]: JSON.stringify({ ...LIMITS, ...limits }),
+    },
   });
 }
 
 /** A connected client that has received `ready`. */
-export async function connect(s: TestSession): Promise<SessionClient> {
-  const c = SessionClient.from(await upgrade(s));
+export async function connect(s: TestSession, limits: Partial<AdmissionLimits> = {}): Promise<SessionClient> {
+  const c = SessionClient.from(await upgrade(s, s.tenantId, limits));
   await c.waitFor((f) => f.type === "ready");
   return c;
 }

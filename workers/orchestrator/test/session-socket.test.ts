@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
+import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { publishToSession } from "../../../lib/protocol/index.js";
 import { SESSION_PING } from "../../../lib/protocol/session.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
@@ -174,6 +175,24 @@ describe("SessionDO over WebSocket", () => {
     await idle.waitFor((f) => f.type === "error" && f.code === "idle_timeout");
     expect((await idle.waitClosed()).code).toBe(1000);
     expect(await s.stub.info(s)).not.toBeNull();
+  });
+
+  it("admits each turn against the key's limits and the tenant's budget, and settles its slot when it ends", async () => {
+    const s = await newSession();
+    const limiter = stubFor(e.RATE_LIMITER, rateLimiterName(s.tenantId));
+    const c = await connect(s, { keyConcurrency: 1 });
+    c.send(chat("t1"));
+    await c.waitFor(done("t1"));
+    await eventually(async () => (await limiter.snapshot("k-test")).keyInFlight === 0);
+    expect((await limiter.snapshot("k-test")).tokensToday).toBeGreaterThan(0);
+    const broke = await connect(s, { dailyTokenBudget: 1 });
+    broke.send(chat("t2"));
+    expect(await broke.waitFor((f) => f.type === "error" && f.id === "t2")).toMatchObject({ code: "budget_exceeded" });
+    expect(broke.frames.some((f) => f.type === "message" && f.id === "t2")).toBe(false);
+    const missing = await s.stub.fetch("https://session.internal/ws", { headers: { upgrade: "websocket", "x-cio-tenant-id": s.tenantId, "x-cio-session-id": s.sessionId } });
+    expect(missing.status).toBe(400);
+    c.close();
+    broke.close();
   });
 
   it("relays task and council events published over RPC, stamped with the next seq", async () => {

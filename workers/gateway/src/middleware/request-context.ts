@@ -27,9 +27,10 @@ export function requestContext(): MiddlewareHandler<GatewayApp> {
 }
 
 /** JSON bodies only: a clear 415 rather than a confusing validation error for form posts and the like. */
-export function requireJson(): MiddlewareHandler<GatewayApp> {
+export function requireJson(except: (path: string, method: string) => boolean = () => false): MiddlewareHandler<GatewayApp> {
   return async function requireJson(c, next) {
     const method = c.req.method;
+    if (except(c.req.path, method)) return next();
     if (method === "POST" || method === "PUT" || method === "PATCH") {
       const type = c.req.header("content-type") ?? "";
       const hasBody = c.req.header("content-length") !== "0" && (c.req.raw.body !== null || type !== "");

@@ -8,6 +8,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError, forbidden, unauthorized, type ErrorType } from "../../../../lib/errors.js";
 import { ErrorBodySchema } from "../../../../lib/protocol/index.js";
 import { SOCKET_HEADERS } from "../../../../lib/protocol/session.js";
+import type { Context } from "hono";
+import type { AuthContext, GatewayApp } from "../env.js";
+import { lookupKeyById } from "../keys.js";
 import { apiKeyAuth } from "../middleware/auth.js";
 import { router } from "../validation.js";
 import { redeemTicket, sessionStub } from "./sessions.js";
@@ -35,19 +38,7 @@ export const sessionSocket = router().openapi(route, async (c) => {
   }
   const { id } = c.req.valid("param");
   const { ticket } = c.req.valid("query");
-  let tenantId: string;
-  let keyId: string;
-  if (ticket !== undefined) {
-    const row = await redeemTicket(c.env.DB, ticket);
-    // A ticket is bound to one session; a mismatch is treated like an unknown ticket (it is spent either way).
-    if (!row || row.sessionId !== id) throw unauthorized("Invalid, used or expired ticket. Ask POST /v1/sessions/{id}/ticket for a new one.");
-    ({ tenantId, keyId } = row);
-  } else {
-    await apiKeyAuth()(c, async () => {});
-    const scopes = c.get("auth").scopes;
-    if (!scopes.includes("*") && !scopes.includes("sessions")) throw forbidden("This API key lacks the 'sessions' scope.");
-    ({ tenantId, keyId } = c.get("auth"));
-  }
+  const { tenantId, keyId, limits } = ticket !== undefined ? await byTicket(c, ticket, id) : await byApiKey(c);
   const res = await sessionStub(c.env.SESSIONS, tenantId, id).fetch("https://session.internal/ws", {
     headers: {
       upgrade: "websocket",
@@ -55,12 +46,31 @@ export const sessionSocket = router().openapi(route, async (c) => {
       [SOCKET_HEADERS.session]: id,
       [SOCKET_HEADERS.key]: keyId,
       [SOCKET_HEADERS.request]: c.get("requestId"),
+      [SOCKET_HEADERS.limits]: JSON.stringify({ ...limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS }),
     },
   });
   if (res.status !== 101 || !res.webSocket) throw await asApiError(res);
   // A fresh response: the object's has immutable headers, and ours get x-request-id and CORS added.
   return new Response(null, { status: 101, webSocket: res.webSocket }) as never;
 });
+
+/** A ticket stands for the key that asked for it: that key must still be valid when the ticket is used. */
+async function byTicket(c: Context<GatewayApp>, ticket: string, sessionId: string): Promise<AuthContext> {
+  const row = await redeemTicket(c.env.DB, ticket);
+  // A ticket is bound to one session; a mismatch is treated like an unknown ticket (it is spent either way).
+  if (!row || row.sessionId !== sessionId) throw unauthorized("Invalid, used or expired ticket. Ask POST /v1/sessions/{id}/ticket for a new one.");
+  const key = await lookupKeyById(c.env.DB, row.keyId, c.get("settings"));
+  if (!key || key.tenantId !== row.tenantId) throw unauthorized("The API key that asked for this ticket was revoked.");
+  if (key.tenantStatus !== "active") throw forbidden("This tenant is suspended.", "tenant_suspended");
+  return key;
+}
+
+async function byApiKey(c: Context<GatewayApp>): Promise<AuthContext> {
+  await apiKeyAuth()(c, async () => {});
+  const auth = c.get("auth");
+  if (!auth.scopes.includes("*") && !auth.scopes.includes("sessions")) throw forbidden("This API key lacks the 'sessions' scope.");
+  return auth;
+}
 
 async function asApiError(res: Response): Promise<ApiError> {
   const body = (await res.json().catch(() => null)) as { error?: { type: ErrorType; message: string; code: string | null } } | null;

@@ -23,7 +23,10 @@ export interface AgentInput {
   maxSteps: number;
   requestId: string;
   params: Parameters<ModelProvider["round"]>[0]["params"];
+  stream: boolean;
   signal: AbortSignal;
+  /** Adds up the time spent waiting on the model and the tools (reported so the gateway can tell its own overhead). */
+  waited?: (ms: number) => void;
 }
 
 export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
@@ -41,12 +44,18 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
     const tools = last ? a.clientTools : [...own, ...a.clientTools];
     const calls: ModelToolCall[] = [];
     let text = "";
-    for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params })) {
+    let t = Date.now();
+    for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params, stream: a.stream })) {
+      a.waited?.(Date.now() - t);
       if (ev.type === "text") {
         text += ev.delta;
         wroteText = true;
         yield ev;
-      } else if (ev.type === "tool_call") calls.push(ev.call);
+        t = Date.now();
+        continue;
+      }
+      t = Date.now();
+      if (ev.type === "tool_call") calls.push(ev.call);
       else usage = addUsage(usage, ev.usage);
     }
     const ours = calls.filter((c) => !clientNames.has(c.name));
@@ -78,7 +87,9 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
 
 async function* runTools(a: AgentInput, calls: ModelToolCall[], offered: Set<string>, activity: ToolActivity[]): AsyncGenerator<AgentEvent, DispatchResult[]> {
   for (const c of calls) yield { type: "tool_start", name: c.name, arguments: c.arguments };
+  const started = Date.now();
   const results = await a.dispatcher.dispatch(calls, a.signal, offered);
+  a.waited?.(Date.now() - started);
   for (const r of results) {
     const act: ToolActivity = { name: r.call.name, arguments: r.arguments, latency_ms: r.latencyMs, ok: r.ok };
     if (r.error) act.error = { code: r.error.code, message: r.error.message };

@@ -22,8 +22,8 @@ import type { PipelineDeps } from "./passthrough.js";
 export async function auto(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Promise<ChatReply> {
   const { env, log } = deps;
   const model = call.body.model;
-  const started = Date.now();
   const abort = new AbortController();
+  let waited = 0;
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;
   try {
@@ -37,18 +37,22 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     });
     const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
+    // tool_choice "none" means what it says for OpenAI: answer in text, call nothing.
+    const noTools = body.tool_choice === "none";
     events = recorded(
       runAgent({
         provider,
         dispatcher,
         systemPrompt: s.CIO_SYSTEM_PROMPT,
         messages: body.messages,
-        ownTools: offered.map(asFunctionTool),
-        clientTools: body.tools ?? [],
+        ownTools: noTools ? [] : offered.map(asFunctionTool),
+        clientTools: noTools ? [] : (body.tools ?? []),
         maxSteps: s.CIO_MAX_STEPS,
         requestId: call.requestId,
         params: { temperature: body.temperature, top_p: body.top_p, max_tokens: body.max_completion_tokens ?? body.max_tokens, seed: body.seed },
+        stream: body.stream === true,
         signal: abort.signal,
+        waited: (ms) => (waited += ms),
       }),
       (outcomes) => deps.waitUntil(recordCalls(env.DB, call.tenantId, call.requestId, outcomes, s.CIO_LEARNING_ALPHA).catch((err) => log.error("tool calls could not be recorded", { err }))),
     );
@@ -56,7 +60,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     first = await events.next();
   } catch (err) {
     deps.settle(model);
-    if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: Date.now() - started };
+    if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: waited };
     throw err;
   }
   const prompt = promptText(call.body.messages);
@@ -70,14 +74,15 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   const all = prepend(first, events);
   if (call.body.stream !== true) {
     try {
-      return { kind: "json", completion: await renderJson(all, target), upstreamMs: 0 };
+      const completion = await renderJson(all, target);
+      return { kind: "json", completion, upstreamMs: waited };
     } catch (err) {
       deps.settle(model);
-      if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: 0 };
+      if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: waited };
       throw err;
     }
   }
-  return { kind: "stream", body: toReadable(safely(renderSse(all, target)), abort, () => deps.settle(model)), upstreamMs: 0 };
+  return { kind: "stream", body: toReadable(safely(renderSse(all, target)), abort, () => deps.settle(model)), upstreamMs: waited };
 }
 
 const asFunctionTool = (t: RegisteredTool): FunctionTool => ({

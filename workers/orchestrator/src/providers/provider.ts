@@ -23,6 +23,8 @@ export interface ModelRound {
   tools: FunctionTool[];
   requestId: string;
   signal: AbortSignal;
+  /** Whether the client reads a stream; providers may answer a non-streamed request in one piece. */
+  stream: boolean;
   /** Client parameters passed through to the model where the provider supports them. */
   params: { temperature?: number | null; top_p?: number | null; max_tokens?: number | null; seed?: number | null };
 }

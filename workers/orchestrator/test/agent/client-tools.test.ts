@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "../../../../lib/protocol/index.js";
-import { chat, completionOf, newTenant, OPENAI, scripted, streamText } from "./helpers.js";
+import { chat, completionOf, mockOrigin, newTenant, OPENAI, scripted, streamText } from "./helpers.js";
 
 const WEATHER = { type: "function" as const, function: { name: "get_weather", description: "Weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } };
 
@@ -72,5 +72,16 @@ describe("read by the openai SDK", () => {
     const last = chunks.at(-1) as unknown as { usage: { total_tokens: number }; cio: { tools: { name: string; ok: boolean; latency_ms: number }[] } };
     expect(last.usage.total_tokens).toBeGreaterThan(0);
     expect(last.cio.tools).toEqual([expect.objectContaining({ name: "technical-analysis", ok: true, latency_ms: expect.any(Number) })]);
+  });
+});
+
+describe("tool_choice", () => {
+  it('"none" offers no tools at all, ours or the client\'s', async () => {
+    const tenantId = await newTenant();
+    const id = `none-${crypto.randomUUID().slice(0, 8)}`;
+    const reply = completionOf(await chat([scripted("hi", [{ text: "plain answer" }], id)], { tenantId, settings: OPENAI, body: { tools: [WEATHER], tool_choice: "none" } }));
+    expect(reply.choices[0]!.message.content).toBe("plain answer");
+    const [logged] = (await (await fetch(`${mockOrigin()}/__requests?id=${id}`)).json()) as { body: { tools?: unknown[] } }[];
+    expect(logged!.body.tools).toBeUndefined();
   });
 });

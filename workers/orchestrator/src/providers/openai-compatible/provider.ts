@@ -1,11 +1,13 @@
 /**
- * The agent loop's view of an OpenAI-compatible upstream: every round is a streamed call, so the final
- * answer's tokens pass straight through, and tool calls (which arrive as deltas spread over many chunks,
- * keyed by `index`) are assembled before they are handed to the loop.
+ * The agent loop's view of an OpenAI-compatible upstream. When the client streams, every round is a
+ * streamed call, so the final answer's tokens pass straight through, and tool calls (which arrive as
+ * deltas spread over many chunks, keyed by `index`) are assembled before they are handed to the loop.
+ * When it does not, a round is one JSON completion: nobody waits for the first token, and one body is
+ * cheaper to read than a stream of them.
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { Logger } from "../../../../../lib/log.js";
-import type { ChatCompletionChunk } from "../../../../../lib/protocol/index.js";
+import type { ChatCompletion, ChatCompletionChunk } from "../../../../../lib/protocol/index.js";
 import { newCallId, type ModelEvent, type ModelProvider, type ModelRound, type ModelToolCall } from "../provider.js";
 import { postChat, type UpstreamConfig } from "./client.js";
 import { parseChunk } from "./relay.js";
@@ -26,13 +28,20 @@ export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger):
         messages: r.messages,
         ...(r.tools.length ? { tools: r.tools } : {}),
         ...definedParams(r.params),
-        stream: true,
-        stream_options: { include_usage: true },
+        ...(r.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
       };
       const { response } = await postChat(cfg, body, r.signal, log);
-      yield* readRound(response.body!);
+      if (r.stream) yield* readRound(response.body!);
+      else yield* readCompletion((await response.json()) as ChatCompletion);
     },
   };
+}
+
+function* readCompletion(c: ChatCompletion): Iterable<ModelEvent> {
+  const m = c.choices?.[0]?.message;
+  if (m?.content) yield { type: "text", delta: m.content };
+  for (const t of m?.tool_calls ?? []) yield { type: "tool_call", call: { id: t.id || newCallId(), name: t.function.name, arguments: t.function.arguments || "{}" } };
+  if (c.usage) yield { type: "usage", usage: c.usage };
 }
 
 function definedParams(p: ModelRound["params"]) {

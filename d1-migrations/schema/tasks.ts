@@ -1,0 +1,114 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { tenants } from "./tenants.js";
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+
+/**
+ * One row per job handed to the `heavy` queue. Queue messages carry only the task id; the parameters
+ * stay here (small) or in R2 (`input_ref`), and the result goes to R2 (`result_ref`) with a short summary.
+ */
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    type: text("type", { enum: ["file_analysis", "batch", "chat_completion"] }).notNull(),
+    status: text("status", { enum: ["queued", "running", "succeeded", "failed", "cancelled"] }).notNull().default("queued"),
+    /** 0..1 */
+    progress: real("progress").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    inputRef: text("input_ref"),
+    resultRef: text("result_ref"),
+    summary: text("summary"),
+    error: text("error", { mode: "json" }).$type<{ code: string; message: string }>(),
+    sessionId: text("session_id"),
+    requestId: text("request_id"),
+    createdAt: integer("created_at").notNull().default(now),
+    startedAt: integer("started_at"),
+    updatedAt: integer("updated_at").notNull().default(now),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [index("tasks_tenant_created").on(t.tenantId, t.createdAt)],
+);
+export type Task = typeof tasks.$inferSelect;
+
+/** Uploaded files (OpenAI Files API) and the files batches write; the bytes live in R2 under `r2_key`. */
+export const files = sqliteTable(
+  "files",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    filename: text("filename").notNull(),
+    purpose: text("purpose", { enum: ["batch", "analysis", "batch_output"] }).notNull(),
+    bytes: integer("bytes").notNull(),
+    contentType: text("content_type"),
+    r2Key: text("r2_key").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("files_tenant_created").on(t.tenantId, t.createdAt)],
+);
+export type FileRow = typeof files.$inferSelect;
+
+/** OpenAI Batch API objects; the work itself runs as a `batch` task split into parts. */
+export const batches = sqliteTable(
+  "batches",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull().references(() => tenants.id),
+    taskId: text("task_id").notNull(),
+    /** The key that created the batch: its requests are admitted under that key's rate limits. */
+    keyId: text("key_id").notNull(),
+    limits: text("limits", { mode: "json" }).$type<Record<string, number | null>>().notNull(),
+    inputFileId: text("input_file_id").notNull(),
+    endpoint: text("endpoint").notNull(),
+    completionWindow: text("completion_window").notNull(),
+    status: text("status", {
+      enum: ["validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"],
+    })
+      .notNull()
+      .default("validating"),
+    total: integer("total").notNull().default(0),
+    completed: integer("completed").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    partsTotal: integer("parts_total").notNull().default(0),
+    partsDone: integer("parts_done").notNull().default(0),
+    outputFileId: text("output_file_id"),
+    errorFileId: text("error_file_id"),
+    errors: text("errors", { mode: "json" }).$type<{ code: string; message: string; line: number | null; param: string | null }[]>(),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>(),
+    createdAt: integer("created_at").notNull().default(now),
+    inProgressAt: integer("in_progress_at"),
+    finalizingAt: integer("finalizing_at"),
+    completedAt: integer("completed_at"),
+    failedAt: integer("failed_at"),
+    cancellingAt: integer("cancelling_at"),
+    cancelledAt: integer("cancelled_at"),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("batches_tenant_created").on(t.tenantId, t.createdAt)],
+);
+export type Batch = typeof batches.$inferSelect;
+
+/** A slice of a batch's input (a byte range of the JSONL) that one queue message runs. */
+export const batchParts = sqliteTable(
+  "batch_parts",
+  {
+    batchId: text("batch_id").notNull(),
+    idx: integer("idx").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    startByte: integer("start_byte").notNull(),
+    endByte: integer("end_byte").notNull(),
+    firstLine: integer("first_line").notNull(),
+    requests: integer("requests").notNull(),
+    /** pending: waits for a slot; queued: sent to the queue; done: outputs written. */
+    status: text("status", { enum: ["pending", "queued", "running", "done"] }).notNull().default("pending"),
+    completed: integer("completed").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    outputBytes: integer("output_bytes").notNull().default(0),
+    errorBytes: integer("error_bytes").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.batchId, t.idx] })],
+);
+export type BatchPart = typeof batchParts.$inferSelect;

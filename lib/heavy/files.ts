@@ -1,0 +1,25 @@
+/** File rows and their OpenAI shape; every lookup is by tenant and id, so other tenants' files are "not found". */
+import { and, eq } from "drizzle-orm";
+import { notFound } from "../errors.js";
+import { openDb, schema } from "../db/index.js";
+import type { FileObject } from "../protocol/heavy.js";
+import { toUnixSeconds } from "./ids.js";
+
+export type FileRow = typeof schema.files.$inferSelect;
+
+export async function getFile(d1: D1Database, tenantId: string, id: string): Promise<FileRow> {
+  const f = schema.files;
+  const [row] = await openDb(d1).select().from(f).where(and(eq(f.tenantId, tenantId), eq(f.id, id))).limit(1);
+  if (!row) throw notFound(`No such File object: ${id}`, "file_not_found");
+  return row;
+}
+
+export const toFileObject = (r: FileRow): FileObject => ({
+  id: r.id,
+  object: "file",
+  bytes: r.bytes,
+  created_at: toUnixSeconds(r.createdAt)!,
+  filename: r.filename,
+  purpose: r.purpose,
+  status: "processed",
+});

@@ -1,0 +1,16 @@
+/** Public ids in OpenAI's style (`file-…`, `batch_…`) and ours (`task_…`); random, so unguessable. */
+const rand = () => crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+export const newTaskId = () => `task_${rand()}`;
+export const newFileId = () => `file-${rand()}`;
+export const newBatchId = () => `batch_${rand()}`;
+
+/** R2 keys always start with the tenant, so a key made from one tenant's context cannot reach another's. */
+export const r2Keys = {
+  file: (tenantId: string, fileId: string) => `tenants/${tenantId}/files/${fileId}`,
+  taskInput: (tenantId: string, taskId: string) => `tenants/${tenantId}/tasks/${taskId}/input.json`,
+  taskResult: (tenantId: string, taskId: string) => `tenants/${tenantId}/tasks/${taskId}/result.json`,
+  batchPart: (tenantId: string, batchId: string, part: number, kind: "output" | "error") =>
+    `tenants/${tenantId}/batches/${batchId}/parts/${part}.${kind}.jsonl`,
+};
+
+export const toUnixSeconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));

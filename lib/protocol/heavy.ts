@@ -1,0 +1,119 @@
+/**
+ * Heavy work: the queue message, the parameters of each task type, and the public objects of the tasks,
+ * files and batches APIs (files and batches in OpenAI's shapes). Messages carry ids, never bulk data.
+ */
+import { z } from "zod";
+import { ChatCompletionRequestSchema } from "./openai.js";
+
+export const TaskTypeSchema = z.enum(["file_analysis", "batch", "chat_completion"]);
+export type TaskType = z.infer<typeof TaskTypeSchema>;
+export const TaskStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]);
+export type TaskStatus = z.infer<typeof TaskStatusSchema>;
+export const TERMINAL: readonly TaskStatus[] = ["succeeded", "failed", "cancelled"];
+
+export const HeavyMessageSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("task"), taskId: z.string().min(1), tenantId: z.string().min(1), requestId: z.string() }),
+  z.object({
+    kind: z.literal("batch_part"),
+    batchId: z.string().min(1),
+    part: z.number().int().nonnegative(),
+    tenantId: z.string().min(1),
+    requestId: z.string(),
+  }),
+]);
+export type HeavyMessage = z.infer<typeof HeavyMessageSchema>;
+
+const column = z.string().min(1).max(256);
+export const AggregateSchema = z.object({
+  column,
+  op: z.enum(["count", "sum", "mean", "min", "max"]),
+});
+
+/** What a file analysis computes: per-column statistics always, group-by aggregates when asked. */
+export const AnalysisParamsSchema = z.object({
+  file_id: z.string().min(1),
+  group_by: column.optional(),
+  aggregates: z.array(AggregateSchema).max(16).optional(),
+  /** XLSX only: the sheet by name; default the first. */
+  sheet: z.string().optional(),
+  /** CSV only; default ",". */
+  delimiter: z.string().length(1).optional(),
+});
+export type AnalysisParams = z.infer<typeof AnalysisParamsSchema>;
+
+/** `POST /v1/tasks`: long AI jobs and analyses started directly (the brain starts analyses itself). */
+export const CreateTaskSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("file_analysis"), params: AnalysisParamsSchema, session_id: z.string().optional() }),
+  z.object({ type: z.literal("chat_completion"), params: z.object({ request: ChatCompletionRequestSchema }), session_id: z.string().optional() }),
+]);
+export type CreateTask = z.infer<typeof CreateTaskSchema>;
+
+export const TaskObjectSchema = z.object({
+  id: z.string(),
+  object: z.literal("task"),
+  type: TaskTypeSchema,
+  status: TaskStatusSchema,
+  progress: z.number(),
+  eta_s: z.number().nullable(),
+  attempts: z.number().int(),
+  summary: z.string().nullable(),
+  result_url: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  session_id: z.string().nullable(),
+  created_at: z.number().int(),
+  started_at: z.number().int().nullable(),
+  finished_at: z.number().int().nullable(),
+});
+export type TaskObject = z.infer<typeof TaskObjectSchema>;
+
+export const UPLOAD_PURPOSES = ["batch", "analysis"] as const;
+export const FileObjectSchema = z.object({
+  id: z.string(),
+  object: z.literal("file"),
+  bytes: z.number().int(),
+  created_at: z.number().int(),
+  filename: z.string(),
+  purpose: z.string(),
+  status: z.literal("processed"),
+});
+export type FileObject = z.infer<typeof FileObjectSchema>;
+
+export const CreateBatchSchema = z.object({
+  input_file_id: z.string().min(1),
+  endpoint: z.literal("/v1/chat/completions", { error: "only /v1/chat/completions is supported" }),
+  completion_window: z.literal("24h", { error: "completion_window must be 24h" }),
+  metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
+});
+
+/** One line of a batch input file, as OpenAI defines it. */
+export const BatchLineSchema = z.object({
+  custom_id: z.string().min(1).max(512),
+  method: z.literal("POST"),
+  url: z.literal("/v1/chat/completions"),
+  body: ChatCompletionRequestSchema,
+});
+export type BatchLine = z.infer<typeof BatchLineSchema>;
+
+export const BatchObjectSchema = z.object({
+  id: z.string(),
+  object: z.literal("batch"),
+  endpoint: z.string(),
+  errors: z.object({ object: z.literal("list"), data: z.array(z.object({ code: z.string(), message: z.string(), line: z.number().nullable(), param: z.string().nullable() })) }).nullable(),
+  input_file_id: z.string(),
+  completion_window: z.string(),
+  status: z.string(),
+  output_file_id: z.string().nullable(),
+  error_file_id: z.string().nullable(),
+  created_at: z.number().int(),
+  in_progress_at: z.number().int().nullable(),
+  expires_at: z.number().int().nullable(),
+  finalizing_at: z.number().int().nullable(),
+  completed_at: z.number().int().nullable(),
+  failed_at: z.number().int().nullable(),
+  expired_at: z.number().int().nullable(),
+  cancelling_at: z.number().int().nullable(),
+  cancelled_at: z.number().int().nullable(),
+  request_counts: z.object({ total: z.number().int(), completed: z.number().int(), failed: z.number().int() }),
+  metadata: z.record(z.string(), z.string()).nullable(),
+});
+export type BatchObject = z.infer<typeof BatchObjectSchema>;

@@ -1,0 +1,43 @@
+/**
+ * The dead-letter queue's consumer: a message lands here after its last retry. Its task is marked failed
+ * with the last attempt's error (or the batch part's requests are written as failed), so no accepted job
+ * ever just disappears. Acknowledged only once that is recorded; a failure here is retried by the DLQ.
+ */
+import { Logger } from "../../../lib/log.js";
+import { publishTask } from "../../../lib/heavy/events.js";
+import { HeavyMessageSchema } from "../../../lib/protocol/heavy.js";
+import { failBatchPart } from "./jobs/batch/part.js";
+import { failBatch } from "./jobs/batch/finalize.js";
+import type { HeavyEnv } from "./env.js";
+import type { HeavySettings } from "./settings.js";
+import { fail, readTask } from "./task-store.js";
+
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: HeavyEnv, s: HeavySettings): Promise<void> {
+  const log = new Logger({ component: "queue-heavy-dlq" }, s.CIO_LOG_LEVEL);
+  for (const m of batch.messages) {
+    const parsed = HeavyMessageSchema.safeParse(m.body);
+    if (!parsed.success) {
+      log.error("malformed dead letter dropped", { messageId: m.id });
+      m.ack();
+      continue;
+    }
+    const msg = parsed.data;
+    const l = log.child({ requestId: msg.requestId, tenantId: msg.tenantId });
+    try {
+      if (msg.kind === "batch_part") {
+        await failBatchPart(env, s, msg, l);
+      } else {
+        const task = await readTask(env.DB, msg.tenantId, msg.taskId);
+        const error = { code: "retries_exhausted", message: `gave up after ${task?.attempts ?? "all"} attempts: ${task?.error?.message ?? "unknown error"}` };
+        const failed = await fail(env.DB, msg.tenantId, msg.taskId, error);
+        if (failed?.type === "batch") await failBatch(env, failed, error);
+        if (failed) await publishTask(env, failed, l);
+        l.error("task failed after its last retry", { taskId: msg.taskId, error });
+      }
+      m.ack();
+    } catch (err) {
+      l.error("dead letter could not be recorded; retrying", { err });
+      m.retry();
+    }
+  }
+}

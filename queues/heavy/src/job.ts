@@ -1,0 +1,38 @@
+/** What every job gets and returns. A job reports progress through its context and stops when cancelled. */
+import type { Logger } from "../../../lib/log.js";
+import type { TaskRow } from "../../../lib/heavy/tasks.js";
+import type { HeavyEnv } from "./env.js";
+import type { HeavySettings } from "./settings.js";
+
+/** A failure that retrying cannot fix (bad input, missing file): the task fails at once, no retries. */
+export class JobFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "JobFailure";
+  }
+}
+
+/** The task was cancelled (or finished elsewhere) while this attempt ran: stop quietly. */
+export class TaskGone extends Error {
+  constructor() {
+    super("the task is no longer running");
+    this.name = "TaskGone";
+  }
+}
+
+export interface JobContext {
+  env: HeavyEnv;
+  settings: HeavySettings;
+  task: TaskRow;
+  log: Logger;
+  /** Record progress 0..1 (throttled); throws TaskGone once the task was cancelled. */
+  progress(fraction: number): Promise<void>;
+}
+
+/** `pending`: the job handed its completion to later messages (a batch finishes with its last part). */
+export type JobOutcome = { summary: string; resultRef: string | null } | "pending";
+
+export type Job = (ctx: JobContext) => Promise<JobOutcome>;

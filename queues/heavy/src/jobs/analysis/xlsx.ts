@@ -1,0 +1,187 @@
+/**
+ * Streaming XLSX reader: fflate unzips entries chunk by chunk and saxes parses their XML as it arrives,
+ * so neither the archive nor a sheet is ever held whole. Two passes over the R2 object: the first reads the
+ * workbook (sheet names), its relationships and the shared strings (a sheet's cells refer to them and the
+ * archive may store them after the sheet); the second streams the chosen sheet's rows.
+ */
+import { Unzip, UnzipInflate, type UnzipFile } from "fflate";
+import { SaxesParser, type SaxesTagPlain } from "saxes";
+import { JobFailure } from "../../job.js";
+
+type Open = () => Promise<ReadableStream<Uint8Array>>;
+
+interface WorkbookInfo {
+  sheets: { name: string; rid: string }[];
+  rels: Map<string, string>;
+  strings: string[];
+}
+
+export async function readXlsx(open: Open, size: number, onRow: (row: string[]) => void, progress: (p: number) => Promise<void>, sheet?: string): Promise<void> {
+  const info = await readWorkbook(open, size, (p) => progress(p * 0.2));
+  const chosen = sheet === undefined ? info.sheets[0] : info.sheets.find((s) => s.name === sheet);
+  if (!chosen) throw new JobFailure("sheet_not_found", sheet ? `No sheet named '${sheet}' (sheets: ${info.sheets.map((s) => s.name).join(", ")}).` : "The workbook has no sheets.");
+  const target = info.rels.get(chosen.rid);
+  if (!target) throw new JobFailure("invalid_xlsx", `The workbook does not say where sheet '${chosen.name}' is stored.`);
+  const path = target.startsWith("/") ? target.slice(1) : `xl/${target}`;
+  const rows = new SheetRows(info.strings, onRow);
+  const seen = await unzipEntries(open, size, new Set([path]), () => rows.parser(), (p) => progress(0.2 + p * 0.8));
+  if (!seen.has(path)) throw new JobFailure("invalid_xlsx", `The sheet '${chosen.name}' (${path}) is missing from the archive.`);
+}
+
+async function readWorkbook(open: Open, size: number, progress: (p: number) => Promise<void>): Promise<WorkbookInfo> {
+  const info: WorkbookInfo = { sheets: [], rels: new Map(), strings: [] };
+  const parsers: Record<string, () => SaxesParser> = {
+    "xl/workbook.xml": () => onTags((tag) => {
+      if (local(tag.name) === "sheet") info.sheets.push({ name: attr(tag, "name"), rid: attr(tag, "r:id") || attr(tag, "id") });
+    }),
+    "xl/_rels/workbook.xml.rels": () => onTags((tag) => {
+      if (local(tag.name) === "Relationship") info.rels.set(attr(tag, "Id"), attr(tag, "Target"));
+    }),
+    "xl/sharedStrings.xml": () => sharedStrings(info.strings),
+  };
+  const seen = await unzipEntries(open, size, new Set(Object.keys(parsers)), (name) => parsers[name]!(), progress);
+  if (!seen.has("xl/workbook.xml")) throw new JobFailure("invalid_xlsx", "The file is not an Excel workbook (no xl/workbook.xml).");
+  return info;
+}
+
+/** Streams the archive once, feeding each wanted entry's XML into a fresh parser; returns the entries seen. */
+async function unzipEntries(open: Open, size: number, wanted: Set<string>, parserFor: (name: string) => SaxesParser, progress: (p: number) => Promise<void>): Promise<Set<string>> {
+  const seen = new Set<string>();
+  let failure: unknown = null;
+  const unzip = new Unzip((file: UnzipFile) => {
+    if (!wanted.has(file.name)) return;
+    seen.add(file.name);
+    const parser = parserFor(file.name);
+    const decoder = new TextDecoder();
+    file.ondata = (err, chunk, final) => {
+      if (failure) return;
+      try {
+        if (err) throw err;
+        parser.write(decoder.decode(chunk, { stream: !final }));
+        if (final) parser.close();
+      } catch (e) {
+        failure = e;
+      }
+    };
+    file.start();
+  });
+  unzip.register(UnzipInflate);
+  let read = 0;
+  try {
+    for await (const chunk of await open()) {
+      unzip.push(chunk);
+      if (failure) break;
+      read += chunk.byteLength;
+      await progress(size ? read / size : 0);
+    }
+    if (!failure) unzip.push(new Uint8Array(0), true);
+  } catch (err) {
+    failure ??= err;
+  }
+  if (failure instanceof JobFailure) throw failure;
+  if (failure) throw new JobFailure("invalid_xlsx", `The Excel file could not be read: ${failure instanceof Error ? failure.message : String(failure)}`);
+  return seen;
+}
+
+function onTags(fn: (tag: SaxesTagPlain) => void): SaxesParser {
+  const p = new SaxesParser();
+  p.on("opentag", fn);
+  return p;
+}
+
+/** `<si>` items; rich text runs are joined, phonetic hints (`<rPh>`) left out. */
+function sharedStrings(out: string[]): SaxesParser {
+  const p = new SaxesParser();
+  let inT = false;
+  let inPhonetic = false;
+  let current = "";
+  p.on("opentag", (tag) => {
+    const n = local(tag.name);
+    if (n === "si") current = "";
+    else if (n === "t") inT = !inPhonetic;
+    else if (n === "rPh") inPhonetic = true;
+  });
+  p.on("text", (t) => {
+    if (inT) current += t;
+  });
+  p.on("closetag", (tag) => {
+    const n = local(tag.name);
+    if (n === "t") inT = false;
+    else if (n === "rPh") inPhonetic = false;
+    else if (n === "si") out.push(current);
+  });
+  return p;
+}
+
+/** Turns `<row>`/`<c>` elements into arrays of cell text, placed by their column letters. */
+class SheetRows {
+  constructor(
+    private readonly strings: string[],
+    private readonly onRow: (row: string[]) => void,
+  ) {}
+
+  parser(): SaxesParser {
+    const p = new SaxesParser();
+    let row: string[] = [];
+    let col = 0;
+    let type = "n";
+    let inValue = false;
+    let text = "";
+    p.on("opentag", (tag) => {
+      const n = local(tag.name);
+      if (n === "row") {
+        row = [];
+        col = 0;
+      } else if (n === "c") {
+        const ref = attr(tag, "r");
+        col = ref ? columnIndex(ref) : col;
+        type = attr(tag, "t") || "n";
+        text = "";
+      } else if (n === "v" || (n === "t" && type === "inlineStr")) {
+        inValue = true;
+      }
+    });
+    p.on("text", (t) => {
+      if (inValue) text += t;
+    });
+    p.on("closetag", (tag) => {
+      const n = local(tag.name);
+      if (n === "v" || n === "t") inValue = false;
+      else if (n === "c") {
+        while (row.length < col) row.push("");
+        row[col] = this.cellText(type, text);
+        col++;
+      } else if (n === "row") {
+        this.onRow(row);
+      }
+    });
+    return p;
+  }
+
+  private cellText(type: string, raw: string): string {
+    if (type === "s") return this.strings[Number(raw)] ?? "";
+    if (type === "b") return raw === "1" ? "true" : raw === "0" ? "false" : raw;
+    if (type === "e") return "";
+    return raw;
+  }
+}
+
+/** `BC12` → 54 (zero-based column of the cell reference). */
+export function columnIndex(ref: string): number {
+  let n = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const c = ref.charCodeAt(i);
+    if (c < 65 || c > 90) break;
+    n = n * 26 + (c - 64);
+  }
+  return n - 1;
+}
+
+const local = (name: string) => {
+  const i = name.indexOf(":");
+  return i < 0 ? name : name.slice(i + 1);
+};
+const attr = (tag: SaxesTagPlain, name: string) => {
+  const v = tag.attributes[name];
+  return typeof v === "string" ? v : "";
+};

@@ -1,0 +1,35 @@
+/**
+ * Batch requests are admitted by the tenant's RateLimiterDO exactly like requests through the gateway,
+ * under the limits of the key that created the batch, so a batch cannot exceed the tenant's rates. A
+ * request over the rate waits (up to CIO_BATCH_RATE_WAIT_MS in all) and then hands the part back to the
+ * queue with a delay; an exhausted daily budget fails the request.
+ */
+import { rateLimiterName, stubFor } from "../../../../../lib/do-names.js";
+import type { HeavyEnv } from "../../env.js";
+import type { BatchRow } from "./store.js";
+
+export class RateLimited extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`the tenant's rate limit holds this batch for ${retryAfterMs} ms`);
+    this.name = "RateLimited";
+  }
+}
+
+export type Admission = { ok: true; leaseId: string } | { ok: false; code: string; message: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function admit(env: HeavyEnv, batch: BatchRow, budget: { waitedMs: number; maxWaitMs: number; leaseTtlMs: number }): Promise<Admission> {
+  const stub = stubFor(env.RATE_LIMITER, rateLimiterName(batch.tenantId));
+  const l = batch.limits as { keyRpm: number; keyConcurrency: number; tenantRpm: number; tenantConcurrency: number; dailyTokenBudget: number | null };
+  for (;;) {
+    const r = await stub.reserve({ keyId: batch.keyId, ...l, leaseTtlMs: budget.leaseTtlMs });
+    if (r.ok) return { ok: true, leaseId: r.leaseId };
+    if (r.reason === "daily_token_budget") return { ok: false, code: "budget_exceeded", message: "The daily token budget of this organization is exhausted." };
+    if (budget.waitedMs + r.retryAfterMs > budget.maxWaitMs) throw new RateLimited(r.retryAfterMs);
+    budget.waitedMs += r.retryAfterMs;
+    await sleep(r.retryAfterMs);
+  }
+}
+
+export const release = (env: HeavyEnv, tenantId: string, leaseId: string) => stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).release(leaseId);

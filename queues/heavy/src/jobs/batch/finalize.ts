@@ -1,0 +1,92 @@
+/**
+ * The end of a batch: once every part is done, the parts' output and error lines are joined (streamed
+ * from R2 into R2, never held whole) into the batch's output and error files, the batch becomes completed
+ * (or cancelled) and its task succeeds. Every step is idempotent: file ids derive from the batch id.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import { openDb, schema } from "../../../../../lib/db/index.js";
+import { publishTask } from "../../../../../lib/heavy/events.js";
+import { r2Keys } from "../../../../../lib/heavy/ids.js";
+import type { TaskRow } from "../../../../../lib/heavy/tasks.js";
+import type { Logger } from "../../../../../lib/log.js";
+import type { HeavyEnv } from "../../env.js";
+import { fail, readTask, setProgress, succeed } from "../../task-store.js";
+import { recount, type BatchRow } from "./store.js";
+
+const b = schema.batches;
+
+export const outputFileId = (batchId: string, kind: "output" | "error") => `file-${kind}-${batchId.replace(/^batch_/, "")}`;
+
+export async function reportProgress(env: HeavyEnv, tenantId: string, batchId: string, log: Logger) {
+  const batch = await recount(env.DB, tenantId, batchId);
+  if (!batch || batch.partsTotal === 0) return;
+  const task = await readTask(env.DB, tenantId, batch.taskId);
+  if (task?.status !== "running") return;
+  const row = await setProgress(env.DB, task, 0.05 + 0.9 * (batch.partsDone / batch.partsTotal));
+  if (row) await publishTask(env, row, log);
+}
+
+export async function maybeFinalize(env: HeavyEnv, log: Logger, tenantId: string, batchId: string): Promise<void> {
+  const batch = await recount(env.DB, tenantId, batchId);
+  if (!batch || batch.partsDone < batch.partsTotal) return;
+  if (!["in_progress", "cancelling", "finalizing"].includes(batch.status)) return;
+  const cancelled = batch.status === "cancelling" || (batch.status === "finalizing" && batch.cancellingAt !== null);
+  const now = Date.now();
+  await openDb(env.DB).update(b).set({ status: "finalizing", finalizingAt: now }).where(and(eq(b.id, batch.id), inArray(b.status, ["in_progress", "cancelling"])));
+  const [outputId, errorId] = await Promise.all([joinParts(env, batch, "output"), joinParts(env, batch, "error")]);
+  const [done] = await openDb(env.DB)
+    .update(b)
+    .set(cancelled ? { status: "cancelled", cancelledAt: now, outputFileId: outputId, errorFileId: errorId } : { status: "completed", completedAt: now, outputFileId: outputId, errorFileId: errorId })
+    .where(and(eq(b.id, batch.id), eq(b.status, "finalizing")))
+    .returning();
+  if (!done) return;
+  const task = await readTask(env.DB, tenantId, batch.taskId);
+  if (!task) return;
+  const summary = `Batch ${batch.id} ${done.status}: ${done.completed} of ${done.total} requests completed, ${done.failed} failed.`;
+  const finished = await succeed(env.DB, task, summary, outputId ? r2Keys.file(tenantId, outputId) : null);
+  if (finished) await publishTask(env, finished, log);
+  await deleteParts(env, batch);
+}
+
+/** Concatenates the parts' lines of one kind into a batch_output file; null when there are none. */
+async function joinParts(env: HeavyEnv, batch: BatchRow, kind: "output" | "error"): Promise<string | null> {
+  const p = schema.batchParts;
+  const parts = await openDb(env.DB).select().from(p).where(and(eq(p.tenantId, batch.tenantId), eq(p.batchId, batch.id))).orderBy(p.idx);
+  const sized = parts.map((x) => ({ idx: x.idx, bytes: kind === "output" ? x.outputBytes : x.errorBytes })).filter((x) => x.bytes > 0);
+  if (!sized.length) return null;
+  const total = sized.reduce((n, x) => n + x.bytes, 0);
+  const id = outputFileId(batch.id, kind);
+  const key = r2Keys.file(batch.tenantId, id);
+  const { readable, writable } = new FixedLengthStream(total);
+  const pump = (async () => {
+    for (const x of sized) {
+      const obj = await env.FILES.get(r2Keys.batchPart(batch.tenantId, batch.id, x.idx, kind));
+      if (!obj) throw new Error(`part ${x.idx} of batch ${batch.id} lost its ${kind} lines`);
+      await obj.body.pipeTo(writable, { preventClose: true });
+    }
+    await writable.close();
+  })();
+  await Promise.all([env.FILES.put(key, readable, { httpMetadata: { contentType: "application/jsonl" } }), pump]);
+  await openDb(env.DB)
+    .insert(schema.files)
+    .values({ id, tenantId: batch.tenantId, filename: `${batch.id}_${kind}.jsonl`, purpose: "batch_output", bytes: total, contentType: "application/jsonl", r2Key: key })
+    .onConflictDoNothing();
+  return id;
+}
+
+async function deleteParts(env: HeavyEnv, batch: BatchRow) {
+  const keys: string[] = [];
+  for (let i = 0; i < batch.partsTotal; i++) keys.push(r2Keys.batchPart(batch.tenantId, batch.id, i, "output"), r2Keys.batchPart(batch.tenantId, batch.id, i, "error"));
+  for (let i = 0; i < keys.length; i += 1000) await env.FILES.delete(keys.slice(i, i + 1000));
+}
+
+/** Validation failed, or the batch task died: the batch is failed with its errors, and so is its task. */
+export async function failBatch(env: HeavyEnv, task: TaskRow, error: { code: string; message: string }, errors?: BatchRow["errors"], alsoFailTask = true) {
+  const { batchId } = task.params as { batchId: string };
+  const now = Date.now();
+  await openDb(env.DB)
+    .update(b)
+    .set({ status: "failed", failedAt: now, errors: errors ?? [{ ...error, line: null, param: null }] })
+    .where(and(eq(b.tenantId, task.tenantId), eq(b.id, batchId), inArray(b.status, ["validating", "in_progress", "finalizing", "cancelling"])));
+  if (alsoFailTask) await fail(env.DB, task.tenantId, task.id, error);
+}

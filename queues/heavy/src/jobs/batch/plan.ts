@@ -1,0 +1,157 @@
+/**
+ * The `batch` task: validate the input JSONL as it streams from R2 (OpenAI fails a batch whose file has
+ * any invalid line), split it into parts of CIO_BATCH_PART_SIZE requests by byte range, and queue the first
+ * CIO_BATCH_MAX_PARTS_IN_FLIGHT of them; each finished part queues the next, which bounds concurrency.
+ * The task stays running until finalize.ts completes the batch.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import { openDb, schema } from "../../../../../lib/db/index.js";
+import { BatchLineSchema } from "../../../../../lib/protocol/heavy.js";
+import { JobFailure, type Job, type JobContext } from "../../job.js";
+import { failBatch, maybeFinalize } from "./finalize.js";
+import { dropPendingParts, readBatch, type BatchRow } from "./store.js";
+
+const ParamsSchema = z.object({ batchId: z.string().min(1) });
+const MAX_REPORTED_ERRORS = 100;
+
+interface Planned {
+  parts: { startByte: number; endByte: number; firstLine: number; requests: number }[];
+  total: number;
+  errors: { code: string; message: string; line: number | null; param: string | null }[];
+}
+
+export const planBatch: Job = async (ctx) => {
+  const { env, task } = ctx;
+  const { batchId } = ParamsSchema.parse(task.params);
+  const batch = await readBatch(env.DB, task.tenantId, batchId);
+  if (!batch) throw new JobFailure("batch_not_found", `No batch '${batchId}'.`);
+  if (batch.status === "cancelling") {
+    await dropPendingParts(env.DB, task.tenantId, batchId);
+    await maybeFinalize(env, ctx.log, task.tenantId, batchId);
+    return "pending";
+  }
+  if (batch.status !== "validating") {
+    await resendQueued(ctx, batch);
+    return "pending";
+  }
+  const planned = await scan(ctx, batch);
+  if (planned.errors.length || planned.total === 0) {
+    const errors = planned.errors.length ? planned.errors : [{ code: "empty_file", message: "The input file has no requests.", line: null, param: null }];
+    await failBatch(env, task, errors[0]!, errors, false);
+    throw new JobFailure("invalid_batch", `The batch input is invalid: ${errors[0]!.message}`);
+  }
+  await savePlan(env.DB, batch, planned, ctx.settings.CIO_BATCH_MAX_PARTS_IN_FLIGHT);
+  await resendQueued(ctx, batch);
+  return "pending";
+};
+
+async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
+  const { env, settings: s } = ctx;
+  const [file] = await openDb(env.DB).select().from(schema.files).where(and(eq(schema.files.tenantId, batch.tenantId), eq(schema.files.id, batch.inputFileId))).limit(1);
+  const obj = file ? await env.FILES.get(file.r2Key) : null;
+  if (!file || !obj) throw new JobFailure("file_not_found", `The input file '${batch.inputFileId}' is gone.`);
+  const planned: Planned = { parts: [], total: 0, errors: [] };
+  const ids = new Set<string>();
+  const decoder = new TextDecoder();
+  let partStart = 0;
+  let partFirst = 1;
+  let inPart = 0;
+  let lineNo = 0;
+  const onLine = (bytes: Uint8Array, end: number) => {
+    lineNo++;
+    const text = decoder.decode(bytes).trim();
+    if (!text) return;
+    const error = validate(text, ids, lineNo);
+    if (error) {
+      if (planned.errors.length < MAX_REPORTED_ERRORS) planned.errors.push(error);
+      return;
+    }
+    if (++planned.total > s.CIO_BATCH_MAX_REQUESTS && planned.errors.length < MAX_REPORTED_ERRORS) {
+      planned.errors.push({ code: "too_many_requests", message: `A batch may hold at most ${s.CIO_BATCH_MAX_REQUESTS} requests.`, line: lineNo, param: null });
+    }
+    if (++inPart === s.CIO_BATCH_PART_SIZE) {
+      planned.parts.push({ startByte: partStart, endByte: end, firstLine: partFirst, requests: inPart });
+      partStart = end;
+      partFirst = lineNo + 1;
+      inPart = 0;
+    }
+  };
+  const size = await splitLines(obj.body, onLine, (read) => ctx.progress((read / Math.max(1, file.bytes)) * 0.05));
+  if (inPart) planned.parts.push({ startByte: partStart, endByte: size, firstLine: partFirst, requests: inPart });
+  return planned;
+}
+
+function validate(text: string, ids: Set<string>, line: number): Planned["errors"][number] | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { code: "invalid_json_line", message: `Line ${line} is not valid JSON.`, line, param: null };
+  }
+  const r = BatchLineSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    return { code: "invalid_request", message: `Line ${line}: ${issue.path.join(".") || "line"}: ${issue.message}`, line, param: issue.path.join(".") || null };
+  }
+  if (ids.has(r.data.custom_id)) return { code: "duplicate_custom_id", message: `Line ${line}: custom_id '${r.data.custom_id}' is used twice.`, line, param: "custom_id" };
+  ids.add(r.data.custom_id);
+  return null;
+}
+
+/** Calls onLine with each line's bytes and the byte offset just past it; returns the total size. */
+export async function splitLines(body: ReadableStream<Uint8Array>, onLine: (bytes: Uint8Array, end: number) => void, progress: (read: number) => Promise<void>): Promise<number> {
+  let carry = new Uint8Array(0);
+  let offset = 0;
+  for await (const chunk of body) {
+    let from = 0;
+    let nl = chunk.indexOf(10);
+    while (nl >= 0) {
+      const piece = chunk.subarray(from, nl + 1);
+      const line = carry.length ? concat(carry, piece) : piece;
+      carry = new Uint8Array(0);
+      onLine(line, offset + nl + 1);
+      from = nl + 1;
+      nl = chunk.indexOf(10, from);
+    }
+    if (from < chunk.length) carry = concat(carry, chunk.subarray(from));
+    offset += chunk.byteLength;
+    await progress(offset);
+  }
+  if (carry.length) onLine(carry, offset);
+  return offset;
+}
+
+const concat = (a: Uint8Array, b: Uint8Array) => {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
+
+async function savePlan(d1: D1Database, batch: BatchRow, planned: Planned, inFlight: number) {
+  const db = openDb(d1);
+  const now = Date.now();
+  const rows = planned.parts.map((p, idx) => ({ ...p, idx, batchId: batch.id, tenantId: batch.tenantId, status: idx < inFlight ? ("queued" as const) : ("pending" as const) }));
+  // D1 binds at most 100 parameters per statement: insert the parts a few rows at a time, in one batch.
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += 8) inserts.push(db.insert(schema.batchParts).values(rows.slice(i, i + 8)).onConflictDoNothing());
+  const start = db
+    .update(schema.batches)
+    .set({ status: "in_progress", inProgressAt: now, total: planned.total, partsTotal: rows.length })
+    .where(and(eq(schema.batches.tenantId, batch.tenantId), eq(schema.batches.id, batch.id), eq(schema.batches.status, "validating")));
+  await db.batch([start, ...inserts] as unknown as Parameters<typeof db.batch>[0]);
+}
+
+/** Sends a message for every part marked queued (after planning, or again after a redelivery). */
+async function resendQueued(ctx: JobContext, batch: Pick<BatchRow, "id" | "tenantId">) {
+  const p = schema.batchParts;
+  const queued = await openDb(ctx.env.DB)
+    .select({ idx: p.idx })
+    .from(p)
+    .where(and(eq(p.tenantId, batch.tenantId), eq(p.batchId, batch.id), inArray(p.status, ["queued"])));
+  if (!queued.length) return;
+  await ctx.env.HEAVY_QUEUE.sendBatch(
+    queued.map((q) => ({ body: { kind: "batch_part" as const, batchId: batch.id, part: q.idx, tenantId: batch.tenantId, requestId: ctx.task.requestId ?? ctx.task.id } })),
+  );
+}

@@ -1,0 +1,68 @@
+/** The batch rows' state changes, each conditional and idempotent so redelivered messages are harmless. */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { openDb, schema } from "../../../../../lib/db/index.js";
+
+const b = schema.batches;
+const p = schema.batchParts;
+export type BatchRow = typeof b.$inferSelect;
+export type PartRow = typeof p.$inferSelect;
+
+export async function readBatch(d1: D1Database, tenantId: string, id: string): Promise<BatchRow | undefined> {
+  const [row] = await openDb(d1).select().from(b).where(and(eq(b.tenantId, tenantId), eq(b.id, id))).limit(1);
+  return row;
+}
+
+export async function claimPart(d1: D1Database, tenantId: string, batchId: string, idx: number): Promise<PartRow | undefined> {
+  const [row] = await openDb(d1)
+    .update(p)
+    .set({ status: "running" })
+    .where(and(eq(p.tenantId, tenantId), eq(p.batchId, batchId), eq(p.idx, idx), inArray(p.status, ["queued", "running"])))
+    .returning();
+  return row;
+}
+
+export async function finishPart(d1: D1Database, part: PartRow, counts: { completed: number; failed: number; outputBytes: number; errorBytes: number }) {
+  await openDb(d1)
+    .update(p)
+    .set({ status: "done", ...counts })
+    .where(and(eq(p.tenantId, part.tenantId), eq(p.batchId, part.batchId), eq(p.idx, part.idx), inArray(p.status, ["queued", "running"])));
+}
+
+/** The batch's counters, recomputed from its parts (so recounting after a redelivery changes nothing). */
+export async function recount(d1: D1Database, tenantId: string, batchId: string): Promise<BatchRow | undefined> {
+  const [row] = await openDb(d1)
+    .update(b)
+    .set({
+      completed: sql`(SELECT coalesce(sum(completed), 0) FROM batch_parts WHERE batch_id = ${batchId} AND status = 'done')`,
+      failed: sql`(SELECT coalesce(sum(failed), 0) FROM batch_parts WHERE batch_id = ${batchId} AND status = 'done')`,
+      partsDone: sql`(SELECT count(*) FROM batch_parts WHERE batch_id = ${batchId} AND status = 'done')`,
+    })
+    .where(and(eq(b.tenantId, tenantId), eq(b.id, batchId)))
+    .returning();
+  return row;
+}
+
+/** Moves the lowest pending part to queued (one statement, so two finishing parts cannot pick the same). */
+export async function takeNextPart(d1: D1Database, tenantId: string, batchId: string): Promise<number | undefined> {
+  const [row] = await openDb(d1)
+    .update(p)
+    .set({ status: "queued" })
+    .where(
+      and(
+        eq(p.tenantId, tenantId),
+        eq(p.batchId, batchId),
+        eq(p.idx, sql`(SELECT min(idx) FROM batch_parts WHERE batch_id = ${batchId} AND status = 'pending')`),
+        eq(p.status, "pending"),
+      ),
+    )
+    .returning({ idx: p.idx });
+  return row?.idx;
+}
+
+/** A cancelled batch runs no more parts: the ones still waiting count as done with nothing processed. */
+export async function dropPendingParts(d1: D1Database, tenantId: string, batchId: string) {
+  await openDb(d1)
+    .update(p)
+    .set({ status: "done" })
+    .where(and(eq(p.tenantId, tenantId), eq(p.batchId, batchId), eq(p.status, "pending")));
+}

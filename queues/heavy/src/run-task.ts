@@ -1,0 +1,55 @@
+/**
+ * Runs one task message: claim the row (a finished or cancelled task is acknowledged without work, which
+ * makes redelivery harmless), run its job with throttled progress, record the outcome. Errors other than
+ * JobFailure propagate so the consumer retries the message with backoff.
+ */
+import type { Logger } from "../../../lib/log.js";
+import { publishTask } from "../../../lib/heavy/events.js";
+import type { TaskRow } from "../../../lib/heavy/tasks.js";
+import type { HeavyEnv } from "./env.js";
+import { JOBS } from "./jobs/index.js";
+import { JobFailure, TaskGone, type JobContext } from "./job.js";
+import type { HeavySettings } from "./settings.js";
+import { claim, fail, setProgress, succeed } from "./task-store.js";
+
+export async function runTask(env: HeavyEnv, s: HeavySettings, tenantId: string, taskId: string, log: Logger): Promise<void> {
+  const task = await claim(env.DB, tenantId, taskId);
+  if (!task) {
+    log.info("task already finished or cancelled; message acknowledged", { taskId });
+    return;
+  }
+  await publishTask(env, task, log);
+  const ctx = jobContext(env, s, task, log);
+  try {
+    const outcome = await JOBS[task.type](ctx);
+    if (outcome === "pending") return;
+    const done = await succeed(env.DB, task, outcome.summary, outcome.resultRef);
+    if (done) await publishTask(env, done, log);
+  } catch (err) {
+    if (err instanceof TaskGone) return log.info("task cancelled while running", { taskId });
+    if (!(err instanceof JobFailure)) throw err;
+    const failed = await fail(env.DB, tenantId, taskId, { code: err.code, message: err.message });
+    if (failed) await publishTask(env, failed, log);
+    log.warn("task failed", { taskId, code: err.code, message: err.message });
+  }
+}
+
+function jobContext(env: HeavyEnv, settings: HeavySettings, task: TaskRow, log: Logger): JobContext {
+  let last = 0;
+  let current = task;
+  return {
+    env,
+    settings,
+    task,
+    log,
+    async progress(fraction) {
+      const now = Date.now();
+      if (now - last < settings.CIO_HEAVY_PROGRESS_MS) return;
+      last = now;
+      const row = await setProgress(env.DB, current, Math.min(0.99, Math.max(0, fraction)), now);
+      if (!row) throw new TaskGone();
+      current = row;
+      await publishTask(env, row, log);
+    },
+  };
+}

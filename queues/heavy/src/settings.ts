@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { envInt, envLogLevel, loadSettings } from "../../../lib/config.js";
+
+export const HeavySettingsSchema = z.object({
+  CIO_LOG_LEVEL: envLogLevel(),
+  /** The dead-letter queue's name: batches from it are failures to record, not jobs to run. */
+  CIO_HEAVY_DLQ: z.string().default("heavy-dlq"),
+  /** Retry backoff: base * 2^(attempt-1) seconds, capped. The number of retries is the queue's max_retries. */
+  CIO_HEAVY_RETRY_BASE_S: envInt(5, 0, 3600),
+  CIO_HEAVY_RETRY_MAX_S: envInt(600, 0, 43_200),
+  /** Least time between two progress writes (D1 row and session event) of one task. */
+  CIO_HEAVY_PROGRESS_MS: envInt(1000, 0),
+  /** File analysis: counters kept per column for top values, how many are reported, group cap, column cap. */
+  CIO_ANALYSIS_TOP_CAPACITY: envInt(256, 8, 100_000),
+  CIO_ANALYSIS_TOP_N: envInt(10, 1, 1000),
+  CIO_ANALYSIS_MAX_GROUPS: envInt(10_000, 1, 1_000_000),
+  CIO_ANALYSIS_MAX_COLUMNS: envInt(500, 1, 16_384),
+  /** Batches: requests per queue message, parts in flight at once, requests in flight within a part. */
+  CIO_BATCH_PART_SIZE: envInt(50, 1, 10_000),
+  CIO_BATCH_MAX_PARTS_IN_FLIGHT: envInt(4, 1, 1000),
+  CIO_BATCH_PART_CONCURRENCY: envInt(8, 1, 256),
+  CIO_BATCH_MAX_REQUESTS: envInt(50_000, 1),
+  /** How long a part waits in-process for the tenant's rate limiter before retrying its message later. */
+  CIO_BATCH_RATE_WAIT_MS: envInt(10_000, 0),
+});
+export type HeavySettings = z.infer<typeof HeavySettingsSchema>;
+
+export const heavySettings = (env: object) => loadSettings(HeavySettingsSchema, env);
+
+/** Exponential backoff for the n-th failed attempt (1-based). */
+export const backoffSeconds = (s: HeavySettings, attempt: number) =>
+  Math.min(s.CIO_HEAVY_RETRY_MAX_S, s.CIO_HEAVY_RETRY_BASE_S * 2 ** Math.max(0, attempt - 1));

@@ -1,0 +1,133 @@
+import { strToU8, zipSync } from "fflate";
+import { describe, expect, it } from "vitest";
+import { r2Keys } from "../../../lib/heavy/ids.js";
+import { deliver, env, newTask, newTenant, putFile, readTask, taskMessage } from "./support.js";
+
+async function analyse(tenantId: string, fileId: string, params: Record<string, unknown> = {}) {
+  const task = await newTask(tenantId, "file_analysis", { file_id: fileId, ...params });
+  const res = await deliver("heavy", [{ body: taskMessage(task) }]);
+  const row = await readTask(task.id);
+  const result = row.resultRef ? await (await env.FILES.get(row.resultRef))!.json<Record<string, any>>() : null;
+  return { res, row, result };
+}
+
+const CSV = [
+  "region,product,units,price,shipped,when",
+  "north,apple,10,1.5,true,2024-01-02",
+  "south,pear,,2.25,false,2024-02-03",
+  'north,"apple, green",7,1.75,true,2024-03-04',
+  "east,apple,3,NA,true,",
+  "south,plum,12,0.5,false,2024-05-06",
+].join("\n");
+
+describe("file analysis", () => {
+  it("computes per-column statistics of a CSV and stores them in R2", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant, "sales.csv", CSV);
+    const { res, row, result } = await analyse(tenant, file);
+    expect(res.explicitAcks.length).toBe(1);
+    expect(row.status).toBe("succeeded");
+    expect(row.progress).toBe(1);
+    expect(row.resultRef).toBe(r2Keys.taskResult(tenant, row.id));
+    expect(result!.rows).toBe(5);
+    const col = (n: string) => result!.columns.find((c: { name: string }) => c.name === n);
+    expect(col("units")).toMatchObject({ type: "integer", nulls: 1, min: 3, max: 12, mean: 8 });
+    expect(col("price")).toMatchObject({ type: "number", nulls: 1, min: 0.5, max: 2.25 });
+    expect(col("price").mean).toBeCloseTo(1.5);
+    expect(col("shipped")).toMatchObject({ type: "boolean", nulls: 0 });
+    expect(col("when")).toMatchObject({ type: "date", nulls: 1, min: "2024-01-02", max: "2024-05-06" });
+    expect(col("region").type).toBe("string");
+    expect(col("region").top_values).toEqual([{ value: "north", count: 2 }, { value: "south", count: 2 }, { value: "east", count: 1 }]);
+    expect(col("product").top_values[1]).toEqual({ value: "apple, green", count: 1 });
+    expect(row.summary).toContain("sales.csv: 5 rows, 6 columns");
+  });
+
+  it("aggregates by a column when asked", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant, "sales.csv", CSV);
+    const { result } = await analyse(tenant, file, { group_by: "region", aggregates: [{ column: "units", op: "sum" }, { column: "price", op: "mean" }, { column: "units", op: "count" }] });
+    const groups = Object.fromEntries(result!.group_by.groups.map((g: { key: string }) => [g.key, g]));
+    expect(groups.north).toEqual({ key: "north", rows: 2, values: { "sum(units)": 17, "mean(price)": 1.625, "count(units)": 2 } });
+    expect(groups.south.values["sum(units)"]).toBe(12);
+    expect(groups.east.values["mean(price)"]).toBeNull();
+    expect(result!.group_by.truncated).toBe(false);
+  });
+
+  it("reads an XLSX workbook: shared strings, inline strings, booleans, sparse cells, a named sheet", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant, "book.xlsx", xlsx());
+    const first = await analyse(tenant, file);
+    expect(first.row.status).toBe("succeeded");
+    expect(first.result!.format).toBe("xlsx");
+    expect(first.result!.rows).toBe(3);
+    const col = (r: any, n: string) => r.columns.find((c: { name: string }) => c.name === n);
+    expect(col(first.result, "city")).toMatchObject({ type: "string", top_values: [{ value: "Oslo", count: 2 }, { value: "Bergen", count: 1 }] });
+    expect(col(first.result, "temp")).toMatchObject({ type: "number", min: -3.5, max: 12, nulls: 1 });
+    expect(col(first.result, "sunny")).toMatchObject({ type: "boolean" });
+    const second = await analyse(tenant, file, { sheet: "Other" });
+    expect(second.result!.columns.map((c: { name: string }) => c.name)).toEqual(["x"]);
+    expect(second.result!.rows).toBe(1);
+  });
+
+  it("fails at once, without retries, for a file of another tenant, an unknown column or a bad format", async () => {
+    const tenant = await newTenant();
+    const other = await newTenant();
+    const foreign = await putFile(other, "sales.csv", CSV);
+    const a = await analyse(tenant, foreign);
+    expect(a.res.explicitAcks.length).toBe(1);
+    expect(a.row).toMatchObject({ status: "failed", error: { code: "file_not_found" } });
+    const own = await putFile(tenant, "sales.csv", CSV);
+    const b = await analyse(tenant, own, { group_by: "nope" });
+    expect(b.row).toMatchObject({ status: "failed", error: { code: "unknown_column" } });
+    const pdf = await putFile(tenant, "report.pdf", "%PDF-1.4");
+    expect((await analyse(tenant, pdf)).row.error?.code).toBe("unsupported_file");
+    const broken = await putFile(tenant, "broken.xlsx", "not a zip at all");
+    expect((await analyse(tenant, broken)).row.error?.code).toBe("invalid_xlsx");
+  });
+
+  it("does not redo a finished analysis when its message is delivered again", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant, "sales.csv", CSV);
+    const { row } = await analyse(tenant, file);
+    await env.FILES.delete(row.resultRef!);
+    const again = await deliver("heavy", [{ body: taskMessage(row) }]);
+    expect(again.explicitAcks.length).toBe(1);
+    const after = await readTask(row.id);
+    expect(after).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(await env.FILES.head(row.resultRef!)).toBeNull();
+  });
+
+  it("skips a task cancelled before its message arrived", async () => {
+    const tenant = await newTenant();
+    const big = "a,b\n" + "1,2\n".repeat(200_000);
+    const file = await putFile(tenant, "big.csv", big);
+    const task = await newTask(tenant, "file_analysis", { file_id: file }, { status: "cancelled" });
+    const res = await deliver("heavy", [{ body: taskMessage(task) }]);
+    expect(res.explicitAcks.length).toBe(1);
+    expect((await readTask(task.id)).status).toBe("cancelled");
+    expect((await readTask(task.id)).attempts).toBe(0);
+  });
+});
+
+function xlsx(): Uint8Array {
+  const sheet = (rows: string) =>
+    strToU8(`<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${rows}</sheetData></worksheet>`);
+  return zipSync({
+    "[Content_Types].xml": strToU8("<Types/>"),
+    "xl/worksheets/sheet1.xml": sheet(
+      '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>sunny</t></is></c></row>' +
+        '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"><v>12</v></c><c r="C2" t="b"><v>1</v></c></row>' +
+        '<row r="3"><c r="A3" t="s"><v>3</v></c><c r="B3"><v>-3.5</v></c><c r="C3" t="b"><v>0</v></c></row>' +
+        '<row r="4"><c r="A4" t="s"><v>2</v></c><c r="C4" t="b"><v>1</v></c></row>',
+    ),
+    "xl/worksheets/sheet2.xml": sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row r="2"><c r="A2"><v>1</v></c></row>'),
+    "xl/workbook.xml": strToU8(
+      '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/><sheet name="Other" sheetId="2" r:id="rId2"/></sheets></workbook>',
+    ),
+    "xl/_rels/workbook.xml.rels": strToU8(
+      '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Target="/xl/worksheets/sheet2.xml"/></Relationships>',
+    ),
+    // Stored after the sheets, as some writers do: the reader must not depend on the order.
+    "xl/sharedStrings.xml": strToU8('<sst><si><t>city</t></si><si><r><t>te</t></r><r><t>mp</t></r><rPh><t>x</t></rPh></si><si><t>Oslo</t></si><si><t>Bergen</t></si></sst>'),
+  });
+}

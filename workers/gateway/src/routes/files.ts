@@ -1,0 +1,106 @@
+/**
+ * OpenAI Files API: `POST /v1/files` streams the multipart upload into R2 (never buffered whole, capped
+ * at CIO_FILES_MAX_BYTES), then records the file; get, list, download and delete are per tenant.
+ */
+import { and, desc, eq } from "drizzle-orm";
+import { ApiError, badRequest } from "../../../../lib/errors.js";
+import { openDb, schema } from "../../../../lib/db/index.js";
+import { getFile, toFileObject } from "../../../../lib/heavy/files.js";
+import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
+import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
+import { boundaryOf, MultipartError, readMultipart } from "../../../../lib/http/multipart.js";
+import { UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
+import { requireScope } from "../middleware/auth.js";
+import { rateLimit } from "../middleware/rate-limit.js";
+import { router } from "../validation.js";
+
+export const isUpload = (path: string, method: string) => method === "POST" && path === "/v1/files";
+
+const MAX_FIELD_BYTES = 1024;
+
+export const files = router();
+files.use("/v1/files", requireScope("files"));
+files.use("/v1/files/*", requireScope("files"));
+
+files.post("/v1/files", rateLimit(), async (c) => {
+  const s = c.get("settings");
+  const tenantId = c.get("auth").tenantId;
+  const boundary = boundaryOf(c.req.header("content-type"));
+  if (!boundary || !c.req.raw.body) {
+    throw new ApiError(415, "invalid_request_error", "Upload files as multipart/form-data with fields 'file' and 'purpose'.", "unsupported_media_type");
+  }
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > s.CIO_FILES_MAX_BYTES + 64 * 1024) throw tooLarge(s.CIO_FILES_MAX_BYTES);
+  const id = newFileId();
+  const key = r2Keys.file(tenantId, id);
+  let purpose: string | null = null;
+  let file: { filename: string; contentType: string | null; bytes: number } | null = null;
+  try {
+    for await (const part of readMultipart(c.req.raw.body, boundary)) {
+      if (part.name === "purpose") purpose = await fieldText(part.body);
+      else if (part.name === "file" && part.filename !== null && !file) {
+        const bytes = await streamToR2(c.env.FILES, key, part.body, { partBytes: s.CIO_FILES_PART_BYTES, maxBytes: s.CIO_FILES_MAX_BYTES, contentType: part.contentType ?? undefined });
+        file = { filename: part.filename || "upload", contentType: part.contentType, bytes };
+      }
+    }
+    if (!file) throw badRequest("Missing the 'file' field (a file part of the multipart body).", "file");
+    if (!purpose || !(UPLOAD_PURPOSES as readonly string[]).includes(purpose)) {
+      throw badRequest(`'purpose' must be one of ${UPLOAD_PURPOSES.join(", ")}.`, "purpose");
+    }
+  } catch (err) {
+    // Bad input changes nothing: whatever reached R2 goes again.
+    if (file) await c.env.FILES.delete(key);
+    if (err instanceof TooLarge) throw tooLarge(err.maxBytes);
+    if (err instanceof MultipartError) throw badRequest(`Malformed multipart body: ${err.message}.`);
+    throw err;
+  }
+  const [row] = await openDb(c.env.DB)
+    .insert(schema.files)
+    .values({ id, tenantId, filename: file.filename, purpose: purpose as "batch" | "analysis", bytes: file.bytes, contentType: file.contentType, r2Key: key })
+    .returning();
+  return c.json(toFileObject(row!), 200);
+});
+
+files.get("/v1/files", async (c) => {
+  const f = schema.files;
+  const purpose = c.req.query("purpose");
+  const limit = Math.min(10_000, Math.max(1, Number(c.req.query("limit") ?? 100) || 100));
+  const rows = await openDb(c.env.DB)
+    .select()
+    .from(f)
+    .where(and(eq(f.tenantId, c.get("auth").tenantId), purpose ? eq(f.purpose, purpose as "batch") : undefined))
+    .orderBy(desc(f.createdAt))
+    .limit(limit);
+  return c.json({ object: "list", data: rows.map(toFileObject), has_more: rows.length === limit }, 200);
+});
+
+files.get("/v1/files/:id", async (c) => c.json(toFileObject(await getFile(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));
+
+files.get("/v1/files/:id/content", async (c) => {
+  const row = await getFile(c.env.DB, c.get("auth").tenantId, c.req.param("id"));
+  const obj = await c.env.FILES.get(row.r2Key);
+  if (!obj) throw new ApiError(500, "server_error", `The content of file ${row.id} is missing.`, "file_content_missing");
+  return new Response(obj.body, {
+    headers: { "content-type": row.contentType ?? "application/octet-stream", "content-length": String(obj.size), "content-disposition": `attachment; filename="${row.filename.replace(/"/g, "")}"` },
+  });
+});
+
+files.delete("/v1/files/:id", async (c) => {
+  const tenantId = c.get("auth").tenantId;
+  const row = await getFile(c.env.DB, tenantId, c.req.param("id"));
+  await c.env.FILES.delete(row.r2Key);
+  await openDb(c.env.DB).delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.id)));
+  return c.json({ id: row.id, object: "file", deleted: true }, 200);
+});
+
+async function fieldText(body: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of body) {
+    text += decoder.decode(chunk, { stream: true });
+    if (text.length > MAX_FIELD_BYTES) throw badRequest("A form field is too long.");
+  }
+  return (text + decoder.decode()).trim();
+}
+
+const tooLarge = (max: number) => new ApiError(413, "invalid_request_error", `The file exceeds the limit of ${max} bytes.`, "file_too_large", "file");

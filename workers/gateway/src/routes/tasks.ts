@@ -1,0 +1,74 @@
+/**
+ * Tasks API: start a long job (`POST /v1/tasks`), follow it (`GET /v1/tasks/:id`, also pushed as `task`
+ * events to the session), read its result from R2, cancel it.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { ApiError, badRequest } from "../../../../lib/errors.js";
+import { cancelBatch } from "../../../../lib/heavy/batches.js";
+import { publishTask } from "../../../../lib/heavy/events.js";
+import { getFile } from "../../../../lib/heavy/files.js";
+import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
+import { cancelTask, enqueueTask, getTask, toTaskObject } from "../../../../lib/heavy/tasks.js";
+import { CreateTaskSchema, ErrorBodySchema, TaskObjectSchema } from "../../../../lib/protocol/index.js";
+import { requireScope } from "../middleware/auth.js";
+import { rateLimit } from "../middleware/rate-limit.js";
+import { router } from "../validation.js";
+
+const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
+
+const create = createRoute({
+  method: "post",
+  path: "/v1/tasks",
+  summary: "Start a long-running task (file analysis, long text generation) on the heavy queue",
+  security: [{ bearer: [] }],
+  middleware: [requireScope("tasks"), rateLimit()] as const,
+  request: { body: { required: true, content: { "application/json": { schema: CreateTaskSchema } } } },
+  responses: {
+    202: { description: "The task was queued", content: { "application/json": { schema: TaskObjectSchema } } },
+    400: { description: "Invalid request", ...errors },
+  },
+});
+
+export const tasks = router().openapi(create, async (c) => {
+  const body = c.req.valid("json");
+  const auth = c.get("auth");
+  const base = { tenantId: auth.tenantId, requestId: c.get("requestId"), sessionId: body.session_id ?? null };
+  if (body.type === "file_analysis") {
+    const file = await getFile(c.env.DB, auth.tenantId, body.params.file_id).catch(() => {
+      throw badRequest(`No such File object: ${body.params.file_id}`, "params.file_id", "file_not_found");
+    });
+    if (file.purpose !== "analysis") throw badRequest(`File ${file.id} was uploaded for '${file.purpose}', not 'analysis'.`, "params.file_id");
+    const row = await enqueueTask(c.env, { ...base, type: "file_analysis", params: body.params });
+    return c.json(toTaskObject(row), 202);
+  }
+  const id = newTaskId();
+  const inputRef = r2Keys.taskInput(auth.tenantId, id);
+  await c.env.FILES.put(inputRef, JSON.stringify(body.params.request), { httpMetadata: { contentType: "application/json" } });
+  const row = await enqueueTask(c.env, { ...base, id, type: "chat_completion", params: { keyId: auth.keyId, model: body.params.request.model }, inputRef });
+  return c.json(toTaskObject(row), 202);
+});
+
+tasks.use("/v1/tasks/*", requireScope("tasks"));
+
+tasks.get("/v1/tasks/:id", async (c) => c.json(toTaskObject(await getTask(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));
+
+tasks.get("/v1/tasks/:id/result", async (c) => {
+  const row = await getTask(c.env.DB, c.get("auth").tenantId, c.req.param("id"));
+  if (!row.resultRef) throw new ApiError(409, "invalid_request_error", `Task ${row.id} is ${row.status} and has no result.`, "result_not_ready");
+  const obj = await c.env.FILES.get(row.resultRef);
+  if (!obj) throw new ApiError(500, "server_error", `The result of task ${row.id} is missing.`, "result_missing");
+  return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/json" } });
+});
+
+tasks.post("/v1/tasks/:id/cancel", async (c) => {
+  const tenantId = c.get("auth").tenantId;
+  const row = await getTask(c.env.DB, tenantId, c.req.param("id"));
+  if (row.type === "batch") {
+    // A batch's task ends when the batch does: cancel the batch, which finalizes what already ran.
+    await cancelBatch(c.env, tenantId, (row.params as { batchId: string }).batchId, c.get("requestId"));
+    return c.json(toTaskObject(await getTask(c.env.DB, tenantId, row.id)), 200);
+  }
+  const cancelled = await cancelTask(c.env.DB, tenantId, row.id);
+  await publishTask(c.env, cancelled, c.get("log"));
+  return c.json(toTaskObject(cancelled), 200);
+});

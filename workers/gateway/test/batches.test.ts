@@ -1,0 +1,102 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { withDirective } from "../../../test/mock-upstream/directive.js";
+import { call, newTenant } from "../../../test/support/fixtures.js";
+import { uploaded, waitFor } from "../../../test/support/heavy.js";
+import type { GatewayEnv } from "../src/env.js";
+
+const line = (customId: string, content: string, model = "mock-model") =>
+  JSON.stringify({ custom_id: customId, method: "POST", url: "/v1/chat/completions", body: { model, messages: [{ role: "user", content }] } });
+const create = (headers: Record<string, string>, fileId: string) =>
+  call("/v1/batches", { method: "POST", headers, body: JSON.stringify({ input_file_id: fileId, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { job: "test" } }) });
+const settled = (b: Record<string, any>) => ["completed", "failed", "cancelled", "expired"].includes(b.status);
+const limiter = (tenantId: string) => stubFor((env as unknown as GatewayEnv).RATE_LIMITER, rateLimiterName(tenantId));
+const jsonl = async (headers: Record<string, string>, fileId: string) =>
+  (await (await call(`/v1/files/${fileId}/content`, { headers })).text()).trim().split("\n").map((l) => JSON.parse(l));
+
+describe("batches API", { timeout: 90_000 }, () => {
+  it("runs every request of the input file and writes OpenAI output and error files", async () => {
+    const t = await newTenant();
+    const lines = Array.from({ length: 10 }, (_, i) => (i === 3 ? line("req-3", "bad", "no-such-model") : line(`req-${i}`, withDirective(`q${i}`, { text: `answer ${i}` }))));
+    const input = await uploaded(t.headers, "in.jsonl", lines.join("\n") + "\n", "batch");
+    const res = await create(t.headers, input.id);
+    expect(res.status).toBe(200);
+    const batch = await res.json<Record<string, any>>();
+    expect(batch).toMatchObject({ object: "batch", status: "validating", input_file_id: input.id, endpoint: "/v1/chat/completions", metadata: { job: "test" } });
+    const done = await waitFor(t.headers, `/v1/batches/${batch.id}`, settled);
+    expect(done).toMatchObject({ status: "completed", request_counts: { total: 10, completed: 9, failed: 1 }, errors: null });
+    expect(done.completed_at).toBeGreaterThan(0);
+    const out = await jsonl(t.headers, done.output_file_id);
+    expect(out.map((o) => o.custom_id).sort()).toEqual(["req-0", "req-1", "req-2", "req-4", "req-5", "req-6", "req-7", "req-8", "req-9"]);
+    const five = out.find((o) => o.custom_id === "req-5");
+    expect(five).toMatchObject({ response: { status_code: 200, body: { object: "chat.completion", choices: [{ message: { content: "answer 5" } }] } }, error: null });
+    const errors = await jsonl(t.headers, done.error_file_id);
+    expect(errors).toEqual([expect.objectContaining({ custom_id: "req-3", response: expect.objectContaining({ status_code: 404, body: { error: expect.objectContaining({ code: "model_not_found" }) } }) })]);
+    expect(await (await call(`/v1/files/${done.output_file_id}`, { headers: t.headers })).json()).toMatchObject({ purpose: "batch_output" });
+    // Each request was admitted by the tenant's rate limiter under the batch creator's key: 10 batch
+    // requests beside the two rate-limited API calls (upload, create).
+    const snap = await limiter(t.tenantId).snapshot(t.keyId);
+    expect(snap.keyLastMinute).toBe(10 + 2);
+    const task = await (await call("/v1/batches", { headers: t.headers })).json<{ data: { id: string }[] }>();
+    expect(task.data.map((b) => b.id)).toEqual([batch.id]);
+  });
+
+  it("fails a batch whose input has invalid lines, naming them", async () => {
+    const t = await newTenant();
+    const input = await uploaded(t.headers, "in.jsonl", [line("a", "x"), "not json", line("a", "dup"), JSON.stringify({ custom_id: "c", method: "GET", url: "/v1/chat/completions", body: {} })].join("\n"), "batch");
+    const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
+    const done = await waitFor(t.headers, `/v1/batches/${batch.id}`, settled);
+    expect(done.status).toBe("failed");
+    expect(done.errors.data.map((e: { line: number; code: string }) => [e.line, e.code])).toEqual([
+      [2, "invalid_json_line"],
+      [3, "duplicate_custom_id"],
+      [4, "invalid_request"],
+    ]);
+    expect(done.output_file_id).toBeNull();
+  });
+
+  it("fails the requests of a tenant whose daily token budget is spent, in the error file", async () => {
+    const t = await newTenant({ daily_token_budget: 10 });
+    const input = await uploaded(t.headers, "in.jsonl", [line("a", "x"), line("b", "y")].join("\n"), "batch");
+    const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
+    // The budget is spent before the batch's requests run (the queue delivers a second later at the earliest).
+    await limiter(t.tenantId).settle(null, { tenantId: t.tenantId, model: "mock-model", usage: { prompt_tokens: 6, completion_tokens: 6, total_tokens: 12 } });
+    const done = await waitFor(t.headers, `/v1/batches/${batch.id}`, settled);
+    expect(done.request_counts).toEqual({ total: 2, completed: 0, failed: 2 });
+    const errors = await jsonl(t.headers, done.error_file_id);
+    expect(errors.map((e) => e.error.code)).toEqual(["budget_exceeded", "budget_exceeded"]);
+  });
+
+  it("cancels a running batch: parts not started never run, and the batch ends cancelled with its partial output", async () => {
+    const t = await newTenant();
+    const lines = Array.from({ length: 24 }, (_, i) => line(`r${i}`, withDirective(`q${i}`, { delayMs: 300 })));
+    const input = await uploaded(t.headers, "in.jsonl", lines.join("\n"), "batch");
+    const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
+    await waitFor(t.headers, `/v1/batches/${batch.id}`, (b: Record<string, any>) => b.status !== "validating");
+    const cancel = await call(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: t.headers });
+    expect(cancel.status).toBe(200);
+    expect(["cancelling", "cancelled"]).toContain((await cancel.json<{ status: string }>()).status);
+    const done = await waitFor(t.headers, `/v1/batches/${batch.id}`, settled);
+    expect(done.status).toBe("cancelled");
+    expect(done.request_counts.total).toBe(24);
+    expect(done.request_counts.completed).toBeLessThan(24);
+    expect((await call(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: t.headers })).status).toBe(200);
+  });
+
+  it("validates the request and keeps tenants apart", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const analysis = await uploaded(a.headers, "x.csv", "a\n1\n");
+    const bad = await call("/v1/batches", { method: "POST", headers: a.headers, body: JSON.stringify({ input_file_id: analysis.id, endpoint: "/v1/embeddings", completion_window: "24h" }) });
+    expect(bad.status).toBe(400);
+    expect((await bad.json<{ error: { param: string } }>()).error.param).toBe("endpoint");
+    expect((await create(a.headers, analysis.id)).status).toBe(400);
+    const input = await uploaded(a.headers, "in.jsonl", line("a", "x"), "batch");
+    expect((await create(b.headers, input.id)).status).toBe(400);
+    const batch = await (await create(a.headers, input.id)).json<{ id: string }>();
+    expect((await call(`/v1/batches/${batch.id}`, { headers: b.headers })).status).toBe(404);
+    expect((await call(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: b.headers })).status).toBe(404);
+    await waitFor(a.headers, `/v1/batches/${batch.id}`, settled);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { call, newTenant } from "../../../test/support/fixtures.js";
+import { upload, uploaded } from "../../../test/support/heavy.js";
+
+const sha = async (b: ArrayBuffer | Uint8Array) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", b))].map((x) => x.toString(16).padStart(2, "0")).join("");
+
+describe("files API", () => {
+  it("uploads, lists, reads, downloads and deletes a file in OpenAI's shapes", async () => {
+    const t = await newTenant();
+    const res = await upload(t.headers, "data.csv", "a,b\n1,2\n");
+    expect(res.status).toBe(200);
+    const file = await res.json<Record<string, unknown>>();
+    expect(file).toMatchObject({ object: "file", bytes: 8, filename: "data.csv", purpose: "analysis", status: "processed" });
+    expect(file.id).toMatch(/^file-/);
+    expect(await (await call(`/v1/files/${file.id}`, { headers: t.headers })).json()).toEqual(file);
+    const list = await (await call("/v1/files", { headers: t.headers })).json<{ data: { id: string }[] }>();
+    expect(list.data.map((f) => f.id)).toEqual([file.id]);
+    const content = await call(`/v1/files/${file.id}/content`, { headers: t.headers });
+    expect(await content.text()).toBe("a,b\n1,2\n");
+    const del = await call(`/v1/files/${file.id}`, { method: "DELETE", headers: t.headers });
+    expect(await del.json()).toEqual({ id: file.id, object: "file", deleted: true });
+    expect((await call(`/v1/files/${file.id}`, { headers: t.headers })).status).toBe(404);
+    expect((await call(`/v1/files/${file.id}/content`, { headers: t.headers })).status).toBe(404);
+  });
+
+  it("streams a file larger than one upload piece to R2 intact (multipart upload)", async () => {
+    const t = await newTenant();
+    const big = new Uint8Array(11 * 1024 * 1024 + 123);
+    for (let i = 0; i < big.length; i += 4096) crypto.getRandomValues(big.subarray(i, Math.min(big.length, i + 4096)));
+    const file = await uploaded(t.headers, "big.bin", big, "batch");
+    const content = await call(`/v1/files/${file.id}/content`, { headers: t.headers });
+    const back = await content.arrayBuffer();
+    expect(back.byteLength).toBe(big.length);
+    expect(await sha(back)).toBe(await sha(big));
+  }, 120_000);
+
+  it("refuses a file over the size limit with 413 and keeps nothing", async () => {
+    const t = await newTenant();
+    const res = await upload(t.headers, "huge.bin", new Uint8Array(12 * 1024 * 1024 + 1), "batch");
+    expect(res.status).toBe(413);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe("file_too_large");
+    expect((await (await call("/v1/files", { headers: t.headers })).json<{ data: unknown[] }>()).data).toEqual([]);
+  }, 120_000);
+
+  it("rejects bad uploads with OpenAI errors and stores nothing", async () => {
+    const t = await newTenant();
+    const bad = await upload(t.headers, "x.csv", "a\n1\n", "fine-tune");
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { type: "invalid_request_error", param: "purpose" } });
+    const form = new FormData();
+    form.append("purpose", "analysis");
+    const { "content-type": _, ...auth } = t.headers;
+    const missing = await call("/v1/files", { method: "POST", headers: auth, body: form });
+    expect(missing.status).toBe(400);
+    expect((await missing.json<{ error: { param: string } }>()).error.param).toBe("file");
+    const json = await call("/v1/files", { method: "POST", headers: t.headers, body: "{}" });
+    expect(json.status).toBe(415);
+    expect((await (await call("/v1/files", { headers: t.headers })).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("keeps tenants apart: another tenant's file is not found, for reading, downloading and deleting", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const file = await uploaded(a.headers, "secret.csv", "x\n1\n");
+    for (const [method, path] of [["GET", `/v1/files/${file.id}`], ["GET", `/v1/files/${file.id}/content`], ["DELETE", `/v1/files/${file.id}`]] as const) {
+      const res = await call(path, { method, headers: b.headers });
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    expect((await call(`/v1/files/${file.id}`, { headers: a.headers })).status).toBe(200);
+  });
+
+  it("needs the files scope", async () => {
+    const t = await newTenant({}, { scopes: ["chat"] });
+    expect((await upload(t.headers, "a.csv", "a\n")).status).toBe(403);
+    expect((await call("/v1/files", { headers: t.headers })).status).toBe(403);
+  });
+});

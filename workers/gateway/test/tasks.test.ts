@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { withDirective } from "../../../test/mock-upstream/directive.js";
+import { call, newTenant } from "../../../test/support/fixtures.js";
+import { uploaded, waitFor } from "../../../test/support/heavy.js";
+
+const CSV = "city,temp\nOslo,3\nBergen,7\nOslo,5\n";
+const post = (headers: Record<string, string>, body: unknown) => call("/v1/tasks", { method: "POST", headers, body: JSON.stringify(body) });
+const finished = (t: Record<string, any>) => ["succeeded", "failed", "cancelled"].includes(t.status);
+
+describe("tasks API", { timeout: 90_000 }, () => {
+  it("runs a file analysis on the queue and serves its progress and result", async () => {
+    const t = await newTenant();
+    const file = await uploaded(t.headers, "weather.csv", CSV);
+    const res = await post(t.headers, { type: "file_analysis", params: { file_id: file.id, group_by: "city", aggregates: [{ column: "temp", op: "mean" }] } });
+    expect(res.status).toBe(202);
+    const task = await res.json<Record<string, any>>();
+    expect(task).toMatchObject({ object: "task", type: "file_analysis", status: "queued", progress: 0, result_url: null });
+    const done = await waitFor(t.headers, `/v1/tasks/${task.id}`, finished);
+    expect(done).toMatchObject({ status: "succeeded", progress: 1, eta_s: 0, attempts: 1, error: null, result_url: `/v1/tasks/${task.id}/result` });
+    expect(done.summary).toContain("weather.csv: 3 rows, 2 columns");
+    const result = await (await call(done.result_url, { headers: t.headers })).json<Record<string, any>>();
+    expect(result.columns[1]).toMatchObject({ name: "temp", type: "integer", min: 3, max: 7, mean: 5 });
+    expect(result.group_by.groups).toEqual([
+      { key: "Oslo", rows: 2, values: { "mean(temp)": 4 } },
+      { key: "Bergen", rows: 1, values: { "mean(temp)": 7 } },
+    ]);
+  });
+
+  it("runs a long text generation as a task with its completion stored", async () => {
+    const t = await newTenant();
+    const res = await post(t.headers, { type: "chat_completion", params: { request: { model: "mock-model", messages: [{ role: "user", content: withDirective("write", { text: "A long essay." }) }] } } });
+    expect(res.status).toBe(202);
+    const done = await waitFor(t.headers, `/v1/tasks/${(await res.json<{ id: string }>()).id}`, finished);
+    expect(done).toMatchObject({ type: "chat_completion", status: "succeeded", summary: "A long essay." });
+    const completion = await (await call(done.result_url, { headers: t.headers })).json<Record<string, any>>();
+    expect(completion).toMatchObject({ object: "chat.completion", choices: [{ message: { content: "A long essay." } }] });
+  });
+
+  it("fails a task whose model call is rejected, with the error", async () => {
+    const t = await newTenant();
+    const res = await post(t.headers, { type: "chat_completion", params: { request: { model: "no-such-model", messages: [{ role: "user", content: "hi" }] } } });
+    const done = await waitFor(t.headers, `/v1/tasks/${(await res.json<{ id: string }>()).id}`, finished);
+    expect(done).toMatchObject({ status: "failed", error: { code: "model_not_found" }, result_url: null });
+    expect((await call(`/v1/tasks/${done.id}/result`, { headers: t.headers })).status).toBe(409);
+  });
+
+  it("rejects bad requests with OpenAI errors and queues nothing", async () => {
+    const t = await newTenant();
+    const other = await newTenant();
+    const batchFile = await uploaded(t.headers, "b.jsonl", "{}\n", "batch");
+    const foreign = await uploaded(other.headers, "w.csv", CSV);
+    const cases: [unknown, string | null][] = [
+      [{ type: "nope", params: {} }, "type"],
+      [{ type: "file_analysis", params: {} }, "params.file_id"],
+      [{ type: "file_analysis", params: { file_id: "file-missing" } }, "params.file_id"],
+      [{ type: "file_analysis", params: { file_id: batchFile.id } }, "params.file_id"],
+      [{ type: "file_analysis", params: { file_id: foreign.id } }, "params.file_id"],
+    ];
+    for (const [body, param] of cases) {
+      const res = await post(t.headers, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect((await res.json<{ error: { param: string | null; type: string } }>()).error).toMatchObject({ type: "invalid_request_error", param });
+    }
+  });
+
+  it("cancels a queued task, which then never runs; a finished task cannot be cancelled", async () => {
+    const t = await newTenant();
+    const res = await post(t.headers, { type: "chat_completion", params: { request: { model: "mock-model", messages: [{ role: "user", content: "hi" }] } } });
+    const { id } = await res.json<{ id: string }>();
+    const cancel = await call(`/v1/tasks/${id}/cancel`, { method: "POST", headers: t.headers });
+    expect(cancel.status).toBe(200);
+    expect(await cancel.json()).toMatchObject({ id, status: "cancelled" });
+    await new Promise((r) => setTimeout(r, 2500)); // the consumer receives the message meanwhile
+    expect(await (await call(`/v1/tasks/${id}`, { headers: t.headers })).json()).toMatchObject({ status: "cancelled", attempts: 0 });
+    const again = await call(`/v1/tasks/${id}/cancel`, { method: "POST", headers: t.headers });
+    expect(again.status).toBe(409);
+  });
+
+  it("keeps tenants apart: another tenant's task is not found", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const file = await uploaded(a.headers, "w.csv", CSV);
+    const { id } = await (await post(a.headers, { type: "file_analysis", params: { file_id: file.id } })).json<{ id: string }>();
+    expect((await call(`/v1/tasks/${id}`, { headers: b.headers })).status).toBe(404);
+    expect((await call(`/v1/tasks/${id}/result`, { headers: b.headers })).status).toBe(404);
+    expect((await call(`/v1/tasks/${id}/cancel`, { method: "POST", headers: b.headers })).status).toBe(404);
+    await waitFor(a.headers, `/v1/tasks/${id}`, finished);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * analyze_file: the brain's way to hand a file analysis to the heavy queue. It answers at once with the
+ * task id; progress and the result reach the session as `task` events (the brain passes the request's
+ * session_id in the arguments) and `GET /v1/tasks/:id`.
+ */
+import { z } from "zod";
+import { getFile } from "../../../../lib/heavy/files.js";
+import { enqueueTask } from "../../../../lib/heavy/tasks.js";
+import { AnalysisParamsSchema } from "../../../../lib/protocol/heavy.js";
+import { toolFail, toolOk } from "../../../../lib/protocol/tool.js";
+import type { LocalTool } from "./local-tool.js";
+
+const ArgsSchema = AnalysisParamsSchema.extend({
+  file_id: z.string().min(1).describe("The id of an uploaded file (purpose 'analysis'), e.g. file-abc123"),
+  group_by: z.string().min(1).max(256).optional().describe("Column to group rows by"),
+  session_id: z.string().optional().describe("The chat session to report progress to"),
+});
+
+export const analyzeFile: LocalTool = {
+  manifest: {
+    name: "analyze_file",
+    description:
+      "Analyse an uploaded CSV or Excel (.xlsx) file in the background: per-column types, nulls, min/max/mean " +
+      "and top values, optionally aggregates grouped by a column. Starts a task and returns its id at once.",
+    parameters: (() => {
+      const s = z.toJSONSchema(ArgsSchema, { target: "draft-2020-12", io: "input" }) as Record<string, unknown>;
+      delete s.$schema;
+      return s;
+    })(),
+    timeoutMs: 10_000,
+    version: "1.0.0",
+    examples: [
+      "Analyse the CSV file file-abc123",
+      "Give me statistics of the columns in my uploaded spreadsheet",
+      "Summarise sales.csv grouped by region with the sum of revenue",
+    ],
+  },
+
+  async execute(env, input) {
+    const args = ArgsSchema.safeParse(input.args);
+    if (!args.success) return toolFail("invalid_arguments", z.prettifyError(args.error));
+    const { session_id, ...params } = args.data;
+    const file = await getFile(env.DB, input.tenantId, params.file_id).catch(() => null);
+    if (!file) return toolFail("file_not_found", `No uploaded file '${params.file_id}' for this tenant.`);
+    if (file.purpose !== "analysis") return toolFail("wrong_purpose", `File ${file.id} was uploaded for '${file.purpose}'; upload it with purpose 'analysis'.`);
+    const task = await enqueueTask(env, { tenantId: input.tenantId, requestId: input.requestId, type: "file_analysis", params, sessionId: session_id ?? null }).catch(() => null);
+    if (!task) return toolFail("queue_unavailable", "The task queue did not accept the analysis; try again shortly.", true);
+    return toolOk(
+      `Started analysis task ${task.id} of ${file.filename}. It runs in the background: progress and the result arrive as task events on the session, or at GET /v1/tasks/${task.id}.`,
+      { task_id: task.id, status: task.status, file_id: file.id },
+    );
+  },
+};

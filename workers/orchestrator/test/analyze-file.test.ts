@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { openDb, schema } from "../../../lib/db/index.js";
+import { findTask } from "../../../lib/heavy/tasks.js";
+import { newFileId, r2Keys } from "../../../lib/heavy/ids.js";
+import { analyzeFile } from "../src/tools/analyze-file.js";
+import { LOCAL_TOOLS } from "../src/tools/local.js";
+import { baseEnv, chat, completionOf, newTenant, OPENAI, scripted } from "./agent/helpers.js";
+
+async function putFile(tenantId: string, purpose: "analysis" | "batch" = "analysis") {
+  const id = newFileId();
+  const key = r2Keys.file(tenantId, id);
+  await baseEnv.FILES.put(key, "a,b\n1,2\n");
+  await openDb(baseEnv.DB).insert(schema.files).values({ id, tenantId, filename: "sales.csv", purpose, bytes: 8, r2Key: key });
+  return id;
+}
+
+const input = (tenantId: string, args: Record<string, unknown>) => ({ args, tenantId, requestId: "req-af", deadline: Date.now() + 5000 });
+
+describe("analyze_file (local tool)", () => {
+  it("is served by the orchestrator", () => {
+    expect(LOCAL_TOOLS.map((t) => t.manifest.name)).toContain("analyze_file");
+    expect(analyzeFile.manifest.parameters).toMatchObject({ type: "object", required: ["file_id"] });
+  });
+
+  it("queues a file_analysis task for the session and answers with its id at once", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant);
+    const r = await analyzeFile.execute(baseEnv, input(tenant, { file_id: file, group_by: "a", session_id: "sess-1" }));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const { task_id } = r.data as { task_id: string };
+    expect(r.content).toContain(`Started analysis task ${task_id}`);
+    const row = await findTask(baseEnv.DB, tenant, task_id);
+    expect(row).toMatchObject({ type: "file_analysis", status: "queued", sessionId: "sess-1", requestId: "req-af", params: { file_id: file, group_by: "a" } });
+  });
+
+  it("refuses another tenant's file, a batch file and bad arguments, queueing nothing", async () => {
+    const tenant = await newTenant();
+    const other = await newTenant();
+    const foreign = await putFile(other);
+    const batch = await putFile(tenant, "batch");
+    const results = await Promise.all([
+      analyzeFile.execute(baseEnv, input(tenant, { file_id: foreign })),
+      analyzeFile.execute(baseEnv, input(tenant, { file_id: batch })),
+      analyzeFile.execute(baseEnv, input(tenant, { group_by: "a" })),
+    ]);
+    expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual(["file_not_found", "wrong_purpose", "invalid_arguments"]);
+    const rows = await openDb(baseEnv.DB).select().from(schema.tasks).all();
+    expect(rows.filter((r) => r.tenantId === tenant)).toEqual([]);
+  });
+
+  it("is what the brain calls for an analysis request: the answer says the task started and names it", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant);
+    const reply = await chat([scripted(`Analyse ${file}`, [{ tool_calls: [{ name: "analyze_file", arguments: { file_id: file } }] }, { echoTools: true }])], { tenantId: tenant, settings: OPENAI });
+    const c = completionOf(reply);
+    const text = String(c.choices[0]!.message.content);
+    const id = /Started analysis task (task_\w+)/.exec(text)?.[1];
+    expect(id, text).toBeDefined();
+    expect(await findTask(baseEnv.DB, tenant, id!)).toMatchObject({ status: "queued", type: "file_analysis" });
+  });
+});

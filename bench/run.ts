@@ -4,6 +4,7 @@
  * all); BENCH_SOCKETS sets how many session sockets the sessions suite opens (default 1000).
  */
 import { auto } from "./suites/auto.ts";
+import { council } from "./suites/council.ts";
 import { heavy } from "./suites/heavy.ts";
 import { passthrough } from "./suites/passthrough.ts";
 import { runnerSuite } from "./suites/runner.ts";
@@ -18,6 +19,7 @@ const suites: Record<string, () => Promise<{ rows: Row[]; notes: Record<string, 
   sessions: () => sessions({ sockets: Number(process.env.BENCH_SOCKETS ?? 1000), pings: 2000, turns: 200 }),
   heavy: () => heavy(),
   runner: () => runnerSuite(),
+  council: () => council(Number(process.env.BENCH_COUNCIL_RUNS ?? 10), [1, 5]),
 };
 
 const rows: Row[] = [];

@@ -30,7 +30,7 @@ export async function recordOpened(d1: D1Database, s: CouncilState) {
     .onConflictDoNothing();
 }
 
-/** A finished round: its positions and its tally, in one transaction. */
+/** A finished round: its positions, its tally and the council's new status, in one transaction. */
 export async function recordRound(d1: D1Database, s: CouncilState, r: RoundResult) {
   const db = openDb(d1);
   const positions = r.positions.map((p) => ({
@@ -50,30 +50,32 @@ export async function recordRound(d1: D1Database, s: CouncilState, r: RoundResul
       .insert(councilRounds)
       .values({ tenantId: s.tenantId, councilId: s.id, round: r.round, tally: r.tally, leader: r.leader, share: r.share, consensus: r.consensus })
       .onConflictDoNothing(),
+    ...statusWrites(db, s),
   ]);
 }
 
 export async function recordStatus(d1: D1Database, s: CouncilState) {
   const db = openDb(d1);
-  const where = and(eq(councils.tenantId, s.tenantId), eq(councils.id, s.id));
-  const writes = [
-    db
-      .update(councils)
-      .set({
-        status: s.status,
-        decision: s.decision?.option ?? null,
-        decisionSource: s.decision?.source ?? null,
-        decidedAt: s.decision?.at ?? null,
-        refPrice: s.refPrice,
-      })
-      .where(where),
-  ] as const;
-  if (!s.decision) return void (await writes[0]);
-  await db.batch([
-    ...writes,
-    db
-      .insert(councilDecisions)
-      .values({ tenantId: s.tenantId, councilId: s.id, kind: "decision", option: s.decision.option, source: s.decision.source, note: s.decision.note ?? null, createdAt: s.decision.at })
-      .onConflictDoNothing(),
-  ]);
+  const [first, ...rest] = statusWrites(db, s);
+  await db.batch([first, ...rest]);
+}
+
+/** The council row's status and decision, and the decision's audit row once there is one. */
+function statusWrites(db: ReturnType<typeof openDb>, s: CouncilState) {
+  const update = db
+    .update(councils)
+    .set({
+      status: s.status,
+      decision: s.decision?.option ?? null,
+      decisionSource: s.decision?.source ?? null,
+      decidedAt: s.decision?.at ?? null,
+      refPrice: s.refPrice,
+    })
+    .where(and(eq(councils.tenantId, s.tenantId), eq(councils.id, s.id)));
+  if (!s.decision) return [update] as const;
+  const decision = db
+    .insert(councilDecisions)
+    .values({ tenantId: s.tenantId, councilId: s.id, kind: "decision", option: s.decision.option, source: s.decision.source, note: s.decision.note ?? null, createdAt: s.decision.at })
+    .onConflictDoNothing();
+  return [update, decision] as const;
 }

@@ -32,6 +32,8 @@ import { placePaperOrder } from "./trading/paper.js";
 import { applyOutcome } from "./weights.js";
 
 const STATE = "state";
+/** Bounds one alarm invocation: rounds, evidence and the paper order fit well within it. */
+const MAX_STEPS_PER_ALARM = 32;
 const roundKey = (n: number) => `result:${n}`;
 
 export const StartInputSchema = z.object({
@@ -124,21 +126,26 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
   }
 
   override async alarm(): Promise<void> {
-    const s = await this.load();
-    if (!s) return;
     const settings = councilSettings(this.env);
-    const log = this.log(s);
-    // The watchdog: if this step dies with the object, the alarm brings it back.
-    await this.ctx.storage.setAlarm(Date.now() + settings.CIO_COUNCIL_STEP_TIMEOUT_MS);
-    let next: number | null;
-    try {
-      next = await this.step(s, log);
-    } catch (err) {
-      log.error("council step failed; retrying", { councilId: s.id, status: s.status, round: s.round, err });
-      next = settings.CIO_COUNCIL_RETRY_DELAY_MS;
+    // Steps that are due at once (the next round, the paper order) run in this same invocation: each is
+    // persisted before the next starts, and the watchdog is re-armed before each, so a crash anywhere
+    // resumes at the step it was in. A delayed step (a retry) is left to a later alarm.
+    for (let steps = 0; steps < MAX_STEPS_PER_ALARM; steps++) {
+      const s = await this.load();
+      if (!s) return;
+      const log = this.log(s);
+      // The watchdog: if this step dies with the object, the alarm brings it back.
+      await this.ctx.storage.setAlarm(Date.now() + settings.CIO_COUNCIL_STEP_TIMEOUT_MS);
+      let next: number | null;
+      try {
+        next = await this.step(s, log);
+      } catch (err) {
+        log.error("council step failed; retrying", { councilId: s.id, status: s.status, round: s.round, err });
+        next = settings.CIO_COUNCIL_RETRY_DELAY_MS;
+      }
+      if (next === null) return void (await this.ctx.storage.deleteAlarm());
+      if (next > 0 || steps === MAX_STEPS_PER_ALARM - 1) return void (await this.ctx.storage.setAlarm(Date.now() + next));
     }
-    if (next === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(Date.now() + next);
   }
 
   /** Does the next piece of work; returns the delay until the one after, or null when nothing is owed. */
@@ -174,7 +181,6 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     const result = (await this.ctx.storage.get(roundKey(s.round))) ?? (await countRound(s, positions, deps, defaultCouncilModel(this.env)));
     await this.ctx.storage.put(roundKey(s.round), result);
     const r = result as CouncilState["rounds"][number];
-    await recordRound(this.env.DB, s, r);
     s.rounds.push(r);
     s.attempts = {};
     if (r.positions.every((p) => p.error)) {
@@ -186,7 +192,8 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     } else if (s.round >= s.maxRounds) s.status = "awaiting_human";
     else s.round += 1;
     s.pendingEvent = true;
-    await recordStatus(this.env.DB, s);
+    // The audit first (idempotent, so a replay after a crash here writes the same rows), then the step.
+    await recordRound(this.env.DB, s, r);
     await this.save(s);
     await this.notify(s, log);
     return s.status === "running" || (s.preset === "trading" && isSettled(s)) ? 0 : null;
@@ -194,8 +201,9 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
 
   /** Tells the session (if any) what the last step did. A failure is logged and retried by the next step. */
   private async notify(s: CouncilState, log: Logger) {
+    if (!s.sessionId || !this.env.SESSIONS) return; // nobody to tell: nothing is owed
     try {
-      for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS as DurableObjectNamespace | undefined, s.tenantId, s.sessionId, event);
+      for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS as unknown as DurableObjectNamespace, s.tenantId, s.sessionId, event);
       s.pendingEvent = false;
       await this.save(s, false);
     } catch (err) {

@@ -84,3 +84,11 @@ export function writeReport(rows: Row[], notes: Record<string, unknown>) {
   writeFileSync(join(dir, "latest.json"), JSON.stringify(report, null, 2));
   return file;
 }
+
+/** A tenant and key with limits high enough that the benchmark measures latency, not rate limiting. */
+export async function benchKey(url: string, adminToken: string): Promise<string> {
+  const h = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
+  const t = (await (await fetch(`${url}/admin/tenants`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { id: string };
+  const k = (await (await fetch(`${url}/admin/tenants/${t.id}/keys`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { key: string };
+  return k.key;
+}

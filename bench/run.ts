@@ -2,14 +2,16 @@
  * `npm run bench`: runs every benchmark suite, prints one table and writes JSON under bench/results/.
  * BENCH_SECONDS sets the length of each measurement (default 10); BENCH_SUITES picks suites by name.
  */
+import { auto } from "./suites/auto.ts";
 import { heavy } from "./suites/heavy.ts";
 import { passthrough } from "./suites/passthrough.ts";
 import { printTable, writeReport, type Row } from "./lib.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const wanted = (process.env.BENCH_SUITES ?? "passthrough,heavy").split(",");
+const wanted = (process.env.BENCH_SUITES ?? "passthrough,auto,heavy").split(",");
 const suites: Record<string, () => Promise<{ rows: Row[]; notes: Record<string, unknown> }>> = {
   passthrough: () => passthrough(seconds, [1, 50]),
+  auto: () => auto(seconds, [1, 10]),
   heavy: () => heavy(),
 };
 

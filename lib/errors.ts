@@ -64,3 +64,4 @@ export const upstreamError = (message: string, status = 502, code = "upstream_er
 export function isSerializedApiError(v: unknown): v is SerializedApiError {
   return typeof v === "object" && v !== null && "status" in v && "error" in v;
 }
+export const conflict = (message: string, code = "conflict") => new ApiError(409, "invalid_request_error", message, code);

@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBareProxy, startMiniflareStack } from "../../scripts/lib/miniflare-stack.ts";
-import { ROOT, load, startProcess, stopProcess, type Row } from "../lib.ts";
+import { ROOT, benchKey, load, startProcess, stopProcess, type Row } from "../lib.ts";
 
 const BODY = JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "Say hello in five words." }] });
 
@@ -52,12 +52,6 @@ export async function passthrough(seconds: number, connections: number[]): Promi
   return { rows, notes: verdict(rows, Math.max(...connections)) };
 }
 
-export async function benchKey(url: string, adminToken: string): Promise<string> {
-  const h = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
-  const t = (await (await fetch(`${url}/admin/tenants`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { id: string };
-  const k = (await (await fetch(`${url}/admin/tenants/${t.id}/keys`, { method: "POST", headers: h, body: JSON.stringify({ name: "bench", rpm_limit: 10_000_000, concurrency_limit: 10_000 }) })).json()) as { key: string };
-  return k.key;
-}
 
 function verdict(rows: Row[], c: number) {
   const ours = rows.find((r) => r.target === "cio-edge gateway" && r.connections === c);

@@ -3,4 +3,6 @@
 export * from "./tenants.js";
 export * from "./usage.js";
 export * from "./tasks.js";
+export * from "./councils.js";
 export * from "./tools.js";
+export * from "./sessions.js";

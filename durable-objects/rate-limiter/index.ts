@@ -11,6 +11,7 @@ import { msToNextUtcDay, utcDay } from "../../lib/time.js";
 import { ReserveRequestSchema, SlidingWindow, type Reservation, type ReserveRequest } from "./limits.js";
 import { flushToD1, limiterSettings, type LimiterEnv } from "./flush.js";
 import { UsageLedger } from "./usage-ledger.js";
+import { SocketCounts } from "./socket-counts.js";
 
 interface Lease {
   keyId: string;
@@ -27,12 +28,14 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private windows = new Map<string, SlidingWindow>();
   private leases = new Map<string, Lease>();
   private ledger: UsageLedger;
+  private sockets: SocketCounts;
   private seq = 0;
   private alarmPending: boolean | undefined;
 
   constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
     this.ledger = new UsageLedger(ctx.storage.sql);
+    this.sockets = new SocketCounts(ctx.storage.sql);
   }
 
   reserve(raw: ReserveRequest, now = Date.now()): Reservation {
@@ -75,6 +78,20 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     this.ledger.tenantId = s.tenantId;
     this.ledger.add(utcDay(), s.model, s.usage);
     await this.scheduleFlush();
+  }
+
+  /** A session asks to open one more WebSocket; refused when the tenant already has `limit` open. */
+  admitSocket(sessionId: string, limit: number): { ok: boolean; open: number } {
+    return this.sockets.admit(sessionId, limit);
+  }
+
+  /** A session's exact count of open sockets, after any change. */
+  reportSockets(sessionId: string, open: number): void {
+    this.sockets.report(sessionId, open);
+  }
+
+  openSockets(): number {
+    return this.sockets.total();
   }
 
   override async alarm(): Promise<void> {

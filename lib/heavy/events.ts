@@ -22,6 +22,9 @@ export function taskEvent(row: TaskRow, now = Date.now()): TaskEvent {
   };
 }
 
+/** The SESSIONS binding of any Worker (typed per Worker, or absent), as the publisher takes it. */
+export const sessionsOf = (env: { SESSIONS?: unknown }): Pick<HeavyBindings, "SESSIONS"> => ({ SESSIONS: env.SESSIONS as DurableObjectNamespace | undefined });
+
 export async function publishTask(env: Pick<HeavyBindings, "SESSIONS">, row: TaskRow, log: Logger): Promise<void> {
   if (!row.sessionId) return;
   try {

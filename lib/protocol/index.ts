@@ -4,5 +4,8 @@ export * from "./orchestrator.js";
 export * from "./runner.js";
 export * from "./session-events.js";
 export * from "./heavy.js";
+export * from "./council.js";
+export * from "./trading.js";
 export * from "./feedback.js";
 export * from "./runner-hub.js";
+export * from "./session.js";

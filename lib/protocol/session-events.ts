@@ -57,8 +57,8 @@ export interface SessionPublisher {
  * Publish into a tenant's session. A Worker without the SESSIONS binding, or a call without a session,
  * publishes nothing; a failure is the caller's to log (the task or council itself is not affected).
  */
-export async function publishToSession(
-  ns: DurableObjectNamespace | undefined,
+export async function publishToSession<T extends Rpc.DurableObjectBranded | undefined>(
+  ns: DurableObjectNamespace<T> | undefined,
   tenantId: string,
   sessionId: string | null | undefined,
   event: SessionEvent,

@@ -30,6 +30,24 @@ export interface Directive {
    * Past the end of the script the last step repeats.
    */
   script?: ScriptStep[];
+  /**
+   * Answers chosen by what the prompt says: the first case whose `when` strings all occur in the request's
+   * messages (the directive itself excluded) answers, its fields over the directive's. Lets one scripted
+   * question drive many calls — a council's assistants and rounds — deterministically.
+   */
+  cases?: DirectiveCase[];
+}
+
+export type DirectiveCase = Omit<Directive, "cases"> & { when: string[] };
+
+/** The directive that applies to a request whose prompt (all messages, directive removed) is `prompt`. */
+export function resolveCase(d: Directive, prompt: string): Directive {
+  const hit = d.cases?.find((c) => c.when.every((w) => prompt.includes(w)));
+  if (!d.cases) return d;
+  const { cases: _all, ...rest } = d;
+  if (!hit) return rest;
+  const { when: _when, ...fields } = hit;
+  return { ...rest, ...fields };
 }
 
 export interface ScriptStep {

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseDirective, type Directive, type ScriptStep } from "./directive.ts";
+import { parseDirective, resolveCase, type Directive, type ScriptStep } from "./directive.ts";
 import { handleTools, newToolState, type ToolState } from "./tools.ts";
 
 export interface LoggedRequest {
@@ -80,7 +80,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
   }
   if (req.method !== "POST" || url.pathname !== "/v1/chat/completions") return json(res, 404, { error: { message: "not found" } });
   const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
-  const { text: userText, directive: d } = parseDirective(lastUser(body));
+  const { text: userText, directive: scripted } = parseDirective(lastUser(body));
+  const d = resolveCase(scripted, promptOf(body, userText));
   const entry: LoggedRequest = { id: d.id, body, headers: req.headers, aborted: false, completed: false };
   if (!st.opts.quiet) st.log.push(entry);
   res.on("close", () => { if (!entry.completed) entry.aborted = true; });
@@ -188,6 +189,13 @@ function lastUser(body: Record<string, unknown>): string {
   const messages = (body.messages as { role: string; content: unknown }[] | undefined) ?? [];
   const m = [...messages].reverse().find((x) => x.role === "user");
   return typeof m?.content === "string" ? m.content : "";
+}
+
+/** Every message's text, with the last user message as the directive left it. */
+function promptOf(body: Record<string, unknown>, userText: string): string {
+  const messages = (body.messages as { role: string; content: unknown }[] | undefined) ?? [];
+  const lastUserAt = messages.map((m) => m.role).lastIndexOf("user");
+  return messages.map((m, i) => (i === lastUserAt ? userText : typeof m.content === "string" ? m.content : "")).join("\n");
 }
 
 function json(res: ServerResponse, status: number, value: unknown) {

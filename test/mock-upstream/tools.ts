@@ -8,6 +8,8 @@
  *   {mode: "fail", code?, retryable?}    → a typed failure
  *   {mode: "http", status}               → that HTTP status
  *   {mode: "switch", key}                → fails (retryable) while the switch `key` is down
+ *   {mode: "barrier", key, n}            → answers only once n calls with this key are waiting (proves
+ *                                          calls run in parallel without timing anything); fails after 3 s
  * Every call is counted per `key` (GET /__tools/calls?key=…); POST /__tools/switch {key, down} flips a switch.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -18,9 +20,20 @@ export const MOCK_TOOL_SECRET = "mock-tool-secret";
 export interface ToolState {
   switches: Map<string, boolean>;
   calls: Map<string, number>;
+  barriers: Map<string, (() => void)[]>;
 }
 
-export const newToolState = (): ToolState => ({ switches: new Map(), calls: new Map() });
+export const newToolState = (): ToolState => ({ switches: new Map(), calls: new Map(), barriers: new Map() });
+
+function barrier(st: ToolState, key: string, n: number): Promise<boolean> {
+  const waiting = st.barriers.get(key) ?? [];
+  st.barriers.set(key, waiting);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 3000);
+    waiting.push(() => (clearTimeout(timer), resolve(true)));
+    if (waiting.length >= n) for (const release of waiting.splice(0)) release();
+  });
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,6 +81,10 @@ export async function handleTools(req: IncomingMessage, res: ServerResponse, url
     case "switch":
       if (st.switches.get(key)) send(res, 200, { ok: false, error: { code: "unavailable", message: `${key} is down`, retryable: true } });
       else ok(res, `${key} is up`);
+      return true;
+    case "barrier":
+      if (await barrier(st, key, Number(a.n ?? 2))) ok(res, `${key} met ${a.n ?? 2} parallel calls`);
+      else send(res, 200, { ok: false, error: { code: "alone", message: "the other calls never came", retryable: false } });
       return true;
     default:
       return ok(res, `echo ${m[1]}: ${JSON.stringify(a)}`), true;

@@ -29,6 +29,7 @@ export default defineConfig({
               CIO_RUNNER_TIMEOUT_GRACE_MS: "100",
               CIO_LOG_LEVEL: "warn",
               CIO_PROVIDER: "builtin",
+              CIO_SESSION_MAX_SOCKETS: "2",
             },
           }),
           // The heavy queue's consumer, so tasks and batches run end to end (real queue delivery).

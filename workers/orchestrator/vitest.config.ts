@@ -4,7 +4,8 @@ import { ROOT, toolWorkers } from "../../test/support/aux-workers.ts";
 
 // The orchestrator exports the Durable Objects, so it is tested as its own project: runInDurableObject,
 // runDurableObjectAlarm and evictDurableObject only reach objects of the Worker under test. The tool
-// Workers it binds run beside it; the scripted mock model also serves HTTPS tools under /tools.
+// Workers it binds run beside it; the scripted mock model also serves HTTPS tools under /tools. Binance
+// and Brave are replaced by recorded responses (test/fixtures) for the trading council.
 export default defineConfig({
   plugins: [
     cloudflareTest(async ({ inject }) => ({
@@ -23,14 +24,21 @@ export default defineConfig({
           CIO_TOOL_RETRY_BASE_MS: "5",
           CIO_REGISTRY_TTL_MS: "0",
           CIO_BREAKER_SYNC_MS: "1000",
+          // Small session limits so the tests can reach them.
+          CIO_SESSION_MAX_FRAME_BYTES: "4096",
+          CIO_SESSION_MAX_SOCKETS: "3",
+          CIO_TENANT_MAX_SOCKETS: "4",
+          CIO_COUNCIL_RETRY_DELAY_MS: "500",
+          CIO_TRADING_OUTCOME_HOURS: "0",
         },
-        workers: toolWorkers(),
+        workers: toolWorkers({ binance: inject("toolUpstreamUrl"), brave: inject("toolUpstreamUrl") }),
       },
     })),
   ],
   test: {
     name: "orchestrator",
-    globalSetup: [`${ROOT}/test/support/mock-upstream-setup.ts`],
+    root: import.meta.dirname,
+    globalSetup: [`${ROOT}/test/support/mock-upstream-setup.ts`, `${ROOT}/test/support/tools/tool-upstream-setup.ts`],
     setupFiles: [`${ROOT}/test/support/apply-migrations.ts`],
     testTimeout: 20_000,
   },

@@ -17,6 +17,8 @@ import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
 import { batches } from "./routes/batches.js";
 import { chat } from "./routes/chat.js";
+import { councils } from "./routes/councils.js";
+import { trading } from "./routes/trading.js";
 import { feedback } from "./routes/feedback.js";
 import { files, isUpload } from "./routes/files.js";
 import { health } from "./routes/health.js";
@@ -24,6 +26,8 @@ import { models } from "./routes/models.js";
 import { tasks } from "./routes/tasks.js";
 import { runnerConnect } from "./routes/runners/connect.js";
 import { runners } from "./routes/runners/runners.js";
+import { sessionSocket } from "./routes/session-socket.js";
+import { sessions } from "./routes/sessions.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 
 export const EXPOSED_HEADERS = [
@@ -58,14 +62,18 @@ export function createApp() {
   app.route("/", tenants);
   app.route("/", credentials);
   app.route("/", runnerConnect); // runner token, not an API key
+  app.route("/", sessionSocket); // API key or a one-time ticket (browsers)
   app.use("/v1/*", apiKeyAuth());
   app.route("/", models);
   app.route("/", chat);
   app.route("/", files);
   app.route("/", tasks);
   app.route("/", batches);
+  app.route("/", councils);
+  app.route("/", trading);
   app.route("/", feedback);
   app.route("/", runners);
+  app.route("/", sessions);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "CIO_ADMIN_TOKEN" });

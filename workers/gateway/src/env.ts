@@ -2,6 +2,7 @@ import type { Logger } from "../../../lib/log.js";
 import type Orchestrator from "../../orchestrator/src/index.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
+import type { SessionDO } from "../../../durable-objects/session/index.js";
 import type { GatewaySettings } from "./settings.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 
@@ -14,6 +15,7 @@ export interface GatewayEnv {
   HEAVY_QUEUE: Queue<HeavyMessage>;
   RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
   FILES: R2Bucket;
+  SESSIONS: DurableObjectNamespace<SessionDO>;
   [k: string]: unknown;
 }
 

@@ -20,6 +20,8 @@ export const GatewaySettingsSchema = z.object({
   CIO_FILES_PART_BYTES: envInt(8 * 1024 * 1024, 5 * 1024 * 1024, 100 * 1024 * 1024),
   /** Most rows a streamed runner query (`stream: true`) may return; nothing is buffered, so this can be large. */
   CIO_RUNNER_STREAM_MAX_ROWS: envInt(10_000_000, 1, 1_000_000_000),
+  /** How long a WebSocket ticket for a browser (POST /v1/sessions/:id/ticket) stays valid. */
+  CIO_SESSION_TICKET_TTL_S: envInt(60, 1, 3600),
   /** Allowed browser origins for CORS; "*" allows any. */
   CIO_CORS_ORIGINS: envList().transform((l): string | string[] => (!l.length || l.includes("*") ? "*" : l)),
 });

@@ -1,12 +1,14 @@
+import type { CouncilEnv } from "../../../durable-objects/council/env.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import type { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
 import type { AiBinding } from "./providers/workers-ai/index.js";
 import type { ToolService } from "./registry/transports.js";
 import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
+import type { SessionDO } from "../../../durable-objects/session/index.js";
 
 /** The orchestrator's bindings, as declared in its wrangler.toml. */
-export interface OrchestratorEnv {
+export interface OrchestratorEnv extends CouncilEnv {
   DB: D1Database;
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
   /** Heavy work the brain hands off (analyze_file) goes to this queue; the files it reads are in FILES. */
@@ -23,6 +25,7 @@ export interface OrchestratorEnv {
   RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
   /** Uploaded files and stored results. */
   FILES: R2Bucket;
+  SESSIONS: DurableObjectNamespace<SessionDO>;
   CIO_LOG_LEVEL?: string;
   CIO_PROVIDER?: string;
   CIO_UPSTREAM_BASE_URL?: string;

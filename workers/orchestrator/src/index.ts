@@ -5,22 +5,40 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { runCheck } from "../../../lib/health.js";
-import type { ChatReply, HealthReport, Model } from "../../../lib/protocol/index.js";
+import type { ChatReply, CouncilView, HealthReport, Model, RpcReply } from "../../../lib/protocol/index.js";
 import { runChat } from "./chat.js";
+import { councilCall } from "./councils/rpc.js";
+import { runCron } from "./councils/scheduled.js";
+import { tradingCall } from "./councils/trading-rpc.js";
 import { feedback, type FeedbackReply } from "./feedback.js";
 import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
 import { Logger } from "../../../lib/log.js";
 import { tenantTools } from "./registry/index.js";
+import { chatInSession } from "./session-chat.js";
 import { orchestratorSettings } from "./settings.js";
 
 export { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+export { CouncilDO } from "../../../durable-objects/council/index.js";
 export { ToolBreakerDO } from "../../../durable-objects/tool-breaker/index.js";
 export { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
+export { SessionDO } from "../../../durable-objects/session/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {
-    return runChat(this.env, this.ctx, raw);
+    return (await chatInSession(this.env, raw)) ?? runChat(this.env, this.ctx, raw);
+  }
+
+  async councils(raw: unknown): Promise<RpcReply<CouncilView>> {
+    return councilCall(this.env, raw);
+  }
+
+  async trading(raw: unknown): Promise<RpcReply> {
+    return tradingCall(this.env, raw);
+  }
+
+  override async scheduled(controller: ScheduledController): Promise<void> {
+    await runCron(this.env, controller.cron);
   }
 
   /** POST /v1/feedback: a user's rating of an answer, input to the learning loop. */

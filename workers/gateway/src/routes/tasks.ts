@@ -5,7 +5,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { cancelBatch } from "../../../../lib/heavy/batches.js";
-import { publishTask } from "../../../../lib/heavy/events.js";
+import { publishTask, sessionsOf } from "../../../../lib/heavy/events.js";
 import { getFile } from "../../../../lib/heavy/files.js";
 import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { cancelTask, enqueueTask, getTask, toTaskObject } from "../../../../lib/heavy/tasks.js";
@@ -39,12 +39,14 @@ export const tasks = router().openapi(create, async (c) => {
     });
     if (file.purpose !== "analysis") throw badRequest(`File ${file.id} was uploaded for '${file.purpose}', not 'analysis'.`, "params.file_id");
     const row = await enqueueTask(c.env, { ...base, type: "file_analysis", params: body.params });
+    await publishTask(sessionsOf(c.env), row, c.get("log"));
     return c.json(toTaskObject(row), 202);
   }
   const id = newTaskId();
   const inputRef = r2Keys.taskInput(auth.tenantId, id);
   await c.env.FILES.put(inputRef, JSON.stringify(body.params.request), { httpMetadata: { contentType: "application/json" } });
   const row = await enqueueTask(c.env, { ...base, id, type: "chat_completion", params: { keyId: auth.keyId, model: body.params.request.model }, inputRef });
+  await publishTask(sessionsOf(c.env), row, c.get("log"));
   return c.json(toTaskObject(row), 202);
 });
 
@@ -69,6 +71,6 @@ tasks.post("/v1/tasks/:id/cancel", async (c) => {
     return c.json(toTaskObject(await getTask(c.env.DB, tenantId, row.id)), 200);
   }
   const cancelled = await cancelTask(c.env.DB, tenantId, row.id);
-  await publishTask({ SESSIONS: c.env.SESSIONS as DurableObjectNamespace | undefined }, cancelled, c.get("log"));
+  await publishTask(sessionsOf(c.env), cancelled, c.get("log"));
   return c.json(toTaskObject(cancelled), 200);
 });

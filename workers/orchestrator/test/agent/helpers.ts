@@ -24,7 +24,8 @@ export async function newTenant(): Promise<string> {
 
 export interface ChatOptions {
   tenantId: string;
-  settings?: Record<string, string>;
+  /** Vars (and bindings, e.g. a scripted AI) laid over the test env for this call. */
+  settings?: Record<string, unknown>;
   requestId?: string;
   body?: Record<string, unknown>;
 }
@@ -58,7 +59,7 @@ export async function mockTool(tenantId: string, name: string, extra: Partial<To
   const manifest: ToolManifest = {
     name,
     description: `Scripted test tool ${name}`,
-    parameters: { type: "object", properties: { mode: { type: "string" }, key: { type: "string" }, ms: { type: "integer" }, retryable: { type: "boolean" }, status: { type: "integer" }, code: { type: "string" } }, additionalProperties: false },
+    parameters: { type: "object", properties: { mode: { type: "string" }, key: { type: "string" }, ms: { type: "integer" }, n: { type: "integer" }, retryable: { type: "boolean" }, status: { type: "integer" }, code: { type: "string" } }, additionalProperties: false },
     timeoutMs: 2_000,
     version: "1.0.0",
     ...extra,

@@ -1,0 +1,258 @@
+/**
+ * One CouncilDO per (tenant, council id). The object's alarm drives the council: each alarm run does one
+ * step (gather evidence, finish a round, place the paper order, notify the session), persists it, and
+ * schedules the next. Before a step starts the alarm is re-armed as a watchdog, so if the object is
+ * evicted or crashes mid-step the alarm fires again and the step is redone from what was persisted:
+ * positions already given are kept, writes to D1 are idempotent, and actions that arrive out of order
+ * (a decision before the escalation, a second different decision, an outcome before the decision) are
+ * refused.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import { ApiError, badRequest } from "../../lib/errors.js";
+import { Logger } from "../../lib/log.js";
+import {
+  CouncilCreateSchema,
+  DecisionBodySchema,
+  OutcomeBodySchema,
+  type CouncilView,
+  type RpcReply,
+} from "../../lib/protocol/index.js";
+import { publishToSession } from "../../lib/protocol/session-events.js";
+import { recordOpened, recordRound, recordStatus } from "./audit.js";
+import type { CouncilEnv } from "./env.js";
+import { eventsFor, optionsOf } from "./events.js";
+import { defaultCouncilModel, openAiCompatibleModel, type CouncilModel } from "./model.js";
+import { collectPositions, countRound, type RoundDeps } from "./round.js";
+import { seat } from "./seat.js";
+import { councilSettings } from "./settings.js";
+import { isSettled, viewOf, type CouncilState } from "./state.js";
+import { gatherEvidence } from "./trading/evidence.js";
+import { placePaperOrder } from "./trading/paper.js";
+import { applyOutcome } from "./weights.js";
+
+const STATE = "state";
+const roundKey = (n: number) => `result:${n}`;
+
+export const StartInputSchema = z.object({
+  tenantId: z.string().min(1),
+  councilId: z.string().min(1),
+  requestId: z.string().min(1),
+  body: CouncilCreateSchema,
+});
+export type StartInput = z.input<typeof StartInputSchema>;
+
+export class CouncilDO extends DurableObject<CouncilEnv> {
+  private waiters = new Set<() => void>();
+  /** Injected by tests and benchmarks that need a model other than the configured upstream. */
+  modelOverride?: CouncilModel;
+
+  async start(raw: StartInput): Promise<RpcReply<CouncilView>> {
+    return this.reply(async () => {
+      const input = StartInputSchema.parse(raw);
+      const fingerprint = JSON.stringify(input.body);
+      const existing = await this.load();
+      if (existing) {
+        this.assertTenant(existing, input.tenantId);
+        if (existing.fingerprint !== fingerprint) throw conflict(`Council '${input.councilId}' already exists with a different definition.`, "council_exists");
+        return { status: 200, body: viewOf(existing) };
+      }
+      const s = await seat(this.env, input, fingerprint);
+      await recordOpened(this.env.DB, s);
+      await this.save(s);
+      await this.ctx.storage.setAlarm(Date.now());
+      return { status: 201, body: viewOf(s) };
+    });
+  }
+
+  async view(tenantId: string): Promise<RpcReply<CouncilView>> {
+    return this.reply(async () => ({ status: 200, body: viewOf(await this.mine(tenantId)) }));
+  }
+
+  /** Resolves with the council once its version passes `after` (or after `timeoutMs` with it unchanged). */
+  async waitForChange(tenantId: string, after: number, timeoutMs: number): Promise<RpcReply<CouncilView>> {
+    return this.reply(async () => {
+      let s = await this.mine(tenantId);
+      if (s.version <= after) {
+        await new Promise<void>((resolve) => {
+          const done = () => (clearTimeout(timer), this.waiters.delete(done), resolve());
+          const timer = setTimeout(done, timeoutMs);
+          this.waiters.add(done);
+        });
+        s = await this.mine(tenantId);
+      }
+      return { status: 200, body: viewOf(s) };
+    });
+  }
+
+  /** The human's choice after an escalation. Repeating the same choice is harmless; a different one is refused. */
+  async decide(tenantId: string, raw: unknown): Promise<RpcReply<CouncilView>> {
+    return this.reply(async () => {
+      const body = DecisionBodySchema.parse(raw);
+      const s = await this.mine(tenantId);
+      const option = matchOption(optionsOf(s), body.option, s.options !== null);
+      if (s.decision) {
+        if (s.decision.source === "human" && s.decision.option === option) return { status: 200, body: viewOf(s) };
+        throw conflict(`Council '${s.id}' is already decided (${s.decision.option}, by ${s.decision.source}).`, "council_already_decided");
+      }
+      if (s.status !== "awaiting_human") throw conflict(`Council '${s.id}' is ${s.status}; a human decides only after it escalates.`, "council_not_awaiting_human");
+      s.decision = { option, source: "human", note: body.note, at: Date.now() };
+      s.status = "decided";
+      s.pendingEvent = true;
+      await recordStatus(this.env.DB, s);
+      await this.save(s);
+      await this.ctx.storage.setAlarm(Date.now());
+      return { status: 200, body: viewOf(s) };
+    });
+  }
+
+  /** The option that proved right; moves the assistants' weights once. */
+  async outcome(tenantId: string, raw: unknown, source: "reported" | "measured" = "reported"): Promise<RpcReply<CouncilView>> {
+    return this.reply(async () => {
+      const body = OutcomeBodySchema.parse(raw);
+      const s = await this.mine(tenantId);
+      if (!isSettled(s)) throw conflict(`Council '${s.id}' is ${s.status}; an outcome is reported after its decision.`, "council_not_decided");
+      const option = matchOption(s.options ?? [...optionsOf(s), s.decision!.option], body.option, s.options !== null);
+      if (s.outcome) {
+        if (s.outcome.option === option) return { status: 200, body: viewOf(s) };
+        throw conflict(`Council '${s.id}' already has the outcome ${s.outcome.option}.`, "council_outcome_exists");
+      }
+      const outcome = { option, source, at: Date.now() };
+      await applyOutcome(this.env.DB, s, outcome);
+      s.outcome = outcome;
+      await this.save(s);
+      return { status: 200, body: viewOf(s) };
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    const s = await this.load();
+    if (!s) return;
+    const settings = councilSettings(this.env);
+    const log = this.log(s);
+    // The watchdog: if this step dies with the object, the alarm brings it back.
+    await this.ctx.storage.setAlarm(Date.now() + settings.CIO_COUNCIL_STEP_TIMEOUT_MS);
+    let next: number | null;
+    try {
+      next = await this.step(s, log);
+    } catch (err) {
+      log.error("council step failed; retrying", { councilId: s.id, status: s.status, round: s.round, err });
+      next = settings.CIO_COUNCIL_RETRY_DELAY_MS;
+    }
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Date.now() + next);
+  }
+
+  /** Does the next piece of work; returns the delay until the one after, or null when nothing is owed. */
+  private async step(s: CouncilState, log: Logger): Promise<number | null> {
+    const settings = councilSettings(this.env);
+    if (s.pendingEvent) await this.notify(s, log);
+    if (s.status === "running") {
+      if (s.preset === "trading" && !s.evidence) {
+        const ev = await gatherEvidence(this.env, settings, { tenantId: s.tenantId, requestId: s.requestId, timeoutMs: settings.CIO_TOOL_TIMEOUT_MS }, s.symbol!, log);
+        s.evidence = ev.byAssistant;
+        s.refPrice = ev.price;
+        await this.save(s);
+      }
+      return this.runRound(s, log);
+    }
+    if (s.preset === "trading" && isSettled(s) && !s.paperOrder) {
+      if (!s.refPrice) throw new Error("no market price to fill the paper order at");
+      s.paperOrder = { ...(await placePaperOrder(this.env.DB, { tenantId: s.tenantId, councilId: s.id, symbol: s.symbol!, side: s.decision!.option, price: s.refPrice }, settings)) };
+      await this.save(s);
+    }
+    return null;
+  }
+
+  private async runRound(s: CouncilState, log: Logger): Promise<number | null> {
+    const settings = councilSettings(this.env);
+    const deps: RoundDeps = { storage: this.ctx.storage, model: this.model(log), settings, log };
+    const positions = await collectPositions(s, deps);
+    if (!positions) {
+      await this.save(s, false);
+      return settings.CIO_COUNCIL_RETRY_DELAY_MS;
+    }
+    // The count is stored before it is acted on, so a replay acts on the same count (grouping is a model call).
+    const result = (await this.ctx.storage.get(roundKey(s.round))) ?? (await countRound(s, positions, deps, defaultCouncilModel(this.env)));
+    await this.ctx.storage.put(roundKey(s.round), result);
+    const r = result as CouncilState["rounds"][number];
+    await recordRound(this.env.DB, s, r);
+    s.rounds.push(r);
+    s.attempts = {};
+    if (r.positions.every((p) => p.error)) {
+      s.status = "failed";
+      s.error = `no assistant could answer in round ${r.round}: ${r.positions[0]?.error ?? ""}`;
+    } else if (r.consensus) {
+      s.status = "consensus";
+      s.decision = { option: r.leader!, source: "consensus", at: Date.now() };
+    } else if (s.round >= s.maxRounds) s.status = "awaiting_human";
+    else s.round += 1;
+    s.pendingEvent = true;
+    await recordStatus(this.env.DB, s);
+    await this.save(s);
+    await this.notify(s, log);
+    return s.status === "running" || (s.preset === "trading" && isSettled(s)) ? 0 : null;
+  }
+
+  /** Tells the session (if any) what the last step did. A failure is logged and retried by the next step. */
+  private async notify(s: CouncilState, log: Logger) {
+    try {
+      for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS, s.tenantId, s.sessionId, event);
+      s.pendingEvent = false;
+      await this.save(s, false);
+    } catch (err) {
+      log.error("council event could not be published to the session", { councilId: s.id, sessionId: s.sessionId, err });
+    }
+  }
+
+  private model(log: Logger): CouncilModel {
+    return this.modelOverride ?? openAiCompatibleModel(this.env, log);
+  }
+
+  private log(s: CouncilState) {
+    return new Logger({ component: "council", requestId: s.requestId, tenantId: s.tenantId }, (this.env.CIO_LOG_LEVEL as "info") ?? "info");
+  }
+
+  private async load(): Promise<CouncilState | undefined> {
+    return this.ctx.storage.get<CouncilState>(STATE);
+  }
+
+  /** Persists the state; `bump` marks a change that waiters should see. */
+  private async save(s: CouncilState, bump = true) {
+    if (bump) s.version += 1;
+    await this.ctx.storage.put(STATE, s);
+    if (bump) for (const w of [...this.waiters]) w();
+  }
+
+  private async mine(tenantId: string): Promise<CouncilState> {
+    const s = await this.load();
+    if (!s) throw new ApiError(404, "not_found_error", "No such council.", "council_not_found");
+    this.assertTenant(s, tenantId);
+    return s;
+  }
+
+  /** Names derive from the tenant already; this is the second lock on the same door. */
+  private assertTenant(s: CouncilState, tenantId: string) {
+    if (s.tenantId !== tenantId) throw new ApiError(404, "not_found_error", "No such council.", "council_not_found");
+  }
+
+  private async reply<T>(fn: () => Promise<{ status: number; body: T }>): Promise<RpcReply<T>> {
+    try {
+      return { kind: "ok", ...(await fn()) };
+    } catch (err) {
+      if (err instanceof ApiError) return { kind: "error", error: err.toJSON() };
+      if (err instanceof z.ZodError) return { kind: "error", error: badRequest(z.prettifyError(err)).toJSON() };
+      throw err;
+    }
+  }
+}
+
+const conflict = (message: string, code: string) => new ApiError(409, "invalid_request_error", message, code);
+
+/** The option as the council spells it; a fixed council accepts only its options. */
+function matchOption(known: string[], given: string, strict: boolean): string {
+  const found = known.find((o) => o.toUpperCase() === given.trim().toUpperCase());
+  if (found) return found;
+  if (strict) throw badRequest(`'${given}' is not one of this council's options: ${known.join(", ")}.`, "option", "invalid_option");
+  return given.trim();
+}

@@ -1,0 +1,39 @@
+/**
+ * Council and trading settings, validated once from the orchestrator's env (the objects share its
+ * bindings and vars). Kept beside the object so every limit the council obeys is in one place.
+ */
+import { z } from "zod";
+import { envInt, envList, envOptionalString, loadSettings } from "../../lib/config.js";
+
+const envNumber = (def: number, min: number, max: number) => z.coerce.number().min(min).max(max).default(def);
+
+export const CouncilSettingsSchema = z.object({
+  CIO_UPSTREAM_BASE_URL: envOptionalString(),
+  CIO_UPSTREAM_MODELS: envList(),
+  /** Model the assistants use unless they name one; default: the first passthrough model. */
+  CIO_COUNCIL_MODEL: envOptionalString(),
+  /** A step (one round's model calls) that has not finished by then is resumed by the object's alarm. */
+  CIO_COUNCIL_STEP_TIMEOUT_MS: envInt(120_000, 1_000, 900_000),
+  /** Attempts per assistant and round before it abstains; each attempt has the client's own retries. */
+  CIO_COUNCIL_ASSISTANT_ATTEMPTS: envInt(3, 1, 10),
+  CIO_COUNCIL_RETRY_DELAY_MS: envInt(1_000, 1, 60_000),
+  /** Bounds of the learned track-record factor that multiplies an assistant's base weight. */
+  CIO_COUNCIL_WEIGHT_FLOOR: envNumber(0.25, 0.01, 1),
+  CIO_COUNCIL_WEIGHT_CEILING: envNumber(2, 1, 10),
+  /** How long `cio/council` waits for the next change of the council before asking again. */
+  CIO_COUNCIL_WAIT_MS: envInt(20_000, 10, 120_000),
+  CIO_TOOL_TIMEOUT_MS: envInt(8_000, 100, 60_000),
+  /** Watch-list rows checked per cron run. */
+  CIO_TRADING_SCAN_BATCH: envInt(200, 1, 5_000),
+  /** Age of a trading decision before its outcome is measured. */
+  CIO_TRADING_OUTCOME_HOURS: envNumber(24, 0, 24 * 30),
+  /** A smaller move than this (percent) after a decision means HOLD was right. */
+  CIO_TRADING_OUTCOME_MOVE_PCT: envNumber(1, 0, 100),
+  /** Risk limits of a tenant that set none. */
+  CIO_TRADING_MAX_POSITION: envNumber(10_000, 0, 1e12),
+  CIO_TRADING_MAX_DAILY_LOSS: envNumber(500, 0, 1e12),
+  CIO_TRADING_ORDER_NOTIONAL: envNumber(1_000, 0, 1e12),
+});
+export type CouncilSettings = z.infer<typeof CouncilSettingsSchema>;
+
+export const councilSettings = (env: object) => loadSettings(CouncilSettingsSchema, env);

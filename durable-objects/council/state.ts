@@ -1,0 +1,80 @@
+/**
+ * What a CouncilDO keeps in its storage. The state row is rewritten at every step; each assistant's
+ * position of the running round is its own key, written the moment it arrives, so a resumed round only
+ * asks the assistants that had not answered yet.
+ */
+import type { CouncilStatus, CouncilView, Position, RoundResult } from "../../lib/protocol/council.js";
+
+export interface SeatedAssistant {
+  id: string;
+  persona: string;
+  model: string;
+  baseWeight: number;
+  /** baseWeight × the learned track-record factor, fixed when the council opened. */
+  weight: number;
+}
+
+export interface CouncilState {
+  tenantId: string;
+  id: string;
+  requestId: string;
+  question: string;
+  context: string | null;
+  preset: "trading" | null;
+  symbol: string | null;
+  /** Fixed options, or null for free answers grouped by the moderator after each round. */
+  options: string[] | null;
+  threshold: number;
+  maxRounds: number;
+  assistants: SeatedAssistant[];
+  sessionId: string | null;
+  status: CouncilStatus;
+  round: number;
+  rounds: RoundResult[];
+  /** Failed attempts per assistant in the running round. */
+  attempts: Record<string, number>;
+  decision: { option: string; source: "consensus" | "human"; note?: string; at: number } | null;
+  outcome: { option: string; at: number; source: "reported" | "measured" } | null;
+  /** Trading: what each assistant's tool found (gathered once), the price when the council opened. */
+  evidence: Record<string, string> | null;
+  refPrice: number | null;
+  paperOrder: Record<string, unknown> | null;
+  /** Side effects still owed after the last step: the session notice of the last status. */
+  pendingEvent: boolean;
+  error: string | null;
+  createdAt: number;
+  /** Bumped at every change, so waiters (the `cio/council` stream) know something happened. */
+  version: number;
+  /** Fingerprint of the create request, so a repeated create is recognised and a different one refused. */
+  fingerprint: string;
+}
+
+export const positionKey = (round: number, assistant: string) => `pos:${round}:${assistant}`;
+
+export const isSettled = (s: CouncilState) => s.status === "consensus" || s.status === "decided";
+
+export function viewOf(s: CouncilState): CouncilView {
+  return {
+    id: s.id,
+    object: "council",
+    status: s.status,
+    question: s.question,
+    context: s.context,
+    preset: s.preset,
+    symbol: s.symbol,
+    options: s.options,
+    threshold: s.threshold,
+    max_rounds: s.maxRounds,
+    current_round: s.round,
+    assistants: s.assistants.map((a) => ({ id: a.id, model: a.model, weight: a.weight, base_weight: a.baseWeight })),
+    rounds: s.rounds,
+    decision: s.decision,
+    outcome: s.outcome,
+    paper_order: s.paperOrder,
+    error: s.error,
+    created_at: s.createdAt,
+    version: s.version,
+  };
+}
+
+export type { Position };

@@ -1,0 +1,105 @@
+/**
+ * The paper broker: turns a council's BUY or SELL into a paper order, enforcing the tenant's risk
+ * limits, and keeps the paper position and realised P&L in D1. Long-only: SELL reduces what is held.
+ * One order per council (its primary key), so a replayed decision never trades twice.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { openDb, schema } from "../../../lib/db/index.js";
+import { utcDay } from "../../../lib/time.js";
+import type { CouncilSettings } from "../settings.js";
+import { paperExchange, type ExchangeAdapter } from "./exchange.js";
+import { riskLimitsOf } from "./limits.js";
+
+const { paperOrders, paperPositions } = schema;
+
+export interface PaperOrderView {
+  council_id: string;
+  symbol: string;
+  side: string;
+  qty: number;
+  price: number;
+  status: "filled" | "rejected" | "none";
+  reason: string | null;
+  realized_pnl: number;
+}
+
+export interface OrderIntent {
+  tenantId: string;
+  councilId: string;
+  symbol: string;
+  side: string;
+  price: number;
+}
+
+export async function placePaperOrder(d1: D1Database, o: OrderIntent, s: CouncilSettings, exchange: ExchangeAdapter = paperExchange): Promise<PaperOrderView> {
+  const db = openDb(d1);
+  if (o.side !== "BUY" && o.side !== "SELL") return view(o, 0, "none", `${o.side}: no order`, 0);
+  const existing = await db.select().from(paperOrders).where(and(eq(paperOrders.tenantId, o.tenantId), eq(paperOrders.councilId, o.councilId))).get();
+  if (existing) return view(o, existing.qty, existing.status as "filled" | "rejected", existing.reason, existing.realizedPnl, existing.side, existing.price);
+
+  const limits = await riskLimitsOf(d1, o.tenantId, s);
+  const pos = await db.select().from(paperPositions).where(and(eq(paperPositions.tenantId, o.tenantId), eq(paperPositions.symbol, o.symbol))).get();
+  const held = pos?.qty ?? 0;
+  const day = utcDay();
+  const lossToday = await dailyRealized(d1, o.tenantId, day);
+  const plan = sizeOrder(o, held, limits, lossToday);
+  if ("reject" in plan) {
+    await insertOrder(d1, o, 0, "rejected", plan.reject, 0, day);
+    return view(o, 0, "rejected", plan.reject, 0);
+  }
+  const fill = await exchange.place({ clientOrderId: `${o.tenantId}:${o.councilId}`, symbol: o.symbol, side: o.side, qty: plan.qty, price: o.price });
+  const avg = pos?.avgPrice ?? 0;
+  const realized = o.side === "SELL" ? (fill.price - avg) * fill.qty : 0;
+  const qty = o.side === "BUY" ? held + fill.qty : held - fill.qty;
+  const newAvg = o.side === "BUY" ? (held * avg + fill.qty * fill.price) / qty : qty > 1e-12 ? avg : 0;
+  await d1.batch([
+    // The position moves only together with the order row being new (same transaction, guarded).
+    d1
+      .prepare(
+        `INSERT INTO paper_positions (tenant_id, symbol, qty, avg_price, realized_pnl, updated_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM paper_orders WHERE tenant_id = ?1 AND council_id = ?7)
+         ON CONFLICT (tenant_id, symbol) DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price,
+           realized_pnl = realized_pnl + excluded.realized_pnl, updated_at = excluded.updated_at`,
+      )
+      .bind(o.tenantId, o.symbol, qty, newAvg, realized, Date.now(), o.councilId),
+    insertOrderStatement(d1, o, fill.qty, "filled", null, realized, day, fill.price),
+  ]);
+  return view(o, fill.qty, "filled", null, realized, o.side, fill.price);
+}
+
+type Plan = { qty: number } | { reject: string };
+
+function sizeOrder(o: OrderIntent, held: number, l: { max_position: number; max_daily_loss: number; order_notional: number }, realizedToday: number): Plan {
+  if (o.side === "SELL") {
+    if (held <= 1e-12) return { reject: "no position to sell (paper trading is long-only)" };
+    return { qty: Math.min(held, l.order_notional / o.price) };
+  }
+  if (realizedToday <= -l.max_daily_loss) return { reject: `max daily loss reached (${realizedToday.toFixed(2)} ≤ -${l.max_daily_loss})` };
+  const room = l.max_position - held * o.price;
+  if (room <= 1e-9) return { reject: `max position reached (${(held * o.price).toFixed(2)} of ${l.max_position})` };
+  return { qty: Math.min(l.order_notional, room) / o.price };
+}
+
+async function dailyRealized(d1: D1Database, tenantId: string, day: string): Promise<number> {
+  const row = await openDb(d1)
+    .select({ pnl: sql<number>`coalesce(sum(${paperOrders.realizedPnl}), 0)` })
+    .from(paperOrders)
+    .where(and(eq(paperOrders.tenantId, tenantId), eq(paperOrders.day, day)))
+    .get();
+  return row?.pnl ?? 0;
+}
+
+const insertOrderStatement = (d1: D1Database, o: OrderIntent, qty: number, status: string, reason: string | null, pnl: number, day: string, price = o.price) =>
+  d1
+    .prepare(
+      `INSERT OR IGNORE INTO paper_orders (tenant_id, council_id, symbol, side, qty, price, status, reason, realized_pnl, day, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
+    )
+    .bind(o.tenantId, o.councilId, o.symbol, o.side, qty, price, status, reason, pnl, day, Date.now());
+
+const insertOrder = async (d1: D1Database, o: OrderIntent, qty: number, status: string, reason: string, pnl: number, day: string) =>
+  void (await insertOrderStatement(d1, o, qty, status, reason, pnl, day).run());
+
+function view(o: OrderIntent, qty: number, status: PaperOrderView["status"], reason: string | null, pnl: number, side = o.side, price = o.price): PaperOrderView {
+  return { council_id: o.councilId, symbol: o.symbol, side, qty, price, status, reason, realized_pnl: pnl };
+}

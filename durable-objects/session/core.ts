@@ -1,0 +1,141 @@
+/**
+ * The inside of a SessionDO: storage, sockets, turns and the alarm. Kept out of the Durable Object class
+ * itself because every public method of that class is callable over RPC; only the deliberate surface is.
+ */
+import { rateLimiterName, stubFor } from "../../lib/do-names.js";
+import { Logger } from "../../lib/log.js";
+import type { ChatCall, ChatReply } from "../../lib/protocol/index.js";
+import { SessionRefSchema, type LoggedEvent, type NewEvent, type Session, type SessionRef } from "../../lib/protocol/session.js";
+import { runChat } from "../../workers/orchestrator/src/chat.js";
+import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
+import { deleteIndexRow, insertIndexRow, touchIndexRow } from "./index-row.js";
+import { sessionSettings, type SessionSettings } from "./settings.js";
+import { Sockets } from "./sockets.js";
+import { SessionStore, type SessionMeta } from "./store.js";
+import { Turns, TurnStop } from "./turns.js";
+
+export class SessionCore {
+  readonly store: SessionStore;
+  readonly sockets: Sockets;
+  readonly turns: Turns;
+  readonly settings: SessionSettings;
+  private alarmAt: number | null | undefined;
+
+  constructor(
+    readonly ctx: DurableObjectState,
+    readonly env: OrchestratorEnv,
+  ) {
+    this.settings = sessionSettings(env);
+    this.store = new SessionStore(ctx.storage.sql);
+    this.sockets = new Sockets(ctx);
+    this.turns = new Turns({ store: this.store, log: this.log(), emit: (e) => this.emit(e), changed: () => this.changed() });
+  }
+
+  async create(m: SessionMeta) {
+    // The index row first: if D1 is down, nothing was created and the caller sees the error.
+    await insertIndexRow(this.env.DB, m);
+    this.store.create(m);
+    this.changed();
+  }
+
+  owned(ref: SessionRef): SessionMeta | null {
+    const r = SessionRefSchema.parse(ref);
+    const meta = this.store.meta();
+    return meta && meta.tenantId === r.tenantId && meta.sessionId === r.sessionId ? meta : null;
+  }
+
+  /** Appends to the log, then sends to every live socket: the same events, in the same order, to all. */
+  emit(e: NewEvent): LoggedEvent {
+    const logged = this.store.append(e);
+    this.sockets.broadcast(logged);
+    return logged;
+  }
+
+  /** Runs one call through the orchestrator's chat routing, inside this object. */
+  answer(call: ChatCall): Promise<ChatReply> {
+    return runChat(this.env, this.ctx, call);
+  }
+
+  log(extra: Record<string, unknown> = {}) {
+    const meta = this.store?.meta();
+    return new Logger({ component: "session", tenantId: meta?.tenantId, sessionId: meta?.sessionId, ...extra }, this.settings.CIO_LOG_LEVEL);
+  }
+
+  limiter(tenantId: string) {
+    return stubFor(this.env.RATE_LIMITER, rateLimiterName(tenantId));
+  }
+
+  touchIndex() {
+    const meta = this.store.meta();
+    if (meta) return touchIndexRow(this.env.DB, meta).catch((err) => this.log().warn("session index not updated", { err }));
+  }
+
+  describe(meta: SessionMeta): Session {
+    return {
+      id: meta.sessionId,
+      object: "session",
+      title: meta.title,
+      model: meta.model,
+      created_at: meta.createdAt,
+      last_active_at: meta.lastActiveAt,
+      last_seq: this.store.lastSeq,
+    };
+  }
+
+  /** Sets the one alarm to the earliest of: expiry, the next idle check, the next turn timeout. */
+  changed() {
+    const meta = this.store.meta();
+    if (!meta) return;
+    const s = this.settings;
+    const sockets = this.sockets.all();
+    const due: number[] = [];
+    // While sockets are open the session is in use; expiry counts from when the last one closed.
+    if (sockets.length) due.push(Math.min(...sockets.map((ws) => this.sockets.lastHeard(ws))) + s.CIO_SESSION_IDLE_S * 1000);
+    else due.push(meta.lastActiveAt + s.CIO_SESSION_TTL_S * 1000);
+    for (const t of this.store.runningTurns()) due.push(t.startedAt + s.CIO_SESSION_TURN_TIMEOUT_S * 1000);
+    const at = Math.max(Date.now(), Math.min(...due));
+    if (this.alarmAt === at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  /** The alarm: fail orphaned or overdue turns, close idle sockets, delete the session once it expired. */
+  async alarm(closeIdle: (now: number) => void, reportCount: () => Promise<void>) {
+    this.alarmAt = null;
+    const meta = this.store.meta();
+    if (!meta) return;
+    const now = Date.now();
+    this.turns.failOrphans();
+    this.turns.enforceTimeout(this.settings.CIO_SESSION_TURN_TIMEOUT_S * 1000, now);
+    closeIdle(now);
+    await reportCount();
+    const expired = meta.lastActiveAt + this.settings.CIO_SESSION_TTL_S * 1000 <= now;
+    if (!this.sockets.count() && !this.turns.busy && expired) {
+      await this.destroy(meta, "session expired");
+      this.log().info("session expired and was deleted", { lastActiveAt: meta.lastActiveAt });
+      return;
+    }
+    this.changed();
+  }
+
+  /** Deletes everything: the index row first (if D1 fails, nothing is lost and the alarm tries again). */
+  async destroy(meta: SessionMeta, why: "session deleted" | "session expired") {
+    this.turns.stopAll(new TurnStop("session_deleted", why === "session deleted" ? "The session was deleted." : "The session expired."));
+    try {
+      await deleteIndexRow(this.env.DB, meta);
+    } catch (err) {
+      this.log().error("session index row not deleted; retrying later", { err });
+      this.alarmAt = Date.now() + 60_000;
+      await this.ctx.storage.setAlarm(this.alarmAt);
+      throw err;
+    }
+    this.sockets.closeAll(1000, why);
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.alarmAt = undefined;
+    this.store.migrate();
+    await this.limiter(meta.tenantId)
+      .reportSockets(meta.sessionId, 0)
+      .catch((err) => this.log().warn("socket count not reported", { err }));
+  }
+}

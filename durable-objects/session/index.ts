@@ -1,0 +1,135 @@
+/**
+ * One SessionDO per (tenant, session): the conversation, its append-only event log and its live sockets.
+ * Its id is derived from the tenant (sessionObjectName), and every call also names the tenant and session,
+ * which must match what the object was created with, so a session is only ever reachable by its owner.
+ * The public methods below are its whole RPC surface: the gateway (REST, WebSocket upgrade), the
+ * orchestrator (a chat completion with `session_id`) and publishers of task and council events.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { ApiError, conflict, notFound } from "../../lib/errors.js";
+import { SessionEventSchema, type ChatReply, type SessionEvent } from "../../lib/protocol/index.js";
+import {
+  CreateSessionCallSchema,
+  SESSION_PING,
+  SESSION_PONG,
+  SessionChatCallSchema,
+  type CreateSessionCall,
+  type Session,
+  type SessionMessage,
+  type SessionRef,
+} from "../../lib/protocol/session.js";
+import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
+import { settleCall } from "../../workers/orchestrator/src/usage.js";
+import { SessionCore } from "./core.js";
+import { SocketHandler } from "./socket-handler.js";
+import { textOf } from "./turns.js";
+
+export class SessionDO extends DurableObject<OrchestratorEnv> {
+  private readonly core: SessionCore;
+  private readonly sockets: SocketHandler;
+
+  constructor(ctx: DurableObjectState, env: OrchestratorEnv) {
+    super(ctx, env);
+    this.core = new SessionCore(ctx, env);
+    this.sockets = new SocketHandler(this.core);
+    // Pings are answered by the runtime itself: an idle session does not wake up to say "pong".
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(SESSION_PING, SESSION_PONG));
+    // Nothing of a previous incarnation is running any more: a turn it left "running" was cut off.
+    if (this.core.turns.failOrphans().length) this.core.changed();
+  }
+
+  /** Null when the session already exists (ids are random; this guards against a retried create). */
+  async create(raw: CreateSessionCall): Promise<Session | null> {
+    const c = CreateSessionCallSchema.parse(raw);
+    if (this.core.store.meta()) return null;
+    const now = Date.now();
+    const meta = { tenantId: c.tenantId, sessionId: c.sessionId, title: c.title, model: c.model, createdAt: now, lastActiveAt: now };
+    await this.core.create(meta);
+    return this.core.describe(meta);
+  }
+
+  async info(ref: SessionRef): Promise<Session | null> {
+    const meta = this.core.owned(ref);
+    return meta ? this.core.describe(meta) : null;
+  }
+
+  async messages(ref: SessionRef, after: number, limit: number): Promise<{ data: SessionMessage[]; has_more: boolean } | null> {
+    if (!this.core.owned(ref)) return null;
+    const rows = this.core.store.messages(after, limit + 1);
+    return { data: rows.slice(0, limit), has_more: rows.length > limit };
+  }
+
+  async remove(ref: SessionRef): Promise<boolean> {
+    const meta = this.core.owned(ref);
+    if (!meta) return false;
+    await this.core.destroy(meta, "session deleted");
+    return true;
+  }
+
+  /** A WebSocket upgrade forwarded by the gateway after it authenticated the client. */
+  override async fetch(req: Request): Promise<Response> {
+    try {
+      return await this.sockets.open(req);
+    } catch (err) {
+      if (err instanceof ApiError) return Response.json(err.toBody(), { status: err.status, headers: err.headers });
+      throw err;
+    }
+  }
+
+  /** A chat completion with `session_id`: the session's history goes first, and the turn is recorded. */
+  async chatCompletion(raw: unknown): Promise<ChatReply> {
+    const call = SessionChatCallSchema.parse(raw);
+    const { session_id: sessionId, ...body } = call.body;
+    const { store, turns } = this.core;
+    const refuse = (e: ApiError): ChatReply => {
+      // The call never reached a pipeline, so its concurrency slot is settled here.
+      void settleCall(this.env, call.tenantId, call.leaseId, body.model).catch((err) => this.core.log().error("call could not be settled", { err }));
+      return { kind: "error", error: { ...e.toJSON(), error: { ...e.toBody().error, param: "session_id" } }, upstreamMs: 0 };
+    };
+    if (!this.core.owned({ tenantId: call.tenantId, sessionId })) return refuse(notFound(`No session with id '${sessionId}'.`, "session_not_found"));
+    if (turns.busy) return refuse(conflict("A turn is already running in this session; wait for it or cancel it.", "turn_in_progress"));
+    const turnId = store.hasTurn(call.requestId) ? `${call.requestId}.${store.lastSeq}` : call.requestId;
+    const history = store.history(this.core.settings.CIO_SESSION_HISTORY_MAX);
+    const stored = body.messages.filter((m) => m.role !== "tool").map((m) => ({ role: m.role as SessionMessage["role"], content: textOf(m) }));
+    const signal = turns.begin(turnId, stored);
+    store.touch(Date.now());
+    const reply = await this.core.answer({ ...call, body: { ...body, messages: [...history, ...body.messages] } });
+    if (reply.kind !== "stream") {
+      await turns.follow(turnId, reply, signal);
+      void this.core.touchIndex();
+      return reply;
+    }
+    // One branch answers the caller, the other is recorded into the session as it arrives.
+    const [caller, session] = reply.body.tee();
+    void turns.follow(turnId, { ...reply, body: session }, signal).then(() => this.core.touchIndex());
+    return { ...reply, body: caller };
+  }
+
+  /** SessionPublisher (lib/protocol/session-events.ts): stamps the event with its seq and relays it. */
+  async publish(raw: SessionEvent): Promise<{ seq: number } | null> {
+    const event = SessionEventSchema.parse(raw);
+    if (!this.core.store.meta()) return null;
+    const logged = this.core.emit(event);
+    this.core.store.touch(Date.now());
+    return { seq: logged.seq };
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    await this.sockets.message(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string) {
+    await this.sockets.closed(ws, code, reason);
+  }
+
+  override async webSocketError(ws: WebSocket) {
+    await this.sockets.closed(ws, 1011, "socket error");
+  }
+
+  override async alarm() {
+    await this.core.alarm(
+      (now) => this.sockets.closeIdle(now),
+      () => this.sockets.reportCount(),
+    );
+  }
+}

@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { envInt, envLogLevel, loadSettings } from "../../lib/config.js";
+
+/** Every limit of a session, from the orchestrator's env (the Worker that runs SessionDO). */
+export const SessionSettingsSchema = z.object({
+  CIO_LOG_LEVEL: envLogLevel(),
+  /** A session with no open socket and no activity for this long is deleted by its alarm. */
+  CIO_SESSION_TTL_S: envInt(30 * 86_400, 1),
+  /** A socket that sent nothing (not even a ping) for this long is closed. */
+  CIO_SESSION_IDLE_S: envInt(300, 1),
+  /** Largest frame a client may send; a bigger one gets an `error` frame and close code 1009. */
+  CIO_SESSION_MAX_FRAME_BYTES: envInt(1024 * 1024, 64),
+  CIO_SESSION_MAX_SOCKETS: envInt(32, 1),
+  CIO_TENANT_MAX_SOCKETS: envInt(2000, 1),
+  /** A turn still running after this long is aborted and marked failed by the watchdog alarm. */
+  CIO_SESSION_TURN_TIMEOUT_S: envInt(600, 1),
+  /** How many past messages a turn sends to the model. */
+  CIO_SESSION_HISTORY_MAX: envInt(100, 1, 10_000),
+});
+export type SessionSettings = z.infer<typeof SessionSettingsSchema>;
+
+export const sessionSettings = (env: object) => loadSettings(SessionSettingsSchema, env);

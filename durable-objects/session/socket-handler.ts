@@ -1,0 +1,132 @@
+/**
+ * A session's WebSocket side: admitting a socket (per-session and per-tenant limits), every frame a client
+ * sends (size, JSON, zod, then chat / resume / cancel / ping), closes, and idle sockets.
+ */
+import { z } from "zod";
+import { ApiError, notFound } from "../../lib/errors.js";
+import { ClientFrameSchema, SOCKET_HEADERS, type ClientFrame } from "../../lib/protocol/session.js";
+import type { SessionCore } from "./core.js";
+import { close, send, type SocketState } from "./sockets.js";
+import type { SessionMeta } from "./store.js";
+import { TurnStop } from "./turns.js";
+
+const utf8 = new TextEncoder();
+
+export class SocketHandler {
+  constructor(private readonly s: SessionCore) {}
+
+  async open(req: Request): Promise<Response> {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError(426, "invalid_request_error", "This endpoint only speaks WebSocket.", "upgrade_required");
+    }
+    const h = (name: string) => req.headers.get(name) ?? "";
+    const ref = { tenantId: h(SOCKET_HEADERS.tenant), sessionId: h(SOCKET_HEADERS.session) };
+    const meta = this.s.owned(ref);
+    if (!meta) throw notFound(`No session with id '${ref.sessionId}'.`, "session_not_found");
+    const { CIO_SESSION_MAX_SOCKETS: perSession, CIO_TENANT_MAX_SOCKETS: perTenant } = this.s.settings;
+    if (this.s.sockets.count() >= perSession) throw tooMany("session_socket_limit", `This session already has ${perSession} open sockets.`);
+    const admitted = await this.s.limiter(meta.tenantId).admitSocket(meta.sessionId, perTenant);
+    if (!admitted.ok) throw tooMany("tenant_socket_limit", `This organization already has ${perTenant} open session sockets.`);
+    if (this.s.sockets.count() >= perSession) {
+      await this.reportCount();
+      throw tooMany("session_socket_limit", `This session already has ${perSession} open sockets.`);
+    }
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    const now = Date.now();
+    const state: SocketState = { keyId: h(SOCKET_HEADERS.key) || "ticket", requestId: h(SOCKET_HEADERS.request) || crypto.randomUUID(), readySeq: this.s.store.lastSeq, live: false, lastSeen: now };
+    this.s.sockets.accept(server, state);
+    send(server, { type: "ready", session_id: meta.sessionId, last_seq: state.readySeq });
+    this.s.store.touch(now);
+    this.s.changed();
+    await this.reportCount();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async message(ws: WebSocket, raw: string | ArrayBuffer) {
+    const size = typeof raw === "string" ? utf8.encode(raw).byteLength : raw.byteLength;
+    if (size > this.s.settings.CIO_SESSION_MAX_FRAME_BYTES) {
+      send(ws, { type: "error", code: "frame_too_large", message: `Frames are limited to ${this.s.settings.CIO_SESSION_MAX_FRAME_BYTES} bytes.` });
+      return close(ws, 1009, "frame too large");
+    }
+    const frame = parseFrame(typeof raw === "string" ? raw : new TextDecoder().decode(raw));
+    if ("error" in frame) return send(ws, { type: "error", code: "invalid_frame", message: frame.error });
+    const meta = this.s.store.meta();
+    if (!meta) return close(ws, 1000, "session deleted");
+    const now = Date.now();
+    const state = this.s.sockets.update(ws, { lastSeen: now });
+    this.s.store.touch(now);
+    const f = frame.ok;
+    if (f.type === "ping") return send(ws, { type: "pong" });
+    if (f.type === "resume") return this.resume(ws, f.after_seq);
+    if (!this.s.sockets.isLive(ws)) this.s.sockets.goLive(ws, this.s.store.eventsAfter(state.readySeq));
+    if (f.type === "cancel") {
+      if (!this.s.turns.stop(f.id, new TurnStop("cancelled", "The turn was cancelled."))) {
+        send(ws, { type: "error", id: f.id, code: "unknown_turn", message: `No running turn with id '${f.id}'.` });
+      }
+      return;
+    }
+    this.chat(ws, f, meta, state);
+  }
+
+  async closed(ws: WebSocket, code: number, reason: string) {
+    this.s.sockets.forget(ws);
+    // Answer the client's close (the runtime may already have); a reserved code cannot be sent back.
+    close(ws, code === 1005 || code === 1006 || code === 1015 ? 1000 : code, reason);
+    if (!this.s.sockets.count(ws)) this.s.store.touch(Date.now());
+    this.s.changed();
+    await this.reportCount(ws);
+  }
+
+  closeIdle(now: number) {
+    const idleMs = this.s.settings.CIO_SESSION_IDLE_S * 1000;
+    for (const ws of this.s.sockets.all()) {
+      if (this.s.sockets.lastHeard(ws) + idleMs > now) continue;
+      send(ws, { type: "error", code: "idle_timeout", message: `No frame for ${this.s.settings.CIO_SESSION_IDLE_S} s; closing.` });
+      close(ws, 1000, "idle timeout");
+      this.s.sockets.forget(ws);
+    }
+  }
+
+  /** Tells the tenant's limiter how many sockets this session really has open. */
+  async reportCount(except?: WebSocket) {
+    const meta = this.s.store.meta();
+    if (!meta) return;
+    await this.s
+      .limiter(meta.tenantId)
+      .reportSockets(meta.sessionId, this.s.sockets.count(except))
+      .catch((err) => this.s.log().warn("socket count not reported", { err }));
+  }
+
+  private resume(ws: WebSocket, after: number) {
+    if (this.s.sockets.isLive(ws)) {
+      return send(ws, { type: "error", code: "already_live", message: "This socket is already receiving events; resume is its first frame only." });
+    }
+    if (after > this.s.store.lastSeq) {
+      return send(ws, { type: "error", code: "invalid_seq", message: `after_seq ${after} is beyond the last event (${this.s.store.lastSeq}).` });
+    }
+    this.s.sockets.goLive(ws, this.s.store.eventsAfter(after));
+  }
+
+  private chat(ws: WebSocket, f: Extract<ClientFrame, { type: "chat" }>, meta: SessionMeta, state: SocketState) {
+    if (this.s.store.hasTurn(f.id)) return send(ws, { type: "error", id: f.id, code: "duplicate_turn", message: `A turn with id '${f.id}' already exists.` });
+    if (this.s.turns.busy) return send(ws, { type: "error", id: f.id, code: "turn_in_progress", message: "A turn is already running in this session." });
+    const signal = this.s.turns.begin(f.id, [{ role: "user", content: f.content }]);
+    const messages = this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX);
+    const call = { requestId: `${state.requestId}.${f.id}`, tenantId: meta.tenantId, keyId: state.keyId, body: { model: f.model ?? meta.model, messages, stream: true } };
+    const reply = this.s.answer(call);
+    void this.s.turns.follow(f.id, reply, signal).then(() => this.s.touchIndex());
+  }
+}
+
+function parseFrame(text: string): { ok: ClientFrame } | { error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { error: "Frames are JSON objects." };
+  }
+  const r = ClientFrameSchema.safeParse(json);
+  return r.success ? { ok: r.data } : { error: z.prettifyError(r.error) };
+}
+
+const tooMany = (code: string, message: string) => new ApiError(429, "rate_limit_error", message, code, null, { "retry-after": "5" });

@@ -1,0 +1,106 @@
+/**
+ * The sockets of one session under the Hibernation API. What a socket must remember across hibernation
+ * lives in its attachment; which sockets receive live events is rebuilt from the attachments on wake.
+ *
+ * A socket receives the session's events once it is "live": after `ready` it is held until its first frame.
+ * `resume {after_seq}` replays the log after that seq and makes it live in one synchronous step, so nothing
+ * can be appended in between; any other first frame makes it live from `ready`'s last_seq. Either way the
+ * client sees every event after its starting point exactly once, in order.
+ */
+import type { LoggedEvent, ServerFrame } from "../../lib/protocol/session.js";
+
+export interface SocketState {
+  keyId: string;
+  requestId: string;
+  /** The last seq announced in `ready`: where a socket that did not resume starts. */
+  readySeq: number;
+  live: boolean;
+  /** Last frame received (ms); pings answered by the runtime are read from its own timestamp. */
+  lastSeen: number;
+}
+
+export class Sockets {
+  private liveSet: Set<WebSocket> | null = null;
+
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  all(): WebSocket[] {
+    return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  count(except?: WebSocket): number {
+    return this.all().filter((ws) => ws !== except).length;
+  }
+
+  accept(ws: WebSocket, state: SocketState) {
+    this.ctx.acceptWebSocket(ws);
+    ws.serializeAttachment(state);
+  }
+
+  state(ws: WebSocket): SocketState {
+    return ws.deserializeAttachment() as SocketState;
+  }
+
+  update(ws: WebSocket, patch: Partial<SocketState>) {
+    const next = { ...this.state(ws), ...patch };
+    ws.serializeAttachment(next);
+    return next;
+  }
+
+  /** Replays `events` to the socket, then makes it live; the caller passes a synchronous cursor. */
+  goLive(ws: WebSocket, events: Iterable<LoggedEvent>) {
+    for (const e of events) send(ws, e);
+    this.update(ws, { live: true });
+    this.live().add(ws);
+  }
+
+  isLive(ws: WebSocket) {
+    return this.live().has(ws);
+  }
+
+  broadcast(frame: ServerFrame) {
+    const data = JSON.stringify(frame);
+    for (const ws of this.live()) {
+      if (ws.readyState !== WebSocket.OPEN) this.live().delete(ws);
+      else trySend(ws, data);
+    }
+  }
+
+  forget(ws: WebSocket) {
+    this.live().delete(ws);
+  }
+
+  /** When the socket was last heard from, including pings the runtime answered while we slept. */
+  lastHeard(ws: WebSocket): number {
+    const auto = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(this.state(ws).lastSeen, auto);
+  }
+
+  closeAll(code: number, reason: string) {
+    for (const ws of this.ctx.getWebSockets()) close(ws, code, reason);
+    this.live().clear();
+  }
+
+  private live(): Set<WebSocket> {
+    this.liveSet ??= new Set(this.all().filter((ws) => this.state(ws).live));
+    return this.liveSet;
+  }
+}
+
+export const send = (ws: WebSocket, frame: ServerFrame) => trySend(ws, JSON.stringify(frame));
+
+function trySend(ws: WebSocket, data: string) {
+  try {
+    ws.send(data);
+  } catch {
+    // The socket closed under us; its close handler cleans up.
+  }
+}
+
+export function close(ws: WebSocket, code: number, reason: string) {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closed.
+  }
+}

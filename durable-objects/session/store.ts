@@ -1,0 +1,145 @@
+/**
+ * A session's own SQLite: one metadata row, the conversation's messages, the turns (so one cut off by an
+ * eviction is found again), and the append-only event log whose `seq` is strictly increasing. Every read
+ * and write is synchronous, so an append and its broadcast happen without anything in between.
+ */
+import type { LoggedEvent, NewEvent, SessionMessage } from "../../lib/protocol/session.js";
+
+export interface SessionMeta {
+  tenantId: string;
+  sessionId: string;
+  title: string | null;
+  model: string;
+  createdAt: number;
+  lastActiveAt: number;
+}
+
+export type TurnStatus = "running" | "succeeded" | "failed" | "cancelled";
+export interface TurnRow {
+  id: string;
+  status: TurnStatus;
+  startedAt: number;
+}
+
+// Migrations only add; each runs once, in order, recorded by its index in `schema_version`.
+const MIGRATIONS = [
+  `CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), tenant_id TEXT NOT NULL, session_id TEXT NOT NULL,
+     title TEXT, model TEXT NOT NULL, created_at INTEGER NOT NULL, last_active_at INTEGER NOT NULL);
+   CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL);
+   CREATE TABLE messages (seq INTEGER PRIMARY KEY, turn_id TEXT NOT NULL, role TEXT NOT NULL, content TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE turns (id TEXT PRIMARY KEY, status TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, error TEXT);`,
+];
+
+export class SessionStore {
+  private seq = 0;
+
+  constructor(private readonly sql: SqlStorage) {
+    this.migrate();
+  }
+
+  /** After `deleteAll()` the tables are gone; the object may still be asked about itself. */
+  migrate() {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const row = this.sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
+    let version = row?.version ?? 0;
+    if (!row) this.sql.exec("INSERT INTO schema_version (version) VALUES (0)");
+    for (; version < MIGRATIONS.length; version++) this.sql.exec(MIGRATIONS[version]!);
+    this.sql.exec("UPDATE schema_version SET version = ?", version);
+    this.seq = this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM events").one().s ?? 0;
+  }
+
+  meta(): SessionMeta | null {
+    const r = this.sql
+      .exec<Record<string, string | number | null>>("SELECT tenant_id, session_id, title, model, created_at, last_active_at FROM meta")
+      .toArray()[0];
+    if (!r) return null;
+    return {
+      tenantId: String(r.tenant_id),
+      sessionId: String(r.session_id),
+      title: r.title === null ? null : String(r.title),
+      model: String(r.model),
+      createdAt: Number(r.created_at),
+      lastActiveAt: Number(r.last_active_at),
+    };
+  }
+
+  create(m: SessionMeta) {
+    this.sql.exec(
+      "INSERT INTO meta (id, tenant_id, session_id, title, model, created_at, last_active_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
+      m.tenantId,
+      m.sessionId,
+      m.title,
+      m.model,
+      m.createdAt,
+      m.lastActiveAt,
+    );
+  }
+
+  touch(now: number) {
+    this.sql.exec("UPDATE meta SET last_active_at = MAX(last_active_at, ?)", now);
+  }
+
+  get lastSeq() {
+    return this.seq;
+  }
+
+  /** Gives the event the next seq and stores it; the seq is never reused, even by a failed write after it. */
+  append(e: NewEvent, now = Date.now()): LoggedEvent {
+    const seq = ++this.seq;
+    this.sql.exec("INSERT INTO events (seq, type, data, at) VALUES (?, ?, ?, ?)", seq, e.type, JSON.stringify(e), now);
+    return { ...e, seq } as LoggedEvent;
+  }
+
+  /** Events after `seq`, in order, as a cursor (a long log is not loaded at once). */
+  *eventsAfter(seq: number): Generator<LoggedEvent> {
+    for (const r of this.sql.exec<{ seq: number; data: string }>("SELECT seq, data FROM events WHERE seq > ? ORDER BY seq", seq)) {
+      yield { ...(JSON.parse(r.data) as NewEvent), seq: r.seq } as LoggedEvent;
+    }
+  }
+
+  addMessage(seq: number, turnId: string, role: SessionMessage["role"], content: string, now = Date.now()) {
+    this.sql.exec("INSERT INTO messages (seq, turn_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)", seq, turnId, role, content, now);
+  }
+
+  messages(after: number, limit: number): SessionMessage[] {
+    return this.sql
+      .exec<{ seq: number; turn_id: string; role: string; content: string; created_at: number }>(
+        "SELECT seq, turn_id, role, content, created_at FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+        after,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ id: r.turn_id, object: "session.message", seq: r.seq, role: r.role as SessionMessage["role"], content: r.content, created_at: r.created_at }));
+  }
+
+  /** The last `max` messages, oldest first: what the model sees of the conversation. */
+  history(max: number): { role: SessionMessage["role"]; content: string }[] {
+    return this.sql
+      .exec<{ role: string; content: string }>("SELECT role, content FROM (SELECT seq, role, content FROM messages ORDER BY seq DESC LIMIT ?) ORDER BY seq", max)
+      .toArray()
+      .map((r) => ({ role: r.role as SessionMessage["role"], content: r.content }));
+  }
+
+  hasTurn(id: string): boolean {
+    return this.sql.exec("SELECT 1 FROM turns WHERE id = ?", id).toArray().length > 0;
+  }
+
+  startTurn(id: string, now = Date.now()) {
+    this.sql.exec("INSERT INTO turns (id, status, started_at) VALUES (?, 'running', ?)", id, now);
+  }
+
+  endTurn(id: string, status: Exclude<TurnStatus, "running">, error: string | null = null, now = Date.now()) {
+    this.sql.exec("UPDATE turns SET status = ?, ended_at = ?, error = ? WHERE id = ? AND status = 'running'", status, now, error, id);
+  }
+
+  runningTurns(): TurnRow[] {
+    return this.sql
+      .exec<{ id: string; started_at: number }>("SELECT id, started_at FROM turns WHERE status = 'running'")
+      .toArray()
+      .map((r) => ({ id: r.id, status: "running", startedAt: r.started_at }));
+  }
+
+  turnStatus(id: string): TurnStatus | null {
+    return (this.sql.exec<{ status: string }>("SELECT status FROM turns WHERE id = ?", id).toArray()[0]?.status as TurnStatus | undefined) ?? null;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Reads one answer of the orchestrator (an OpenAI SSE stream) into session events: text deltas as they
+ * arrive and the tools the brain used (`cio.tool` on a chunk, or the `cio.tools` summary on the last one).
+ * Aborting the signal cancels the stream, which travels back to the pipeline and aborts the upstream call.
+ */
+import { EventSourceParserStream } from "eventsource-parser/stream";
+
+export interface ToolActivity {
+  name: string;
+  ok: boolean;
+  latency_ms: number;
+}
+
+export interface StreamSink {
+  delta(text: string): void;
+  tool(t: ToolActivity): void;
+}
+
+export class TurnStreamError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Chunk {
+  choices?: { delta?: { content?: string | null } }[];
+  error?: { message?: string; code?: string | null };
+  cio?: { tool?: unknown; tools?: unknown };
+}
+
+/** Consumes the stream; resolves with the full text, rejects with a TurnStreamError or the abort reason. */
+export async function readTurnStream(body: ReadableStream<Uint8Array>, signal: AbortSignal, sink: StreamSink): Promise<string> {
+  const reader = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  let text = "";
+  let toolsSeen = 0;
+  try {
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      const { value, done } = await reader.read();
+      if (signal.aborted) throw signal.reason;
+      if (done) break;
+      if (value.data === "[DONE]") break;
+      const chunk = JSON.parse(value.data) as Chunk;
+      if (chunk.error) throw new TurnStreamError(chunk.error.code ?? "upstream_error", chunk.error.message ?? "The model failed mid-answer.");
+      const piece = chunk.choices?.[0]?.delta?.content;
+      if (piece) {
+        text += piece;
+        sink.delta(piece);
+      }
+      if (chunk.cio?.tool) {
+        for (const t of toolsOf([chunk.cio.tool])) sink.tool(t), toolsSeen++;
+      }
+      // The summary repeats tools already reported one by one; only the ones not seen yet are new.
+      if (chunk.cio?.tools) for (const t of toolsOf(chunk.cio.tools).slice(toolsSeen)) sink.tool(t), toolsSeen++;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  return text;
+}
+
+function toolsOf(raw: unknown): ToolActivity[] {
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .filter((t): t is Record<string, unknown> => typeof t === "object" && t !== null && typeof (t as { name?: unknown }).name === "string")
+    .map((t) => ({ name: String(t.name), ok: t.ok !== false, latency_ms: Math.max(0, Number(t.latency_ms) || 0) }));
+}

@@ -1,0 +1,151 @@
+/**
+ * Turns of a session: a user's message, the model's answer streamed as `delta` events, the tools used, and
+ * the stored assistant message. A turn is recorded as running before anything is sent upstream, so if the
+ * object dies mid-turn the next incarnation (or the watchdog alarm) finds it and marks it failed.
+ */
+import type { Logger } from "../../lib/log.js";
+import type { ChatMessage, ChatReply } from "../../lib/protocol/index.js";
+import type { LoggedEvent, NewEvent, SessionMessage } from "../../lib/protocol/session.js";
+import type { SessionStore } from "./store.js";
+import { readTurnStream, TurnStreamError } from "./turn-stream.js";
+
+export interface TurnDeps {
+  store: SessionStore;
+  log: Logger;
+  /** Appends to the log and broadcasts to live sockets. */
+  emit(e: NewEvent): LoggedEvent;
+  /** Called when a turn starts or ends (alarm scheduling, index row). */
+  changed(): void;
+}
+
+/** Why a running turn was stopped, and the error code its `error` event carries. */
+export class TurnStop extends Error {
+  constructor(
+    readonly code: "cancelled" | "turn_timeout" | "session_deleted",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Turns {
+  private running = new Map<string, AbortController>();
+
+  constructor(private readonly d: TurnDeps) {}
+
+  get busy() {
+    return this.running.size > 0;
+  }
+
+  isRunning(id: string) {
+    return this.running.has(id);
+  }
+
+  /** Records the turn and its new messages; returns the signal that stops it. */
+  begin(id: string, messages: { role: SessionMessage["role"]; content: string }[]): AbortSignal {
+    const abort = new AbortController();
+    this.running.set(id, abort);
+    this.d.store.startTurn(id);
+    for (const m of messages) {
+      const e = this.d.emit({ type: "message", id, role: m.role, content: m.content });
+      this.d.store.addMessage(e.seq, id, m.role, m.content);
+    }
+    this.d.changed();
+    return abort.signal;
+  }
+
+  /** Follows the orchestrator's reply to its end and records the outcome. Never throws. */
+  async follow(id: string, reply: ChatReply | Promise<ChatReply>, signal: AbortSignal): Promise<void> {
+    try {
+      const r = await untilAborted(reply, signal);
+      if (r.kind === "error") return this.fail(id, r.error.error.code ?? "upstream_error", r.error.error.message);
+      if (r.kind === "json") {
+        const text = r.completion.choices[0]?.message.content ?? "";
+        if (text) this.d.emit({ type: "delta", id, text });
+        return this.succeed(id, text);
+      }
+      const text = await readTurnStream(r.body, signal, {
+        delta: (t) => void this.d.emit({ type: "delta", id, text: t }),
+        tool: (t) => void this.d.emit({ type: "tool", id, name: t.name, status: t.ok ? "ok" : "error", latency_ms: t.latency_ms }),
+      });
+      this.succeed(id, text);
+    } catch (err) {
+      if (err instanceof TurnStop || err instanceof TurnStreamError) return this.fail(id, err.code, err.message, err.code === "cancelled" ? "cancelled" : "failed");
+      this.d.log.error("turn failed", { err, turnId: id });
+      this.fail(id, "turn_failed", "The answer could not be completed.");
+    }
+  }
+
+  stop(id: string, reason: TurnStop): boolean {
+    const abort = this.running.get(id);
+    if (!abort) return false;
+    abort.abort(reason);
+    return true;
+  }
+
+  stopAll(reason: TurnStop) {
+    for (const id of [...this.running.keys()]) this.stop(id, reason);
+  }
+
+  /** Turns recorded as running that no code in this incarnation is running: cut off by an eviction or crash. */
+  failOrphans(): string[] {
+    const orphans = this.d.store.runningTurns().filter((t) => !this.running.has(t.id));
+    for (const t of orphans) this.fail(t.id, "turn_interrupted", "The session restarted while this turn was running; it did not complete.");
+    return orphans.map((t) => t.id);
+  }
+
+  /** Running turns older than `maxMs` are stopped (a hung upstream); returns when the next one is due. */
+  enforceTimeout(maxMs: number, now = Date.now()): number | null {
+    let next: number | null = null;
+    for (const t of this.d.store.runningTurns()) {
+      const due = t.startedAt + maxMs;
+      if (due <= now) this.stop(t.id, new TurnStop("turn_timeout", `The turn took longer than ${Math.round(maxMs / 1000)} s and was stopped.`));
+      else next = Math.min(next ?? due, due);
+    }
+    return next;
+  }
+
+  private succeed(id: string, text: string) {
+    this.running.delete(id);
+    if (this.d.store.turnStatus(id) !== "running") return;
+    const e = this.d.emit({ type: "message", id, role: "assistant", content: text });
+    this.d.store.addMessage(e.seq, id, "assistant", text);
+    this.d.store.endTurn(id, "succeeded");
+    this.d.changed();
+  }
+
+  private fail(id: string, code: string, message: string, status: "failed" | "cancelled" = "failed") {
+    this.running.delete(id);
+    if (this.d.store.turnStatus(id) !== "running") return;
+    this.d.store.endTurn(id, status, code);
+    this.d.emit({ type: "error", id, code, message });
+    this.d.changed();
+  }
+}
+
+/**
+ * The reply, unless the turn is stopped first (an upstream that has not answered yet): then the reply is
+ * dropped when it comes, and its stream cancelled so the upstream call ends too.
+ */
+function untilAborted(reply: ChatReply | Promise<ChatReply>, signal: AbortSignal): Promise<ChatReply> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      void Promise.resolve(reply).then((r) => (r.kind === "stream" ? r.body.cancel(signal.reason) : undefined)).catch(() => {});
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(reply).then(
+      (r) => (signal.removeEventListener("abort", onAbort), resolve(r)),
+      (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
+    );
+  });
+}
+
+/** The text of a request message as the session stores it (array content keeps its text parts). */
+export function textOf(m: ChatMessage): string {
+  const c = m.content;
+  if (typeof c === "string") return c;
+  if (!Array.isArray(c)) return "";
+  return c.map((p) => (typeof p.text === "string" ? p.text : "")).join("");
+}

@@ -1,0 +1,127 @@
+/**
+ * Councils: several assistants answer the same question, see each other's positions, and vote. These
+ * schemas are the one definition of every council message: the public HTTP bodies, the gateway →
+ * orchestrator RPC and what CouncilDO keeps.
+ */
+import { z } from "zod";
+import { CallContextSchema } from "./orchestrator.js";
+
+const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, "1-64 letters, digits, '_', '.', ':' or '-'");
+const Option = z.string().trim().min(1).max(60);
+
+export const AssistantSpecSchema = z.object({
+  id: Id,
+  /** Who the assistant is and how it judges; becomes its system prompt. */
+  persona: z.string().trim().min(1).max(4_000),
+  /** Model name at the configured provider; default: the council model from settings. */
+  model: z.string().min(1).max(200).optional(),
+  /** Base vote weight; the learned track-record factor multiplies it. */
+  weight: z.number().positive().max(100).default(1),
+});
+export type AssistantSpec = z.infer<typeof AssistantSpecSchema>;
+
+export const CouncilCreateSchema = z
+  .object({
+    /** Optional caller-chosen id (idempotent create); generated when absent. */
+    id: Id.optional(),
+    question: z.string().trim().min(1).max(8_000),
+    context: z.string().max(32_000).optional(),
+    /** `trading` fills in the five trading assistants and BUY/SELL/HOLD; `symbol` is then required. */
+    preset: z.enum(["trading"]).optional(),
+    symbol: z.string().regex(/^[A-Za-z0-9]{2,24}$/, "a trading pair such as BTCUSDT").optional(),
+    assistants: z.array(AssistantSpecSchema).min(1).max(12).optional(),
+    /** A fixed set of answers; absent = free answers that a moderator model groups after each round. */
+    options: z.array(Option).min(2).max(12).optional(),
+    /** Share of the total weight the leading option needs. */
+    threshold: z.number().gt(0).max(1).default(0.5),
+    max_rounds: z.number().int().min(1).max(10).default(3),
+    /** A chat session to keep informed with `council` events. */
+    session_id: z.string().min(1).max(128).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (!b.preset && !b.assistants) ctx.addIssue({ code: "custom", path: ["assistants"], message: "give assistants or a preset" });
+    if (b.preset === "trading" && !b.symbol) ctx.addIssue({ code: "custom", path: ["symbol"], message: "the trading preset needs a symbol" });
+    const ids = (b.assistants ?? []).map((a) => a.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: "custom", path: ["assistants"], message: "assistant ids must be unique" });
+    const opts = (b.options ?? []).map((o) => o.toUpperCase());
+    if (new Set(opts).size !== opts.length) ctx.addIssue({ code: "custom", path: ["options"], message: "options must be unique" });
+  });
+export type CouncilCreate = z.input<typeof CouncilCreateSchema>;
+
+/** What an assistant answers in one round (the model's JSON). */
+export const AnswerSchema = z.object({
+  option: z.string().trim().min(1).max(200),
+  confidence: z.coerce.number().min(0).max(1),
+  reasoning: z.string().max(4_000).default(""),
+});
+export type Answer = z.infer<typeof AnswerSchema>;
+
+export const PositionSchema = AnswerSchema.extend({
+  assistant: z.string(),
+  round: z.number().int().positive(),
+  /** The assistant's effective weight in this council. */
+  weight: z.number().nonnegative(),
+  /** Set when the assistant could not answer (model failed after retries): it abstains. */
+  error: z.string().optional(),
+});
+export type Position = z.infer<typeof PositionSchema>;
+
+export const RoundResultSchema = z.object({
+  round: z.number().int().positive(),
+  /** Weighted votes per option, abstentions excluded. */
+  tally: z.record(z.string(), z.number()),
+  leader: z.string().nullable(),
+  /** The leader's share of the total weight of all assistants. */
+  share: z.number(),
+  consensus: z.boolean(),
+  positions: z.array(PositionSchema),
+});
+export type RoundResult = z.infer<typeof RoundResultSchema>;
+
+export const CouncilStatusSchema = z.enum(["running", "consensus", "awaiting_human", "decided", "failed"]);
+export type CouncilStatus = z.infer<typeof CouncilStatusSchema>;
+
+export const CouncilDecisionSchema = z.object({
+  option: Option,
+  source: z.enum(["consensus", "human"]),
+  note: z.string().max(2_000).optional(),
+  at: z.number(),
+});
+
+export const CouncilViewSchema = z.object({
+  id: z.string(),
+  object: z.literal("council"),
+  status: CouncilStatusSchema,
+  question: z.string(),
+  context: z.string().nullable(),
+  preset: z.string().nullable(),
+  symbol: z.string().nullable(),
+  options: z.array(z.string()).nullable(),
+  threshold: z.number(),
+  max_rounds: z.number(),
+  current_round: z.number(),
+  assistants: z.array(z.object({ id: z.string(), model: z.string(), weight: z.number(), base_weight: z.number() })),
+  rounds: z.array(RoundResultSchema),
+  decision: CouncilDecisionSchema.nullable(),
+  outcome: z.object({ option: z.string(), at: z.number(), source: z.enum(["reported", "measured"]) }).nullable(),
+  paper_order: z.record(z.string(), z.unknown()).nullable().optional(),
+  error: z.string().nullable(),
+  created_at: z.number(),
+  version: z.number(),
+});
+export type CouncilView = z.infer<typeof CouncilViewSchema>;
+
+export const DecisionBodySchema = z.object({ option: Option, note: z.string().max(2_000).optional() });
+export const OutcomeBodySchema = z.object({
+  /** The option that proved right. */
+  option: Option,
+});
+
+/** The gateway → orchestrator RPC for councils: one call shape, one action per request. */
+export const CouncilCallSchema = z.discriminatedUnion("action", [
+  CallContextSchema.extend({ action: z.literal("create"), body: CouncilCreateSchema }),
+  CallContextSchema.extend({ action: z.literal("get"), councilId: z.string().min(1) }),
+  CallContextSchema.extend({ action: z.literal("decide"), councilId: z.string().min(1), body: DecisionBodySchema }),
+  CallContextSchema.extend({ action: z.literal("outcome"), councilId: z.string().min(1), body: OutcomeBodySchema }),
+]);
+export type CouncilCall = z.input<typeof CouncilCallSchema>;

@@ -1,0 +1,118 @@
+/**
+ * Chat sessions on the wire: the REST bodies of /v1/sessions, the WebSocket frames both ways, and the RPC
+ * calls between the gateway and SessionDO. Every frame a socket sends is validated against these schemas.
+ */
+import { z } from "zod";
+import { ChatCompletionRequestSchema } from "./openai.js";
+import { CouncilEventSchema, TaskEventSchema } from "./session-events.js";
+
+// ---- REST ----
+
+export const CreateSessionSchema = z
+  .strictObject({
+    title: z.string().max(200).optional(),
+    /** The model each turn uses unless a `chat` frame names another. */
+    model: z.string().min(1).max(200).optional(),
+  })
+  .meta({ id: "CreateSession" });
+export type CreateSession = z.infer<typeof CreateSessionSchema>;
+
+export const SessionSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("session"),
+    title: z.string().nullable(),
+    model: z.string(),
+    created_at: z.number().int(),
+    last_active_at: z.number().int(),
+    /** The seq of the last event in the session's log (0 when empty). */
+    last_seq: z.number().int().nonnegative(),
+  })
+  .meta({ id: "Session" });
+export type Session = z.infer<typeof SessionSchema>;
+
+export const SessionMessageSchema = z
+  .object({
+    /** The turn this message belongs to (the `chat` frame's id, or the request id of a chat completion). */
+    id: z.string(),
+    object: z.literal("session.message"),
+    seq: z.number().int().positive(),
+    role: z.enum(["system", "developer", "user", "assistant"]),
+    content: z.string(),
+    created_at: z.number().int(),
+  })
+  .meta({ id: "SessionMessage" });
+export type SessionMessage = z.infer<typeof SessionMessageSchema>;
+
+const limit = z.coerce.number().int().min(1).max(100).default(20);
+export const ListSessionsQuerySchema = z.object({ limit, after: z.string().optional() });
+export const ListMessagesQuerySchema = z.object({ limit, after: z.coerce.number().int().nonnegative().default(0) });
+
+export const TicketSchema = z.object({ ticket: z.string(), expires_at: z.number().int() }).meta({ id: "SessionTicket" });
+
+// ---- WebSocket: client → server ----
+
+const turnId = z.string().min(1).max(128);
+
+export const ClientFrameSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("chat"), id: turnId, content: z.string().min(1), model: z.string().min(1).max(200).optional() }),
+  z.strictObject({ type: z.literal("resume"), after_seq: z.number().int().nonnegative() }),
+  z.strictObject({ type: z.literal("cancel"), id: turnId }),
+  z.strictObject({ type: z.literal("ping") }),
+]);
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+
+/** The exact ping the runtime answers itself, without waking the object (setWebSocketAutoResponse). */
+export const SESSION_PING = '{"type":"ping"}';
+export const SESSION_PONG = '{"type":"pong"}';
+
+// ---- WebSocket: server → client ----
+
+const seq = z.number().int().positive();
+
+/** Events of the session's log: each carries its seq and is replayed on `resume`. */
+export const LoggedEventSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("delta"), id: z.string(), seq, text: z.string() }),
+  z.object({
+    type: z.literal("tool"),
+    id: z.string(),
+    seq,
+    name: z.string(),
+    status: z.enum(["ok", "error"]),
+    latency_ms: z.number().nonnegative(),
+  }),
+  z.object({ type: z.literal("message"), id: z.string(), seq, role: z.string(), content: z.string() }),
+  TaskEventSchema.extend({ seq }),
+  CouncilEventSchema.extend({ seq }),
+  /** A turn's failure (`id` set) is logged; a refused frame is not (no seq). */
+  z.object({ type: z.literal("error"), seq, id: z.string().optional(), code: z.string(), message: z.string() }),
+]);
+export type LoggedEvent = z.infer<typeof LoggedEventSchema>;
+/** Any logged event before it is given its seq. */
+export type NewEvent = LoggedEvent extends infer E ? (E extends LoggedEvent ? Omit<E, "seq"> : never) : never;
+
+export type ServerFrame =
+  | { type: "ready"; session_id: string; last_seq: number }
+  | { type: "pong" }
+  | { type: "error"; code: string; message: string; id?: string }
+  | LoggedEvent;
+
+// ---- RPC between the gateway and SessionDO ----
+
+export const SessionRefSchema = z.object({ tenantId: z.string().min(1), sessionId: z.string().min(1) });
+export type SessionRef = z.infer<typeof SessionRefSchema>;
+
+export const CreateSessionCallSchema = SessionRefSchema.extend({ title: z.string().nullable(), model: z.string().min(1) });
+export type CreateSessionCall = z.infer<typeof CreateSessionCallSchema>;
+
+/** A chat completion with `session_id`, as the orchestrator hands it to the session. */
+export const SessionChatCallSchema = z.object({
+  requestId: z.string().min(1),
+  tenantId: z.string().min(1),
+  keyId: z.string().min(1),
+  leaseId: z.string().optional(),
+  body: ChatCompletionRequestSchema.extend({ session_id: z.string().min(1) }),
+});
+
+/** Headers the gateway puts on the WebSocket upgrade it forwards to the session. */
+export const SOCKET_HEADERS = { tenant: "x-cio-tenant-id", session: "x-cio-session-id", key: "x-cio-key-id", request: "x-request-id" } as const;

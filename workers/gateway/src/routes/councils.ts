@@ -1,0 +1,78 @@
+/** Councils: start one, read its whole record, record the human's decision and the outcome. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { ApiError } from "../../../../lib/errors.js";
+import {
+  CouncilCreateSchema,
+  CouncilViewSchema,
+  DecisionBodySchema,
+  ErrorBodySchema,
+  OutcomeBodySchema,
+  type CouncilView,
+  type RpcReply,
+} from "../../../../lib/protocol/index.js";
+import type { GatewayApp } from "../env.js";
+import { requireScope } from "../middleware/auth.js";
+import { router } from "../validation.js";
+
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const errors = {
+  400: { description: "Invalid request", ...json(ErrorBodySchema) },
+  404: { description: "No such council", ...json(ErrorBodySchema) },
+  409: { description: "The council is not in a state that allows this", ...json(ErrorBodySchema) },
+};
+const IdParam = z.object({ id: z.string().min(1).max(64) });
+const security = [{ bearer: [] }];
+const middleware = requireScope("councils");
+
+const create = createRoute({
+  method: "post",
+  path: "/v1/councils",
+  summary: "Start a council: assistants answer blind, debate, and vote; without consensus a human decides",
+  security,
+  middleware,
+  request: { body: { required: true, ...json(CouncilCreateSchema) } },
+  responses: { 201: { description: "The council, running", ...json(CouncilViewSchema) }, 200: { description: "The same council, created before", ...json(CouncilViewSchema) }, ...errors },
+});
+const get = createRoute({
+  method: "get",
+  path: "/v1/councils/{id}",
+  summary: "The whole record of a council: rounds, positions, tally, decision, outcome",
+  security,
+  middleware,
+  request: { params: IdParam },
+  responses: { 200: { description: "The council", ...json(CouncilViewSchema) }, ...errors },
+});
+const decide = createRoute({
+  method: "post",
+  path: "/v1/councils/{id}/decision",
+  summary: "Record the human's decision on a council that escalated (status awaiting_human)",
+  security,
+  middleware,
+  request: { params: IdParam, body: { required: true, ...json(DecisionBodySchema) } },
+  responses: { 200: { description: "The council, decided", ...json(CouncilViewSchema) }, ...errors },
+});
+const outcome = createRoute({
+  method: "post",
+  path: "/v1/councils/{id}/outcome",
+  summary: "Report which option proved right; each assistant's weight moves with its track record",
+  security,
+  middleware,
+  request: { params: IdParam, body: { required: true, ...json(OutcomeBodySchema) } },
+  responses: { 200: { description: "The council with its outcome", ...json(CouncilViewSchema) }, ...errors },
+});
+
+type Call = Record<string, unknown> & { action: string };
+
+async function send(c: Context<GatewayApp>, call: Call) {
+  const auth = c.get("auth");
+  const reply = (await c.env.ORCHESTRATOR.councils({ requestId: c.get("requestId"), tenantId: auth.tenantId, keyId: auth.keyId, ...call })) as unknown as RpcReply<CouncilView>;
+  if (reply.kind === "error") throw ApiError.from(reply.error);
+  return c.json(reply.body, reply.status as 200);
+}
+
+export const councils = router()
+  .openapi(create, (c) => send(c, { action: "create", body: c.req.valid("json") }) as never)
+  .openapi(get, (c) => send(c, { action: "get", councilId: c.req.valid("param").id }) as never)
+  .openapi(decide, (c) => send(c, { action: "decide", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never)
+  .openapi(outcome, (c) => send(c, { action: "outcome", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never);

@@ -1,0 +1,72 @@
+/**
+ * GET /v1/sessions/:id/ws: authenticates the client and hands the upgrade to the session's Durable Object.
+ * Server clients send their API key in `Authorization`; browsers cannot set headers on a WebSocket, so they
+ * pass a one-time ticket (POST /v1/sessions/:id/ticket) as `?ticket=`. Registered before the API-key
+ * middleware, since a ticket is its own credential.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError, forbidden, unauthorized, type ErrorType } from "../../../../lib/errors.js";
+import { ErrorBodySchema } from "../../../../lib/protocol/index.js";
+import { SOCKET_HEADERS } from "../../../../lib/protocol/session.js";
+import { apiKeyAuth } from "../middleware/auth.js";
+import { router } from "../validation.js";
+import { redeemTicket, sessionStub } from "./sessions.js";
+
+const errors = (description: string) => ({ description, content: { "application/json": { schema: ErrorBodySchema } } });
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/sessions/{id}/ws",
+  summary: "Open the session's WebSocket (JSON frames; see the session protocol)",
+  security: [{ bearer: [] }],
+  request: { params: z.object({ id: z.string().min(1).max(128) }), query: z.object({ ticket: z.string().optional() }) },
+  responses: {
+    101: { description: "Switching protocols; the first frame is `ready`" },
+    401: errors("Missing or invalid API key or ticket"),
+    404: errors("No such session"),
+    426: errors("Not a WebSocket upgrade"),
+    429: errors("Too many sockets on the session or the organization"),
+  },
+});
+
+export const sessionSocket = router().openapi(route, async (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError(426, "invalid_request_error", "This endpoint only speaks WebSocket: send 'Upgrade: websocket'.", "upgrade_required");
+  }
+  const { id } = c.req.valid("param");
+  const { ticket } = c.req.valid("query");
+  let tenantId: string;
+  let keyId: string;
+  if (ticket !== undefined) {
+    const row = await redeemTicket(c.env.DB, ticket);
+    // A ticket is bound to one session; a mismatch is treated like an unknown ticket (it is spent either way).
+    if (!row || row.sessionId !== id) throw unauthorized("Invalid, used or expired ticket. Ask POST /v1/sessions/{id}/ticket for a new one.");
+    ({ tenantId, keyId } = row);
+  } else {
+    await apiKeyAuth()(c, async () => {});
+    const scopes = c.get("auth").scopes;
+    if (!scopes.includes("*") && !scopes.includes("sessions")) throw forbidden("This API key lacks the 'sessions' scope.");
+    ({ tenantId, keyId } = c.get("auth"));
+  }
+  const res = await sessionStub(c.env.SESSIONS, tenantId, id).fetch("https://session.internal/ws", {
+    headers: {
+      upgrade: "websocket",
+      [SOCKET_HEADERS.tenant]: tenantId,
+      [SOCKET_HEADERS.session]: id,
+      [SOCKET_HEADERS.key]: keyId,
+      [SOCKET_HEADERS.request]: c.get("requestId"),
+    },
+  });
+  if (res.status !== 101 || !res.webSocket) throw await asApiError(res);
+  // A fresh response: the object's has immutable headers, and ours get x-request-id and CORS added.
+  return new Response(null, { status: 101, webSocket: res.webSocket }) as never;
+});
+
+async function asApiError(res: Response): Promise<ApiError> {
+  const body = (await res.json().catch(() => null)) as { error?: { type: ErrorType; message: string; code: string | null } } | null;
+  const e = body?.error;
+  const headers: Record<string, string> = {};
+  const retry = res.headers.get("retry-after");
+  if (retry) headers["retry-after"] = retry;
+  return new ApiError(res.status, e?.type ?? "server_error", e?.message ?? "The session did not accept the socket.", e?.code ?? null, null, headers);
+}

@@ -1,0 +1,163 @@
+/**
+ * /v1/sessions: create, list (from the D1 index), read, delete, messages, and tickets for browser sockets.
+ * Every session is reached through the caller's tenant (sessionObjectName), so another tenant's id is a 404.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { and, desc, eq, gt, lt, or } from "drizzle-orm";
+import { newId, newSecret, sha256Hex } from "../../../../lib/crypto.js";
+import { openDb, schema } from "../../../../lib/db/index.js";
+import { stubFor } from "../../../../lib/do-names.js";
+import { badRequest, conflict, notFound } from "../../../../lib/errors.js";
+import { ErrorBodySchema, sessionObjectName } from "../../../../lib/protocol/index.js";
+import {
+  CreateSessionSchema,
+  ListMessagesQuerySchema,
+  ListSessionsQuerySchema,
+  SessionMessageSchema,
+  SessionSchema,
+  TicketSchema,
+} from "../../../../lib/protocol/session.js";
+import type { GatewayApp, GatewayEnv } from "../env.js";
+import { requireScope } from "../middleware/auth.js";
+import { router } from "../validation.js";
+
+const json = <T>(s: T) => ({ content: { "application/json": { schema: s } } });
+const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "No such session", ...json(ErrorBodySchema) } };
+const IdParam = z.object({ id: z.string().min(1).max(128) });
+const SessionListItemSchema = SessionSchema.omit({ last_seq: true });
+const route = <M extends "get" | "post" | "delete">(method: M, path: string, summary: string) => ({
+  method,
+  path,
+  summary,
+  security: [{ bearer: [] }],
+});
+
+const stub = (c: Context<GatewayApp>, id: string) => sessionStub(c.env.SESSIONS, c.get("auth").tenantId, id);
+export const sessionStub = (ns: GatewayEnv["SESSIONS"], tenantId: string, id: string) => stubFor(ns, sessionObjectName(tenantId, id));
+const ref = (c: Context<GatewayApp>, sessionId: string) => ({ tenantId: c.get("auth").tenantId, sessionId });
+const missing = (id: string) => notFound(`No session with id '${id}'.`, "session_not_found");
+
+const r = router();
+r.use("/v1/sessions", requireScope("sessions"));
+r.use("/v1/sessions/*", requireScope("sessions"));
+
+export const sessions = r
+  .openapi(
+    createRoute({
+      ...route("post", "/v1/sessions", "Create a chat session"),
+      request: { body: { required: false, ...json(CreateSessionSchema) } },
+      responses: { 201: { description: "The session", ...json(SessionSchema) }, ...errors },
+    }),
+    async (c) => {
+      const b = (await c.req.json().catch(() => ({}))) as unknown;
+      const parsed = CreateSessionSchema.safeParse(b ?? {});
+      if (!parsed.success) throw badRequest(`Invalid request: ${z.prettifyError(parsed.error)}`);
+      const id = newId("sess");
+      const session = await stub(c, id).create({ ...ref(c, id), title: parsed.data.title ?? null, model: parsed.data.model ?? "cio/auto" });
+      if (!session) throw conflict("A session with this id already exists; retry.", "session_exists");
+      return c.json(session, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route("get", "/v1/sessions", "List chat sessions, newest first"),
+      request: { query: ListSessionsQuerySchema },
+      responses: {
+        200: {
+          description: "A page of sessions; pass the last id as `after` for the next",
+          ...json(z.object({ object: z.literal("list"), data: z.array(SessionListItemSchema), has_more: z.boolean(), first_id: z.string().nullable(), last_id: z.string().nullable() })),
+        },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { limit, after } = c.req.valid("query");
+      const t = schema.sessions;
+      const tenantId = c.get("auth").tenantId;
+      const db = openDb(c.env.DB);
+      let where = eq(t.tenantId, tenantId);
+      if (after) {
+        const [cur] = await db.select({ createdAt: t.createdAt }).from(t).where(and(eq(t.tenantId, tenantId), eq(t.id, after)));
+        if (!cur) throw badRequest(`Unknown cursor '${after}': pass the id of a session from the previous page.`, "after");
+        where = and(where, or(lt(t.createdAt, cur.createdAt), and(eq(t.createdAt, cur.createdAt), lt(t.id, after))))!;
+      }
+      const rows = await db.select().from(t).where(where).orderBy(desc(t.createdAt), desc(t.id)).limit(limit + 1);
+      const data = rows.slice(0, limit).map((r) => ({ id: r.id, object: "session" as const, title: r.title, model: r.model, created_at: r.createdAt, last_active_at: r.lastActiveAt }));
+      return c.json({ object: "list" as const, data, has_more: rows.length > limit, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route("get", "/v1/sessions/{id}", "Read a chat session"),
+      request: { params: IdParam },
+      responses: { 200: { description: "The session", ...json(SessionSchema) }, ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const session = await stub(c, id).info(ref(c, id));
+      if (!session) throw missing(id);
+      return c.json(session, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route("delete", "/v1/sessions/{id}", "Delete a chat session, its history and its sockets"),
+      request: { params: IdParam },
+      responses: { 200: { description: "Deleted", ...json(z.object({ id: z.string(), object: z.literal("session.deleted"), deleted: z.literal(true) })) }, ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      if (!(await stub(c, id).remove(ref(c, id)))) throw missing(id);
+      return c.json({ id, object: "session.deleted" as const, deleted: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route("get", "/v1/sessions/{id}/messages", "A session's messages, oldest first; pass the last seq as `after` for the next page"),
+      request: { params: IdParam, query: ListMessagesQuerySchema },
+      responses: {
+        200: { description: "A page of messages", ...json(z.object({ object: z.literal("list"), data: z.array(SessionMessageSchema), has_more: z.boolean() })) },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const { limit, after } = c.req.valid("query");
+      const page = await stub(c, id).messages(ref(c, id), after, limit);
+      if (!page) throw missing(id);
+      return c.json({ object: "list" as const, ...page }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...route("post", "/v1/sessions/{id}/ticket", "A one-time ticket for a browser to open the session's WebSocket"),
+      request: { params: IdParam },
+      responses: { 201: { description: "Pass it as `?ticket=` once, within its lifetime", ...json(TicketSchema) }, ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const auth = c.get("auth");
+      if (!(await stub(c, id).info(ref(c, id)))) throw missing(id);
+      const ticket = newSecret("wst_");
+      const now = Date.now();
+      const expiresAt = now + c.get("settings").CIO_SESSION_TICKET_TTL_S * 1000;
+      const t = schema.sessionTickets;
+      const db = openDb(c.env.DB);
+      await db.batch([
+        db.insert(t).values({ hash: await sha256Hex(ticket), tenantId: auth.tenantId, sessionId: id, keyId: auth.keyId, expiresAt }),
+        db.delete(t).where(lt(t.expiresAt, now)),
+      ]);
+      return c.json({ ticket, expires_at: expiresAt }, 201);
+    },
+  );
+
+/** Redeems a ticket: deleting its row is the redemption, so two uses race for one row and one loses. */
+export async function redeemTicket(d1: D1Database, ticket: string, now = Date.now()) {
+  const t = schema.sessionTickets;
+  const [row] = await openDb(d1)
+    .delete(t)
+    .where(and(eq(t.hash, await sha256Hex(ticket)), gt(t.expiresAt, now)))
+    .returning();
+  return row ?? null;
+}

@@ -1,0 +1,63 @@
+/** The trading desk: watch-list, risk limits and the paper book (no real exchange orders). */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { ApiError } from "../../../../lib/errors.js";
+import { ErrorBodySchema, RiskLimitsSchema, WatchItemSchema, type RpcReply } from "../../../../lib/protocol/index.js";
+import type { GatewayApp } from "../env.js";
+import { requireScope } from "../middleware/auth.js";
+import { router } from "../validation.js";
+
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const anyJson = { description: "OK", ...json(z.record(z.string(), z.unknown())) };
+const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "Not found", ...json(ErrorBodySchema) } };
+const security = [{ bearer: [] }];
+const middleware = requireScope("councils");
+const SymbolParam = z.object({ symbol: z.string().regex(/^[A-Za-z0-9]{2,24}$/) });
+
+const routes = {
+  list: createRoute({ method: "get", path: "/v1/trading/watch-list", summary: "The symbols watched for moves", security, middleware, responses: { 200: anyJson } }),
+  watch: createRoute({
+    method: "post",
+    path: "/v1/trading/watch-list",
+    summary: "Watch a symbol: a move beyond threshold_pct within window_minutes opens a trading council",
+    security,
+    middleware,
+    request: { body: { required: true, ...json(WatchItemSchema) } },
+    responses: { 200: anyJson, ...errors },
+  }),
+  unwatch: createRoute({
+    method: "delete",
+    path: "/v1/trading/watch-list/{symbol}",
+    summary: "Stop watching a symbol",
+    security,
+    middleware,
+    request: { params: SymbolParam },
+    responses: { 200: anyJson, ...errors },
+  }),
+  limits: createRoute({ method: "get", path: "/v1/trading/risk-limits", summary: "The tenant's risk limits", security, middleware, responses: { 200: anyJson } }),
+  setLimits: createRoute({
+    method: "put",
+    path: "/v1/trading/risk-limits",
+    summary: "Set the tenant's risk limits (max position, max daily loss, order size)",
+    security,
+    middleware,
+    request: { body: { required: true, ...json(RiskLimitsSchema) } },
+    responses: { 200: anyJson, ...errors },
+  }),
+  positions: createRoute({ method: "get", path: "/v1/trading/positions", summary: "Paper positions, realised P&L and recent paper orders", security, middleware, responses: { 200: anyJson } }),
+};
+
+async function send(c: Context<GatewayApp>, call: Record<string, unknown> & { action: string }) {
+  const auth = c.get("auth");
+  const reply = (await c.env.ORCHESTRATOR.trading({ requestId: c.get("requestId"), tenantId: auth.tenantId, keyId: auth.keyId, ...call })) as unknown as RpcReply;
+  if (reply.kind === "error") throw ApiError.from(reply.error);
+  return c.json(reply.body as Record<string, unknown>, reply.status as 200);
+}
+
+export const trading = router()
+  .openapi(routes.list, (c) => send(c, { action: "watch_list" }) as never)
+  .openapi(routes.watch, (c) => send(c, { action: "watch", body: c.req.valid("json") }) as never)
+  .openapi(routes.unwatch, (c) => send(c, { action: "unwatch", symbol: c.req.valid("param").symbol }) as never)
+  .openapi(routes.limits, (c) => send(c, { action: "risk_limits" }) as never)
+  .openapi(routes.setLimits, (c) => send(c, { action: "set_risk_limits", body: c.req.valid("json") }) as never)
+  .openapi(routes.positions, (c) => send(c, { action: "positions" }) as never);

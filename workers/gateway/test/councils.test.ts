@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { withDirective } from "../../../test/mock-upstream/directive.js";
+import { call, newTenant } from "../../../test/support/fixtures.js";
+
+const says = (option: string) => JSON.stringify({ option, confidence: 0.9, reasoning: `${option} it is.` });
+const question = (q: string, a: string, b: string) =>
+  withDirective(q, { cases: [{ when: ["You are alpha."], text: says(a) }, { when: ["You are beta."], text: says(b) }] });
+const assistants = [
+  { id: "alpha", persona: "You are alpha.", model: "mock-model" },
+  { id: "beta", persona: "You are beta.", model: "mock-model" },
+];
+
+async function until(path: string, headers: Record<string, string>, done: (b: { status: string }) => boolean) {
+  for (let i = 0; i < 400; i++) {
+    const body = (await (await call(path, { headers })).json()) as { status: string };
+    if (done(body)) return body as Record<string, unknown> & { status: string };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${path} never settled`);
+}
+
+describe("/v1/councils", () => {
+  it("starts a council, returns its whole record, and takes the human's decision after an escalation", async () => {
+    const t = await newTenant();
+    const res = await call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify({ question: question("Which way?", "LEFT", "RIGHT"), assistants, options: ["LEFT", "RIGHT"], max_rounds: 1, threshold: 0.75 }) });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    const created = (await res.json()) as { id: string; object: string; status: string };
+    expect(created).toMatchObject({ object: "council", status: "running" });
+
+    const escalated = await until(`/v1/councils/${created.id}`, t.headers, (b) => b.status !== "running");
+    expect(escalated).toMatchObject({ status: "awaiting_human", rounds: [{ round: 1, consensus: false, tally: { LEFT: 1, RIGHT: 1 } }] });
+
+    const decided = await call(`/v1/councils/${created.id}/decision`, { method: "POST", headers: t.headers, body: JSON.stringify({ option: "RIGHT" }) });
+    expect(decided.status).toBe(200);
+    expect(await decided.json()).toMatchObject({ status: "decided", decision: { option: "RIGHT", source: "human" } });
+
+    const conflict = await call(`/v1/councils/${created.id}/decision`, { method: "POST", headers: t.headers, body: JSON.stringify({ option: "LEFT" }) });
+    expect(conflict.status).toBe(409);
+    expect(await conflict.json()).toMatchObject({ error: { type: "invalid_request_error", code: "council_already_decided", param: null } });
+
+    const outcome = await call(`/v1/councils/${created.id}/outcome`, { method: "POST", headers: t.headers, body: JSON.stringify({ option: "RIGHT" }) });
+    expect(await outcome.json()).toMatchObject({ outcome: { option: "RIGHT", source: "reported" } });
+  });
+
+  it("answers bad input with an OpenAI-shaped 400 and another tenant's council with 404", async () => {
+    const t = await newTenant();
+    const bad = await call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify({ question: "No assistants?" }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { type: "invalid_request_error", param: "assistants" } });
+
+    const res = await call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify({ question: question("Agree?", "YES", "YES"), assistants, options: ["YES", "NO"] }) });
+    const { id } = (await res.json()) as { id: string };
+    const other = await newTenant();
+    const stolen = await call(`/v1/councils/${id}`, { headers: other.headers });
+    expect(stolen.status).toBe(404);
+    expect(await stolen.json()).toMatchObject({ error: { type: "not_found_error", code: "council_not_found" } });
+    await until(`/v1/councils/${id}`, t.headers, (b) => b.status === "consensus");
+  });
+
+  it("needs the councils scope", async () => {
+    const t = await newTenant({}, { scopes: ["chat"] });
+    const res = await call("/v1/councils/anything", { headers: t.headers });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe("/v1/trading", () => {
+  it("keeps a per-tenant watch-list and risk limits", async () => {
+    const t = await newTenant();
+    const watch = await call("/v1/trading/watch-list", { method: "POST", headers: t.headers, body: JSON.stringify({ symbol: "btcusdt", threshold_pct: 2.5 }) });
+    expect(await watch.json()).toMatchObject({ symbol: "BTCUSDT", threshold_pct: 2.5, window_minutes: 15, enabled: true });
+    const other = await newTenant();
+    expect(await (await call("/v1/trading/watch-list", { headers: other.headers })).json()).toEqual({ object: "list", data: [] });
+    expect((await (await call("/v1/trading/watch-list", { headers: t.headers })).json()) as object).toMatchObject({ data: [{ symbol: "BTCUSDT" }] });
+
+    expect(await (await call("/v1/trading/risk-limits", { headers: t.headers })).json()).toMatchObject({ source: "default" });
+    const limits = { max_position: 5000, max_daily_loss: 200, order_notional: 500 };
+    expect((await call("/v1/trading/risk-limits", { method: "PUT", headers: t.headers, body: JSON.stringify(limits) })).status).toBe(200);
+    expect(await (await call("/v1/trading/risk-limits", { headers: t.headers })).json()).toEqual({ ...limits, source: "tenant" });
+    const bad = await call("/v1/trading/risk-limits", { method: "PUT", headers: t.headers, body: JSON.stringify({ max_position: -1 }) });
+    expect(bad.status).toBe(400);
+
+    expect((await call("/v1/trading/watch-list/BTCUSDT", { method: "DELETE", headers: t.headers })).status).toBe(200);
+    expect((await call("/v1/trading/watch-list/BTCUSDT", { method: "DELETE", headers: t.headers })).status).toBe(404);
+    expect(await (await call("/v1/trading/positions", { headers: t.headers })).json()).toEqual({ object: "paper_book", positions: [], orders: [] });
+  });
+});

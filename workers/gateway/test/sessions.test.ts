@@ -1,0 +1,180 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { withDirective } from "../../../test/mock-upstream/directive.js";
+import { call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures.js";
+import { SessionClient, textOf } from "../../orchestrator/test/session-client.js";
+
+const DB = (env as unknown as { DB: D1Database }).DB;
+
+async function createSession(t: TenantFixture, body: unknown = { title: "Plans", model: "mock-model" }) {
+  const res = await call("/v1/sessions", { method: "POST", headers: t.headers, body: JSON.stringify(body) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; title: string | null; model: string; last_seq: number };
+}
+
+const socket = (id: string, headers: Record<string, string>, query = "") =>
+  call(`/v1/sessions/${id}/ws${query}`, { headers: { ...headers, upgrade: "websocket" } });
+
+async function ticketFor(t: TenantFixture, id: string) {
+  const res = await call(`/v1/sessions/${id}/ticket`, { method: "POST", headers: t.headers });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { ticket: string; expires_at: number };
+}
+
+describe("/v1/sessions REST", () => {
+  it("creates, reads, lists (paginated) and deletes sessions", async () => {
+    const t = await newTenant();
+    const a = await createSession(t);
+    expect(a).toMatchObject({ object: "session", title: "Plans", model: "mock-model", last_seq: 0 });
+    expect(a.id).toMatch(/^sess_/);
+    const b = await createSession(t, {});
+    expect(b).toMatchObject({ title: null, model: "cio/auto" });
+    const c = await createSession(t);
+    const got = await call(`/v1/sessions/${a.id}`, { headers: t.headers });
+    expect(await got.json()).toMatchObject({ id: a.id, title: "Plans" });
+
+    const page1 = (await (await call("/v1/sessions?limit=2", { headers: t.headers })).json()) as { data: { id: string }[]; has_more: boolean; last_id: string };
+    expect(page1.data.map((s) => s.id)).toEqual([c.id, b.id]);
+    expect(page1.has_more).toBe(true);
+    const page2 = (await (await call(`/v1/sessions?limit=2&after=${page1.last_id}`, { headers: t.headers })).json()) as { data: { id: string }[]; has_more: boolean };
+    expect(page2).toMatchObject({ data: [{ id: a.id }], has_more: false });
+
+    const del = await call(`/v1/sessions/${b.id}`, { method: "DELETE", headers: t.headers });
+    expect(await del.json()).toEqual({ id: b.id, object: "session.deleted", deleted: true });
+    expect((await call(`/v1/sessions/${b.id}`, { headers: t.headers })).status).toBe(404);
+    expect((await call(`/v1/sessions/${b.id}`, { method: "DELETE", headers: t.headers })).status).toBe(404);
+  });
+
+  it("rejects bad input with OpenAI-shaped errors and creates nothing", async () => {
+    const t = await newTenant();
+    const bad = await call("/v1/sessions", { method: "POST", headers: t.headers, body: JSON.stringify({ title: 5 }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { type: "invalid_request_error" } });
+    const badLimit = await call("/v1/sessions?limit=1000", { headers: t.headers });
+    expect(badLimit.status).toBe(400);
+    const badCursor = await call("/v1/sessions?after=sess_nope", { headers: t.headers });
+    expect(badCursor.status).toBe(400);
+    expect((await (await call("/v1/sessions", { headers: t.headers })).json()) as object).toMatchObject({ data: [] });
+  });
+
+  it("needs the 'sessions' scope", async () => {
+    const t = await newTenant({}, { scopes: ["chat"] });
+    expect((await call("/v1/sessions", { method: "POST", headers: t.headers, body: "{}" })).status).toBe(403);
+    expect((await call("/v1/sessions", { headers: t.headers })).status).toBe(403);
+  });
+
+  it("a chat completion with session_id uses the session's history and appends the turn (JSON and streamed)", async () => {
+    const t = await newTenant();
+    const s = await createSession(t);
+    const first = await call("/v1/chat/completions", {
+      method: "POST",
+      headers: t.headers,
+      body: chatBody(withDirective("my name is Ada", { text: "Nice to meet you, Ada." }), { session_id: s.id }),
+    });
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe("Nice to meet you, Ada.");
+    const mockId = `sess-chat-${s.id}`;
+    const second = await call("/v1/chat/completions", {
+      method: "POST",
+      headers: t.headers,
+      body: chatBody(withDirective("what is my name?", { id: mockId, text: "Your name is Ada." }), { session_id: s.id, stream: true }),
+    });
+    const chunks = (await readSse(second)) as { choices?: { delta?: { content?: string } }[] }[];
+    expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? "").join("")).toBe("Your name is Ada.");
+    const page = await waitForMessages(t, s.id, 4);
+    expect(page.map((m) => [m.role, m.content])).toEqual([
+      ["user", withDirective("my name is Ada", { text: "Nice to meet you, Ada." })],
+      ["assistant", "Nice to meet you, Ada."],
+      ["user", withDirective("what is my name?", { id: mockId, text: "Your name is Ada." })],
+      ["assistant", "Your name is Ada."],
+    ]);
+    // Pagination of messages by seq.
+    const p1 = (await (await call(`/v1/sessions/${s.id}/messages?limit=3`, { headers: t.headers })).json()) as { data: { seq: number }[]; has_more: boolean };
+    expect(p1.has_more).toBe(true);
+    const p2 = (await (await call(`/v1/sessions/${s.id}/messages?after=${p1.data.at(-1)!.seq}`, { headers: t.headers })).json()) as { data: unknown[]; has_more: boolean };
+    expect(p2).toMatchObject({ data: [{ role: "assistant" }], has_more: false });
+  });
+});
+
+async function waitForMessages(t: TenantFixture, id: string, n: number) {
+  for (let i = 0; i < 100; i++) {
+    const page = (await (await call(`/v1/sessions/${id}/messages`, { headers: t.headers })).json()) as { data: { role: string; content: string }[] };
+    if (page.data.length >= n) return page.data;
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  throw new Error("messages did not arrive");
+}
+
+describe("/v1/sessions/:id/ws through the gateway", () => {
+  it("authenticates with the Authorization header and streams a turn", async () => {
+    const t = await newTenant();
+    const s = await createSession(t);
+    const c = SessionClient.from(await socket(s.id, { authorization: t.headers.authorization! }));
+    await c.waitFor((f) => f.type === "ready");
+    c.send({ type: "chat", id: "w1", content: withDirective("hi", { text: "streamed over the gateway" }) });
+    await c.waitFor((f) => f.type === "message" && f.role === "assistant");
+    expect(textOf(c.frames, "w1")).toBe("streamed over the gateway");
+    c.close();
+  });
+
+  it("authenticates a browser with a one-time ticket: valid once, for its session only, not after expiry", async () => {
+    const t = await newTenant();
+    const s = await createSession(t);
+    const other = await createSession(t);
+    const { ticket, expires_at } = await ticketFor(t, s.id);
+    expect(expires_at - Date.now()).toBeGreaterThan(50_000);
+    expect(expires_at - Date.now()).toBeLessThanOrEqual(60_000);
+    const c = SessionClient.from(await socket(s.id, {}, `?ticket=${ticket}`));
+    await c.waitFor((f) => f.type === "ready" && f.session_id === s.id);
+    c.close();
+    const reused = await socket(s.id, {}, `?ticket=${ticket}`);
+    expect(reused.status).toBe(401);
+    const wrong = await ticketFor(t, s.id);
+    expect((await socket(other.id, {}, `?ticket=${wrong.ticket}`)).status).toBe(401);
+    expect((await socket(s.id, {}, `?ticket=${wrong.ticket}`)).status).toBe(401);
+    const old = await ticketFor(t, s.id);
+    await DB.prepare("UPDATE session_tickets SET expires_at = ? WHERE session_id = ?").bind(Date.now() - 1, s.id).run();
+    expect((await socket(s.id, {}, `?ticket=${old.ticket}`)).status).toBe(401);
+  });
+
+  it("refuses requests that are not upgrades, lack credentials, or exceed the per-session socket limit", async () => {
+    const t = await newTenant();
+    const s = await createSession(t);
+    const plain = await call(`/v1/sessions/${s.id}/ws`, { headers: t.headers });
+    expect(plain.status).toBe(426);
+    expect(await plain.json()).toMatchObject({ error: { code: "upgrade_required" } });
+    expect((await socket(s.id, {})).status).toBe(401);
+    const open = [SessionClient.from(await socket(s.id, t.headers)), SessionClient.from(await socket(s.id, t.headers))];
+    const third = await socket(s.id, t.headers);
+    expect(third.status).toBe(429);
+    expect(await third.json()).toMatchObject({ error: { code: "session_socket_limit", type: "rate_limit_error" } });
+    for (const c of open) c.close();
+  });
+});
+
+describe("tenant isolation", () => {
+  it("another tenant's session id answers 404 on every route and on the WebSocket", async () => {
+    const owner = await newTenant();
+    const intruder = await newTenant();
+    const s = await createSession(owner);
+    const h = intruder.headers;
+    const statuses = await Promise.all([
+      call(`/v1/sessions/${s.id}`, { headers: h }),
+      call(`/v1/sessions/${s.id}/messages`, { headers: h }),
+      call(`/v1/sessions/${s.id}`, { method: "DELETE", headers: h }),
+      call(`/v1/sessions/${s.id}/ticket`, { method: "POST", headers: h }),
+      socket(s.id, h),
+      call("/v1/chat/completions", { method: "POST", headers: h, body: chatBody("hi", { session_id: s.id }) }),
+    ]);
+    expect(statuses.map((r) => r.status)).toEqual([404, 404, 404, 404, 404, 404]);
+    const listed = (await (await call("/v1/sessions", { headers: h })).json()) as { data: unknown[] };
+    expect(listed.data).toEqual([]);
+    // The owner's session is untouched.
+    expect((await call(`/v1/sessions/${s.id}`, { headers: owner.headers })).status).toBe(200);
+    // A ticket is bound to its tenant: the owner's ticket does not open a same-id session elsewhere.
+    const { ticket } = await ticketFor(owner, s.id);
+    const c = SessionClient.from(await socket(s.id, {}, `?ticket=${ticket}`));
+    await c.waitFor((f) => f.type === "ready");
+    c.close();
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * The trading crons. Every minute: each enabled watch-list row's recent candles are checked, and a move
+ * beyond its threshold within its window opens a trading council (at most one per row and window: the
+ * row is claimed with a conditional update before the council opens, and the council id is derived
+ * from the window, so an overlapping or repeated run cannot open two). Daily: decisions older than the
+ * outcome horizon are measured against the market and the outcome moves the assistants' weights.
+ */
+import { and, asc, eq, isNotNull, isNull, lte } from "drizzle-orm";
+import { openDb, schema } from "../../../../lib/db/index.js";
+import { Logger } from "../../../../lib/log.js";
+import type { CouncilEnv } from "../../../../durable-objects/council/env.js";
+import { councilSettings, type CouncilSettings } from "../../../../durable-objects/council/settings.js";
+import { callTool, lastPrice } from "../../../../durable-objects/council/trading/tools.js";
+import { councilStub } from "./rpc.js";
+
+const { watchList, councils } = schema;
+export const SCAN_CRON = "* * * * *";
+export const MEASURE_CRON = "0 6 * * *";
+
+export async function runCron(env: CouncilEnv, cron: string): Promise<void> {
+  const log = new Logger({ component: "council-cron", requestId: `cron-${Date.now()}` }, (env.CIO_LOG_LEVEL as "info") ?? "info");
+  if (cron === SCAN_CRON) return scanWatchLists(env, log);
+  if (cron === MEASURE_CRON) return measureOutcomes(env, log);
+  log.warn("unknown cron", { cron });
+}
+
+export async function scanWatchLists(env: CouncilEnv, log: Logger, now = Date.now()): Promise<void> {
+  const s = councilSettings(env);
+  const rows = await openDb(env.DB).select().from(watchList).where(eq(watchList.enabled, true)).orderBy(asc(watchList.lastCouncilAt)).limit(s.CIO_TRADING_SCAN_BATCH);
+  const results = await Promise.allSettled(rows.map((r) => scanOne(env, s, r, now, log)));
+  results.forEach((r, i) => r.status === "rejected" && log.error("watch-list scan failed", { tenantId: rows[i]!.tenantId, symbol: rows[i]!.symbol, err: r.reason }));
+}
+
+async function scanOne(env: CouncilEnv, s: CouncilSettings, row: typeof watchList.$inferSelect, now: number, log: Logger) {
+  const windowMs = row.windowMinutes * 60_000;
+  if (row.lastCouncilAt !== null && now - row.lastCouncilAt < windowMs) return;
+  const caller = { tenantId: row.tenantId, requestId: `watch-${row.symbol}-${now}`, timeoutMs: s.CIO_TOOL_TIMEOUT_MS };
+  const r = await callTool(env.TOOL_MARKET_DATA, "market-data", { kind: "klines", symbol: row.symbol, interval: "1m", limit: row.windowMinutes }, caller);
+  if (!r.ok) return log.warn("watch-list: market data unavailable", { tenantId: row.tenantId, symbol: row.symbol, code: r.error.code, error: r.error.message });
+  const candles = (r.data as { candles?: { open: number; close: number }[] } | undefined)?.candles ?? [];
+  const first = candles[0];
+  const last = candles.at(-1);
+  if (!first || !last || first.open <= 0) return;
+  const movePct = (last.close / first.open - 1) * 100;
+  if (Math.abs(movePct) < row.thresholdPct) return;
+  // Claim the row for this window; a concurrent or repeated run finds it claimed and stops here.
+  const claimed = await env.DB.prepare(
+    `UPDATE watch_list SET last_council_at = ?3 WHERE tenant_id = ?1 AND symbol = ?2 AND (last_council_at IS NULL OR last_council_at <= ?4)`,
+  )
+    .bind(row.tenantId, row.symbol, now, now - windowMs)
+    .run();
+  if (!claimed.meta.changes) return;
+  const councilId = `watch-${row.symbol.toLowerCase()}-${Math.floor(now / windowMs)}`;
+  const sign = movePct > 0 ? "+" : "";
+  const question =
+    `${row.symbol} moved ${sign}${movePct.toFixed(2)}% in the last ${row.windowMinutes} minutes (${first.open} → ${last.close}). ` +
+    `Should we BUY, SELL or HOLD?${row.note ? ` ${row.note}` : ""}`;
+  const reply = await councilStub(env, row.tenantId, councilId).start({
+    tenantId: row.tenantId,
+    councilId,
+    requestId: caller.requestId,
+    body: { question, preset: "trading", symbol: row.symbol },
+  });
+  if (reply.kind === "error") throw new Error(`council could not open: ${reply.error.error.message}`);
+  log.info("watch-list move opened a council", { tenantId: row.tenantId, symbol: row.symbol, movePct, councilId });
+}
+
+export async function measureOutcomes(env: CouncilEnv, log: Logger, now = Date.now()): Promise<void> {
+  const s = councilSettings(env);
+  const due = await openDb(env.DB)
+    .select({ tenantId: councils.tenantId, id: councils.id, symbol: councils.symbol, refPrice: councils.refPrice })
+    .from(councils)
+    .where(and(eq(councils.preset, "trading"), isNull(councils.outcome), isNotNull(councils.decision), lte(councils.decidedAt, now - s.CIO_TRADING_OUTCOME_HOURS * 3_600_000)))
+    .limit(s.CIO_TRADING_SCAN_BATCH);
+  const prices = new Map<string, Promise<number | null>>();
+  const priceOf = (tenantId: string, symbol: string) => {
+    if (!prices.has(symbol)) {
+      const caller = { tenantId, requestId: `measure-${symbol}-${now}`, timeoutMs: s.CIO_TOOL_TIMEOUT_MS };
+      prices.set(symbol, callTool(env.TOOL_MARKET_DATA, "market-data", { kind: "ticker", symbol }, caller).then(lastPrice));
+    }
+    return prices.get(symbol)!;
+  };
+  const results = await Promise.allSettled(
+    due.map(async (c) => {
+      if (!c.symbol || !c.refPrice) return;
+      const price = await priceOf(c.tenantId, c.symbol);
+      if (price === null) return log.warn("outcome: no market price", { tenantId: c.tenantId, councilId: c.id, symbol: c.symbol });
+      const option = rightCall(c.refPrice, price, s.CIO_TRADING_OUTCOME_MOVE_PCT);
+      const reply = await councilStub(env, c.tenantId, c.id).outcome(c.tenantId, { option }, "measured");
+      if (reply.kind === "error") throw new Error(reply.error.error.message);
+    }),
+  );
+  results.forEach((r, i) => r.status === "rejected" && log.error("outcome measurement failed", { tenantId: due[i]!.tenantId, councilId: due[i]!.id, err: r.reason }));
+}
+
+/** What would have been right: BUY if the price rose by more than the band, SELL if it fell, else HOLD. */
+export function rightCall(refPrice: number, price: number, bandPct: number): "BUY" | "SELL" | "HOLD" {
+  const movePct = (price / refPrice - 1) * 100;
+  if (movePct > bandPct) return "BUY";
+  if (movePct < -bandPct) return "SELL";
+  return "HOLD";
+}

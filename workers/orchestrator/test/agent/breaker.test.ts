@@ -1,0 +1,62 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { scopedName } from "../../../../lib/do-names.js";
+import type { ToolBreakerDO } from "../../../../durable-objects/tool-breaker/index.js";
+import { chat, completionOf, mockTool, newTenant, OPENAI, scripted, setSwitch, toolCalls, uniq } from "./helpers.js";
+
+const BREAKER = { ...OPENAI, CIO_BREAKER_THRESHOLD: "2", CIO_BREAKER_COOLDOWN_MS: "300", CIO_TOOL_RETRIES: "0" };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("circuit breaker per tool", () => {
+  it("opens after N consecutive failures, refuses calls while open, and recovers through a half-open probe", async () => {
+    const tenantId = await newTenant();
+    const name = uniq("brk");
+    const key = uniq("sw");
+    await mockTool(tenantId, name);
+    await setSwitch(key, true);
+    const ask = async () => completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "switch", key } }] }, { echoTools: true }])], { tenantId, settings: BREAKER })).cio.tools[0]!;
+
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "unavailable" } });
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "unavailable" } });
+    expect(await toolCalls(key)).toBe(2);
+    // Open: the tool is not called at all.
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "circuit_open" } });
+    expect(await toolCalls(key)).toBe(2);
+
+    // After the cool-down one probe goes through; it fails, so the breaker opens again.
+    await sleep(350);
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "unavailable" } });
+    expect(await toolCalls(key)).toBe(3);
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "circuit_open" } });
+
+    // The tool recovers; the next probe succeeds and closes the breaker for good.
+    await setSwitch(key, false);
+    await sleep(350);
+    expect(await ask()).toMatchObject({ ok: true });
+    expect(await ask()).toMatchObject({ ok: true });
+    expect(await toolCalls(key)).toBe(5);
+  });
+
+  it("the breaker's state is shared: it lives in one Durable Object per tenant and tool", async () => {
+    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
+    const stub = ns.get(ns.idFromName(scopedName("t-shared", "tool-breaker", "x")));
+    const cfg = { threshold: 1, cooldownMs: 60_000 };
+    await stub.record(false, cfg);
+    expect((await stub.snapshot()).status).toBe("open");
+    expect((await stub.acquire(cfg)).allowed).toBe(false);
+    // Another tenant's breaker for the same tool is a different object, untouched.
+    const other = ns.get(ns.idFromName(scopedName("t-other", "tool-breaker", "x")));
+    expect((await other.acquire(cfg)).allowed).toBe(true);
+  });
+
+  it("a half-open breaker lets exactly one probe through, however many calls arrive at once", async () => {
+    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
+    const stub = ns.get(ns.idFromName(scopedName("t-probe", "tool-breaker", "x")));
+    const cfg = { threshold: 1, cooldownMs: 50 };
+    await stub.record(false, cfg);
+    await sleep(60);
+    const admissions = await Promise.all(Array.from({ length: 5 }, () => stub.acquire(cfg)));
+    expect(admissions.filter((a) => a.allowed && a.probe)).toHaveLength(1);
+    expect(admissions.filter((a) => a.allowed)).toHaveLength(1);
+  });
+});

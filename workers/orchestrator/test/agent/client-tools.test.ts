@@ -1,0 +1,76 @@
+import OpenAI from "openai";
+import { describe, expect, it } from "vitest";
+import type { ChatMessage } from "../../../../lib/protocol/index.js";
+import { chat, completionOf, newTenant, OPENAI, scripted, streamText } from "./helpers.js";
+
+const WEATHER = { type: "function" as const, function: { name: "get_weather", description: "Weather in a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } };
+
+describe("client tools", () => {
+  it("a call to a client tool goes back as tool_calls, and the follow-up with role tool continues the loop", async () => {
+    const tenantId = await newTenant();
+    const first = scripted("weather in Paris?", [{ tool_calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }, { echoTools: true }]);
+    const r1 = completionOf(await chat([first], { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
+    expect(r1.choices[0]!.finish_reason).toBe("tool_calls");
+    const call = r1.choices[0]!.message.tool_calls![0]!;
+    expect(call).toMatchObject({ type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } });
+    expect(call.id).toBeTruthy();
+
+    const history: ChatMessage[] = [first, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: "18 °C and sunny" }];
+    const r2 = completionOf(await chat(history, { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
+    expect(r2.choices[0]!.finish_reason).toBe("stop");
+    expect(r2.choices[0]!.message.content).toBe("18 °C and sunny");
+  });
+
+  it("streams client tool calls with index, id, type and function.name in the first delta of each call", async () => {
+    const tenantId = await newTenant();
+    const msg = scripted("two cities", [{ tool_calls: [{ name: "get_weather", arguments: { city: "Paris" } }, { name: "get_weather", arguments: { city: "Rome" } }] }]);
+    const body = await streamText(await chat([msg], { tenantId, settings: OPENAI, body: { tools: [WEATHER], stream: true } }));
+    const chunks = body.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)));
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
+    for (const index of [0, 1]) {
+      const first = deltas.find((d) => d.index === index);
+      expect(first).toMatchObject({ index, type: "function", function: { name: "get_weather" } });
+      expect(first.id).toMatch(/^call_/);
+      expect(deltas.filter((d) => d.index === index).map((d) => d.function.arguments).join("")).toBe(JSON.stringify({ city: index ? "Rome" : "Paris" }));
+    }
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason).toBe("tool_calls");
+  });
+});
+
+describe("read by the openai SDK", () => {
+  /** The SDK talks to the orchestrator's chat entry through a fetch that hands it the call. */
+  const sdk = (tenantId: string) =>
+    new OpenAI({
+      apiKey: "unused",
+      baseURL: "https://cio.test/v1",
+      maxRetries: 0,
+      fetch: async (_url, init) => {
+        const body = JSON.parse(String(init!.body));
+        const reply = await chat(body.messages, { tenantId, settings: OPENAI, body });
+        if (reply.kind === "stream") return new Response(reply.body, { headers: { "content-type": "text/event-stream" } });
+        if (reply.kind === "json") return Response.json(reply.completion);
+        return Response.json({ error: reply.error.error }, { status: reply.error.status });
+      },
+    });
+
+  it("a tool-using streamed answer", async () => {
+    const tenantId = await newTenant();
+    const closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
+    const stream = await sdk(tenantId).chat.completions.create({
+      model: "cio/auto",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [scripted("RSI please", [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator: "rsi", closes } }] }, { echoTools: true }]) as never],
+    });
+    let text = "";
+    const chunks = [];
+    for await (const c of stream) {
+      chunks.push(c);
+      text += c.choices[0]?.delta.content ?? "";
+    }
+    expect(text).toMatch(/^RSI\(14\) = 70\.\d+ \(overbought\)/);
+    const last = chunks.at(-1) as unknown as { usage: { total_tokens: number }; cio: { tools: { name: string; ok: boolean; latency_ms: number }[] } };
+    expect(last.usage.total_tokens).toBeGreaterThan(0);
+    expect(last.cio.tools).toEqual([expect.objectContaining({ name: "technical-analysis", ok: true, latency_ms: expect.any(Number) })]);
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import type { AiBinding } from "../../src/providers/workers-ai/index.js";
+import { chat, completionOf, newTenant, user } from "./helpers.js";
+
+const CLOSES = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
+
+/** Workers AI at the edge: a scripted binding that records what it was sent. */
+function scriptedAi(answers: ((inputs: Record<string, unknown>) => unknown)[]) {
+  const seen: { model: string; inputs: Record<string, unknown> }[] = [];
+  const ai: AiBinding = {
+    async run(model, inputs) {
+      seen.push({ model, inputs });
+      return answers[Math.min(seen.length - 1, answers.length - 1)]!(inputs);
+    },
+  };
+  return { ai, seen };
+}
+
+const lastToolMessage = (inputs: Record<string, unknown>) => (inputs.messages as { role: string; content: string }[]).filter((m) => m.role === "tool").at(-1)?.content;
+
+describe("model providers", () => {
+  it("auto picks Workers AI when the AI binding exists; its function calls drive the tools", async () => {
+    const tenantId = await newTenant();
+    const { ai, seen } = scriptedAi([
+      () => ({ response: null, tool_calls: [{ name: "technical-analysis", arguments: { indicator: "rsi", closes: CLOSES } }] }),
+      (inputs) => ({ response: `Here it is: ${lastToolMessage(inputs)}`, usage: { prompt_tokens: 50, completion_tokens: 9, total_tokens: 59 } }),
+    ]);
+    const reply = completionOf(await chat([user("RSI of my closes?")], { tenantId, settings: { AI: ai, CIO_PROVIDER: "auto", CIO_WORKERS_AI_MODEL: "@cf/test/fn-model" } }));
+    expect(reply.cio).toMatchObject({ provider: "workers-ai", steps: 2 });
+    expect(reply.choices[0]!.message.content).toMatch(/^Here it is: RSI\(14\) = 70\.\d+/);
+    expect(seen[0]!.model).toBe("@cf/test/fn-model");
+    const offered = seen[0]!.inputs.tools as { name: string; description: string; parameters: { type: string } }[];
+    expect(offered.find((t) => t.name === "technical-analysis")).toMatchObject({ parameters: { type: "object" } });
+    expect(seen[1]!.inputs.tools).toBeDefined();
+    expect(reply.usage!.total_tokens).toBe(59);
+  });
+
+  it("understands Workers AI models that answer in OpenAI's shape", async () => {
+    const tenantId = await newTenant();
+    const { ai } = scriptedAi([
+      () => ({ choices: [{ message: { content: null, tool_calls: [{ id: "c1", function: { name: "technical-analysis", arguments: JSON.stringify({ indicator: "sma", period: 5, closes: CLOSES }) } }] } }] }),
+      (inputs) => ({ choices: [{ message: { content: `${lastToolMessage(inputs)}` } }] }),
+    ]);
+    const reply = completionOf(await chat([user("SMA?")], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" } }));
+    expect(reply.choices[0]!.message.content).toMatch(/^SMA\(5\) = 46\.\d+/);
+  });
+
+  it("a Workers AI failure is an upstream error in OpenAI's shape", async () => {
+    const tenantId = await newTenant();
+    const ai: AiBinding = { run: async () => { throw new Error("capacity exceeded"); } };
+    const reply = await chat([user("hi")], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" } });
+    expect(reply).toMatchObject({ kind: "error", error: { status: 502, error: { type: "upstream_error", message: expect.stringContaining("capacity exceeded") } } });
+  });
+
+  it("asking for workers-ai without the binding is a clear configuration error", async () => {
+    const tenantId = await newTenant();
+    const reply = await chat([user("hi")], { tenantId, settings: { CIO_PROVIDER: "workers-ai" } });
+    expect(reply).toMatchObject({ kind: "error", error: { status: 500, error: { code: "provider_unavailable" } } });
+  });
+
+  it("auto falls back to the upstream when one is configured, and to builtin when nothing is", async () => {
+    const tenantId = await newTenant();
+    const upstream = completionOf(await chat([user("hi MOCK:{\"text\":\"from the mock\"}")], { tenantId, settings: { CIO_PROVIDER: "auto" } }));
+    expect(upstream.cio.provider).toBe("openai");
+    expect(upstream.choices[0]!.message.content).toBe("from the mock");
+    const offline = completionOf(await chat([user("hi")], { tenantId, settings: { CIO_PROVIDER: "auto", CIO_UPSTREAM_BASE_URL: "" } }));
+    expect(offline.cio.provider).toBe("builtin");
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { create, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+
+const trio = [persona("alpha"), persona("beta"), { ...persona("gamma"), weight: 2 }];
+const OPTIONS = ["BUY", "SELL", "HOLD"];
+
+describe("council consensus", () => {
+  it("reaches consensus in round 1 when the weighted majority agrees, and audits it in D1", async () => {
+    const t = await tenant();
+    const question = scripted("Should we buy?", [when("alpha", 1, says("BUY")), when("beta", 1, says("SELL", 0.4)), when("gamma", 1, says("buy", 0.9))]);
+    const started = await create(t, { question, assistants: trio, options: OPTIONS });
+    expect(started.status).toBe("running");
+    const c = await settled(t, started.id);
+    expect(c.status).toBe("consensus");
+    expect(c.decision).toMatchObject({ option: "BUY", source: "consensus" });
+    expect(c.rounds).toHaveLength(1);
+    // alpha 1 + gamma 2 of a total weight of 4.
+    expect(c.rounds[0]).toMatchObject({ round: 1, leader: "BUY", share: 0.75, consensus: true, tally: { BUY: 3, SELL: 1 } });
+
+    const positions = await rows<{ assistant_id: string; option: string; round: number }>("SELECT assistant_id, option, round FROM council_positions WHERE tenant_id = ? AND council_id = ? ORDER BY assistant_id", t, c.id);
+    expect(positions).toEqual([
+      { assistant_id: "alpha", option: "BUY", round: 1 },
+      { assistant_id: "beta", option: "SELL", round: 1 },
+      { assistant_id: "gamma", option: "BUY", round: 1 },
+    ]);
+    const [council] = await rows("SELECT status, decision, decision_source FROM councils WHERE tenant_id = ? AND id = ?", t, c.id);
+    expect(council).toEqual({ status: "consensus", decision: "BUY", decision_source: "consensus" });
+    expect(await rows("SELECT kind, option, source FROM council_decisions WHERE tenant_id = ? AND council_id = ?", t, c.id)).toEqual([{ kind: "decision", option: "BUY", source: "consensus" }]);
+    expect(await rows("SELECT round, leader, consensus FROM council_rounds WHERE tenant_id = ? AND council_id = ?", t, c.id)).toEqual([{ round: 1, leader: "BUY", consensus: 1 }]);
+  });
+
+  it("reaches consensus after debate: round 2 shows the others' positions anonymised and they converge", async () => {
+    const t = await tenant();
+    const question = scripted("Ship on Friday?", [
+      when("alpha", 1, says("YES")),
+      when("beta", 1, says("NO")),
+      when("gamma", 1, says("NO")),
+      when("alpha", 2, says("NO", 0.7, "The others convinced me.")),
+      when("beta", 2, says("NO")),
+      when("gamma", 2, says("NO")),
+    ]);
+    const c = await settled(t, (await create(t, { question, assistants: trio.map((a) => ({ ...a, weight: 1 })), options: ["YES", "NO"], threshold: 0.9 })).id);
+    expect(c.status).toBe("consensus");
+    expect(c.rounds.map((r) => [r.leader, r.consensus])).toEqual([["NO", false], ["NO", true]]);
+    expect(c.rounds[1]!.positions.find((p) => p.assistant === "alpha")).toMatchObject({ option: "NO", reasoning: "The others convinced me." });
+    expect(await rows("SELECT round FROM council_rounds WHERE tenant_id = ? AND council_id = ? ORDER BY round", t, c.id)).toEqual([{ round: 1 }, { round: 2 }]);
+  });
+
+  it("groups free answers through the moderator model before counting", async () => {
+    const t = await tenant();
+    const question = scripted("Which database?", [
+      when("alpha", 1, says("PostgreSQL")),
+      when("beta", 1, says("Postgres, clearly")),
+      when("gamma", 1, says("SQLite")),
+      { when: ["You group answers"], text: JSON.stringify({ groups: [{ label: "PostgreSQL", members: [1, 2] }, { label: "SQLite", members: [3] }] }) },
+    ]);
+    const c = await settled(t, (await create(t, { question, assistants: trio.map((a) => ({ ...a, weight: 1 })) })).id);
+    expect(c.status).toBe("consensus");
+    expect(c.decision!.option).toBe("PostgreSQL");
+    expect(c.rounds[0]!.tally).toEqual({ PostgreSQL: 2, SQLite: 1 });
+  });
+
+  it("an assistant whose model keeps failing abstains; its weight still counts in the total", async () => {
+    const t = await tenant();
+    const question = scripted("Go?", [when("alpha", 1, says("GO")), when("beta", 1, says("GO")), when("gamma", 1, "", { status: 500 })]);
+    const c = await settled(t, (await create(t, { question, assistants: trio, options: ["GO", "WAIT"], max_rounds: 1 })).id);
+    const gamma = c.rounds[0]!.positions.find((p) => p.assistant === "gamma")!;
+    expect(gamma.error).toMatch(/500|upstream/);
+    // GO has 2 of 4: exactly the threshold.
+    expect(c.rounds[0]).toMatchObject({ share: 0.5, consensus: true, tally: { GO: 2 } });
+  });
+});

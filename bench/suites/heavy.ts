@@ -9,8 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMiniflareStack } from "../../scripts/lib/miniflare-stack.ts";
-import { ROOT, startProcess, stopProcess, type Row } from "../lib.ts";
-import { benchKey } from "../lib.ts";
+import { ROOT, benchKey, startProcess, stopProcess, type Row } from "../lib.ts";
 
 const CSV_MB = Number(process.env.BENCH_CSV_MB ?? 100);
 const BATCH_REQUESTS = Number(process.env.BENCH_BATCH_REQUESTS ?? 1000);

@@ -22,6 +22,7 @@ export function taskEvent(row: TaskRow, now = Date.now()): TaskEvent {
   };
 }
 
+
 export async function publishTask(env: Pick<HeavyBindings, "SESSIONS">, row: TaskRow, log: Logger): Promise<void> {
   if (!row.sessionId) return;
   try {

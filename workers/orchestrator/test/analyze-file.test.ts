@@ -57,6 +57,15 @@ describe("analyze_file (local tool)", () => {
     const text = String(c.choices[0]!.message.content);
     const id = /Started analysis task (task_\w+)/.exec(text)?.[1];
     expect(id, text).toBeDefined();
-    expect(await findTask(baseEnv.DB, tenant, id!)).toMatchObject({ status: "queued", type: "file_analysis" });
+    expect(await findTask(baseEnv.DB, tenant, id!)).toMatchObject({ status: "queued", type: "file_analysis", sessionId: null });
+  });
+
+  it("reports to the request's session: the brain hands the tool the session_id, not one the model made up", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant);
+    const script = [{ tool_calls: [{ name: "analyze_file", arguments: { file_id: file, session_id: "sess_someone_else" } }] }, { echoTools: true }];
+    const reply = await chat([scripted(`Analyse ${file}`, script)], { tenantId: tenant, settings: OPENAI, body: { session_id: "sess_mine" } });
+    const id = /Started analysis task (task_\w+)/.exec(String(completionOf(reply).choices[0]!.message.content))?.[1];
+    expect(await findTask(baseEnv.DB, tenant, id!)).toMatchObject({ sessionId: "sess_mine" });
   });
 });

@@ -39,12 +39,14 @@ export const tasks = router().openapi(create, async (c) => {
     });
     if (file.purpose !== "analysis") throw badRequest(`File ${file.id} was uploaded for '${file.purpose}', not 'analysis'.`, "params.file_id");
     const row = await enqueueTask(c.env, { ...base, type: "file_analysis", params: body.params });
+    await publishTask(c.env, row, c.get("log"));
     return c.json(toTaskObject(row), 202);
   }
   const id = newTaskId();
   const inputRef = r2Keys.taskInput(auth.tenantId, id);
   await c.env.FILES.put(inputRef, JSON.stringify(body.params.request), { httpMetadata: { contentType: "application/json" } });
   const row = await enqueueTask(c.env, { ...base, id, type: "chat_completion", params: { keyId: auth.keyId, model: body.params.request.model }, inputRef });
+  await publishTask(c.env, row, c.get("log"));
   return c.json(toTaskObject(row), 202);
 });
 

@@ -36,6 +36,8 @@ export interface DispatchContext {
   tenantId: string;
   requestId: string;
   log: Logger;
+  /** The chat session of the request, handed to local tools that take `session_id` (e.g. analyze_file). */
+  sessionId?: string;
 }
 
 /** Errors that say the caller was wrong, not the tool: they do not count against a tool's breaker. */
@@ -95,10 +97,18 @@ export class Dispatcher {
     return { result, attempts: attempt };
   }
 
+  /** Our own tools that report to a session get the request's session, whatever the model wrote there. */
+  private withSession(tool: RegisteredTool, args: Record<string, unknown>): Record<string, unknown> {
+    const props = (tool.manifest.parameters as { properties?: Record<string, unknown> }).properties ?? {};
+    if (tool.transport !== "local" || !("session_id" in props)) return args;
+    const { session_id: _fromModel, ...rest } = args;
+    return this.ctx.sessionId ? { ...rest, session_id: this.ctx.sessionId } : rest;
+  }
+
   /** One call under the tool's timeout (capped by settings); a timeout is final: the budget is spent. */
   private async attempt(tool: RegisteredTool, args: Record<string, unknown>, outer: AbortSignal): Promise<ToolResult> {
     const timeoutMs = Math.min(tool.manifest.timeoutMs, this.ctx.settings.CIO_TOOL_TIMEOUT_MS);
-    const input = { args, tenantId: this.ctx.tenantId, requestId: this.ctx.requestId, deadline: Date.now() + timeoutMs };
+    const input = { args: this.withSession(tool, args), tenantId: this.ctx.tenantId, requestId: this.ctx.requestId, deadline: Date.now() + timeoutMs };
     const ac = new AbortController();
     const onOuter = () => ac.abort(outer.reason);
     outer.addEventListener("abort", onOuter, { once: true });

@@ -35,7 +35,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       quality: (name) => quality(registry.stats.get(name), manifests.get(name)?.timeoutMs ?? 1),
       minScore: s.CIO_BUILTIN_MIN_SCORE,
     });
-    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log }, new Map(offered.map((t) => [t.name, t])));
+    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
     // tool_choice "none" means what it says for OpenAI: answer in text, call nothing.
     const noTools = body.tool_choice === "none";

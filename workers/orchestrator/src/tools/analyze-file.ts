@@ -4,7 +4,9 @@
  * session_id in the arguments) and `GET /v1/tasks/:id`.
  */
 import { z } from "zod";
+import { publishTask } from "../../../../lib/heavy/events.js";
 import { getFile } from "../../../../lib/heavy/files.js";
+import { Logger } from "../../../../lib/log.js";
 import { enqueueTask } from "../../../../lib/heavy/tasks.js";
 import { AnalysisParamsSchema } from "../../../../lib/protocol/heavy.js";
 import { toolFail, toolOk } from "../../../../lib/protocol/tool.js";
@@ -45,6 +47,7 @@ export const analyzeFile: LocalTool = {
     if (file.purpose !== "analysis") return toolFail("wrong_purpose", `File ${file.id} was uploaded for '${file.purpose}'; upload it with purpose 'analysis'.`);
     const task = await enqueueTask(env, { tenantId: input.tenantId, requestId: input.requestId, type: "file_analysis", params, sessionId: session_id ?? null }).catch(() => null);
     if (!task) return toolFail("queue_unavailable", "The task queue did not accept the analysis; try again shortly.", true);
+    await publishTask(env, task, new Logger({ component: "analyze_file", requestId: input.requestId, tenantId: input.tenantId }));
     return toolOk(
       `Started analysis task ${task.id} of ${file.filename}. It runs in the background: progress and the result arrive as task events on the session, or at GET /v1/tasks/${task.id}.`,
       { task_id: task.id, status: task.status, file_id: file.id },

@@ -76,7 +76,7 @@ afterEach(async () => {
 describe.skipIf(skipPg)("runner with PostgreSQL through the stack", () => {
   let admin: pg.Client;
   const running = async (like: string) =>
-    (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()", [like])).rowCount ?? 0;
+    (await admin.query("SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()", [like])).rowCount ?? 0;
 
   beforeAll(async () => {
     admin = new pg.Client({ connectionString: pgUrl });

@@ -17,7 +17,7 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
   const canary = async () => (await admin.query("SELECT id, v FROM canary ORDER BY id", [])).rows.map((r: { id: number; v: string }) => [r.id, r.v]);
   const evilObjects = async () => (await admin.query("SELECT relname FROM pg_class WHERE relname LIKE 'evil%'")).rows;
   const running = async (like: string) =>
-    (await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()", [like])).rowCount;
+    (await admin.query("SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()", [like])).rowCount;
 
   beforeAll(async () => {
     admin = new pg.Client({ connectionString: url });

@@ -21,6 +21,8 @@ export default defineConfig({
           TEST_MAX_RETRIES: String(maxRetries),
           CIO_LOG_LEVEL: "error",
           CIO_HEAVY_PROGRESS_MS: "0",
+          // Small read ranges, so a test file of a few hundred KB is read range by range like a large one.
+          CIO_ANALYSIS_READ_BYTES: "65536",
           CIO_HEAVY_RETRY_BASE_S: "1",
           CIO_HEAVY_RETRY_MAX_S: "30",
           CIO_BATCH_PART_SIZE: "10",

@@ -42,6 +42,21 @@ describe("file analysis", () => {
     expect(row.summary).toContain("sales.csv: 5 rows, 6 columns");
   });
 
+  it("reads a file larger than one read range, with a character split between two ranges", async () => {
+    const tenant = await newTenant();
+    // A byte order mark, a 9-byte header, then 8-byte rows: the 2-byte "é" of row 8190 straddles byte 65536
+    // (CIO_ANALYSIS_READ_BYTES in the test config), where the first range ends.
+    const rows = Array.from({ length: 20_000 }, (_, i) => `café,${i % 10}\n`);
+    const bytes = new TextEncoder().encode("\ufeffname,num\n" + rows.join(""));
+    expect([bytes[65535], bytes[65536]]).toEqual([0xc3, 0xa9]);
+    const file = await putFile(tenant, "cafe.csv", bytes);
+    const { row, result } = await analyse(tenant, file);
+    expect(row.status).toBe("succeeded");
+    expect(result!.rows).toBe(20_000);
+    expect(result!.columns[0]).toMatchObject({ name: "name", type: "string", top_values: [{ value: "café", count: 20_000 }] });
+    expect(result!.columns[1]).toMatchObject({ name: "num", type: "integer", min: 0, max: 9, mean: 4.5 });
+  });
+
   it("aggregates by a column when asked", async () => {
     const tenant = await newTenant();
     const file = await putFile(tenant, "sales.csv", CSV);

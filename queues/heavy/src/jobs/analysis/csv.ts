@@ -28,6 +28,7 @@ export class CsvParser {
 
   push(chunk: string): void {
     const n = chunk.length;
+    const delim = this.delim;
     let i = 0;
     let start = 0;
     if (this.skipLf && n > 0) {
@@ -58,8 +59,12 @@ export class CsvParser {
         start = i = q + 1;
         continue;
       }
-      const c = chunk.charCodeAt(i);
-      if (c === this.delim) {
+      // Outside quotes only delimiters, line ends and quotes matter: skip everything else in a tight loop
+      // (this runs for every character of the file).
+      let c = chunk.charCodeAt(i);
+      while (c !== delim && c !== LF && c !== CR && c !== QUOTE && ++i < n) c = chunk.charCodeAt(i);
+      if (i === n) break;
+      if (c === delim) {
         this.endField(chunk, start, i);
         start = ++i;
       } else if (c === LF || c === CR) {

@@ -5,8 +5,13 @@
  * largest count dropped, as in Space-Saving (Metwally et al.): counts are upper bounds, over by at most
  * `floor`, and any value more frequent than that is kept. Exact while a column has few distinct values.
  */
+/** A mutable counter, so that a value seen again costs one map lookup rather than a get and a set. */
+interface Counter {
+  n: number;
+}
+
 export class TopValues {
-  private counts = new Map<string, number>();
+  private counts = new Map<string, Counter>();
   private floor = 0;
 
   constructor(private readonly capacity: number) {}
@@ -14,18 +19,18 @@ export class TopValues {
   add(v: string): void {
     const c = this.counts.get(v);
     if (c !== undefined) {
-      this.counts.set(v, c + 1);
+      c.n++;
       return;
     }
     if (this.counts.size >= this.capacity * 2) this.prune();
-    this.counts.set(v, this.floor + 1);
+    this.counts.set(v, { n: this.floor + 1 });
   }
 
   top(n: number): { value: string; count: number }[] {
     return [...this.counts.entries()]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1))
       .slice(0, n)
-      .map(([value, count]) => ({ value, count }));
+      .map(([value, count]) => ({ value, count: count.n }));
   }
 
   /** True while every count is exact (no value was ever dropped). */
@@ -34,8 +39,8 @@ export class TopValues {
   }
 
   private prune() {
-    const sorted = [...this.counts.entries()].sort((a, b) => b[1] - a[1]);
-    this.floor = Math.max(this.floor, sorted[this.capacity]?.[1] ?? 0);
+    const sorted = [...this.counts.entries()].sort((a, b) => b[1].n - a[1].n);
+    this.floor = Math.max(this.floor, sorted[this.capacity]?.[1].n ?? 0);
     this.counts = new Map(sorted.slice(0, this.capacity));
   }
 }

@@ -1,10 +1,7 @@
-import type { ToolInput, ToolResult } from "../../lib/protocol/tool.js";
+import type { ToolService } from "../../lib/protocol/tool.js";
 import type { AiBinding } from "../../workers/orchestrator/src/providers/workers-ai/index.js";
 
-/** A tool Worker as seen through a service binding. */
-export interface ToolService {
-  execute(input: ToolInput): Promise<ToolResult>;
-}
+export type { ToolService };
 
 /** What CouncilDO and the council code need from the orchestrator's env. */
 export interface CouncilEnv {

@@ -49,3 +49,9 @@ export const toolFail = (code: string, message: string, retryable = false): Tool
 /** HTTPS transport: `POST <url>/execute`, body = ToolInput JSON, signed over `${timestamp}.${body}`. */
 export const TOOL_SIGNATURE_HEADER = "x-cio-signature";
 export const TOOL_TIMESTAMP_HEADER = "x-cio-timestamp";
+
+/** A tool Worker as seen through a service binding (RPC to its WorkerEntrypoint). */
+export interface ToolService {
+  manifest(): Promise<ToolManifest>;
+  execute(input: ToolInput): Promise<ToolResult>;
+}

@@ -3,16 +3,12 @@
  * HTTPS service in any language (POST <url>/execute, HMAC-signed), or a tool inside the orchestrator.
  * Each returns the tool's ToolResult or throws when the tool could not be reached at all.
  */
-import { ToolResultSchema, type ToolInput, type ToolManifest, type ToolResult } from "../../../../lib/protocol/tool.js";
+import { ToolResultSchema, type ToolInput, type ToolManifest, type ToolResult, type ToolService } from "../../../../lib/protocol/tool.js";
 import { signToolRequest } from "../../../../lib/tools/signature.js";
 import type { OrchestratorEnv } from "../env.js";
 import { LOCAL_TOOLS } from "../tools/local.js";
 
-/** A tool Worker through its service binding. */
-export interface ToolService {
-  manifest(): Promise<ToolManifest>;
-  execute(input: ToolInput): Promise<ToolResult>;
-}
+export type { ToolService };
 
 export type Transport = "rpc" | "https" | "local";
 

@@ -86,6 +86,8 @@ export const batches = sqliteTable(
     cancellingAt: integer("cancelling_at"),
     cancelledAt: integer("cancelled_at"),
     expiresAt: integer("expires_at").notNull(),
+    /** Set when a request was left unrun because the completion window had closed; the batch then ends expired. */
+    expiredAt: integer("expired_at"),
   },
   (t) => [index("batches_tenant_created").on(t.tenantId, t.createdAt)],
 );

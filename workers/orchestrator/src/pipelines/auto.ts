@@ -38,7 +38,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       quality: (name) => quality(registry.stats.get(name), manifests.get(name)?.timeoutMs ?? 1),
       minScore: s.CIO_BUILTIN_MIN_SCORE,
     });
-    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id }, new Map(offered.map((t) => [t.name, t])));
+    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id, waitUntil: deps.waitUntil }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
     const kept = { tenantId: call.tenantId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
     const history = await restoreTurns(env.DB, kept, body.messages);

@@ -30,7 +30,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;
   try {
-    const registry = await tenantTools(env, s, call.tenantId, log);
+    const registry = await tenantTools(env, s, call.tenantId, log, deps.waitUntil);
     const offered = rankByQuality(registry.tools, registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
     const manifests = new Map(offered.map((t) => [t.name, t.manifest]));
     const provider = selectProvider(env, s, log, {

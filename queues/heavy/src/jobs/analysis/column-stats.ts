@@ -2,6 +2,7 @@
  * Statistics of one column, accumulated value by value in constant memory: the inferred type, nulls,
  * min/max/mean for numbers (and min/max for dates and text), and the most frequent values.
  */
+import { detach } from "./detach.js";
 import { TopValues } from "./top-values.js";
 
 export type ColumnType = "empty" | "integer" | "number" | "boolean" | "date" | "string";
@@ -55,8 +56,8 @@ export class ColumnStats {
       return;
     }
     this.top.add(v.length > 200 ? v.slice(0, 200) : v);
-    if (this.minText === null || v < this.minText) this.minText = v;
-    if (this.maxText === null || v > this.maxText) this.maxText = v;
+    if (this.minText === null || v < this.minText) this.minText = detach(v);
+    if (this.maxText === null || v > this.maxText) this.maxText = detach(v);
     const shape = numberShape(v);
     if (shape !== NOT_A_NUMBER) {
       const n = Number(v);
@@ -69,8 +70,8 @@ export class ColumnStats {
       this.bools++;
     } else if (v.length >= 10 && v.charCodeAt(4) === 45 && v.charCodeAt(7) === 45 && DATE.test(v)) {
       this.dates++;
-      if (this.minDate === null || v < this.minDate) this.minDate = v;
-      if (this.maxDate === null || v > this.maxDate) this.maxDate = v;
+      if (this.minDate === null || v < this.minDate) this.minDate = detach(v);
+      if (this.maxDate === null || v > this.maxDate) this.maxDate = detach(v);
     }
   }
 

@@ -8,6 +8,8 @@
  * column of unique values (an id) it runs once per `capacity` values and a full sort there was the largest
  * single cost of the analysis.
  */
+import { detach } from "./detach.js";
+
 /** A mutable counter, so that a value seen again costs one map lookup rather than a get and a set. */
 interface Counter {
   n: number;
@@ -30,7 +32,7 @@ export class TopValues {
       return;
     }
     if (this.counts.size >= this.capacity * 2) this.prune();
-    this.counts.set(v, { n: this.floor + 1 });
+    this.counts.set(detach(v), { n: this.floor + 1 });
   }
 
   top(n: number): { value: string; count: number }[] {

@@ -13,7 +13,7 @@ export const tasks = sqliteTable(
   {
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull().references(() => tenants.id),
-    type: text("type", { enum: ["file_analysis", "batch", "chat_completion"] }).notNull(),
+    type: text("type", { enum: ["file_analysis", "batch", "chat_completion", "image_generation"] }).notNull(),
     status: text("status", { enum: ["queued", "running", "succeeded", "failed", "cancelled"] }).notNull().default("queued"),
     /** 0..1 */
     progress: real("progress").notNull().default(0),

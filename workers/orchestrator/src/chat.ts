@@ -17,9 +17,19 @@ import { upstreamConfig } from "./upstream.js";
 import { settleCall } from "./usage.js";
 
 export async function runChat(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<unknown>): void }, raw: unknown): Promise<ChatReply> {
+  const parsed = parseChatCall(raw);
+  return "kind" in parsed ? parsed : answerChat(env, ctx, parsed);
+}
+
+/** The call validated once, or the error reply for an invalid one. */
+export function parseChatCall(raw: unknown): ChatCall | Extract<ChatReply, { kind: "error" }> {
   const parsed = ChatCallSchema.safeParse(raw);
   if (!parsed.success) return { kind: "error", error: badRequest(z.prettifyError(parsed.error)).toJSON(), upstreamMs: 0 };
-  const call = parsed.data;
+  return parsed.data;
+}
+
+/** Answers a call that has already been validated (by parseChatCall). */
+export async function answerChat(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<unknown>): void }, call: ChatCall): Promise<ChatReply> {
   const s = orchestratorSettings(env);
   const log = new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }, s.CIO_LOG_LEVEL);
   const deps: PipelineDeps = { log, settle: settleOnce(env, ctx, call, log), env, waitUntil: (p) => ctx.waitUntil(p) };

@@ -6,7 +6,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { runCheck } from "../../../lib/health.js";
 import type { ChatReply, CouncilView, HealthReport, Model, RpcReply } from "../../../lib/protocol/index.js";
-import { runChat } from "./chat.js";
+import { answerChat, parseChatCall } from "./chat.js";
 import { councilCall } from "./councils/rpc.js";
 import { runCron } from "./councils/scheduled.js";
 import { tradingCall } from "./councils/trading-rpc.js";
@@ -26,7 +26,10 @@ export { SessionDO } from "../../../durable-objects/session/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {
-    return (await chatInSession(this.env, raw)) ?? runChat(this.env, this.ctx, raw);
+    // Validated once here: the session check and the pipelines share the parsed call.
+    const call = parseChatCall(raw);
+    if ("kind" in call) return call;
+    return (await chatInSession(this.env, call)) ?? answerChat(this.env, this.ctx, call);
   }
 
   async councils(raw: unknown): Promise<RpcReply<CouncilView>> {

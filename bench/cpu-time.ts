@@ -11,6 +11,8 @@ interface Proc {
   pid: number;
   ppid: number;
   comm: string;
+  /** The command line, e.g. to tell wrangler's proxy workerd from the one running the Workers. */
+  cmdline: string;
   ticks: number;
 }
 
@@ -24,7 +26,8 @@ function readProcs(): Proc[] {
       const close = stat.lastIndexOf(")");
       const comm = stat.slice(stat.indexOf("(") + 1, close);
       const f = stat.slice(close + 2).split(" ");
-      out.push({ pid: Number(name), ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) });
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
+      out.push({ pid: Number(name), ppid: Number(f[1]), comm, cmdline, ticks: Number(f[11]) + Number(f[12]) });
     } catch {
       // the process ended between readdir and read
     }
@@ -44,7 +47,7 @@ function watched(extra: readonly number[]): Map<number, Proc> {
 }
 
 /** Starts counting; `stop()` returns CPU seconds per process name over the interval (names given by `label`). */
-export function cpuMeter(label: (p: { pid: number; comm: string }) => string = (p) => p.comm) {
+export function cpuMeter(label: (p: { pid: number; comm: string; cmdline: string }) => string = (p) => p.comm) {
   const before = watched([]);
   return {
     stop(extra: readonly number[] = []): Record<string, number> {

@@ -78,7 +78,7 @@ export function benchRunner(url: string, chunkRows = 1000, credits = 8): Promise
       { driver, policy, audit: noAudit, log: silentLogger(), chunkRows, maxConcurrent: 1, credits: () => credits },
       (data) => {
         bytes += data.length;
-        if (data.startsWith('{"type":"rows"')) setImmediate(() => exec.ack({ type: "ack", id: "b", credits: 1 }));
+        if (typeof data !== "string") setImmediate(() => exec.ack({ type: "ack", id: "b", credits: 1 }));
         else if (data.startsWith('{"type":"done"')) rows = (JSON.parse(data) as { rowCount: number }).rowCount;
         else if (data.startsWith('{"type":"error"')) throw new Error(data);
       },

@@ -109,7 +109,7 @@ export class RunnerClient extends EventEmitter {
   private async onOpen(ws: WebSocket) {
     this.attempt = 0;
     this.lastHeard = Date.now();
-    const send = (data: string) => {
+    const send = (data: string | Uint8Array) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(data);
     };
     this.executor = new QueryExecutor(

@@ -6,7 +6,7 @@
  * model or a missing AI binding fail the task at once with the reason.
  */
 import { imageBytes, sniffImageType } from "../../../../lib/ai/image.js";
-import { aiErrorMessage, isRetryableAiError, runAi } from "../../../../lib/ai/workers-ai.js";
+import { aiErrorMessage, isRetryableAiError, runAi, type AiRunner } from "../../../../lib/ai/workers-ai.js";
 import { r2Keys } from "../../../../lib/heavy/ids.js";
 import { ImageParamsSchema, type ImageParams } from "../../../../lib/protocol/heavy.js";
 import type { HeavyEnv } from "../env.js";
@@ -44,7 +44,8 @@ export const generateImage: Job = async ({ env, settings, task, progress }) => {
   const refusal = imageRefusal(env, settings, params.model);
   if (refusal) throw new JobFailure(refusal.code, refusal.message);
   const model = params.model ?? settings.CIO_IMAGE_MODEL;
-  const output = await run(env, settings, model, params);
+  // imageRefusal answered null, so AI is bound.
+  const output = await run(env.AI!, settings, model, params);
   const bytes = await imageBytes(output);
   // A malformed answer is the model's hiccup, not the prompt's fault: worth another attempt.
   if (!bytes) throw new Error(`the image model ${model} answered without an image`);
@@ -57,7 +58,7 @@ export const generateImage: Job = async ({ env, settings, task, progress }) => {
   return { summary: summary(contentType, bytes.byteLength, model, params), resultRef: key };
 };
 
-async function run(env: HeavyEnv, s: HeavySettings, model: string, p: ImageParams): Promise<unknown> {
+async function run(ai: AiRunner, s: HeavySettings, model: string, p: ImageParams): Promise<unknown> {
   const inputs: Record<string, unknown> = { prompt: p.prompt, steps: p.steps ?? s.CIO_IMAGE_STEPS };
   if (p.size) {
     const [width, height] = p.size.split("x").map(Number);
@@ -65,7 +66,7 @@ async function run(env: HeavyEnv, s: HeavySettings, model: string, p: ImageParam
   }
   const signal = AbortSignal.timeout(s.CIO_IMAGE_TIMEOUT_MS);
   try {
-    return await runAi(env.AI!, model, inputs, signal);
+    return await runAi(ai, model, inputs, signal);
   } catch (err) {
     if (signal.aborted) throw new Error(`Workers AI (${model}) did not answer within ${s.CIO_IMAGE_TIMEOUT_MS} ms`);
     const message = `Workers AI (${model}) failed: ${aiErrorMessage(err)}`;

@@ -6,7 +6,9 @@ import { auxWorker, ROOT, toolWorkers } from "../test/support/aux-workers.ts";
 
 // The heavy queue's consumer is the Worker under test; the orchestrator (models, RateLimiterDO) runs
 // beside it from its bundle, pointed at the scripted mock model. The orchestrator does not retry the
-// model itself here, so injected model faults reach the queue's own retries.
+// model itself here, so injected model faults reach the queue's own retries. Workers AI (image tasks)
+// cannot run locally: AI is bound to the scripted mock Worker in test/support/ai-mock, as the media tool's
+// tests do.
 const heavyConfig = unstable_readConfig({ config: join(ROOT, "queues/heavy/wrangler.toml") });
 const maxRetries = heavyConfig.queues.consumers?.find((c: { queue: string }) => c.queue === "heavy")?.max_retries;
 
@@ -16,6 +18,7 @@ export default defineConfig({
       remoteBindings: false,
       wrangler: { configPath: "./heavy/wrangler.toml" },
       miniflare: {
+        serviceBindings: { AI: { name: "ai-mock", entrypoint: "AiMock" } },
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(`${ROOT}/d1-migrations`),
           TEST_MAX_RETRIES: String(maxRetries),
@@ -27,6 +30,7 @@ export default defineConfig({
           CIO_HEAVY_RETRY_MAX_S: "30",
           CIO_BATCH_PART_SIZE: "10",
           CIO_BATCH_MAX_PARTS_IN_FLIGHT: "2",
+          CIO_IMAGE_MODELS: "@cf/stabilityai/stable-diffusion-xl-base-1.0",
         },
         workers: [
           auxWorker("workers/orchestrator/wrangler.toml", {
@@ -41,6 +45,7 @@ export default defineConfig({
           }),
           // The orchestrator binds the tool Workers; they run beside it (without internet) so it starts.
           ...toolWorkers(),
+          auxWorker("test/support/ai-mock/wrangler.toml"),
         ],
       },
     })),

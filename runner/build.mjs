@@ -3,10 +3,15 @@
 import { build } from "esbuild";
 import { chmod } from "node:fs/promises";
 
-const outfile = new URL("./dist/cli.js", import.meta.url).pathname;
+const outdir = new URL("./dist", import.meta.url).pathname;
+const outfile = `${outdir}/cli.js`;
 await build({
   entryPoints: [new URL("./src/cli.ts", import.meta.url).pathname],
-  outfile,
+  outdir,
+  // Each database driver becomes its own chunk, loaded only for the configured kind (with its npm package).
+  splitting: true,
+  entryNames: "[name]",
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   target: "node22",

@@ -13,7 +13,7 @@ export const tasks = sqliteTable(
   {
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull().references(() => tenants.id),
-    type: text("type", { enum: ["file_analysis", "batch", "chat_completion"] }).notNull(),
+    type: text("type", { enum: ["file_analysis", "batch", "chat_completion", "image_generation"] }).notNull(),
     status: text("status", { enum: ["queued", "running", "succeeded", "failed", "cancelled"] }).notNull().default("queued"),
     /** 0..1 */
     progress: real("progress").notNull().default(0),
@@ -86,6 +86,8 @@ export const batches = sqliteTable(
     cancellingAt: integer("cancelling_at"),
     cancelledAt: integer("cancelled_at"),
     expiresAt: integer("expires_at").notNull(),
+    /** Set when a request was left unrun because the completion window had closed; the batch then ends expired. */
+    expiredAt: integer("expired_at"),
   },
   (t) => [index("batches_tenant_created").on(t.tenantId, t.createdAt)],
 );

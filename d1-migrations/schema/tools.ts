@@ -80,3 +80,23 @@ export const toolFeedback = sqliteTable(
   },
   (t) => [uniqueIndex("tool_feedback_tenant_request").on(t.tenantId, t.requestId)],
 );
+
+/**
+ * The part of an agent turn the client never saw. A turn that ends with a call to a client tool leaves our
+ * own tool calls and their results on the server; they are kept here under the first client call's id and
+ * put back into the conversation when the client returns with its tool results.
+ */
+export const agentContinuations = sqliteTable(
+  "agent_continuations",
+  {
+    tenantId: text("tenant_id").notNull(),
+    callId: text("call_id").notNull(),
+    requestId: text("request_id").notNull(),
+    /** The client calls as the client received them: the echo must match them to be replaced. */
+    clientCalls: text("client_calls", { mode: "json" }).$type<{ id: string; name: string }[]>().notNull(),
+    /** The turn's messages as the model saw them (assistant rounds with all their calls, our tool results). */
+    turn: text("turn", { mode: "json" }).$type<unknown[]>().notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.callId] }), index("agent_continuations_tenant_time").on(t.tenantId, t.createdAt)],
+);

@@ -4,6 +4,7 @@
  * results). It never throws at the caller: every end is a value — rows, or a typed error.
  */
 import type { HubError, HubErrorCode } from "../../lib/protocol/runner-hub.js";
+import { afterLines, type RowsChunk } from "../../lib/protocol/runner-rows.js";
 import type { Column, HubToRunnerFrame, QueryFrame, RunnerErrorCode, RunnerToHubFrame } from "../../lib/protocol/runner.js";
 
 export interface Finish {
@@ -13,10 +14,13 @@ export interface Finish {
   elapsedMs: number;
 }
 
-/** Where accepted rows go. `ack` hands credits back to the runner; the sink decides when it has room. */
+/**
+ * Where accepted rows go. `ack` hands credits back to the runner; the sink decides when it has room. Rows
+ * arrive as NDJSON (`count` lines); a sink that needs values parses them and returns an error if it cannot.
+ */
 export interface QuerySink {
   columns(columns: Column[]): void;
-  rows(rows: unknown[][], ack: () => void): void;
+  rows(ndjson: Uint8Array, count: number, ack: () => void): string | null;
   finish(f: Finish): void;
   fail(e: HubError): void;
 }
@@ -80,7 +84,7 @@ export class PendingQuery {
   }
 
   /** Handles a frame for this query. Returns a busy error instead of settling, so the hub can fail over. */
-  onFrame(f: RunnerToHubFrame, frameBytes: number): HubError | null {
+  onFrame(f: RunnerToHubFrame): HubError | null {
     if (this.settled) return null;
     switch (f.type) {
       case "columns":
@@ -88,8 +92,6 @@ export class PendingQuery {
         this.state = "streaming";
         this.sink.columns(f.columns);
         return null;
-      case "rows":
-        return this.onRows(f.rows, f.seq, frameBytes);
       case "done":
         if (this.state !== "streaming") return this.protocolError("done arrived before columns");
         this.finish(f.truncatedBy);
@@ -115,50 +117,56 @@ export class PendingQuery {
     if (this.settle()) this.sink.fail(error);
   }
 
-  private onRows(rows: unknown[][], seq: number, frameBytes: number): HubError | null {
+  /** A chunk of rows (already checked by decodeRows): order, credits, limits, then the sink. */
+  onRows({ header, body }: RowsChunk) {
+    if (this.settled) return;
     if (this.state !== "streaming") return this.protocolError("rows arrived before columns");
-    if (seq !== this.nextSeq) return this.protocolError(`chunk ${seq} arrived where ${this.nextSeq} was expected`);
+    if (header.seq !== this.nextSeq) return this.protocolError(`chunk ${header.seq} arrived where ${this.nextSeq} was expected`);
     this.nextSeq++;
     if (++this.unacked > this.frame.credits!) return this.protocolError(`the runner sent more than ${this.frame.credits} unacknowledged chunks`);
-    const { accepted, truncatedBy } = this.within(rows, frameBytes);
-    this.rowCount += accepted.length;
+    const { count, bytes, truncatedBy } = this.within(body, header.count);
     const ack = () => {
       this.unacked--;
       if (!this.settled) this.send({ type: "ack", id: this.id, credits: 1 });
     };
-    if (accepted.length) this.sink.rows(accepted, ack);
+    if (count) {
+      const refused = this.sink.rows(bytes === body.length ? body : body.subarray(0, bytes), count, ack);
+      if (refused) return this.protocolError(refused);
+      this.rowCount += count;
+    }
     if (truncatedBy) {
       // The runner may still be reading; we have all we may keep, so stop it and answer.
       this.send({ type: "cancel", id: this.id, requestId: this.frame.requestId });
       this.finish(truncatedBy);
-    } else if (!accepted.length) ack();
-    return null;
+    } else if (!count) ack();
   }
 
-  /** The part of a chunk that fits the row and byte limits (row sizes measured only when the chunk would cross). */
-  private within(rows: unknown[][], frameBytes: number) {
-    let accepted = rows;
+  /** How much of a chunk fits the row and byte limits (line by line only when the chunk would cross). */
+  private within(body: Uint8Array, lines: number) {
+    let count = lines;
+    let bytes = body.length;
     let truncatedBy: Finish["truncatedBy"];
     const roomRows = this.frame.maxRows - this.rowCount;
-    if (accepted.length > roomRows) {
-      accepted = accepted.slice(0, roomRows);
+    if (count > roomRows) {
+      count = roomRows;
+      bytes = afterLines(body, count);
       truncatedBy = "maxRows";
     }
-    if (this.bytes + frameBytes <= this.frame.maxBytes) {
-      this.bytes += frameBytes;
-      return { accepted, truncatedBy };
-    }
-    let n = 0;
-    for (const row of accepted) {
-      const size = JSON.stringify(row).length + 1;
-      if (this.bytes + size > this.frame.maxBytes) {
-        truncatedBy = "maxBytes";
-        break;
+    const roomBytes = this.frame.maxBytes - this.bytes;
+    if (bytes > roomBytes) {
+      truncatedBy = "maxBytes";
+      let n = 0;
+      let at = 0;
+      // Every line ends in "\n" (decodeRows checked), so the next line ends at the next newline.
+      while (n < count && body.indexOf(0x0a, at) + 1 <= roomBytes) {
+        at = body.indexOf(0x0a, at) + 1;
+        n++;
       }
-      this.bytes += size;
-      n++;
+      count = n;
+      bytes = at;
     }
-    return { accepted: accepted.slice(0, n), truncatedBy };
+    this.bytes += bytes;
+    return { count, bytes, truncatedBy };
   }
 
   private finish(truncatedBy: Finish["truncatedBy"]) {

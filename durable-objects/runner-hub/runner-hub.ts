@@ -14,8 +14,8 @@ import {
   parseFrame, PING_FRAME, PONG_FRAME, RUNNER_PROTOCOL_VERSION, RunnerToHubFrameSchema,
   type HelloFrame, type HubToRunnerFrame, type QueryFrame,
 } from "../../lib/protocol/runner.js";
+import { decodeRows } from "../../lib/protocol/runner-rows.js";
 import { ConnectionTable } from "./connections.js";
-import { fastRows } from "./fast-rows.js";
 import { PendingQuery, type QuerySink } from "./pending-query.js";
 import { hubSettings, type HubSettings } from "./settings.js";
 import { BufferSink, StreamSink } from "./sinks.js";
@@ -109,21 +109,31 @@ export class RunnerHubDO extends DurableObject {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
     const att = ws.deserializeAttachment() as Attachment;
     this.lastSeen.set(att.connectionId, Date.now());
-    const raw = typeof message === "string" ? message : new TextDecoder().decode(message);
-    const fast = fastRows(raw);
-    const parsed = fast ? { ok: true as const, frame: fast } : parseFrame(RunnerToHubFrameSchema, raw);
-    if (!parsed.ok) return this.badFrame(ws, att, raw, parsed.error);
+    if (typeof message !== "string") return this.rows(ws, att, new Uint8Array(message));
+    const parsed = parseFrame(RunnerToHubFrameSchema, message);
+    if (!parsed.ok) return this.badFrame(ws, att, /"id"\s*:\s*"([^"]{1,128})"/.exec(message)?.[1], parsed.error);
     const f = parsed.frame;
     if (f.type === "hello") return this.hello(ws, att, f);
     if (f.type === "ping") return this.send(ws, PONG_FRAME);
-    const q = this.pending.get(f.id ?? "");
-    if (!q || q.connectionId !== att.connectionId) {
-      // A chunk of a query that already ended here (cancelled, truncated): make sure the runner stops.
-      if ((f.type === "rows" || f.type === "columns") && f.id) this.send(ws, { type: "cancel", id: f.id });
-      return;
-    }
-    const retry = q.onFrame(f, raw.length);
-    if (retry) this.failover(q, retry);
+    const q = this.queryOf(ws, att, f.id, f.type === "columns");
+    const retry = q?.onFrame(f);
+    if (q && retry) this.failover(q, retry);
+  }
+
+  /** A binary frame: a chunk of rows, checked for framing and handed on without parsing the rows. */
+  private rows(ws: WebSocket, att: Attachment, bytes: Uint8Array) {
+    const d = decodeRows(bytes);
+    if (!d.ok) return this.badFrame(ws, att, d.id ?? undefined, d.error);
+    this.queryOf(ws, att, d.chunk.header.id, true)?.onRows(d.chunk);
+  }
+
+  /** The query a frame belongs to, if it runs here on this connection. */
+  private queryOf(ws: WebSocket, att: Attachment, id: string | null, streaming: boolean): PendingQuery | undefined {
+    const q = this.pending.get(id ?? "");
+    if (q && q.connectionId === att.connectionId) return q;
+    // Data of a query that already ended here (cancelled, truncated): make sure the runner stops.
+    if (streaming && id) this.send(ws, { type: "cancel", id });
+    return undefined;
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string) {
@@ -193,9 +203,9 @@ export class RunnerHubDO extends DurableObject {
     this.send(ws, { type: "hello-ack", requestId: f.requestId, credits: this.settings.CIO_RUNNER_CREDITS, heartbeatMs: this.settings.CIO_RUNNER_HEARTBEAT_MS });
   }
 
-  private badFrame(ws: WebSocket, att: Attachment, raw: string, error: string) {
+  /** `id`: the query the frame seemed to be about, so that query fails rather than waits. */
+  private badFrame(ws: WebSocket, att: Attachment, id: string | undefined, error: string) {
     this.log.warn("invalid frame from a runner", { connectionId: att.connectionId, error });
-    const id = /"id"\s*:\s*"([^"]{1,128})"/.exec(raw)?.[1];
     const q = id ? this.pending.get(id) : undefined;
     if (q && q.connectionId === att.connectionId) q.cancel({ code: "protocol_error", message: `the runner sent an invalid frame: ${error}` });
     else if (!this.conns.get(att.connectionId)?.hello) this.drop(ws, 1008, "the first frame must be a valid hello");

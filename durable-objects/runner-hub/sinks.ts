@@ -4,6 +4,7 @@
  * acknowledged to the runner only when the reader has taken it, so at most K chunks wait in the object.
  */
 import type { HubError, HubQueryResult } from "../../lib/protocol/runner-hub.js";
+import { parseRows } from "../../lib/protocol/runner-rows.js";
 import type { Column } from "../../lib/protocol/runner.js";
 import type { Finish, QuerySink } from "./pending-query.js";
 
@@ -21,9 +22,12 @@ export class BufferSink implements QuerySink {
     this.cols = columns;
   }
 
-  rows(rows: unknown[][], ack: () => void) {
-    for (const r of rows) this.data.push(r);
+  rows(ndjson: Uint8Array, count: number, ack: () => void): string | null {
+    const parsed = parseRows(ndjson, count);
+    if (!parsed.ok) return parsed.error;
+    for (const r of parsed.rows) this.data.push(r);
     ack();
+    return null;
   }
 
   finish(f: Finish) {
@@ -65,10 +69,11 @@ export class StreamSink implements QuerySink {
     this.push(JSON.stringify({ columns }) + "\n");
   }
 
-  rows(rows: unknown[][], ack: () => void) {
-    let s = "";
-    for (const r of rows) s += JSON.stringify(r) + "\n";
-    this.push(s, ack);
+  /** The runner's NDJSON goes to the reader as it arrived: no parse, no re-serialisation, no copy. */
+  rows(ndjson: Uint8Array, _count: number, ack: () => void): null {
+    this.queue.push({ bytes: ndjson, ack });
+    this.wakeReader();
+    return null;
   }
 
   finish(f: Finish) {
@@ -81,6 +86,10 @@ export class StreamSink implements QuerySink {
 
   private push(line: string, ack?: () => void, last?: boolean) {
     this.queue.push({ bytes: this.enc.encode(line), ack, last });
+    this.wakeReader();
+  }
+
+  private wakeReader() {
     const w = this.wake;
     this.wake = null;
     w?.();

@@ -96,7 +96,7 @@ export const toBatchObject = (r: BatchRow): BatchObject => ({
   finalizing_at: toUnixSeconds(r.finalizingAt),
   completed_at: toUnixSeconds(r.completedAt),
   failed_at: toUnixSeconds(r.failedAt),
-  expired_at: null,
+  expired_at: toUnixSeconds(r.expiredAt),
   cancelling_at: toUnixSeconds(r.cancellingAt),
   cancelled_at: toUnixSeconds(r.cancelledAt),
   request_counts: { total: r.total, completed: r.completed, failed: r.failed },

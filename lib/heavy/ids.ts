@@ -9,6 +9,8 @@ export const r2Keys = {
   file: (tenantId: string, fileId: string) => `tenants/${tenantId}/files/${fileId}`,
   taskInput: (tenantId: string, taskId: string) => `tenants/${tenantId}/tasks/${taskId}/input.json`,
   taskResult: (tenantId: string, taskId: string) => `tenants/${tenantId}/tasks/${taskId}/result.json`,
+  /** No extension: the format (PNG or JPEG) is known only once the model answered; it is the object's content type. */
+  taskImage: (tenantId: string, taskId: string) => `tenants/${tenantId}/tasks/${taskId}/image`,
   batchPart: (tenantId: string, batchId: string, part: number, kind: "output" | "error") =>
     `tenants/${tenantId}/batches/${batchId}/parts/${part}.${kind}.jsonl`,
 };

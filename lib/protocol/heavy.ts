@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { ChatCompletionRequestSchema } from "./openai.js";
 
-export const TaskTypeSchema = z.enum(["file_analysis", "batch", "chat_completion"]);
+export const TaskTypeSchema = z.enum(["file_analysis", "batch", "chat_completion", "image_generation"]);
 export type TaskType = z.infer<typeof TaskTypeSchema>;
 export const TaskStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]);
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
@@ -41,10 +41,28 @@ export const AnalysisParamsSchema = z.object({
 });
 export type AnalysisParams = z.infer<typeof AnalysisParamsSchema>;
 
+/**
+ * Text to image on Workers AI. `model` must be the heavy Worker's default image model or one of those it
+ * allows (CIO_IMAGE_MODEL, CIO_IMAGE_MODELS); `size` is OpenAI's "WIDTHxHEIGHT" and goes to models that
+ * take a size (the SDXL family); flux-1-schnell takes 1-8 steps, SDXL up to 20.
+ */
+export const ImageParamsSchema = z.object({
+  prompt: z.string().trim().min(1).max(2048),
+  size: z
+    .string()
+    .regex(/^\d{3,4}x\d{3,4}$/, "size is WIDTHxHEIGHT, e.g. 1024x1024")
+    .refine((s) => s.split("x").every((n) => Number(n) >= 256 && Number(n) <= 2048), "width and height are 256 to 2048")
+    .optional(),
+  steps: z.number().int().min(1).max(20).optional(),
+  model: z.string().regex(/^@cf\/[\w.-]+\/[\w.-]+$/, "model is a Workers AI model name, e.g. @cf/black-forest-labs/flux-1-schnell").optional(),
+});
+export type ImageParams = z.infer<typeof ImageParamsSchema>;
+
 /** `POST /v1/tasks`: long AI jobs and analyses started directly (the brain starts analyses itself). */
 export const CreateTaskSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("file_analysis"), params: AnalysisParamsSchema, session_id: z.string().optional() }),
   z.object({ type: z.literal("chat_completion"), params: z.object({ request: ChatCompletionRequestSchema }), session_id: z.string().optional() }),
+  z.object({ type: z.literal("image_generation"), params: ImageParamsSchema, session_id: z.string().optional() }),
 ]);
 export type CreateTask = z.infer<typeof CreateTaskSchema>;
 

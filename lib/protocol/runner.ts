@@ -3,6 +3,9 @@
  * its RunnerHubDO, in both directions. These schemas are the single definition of the protocol; both sides
  * validate every incoming frame with them. No `cloudflare:*` imports here: the runner (Node) imports it too.
  *
+ * Every frame is JSON text except rows, which are binary (runner-rows.ts) so the hub can pass them to a
+ * streaming reader without parsing them.
+ *
  * Flow control: for each query the runner may have at most K `rows` chunks that the hub has not yet
  * acknowledged. K is `query.credits`, else `hello-ack.credits`. The hub returns credits with `ack` (usually
  * `credits: 1` per chunk it has consumed). `columns`, `done` and `error` do not consume credits.
@@ -12,7 +15,8 @@
  */
 import { z } from "zod";
 
-export const RUNNER_PROTOCOL_VERSION = 1;
+/** 2: rows travel as binary NDJSON frames (runner-rows.ts) instead of JSON `rows` text frames. */
+export const RUNNER_PROTOCOL_VERSION = 2;
 export const RUNNER_CONNECT_PATH = "/v1/runners/connect";
 export const PING_FRAME = '{"type":"ping"}';
 export const PONG_FRAME = '{"type":"pong"}';
@@ -88,14 +92,17 @@ export const ColumnsFrameSchema = z.object({
   requestId: RequestId,
   columns: z.array(ColumnSchema),
 });
-export const RowsFrameSchema = z.object({
+/**
+ * The header of a binary rows frame (see runner-rows.ts): the frame is this header as JSON, a newline, and
+ * `count` rows as NDJSON, one JSON array per line in the order of the `columns` frame.
+ */
+export const RowsHeaderSchema = z.object({
   type: z.literal("rows"),
   id: Id,
   requestId: RequestId,
   /** 0, 1, 2 … per query, so the hub can detect loss or reordering. */
   seq: z.number().int().nonnegative(),
-  /** Each row is an array in the order of the `columns` frame. */
-  rows: z.array(z.array(z.unknown())),
+  count: z.number().int().positive().max(1_000_000),
 });
 export const DoneFrameSchema = z.object({
   type: z.literal("done"),
@@ -119,14 +126,17 @@ export const RunnerToHubFrameSchema = z.discriminatedUnion("type", [
   HelloFrameSchema,
   PingFrameSchema,
   ColumnsFrameSchema,
-  RowsFrameSchema,
   DoneFrameSchema,
   ErrorFrameSchema,
 ]);
 export type RunnerToHubFrame = z.infer<typeof RunnerToHubFrameSchema>;
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
 export type ColumnsFrame = z.infer<typeof ColumnsFrameSchema>;
-export type RowsFrame = z.infer<typeof RowsFrameSchema>;
+export type RowsHeader = z.infer<typeof RowsHeaderSchema>;
+/** A rows frame once decoded and parsed (tests and the runner's tools read frames this way). */
+export type RowsFrame = Omit<RowsHeader, "count"> & { rows: unknown[][] };
+/** Any runner → hub frame, with rows frames decoded. */
+export type RunnerFrame = RunnerToHubFrame | RowsFrame;
 export type DoneFrame = z.infer<typeof DoneFrameSchema>;
 export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
 

@@ -20,6 +20,8 @@ export interface BenchResult {
   ms: number;
   rowsPerSec: number;
   peakRssMb: number;
+  /** CPU seconds (user + system) of the process doing the read. */
+  cpuSeconds: number;
   bytes?: number;
 }
 
@@ -44,11 +46,13 @@ async function measure(mode: BenchResult["mode"], work: () => Promise<{ rows: nu
   let peak = process.memoryUsage.rss();
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const { rows, bytes } = await work();
   const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage.rss());
-  return { mode, rows, ms: Math.round(ms), rowsPerSec: Math.round(rows / (ms / 1000)), peakRssMb: Math.round(peak / 1048576), bytes };
+  return { mode, rows, ms: Math.round(ms), rowsPerSec: Math.round(rows / (ms / 1000)), peakRssMb: Math.round(peak / 1048576), cpuSeconds: +((used.user + used.system) / 1e6).toFixed(2), bytes };
 }
 
 export function benchDirect(url: string, batch = 1000): Promise<BenchResult> {
@@ -74,7 +78,7 @@ export function benchRunner(url: string, chunkRows = 1000, credits = 8): Promise
       { driver, policy, audit: noAudit, log: silentLogger(), chunkRows, maxConcurrent: 1, credits: () => credits },
       (data) => {
         bytes += data.length;
-        if (data.startsWith('{"type":"rows"')) setImmediate(() => exec.ack({ type: "ack", id: "b", credits: 1 }));
+        if (typeof data !== "string") setImmediate(() => exec.ack({ type: "ack", id: "b", credits: 1 }));
         else if (data.startsWith('{"type":"done"')) rows = (JSON.parse(data) as { rowCount: number }).rowCount;
         else if (data.startsWith('{"type":"error"')) throw new Error(data);
       },

@@ -11,8 +11,8 @@ export interface Runtime {
   log: Logger;
 }
 
-export function createRuntime(config: ResolvedConfig, log = createLogger("runner", { level: config.log.level })): Runtime {
-  const driver = createDriver(config.db);
+export async function createRuntime(config: ResolvedConfig, log = createLogger("runner", { level: config.log.level })): Promise<Runtime> {
+  const driver = await createDriver(config.db);
   const policy = new Policy(config.policy, driver.kind, driver.defaultSchema);
   const audit = config.policy.auditLog ? fileAuditLog(config.policy.auditLog) : noAudit;
   return { driver, policy, audit, log };

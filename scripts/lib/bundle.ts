@@ -42,7 +42,7 @@ export function bundle(configPath: string, outRoot = join(ROOT, "test/.bundles")
 
 /** Paths, sizes and modification times of everything a Worker bundle may include, hashed. */
 function sourceStamp(configPath: string): string {
-  const patterns = ["lib/**/*.ts", "workers/**/src/**/*.ts", "durable-objects/**/*.ts", "queues/**/*.ts", "d1-migrations/schema/*.ts", "package-lock.json", "*.toml", "workers/**/wrangler.toml", "queues/**/wrangler.toml"];
+  const patterns = ["lib/**/*.ts", "workers/**/src/**/*.ts", "durable-objects/**/*.ts", "queues/**/*.ts", "d1-migrations/schema/*.ts", "test/support/ai-mock/*", "package-lock.json", "*.toml", "workers/**/wrangler.toml", "queues/**/wrangler.toml"];
   const files = globSync(patterns, { cwd: ROOT }).filter((f) => !f.includes("node_modules")).sort();
   const h = createHash("sha256").update(configPath);
   for (const f of files) {

@@ -2,7 +2,8 @@
  * A scripted runner for Workers-runtime tests: connects through the gateway's real connect route with a
  * real runner token, speaks the tunnel protocol frame by frame, and records what the hub sends.
  */
-import type { HelloFrame, HubToRunnerFrame, QueryFrame, RunnerToHubFrame } from "../../lib/protocol/runner.js";
+import { encodeRowsFrame } from "../../lib/protocol/runner-rows.js";
+import { RUNNER_PROTOCOL_VERSION, type HelloFrame, type HubToRunnerFrame, type QueryFrame, type RunnerFrame } from "../../lib/protocol/runner.js";
 import { admin, call } from "./fixtures";
 
 export async function runnerToken(tenantId: string, runnerName: string): Promise<{ id: string; token: string }> {
@@ -14,7 +15,7 @@ export const connectRunner = (token: string, extra: Record<string, string> = {})
 
 export function helloFrame(runnerName: string, over: Partial<HelloFrame> = {}): HelloFrame {
   return {
-    type: "hello", protocol: 1, requestId: crypto.randomUUID(), runnerName, version: "0.1.0-test", dbKind: "postgres",
+    type: "hello", protocol: RUNNER_PROTOCOL_VERSION, requestId: crypto.randomUUID(), runnerName, version: "0.1.0-test", dbKind: "postgres",
     schema: { tables: [{ schema: "public", name: "sales", columns: [{ name: "region", type: "text", nullable: false }, { name: "amount", type: "numeric", nullable: true }] }] },
     namedQueries: [{ name: "sales_by_region", description: "Sales per region", params: ["day"] }, { name: "daily_totals", description: "Total sales per day", params: [] }],
     namedOnly: false, maxRows: 10_000, maxConcurrent: 4, ...over,
@@ -52,8 +53,10 @@ export class FakeRunner {
     return r;
   }
 
-  send(frame: RunnerToHubFrame | string) {
-    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  /** Rows frames go out binary, as the real runner sends them; everything else as JSON text. */
+  send(frame: RunnerFrame | string | Uint8Array) {
+    if (typeof frame === "string" || frame instanceof Uint8Array) this.ws.send(frame);
+    else this.ws.send(frame.type === "rows" ? encodeRowsFrame(frame) : JSON.stringify(frame));
   }
 
   /** The first received frame (past or future) matching `pred`. */

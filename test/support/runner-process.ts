@@ -28,6 +28,8 @@ export interface RunnerOptions {
   /** Extra YAML under `policy:` (indented by the caller). */
   policyYaml?: string;
   connectionYaml?: string;
+  /** Extra Node flags for the runner process (the bench passes --cpu-prof to profile it). */
+  nodeArgs?: string[];
 }
 
 export interface RunnerProcess {
@@ -63,7 +65,7 @@ log:
   level: info
 `,
   );
-  const child = spawn(process.execPath, [RUNNER_CLI, "start", "-c", config], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), RUNNER_CLI, "start", "-c", config], {
     env: { ...process.env, CIO_RUNNER_TOKEN: o.token, CIO_RUNNER_DATABASE_URL: o.db.url },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -3,13 +3,16 @@ import { defineConfig } from "vitest/config";
 import { auxWorker, ROOT, toolWorkers } from "../../test/support/aux-workers.ts";
 
 // The gateway runs as the Worker under test; the orchestrator (with the Durable Objects) runs beside it
-// from its own bundle, pointed at the scripted mock model started by the global setup.
+// from its own bundle, pointed at the scripted mock model started by the global setup. The heavy consumer's
+// Workers AI (image tasks) is the scripted mock Worker in test/support/ai-mock. A second copy of the
+// consumer, without Workers AI and consuming nothing, stands for an offline stack (TEST_HEAVY_OFFLINE).
 export default defineConfig({
   plugins: [
     cloudflareTest(async ({ inject }) => ({
       remoteBindings: false,
       wrangler: { configPath: `${ROOT}/wrangler.toml` },
       miniflare: {
+        serviceBindings: { TEST_HEAVY_OFFLINE: { name: "cio-queue-heavy-offline", entrypoint: "HeavyInfo" } },
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(`${ROOT}/d1-migrations`),
           CIO_ADMIN_TOKEN: "test-admin-token",
@@ -37,7 +40,10 @@ export default defineConfig({
           // The heavy queue's consumer, so tasks and batches run end to end (real queue delivery).
           auxWorker("queues/heavy/wrangler.toml", {
             vars: { CIO_LOG_LEVEL: "warn", CIO_HEAVY_PROGRESS_MS: "0", CIO_HEAVY_RETRY_BASE_S: "1", CIO_BATCH_PART_SIZE: "4", CIO_BATCH_MAX_PARTS_IN_FLIGHT: "2" },
+            serviceBindings: { AI: { name: "ai-mock", entrypoint: "AiMock" } },
           }),
+          { ...auxWorker("queues/heavy/wrangler.toml"), name: "cio-queue-heavy-offline", queueConsumers: undefined },
+          auxWorker("test/support/ai-mock/wrangler.toml"),
           ...toolWorkers(),
         ],
       },

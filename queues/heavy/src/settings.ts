@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envInt, envLogLevel, loadSettings } from "../../../lib/config.js";
+import { envInt, envList, envLogLevel, loadSettings } from "../../../lib/config.js";
 
 export const HeavySettingsSchema = z.object({
   CIO_LOG_LEVEL: envLogLevel(),
@@ -25,10 +25,20 @@ export const HeavySettingsSchema = z.object({
   CIO_BATCH_MAX_REQUESTS: envInt(50_000, 1),
   /** How long a part waits in-process for the tenant's rate limiter before retrying its message later. */
   CIO_BATCH_RATE_WAIT_MS: envInt(10_000, 0),
+  /** Image tasks: the Workers AI text-to-image model when a task names none, and the others a task may name. */
+  CIO_IMAGE_MODEL: z.string().regex(/^@cf\//).default("@cf/black-forest-labs/flux-1-schnell"),
+  CIO_IMAGE_MODELS: envList(),
+  /** Diffusion steps when a task gives none (flux-1-schnell takes 1-8). */
+  CIO_IMAGE_STEPS: envInt(4, 1, 20),
+  /** Longest wait for the model; past it the attempt fails as retryable, so a stuck call cannot hold the task. */
+  CIO_IMAGE_TIMEOUT_MS: envInt(120_000, 100, 600_000),
 });
 export type HeavySettings = z.infer<typeof HeavySettingsSchema>;
 
 export const heavySettings = (env: object) => loadSettings(HeavySettingsSchema, env);
+
+/** The image models a task may name: the default one and the allowed others. */
+export const imageModels = (s: HeavySettings) => [s.CIO_IMAGE_MODEL, ...s.CIO_IMAGE_MODELS.filter((m) => m !== s.CIO_IMAGE_MODEL)];
 
 /** Exponential backoff for the n-th failed attempt (1-based). */
 export const backoffSeconds = (s: HeavySettings, attempt: number) =>

@@ -84,6 +84,17 @@ describe("file analysis", () => {
     expect(second.result!.rows).toBe(1);
   });
 
+  it("reads XLSX dates as dates: serials in date-formatted cells (built-in and custom formats, 1904 workbooks) become ISO 8601", async () => {
+    const tenant = await newTenant();
+    const col = (r: any, n: string) => r.columns.find((c: { name: string }) => c.name === n);
+    const { result } = await analyse(tenant, await putFile(tenant, "dates.xlsx", datedXlsx(false)));
+    expect(col(result, "day")).toMatchObject({ type: "date", min: "2023-03-15", max: "2023-03-16" });
+    expect(col(result, "at")).toMatchObject({ type: "date", min: "2023-03-15T12:00:00", max: "2023-03-15T18:30:00" });
+    expect(col(result, "amount")).toMatchObject({ type: "number", min: 3.5, max: 45000 });
+    const old = await analyse(tenant, await putFile(tenant, "mac.xlsx", datedXlsx(true)));
+    expect(col(old.result, "day")).toMatchObject({ min: "2027-03-16", max: "2027-03-17" });
+  });
+
   it("fails at once, without retries, for a file of another tenant, an unknown column or a bad format", async () => {
     const tenant = await newTenant();
     const other = await newTenant();
@@ -144,5 +155,28 @@ function xlsx(): Uint8Array {
     ),
     // Stored after the sheets, as some writers do: the reader must not depend on the order.
     "xl/sharedStrings.xml": strToU8('<sst><si><t>city</t></si><si><r><t>te</t></r><r><t>mp</t></r><rPh><t>x</t></rPh></si><si><t>Oslo</t></si><si><t>Bergen</t></si></sst>'),
+  });
+}
+
+/** Dates as Excel stores them: serial numbers in cells styled with a date format (xf 1: built-in 14, xf 2: a custom format, xf 3: "0.00"). */
+function datedXlsx(date1904: boolean): Uint8Array {
+  const cell = (ref: string, v: string | number, s?: number) => (typeof v === "string" ? `<c r="${ref}" t="inlineStr"><is><t>${v}</t></is></c>` : `<c r="${ref}"${s === undefined ? "" : ` s="${s}"`}><v>${v}</v></c>`);
+  const rows = [
+    ["day", "at", "amount"],
+    [45000, 45000.5, 3.5],
+    [45001, 45000.770833333336, 45000],
+  ]
+    .map((r, i) => `<row r="${i + 1}">${r.map((v, j) => cell(`${"ABC"[j]}${i + 1}`, v, i ? j + 1 : undefined)).join("")}</row>`)
+    .join("");
+  return zipSync({
+    "xl/worksheets/sheet1.xml": strToU8(`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${rows}</sheetData></worksheet>`),
+    "xl/workbook.xml": strToU8(
+      `<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">${date1904 ? '<workbookPr date1904="1"/>' : ""}<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+    ),
+    "xl/_rels/workbook.xml.rels": strToU8('<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>'),
+    "xl/styles.xml": strToU8(
+      '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="[$-409]yyyy\\-mm\\-dd&quot; at &quot;hh:mm;@"/></numFmts>' +
+        '<cellStyleXfs count="1"><xf numFmtId="14"/></cellStyleXfs><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/><xf numFmtId="2"/></cellXfs></styleSheet>',
+    ),
   });
 }

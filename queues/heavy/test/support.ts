@@ -41,12 +41,15 @@ export interface Delivery {
   attempts?: number;
 }
 
-/** Delivers messages as one batch on `queue`; returns what the consumer did with each (by message id). */
-export async function deliver(queue: string, messages: Delivery[]) {
+/**
+ * Delivers messages as one batch on `queue`; returns what the consumer did with each (by message id).
+ * `withEnv` runs the consumer with other bindings or settings (e.g. without Workers AI).
+ */
+export async function deliver(queue: string, messages: Delivery[], withEnv: HeavyEnv = env) {
   const ids = messages.map((_, i) => `m${i}-${crypto.randomUUID()}`);
   const batch = createMessageBatch(queue, messages.map((m, i) => ({ id: ids[i]!, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })));
   const ctx = createExecutionContext();
-  await worker.queue(batch as MessageBatch<unknown>, env);
+  await worker.queue(batch as MessageBatch<unknown>, withEnv);
   return { ids, ...(await getQueueResult(batch, ctx)) };
 }
 

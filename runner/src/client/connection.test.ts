@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PING_FRAME, type RowsFrame, type RunnerToHubFrame } from "../../../lib/protocol/runner.ts";
+import { decodeRows } from "../../../lib/protocol/runner-rows.ts";
+import { PING_FRAME, RUNNER_PROTOCOL_VERSION, type RowsFrame, type RunnerFrame } from "../../../lib/protocol/runner.ts";
 import { SqliteDriver } from "../drivers/sqlite.ts";
 import { silentLogger } from "../log.ts";
 import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../policy/index.ts";
@@ -45,8 +46,8 @@ function start(over: Partial<ClientOptions> = {}, policy: PolicyConfigInput = {}
   return client;
 }
 
-const isType = <T extends RunnerToHubFrame["type"]>(type: T, id?: string) =>
-  (f: RunnerToHubFrame): f is Extract<RunnerToHubFrame, { type: T }> => f.type === type && (id === undefined || ("id" in f && f.id === id));
+const isType = <T extends RunnerFrame["type"]>(type: T, id?: string) =>
+  (f: RunnerFrame): f is Extract<RunnerFrame, { type: T }> => f.type === type && (id === undefined || ("id" in f && f.id === id));
 
 describe("connecting", () => {
   it("builds the connect URL from the cloud URL", () => {
@@ -58,7 +59,7 @@ describe("connecting", () => {
     start({}, { allow: { tables: ["people"] }, maskColumns: ["email"], namedQueries: [{ name: "one", sql: "SELECT 1", params: [] }] });
     const hello = await hub.waitFor(isType("hello"));
     expect(hub.upgrades[0]?.headers.authorization).toBe("Bearer test-token");
-    expect(hello).toMatchObject({ runnerName: "warehouse", dbKind: "sqlite", protocol: 1, namedOnly: false, maxRows: 10000 });
+    expect(hello).toMatchObject({ runnerName: "warehouse", dbKind: "sqlite", protocol: RUNNER_PROTOCOL_VERSION, namedOnly: false, maxRows: 10000 });
     expect(hello.schema.tables.map((t) => t.name)).toEqual(["people"]);
     expect(hello.schema.tables[0]?.columns.find((c) => c.name === "email")?.masked).toBe(true);
     expect(hello.namedQueries).toEqual([{ name: "one", params: [] }]);
@@ -77,9 +78,11 @@ describe("queries under credit flow control", () => {
     let peak = 0;
     const seqs: number[] = [];
     const ws = hub.socket;
-    ws.on("message", (data) => {
-      const f = JSON.parse(data.toString()) as RunnerToHubFrame;
-      if (f.type !== "rows") return;
+    ws.on("message", (data, isBinary) => {
+      if (!isBinary) return;
+      const d = decodeRows(new Uint8Array(data as Buffer));
+      if (!d.ok) throw new Error(d.error);
+      const f = d.chunk.header;
       seqs.push(f.seq);
       peak = Math.max(peak, ++unacked);
       // A slow hub: each chunk is acknowledged a little later (on this test's socket, which may be gone by then).

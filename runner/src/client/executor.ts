@@ -10,7 +10,7 @@ import { RunnerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { MASK, type AuditEntry, type AuditLog, type Policy, type ResolvedQuery } from "../policy/index.ts";
 import { CreditWindow } from "./credits.ts";
-import { encodeFrame, encodeRowsFrame, maskRow } from "./encode.ts";
+import { encodeFrame, encodeRows, maskRow } from "./encode.ts";
 
 export interface ExecutorOptions {
   driver: Driver;
@@ -36,10 +36,11 @@ interface Running {
 
 export class QueryExecutor {
   private readonly opts: ExecutorOptions;
-  private readonly send: (data: string) => void;
+  private readonly send: (data: string | Uint8Array) => void;
   private readonly running = new Map<string, Running>();
 
-  constructor(opts: ExecutorOptions, send: (data: string) => void) {
+  /** `send` gets JSON text frames and binary rows frames. */
+  constructor(opts: ExecutorOptions, send: (data: string | Uint8Array) => void) {
     this.opts = opts;
     this.send = send;
   }
@@ -136,27 +137,39 @@ export class QueryExecutor {
     let truncatedBy: "maxRows" | "maxBytes" | undefined;
     for (let batch = await stream.next(); batch; batch = await stream.next()) {
       signal.throwIfAborted();
-      const json: string[] = [];
+      let json: string[] = [];
       for (const row of batch) {
-        if (rowCount >= q.maxRows) {
+        if (rowCount + json.length >= q.maxRows) {
           truncatedBy = "maxRows";
           break;
         }
-        const s = JSON.stringify(maskRow(row, masked, MASK));
-        const size = Buffer.byteLength(s);
-        if (bytes + size > q.maxBytes) {
-          truncatedBy = "maxBytes";
-          break;
+        json.push(JSON.stringify(maskRow(row, masked, MASK)));
+      }
+      if (!json.length) break;
+      // maxBytes counts NDJSON body bytes (each row's UTF-8 JSON and its newline), as the hub does. The
+      // encoded frame gives the chunk's size at once; rows are measured one by one only when it would cross.
+      let frame = encodeRows({ id, requestId, seq }, json);
+      let size = frame.length - frame.indexOf(10) - 1;
+      if (bytes + size > q.maxBytes) {
+        truncatedBy = "maxBytes";
+        size = 0;
+        let n = 0;
+        for (const s of json) {
+          const rowBytes = Buffer.byteLength(s) + 1;
+          if (bytes + size + rowBytes > q.maxBytes) break;
+          size += rowBytes;
+          n++;
         }
-        bytes += size;
-        rowCount++;
-        json.push(s);
+        json = json.slice(0, n);
+        if (!json.length) break;
+        frame = encodeRows({ id, requestId, seq }, json);
       }
-      if (json.length) {
-        await running.credits.acquire();
-        signal.throwIfAborted();
-        this.send(encodeRowsFrame(id, requestId, seq++, json));
-      }
+      bytes += size;
+      rowCount += json.length;
+      await running.credits.acquire();
+      signal.throwIfAborted();
+      this.send(frame);
+      seq++;
       if (truncatedBy) break;
     }
     return { rowCount, truncatedBy };

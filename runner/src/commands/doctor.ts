@@ -39,7 +39,7 @@ export async function runChecks(path: string, timeoutMs: number): Promise<Check[
     return [{ name: "config", ok: false, detail: messageOf(err) }];
   }
   const checks: Check[] = [{ name: "config", ok: true, detail: `${path} (runner "${config.runner.name}")` }];
-  const { driver, policy } = createRuntime(config, silentLogger());
+  const { driver, policy } = await createRuntime(config, silentLogger());
   const problems = policy.problems();
   checks.push({
     name: "policy",

@@ -10,7 +10,7 @@ export default defineCommand({
   args: { ...configArg },
   async run({ args }) {
     const config = loadConfig(args.config);
-    const { driver, policy, audit, log } = createRuntime(config);
+    const { driver, policy, audit, log } = await createRuntime(config);
     const problems = policy.problems();
     if (problems.length) throw configError(`the policy is invalid:\n  ${problems.join("\n  ")}`);
     const client = new RunnerClient({

@@ -8,8 +8,9 @@ import Cursor from "pg-cursor";
 import type { Column, SqlScalar } from "../../../lib/protocol/runner.ts";
 import { classify, isUnreachable, unavailable } from "./errors.ts";
 import type { Driver, QueryOptions, QueryStream } from "./types.ts";
-import { encodeRow, groupTables } from "./values.ts";
+import { groupTables } from "./values.ts";
 import { pgTypeName } from "./pg-types.ts";
+import { rowTypes } from "./pg-values.ts";
 
 const SCHEMA_SQL = `
   SELECT c.table_schema, c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES' AS nullable
@@ -48,7 +49,7 @@ export class PostgresDriver implements Driver {
       pid = Number((setup as unknown as pg.QueryResult<{ pid: number }>[]).at(-1)?.rows[0]?.pid ?? 0);
       opts.signal.throwIfAborted();
       opts.signal.addEventListener("abort", onAbort, { once: true });
-      const cursor = client.query(new Cursor<unknown[]>(sql, params, { rowMode: "array" }));
+      const cursor = client.query(new Cursor<unknown[]>(sql, params, { rowMode: "array", types: rowTypes() }));
       const first = await read(cursor, opts.batchRows);
       return this.stream(client, cursor, first, opts, state, () => opts.signal.removeEventListener("abort", onAbort));
     } catch (err) {
@@ -75,7 +76,7 @@ export class PostgresDriver implements Driver {
         if (pending) {
           const rows = pending;
           pending = null;
-          return rows.length ? rows.map(encodeRow) : exhausted ? null : this.nextBatch(cursor, opts, state);
+          return rows.length ? rows : exhausted ? null : this.nextBatch(cursor, opts, state);
         }
         if (exhausted) return null;
         const rows = await this.nextBatch(cursor, opts, state);
@@ -100,7 +101,7 @@ export class PostgresDriver implements Driver {
   private async nextBatch(cursor: Cursor<unknown[]>, opts: QueryOptions, state: { cancelled: boolean; timedOut: boolean }) {
     try {
       const { rows } = await read(cursor, opts.batchRows);
-      return rows.length ? rows.map(encodeRow) : null;
+      return rows.length ? rows : null;
     } catch (err) {
       throw classify(err, state);
     }

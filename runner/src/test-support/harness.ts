@@ -1,7 +1,8 @@
 /** Runs query frames through a real QueryExecutor (policy + driver) and collects the validated frames. */
 import { randomUUID } from "node:crypto";
+import { readRowsFrame } from "../../../lib/protocol/runner-rows.ts";
 import {
-  RunnerToHubFrameSchema, type QueryFrame, type RunnerToHubFrame,
+  RunnerToHubFrameSchema, type QueryFrame, type RunnerFrame, type RunnerToHubFrame,
 } from "../../../lib/protocol/runner.ts";
 import { QueryExecutor } from "../client/executor.ts";
 import type { Driver } from "../drivers/types.ts";
@@ -13,16 +14,16 @@ export interface Outcome {
   rows: unknown[][];
   done?: Extract<RunnerToHubFrame, { type: "done" }>;
   error?: Extract<RunnerToHubFrame, { type: "error" }>;
-  frames: RunnerToHubFrame[];
+  frames: RunnerFrame[];
 }
 
 export function harness(driver: Driver, policy: PolicyConfigInput = {}, opts: { chunkRows?: number; audit?: AuditLog } = {}) {
-  const frames: RunnerToHubFrame[] = [];
+  const frames: RunnerFrame[] = [];
   const pol = new Policy(PolicyConfigSchema.parse(policy), driver.kind, driver.defaultSchema);
   const exec: QueryExecutor = new QueryExecutor(
     { driver, policy: pol, audit: opts.audit ?? noAudit, log: silentLogger(), chunkRows: opts.chunkRows ?? 100, maxConcurrent: 4, credits: () => 4 },
     (data) => {
-      const frame = RunnerToHubFrameSchema.parse(JSON.parse(data));
+      const frame: RunnerFrame = typeof data === "string" ? RunnerToHubFrameSchema.parse(JSON.parse(data)) : readRowsFrame(data);
       frames.push(frame);
       // An eager hub: every chunk is acknowledged as soon as it arrives.
       if (frame.type === "rows") setImmediate(() => exec.ack({ type: "ack", id: frame.id, credits: 1 }));
@@ -36,7 +37,7 @@ export function harness(driver: Driver, policy: PolicyConfigInput = {}, opts: { 
   return { exec, frames, run, policy: pol };
 }
 
-export function outcome(frames: RunnerToHubFrame[]): Outcome {
+export function outcome(frames: RunnerFrame[]): Outcome {
   const o: Outcome = { columns: [], rows: [], frames };
   for (const f of frames) {
     if (f.type === "columns") o.columns = f.columns.map((c) => c.name);

@@ -5,10 +5,11 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
-import { RunnerToHubFrameSchema, type HubToRunnerFrame, type RunnerToHubFrame } from "../../../lib/protocol/runner.ts";
+import { readRowsFrame } from "../../../lib/protocol/runner-rows.ts";
+import { RunnerToHubFrameSchema, type HubToRunnerFrame, type RunnerFrame } from "../../../lib/protocol/runner.ts";
 
 export class ScriptedHub {
-  readonly frames: RunnerToHubFrame[] = [];
+  readonly frames: RunnerFrame[] = [];
   readonly raw: string[] = [];
   readonly upgrades: { at: number; headers: IncomingHttpHeaders; accepted: boolean }[] = [];
   readonly sockets: WebSocket[] = [];
@@ -41,10 +42,10 @@ export class ScriptedHub {
 
   private accept(ws: WebSocket) {
     this.sockets.push(ws);
-    ws.on("message", (data) => {
+    ws.on("message", (data, isBinary) => {
       const text = data.toString();
       this.raw.push(text);
-      this.frames.push(RunnerToHubFrameSchema.parse(JSON.parse(text)));
+      this.frames.push(isBinary ? readRowsFrame(new Uint8Array(data as Buffer)) : RunnerToHubFrameSchema.parse(JSON.parse(text)));
       for (const l of this.listeners) l();
     });
   }
@@ -60,9 +61,9 @@ export class ScriptedHub {
   }
 
   /** Resolves with the first frame (already received or future) matching `pred`. */
-  waitFor<T extends RunnerToHubFrame>(pred: (f: RunnerToHubFrame) => f is T, timeoutMs?: number): Promise<T>;
-  waitFor(pred: (f: RunnerToHubFrame) => boolean, timeoutMs?: number): Promise<RunnerToHubFrame>;
-  waitFor(pred: (f: RunnerToHubFrame) => boolean, timeoutMs = 5000): Promise<RunnerToHubFrame> {
+  waitFor<T extends RunnerFrame>(pred: (f: RunnerFrame) => f is T, timeoutMs?: number): Promise<T>;
+  waitFor(pred: (f: RunnerFrame) => boolean, timeoutMs?: number): Promise<RunnerFrame>;
+  waitFor(pred: (f: RunnerFrame) => boolean, timeoutMs = 5000): Promise<RunnerFrame> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const f = this.frames.find(pred);

@@ -5,6 +5,7 @@ import type { RunnerHubDO } from "../../../durable-objects/runner-hub/index.js";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
 import type { GatewaySettings } from "./settings.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
+import type { HeavyInfo } from "../../../queues/heavy/src/index.js";
 
 /** The gateway's bindings, as declared in the root wrangler.toml. */
 export interface GatewayEnv {
@@ -13,6 +14,8 @@ export interface GatewayEnv {
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDO>;
   /** Heavy work: the queue its tasks go to, and the bucket of uploaded files and results. */
   HEAVY_QUEUE: Queue<HeavyMessage>;
+  /** The heavy consumer, asked whether it can run a job before it is queued (e.g. images need Workers AI). */
+  HEAVY?: Service<HeavyInfo>;
   RUNNER_HUBS: DurableObjectNamespace<RunnerHubDO>;
   FILES: R2Bucket;
   SESSIONS: DurableObjectNamespace<SessionDO>;

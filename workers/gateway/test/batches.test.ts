@@ -68,6 +68,22 @@ describe("batches API", { timeout: 90_000 }, () => {
     expect(errors.map((e) => e.error.code)).toEqual(["budget_exceeded", "budget_exceeded"]);
   });
 
+  it("ends expired when the completion window closes first: requests left unrun are in the error file as batch_expired", async () => {
+    const t = await newTenant();
+    const input = await uploaded(t.headers, "in.jsonl", [line("a", "x"), line("b", "y"), line("c", "z")].join("\n"), "batch");
+    const batch = await (await create(t.headers, input.id)).json<{ id: string; expires_at: number }>();
+    expect(batch.expires_at).toBeGreaterThan(Date.now() / 1000 + 23 * 3600);
+    // The window closes before the queue delivers (a second later at the earliest).
+    await (env as unknown as GatewayEnv).DB.prepare("UPDATE batches SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, batch.id).run();
+    const done = await waitFor(t.headers, `/v1/batches/${batch.id}`, settled);
+    expect(done).toMatchObject({ status: "expired", request_counts: { total: 3, completed: 0, failed: 3 }, output_file_id: null, completed_at: null });
+    expect(done.expired_at).toBeGreaterThan(0);
+    const errors = await jsonl(t.headers, done.error_file_id);
+    expect(errors.map((e) => [e.custom_id, e.error.code]).sort()).toEqual([["a", "batch_expired"], ["b", "batch_expired"], ["c", "batch_expired"]]);
+    // Nothing ran: only the upload and the create went through the rate limiter.
+    expect((await limiter(t.tenantId).snapshot(t.keyId)).keyLastMinute).toBe(2);
+  });
+
   it("cancels a running batch: parts not started never run, and the batch ends cancelled with its partial output", async () => {
     const t = await newTenant();
     const lines = Array.from({ length: 24 }, (_, i) => line(`r${i}`, withDirective(`q${i}`, { delayMs: 300 })));

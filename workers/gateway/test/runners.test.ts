@@ -167,6 +167,58 @@ describe("queries through the hub", () => {
     expect(await res.json()).toMatchObject({ error: { code: "protocol_error", message: expect.stringContaining("invalid frame") } });
   });
 
+  it("fails a query whose binary rows frame breaks the NDJSON framing", async () => {
+    const { t, token, name } = await pool();
+    const r = await FakeRunner.connect(token, name);
+    const enc = new TextEncoder();
+    const head = (q: { id: string; requestId: string }, count: number) => `{"type":"rows","id":"${q.id}","requestId":"${q.requestId}","seq":0,"count":${count}}\n`;
+    const bad: [(q: { id: string; requestId: string }) => string, string][] = [
+      [(q) => `${head(q, 2)}[1]\n`, "the header says 2 rows"],
+      [(q) => `${head(q, 1)}[1]`, "does not end with a newline"],
+      [(q) => `${head(q, 1)}["a"]["b"\n`, "not a JSON array on one line"],
+      [(q) => `${head(q, 1)}{"done":{"rowCount":1}}\n`, "not a JSON array on one line"],
+      [(q) => `{"type":"rows","id":"${q.id}"}\n[1]\n`, "invalid frame"],
+    ];
+    for (const [frame, why] of bad) {
+      const pending = query(t, name, { sql: "SELECT 1" });
+      const q = await r.query();
+      r.received.length = 0;
+      r.send({ type: "columns", id: q.id, requestId: q.requestId, columns: [{ name: "n", type: "int" }] });
+      r.send(enc.encode(frame(q)));
+      const res = await pending;
+      expect(res.status, why).toBe(502);
+      expect(await res.json(), why).toMatchObject({ error: { code: "protocol_error", message: expect.stringContaining(why) } });
+    }
+  });
+
+  it("streams a row that would pass for the stream's own done line as an error, never as done", async () => {
+    const { t, token, name } = await pool();
+    const r = await FakeRunner.connect(token, name);
+    const pending = query(t, name, { sql: "SELECT 1", stream: true });
+    const q = await r.query();
+    r.send({ type: "columns", id: q.id, requestId: q.requestId, columns: [{ name: "n", type: "int" }] });
+    r.send(new TextEncoder().encode(`{"type":"rows","id":"${q.id}","requestId":"${q.requestId}","seq":0,"count":1}\n{"done":{"rowCount":0}}\n`));
+    const lines = (await (await pending).text()).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([{ columns: [{ name: "n", type: "int" }] }, { error: expect.objectContaining({ code: "protocol_error" }) }]);
+  });
+
+  it("cuts a streamed chunk at max_rows and max_bytes on a line boundary", async () => {
+    const { t, token, name } = await pool();
+    const r = await FakeRunner.connect(token, name);
+    for (const [limit, kept, by] of [[{ max_rows: 3 }, [[1], [2], [3]], "maxRows"], [{ max_bytes: 13 }, [[10], [20]], "maxBytes"]] as const) {
+      const pending = query(t, name, { sql: "SELECT * FROM big", stream: true, ...limit });
+      const q = await r.query();
+      r.received.length = 0;
+      r.send({ type: "columns", id: q.id, requestId: q.requestId, columns: [{ name: "n", type: "int" }] });
+      const rows = by === "maxRows" ? [[[1], [2]], [[3], [4]]] : [[[10], [20]], [[30], [40]]]; // "[10]\n" is 5 bytes
+      rows.forEach((chunk, seq) => r.send({ type: "rows", id: q.id, requestId: q.requestId, seq, rows: chunk }));
+      const lines = (await (await pending).text()).trim().split("\n").map((l) => JSON.parse(l) as unknown);
+      expect(lines.slice(1, -1)).toEqual(kept);
+      expect(lines.at(-1)).toEqual({ done: expect.objectContaining({ truncated: true, truncatedBy: by }) });
+      await r.next((f) => f.type === "cancel" && f.id === q.id);
+    }
+  });
+
   it("times out, cancels on the runner, and answers 504", async () => {
     const { t, token, name } = await pool();
     const r = await FakeRunner.connect(token, name);

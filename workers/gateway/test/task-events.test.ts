@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { call, newTenant, type TenantFixture } from "../../../test/support/fixtures.js";
 import { uploaded, waitFor } from "../../../test/support/heavy.js";
 import { SessionClient, type Frame } from "../../orchestrator/test/session-client.js";
+import flux from "../../../test/support/ai-mock/flux-1-schnell.json";
 
 async function session(t: TenantFixture): Promise<{ id: string; client: SessionClient }> {
   const res = await call("/v1/sessions", { method: "POST", headers: t.headers, body: JSON.stringify({ title: "work", model: "mock-model" }) });
@@ -39,6 +40,26 @@ describe("task events on the session", { timeout: 90_000 }, () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     const polled = await waitFor(t.headers, `/v1/tasks/${id}`, (b) => b.status === "succeeded");
     expect(polled.progress).toBe(1);
+    s.client.close();
+  });
+
+  it("runs an image task on Workers AI: the session hears it finish and its result is the picture", async () => {
+    const t = await newTenant();
+    const s = await session(t);
+    const res = await call("/v1/tasks", { method: "POST", headers: t.headers, body: JSON.stringify({ type: "image_generation", params: { prompt: "a lighthouse at dusk" }, session_id: s.id }) });
+    expect(res.status).toBe(202);
+    const task = (await res.json()) as { id: string };
+    expect(task).toMatchObject({ object: "task", type: "image_generation", status: "queued" });
+    const done = await s.client.waitFor((f) => f.type === "task" && f.task_id === task.id && f.status === "succeeded", 60_000);
+    expect(done).toMatchObject({ task_type: "image_generation", progress: 1, result_url: `/v1/tasks/${task.id}/result` });
+    expect(String(done.summary)).toMatch(/^JPEG image \(\d+ bytes\) from @cf\/black-forest-labs\/flux-1-schnell for "a lighthouse at dusk"$/);
+    expect(taskFrames(s.client, task.id)[0]).toMatchObject({ status: "queued" });
+    const polled = await waitFor(t.headers, `/v1/tasks/${task.id}`, (b) => b.status === "succeeded");
+    expect(polled).toMatchObject({ type: "image_generation", attempts: 1, error: null, result_url: done.result_url });
+    const picture = await call(String(done.result_url), { headers: t.headers });
+    expect(picture.status).toBe(200);
+    expect(picture.headers.get("content-type")).toBe("image/jpeg");
+    expect(new Uint8Array(await picture.arrayBuffer())).toEqual(Uint8Array.from(atob(flux.image), (c) => c.charCodeAt(0)));
     s.client.close();
   });
 

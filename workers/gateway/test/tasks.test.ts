@@ -1,10 +1,17 @@
+import { createExecutionContext, env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { openDb, schema } from "../../../lib/db/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { call, newTenant } from "../../../test/support/fixtures.js";
 import { uploaded, waitFor } from "../../../test/support/heavy.js";
+import type { GatewayEnv } from "../src/env.js";
+import gatewayWorker from "../src/index.js";
 
 const CSV = "city,temp\nOslo,3\nBergen,7\nOslo,5\n";
 const post = (headers: Record<string, string>, body: unknown) => call("/v1/tasks", { method: "POST", headers, body: JSON.stringify(body) });
+const testEnv = env as unknown as GatewayEnv & { TEST_HEAVY_OFFLINE: GatewayEnv["HEAVY"] };
+const tasksOf = (tenantId: string) => openDb(testEnv.DB).select().from(schema.tasks).where(eq(schema.tasks.tenantId, tenantId));
 const finished = (t: Record<string, any>) => ["succeeded", "failed", "cancelled"].includes(t.status);
 
 describe("tasks API", { timeout: 90_000 }, () => {
@@ -55,12 +62,34 @@ describe("tasks API", { timeout: 90_000 }, () => {
       [{ type: "file_analysis", params: { file_id: "file-missing" } }, "params.file_id"],
       [{ type: "file_analysis", params: { file_id: batchFile.id } }, "params.file_id"],
       [{ type: "file_analysis", params: { file_id: foreign.id } }, "params.file_id"],
+      [{ type: "image_generation", params: {} }, "params.prompt"],
+      [{ type: "image_generation", params: { prompt: "  " } }, "params.prompt"],
+      [{ type: "image_generation", params: { prompt: "a cat", size: "big" } }, "params.size"],
+      [{ type: "image_generation", params: { prompt: "a cat", size: "4096x4096" } }, "params.size"],
+      [{ type: "image_generation", params: { prompt: "a cat", steps: 50 } }, "params.steps"],
+      [{ type: "image_generation", params: { prompt: "a cat", model: "gpt-image-1" } }, "params.model"],
+      // Well-formed, but not a model the heavy consumer offers (its answer, asked before queueing).
+      [{ type: "image_generation", params: { prompt: "a cat", model: "@cf/someone/expensive-model" } }, "params.model"],
     ];
     for (const [body, param] of cases) {
       const res = await post(t.headers, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect((await res.json<{ error: { param: string | null; type: string } }>()).error).toMatchObject({ type: "invalid_request_error", param });
     }
+    expect(await tasksOf(t.tenantId)).toEqual([]);
+  });
+
+  it("refuses an image task up front, with an OpenAI error, when the stack has no Workers AI", async () => {
+    const t = await newTenant();
+    // The gateway as deployed offline: its HEAVY binding reaches a consumer without Workers AI.
+    const offline = { ...testEnv, HEAVY: testEnv.TEST_HEAVY_OFFLINE };
+    const req = new Request("https://cio.test/v1/tasks", { method: "POST", headers: t.headers, body: JSON.stringify({ type: "image_generation", params: { prompt: "a cat" } }) });
+    const res = await gatewayWorker.fetch(req, offline, createExecutionContext());
+    expect(res.status).toBe(501);
+    const { error } = await res.json<{ error: Record<string, unknown> }>();
+    expect(error).toMatchObject({ type: "server_error", code: "ai_not_configured", param: null });
+    expect(String(error.message)).toContain("Image generation needs Workers AI");
+    expect(await tasksOf(t.tenantId)).toEqual([]);
   });
 
   it("cancels a queued task, which then never runs; a finished task cannot be cancelled", async () => {

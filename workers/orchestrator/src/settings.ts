@@ -42,10 +42,16 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_BREAKER_SYNC_MS: envInt(1_000, 0, 60_000),
   /** How long an isolate keeps a tenant's tool list and statistics before reading D1 again. */
   CIO_REGISTRY_TTL_MS: envInt(5_000, 0, 600_000),
+  /** How long a turn paused on a client tool keeps our own tool results for the client's follow-up. */
+  CIO_CONTINUATION_TTL_MS: envInt(86_400_000, 60_000, 30 * 86_400_000),
   /** Shared secret for HTTPS tools: requests are signed with HMAC-SHA256 over `${timestamp}.${body}`. */
   CIO_TOOL_HMAC_SECRET: envOptionalString(),
   /** Weight of the newest observation in the tools' moving averages (success, latency, rating). */
   CIO_LEARNING_ALPHA: z.coerce.number().gt(0).max(1).default(0.2),
+  /** Tool calls are written to D1 in one batch per isolate this long after the first of them (0: at once, per answer). */
+  CIO_LEARNING_FLUSH_MS: envInt(250, 0, 10_000),
+  /** A batch this large is written without waiting for the window to end. */
+  CIO_LEARNING_BATCH_MAX: envInt(100, 1, 1000),
   /** BM25 score below which the builtin planner considers a tool irrelevant. */
   CIO_BUILTIN_MIN_SCORE: z.coerce.number().min(0).default(0.5),
 });

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 import { auxWorker } from "../../../test/support/aux-workers.js";
 
 // Workers AI cannot run locally, so the [ai] binding is renamed out of the way and AI is bound to a mock
-// Worker (test/ai-mock) with the same run(model, inputs) surface. R2 is miniflare's local bucket. Audio
+// Worker (test/support/ai-mock) with the same run(model, inputs) surface. R2 is miniflare's local bucket. Audio
 // URLs point at a local server replaying test/fixtures.
 export default defineConfig({
   plugins: [
@@ -16,7 +16,7 @@ export default defineConfig({
         serviceBindings: { AI: { name: "ai-mock", entrypoint: "AiMock" } },
         bindings: { MEDIA_PUBLIC_BASE_URL: "https://media.cio.test", MEDIA_MAX_AUDIO_BYTES: "200000" },
         // auxWorker() returns a plain record (see test/support/aux-workers.ts); it is miniflare's shape.
-        workers: [auxWorker("workers/tools/media/test/ai-mock/wrangler.toml") as unknown as LegacyWorkerOptions],
+        workers: [auxWorker("test/support/ai-mock/wrangler.toml") as unknown as LegacyWorkerOptions],
       },
     }),
   ],

@@ -10,6 +10,8 @@ import { getFile } from "../../../../lib/heavy/files.js";
 import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { cancelTask, enqueueTask, getTask, toTaskObject } from "../../../../lib/heavy/tasks.js";
 import { CreateTaskSchema, ErrorBodySchema, TaskObjectSchema } from "../../../../lib/protocol/index.js";
+import type { Logger } from "../../../../lib/log.js";
+import type { GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
@@ -19,13 +21,14 @@ const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
 const create = createRoute({
   method: "post",
   path: "/v1/tasks",
-  summary: "Start a long-running task (file analysis, long text generation) on the heavy queue",
+  summary: "Start a long-running task (file analysis, long text generation, image generation) on the heavy queue",
   security: [{ bearer: [] }],
   middleware: [requireScope("tasks"), rateLimit()] as const,
   request: { body: { required: true, content: { "application/json": { schema: CreateTaskSchema } } } },
   responses: {
     202: { description: "The task was queued", content: { "application/json": { schema: TaskObjectSchema } } },
     400: { description: "Invalid request", ...errors },
+    501: { description: "This deployment cannot run the task (image generation without Workers AI)", ...errors },
   },
 });
 
@@ -42,6 +45,12 @@ export const tasks = router().openapi(create, async (c) => {
     await publishTask(c.env, row, c.get("log"));
     return c.json(toTaskObject(row), 202);
   }
+  if (body.type === "image_generation") {
+    await refuseUnrunnableImage(c.env, body.params.model, c.get("log"));
+    const row = await enqueueTask(c.env, { ...base, type: "image_generation", params: body.params });
+    await publishTask(c.env, row, c.get("log"));
+    return c.json(toTaskObject(row), 202);
+  }
   const id = newTaskId();
   const inputRef = r2Keys.taskInput(auth.tenantId, id);
   await c.env.FILES.put(inputRef, JSON.stringify(body.params.request), { httpMetadata: { contentType: "application/json" } });
@@ -49,6 +58,22 @@ export const tasks = router().openapi(create, async (c) => {
   await publishTask(c.env, row, c.get("log"));
   return c.json(toTaskObject(row), 202);
 });
+
+/**
+ * Asks the heavy consumer whether it can generate this image, so a stack without Workers AI (offline
+ * `npm start`) answers a clear error now instead of a task that fails later. If the consumer cannot be
+ * asked, the task is queued anyway: the job makes the same check and fails the task with the reason.
+ */
+async function refuseUnrunnableImage(env: GatewayEnv, model: string | undefined, log: Logger): Promise<void> {
+  if (!env.HEAVY) return;
+  const refusal = await env.HEAVY.imageRefusal(model).catch((err: unknown) => {
+    log.warn("could not ask the heavy consumer about image generation; queueing anyway", { err });
+    return null;
+  });
+  if (!refusal) return;
+  if (refusal.code === "model_not_allowed") throw badRequest(refusal.message, "params.model", refusal.code);
+  throw new ApiError(501, "server_error", refusal.message, refusal.code);
+}
 
 tasks.use("/v1/tasks/*", requireScope("tasks"));
 

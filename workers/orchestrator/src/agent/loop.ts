@@ -73,7 +73,7 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
       messages.push({ role: "tool", tool_call_id: r.call.id, content: r.ok ? r.content : `${TOOL_FAILED_PREFIX} ${r.call.name} failed (${r.error!.code}): ${r.error!.message}` });
     }
     if (theirs.length) {
-      yield { type: "client_tool_calls", calls: theirs };
+      yield { type: "client_tool_calls", calls: theirs, turn: messages.slice(1 + a.messages.length) };
       yield { type: "done", finish: "tool_calls", usage, cio: cio(step) };
       return;
     }

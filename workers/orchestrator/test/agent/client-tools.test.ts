@@ -21,6 +21,40 @@ describe("client tools", () => {
     expect(r2.choices[0]!.message.content).toBe("18 °C and sunny");
   });
 
+  it("our tool results from a turn that paused on a client tool are back in the model's view on the follow-up", async () => {
+    const tenantId = await newTenant();
+    const closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
+    const first = scripted("RSI and the weather", [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator: "rsi", closes } }, { name: "get_weather", arguments: { city: "Paris" } }] }, { echoTools: true }]);
+    const r1 = completionOf(await chat([first], { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
+    expect(r1.choices[0]!.finish_reason).toBe("tool_calls");
+    const calls = r1.choices[0]!.message.tool_calls!;
+    expect(calls.map((c) => c.function.name)).toEqual(["get_weather"]);
+    expect(r1.cio.tools.map((t) => t.name)).toEqual(["technical-analysis"]);
+
+    const followUp = (id: string): ChatMessage[] => [first, { role: "assistant", content: null, tool_calls: calls }, { role: "tool", tool_call_id: id, content: "18 °C and sunny" }];
+    const r2 = completionOf(await chat(followUp(calls[0]!.id), { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
+    expect(r2.choices[0]!.message.content).toMatch(/^RSI\(14\) = 70\.\d+.* \| 18 °C and sunny$/s);
+    expect(r2.cio.tools).toEqual([]); // put back, not run again
+
+    // Another tenant echoing the same call id gets nothing of it.
+    const r3 = completionOf(await chat(followUp(calls[0]!.id), { tenantId: await newTenant(), settings: OPENAI, body: { tools: [WEATHER] } }));
+    expect(r3.choices[0]!.message.content).toBe("18 °C and sunny");
+  });
+
+  it("a turn with rounds of our tools before the client call is restored round by round", async () => {
+    const tenantId = await newTenant();
+    const closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
+    const id = `rounds-${crypto.randomUUID().slice(0, 8)}`;
+    const first = scripted("RSI, then the weather", [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator: "rsi", closes } }] }, { tool_calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }, { echoTools: true }], id);
+    const r1 = completionOf(await chat([first], { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
+    const call = r1.choices[0]!.message.tool_calls![0]!;
+    const r2 = completionOf(await chat([first, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: "18 °C" }], { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
+    expect(r2.choices[0]!.message.content).toMatch(/^RSI\(14\) = 70\.\d+.* \| 18 °C$/s);
+    const logged = (await (await fetch(`${mockOrigin()}/__requests?id=${id}`)).json()) as { body: { messages: ChatMessage[] } }[];
+    const roles = logged.at(-1)!.body.messages.map((m) => m.role);
+    expect(roles).toEqual(["system", "user", "assistant", "tool", "assistant", "tool"]);
+  });
+
   it("streams client tool calls with index, id, type and function.name in the first delta of each call", async () => {
     const tenantId = await newTenant();
     const msg = scripted("two cities", [{ tool_calls: [{ name: "get_weather", arguments: { city: "Paris" } }, { name: "get_weather", arguments: { city: "Rome" } }] }]);

@@ -1,14 +1,11 @@
 /** Text to image: run the model, store the picture in R2 under the tenant's prefix, answer its URL. */
-import { z } from "zod";
+import { imageBytes, sniffImageType } from "../../../../lib/ai/image.js";
 import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
 import { ToolFailure, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
 import { runModel } from "./ai.js";
 import type { Env, Settings } from "./settings.js";
 
 const DEFAULT_STEPS = 4;
-
-/** flux-1-schnell answers `{ image: base64 JPEG }`; the SDXL family answers a PNG byte stream. */
-const Base64ImageSchema = z.object({ image: z.base64() });
 
 export async function generateImage(
   env: Env,
@@ -22,24 +19,12 @@ export async function generateImage(
   const model = settings.imageModel;
   const output = await runModel(env.AI, model, { prompt: input.prompt, steps: input.steps ?? DEFAULT_STEPS }, ctx.signal);
   const bytes = await imageBytes(output);
+  if (!bytes) throw new ToolFailure("ai_bad_output", "the image model answered without an image", true);
   const contentType = sniffImageType(bytes);
   const key = objectKey(ctx.tenantId, contentType === "image/png" ? "png" : "jpg");
   await store(env.MEDIA_BUCKET, key, bytes, { contentType, ctx, model, prompt: input.prompt });
   const url = settings.publicBaseUrl + key;
   return toolOk(`Generated an image for "${input.prompt}": ${url}`, { url, key, model, contentType, bytes: bytes.byteLength });
-}
-
-async function imageBytes(output: unknown): Promise<Uint8Array> {
-  if (output instanceof ReadableStream) return new Uint8Array(await new Response(output).arrayBuffer());
-  if (output instanceof Uint8Array) return output;
-  const parsed = Base64ImageSchema.safeParse(output);
-  if (!parsed.success) throw new ToolFailure("ai_bad_output", "the image model answered without an image", true);
-  return Uint8Array.from(atob(parsed.data.image), (c) => c.charCodeAt(0));
-}
-
-function sniffImageType(bytes: Uint8Array): string {
-  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return "image/png";
-  return "image/jpeg";
 }
 
 /** Tenant first, so a bucket listing or lifecycle rule can be scoped per tenant. */

@@ -1,10 +1,6 @@
 /** The Worker's settings and bindings, read and validated once from env. */
 import { z } from "zod";
-
-/** The part of the Workers AI binding we use; model names are configurable, so plain strings. */
-export interface AiRunner {
-  run(model: string, inputs: Record<string, unknown>): Promise<unknown>;
-}
+import type { AiRunner } from "../../../../lib/ai/workers-ai.js";
 
 export interface Env {
   AI: AiRunner;

@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from "vitest";
 import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
 import MediaTool from "../src/index.js";
 import type { Env } from "../src/settings.js";
-import flux from "./ai-mock/flux-1-schnell.json";
+import flux from "../../../../test/support/ai-mock/flux-1-schnell.json";
 
 const tool = defaultTool(exports);
 const testEnv = env as Env;

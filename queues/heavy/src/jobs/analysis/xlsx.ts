@@ -7,6 +7,7 @@
 import { Unzip, UnzipInflate, type UnzipFile } from "fflate";
 import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { JobFailure } from "../../job.js";
+import { isDateFormatId, serialToIso } from "./xlsx-dates.js";
 
 type Open = () => Promise<ReadableStream<Uint8Array>>;
 
@@ -14,6 +15,10 @@ interface WorkbookInfo {
   sheets: { name: string; rid: string }[];
   rels: Map<string, string>;
   strings: string[];
+  /** Cell style indexes whose number format is a date or time (from styles.xml). */
+  dateStyles: Set<number>;
+  /** The workbook counts days from 1904 (old Mac Excel) rather than 1900. */
+  date1904: boolean;
 }
 
 export async function readXlsx(open: Open, size: number, onRow: (row: string[]) => void, progress: (p: number) => Promise<void>, sheet?: string): Promise<void> {
@@ -23,21 +28,23 @@ export async function readXlsx(open: Open, size: number, onRow: (row: string[]) 
   const target = info.rels.get(chosen.rid);
   if (!target) throw new JobFailure("invalid_xlsx", `The workbook does not say where sheet '${chosen.name}' is stored.`);
   const path = target.startsWith("/") ? target.slice(1) : `xl/${target}`;
-  const rows = new SheetRows(info.strings, onRow);
+  const rows = new SheetRows(info, onRow);
   const seen = await unzipEntries(open, size, new Set([path]), () => rows.parser(), (p) => progress(0.2 + p * 0.8));
   if (!seen.has(path)) throw new JobFailure("invalid_xlsx", `The sheet '${chosen.name}' (${path}) is missing from the archive.`);
 }
 
 async function readWorkbook(open: Open, size: number, progress: (p: number) => Promise<void>): Promise<WorkbookInfo> {
-  const info: WorkbookInfo = { sheets: [], rels: new Map(), strings: [] };
+  const info: WorkbookInfo = { sheets: [], rels: new Map(), strings: [], dateStyles: new Set(), date1904: false };
   const parsers: Record<string, () => SaxesParser> = {
     "xl/workbook.xml": () => onTags((tag) => {
       if (local(tag.name) === "sheet") info.sheets.push({ name: attr(tag, "name"), rid: attr(tag, "r:id") || attr(tag, "id") });
+      else if (local(tag.name) === "workbookPr") info.date1904 = ["1", "true"].includes(attr(tag, "date1904"));
     }),
     "xl/_rels/workbook.xml.rels": () => onTags((tag) => {
       if (local(tag.name) === "Relationship") info.rels.set(attr(tag, "Id"), attr(tag, "Target"));
     }),
     "xl/sharedStrings.xml": () => sharedStrings(info.strings),
+    "xl/styles.xml": () => dateStyles(info.dateStyles),
   };
   const seen = await unzipEntries(open, size, new Set(Object.keys(parsers)), (name) => parsers[name]!(), progress);
   if (!seen.has("xl/workbook.xml")) throw new JobFailure("invalid_xlsx", "The file is not an Excel workbook (no xl/workbook.xml).");
@@ -113,10 +120,29 @@ function sharedStrings(out: string[]): SaxesParser {
   return p;
 }
 
-/** Turns `<row>`/`<c>` elements into arrays of cell text, placed by their column letters. */
+/** The `cellXfs` entries (a cell's `s` is an index into them) whose number format shows a date or time. */
+function dateStyles(out: Set<number>): SaxesParser {
+  const custom = new Map<number, string>();
+  let inCellXfs = false;
+  let xf = 0;
+  const p = new SaxesParser();
+  p.on("opentag", (tag) => {
+    const n = local(tag.name);
+    if (n === "numFmt") custom.set(Number(attr(tag, "numFmtId")), attr(tag, "formatCode"));
+    else if (n === "cellXfs") inCellXfs = true;
+    else if (n === "xf" && inCellXfs && isDateFormatId(Number(attr(tag, "numFmtId") || 0), custom)) out.add(xf++);
+    else if (n === "xf" && inCellXfs) xf++;
+  });
+  p.on("closetag", (tag) => {
+    if (local(tag.name) === "cellXfs") inCellXfs = false;
+  });
+  return p;
+}
+
+/** Turns `<row>`/`<c>` elements into arrays of cell text, placed by their column letters; dates become ISO 8601. */
 class SheetRows {
   constructor(
-    private readonly strings: string[],
+    private readonly book: Pick<WorkbookInfo, "strings" | "dateStyles" | "date1904">,
     private readonly onRow: (row: string[]) => void,
   ) {}
 
@@ -125,6 +151,7 @@ class SheetRows {
     let row: string[] = [];
     let col = 0;
     let type = "n";
+    let style = 0;
     let inValue = false;
     let text = "";
     p.on("opentag", (tag) => {
@@ -136,6 +163,7 @@ class SheetRows {
         const ref = attr(tag, "r");
         col = ref ? columnIndex(ref) : col;
         type = attr(tag, "t") || "n";
+        style = Number(attr(tag, "s") || 0);
         text = "";
       } else if (n === "v" || (n === "t" && type === "inlineStr")) {
         inValue = true;
@@ -149,7 +177,7 @@ class SheetRows {
       if (n === "v" || n === "t") inValue = false;
       else if (n === "c") {
         while (row.length < col) row.push("");
-        row[col] = this.cellText(type, text);
+        row[col] = this.cellText(type, text, style);
         col++;
       } else if (n === "row") {
         this.onRow(row);
@@ -158,8 +186,9 @@ class SheetRows {
     return p;
   }
 
-  private cellText(type: string, raw: string): string {
-    if (type === "s") return this.strings[Number(raw)] ?? "";
+  private cellText(type: string, raw: string, style: number): string {
+    if (type === "s") return this.book.strings[Number(raw)] ?? "";
+    if (type === "n" && raw && this.book.dateStyles.has(style)) return serialToIso(raw, this.book.date1904);
     if (type === "b") return raw === "1" ? "true" : raw === "0" ? "false" : raw;
     if (type === "e") return "";
     return raw;

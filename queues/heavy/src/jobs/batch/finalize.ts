@@ -1,7 +1,8 @@
 /**
  * The end of a batch: once every part is done, the parts' output and error lines are joined (streamed
  * from R2 into R2, never held whole) into the batch's output and error files, the batch becomes completed
- * (or cancelled) and its task succeeds. Every step is idempotent: file ids derive from the batch id.
+ * (or cancelled, or expired when its completion window closed before every request ran) and its task
+ * succeeds. Every step is idempotent: file ids derive from the batch id.
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { openDb, schema } from "../../../../../lib/db/index.js";
@@ -36,7 +37,7 @@ export async function maybeFinalize(env: HeavyEnv, log: Logger, tenantId: string
   const [outputId, errorId] = await Promise.all([joinParts(env, batch, "output"), joinParts(env, batch, "error")]);
   const [done] = await openDb(env.DB)
     .update(b)
-    .set(cancelled ? { status: "cancelled", cancelledAt: now, outputFileId: outputId, errorFileId: errorId } : { status: "completed", completedAt: now, outputFileId: outputId, errorFileId: errorId })
+    .set({ ...ending(batch, cancelled, now), outputFileId: outputId, errorFileId: errorId })
     .where(and(eq(b.id, batch.id), eq(b.status, "finalizing")))
     .returning();
   if (!done) return;
@@ -46,6 +47,13 @@ export async function maybeFinalize(env: HeavyEnv, log: Logger, tenantId: string
   const finished = await succeed(env.DB, task, summary, outputId ? r2Keys.file(tenantId, outputId) : null);
   if (finished) await publishTask(env, finished, log);
   await deleteParts(env, batch);
+}
+
+/** How a batch whose parts are all done ends: cancelled, expired (requests were left unrun when its window closed), or completed. */
+function ending(batch: BatchRow, cancelled: boolean, now: number) {
+  if (cancelled) return { status: "cancelled" as const, cancelledAt: now };
+  if (batch.expiredAt !== null) return { status: "expired" as const };
+  return { status: "completed" as const, completedAt: now };
 }
 
 /** Concatenates the parts' lines of one kind into a batch_output file; null when there are none. */

@@ -12,7 +12,7 @@ import type { HeavyEnv } from "../../env.js";
 import type { HeavySettings } from "../../settings.js";
 import { admit, release } from "./admit.js";
 import { maybeFinalize, reportProgress } from "./finalize.js";
-import { claimPart, finishPart, readBatch, takeNextPart, type BatchRow, type PartRow } from "./store.js";
+import { claimPart, finishPart, markExpired, readBatch, takeNextPart, type BatchRow, type PartRow } from "./store.js";
 
 type PartMessage = Extract<HeavyMessage, { kind: "batch_part" }>;
 const LEASE_TTL_MS = 15 * 60_000;
@@ -36,7 +36,7 @@ export async function failBatchPart(env: HeavyEnv, _s: HeavySettings, msg: PartM
   const part = await claimPart(env.DB, msg.tenantId, msg.batchId, msg.part);
   if (part) {
     const lines = await readLines(env, batch, part).catch(() => []);
-    const out: Output = { output: [], errors: [] };
+    const out: Output = { output: [], errors: [], expired: 0 };
     for (const l of lines) out.errors.push(errorLine(l.custom_id, { code: "retries_exhausted", message: "The request could not be run after every retry." }));
     // Lines that could not even be read are still counted as failed.
     await writePart(env, batch, part, out, part.requests);
@@ -71,10 +71,12 @@ async function readLines(env: HeavyEnv, batch: BatchRow, part: PartRow): Promise
 interface Output {
   output: string[];
   errors: string[];
+  /** Requests left unrun because the completion window had closed. */
+  expired: number;
 }
 
 async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, lines: Line[], log: Logger): Promise<Output> {
-  const out: Output = { output: [], errors: [] };
+  const out: Output = { output: [], errors: [], expired: 0 };
   const budget = { waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: LEASE_TTL_MS };
   let next = 0;
   const worker = async () => {
@@ -87,7 +89,14 @@ async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, lines:
   return out;
 }
 
+const EXPIRED = { code: "batch_expired", message: "This request could not be executed before the completion window expired." };
+
 async function runOne(env: HeavyEnv, batch: BatchRow, line: Line, budget: Parameters<typeof admit>[2], out: Output, log: Logger) {
+  // Checked per request: a part that started in time may be held by the rate limiter past the window.
+  if (Date.now() >= batch.expiresAt) {
+    out.expired++;
+    return void out.errors.push(errorLine(line.custom_id, EXPIRED));
+  }
   const admission = await admit(env, batch, budget);
   if (!admission.ok) return void out.errors.push(errorLine(line.custom_id, admission));
   const requestId = `batch_req_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
@@ -120,5 +129,6 @@ async function writePart(env: HeavyEnv, batch: BatchRow, part: PartRow, out: Out
     output.length ? env.FILES.put(r2Keys.batchPart(batch.tenantId, batch.id, part.idx, "output"), output) : null,
     errors.length ? env.FILES.put(r2Keys.batchPart(batch.tenantId, batch.id, part.idx, "error"), errors) : null,
   ]);
+  if (out.expired) await markExpired(env.DB, batch);
   await finishPart(env.DB, part, { completed: out.output.length, failed: Math.max(out.errors.length, failedAtLeast), outputBytes: output.length, errorBytes: errors.length });
 }

@@ -66,3 +66,11 @@ export async function dropPendingParts(d1: D1Database, tenantId: string, batchId
     .set({ status: "done" })
     .where(and(eq(p.tenantId, tenantId), eq(p.batchId, batchId), eq(p.status, "pending")));
 }
+
+/** Records that the completion window closed with requests unrun (the first time it is noticed), so the batch ends expired. */
+export async function markExpired(d1: D1Database, batch: Pick<BatchRow, "tenantId" | "id">, now = Date.now()) {
+  await openDb(d1)
+    .update(b)
+    .set({ expiredAt: sql`coalesce(${b.expiredAt}, ${now})` })
+    .where(and(eq(b.tenantId, batch.tenantId), eq(b.id, batch.id)));
+}

@@ -1,0 +1,48 @@
+/**
+ * A call to a client tool ends the turn half-way: the client runs its tool and sends the conversation
+ * back. What the client never saw — our own tool calls of that turn and their results — would be gone by
+ * then, and the model would answer (or call our tools again) without them. So such a turn is kept in D1
+ * under its first client call's id, and when the client's history echoes that call, the echo is replaced
+ * by the turn as the model saw it. The client's history wins wherever it differs from what we kept.
+ */
+import { and, eq, inArray, lt } from "drizzle-orm";
+import { openDb, schema } from "../../../../lib/db/index.js";
+import type { ChatMessage } from "../../../../lib/protocol/index.js";
+import type { ModelToolCall } from "../providers/provider.js";
+
+type Echo = Extract<ChatMessage, { role: "assistant" }>;
+type Signature = { id: string; name: string }[];
+
+const signature = (calls: { id: string; name: string }[]): Signature => calls.map((c) => ({ id: c.id, name: c.name }));
+const echoed = (m: ChatMessage): m is Echo & { tool_calls: NonNullable<Echo["tool_calls"]> } => m.role === "assistant" && !!m.tool_calls?.length;
+
+/** Keeps `turn` (this request's messages after the client's history) when it holds anything the client will not echo. */
+export async function saveTurn(d1: D1Database, k: { tenantId: string; requestId: string; ttlMs: number }, turn: ChatMessage[], clientCalls: ModelToolCall[]): Promise<void> {
+  if (!clientCalls.length || !turn.some((m) => m.role === "tool")) return;
+  const db = openDb(d1);
+  const t = schema.agentContinuations;
+  await db.batch([
+    db.insert(t).values({ tenantId: k.tenantId, callId: clientCalls[0]!.id, requestId: k.requestId, clientCalls: signature(clientCalls), turn }).onConflictDoNothing(),
+    // Expired turns go as new ones come, so the table stays the size of the conversations in flight.
+    db.delete(t).where(and(eq(t.tenantId, k.tenantId), lt(t.createdAt, Date.now() - k.ttlMs))),
+  ]);
+}
+
+/** The client's history with every echo of a kept turn replaced by that turn. One query, only when there are echoes. */
+export async function restoreTurns(d1: D1Database, k: { tenantId: string; ttlMs: number }, messages: ChatMessage[]): Promise<ChatMessage[]> {
+  const ids = messages.filter(echoed).map((m) => m.tool_calls[0]!.id);
+  if (!ids.length) return messages;
+  const t = schema.agentContinuations;
+  const rows = await openDb(d1)
+    .select({ callId: t.callId, clientCalls: t.clientCalls, turn: t.turn, createdAt: t.createdAt })
+    .from(t)
+    .where(and(eq(t.tenantId, k.tenantId), inArray(t.callId, ids)));
+  if (!rows.length) return messages;
+  const fresh = new Map(rows.filter((r) => r.createdAt >= Date.now() - k.ttlMs).map((r) => [r.callId, r]));
+  return messages.flatMap((m) => {
+    if (!echoed(m)) return [m];
+    const kept = fresh.get(m.tool_calls[0]!.id);
+    const same = kept && JSON.stringify(kept.clientCalls) === JSON.stringify(m.tool_calls.map((c) => ({ id: c.id, name: c.function.name })));
+    return same ? (kept.turn as ChatMessage[]) : [m];
+  });
+}

@@ -12,26 +12,33 @@ import { applyMigrations, devCredentials, ensureDevTenant, workerConfigs, type D
 
 export interface MiniflareStack extends DevCredentials {
   url: string;
+  /** The DevTools endpoint; each Worker named in `inspect` is at `${inspectorUrl}/${name}`. */
+  inspectorUrl: string | null;
   stop(): Promise<void>;
 }
 
-export async function startMiniflareStack(opts: { port: number; stateDir: string; vars?: Record<string, string> }): Promise<MiniflareStack> {
+/** `inspect`: Workers whose isolate a benchmark reads through the DevTools protocol (their heap, say). */
+export async function startMiniflareStack(opts: { port: number; stateDir: string; vars?: Record<string, string>; inspect?: { port: number; workers: string[] } }): Promise<MiniflareStack> {
   const creds = devCredentials(opts.stateDir);
   applyMigrations(opts.stateDir);
   ensureDevTenant(opts.stateDir, creds);
   const vars = { ...opts.vars, CIO_ADMIN_TOKEN: creds.adminToken };
   const outRoot = join(opts.stateDir, "bundles");
-  const workers = workerConfigs().map((c) => workerOptions(c, { vars }, outRoot));
+  const workers = workerConfigs()
+    .map((c) => workerOptions(c, { vars }, outRoot))
+    .map((w) => (opts.inspect?.workers.includes(w.name as string) ? { ...w, unsafeInspectorProxy: true } : w));
   const { Miniflare, convertV4MiniflareOptions } = await wranglersMiniflare();
   // wrangler's reader emits the flat (v4) option shape; Miniflare 5 takes it through its converter.
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: opts.port,
     resourcePersistencePath: join(opts.stateDir, "v3"),
+    ...(opts.inspect ? { inspectorPort: opts.inspect.port } : {}),
     workers: workers as never,
   }));
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { ...creds, url, stop: () => mf.dispose() };
+  const inspectorUrl = opts.inspect ? (await mf.getInspectorURL()).toString() : null;
+  return { ...creds, url, inspectorUrl, stop: () => mf.dispose() };
 }
 
 /** The Miniflare wrangler itself uses: its worker options match that version's schema exactly. */
@@ -44,10 +51,14 @@ async function wranglersMiniflare(): Promise<typeof import("miniflare")> {
  * The floor of this runtime: one Worker that forwards the request body to `upstream` and returns the
  * answer, served the same way. A benchmark row for it shows what any Worker costs here before our code.
  */
-export async function startBareProxy(port: number, upstream: string): Promise<{ url: string; stop(): Promise<void> }> {
+export function startBareProxy(port: number, upstream: string): Promise<{ url: string; stop(): Promise<void> }> {
+  return startBareWorker(port, `export default { fetch(req) { return fetch(${JSON.stringify(upstream)}, { method: "POST", body: req.body, headers: { "content-type": "application/json" } }); } }`);
+}
+
+/** A one-module Worker (`script`, with vars as bindings) served like our stack: a floor for a benchmark to compare with. */
+export async function startBareWorker(port: number, script: string, vars: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const { Miniflare, convertV4MiniflareOptions } = await wranglersMiniflare();
-  const script = `export default { fetch(req) { return fetch(${JSON.stringify(upstream)}, { method: "POST", body: req.body, headers: { "content-type": "application/json" } }); } }`;
-  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port, modules: true, script, compatibilityDate: "2026-11-01" }));
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port, modules: true, script, bindings: vars, compatibilityDate: "2026-11-01" }));
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return { url, stop: () => mf.dispose() };
 }

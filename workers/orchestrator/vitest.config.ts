@@ -24,6 +24,8 @@ export default defineConfig({
           CIO_TOOL_RETRY_BASE_MS: "5",
           CIO_REGISTRY_TTL_MS: "0",
           CIO_BREAKER_SYNC_MS: "1000",
+          // Batched learning writes stay on (the production path), with a window short enough for tests.
+          CIO_LEARNING_FLUSH_MS: "10",
           // Small session limits so the tests can reach them.
           CIO_SESSION_MAX_FRAME_BYTES: "4096",
           CIO_SESSION_MAX_SOCKETS: "3",

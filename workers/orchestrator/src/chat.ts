@@ -16,8 +16,14 @@ import { orchestratorSettings, type OrchestratorSettings } from "./settings.js";
 import { upstreamConfig } from "./upstream.js";
 import { settleCall } from "./usage.js";
 
-export async function runChat(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<unknown>): void }, raw: unknown): Promise<ChatReply> {
-  const parsed = ChatCallSchema.safeParse(raw);
+type Ctx = { waitUntil(p: Promise<unknown>): void };
+
+export function runChat(env: OrchestratorEnv, ctx: Ctx, raw: unknown): Promise<ChatReply> {
+  return runParsedChat(env, ctx, ChatCallSchema.safeParse(raw));
+}
+
+/** For callers that already parsed the call (the RPC entry, which routes on it first): one parse per call. */
+export async function runParsedChat(env: OrchestratorEnv, ctx: Ctx, parsed: z.ZodSafeParseResult<ChatCall>): Promise<ChatReply> {
   if (!parsed.success) return { kind: "error", error: badRequest(z.prettifyError(parsed.error)).toJSON(), upstreamMs: 0 };
   const call = parsed.data;
   const s = orchestratorSettings(env);
@@ -45,7 +51,7 @@ function route(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Pro
 }
 
 /** The call's one settlement; later calls (a stream's end after an error, say) do nothing. */
-function settleOnce(env: OrchestratorEnv, ctx: { waitUntil(p: Promise<unknown>): void }, call: ChatCall, log: Logger): PipelineDeps["settle"] {
+function settleOnce(env: OrchestratorEnv, ctx: Ctx, call: ChatCall, log: Logger): PipelineDeps["settle"] {
   let done = false;
   return (model, usage) => {
     if (done) return;

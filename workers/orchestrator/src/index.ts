@@ -5,8 +5,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { runCheck } from "../../../lib/health.js";
-import type { ChatReply, CouncilView, HealthReport, Model, RpcReply } from "../../../lib/protocol/index.js";
-import { runChat } from "./chat.js";
+import { ChatCallSchema, type ChatReply, type CouncilView, type HealthReport, type Model, type RpcReply } from "../../../lib/protocol/index.js";
+import { runParsedChat } from "./chat.js";
 import { councilCall } from "./councils/rpc.js";
 import { runCron } from "./councils/scheduled.js";
 import { tradingCall } from "./councils/trading-rpc.js";
@@ -26,7 +26,9 @@ export { SessionDO } from "../../../durable-objects/session/index.js";
 
 export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {
-    return (await chatInSession(this.env, raw)) ?? runChat(this.env, this.ctx, raw);
+    // Parsed once here: the session route and the chat pipelines both take the parsed call.
+    const parsed = ChatCallSchema.safeParse(raw);
+    return (parsed.success && (await chatInSession(this.env, parsed.data))) || runParsedChat(this.env, this.ctx, parsed);
   }
 
   async councils(raw: unknown): Promise<RpcReply<CouncilView>> {

@@ -4,13 +4,12 @@
  * caller's tenant, so another tenant's session id reaches an empty object and answers 404.
  */
 import { stubFor } from "../../../lib/do-names.js";
-import { ChatCallSchema, sessionObjectName, type ChatReply } from "../../../lib/protocol/index.js";
+import { sessionObjectName, type ChatCall, type ChatReply } from "../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "./env.js";
 
-export async function chatInSession(env: OrchestratorEnv, raw: unknown): Promise<ChatReply | null> {
-  const parsed = ChatCallSchema.safeParse(raw);
-  const sessionId = parsed.success ? parsed.data.body.session_id : undefined;
-  if (!parsed.success || !sessionId) return null;
+export async function chatInSession(env: OrchestratorEnv, call: ChatCall): Promise<ChatReply | null> {
+  const sessionId = call.body.session_id;
+  if (!sessionId) return null;
   // RPC typing cannot map zod's loose objects (index signatures), so the reply is typed by its declaration.
-  return (await stubFor(env.SESSIONS, sessionObjectName(parsed.data.tenantId, sessionId)).chatCompletion(parsed.data)) as unknown as ChatReply;
+  return (await stubFor(env.SESSIONS, sessionObjectName(call.tenantId, sessionId)).chatCompletion(call)) as unknown as ChatReply;
 }

@@ -46,6 +46,10 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_TOOL_HMAC_SECRET: envOptionalString(),
   /** Weight of the newest observation in the tools' moving averages (success, latency, rating). */
   CIO_LEARNING_ALPHA: z.coerce.number().gt(0).max(1).default(0.2),
+  /** Tool calls are written to D1 in one batch per isolate this long after the first of them (0: at once, per answer). */
+  CIO_LEARNING_FLUSH_MS: envInt(250, 0, 10_000),
+  /** A batch this large is written without waiting for the window to end. */
+  CIO_LEARNING_BATCH_MAX: envInt(100, 1, 1000),
   /** BM25 score below which the builtin planner considers a tool irrelevant. */
   CIO_BUILTIN_MIN_SCORE: z.coerce.number().min(0).default(0.5),
 });

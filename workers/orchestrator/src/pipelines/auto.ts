@@ -1,7 +1,7 @@
 /**
  * `cio/auto`: the orchestrator decides how to answer. It loads the tenant's tools (ranked by what they
  * have learned), picks the model provider, runs the agent loop and renders it as a completion or a
- * stream. Tool calls are recorded for the learning loop after the answer, off its path.
+ * stream. Tool calls are queued for the learning loop after the answer and written off its path.
  */
 import { ApiError, upstreamError } from "../../../../lib/errors.js";
 import { sseData } from "../../../../lib/http/sse.js";
@@ -12,7 +12,8 @@ import { runAgent } from "../agent/loop.js";
 import { renderJson, renderSse, type RenderTarget } from "../agent/render.js";
 import { Dispatcher } from "../dispatcher/index.js";
 import { quality, rankByQuality } from "../learning/quality.js";
-import { recordCalls, type CallOutcome } from "../learning/record.js";
+import type { CallOutcome } from "../learning/record.js";
+import { queueCalls } from "../learning/record-queue.js";
 import type { ModelToolCall } from "../providers/provider.js";
 import { selectProvider } from "../providers/select.js";
 import { tenantTools, type RegisteredTool } from "../registry/index.js";
@@ -29,7 +30,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;
   try {
-    const registry = await tenantTools(env, s, call.tenantId, log);
+    const registry = await tenantTools(env, s, call.tenantId, log, deps.waitUntil);
     const offered = rankByQuality(registry.tools, registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
     const manifests = new Map(offered.map((t) => [t.name, t.manifest]));
     const provider = selectProvider(env, s, log, {
@@ -37,7 +38,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       quality: (name) => quality(registry.stats.get(name), manifests.get(name)?.timeoutMs ?? 1),
       minScore: s.CIO_BUILTIN_MIN_SCORE,
     });
-    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id }, new Map(offered.map((t) => [t.name, t])));
+    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id, waitUntil: deps.waitUntil }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
     const kept = { tenantId: call.tenantId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
     const history = await restoreTurns(env.DB, kept, body.messages);
@@ -58,7 +59,11 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
         signal: abort.signal,
         waited: (ms) => (waited += ms),
       }), (turn, calls) => saveTurn(env.DB, kept, turn, calls).catch((err) => log.error("a paused turn could not be kept; the follow-up will lack our tool results", { err }))),
-      (outcomes) => deps.waitUntil(recordCalls(env.DB, call.tenantId, call.requestId, outcomes, s.CIO_LEARNING_ALPHA).catch((err) => log.error("tool calls could not be recorded", { err }))),
+      (outcomes) => {
+        const calls = outcomes.map((o) => ({ ...o, tenantId: call.tenantId, requestId: call.requestId }));
+        const write = queueCalls(env.DB, calls, { flushMs: s.CIO_LEARNING_FLUSH_MS, maxBatch: s.CIO_LEARNING_BATCH_MAX, alpha: s.CIO_LEARNING_ALPHA });
+        if (write) deps.waitUntil(write.catch((err) => log.error("tool calls could not be recorded", { err })));
+      },
     );
     // The first event is awaited here, so a model that fails before answering anything is an HTTP error.
     first = await events.next();

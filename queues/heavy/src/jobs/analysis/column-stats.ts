@@ -2,6 +2,7 @@
  * Statistics of one column, accumulated value by value in constant memory: the inferred type, nulls,
  * min/max/mean for numbers (and min/max for dates and text), and the most frequent values.
  */
+import { detach } from "./detach.js";
 import { TopValues } from "./top-values.js";
 
 export type ColumnType = "empty" | "integer" | "number" | "boolean" | "date" | "string";
@@ -54,23 +55,30 @@ export class ColumnStats {
       this.nulls++;
       return;
     }
-    this.top.add(v.length > 200 ? v.slice(0, 200) : v);
-    if (this.minText === null || v < this.minText) this.minText = v;
-    if (this.maxText === null || v > this.maxText) this.maxText = v;
+    if (this.minText === null || v < this.minText) this.minText = detach(v);
+    if (this.maxText === null || v > this.maxText) this.maxText = detach(v);
     const shape = numberShape(v);
     if (shape !== NOT_A_NUMBER) {
-      const n = Number(v);
+      // A plain integer's value comes from the scan (exact up to 15 digits); other numbers need Number().
+      const exact = shape === PLAIN_INTEGER && scannedInteger.digits <= MAX_EXACT_DIGITS;
+      const n = exact ? scannedInteger.value : Number(v);
+      // An integer written the way JavaScript writes it is counted under its number: hashing a number is
+      // cheaper than hashing its text, and String(n) gives the text back exactly.
+      this.top.add(exact && scannedInteger.canonical ? n : topText(v));
       this.nums++;
       if (shape === PLAIN_INTEGER && Number.isInteger(n)) this.ints++;
       this.sum += n;
       if (n < this.minNum) this.minNum = n;
       if (n > this.maxNum) this.maxNum = n;
-    } else if ((v.length === 4 || v.length === 5) && BOOLS.has(v)) {
+      return;
+    }
+    this.top.add(topText(v));
+    if ((v.length === 4 || v.length === 5) && BOOLS.has(v)) {
       this.bools++;
     } else if (v.length >= 10 && v.charCodeAt(4) === 45 && v.charCodeAt(7) === 45 && DATE.test(v)) {
       this.dates++;
-      if (this.minDate === null || v < this.minDate) this.minDate = v;
-      if (this.maxDate === null || v > this.maxDate) this.maxDate = v;
+      if (this.minDate === null || v < this.minDate) this.minDate = detach(v);
+      if (this.maxDate === null || v > this.maxDate) this.maxDate = detach(v);
     }
   }
 
@@ -103,6 +111,9 @@ export class ColumnStats {
   }
 }
 
+/** Top values are counted on at most the first 200 characters of a value. */
+const topText = (v: string) => (v.length > 200 ? v.slice(0, 200) : v);
+
 const NOT_A_NUMBER = 0;
 /** Digits only (with an optional sign): counts as an integer. */
 const PLAIN_INTEGER = 1;
@@ -110,6 +121,16 @@ const PLAIN_INTEGER = 1;
 const DECIMAL = 2;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** Integers of up to 15 digits are exact in a double, so their value can be summed digit by digit. */
+const MAX_EXACT_DIGITS = 15;
+
+/**
+ * What numberShape saw of a plain integer: its value (exact when `digits` ≤ 15) and whether the text is
+ * canonical, i.e. what String(value) gives (no "+", no leading zero, not "-0"). One shared object rather
+ * than a returned one, so the scan allocates nothing per cell.
+ */
+export const scannedInteger = { value: 0, digits: 0, canonical: false };
 
 /**
  * Whether `v` is a number as /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/ defines it, and of which shape.
@@ -119,9 +140,15 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 export function numberShape(v: string): typeof NOT_A_NUMBER | typeof PLAIN_INTEGER | typeof DECIMAL {
   let i = 0;
   let c = v.charCodeAt(0);
+  const sign = c;
   if (c === 43 || c === 45) c = v.charCodeAt(++i);
+  const first = c;
   let digits = 0;
-  while (isDigit(c)) (digits++, (c = v.charCodeAt(++i)));
+  let value = 0;
+  while (isDigit(c)) (digits++, (value = value * 10 + (c - 48)), (c = v.charCodeAt(++i)));
+  scannedInteger.digits = digits;
+  scannedInteger.value = sign === 45 ? -value : value;
+  scannedInteger.canonical = sign !== 43 && (digits === 1 || first !== 48) && !(sign === 45 && value === 0);
   let shape: typeof PLAIN_INTEGER | typeof DECIMAL = PLAIN_INTEGER;
   if (c === 46) {
     shape = DECIMAL;

@@ -5,6 +5,7 @@
  */
 import type { z } from "zod";
 import type { AggregateSchema } from "../../../../../lib/protocol/heavy.js";
+import { detach } from "./detach.js";
 
 type Aggregate = z.infer<typeof AggregateSchema>;
 
@@ -54,7 +55,7 @@ export class GroupBy {
       }
       const k = this.aggregates.length;
       acc = { rows: 0, n: new Array(k).fill(0), sum: new Array(k).fill(0), min: new Array(k).fill(Infinity), max: new Array(k).fill(-Infinity) };
-      this.groups.set(key, acc);
+      this.groups.set(detach(key), acc);
     }
     acc.rows++;
     for (let i = 0; i < this.aggIndex.length; i++) {

@@ -8,13 +8,21 @@
  * column of unique values (an id) it runs once per `capacity` values and a full sort there was the largest
  * single cost of the analysis.
  */
+import { detach } from "./detach.js";
+
 /** A mutable counter, so that a value seen again costs one map lookup rather than a get and a set. */
 interface Counter {
   n: number;
 }
 
+/**
+ * A value's key: its text, or for an integer in canonical form its number (see ColumnStats.add), whose
+ * String() is that text again.
+ */
+export type TopKey = string | number;
+
 export class TopValues {
-  private counts = new Map<string, Counter>();
+  private counts = new Map<TopKey, Counter>();
   private floor = 0;
   /** Scratch space for the counts during a prune, reused so pruning allocates nothing. */
   private readonly scratch: Float64Array;
@@ -23,21 +31,21 @@ export class TopValues {
     this.scratch = new Float64Array(capacity * 2);
   }
 
-  add(v: string): void {
+  add(v: TopKey): void {
     const c = this.counts.get(v);
     if (c !== undefined) {
       c.n++;
       return;
     }
     if (this.counts.size >= this.capacity * 2) this.prune();
-    this.counts.set(v, { n: this.floor + 1 });
+    this.counts.set(typeof v === "string" ? detach(v) : v, { n: this.floor + 1 });
   }
 
   top(n: number): { value: string; count: number }[] {
     return [...this.counts.entries()]
-      .sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1))
-      .slice(0, n)
-      .map(([value, count]) => ({ value, count: count.n }));
+      .map(([key, count]) => ({ value: String(key), count: count.n }))
+      .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1))
+      .slice(0, n);
   }
 
   /** True while every count is exact (no value was ever dropped). */
@@ -60,7 +68,7 @@ export class TopValues {
     let equalKept = this.capacity - above;
     // A new map rather than deletes in place: deleting half of a V8 hash map shrinks its table, and the
     // inserts that follow grow it again (measured: more time in the garbage collector than the sort saved).
-    const kept = new Map<string, Counter>();
+    const kept = new Map<TopKey, Counter>();
     for (const [v, c] of this.counts) {
       if (c.n > cut) kept.set(v, c);
       else if (c.n === cut && equalKept > 0) (equalKept--, kept.set(v, c));

@@ -77,6 +77,11 @@ export class ToolBreakerDO extends DurableObject {
     return this.view(cfg);
   }
 
+  /** The state as it stands, changing nothing (no probe is handed out): for isolates refreshing their view. */
+  peek(raw: BreakerConfig): BreakerView {
+    return this.view(BreakerConfigSchema.parse(raw));
+  }
+
   snapshot(): BreakerState {
     return this.state;
   }

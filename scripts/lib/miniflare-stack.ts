@@ -51,10 +51,14 @@ async function wranglersMiniflare(): Promise<typeof import("miniflare")> {
  * The floor of this runtime: one Worker that forwards the request body to `upstream` and returns the
  * answer, served the same way. A benchmark row for it shows what any Worker costs here before our code.
  */
-export async function startBareProxy(port: number, upstream: string): Promise<{ url: string; stop(): Promise<void> }> {
+export function startBareProxy(port: number, upstream: string): Promise<{ url: string; stop(): Promise<void> }> {
+  return startBareWorker(port, `export default { fetch(req) { return fetch(${JSON.stringify(upstream)}, { method: "POST", body: req.body, headers: { "content-type": "application/json" } }); } }`);
+}
+
+/** A one-module Worker (`script`, with vars as bindings) served like our stack: a floor for a benchmark to compare with. */
+export async function startBareWorker(port: number, script: string, vars: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const { Miniflare, convertV4MiniflareOptions } = await wranglersMiniflare();
-  const script = `export default { fetch(req) { return fetch(${JSON.stringify(upstream)}, { method: "POST", body: req.body, headers: { "content-type": "application/json" } }); } }`;
-  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port, modules: true, script, compatibilityDate: "2026-11-01" }));
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port, modules: true, script, bindings: vars, compatibilityDate: "2026-11-01" }));
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return { url, stop: () => mf.dispose() };
 }

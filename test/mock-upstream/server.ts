@@ -36,11 +36,26 @@ export interface MockOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Time the mock itself spent on requests, from arrival to the last byte, per kind: the fixed latencies as
+ * they really came out (a timer fires late, JSON takes time), so a benchmark can subtract what was spent
+ * here rather than the nominal figures. GET /__timing returns it.
+ */
+export interface MockTiming {
+  model: { requests: number; ms: number };
+  tool: { requests: number; ms: number };
+}
+
 export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream> {
   const log: LoggedRequest[] = [];
   const attempts = new Map<string, number>();
   const tools = newToolState();
+  const timing: MockTiming = { model: { requests: 0, ms: 0 }, tool: { requests: 0, ms: 0 } };
   const server = createServer((req, res) => {
+    const arrived = performance.now();
+    const kind = req.url === "/v1/chat/completions" ? timing.model : req.url?.startsWith("/tools/") ? timing.tool : undefined;
+    if (kind) res.on("finish", () => ((kind.requests += 1), (kind.ms += performance.now() - arrived)));
+    if (req.url === "/__timing") return json(res, 200, timing);
     handle(req, res, { log, attempts, opts, tools }).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { message: String(err), type: "server_error" } }));

@@ -1,9 +1,12 @@
 /**
  * The dispatcher's side of the circuit breakers. The state lives in one ToolBreakerDO per tenant and tool
- * (shared by all isolates); each isolate keeps a short-lived view of it so the common case — a closed
- * breaker and a successful call — costs no round trip: the object is asked again only when the view is
- * older than CIO_BREAKER_SYNC_MS, when the view says open and the cool-down has passed, or to report a
- * failure (and the first success after one).
+ * (shared by all isolates); each isolate keeps a view of it so the common case — a closed breaker and a
+ * successful call — costs no round trip on the call's path. A closed view lets the call go at once; when
+ * it is older than CIO_BREAKER_SYNC_MS it is refreshed beside the call (a read-only peek, kept alive by
+ * waitUntil). The object is asked before the call only when the view says open (or there is none), and
+ * told about failures (and the first success after one). Trade-off: a breaker another isolate opened
+ * reaches this one with its next refresh, so the calls made on the stale view meanwhile — at most those
+ * of one peek's round trip, once per CIO_BREAKER_SYNC_MS — still go out, as they did before it opened.
  */
 import { scopedName, stubFor } from "../../../../lib/do-names.js";
 import type { Logger } from "../../../../lib/log.js";
@@ -16,6 +19,8 @@ interface LocalView extends BreakerView {
 }
 
 const views = new Map<string, LocalView>();
+/** Keys with a peek under way, so a busy isolate sends one, not one per call. */
+const refreshing = new Set<string>();
 
 export class Breakers {
   private readonly cfg: BreakerConfig;
@@ -25,6 +30,8 @@ export class Breakers {
     s: OrchestratorSettings,
     private readonly tenantId: string,
     private readonly log: Logger,
+    /** Keeps a background refresh alive after the answer (ctx.waitUntil). */
+    private readonly waitUntil: (p: Promise<unknown>) => void = () => {},
   ) {
     this.cfg = { threshold: s.CIO_BREAKER_THRESHOLD, cooldownMs: s.CIO_BREAKER_COOLDOWN_MS };
     this.syncMs = s.CIO_BREAKER_SYNC_MS;
@@ -38,10 +45,11 @@ export class Breakers {
   /** Whether a call may go out now; `probe` marks the one call a half-open breaker lets through. */
   async admit(tool: string, now = Date.now()): Promise<Pick<Admission, "allowed" | "probe" | "retryAt">> {
     const v = views.get(this.key(tool));
-    if (v && now - v.syncedAt < this.syncMs) {
-      if (v.status === "closed") return { allowed: true, probe: false, retryAt: 0 };
-      if (v.status === "open" && now < v.retryAt) return { allowed: false, probe: false, retryAt: v.retryAt };
+    if (v?.status === "closed") {
+      if (now - v.syncedAt >= this.syncMs) this.refresh(tool, v, now);
+      return { allowed: true, probe: false, retryAt: 0 };
     }
+    if (v && now - v.syncedAt < this.syncMs && v.status === "open" && now < v.retryAt) return { allowed: false, probe: false, retryAt: v.retryAt };
     try {
       const a = await this.stub(tool).acquire(this.cfg);
       this.remember(tool, a, now);
@@ -62,6 +70,21 @@ export class Breakers {
     } catch (err) {
       this.log.warn("circuit breaker unreachable; outcome not recorded", { tool, ok, err });
     }
+  }
+
+  /** Peeks at the shared state; applied only if nothing newer (a reported outcome) replaced the view meanwhile. */
+  private refresh(tool: string, seen: LocalView, now: number) {
+    const key = this.key(tool);
+    if (refreshing.has(key)) return;
+    refreshing.add(key);
+    const peek = this.stub(tool)
+      .peek(this.cfg)
+      .then((fresh) => {
+        if (views.get(key) === seen) this.remember(tool, fresh, now);
+      })
+      .catch((err) => this.log.warn("circuit breaker unreachable; keeping this isolate's view", { tool, err }))
+      .finally(() => refreshing.delete(key));
+    this.waitUntil(peek);
   }
 
   private remember(tool: string, v: BreakerView, now: number) {

@@ -38,6 +38,8 @@ export interface DispatchContext {
   log: Logger;
   /** The chat session of the request, handed to local tools that take `session_id` (e.g. analyze_file). */
   sessionId?: string;
+  /** Work that may finish after the answer (ctx.waitUntil): breaker refreshes. */
+  waitUntil?: (p: Promise<unknown>) => void;
 }
 
 /** Errors that say the caller was wrong, not the tool: they do not count against a tool's breaker. */
@@ -50,7 +52,7 @@ export class Dispatcher {
     private readonly ctx: DispatchContext,
     private readonly tools: Map<string, RegisteredTool>,
   ) {
-    this.breakers = new Breakers(ctx.env, ctx.settings, ctx.tenantId, ctx.log);
+    this.breakers = new Breakers(ctx.env, ctx.settings, ctx.tenantId, ctx.log, ctx.waitUntil);
   }
 
   /** `offered`: the tools the model was shown this round; a call to any other is refused. */

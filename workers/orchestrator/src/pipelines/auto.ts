@@ -30,7 +30,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;
   try {
-    const registry = await tenantTools(env, s, call.tenantId, log);
+    const registry = await tenantTools(env, s, call.tenantId, log, deps.waitUntil);
     const offered = rankByQuality(registry.tools, registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
     const manifests = new Map(offered.map((t) => [t.name, t.manifest]));
     const provider = selectProvider(env, s, log, {
@@ -38,7 +38,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       quality: (name) => quality(registry.stats.get(name), manifests.get(name)?.timeoutMs ?? 1),
       minScore: s.CIO_BUILTIN_MIN_SCORE,
     });
-    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id }, new Map(offered.map((t) => [t.name, t])));
+    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id, waitUntil: deps.waitUntil }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
     const kept = { tenantId: call.tenantId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
     const history = await restoreTurns(env.DB, kept, body.messages);

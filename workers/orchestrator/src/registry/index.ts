@@ -1,7 +1,7 @@
 /**
  * The registry as the agent loop sees it: the tools a tenant may use (enabled, and public or on its
  * allow-list) with the tenant's statistics for each. Both are read in one D1 batch and kept per isolate
- * for CIO_REGISTRY_TTL_MS, so a hot path costs no database round trip. The first read in an isolate
+ * (see tenantTools), so a hot path costs no database round trip. The first read in an isolate
  * seeds the registry from the bindings.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
@@ -22,15 +22,45 @@ export interface TenantTools {
   stats: Map<string, ToolStatsRow>;
 }
 
-const cache = new Map<string, { at: number; value: Promise<TenantTools> }>();
+interface Cached {
+  at: number;
+  value: Promise<TenantTools>;
+  /** The value has loaded: it may be served stale while the next one loads. */
+  loaded: boolean;
+  refreshing: boolean;
+}
+
+const cache = new Map<string, Cached>();
 let seeded: Promise<void> | undefined;
 
-export function tenantTools(env: OrchestratorEnv, s: OrchestratorSettings, tenantId: string, log: Logger, now = Date.now()): Promise<TenantTools> {
+/**
+ * A snapshot younger than CIO_REGISTRY_TTL_MS is served as is. An older one that loaded is still served,
+ * once, while the next loads beside the call (kept alive by `waitUntil`), so no answer waits for D1 after
+ * the first: a registry change reaches this isolate within the TTL plus one request. TTL 0 turns the cache off.
+ */
+export function tenantTools(env: OrchestratorEnv, s: OrchestratorSettings, tenantId: string, log: Logger, waitUntil?: (p: Promise<unknown>) => void, now = Date.now()): Promise<TenantTools> {
   const hit = cache.get(tenantId);
   if (hit && now - hit.at < s.CIO_REGISTRY_TTL_MS) return hit.value;
-  const value = load(env, tenantId, log);
-  cache.set(tenantId, { at: now, value });
-  value.catch(() => cache.delete(tenantId));
+  if (!hit?.loaded || s.CIO_REGISTRY_TTL_MS === 0) return remember(tenantId, load(env, tenantId, log), now);
+  if (!hit.refreshing) {
+    hit.refreshing = true;
+    const next = load(env, tenantId, log);
+    const done = next.then(
+      () => void remember(tenantId, next, Date.now()),
+      (err) => ((hit.refreshing = false), log.warn("the tool registry could not be refreshed; serving the last snapshot", { err })),
+    );
+    waitUntil?.(done);
+  }
+  return hit.value;
+}
+
+function remember(tenantId: string, value: Promise<TenantTools>, at: number): Promise<TenantTools> {
+  const entry: Cached = { at, value, loaded: false, refreshing: false };
+  cache.set(tenantId, entry);
+  value.then(
+    () => (entry.loaded = true),
+    () => cache.get(tenantId) === entry && cache.delete(tenantId),
+  );
   return value;
 }
 

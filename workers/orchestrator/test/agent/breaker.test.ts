@@ -39,6 +39,28 @@ describe("circuit breaker per tool", () => {
     expect(await toolCalls(key)).toBe(5);
   });
 
+  it("a breaker another isolate opened reaches this one with its next refresh, which does not hold the call up", async () => {
+    const tenantId = await newTenant();
+    const name = uniq("brk");
+    await mockTool(tenantId, name);
+    // Sync 0: every call finds this isolate's closed view stale and refreshes it beside the call.
+    const settings = { ...BREAKER, CIO_BREAKER_SYNC_MS: "0" };
+    const ask = async () => completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "echo" } }] }, { echoTools: true }])], { tenantId, settings })).cio.tools[0]!;
+    expect(await ask()).toMatchObject({ ok: true });
+
+    // Another isolate sees the tool fail twice: the shared object opens.
+    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
+    const stub = ns.get(ns.idFromName(scopedName(tenantId, "tool-breaker", name)));
+    const cfg = { threshold: 2, cooldownMs: COOLDOWN_MS };
+    await stub.record(false, cfg);
+    await stub.record(false, cfg);
+
+    // The call made on the stale closed view goes out (the trade-off); its refresh brings the open state.
+    expect(await ask()).toMatchObject({ ok: true });
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "circuit_open" } });
+    expect((await stub.snapshot()).status).toBe("open");
+  });
+
   it("the breaker's state is shared: it lives in one Durable Object per tenant and tool", async () => {
     const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
     const stub = ns.get(ns.idFromName(scopedName("t-shared", "tool-breaker", "x")));

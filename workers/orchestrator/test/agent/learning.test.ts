@@ -8,7 +8,9 @@ const orch = () => (exports as unknown as { default: { feedback(x: unknown): Pro
 
 /** Two tools that a request matches equally well: only what was learned can tell them apart. */
 async function twin(tenantId: string, prefix: string, working: boolean) {
-  const name = uniq(prefix);
+  // "x" keeps the suffix one word: an all-digit suffix is dropped by the tokenizer, and the shorter
+  // document would then win on BM25's length normalisation (about one run in twenty).
+  const name = `${prefix}-x${crypto.randomUUID().slice(0, 8)}`;
   const manifest = { name, description: "Stock quote lookup for a company", parameters: { type: "object", properties: {} }, timeoutMs: 2000, version: "1", examples: ["stock quote for ACME"] };
   await registerHttpsTool(baseEnv, working ? `${mockOrigin()}/tools/${name}` : `${mockOrigin()}/nowhere`, manifest, { public: false });
   await grantTool(baseEnv, tenantId, name);

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { Logger } from "../../../../lib/log.js";
+import { tenantTools } from "../../src/registry/index.js";
+import { orchestratorSettings } from "../../src/settings.js";
+import { baseEnv, mockTool, newTenant, uniq } from "./helpers.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("the registry kept per isolate", () => {
+  it("serves its snapshot within the TTL, then once stale while the next loads beside the call", async () => {
+    const env = { ...baseEnv, CIO_REGISTRY_TTL_MS: "2000" } as typeof baseEnv;
+    const s = orchestratorSettings(env);
+    const log = new Logger({ component: "test" });
+    const tenantId = await newTenant();
+    const [a, b] = [uniq("reg-a"), uniq("reg-b")];
+    const names = async (waitUntil?: (p: Promise<unknown>) => void) => (await tenantTools(env, s, tenantId, log, waitUntil)).tools.map((t) => t.name);
+    await mockTool(tenantId, a);
+    expect(await names()).toContain(a);
+
+    await mockTool(tenantId, b);
+    expect(await names()).not.toContain(b); // within the TTL: no D1 read
+    await sleep(2100);
+    const refreshes: Promise<unknown>[] = [];
+    expect(await names((p) => refreshes.push(p))).not.toContain(b); // stale, served at once
+    expect(refreshes).toHaveLength(1);
+    expect(await names((p) => refreshes.push(p))).not.toContain(b);
+    expect(refreshes).toHaveLength(1); // one refresh at a time
+    await Promise.all(refreshes);
+    expect(await names()).toEqual(expect.arrayContaining([a, b]));
+  });
+});

@@ -4,16 +4,7 @@ import type { TaskRow } from "../../../lib/heavy/tasks.js";
 import type { HeavyEnv } from "./env.js";
 import type { HeavySettings } from "./settings.js";
 
-/** A failure that retrying cannot fix (bad input, missing file): the task fails at once, no retries. */
-export class JobFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "JobFailure";
-  }
-}
+export { JobFailure } from "./job-failure.js";
 
 /** The task was cancelled (or finished elsewhere) while this attempt ran: stop quietly. */
 export class TaskGone extends Error {

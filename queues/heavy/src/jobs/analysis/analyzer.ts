@@ -5,7 +5,7 @@
 import type { AnalysisParams } from "../../../../../lib/protocol/heavy.js";
 import { ColumnStats, type ColumnSummary } from "./column-stats.js";
 import { GroupBy, type GroupByResult } from "./group-by.js";
-import { JobFailure } from "../../job.js";
+import { JobFailure } from "../../job-failure.js";
 
 export interface AnalysisLimits {
   topCapacity: number;

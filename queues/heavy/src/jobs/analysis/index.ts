@@ -8,8 +8,9 @@ import { r2Keys } from "../../../../../lib/heavy/ids.js";
 import { AnalysisParamsSchema } from "../../../../../lib/protocol/heavy.js";
 import { JobFailure, type Job, type JobContext } from "../../job.js";
 import { Analyzer, summarise, type AnalysisResult } from "./analyzer.js";
-import { CsvError, CsvParser } from "./csv.js";
-import { readRanges, type RangeReadStats, type RangeSource } from "./range-reader.js";
+import { CsvError } from "./csv.js";
+import { readCsvRanges } from "./csv-reader.js";
+import type { RangeReadStats, RangeSource } from "./range-reader.js";
 import { readXlsx } from "./xlsx.js";
 
 export const analyzeFile: Job = async (ctx) => {
@@ -44,10 +45,8 @@ export function formatOf(filename: string, contentType: string | null): "csv" | 
   throw new JobFailure("unsupported_file", `Cannot analyse '${filename}': CSV (.csv, .tsv) and Excel (.xlsx) files are supported.`);
 }
 
-/** Reads the file range by range (see range-reader.ts) and decodes across range boundaries. */
+/** Reads the file from R2 range by range (see csv-reader.ts and range-reader.ts). */
 async function readCsv(file: { id: string; r2Key: string; bytes: number }, analyzer: Analyzer, ctx: JobContext, delimiter: string): Promise<RangeReadStats> {
-  const parser = new CsvParser((row) => analyzer.row(row), delimiter);
-  const decoder = new TextDecoder("utf-8");
   const source: RangeSource = {
     size: file.bytes,
     read: async (offset, length) => {
@@ -56,19 +55,8 @@ async function readCsv(file: { id: string; r2Key: string; bytes: number }, analy
       return new Uint8Array(await obj.arrayBuffer());
     },
   };
-  let first = true;
   try {
-    const stats = await readRanges(source, ctx.settings.CIO_ANALYSIS_READ_BYTES, async (bytes, end) => {
-      let text = decoder.decode(bytes, { stream: true });
-      // A byte order mark is not part of the first column's name.
-      if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
-      parser.push(text);
-      await ctx.progress(file.bytes ? end / file.bytes : 0);
-    });
-    parser.push(decoder.decode());
-    parser.end();
-    return stats;
+    return await readCsvRanges(source, { step: ctx.settings.CIO_ANALYSIS_READ_BYTES, delimiter, onRow: (row) => analyzer.row(row), onProgress: (p) => ctx.progress(p) });
   } catch (err) {
     if (err instanceof CsvError) throw new JobFailure("invalid_csv", `The CSV file is malformed: ${err.message}.`);
     throw err;

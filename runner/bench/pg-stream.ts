@@ -75,7 +75,7 @@ export function benchRunner(url: string, chunkRows = 1000, credits = 8): Promise
     let bytes = 0;
     let rows = 0;
     const exec: QueryExecutor = new QueryExecutor(
-      { driver, policy, audit: noAudit, log: silentLogger(), chunkRows, maxConcurrent: 1, credits: () => credits },
+      { driver, policy, audit: noAudit, log: silentLogger(), chunkRows, frameBytes: 512 * 1024, maxConcurrent: 1, credits: () => credits },
       (data) => {
         bytes += data.length;
         if (typeof data !== "string") setImmediate(() => exec.ack({ type: "ack", id: "b", credits: 1 }));

@@ -36,6 +36,7 @@ function start(over: Partial<ClientOptions> = {}, policy: PolicyConfigInput = {}
     audit: noAudit,
     log: silentLogger(),
     chunkRows: 100,
+    frameBytes: 1,
     credits: 8,
     maxConcurrent: 4,
     heartbeatMs: 60_000,
@@ -188,7 +189,7 @@ describe("compression", () => {
     const c = new RunnerClient({
       cloudUrl: `http://127.0.0.1:${port}`, token: "t", runnerName: "warehouse", driver: new SqliteDriver(path),
       policy: new Policy(PolicyConfigSchema.parse({}), "sqlite", "main"), audit: noAudit, log: silentLogger(),
-      chunkRows: 100, credits: 8, maxConcurrent: 4, heartbeatMs: 60_000, backoff: { initialMs: 50, maxMs: 200 }, compress,
+      chunkRows: 100, frameBytes: 1, credits: 8, maxConcurrent: 4, heartbeatMs: 60_000, backoff: { initialMs: 50, maxMs: 200 }, compress,
     });
     c.start();
     try {

@@ -30,6 +30,7 @@ export interface ClientOptions {
   audit: AuditLog;
   log: Logger;
   chunkRows: number;
+  frameBytes: number;
   credits: number;
   maxConcurrent: number;
   heartbeatMs: number;

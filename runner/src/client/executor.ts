@@ -17,8 +17,13 @@ export interface ExecutorOptions {
   policy: Policy;
   audit: AuditLog;
   log: Logger;
-  /** Rows per `rows` frame (and per database fetch). */
+  /** Rows per database fetch. */
   chunkRows: number;
+  /**
+   * A rows frame is sent once it holds about this many bytes (whole fetches are gathered until then), so
+   * narrow rows do not cost a frame, an ack and a hop through the hub per few kilobytes.
+   */
+  frameBytes: number;
   maxConcurrent: number;
   /** K when the query frame carries no `credits` (from hello-ack, else the config). */
   credits: () => number;
@@ -135,17 +140,10 @@ export class QueryExecutor {
     let bytes = 0;
     let seq = 0;
     let truncatedBy: "maxRows" | "maxBytes" | undefined;
-    for (let batch = await stream.next(); batch; batch = await stream.next()) {
-      signal.throwIfAborted();
-      let json: string[] = [];
-      for (const row of batch) {
-        if (rowCount + json.length >= q.maxRows) {
-          truncatedBy = "maxRows";
-          break;
-        }
-        json.push(JSON.stringify(maskRow(row, masked, MASK)));
-      }
-      if (!json.length) break;
+    let json: string[] = [];
+    let gathered = 0; // UTF-16 length of `json`: the byte count for ASCII, a cheap estimate otherwise
+    const flush = async () => {
+      if (!json.length) return;
       // maxBytes counts NDJSON body bytes (each row's UTF-8 JSON and its newline), as the hub does. The
       // encoded frame gives the chunk's size at once; rows are measured one by one only when it would cross.
       let frame = encodeRows({ id, requestId, seq }, json);
@@ -161,17 +159,34 @@ export class QueryExecutor {
           n++;
         }
         json = json.slice(0, n);
-        if (!json.length) break;
-        frame = encodeRows({ id, requestId, seq }, json);
+        if (json.length) frame = encodeRows({ id, requestId, seq }, json);
       }
+      const rows = json.length;
+      json = [];
+      gathered = 0;
+      if (!rows) return;
       bytes += size;
-      rowCount += json.length;
+      rowCount += rows;
       await running.credits.acquire();
       signal.throwIfAborted();
       this.send(frame);
       seq++;
+    };
+    for (let batch = await stream.next(); batch; batch = await stream.next()) {
+      signal.throwIfAborted();
+      for (const row of batch) {
+        if (rowCount + json.length >= q.maxRows) {
+          truncatedBy = "maxRows";
+          break;
+        }
+        const s = JSON.stringify(maskRow(row, masked, MASK));
+        json.push(s);
+        gathered += s.length + 1;
+      }
+      if (truncatedBy || gathered >= this.opts.frameBytes || bytes + gathered > q.maxBytes) await flush();
       if (truncatedBy) break;
     }
+    if (!truncatedBy) await flush();
     return { rowCount, truncatedBy };
   }
 

@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   connection: z
     .object({
       chunkRows: z.number().int().min(1).max(10_000).default(500),
+      /** Rows frames are filled to about this size; the hub accepts up to 32 MiB per message. */
+      frameBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(512 * 1024),
       credits: z.number().int().min(1).max(1024).default(8),
       maxConcurrent: z.number().int().min(1).max(64).default(4),
       heartbeatMs: z.number().int().min(1000).default(15_000),
@@ -38,7 +40,7 @@ export const ConfigSchema = z.object({
         .object({ initialMs: z.number().int().min(1).default(500), maxMs: z.number().int().min(1).default(30_000) })
         .default({ initialMs: 500, maxMs: 30_000 }),
     })
-    .default({ chunkRows: 500, credits: 8, maxConcurrent: 4, heartbeatMs: 15_000, compress: false, backoff: { initialMs: 500, maxMs: 30_000 } }),
+    .default({ chunkRows: 500, frameBytes: 512 * 1024, credits: 8, maxConcurrent: 4, heartbeatMs: 15_000, compress: false, backoff: { initialMs: 500, maxMs: 30_000 } }),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
 });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -61,7 +61,8 @@ policy:
   auditLog: ${q(v.auditLog)}
 
 connection:
-  chunkRows: 500      # rows per frame
+  chunkRows: 500      # rows per database fetch
+  frameBytes: 524288  # fetches are gathered into frames of about this many bytes
   credits: 8          # chunks in flight before the hub must ack (the hub may set its own)
   maxConcurrent: 4    # queries at once
   heartbeatMs: 15000

@@ -47,6 +47,24 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     expect(o.done).toMatchObject({ rowCount: 20000, truncated: false });
   });
 
+  it("gathers fetches into frames of about frameBytes, and still stops exactly at maxRows and maxBytes", async () => {
+    const { run } = harness(driver, { maxRows: 100_000 }, { chunkRows: 100, frameBytes: 64 * 1024 });
+    const all = await run({ sql: "SELECT * FROM wide ORDER BY id" });
+    const frames = all.frames.filter((f) => f.type === "rows");
+    expect(all.rows).toHaveLength(20000);
+    expect(all.rows[19999]?.[0]).toBe(20000);
+    // 200 fetches of ~8 KB: gathered to 64 KB, that is about 25 frames, not 200.
+    expect(frames.length).toBeGreaterThan(10);
+    expect(frames.length).toBeLessThan(50);
+    expect((await run({ sql: "SELECT id FROM wide", maxRows: 250 })).done).toMatchObject({ rowCount: 250, truncated: true, truncatedBy: "maxRows" });
+    const bytes = await run({ sql: "SELECT label FROM wide ORDER BY id", maxBytes: 100_000 });
+    expect(bytes.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
+    const ndjson = bytes.rows.map((r) => JSON.stringify(r) + "\n").join("");
+    expect(ndjson.length).toBeLessThanOrEqual(100_000);
+    // …and the next row would not have fitted.
+    expect(ndjson.length + JSON.stringify([`row ${bytes.rows.length + 1}`]).length + 1).toBeGreaterThan(100_000);
+  });
+
   it("reports column types and the visible schema", async () => {
     const { run } = harness(driver);
     const o = await run({ sql: "SELECT id, label FROM wide LIMIT 1" });

@@ -3,25 +3,37 @@
  * is a string in one and `{ expr: { value } }` in another), so the checks walk it generically and treat
  * anything they do not recognise conservatively.
  */
-import sqlParser from "node-sql-parser";
+import { createRequire } from "node:module";
+import type { Parser } from "node-sql-parser";
 import type { Dialect } from "./dialect.ts";
 
 export type AstNode = { [key: string]: unknown };
 
-const parser = new sqlParser.Parser();
+// node-sql-parser's main module carries the grammar of every dialect it knows (about 23 MB of resident
+// memory); each dialect also ships alone, so a runner loads only the one its database speaks, on first use.
+const require = createRequire(import.meta.url);
+const parsers = new Map<Dialect, Parser>();
+function parserFor(dialect: Dialect): Parser {
+  let p = parsers.get(dialect);
+  if (!p) {
+    const mod = require(`node-sql-parser/build/${dialect}.js`) as { Parser: new () => Parser };
+    parsers.set(dialect, (p = new mod.Parser()));
+  }
+  return p;
+}
 
 export const isNode = (v: unknown): v is AstNode => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Every statement in `sql` as parsed in `dialect`; throws the parser's error when it cannot parse. */
 export function parseStatements(sql: string, dialect: Dialect): AstNode[] {
-  const ast: unknown = parser.astify(sql, { database: dialect });
+  const ast: unknown = parserFor(dialect).astify(sql, { database: dialect });
   const list: unknown[] = Array.isArray(ast) ? ast : [ast];
   return list.filter(isNode);
 }
 
 /** node-sql-parser's own list of referenced tables as "op::schema::table". */
 export function parserTableList(sql: string, dialect: Dialect): string[] {
-  return parser.tableList(sql, { database: dialect });
+  return parserFor(dialect).tableList(sql, { database: dialect });
 }
 
 /** Calls `visit` on every object node under `root`, depth first, with the key it was found under. */

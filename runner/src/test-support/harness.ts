@@ -17,11 +17,11 @@ export interface Outcome {
   frames: RunnerFrame[];
 }
 
-export function harness(driver: Driver, policy: PolicyConfigInput = {}, opts: { chunkRows?: number; audit?: AuditLog } = {}) {
+export function harness(driver: Driver, policy: PolicyConfigInput = {}, opts: { chunkRows?: number; frameBytes?: number; audit?: AuditLog } = {}) {
   const frames: RunnerFrame[] = [];
   const pol = new Policy(PolicyConfigSchema.parse(policy), driver.kind, driver.defaultSchema);
   const exec: QueryExecutor = new QueryExecutor(
-    { driver, policy: pol, audit: opts.audit ?? noAudit, log: silentLogger(), chunkRows: opts.chunkRows ?? 100, maxConcurrent: 4, credits: () => 4 },
+    { driver, policy: pol, audit: opts.audit ?? noAudit, log: silentLogger(), chunkRows: opts.chunkRows ?? 100, frameBytes: opts.frameBytes ?? 1, maxConcurrent: 4, credits: () => 4 },
     (data) => {
       const frame: RunnerFrame = typeof data === "string" ? RunnerToHubFrameSchema.parse(JSON.parse(data)) : readRowsFrame(data);
       frames.push(frame);

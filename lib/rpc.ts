@@ -7,7 +7,12 @@ const DISPOSE: symbol | undefined = (Symbol as unknown as { dispose?: symbol }).
 
 export async function released<T>(call: Promise<T>): Promise<T> {
   const result = await call;
-  const dispose = DISPOSE && result && typeof result === "object" ? (result as Record<symbol, unknown>)[DISPOSE] : undefined;
-  if (typeof dispose === "function") dispose.call(result);
+  dispose(result);
   return result;
+}
+
+/** Releases an RPC result now (a no-op for values that are not RPC results). */
+export function dispose(result: unknown): void {
+  const fn = DISPOSE && result && typeof result === "object" ? (result as Record<symbol, unknown>)[DISPOSE] : undefined;
+  if (typeof fn === "function") fn.call(result);
 }

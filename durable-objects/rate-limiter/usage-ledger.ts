@@ -16,6 +16,10 @@ export type LedgerRow = {
 };
 
 export class UsageLedger {
+  /** The object is the only writer of these tables, so what they hold can be kept in memory once read. */
+  private tenant: string | undefined | null = null;
+  private total: { day: string; tokens: number } | undefined;
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS usage (
       day TEXT NOT NULL, model TEXT NOT NULL,
@@ -35,11 +39,15 @@ export class UsageLedger {
       u.prompt_tokens,
       u.completion_tokens,
     );
+    if (this.total?.day === day) this.total.tokens += u.prompt_tokens + u.completion_tokens;
   }
 
+  /** Read on every admission when the tenant has a budget, so the day's total is kept in memory. */
   tokensOn(day: string): number {
+    if (this.total?.day === day) return this.total.tokens;
     const row = this.sql.exec<{ n: number | null }>("SELECT SUM(prompt_tokens + completion_tokens) AS n FROM usage WHERE day = ?", day).one();
-    return row.n ?? 0;
+    this.total = { day, tokens: row.n ?? 0 };
+    return this.total.tokens;
   }
 
   /** Rows changed since their last flush. */
@@ -56,13 +64,18 @@ export class UsageLedger {
   /** Flushed rows of past days are D1's to keep; the object only needs today's for the budget. */
   prune(beforeDay: string) {
     this.sql.exec("DELETE FROM usage WHERE day < ? AND version = flushed_version", beforeDay);
+    if (this.total && this.total.day < beforeDay) this.total = undefined;
   }
 
   get tenantId(): string | undefined {
-    return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'tenant_id'").toArray()[0]?.value;
+    if (this.tenant === null) this.tenant = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'tenant_id'").toArray()[0]?.value;
+    return this.tenant;
   }
 
+  /** The first id booked stays (an object belongs to one tenant); later calls cost nothing. */
   set tenantId(id: string) {
+    if (this.tenantId !== undefined) return;
     this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('tenant_id', ?)", id);
+    this.tenant = id;
   }
 }

@@ -34,4 +34,11 @@ describe("ColumnStats", () => {
     expect(stats(["1.", ".5", "-", "1e", "e1", "1-2"]).top_values.length).toBe(5);
     expect(stats(["1e", "e1", "1-2"]).type).toBe("string");
   });
+
+  it("counts the null spellings as nulls and nothing that merely starts like one", () => {
+    const nulls = ["", "null", "NULL", "NA", "N/A", "n/a", "NaN", "None", "-", " NA "];
+    const s = stats([...nulls, "-1", "n", "Nope", "--", "NAN", "nil"]);
+    expect(s.nulls).toBe(nulls.length);
+    expect(s.top_values.map((t) => t.value).sort()).toEqual(["--", "-1", "NAN", "Nope", "n", "nil"]);
+  });
 });

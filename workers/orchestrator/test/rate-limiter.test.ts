@@ -5,6 +5,7 @@ import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.
 import type { ReserveRequest } from "../../../durable-objects/rate-limiter/limits.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import type { OrchestratorEnv } from "../src/env.js";
+import { settleCall } from "../src/usage.js";
 
 const e = env as unknown as OrchestratorEnv;
 const limiter = () => stubFor(e.RATE_LIMITER, rateLimiterName(`t-${crypto.randomUUID()}`));
@@ -94,6 +95,23 @@ describe("RateLimiterDO", () => {
       await o.alarm();
     });
     expect(await row()).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 5 });
+  });
+
+  it("settlements that end together are sent as one batch, and each frees its own slot and books its usage", async () => {
+    const tenantId = `t-${crypto.randomUUID()}`;
+    const stub = stubFor(e.RATE_LIMITER, rateLimiterName(tenantId));
+    const leases: string[] = [];
+    for (let i = 0; i < 12; i++) leases.push(((await stub.reserve(spec({ keyConcurrency: 12 }))) as { leaseId: string }).leaseId);
+    expect((await stub.reserve(spec({ keyConcurrency: 12 }))).ok).toBe(false);
+    const usage = { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 };
+    await Promise.all(leases.map((id, i) => settleCall(e, tenantId, id, i % 2 ? "m1" : "m2", usage)));
+    const after = await stub.snapshot("k1");
+    expect(after.keyInFlight).toBe(0);
+    expect(after.tokensToday).toBe(36);
+    await runInDurableObject(stub, (_o: RateLimiterDO, state) => {
+      const rows = state.storage.sql.exec<{ model: string; requests: number }>("SELECT model, requests FROM usage ORDER BY model").toArray();
+      expect(rows).toEqual([{ model: "m1", requests: 6 }, { model: "m2", requests: 6 }]);
+    });
   });
 
   it("rejects a malformed reservation instead of admitting it", async () => {

@@ -5,6 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../../../lib/errors.js";
 import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
+import { released } from "../../../../lib/rpc.js";
 import type { LimitReason, Reservation } from "../../../../durable-objects/rate-limiter/limits.js";
 import type { GatewayApp } from "../env.js";
 
@@ -20,7 +21,8 @@ export function rateLimit(): MiddlewareHandler<GatewayApp> {
   return async function rateLimit(c, next) {
     const auth = c.get("auth");
     const stub = stubFor(c.env.RATE_LIMITER, rateLimiterName(auth.tenantId));
-    const r = await stub.reserve({ keyId: auth.keyId, ...auth.limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS });
+    // Released at once: an RPC result left to the GC keeps its call (and the object) referenced meanwhile.
+    const r = await released(stub.reserve({ keyId: auth.keyId, ...auth.limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS }) as Promise<Reservation>);
     if (!r.ok) throw rejection(r);
     c.set("lease", { id: r.leaseId, handedOver: false });
     try {
@@ -29,7 +31,7 @@ export function rateLimit(): MiddlewareHandler<GatewayApp> {
       // Once the orchestrator accepted the call it settles the slot when the answer ends (streams too);
       // anything that failed before that (validation, an exception) is released here.
       if (!c.get("lease")?.handedOver) {
-        c.executionCtx.waitUntil(stub.release(r.leaseId).catch((err) => c.get("log").error("lease release failed", { err })));
+        c.executionCtx.waitUntil(released(stub.release(r.leaseId)).catch((err) => c.get("log").error("lease release failed", { err })));
       }
     }
     c.header("x-ratelimit-limit-requests", String(r.limit));

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../../../../lib/errors.js";
+import { dispose } from "../../../../lib/rpc.js";
 import { SSE_HEADERS } from "../../../../lib/http/sse.js";
 import { ChatCompletionRequestSchema, ChatCompletionSchema, ErrorBodySchema, type ChatReply } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
@@ -39,6 +40,9 @@ export const chat = router().openapi(route, async (c) => {
   const lease = c.get("lease");
   if (lease) lease.handedOver = true;
   c.set("upstreamMs", reply.upstreamMs);
+  // A finished reply is plain data: releasing it at once ends the RPC call instead of leaving that to the GC.
+  // A stream's reply is kept, as its body is still being read.
+  if (reply.kind !== "stream") dispose(reply);
   if (reply.kind === "error") throw ApiError.from(reply.error);
   if (reply.kind === "json") return c.json(reply.completion, 200);
   return new Response(reply.body, { status: 200, headers: SSE_HEADERS }) as never;

@@ -12,6 +12,14 @@ const BOOLS = new Set(["true", "false", "TRUE", "FALSE", "True", "False"]);
 const DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 /** Longest value in NULLS and the lengths of BOOLS: most values skip the set lookups by length alone. */
 const NULL_MAX_LENGTH = 4;
+/**
+ * Whether a short value can be in NULLS at all, by its first character ("n", "N", or "-" alone): short
+ * numbers would otherwise each pay a set lookup (hashing the text) just to be told they are not null.
+ */
+const mayBeNull = (v: string) => {
+  const c = v.charCodeAt(0);
+  return v.length === 0 || c === 110 || c === 78 || (c === 45 && v.length === 1);
+};
 
 export interface ColumnSummary {
   name: string;
@@ -51,7 +59,7 @@ export class ColumnStats {
   add(raw: string | undefined): void {
     this.count++;
     const v = raw === undefined ? "" : raw.length > 0 && (raw.charCodeAt(0) === 32 || raw.charCodeAt(raw.length - 1) === 32) ? raw.trim() : raw;
-    if (v.length <= NULL_MAX_LENGTH && NULLS.has(v)) {
+    if (v.length <= NULL_MAX_LENGTH && mayBeNull(v) && NULLS.has(v)) {
       this.nulls++;
       return;
     }

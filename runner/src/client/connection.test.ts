@@ -7,7 +7,7 @@ import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../
 import { ScriptedHub } from "../test-support/hub.ts";
 import { makeSqliteFile } from "../test-support/sqlite-file.ts";
 import { WebSocketServer } from "ws";
-import { connectUrl, RunnerClient, type ClientOptions } from "./connection.ts";
+import { connectUrl, RunnerClient, unmaskedIsSafe, type ClientOptions } from "./connection.ts";
 
 let path: string;
 let hub: ScriptedHub;
@@ -54,6 +54,13 @@ describe("connecting", () => {
   it("builds the connect URL from the cloud URL", () => {
     expect(connectUrl("https://gw.example.com")).toBe("wss://gw.example.com/v1/runners/connect");
     expect(connectUrl("http://127.0.0.1:8787/")).toBe("ws://127.0.0.1:8787/v1/runners/connect");
+  });
+
+  it("sends unmasked frames only where no intermediary can read them (TLS or loopback)", () => {
+    expect(unmaskedIsSafe(connectUrl("https://gw.example.com"))).toBe(true);
+    expect(unmaskedIsSafe(connectUrl("http://127.0.0.1:8787"))).toBe(true);
+    expect(unmaskedIsSafe(connectUrl("http://localhost:8787"))).toBe(true);
+    expect(unmaskedIsSafe(connectUrl("http://gw.internal:8787"))).toBe(false);
   });
 
   it("sends the token and a hello with the allowed schema, never credentials", async () => {

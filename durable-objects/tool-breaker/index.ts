@@ -68,7 +68,9 @@ export class ToolBreakerDO extends DurableObject {
     const cfg = BreakerConfigSchema.parse(raw);
     const s = this.state;
     if (ok) {
-      if (s.status !== "closed" || s.failures !== 0) await this.save(INITIAL);
+      // Only the half-open probe closes an open breaker: a success reported now comes from a call let out
+      // before it opened (an isolate's stale closed view), which says nothing about the tool since.
+      if (s.status === "half-open" || (s.status === "closed" && s.failures !== 0)) await this.save(INITIAL);
     } else if (s.status === "half-open" || (s.status === "closed" && s.failures + 1 >= cfg.threshold)) {
       await this.save({ status: "open", failures: s.failures + 1, openedAt: now, probeAt: 0 });
     } else if (s.status === "closed") {

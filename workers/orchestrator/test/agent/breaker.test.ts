@@ -73,6 +73,17 @@ describe("circuit breaker per tool", () => {
     expect((await other.acquire(cfg)).allowed).toBe(true);
   });
 
+  it("only the half-open probe closes an open breaker: a late success from a call let out before it opened does not", async () => {
+    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
+    const stub = ns.get(ns.idFromName(scopedName(uniq("t-late"), "tool-breaker", "x")));
+    const cfg = { threshold: 1, cooldownMs: 50 };
+    await stub.record(false, cfg);
+    expect((await stub.record(true, cfg)).status).toBe("open");
+    await sleep(60);
+    expect(await stub.acquire(cfg)).toMatchObject({ allowed: true, probe: true });
+    expect((await stub.record(true, cfg)).status).toBe("closed");
+  });
+
   it("a half-open breaker lets exactly one probe through, however many calls arrive at once", async () => {
     const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
     const stub = ns.get(ns.idFromName(scopedName("t-probe", "tool-breaker", "x")));

@@ -9,32 +9,22 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyMigrations, wrangler } from "../scripts/lib/local-stack.ts";
 import { startMiniflareStack } from "../scripts/lib/miniflare-stack.ts";
-import { withDirective } from "../test/mock-upstream/directive.ts";
 import { startMockUpstream } from "../test/mock-upstream/server.ts";
 import { MOCK_TOOL_SECRET } from "../test/mock-upstream/tools.ts";
 import { cpuMeter } from "./cpu-time.ts";
 import { benchKey } from "./lib.ts";
+import { BODY, TOOL, autoVars, registerTool } from "./suites/auto.ts";
 import { startAutoFloor } from "./suites/auto-floor.ts";
 
-const TOOL = "bench-echo";
 const ANSWERS = Number(process.env.AUTO_CPU_ANSWERS ?? 500);
-const BODY = JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: withDirective("Echo something", { script: [{ tool_calls: [{ name: TOOL, arguments: { mode: "echo" } }] }, { text: "The tool answered." }] }) }] });
 
 const mock = await startMockUpstream({ latencyMs: 20, toolLatencyMs: 10, quiet: true });
 const origin = `http://127.0.0.1:${mock.port}`;
 const stateDir = mkdtempSync(join(tmpdir(), "cio-auto-cpu-"));
-applyMigrations(stateDir);
-const manifest = JSON.stringify({ name: TOOL, description: "Echoes its arguments", parameters: { type: "object", properties: { mode: { type: "string" } } }, timeoutMs: 5000, version: "1" });
-const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "-c", "wrangler.toml", "--command", `INSERT OR REPLACE INTO tools (name, transport, target, manifest) VALUES (${q(TOOL)}, 'https', ${q(`${origin}/tools/${TOOL}`)}, ${q(manifest)})`], { quiet: true });
+registerTool(stateDir, `${origin}/tools/${TOOL}`);
 const port = 26_000 + Math.floor(Math.random() * 1000);
-const stack = await startMiniflareStack({
-  port,
-  stateDir,
-  vars: { CIO_UPSTREAM_BASE_URL: `${origin}/v1`, CIO_UPSTREAM_MODELS: "mock-model", CIO_PROVIDER: "openai", CIO_AUTO_MODEL: "mock-model", CIO_TOOL_HMAC_SECRET: MOCK_TOOL_SECRET, CIO_LOG_LEVEL: "error" },
-});
+const stack = await startMiniflareStack({ port, stateDir, vars: autoVars(origin) });
 const floor = await startAutoFloor(port + 2, origin, MOCK_TOOL_SECRET);
 try {
   const key = await benchKey(stack.url, stack.adminToken);

@@ -10,17 +10,15 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { withDirective } from "../test/mock-upstream/directive.ts";
 import { startMockUpstream } from "../test/mock-upstream/server.ts";
 import { MOCK_TOOL_SECRET } from "../test/mock-upstream/tools.ts";
 import { ROOT, benchKey, load } from "./lib.ts";
+import { BODY, TOOL, autoVars, registerTool } from "./suites/auto.ts";
 import { startAutoFloor } from "./suites/auto-floor.ts";
 
-const TOOL = "bench-echo";
 const ref = process.argv[2] ?? "main";
 const answers = Number(process.env.COMPARE_ANSWERS ?? 250);
 const slices = Number(process.env.COMPARE_SLICES ?? 5);
-const BODY = JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: withDirective("Echo something", { script: [{ tool_calls: [{ name: TOOL, arguments: { mode: "echo" } }] }, { text: "The tool answered." }] }) }] });
 
 interface Target { url: string; headers: Record<string, string>; stop(): Promise<void> }
 
@@ -29,13 +27,8 @@ async function stack(root: string, port: number, origin: string): Promise<Target
   const ls = await import(join(root, "scripts/lib/local-stack.ts"));
   const ms = await import(join(root, "scripts/lib/miniflare-stack.ts"));
   const stateDir = mkdtempSync(join(tmpdir(), "cio-compare-"));
-  ls.applyMigrations(stateDir);
-  const manifest = JSON.stringify({ name: TOOL, description: "Echoes its arguments", parameters: { type: "object", properties: { mode: { type: "string" } } }, timeoutMs: 5000, version: "1" });
-  const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  const sql = `INSERT OR REPLACE INTO tools (name, transport, target, manifest) VALUES (${q(TOOL)}, 'https', ${q(`${origin}/tools/${TOOL}`)}, ${q(manifest)})`;
-  ls.wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "-c", "wrangler.toml", "--command", sql], { quiet: true });
-  const vars = { CIO_UPSTREAM_BASE_URL: `${origin}/v1`, CIO_UPSTREAM_MODELS: "mock-model", CIO_PROVIDER: "openai", CIO_AUTO_MODEL: "mock-model", CIO_TOOL_HMAC_SECRET: MOCK_TOOL_SECRET, CIO_LOG_LEVEL: "error" };
-  const st = await ms.startMiniflareStack({ port, stateDir, vars });
+  registerTool(stateDir, `${origin}/tools/${TOOL}`, ls);
+  const st = await ms.startMiniflareStack({ port, stateDir, vars: autoVars(origin) });
   const key = await benchKey(st.url, st.adminToken);
   return { url: `${st.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, stop: st.stop };
 }

@@ -21,9 +21,10 @@ import { startAutoFloor } from "./auto-floor.ts";
 const MODEL_MS = 20;
 const TOOL_MS = 10;
 const FLOOR_MS = 2 * MODEL_MS + TOOL_MS;
-const TOOL = "bench-echo";
+export const TOOL = "bench-echo";
 
-const BODY = JSON.stringify({
+/** The request every auto measurement sends (the suite, compare-auto.ts, auto-cpu.ts). */
+export const BODY = JSON.stringify({
   model: "cio/auto",
   messages: [{ role: "user", content: withDirective("Echo something", { script: [{ tool_calls: [{ name: TOOL, arguments: { mode: "echo" } }] }, { text: "The tool answered." }] }) }],
 });
@@ -38,14 +39,7 @@ export async function auto(seconds: number, connections: number[]): Promise<{ ro
   const stack = await startMiniflareStack({
     port: mockPort + 1000,
     stateDir,
-    vars: {
-      CIO_UPSTREAM_BASE_URL: `${origin}/v1`,
-      CIO_UPSTREAM_MODELS: "mock-model",
-      CIO_PROVIDER: "openai",
-      CIO_AUTO_MODEL: "mock-model",
-      CIO_TOOL_HMAC_SECRET: MOCK_TOOL_SECRET,
-      CIO_LOG_LEVEL: "error",
-    },
+    vars: autoVars(origin),
   });
   const rows: Row[] = [];
   const notes: Record<string, unknown> = {};
@@ -119,11 +113,25 @@ async function reportedOverhead(url: string, headers: Record<string, string>, n:
   return { requests: n, gateway_reported_overhead_p50_ms: at(50), gateway_reported_overhead_p99_ms: at(99) };
 }
 
-/** The bench tool is registered in the local D1 before the stack starts (the registry's HTTPS transport). */
-function registerTool(stateDir: string, url: string) {
-  applyMigrations(stateDir);
+/** The stack's settings for the auto measurements: the mock as the model, the bench tool's HMAC secret. */
+export const autoVars = (origin: string) => ({
+  CIO_UPSTREAM_BASE_URL: `${origin}/v1`,
+  CIO_UPSTREAM_MODELS: "mock-model",
+  CIO_PROVIDER: "openai",
+  CIO_AUTO_MODEL: "mock-model",
+  CIO_TOOL_HMAC_SECRET: MOCK_TOOL_SECRET,
+  CIO_LOG_LEVEL: "error",
+});
+
+/**
+ * The bench tool (served by the mock at `url`) is registered in the local D1 before the stack starts, in the
+ * registry's HTTPS transport. `helpers` are the tree's own migration and wrangler helpers (compare-auto.ts
+ * passes those of the ref it builds).
+ */
+export function registerTool(stateDir: string, url: string, helpers: { applyMigrations: typeof applyMigrations; wrangler: typeof wrangler } = { applyMigrations, wrangler }) {
+  helpers.applyMigrations(stateDir);
   const manifest = JSON.stringify({ name: TOOL, description: "Echoes its arguments", parameters: { type: "object", properties: { mode: { type: "string" } } }, timeoutMs: 5000, version: "1" });
   const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
   const sql = `INSERT OR REPLACE INTO tools (name, transport, target, manifest) VALUES (${q(TOOL)}, 'https', ${q(url)}, ${q(manifest)})`;
-  wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "-c", "wrangler.toml", "--command", sql], { quiet: true });
+  helpers.wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "-c", "wrangler.toml", "--command", sql], { quiet: true });
 }

@@ -154,7 +154,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     if (s.pendingEvent) await this.notify(s, log);
     if (s.status === "running") {
       if (s.preset === "trading" && !s.evidence) {
-        const ev = await gatherEvidence(this.env, settings, { tenantId: s.tenantId, requestId: s.requestId, timeoutMs: settings.CIO_TOOL_TIMEOUT_MS }, s.symbol!, log);
+        const ev = await gatherEvidence(this.env, settings, { tenantId: s.tenantId, requestId: s.requestId, timeoutMs: settings.CIO_COUNCIL_TOOL_TIMEOUT_MS }, s.symbol!, log);
         s.evidence = ev.byAssistant;
         s.refPrice = ev.price;
         await this.save(s);

@@ -22,7 +22,9 @@ export const CouncilSettingsSchema = z.object({
   CIO_COUNCIL_WEIGHT_CEILING: envNumber(2, 1, 10),
   /** How long `cio/council` waits for the next change of the council before asking again. */
   CIO_COUNCIL_WAIT_MS: envInt(20_000, 10, 120_000),
-  CIO_TOOL_TIMEOUT_MS: envInt(8_000, 100, 60_000),
+  /** Cap on a trading council's market-data calls. Its own name: CIO_TOOL_TIMEOUT_MS is the agent loop's, and
+   * the objects share the orchestrator's vars, so one name had meant 30 s there and 8 s here. */
+  CIO_COUNCIL_TOOL_TIMEOUT_MS: envInt(8_000, 100, 60_000),
   /** Watch-list rows checked per cron run. */
   CIO_TRADING_SCAN_BATCH: envInt(200, 1, 5_000),
   /** Age of a trading decision before its outcome is measured. */

@@ -10,7 +10,7 @@ export interface LimiterEnv {
   CIO_USAGE_FLUSH_MS?: string;
 }
 
-const LimiterSettingsSchema = z.object({ CIO_USAGE_FLUSH_MS: envInt(10_000, 10, 3_600_000) });
+export const LimiterSettingsSchema = z.object({ CIO_USAGE_FLUSH_MS: envInt(10_000, 10, 3_600_000) });
 export const limiterSettings = (env: LimiterEnv) => loadSettings(LimiterSettingsSchema, env);
 
 /** Writes the ledger's changed rows to D1 as absolute totals, in one batch (one D1 transaction). */

@@ -34,7 +34,7 @@ export async function scanWatchLists(env: CouncilEnv, log: Logger, now = Date.no
 async function scanOne(env: CouncilEnv, s: CouncilSettings, row: typeof watchList.$inferSelect, now: number, log: Logger) {
   const windowMs = row.windowMinutes * 60_000;
   if (row.lastCouncilAt !== null && now - row.lastCouncilAt < windowMs) return;
-  const caller = { tenantId: row.tenantId, requestId: `watch-${row.symbol}-${now}`, timeoutMs: s.CIO_TOOL_TIMEOUT_MS };
+  const caller = { tenantId: row.tenantId, requestId: `watch-${row.symbol}-${now}`, timeoutMs: s.CIO_COUNCIL_TOOL_TIMEOUT_MS };
   const r = await callTool(env.TOOL_MARKET_DATA, "market-data", { kind: "klines", symbol: row.symbol, interval: "1m", limit: row.windowMinutes }, caller);
   if (!r.ok) return log.warn("watch-list: market data unavailable", { tenantId: row.tenantId, symbol: row.symbol, code: r.error.code, error: r.error.message });
   const candles = (r.data as { candles?: { open: number; close: number }[] } | undefined)?.candles ?? [];
@@ -75,7 +75,7 @@ export async function measureOutcomes(env: CouncilEnv, log: Logger, now = Date.n
   const prices = new Map<string, Promise<number | null>>();
   const priceOf = (tenantId: string, symbol: string) => {
     if (!prices.has(symbol)) {
-      const caller = { tenantId, requestId: `measure-${symbol}-${now}`, timeoutMs: s.CIO_TOOL_TIMEOUT_MS };
+      const caller = { tenantId, requestId: `measure-${symbol}-${now}`, timeoutMs: s.CIO_COUNCIL_TOOL_TIMEOUT_MS };
       prices.set(symbol, callTool(env.TOOL_MARKET_DATA, "market-data", { kind: "ticker", symbol }, caller).then(lastPrice));
     }
     return prices.get(symbol)!;

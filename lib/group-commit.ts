@@ -49,3 +49,18 @@ interface Batch<I, R> {
   items: I[];
   done: Promise<R[]> | undefined;
 }
+
+/** One GroupCommit per key (a tenant's object, say), made on first use and dropped again when idle. */
+export class GroupCommits<I, R> {
+  private readonly byKey = new Map<string, GroupCommit<I, R>>();
+
+  async add(key: string, maxBatch: number, item: I, send: (items: I[]) => Promise<R[]>): Promise<R> {
+    let commit = this.byKey.get(key);
+    if (!commit) this.byKey.set(key, (commit = new GroupCommit(maxBatch)));
+    try {
+      return await commit.add(item, send);
+    } finally {
+      if (commit.idle && this.byKey.get(key) === commit) this.byKey.delete(key);
+    }
+  }
+}

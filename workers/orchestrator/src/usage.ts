@@ -1,13 +1,13 @@
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
-import { GroupCommit } from "../../../lib/group-commit.js";
+import { GroupCommits } from "../../../lib/group-commit.js";
 import { released } from "../../../lib/rpc.js";
 import type { Usage } from "../../../lib/protocol/index.js";
 import type { SettleItem } from "../../../durable-objects/rate-limiter/index.js";
 import type { OrchestratorEnv } from "./env.js";
 import { orchestratorSettings } from "./settings.js";
 
-/** One group commit per tenant (one RateLimiterDO each), dropped again when it goes idle. */
-const commits = new Map<string, GroupCommit<SettleItem, void>>();
+/** One group commit per tenant (one RateLimiterDO each). */
+const commits = new GroupCommits<SettleItem, void>();
 
 /**
  * Settles an answered call with the tenant's RateLimiterDO: frees the concurrency slot the gateway
@@ -16,15 +16,10 @@ const commits = new Map<string, GroupCommit<SettleItem, void>>();
  * settlement per request cost an RPC and a storage commit in the object, the largest part of a
  * passthrough request's CPU time. A slot is therefore freed at most one round trip later than alone.
  */
-export async function settleCall(env: OrchestratorEnv, tenantId: string, leaseId: string | undefined, model: string, usage?: Usage): Promise<void> {
-  let commit = commits.get(tenantId);
-  if (!commit) commits.set(tenantId, (commit = new GroupCommit(orchestratorSettings(env).CIO_SETTLE_MAX_BATCH)));
-  try {
-    await commit.add({ leaseId: leaseId ?? null, settlement: { tenantId, model, usage } }, async (items) => {
-      await released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settleMany(items));
-      return items.map(() => undefined);
-    });
-  } finally {
-    if (commit.idle && commits.get(tenantId) === commit) commits.delete(tenantId);
-  }
+export function settleCall(env: OrchestratorEnv, tenantId: string, leaseId: string | undefined, model: string, usage?: Usage): Promise<void> {
+  const item: SettleItem = { leaseId: leaseId ?? null, settlement: { tenantId, model, usage } };
+  return commits.add(tenantId, orchestratorSettings(env).CIO_SETTLE_MAX_BATCH, item, async (items) => {
+    await released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settleMany(items));
+    return items.map(() => undefined);
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GroupCommit } from "../../../lib/group-commit.js";
+import { GroupCommit, GroupCommits } from "../../../lib/group-commit.js";
 
 /** A send whose calls stay open until released, so the test decides when a round trip ends. */
 function gatedSend() {
@@ -66,5 +66,40 @@ describe("GroupCommit", () => {
     calls[2]!.release();
     expect(await next).toBe(40);
     expect(commit.idle).toBe(true);
+  });
+});
+
+describe("GroupCommits", () => {
+  it("batches per key: one key's call in flight does not hold back another's", async () => {
+    const commits = new GroupCommits<number, number>();
+    const a = gatedSend();
+    const b = gatedSend();
+    const ra = [1, 2, 3].map((i) => commits.add("a", 10, i, a.send));
+    const rb = commits.add("b", 10, 7, b.send);
+    await tick();
+    expect(a.calls.map((c) => c.items)).toEqual([[1]]);
+    expect(b.calls.map((c) => c.items)).toEqual([[7]]);
+    b.calls[0]!.release();
+    expect(await rb).toBe(70);
+    a.calls[0]!.release();
+    await tick();
+    expect(a.calls.map((c) => c.items)).toEqual([[1], [2, 3]]);
+    a.calls[1]!.release();
+    expect(await Promise.all(ra)).toEqual([10, 20, 30]);
+  });
+
+  it("drops a key's commit once it is idle, and starts afresh after", async () => {
+    const commits = new GroupCommits<number, number>();
+    const { calls, send } = gatedSend();
+    const first = commits.add("a", 10, 1, send);
+    await tick();
+    calls[0]!.release();
+    expect(await first).toBe(10);
+    expect((commits as unknown as { byKey: Map<string, unknown> }).byKey.size).toBe(0);
+    const second = commits.add("a", 10, 2, send);
+    await tick();
+    expect(calls.map((c) => c.items)).toEqual([[1], [2]]); // sent at once: nothing was on its way
+    calls[1]!.release();
+    expect(await second).toBe(20);
   });
 });

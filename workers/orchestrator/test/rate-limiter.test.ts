@@ -114,6 +114,18 @@ describe("RateLimiterDO", () => {
     });
   });
 
+  it("reserveMany decides a gateway isolate's batch in order, each as its own reserve() would", async () => {
+    const stub = limiter();
+    const rs = await stub.reserveMany([1, 2, 3, 4, 5].map(() => spec({ keyConcurrency: 3, keyRpm: 4 })));
+    expect(rs.map((r) => (r.ok ? "ok" : r.reason))).toEqual(["ok", "ok", "ok", "key_concurrency", "key_concurrency"]);
+    expect(new Set(rs.filter((r) => r.ok).map((r) => (r as { leaseId: string }).leaseId)).size).toBe(3);
+    expect(await stub.snapshot("k1")).toMatchObject({ keyInFlight: 3, keyLastMinute: 3 });
+    const [first] = rs as { leaseId: string }[];
+    await stub.release(first!.leaseId);
+    // The fourth admission of the minute is the last one the key's rpm allows.
+    expect((await stub.reserveMany([spec({ keyConcurrency: 3, keyRpm: 4 }), spec({ keyConcurrency: 3, keyRpm: 4 })])).map((r) => (r.ok ? "ok" : r.reason))).toEqual(["ok", "key_rpm"]);
+  });
+
   it("rejects a malformed reservation instead of admitting it", async () => {
     await runInDurableObject(limiter(), (o: RateLimiterDO) => {
       expect(() => o.reserve({ ...spec(), keyRpm: -1 })).toThrow();

@@ -2,8 +2,6 @@
  * The README's configuration table is the one place an operator learns what can be set. Every Worker's
  * settings schema is read here: each variable must have a row, and the row must give the schema's default.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { HubSettingsSchema } from "../../durable-objects/runner-hub/settings.js";
@@ -14,6 +12,7 @@ import { HeavySettingsSchema } from "../../queues/heavy/src/settings.js";
 import { GatewaySettingsSchema } from "../../workers/gateway/src/settings.js";
 import { OrchestratorSettingsSchema } from "../../workers/orchestrator/src/settings.js";
 import { SqlToolSettingsSchema } from "../../workers/orchestrator/src/tools/sql/settings.js";
+import readme from "../../README.md?raw";
 
 const SCHEMAS: Record<string, z.ZodObject> = {
   gateway: GatewaySettingsSchema,
@@ -28,7 +27,6 @@ const SCHEMAS: Record<string, z.ZodObject> = {
 
 /** `| \`A\`, \`B\` | 1, 2 | meaning |` rows of the table under "| variable | default | meaning |": default per name. */
 function readmeDefaults(): Map<string, string> {
-  const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
   const start = readme.indexOf("| variable | default | meaning |");
   expect(start, "the README has a configuration table").toBeGreaterThan(0);
   const rows = readme.slice(start).split("\n\n")[0]!.split("\n").slice(2);

@@ -46,6 +46,9 @@ function watched(extra: readonly number[]): Map<number, Proc> {
   return new Map(all.filter((p) => mine.has(p.pid)).map((p) => [p.pid, p]));
 }
 
+/** This process's descendants, e.g. to find the workerd processes Miniflare started. */
+export const descendants = (): { pid: number; comm: string }[] => [...watched([]).values()].filter((p) => p.pid !== process.pid);
+
 /** Starts counting; `stop()` returns CPU seconds per process name over the interval (names given by `label`). */
 export function cpuMeter(label: (p: { pid: number; comm: string; cmdline: string }) => string = (p) => p.comm) {
   const before = watched([]);

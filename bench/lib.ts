@@ -1,8 +1,10 @@
 /** Shared benchmark plumbing: autocannon runs, child processes, the table and the JSON report. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
+import { descendants } from "./cpu-time.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 
@@ -63,6 +65,27 @@ export function stopProcess(child: ChildProcess): Promise<void> {
     child.kill("SIGINT");
     setTimeout(() => child.kill("SIGKILL"), 5000).unref();
   });
+}
+
+/**
+ * Gives the servers under test (every workerd this process started, and `others`) the last CPU to themselves,
+ * and this process (the load generator) with the remaining children (the mock) the other CPUs. Unpinned,
+ * workerd's one busy thread shared the CPUs with autocannon and the mock as the scheduler chose, and one
+ * stack measured anywhere from 450 to 940 requests a second from one run to the next; pinned, 750 to 900.
+ * Every target gets the same one CPU. Returns why it did not pin (one CPU, no taskset), or null.
+ */
+export function pinServers(others: ChildProcess[] = []): string | null {
+  const cpus = availableParallelism();
+  if (cpus < 2) return "one CPU";
+  const servers = new Set([...descendants().filter((p) => p.comm === "workerd").map((p) => p.pid), ...others.map((c) => c.pid!)]);
+  const clients = [process.pid, ...descendants().map((p) => p.pid).filter((pid) => !servers.has(pid))];
+  try {
+    for (const pid of servers) execFileSync("taskset", ["-a", "-c", "-p", String(cpus - 1), String(pid)], { stdio: "ignore" });
+    for (const pid of clients) execFileSync("taskset", ["-a", "-c", "-p", `0-${cpus - 2}`, String(pid)], { stdio: "ignore" });
+  } catch (err) {
+    return `taskset failed: ${(err as Error).message}`;
+  }
+  return null;
 }
 
 export function printTable(rows: Row[]) {

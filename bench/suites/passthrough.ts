@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBareProxy, startMiniflareStack } from "../../scripts/lib/miniflare-stack.ts";
-import { ROOT, benchKey, load, startProcess, stopProcess, type Row } from "../lib.ts";
+import { ROOT, benchKey, load, pinServers, startProcess, stopProcess, type Row } from "../lib.ts";
 
 const BODY = JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "Say hello in five words." }] });
 
@@ -22,6 +22,7 @@ export async function passthrough(seconds: number, connections: number[]): Promi
     vars: { CIO_UPSTREAM_BASE_URL: mockUrl, CIO_UPSTREAM_MODELS: "mock-model", CIO_LOG_LEVEL: "error" },
   });
   const bare = await startBareProxy(portkeyPort + 2000, `${mockUrl}/chat/completions`);
+  const notPinned = pinServers([portkey]);
   const rows: Row[] = [];
   try {
     const key = await benchKey(stack.url, stack.adminToken);
@@ -49,7 +50,7 @@ export async function passthrough(seconds: number, connections: number[]): Promi
     await stopProcess(portkey);
     await stopProcess(mock);
   }
-  return { rows, notes: verdict(rows, Math.max(...connections)) };
+  return { rows, notes: { ...verdict(rows, Math.max(...connections)), cpus: notPinned ?? "each server on the last CPU; load generator and mock on the others" } };
 }
 
 function verdict(rows: Row[], c: number) {

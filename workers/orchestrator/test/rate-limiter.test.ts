@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
-import type { ReserveRequest } from "../../../durable-objects/rate-limiter/limits.js";
+import { SlidingWindow, WINDOW_MS, type ReserveRequest } from "../../../durable-objects/rate-limiter/limits.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import type { OrchestratorEnv } from "../src/env.js";
 import { settleCall } from "../src/usage.js";
@@ -18,6 +18,23 @@ const spec = (over: Partial<ReserveRequest> = {}): ReserveRequest => ({
   dailyTokenBudget: null,
   leaseTtlMs: 60_000,
   ...over,
+});
+
+describe("SlidingWindow", () => {
+  it("counts exactly the admissions of the last minute across compactions of a long log", () => {
+    const w = new SlidingWindow();
+    const times: number[] = [];
+    for (let t = 0; t < 3 * WINDOW_MS; t += 7) {
+      w.add(t);
+      times.push(t);
+      if (t % 301 === 0) {
+        expect(w.count(t)).toBe(times.filter((x) => x > t - WINDOW_MS).length);
+        expect(w.retryAfter(t)).toBe(Math.max(1, times.find((x) => x > t - WINDOW_MS)! + WINDOW_MS - t));
+      }
+    }
+    expect(w.count(10 * WINDOW_MS)).toBe(0);
+    expect(w.retryAfter(10 * WINDOW_MS)).toBe(0);
+  });
 });
 
 describe("RateLimiterDO", () => {

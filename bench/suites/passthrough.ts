@@ -5,7 +5,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBareProxy, startMiniflareStack } from "../../scripts/lib/miniflare-stack.ts";
+import { startBareGatewayShape, startBareProxy, startMiniflareStack } from "../../scripts/lib/miniflare-stack.ts";
 import { ROOT, benchKey, load, pinServers, startProcess, stopProcess, type Row } from "../lib.ts";
 
 const BODY = JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "Say hello in five words." }] });
@@ -22,6 +22,7 @@ export async function passthrough(seconds: number, connections: number[]): Promi
     vars: { CIO_UPSTREAM_BASE_URL: mockUrl, CIO_UPSTREAM_MODELS: "mock-model", CIO_LOG_LEVEL: "error" },
   });
   const bare = await startBareProxy(portkeyPort + 2000, `${mockUrl}/chat/completions`);
+  const shape = await startBareGatewayShape(portkeyPort + 2100, `${mockUrl}/chat/completions`);
   const notPinned = pinServers([portkey]);
   const rows: Row[] = [];
   try {
@@ -29,6 +30,7 @@ export async function passthrough(seconds: number, connections: number[]): Promi
     const targets: { target: string; url: string; headers: Record<string, string> }[] = [
       { target: "mock direct", url: `${mockUrl}/chat/completions`, headers: {} },
       { target: "bare proxy Worker (runtime floor)", url: bare.url, headers: {} },
+      { target: "bare gateway shape (Worker, DO, RPC, Worker)", url: shape.url, headers: {} },
       { target: "cio-edge gateway", url: `${stack.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` } },
       {
         target: "portkey gateway",
@@ -47,6 +49,7 @@ export async function passthrough(seconds: number, connections: number[]): Promi
   } finally {
     await stack.stop();
     await bare.stop();
+    await shape.stop();
     await stopProcess(portkey);
     await stopProcess(mock);
   }
@@ -57,10 +60,13 @@ function verdict(rows: Row[], c: number) {
   const ours = rows.find((r) => r.target === "cio-edge gateway" && r.connections === c);
   const portkey = rows.find((r) => r.target === "portkey gateway" && r.connections === c);
   const floor = rows.find((r) => r.target.startsWith("bare proxy") && r.connections === c);
-  if (!ours || !portkey || !floor) return {};
+  const shape = rows.find((r) => r.target.startsWith("bare gateway shape") && r.connections === c);
+  if (!ours || !portkey || !floor || !shape) return {};
   return {
     [`rps_ratio_vs_bare_worker_at_${c}`]: +(ours.rps / floor.rps).toFixed(2),
     [`bare_worker_rps_ratio_vs_portkey_at_${c}`]: +(floor.rps / portkey.rps).toFixed(2),
+    [`rps_ratio_vs_bare_gateway_shape_at_${c}`]: +(ours.rps / shape.rps).toFixed(2),
+    [`bare_gateway_shape_rps_ratio_vs_portkey_at_${c}`]: +(shape.rps / portkey.rps).toFixed(2),
     [`rps_ratio_vs_portkey_at_${c}`]: +(ours.rps / portkey.rps).toFixed(2),
     [`p99_ratio_vs_portkey_at_${c}`]: +(ours.p99 / portkey.p99).toFixed(2),
     target: "rps ratio >= 1.5 and p99 ratio <= 0.5",

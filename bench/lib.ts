@@ -77,8 +77,9 @@ export function stopProcess(child: ChildProcess): Promise<void> {
 export function pinServers(others: ChildProcess[] = []): string | null {
   const cpus = availableParallelism();
   if (cpus < 2) return "one CPU";
-  const servers = new Set([...descendants().filter((p) => p.comm === "workerd").map((p) => p.pid), ...others.map((c) => c.pid!)]);
-  const clients = [process.pid, ...descendants().map((p) => p.pid).filter((pid) => !servers.has(pid))];
+  const children = descendants();
+  const servers = new Set([...children.filter((p) => p.comm === "workerd").map((p) => p.pid), ...others.map((c) => c.pid!)]);
+  const clients = [process.pid, ...children.map((p) => p.pid).filter((pid) => !servers.has(pid))];
   try {
     for (const pid of servers) execFileSync("taskset", ["-a", "-c", "-p", String(cpus - 1), String(pid)], { stdio: "ignore" });
     for (const pid of clients) execFileSync("taskset", ["-a", "-c", "-p", `0-${cpus - 2}`, String(pid)], { stdio: "ignore" });

@@ -40,14 +40,19 @@ export async function startMiniflareStack(opts: { port: number; stateDir: string
     ...(opts.inspect ? { inspectorPort: opts.inspect.port } : {}),
     workers: workers as never,
   }));
-  await mf.ready;
-  const url = (await mf.unsafeGetDirectURL(workers[0]!.name as string)).toString().replace(/\/$/, "");
+  const url = await directUrl(mf, workers[0]!.name as string);
   const inspectorUrl = opts.inspect ? (await mf.getInspectorURL()).toString() : null;
   return { ...creds, url, inspectorUrl, stop: () => mf.dispose() };
 }
 
 /** A socket straight to a Worker, on a free port: no Miniflare entry Worker in front. */
 const DIRECT_SOCKET = { host: "127.0.0.1", port: 0 };
+
+/** Where `worker` (the first one by default) answers on its direct socket, once Miniflare is ready. */
+async function directUrl(mf: import("miniflare").Miniflare, worker?: string): Promise<string> {
+  await mf.ready;
+  return (await mf.unsafeGetDirectURL(worker)).toString().replace(/\/$/, "");
+}
 
 /** The Miniflare wrangler itself uses: its worker options match that version's schema exactly. */
 async function wranglersMiniflare(): Promise<typeof import("miniflare")> {
@@ -95,8 +100,7 @@ export default class Back extends WorkerEntrypoint {
       { ...common, name: "back", script: back, durableObjects: { SLOTS: "Slots" } },
     ],
   }));
-  await mf.ready;
-  const url = (await mf.unsafeGetDirectURL("front")).toString().replace(/\/$/, "");
+  const url = await directUrl(mf, "front");
   return { url, stop: () => mf.dispose() };
 }
 
@@ -104,7 +108,6 @@ export default class Back extends WorkerEntrypoint {
 export async function startBareWorker(port: number, script: string, vars: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const { Miniflare, convertV4MiniflareOptions } = await wranglersMiniflare();
   const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port, modules: true, script, bindings: vars, compatibilityDate: "2026-11-01", unsafeDirectSockets: [DIRECT_SOCKET] }));
-  await mf.ready;
-  const url = (await mf.unsafeGetDirectURL()).toString().replace(/\/$/, "");
+  const url = await directUrl(mf);
   return { url, stop: () => mf.dispose() };
 }

@@ -54,7 +54,7 @@ const reservations = new GroupCommits<ReserveRequest, Reservation>();
 function reserve(c: Context<GatewayApp>, stub: DurableObjectStub<RateLimiterDO>, item: ReserveRequest): Promise<Reservation> {
   return reservations.add(c.get("auth").tenantId, c.get("settings").CIO_RESERVE_MAX_BATCH, item, (items) => {
     // Released at once: an RPC result left to the GC keeps its call (and the object) referenced meanwhile.
-    const call = released(stub.reserveMany(items) as Promise<Reservation[]>);
+    const call = released(stub.reserveMany(items));
     // The batch holds other requests' slots: it must finish even if this request's client goes away.
     c.executionCtx.waitUntil(call.catch(() => undefined));
     return call;

@@ -46,6 +46,19 @@ function watched(extra: readonly number[]): Map<number, Proc> {
   return new Map(all.filter((p) => mine.has(p.pid)).map((p) => [p.pid, p]));
 }
 
+/** CPU seconds (user + system) that `pids` have spent so far; a process that has ended counts as zero. */
+export function cpuSecondsOf(pids: readonly number[]): number {
+  const wanted = new Set(pids);
+  return readProcs().filter((p) => wanted.has(p.pid)).reduce((sum, p) => sum + p.ticks, 0) / TICKS_PER_SECOND;
+}
+
+/** Runs `start` and returns what it returned with the pids of the processes under this one that it started. */
+export async function startedBy<T>(start: () => Promise<T>): Promise<[T, number[]]> {
+  const before = new Set(watched([]).keys());
+  const value = await start();
+  return [value, [...watched([]).keys()].filter((pid) => !before.has(pid))];
+}
+
 /** This process's descendants, e.g. to find the workerd processes Miniflare started. */
 export const descendants = (): { pid: number; comm: string }[] => [...watched([]).values()].filter((p) => p.pid !== process.pid);
 

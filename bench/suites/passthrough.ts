@@ -6,43 +6,49 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBareGatewayShape, startBareProxy, startMiniflareStack } from "../../scripts/lib/miniflare-stack.ts";
+import { cpuSecondsOf, startedBy } from "../cpu-time.ts";
 import { ROOT, benchKey, load, pinServers, startProcess, stopProcess, type Row } from "../lib.ts";
 
 const BODY = JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "Say hello in five words." }] });
 
 export async function passthrough(seconds: number, connections: number[]): Promise<{ rows: Row[]; notes: Record<string, unknown> }> {
   const mockPort = 18_000 + Math.floor(Math.random() * 1000);
-  const mock = await startProcess(process.execPath, [join(ROOT, "test/mock-upstream/server.ts"), "--port", String(mockPort), "--quiet"], /listening/);
+  const [mock, mockPids] = await startedBy(() => startProcess(process.execPath, [join(ROOT, "test/mock-upstream/server.ts"), "--port", String(mockPort), "--quiet"], /listening/));
   const mockUrl = `http://127.0.0.1:${mockPort}/v1`;
   const portkeyPort = mockPort + 1000;
-  const portkey = await startProcess(process.execPath, [join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.js"), `--port=${portkeyPort}`], /running|listening|port/i);
-  const stack = await startMiniflareStack({
+  const [portkey, portkeyPids] = await startedBy(() => startProcess(process.execPath, [join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.js"), `--port=${portkeyPort}`], /running|listening|port/i));
+  const [stack, stackPids] = await startedBy(() => startMiniflareStack({
     port: portkeyPort + 1000,
     stateDir: mkdtempSync(join(tmpdir(), "cio-bench-")),
     vars: { CIO_UPSTREAM_BASE_URL: mockUrl, CIO_UPSTREAM_MODELS: "mock-model", CIO_LOG_LEVEL: "error" },
-  });
-  const bare = await startBareProxy(portkeyPort + 2000, `${mockUrl}/chat/completions`);
-  const shape = await startBareGatewayShape(portkeyPort + 2100, `${mockUrl}/chat/completions`);
+  }));
+  const [bare, barePids] = await startedBy(() => startBareProxy(portkeyPort + 2000, `${mockUrl}/chat/completions`));
+  const [shape, shapePids] = await startedBy(() => startBareGatewayShape(portkeyPort + 2100, `${mockUrl}/chat/completions`));
   const notPinned = pinServers([portkey]);
   const rows: Row[] = [];
   try {
     const key = await benchKey(stack.url, stack.adminToken);
-    const targets: { target: string; url: string; headers: Record<string, string> }[] = [
-      { target: "mock direct", url: `${mockUrl}/chat/completions`, headers: {} },
-      { target: "bare proxy Worker (runtime floor)", url: bare.url, headers: {} },
-      { target: "bare gateway shape (Worker, DO, RPC, Worker)", url: shape.url, headers: {} },
-      { target: "cio-edge gateway", url: `${stack.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` } },
+    // `pids`: the server's processes, whose CPU time per request is reported beside the rates.
+    const targets: { target: string; url: string; headers: Record<string, string>; pids: number[] }[] = [
+      { target: "mock direct", url: `${mockUrl}/chat/completions`, headers: {}, pids: mockPids },
+      { target: "bare proxy Worker (runtime floor)", url: bare.url, headers: {}, pids: barePids },
+      { target: "bare gateway shape (Worker, DO, RPC, Worker)", url: shape.url, headers: {}, pids: shapePids },
+      { target: "cio-edge gateway", url: `${stack.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, pids: stackPids },
       {
         target: "portkey gateway",
         url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`,
         headers: { authorization: "Bearer mock", "x-portkey-provider": "openai", "x-portkey-custom-host": mockUrl },
+        pids: portkeyPids,
       },
     ];
     for (const t of targets) {
       await load({ url: t.url, connections: 10, seconds: 2, headers: t.headers, body: BODY }); // warm-up
       for (const c of connections) {
+        const cpuBefore = cpuSecondsOf(t.pids);
         const r = await load({ url: t.url, connections: c, seconds, headers: t.headers, body: BODY });
-        rows.push({ suite: "passthrough", target: t.target, connections: c, ...r });
+        const served = r.rps * seconds;
+        const cpuUsPerReq = served ? Math.round(((cpuSecondsOf(t.pids) - cpuBefore) * 1e6) / served) : 0;
+        rows.push({ suite: "passthrough", target: t.target, connections: c, ...r, server_cpu_us_per_req: cpuUsPerReq });
         console.log(JSON.stringify(rows.at(-1)));
       }
     }
@@ -62,6 +68,7 @@ function verdict(rows: Row[], c: number) {
   const floor = rows.find((r) => r.target.startsWith("bare proxy") && r.connections === c);
   const shape = rows.find((r) => r.target.startsWith("bare gateway shape") && r.connections === c);
   if (!ours || !portkey || !floor || !shape) return {};
+  const cpu = (r: Row) => Number(r.server_cpu_us_per_req);
   return {
     [`rps_ratio_vs_bare_worker_at_${c}`]: +(ours.rps / floor.rps).toFixed(2),
     [`bare_worker_rps_ratio_vs_portkey_at_${c}`]: +(floor.rps / portkey.rps).toFixed(2),
@@ -69,6 +76,9 @@ function verdict(rows: Row[], c: number) {
     [`bare_gateway_shape_rps_ratio_vs_portkey_at_${c}`]: +(shape.rps / portkey.rps).toFixed(2),
     [`rps_ratio_vs_portkey_at_${c}`]: +(ours.rps / portkey.rps).toFixed(2),
     [`p99_ratio_vs_portkey_at_${c}`]: +(ours.p99 / portkey.p99).toFixed(2),
+    // CPU time per request moves far less with the host's load than requests a second do.
+    [`server_cpu_per_req_vs_bare_gateway_shape_at_${c}`]: +(cpu(ours) / cpu(shape)).toFixed(2),
+    [`server_cpu_per_req_vs_portkey_at_${c}`]: +(cpu(ours) / cpu(portkey)).toFixed(2),
     target: "rps ratio >= 1.5 and p99 ratio <= 0.5",
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark suite, prints one table and writes JSON under bench/results/.
  * BENCH_SECONDS sets the length of each measurement (default 10); BENCH_SUITES picks suites by name (default
- * all); BENCH_SOCKETS sets how many session sockets the sessions suite opens (default 1000).
+ * all); BENCH_SOCKETS sets how many session sockets the sessions suite opens (default 1000); BENCH_ROUNDS how
+ * many interleaved rounds the passthrough suite runs (default 3, each row is their median).
  */
 import { auto } from "./suites/auto.ts";
 import { council } from "./suites/council.ts";
@@ -14,7 +15,7 @@ import { printTable, writeReport, type Row } from "./lib.ts";
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const wanted = process.env.BENCH_SUITES?.split(",");
 const suites: Record<string, () => Promise<{ rows: Row[]; notes: Record<string, unknown> }>> = {
-  passthrough: () => passthrough(seconds, [1, 50]),
+  passthrough: () => passthrough(seconds, [1, 50], Number(process.env.BENCH_ROUNDS ?? 3)),
   auto: () => auto(seconds, [1, 10]),
   sessions: () => sessions({ sockets: Number(process.env.BENCH_SOCKETS ?? 1000), pings: 2000, turns: 200 }),
   heavy: () => heavy(),

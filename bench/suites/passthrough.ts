@@ -11,7 +11,10 @@ import { ROOT, benchKey, load, pinServers, startProcess, stopProcess, type Row }
 
 const BODY = JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "Say hello in five words." }] });
 
-export async function passthrough(seconds: number, connections: number[]): Promise<{ rows: Row[]; notes: Record<string, unknown> }> {
+type Target = { target: string; url: string; headers: Record<string, string>; pids: number[] };
+type Run = Awaited<ReturnType<typeof measure>>;
+
+export async function passthrough(seconds: number, connections: number[], rounds: number): Promise<{ rows: Row[]; notes: Record<string, unknown> }> {
   const mockPort = 18_000 + Math.floor(Math.random() * 1000);
   const [mock, mockPids] = await startedBy(() => startProcess(process.execPath, [join(ROOT, "test/mock-upstream/server.ts"), "--port", String(mockPort), "--quiet"], /listening/));
   const mockUrl = `http://127.0.0.1:${mockPort}/v1`;
@@ -29,7 +32,7 @@ export async function passthrough(seconds: number, connections: number[]): Promi
   try {
     const key = await benchKey(stack.url, stack.adminToken);
     // `pids`: the server's processes, whose CPU time per request is reported beside the rates.
-    const targets: { target: string; url: string; headers: Record<string, string>; pids: number[] }[] = [
+    const targets: Target[] = [
       { target: "mock direct", url: `${mockUrl}/chat/completions`, headers: {}, pids: mockPids },
       { target: "bare proxy Worker (runtime floor)", url: bare.url, headers: {}, pids: barePids },
       { target: "bare gateway shape (Worker, DO, RPC, Worker)", url: shape.url, headers: {}, pids: shapePids },
@@ -41,16 +44,18 @@ export async function passthrough(seconds: number, connections: number[]): Promi
         pids: portkeyPids,
       },
     ];
-    for (const t of targets) {
-      await load({ url: t.url, connections: 10, seconds: 2, headers: t.headers, body: BODY }); // warm-up
-      for (const c of connections) {
-        const cpuBefore = cpuSecondsOf(t.pids);
-        const r = await load({ url: t.url, connections: c, seconds, headers: t.headers, body: BODY });
-        const served = r.rps * seconds;
-        const cpuUsPerReq = served ? Math.round(((cpuSecondsOf(t.pids) - cpuBefore) * 1e6) / served) : 0;
-        rows.push({ suite: "passthrough", target: t.target, connections: c, ...r, server_cpu_us_per_req: cpuUsPerReq });
-        console.log(JSON.stringify(rows.at(-1)));
+    for (const t of targets) await load({ url: t.url, connections: 10, seconds: 2, headers: t.headers, body: BODY }); // warm-up
+    // Rounds go through every target in turn, so a change in the host's load hits all of them alike; each row
+    // is the median of its rounds, with every round's rate beside it.
+    for (const c of connections) {
+      const runs = new Map(targets.map((t) => [t, [] as Run[]]));
+      for (let round = 0; round < rounds; round++) {
+        for (const t of targets) {
+          runs.get(t)!.push(await measure(t, c, seconds));
+          console.log(JSON.stringify({ target: t.target, connections: c, round, ...runs.get(t)!.at(-1) }));
+        }
       }
+      for (const t of targets) rows.push({ suite: "passthrough", target: t.target, connections: c, ...medianOf(runs.get(t)!) });
     }
   } finally {
     await stack.stop();
@@ -60,6 +65,28 @@ export async function passthrough(seconds: number, connections: number[]): Promi
     await stopProcess(mock);
   }
   return { rows, notes: { ...verdict(rows, Math.max(...connections)), cpus: notPinned ?? "each server on the last CPU; load generator and mock on the others" } };
+}
+
+async function measure(t: Target, connections: number, seconds: number) {
+  const cpuBefore = cpuSecondsOf(t.pids);
+  const r = await load({ url: t.url, connections, seconds, headers: t.headers, body: BODY });
+  const served = r.rps * seconds;
+  return { ...r, server_cpu_us_per_req: served ? Math.round(((cpuSecondsOf(t.pids) - cpuBefore) * 1e6) / served) : 0 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Each figure's median over the rounds (errors summed), and every round's rate. */
+function medianOf(runs: Run[]) {
+  return {
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+    server_cpu_us_per_req: median(runs.map((r) => r.server_cpu_us_per_req)),
+    rps_rounds: runs.map((r) => Math.round(r.rps)).join("/"),
+  };
 }
 
 function verdict(rows: Row[], c: number) {

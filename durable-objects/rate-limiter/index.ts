@@ -24,12 +24,6 @@ export interface Settlement {
   usage?: Usage;
 }
 
-/** One answered call: the slot it held (if any) and what it used. */
-export interface SettleItem {
-  leaseId: string | null;
-  settlement: Settlement;
-}
-
 export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private windows = new Map<string, SlidingWindow>();
   private leases = new Map<string, Lease>();
@@ -73,38 +67,17 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     return { ok: true, leaseId, limit: r.keyRpm, remaining, resetMs: keyWin.retryAfter(now) };
   }
 
-  /**
-   * Several requests of one gateway isolate at once (its group commit), decided one by one in order, as
-   * separate reserve() calls would be: the limits stay exact, the batch costs one call and one event.
-   */
-  reserveMany(items: ReserveRequest[], now = Date.now()): Reservation[] {
-    return items.map((r) => this.reserve(r, now));
-  }
-
   release(leaseId: string): boolean {
     return this.leases.delete(leaseId);
   }
 
   /** The end of an answered request: frees its slot and books its tokens, in one call. */
   async settle(leaseId: string | null, s: Settlement): Promise<void> {
-    await this.settleMany([{ leaseId, settlement: s }]);
-  }
-
-  /**
-   * Several answered requests at once (an isolate's group commit): every slot is freed and the usage is
-   * booked in this one event, so the object's storage commits once for the whole batch.
-   */
-  async settleMany(items: SettleItem[]): Promise<void> {
-    const day = utcDay();
-    let booked = false;
-    for (const { leaseId, settlement: s } of items) {
-      if (leaseId) this.leases.delete(leaseId);
-      if (!s.usage) continue;
-      this.ledger.tenantId = s.tenantId;
-      this.ledger.add(day, s.model, s.usage);
-      booked = true;
-    }
-    if (booked) await this.scheduleFlush();
+    if (leaseId) this.leases.delete(leaseId);
+    if (!s.usage) return;
+    this.ledger.tenantId = s.tenantId;
+    this.ledger.add(utcDay(), s.model, s.usage);
+    await this.scheduleFlush();
   }
 
   /** A session asks to open one more WebSocket; refused when the tenant already has `limit` open. */

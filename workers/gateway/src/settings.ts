@@ -14,8 +14,6 @@ export const GatewaySettingsSchema = z.object({
   CIO_DEFAULT_TENANT_CONCURRENCY: envInt(200, 1),
   /** A request still holding a concurrency slot after this long is assumed lost and its slot freed. */
   CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),
-  /** Most reservations one call to a tenant's rate limiter carries (requests arriving together are batched). */
-  CIO_RESERVE_MAX_BATCH: envInt(64, 1, 1000),
   /** Largest file `POST /v1/files` accepts (OpenAI's limit is 512 MB); uploads stream, so memory stays flat. */
   CIO_FILES_MAX_BYTES: envInt(512 * 1024 * 1024, 1),
   /** Uploads go to R2 in pieces of this size (R2 multipart parts: at least 5 MiB). */

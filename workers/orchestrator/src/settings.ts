@@ -19,8 +19,6 @@ export const OrchestratorSettingsSchema = z.object({
   /** Retries of an upstream call that failed before any byte was answered (connect errors, 5xx). */
   CIO_UPSTREAM_RETRIES: envInt(2, 0, 10),
   CIO_UPSTREAM_RETRY_BASE_MS: envInt(200, 1, 60_000),
-  /** Most settlements (freed slots and usage) sent to a tenant's rate limiter in one call under load. */
-  CIO_SETTLE_MAX_BATCH: envInt(64, 1, 1000),
   /** The upstream model behind `cio/auto` with the openai provider; default the first passthrough model. */
   CIO_AUTO_MODEL: envOptionalString(),
   /** A Workers AI model with function calling. */

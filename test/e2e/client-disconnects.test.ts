@@ -26,7 +26,8 @@ beforeAll(async () => {
   stack = await startMiniflareStack({
     port: await freePort(),
     stateDir: mkdtempSync(join(tmpdir(), "cio-disconnects-")),
-    vars: { CIO_UPSTREAM_BASE_URL: mock.url, CIO_UPSTREAM_MODELS: "mock-model", CIO_LOG_LEVEL: "error" },
+    // cio/auto answers through builtin (its tool registry is kept per isolate, another thing requests share).
+    vars: { CIO_UPSTREAM_BASE_URL: mock.url, CIO_UPSTREAM_MODELS: "mock-model", CIO_PROVIDER: "builtin", CIO_LOG_LEVEL: "error" },
   });
   const h = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
   const post = async (path: string, body: unknown) => (await (await fetch(`${stack.url}${path}`, { method: "POST", headers: h, body: JSON.stringify(body) })).json()) as { id: string; key: string };
@@ -40,11 +41,13 @@ afterAll(async () => {
   await mock?.close();
 });
 
+let sent = 0;
+/** Passthrough and cio/auto in turn. */
 const chat = (signal: AbortSignal) =>
   fetch(`${stack.url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "hi" }] }),
+    body: JSON.stringify({ model: sent++ % 2 ? "cio/auto" : "mock-model", messages: [{ role: "user", content: "hi" }] }),
     signal,
   });
 

@@ -24,29 +24,31 @@ export interface TenantTools {
 
 interface Cached {
   at: number;
-  value: Promise<TenantTools>;
-  /** The value has loaded: it may be served stale while the next one loads. */
-  loaded: boolean;
+  value: TenantTools;
   refreshing: boolean;
 }
 
+/**
+ * Values, never promises: a request must not await a promise another request made (its code would resume
+ * in that request's context, where the runtime refuses its I/O; see the gateway's rate-limit middleware).
+ * Requests that find nothing load for themselves, so a cold isolate may read D1 a few times at once.
+ */
 const cache = new Map<string, Cached>();
-let seeded: Promise<void> | undefined;
+let seeded = false;
 
 /**
- * A snapshot younger than CIO_REGISTRY_TTL_MS is served as is. An older one that loaded is still served,
- * once, while the next loads beside the call (kept alive by `waitUntil`), so no answer waits for D1 after
- * the first: a registry change reaches this isolate within the TTL plus one request. TTL 0 turns the cache off.
+ * A snapshot younger than CIO_REGISTRY_TTL_MS is served as is. An older one is still served, once, while the
+ * next loads beside the call (kept alive by `waitUntil`), so no answer waits for D1 after the first: a
+ * registry change reaches this isolate within the TTL plus one request. TTL 0 turns the cache off.
  */
-export function tenantTools(env: OrchestratorEnv, s: OrchestratorSettings, tenantId: string, log: Logger, waitUntil?: (p: Promise<unknown>) => void, now = Date.now()): Promise<TenantTools> {
-  const hit = cache.get(tenantId);
+export async function tenantTools(env: OrchestratorEnv, s: OrchestratorSettings, tenantId: string, log: Logger, waitUntil?: (p: Promise<unknown>) => void, now = Date.now()): Promise<TenantTools> {
+  const hit = s.CIO_REGISTRY_TTL_MS > 0 ? cache.get(tenantId) : undefined;
   if (hit && now - hit.at < s.CIO_REGISTRY_TTL_MS) return hit.value;
-  if (!hit?.loaded || s.CIO_REGISTRY_TTL_MS === 0) return remember(tenantId, load(env, tenantId, log), now);
+  if (!hit) return remember(s, tenantId, await load(env, tenantId, log));
   if (!hit.refreshing) {
     hit.refreshing = true;
-    const next = load(env, tenantId, log);
-    const done = next.then(
-      () => void remember(tenantId, next, Date.now()),
+    const done = load(env, tenantId, log).then(
+      (value) => void remember(s, tenantId, value),
       (err) => ((hit.refreshing = false), log.warn("the tool registry could not be refreshed; serving the last snapshot", { err })),
     );
     waitUntil?.(done);
@@ -54,13 +56,8 @@ export function tenantTools(env: OrchestratorEnv, s: OrchestratorSettings, tenan
   return hit.value;
 }
 
-function remember(tenantId: string, value: Promise<TenantTools>, at: number): Promise<TenantTools> {
-  const entry: Cached = { at, value, loaded: false, refreshing: false };
-  cache.set(tenantId, entry);
-  value.then(
-    () => (entry.loaded = true),
-    () => cache.get(tenantId) === entry && cache.delete(tenantId),
-  );
+function remember(s: OrchestratorSettings, tenantId: string, value: TenantTools): TenantTools {
+  if (s.CIO_REGISTRY_TTL_MS > 0) cache.set(tenantId, { at: Date.now(), value, refreshing: false });
   return value;
 }
 
@@ -68,11 +65,13 @@ function remember(tenantId: string, value: Promise<TenantTools>, at: number): Pr
 export const forgetTenantTools = (tenantId?: string) => (tenantId ? cache.delete(tenantId) : cache.clear());
 
 async function load(env: OrchestratorEnv, tenantId: string, log: Logger): Promise<TenantTools> {
-  seeded ??= seedRegistry(env, log).catch((err) => {
-    seeded = undefined;
-    log.error("the tool registry could not be seeded", { err });
-  });
-  await seeded;
+  if (!seeded) {
+    // Each request that finds the isolate unseeded seeds (an idempotent upsert); a failure is retried next time.
+    seeded = await seedRegistry(env, log).then(
+      () => true,
+      (err) => (log.error("the tool registry could not be seeded", { err }), false),
+    );
+  }
   const db = openDb(env.DB);
   const t = schema.tools;
   const granted = db.select({ name: schema.toolGrants.toolName }).from(schema.toolGrants).where(eq(schema.toolGrants.tenantId, tenantId));

@@ -4,47 +4,32 @@
  * drops every request it has in flight; once, that left a tenant's reservations waiting forever on a call
  * made by a request that no longer existed, and other requests' I/O ran in the wrong context (500s).
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMiniflareStack, type MiniflareStack } from "../../scripts/lib/miniflare-stack.ts";
-import { startMockUpstream, type MockUpstream } from "../mock-upstream/server.ts";
-import { freePort } from "../support/stack.ts";
+import { startTenantStack, type TenantStack } from "../support/miniflare-tenant.ts";
 
 const IN_FLIGHT = 50;
 const ROUNDS = 10;
 const ROUND_MS = 3000;
 const CONCURRENCY_LIMIT = 30;
 
-let mock: MockUpstream;
-let stack: MiniflareStack;
+let t: TenantStack;
 let key: string;
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  stack = await startMiniflareStack({
-    port: await freePort(),
-    stateDir: mkdtempSync(join(tmpdir(), "cio-disconnects-")),
-    // cio/auto answers through builtin (its tool registry is kept per isolate, another thing requests share).
-    vars: { CIO_UPSTREAM_BASE_URL: mock.url, CIO_UPSTREAM_MODELS: "mock-model", CIO_PROVIDER: "builtin", CIO_LOG_LEVEL: "error" },
-  });
-  const h = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
-  const post = async (path: string, body: unknown) => (await (await fetch(`${stack.url}${path}`, { method: "POST", headers: h, body: JSON.stringify(body) })).json()) as { id: string; key: string };
-  const tenant = await post("/admin/tenants", { name: "disconnects", rpm_limit: 1_000_000, concurrency_limit: 1000 });
+  // cio/auto answers through builtin (its tool registry is kept per isolate, another thing requests share).
+  t = await startTenantStack("disconnects", { CIO_PROVIDER: "builtin" });
   // A concurrency limit below the load: a slot that a dropped request never gave back shows as a 429 later.
-  key = (await post(`/admin/tenants/${tenant.id}/keys`, { name: "disconnects", rpm_limit: 1_000_000, concurrency_limit: CONCURRENCY_LIMIT })).key;
+  key = await t.newKey({ rpm_limit: 1_000_000, concurrency_limit: CONCURRENCY_LIMIT });
 }, 120_000);
 
 afterAll(async () => {
-  await stack?.stop();
-  await mock?.close();
+  await t?.stop();
 });
 
 let sent = 0;
 /** Passthrough and cio/auto in turn. */
 const chat = (signal: AbortSignal) =>
-  fetch(`${stack.url}/v1/chat/completions`, {
+  fetch(`${t.stack.url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body: JSON.stringify({ model: sent++ % 2 ? "cio/auto" : "mock-model", messages: [{ role: "user", content: "hi" }] }),

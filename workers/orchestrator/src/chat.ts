@@ -50,13 +50,20 @@ function route(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Pro
   return { kind: "error", error: { ...err.toJSON(), error: { ...err.toBody().error, param: "model" } }, upstreamMs: 0 };
 }
 
-/** The call's one settlement; later calls (a stream's end after an error, say) do nothing. */
+/**
+ * The call's one settlement; later calls (a stream's end after an error, say) do nothing. It is promised to
+ * the runtime (waitUntil) when the call starts, not when it happens: a stream whose client went away ends
+ * after the RPC call has returned, and a settlement only begun then was dropped without an error, so the
+ * slot stayed taken until its lease expired (15 minutes by default; test/e2e/dropped-streams.test.ts).
+ */
 function settleOnce(env: OrchestratorEnv, ctx: Ctx, call: ChatCall, log: Logger): PipelineDeps["settle"] {
+  let settled!: (p: Promise<void>) => void;
+  ctx.waitUntil(new Promise<void>((resolve) => (settled = resolve)));
   let done = false;
   return (model, usage) => {
     if (done) return;
     done = true;
-    ctx.waitUntil(settleCall(env, call.tenantId, call.leaseId, model, usage).catch((err) => log.error("call could not be settled", { err, model, usage })));
+    settled(settleCall(env, call.tenantId, call.leaseId, model, usage).catch((err) => log.error("call could not be settled", { err, model, usage })));
   };
 }
 

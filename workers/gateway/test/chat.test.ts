@@ -195,5 +195,12 @@ describe("POST /v1/chat/completions (SSE)", () => {
     const log = await eventually(() => mockLog(id), (l) => l[0]?.aborted === true, 5000);
     expect(log[0]!.aborted).toBe(true);
     expect(log[0]!.completed).toBe(false);
+    // The upstream bills what it was asked and had answered: an estimate of it is booked, not nothing.
+    const rows = (await eventually(() => usageRows(t.tenantId), (r) => r.length > 0)) as { requests: number; prompt_tokens: number; completion_tokens: number }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.requests).toBe(1);
+    expect(rows[0]!.prompt_tokens).toBeGreaterThan(100);
+    expect(rows[0]!.completion_tokens).toBeGreaterThan(0);
+    expect(rows[0]!.completion_tokens).toBeLessThan(100);
   });
 });

@@ -24,6 +24,8 @@ export interface RenderTarget {
   /** Usage to report: the provider's own, or an estimate from the texts when it gave none. */
   usageFor: (r: Rendered) => Usage;
   onDone: (r: Rendered & { usage: Usage }) => void;
+  /** Each piece of answer text as it is streamed, so a stream cut short can still be counted. */
+  onText?: (delta: string) => void;
 }
 
 export async function renderJson(events: AsyncIterable<AgentEvent>, t: RenderTarget): Promise<ChatCompletion> {
@@ -51,6 +53,7 @@ export async function* renderSse(events: AsyncIterable<AgentEvent>, t: RenderTar
     switch (ev.type) {
       case "text":
         text += ev.delta;
+        t.onText?.(ev.delta);
         yield sseData(chunk(t.id, t.model, { content: ev.delta }));
         break;
       case "tool_start":

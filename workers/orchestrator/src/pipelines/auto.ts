@@ -73,12 +73,14 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     throw err;
   }
   const prompt = promptText(call.body.messages);
+  let streamed = "";
   const target: RenderTarget = {
     id: completionId(call.requestId),
     model,
     includeUsage: call.body.stream_options?.include_usage === true,
     usageFor: (r) => r.usage ?? usageOf(prompt, r.text),
     onDone: (r) => deps.settle(model, r.usage),
+    onText: (d) => (streamed += d),
   };
   const all = prepend(first, events);
   if (call.body.stream !== true) {
@@ -91,7 +93,9 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       throw err;
     }
   }
-  return { kind: "stream", body: toReadable(safely(renderSse(all, target)), abort, () => deps.settle(model)), upstreamMs: waited };
+  // Settled at "done" with the real usage; a stream cut short before that books an estimate of what it sent.
+  const settle = () => deps.settle(model, usageOf(prompt, streamed));
+  return { kind: "stream", body: toReadable(safely(renderSse(all, target)), abort, settle), upstreamMs: waited };
 }
 
 const asFunctionTool = (t: RegisteredTool): FunctionTool => ({

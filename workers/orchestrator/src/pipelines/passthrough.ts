@@ -38,8 +38,12 @@ export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps
   const prompt = promptText(call.body.messages);
   if (!stream) return json(res.response, call.body.model, prompt, res.ms, deps);
   let usage: Usage | undefined;
-  const gen = relay(res.response.body!, { id, model: call.body.model, includeUsage, promptText: prompt, onUsage: (u) => (usage = u) });
-  return { kind: "stream", body: toReadable(gen, abort, () => deps.settle(call.body.model, usage)), upstreamMs: res.ms };
+  let answered = "";
+  const gen = relay(res.response.body!, { id, model: call.body.model, includeUsage, promptText: prompt, onUsage: (u) => (usage = u), onText: (t) => (answered += t) });
+  // A stream cut short (its client went away) books an estimate of what was asked and answered so far: the
+  // upstream bills those tokens, and the daily budget must see them.
+  const settle = () => deps.settle(call.body.model, usage ?? usageOf(prompt, answered));
+  return { kind: "stream", body: toReadable(gen, abort, settle), upstreamMs: res.ms };
 }
 
 async function json(res: Response, model: string, prompt: string, ms: number, deps: PipelineDeps): Promise<ChatReply> {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { chat, completionOf, mockTool, newTenant, OPENAI, scripted, streamText, toolCalls, uniq } from "./helpers.js";
+import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
+import { withDirective } from "../../../../test/mock-upstream/directive.js";
+import { baseEnv, chat, completionOf, mockTool, newTenant, OPENAI, scripted, streamText, toolCalls, uniq, user } from "./helpers.js";
 
 describe("agent loop with a scripted tool-calling model", () => {
   it("runs the tools of one round in parallel and feeds their results back to the model", async () => {
@@ -109,6 +111,22 @@ describe("agent loop with a scripted tool-calling model", () => {
     const chunks = body.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)));
     expect(chunks.map((c) => c.choices[0]?.delta?.content).filter(Boolean)).toEqual(["one ", "two ", "three"]);
     expect(chunks.at(-1).cio.tools[0]).toMatchObject({ name, ok: true });
+  });
+
+  it("a stream cut short books an estimate of what was asked and streamed so far", async () => {
+    const tenantId = await newTenant();
+    const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(" ");
+    const reply = await chat([user(withDirective(words, { text: words, chunkDelayMs: 20 }))], { tenantId, settings: OPENAI, body: { stream: true } });
+    if (reply.kind !== "stream") throw new Error(`expected a stream, got ${reply.kind}`);
+    const reader = reply.body.getReader();
+    for (let i = 0; i < 3; i++) await reader.read();
+    await reader.cancel();
+    const limiter = stubFor(baseEnv.RATE_LIMITER, rateLimiterName(tenantId));
+    let tokens = 0;
+    for (let i = 0; i < 100 && !tokens; i++, await new Promise((r) => setTimeout(r, 20))) tokens = (await limiter.snapshot("k")).tokensToday;
+    // The prompt alone is over 200 tokens by the estimate; a few words of the answer had been sent.
+    expect(tokens).toBeGreaterThan(200);
+    expect(tokens).toBeLessThan(500);
   });
 
   it("a model that fails before answering is an OpenAI-shaped error, not a broken stream", async () => {

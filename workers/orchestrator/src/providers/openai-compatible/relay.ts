@@ -17,6 +17,8 @@ export interface RelayOptions {
   promptText: string;
   /** Called once at the end with the upstream's usage, or an estimate when it reported none. */
   onUsage: (u: Usage) => void;
+  /** Each piece of answer text as it is relayed, so a stream cut short can still be counted. */
+  onText?: (delta: string) => void;
 }
 
 export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions): AsyncGenerator<Uint8Array> {
@@ -36,7 +38,7 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
       const first = c.choices[0]!;
       if (!roleSent) first.delta = { role: "assistant", ...first.delta };
       roleSent = true;
-      if (typeof first.delta?.content === "string") answer += first.delta.content;
+      if (typeof first.delta?.content === "string") (answer += first.delta.content), o.onText?.(first.delta.content);
       if (c.choices.some((x) => x.finish_reason)) finished = true;
       yield sseData(c);
     }

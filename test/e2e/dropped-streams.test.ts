@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { withDirective } from "../mock-upstream/directive.ts";
+import { eventually } from "../support/eventually.ts";
 import { startTenantStack, type TenantStack } from "../support/miniflare-tenant.ts";
 
 /** The key's concurrency limit: every slot is taken by a stream that is then dropped. */
@@ -58,13 +59,6 @@ async function takeSlotsAndDrop(ids: string[], text: string, chunkDelayMs: numbe
 
 const upstreamOf = (ids: string[]) => () => t.mock.log.filter((e) => ids.includes(e.id ?? "")).map((e) => ({ aborted: e.aborted, completed: e.completed }));
 
-async function eventually<T>(read: () => T, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const until = Date.now() + ms;
-  let v = read();
-  while (!ok(v) && Date.now() < until) await new Promise((r) => setTimeout(r, 50)), (v = read());
-  return v;
-}
-
 describe("streams whose clients go away", () => {
   for (const model of ["mock-model", "cio/auto"]) {
     it(`give their slots back at once and cancel the upstream: ${model}`, async () => {
@@ -73,7 +67,7 @@ describe("streams whose clients go away", () => {
       // Before the fix: still 429 when this gave up, 5 s later (the answers themselves would have run 15 s).
       expect(await nextAnswer()).toMatchObject({ status: 200 });
       const cancelled = ids.map(() => ({ aborted: true, completed: false }));
-      expect(await eventually(upstreamOf(ids), (u) => u.every((e) => e.aborted))).toEqual(cancelled);
+      expect(await eventually(upstreamOf(ids), (u) => u.every((e) => e.aborted), 5000)).toEqual(cancelled);
     }, 60_000);
   }
 

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive";
 import { call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures";
+import { eventually } from "../../../test/support/eventually";
 
 type Chunk = { id: string; object: string; model: string; choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[]; usage?: Record<string, number> };
 
@@ -15,15 +16,6 @@ async function mockLog(id: string) {
 
 async function usageRows(tenantId: string) {
   return (await (env as unknown as { DB: D1Database }).DB.prepare("SELECT * FROM usage WHERE tenant_id = ?").bind(tenantId).all()).results;
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 3000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe("GET /v1/models", () => {

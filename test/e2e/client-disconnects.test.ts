@@ -38,21 +38,27 @@ const chat = (signal: AbortSignal) =>
 
 /** Keeps IN_FLIGHT requests going for ROUND_MS, then drops every one still in flight at once. */
 async function roundThenDrop(statuses: number[]): Promise<void> {
-  const stop = new AbortController();
+  // One controller per request, not one signal for all: Node's fetch leaves its abort listener on the signal
+  // after the request ends, and a shared signal collected thousands (MaxListenersExceededWarning per fetch).
+  const inFlight = new Set<AbortController>();
   const until = Date.now() + ROUND_MS;
   const worker = async () => {
     while (Date.now() < until) {
+      const request = new AbortController();
+      inFlight.add(request);
       try {
-        const res = await chat(stop.signal);
+        const res = await chat(request.signal);
         await res.arrayBuffer();
         statuses.push(res.status);
       } catch {
         return; // dropped by us
+      } finally {
+        inFlight.delete(request);
       }
     }
   };
   const workers = Array.from({ length: IN_FLIGHT }, worker);
-  setTimeout(() => stop.abort(), ROUND_MS);
+  setTimeout(() => inFlight.forEach((request) => request.abort()), ROUND_MS);
   await Promise.all(workers);
 }
 

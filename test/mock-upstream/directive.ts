@@ -18,6 +18,8 @@ export interface Directive {
   comments?: boolean;
   /** Send no usage at all, as some OpenAI-compatible servers do. */
   noUsage?: boolean;
+  /** Answer 200 with exactly this body (as application/json): an upstream that sends something broken. */
+  rawBody?: string;
   /** Cut the connection after this many content chunks. */
   breakAfter?: number;
   /** Send `data: {"error":…}` after this many content chunks. */

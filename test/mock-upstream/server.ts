@@ -106,6 +106,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
   if (d.delayMs) await sleep(d.delayMs);
   const failing = d.failTimes ? attempt <= d.failTimes : d.status !== undefined;
   if (failing) return failWith(res, d.status ?? 503, d, entry);
+  if (d.rawBody !== undefined) {
+    entry.completed = true;
+    res.writeHead(200, { "content-type": "application/json" });
+    return void res.end(d.rawBody);
+  }
   const model = String(body.model ?? "mock-model");
   const step = d.script ? scriptStep(d.script, body) : undefined;
   if (step?.tool_calls) return toolCalls(res, model, step.tool_calls, body.stream === true, entry);

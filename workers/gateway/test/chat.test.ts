@@ -81,6 +81,17 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(await mockLog(id)).toHaveLength(3);
   });
 
+  it("an upstream 200 whose body is not a chat completion is the upstream's fault (502), and frees the slot", async () => {
+    const t = await newTenant({}, { concurrency_limit: 1 });
+    for (const rawBody of ["<html>502 Bad Gateway</html>", '{"object":"list","data":[]}', '{"choices":[{"mess']) {
+      const res = await post(t, chatBody(withDirective("broken", { rawBody })));
+      expect({ rawBody, status: res.status }).toEqual({ rawBody, status: 502 });
+      expect(await res.json()).toMatchObject({ error: { type: "upstream_error", code: "upstream_bad_response" } });
+    }
+    const next = await eventually(async () => (await post(t, chatBody("fine"))).status, (s) => s === 200);
+    expect(next).toBe(200);
+  });
+
   it("an upstream 400 is the client's fault: passed on as a 400, not retried", async () => {
     const t = await newTenant();
     const id = crypto.randomUUID();

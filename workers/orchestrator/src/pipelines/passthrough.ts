@@ -3,7 +3,7 @@ import { ApiError } from "../../../../lib/errors.js";
 import type { Logger } from "../../../../lib/log.js";
 import type { ChatCall, ChatCompletion, ChatReply, Usage } from "../../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "../env.js";
-import { postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
+import { completionOf, postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
 import { relay } from "../providers/openai-compatible/relay.js";
 import { promptText, toReadable } from "../stream.js";
 import { completionId, usageOf } from "../wire.js";
@@ -48,7 +48,14 @@ export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps
 
 async function json(res: Response, model: string, prompt: string, ms: number, deps: PipelineDeps): Promise<ChatReply> {
   const started = Date.now();
-  const completion = (await res.json()) as ChatCompletion;
+  let completion: ChatCompletion;
+  try {
+    completion = await completionOf(res);
+  } catch (err) {
+    deps.settle(model);
+    if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: ms + (Date.now() - started) };
+    throw err;
+  }
   const text = completion.choices?.[0]?.message?.content ?? "";
   completion.usage ??= usageOf(prompt, text);
   completion.model = model;

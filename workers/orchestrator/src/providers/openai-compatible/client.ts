@@ -5,6 +5,7 @@
  */
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
 import type { Logger } from "../../../../../lib/log.js";
+import type { ChatCompletion } from "../../../../../lib/protocol/index.js";
 import { backoffMs, sleep } from "../../../../../lib/time.js";
 
 export interface UpstreamConfig {
@@ -46,6 +47,13 @@ export async function postChat(
     }
     await sleep(backoffMs(attempt, cfg.retryBaseMs));
   }
+}
+
+/** A 200 answer's body as a completion: a body that is anything else is the upstream's fault (502), not ours. */
+export async function completionOf(res: Response): Promise<ChatCompletion> {
+  const body = (await res.json().catch(() => undefined)) as Partial<ChatCompletion> | null | undefined;
+  if (body && Array.isArray(body.choices)) return body as ChatCompletion;
+  throw upstreamError("The model upstream answered with a body that is not a chat completion.", 502, "upstream_bad_response");
 }
 
 class HeaderTimeout extends Error {

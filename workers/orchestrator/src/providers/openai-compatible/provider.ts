@@ -9,7 +9,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { Logger } from "../../../../../lib/log.js";
 import type { ChatCompletion, ChatCompletionChunk } from "../../../../../lib/protocol/index.js";
 import { newCallId, type ModelEvent, type ModelProvider, type ModelRound, type ModelToolCall } from "../provider.js";
-import { postChat, type UpstreamConfig } from "./client.js";
+import { completionOf, postChat, type UpstreamConfig } from "./client.js";
 import { parseChunk } from "./relay.js";
 
 interface ToolCallDelta {
@@ -32,7 +32,7 @@ export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger):
       };
       const { response } = await postChat(cfg, body, r.signal, log);
       if (r.stream) yield* readRound(response.body!);
-      else yield* readCompletion((await response.json()) as ChatCompletion);
+      else yield* readCompletion(await completionOf(response));
     },
   };
 }

@@ -93,7 +93,15 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     const stored = body.messages.filter((m) => m.role !== "tool").map((m) => ({ role: m.role as SessionMessage["role"], content: textOf(m) }));
     const signal = turns.begin(turnId, stored);
     store.touch(Date.now());
-    const reply = await this.core.answer({ ...call, body: { ...body, messages: [...history, ...body.messages] } });
+    let reply: ChatReply;
+    try {
+      reply = await this.core.answer({ ...call, body: { ...body, messages: [...history, ...body.messages] } });
+    } catch (err) {
+      // The turn ends failed, as it does on the socket path: a turn left running kept every later request
+      // of this session at 409 and its alarm firing in a loop, for good.
+      await turns.follow(turnId, Promise.reject(err), signal);
+      throw err;
+    }
     if (reply.kind !== "stream") {
       await turns.follow(turnId, reply, signal);
       void this.core.touchIndex();

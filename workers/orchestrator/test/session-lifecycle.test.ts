@@ -46,6 +46,29 @@ describe("SessionDO lifecycle", () => {
     expect(await runDurableObjectAlarm(s.stub)).toBe(false);
   });
 
+  it("a turn whose answer throws ends failed, and the session takes the next turn", async () => {
+    const s = await newSession();
+    const call = (requestId: string, content: string) => ({
+      requestId,
+      tenantId: s.tenantId,
+      keyId: "key-1",
+      body: { model: "mock-model", session_id: s.sessionId, messages: [{ role: "user", content }] },
+    });
+    // A fault inside the pipeline (D1 failing while cio/auto loads the tenant's tools, say) surfaces as a throw.
+    await runInDurableObject(s.stub, (o: SessionDO) => {
+      const core = (o as unknown as { core: { answer: (c: unknown) => Promise<unknown> } }).core;
+      const answer = core.answer;
+      core.answer = () => {
+        core.answer = answer;
+        return Promise.reject(new Error("pipeline fault"));
+      };
+    });
+    await expect(s.stub.chatCompletion(call("r1", "first"))).rejects.toThrow(/pipeline fault/);
+    expect(await turnStatus(s.stub, "r1")).toBe("failed");
+    expect(await s.stub.chatCompletion(call("r2", withDirective("second", { text: "fine" })))).toMatchObject({ kind: "json" });
+    expect(await turnStatus(s.stub, "r2")).toBe("succeeded");
+  });
+
   it("history and the event log survive eviction; resume replays them all", async () => {
     const s = await newSession();
     const a = await connect(s);

@@ -10,6 +10,7 @@ import { requestId } from "hono/request-id";
 import { ApiError, notFound } from "../../../lib/errors.js";
 import { errorResponse } from "../../../lib/http/errors.js";
 import type { GatewayApp } from "./env.js";
+import { perSettings } from "./settings.js";
 import { apiKeyAuth } from "./middleware/auth.js";
 import { requestContext, requireJson } from "./middleware/request-context.js";
 import { adminAuth } from "./routes/admin/admin-auth.js";
@@ -42,19 +43,24 @@ export const EXPOSED_HEADERS = [
   "x-ratelimit-reset-requests",
 ];
 
+// Middleware that depends on settings is built once per settings object (settings are parsed once per env),
+// not once per request: building them showed in profiles of the hot path.
+const corsFor = perSettings((s) => cors({ origin: s.CIO_CORS_ORIGINS, exposeHeaders: EXPOSED_HEADERS, maxAge: 600 }));
+const bodyLimitFor = perSettings((s) =>
+  bodyLimit({
+    maxSize: s.CIO_MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, "invalid_request_error", `Request body exceeds ${s.CIO_MAX_BODY_BYTES} bytes.`, "request_too_large");
+    },
+  }),
+);
+
 export function createApp() {
   const app = new OpenAPIHono<GatewayApp>();
   app.use(requestId({ headerName: "x-request-id", limitLength: 128 }));
   app.use(requestContext());
-  app.use("*", (c, next) => cors({ origin: c.get("settings").CIO_CORS_ORIGINS, exposeHeaders: EXPOSED_HEADERS, maxAge: 600 })(c, next));
-  app.use("*", (c, next) =>
-    isUpload(c.req.path, c.req.method) ? next() : bodyLimit({
-      maxSize: c.get("settings").CIO_MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, "invalid_request_error", `Request body exceeds ${c.get("settings").CIO_MAX_BODY_BYTES} bytes.`, "request_too_large");
-      },
-    })(c, next),
-  );
+  app.use("*", (c, next) => corsFor(c.get("settings"))(c, next));
+  app.use("*", (c, next) => (isUpload(c.req.path, c.req.method) ? next() : bodyLimitFor(c.get("settings"))(c, next)));
   app.use("/v1/*", requireJson(isUpload));
   app.use("/admin/*", requireJson());
 

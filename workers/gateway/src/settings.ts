@@ -28,3 +28,13 @@ export const GatewaySettingsSchema = z.object({
 export type GatewaySettings = z.infer<typeof GatewaySettingsSchema>;
 
 export const gatewaySettings = (env: object) => loadSettings(GatewaySettingsSchema, env);
+
+/** One value per settings object, built on first use: for what is costly to build on every request. */
+export function perSettings<T>(build: (s: GatewaySettings) => T): (s: GatewaySettings) => T {
+  const built = new WeakMap<GatewaySettings, T>();
+  return (s) => {
+    let value = built.get(s);
+    if (value === undefined) built.set(s, (value = build(s)));
+    return value;
+  };
+}

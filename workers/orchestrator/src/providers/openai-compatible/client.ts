@@ -64,10 +64,9 @@ class HeaderTimeout extends Error {
 
 /** The timeout covers the wait for headers only: a long streamed answer must not be cut off by it. */
 async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal: AbortSignal) {
-  const ac = new AbortController();
-  const onAbort = () => ac.abort(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  const timer = setTimeout(() => ac.abort(new HeaderTimeout()), cfg.timeoutMs);
+  // A timer we can clear once headers arrive (AbortSignal.timeout cannot be cleared, and would cut the body).
+  const headers = new AbortController();
+  const timer = setTimeout(() => headers.abort(new HeaderTimeout()), cfg.timeoutMs);
   try {
     return await fetch(`${cfg.baseUrl.replace(/\/$/, "")}/chat/completions`, {
       method: "POST",
@@ -77,10 +76,10 @@ async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal
         ...(cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {}),
       },
       body: JSON.stringify(body),
-      signal: ac.signal,
+      signal: AbortSignal.any([signal, headers.signal]),
     });
   } catch (err) {
-    throw ac.signal.reason instanceof HeaderTimeout ? ac.signal.reason : err;
+    throw headers.signal.aborted ? headers.signal.reason : err;
   } finally {
     clearTimeout(timer);
   }

@@ -56,9 +56,12 @@ const text = (v: unknown): string | null => {
   return null;
 };
 
-/** The unqualified name of a `function` / `aggr_func` node, lower case. */
+/** The parser's node types for a call: `tablefunc` is how it reads crosstab(…) in FROM. */
+const FUNCTION_TYPES = new Set(["function", "aggr_func", "window_func", "tablefunc"]);
+
+/** The unqualified name of a call's node, lower case. */
 export function functionName(node: AstNode): string | null {
-  if (node.type !== "function" && node.type !== "aggr_func") return null;
+  if (!FUNCTION_TYPES.has(String(node.type))) return null;
   const name = node.name;
   if (typeof name === "string") return name.toLowerCase();
   if (isNode(name) && Array.isArray(name.name)) {

@@ -10,9 +10,14 @@ const POSTGRES_EXACT = [
   "pg_terminate_backend", "pg_cancel_backend", "pg_signal_backend", "pg_reload_conf", "pg_rotate_logfile",
   "pg_promote", "pg_stat_file", "pg_log_backend_memory_contexts", "pg_export_snapshot", "pg_notify",
   "pg_import_system_collations", "set_config", "nextval", "setval", "txid_current", "pg_current_xact_id",
-  "query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "cursor_to_xml", "cursor_to_xmlschema",
-  "table_to_xml", "table_to_xml_and_xmlschema", "schema_to_xml", "schema_to_xml_and_xmlschema",
-  "database_to_xml", "database_to_xml_and_xmlschema", "pg_logdir_ls",
+  "cursor_to_xml", "cursor_to_xmlschema", "table_to_xml", "table_to_xml_and_xmlschema", "schema_to_xml",
+  "schema_to_xml_and_xmlschema",
+  "database_to_xml", "database_to_xml_and_xmlschema", "pg_logdir_ls", "pg_stat_statements_reset",
+];
+/** They run SQL passed as text, which this policy never sees: its tables, columns and functions go unchecked. */
+const POSTGRES_RUN_SQL = [
+  "query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "ts_stat", "ts_rewrite", "connectby",
+  "crosstab", "crosstab2", "crosstab3", "crosstab4",
 ];
 const POSTGRES_PREFIXES = [
   "pg_read_", "pg_ls_", "pg_file_", "lo_", "dblink", "pg_advisory", "pg_try_advisory", "pg_stat_reset",
@@ -32,10 +37,11 @@ const MSSQL_PREFIXES = ["xp_", "sp_"];
 interface DenyList {
   exact: ReadonlySet<string>;
   prefixes: readonly string[];
+  runSql?: ReadonlySet<string>;
 }
 
 const LISTS: Record<Dialect, DenyList> = {
-  postgresql: { exact: new Set(POSTGRES_EXACT), prefixes: POSTGRES_PREFIXES },
+  postgresql: { exact: new Set(POSTGRES_EXACT), prefixes: POSTGRES_PREFIXES, runSql: new Set(POSTGRES_RUN_SQL) },
   mysql: { exact: new Set(MYSQL_EXACT), prefixes: [] },
   mariadb: { exact: new Set(MYSQL_EXACT), prefixes: [] },
   sqlite: { exact: new Set(SQLITE_EXACT), prefixes: [] },
@@ -46,6 +52,7 @@ const LISTS: Record<Dialect, DenyList> = {
 export function deniedFunction(dialect: Dialect, name: string, extra: readonly string[] = []): string | null {
   const n = name.toLowerCase();
   const list = LISTS[dialect];
+  if (list.runSql?.has(n)) return `function ${n}() is not allowed: it runs SQL given as text, which this policy cannot check`;
   if (list.exact.has(n) || extra.some((e) => e.toLowerCase() === n)) {
     return `function ${n}() is not allowed: it has side effects outside a read-only query`;
   }

@@ -12,17 +12,27 @@ export interface Lexed {
   /** A `/*! … *\/` or `/*M! … *\/` comment, which MySQL and MariaDB execute. */
   executableComment: boolean;
   unterminated: boolean;
+  /**
+   * Where the policy's parser and the database would split the text differently, so the parser would check
+   * another query than the one that runs: a backslash before a quote in a string the database does not
+   * escape (node-sql-parser reads `\'` as an escaped quote in every dialect), or MySQL's `--` with no space
+   * after it (a comment to the parser, two minus signs to MySQL).
+   */
+  ambiguous: string | null;
 }
 
 const mysqlLike = (d: Dialect) => d === "mysql" || d === "mariadb";
 
 export function lex(sql: string, dialect: Dialect): Lexed {
-  const out: Lexed = { tokens: [], executableComment: false, unterminated: false };
+  const out: Lexed = { tokens: [], executableComment: false, unterminated: false, ambiguous: null };
   let i = 0;
   while (i < sql.length) {
     const c = sql[i]!;
     const next = sql[i + 1];
-    if (c === "-" && next === "-") i = lineEnd(sql, i);
+    if (c === "-" && next === "-" && mysqlLike(dialect) && !dashCommentEnds(sql[i + 2])) {
+      out.ambiguous ??= "`--` with no space after it (two minus signs to MySQL, a comment to the policy's parser)";
+      i++;
+    } else if (c === "-" && next === "-") i = lineEnd(sql, i);
     else if (c === "#" && mysqlLike(dialect)) i = lineEnd(sql, i);
     else if (c === "/" && next === "*") {
       if (mysqlLike(dialect) && /^\/\*M?!/.test(sql.slice(i, i + 4))) out.executableComment = true;
@@ -86,7 +96,25 @@ function backslashEscapes(sql: string, i: number, dialect: Dialect): boolean {
   return dialect === "postgresql" && i > 0 && /[eE]/.test(sql[i - 1]!) && !/[A-Za-z0-9_]/.test(sql[i - 2] ?? " ");
 }
 
+/** MySQL starts a `--` comment only when whitespace or a control character follows (or the text ends). */
+const dashCommentEnds = (after: string | undefined) => after === undefined || /[\s\x00-\x1f]/.test(after);
+
 function quotedEnd(sql: string, start: number, quote: string, backslash: boolean, out: Lexed): number {
+  const end = scanQuoted(sql, start, quote, backslash);
+  if (end === -1) {
+    out.unterminated = true;
+    return sql.length;
+  }
+  // node-sql-parser honours backslash escapes in every dialect: where this database does not, the two must
+  // still agree on where the quoted text ends, or the parser checks another query than the one that runs.
+  if (!backslash && scanQuoted(sql, start, quote, true) !== end) {
+    out.ambiguous ??= `a backslash right before ${quote} inside quotes (an escape to the policy's parser, not to this database)`;
+  }
+  return end;
+}
+
+/** The index just past the closing quote, or -1 when the text ends first. */
+function scanQuoted(sql: string, start: number, quote: string, backslash: boolean): number {
   let i = start + 1;
   while (i < sql.length) {
     const c = sql[i]!;
@@ -95,8 +123,7 @@ function quotedEnd(sql: string, start: number, quote: string, backslash: boolean
     else if (c === quote) return i + 1;
     else i++;
   }
-  out.unterminated = true;
-  return sql.length;
+  return -1;
 }
 
 function dollarTag(sql: string, i: number): string | null {

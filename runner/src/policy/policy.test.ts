@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { QueryFrame } from "../../../lib/protocol/runner.ts";
+import type { DbKind, QueryFrame } from "../../../lib/protocol/runner.ts";
 import { RunnerError } from "../errors.ts";
 import { fileAuditLog } from "./audit.ts";
 import { PolicyConfigSchema, type PolicyConfigInput } from "./config.ts";
@@ -70,6 +70,38 @@ describe("masking", () => {
     expect(p.reason("SELECT id, email FROM customers UNION SELECT 1, ssn FROM customers")).toMatch(/masked/);
     expect(p.reason("SELECT row_to_json(c) FROM customers c")).toMatch(/whole-row/);
     expect(p.reason("SELECT to_jsonb(c.*) FROM customers c")).toMatch(/star/);
+  });
+});
+
+describe("text the policy's parser and the database would read differently", () => {
+  // The parser reads \' as an escaped quote and any -- as a comment; PostgreSQL, SQLite and SQL Server do not
+  // escape with backslashes, and MySQL needs a space after --. Each of these once passed the policy while the
+  // database ran a query reading a table outside the allow-list, a masked column or a denied function.
+  const cfg = { allow: { tables: ["public.regions", "sales.*"] }, maskColumns: ["ssn"] };
+  const on = (kind: DbKind) => new Policy(PolicyConfigSchema.parse(cfg), kind, kind === "postgres" ? "public" : "sales");
+  const cases: [DbKind, string][] = [
+    ["postgres", String.raw`SELECT '\' AS a, ssn AS x FROM hr.people --'`],
+    ["postgres", String.raw`SELECT '\' AS a, pg_terminate_backend(pid) AS x FROM pg_stat_activity --'`],
+    ["postgres", String.raw`SELECT 'a\''' AS a, ssn FROM hr.people --'`],
+    ["postgres", String.raw`SELECT "a\" AS x, ssn FROM hr.people -- "`],
+    ["sqlite", String.raw`SELECT '\' AS a, ssn AS x FROM people --'`],
+    ["mssql", String.raw`SELECT '\' AS a, ssn AS x FROM hr.people --'`],
+    ["mysql", "SELECT 1 --1, ssn AS x FROM hr.people"],
+    ["mariadb", "SELECT 1 --1, LOAD_FILE('/etc/passwd') AS f"],
+  ];
+
+  it.each(cases)("%s: refuses %j, saying why", (kind, sql) => {
+    expect(on(kind).reason(sql)).toMatch(/is not allowed: the policy and the database would read the statement differently/);
+  });
+
+  it("still accepts backslashes both read alike, and -- comments followed by a space", () => {
+    expect(on("postgres").reason(String.raw`SELECT 'C:\temp\x' || 'y' AS p, '\\' AS q FROM regions`)).toBeNull();
+    expect(on("mysql").reason(String.raw`SELECT 'it\'s' AS s, 2 - -1 AS n FROM orders -- a comment`)).toBeNull();
+  });
+
+  it("refuses functions that run SQL given as text", () => {
+    expect(on("postgres").reason("SELECT ts_stat('SELECT to_tsvector(''simple'', ssn) FROM hr.people')")).toMatch(/runs SQL given as text/);
+    expect(on("postgres").reason("SELECT * FROM crosstab('SELECT ssn, 1, 2 FROM hr.people') AS t(a text, b int)")).toMatch(/runs SQL given as text/);
   });
 });
 

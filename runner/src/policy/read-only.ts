@@ -42,6 +42,7 @@ function lexicalReason(lexed: Lexed): string | null {
   if (lexed.tokens.length === 0) return "empty statement: send one SELECT";
   if (lexed.unterminated) return "unterminated string, identifier or comment";
   if (lexed.executableComment) return "MySQL executable comments (/*! … */) are not allowed";
+  if (lexed.ambiguous) return `${lexed.ambiguous} is not allowed: the policy and the database would read the statement differently`;
   const n = statementCount(lexed.tokens);
   if (n > 1) return `multiple statements are not allowed (found ${n}); send exactly one SELECT`;
   const first = lexed.tokens[0]!;

@@ -41,7 +41,7 @@ export const ChatCompletionRequestSchema = z
   .looseObject({
     model: z.string().min(1),
     messages: z.array(ChatMessageSchema).min(1, "messages must contain at least one message"),
-    stream: z.boolean().optional(),
+    stream: z.boolean().nullable().optional(),
     stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
     temperature: z.number().min(0).max(2).nullable().optional(),
     top_p: z.number().min(0).max(1).nullable().optional(),

@@ -47,6 +47,18 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(sent!.body.session_id).toBeUndefined();
   });
 
+  it("takes null for every parameter OpenAI documents as nullable, as its SDKs may send it", async () => {
+    const t = await newTenant();
+    const nulls = Object.fromEntries(
+      ["stream", "stream_options", "temperature", "top_p", "n", "max_tokens", "max_completion_tokens", "stop", "presence_penalty", "frequency_penalty", "seed"].map((k) => [k, null]),
+    );
+    for (const model of ["mock-model", "cio/auto"]) {
+      const res = await post(t, chatBody("hello", { model, ...nulls }));
+      expect({ model, status: res.status }).toEqual({ model, status: 200 });
+      expect(await res.json()).toMatchObject({ object: "chat.completion" });
+    }
+  });
+
   it("records prompt and completion tokens per tenant and day", async () => {
     const t = await newTenant();
     await post(t, chatBody("count me"));

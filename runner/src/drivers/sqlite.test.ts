@@ -26,6 +26,22 @@ describe("SQLite driver", () => {
     expect(o.done).toMatchObject({ rowCount: 5000, truncated: false });
   });
 
+  it("runs overlapping queries side by side, each with its full result", async () => {
+    // The first query streams 50 batches, yielding between them, so the others open while it is mid-stream.
+    // The driver is opened first: queries racing to open a driver's first connection would not share one.
+    await driver.ping();
+    const { run } = harness(driver);
+    const [asc, desc, canary] = await Promise.all([
+      run({ sql: "SELECT id FROM people ORDER BY id" }),
+      run({ sql: "SELECT id FROM people ORDER BY id DESC" }),
+      run({ sql: "SELECT id FROM canary ORDER BY id" }),
+    ]);
+    for (const o of [asc, desc, canary]) expect(o.error).toBeUndefined();
+    expect(asc.rows.map((r) => r[0])).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+    expect(desc.rows.map((r) => r[0])).toEqual(Array.from({ length: 5000 }, (_, i) => 5000 - i));
+    expect(canary.rows).toEqual([[1], [2], [3]]);
+  });
+
   it("binds positional params and masks listed columns", async () => {
     const o = await harness(driver, { maskColumns: ["email"] }).run({ sql: "SELECT id, email FROM people WHERE id = ?", params: [7] });
     expect(o.rows).toEqual([[7, "****"]]);

@@ -1,6 +1,8 @@
 /**
  * SQLite through Node's built-in `node:sqlite`. The file is opened read-only with PRAGMA query_only, and
- * reads run in a transaction that is always rolled back. node:sqlite is synchronous: rows are stepped in
+ * reads run in a transaction that is always rolled back. Each query has its own connection: a connection
+ * holds one transaction and queries overlap (maxConcurrent), so on a shared one a second BEGIN would fail and
+ * its rollback would end the first query's transaction under it. node:sqlite is synchronous: rows are stepped in
  * batches with a yield to the event loop between them, and the timeout and cancel are checked there (a
  * single very slow step cannot be interrupted; keep SQLite for small, local data).
  */
@@ -21,28 +23,42 @@ export class SqliteDriver implements Driver {
   readonly kind = "sqlite" as const;
   readonly defaultSchema = "main";
   private readonly path: string;
+  /** For schema() and ping(), which run no transaction. */
   private db: DatabaseSync | null = null;
+  /** The open connection of every query still streaming, closed with the driver. */
+  private readonly queries = new Set<DatabaseSync>();
 
   constructor(path: string) {
     this.path = path;
   }
 
   /** node:sqlite is imported on first use: importing it prints an "experimental" warning in Node 22. */
-  private async open_(): Promise<DatabaseSync> {
-    if (this.db) return this.db;
+  private async connect(): Promise<DatabaseSync> {
     try {
       const { DatabaseSync } = await import("node:sqlite");
       const db = new DatabaseSync(this.path, { readOnly: true });
       db.exec("PRAGMA query_only = ON");
-      this.db = db;
       return db;
     } catch (err) {
       throw unavailable(err);
     }
   }
 
+  private async shared(): Promise<DatabaseSync> {
+    this.db ??= await this.connect();
+    return this.db;
+  }
+
+  /** Rolls back and closes a query's connection, once (the driver's close() may have got there first). */
+  private release(db: DatabaseSync) {
+    if (!this.queries.delete(db)) return;
+    rollback(db);
+    db.close();
+  }
+
   async open(sql: string, params: SqlScalar[], opts: QueryOptions): Promise<QueryStream> {
-    const db = await this.open_();
+    const db = await this.connect();
+    this.queries.add(db);
     const state = { cancelled: false, timedOut: false, closed: false };
     const deadline = Date.now() + opts.timeoutMs;
     let stmt: StatementSync;
@@ -51,7 +67,7 @@ export class SqliteDriver implements Driver {
       stmt = db.prepare(sql);
       stmt.setReturnArrays(true);
     } catch (err) {
-      rollback(db);
+      this.release(db);
       throw classify(err, state);
     }
     const columns: Column[] = stmt.columns().map((c) => ({ name: c.name, type: c.type ?? "" }));
@@ -61,7 +77,7 @@ export class SqliteDriver implements Driver {
     try {
       pending = readBatch(cursor, opts.batchRows, deadline, state);
     } catch (err) {
-      rollback(db);
+      this.release(db);
       throw err;
     }
     return {
@@ -81,21 +97,22 @@ export class SqliteDriver implements Driver {
         if (state.closed) return;
         state.closed = true;
         if (!cursor.ended) cursor.rows.return?.();
-        rollback(db);
+        this.release(db);
       },
     };
   }
 
   async schema() {
-    const rows = (await this.open_()).prepare(SCHEMA_SQL).all() as { t: string; c: string; ty: string; nn: number }[];
+    const rows = (await this.shared()).prepare(SCHEMA_SQL).all() as { t: string; c: string; ty: string; nn: number }[];
     return groupTables(rows.map((r) => ({ schema: "main", table: r.t, column: r.c, type: r.ty, nullable: !r.nn })));
   }
 
   async ping() {
-    (await this.open_()).prepare("SELECT 1").get();
+    (await this.shared()).prepare("SELECT 1").get();
   }
 
   async close() {
+    for (const db of this.queries) this.release(db);
     this.db?.close();
     this.db = null;
   }

@@ -157,6 +157,27 @@ describe("staying connected", () => {
     expect(hub.upgrades.filter((u) => !u.accepted).length).toBeGreaterThanOrEqual(3);
   });
 
+  it("reconnects when the hub drops the socket while the schema for hello is still being read", async () => {
+    // The first schema() resolves only after the drop, so the first connection's hello finishes late.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const driver = new SqliteDriver(path);
+    let schemaCalls = 0;
+    const schema = driver.schema.bind(driver);
+    driver.schema = async () => {
+      if (++schemaCalls === 1) await gate;
+      return schema();
+    };
+    const c = start({ driver, random: () => 1 });
+    const closed = new Promise((resolve) => c.once("close", resolve));
+    await waitUntil(() => schemaCalls === 1);
+    hub.dropAll();
+    await closed;
+    release();
+    await waitUntil(() => hub.sockets.length === 2, 2000);
+    await hub.waitFor(isType("hello"));
+  });
+
   it("uses full jitter: delays are spread over [0, ceiling]", async () => {
     const { backoffDelay } = await import("./backoff.ts");
     const opts = { initialMs: 100, maxMs: 1000 };

@@ -57,7 +57,9 @@ export class RunnerClient extends EventEmitter {
   private stopped = false;
   private credits: number;
   private heartbeatMs: number;
-  private timers: NodeJS.Timeout[] = [];
+  /** Kept apart so that starting one connection's heartbeat never cancels the pending reconnect. */
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private lastHeard = 0;
 
   constructor(opts: ClientOptions) {
@@ -118,7 +120,11 @@ export class RunnerClient extends EventEmitter {
       send,
     );
     this.opts.log.info("connected", { url: connectUrl(this.opts.cloudUrl) });
-    send(encodeFrame(await this.hello()));
+    const hello = await this.hello();
+    // The socket may have closed while the schema was read: onClose has then scheduled the reconnect, and a
+    // heartbeat on the dead socket would never notice (terminate() on a closed socket emits no close).
+    if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+    send(encodeFrame(hello));
     this.startHeartbeat(ws);
     this.emit("open");
   }
@@ -186,8 +192,8 @@ export class RunnerClient extends EventEmitter {
 
   /** Pings every heartbeatMs; a hub silent for three intervals is presumed gone and the socket is dropped. */
   private startHeartbeat(ws: WebSocket) {
-    this.clearTimers();
-    const timer = setInterval(() => {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
       if (Date.now() - this.lastHeard > this.heartbeatMs * 3) {
         this.opts.log.warn("no heartbeat from the hub; reconnecting");
         ws.terminate();
@@ -195,7 +201,6 @@ export class RunnerClient extends EventEmitter {
       }
       if (ws.readyState === WebSocket.OPEN) ws.send(PING_FRAME);
     }, this.heartbeatMs);
-    this.timers.push(timer);
   }
 
   private onClose(ws: WebSocket, code: number, reason: string) {
@@ -209,12 +214,12 @@ export class RunnerClient extends EventEmitter {
     this.opts.log.info("disconnected; reconnecting", { code, reason, attempt: this.attempt + 1, delayMs });
     this.emit("reconnect", this.attempt + 1, delayMs);
     this.attempt++;
-    this.timers.push(setTimeout(() => this.connect(), delayMs));
+    this.retry = setTimeout(() => this.connect(), delayMs);
   }
 
   private clearTimers() {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+    clearInterval(this.heartbeat);
+    clearTimeout(this.retry);
   }
 }
 

@@ -41,6 +41,9 @@ export const EXPOSED_HEADERS = [
   "x-ratelimit-limit-requests",
   "x-ratelimit-remaining-requests",
   "x-ratelimit-reset-requests",
+  "x-ratelimit-limit-tokens",
+  "x-ratelimit-remaining-tokens",
+  "x-ratelimit-reset-tokens",
 ];
 
 // Middleware that depends on settings is built once per settings object (settings are parsed once per env),

@@ -19,6 +19,7 @@ describe("rate limits are exact under concurrency", () => {
     expect(rejected.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(Number(rejected.headers.get("retry-after-ms"))).toBeGreaterThan(0);
     expect(rejected.headers.get("x-should-retry")).toBeNull();
+    expect(rejected.headers.get("x-ratelimit-limit-requests")).toBeNull(); // 3 is not a per-minute limit
     expect(await rejected.json()).toMatchObject({ error: { type: "rate_limit_error", code: "key_concurrency" } });
     // Slots are released once the answers are done.
     expect((await post(t)).status).toBe(200);
@@ -34,6 +35,9 @@ describe("rate limits are exact under concurrency", () => {
     expect(await rejected.json()).toMatchObject({ error: { code: "key_rpm" } });
     expect(Number(rejected.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(Number(rejected.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(rejected.headers.get("x-ratelimit-limit-requests")).toBe("7");
+    expect(rejected.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    expect(rejected.headers.get("x-ratelimit-reset-requests")).toBe(`${rejected.headers.get("retry-after")}s`);
     const ok = rs.find((r) => r.status === 200)!;
     expect(ok.headers.get("x-ratelimit-limit-requests")).toBe("7");
   });
@@ -83,6 +87,10 @@ describe("rate limits are exact under concurrency", () => {
     }
     expect(res!.status).toBe(429);
     expect(res!.headers.get("x-should-retry")).toBe("false");
+    // The budget counts tokens: it is reported as a token limit, never as requests.
+    expect(res!.headers.get("x-ratelimit-limit-tokens")).toBe("5");
+    expect(res!.headers.get("x-ratelimit-remaining-tokens")).toBe("0");
+    expect(res!.headers.get("x-ratelimit-limit-requests")).toBeNull();
     expect(await res!.json()).toMatchObject({ error: { code: "budget_exceeded", type: "rate_limit_error" } });
     // The usage behind the decision reaches D1 with the limiter's next flush.
     const sum = () => (env as unknown as { DB: D1Database }).DB.prepare("SELECT SUM(prompt_tokens + completion_tokens) AS n FROM usage WHERE tenant_id = ?").bind(t.tenantId).first<{ n: number | null }>();

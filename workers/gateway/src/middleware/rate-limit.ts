@@ -57,9 +57,24 @@ function rejection(r: Extract<Reservation, { ok: false }>): ApiError {
   const headers: Record<string, string> = {
     "retry-after": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))),
     "retry-after-ms": String(r.retryAfterMs),
-    "x-ratelimit-limit-requests": String(r.limit),
+    ...limitHeaders(r),
   };
   // A rate clears by itself within seconds; an exhausted budget does not, so clients must not loop on it.
   if (budget) headers["x-should-retry"] = "false";
   return new ApiError(429, "rate_limit_error", MESSAGES[r.reason], budget ? "budget_exceeded" : r.reason, null, headers);
+}
+
+/**
+ * OpenAI's x-ratelimit-* headers for the limit that refused: client libraries pace themselves by them, so a
+ * concurrency limit or a token budget must not pose as requests per minute. Concurrency has no such header.
+ */
+function limitHeaders(r: Extract<Reservation, { ok: false }>): Record<string, string> {
+  const reset = `${Math.max(1, Math.ceil(r.retryAfterMs / 1000))}s`;
+  if (r.reason === "key_rpm" || r.reason === "tenant_rpm") {
+    return { "x-ratelimit-limit-requests": String(r.limit), "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": reset };
+  }
+  if (r.reason === "daily_token_budget") {
+    return { "x-ratelimit-limit-tokens": String(r.limit), "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": reset };
+  }
+  return {};
 }

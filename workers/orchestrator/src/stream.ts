@@ -1,3 +1,6 @@
+import { ApiError, upstreamError } from "../../../lib/errors.js";
+import { sseData } from "../../../lib/http/sse.js";
+
 /**
  * Turns an async generator of SSE bytes into a ReadableStream that crosses the service binding. When the
  * client goes away the gateway cancels its end, the cancel travels back over RPC, and we abort the
@@ -32,3 +35,16 @@ export function toReadable(gen: AsyncGenerator<Uint8Array>, abort: AbortControll
 /** Concatenated text of a conversation, for token estimates when a provider reports none. */
 export const promptText = (messages: { content?: unknown }[]) =>
   messages.map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? ""))).join("\n");
+
+/** A failure after the stream started cannot change the status any more: it is sent as an error event. */
+export async function* safely(frames: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* frames;
+  } catch (err) {
+    yield sseData(asApiError(err).toBody());
+  }
+}
+
+/** What reaches the client for a failure after the answer began: ours to describe, not an internal 500. */
+export const asApiError = (err: unknown): ApiError =>
+  err instanceof ApiError ? err : upstreamError(`The answer broke off: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,7 +1,9 @@
-import { exports } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
+import { councilStub } from "../src/councils/rpc.js";
 import { get, says, scripted, tenant, when } from "./council-helpers.js";
 
 const chat = (x: unknown) => released((exports as unknown as { default: { chat(x: unknown): Promise<ChatReply> } }).default.chat(x));
@@ -44,6 +46,22 @@ describe("cio/council as a chat model", () => {
     expect(lines[3]).toMatch(/^No consensus after 2 rounds: escalated to a human, who chooses between TABS, SPACES/);
     expect(sse.trim().endsWith("data: [DONE]")).toBe(true);
   });
+
+  it("keeps following a council whose object is reset mid-answer, and still answers", async () => {
+    const t = await tenant();
+    const q = scripted("Survive a reset?", ["analyst", "skeptic", "pragmatist"].map((who) => when(who, 1, says("Yes"), { delayMs: 500 })));
+    const c = call(t, { messages: [{ role: "user", content: q }] });
+    const answer = chat(c);
+    await new Promise((r) => setTimeout(r, 200)); // the round is running and the pipeline is long-polling
+    // A reset (a deploy, a move) breaks the calls in flight; the council itself goes on from its storage.
+    const stub = () => councilStub(env as never, t, `chat-${c.requestId}`);
+    await runInDurableObject(stub(), (_o, state) => state.abort("reset by the test")).catch(() => undefined);
+    // Its pending alarm brings the council back in a fresh instance; run it now instead of waiting.
+    expect(await runDurableObjectAlarm(stub())).toBe(true);
+    const reply = await answer;
+    expect(reply).toMatchObject({ kind: "json" });
+    if (reply.kind === "json") expect(reply.completion.choices[0]!.message.content).toContain("Decision: Yes");
+  }, 30_000);
 
   it("rejects a malformed council field with a 400 and opens nothing", async () => {
     const t = await tenant();

@@ -3,8 +3,7 @@
  * have learned), picks the model provider, runs the agent loop and renders it as a completion or a
  * stream. Tool calls are queued for the learning loop after the answer and written off its path.
  */
-import { ApiError, upstreamError } from "../../../../lib/errors.js";
-import { sseData } from "../../../../lib/http/sse.js";
+import { ApiError } from "../../../../lib/errors.js";
 import type { ChatCall, ChatMessage, ChatReply, FunctionTool } from "../../../../lib/protocol/index.js";
 import type { AgentEvent } from "../agent/events.js";
 import { restoreTurns, saveTurn } from "../agent/continuation.js";
@@ -18,7 +17,7 @@ import type { ModelToolCall } from "../providers/provider.js";
 import { selectProvider } from "../providers/select.js";
 import { tenantTools, type RegisteredTool } from "../registry/index.js";
 import type { OrchestratorSettings } from "../settings.js";
-import { promptText, toReadable } from "../stream.js";
+import { promptText, safely, toReadable } from "../stream.js";
 import { completionId, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
@@ -130,12 +129,3 @@ async function* keepTurn(events: AsyncGenerator<AgentEvent>, keep: (turn: ChatMe
   }
 }
 
-/** A failure after the stream started cannot change the status any more: it is sent as an error event. */
-async function* safely(frames: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
-  try {
-    yield* frames;
-  } catch (err) {
-    const e = err instanceof ApiError ? err : upstreamError(`The answer broke off: ${err instanceof Error ? err.message : String(err)}`);
-    yield sseData(e.toBody());
-  }
-}

@@ -7,11 +7,12 @@ import { z } from "zod";
 import { badRequest, ApiError } from "../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../lib/http/sse.js";
 import { released } from "../../../../lib/rpc.js";
+import { backoffMs, sleep } from "../../../../lib/time.js";
 import { ChatCouncilOptionsSchema, type ChatCall, type ChatReply, type CouncilView, type RpcReply } from "../../../../lib/protocol/index.js";
 import { GENERAL_ASSISTANTS } from "../../../../durable-objects/council/general.js";
 import { councilSettings } from "../../../../durable-objects/council/settings.js";
 import { councilStub } from "../councils/rpc.js";
-import { promptText, toReadable } from "../stream.js";
+import { asApiError, promptText, safely, toReadable } from "../stream.js";
 import { chunk, completion, completionId, usageChunk, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
@@ -36,7 +37,15 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
   if (call.body.stream !== true) {
     let text = "";
     let last = view;
-    for await (const step of lines) (text += step.line + "\n"), (last = step.view);
+    try {
+      for await (const step of lines) (text += step.line + "\n"), (last = step.view);
+    } catch (err) {
+      // The council goes on in its object; only following it failed, so the error says where to find it.
+      deps.settle(model, usageOf(prompt, text));
+      const e = asApiError(err);
+      const body = e.toBody().error;
+      return { kind: "error", error: { ...e.toJSON(), error: { ...body, message: `${body.message.replace(/\.?$/, ".")} Council ${view.id} goes on: GET /v1/councils/${view.id}.` } }, upstreamMs: Date.now() - started };
+    }
     const usage = usageOf(prompt, text);
     deps.settle(model, usage);
     return { kind: "json", completion: completion(id, model, text.trim(), usage, extra(last)), upstreamMs: Date.now() - started };
@@ -55,7 +64,7 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
     if (includeUsage) yield sseData(usageChunk(id, model, usageOf(prompt, all)));
     yield SSE_DONE;
   }
-  return { kind: "stream", body: toReadable(frames(), abort, () => deps.settle(model, usageOf(prompt, all))), upstreamMs: 0 };
+  return { kind: "stream", body: toReadable(safely(frames()), abort, () => deps.settle(model, usageOf(prompt, all))), upstreamMs: 0 };
 }
 
 async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
@@ -81,7 +90,7 @@ async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
 /** One line per finished round, then the outcome, as the council's version moves on. */
 async function* follow(call: ChatCall, deps: PipelineDeps, first: CouncilView, signal: AbortSignal) {
   const waitMs = councilSettings(deps.env).CIO_COUNCIL_WAIT_MS;
-  const stub = councilStub(deps.env, call.tenantId, first.id);
+  const stub = () => councilStub(deps.env, call.tenantId, first.id);
   let view = first;
   let shown = 0;
   yield { line: `Council ${view.id}: ${view.assistants.length} assistants, up to ${view.max_rounds} rounds.`, view };
@@ -89,11 +98,28 @@ async function* follow(call: ChatCall, deps: PipelineDeps, first: CouncilView, s
     for (; shown < view.rounds.length; shown++) yield { line: roundLine(view, view.rounds[shown]!), view };
     if (TERMINAL.has(view.status) && (view.preset !== "trading" || view.paper_order || view.status === "awaiting_human" || view.status === "failed")) break;
     if (signal.aborted) return;
-    const r = (await released(stub.waitForChange(call.tenantId, view.version, waitMs))) as RpcReply<CouncilView>;
+    const r = await waitForChange(stub, call.tenantId, view.version, waitMs, signal);
     if (r.kind === "error") throw ApiError.from(r.error);
     view = r.body;
   }
   yield { line: finalLine(view), view };
+}
+
+const WAIT_ATTEMPTS = 3;
+
+/**
+ * A long-poll is a read, so a call that threw (the object was reset or moved mid-wait; the council goes on,
+ * driven by its alarm) is made again, on a new stub: a stub that saw its object reset stays broken.
+ */
+async function waitForChange(stub: () => ReturnType<typeof councilStub>, tenantId: string, version: number, waitMs: number, signal: AbortSignal) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await released(stub().waitForChange(tenantId, version, waitMs))) as RpcReply<CouncilView>;
+    } catch (err) {
+      if (attempt + 1 >= WAIT_ATTEMPTS || signal.aborted) throw err;
+      await sleep(backoffMs(attempt, 100));
+    }
+  }
 }
 
 function roundLine(v: CouncilView, r: CouncilView["rounds"][number]): string {

@@ -114,3 +114,25 @@ export const batchParts = sqliteTable(
   (t) => [primaryKey({ columns: [t.batchId, t.idx] })],
 );
 export type BatchPart = typeof batchParts.$inferSelect;
+
+/**
+ * Each finished request of a running batch part, written as it finishes: a retried part skips these (an
+ * answered request is neither sent nor billed twice) and keeps their lines. Deleted once the part's output
+ * and error files are in R2.
+ */
+export const batchResults = sqliteTable(
+  "batch_results",
+  {
+    batchId: text("batch_id").notNull(),
+    part: integer("part").notNull(),
+    /** The request's place in its part, from 0. */
+    line: integer("line").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    /** expired: left unrun because the completion window had closed; it goes to the error file. */
+    kind: text("kind", { enum: ["output", "error", "expired"] }).notNull(),
+    /** The output or error file's line, as it will be written. */
+    body: text("body").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.batchId, t.part, t.line] })],
+);
+export type BatchResult = typeof batchResults.$inferSelect;

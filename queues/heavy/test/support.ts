@@ -62,7 +62,7 @@ export interface Outcome {
  * The same delivery with messages that also record the options of retry() (the test helpers' batches
  * do not report the delay), for checking the backoff the consumer asks for.
  */
-export async function deliverRecorded(queue: string, messages: Delivery[]): Promise<Outcome[]> {
+export async function deliverRecorded(queue: string, messages: Delivery[], withEnv: HeavyEnv = env): Promise<Outcome[]> {
   const outcomes: Outcome[] = messages.map(() => ({ acked: false, retryDelaySeconds: null }));
   const batch: MessageBatch<unknown> = {
     queue,
@@ -78,7 +78,7 @@ export async function deliverRecorded(queue: string, messages: Delivery[]): Prom
     ackAll: () => outcomes.forEach((o) => (o.acked = true)),
     retryAll: (o?: QueueRetryOptions) => outcomes.forEach((x) => (x.retryDelaySeconds = o?.delaySeconds ?? 0)),
   };
-  await worker.queue(batch, env);
+  await worker.queue(batch, withEnv);
   return outcomes;
 }
 

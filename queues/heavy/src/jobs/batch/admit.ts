@@ -1,8 +1,8 @@
 /**
  * Batch requests are admitted by the tenant's RateLimiterDO exactly like requests through the gateway,
  * under the limits of the key that created the batch, so a batch cannot exceed the tenant's rates. A
- * request over the rate waits (up to CIO_BATCH_RATE_WAIT_MS in all) and then hands the part back to the
- * queue with a delay; an exhausted daily budget fails the request.
+ * request over the rate waits (up to CIO_BATCH_RATE_WAIT_MS in all) and then throws RateLimited, on which
+ * part.ts hands the part back to the queue with a delay; an exhausted daily budget fails the request.
  */
 import { rateLimiterName, stubFor } from "../../../../../lib/do-names.js";
 import type { HeavyEnv } from "../../env.js";

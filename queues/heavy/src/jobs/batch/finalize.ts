@@ -12,6 +12,7 @@ import type { TaskRow } from "../../../../../lib/heavy/tasks.js";
 import type { Logger } from "../../../../../lib/log.js";
 import type { HeavyEnv } from "../../env.js";
 import { fail, readTask, setProgress, succeed } from "../../task-store.js";
+import { deleteResults } from "./results.js";
 import { recount, type BatchRow } from "./store.js";
 
 const b = schema.batches;
@@ -86,6 +87,8 @@ async function deleteParts(env: HeavyEnv, batch: BatchRow) {
   const keys: string[] = [];
   for (let i = 0; i < batch.partsTotal; i++) keys.push(r2Keys.batchPart(batch.tenantId, batch.id, i, "output"), r2Keys.batchPart(batch.tenantId, batch.id, i, "error"));
   for (let i = 0; i < keys.length; i += 1000) await env.FILES.delete(keys.slice(i, i + 1000));
+  // Each part deletes its own rows; this catches those a duplicate delivery recorded after that.
+  await deleteResults(env.DB, batch.tenantId, batch.id);
 }
 
 /** Validation failed, or the batch task died: the batch is failed with its errors, and so is its task. */

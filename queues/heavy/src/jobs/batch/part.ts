@@ -1,8 +1,10 @@
 /**
  * One part of a batch: its byte range of the input is read from R2, its requests run through the
  * orchestrator (at most CIO_BATCH_PART_CONCURRENCY at once, each admitted by the tenant's rate limiter),
- * and its output and error lines go to R2 in OpenAI's batch output format. Then the next pending part is
- * queued, and the last part to finish finalizes the batch. A finished part is never run again.
+ * and each finished request is recorded in D1 at once (results.ts). When every request has its line, the
+ * part's output and error lines go to R2 in OpenAI's batch output format; then the next pending part is
+ * queued, and the last part to finish finalizes the batch. A finished part is never run again, and a
+ * retried one runs only the requests an earlier attempt did not finish.
  */
 import type { Logger } from "../../../../../lib/log.js";
 import { r2Keys } from "../../../../../lib/heavy/ids.js";
@@ -10,8 +12,9 @@ import { BatchLineSchema, type HeavyMessage } from "../../../../../lib/protocol/
 import type { ChatReply } from "../../../../../lib/protocol/index.js";
 import type { HeavyEnv } from "../../env.js";
 import type { HeavySettings } from "../../settings.js";
-import { admit, release } from "./admit.js";
+import { admit, RateLimited, release } from "./admit.js";
 import { maybeFinalize, reportProgress } from "./finalize.js";
+import { deleteResults, finishedLines, readResults, recordResult, type ResultKind, type ResultRow } from "./results.js";
 import { claimPart, finishPart, markExpired, readBatch, takeNextPart, type BatchRow, type PartRow } from "./store.js";
 
 type PartMessage = Extract<HeavyMessage, { kind: "batch_part" }>;
@@ -23,23 +26,42 @@ export async function runBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMes
   const part = await claimPart(env.DB, msg.tenantId, msg.batchId, msg.part);
   if (part) {
     const lines = batch.status === "cancelling" || batch.status === "cancelled" ? [] : await readLines(env, batch, part);
-    const out = await runLines(env, s, batch, lines, log);
-    await writePart(env, batch, part, out);
+    try {
+      await runLines(env, s, batch, part, lines, log);
+    } catch (err) {
+      if (!(err instanceof RateLimited)) throw err;
+      return requeue(env, msg, err, log);
+    }
+    await writePart(env, batch, part, await readResults(env.DB, part));
   }
   await afterPart(env, msg, log);
 }
 
-/** The dead-letter path: every request of the part is reported failed, and the batch goes on. */
+/**
+ * The tenant's rate limit held the part past CIO_BATCH_RATE_WAIT_MS: it goes back to the queue as a new
+ * message, delayed until the limit frees up. Not a retry: waiting for the tenant's own limits must not use
+ * up the retries meant for failures (the dead-letter path would then fail requests that were only waiting).
+ * The completion window bounds the waiting: past it, requests end as batch_expired.
+ */
+async function requeue(env: HeavyEnv, msg: PartMessage, err: RateLimited, log: Logger) {
+  const delaySeconds = Math.min(MAX_DELAY_S, Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+  await env.HEAVY_QUEUE.send(msg, { delaySeconds });
+  log.info("batch part waits for the tenant's rate limit", { delaySeconds });
+}
+
+/** The dead-letter path: the requests of the part an attempt did not finish are reported failed, and the batch goes on. */
 export async function failBatchPart(env: HeavyEnv, _s: HeavySettings, msg: PartMessage, log: Logger): Promise<void> {
   const batch = await readBatch(env.DB, msg.tenantId, msg.batchId);
   if (!batch) return;
   const part = await claimPart(env.DB, msg.tenantId, msg.batchId, msg.part);
   if (part) {
     const lines = await readLines(env, batch, part).catch(() => []);
-    const out: Output = { output: [], errors: [], expired: 0 };
-    for (const l of lines) out.errors.push(errorLine(l.custom_id, { code: "retries_exhausted", message: "The request could not be run after every retry." }));
+    const rows: Finished[] = await readResults(env.DB, part);
+    const done = new Set(rows.map((r) => r.line));
+    for (const [line, l] of lines.entries()) if (!done.has(line)) rows.push({ line, kind: "error", body: errorLine(l.custom_id, RETRIES_EXHAUSTED) });
     // Lines that could not even be read are still counted as failed.
-    await writePart(env, batch, part, out, part.requests);
+    const answered = rows.filter((r) => r.kind === "output").length;
+    await writePart(env, batch, part, rows.sort((a, b) => a.line - b.line), part.requests - answered);
     log.error("batch part failed after its last retry", { batchId: batch.id, part: part.idx });
   }
   await afterPart(env, msg, log);
@@ -68,38 +90,43 @@ async function readLines(env: HeavyEnv, batch: BatchRow, part: PartRow): Promise
     .map((t) => BatchLineSchema.parse(JSON.parse(t)));
 }
 
-interface Output {
-  output: string[];
-  errors: string[];
-  /** Requests left unrun because the completion window had closed. */
-  expired: number;
-}
+type Finished = Pick<ResultRow, "line" | "kind" | "body">;
+type Budget = Parameters<typeof admit>[2];
 
-async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, lines: Line[], log: Logger): Promise<Output> {
-  const out: Output = { output: [], errors: [], expired: 0 };
-  const budget = { waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: LEASE_TTL_MS };
+/**
+ * Runs the requests of the part that have no recorded result yet. After a request throws, no new request
+ * starts, but those in flight are awaited (and recorded), so no request is left running, holding its
+ * rate-limiter lease, after the attempt ends. Then the error is thrown; a rate-limit wait that ran out only
+ * when nothing else failed, as it alone means "try later".
+ */
+async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: PartRow, lines: Line[], log: Logger): Promise<void> {
+  const done = await finishedLines(env.DB, part);
+  const todo = lines.flatMap((line, i) => (done.has(i) ? [] : [{ line, i }]));
+  const budget: Budget = { waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: LEASE_TTL_MS };
+  const failures: unknown[] = [];
   let next = 0;
   const worker = async () => {
-    while (next < lines.length) {
-      const line = lines[next++]!;
-      await runOne(env, batch, line, budget, out, log);
+    while (!failures.length && next < todo.length) {
+      const { line, i } = todo[next++]!;
+      await runOne(env, batch, part, i, line, budget, log).catch((err: unknown) => void failures.push(err));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(s.CIO_BATCH_PART_CONCURRENCY, lines.length) }, worker));
-  return out;
+  await Promise.all(Array.from({ length: Math.min(s.CIO_BATCH_PART_CONCURRENCY, todo.length) }, worker));
+  if (failures.length) throw failures.find((e) => !(e instanceof RateLimited)) ?? failures[0];
 }
 
 const EXPIRED = { code: "batch_expired", message: "This request could not be executed before the completion window expired." };
+const RETRIES_EXHAUSTED = { code: "retries_exhausted", message: "The request could not be run after every retry." };
+/** The longest delay Cloudflare Queues accepts on a message. */
+const MAX_DELAY_S = 43_200;
 
-async function runOne(env: HeavyEnv, batch: BatchRow, line: Line, budget: Parameters<typeof admit>[2], out: Output, log: Logger) {
+async function runOne(env: HeavyEnv, batch: BatchRow, part: PartRow, i: number, line: Line, budget: Budget, log: Logger) {
+  const record = (kind: ResultKind, body: string) => recordResult(env.DB, part, i, kind, body);
   // Checked per request: a part that started in time may be held by the rate limiter past the window.
-  if (Date.now() >= batch.expiresAt) {
-    out.expired++;
-    return void out.errors.push(errorLine(line.custom_id, EXPIRED));
-  }
+  if (Date.now() >= batch.expiresAt) return record("expired", errorLine(line.custom_id, EXPIRED));
   const admission = await admit(env, batch, budget);
-  if (!admission.ok) return void out.errors.push(errorLine(line.custom_id, admission));
-  const requestId = `batch_req_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
+  if (!admission.ok) return record("error", errorLine(line.custom_id, admission));
+  const requestId = newRequestId();
   let reply: ChatReply;
   try {
     reply = (await env.ORCHESTRATOR.chat({ requestId, tenantId: batch.tenantId, keyId: batch.keyId, body: { ...line.body, stream: false }, leaseId: admission.leaseId })) as unknown as ChatReply;
@@ -107,28 +134,37 @@ async function runOne(env: HeavyEnv, batch: BatchRow, line: Line, budget: Parame
     await release(env, batch.tenantId, admission.leaseId).catch((e) => log.error("lease release failed", { err: e }));
     throw err;
   }
-  if (reply.kind === "json") {
-    out.output.push(JSON.stringify({ id: requestId, custom_id: line.custom_id, response: { status_code: 200, request_id: requestId, body: reply.completion }, error: null }));
-  } else if (reply.kind === "error") {
-    const { status, headers: _h, ...body } = reply.error;
-    out.errors.push(JSON.stringify({ id: requestId, custom_id: line.custom_id, response: { status_code: status, request_id: requestId, body }, error: null }));
-  } else {
-    await reply.body.cancel();
-    out.errors.push(errorLine(line.custom_id, { code: "unexpected_stream", message: "The model answered with a stream." }));
-  }
+  await record(...(await replyLine(reply, line.custom_id, requestId)));
 }
 
-const errorLine = (customId: string, e: { code: string; message: string }) =>
-  JSON.stringify({ id: `batch_req_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`, custom_id: customId, response: null, error: { code: e.code, message: e.message } });
+async function replyLine(reply: ChatReply, customId: string, requestId: string): Promise<[ResultKind, string]> {
+  if (reply.kind === "json") {
+    return ["output", JSON.stringify({ id: requestId, custom_id: customId, response: { status_code: 200, request_id: requestId, body: reply.completion }, error: null })];
+  }
+  if (reply.kind === "error") {
+    const { status, headers: _h, ...body } = reply.error;
+    return ["error", JSON.stringify({ id: requestId, custom_id: customId, response: { status_code: status, request_id: requestId, body }, error: null })];
+  }
+  await reply.body.cancel();
+  return ["error", errorLine(customId, { code: "unexpected_stream", message: "The model answered with a stream." })];
+}
 
-async function writePart(env: HeavyEnv, batch: BatchRow, part: PartRow, out: Output, failedAtLeast = 0) {
+const newRequestId = () => `batch_req_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
+const errorLine = (customId: string, e: { code: string; message: string }) =>
+  JSON.stringify({ id: newRequestId(), custom_id: customId, response: null, error: { code: e.code, message: e.message } });
+
+/** Writes the part's files from its finished requests; `failed` counts requests that have none (the dead-letter path). */
+async function writePart(env: HeavyEnv, batch: BatchRow, part: PartRow, rows: Finished[], failed?: number) {
   const enc = new TextEncoder();
-  const output = enc.encode(out.output.map((l) => `${l}\n`).join(""));
-  const errors = enc.encode(out.errors.map((l) => `${l}\n`).join(""));
+  const join = (keep: (r: Finished) => boolean) => enc.encode(rows.filter(keep).map((r) => `${r.body}\n`).join(""));
+  const output = join((r) => r.kind === "output");
+  const errors = join((r) => r.kind !== "output");
   await Promise.all([
     output.length ? env.FILES.put(r2Keys.batchPart(batch.tenantId, batch.id, part.idx, "output"), output) : null,
     errors.length ? env.FILES.put(r2Keys.batchPart(batch.tenantId, batch.id, part.idx, "error"), errors) : null,
   ]);
-  if (out.expired) await markExpired(env.DB, batch);
-  await finishPart(env.DB, part, { completed: out.output.length, failed: Math.max(out.errors.length, failedAtLeast), outputBytes: output.length, errorBytes: errors.length });
+  if (rows.some((r) => r.kind === "expired")) await markExpired(env.DB, batch);
+  const completed = rows.filter((r) => r.kind === "output").length;
+  await finishPart(env.DB, part, { completed, failed: failed ?? rows.length - completed, outputBytes: output.length, errorBytes: errors.length });
+  await deleteResults(env.DB, part.tenantId, part.batchId, part.idx);
 }

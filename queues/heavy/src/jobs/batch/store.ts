@@ -12,6 +12,7 @@ export async function readBatch(d1: D1Database, tenantId: string, id: string): P
   return row;
 }
 
+/** A part still `running` is claimed again: that is a retry of an attempt that failed, which resumes it (results.ts). */
 export async function claimPart(d1: D1Database, tenantId: string, batchId: string, idx: number): Promise<PartRow | undefined> {
   const [row] = await openDb(d1)
     .update(p)

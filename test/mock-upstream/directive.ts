@@ -20,6 +20,8 @@ export interface Directive {
   noUsage?: boolean;
   /** Answer 200 with exactly this body (as application/json): an upstream that sends something broken. */
   rawBody?: string;
+  /** End the response cleanly after this many content chunks, with no finish_reason and no [DONE]. */
+  endAfter?: number;
   /** Cut the connection after this many content chunks. */
   breakAfter?: number;
   /** Send `data: {"error":…}` after this many content chunks. */

@@ -137,6 +137,7 @@ async function stream(res: ServerResponse, model: string, answer: string, usage:
   for (let i = 0; i < parts.length; i++) {
     if (res.destroyed) return;
     if (d.breakAfter !== undefined && i === d.breakAfter) return void res.destroy();
+    if (d.endAfter !== undefined && i === d.endAfter) return void res.end();
     if (d.errorAfter !== undefined && i === d.errorAfter) {
       send({ error: { message: "mock failure mid-stream", type: "server_error" } });
       return void res.end();

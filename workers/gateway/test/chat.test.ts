@@ -192,6 +192,16 @@ describe("POST /v1/chat/completions (SSE)", () => {
     expect(events).not.toContain("[DONE]");
   });
 
+  it("an upstream stream that closes before it finished (no finish_reason, no [DONE]) is an error, not a whole answer", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody(withDirective("a b c d", { text: "one two three four", endAfter: 2 }), { stream: true }));
+    const events = await readSse(res);
+    expect(events.at(-1)).toMatchObject({ error: { type: "upstream_error", message: "The model stream ended before the answer finished." } });
+    expect(events).not.toContain("[DONE]");
+    const finishes = events.flatMap((e) => (e as Chunk).choices?.map((c) => c.finish_reason) ?? []);
+    expect(finishes.filter(Boolean)).toEqual([]);
+  });
+
   it("cio/auto streams token by token", async () => {
     const t = await newTenant();
     const res = await post(t, JSON.stringify({ model: "cio/auto", stream: true, messages: [{ role: "user", content: "hello" }] }));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readRound } from "../../src/providers/openai-compatible/provider.js";
 import type { AiBinding } from "../../src/providers/workers-ai/index.js";
 import { chat, completionOf, newTenant, user } from "./helpers.js";
 
@@ -65,5 +66,18 @@ describe("model providers", () => {
     expect(upstream.choices[0]!.message.content).toBe("from the mock");
     const offline = completionOf(await chat([user("hi")], { tenantId, settings: { CIO_PROVIDER: "auto", CIO_UPSTREAM_BASE_URL: "" } }));
     expect(offline.cio.provider).toBe("builtin");
+  });
+
+  it("an OpenAI-compatible stream that closes unfinished (no finish_reason, no [DONE]) fails the round", async () => {
+    const sse = (...chunks: object[]) => new Response(chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join("")).body!;
+    const call = (args: string, finish: string | null) => ({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "c1", function: { name: "t", arguments: args } }] }, finish_reason: finish }] });
+    const read = async (body: ReadableStream<Uint8Array>) => {
+      const events = [];
+      for await (const ev of readRound(body)) events.push(ev);
+      return events;
+    };
+    // Half of a tool call's arguments must not run as if they were whole.
+    await expect(read(sse(call('{"indicator": "r', null)))).rejects.toThrow(/ended before the answer finished/);
+    expect(await read(sse(call('{"a": 1}', "tool_calls")))).toEqual([{ type: "tool_call", call: { id: "c1", name: "t", arguments: '{"a": 1}' } }]);
   });
 });

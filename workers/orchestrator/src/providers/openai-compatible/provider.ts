@@ -6,6 +6,7 @@
  * cheaper to read than a stream of them.
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
+import { upstreamError } from "../../../../../lib/errors.js";
 import type { Logger } from "../../../../../lib/log.js";
 import type { ChatCompletion, ChatCompletionChunk } from "../../../../../lib/protocol/index.js";
 import { newCallId, type ModelEvent, type ModelProvider, type ModelRound, type ModelToolCall } from "../provider.js";
@@ -51,10 +52,15 @@ function definedParams(p: ModelRound["params"]) {
 export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterable<ModelEvent> {
   const calls = new Map<number, ModelToolCall>();
   const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+  let ended = false;
   for await (const ev of events) {
-    if (ev.data === "[DONE]") break;
+    if (ev.data === "[DONE]") {
+      ended = true;
+      break;
+    }
     const c = parseChunk(ev.data);
     if (c.usage) yield { type: "usage", usage: c.usage };
+    if (c.choices?.some((x) => x.finish_reason)) ended = true;
     const delta = c.choices?.[0]?.delta as (ChatCompletionChunk["choices"][number]["delta"] & { tool_calls?: ToolCallDelta[] }) | undefined;
     if (!delta) continue;
     if (typeof delta.content === "string" && delta.content) yield { type: "text", delta: delta.content };
@@ -66,6 +72,8 @@ export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterabl
       calls.set(d.index, call);
     }
   }
+  // Closed with neither a finish_reason nor [DONE]: cut off, so its text or tool arguments may be partial.
+  if (!ended) throw upstreamError("The model stream ended before the answer finished.");
   for (const [, call] of [...calls].sort(([a], [b]) => a - b)) {
     yield { type: "tool_call", call: { ...call, id: call.id || newCallId(), arguments: call.arguments || "{}" } };
   }

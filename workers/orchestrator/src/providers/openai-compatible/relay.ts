@@ -25,11 +25,15 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
   const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
   let roleSent = false;
   let finished = false;
+  let done = false;
   let usage: Usage | undefined;
   let answer = "";
   try {
     for await (const ev of events) {
-      if (ev.data === "[DONE]") break;
+      if (ev.data === "[DONE]") {
+        done = true;
+        break;
+      }
       const c = parseChunk(ev.data);
       if (c.usage) usage = c.usage;
       if (!c.choices?.length) continue; // a usage-only chunk: re-emitted at the end if asked for
@@ -42,6 +46,9 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
       if (c.choices.some((x) => x.finish_reason)) finished = true;
       yield sseData(c);
     }
+    // A stream that closed with neither a finish_reason nor [DONE] was cut off, however cleanly it closed:
+    // passing it on as finished would present a partial answer as the whole one.
+    if (!finished && !done) throw upstreamError("The model stream ended before the answer finished.");
   } catch (err) {
     const e = err instanceof ApiError ? err : upstreamError(`The model stream broke off: ${String(err)}`);
     yield sseData(e.toBody());

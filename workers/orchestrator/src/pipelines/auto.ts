@@ -13,7 +13,7 @@ import { Dispatcher } from "../dispatcher/index.js";
 import { quality, rankByQuality } from "../learning/quality.js";
 import type { CallOutcome } from "../learning/record.js";
 import { queueCalls } from "../learning/record-queue.js";
-import type { ModelToolCall } from "../providers/provider.js";
+import { modelParams, type ModelToolCall } from "../providers/provider.js";
 import { selectProvider } from "../providers/select.js";
 import { tenantTools, type RegisteredTool } from "../registry/index.js";
 import type { OrchestratorSettings } from "../settings.js";
@@ -53,7 +53,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
         clientTools: noTools ? [] : (body.tools ?? []),
         maxSteps: s.CIO_MAX_STEPS,
         requestId: call.requestId,
-        params: { temperature: body.temperature, top_p: body.top_p, max_tokens: body.max_completion_tokens ?? body.max_tokens, seed: body.seed },
+        params: modelParams(body),
         stream: body.stream === true,
         signal: abort.signal,
         waited: (ms) => (waited += ms),

@@ -3,7 +3,7 @@
  * model-free builtin planner. A provider answers one round of the agent loop as a stream of events, so
  * text can reach the client token by token while tool calls are collected.
  */
-import type { ChatMessage, FunctionTool, Usage } from "../../../../lib/protocol/index.js";
+import type { ChatCompletionRequest, ChatMessage, FunctionTool, Usage } from "../../../../lib/protocol/index.js";
 
 /** A tool call the model asked for; `arguments` is the raw JSON text the model wrote. */
 export interface ModelToolCall {
@@ -26,8 +26,17 @@ export interface ModelRound {
   /** Whether the client reads a stream; providers may answer a non-streamed request in one piece. */
   stream: boolean;
   /** Client parameters passed through to the model where the provider supports them. */
-  params: { temperature?: number | null; top_p?: number | null; max_tokens?: number | null; seed?: number | null };
+  params: ModelParams;
 }
+
+/** The client's sampling and format parameters that mean the same to any model (names as OpenAI's). */
+export const MODEL_PARAMS = [
+  "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop", "presence_penalty", "frequency_penalty", "response_format",
+] as const;
+export type ModelParams = Partial<Pick<ChatCompletionRequest, (typeof MODEL_PARAMS)[number]>>;
+
+export const modelParams = (body: ChatCompletionRequest): ModelParams =>
+  Object.fromEntries(MODEL_PARAMS.flatMap((k) => (body[k] == null ? [] : [[k, body[k]]])));
 
 export interface ModelProvider {
   /** "workers-ai" | "openai" | "builtin": reported in the answer's `cio.provider`. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readRound } from "../../src/providers/openai-compatible/provider.js";
 import type { AiBinding } from "../../src/providers/workers-ai/index.js";
-import { chat, completionOf, newTenant, user } from "./helpers.js";
+import { withDirective } from "../../../../test/mock-upstream/directive.js";
+import { chat, completionOf, mockOrigin, newTenant, OPENAI, user } from "./helpers.js";
 
 const CLOSES = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
 
@@ -79,5 +80,22 @@ describe("model providers", () => {
     // Half of a tool call's arguments must not run as if they were whole.
     await expect(read(sse(call('{"indicator": "r', null)))).rejects.toThrow(/ended before the answer finished/);
     expect(await read(sse(call('{"a": 1}', "tool_calls")))).toEqual([{ type: "tool_call", call: { id: "c1", name: "t", arguments: '{"a": 1}' } }]);
+  });
+
+  it("passes the client's sampling and format parameters on, under the client's own names", async () => {
+    const tenantId = await newTenant();
+    const id = crypto.randomUUID();
+    const params = { max_completion_tokens: 50, stop: ["END"], presence_penalty: 0.5, frequency_penalty: 0.25, response_format: { type: "json_object" }, top_p: 0.9 };
+    completionOf(await chat([user(withDirective("json please", { id, text: "{}" }))], { tenantId, settings: OPENAI, body: { ...params, temperature: null } }));
+    const [logged] = (await (await fetch(`${mockOrigin()}/__requests?id=${id}`)).json()) as { body: Record<string, unknown> }[];
+    // Reasoning models refuse max_tokens: a client that sent max_completion_tokens must not be turned into one.
+    expect(logged!.body).toMatchObject(params);
+    expect(logged!.body).not.toHaveProperty("max_tokens");
+    expect(logged!.body).not.toHaveProperty("temperature");
+
+    const { ai, seen } = scriptedAi([() => ({ response: "ok" })]);
+    await chat([user("hi")], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" }, body: params });
+    expect(seen[0]!.inputs).toMatchObject({ max_tokens: 50, presence_penalty: 0.5, frequency_penalty: 0.25, response_format: { type: "json_object" }, top_p: 0.9 });
+    expect(seen[0]!.inputs).not.toHaveProperty("stop");
   });
 });

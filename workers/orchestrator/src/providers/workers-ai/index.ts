@@ -6,7 +6,7 @@
  */
 import { upstreamError } from "../../../../../lib/errors.js";
 import type { ChatMessage, Usage } from "../../../../../lib/protocol/index.js";
-import { newCallId, type ModelEvent, type ModelProvider, type ModelRound } from "../provider.js";
+import { newCallId, type ModelEvent, type ModelParams, type ModelProvider, type ModelRound } from "../provider.js";
 
 /** The slice of the AI binding we use; tests at the edge replace it with a scripted object. */
 export interface AiBinding {
@@ -30,9 +30,7 @@ export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
     async *round(r: ModelRound): AsyncIterable<ModelEvent> {
       const inputs: Record<string, unknown> = { messages: r.messages.map(plain) };
       if (r.tools.length) inputs.tools = r.tools.map((t) => ({ name: t.function.name, description: t.function.description ?? "", parameters: t.function.parameters ?? { type: "object", properties: {} } }));
-      if (r.params.temperature != null) inputs.temperature = r.params.temperature;
-      if (r.params.max_tokens != null) inputs.max_tokens = r.params.max_tokens;
-      if (r.params.seed != null) inputs.seed = r.params.seed;
+      Object.assign(inputs, workersAiParams(r.params));
       let out: unknown;
       try {
         out = await ai.run(model, inputs);
@@ -42,6 +40,13 @@ export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
       yield* eventsOf(out);
     },
   };
+}
+
+/** Workers AI's text models take OpenAI's sampling inputs, but one token limit, named max_tokens; no stop. */
+function workersAiParams(p: ModelParams): Record<string, unknown> {
+  const { max_completion_tokens, max_tokens, stop: _stop, ...rest } = p;
+  const limit = max_completion_tokens ?? max_tokens;
+  return { ...rest, ...(limit != null ? { max_tokens: limit } : {}) };
 }
 
 function* eventsOf(out: unknown): Iterable<ModelEvent> {

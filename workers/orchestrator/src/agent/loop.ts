@@ -23,6 +23,8 @@ export interface AgentInput {
   maxSteps: number;
   requestId: string;
   params: Parameters<ModelProvider["round"]>[0]["params"];
+  /** The client's forced tool choice: it binds the first round (later rounds answer with what the tools gave). */
+  toolChoice?: Parameters<ModelProvider["round"]>[0]["toolChoice"];
   stream: boolean;
   signal: AbortSignal;
   /** Adds up the time spent waiting on the model and the tools (reported so the gateway can tell its own overhead). */
@@ -45,7 +47,8 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
     const calls: ModelToolCall[] = [];
     let text = "";
     let t = Date.now();
-    for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params, stream: a.stream })) {
+    const toolChoice = step === 1 ? a.toolChoice : undefined;
+    for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params, toolChoice, stream: a.stream })) {
       a.waited?.(Date.now() - t);
       if (ev.type === "text") {
         text += ev.delta;

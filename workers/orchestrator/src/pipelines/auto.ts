@@ -3,8 +3,8 @@
  * have learned), picks the model provider, runs the agent loop and renders it as a completion or a
  * stream. Tool calls are queued for the learning loop after the answer and written off its path.
  */
-import { ApiError } from "../../../../lib/errors.js";
-import type { ChatCall, ChatMessage, ChatReply, FunctionTool } from "../../../../lib/protocol/index.js";
+import { ApiError, badRequest } from "../../../../lib/errors.js";
+import type { ChatCall, ChatCompletionRequest, ChatMessage, ChatReply, FunctionTool } from "../../../../lib/protocol/index.js";
 import type { AgentEvent } from "../agent/events.js";
 import { restoreTurns, saveTurn } from "../agent/continuation.js";
 import { runAgent } from "../agent/loop.js";
@@ -43,14 +43,17 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     const history = await restoreTurns(env.DB, kept, body.messages);
     // tool_choice "none" means what it says for OpenAI: answer in text, call nothing.
     const noTools = body.tool_choice === "none";
+    const ownTools = noTools ? [] : offered.map(asFunctionTool);
+    const clientTools = noTools ? [] : (body.tools ?? []);
     events = recorded(
       keepTurn(runAgent({
         provider,
         dispatcher,
         systemPrompt: s.CIO_SYSTEM_PROMPT,
         messages: history,
-        ownTools: noTools ? [] : offered.map(asFunctionTool),
-        clientTools: noTools ? [] : (body.tools ?? []),
+        ownTools,
+        clientTools,
+        toolChoice: forcedChoice(body.tool_choice, [...ownTools, ...clientTools]),
         maxSteps: s.CIO_MAX_STEPS,
         requestId: call.requestId,
         params: modelParams(body),
@@ -95,6 +98,17 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   // Settled at "done" with the real usage; a stream cut short before that books an estimate of what it sent.
   const settle = () => deps.settle(model, usageOf(prompt, streamed));
   return { kind: "stream", body: toReadable(safely(renderSse(all, target)), abort, settle), upstreamMs: waited };
+}
+
+/**
+ * "required" or a named function, checked as OpenAI does: a name no offered tool has is the client's error.
+ * "auto" and "none" need nothing passed on ("none" is met by offering no tools).
+ */
+function forcedChoice(choice: ChatCompletionRequest["tool_choice"], tools: FunctionTool[]): ChatCompletionRequest["tool_choice"] {
+  if (choice === undefined || choice === "auto" || choice === "none") return undefined;
+  const name = typeof choice === "object" ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
+  if (choice === "required" ? tools.length : tools.some((t) => t.function.name === name)) return choice;
+  throw badRequest(choice === "required" ? "tool_choice 'required' needs at least one tool." : `tool_choice names '${String(name)}', which is not among the tools.`, "tool_choice");
 }
 
 const asFunctionTool = (t: RegisteredTool): FunctionTool => ({

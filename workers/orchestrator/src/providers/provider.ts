@@ -27,6 +27,8 @@ export interface ModelRound {
   stream: boolean;
   /** Client parameters passed through to the model where the provider supports them. */
   params: ModelParams;
+  /** The client's tool_choice ("required" or a named function), for the first round only. */
+  toolChoice?: ChatCompletionRequest["tool_choice"];
 }
 
 /** The client's sampling and format parameters that mean the same to any model (names as OpenAI's). */

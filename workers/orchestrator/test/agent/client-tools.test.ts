@@ -118,4 +118,30 @@ describe("tool_choice", () => {
     const [logged] = (await (await fetch(`${mockOrigin()}/__requests?id=${id}`)).json()) as { body: { tools?: unknown[] } }[];
     expect(logged!.body.tools).toBeUndefined();
   });
+
+  it("a named function or \"required\" binds the first round, not the rounds after our tools answered", async () => {
+    const tenantId = await newTenant();
+    const forced = { type: "function", function: { name: "get_weather" } };
+    for (const choice of [forced, "required"]) {
+      const id = `forced-${crypto.randomUUID().slice(0, 8)}`;
+      const script = [{ tool_calls: [{ name: "get_weather", arguments: { city: "Oslo" } }] }];
+      const reply = completionOf(await chat([scripted("weather?", script, id)], { tenantId, settings: OPENAI, body: { tools: [WEATHER], tool_choice: choice } }));
+      expect(reply.choices[0]!.finish_reason).toBe("tool_calls");
+      const [logged] = (await (await fetch(`${mockOrigin()}/__requests?id=${id}`)).json()) as { body: { tool_choice?: unknown } }[];
+      expect(logged!.body.tool_choice).toEqual(choice);
+    }
+    // After our own tool ran, the model answers with what it gave: the choice is not forced again.
+    const id = `again-${crypto.randomUUID().slice(0, 8)}`;
+    const script = [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator: "sma", period: 2, closes: [1, 2, 3] } }] }, { echoTools: true }];
+    const reply = completionOf(await chat([scripted("sma?", script, id)], { tenantId, settings: OPENAI, body: { tool_choice: "required" } }));
+    expect(reply.choices[0]!.message.content).toMatch(/SMA\(2\)/);
+    const rounds = (await (await fetch(`${mockOrigin()}/__requests?id=${id}`)).json()) as { body: { tool_choice?: unknown } }[];
+    expect(rounds.map((r) => r.body.tool_choice)).toEqual(["required", undefined]);
+  });
+
+  it("a named function that is not among the tools is a 400 on tool_choice", async () => {
+    const tenantId = await newTenant();
+    const reply = await chat([{ role: "user", content: "hi" }], { tenantId, settings: OPENAI, body: { tools: [WEATHER], tool_choice: { type: "function", function: { name: "nope" } } } });
+    expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "tool_choice" } } });
+  });
 });

@@ -27,7 +27,7 @@ export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger):
       const body = {
         model,
         messages: r.messages,
-        ...(r.tools.length ? { tools: r.tools } : {}),
+        ...(r.tools.length ? { tools: r.tools, ...(r.toolChoice ? { tool_choice: r.toolChoice } : {}) } : {}),
         ...definedParams(r.params),
         ...(r.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
       };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readRound } from "../../src/providers/openai-compatible/provider.js";
-import type { AiBinding } from "../../src/providers/workers-ai/index.js";
+import { workersAiProvider, type AiBinding } from "../../src/providers/workers-ai/index.js";
 import { withDirective } from "../../../../test/mock-upstream/directive.js";
 import { chat, completionOf, mockOrigin, newTenant, OPENAI, user } from "./helpers.js";
 
@@ -97,5 +97,23 @@ describe("model providers", () => {
     await chat([user("hi")], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" }, body: params });
     expect(seen[0]!.inputs).toMatchObject({ max_tokens: 50, presence_penalty: 0.5, frequency_penalty: 0.25, response_format: { type: "json_object" }, top_p: 0.9 });
     expect(seen[0]!.inputs).not.toHaveProperty("stop");
+  });
+
+  it("Workers AI's JSON mode: the schema goes in Workers AI's shape, and the object it answers comes back as text", async () => {
+    const tenantId = await newTenant();
+    const schema = { type: "object", properties: { capital: { type: "string" } }, required: ["capital"] };
+    const { ai, seen } = scriptedAi([() => ({ response: { capital: "New Delhi" } })]);
+    const body = { response_format: { type: "json_schema", json_schema: { name: "country", schema, strict: true } } };
+    const reply = completionOf(await chat([user("India?")], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" }, body }));
+    expect(seen[0]!.inputs.response_format).toEqual({ type: "json_schema", json_schema: schema });
+    expect(JSON.parse(reply.choices[0]!.message.content!)).toEqual({ capital: "New Delhi" });
+  });
+
+  it("a Workers AI call that hangs stops when the round is aborted (a council deadline, a client gone)", async () => {
+    const ai: AiBinding = { run: () => new Promise(() => {}) };
+    const round = workersAiProvider(ai, "@cf/test/m").round({ messages: [user("hi")], tools: [], requestId: "r", signal: AbortSignal.timeout(50), stream: false, params: {} });
+    await expect((async () => {
+      for await (const _ of round);
+    })()).rejects.toThrow(/timed out|abort/i);
   });
 });

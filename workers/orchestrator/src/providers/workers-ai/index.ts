@@ -5,6 +5,7 @@
  * Rounds are not streamed by the binding when tools are given, so the text is handed on word by word.
  */
 import { upstreamError } from "../../../../../lib/errors.js";
+import { unlessAborted } from "../../../../../lib/time.js";
 import type { ChatMessage, Usage } from "../../../../../lib/protocol/index.js";
 import { newCallId, type ModelEvent, type ModelParams, type ModelProvider, type ModelRound } from "../provider.js";
 
@@ -33,8 +34,10 @@ export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
       Object.assign(inputs, workersAiParams(r.params));
       let out: unknown;
       try {
-        out = await ai.run(model, inputs);
+        // The binding takes no signal: a cancelled or timed-out round stops waiting, and the answer is dropped.
+        out = await unlessAborted(ai.run(model, inputs), r.signal);
       } catch (err) {
+        if (r.signal.aborted) throw err;
         throw upstreamError(`Workers AI failed: ${err instanceof Error ? err.message : String(err)}`);
       }
       yield* eventsOf(out);
@@ -44,17 +47,29 @@ export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
 
 /** Workers AI's text models take OpenAI's sampling inputs, but one token limit, named max_tokens; no stop. */
 function workersAiParams(p: ModelParams): Record<string, unknown> {
-  const { max_completion_tokens, max_tokens, stop: _stop, ...rest } = p;
+  const { max_completion_tokens, max_tokens, stop: _stop, response_format, ...rest } = p;
   const limit = max_completion_tokens ?? max_tokens;
-  return { ...rest, ...(limit != null ? { max_tokens: limit } : {}) };
+  const format = jsonMode(response_format);
+  return { ...rest, ...(limit != null ? { max_tokens: limit } : {}), ...(format ? { response_format: format } : {}) };
 }
+
+/** Workers AI's JSON mode takes the schema itself as `json_schema`, where OpenAI wraps it in {name, schema, strict}. */
+function jsonMode(f: ModelParams["response_format"]): Record<string, unknown> | undefined {
+  if (f?.type === "json_object") return { type: "json_object" };
+  if (f?.type !== "json_schema") return undefined;
+  const wrapped = (f as { json_schema?: { schema?: unknown } }).json_schema;
+  return { type: "json_schema", json_schema: wrapped?.schema ?? {} };
+}
+
 
 function* eventsOf(out: unknown): Iterable<ModelEvent> {
   const o = (out ?? {}) as LegacyAnswer & Partial<OpenAiAnswer>;
   const msg = o.choices?.[0]?.message;
-  const text = msg ? (msg.content ?? "") : (o.response ?? "");
+  // In JSON mode the answer comes as the parsed object; the client reads it as text, like OpenAI's.
+  const raw: unknown = msg ? (msg.content ?? "") : (o.response ?? "");
+  const text = typeof raw === "string" ? raw : JSON.stringify(raw);
   const calls = msg ? (msg.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) : (o.tool_calls ?? []);
-  if (typeof text === "string") for (const w of text.match(/\S+\s*|\s+/g) ?? []) yield { type: "text", delta: w };
+  for (const w of text.match(/\S+\s*|\s+/g) ?? []) yield { type: "text", delta: w };
   for (const c of calls) {
     const args = typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {});
     yield { type: "tool_call", call: { id: c.id || newCallId(), name: c.name, arguments: args } };

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, newTenant } from "../../../test/support/fixtures.js";
 import { upload, uploaded } from "../../../test/support/heavy.js";
@@ -67,6 +68,24 @@ describe("files API", () => {
       expect(res.status, `${method} ${path}`).toBe(404);
     }
     expect((await call(`/v1/files/${file.id}`, { headers: a.headers })).status).toBe(200);
+  });
+
+  it("lists page by page with after, as OpenAI's SDKs page: every file once, has_more false on the last page", async () => {
+    const t = await newTenant();
+    const ids = new Set<string>();
+    for (let i = 0; i < 5; i++) ids.add((await uploaded(t.headers, `f${i}.txt`, `file ${i}`)).id);
+    // Files created in the same millisecond must neither be skipped nor repeated at a page's edge.
+    await (env as unknown as { DB: D1Database }).DB.prepare("UPDATE files SET created_at = 1000 WHERE tenant_id = ?").bind(t.tenantId).run();
+    type Page = { data: { id: string }[]; has_more: boolean; last_id: string | null };
+    const page = async (q: string) => (await call(`/v1/files?${q}`, { headers: t.headers })).json<Page>();
+    const seen: string[] = [];
+    let p = await page("limit=2");
+    for (let i = 0; i < 5 && (seen.push(...p.data.map((f) => f.id)), p.has_more); i++) p = await page(`limit=2&after=${p.last_id}`);
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect((await page("limit=5")).has_more).toBe(false);
+    const unknown = await call("/v1/files?after=file-nope", { headers: t.headers });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: { param: "after" } });
   });
 
   it("needs the files scope", async () => {

@@ -1,7 +1,7 @@
 /** OpenAI Batch API over an uploaded JSONL of chat requests; the work runs in queues/heavy. */
 import { createRoute } from "@hono/zod-openapi";
-import { and, desc, eq, lt } from "drizzle-orm";
-import { openDb, schema } from "../../../../lib/db/index.js";
+import { schema } from "../../../../lib/db/index.js";
+import { listOf, newestFirst } from "../../../../lib/db/pages.js";
 import { cancelBatch, createBatch, getBatch, toBatchObject } from "../../../../lib/heavy/batches.js";
 import { BatchObjectSchema, CreateBatchSchema, ErrorBodySchema } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
@@ -43,18 +43,9 @@ batches.use("/v1/batches", requireScope("tasks"));
 batches.use("/v1/batches/*", requireScope("tasks"));
 
 batches.get("/v1/batches", async (c) => {
-  const b = schema.batches;
   const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
-  const after = c.req.query("after");
-  const cursor = after ? await getBatch(c.env.DB, c.get("auth").tenantId, after) : null;
-  const rows = await openDb(c.env.DB)
-    .select()
-    .from(b)
-    .where(and(eq(b.tenantId, c.get("auth").tenantId), cursor ? lt(b.createdAt, cursor.createdAt) : undefined))
-    .orderBy(desc(b.createdAt))
-    .limit(limit + 1);
-  const data = rows.slice(0, limit).map(toBatchObject);
-  return c.json({ object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit }, 200);
+  const page = await newestFirst(c.env.DB, schema.batches, { tenantId: c.get("auth").tenantId, limit, after: c.req.query("after"), noun: "batch" });
+  return c.json(listOf(page.rows.map(toBatchObject), page.hasMore), 200);
 });
 
 batches.get("/v1/batches/:id", async (c) => c.json(toBatchObject(await getBatch(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));

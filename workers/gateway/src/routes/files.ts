@@ -2,9 +2,10 @@
  * OpenAI Files API: `POST /v1/files` streams the multipart upload into R2 (never buffered whole, capped
  * at CIO_FILES_MAX_BYTES), then records the file; get, list, download and delete are per tenant.
  */
-import { and, desc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
+import { listOf, newestFirst } from "../../../../lib/db/pages.js";
 import { getFile, toFileObject } from "../../../../lib/heavy/files.js";
 import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
@@ -62,16 +63,11 @@ files.post("/v1/files", rateLimit(), async (c) => {
 });
 
 files.get("/v1/files", async (c) => {
-  const f = schema.files;
   const purpose = c.req.query("purpose");
   const limit = Math.min(10_000, Math.max(1, Number(c.req.query("limit") ?? 100) || 100));
-  const rows = await openDb(c.env.DB)
-    .select()
-    .from(f)
-    .where(and(eq(f.tenantId, c.get("auth").tenantId), purpose ? eq(f.purpose, purpose as "batch") : undefined))
-    .orderBy(desc(f.createdAt))
-    .limit(limit);
-  return c.json({ object: "list", data: rows.map(toFileObject), has_more: rows.length === limit }, 200);
+  const filter = purpose ? eq(schema.files.purpose, purpose as "batch") : undefined;
+  const page = await newestFirst(c.env.DB, schema.files, { tenantId: c.get("auth").tenantId, limit, after: c.req.query("after"), filter, noun: "file" });
+  return c.json(listOf(page.rows.map(toFileObject), page.hasMore), 200);
 });
 
 files.get("/v1/files/:id", async (c) => c.json(toFileObject(await getFile(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));

@@ -4,9 +4,10 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { and, desc, eq, gt, lt, or } from "drizzle-orm";
+import { and, eq, gt, lt } from "drizzle-orm";
 import { newId, newSecret, sha256Hex } from "../../../../lib/crypto.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
+import { listOf, newestFirst } from "../../../../lib/db/pages.js";
 import { stubFor } from "../../../../lib/do-names.js";
 import { badRequest, conflict, notFound } from "../../../../lib/errors.js";
 import { ErrorBodySchema, sessionObjectName } from "../../../../lib/protocol/index.js";
@@ -73,18 +74,9 @@ export const sessions = r
     }),
     async (c) => {
       const { limit, after } = c.req.valid("query");
-      const t = schema.sessions;
-      const tenantId = c.get("auth").tenantId;
-      const db = openDb(c.env.DB);
-      let where = eq(t.tenantId, tenantId);
-      if (after) {
-        const [cur] = await db.select({ createdAt: t.createdAt }).from(t).where(and(eq(t.tenantId, tenantId), eq(t.id, after)));
-        if (!cur) throw badRequest(`Unknown cursor '${after}': pass the id of a session from the previous page.`, "after");
-        where = and(where, or(lt(t.createdAt, cur.createdAt), and(eq(t.createdAt, cur.createdAt), lt(t.id, after))))!;
-      }
-      const rows = await db.select().from(t).where(where).orderBy(desc(t.createdAt), desc(t.id)).limit(limit + 1);
-      const data = rows.slice(0, limit).map((r) => ({ id: r.id, object: "session" as const, title: r.title, model: r.model, created_at: r.createdAt, last_active_at: r.lastActiveAt }));
-      return c.json({ object: "list" as const, data, has_more: rows.length > limit, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }, 200);
+      const page = await newestFirst(c.env.DB, schema.sessions, { tenantId: c.get("auth").tenantId, limit, after, noun: "session" });
+      const data = page.rows.map((r) => ({ id: r.id, object: "session" as const, title: r.title, model: r.model, created_at: r.createdAt, last_active_at: r.lastActiveAt }));
+      return c.json(listOf(data, page.hasMore), 200);
     },
   )
   .openapi(

@@ -119,12 +119,42 @@ async function readHeaders(b: Buffered): Promise<Omit<MultipartPart, "body">> {
     if (key === "content-type") contentType = value;
     if (key === "content-disposition") {
       name = param(value, "name");
-      filename = param(value, "filename*")?.replace(/^UTF-8''/i, "") ?? param(value, "filename");
-      if (filename && /%[0-9a-f]{2}/i.test(filename) && /filename\*/i.test(value)) filename = decodeURIComponent(filename);
+      const ext = param(value, "filename*");
+      filename = (ext === null ? null : extValue(ext)) ?? param(value, "filename") ?? ext;
     }
   }
   if (name === null) throw new MultipartError("a part has no Content-Disposition name");
   return { name, filename, contentType };
+}
+
+/**
+ * RFC 5987's `charset'lang'percent-encoded` (`UTF-8''caf%C3%A9.csv`); null when it cannot be decoded, so the
+ * plain `filename` (or the raw text) is used instead of failing the upload.
+ */
+function extValue(v: string): string | null {
+  const m = /^([\w!#$%&+^`{}~-]*)'[^']*'(.*)$/.exec(v);
+  const bytes = m ? percentDecoded(m[2]!) : null;
+  if (!bytes) return null;
+  try {
+    return new TextDecoder(m![1] || "utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function percentDecoded(s: string): Uint8Array | null {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== "%") {
+      out.push(s.charCodeAt(i));
+      continue;
+    }
+    const hex = s.slice(i + 1, i + 3);
+    if (!/^[0-9a-f]{2}$/i.test(hex)) return null;
+    out.push(parseInt(hex, 16));
+    i += 2;
+  }
+  return out.some((b) => b > 255) ? null : new Uint8Array(out);
 }
 
 function param(header: string, key: string): string | null {

@@ -59,6 +59,25 @@ describe("files API", () => {
     expect((await (await call("/v1/files", { headers: t.headers })).json<{ data: unknown[] }>()).data).toEqual([]);
   });
 
+  it("takes RFC 5987 file names (filename*=), and one it cannot decode falls back instead of failing", async () => {
+    const t = await newTenant();
+    const { "content-type": _, ...auth } = t.headers;
+    const send = (disposition: string) => {
+      const body = [
+        "--b", 'Content-Disposition: form-data; name="purpose"', "", "analysis",
+        "--b", `Content-Disposition: form-data; name="file"; ${disposition}`, "Content-Type: text/csv", "", "a\n1", "--b--", "",
+      ].join("\r\n");
+      return call("/v1/files", { method: "POST", headers: { ...auth, "content-type": "multipart/form-data; boundary=b" }, body });
+    };
+    const names = [];
+    for (const d of ["filename*=UTF-8''caf%C3%A9.csv", "filename*=ISO-8859-1''caf%E9.csv", 'filename="plain.csv"; filename*=UTF-8\'\'100%.csv']) {
+      const res = await send(d);
+      expect({ d, status: res.status }).toEqual({ d, status: 200 });
+      names.push((await res.json<{ filename: string }>()).filename);
+    }
+    expect(names).toEqual(["café.csv", "café.csv", "plain.csv"]);
+  });
+
   it("keeps tenants apart: another tenant's file is not found, for reading, downloading and deleting", async () => {
     const a = await newTenant();
     const b = await newTenant();

@@ -58,6 +58,15 @@ describe("/v1/councils", () => {
     await until(`/v1/councils/${id}`, t.headers, (b) => b.status === "consensus");
   });
 
+  it("starting councils is admitted by the key's rate limit, like chat requests", async () => {
+    const t = await newTenant({}, { rpm_limit: 2 });
+    const start = () => call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify({ question: question("Rate?", "A", "A"), assistants, options: ["A", "B"], max_rounds: 1 }) });
+    expect([(await start()).status, (await start()).status]).toEqual([201, 201]);
+    const third = await start();
+    expect(third.status).toBe(429);
+    expect(await third.json()).toMatchObject({ error: { type: "rate_limit_error", code: "key_rpm" } });
+  });
+
   it("needs the councils scope", async () => {
     const t = await newTenant({}, { scopes: ["chat"] });
     const res = await call("/v1/councils/anything", { headers: t.headers });

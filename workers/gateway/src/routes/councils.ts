@@ -13,6 +13,7 @@ import {
 } from "../../../../lib/protocol/index.js";
 import type { GatewayApp } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
+import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
@@ -30,7 +31,9 @@ const create = createRoute({
   path: "/v1/councils",
   summary: "Start a council: assistants answer blind, debate, and vote; without consensus a human decides",
   security,
-  middleware,
+  // Admitted like a chat request: a council runs many model calls, so it must not get past the key's and
+  // the tenant's rates, nor an exhausted daily budget.
+  middleware: [middleware, rateLimit()] as const,
   request: { body: { required: true, ...json(CouncilCreateSchema) } },
   responses: { 201: { description: "The council, running", ...json(CouncilViewSchema) }, 200: { description: "The same council, created before", ...json(CouncilViewSchema) }, ...errors },
 });

@@ -9,6 +9,7 @@ import { SessionRefSchema, type LoggedEvent, type NewEvent, type Session, type S
 import { runChat } from "../../workers/orchestrator/src/chat.js";
 import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
 import { deleteIndexRow, insertIndexRow, touchIndexRow } from "./index-row.js";
+import { KeyGuard } from "./key-guard.js";
 import { sessionSettings, type SessionSettings } from "./settings.js";
 import { Sockets } from "./sockets.js";
 import { SessionStore, type SessionMeta } from "./store.js";
@@ -18,6 +19,7 @@ export class SessionCore {
   readonly store: SessionStore;
   readonly sockets: Sockets;
   readonly turns: Turns;
+  readonly keys: KeyGuard;
   readonly settings: SessionSettings;
   private alarmAt: number | null | undefined;
 
@@ -28,6 +30,13 @@ export class SessionCore {
     this.settings = sessionSettings(env);
     this.store = new SessionStore(ctx.storage.sql);
     this.sockets = new Sockets(ctx);
+    this.keys = new KeyGuard({
+      db: env.DB,
+      sockets: this.sockets,
+      intervalMs: this.settings.CIO_SESSION_KEY_CHECK_S * 1000,
+      tenantId: () => this.store.meta()?.tenantId,
+      log: () => this.log(),
+    });
     this.turns = new Turns({ store: this.store, log: this.log(), emit: (e) => this.emit(e), changed: () => this.changed() });
   }
 
@@ -48,6 +57,8 @@ export class SessionCore {
   emit(e: NewEvent): LoggedEvent {
     const logged = this.store.append(e);
     this.sockets.broadcast(logged);
+    // A socket that only listens sends no frame to be checked on: its key is re-checked as events reach it.
+    this.keys.sweep();
     return logged;
   }
 

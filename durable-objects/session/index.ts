@@ -21,6 +21,7 @@ import {
 import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
 import { settleCall } from "../../workers/orchestrator/src/usage.js";
 import { SessionCore } from "./core.js";
+import { CloseSocketsCallSchema, type CloseSocketsCall } from "./key-guard.js";
 import { SocketHandler } from "./socket-handler.js";
 import { textOf } from "./turns.js";
 
@@ -64,6 +65,16 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     if (!meta) return false;
     await this.core.destroy(meta, "session deleted");
     return true;
+  }
+
+  /**
+   * The admin API revoked a key (its sockets close) or suspended the tenant (all close), now rather than at
+   * the sockets' next key check. Returns how many were closed.
+   */
+  async closeSockets(raw: CloseSocketsCall): Promise<number> {
+    const c = CloseSocketsCallSchema.parse(raw);
+    if (!this.core.owned(c)) return 0;
+    return this.core.keys.closeFor(c.reason, "keyId" in c ? c.keyId : undefined);
   }
 
   /** A WebSocket upgrade forwarded by the gateway after it authenticated the client. */

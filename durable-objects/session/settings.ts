@@ -14,6 +14,11 @@ export const SessionSettingsSchema = z.object({
   CIO_TENANT_MAX_SOCKETS: envInt(2000, 1),
   /** A turn still running after this long is aborted and marked failed by the watchdog alarm. */
   CIO_SESSION_TURN_TIMEOUT_S: envInt(600, 1),
+  /**
+   * How often an open socket's API key is re-read from D1 (revoked? tenant suspended?). At most 30 s: the
+   * bound the gateway's key cache promises for a revoked key, which a socket must not outlive.
+   */
+  CIO_SESSION_KEY_CHECK_S: envInt(30, 1, 30),
   /** How many past messages a turn sends to the model. */
   CIO_SESSION_HISTORY_MAX: envInt(100, 1, 10_000),
 });

@@ -1,6 +1,6 @@
 /**
  * A session's WebSocket side: admitting a socket (per-session and per-tenant limits), every frame a client
- * sends (size, JSON, zod, then chat / resume / cancel / ping), closes, and idle sockets.
+ * sends (size, JSON, zod, its key still valid, then chat / resume / cancel / ping), closes, and idle sockets.
  */
 import { z } from "zod";
 import { ApiError, badRequest, notFound } from "../../lib/errors.js";
@@ -34,7 +34,15 @@ export class SocketHandler {
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     const now = Date.now();
-    const state: SocketState = { keyId: h(SOCKET_HEADERS.key), limits, requestId: h(SOCKET_HEADERS.request) || crypto.randomUUID(), readySeq: this.s.store.lastSeq, live: false, lastSeen: now };
+    const state: SocketState = {
+      keyId: h(SOCKET_HEADERS.key),
+      limits,
+      requestId: h(SOCKET_HEADERS.request) || crypto.randomUUID(),
+      readySeq: this.s.store.lastSeq,
+      live: false,
+      lastSeen: now,
+      keyCheckDue: this.s.keys.firstDue(now),
+    };
     this.s.sockets.accept(server, state);
     send(server, { type: "ready", session_id: meta.sessionId, last_seq: state.readySeq });
     this.s.store.touch(now);
@@ -53,6 +61,8 @@ export class SocketHandler {
     if ("error" in frame) return send(ws, { type: "error", code: "invalid_frame", message: frame.error });
     const meta = this.s.store.meta();
     if (!meta) return close(ws, 1000, "session deleted");
+    // The key is re-read from D1 when its check is due (key-guard.ts): a revoked one gets no answer.
+    if (!(await this.s.keys.admit(ws))) return;
     const now = Date.now();
     const state = this.s.sockets.update(ws, { lastSeen: now });
     this.s.store.touch(now);

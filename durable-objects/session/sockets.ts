@@ -19,6 +19,8 @@ export interface SocketState {
   live: boolean;
   /** Last frame received (ms); pings answered by the runtime are read from its own timestamp. */
   lastSeen: number;
+  /** When the key must next be re-read from D1 (ms; see key-guard.ts). Absent on sockets opened before it existed. */
+  keyCheckDue?: number;
 }
 
 export class Sockets {

@@ -8,6 +8,7 @@ import type { ApiKey, RunnerToken } from "../../../../../d1-migrations/schema/in
 import { forgetKey } from "../../keys.js";
 import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
+import { closeSessionSockets } from "./session-sockets.js";
 import { getTenant } from "./tenants.js";
 import { ChildParam, IdParam, KeyCreateSchema, KeySchema, RunnerTokenCreateSchema, RunnerTokenSchema, listOf } from "./schemas.js";
 
@@ -97,6 +98,8 @@ export const credentials = router()
         await db.batch([db.update(k).set({ revokedAt: found.revokedAt }).where(and(mine, isNull(k.revokedAt))), auditRow(db, c, tenantId, "api_key.revoke", childId)]);
       }
       forgetKey(found.hash);
+      // Session sockets opened with this key are cut off now, not at their next key check (also on a retry).
+      closeSessionSockets(c, tenantId, { reason: "api_key_revoked", keyId: childId });
       return c.json(keyView(found), 200);
     },
   )

@@ -6,6 +6,7 @@ import { notFound } from "../../../../../lib/errors.js";
 import type { Tenant } from "../../../../../d1-migrations/schema/index.js";
 import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
+import { closeSessionSockets } from "./session-sockets.js";
 import { IdParam, TenantCreateSchema, TenantPatchSchema, TenantSchema, listOf } from "./schemas.js";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
@@ -88,5 +89,7 @@ export const tenants = router()
     if (Object.keys(set).length) {
       await db.batch([db.update(schema.tenants).set(set).where(eq(schema.tenants.id, id)), auditRow(db, c, id, "tenant.update", id, b)]);
     }
+    // A suspended tenant's session sockets are closed now, not at their next key check.
+    if (b.status === "suspended") closeSessionSockets(c, id, { reason: "tenant_suspended" });
     return c.json(tenantView(await getTenant(db, id)), 200);
   });

@@ -1,0 +1,109 @@
+/**
+ * Keeps a session's sockets to the promise that a revoked API key (or a suspended tenant) stops working
+ * within 30 s. The gateway authenticates a socket once, when it opens; from then on each socket records when
+ * its key must next be re-read from D1 (`keyCheckDue`, every CIO_SESSION_KEY_CHECK_S):
+ * - a frame arriving after that waits for the read, and is refused with the socket closed if the key no
+ *   longer holds;
+ * - an event sent out after that starts the read in the background, which covers a client that only listens
+ *   while the runtime answers its pings (those never wake the object).
+ * Between checks a frame costs no D1 read. The admin API also closes sockets at once (closeFor) when it
+ * revokes a key or suspends a tenant; this re-check is what holds when that fan-out misses a session.
+ */
+import { z } from "zod";
+import { SessionRefSchema } from "../../lib/protocol/session.js";
+import type { Logger } from "../../lib/log.js";
+import { keyStatus, type KeyStatus } from "./key-status.js";
+import { close, send, type Sockets } from "./sockets.js";
+
+/** How a refused socket is told: an `error` frame with the code, then a close code in the 4000 range. */
+export const REFUSALS = {
+  api_key_revoked: { close: 4401, reason: "api key revoked", message: "The API key this socket was opened with has been revoked." },
+  tenant_suspended: { close: 4403, reason: "tenant suspended", message: "This organization is suspended." },
+} as const;
+export type Refusal = keyof typeof REFUSALS;
+
+/** The admin API's call (over RPC) to close one key's sockets, or all of them when the tenant is suspended. */
+export const CloseSocketsCallSchema = z.discriminatedUnion("reason", [
+  SessionRefSchema.extend({ reason: z.literal("api_key_revoked"), keyId: z.string().min(1) }),
+  SessionRefSchema.extend({ reason: z.literal("tenant_suspended") }),
+]);
+export type CloseSocketsCall = z.infer<typeof CloseSocketsCallSchema>;
+
+/** After a failed D1 read the socket stays open (D1 down must not drop every session) and is retried soon. */
+const RETRY_MS = 5_000;
+
+export interface KeyGuardDeps {
+  db: D1Database;
+  sockets: Sockets;
+  intervalMs: number;
+  tenantId(): string | undefined;
+  log(): Logger;
+}
+
+export class KeyGuard {
+  /** One D1 read per key at a time, however many sockets or frames are waiting for it. */
+  private inflight = new Map<string, Promise<KeyStatus | null>>();
+  /** No socket's check is due before this (in memory only: after a wake-up the first event looks again). */
+  private nextSweep = 0;
+
+  constructor(private readonly d: KeyGuardDeps) {}
+
+  /** The socket's key is first checked one interval after it opened: the gateway has just authenticated it. */
+  firstDue(now: number) {
+    return now + this.d.intervalMs;
+  }
+
+  /** Whether the socket may go on; reads D1 only when its check is due. A refused socket is closed. */
+  async admit(ws: WebSocket, now = Date.now()): Promise<boolean> {
+    const { keyId, keyCheckDue } = this.d.sockets.state(ws);
+    if ((keyCheckDue ?? 0) > now) return true;
+    const tenantId = this.d.tenantId();
+    if (!tenantId) return true;
+    const status = await this.status(tenantId, keyId);
+    if (status === "ok" || status === null) {
+      const due = Date.now() + (status ? this.d.intervalMs : RETRY_MS);
+      if (ws.readyState === WebSocket.OPEN) this.d.sockets.update(ws, { keyCheckDue: due });
+      this.nextSweep = Math.min(this.nextSweep, due);
+      return true;
+    }
+    // Every socket of that key (or of the tenant) goes, not only the one that asked.
+    this.closeFor(status, status === "api_key_revoked" ? keyId : undefined);
+    return false;
+  }
+
+  /** After an event went out: starts the check of every socket whose check is due, without waiting for it. */
+  sweep(now = Date.now()) {
+    if (now < this.nextSweep) return;
+    let next = now + this.d.intervalMs;
+    for (const ws of this.d.sockets.all()) {
+      const due = this.d.sockets.state(ws).keyCheckDue ?? 0;
+      if (due <= now) void this.admit(ws, now);
+      else next = Math.min(next, due);
+    }
+    this.nextSweep = next;
+  }
+
+  /** Closes the sockets opened with `keyId` (all of them without one); returns how many. */
+  closeFor(why: Refusal, keyId?: string): number {
+    const r = REFUSALS[why];
+    const hit = this.d.sockets.all().filter((ws) => keyId === undefined || this.d.sockets.state(ws).keyId === keyId);
+    for (const ws of hit) {
+      send(ws, { type: "error", code: why, message: r.message });
+      close(ws, r.close, r.reason);
+      this.d.sockets.forget(ws);
+    }
+    if (hit.length) this.d.log().info("session sockets closed", { reason: why, keyId, closed: hit.length });
+    return hit.length;
+  }
+
+  private status(tenantId: string, keyId: string): Promise<KeyStatus | null> {
+    let p = this.inflight.get(keyId);
+    if (!p) {
+      p = keyStatus(this.d.db, tenantId, keyId)
+        .catch((err: unknown) => (this.d.log().warn("api key not re-checked; the socket stays open until the retry", { err, keyId }), null))
+        .finally(() => this.inflight.delete(keyId));
+      this.inflight.set(keyId, p);
+    }
+    return p;
+  }
+}

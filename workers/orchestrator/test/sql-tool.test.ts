@@ -100,6 +100,15 @@ describe("the sql tool", () => {
     expect(await pending).toMatchObject({ ok: false, error: { code: "policy_denied", retryable: false, message: expect.stringContaining("DELETE FROM sales") } });
   });
 
+  it("a query that ran out of time is not retried: the time was the call's whole budget", async () => {
+    const { tenant, runner } = await connected();
+    const pending = run(withModel, tenant, { question: withDirective("slow", { text: '{"sql": "SELECT * FROM sales"}' }) });
+    const q = await runner.query();
+    runner.send({ type: "error", id: q.id, requestId: q.requestId, code: "timeout", message: "canceling statement due to statement timeout" });
+    // Retrying would run the same slow query on the customer's database again, for as long again.
+    expect(await pending).toMatchObject({ ok: false, error: { code: "timeout", retryable: false } });
+  });
+
   it("fails clearly when the tenant has no runner, or none connected; never reaches another tenant's runner", async () => {
     const { runner } = await connected("shared-name");
     const stranger = await newTenant();

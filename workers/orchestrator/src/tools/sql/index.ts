@@ -27,7 +27,8 @@ const ArgsSchema = z.object({
 });
 type Args = z.infer<typeof ArgsSchema>;
 
-const RETRYABLE = new Set(["runner_disconnected", "busy", "timeout"]);
+/** A timed-out query is not among them: its time was the whole budget, and a retry runs it on the database again. */
+const RETRYABLE = new Set(["runner_disconnected", "busy"]);
 
 export const sqlTool: LocalTool = {
   manifest: {

@@ -9,7 +9,9 @@ import type { ToolManifest } from "../../../../lib/protocol/tool.js";
 const validators = new Map<string, Validator>();
 
 function validatorFor(m: ToolManifest): Validator {
-  const key = `${m.name}@${m.version}:${JSON.stringify(m.parameters).length}`;
+  // The whole schema in the key: a tool re-registered with an edited schema under the same version must not
+  // be checked against the old one by warm isolates.
+  const key = `${m.name}@${m.version}:${JSON.stringify(m.parameters)}`;
   let v = validators.get(key);
   if (!v) validators.set(key, (v = new Validator(m.parameters as never, "2020-12", false)));
   return v;

@@ -3,8 +3,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import Orchestrator from "../src/index.js";
-import { rightCall } from "../src/councils/scheduled.js";
-import { ctx, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
+import { councilSettings } from "../../../durable-objects/council/settings.js";
+import { dueForMeasurement, rightCall } from "../src/councils/scheduled.js";
+import { ctx, DB, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
 
 const ROLES = ["market-monitor", "technical-analyst", "fundamental-analyst", "risk-manager", "strategist"];
 // The recorded BTCUSDT ticker's last price, at which paper orders fill.
@@ -92,6 +93,21 @@ describe("the trading cron", () => {
     const sold = await settled(sellT, sell.body.id, 20_000, (v) => v.paper_order != null);
     expect(sold.paper_order).toMatchObject({ side: "SELL", status: "rejected", qty: 0, reason: "no position to sell (paper trading is long-only)" });
     expect(await rows("SELECT qty FROM paper_positions WHERE tenant_id = ?", sellT)).toEqual([]);
+  });
+
+  it("measures what can be measured, oldest first: councils that never can do not fill the daily batch", async () => {
+    const t = await tenant();
+    const s = councilSettings(env as never);
+    const insert = (id: string, refPrice: number | null, decidedAt: number) =>
+      DB().prepare(
+        "INSERT INTO councils (tenant_id, id, question, preset, symbol, assistants, threshold, max_rounds, status, decision, ref_price, decided_at) VALUES (?, ?, 'q', 'trading', 'BTCUSDT', '[]', 0.5, 1, 'consensus', 'BUY', ?, ?)",
+      ).bind(t, id, refPrice, decidedAt);
+    // More councils without a reference price (the market was unreachable when they opened) than one batch,
+    // all decided before the one that can be measured.
+    await DB().batch(Array.from({ length: s.CIO_TRADING_SCAN_BATCH + 5 }, (_, i) => insert(`noprice-${i}`, null, 1 + i)));
+    await DB().batch([insert("measurable-new", PRICE, 100_000), insert("measurable-old", PRICE, 50_000)]);
+    const due = (await dueForMeasurement(DB(), s, Date.now())).filter((c) => c.tenantId === t).map((c) => c.id);
+    expect(due).toEqual(["measurable-old", "measurable-new"]);
   });
 
   it("judges an outcome by the move after the decision", () => {

@@ -67,11 +67,7 @@ async function scanOne(env: CouncilEnv, s: CouncilSettings, row: typeof watchLis
 
 export async function measureOutcomes(env: CouncilEnv, log: Logger, now = Date.now()): Promise<void> {
   const s = councilSettings(env);
-  const due = await openDb(env.DB)
-    .select({ tenantId: councils.tenantId, id: councils.id, symbol: councils.symbol, refPrice: councils.refPrice })
-    .from(councils)
-    .where(and(eq(councils.preset, "trading"), isNull(councils.outcome), isNotNull(councils.decision), lte(councils.decidedAt, now - s.CIO_TRADING_OUTCOME_HOURS * 3_600_000)))
-    .limit(s.CIO_TRADING_SCAN_BATCH);
+  const due = await dueForMeasurement(env.DB, s, now);
   const prices = new Map<string, Promise<number | null>>();
   const priceOf = (tenantId: string, symbol: string) => {
     if (!prices.has(symbol)) {
@@ -91,6 +87,28 @@ export async function measureOutcomes(env: CouncilEnv, log: Logger, now = Date.n
     }),
   );
   results.forEach((r, i) => r.status === "rejected" && log.error("outcome measurement failed", { tenantId: due[i]!.tenantId, councilId: due[i]!.id, err: r.reason }));
+}
+
+/**
+ * Decided trading councils past the outcome horizon, oldest first, and only those that can be measured (one
+ * without a reference price never can): rows skipped without an outcome must not fill every day's batch.
+ */
+export function dueForMeasurement(d1: D1Database, s: CouncilSettings, now: number) {
+  return openDb(d1)
+    .select({ tenantId: councils.tenantId, id: councils.id, symbol: councils.symbol, refPrice: councils.refPrice })
+    .from(councils)
+    .where(
+      and(
+        eq(councils.preset, "trading"),
+        isNull(councils.outcome),
+        isNotNull(councils.decision),
+        isNotNull(councils.symbol),
+        isNotNull(councils.refPrice),
+        lte(councils.decidedAt, now - s.CIO_TRADING_OUTCOME_HOURS * 3_600_000),
+      ),
+    )
+    .orderBy(asc(councils.decidedAt))
+    .limit(s.CIO_TRADING_SCAN_BATCH);
 }
 
 /** What would have been right: BUY if the price rose by more than the band, SELL if it fell, else HOLD. */

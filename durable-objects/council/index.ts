@@ -6,6 +6,11 @@
  * positions already given are kept, writes to D1 are idempotent, and actions that arrive out of order
  * (a decision before the escalation, a second different decision, an outcome before the decision) are
  * refused.
+ *
+ * The object takes other calls while it waits for D1, so every change of the state is made in one queue
+ * (`exclusive`): a call reads, writes D1 and saves before the next reads, and sees what the one before did.
+ * The alarm does its long work (model calls, tools) outside the queue and saves only if nobody changed the
+ * state meanwhile; otherwise it redoes the step from what the other call saved.
  */
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
@@ -44,11 +49,16 @@ export const StartInputSchema = z.object({
 });
 export type StartInput = z.input<typeof StartInputSchema>;
 
+/** The alarm's state was changed by a call while it worked: the step is redone from the new state. */
+class Superseded extends Error {}
+
 export class CouncilDO extends DurableObject<CouncilEnv> {
   private waiters = new Set<() => void>();
+  /** The tail of the queue of state changes. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   async start(raw: StartInput): Promise<RpcReply<CouncilView>> {
-    return this.reply(async () => {
+    return this.reply(() => this.exclusive(async () => {
       const input = StartInputSchema.parse(raw);
       const fingerprint = JSON.stringify(input.body);
       const existing = await this.load();
@@ -62,7 +72,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       await this.save(s);
       await this.ctx.storage.setAlarm(Date.now());
       return { status: 201, body: viewOf(s) };
-    });
+    }));
   }
 
   async view(tenantId: string): Promise<RpcReply<CouncilView>> {
@@ -87,7 +97,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
 
   /** The human's choice after an escalation. Repeating the same choice is harmless; a different one is refused. */
   async decide(tenantId: string, raw: unknown): Promise<RpcReply<CouncilView>> {
-    return this.reply(async () => {
+    return this.reply(() => this.exclusive(async () => {
       const body = DecisionBodySchema.parse(raw);
       const s = await this.mine(tenantId);
       const option = matchOption(optionsOf(s), body.option, s.options !== null);
@@ -103,12 +113,12 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       await this.save(s);
       await this.ctx.storage.setAlarm(Date.now());
       return { status: 200, body: viewOf(s) };
-    });
+    }));
   }
 
   /** The option that proved right; moves the assistants' weights once. */
   async outcome(tenantId: string, raw: unknown, source: "reported" | "measured" = "reported"): Promise<RpcReply<CouncilView>> {
-    return this.reply(async () => {
+    return this.reply(() => this.exclusive(async () => {
       const body = OutcomeBodySchema.parse(raw);
       const s = await this.mine(tenantId);
       if (!isSettled(s)) throw conflict(`Council '${s.id}' is ${s.status}; an outcome is reported after its decision.`, "council_not_decided");
@@ -122,7 +132,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       s.outcome = outcome;
       await this.save(s);
       return { status: 200, body: viewOf(s) };
-    });
+    }));
   }
 
   override async alarm(): Promise<void> {
@@ -140,10 +150,14 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       try {
         next = await this.step(s, log);
       } catch (err) {
+        if (err instanceof Superseded) continue; // a decision or an outcome came in mid-step: redo it from there
         log.error("council step failed; retrying", { councilId: s.id, status: s.status, round: s.round, err });
         next = settings.CIO_COUNCIL_RETRY_DELAY_MS;
       }
-      if (next === null) return void (await this.ctx.storage.deleteAlarm());
+      if (next === null) {
+        if (await this.finish(s)) return;
+        continue;
+      }
       if (next > 0 || steps === MAX_STEPS_PER_ALARM - 1) return void (await this.ctx.storage.setAlarm(Date.now() + next));
     }
   }
@@ -157,14 +171,14 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
         const ev = await gatherEvidence(this.env, settings, { tenantId: s.tenantId, requestId: s.requestId, timeoutMs: settings.CIO_COUNCIL_TOOL_TIMEOUT_MS }, s.symbol!, log);
         s.evidence = ev.byAssistant;
         s.refPrice = ev.price;
-        await this.save(s);
+        await this.commit(s);
       }
       return this.runRound(s, log);
     }
     if (s.preset === "trading" && isSettled(s) && !s.paperOrder) {
       if (!s.refPrice) throw new Error("no market price to fill the paper order at");
       s.paperOrder = { ...(await placePaperOrder(this.env.DB, { tenantId: s.tenantId, councilId: s.id, symbol: s.symbol!, side: s.decision!.option, price: s.refPrice }, settings)) };
-      await this.save(s);
+      await this.commit(s);
     }
     return null;
   }
@@ -174,7 +188,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     const deps: RoundDeps = { storage: this.ctx.storage, model: this.model(s, log), settings, log };
     const positions = await collectPositions(s, deps);
     if (!positions) {
-      await this.save(s, false);
+      await this.commit(s, false);
       return settings.CIO_COUNCIL_RETRY_DELAY_MS;
     }
     // The count is stored before it is acted on, so a replay acts on the same count (grouping is a model call).
@@ -194,7 +208,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     s.pendingEvent = true;
     // The audit first (idempotent, so a replay after a crash here writes the same rows), then the step.
     await recordRound(this.env.DB, s, r);
-    await this.save(s);
+    await this.commit(s);
     await this.notify(s, log);
     return s.status === "running" || (s.preset === "trading" && isSettled(s)) ? 0 : null;
   }
@@ -204,11 +218,12 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     if (!s.sessionId || !this.env.SESSIONS) return; // nobody to tell: nothing is owed
     try {
       for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS as unknown as DurableObjectNamespace, s.tenantId, s.sessionId, event);
-      s.pendingEvent = false;
-      await this.save(s, false);
     } catch (err) {
       log.error("council event could not be published to the session", { councilId: s.id, sessionId: s.sessionId, err });
+      return; // still owed: the next step tells it again
     }
+    s.pendingEvent = false;
+    await this.commit(s, false);
   }
 
   private model(s: CouncilState, log: Logger): CouncilModel {
@@ -223,11 +238,35 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     return this.ctx.storage.get<CouncilState>(STATE);
   }
 
-  /** Persists the state; `bump` marks a change that waiters should see. */
+  /** Persists the state; `bump` marks a change that waiters should see. Only inside `exclusive`. */
   private async save(s: CouncilState, bump = true) {
     if (bump) s.version += 1;
     await this.ctx.storage.put(STATE, s);
     if (bump) for (const w of [...this.waiters]) w();
+  }
+
+  /** Runs `fn` after every change queued before it has finished, so it reads what they saved. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The alarm's save: only over the state it started from (a call may have saved since); else Superseded. */
+  private commit(s: CouncilState, bump = true): Promise<void> {
+    return this.exclusive(async () => {
+      if ((await this.load())?.version !== s.version) throw new Superseded();
+      await this.save(s, bump);
+    });
+  }
+
+  /** Nothing is owed: the alarm is dropped, unless a call changed the state since (then its work is owed). */
+  private finish(s: CouncilState): Promise<boolean> {
+    return this.exclusive(async () => {
+      if ((await this.load())?.version !== s.version) return false;
+      await this.ctx.storage.deleteAlarm();
+      return true;
+    });
   }
 
   private async mine(tenantId: string): Promise<CouncilState> {

@@ -1,8 +1,10 @@
 /**
- * The assistants' model calls, through the brain's provider interface (one round, no tools, text only),
- * so a council runs on whatever answers `cio/auto`: an assistant's model is looked up among the
- * OpenAI-compatible upstream's models first, then Workers AI when it is bound. The builtin planner
- * cannot take a position, so a deployment without a model cannot convene a council (a clear 400).
+ * The assistants' model calls, through the brain's provider interface (one round, no tools, text only).
+ * An assistant may name only a model the operator configured (`councilModels`), each answered by the
+ * provider that serves it: the OpenAI-compatible upstream's models first, then Workers AI when it is
+ * bound. Any other name is refused when the council opens; passed on, it would run on the operator's
+ * upstream key or account. The builtin planner cannot take a position, so a deployment without a model
+ * cannot convene a council (a clear 400).
  */
 import { badRequest } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
@@ -25,6 +27,30 @@ export interface CouncilModel {
 }
 
 type ModelEnv = object & { AI?: AiBinding };
+type Route = "upstream" | "workers-ai";
+
+/** The models a council may call, each with its provider, in the order they are offered. */
+export function councilModels(env: ModelEnv): Map<string, Route> {
+  const o = orchestratorSettings(env);
+  const routes = new Map<string, Route>();
+  if (o.CIO_UPSTREAM_BASE_URL) for (const m of [...o.CIO_UPSTREAM_MODELS, o.CIO_AUTO_MODEL]) if (m) routes.set(m, "upstream");
+  if (env.AI && !routes.has(o.CIO_WORKERS_AI_MODEL)) routes.set(o.CIO_WORKERS_AI_MODEL, "workers-ai");
+  // The council's own default may be a name listed nowhere else: Workers AI's when it is bound, else the upstream's.
+  const own = councilSettings(env).CIO_COUNCIL_MODEL;
+  if (own && !routes.has(own) && (env.AI || o.CIO_UPSTREAM_BASE_URL)) routes.set(own, env.AI ? "workers-ai" : "upstream");
+  return routes;
+}
+
+/** Refuses a council whose assistants name a model it may not call (400, naming the field and the choices). */
+export function assertCouncilModels(env: ModelEnv, assistants: { model?: string }[]) {
+  const allowed = councilModels(env);
+  assistants.forEach(({ model }, i) => {
+    if (model === undefined || allowed.has(model)) return;
+    if (!allowed.size) throw noModelProvider();
+    const param = `assistants[${i}].model`;
+    throw badRequest(`${param}: '${model}' is not a model councils may use. Allowed models: ${[...allowed.keys()].join(", ")}.`, param, "model_not_found");
+  });
+}
 
 export function providerModel(env: ModelEnv, log: Logger, requestId: string): CouncilModel {
   return {
@@ -45,18 +71,22 @@ export function providerModel(env: ModelEnv, log: Logger, requestId: string): Co
 
 function providerFor(env: ModelEnv, model: string, log: Logger): ModelProvider {
   const s = orchestratorSettings(env);
-  if (s.CIO_UPSTREAM_BASE_URL && (s.CIO_UPSTREAM_MODELS.includes(model) || !env.AI)) {
-    return openAiProvider(upstreamConfig(s, s.CIO_UPSTREAM_BASE_URL), model, log);
-  }
-  if (env.AI) return workersAiProvider(env.AI, model);
-  throw badRequest("Councils need a language model: configure Workers AI or CIO_UPSTREAM_BASE_URL.", null, "no_model_provider");
+  const models = councilModels(env);
+  const route = models.get(model);
+  if (route === "upstream" && s.CIO_UPSTREAM_BASE_URL) return openAiProvider(upstreamConfig(s, s.CIO_UPSTREAM_BASE_URL), model, log);
+  if (route === "workers-ai" && env.AI) return workersAiProvider(env.AI, model);
+  // Only a council seated before the configuration changed gets here: its assistant abstains.
+  throw models.size ? badRequest(`The model '${model}' is not offered to councils.`, "model", "model_not_found") : noModelProvider();
 }
+
+const noModelProvider = () =>
+  badRequest("Councils need a language model: configure Workers AI, or CIO_UPSTREAM_BASE_URL with CIO_UPSTREAM_MODELS (or CIO_COUNCIL_MODEL).", null, "no_model_provider");
 
 /** The model an assistant uses when it names none. */
 export function defaultCouncilModel(env: ModelEnv): string {
   const s = councilSettings(env);
   const o = orchestratorSettings(env);
   const model = s.CIO_COUNCIL_MODEL ?? (o.CIO_UPSTREAM_BASE_URL ? o.CIO_UPSTREAM_MODELS[0] : undefined) ?? (env.AI ? o.CIO_WORKERS_AI_MODEL : undefined);
-  if (!model) throw badRequest("Councils need a language model: configure Workers AI, or CIO_UPSTREAM_BASE_URL with CIO_UPSTREAM_MODELS (or CIO_COUNCIL_MODEL).", null, "no_model_provider");
+  if (!model) throw noModelProvider();
   return model;
 }

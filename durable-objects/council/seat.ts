@@ -2,7 +2,7 @@
 import type { z } from "zod";
 import type { CouncilCreateSchema } from "../../lib/protocol/council.js";
 import type { CouncilEnv } from "./env.js";
-import { defaultCouncilModel } from "./model.js";
+import { assertCouncilModels, defaultCouncilModel } from "./model.js";
 import { councilSettings } from "./settings.js";
 import type { CouncilState } from "./state.js";
 import { TRADING_ASSISTANTS, TRADING_OPTIONS, tradingQuestion } from "./trading/preset.js";
@@ -20,6 +20,7 @@ export async function seat(env: CouncilEnv, input: Input, fingerprint: string): 
   const settings = councilSettings(env);
   const trading = body.preset === "trading";
   const specs = body.assistants ?? TRADING_ASSISTANTS;
+  assertCouncilModels(env, specs);
   const fallbackModel = specs.some((a) => !a.model) ? defaultCouncilModel(env) : "";
   const records = await trackRecords(env.DB, input.tenantId, specs.map((a) => a.id));
   const symbol = body.symbol?.toUpperCase() ?? null;

@@ -1,0 +1,75 @@
+/**
+ * An assistant may name only a model the operator configured: anything else is refused when the council
+ * opens (400 naming the field and the allowed models), over the council API and over `cio/council`, since
+ * the name would otherwise reach the upstream on the operator's key, or Workers AI.
+ */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { assertCouncilModels, councilModels } from "../../../durable-objects/council/model.js";
+import type { ChatReply } from "../../../lib/protocol/index.js";
+import { released } from "../../../lib/rpc.js";
+import { ctx, get, orch, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+
+const chat = (x: unknown) => released((exports as unknown as { default: { chat(x: unknown): Promise<ChatReply> } }).default.chat(x));
+const AI = {} as never;
+/** An env of vars (and maybe an AI binding), as the settings read it. */
+const vars = (v: Record<string, unknown>): object => v;
+const WAI = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
+
+describe("the models a council may call", () => {
+  it("are the configured ones, each with the provider that serves it", () => {
+    const upstream = { CIO_UPSTREAM_BASE_URL: "https://up.example/v1", CIO_UPSTREAM_MODELS: "a,b", CIO_AUTO_MODEL: "c" };
+    expect([...councilModels(upstream)]).toEqual([["a", "upstream"], ["b", "upstream"], ["c", "upstream"]]);
+    expect([...councilModels({ ...upstream, AI })]).toEqual([["a", "upstream"], ["b", "upstream"], ["c", "upstream"], [WAI, "workers-ai"]]);
+    expect([...councilModels(vars({ AI, CIO_COUNCIL_MODEL: "@cf/own" }))]).toEqual([[WAI, "workers-ai"], ["@cf/own", "workers-ai"]]);
+    // Without an upstream its models and CIO_AUTO_MODEL are not offered; without a provider nothing is.
+    expect([...councilModels(vars({ CIO_UPSTREAM_MODELS: "a", CIO_AUTO_MODEL: "c", CIO_COUNCIL_MODEL: "x" }))]).toEqual([]);
+  });
+
+  it("refuses any other name, with Workers AI bound or not", () => {
+    const refused = (env: object, model: string) => {
+      try {
+        assertCouncilModels(env, [{}, { model: WAI }, { model }]);
+        return null;
+      } catch (err) {
+        return (err as { toJSON(): unknown }).toJSON();
+      }
+    };
+    expect(refused({ AI }, WAI)).toBeNull();
+    expect(refused({ AI }, "@cf/some/other-model")).toMatchObject({
+      status: 400,
+      error: { param: "assistants[2].model", code: "model_not_found", message: expect.stringContaining(`Allowed models: ${WAI}.`) },
+    });
+    expect(refused({ AI, CIO_UPSTREAM_BASE_URL: "https://up.example/v1", CIO_UPSTREAM_MODELS: "a" }, "gpt-4o")).toMatchObject({
+      error: { param: "assistants[2].model", message: expect.stringContaining(`Allowed models: a, ${WAI}.`) },
+    });
+    expect(refused({}, "a")).toMatchObject({ status: 400, error: { code: "no_model_provider" } });
+  });
+});
+
+describe("an assistant naming a model that is not offered", () => {
+  it("POST /v1/councils: refused with a 400 naming assistants[i].model and the allowed models; nothing opens", async () => {
+    const t = await tenant();
+    const body = { id: "bad-model", question: "Which model?", assistants: [{ ...persona("alpha"), model: "mock-model" }, { ...persona("beta"), model: "gpt-4o-on-your-key" }] };
+    const r = await orch().councils({ ...ctx(t), action: "create", body });
+    expect(r).toMatchObject({ kind: "error", error: { status: 400, error: { type: "invalid_request_error", param: "assistants[1].model", code: "model_not_found" } } });
+    expect(r.kind === "error" && r.error.error.message).toContain("Allowed models: mock-model.");
+    expect(await get(t, "bad-model")).toMatchObject({ kind: "error", error: { status: 404 } });
+    expect(await rows("SELECT id FROM councils WHERE tenant_id = ?", t)).toEqual([]);
+
+    // A configured model is taken.
+    const q = scripted("Which model, allowed?", [when("alpha", null, says("YES")), when("beta", null, says("YES"))]);
+    const ok = await orch().councils({ ...ctx(t), action: "create", body: { ...body, question: q, assistants: body.assistants.map((a) => ({ ...a, model: "mock-model" })) } });
+    expect(ok).toMatchObject({ kind: "ok", status: 201, body: { assistants: [{ model: "mock-model" }, { model: "mock-model" }] } });
+    await settled(t, "bad-model");
+  });
+
+  it("cio/council: the council field's assistants are checked the same way", async () => {
+    const t = await tenant();
+    const council = { assistants: [{ ...persona("alpha"), model: "gpt-4o-on-your-key" }, persona("beta")], options: ["YES", "NO"] };
+    const reply = await chat({ requestId: `req-${crypto.randomUUID().slice(0, 8)}`, tenantId: t, keyId: "k1", body: { model: "cio/council", council, messages: [{ role: "user", content: "Which model?" }] } });
+    expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "assistants[0].model", code: "model_not_found" } } });
+    expect(reply.kind === "error" && reply.error.error.message).toContain("Allowed models: mock-model.");
+    expect(await rows("SELECT id FROM councils WHERE tenant_id = ?", t)).toEqual([]);
+  });
+});

@@ -30,10 +30,11 @@ import { eventsFor, optionsOf } from "./events.js";
 import { defaultCouncilModel, providerModel, type CouncilModel } from "./model.js";
 import { collectPositions, countRound, type RoundDeps } from "./round.js";
 import { seat } from "./seat.js";
-import { councilSettings } from "./settings.js";
+import { councilSettings, type CouncilSettings } from "./settings.js";
 import { isSettled, viewOf, type CouncilState } from "./state.js";
 import { gatherEvidence } from "./trading/evidence.js";
-import { placePaperOrder } from "./trading/paper.js";
+import { placePaperOrder, rejectPaperOrder } from "./trading/paper.js";
+import { callTool, lastPrice } from "./trading/tools.js";
 import { applyOutcome } from "./weights.js";
 
 const STATE = "state";
@@ -175,11 +176,34 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       }
       return this.runRound(s, log);
     }
-    if (s.preset === "trading" && isSettled(s) && !s.paperOrder) {
-      if (!s.refPrice) throw new Error("no market price to fill the paper order at");
-      s.paperOrder = { ...(await placePaperOrder(this.env.DB, { tenantId: s.tenantId, councilId: s.id, symbol: s.symbol!, side: s.decision!.option, price: s.refPrice }, settings)) };
-      await this.commit(s);
+    if (s.preset === "trading" && isSettled(s) && !s.paperOrder) return this.orderPaper(s, settings);
+    return null;
+  }
+
+  /**
+   * The decision's paper order. A BUY or SELL needs a price: when the council opened without one (the market
+   * was unreachable) it is asked for again, backing off; after CIO_TRADING_PRICE_ATTEMPTS tries the order is
+   * rejected, visibly, rather than retried every second for ever.
+   */
+  private async orderPaper(s: CouncilState, settings: CouncilSettings): Promise<number | null> {
+    const intent = { tenantId: s.tenantId, councilId: s.id, symbol: s.symbol!, side: s.decision!.option, price: s.refPrice ?? 0 };
+    if ((intent.side === "BUY" || intent.side === "SELL") && !s.refPrice) {
+      const caller = { tenantId: s.tenantId, requestId: s.requestId, timeoutMs: settings.CIO_COUNCIL_TOOL_TIMEOUT_MS };
+      s.refPrice = lastPrice(await callTool(this.env.TOOL_MARKET_DATA, "market-data", { kind: "ticker", symbol: intent.symbol }, caller));
+      if (!s.refPrice) {
+        s.priceAttempts = (s.priceAttempts ?? 0) + 1;
+        if (s.priceAttempts < settings.CIO_TRADING_PRICE_ATTEMPTS) {
+          await this.commit(s, false);
+          return settings.CIO_COUNCIL_RETRY_DELAY_MS * 2 ** s.priceAttempts;
+        }
+        s.paperOrder = { ...(await rejectPaperOrder(this.env.DB, intent, `no market price for ${intent.symbol} after ${s.priceAttempts} tries`)) };
+        await this.commit(s);
+        return null;
+      }
+      intent.price = s.refPrice;
     }
+    s.paperOrder = { ...(await placePaperOrder(this.env.DB, intent, settings)) };
+    await this.commit(s);
     return null;
   }
 

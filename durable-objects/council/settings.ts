@@ -25,6 +25,9 @@ export const CouncilSettingsSchema = z.object({
   /** Cap on a trading council's market-data calls. Its own name: CIO_TOOL_TIMEOUT_MS is the agent loop's, and
    * the objects share the orchestrator's vars, so one name had meant 30 s there and 8 s here. */
   CIO_COUNCIL_TOOL_TIMEOUT_MS: envInt(8_000, 100, 60_000),
+  /** Tries to get a market price for a decided trading council's paper order (backing off from
+   * CIO_COUNCIL_RETRY_DELAY_MS) before the order is rejected for want of one. */
+  CIO_TRADING_PRICE_ATTEMPTS: envInt(8, 1, 30),
   /** Watch-list rows checked per cron run. */
   CIO_TRADING_SCAN_BATCH: envInt(200, 1, 5_000),
   /** Age of a trading decision before its outcome is measured. */

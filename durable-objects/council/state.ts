@@ -39,6 +39,8 @@ export interface CouncilState {
   evidence: Record<string, string> | null;
   refPrice: number | null;
   paperOrder: Record<string, unknown> | null;
+  /** Trading: failed tries to get a price for the paper order, when none was had at the start. */
+  priceAttempts?: number;
   /** Side effects still owed after the last step: the session notice of the last status. */
   pendingEvent: boolean;
   error: string | null;

@@ -67,6 +67,12 @@ export async function placePaperOrder(d1: D1Database, o: OrderIntent, s: Council
   return view(o, fill.qty, "filled", null, realized, o.side, fill.price);
 }
 
+/** An order that cannot be placed at all (no market price to fill it at), recorded as rejected like the others. */
+export async function rejectPaperOrder(d1: D1Database, o: OrderIntent, reason: string): Promise<PaperOrderView> {
+  await insertOrder(d1, o, 0, "rejected", reason, 0, utcDay());
+  return view(o, 0, "rejected", reason, 0);
+}
+
 type Plan = { qty: number } | { reject: string };
 
 function sizeOrder(o: OrderIntent, held: number, l: { max_position: number; max_daily_loss: number; order_notional: number }, realizedToday: number): Plan {

@@ -1,11 +1,12 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import Orchestrator from "../src/index.js";
 import { councilSettings } from "../../../durable-objects/council/settings.js";
 import { dueForMeasurement, rightCall } from "../src/councils/scheduled.js";
-import { ctx, DB, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
+import { councilStub } from "../src/councils/rpc.js";
+import { create, ctx, DB, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
 
 const ROLES = ["market-monitor", "technical-analyst", "fundamental-analyst", "risk-manager", "strategist"];
 // The recorded BTCUSDT ticker's last price, at which paper orders fill.
@@ -93,6 +94,26 @@ describe("the trading cron", () => {
     const sold = await settled(sellT, sell.body.id, 20_000, (v) => v.paper_order != null);
     expect(sold.paper_order).toMatchObject({ side: "SELL", status: "rejected", qty: 0, reason: "no position to sell (paper trading is long-only)" });
     expect(await rows("SELECT qty FROM paper_positions WHERE tenant_id = ?", sellT)).toEqual([]);
+  });
+
+  it("a trading council decided without a market price asks for one again, then rejects its order visibly", async () => {
+    const t = await tenant();
+    // No recorded market data for this pair: the ticker fails at the start and at every later try.
+    const question = withDirective("Trade it?", { cases: ROLES.map((r) => when(r, null, says("BUY"))) });
+    const c = await create(t, { question, preset: "trading", symbol: "NOPEUSDT" });
+    await settled(t, c.id, 20_000, (v) => v.status === "consensus");
+    const stub = councilStub(env as never, t, c.id);
+    // The tries back off; run the object's alarm instead of waiting for it.
+    let view = await settled(t, c.id, 1_000, () => true);
+    for (let i = 0; i < 30 && !view.paper_order; i++) {
+      await runDurableObjectAlarm(stub);
+      view = await settled(t, c.id, 1_000, () => true);
+    }
+    expect(view.paper_order).toMatchObject({ side: "BUY", status: "rejected", reason: "no market price for NOPEUSDT after 8 tries" });
+    expect(await runDurableObjectAlarm(stub)).toBe(false); // nothing owed: no alarm left to fire every second
+    expect(await rows("SELECT status, reason FROM paper_orders WHERE tenant_id = ? AND council_id = ?", t, c.id)).toEqual([
+      { status: "rejected", reason: "no market price for NOPEUSDT after 8 tries" },
+    ]);
   });
 
   it("measures what can be measured, oldest first: councils that never can do not fill the daily batch", async () => {

@@ -23,7 +23,8 @@ export const HeavySettingsSchema = z.object({
   CIO_BATCH_MAX_PARTS_IN_FLIGHT: envInt(4, 1, 1000),
   CIO_BATCH_PART_CONCURRENCY: envInt(8, 1, 256),
   CIO_BATCH_MAX_REQUESTS: envInt(50_000, 1),
-  /** How long a part waits in-process for the tenant's rate limiter before it goes back to the queue, delayed. */
+  /** How long a batch part or a chat_completion task waits in-process for the tenant's rate limiter before it
+   * goes back to the queue, delayed. */
   CIO_BATCH_RATE_WAIT_MS: envInt(10_000, 0),
   /** Image tasks: the Workers AI text-to-image model when a task names none, and the others a task may name. */
   CIO_IMAGE_MODEL: z.string().regex(/^@cf\//).default("@cf/black-forest-labs/flux-1-schnell"),

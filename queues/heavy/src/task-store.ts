@@ -37,6 +37,19 @@ export async function succeed(d1: D1Database, row: TaskRow, summary: string, res
   return updated;
 }
 
+/**
+ * running → queued, giving back the attempt its claim counted: the task goes back to the queue to wait for
+ * the tenant's rate limit, which is no failed attempt. Nothing when it was cancelled meanwhile.
+ */
+export async function unclaim(d1: D1Database, row: TaskRow, now = Date.now()): Promise<TaskRow | undefined> {
+  const [updated] = await openDb(d1)
+    .update(t)
+    .set({ status: "queued", attempts: sql`max(0, ${t.attempts} - 1)`, updatedAt: now })
+    .where(and(owned(row.tenantId, row.id), eq(t.status, "running")))
+    .returning();
+  return updated;
+}
+
 /** Any unfinished task → failed with the error. */
 export async function fail(d1: D1Database, tenantId: string, id: string, error: { code: string; message: string }, now = Date.now()): Promise<TaskRow | undefined> {
   const [updated] = await openDb(d1)

@@ -54,7 +54,8 @@ export const tasks = router().openapi(create, async (c) => {
   const id = newTaskId();
   const inputRef = r2Keys.taskInput(auth.tenantId, id);
   await c.env.FILES.put(inputRef, JSON.stringify(body.params.request), { httpMetadata: { contentType: "application/json" } });
-  const row = await enqueueTask(c.env, { ...base, id, type: "chat_completion", params: { keyId: auth.keyId, model: body.params.request.model }, inputRef });
+  // The job is admitted by the rate limiter when it runs, under this key's limits (as a batch's requests are).
+  const row = await enqueueTask(c.env, { ...base, id, type: "chat_completion", params: { keyId: auth.keyId, limits: auth.limits, model: body.params.request.model }, inputRef });
   await publishTask(c.env, row, c.get("log"));
   return c.json(toTaskObject(row), 202);
 });

@@ -1,8 +1,9 @@
 /**
- * Batch requests are admitted by the tenant's RateLimiterDO exactly like requests through the gateway,
- * under the limits of the key that created the batch, so a batch cannot exceed the tenant's rates. A
- * request over the rate waits (up to CIO_BATCH_RATE_WAIT_MS in all) and then throws RateLimited, on which
- * part.ts hands the part back to the queue with a delay; an exhausted daily budget fails the request.
+ * Batch requests (and chat_completion tasks, ../chat-completion.ts) are admitted by the tenant's
+ * RateLimiterDO exactly like requests through the gateway, under the limits of the key that created the
+ * batch or task, so queued work cannot exceed the tenant's rates. A request over the rate waits (up to
+ * CIO_BATCH_RATE_WAIT_MS in all) and then throws RateLimited, on which part.ts hands the part back to the
+ * queue with a delay; an exhausted daily budget fails the request.
  */
 import { rateLimiterName, stubFor } from "../../../../../lib/do-names.js";
 import type { HeavyEnv } from "../../env.js";
@@ -10,7 +11,7 @@ import type { BatchRow } from "./store.js";
 
 export class RateLimited extends Error {
   constructor(readonly retryAfterMs: number) {
-    super(`the tenant's rate limit holds this batch for ${retryAfterMs} ms`);
+    super(`the tenant's rate limit holds this work for ${retryAfterMs} ms`);
     this.name = "RateLimited";
   }
 }
@@ -19,7 +20,10 @@ export type Admission = { ok: true; leaseId: string } | { ok: false; code: strin
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function admit(env: HeavyEnv, batch: BatchRow, budget: { waitedMs: number; maxWaitMs: number; leaseTtlMs: number }): Promise<Admission> {
+/** Who asks: the batch row, or a task's tenant with the key and limits the gateway stored on it. */
+export type Admitted = Pick<BatchRow, "tenantId" | "keyId" | "limits">;
+
+export async function admit(env: HeavyEnv, batch: Admitted, budget: { waitedMs: number; maxWaitMs: number; leaseTtlMs: number }): Promise<Admission> {
   const stub = stubFor(env.RATE_LIMITER, rateLimiterName(batch.tenantId));
   const l = batch.limits as { keyRpm: number; keyConcurrency: number; tenantRpm: number; tenantConcurrency: number; dailyTokenBudget: number | null };
   for (;;) {

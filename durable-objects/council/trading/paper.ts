@@ -48,20 +48,31 @@ export async function placePaperOrder(d1: D1Database, o: OrderIntent, s: Council
     return view(o, 0, "rejected", plan.reject, 0);
   }
   const fill = await exchange.place({ clientOrderId: `${o.tenantId}:${o.councilId}`, symbol: o.symbol, side: o.side, qty: plan.qty, price: o.price });
-  const avg = pos?.avgPrice ?? 0;
-  const realized = o.side === "SELL" ? (fill.price - avg) * fill.qty : 0;
-  const qty = o.side === "BUY" ? held + fill.qty : held - fill.qty;
-  const newAvg = o.side === "BUY" ? (held * avg + fill.qty * fill.price) / qty : qty > 1e-12 ? avg : 0;
+  const realized = o.side === "SELL" ? (fill.price - (pos?.avgPrice ?? 0)) * fill.qty : 0;
   await d1.batch([
-    // The position moves only together with the order row being new (same transaction, guarded).
+    // The position moves only together with the order row being new (same transaction, guarded), and by
+    // the fill, from the row as it is then: another council's order on the symbol may have moved it since
+    // `held` was read (a SELL cannot take it below zero).
     d1
       .prepare(
         `INSERT INTO paper_positions (tenant_id, symbol, qty, avg_price, realized_pnl, updated_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM paper_orders WHERE tenant_id = ?1 AND council_id = ?7)
-         ON CONFLICT (tenant_id, symbol) DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price,
-           realized_pnl = realized_pnl + excluded.realized_pnl, updated_at = excluded.updated_at`,
+         SELECT ?1, ?2, ?3, ?4, 0, ?6 WHERE ?5 = 'BUY' AND NOT EXISTS (SELECT 1 FROM paper_orders WHERE tenant_id = ?1 AND council_id = ?7)
+         ON CONFLICT (tenant_id, symbol) DO UPDATE SET
+           qty = qty + ?3,
+           avg_price = (qty * avg_price + ?3 * ?4) / (qty + ?3),
+           updated_at = ?6`,
       )
-      .bind(o.tenantId, o.symbol, qty, newAvg, realized, Date.now(), o.councilId),
+      .bind(o.tenantId, o.symbol, fill.qty, fill.price, o.side, Date.now(), o.councilId),
+    d1
+      .prepare(
+        `UPDATE paper_positions SET
+           realized_pnl = realized_pnl + (?3 - avg_price) * min(qty, ?4),
+           avg_price = CASE WHEN qty - min(qty, ?4) > 1e-12 THEN avg_price ELSE 0 END,
+           qty = qty - min(qty, ?4),
+           updated_at = ?6
+         WHERE tenant_id = ?1 AND symbol = ?2 AND ?5 = 'SELL' AND NOT EXISTS (SELECT 1 FROM paper_orders WHERE tenant_id = ?1 AND council_id = ?7)`,
+      )
+      .bind(o.tenantId, o.symbol, fill.price, fill.qty, o.side, Date.now(), o.councilId),
     insertOrderStatement(d1, o, fill.qty, "filled", null, realized, day, fill.price),
   ]);
   return view(o, fill.qty, "filled", null, realized, o.side, fill.price);

@@ -4,6 +4,7 @@ import { describe, expect, inject, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import Orchestrator from "../src/index.js";
 import { councilSettings } from "../../../durable-objects/council/settings.js";
+import { placePaperOrder } from "../../../durable-objects/council/trading/paper.js";
 import { dueForMeasurement, rightCall } from "../src/councils/scheduled.js";
 import { councilStub } from "../src/councils/rpc.js";
 import { create, ctx, DB, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
@@ -129,6 +130,21 @@ describe("the trading cron", () => {
     await DB().batch([insert("measurable-new", PRICE, 100_000), insert("measurable-old", PRICE, 50_000)]);
     const due = (await dueForMeasurement(DB(), s, Date.now())).filter((c) => c.tenantId === t).map((c) => c.id);
     expect(due).toEqual(["measurable-old", "measurable-new"]);
+  });
+
+  it("paper orders of two councils on one symbol at once both move the position", async () => {
+    const t = await tenant();
+    const s = councilSettings(env as never);
+    const order = (councilId: string, side: string, price: number) => placePaperOrder(DB(), { tenantId: t, councilId, symbol: "BTCUSDT", side, price }, s);
+    // Both read the position before either wrote it; each once set it to its own fill alone.
+    const [a, b] = await Promise.all([order("c-a", "BUY", 100), order("c-b", "BUY", 200)]);
+    const [pos] = await rows<{ qty: number; avg_price: number }>("SELECT qty, avg_price FROM paper_positions WHERE tenant_id = ?", t);
+    expect(pos!.qty).toBeCloseTo(a.qty + b.qty, 10);
+    expect(pos!.avg_price).toBeCloseTo((a.qty * 100 + b.qty * 200) / (a.qty + b.qty), 6);
+    const sold = await order("c-c", "SELL", 300);
+    const [after] = await rows<{ qty: number; realized_pnl: number }>("SELECT qty, realized_pnl FROM paper_positions WHERE tenant_id = ?", t);
+    expect(after!.qty).toBeCloseTo(pos!.qty - sold.qty, 10);
+    expect(after!.realized_pnl).toBeCloseTo((300 - pos!.avg_price) * sold.qty, 6);
   });
 
   it("judges an outcome by the move after the decision", () => {

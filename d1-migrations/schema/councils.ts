@@ -112,9 +112,11 @@ export const watchList = sqliteTable(
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     /** The last council this entry opened; no new one opens while it is younger than the window. */
     lastCouncilAt: integer("last_council_at"),
+    /** When a cron run last looked at the entry: runs take the longest unlooked-at first, so every entry gets its turn. */
+    lastScannedAt: integer("last_scanned_at"),
     createdAt: integer("created_at").notNull().default(now),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.symbol] }), index("watch_list_enabled").on(t.enabled)],
+  (t) => [primaryKey({ columns: [t.tenantId, t.symbol] }), index("watch_list_scan").on(t.enabled, t.lastScannedAt)],
 );
 export type WatchRow = typeof watchList.$inferSelect;
 

@@ -5,7 +5,8 @@ import { withDirective } from "../../../test/mock-upstream/directive.js";
 import Orchestrator from "../src/index.js";
 import { councilSettings } from "../../../durable-objects/council/settings.js";
 import { placePaperOrder } from "../../../durable-objects/council/trading/paper.js";
-import { dueForMeasurement, rightCall } from "../src/councils/scheduled.js";
+import { Logger } from "../../../lib/log.js";
+import { dueForMeasurement, rightCall, scanWatchLists } from "../src/councils/scheduled.js";
 import { councilStub } from "../src/councils/rpc.js";
 import { create, ctx, DB, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
 
@@ -145,6 +146,21 @@ describe("the trading cron", () => {
     const [after] = await rows<{ qty: number; realized_pnl: number }>("SELECT qty, realized_pnl FROM paper_positions WHERE tenant_id = ?", t);
     expect(after!.qty).toBeCloseTo(pos!.qty - sold.qty, 10);
     expect(after!.realized_pnl).toBeCloseTo((300 - pos!.avg_price) * sold.qty, 6);
+  });
+
+  it("the minute's scan gives every watch-list entry its turn, those that once opened a council too", async () => {
+    const t = await tenant();
+    for (const [symbol, last] of [["AAAUSDT", 1_000], ["BBBUSDT", null], ["CCCUSDT", null]] as const) {
+      await DB().prepare("INSERT INTO watch_list (tenant_id, symbol, threshold_pct, window_minutes, last_council_at) VALUES (?, ?, 50, 15, ?)").bind(t, symbol, last).run();
+    }
+    const scanned = async () => (await rows<{ symbol: string }>("SELECT symbol FROM watch_list WHERE tenant_id = ? AND last_scanned_at IS NOT NULL ORDER BY symbol", t)).map((r) => r.symbol);
+    const log = new Logger({ component: "test" }, "error");
+    // Two entries a run: ordered by their last council, AAAUSDT (which opened one once) sorted last every run.
+    const small = { ...env, CIO_TRADING_SCAN_BATCH: "2" } as never;
+    await scanWatchLists(small, log, Date.now());
+    expect(await scanned()).toHaveLength(2);
+    await scanWatchLists(small, log, Date.now() + 60_000);
+    expect(await scanned()).toEqual(["AAAUSDT", "BBBUSDT", "CCCUSDT"]);
   });
 
   it("judges an outcome by the move after the decision", () => {

@@ -24,9 +24,15 @@ export async function runCron(env: CouncilEnv, cron: string): Promise<void> {
   log.warn("unknown cron", { cron });
 }
 
+/**
+ * A run takes the entries looked at longest ago (never-scanned first) and stamps them before it looks: ordered
+ * by their last council, entries that had opened one sorted last and, past one batch, were never looked at again.
+ */
 export async function scanWatchLists(env: CouncilEnv, log: Logger, now = Date.now()): Promise<void> {
   const s = councilSettings(env);
-  const rows = await openDb(env.DB).select().from(watchList).where(eq(watchList.enabled, true)).orderBy(asc(watchList.lastCouncilAt)).limit(s.CIO_TRADING_SCAN_BATCH);
+  const rows = await openDb(env.DB).select().from(watchList).where(eq(watchList.enabled, true)).orderBy(asc(watchList.lastScannedAt)).limit(s.CIO_TRADING_SCAN_BATCH);
+  if (!rows.length) return;
+  await env.DB.batch(rows.map((r) => env.DB.prepare("UPDATE watch_list SET last_scanned_at = ?3 WHERE tenant_id = ?1 AND symbol = ?2").bind(r.tenantId, r.symbol, now)));
   const results = await Promise.allSettled(rows.map((r) => scanOne(env, s, r, now, log)));
   results.forEach((r, i) => r.status === "rejected" && log.error("watch-list scan failed", { tenantId: rows[i]!.tenantId, symbol: rows[i]!.symbol, err: r.reason }));
 }

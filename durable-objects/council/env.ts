@@ -10,6 +10,8 @@ export interface CouncilEnv {
   COUNCILS: DurableObjectNamespace<import("./index.js").CouncilDO>;
   /** Councils publish to a session only when it is bound (and the council was started from one). */
   SESSIONS?: DurableObjectNamespace<import("../session/index.js").SessionDO>;
+  /** The tenant's limiter, which books the assistants' tokens against its daily budget. */
+  RATE_LIMITER?: DurableObjectNamespace<import("../rate-limiter/index.js").RateLimiterDO>;
   TOOL_MARKET_DATA?: ToolService;
   TOOL_TECHNICAL_ANALYSIS?: ToolService;
   TOOL_WEB_SEARCH?: ToolService;

@@ -251,7 +251,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
   }
 
   private model(s: CouncilState, log: Logger): CouncilModel {
-    return providerModel(this.env, log, s.requestId);
+    return providerModel(this.env, log, s.tenantId, s.requestId);
   }
 
   private log(s: CouncilState) {

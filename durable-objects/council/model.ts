@@ -6,13 +6,18 @@
  * upstream key or account. The builtin planner cannot take a position, so a deployment without a model
  * cannot convene a council (a clear 400).
  */
+import { rateLimiterName, stubFor } from "../../lib/do-names.js";
 import { badRequest } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
+import type { Usage } from "../../lib/protocol/index.js";
+import { released } from "../../lib/rpc.js";
 import { openAiProvider } from "../../workers/orchestrator/src/providers/openai-compatible/provider.js";
 import type { ModelProvider } from "../../workers/orchestrator/src/providers/provider.js";
 import { workersAiProvider, type AiBinding } from "../../workers/orchestrator/src/providers/workers-ai/index.js";
 import { orchestratorSettings } from "../../workers/orchestrator/src/settings.js";
 import { upstreamConfig } from "../../workers/orchestrator/src/upstream.js";
+import { usageOf } from "../../workers/orchestrator/src/wire.js";
+import type { CouncilEnv } from "./env.js";
 import { councilSettings } from "./settings.js";
 
 export interface ModelRequest {
@@ -52,21 +57,35 @@ export function assertCouncilModels(env: ModelEnv, assistants: { model?: string 
   });
 }
 
-export function providerModel(env: ModelEnv, log: Logger, requestId: string): CouncilModel {
+export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER">, log: Logger, tenantId: string, requestId: string): CouncilModel {
   return {
     async complete(req, signal) {
       const provider = providerFor(env, req.model, log);
       let text = "";
+      let usage: Usage | undefined;
       const messages = [
         { role: "system" as const, content: req.system },
         { role: "user" as const, content: req.user },
       ];
       for await (const ev of provider.round({ messages, tools: [], requestId, signal, stream: false, params: { temperature: 0.2 } })) {
         if (ev.type === "text") text += ev.delta;
+        if (ev.type === "usage") usage = ev.usage;
       }
+      await book(env, log, tenantId, req.model, usage ?? usageOf(`${req.system}\n${req.user}`, text));
       return text;
     },
   };
+}
+
+/**
+ * The tenant pays for its councils' model calls like for its chats: the tokens go to its limiter, so the
+ * daily budget and the usage rows see them. A booking that fails is logged; the answer is not lost for it.
+ */
+async function book(env: Pick<CouncilEnv, "RATE_LIMITER">, log: Logger, tenantId: string, model: string, usage: Usage) {
+  if (!env.RATE_LIMITER) return;
+  await released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settle(null, { tenantId, model, usage })).catch((err: unknown) =>
+    log.error("council model usage could not be booked", { err, tenantId, model }),
+  );
 }
 
 function providerFor(env: ModelEnv, model: string, log: Logger): ModelProvider {

@@ -3,11 +3,13 @@
  * opens (400 naming the field and the allowed models), over the council API and over `cio/council`, since
  * the name would otherwise reach the upstream on the operator's key, or Workers AI.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { assertCouncilModels, councilModels } from "../../../durable-objects/council/model.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
+import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import { ctx, get, orch, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
 const chat = (x: unknown) => released((exports as unknown as { default: { chat(x: unknown): Promise<ChatReply> } }).default.chat(x));
@@ -71,5 +73,17 @@ describe("an assistant naming a model that is not offered", () => {
     expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "assistants[0].model", code: "model_not_found" } } });
     expect(reply.kind === "error" && reply.error.error.message).toContain("Allowed models: mock-model.");
     expect(await rows("SELECT id FROM councils WHERE tenant_id = ?", t)).toEqual([]);
+  });
+});
+
+describe("what a council's model calls cost", () => {
+  it("is booked to the tenant like its chats: the daily budget sees the assistants' tokens", async () => {
+    const t = await tenant();
+    const question = scripted("Tea or coffee?", [when("alpha", 1, says("TEA")), when("beta", 1, says("TEA"))]);
+    const c = await orch().councils({ ...ctx(t), action: "create", body: { question, assistants: [persona("alpha"), persona("beta")], options: ["TEA", "COFFEE"], max_rounds: 1 } });
+    if (c.kind !== "ok") throw new Error(JSON.stringify(c));
+    await settled(t, c.body.id);
+    const limiter = stubFor((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, rateLimiterName(t));
+    await expect.poll(async () => (await limiter.snapshot("none")).tokensToday, { timeout: 5_000 }).toBeGreaterThan(0);
   });
 });

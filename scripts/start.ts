@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole stack on one port, offline, with no Cloudflare account. Applies the D1
  * migrations, makes sure a dev tenant and key exist, runs every Worker, Durable Object and queue in one
- * `wrangler dev --local`, and prints the URL, the key and a curl example once the gateway answers.
+ * `wrangler dev --local`, and prints the URL, the key and a curl example once the gateway answers. If the stack
+ * is not healthy within CIO_START_TIMEOUT_S (150 s), it stops wrangler and all it started and exits with 1.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -21,6 +22,10 @@ import {
 
 if (existsSync(join(ROOT, ".env"))) process.loadEnvFile(join(ROOT, ".env"));
 const port = Number(process.env.PORT ?? 8787);
+/** How long the stack may take to answer /health/deep before it counts as failed (and is stopped). */
+const readyWaitS = Number(process.env.CIO_START_TIMEOUT_S || 150);
+if (!(readyWaitS >= 0)) throw new Error(`CIO_START_TIMEOUT_S must be a number of seconds, not ${process.env.CIO_START_TIMEOUT_S}`);
+const STOP_GRACE_MS = 5000;
 const state = stateDir();
 const creds = devCredentials(state);
 
@@ -31,25 +36,63 @@ writeDevVars(creds);
 
 const args = ["dev", "--local", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false"];
 for (const c of workerConfigs()) args.push("-c", c);
-log(`starting ${workerConfigs().length} Workers`);
+// detached: wrangler leads a process group of its own with everything it starts (workerd, esbuild), so
+// stopping the group stops them all, and nothing outlives this script to hold the port.
+const child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: TOOL_ENV, detached: true });
+let exitCode: number | undefined;
+// Before anything is printed: a Ctrl-C right after the start must stop the group, not kill only this script.
+// The group has its own session, so a closed terminal's SIGHUP no longer reaches it: it is passed on too.
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => stop(0, "stopping"));
+log(`starting ${workerConfigs().length} Workers (wrangler process group ${child.pid})`);
 for (const c of skippedConfigs()) log(`not starting ${c}: Workers AI needs CLOUDFLARE_API_TOKEN, even locally`);
-const child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: TOOL_ENV });
+child.on("error", (err) => {
+  console.error(`could not run wrangler: ${err.message}`);
+  process.exit(1);
+});
+child.on("exit", (code) => process.exit(exitCode ?? code ?? 1));
+// Whatever ends this script (even an uncaught error), the stack must not outlive it.
+process.on("exit", () => signalStack("SIGKILL"));
 
-let stopping = false;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    log("stopping");
-    child.kill("SIGINT");
-    setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-  });
-}
-child.on("exit", (code) => process.exit(stopping ? 0 : (code ?? 1)));
-
-await waitUntilReady(`http://127.0.0.1:${port}`);
 const url = `http://127.0.0.1:${port}`;
-console.log(`
+if (await waitUntilReady(url, Date.now() + readyWaitS * 1000)) printBanner(url);
+else if (exitCode === undefined) {
+  console.error(`The local stack did not become healthy within ${readyWaitS} s (${url}/health/deep); stopping it. wrangler's output is above; CIO_START_TIMEOUT_S sets the wait.`);
+  stop(1, "stopping after the failed start");
+}
+
+/** SIGINT lets wrangler shut workerd down and flush local state; SIGKILL after a grace period if it hangs. */
+function stop(code: number, msg: string) {
+  if (exitCode !== undefined) return;
+  exitCode = code;
+  log(msg);
+  signalStack("SIGINT");
+  setTimeout(() => signalStack("SIGKILL"), STOP_GRACE_MS).unref();
+}
+
+function signalStack(signal: NodeJS.Signals) {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    /* the group is gone already */
+  }
+}
+
+/** True once /health/deep answers 200; false if the deadline passes or the script is stopping first. */
+async function waitUntilReady(base: string, deadline: number): Promise<boolean> {
+  while (exitCode === undefined && Date.now() < deadline) {
+    try {
+      const r = await fetch(`${base}/health/deep`, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+      if (r.ok) return exitCode === undefined;
+    } catch {
+      /* not listening yet, or the attempt ran out of time */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+function printBanner(url: string) {
+  console.log(`
 CIO Edge is running at ${url}
   API key:      ${creds.apiKey}
   Admin token:  ${creds.adminToken}
@@ -61,19 +104,6 @@ CIO Edge is running at ${url}
 
 READY ${url}
 `);
-
-async function waitUntilReady(base: string) {
-  for (let i = 0; i < 600; i++) {
-    if (stopping) return;
-    try {
-      const r = await fetch(`${base}/health/deep`);
-      if (r.ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error("the local stack did not become healthy within 150 s");
 }
 
 function log(msg: string) {

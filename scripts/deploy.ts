@@ -1,10 +1,12 @@
 /**
- * `npm run deploy`: remote D1 migrations, then every Worker in dependency order — the tools and queue
- * consumers first, then the orchestrator (it binds the tools and exports the Durable Objects), then the
- * gateway (it binds the orchestrator). Needs CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID) in env.
- * `--dry-run` bundles everything without uploading, which CI-style checks can use offline.
+ * `npm run deploy`: makes sure what the Workers bind exists (the D1 database, whose id is then written into
+ * every wrangler.toml that binds it; the queues; the R2 buckets), applies the D1 migrations remotely, and
+ * deploys every Worker after the Workers it binds (the order comes from the configs: lib/deploy-plan.ts).
+ * Needs CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID) in env. `--dry-run` prints that plan and bundles
+ * every Worker without an account or uploading, which CI-style checks can use offline.
  */
-import { globSync } from "node:fs";
+import { databaseUsers, deployConfigs, deployOrder, readWorker } from "./lib/deploy-plan.ts";
+import { ensureBucket, ensureQueue, syncDatabaseIds } from "./lib/deploy-resources.ts";
 import { ROOT, wrangler } from "./lib/local-stack.ts";
 
 const dryRun = process.argv.includes("--dry-run");
@@ -12,17 +14,21 @@ if (!dryRun && !process.env.CLOUDFLARE_API_TOKEN) {
   console.error("Set CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID) to deploy, or pass --dry-run.");
   process.exitCode = 1;
 } else {
-  const order = [
-    ...globSync("workers/tools/*/wrangler.toml", { cwd: ROOT }).sort(),
-    ...globSync("queues/*/wrangler.toml", { cwd: ROOT }).sort(),
-    "workers/orchestrator/wrangler.toml",
-    "wrangler.toml",
-  ];
-  if (!dryRun) {
+  const workers = deployOrder(deployConfigs().map(readWorker));
+  const queues = [...new Set(workers.flatMap((w) => w.queues))];
+  const buckets = [...new Set(workers.flatMap((w) => w.buckets))];
+  if (dryRun) {
+    for (const [name, users] of databaseUsers(workers)) console.log(`D1 database ${name}: its id goes into ${users.map((w) => w.config).join(", ")}`);
+    console.log(`queues: ${queues.join(", ")}; R2 buckets: ${buckets.join(", ")}`);
+  } else {
+    syncDatabaseIds(workers);
+    queues.forEach(ensureQueue);
+    buckets.forEach(ensureBucket);
     console.log("applying D1 migrations (remote)");
     wrangler(["d1", "migrations", "apply", "DB", "--remote", "-c", "wrangler.toml"]);
   }
-  for (const config of order) {
+  console.log(`order: ${workers.map((w) => w.name).join(", ")}`);
+  for (const { config } of workers) {
     console.log(`${dryRun ? "bundling" : "deploying"} ${config}`);
     wrangler(["deploy", "-c", config, ...(dryRun ? ["--dry-run", "--outdir", `${ROOT}/dist/${config.replace(/[/.]+/g, "_")}`] : [])]);
   }

@@ -54,6 +54,14 @@ describe("POST /v1/feedback", () => {
     expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", param: "rating" } });
   });
 
+  it("takes keys with the feedback scope (a rating widget's) or the chat scope, and refuses others", async () => {
+    const scoped = async (scopes: string[]) => (await rate(await newTenant({}, { scopes }), { request_id: "x", rating: 5 })).status;
+    // 400 (the rating is out of range) means the scope let the request through.
+    expect(await scoped(["feedback"])).toBe(400);
+    expect(await scoped(["chat"])).toBe(400);
+    expect(await scoped(["sessions"])).toBe(403);
+  });
+
   it("needs an API key", async () => {
     const res = await call("/v1/feedback", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(res.status).toBe(401);

@@ -23,10 +23,12 @@ export function apiKeyAuth(): MiddlewareHandler<GatewayApp> {
   };
 }
 
-export function requireScope(scope: Scope): MiddlewareHandler<GatewayApp> {
+/** The key must hold `scope`, or one of `alsoAccepted` (a route that older keys reached under another scope). */
+export function requireScope(scope: Scope, ...alsoAccepted: Scope[]): MiddlewareHandler<GatewayApp> {
+  const accepted = [scope, ...alsoAccepted];
   return async function requireScope(c, next) {
     const scopes = c.get("auth").scopes;
-    if (!scopes.includes("*") && !scopes.includes(scope)) {
+    if (!scopes.includes("*") && !accepted.some((s) => scopes.includes(s))) {
       throw forbidden(`This API key lacks the '${scope}' scope.`);
     }
     await next();

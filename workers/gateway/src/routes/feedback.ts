@@ -11,7 +11,8 @@ const route = createRoute({
   path: "/v1/feedback",
   summary: "Rate an answer; the rating moves the ranking of the tools that answer used",
   security: [{ bearer: [] }],
-  middleware: [requireScope("chat")] as const,
+  // Its own scope (a rating widget's key need not chat); keys that chat may rate their answers, as before.
+  middleware: [requireScope("feedback", "chat")] as const,
   request: { body: { required: true, content: { "application/json": { schema: FeedbackRequestSchema } } } },
   responses: {
     200: { description: "The rating was applied to these tools", content: { "application/json": { schema: FeedbackResultSchema } } },

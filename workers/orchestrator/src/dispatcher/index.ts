@@ -76,6 +76,9 @@ export class Dispatcher {
       return refuse("circuit_open", `${tool.name} is failing and paused (circuit breaker open; next try in ${Math.ceil(wait / 1000)} s)`, parsed.args);
     }
     const { result, attempts } = await this.withRetries(tool, parsed.args, signal);
+    // The caller went away (a client closed its stream): the tool's answer was cut off by us, which says
+    // nothing about the tool, so neither its breaker nor its learned quality hears of it.
+    if (!result.ok && signal.aborted) return { ...refuse("cancelled", "the request was cancelled before the tool answered", parsed.args), attempts };
     const latencyMs = Date.now() - started;
     const counts = result.ok || !CALLER_FAULTS.has(result.error.code);
     if (counts) await this.breakers.report(tool.name, result.ok);

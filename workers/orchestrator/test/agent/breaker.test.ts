@@ -94,4 +94,27 @@ describe("circuit breaker per tool", () => {
     expect(admissions.filter((a) => a.allowed && a.probe)).toHaveLength(1);
     expect(admissions.filter((a) => a.allowed)).toHaveLength(1);
   });
+
+  it("calls cut off because the client went away do not count against the tool", async () => {
+    const tenantId = await newTenant();
+    const name = uniq("brk");
+    await mockTool(tenantId, name);
+    // Twice (the threshold), a client starts a streamed answer that waits on a slow tool call and goes away.
+    for (let i = 0; i < 2; i++) {
+      const reply = await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "sleep", ms: 1500 } }] }, { echoTools: true }])], { tenantId, settings: BREAKER, body: { stream: true } });
+      if (reply.kind !== "stream") throw new Error(JSON.stringify(reply));
+      // The client reads (so the answer, and its tool call, go on), then goes away mid-call.
+      const reader = reply.body.getReader();
+      const reading = (async () => {
+        while (!(await reader.read()).done);
+      })().catch(() => undefined);
+      await sleep(400);
+      await reader.cancel("client gone");
+      await reading;
+      await sleep(200);
+    }
+    // The tool did nothing wrong: its breaker is closed and the next call runs it.
+    const next = completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "echo" } }] }, { echoTools: true }])], { tenantId, settings: BREAKER })).cio.tools[0]!;
+    expect(next).toMatchObject({ ok: true });
+  });
 });

@@ -28,15 +28,22 @@ export async function saveTurn(d1: D1Database, k: { tenantId: string; requestId:
   ]);
 }
 
-/** The client's history with every echo of a kept turn replaced by that turn. One query, only when there are echoes. */
+/** Call ids per lookup: D1 binds at most 100 parameters a statement, and the tenant takes one. */
+const IDS_PER_LOOKUP = 90;
+
+/**
+ * The client's history with every echo of a kept turn replaced by that turn. One round trip, only when there
+ * are echoes (a long agent conversation has hundreds: their lookups go in one batch of statements).
+ */
 export async function restoreTurns(d1: D1Database, k: { tenantId: string; ttlMs: number }, messages: ChatMessage[]): Promise<ChatMessage[]> {
-  const ids = messages.filter(echoed).map((m) => m.tool_calls[0]!.id);
+  const ids = [...new Set(messages.filter(echoed).map((m) => m.tool_calls[0]!.id))];
   if (!ids.length) return messages;
+  const db = openDb(d1);
   const t = schema.agentContinuations;
-  const rows = await openDb(d1)
-    .select({ callId: t.callId, clientCalls: t.clientCalls, turn: t.turn, createdAt: t.createdAt })
-    .from(t)
-    .where(and(eq(t.tenantId, k.tenantId), inArray(t.callId, ids)));
+  const lookup = (chunk: string[]) =>
+    db.select({ callId: t.callId, clientCalls: t.clientCalls, turn: t.turn, createdAt: t.createdAt }).from(t).where(and(eq(t.tenantId, k.tenantId), inArray(t.callId, chunk)));
+  const chunks = Array.from({ length: Math.ceil(ids.length / IDS_PER_LOOKUP) }, (_, i) => lookup(ids.slice(i * IDS_PER_LOOKUP, (i + 1) * IDS_PER_LOOKUP)));
+  const rows = (await db.batch(chunks as [(typeof chunks)[number], ...(typeof chunks)[number][]])).flat();
   if (!rows.length) return messages;
   const fresh = new Map(rows.filter((r) => r.createdAt >= Date.now() - k.ttlMs).map((r) => [r.callId, r]));
   return messages.flatMap((m) => {

@@ -21,6 +21,12 @@ describe("builtin planner: arguments from the request, guided by the schema", ()
     expect(fillArgs(TA, "20-day SMA of ETH/USDT")).toEqual({ indicator: "sma", period: 20, symbol: "ETH/USDT" });
   });
 
+  it("reads thousands separators in a spaced list as part of the number, and commas without spaces as separators", () => {
+    expect(fillArgs(TA, "3-period SMA of 1,250.50, 1,262.75, 1,270.00")).toEqual({ indicator: "sma", period: 3, closes: [1250.5, 1262.75, 1270] });
+    expect(fillArgs(TA, "SMA of 12,345 12,400 12,512")).toMatchObject({ closes: [12345, 12400, 12512] });
+    expect(fillArgs(TA, "SMA of 100,200,300")).toMatchObject({ closes: [100, 200, 300] });
+  });
+
   it("leaves out what the text does not say, and gives up when a required argument is missing", () => {
     expect(fillArgs(TA, "what is the weather")).toBeNull();
     expect(fillArgs(TA, "MACD please")).toEqual({ indicator: "macd" });

@@ -67,9 +67,21 @@ function enumIn(values: unknown[], text: string): unknown {
 
 /** The longest run of at least two numbers separated by commas or spaces. */
 function numberList(text: string): number[] | undefined {
-  const runs = [...text.matchAll(NUMBER_RUN)].map((m) => m[0].split(/[\s,;]+/).filter(Boolean).map(Number));
+  const runs = [...ungrouped(text).matchAll(NUMBER_RUN)].map((m) => m[0].split(/[\s,;]+/).filter(Boolean).map(Number));
   const best = runs.sort((a, b) => b.length - a.length)[0];
   return best && best.length >= 2 && best.every(Number.isFinite) ? best : undefined;
+}
+
+/**
+ * "1,250.50, 1,262.75": when the list is separated by spaces (", " or " "), a comma with no space that is
+ * followed by exactly three digits groups thousands, and is dropped. Without spaces ("100,200,300") every
+ * comma separates: read the other way the numbers would be silently wrong.
+ */
+function ungrouped(text: string): string {
+  if (!/\d(?:,\s+|\s+)-?\d/.test(text)) return text;
+  let out = text;
+  for (let prev = ""; prev !== out; ) (prev = out), (out = out.replace(/(\d),(\d{3})(?!\d)/g, "$1$2"));
+  return out;
 }
 
 function numberFor(name: string, p: PropSchema, text: string, integer: boolean): number | undefined {

@@ -28,6 +28,8 @@ export interface Directive {
   errorAfter?: number;
   /** Put usage on the last content chunk instead of a separate usage-only chunk. */
   usageOnLastChunk?: boolean;
+  /** The finish_reason of a text answer (default "stop"): "length" plays a model cut by max_tokens. */
+  finishReason?: string;
   /**
    * A tool-calling model: step i answers round i of an agent loop. The round is counted from the request
    * itself (assistant messages with tool_calls after the last user message), so the mock stays stateless.
@@ -61,6 +63,8 @@ export interface ScriptStep {
   text?: string;
   /** Answer with the contents of the tool messages since the last user message, joined by " | ". */
   echoTools?: boolean;
+  /** This step's finish_reason (default "tool_calls" for tool calls, else the directive's); string arguments may be cut to play "length". */
+  finishReason?: string;
 }
 
 const MARK = "MOCK:";

@@ -113,18 +113,19 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
   }
   const model = String(body.model ?? "mock-model");
   const step = d.script ? scriptStep(d.script, body) : undefined;
-  if (step?.tool_calls) return toolCalls(res, model, step.tool_calls, body.stream === true, entry);
+  if (step?.tool_calls) return toolCalls(res, model, step.tool_calls, body.stream === true, entry, step.finishReason);
   const answer = step ? (step.echoTools ? toolEcho(body) : (step.text ?? "")) : (d.text ?? `Echo: ${userText}`);
   const usage = { prompt_tokens: Math.ceil(userText.length / 4) || 1, completion_tokens: words(answer).length, total_tokens: 0 };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-  if (body.stream === true) return stream(res, model, answer, usage, d, body, entry);
+  const finish = step?.finishReason ?? d.finishReason ?? "stop";
+  if (body.stream === true) return stream(res, model, answer, usage, { ...d, finishReason: finish }, body, entry);
   entry.completed = true;
   return json(res, 200, {
     id: "chatcmpl-mock",
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }],
+    choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: finish }],
     ...(d.noUsage ? {} : { usage }),
   });
 }
@@ -146,7 +147,7 @@ async function stream(res: ServerResponse, model: string, answer: string, usage:
     const last = i === parts.length - 1;
     const withUsage = last && d.usageOnLastChunk && !d.noUsage;
     // Like many OpenAI-compatible servers, the mock omits `role` from deltas: the gateway must add it.
-    send({ ...base, choices: [{ index: 0, delta: { content: parts[i] }, finish_reason: last ? "stop" : null }], ...(withUsage ? { usage } : {}) });
+    send({ ...base, choices: [{ index: 0, delta: { content: parts[i] }, finish_reason: last ? (d.finishReason ?? "stop") : null }], ...(withUsage ? { usage } : {}) });
     if (d.chunkDelayMs) await sleep(d.chunkDelayMs);
   }
   const wantsUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
@@ -178,12 +179,12 @@ const toolEcho = (body: Record<string, unknown>) =>
     .join(" | ");
 
 /** Tool calls as OpenAI sends them: in a stream, name and id first, the arguments in two pieces. */
-function toolCalls(res: ServerResponse, model: string, calls: { name: string; arguments: unknown }[], stream: boolean, entry: LoggedRequest) {
+function toolCalls(res: ServerResponse, model: string, calls: { name: string; arguments: unknown }[], stream: boolean, entry: LoggedRequest, finish = "tool_calls") {
   const wire = calls.map((c, i) => ({ id: `call_mock_${i}_${Math.random().toString(36).slice(2, 8)}`, type: "function", function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments) } }));
   const usage = { prompt_tokens: 10, completion_tokens: 5 * calls.length, total_tokens: 10 + 5 * calls.length };
   entry.completed = true;
   if (!stream) {
-    return json(res, 200, { id: "chatcmpl-mock", object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: wire }, finish_reason: "tool_calls" }], usage });
+    return json(res, 200, { id: "chatcmpl-mock", object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: wire }, finish_reason: finish }], usage });
   }
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const base = { id: "chatcmpl-mock-stream", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
@@ -194,7 +195,7 @@ function toolCalls(res: ServerResponse, model: string, calls: { name: string; ar
     send({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.function.name, arguments: c.function.arguments.slice(0, half) } }] });
     send({ tool_calls: [{ index, function: { arguments: c.function.arguments.slice(half) } }] });
   });
-  send({}, "tool_calls");
+  send({}, finish);
   res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
   res.end("data: [DONE]\n\n");
 }

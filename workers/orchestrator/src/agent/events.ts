@@ -23,4 +23,4 @@ export type AgentEvent =
   | { type: "tool_start"; name: string; arguments: string }
   | { type: "tool_end"; activity: ToolActivity; /** The tool actually ran (not refused before the call): such calls are recorded for learning. */ ran: boolean }
   | { type: "client_tool_calls"; calls: ModelToolCall[]; /** This turn's messages as the model saw them (kept for the client's follow-up). */ turn: ChatMessage[] }
-  | { type: "done"; finish: "stop" | "tool_calls" | "length"; usage?: Usage; cio: CioInfo };
+  | { type: "done"; finish: "stop" | "tool_calls" | "length" | "content_filter"; usage?: Usage; cio: CioInfo };

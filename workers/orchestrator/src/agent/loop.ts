@@ -3,7 +3,7 @@
  * then rounds of model → tools → model, at most CIO_MAX_STEPS of them. Our tools run through the
  * dispatcher (in parallel when a round asks for several); a call to a client tool ends the turn with
  * `tool_calls`, and the client's follow-up with `role: "tool"` messages continues it. Failed tools are
- * reported to the model as errors and named at the end of the answer.
+ * reported to the model as errors and named at the end of the answer (unless the client asked for JSON).
  */
 import type { ChatMessage, FunctionTool, Usage } from "../../../../lib/protocol/index.js";
 import type { DispatchResult, Dispatcher } from "../dispatcher/index.js";
@@ -37,38 +37,27 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
   const messages: ChatMessage[] = [{ role: "system", content: a.systemPrompt }, ...a.messages];
   const activity: ToolActivity[] = [];
   const failures: DispatchResult[] = [];
+  // A client that asked for JSON parses the content: no note of ours may be added to it (cio.tools tells the failures).
+  const notes = !wantsJson(a.params);
   let usage: Usage | undefined;
   let wroteText = false;
   const cio = (steps: number) => ({ provider: a.provider.name, model: a.provider.model, steps, tools: activity });
 
   for (let step = 1; step <= a.maxSteps; step++) {
-    const last = step === a.maxSteps;
-    const tools = last ? a.clientTools : [...own, ...a.clientTools];
-    const calls: ModelToolCall[] = [];
-    let text = "";
-    let t = Date.now();
-    const toolChoice = step === 1 ? a.toolChoice : undefined;
-    for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params, toolChoice, stream: a.stream })) {
-      a.waited?.(Date.now() - t);
-      if (ev.type === "text") {
-        text += ev.delta;
-        wroteText = true;
-        yield ev;
-        t = Date.now();
-        continue;
-      }
-      t = Date.now();
-      if (ev.type === "tool_call") calls.push(ev.call);
-      else usage = addUsage(usage, ev.usage);
+    const tools = step === a.maxSteps ? a.clientTools : [...own, ...a.clientTools];
+    const round = yield* modelRound(a, messages, tools, step);
+    wroteText ||= round.text !== "";
+    if (round.usage) usage = addUsage(usage, round.usage);
+    const { calls } = round;
+    // A round cut by the token limit may end in a call with half its arguments: nothing of it runs or goes to the client.
+    if (!calls.length || round.finish === "length") {
+      if (notes) yield* closing(failures, wroteText);
+      yield { type: "done", finish: answerFinish(round.finish), usage, cio: cio(step) };
+      return;
     }
     const ours = calls.filter((c) => !clientNames.has(c.name));
     const theirs = calls.filter((c) => clientNames.has(c.name));
-    if (!calls.length) {
-      yield* closing(failures, wroteText);
-      yield { type: "done", finish: "stop", usage, cio: cio(step) };
-      return;
-    }
-    messages.push({ role: "assistant", content: text || null, tool_calls: [...ours, ...theirs].map(wireCall) });
+    messages.push({ role: "assistant", content: round.text || null, tool_calls: [...ours, ...theirs].map(wireCall) });
     const offered = new Set(tools.map((t) => t.function.name));
     const results = ours.length ? yield* runTools(a, ours, offered, activity) : [];
     for (const r of results) {
@@ -83,10 +72,41 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
   }
   // The last round offers none of our tools; a model that calls them anyway has its calls refused and
   // the turn ends here with whatever it wrote.
-  if (!wroteText) yield { type: "text", delta: `I could not finish this answer within ${a.maxSteps} steps.` };
-  yield* closing(failures, true);
+  if (notes && !wroteText) yield { type: "text", delta: `I could not finish this answer within ${a.maxSteps} steps.` };
+  if (notes) yield* closing(failures, true);
   yield { type: "done", finish: "length", usage, cio: cio(a.maxSteps) };
 }
+
+interface RoundResult {
+  text: string;
+  calls: ModelToolCall[];
+  usage?: Usage;
+  /** The model's own finish_reason for this round, when it gave one. */
+  finish?: string;
+}
+
+/** One model round: its text goes on to the client as it comes; calls, usage and finish reason are collected. */
+async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: FunctionTool[], step: number): AsyncGenerator<AgentEvent, RoundResult> {
+  const r: RoundResult = { text: "", calls: [] };
+  const toolChoice = step === 1 ? a.toolChoice : undefined;
+  let t = Date.now();
+  for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params, toolChoice, stream: a.stream })) {
+    a.waited?.(Date.now() - t);
+    if (ev.type === "text") {
+      r.text += ev.delta;
+      yield ev;
+    } else if (ev.type === "tool_call") r.calls.push(ev.call);
+    else if (ev.type === "usage") r.usage = addUsage(r.usage, ev.usage);
+    else r.finish = ev.reason;
+    t = Date.now();
+  }
+  return r;
+}
+
+/** "length" and "content_filter" tell the client its answer is not whole; any other reason of a text answer is "stop". */
+const answerFinish = (reason: string | undefined) => (reason === "length" || reason === "content_filter" ? reason : "stop");
+
+const wantsJson = (p: AgentInput["params"]) => p.response_format?.type === "json_object" || p.response_format?.type === "json_schema";
 
 async function* runTools(a: AgentInput, calls: ModelToolCall[], offered: Set<string>, activity: ToolActivity[]): AsyncGenerator<AgentEvent, DispatchResult[]> {
   for (const c of calls) yield { type: "tool_start", name: c.name, arguments: c.arguments };

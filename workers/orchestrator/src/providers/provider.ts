@@ -15,7 +15,9 @@ export interface ModelToolCall {
 export type ModelEvent =
   | { type: "text"; delta: string }
   | { type: "tool_call"; call: ModelToolCall }
-  | { type: "usage"; usage: Usage };
+  | { type: "usage"; usage: Usage }
+  /** Why the model stopped this round, as it said ("stop", "length", "tool_calls", "content_filter", …). */
+  | { type: "finish"; reason: string };
 
 export interface ModelRound {
   messages: ChatMessage[];

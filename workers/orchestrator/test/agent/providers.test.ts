@@ -79,7 +79,45 @@ describe("model providers", () => {
     };
     // Half of a tool call's arguments must not run as if they were whole.
     await expect(read(sse(call('{"indicator": "r', null)))).rejects.toThrow(/ended before the answer finished/);
-    expect(await read(sse(call('{"a": 1}', "tool_calls")))).toEqual([{ type: "tool_call", call: { id: "c1", name: "t", arguments: '{"a": 1}' } }]);
+    expect(await read(sse(call('{"a": 1}', "tool_calls")))).toEqual([{ type: "tool_call", call: { id: "c1", name: "t", arguments: '{"a": 1}' } }, { type: "finish", reason: "tool_calls" }]);
+  });
+
+  describe("readRound puts a streamed round back together", () => {
+    const sse = (...chunks: object[]) => new Response([...chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`), "data: [DONE]\n\n"].join("")).body!;
+    const deltas = (tool_calls: object[], finish: string | null = null) => ({ choices: [{ index: 0, delta: { tool_calls }, finish_reason: finish }] });
+    const read = async (body: ReadableStream<Uint8Array>) => {
+      const events = [];
+      for await (const ev of readRound(body)) events.push(ev);
+      return events;
+    };
+    const callsOf = async (body: ReadableStream<Uint8Array>) => (await read(body)).flatMap((e) => (e.type === "tool_call" ? [e.call] : []));
+    const PARIS_ROME = [{ id: "a", name: "get_weather", arguments: '{"city":"Paris"}' }, { id: "b", name: "get_weather", arguments: '{"city":"Rome"}' }];
+
+    it("parallel calls that all say index 0 (Ollama) stay apart by their ids", async () => {
+      const body = sse(
+        deltas([{ index: 0, id: "a", function: { name: "get_weather", arguments: '{"city":' } }]),
+        deltas([{ index: 0, function: { arguments: '"Paris"}' } }]),
+        deltas([{ index: 0, id: "b", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }], "tool_calls"),
+      );
+      expect(await callsOf(body)).toEqual(PARIS_ROME);
+    });
+
+    it("deltas without an index continue the last call unless they bring a new id", async () => {
+      const body = sse(
+        deltas([{ id: "a", function: { name: "get_weather", arguments: '{"city":' } }]),
+        deltas([{ function: { arguments: '"Paris"}' } }]),
+        deltas([{ id: "b", function: { name: "get_weather" } }]),
+        deltas([{ function: { arguments: '{"city":"Rome"}' } }], "tool_calls"),
+      );
+      expect(await callsOf(body)).toEqual(PARIS_ROME);
+    });
+
+    it("usage sent cumulatively on every chunk counts once, as its last value", async () => {
+      const text = (content: string, total: number, finish: string | null = null) => ({ choices: [{ index: 0, delta: { content }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: total, total_tokens: 10 + total } });
+      const events = await read(sse(text("one ", 1), text("two ", 2), text("three", 3, "length")));
+      expect(events.filter((e) => e.type === "usage")).toEqual([{ type: "usage", usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 } }]);
+      expect(events.at(-1)).toEqual({ type: "finish", reason: "length" });
+    });
   });
 
   it("passes the client's sampling and format parameters on, under the client's own names", async () => {

@@ -1,20 +1,21 @@
 /**
  * The agent loop's view of an OpenAI-compatible upstream. When the client streams, every round is a
  * streamed call, so the final answer's tokens pass straight through, and tool calls (which arrive as
- * deltas spread over many chunks, keyed by `index`) are assembled before they are handed to the loop.
+ * deltas spread over many chunks, keyed by `index` and `id`) are assembled before they are handed to the loop.
  * When it does not, a round is one JSON completion: nobody waits for the first token, and one body is
  * cheaper to read than a stream of them.
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { upstreamError } from "../../../../../lib/errors.js";
 import type { Logger } from "../../../../../lib/log.js";
-import type { ChatCompletion, ChatCompletionChunk } from "../../../../../lib/protocol/index.js";
+import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../../../../lib/protocol/index.js";
 import { newCallId, type ModelEvent, type ModelProvider, type ModelRound, type ModelToolCall } from "../provider.js";
 import { completionOf, postChat, type UpstreamConfig } from "./client.js";
 import { parseChunk } from "./relay.js";
 
 interface ToolCallDelta {
-  index: number;
+  /** Missing from some upstreams; Ollama sends 0 for every parallel call. */
+  index?: number;
   id?: string;
   function?: { name?: string; arguments?: string };
 }
@@ -43,6 +44,8 @@ function* readCompletion(c: ChatCompletion): Iterable<ModelEvent> {
   if (m?.content) yield { type: "text", delta: m.content };
   for (const t of m?.tool_calls ?? []) yield { type: "tool_call", call: { id: t.id || newCallId(), name: t.function.name, arguments: t.function.arguments || "{}" } };
   if (c.usage) yield { type: "usage", usage: c.usage };
+  const reason = c.choices?.[0]?.finish_reason;
+  if (reason) yield { type: "finish", reason };
 }
 
 function definedParams(p: ModelRound["params"]) {
@@ -50,31 +53,58 @@ function definedParams(p: ModelRound["params"]) {
 }
 
 export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterable<ModelEvent> {
-  const calls = new Map<number, ModelToolCall>();
+  const calls = new CallAssembler();
   const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
   let ended = false;
+  let finish: string | undefined;
+  // Some upstreams repeat the running total on every chunk: only the last one counts, or it adds up many times.
+  let usage: Usage | undefined;
   for await (const ev of events) {
     if (ev.data === "[DONE]") {
       ended = true;
       break;
     }
     const c = parseChunk(ev.data);
-    if (c.usage) yield { type: "usage", usage: c.usage };
-    if (c.choices?.some((x) => x.finish_reason)) ended = true;
+    if (c.usage) usage = c.usage;
+    finish = c.choices?.find((x) => x.finish_reason)?.finish_reason ?? finish;
+    if (finish) ended = true;
     const delta = c.choices?.[0]?.delta as (ChatCompletionChunk["choices"][number]["delta"] & { tool_calls?: ToolCallDelta[] }) | undefined;
     if (!delta) continue;
     if (typeof delta.content === "string" && delta.content) yield { type: "text", delta: delta.content };
-    for (const d of delta.tool_calls ?? []) {
-      const call = calls.get(d.index) ?? { id: "", name: "", arguments: "" };
-      if (d.id) call.id = d.id;
-      if (d.function?.name) call.name += d.function.name;
-      if (d.function?.arguments) call.arguments += d.function.arguments;
-      calls.set(d.index, call);
-    }
+    for (const d of delta.tool_calls ?? []) calls.add(d);
   }
   // Closed with neither a finish_reason nor [DONE]: cut off, so its text or tool arguments may be partial.
   if (!ended) throw upstreamError("The model stream ended before the answer finished.");
-  for (const [, call] of [...calls].sort(([a], [b]) => a - b)) {
-    yield { type: "tool_call", call: { ...call, id: call.id || newCallId(), arguments: call.arguments || "{}" } };
+  for (const call of calls.done()) yield { type: "tool_call", call };
+  if (usage) yield { type: "usage", usage };
+  if (finish) yield { type: "finish", reason: finish };
+}
+
+/**
+ * Puts streamed tool-call deltas back together. `index` alone does not tell calls apart: Ollama sends 0
+ * for every parallel call and some upstreams send no index, so a delta that brings a new id starts a new
+ * call, and one without an index continues the last call.
+ */
+class CallAssembler {
+  private readonly calls: ModelToolCall[] = [];
+  private readonly byIndex = new Map<number, ModelToolCall>();
+
+  add(d: ToolCallDelta) {
+    const current = d.index === undefined ? this.calls.at(-1) : this.byIndex.get(d.index);
+    const call = current && !(d.id && current.id && d.id !== current.id) ? current : this.open();
+    if (d.index !== undefined) this.byIndex.set(d.index, call);
+    if (d.id) call.id = d.id;
+    if (d.function?.name) call.name += d.function.name;
+    if (d.function?.arguments) call.arguments += d.function.arguments;
+  }
+
+  done(): ModelToolCall[] {
+    return this.calls.map((c) => ({ ...c, id: c.id || newCallId(), arguments: c.arguments || "{}" }));
+  }
+
+  private open(): ModelToolCall {
+    const call = { id: "", name: "", arguments: "" };
+    this.calls.push(call);
+    return call;
   }
 }

@@ -20,7 +20,7 @@ interface LegacyAnswer {
   usage?: Usage;
 }
 interface OpenAiAnswer {
-  choices: { message: { content?: string | null; tool_calls?: { id?: string; function: { name: string; arguments: unknown } }[] } }[];
+  choices: { message: { content?: string | null; tool_calls?: { id?: string; function: { name: string; arguments: unknown } }[] }; finish_reason?: string | null }[];
   usage?: Usage;
 }
 
@@ -75,6 +75,8 @@ function* eventsOf(out: unknown): Iterable<ModelEvent> {
     yield { type: "tool_call", call: { id: c.id || newCallId(), name: c.name, arguments: args } };
   }
   if (o.usage) yield { type: "usage", usage: o.usage };
+  const reason = o.choices?.[0]?.finish_reason;
+  if (reason) yield { type: "finish", reason };
 }
 
 /** Workers AI models take string contents; multi-part user messages keep their text parts. */

@@ -3,7 +3,7 @@
  * Commands are loaded lazily so `--help` does not load database drivers.
  */
 import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
-import { RunnerError } from "./errors.ts";
+import { messageOf, redact, RunnerError } from "./errors.ts";
 import { RUNNER_VERSION } from "./version.ts";
 
 export const main = defineCommand({
@@ -30,13 +30,20 @@ export async function runCli(rawArgs: string[]): Promise<number> {
     await runCommand(main, { rawArgs });
     return 0;
   } catch (err) {
-    if (err instanceof RunnerError) console.error(`cio-runner: ${err.message}`);
-    else if (err instanceof Error && err.name === "CLIError") {
-      await showUsage(...(await subCommandFor(rawArgs)));
-      console.error(err.message);
-    } else console.error(err);
+    if (err instanceof Error && err.name === "CLIError") await showUsage(...(await subCommandFor(rawArgs)));
+    console.error(failureMessage(err));
     return 1;
   }
+}
+
+/**
+ * The one line printed for a failed command. Only a redacted message, never the error object: its other
+ * properties (Node's ERR_INVALID_URL keeps the whole URL in `input`) would reach the terminal and journald.
+ */
+export function failureMessage(err: unknown): string {
+  if (err instanceof RunnerError) return `cio-runner: ${redact(err.message)}`;
+  if (err instanceof Error && err.name === "CLIError") return redact(err.message);
+  return `cio-runner: unexpected error: ${messageOf(err)}`;
 }
 
 async function subCommandFor(rawArgs: string[]): Promise<[CommandDef, CommandDef?]> {

@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { format } from "node:util";
 import { runCommand } from "citty";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../config/load.ts";
 import { RunnerError } from "../errors.ts";
-import { runCli } from "../main.ts";
+import { failureMessage, runCli } from "../main.ts";
 import { ScriptedHub } from "../test-support/hub.ts";
 import { makeSqliteFile } from "../test-support/sqlite-file.ts";
 import { out } from "./_args.ts";
@@ -109,5 +110,30 @@ describe("the command line", () => {
     vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void errors.push(a.join(" ")));
     expect(await runCli(["start", "-c", join(dir, "none.yaml")])).toBe(1);
     expect(errors.join("\n")).toMatch(/cio-runner: cannot read config .*none.yaml/);
+  });
+
+  it("never prints the database password when the database URL does not parse", async () => {
+    // An unencoded # in the password makes `new URL` throw a TypeError whose `input` is the whole URL.
+    const path = join(dir, "leak.yaml");
+    writeFileSync(path, `cloud: { url: "http://127.0.0.1:9", token: "t" }
+runner: { name: "leak" }
+database: { kind: mysql, url: "mysql://app:pa#ss@db/x" }
+`);
+    const shown: string[] = [];
+    const capture = (...a: unknown[]) => void shown.push(format(...a)); // format() is what console prints
+    for (const m of ["log", "error", "warn", "info"] as const) vi.spyOn(console, m).mockImplementation(capture);
+    expect(await runCli(["start", "-c", path])).toBe(1);
+    expect(await runCli(["doctor", "-c", path])).toBe(1);
+    const text = [...shown, ...printed].join("\n");
+    expect(text).not.toMatch(/pa#ss|#ss|ss@db/);
+    expect(text).toMatch(/cio-runner: database\.url is not a valid URL/);
+  });
+
+  it("prints an unexpected error as its redacted message only, never its other properties", () => {
+    const err = Object.assign(new Error("connect postgres://app:s3cret@db/x failed"), { input: "postgres://app:s3cret@db/x" });
+    const line = failureMessage(err);
+    expect(line).toBe("cio-runner: unexpected error: connect postgres://***@db/x failed");
+    expect(failureMessage(new RunnerError("config", "bad mysql://app:s3cret@db/x"))).toBe("cio-runner: bad mysql://***@db/x");
+    expect(failureMessage("thrown string")).toBe("cio-runner: unexpected error: thrown string");
   });
 });

@@ -29,7 +29,14 @@ export class MysqlDriver implements Driver {
 
   constructor(url: string, kind: "mysql" | "mariadb") {
     this.kind = kind;
-    this.defaultSchema = decodeURIComponent(new URL(url).pathname.replace(/^\//, "")) || "mysql";
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      // Node's ERR_INVALID_URL carries the whole URL (password included) in `input`: say what is wrong, never the URL.
+      throw new RunnerError("config", `database.url is not a valid URL for ${kind}: percent-encode characters such as # / ? in the user name and password`);
+    }
+    this.defaultSchema = decodeURIComponent(parsed.pathname.replace(/^\//, "")) || "mysql";
     this.pool = mysql.createPool({
       uri: url,
       connectionLimit: 10,

@@ -2,11 +2,11 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeRows } from "../../../lib/protocol/runner-rows.ts";
 import { PING_FRAME, RUNNER_PROTOCOL_VERSION, type RowsFrame, type RunnerFrame } from "../../../lib/protocol/runner.ts";
 import { SqliteDriver } from "../drivers/sqlite.ts";
-import { silentLogger } from "../log.ts";
+import { createLogger, silentLogger } from "../log.ts";
 import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../policy/index.ts";
 import { ScriptedHub } from "../test-support/hub.ts";
 import { makeSqliteFile } from "../test-support/sqlite-file.ts";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import { connectUrl, RunnerClient, unmaskedIsSafe, type ClientOptions } from "./connection.ts";
 
 let path: string;
@@ -157,6 +157,36 @@ describe("staying connected", () => {
     expect(hub.upgrades.filter((u) => !u.accepted).length).toBeGreaterThanOrEqual(3);
   });
 
+  it("backs off to the longest delay when the hub refuses the runner after hello (1008), and logs why", async () => {
+    const reason = "this token is for runner 'sales', not 'warehouse'";
+    refuseAfterHello(reason);
+    const lines: string[] = [];
+    const delays: number[] = [];
+    const c = start({ random: () => 1, log: createLogger("runner", { sink: (l) => void lines.push(l) }) });
+    c.on("reconnect", (_attempt: number, ms: number) => delays.push(ms));
+    await waitUntil(() => delays.length >= 3);
+    // Each socket opened fine, so a reset on open kept every delay at the first step (50 ms): a reconnect storm.
+    expect(delays.slice(0, 3)).toEqual([200, 200, 200]);
+    const refused = lines.map((l) => JSON.parse(l) as { level: string; reason?: string; code?: number }).find((l) => l.code === 1008);
+    expect(refused).toMatchObject({ level: "error", reason });
+  });
+
+  it("starts the backoff again from the first step once the hub acknowledged hello", async () => {
+    const delays: number[] = [];
+    const c = start({ random: () => 1 });
+    c.on("reconnect", (_attempt: number, ms: number) => delays.push(ms));
+    await hub.waitFor(isType("hello"));
+    hub.dropAll();
+    await waitUntil(() => hub.sockets.length === 2);
+    await waitUntil(() => hub.frames.filter((f) => f.type === "hello").length === 2);
+    const acked = new Promise((resolve) => c.once("hello-ack", resolve));
+    hub.send({ type: "hello-ack", credits: 8 });
+    await acked;
+    hub.dropAll();
+    await waitUntil(() => delays.length === 2);
+    expect(delays).toEqual([50, 50]);
+  });
+
   it("reconnects when the hub drops the socket while the schema for hello is still being read", async () => {
     // The first schema() resolves only after the drop, so the first connection's hello finishes late.
     let release = () => {};
@@ -198,6 +228,15 @@ describe("staying connected", () => {
     await waitUntil(() => reconnects > 0, 2000);
   });
 });
+
+/** Makes the hub close every runner socket with 1008 on its first frame, as RunnerHubDO does for a wrong name. */
+function refuseAfterHello(reason: string) {
+  const push = hub.sockets.push.bind(hub.sockets);
+  hub.sockets.push = (...sockets: WebSocket[]) => {
+    for (const ws of sockets) ws.once("message", () => ws.close(1008, reason));
+    return push(...sockets);
+  };
+}
 
 async function waitUntil(check: () => boolean, timeoutMs = 5000) {
   const until = Date.now() + timeoutMs;

@@ -48,6 +48,9 @@ export function connectUrl(cloudUrl: string): string {
   return u.toString();
 }
 
+/** Close code the hub uses to refuse a runner after its hello (wrong runner name or protocol version). */
+const POLICY_VIOLATION = 1008;
+
 /** Events: "open", "hello-ack", "close" (code, reason), "reconnect" (attempt, delayMs). */
 export class RunnerClient extends EventEmitter {
   private readonly opts: ClientOptions;
@@ -110,7 +113,6 @@ export class RunnerClient extends EventEmitter {
   }
 
   private async onOpen(ws: WebSocket) {
-    this.attempt = 0;
     this.lastHeard = Date.now();
     const send = (data: string | Uint8Array) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(data);
@@ -169,6 +171,8 @@ export class RunnerClient extends EventEmitter {
   private dispatch(frame: HubToRunnerFrame) {
     switch (frame.type) {
       case "hello-ack":
+        // Only now has the hub accepted us: it checks the name and protocol after hello and may still refuse.
+        this.attempt = 0;
         this.credits = frame.credits;
         if (frame.heartbeatMs && frame.heartbeatMs !== this.heartbeatMs) {
           this.heartbeatMs = frame.heartbeatMs;
@@ -210,8 +214,13 @@ export class RunnerClient extends EventEmitter {
     this.executor = null;
     this.emit("close", code, reason);
     if (this.stopped) return;
-    const delayMs = backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
-    this.opts.log.info("disconnected; reconnecting", { code, reason, attempt: this.attempt + 1, delayMs });
+    // A refusal will not go away in seconds, so wait the longest (still jittered) delay. We keep retrying rather
+    // than exit: under systemd (Restart=always) an exit only restarts us at once, and the hub may be fixed later.
+    const refused = code === POLICY_VIOLATION;
+    const delayMs = backoffDelay(refused ? Infinity : this.attempt, this.opts.backoff, this.opts.random);
+    const fields = { code, reason, attempt: this.attempt + 1, delayMs };
+    if (refused) this.opts.log.error("the hub refused this runner (check runner.name and the cio-runner version); retrying slowly", fields);
+    else this.opts.log.info("disconnected; reconnecting", fields);
     this.emit("reconnect", this.attempt + 1, delayMs);
     this.attempt++;
     this.retry = setTimeout(() => this.connect(), delayMs);

@@ -27,6 +27,9 @@ describe("PostgreSQL value parsers", () => {
     for (const [oid, text] of samples) expect(viaFast(oid, text), text).toBe(viaStandard(oid, text));
     expect(isoFromPgText("2026-01-01T00:00:00", 19)).toBeNull();
     expect(isoFromPgText("2026-01-01 00:00:00.", 20)).toBeNull();
+    // Nested arrays keep their shape, each element parsed like the scalar (not through pg's local-time Date).
+    const nested = rowTypes().getTypeParser(1115, "text")('{{"2024-07-01 12:00:00"},{NULL}}');
+    expect(nested).toEqual([["2024-07-01T12:00:00.000Z"], [null]]);
   });
 });
 

@@ -6,20 +6,34 @@
  * that was a fifth of the runner's CPU. These parsers produce the very same strings directly for the shapes
  * PostgreSQL prints by default, and hand anything else to pg's own parser (a Date still serialises to the
  * same ISO string through its toJSON, so the output never depends on which path a value took).
+ *
+ * Values without a time zone never pass through the runner host's local time: pg's defaults build them as
+ * local Dates, so on a host in Europe/Berlin `DATE '2024-03-15'` became "2024-03-14T23:00:00.000Z". A date
+ * stays its text; a timestamp is its wall-clock time written as if UTC, wherever the runner runs.
  */
 import pg from "pg";
 
 const TIMESTAMP = 1114;
 const TIMESTAMPTZ = 1184;
 const BYTEA = 17;
+const DATE = 1082;
+const TIMESTAMP_ARRAY = 1115;
+const DATE_ARRAY = 1182;
+const NUMERIC_ARRAY = 1231;
+const TEXT_ARRAY = 1009;
 
 const standard = (oid: number) => pg.types.getTypeParser(oid, "text") as (text: string) => unknown;
-const parseTimestamp = standard(TIMESTAMP);
 const parseTimestamptz = standard(TIMESTAMPTZ);
 const parseBytea = standard(BYTEA);
 
-/** pg reads a timestamp without time zone as local time; only in UTC is its ISO string the text itself. */
-const localIsUtc = () => ["UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"].includes(Intl.DateTimeFormat().resolvedOptions().timeZone);
+type TextArray = (string | null | TextArray)[];
+/** Any array as nested element texts: numeric[] keeps its digits (pg's parseFloatArray rounds them). */
+const parseTextArray = standard(TEXT_ARRAY) as (text: string) => TextArray;
+const mapArray = (a: TextArray, f: (s: string) => unknown): unknown[] =>
+  a.map((e) => (e === null ? null : typeof e === "string" ? f(e) : mapArray(e, f)));
+
+/** Marks a timestamp's text as UTC for pg's timestamptz parser (" BC" must stay last). */
+const asUtc = (s: string) => (s.endsWith(" BC") ? s.slice(0, -3) + "+00 BC" : s + "+00");
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
@@ -45,10 +59,11 @@ export interface PgTypes {
   getTypeParser(oid: number, format?: string): (text: string) => unknown;
 }
 
-/** Type parsers for a query's cursor; built per query so a changed TZ is honoured. */
+/** Type parsers for a query's cursor. */
 export function rowTypes(): PgTypes {
-  const utc = localIsUtc();
-  const timestamp = (s: string) => (utc ? isoFromPgText(s, s.length) : null) ?? parseTimestamp(s);
+  // pg's timestamp parser would read the other shapes (years below 1000, BC) as local time.
+  const timestamp = (s: string) => isoFromPgText(s, s.length) ?? parseTimestamptz(asUtc(s));
+  const timestamps = (s: string) => mapArray(parseTextArray(s), timestamp);
   // With a UTC session the server prints "+00"; other offsets take pg's path.
   const timestamptz = (s: string) => (s.endsWith("+00") ? isoFromPgText(s, s.length - 3) : null) ?? parseTimestamptz(s);
   // bytea_output = hex (the default) is already the `\x…` text a frame carries.
@@ -58,6 +73,9 @@ export function rowTypes(): PgTypes {
       if (oid === TIMESTAMP) return timestamp;
       if (oid === TIMESTAMPTZ) return timestamptz;
       if (oid === BYTEA) return bytea;
+      if (oid === DATE) return (s: string) => s;
+      if (oid === DATE_ARRAY || oid === NUMERIC_ARRAY) return parseTextArray;
+      if (oid === TIMESTAMP_ARRAY) return timestamps;
       return pg.types.getTypeParser(oid, format as "text") as (text: string) => unknown;
     },
   };

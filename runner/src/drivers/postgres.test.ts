@@ -65,6 +65,26 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     expect(ndjson.length + JSON.stringify([`row ${bytes.rows.length + 1}`]).length + 1).toBeGreaterThan(100_000);
   });
 
+  it("writes dates and timestamps as their own wall-clock values, whatever the runner host's time zone", async () => {
+    const hostZone = process.env.TZ;
+    process.env.TZ = "Europe/Berlin"; // a runner host outside UTC, on summer time in July
+    try {
+      const o = await harness(driver).run({
+        sql: `SELECT DATE '2024-03-15', TIMESTAMP '2024-03-15 12:00', TIMESTAMP '2024-07-01 23:30:00.123456',
+          TIMESTAMP '0099-01-01 00:00', ARRAY[DATE '2024-03-15', NULL], ARRAY[TIMESTAMP '2024-07-01 12:00', NULL],
+          '{12345678901234567.89,NULL}'::numeric[]`,
+      });
+      expect(o.error).toBeUndefined();
+      expect(o.rows).toEqual([[
+        "2024-03-15", "2024-03-15T12:00:00.000Z", "2024-07-01T23:30:00.123Z", "0099-01-01T00:00:00.000Z",
+        ["2024-03-15", null], ["2024-07-01T12:00:00.000Z", null], ["12345678901234567.89", null],
+      ]]);
+    } finally {
+      if (hostZone === undefined) delete process.env.TZ;
+      else process.env.TZ = hostZone;
+    }
+  });
+
   it("reports column types and the visible schema", async () => {
     const { run } = harness(driver);
     const o = await run({ sql: "SELECT id, label FROM wide LIMIT 1" });

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,6 +41,21 @@ describe("SQLite driver", () => {
     expect(asc.rows.map((r) => r[0])).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
     expect(desc.rows.map((r) => r[0])).toEqual(Array.from({ length: 5000 }, (_, i) => 5000 - i));
     expect(canary.rows).toEqual([[1], [2], [3]]);
+  });
+
+  it("reads integers past 2^53 as decimal strings instead of failing the query", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cio-sqlite-")), "big.db");
+    const db = new DatabaseSync(file);
+    db.exec("CREATE TABLE big (v INTEGER); INSERT INTO big VALUES (9007199254740993), (42), (-9007199254740993), (1.5)");
+    db.close();
+    const big = new SqliteDriver(file);
+    try {
+      const o = await harness(big).run({ sql: "SELECT v FROM big ORDER BY rowid" });
+      expect(o.error).toBeUndefined();
+      expect(o.rows).toEqual([["9007199254740993"], [42], ["-9007199254740993"], [1.5]]);
+    } finally {
+      await big.close();
+    }
   });
 
   it("binds positional params and masks listed columns", async () => {

@@ -11,7 +11,7 @@ import type { Column, SqlScalar } from "../../../lib/protocol/runner.ts";
 import { RunnerError } from "../errors.ts";
 import { classify, unavailable } from "./errors.ts";
 import type { Driver, QueryOptions, QueryStream } from "./types.ts";
-import { encodeRow, groupTables } from "./values.ts";
+import { groupTables, toJsonValue } from "./values.ts";
 
 const SCHEMA_SQL = `
   SELECT m.name AS t, p.name AS c, p.type AS ty, p."notnull" AS nn
@@ -66,6 +66,8 @@ export class SqliteDriver implements Driver {
       db.exec("BEGIN");
       stmt = db.prepare(sql);
       stmt.setReturnArrays(true);
+      // Read as numbers, an INTEGER past 2^53 throws ERR_OUT_OF_RANGE and fails the whole query.
+      stmt.setReadBigInts(true);
     } catch (err) {
       this.release(db);
       throw classify(err, state);
@@ -133,7 +135,7 @@ function readBatch(
         cursor.ended = true;
         break;
       }
-      batch.push(encodeRow(r.value));
+      batch.push(r.value.map(sqliteJson));
       if ((batch.length & 255) === 0 && Date.now() > deadline) {
         state.timedOut = true;
         throw new RunnerError("timeout", "the statement timeout was reached");
@@ -143,6 +145,15 @@ function readBatch(
     throw classify(err, state);
   }
   return batch.length ? batch : null;
+}
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** INTEGERs arrive as BigInt: those a JSON number holds exactly stay numbers, larger ones become decimal strings. */
+function sqliteJson(v: unknown): unknown {
+  if (typeof v === "bigint" && v >= MIN_SAFE && v <= MAX_SAFE) return Number(v);
+  return toJsonValue(v);
 }
 
 function rollback(db: DatabaseSync) {

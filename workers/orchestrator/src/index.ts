@@ -15,6 +15,7 @@ import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
 import { Logger } from "../../../lib/log.js";
 import { tenantTools } from "./registry/index.js";
+import { checkToolWorkers } from "./registry/seed.js";
 import { chatInSession } from "./session-chat.js";
 import { orchestratorSettings } from "./settings.js";
 
@@ -56,6 +57,7 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
     const checks: HealthReport["checks"] = {};
     await runCheck(checks, "d1", () => this.env.DB.prepare("SELECT 1").first());
     await runCheck(checks, "tools", () => tenantTools(this.env, orchestratorSettings(this.env), "__health__", new Logger({ component: "orchestrator" })));
+    await runCheck(checks, "tool_workers", () => checkToolWorkers(this.env));
     await runCheck(checks, "durable_object", () => stubFor(this.env.RATE_LIMITER, rateLimiterName("__health__")).snapshot("__health__"));
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }

@@ -1,6 +1,8 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChatReply } from "../../../lib/protocol/index.js";
+import Orchestrator from "../src/index.js";
 
 type Orch = { chat(x: unknown): Promise<ChatReply>; models(): Promise<{ id: string }[]>; health(): Promise<{ ok: boolean }> };
 const orch = () => (exports as unknown as { default: Orch }).default;
@@ -15,6 +17,16 @@ describe("orchestrator RPC surface", () => {
   it("lists its models and reports healthy dependencies", async () => {
     expect((await orch().models()).map((m) => m.id)).toEqual(["cio/auto", "cio/council", "mock-model"]);
     expect((await orch().health()).ok).toBe(true);
+  });
+
+  it("its deep health check asks every tool Worker, and names one that does not answer", async () => {
+    const ec = createExecutionContext();
+    // A tool Worker that is bound but down (undeployed, failing): the registry's snapshot just leaves it out.
+    const down = { fetch: () => Promise.reject(new Error("down")), manifest: () => Promise.reject(new Error("no such Worker")) };
+    const report = await new Orchestrator(ec, { ...(env as object), TOOL_BROKEN: down } as never).health();
+    expect(report.ok).toBe(false);
+    expect(report.checks.tool_workers).toMatchObject({ ok: false, error: expect.stringContaining("TOOL_BROKEN: Error: no such Worker") });
+    expect(report.checks.tools).toMatchObject({ ok: true });
   });
 
   it("answers a passthrough call with the upstream's time reported separately", async () => {

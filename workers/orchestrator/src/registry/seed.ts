@@ -23,6 +23,17 @@ function toolBindings(env: OrchestratorEnv): [string, ToolService][] {
   );
 }
 
+/**
+ * For /health/deep: every bound tool Worker answers its manifest now, not from the registry's cached
+ * snapshot, which leaves a failing binding out and so never showed it failing. Throws naming each that did not.
+ */
+export async function checkToolWorkers(env: OrchestratorEnv): Promise<void> {
+  const bindings = toolBindings(env);
+  const results = await Promise.allSettled(bindings.map(async ([, svc]) => ToolManifestSchema.parse(await svc.manifest())));
+  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${bindings[i]![0]}: ${String(r.reason).slice(0, 200)}`] : []));
+  if (failed.length) throw new Error(`tool Workers not answering: ${failed.join("; ")}`);
+}
+
 export async function discoverTools(env: OrchestratorEnv, log: Logger): Promise<RegisteredTool[]> {
   const remote = await Promise.all(
     toolBindings(env).map(async ([binding, svc]) => {

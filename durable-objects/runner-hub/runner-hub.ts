@@ -198,7 +198,13 @@ export class RunnerHubDO extends DurableObject {
   private hello(ws: WebSocket, att: Attachment, f: HelloFrame) {
     if (f.protocol !== RUNNER_PROTOCOL_VERSION) return this.drop(ws, 1008, `protocol ${f.protocol} is not supported; upgrade cio-runner`);
     if (f.runnerName !== att.runnerName) return this.drop(ws, 1008, `this token is for runner '${att.runnerName}', not '${f.runnerName}'`);
-    this.conns.setHello(att.connectionId, f);
+    try {
+      this.conns.setHello(att.connectionId, f);
+    } catch (err) {
+      // A hello the object cannot store would leave the runner connected but never ready, with no error.
+      this.log.error("a runner's hello could not be stored", { connectionId: att.connectionId, err });
+      return this.drop(ws, 1011, "the hello could not be stored; set allow-lists to send a smaller schema");
+    }
     this.log.info("runner ready", { requestId: f.requestId, connectionId: att.connectionId, version: f.version, dbKind: f.dbKind, tables: f.schema.tables.length });
     this.send(ws, { type: "hello-ack", requestId: f.requestId, credits: this.settings.CIO_RUNNER_CREDITS, heartbeatMs: this.settings.CIO_RUNNER_HEARTBEAT_MS });
   }

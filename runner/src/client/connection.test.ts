@@ -63,6 +63,18 @@ describe("connecting", () => {
     expect(unmaskedIsSafe(connectUrl("http://gw.internal:8787"))).toBe(false);
   });
 
+  it("keeps a huge schema's hello under the platform's 1 MiB message limit, saying how many tables it left out", async () => {
+    const columns = Array.from({ length: 12 }, (_, i) => ({ name: `column_${i}`, type: "integer", nullable: true }));
+    // Thousands of partitions and no allow-list: about 8 MB of schema.
+    const tables = Array.from({ length: 20_000 }, (_, i) => ({ schema: "main", name: `events_p${i}`, columns }));
+    start({ driver: Object.assign(new SqliteDriver(path), { schema: async () => tables }) });
+    const hello = await hub.waitFor(isType("hello"));
+    const raw = hub.raw.find((r) => r.includes('"type":"hello"'))!;
+    expect(raw.length).toBeLessThan(1024 * 1024);
+    expect(hello.schema.tables.length).toBeGreaterThan(100);
+    expect(hello.schema.tables.length + (hello.schema.omitted ?? 0)).toBe(20_000);
+  });
+
   it("sends the token and a hello with the allowed schema, never credentials", async () => {
     start({}, { allow: { tables: ["people"] }, maskColumns: ["email"], namedQueries: [{ name: "one", sql: "SELECT 1", params: [] }] });
     const hello = await hub.waitFor(isType("hello"));

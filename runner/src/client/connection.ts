@@ -139,6 +139,10 @@ export class RunnerClient extends EventEmitter {
     } catch (err) {
       this.opts.log.warn("could not read the database schema for hello", { message: messageOf(err) });
     }
+    const kept = withinBudget(tables, HELLO_SCHEMA_BYTES);
+    if (kept.length < tables.length) {
+      this.opts.log.warn("the schema is too large to send whole; set allow-lists to choose what the model sees", { tables: tables.length, sent: kept.length });
+    }
     return {
       type: "hello",
       protocol: RUNNER_PROTOCOL_VERSION,
@@ -146,7 +150,7 @@ export class RunnerClient extends EventEmitter {
       runnerName: this.opts.runnerName,
       version: RUNNER_VERSION,
       dbKind: driver.kind,
-      schema: { tables },
+      schema: { tables: kept, ...(kept.length < tables.length ? { omitted: tables.length - kept.length } : {}) },
       namedQueries: policy.namedQueryInfo(),
       namedOnly: policy.config.namedOnly,
       maxRows: policy.config.maxRows,
@@ -256,4 +260,22 @@ function hintFor(status: number | undefined): string {
 export function unmaskedIsSafe(url: string): boolean {
   const u = new URL(url);
   return u.protocol === "wss:" || ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
+}
+
+/**
+ * The schema a hello carries. The platform takes WebSocket messages of at most 1 MiB, and a database with
+ * thousands of tables or partitions (and no allow-list) exceeds that: the hello never arrived and the runner
+ * looked offline with no error anywhere. Tables past the budget are left out, in the order given.
+ */
+const HELLO_SCHEMA_BYTES = 512 * 1024;
+
+function withinBudget(tables: SchemaTable[], budget: number): SchemaTable[] {
+  let used = 0;
+  const kept: SchemaTable[] = [];
+  for (const t of tables) {
+    used += JSON.stringify(t).length + 1;
+    if (used > budget) break;
+    kept.push(t);
+  }
+  return kept;
 }

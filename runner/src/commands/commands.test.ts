@@ -36,6 +36,21 @@ describe("init", () => {
     expect(printed[0]).toContain(path);
   });
 
+  it("--force over an existing file leaves it readable by its owner only (it may hold a database password)", async () => {
+    const path = join(dir, "open.yaml");
+    writeFileSync(path, "x", { mode: 0o644 });
+    await runCommand(init, { rawArgs: ["-c", path, "--force", "--cloud-url", "https://gw.example.com", "--name", "w", "--db-kind", "postgres", "--db-url", "postgres://u:secret@db/x"] });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it("refuses a cloud URL in clear text unless it is this machine", () => {
+    const config = (url: string) => `cloud: { url: "${url}", token: "t" }\nrunner: { name: "w" }\ndatabase: { kind: sqlite, path: /tmp/x.db }\n`;
+    expect(() => parseConfig(config("http://gw.example.com"))).toThrow(/must use https/);
+    expect(() => parseConfig(config("ws://10.0.0.5:8787"))).toThrow(/must use https/);
+    expect(parseConfig(config("http://127.0.0.1:8787")).cloud.url).toBe("http://127.0.0.1:8787");
+    expect(parseConfig(config("https://gw.example.com")).cloud.url).toBe("https://gw.example.com");
+  });
+
   it("refuses to overwrite without --force and rejects unknown database kinds", async () => {
     const path = join(dir, "c.yaml");
     writeFileSync(path, "x");

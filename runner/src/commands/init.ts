@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { DbKindSchema } from "../../../lib/protocol/runner.ts";
@@ -39,6 +39,7 @@ export default defineCommand({
     parseConfig(text, path); // the template must always be a valid config
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text, { mode: 0o600 });
+    chmodSync(path, 0o600); // the mode above applies only to a new file: --force over a 0644 one kept 0644
     out.print(`Wrote ${path}`);
     out.print(`Next: export ${args["token-env"]}=<runner token>, review the policy section, then run \`cio-runner doctor -c ${args.config}\`.`);
   },

@@ -3,10 +3,15 @@ import { z } from "zod";
 import { DbKindSchema } from "../../../lib/protocol/runner.ts";
 import { PolicyConfigSchema } from "../policy/config.ts";
 
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
 export const ConfigSchema = z.object({
   cloud: z
     .object({
-      url: z.url({ protocol: /^(https?|wss?)$/ }),
+      // The runner token and every row go this way: in clear text only to this machine itself.
+      url: z
+        .url({ protocol: /^(https?|wss?)$/ })
+        .refine((u) => /^(https|wss):/.test(u) || LOOPBACK.has(new URL(u).hostname), "cloud.url must use https (http only to 127.0.0.1, localhost or [::1])"),
       token: z.string().min(1).optional(),
       tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
     })

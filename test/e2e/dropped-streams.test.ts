@@ -81,11 +81,13 @@ describe("streams whose clients go away", () => {
     const text = "one two three four five six seven eight nine ten";
     await takeSlotsAndDrop(ids, text, 100, "mock-model", session);
     expect(await nextAnswer()).toMatchObject({ status: 200 });
-    expect(upstreamOf(ids)()).toEqual(ids.map(() => ({ aborted: false, completed: true })));
-    for (const id of sessions) {
+    // The first slot back is the first turn to end; the others end moments later (they started later).
+    const finished = ids.map(() => ({ aborted: false, completed: true }));
+    expect(await eventually(upstreamOf(ids), (u) => u.every((e) => e.completed || e.aborted), 5000)).toEqual(finished);
+    const lastOf = async (id: string) => {
       const res = await fetch(`${t.stack.url}/v1/sessions/${id}/messages`, { headers: { authorization: `Bearer ${key}` } });
-      const { data } = (await res.json()) as { data: { role: string; content: string }[] };
-      expect(data.at(-1)).toMatchObject({ role: "assistant", content: text });
-    }
+      return ((await res.json()) as { data: { role: string; content: string }[] }).data.at(-1);
+    };
+    for (const id of sessions) expect(await eventually(() => lastOf(id), (m) => m?.role === "assistant", 5000)).toMatchObject({ role: "assistant", content: text });
   }, 60_000);
 });

@@ -157,6 +157,20 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     await waitFor(async () => (await running("SELECT pg_sleep(30)%")) === 0);
   });
 
+  it("a query cancelled while its rows wait is not handed back to the pool, where a late cancel would hit the next query", async () => {
+    const abort = new AbortController();
+    const sql = "SELECT g FROM generate_series(1, 100000) AS g -- cancelled while streaming";
+    const stream = await driver.open(sql, [], { timeoutMs: 10_000, batchRows: 100, signal: abort.signal });
+    expect(await stream.next()).toHaveLength(100);
+    const pidOf = async () => (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query = $1", [sql])).rows[0]?.pid;
+    const pid = await pidOf();
+    expect(pid).toBeGreaterThan(0);
+    abort.abort(); // the hub cancelled it while the rows waited for credits
+    await stream.close();
+    const alive = async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid])).rowCount === 1;
+    await waitFor(async () => !(await alive()));
+  });
+
   it("a database that is down gives a clear error without credentials", async () => {
     const down = new PostgresDriver("postgres://someone:hunter2@127.0.0.1:1/nowhere");
     const { run } = harness(down);

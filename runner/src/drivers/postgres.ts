@@ -90,7 +90,9 @@ export class PostgresDriver implements Driver {
         try {
           await new Promise<void>((resolve) => cursor.close(() => resolve()));
           await client.query("ROLLBACK");
-          client.release();
+          // A cancel was sent for this backend over another connection and may land late: back in the pool,
+          // the backend could be serving the next query by then, which the cancel would kill. It is closed.
+          client.release(state.cancelled || undefined);
         } catch (err) {
           client.release(err instanceof Error ? err : true);
         }

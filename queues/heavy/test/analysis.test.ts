@@ -68,6 +68,21 @@ describe("file analysis", () => {
     expect(result!.group_by.truncated).toBe(false);
   });
 
+  it("counts a text column's values in a group, as SQL's count(column) does, and sums only real numbers", async () => {
+    const tenant = await newTenant();
+    const csv = ["region,customer,amount", "north,ann,5", "north,bob,0x1A", "north,,Infinity", "south,cid,NA", "south,dee,2"].join("\n");
+    const file = await putFile(tenant, "g.csv", csv);
+    // The default aggregate is the count of the group-by column itself.
+    const plain = await analyse(tenant, file, { group_by: "region" });
+    const counts = Object.fromEntries(plain.result!.group_by.groups.map((g: { key: string; values: Record<string, number> }) => [g.key, g.values]));
+    expect(counts).toEqual({ north: { "count(region)": 3 }, south: { "count(region)": 2 } });
+    const { result } = await analyse(tenant, file, { group_by: "region", aggregates: [{ column: "customer", op: "count" }, { column: "amount", op: "sum" }] });
+    const groups = Object.fromEntries(result!.group_by.groups.map((g: { key: string; values: Record<string, number> }) => [g.key, g.values]));
+    // "0x1A" and "Infinity" are no numbers to the column statistics either; an empty customer is no value.
+    expect(groups.north).toEqual({ "count(customer)": 2, "sum(amount)": 5 });
+    expect(groups.south).toEqual({ "count(customer)": 2, "sum(amount)": 2 });
+  });
+
   it("reads an XLSX workbook: shared strings, inline strings, booleans, sparse cells, a named sheet", async () => {
     const tenant = await newTenant();
     const file = await putFile(tenant, "book.xlsx", xlsx());

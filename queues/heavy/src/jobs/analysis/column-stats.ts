@@ -7,7 +7,8 @@ import { TopValues } from "./top-values.js";
 
 export type ColumnType = "empty" | "integer" | "number" | "boolean" | "date" | "string";
 
-const NULLS = new Set(["", "null", "NULL", "NA", "N/A", "n/a", "NaN", "None", "-"]);
+/** Values that mean "no value" in a column, here and in group-by aggregates. */
+export const NULLS: ReadonlySet<string> = new Set(["", "null", "NULL", "NA", "N/A", "n/a", "NaN", "None", "-"]);
 const BOOLS = new Set(["true", "false", "TRUE", "FALSE", "True", "False"]);
 const DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 /** Longest value in NULLS and the lengths of BOOLS: most values skip the set lookups by length alone. */
@@ -122,7 +123,7 @@ export class ColumnStats {
 /** Top values are counted on at most the first 200 characters of a value. */
 const topText = (v: string) => (v.length > 200 ? v.slice(0, 200) : v);
 
-const NOT_A_NUMBER = 0;
+export const NOT_A_NUMBER = 0;
 /** Digits only (with an optional sign): counts as an integer. */
 const PLAIN_INTEGER = 1;
 /** With a decimal point or an exponent: a number even when its value is whole. */

@@ -5,12 +5,16 @@
  */
 import type { z } from "zod";
 import type { AggregateSchema } from "../../../../../lib/protocol/heavy.js";
+import { NOT_A_NUMBER, NULLS, numberShape } from "./column-stats.js";
 import { detach } from "./detach.js";
 
 type Aggregate = z.infer<typeof AggregateSchema>;
 
 interface Acc {
   rows: number;
+  /** Values present (not empty, not a null marker): what count() counts, as SQL's count(column) does. */
+  present: number[];
+  /** Numeric values among them: what sum, mean, min and max are over. */
   n: number[];
   sum: number[];
   min: number[];
@@ -54,15 +58,18 @@ export class GroupBy {
         return;
       }
       const k = this.aggregates.length;
-      acc = { rows: 0, n: new Array(k).fill(0), sum: new Array(k).fill(0), min: new Array(k).fill(Infinity), max: new Array(k).fill(-Infinity) };
+      acc = { rows: 0, present: new Array(k).fill(0), n: new Array(k).fill(0), sum: new Array(k).fill(0), min: new Array(k).fill(Infinity), max: new Array(k).fill(-Infinity) };
       this.groups.set(detach(key), acc);
     }
     acc.rows++;
     for (let i = 0; i < this.aggIndex.length; i++) {
-      const raw = row[this.aggIndex[i]!];
-      if (raw === undefined || raw.trim() === "") continue;
+      const raw = row[this.aggIndex[i]!]?.trim();
+      if (raw === undefined || NULLS.has(raw)) continue;
+      acc.present[i]!++;
+      // The column statistics' notion of a number: Number() would also take "0x1A", "0b101" and "Infinity".
+      if (numberShape(raw) === NOT_A_NUMBER) continue;
       const v = Number(raw);
-      if (Number.isNaN(v)) continue;
+      if (!Number.isFinite(v)) continue;
       acc.n[i]!++;
       acc.sum[i]! += v;
       if (v < acc.min[i]!) acc.min[i] = v;
@@ -80,8 +87,8 @@ export class GroupBy {
 }
 
 function value(op: Aggregate["op"], acc: Acc, i: number): number | null {
+  if (op === "count") return acc.present[i]!;
   const n = acc.n[i]!;
-  if (op === "count") return n;
   if (n === 0) return null;
   if (op === "sum") return acc.sum[i]!;
   if (op === "mean") return acc.sum[i]! / n;

@@ -34,6 +34,7 @@ await readCsvRanges(
   {
     step: s.CIO_ANALYSIS_READ_BYTES,
     delimiter: ",",
+    maxRowChars: s.CIO_ANALYSIS_MAX_ROW_CHARS,
     onRow: (row) => analyzer.row(row),
     onProgress: () => {
       const h = getHeapStatistics();

@@ -15,6 +15,8 @@ export const HeavySettingsSchema = z.object({
   CIO_ANALYSIS_TOP_N: envInt(10, 1, 1000),
   CIO_ANALYSIS_MAX_GROUPS: envInt(10_000, 1, 1_000_000),
   CIO_ANALYSIS_MAX_COLUMNS: envInt(500, 1, 16_384),
+  /** Longest CSV row (characters) the analysis holds; a longer one fails the task as invalid_csv, not the Worker. */
+  CIO_ANALYSIS_MAX_ROW_CHARS: envInt(8 * 1024 * 1024, 1024, 64 * 1024 * 1024),
   /** CSV analysis reads the file in ranges of this size: R2 body streams (local R2 above all) arrive in small
    * chunks whose per-chunk cost dominated the analysis; one MB per read stays far inside the 128 MB limit. */
   CIO_ANALYSIS_READ_BYTES: envInt(1024 * 1024, 64 * 1024, 32 * 1024 * 1024),

@@ -39,4 +39,27 @@ describe("CsvParser", () => {
   it("rejects a file that ends inside quotes", () => {
     expect(() => parse('a\n"open')).toThrow(CsvError);
   });
+
+  it("refuses a row longer than its bound as it grows, not after the whole file is in memory", () => {
+    const fed = (text: string, size: number) => {
+      const rows: string[][] = [];
+      const p = new CsvParser((r) => rows.push(r), ",", 1000);
+      let at = 0;
+      try {
+        for (; at < text.length; at += size) p.push(text.slice(at, at + size));
+        p.end();
+      } catch (err) {
+        return { err, at, rows };
+      }
+      return { err: null, at, rows };
+    };
+    // A quote that never closes: the rest of the file would become one field.
+    const open = fed(`a,b\n1,"never closed ${"x".repeat(100_000)}`, 256);
+    expect(String(open.err)).toMatch(/a row is longer than 1000 characters \(a quoted field that never closes\?\)/);
+    expect(open.at).toBeLessThan(2000);
+    // No line breaks: many fields, one row.
+    expect(String(fed(`${"x,".repeat(50_000)}`, 256).err)).toMatch(/no line breaks/);
+    // Rows within the bound are untouched, however many.
+    expect(fed(`${"abc,def\n".repeat(5000)}`, 256)).toMatchObject({ err: null });
+  });
 });

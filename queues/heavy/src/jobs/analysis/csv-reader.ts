@@ -9,13 +9,15 @@ import { readRanges, type RangeReadStats, type RangeSource } from "./range-reade
 export interface CsvReadOptions {
   step: number;
   delimiter: string;
+  /** Longest row in characters (see CsvParser). */
+  maxRowChars: number;
   onRow: (fields: string[]) => void;
   /** Called after each range with the fraction of the file read. */
   onProgress: (fraction: number) => Promise<void> | void;
 }
 
 export async function readCsvRanges(source: RangeSource, o: CsvReadOptions): Promise<RangeReadStats> {
-  const parser = new CsvParser(o.onRow, o.delimiter);
+  const parser = new CsvParser(o.onRow, o.delimiter, o.maxRowChars);
   const decoder = new TextDecoder("utf-8");
   let first = true;
   const stats = await readRanges(source, o.step, async (bytes, end) => {

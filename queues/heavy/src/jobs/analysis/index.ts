@@ -56,7 +56,7 @@ async function readCsv(file: { id: string; r2Key: string; bytes: number }, analy
     },
   };
   try {
-    return await readCsvRanges(source, { step: ctx.settings.CIO_ANALYSIS_READ_BYTES, delimiter, onRow: (row) => analyzer.row(row), onProgress: (p) => ctx.progress(p) });
+    return await readCsvRanges(source, { step: ctx.settings.CIO_ANALYSIS_READ_BYTES, delimiter, maxRowChars: ctx.settings.CIO_ANALYSIS_MAX_ROW_CHARS, onRow: (row) => analyzer.row(row), onProgress: (p) => ctx.progress(p) });
   } catch (err) {
     if (err instanceof CsvError) throw new JobFailure("invalid_csv", `The CSV file is malformed: ${err.message}.`);
     throw err;

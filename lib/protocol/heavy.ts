@@ -36,7 +36,7 @@ export const AnalysisParamsSchema = z.object({
   aggregates: z.array(AggregateSchema).max(16).optional(),
   /** XLSX only: the sheet by name; default the first. */
   sheet: z.string().optional(),
-  /** CSV only; default ",". */
+  /** CSV only; by default the most frequent of , ; tab | in the header line (tab for .tsv). */
   delimiter: z.string().length(1).optional(),
 });
 export type AnalysisParams = z.infer<typeof AnalysisParamsSchema>;

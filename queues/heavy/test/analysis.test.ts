@@ -68,6 +68,19 @@ describe("file analysis", () => {
     expect(result!.group_by.truncated).toBe(false);
   });
 
+  it("finds a ; or tab delimiter from the header when none is given, and refuses text that is not UTF-8", async () => {
+    const tenant = await newTenant();
+    // A European Excel export: ; between fields, , as the decimal mark.
+    const semi = await analyse(tenant, await putFile(tenant, "eu.csv", "region;units;price\nnorth;10;1,5\nsouth;12;2,25\n"));
+    expect(semi.result!.columns.map((c: { name: string }) => c.name)).toEqual(["region", "units", "price"]);
+    const tabs = await analyse(tenant, await putFile(tenant, "t.txt", "a\tb\n1\t2\n"));
+    expect(tabs.result!.columns.map((c: { name: string }) => c.name)).toEqual(["a", "b"]);
+    // "café" in Windows-1252: é is the single byte 0xE9, which is no UTF-8.
+    const latin = new Uint8Array([...new TextEncoder().encode("name\ncaf"), 0xe9, 10]);
+    const bad = await analyse(tenant, await putFile(tenant, "latin.csv", latin));
+    expect(bad.row).toMatchObject({ status: "failed", error: { code: "invalid_csv", message: expect.stringContaining("not UTF-8") } });
+  });
+
   it("counts a text column's values in a group, as SQL's count(column) does, and sums only real numbers", async () => {
     const tenant = await newTenant();
     const csv = ["region,customer,amount", "north,ann,5", "north,bob,0x1A", "north,,Infinity", "south,cid,NA", "south,dee,2"].join("\n");

@@ -75,7 +75,9 @@ export function summarise(r: AnalysisResult, filename: string): string {
   const head = `${filename}: ${r.rows} rows, ${r.columns.length} columns: ${cols.slice(0, 12).join("; ")}${cols.length > 12 ? "; …" : ""}.`;
   if (!r.group_by) return head;
   const g = r.group_by;
-  return `${head} Grouped by ${g.column}: ${g.groups.length}${g.truncated ? "+" : ""} groups, largest ${g.groups.slice(0, 3).map((x) => `${x.key} (${x.rows})`).join(", ")}.`;
+  // Past the group cap the kept groups are the first keys seen, not necessarily the largest: say so.
+  const which = g.other_rows > 0 ? `largest of those kept (${g.other_rows} rows fell in groups past the cap)` : "largest";
+  return `${head} Grouped by ${g.column}: ${g.groups.length}${g.truncated ? "+" : ""} groups, ${which} ${g.groups.slice(0, 3).map((x) => `${x.key} (${x.rows})`).join(", ")}.`;
 }
 
 const fmt = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v));

@@ -3,12 +3,13 @@
  * are decoded as UTF-8 across their boundaries (a character split between two ranges is joined) and fed to
  * the streaming parser. Kept free of the job's bindings so the benchmark runs exactly this code.
  */
-import { CsvParser } from "./csv.js";
+import { CsvError, CsvParser } from "./csv.js";
 import { readRanges, type RangeReadStats, type RangeSource } from "./range-reader.js";
 
 export interface CsvReadOptions {
   step: number;
-  delimiter: string;
+  /** Undefined: the most frequent of , ; tab | in the header line (a European Excel export uses ;). */
+  delimiter: string | undefined;
   /** Longest row in characters (see CsvParser). */
   maxRowChars: number;
   onRow: (fields: string[]) => void;
@@ -17,18 +18,39 @@ export interface CsvReadOptions {
 }
 
 export async function readCsvRanges(source: RangeSource, o: CsvReadOptions): Promise<RangeReadStats> {
-  const parser = new CsvParser(o.onRow, o.delimiter, o.maxRowChars);
-  const decoder = new TextDecoder("utf-8");
-  let first = true;
+  let parser: CsvParser | undefined;
+  // Fatal: text that is not UTF-8 (a Windows-1252 export, say) would otherwise turn into U+FFFD unseen.
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+  const decode = (bytes?: Uint8Array) => {
+    try {
+      return bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
+    } catch {
+      throw new CsvError("the file is not UTF-8 text; save it as CSV UTF-8");
+    }
+  };
   const stats = await readRanges(source, o.step, async (bytes, end) => {
-    let text = decoder.decode(bytes, { stream: true });
-    // A byte order mark is not part of the first column's name.
-    if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    first = false;
+    let text = decode(bytes);
+    if (!parser) {
+      // A byte order mark is not part of the first column's name.
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      parser = new CsvParser(o.onRow, o.delimiter ?? delimiterOf(text), o.maxRowChars);
+    }
     parser.push(text);
     await o.onProgress(source.size ? end / source.size : 0);
   });
-  parser.push(decoder.decode());
+  parser ??= new CsvParser(o.onRow, o.delimiter ?? ",", o.maxRowChars);
+  parser.push(decode());
   parser.end();
   return stats;
+}
+
+const CANDIDATES = [",", ";", "\t", "|"];
+
+/** The candidate that occurs most often in the header line outside quotes; "," when none does. */
+export function delimiterOf(text: string): string {
+  const nl = text.search(/[\r\n]/);
+  const header = (nl < 0 ? text : text.slice(0, nl)).replace(/"[^"]*"/g, "");
+  const counts = CANDIDATES.map((c) => header.split(c).length - 1);
+  const best = counts.indexOf(Math.max(...counts));
+  return counts[best]! > 0 ? CANDIDATES[best]! : ",";
 }

@@ -29,7 +29,7 @@ export const analyzeFile: Job = async (ctx) => {
   const started = Date.now();
   let read: RangeReadStats | null = null;
   if (format === "xlsx") await readXlsx(open, file.bytes, (row) => analyzer.row(row), (p) => ctx.progress(p), params.sheet);
-  else read = await readCsv(file, analyzer, ctx, params.delimiter ?? (/\.tsv$/i.test(file.filename) ? "\t" : ","));
+  else read = await readCsv(file, analyzer, ctx, params.delimiter ?? (/\.tsv$/i.test(file.filename) ? "\t" : undefined));
   const result: AnalysisResult = analyzer.result(format);
   const key = r2Keys.taskResult(task.tenantId, task.id);
   // Time and size of the read, so users (and the benchmark) see the throughput of an analysis, and how much
@@ -46,7 +46,7 @@ export function formatOf(filename: string, contentType: string | null): "csv" | 
 }
 
 /** Reads the file from R2 range by range (see csv-reader.ts and range-reader.ts). */
-async function readCsv(file: { id: string; r2Key: string; bytes: number }, analyzer: Analyzer, ctx: JobContext, delimiter: string): Promise<RangeReadStats> {
+async function readCsv(file: { id: string; r2Key: string; bytes: number }, analyzer: Analyzer, ctx: JobContext, delimiter: string | undefined): Promise<RangeReadStats> {
   const source: RangeSource = {
     size: file.bytes,
     read: async (offset, length) => {

@@ -25,8 +25,6 @@ const ParamsSchema = z.object({
 
 /** The lease outlives any model call; the orchestrator settles it when the answer is complete. */
 const LEASE_TTL_MS = 15 * 60_000;
-/** The longest delay Cloudflare Queues accepts on a message. */
-const MAX_DELAY_S = 43_200;
 
 export const chatCompletion: Job = async (ctx) => {
   const { env, task, log } = ctx;
@@ -96,7 +94,7 @@ async function requeue({ env, task, log }: JobContext, err: RateLimited): Promis
     log.info("task cancelled while waiting for the rate limit", { taskId: task.id });
     return "pending";
   }
-  const delaySeconds = Math.min(MAX_DELAY_S, Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+  const { delaySeconds } = err;
   await env.HEAVY_QUEUE.send({ kind: "task", taskId: task.id, tenantId: task.tenantId, requestId: task.requestId ?? task.id }, { delaySeconds });
   await publishTask(env, row, log);
   log.info("task waits for the tenant's rate limit", { taskId: task.id, delaySeconds });

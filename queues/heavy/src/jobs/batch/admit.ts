@@ -14,7 +14,15 @@ export class RateLimited extends Error {
     super(`the tenant's rate limit holds this work for ${retryAfterMs} ms`);
     this.name = "RateLimited";
   }
+
+  /** The delay to send the work back to the queue with: until the limit frees up, within what Queues accepts. */
+  get delaySeconds(): number {
+    return Math.min(MAX_DELAY_S, Math.max(1, Math.ceil(this.retryAfterMs / 1000)));
+  }
 }
+
+/** The longest delay Cloudflare Queues accepts on a message. */
+const MAX_DELAY_S = 43_200;
 
 export type Admission = { ok: true; leaseId: string } | { ok: false; code: string; message: string };
 

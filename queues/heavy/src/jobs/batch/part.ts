@@ -44,7 +44,7 @@ export async function runBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMes
  * The completion window bounds the waiting: past it, requests end as batch_expired.
  */
 async function requeue(env: HeavyEnv, msg: PartMessage, err: RateLimited, log: Logger) {
-  const delaySeconds = Math.min(MAX_DELAY_S, Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+  const { delaySeconds } = err;
   await env.HEAVY_QUEUE.send(msg, { delaySeconds });
   log.info("batch part waits for the tenant's rate limit", { delaySeconds });
 }
@@ -117,8 +117,6 @@ async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: 
 
 const EXPIRED = { code: "batch_expired", message: "This request could not be executed before the completion window expired." };
 const RETRIES_EXHAUSTED = { code: "retries_exhausted", message: "The request could not be run after every retry." };
-/** The longest delay Cloudflare Queues accepts on a message. */
-const MAX_DELAY_S = 43_200;
 
 async function runOne(env: HeavyEnv, batch: BatchRow, part: PartRow, i: number, line: Line, budget: Budget, log: Logger) {
   const record = (kind: ResultKind, body: string) => recordResult(env.DB, part, i, kind, body);

@@ -6,16 +6,16 @@
  * upstream key or account. The builtin planner cannot take a position, so a deployment without a model
  * cannot convene a council (a clear 400).
  */
-import { rateLimiterName, stubFor } from "../../lib/do-names.js";
 import { badRequest } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { Usage } from "../../lib/protocol/index.js";
-import { released } from "../../lib/rpc.js";
 import { openAiProvider } from "../../workers/orchestrator/src/providers/openai-compatible/provider.js";
 import type { ModelProvider } from "../../workers/orchestrator/src/providers/provider.js";
 import { workersAiProvider, type AiBinding } from "../../workers/orchestrator/src/providers/workers-ai/index.js";
 import { orchestratorSettings } from "../../workers/orchestrator/src/settings.js";
 import { upstreamConfig } from "../../workers/orchestrator/src/upstream.js";
+import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
+import { settleCall } from "../../workers/orchestrator/src/usage.js";
 import { usageOf } from "../../workers/orchestrator/src/wire.js";
 import type { CouncilEnv } from "./env.js";
 import { councilSettings } from "./settings.js";
@@ -83,9 +83,7 @@ export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER">, 
  */
 async function book(env: Pick<CouncilEnv, "RATE_LIMITER">, log: Logger, tenantId: string, model: string, usage: Usage) {
   if (!env.RATE_LIMITER) return;
-  await released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settle(null, { tenantId, model, usage })).catch((err: unknown) =>
-    log.error("council model usage could not be booked", { err, tenantId, model }),
-  );
+  await settleCall(env as OrchestratorEnv, tenantId, undefined, model, usage).catch((err: unknown) => log.error("council model usage could not be booked", { err, tenantId, model }));
 }
 
 function providerFor(env: ModelEnv, model: string, log: Logger): ModelProvider {

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import { QueryExecutor } from "../src/client/executor.ts";
+import { poolSizeFor } from "../src/drivers/index.ts";
 import { PostgresDriver } from "../src/drivers/postgres.ts";
 import { silentLogger } from "../src/log.ts";
 import { noAudit, Policy, PolicyConfigSchema } from "../src/policy/index.ts";
@@ -70,7 +71,7 @@ export function benchDirect(url: string, batch = 1000): Promise<BenchResult> {
 
 export function benchRunner(url: string, chunkRows = 1000, credits = 8): Promise<BenchResult> {
   return measure("runner", async () => {
-    const driver = new PostgresDriver(url);
+    const driver = new PostgresDriver(url, poolSizeFor(1));
     const policy = new Policy(PolicyConfigSchema.parse({ maxRows: 1e9, maxBytes: 1e12, timeoutMs: 600_000 }), "postgres", "public");
     let bytes = 0;
     let rows = 0;

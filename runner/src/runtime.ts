@@ -12,7 +12,7 @@ export interface Runtime {
 }
 
 export async function createRuntime(config: ResolvedConfig, log = createLogger("runner", { level: config.log.level })): Promise<Runtime> {
-  const driver = await createDriver(config.db);
+  const driver = await createDriver(config.db, config.connection.maxConcurrent);
   const policy = new Policy(config.policy, driver.kind, driver.defaultSchema);
   const audit = config.policy.auditLog ? fileAuditLog(config.policy.auditLog) : noAudit;
   return { driver, policy, audit, log };

@@ -5,6 +5,7 @@ import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, prepareMysql, unavailable } from "../test-support/databases.ts";
 import { harness } from "../test-support/harness.ts";
 import { hostileFor } from "../test-support/hostile.ts";
+import { createDriver } from "./index.ts";
 import { MysqlDriver } from "./mysql.ts";
 
 const db = await prepareMysql();
@@ -33,7 +34,7 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
       DROP TABLE digits;
       CREATE TABLE wide AS SELECT n AS id, n * 1000000000000 AS big, CONCAT('row ', n) AS label,
         TIMESTAMP('2026-01-01') + INTERVAL n MINUTE AS at, NULL AS nothing FROM nums;`);
-    driver = new MysqlDriver(url, "mariadb");
+    driver = new MysqlDriver(url, "mariadb", 5);
   });
   afterAll(async () => {
     await driver?.close();
@@ -102,8 +103,29 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
     await waitFor(async () => (await running(HEAVY)) === 0);
   });
 
+  it("runs maxConcurrent queries side by side and can still KILL one of them", async () => {
+    // A pool of 10 under maxConcurrent 12 left two queries waiting, and KILL QUERY (which needs a
+    // connection of its own) queued behind the very queries it was meant to stop.
+    const wide = await createDriver({ kind: "mariadb", url }, 12);
+    const sql = "SELECT SLEEP(30) AS side_by_side";
+    const aborts = Array.from({ length: 12 }, () => new AbortController());
+    const opened = aborts.map((a) =>
+      wide.open(sql, [], { timeoutMs: 60_000, batchRows: 10, signal: a.signal }).then(async (s) => (await s.close(), null), (e: unknown) => e),
+    );
+    await waitFor(async () => (await running(sql)) === 12);
+    const started = Date.now();
+    aborts[0]!.abort();
+    await opened[0];
+    await waitFor(async () => (await running(sql)) === 11);
+    expect(Date.now() - started).toBeLessThan(2000);
+    for (const a of aborts) a.abort();
+    await Promise.all(opened);
+    await waitFor(async () => (await running(sql)) === 0);
+    await wide.close();
+  });
+
   it("a database that is down gives a clear error without credentials", async () => {
-    const down = new MysqlDriver("mysql://someone:hunter2@127.0.0.1:1/nowhere", "mysql");
+    const down = new MysqlDriver("mysql://someone:hunter2@127.0.0.1:1/nowhere", "mysql", 5);
     const o = await harness(down).run({ sql: "SELECT 1" });
     expect(o.error).toMatchObject({ code: "db_unavailable", message: expect.stringMatching(/database unavailable/) });
     expect(o.error?.message).not.toContain("hunter2");

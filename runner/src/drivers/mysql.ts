@@ -27,7 +27,8 @@ export class MysqlDriver implements Driver {
   private readonly pool: Pool;
   private mariadb: boolean | null = null;
 
-  constructor(url: string, kind: "mysql" | "mariadb") {
+  /** `poolSize` comes from poolSizeFor: KILL QUERY needs a connection of its own while the query's is busy. */
+  constructor(url: string, kind: "mysql" | "mariadb", poolSize: number) {
     this.kind = kind;
     let parsed: URL;
     try {
@@ -39,7 +40,7 @@ export class MysqlDriver implements Driver {
     this.defaultSchema = decodeURIComponent(parsed.pathname.replace(/^\//, "")) || "mysql";
     this.pool = mysql.createPool({
       uri: url,
-      connectionLimit: 10,
+      connectionLimit: poolSize,
       connectTimeout: 10_000,
       multipleStatements: false,
       supportBigNumbers: true,

@@ -5,6 +5,7 @@ import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, preparePostgres, unavailable } from "../test-support/databases.ts";
 import { harness } from "../test-support/harness.ts";
 import { hostileFor } from "../test-support/hostile.ts";
+import { createDriver } from "./index.ts";
 import { PostgresDriver } from "./postgres.ts";
 
 const db = await preparePostgres();
@@ -29,7 +30,7 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
       CREATE TABLE wide AS SELECT g AS id, g::bigint * 1000000000000 AS big, 'row ' || g AS label,
         timestamp '2026-01-01' + g * interval '1 minute' AS at, (g % 2 = 0) AS even, NULL::text AS nothing,
         decode('cafe', 'hex') AS bytes FROM generate_series(1, 20000) g;`);
-    driver = new PostgresDriver(url);
+    driver = new PostgresDriver(url, 5);
   });
   afterAll(async () => {
     await driver?.close();
@@ -171,8 +172,28 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     await waitFor(async () => !(await alive()));
   });
 
+  it("runs maxConcurrent queries side by side and can still cancel one of them", async () => {
+    // A pool of 10 under maxConcurrent 12 left two queries waiting, and a cancel (which needs a connection
+    // of its own) queued behind the very queries it was meant to stop.
+    const wide = await createDriver({ kind: "postgres", url }, 12);
+    const sql = "SELECT pg_sleep(30) AS side_by_side";
+    const aborts = Array.from({ length: 12 }, () => new AbortController());
+    const opened = aborts.map((a) =>
+      wide.open(sql, [], { timeoutMs: 60_000, batchRows: 10, signal: a.signal }).then(async (s) => (await s.close(), null), (e: unknown) => e),
+    );
+    await waitFor(async () => (await running(sql)) === 12);
+    const started = Date.now();
+    aborts[0]!.abort();
+    expect(await opened[0]).toMatchObject({ code: "cancelled" });
+    expect(Date.now() - started).toBeLessThan(2000);
+    for (const a of aborts) a.abort();
+    await Promise.all(opened);
+    await waitFor(async () => (await running(sql)) === 0);
+    await wide.close();
+  });
+
   it("a database that is down gives a clear error without credentials", async () => {
-    const down = new PostgresDriver("postgres://someone:hunter2@127.0.0.1:1/nowhere");
+    const down = new PostgresDriver("postgres://someone:hunter2@127.0.0.1:1/nowhere", 5);
     const { run } = harness(down);
     const o = await run({ sql: "SELECT 1" });
     expect(o.error).toMatchObject({ code: "db_unavailable", message: expect.stringMatching(/database unavailable: .*ECONNREFUSED/) });

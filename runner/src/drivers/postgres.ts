@@ -23,9 +23,9 @@ export class PostgresDriver implements Driver {
   readonly defaultSchema = "public";
   private readonly pool: pg.Pool;
 
-  constructor(url: string) {
-    // A cancel needs a second connection while the first is busy; keep a little headroom for it.
-    this.pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+  /** `poolSize` comes from poolSizeFor: a cancel needs a connection of its own while the query's is busy. */
+  constructor(url: string, poolSize: number) {
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
     this.pool.on("error", () => {}); // idle-client errors surface on the next checkout instead
   }
 

@@ -25,8 +25,16 @@ export class MssqlDriver implements Driver {
   private readonly pool: mssql.ConnectionPool;
   private connecting: Promise<mssql.ConnectionPool> | null = null;
 
-  constructor(url: string) {
-    this.pool = new mssql.ConnectionPool(url);
+  /** `poolSize` comes from poolSizeFor (mssql's own default is 10 whatever maxConcurrent says). */
+  constructor(url: string, poolSize: number) {
+    const config = mssql.ConnectionPool.parseConnectionString(url);
+    this.pool = new mssql.ConnectionPool({
+      ...config,
+      pool: { ...config.pool, max: poolSize },
+      // tedious stops every request after 15 s by default, whatever the policy's timeoutMs says; the
+      // executor's watchdog cancels at the policy's timeout instead (and reports it as a timeout).
+      requestTimeout: 0,
+    });
   }
 
   private connect() {
@@ -54,11 +62,17 @@ export class MssqlDriver implements Driver {
     request.on("row", (row: unknown[]) => queue.push(encodeRow(row)));
     request.on("error", (err: unknown) => queue.fail(err));
     request.on("done", () => queue.end());
-    const onAbort = () => request.cancel();
+    const onAbort = () => {
+      state.cancelled = true;
+      queue.discard();
+      request.cancel();
+    };
     opts.signal.addEventListener("abort", onAbort, { once: true });
-    void request.query(sql).catch(() => {}); // failures arrive as the "error" event
+    // Settles when tedious is done with the request; failures themselves arrive as the "error" event.
+    const finished = request.query(sql).then(() => {}, () => {});
     const cols = await columns.catch(async (err: unknown) => {
       opts.signal.removeEventListener("abort", onAbort);
+      await finished;
       await rollback(tx);
       throw classify(err, state);
     });
@@ -69,7 +83,13 @@ export class MssqlDriver implements Driver {
         if (state.closed) return;
         state.closed = true;
         opts.signal.removeEventListener("abort", onAbort);
-        if (!queue.ended) request.cancel();
+        // A rollback while the request still runs fails with EREQINPROG, and the transaction would keep its
+        // pooled connection for good: cancel, wait for tedious to finish the request, then roll back.
+        if (!queue.ended) {
+          queue.discard();
+          request.cancel();
+        }
+        await finished;
         await rollback(tx);
       },
     };

@@ -7,6 +7,7 @@ export class RowQueue {
   private error: unknown = null;
   private waiter: (() => void) | null = null;
   private paused = false;
+  private discarding = false;
   ended = false;
   private readonly highWater: number;
   private readonly pause: () => void;
@@ -19,6 +20,7 @@ export class RowQueue {
   }
 
   push(row: unknown[]) {
+    if (this.discarding) return;
     this.rows.push(row);
     if (!this.paused && this.rows.length >= this.highWater) {
       this.paused = true;
@@ -36,6 +38,19 @@ export class RowQueue {
     this.error ??= err;
     this.ended = true;
     this.wake();
+  }
+
+  /**
+   * The consumer has stopped: drop what waits and let the source run to its end unpaused. A paused source
+   * cannot finish, and a cancel's acknowledgement arrives behind the rows still on the wire.
+   */
+  discard() {
+    this.discarding = true;
+    this.rows = [];
+    if (this.paused) {
+      this.paused = false;
+      this.resume();
+    }
   }
 
   async take(n: number): Promise<unknown[][] | null> {

@@ -3,7 +3,8 @@
  * the runner token) and are held on the Hibernation API, so an idle pool costs nothing; heartbeats are
  * answered by an auto-response without waking the object. Runners with the same name form a pool: each
  * query goes to the least busy connection, and moves to another one if its runner is busy or goes away
- * before answering.
+ * before answering. Every heartbeat sweep also re-reads the connected tokens from D1 (token-check.ts), so a
+ * revoked token's runners go within one sweep even when the admin API's disconnect did not reach the hub.
  */
 import { DurableObject } from "cloudflare:workers";
 import { Logger } from "../../lib/log.js";
@@ -20,6 +21,7 @@ import { PendingQuery, type QuerySink } from "./pending-query.js";
 import { hubSettings, type HubSettings } from "./settings.js";
 import { BufferSink, StreamSink } from "./sinks.js";
 import { statusOf } from "./status.js";
+import { refusedTokens } from "./token-check.js";
 
 interface Attachment {
   connectionId: string;
@@ -31,7 +33,12 @@ interface Attachment {
 
 export type StreamAnswer = { ok: true; body: ReadableStream<Uint8Array> } | { ok: false; error: HubError };
 
-export class RunnerHubDO extends DurableObject {
+/** What the hub needs from the orchestrator's env besides its settings. */
+interface HubEnv {
+  DB: D1Database;
+}
+
+export class RunnerHubDO extends DurableObject<HubEnv> {
   private readonly conns: ConnectionTable;
   private readonly pending = new Map<string, PendingQuery>();
   private readonly lastSeen = new Map<string, number>();
@@ -39,7 +46,7 @@ export class RunnerHubDO extends DurableObject {
   private log: Logger;
   private turn = 0;
 
-  constructor(ctx: DurableObjectState, env: object) {
+  constructor(ctx: DurableObjectState, env: HubEnv) {
     super(ctx, env);
     this.settings = hubSettings(env);
     this.log = new Logger({ component: "runner-hub" }, this.settings.CIO_LOG_LEVEL);
@@ -151,7 +158,26 @@ export class RunnerHubDO extends DurableObject {
     for (const [a, ws] of this.sockets()) {
       if (now - this.seen(a, ws) > this.settings.CIO_RUNNER_HEARTBEAT_MS * 3) this.drop(ws, 1011, "no heartbeat from the runner");
     }
+    await this.dropRefusedTokens();
     await this.scheduleSweep();
+  }
+
+  /** Drops the runners whose token no longer holds; D1 out of reach keeps them until the next sweep. */
+  private async dropRefusedTokens() {
+    const live = this.sockets();
+    const tenantId = live[0]?.[0].tenantId;
+    if (!tenantId) return;
+    const ids = [...new Set(live.map(([a]) => a.tokenId))];
+    const refused = await refusedTokens(this.env.DB, tenantId, ids).catch((err: unknown) => {
+      this.log.warn("runner tokens not re-checked; the next sweep tries again", { error: String(err) });
+      return new Map<string, string>();
+    });
+    for (const [a, ws] of live) {
+      const why = refused.get(a.tokenId);
+      if (!why) continue;
+      this.log.info("runner dropped: its token no longer holds", { runner: a.runnerName, connectionId: a.connectionId, reason: why });
+      this.drop(ws, 1008, why);
+    }
   }
 
   private start(raw: HubQueryRequest, sink: QuerySink, maxRows: number, maxBytes: number): HubQueryResult | null {

@@ -15,11 +15,12 @@ const builtin = { ...baseEnv, CIO_PROVIDER: "builtin" } as OrchestratorEnv;
 /** A tenant with a runner token row for `name`, and a scripted runner connected straight to its hub. */
 async function connected(name = "warehouse", tenantId?: string) {
   const tenant = tenantId ?? (await newTenant());
+  const tokenId = `rtk_${crypto.randomUUID()}`;
   await baseEnv.DB.prepare("INSERT INTO runner_tokens (id, tenant_id, runner_name, prefix, hash) VALUES (?, ?, ?, 'rt-cio-x', ?)")
-    .bind(`rtk_${crypto.randomUUID()}`, tenant, name, crypto.randomUUID())
+    .bind(tokenId, tenant, name, crypto.randomUUID())
     .run();
   const res = await stubFor(baseEnv.RUNNER_HUBS, runnerHubName(tenant, name)).fetch("https://hub/connect", {
-    headers: { upgrade: "websocket", [RUNNER_IDENTITY_HEADERS.tenant]: tenant, [RUNNER_IDENTITY_HEADERS.runner]: name, [RUNNER_IDENTITY_HEADERS.token]: "rtk_test" },
+    headers: { upgrade: "websocket", [RUNNER_IDENTITY_HEADERS.tenant]: tenant, [RUNNER_IDENTITY_HEADERS.runner]: name, [RUNNER_IDENTITY_HEADERS.token]: tokenId },
   });
   return { tenant, runner: await FakeRunner.attach(res, name) };
 }

@@ -28,6 +28,9 @@ export const HeavySettingsSchema = z.object({
   /** How long a batch part or a chat_completion task waits in-process for the tenant's rate limiter before it
    * goes back to the queue, delayed. */
   CIO_BATCH_RATE_WAIT_MS: envInt(10_000, 0),
+  /** A concurrency slot a batch request or chat_completion task took and never gave back is freed after this
+   * (the gateway's setting of the same name, for the same slots). */
+  CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),
   /** Image tasks: the Workers AI text-to-image model when a task names none, and the others a task may name. */
   CIO_IMAGE_MODEL: z.string().regex(/^@cf\//).default("@cf/black-forest-labs/flux-1-schnell"),
   CIO_IMAGE_MODELS: envList(),

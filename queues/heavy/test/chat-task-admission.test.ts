@@ -89,6 +89,21 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     await eventually(async () => (await limiter(tenantId).snapshot(KEY)).keyInFlight === 0);
   });
 
+  it("holds its concurrency slot with a lease of CIO_LEASE_TTL_MS, like the gateway's requests", async () => {
+    const tenantId = await newTenant();
+    const mockId = `lease-${crypto.randomUUID().slice(0, 8)}`;
+    const id = newTaskId();
+    const inputRef = r2Keys.taskInput(tenantId, id);
+    await env.FILES.put(inputRef, JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: withDirective("slow", { id: mockId, text: "done", delayMs: 1500 }) }] }));
+    const task = await newTask(tenantId, "chat_completion", { keyId: KEY, limits: OPEN_LIMITS, model: "mock-model" }, { id, inputRef });
+    const running = deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, CIO_LEASE_TTL_MS: "1000" } as HeavyEnv);
+    await eventually(async () => (await limiter(tenantId).snapshot(KEY)).keyInFlight === 1);
+    // Two seconds on, a 1 s lease has expired (a lease of the old fixed 15 minutes would still hold the slot).
+    expect((await limiter(tenantId).snapshot(KEY, Date.now() + 2000)).keyInFlight).toBe(0);
+    await running;
+    expect(await readTask(task.id)).toMatchObject({ status: "succeeded" });
+  });
+
   it("sends a task held by the key's concurrency past the wait back to the queue; within the wait it runs", async () => {
     const tenantId = await newTenant();
     const limits = { ...OPEN_LIMITS, keyConcurrency: 1 };

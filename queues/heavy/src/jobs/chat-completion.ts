@@ -23,8 +23,6 @@ const ParamsSchema = z.object({
   limits: AdmissionLimitsSchema.omit({ leaseTtlMs: true }).optional(),
 });
 
-/** The lease outlives any model call; the orchestrator settles it when the answer is complete. */
-const LEASE_TTL_MS = 15 * 60_000;
 
 export const chatCompletion: Job = async (ctx) => {
   const { env, task, log } = ctx;
@@ -41,7 +39,7 @@ export const chatCompletion: Job = async (ctx) => {
 
   let leaseId: string | undefined;
   if (limits) {
-    const budget = { waitedMs: 0, maxWaitMs: ctx.settings.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: LEASE_TTL_MS };
+    const budget = { waitedMs: 0, maxWaitMs: ctx.settings.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: ctx.settings.CIO_LEASE_TTL_MS };
     const admission = await admit(env, { tenantId: task.tenantId, keyId, limits }, budget).catch((err: unknown) => {
       if (err instanceof RateLimited) return err;
       throw err;

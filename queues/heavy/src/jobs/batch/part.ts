@@ -18,7 +18,6 @@ import { deleteResults, finishedLines, readResults, recordResult, type ResultKin
 import { claimPart, finishPart, markExpired, readBatch, takeNextPart, type BatchRow, type PartRow } from "./store.js";
 
 type PartMessage = Extract<HeavyMessage, { kind: "batch_part" }>;
-const LEASE_TTL_MS = 15 * 60_000;
 
 export async function runBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMessage, log: Logger): Promise<void> {
   const batch = await readBatch(env.DB, msg.tenantId, msg.batchId);
@@ -102,7 +101,7 @@ type Budget = Parameters<typeof admit>[2];
 async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: PartRow, lines: Line[], log: Logger): Promise<void> {
   const done = await finishedLines(env.DB, part);
   const todo = lines.flatMap((line, i) => (done.has(i) ? [] : [{ line, i }]));
-  const budget: Budget = { waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: LEASE_TTL_MS };
+  const budget: Budget = { waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: s.CIO_LEASE_TTL_MS };
   const failures: unknown[] = [];
   let next = 0;
   const worker = async () => {

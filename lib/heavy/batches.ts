@@ -50,7 +50,7 @@ export async function createBatch(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">
   try {
     await enqueueTask(env, { id: taskId, tenantId: n.tenantId, requestId: n.requestId, type: "batch", params: { batchId: id } });
   } catch (err) {
-    await db.update(b).set({ status: "failed", failedAt: Date.now(), errors: [{ code: "enqueue_failed", message: "The batch could not be queued.", line: null, param: null }] }).where(eq(b.id, id));
+    await db.update(b).set({ status: "failed", failedAt: Date.now(), errors: [{ code: "enqueue_failed", message: "The batch could not be queued.", line: null, param: null }] }).where(and(eq(b.tenantId, n.tenantId), eq(b.id, id)));
     throw err;
   }
   return getBatch(env.DB, n.tenantId, id);

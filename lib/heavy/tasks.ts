@@ -35,7 +35,7 @@ export async function enqueueTask(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">
     await env.HEAVY_QUEUE.send({ kind: "task", taskId: row!.id, tenantId: t.tenantId, requestId: t.requestId });
   } catch (err) {
     const error = { code: "enqueue_failed", message: `the queue refused the task: ${String(err)}` };
-    await db.update(schema.tasks).set({ status: "failed", error, finishedAt: Date.now(), updatedAt: Date.now() }).where(eq(schema.tasks.id, row!.id));
+    await db.update(schema.tasks).set({ status: "failed", error, finishedAt: Date.now(), updatedAt: Date.now() }).where(and(eq(schema.tasks.tenantId, t.tenantId), eq(schema.tasks.id, row!.id)));
     throw new ApiError(503, "server_error", "The task queue is unavailable; try again.", "queue_unavailable");
   }
   return row!;

@@ -38,6 +38,24 @@ export async function succeed(d1: D1Database, row: TaskRow, summary: string, res
 }
 
 /**
+ * running → cancelled or failed, keeping the summary and the partial result: a batch that was cancelled,
+ * or expired with requests left unrun, still has output (and an error file) to read.
+ */
+export async function endPartly(
+  d1: D1Database,
+  row: TaskRow,
+  end: { status: "cancelled" | "failed"; summary: string; resultRef: string | null; error: { code: string; message: string } | null },
+  now = Date.now(),
+): Promise<TaskRow | undefined> {
+  const [updated] = await openDb(d1)
+    .update(t)
+    .set({ ...end, finishedAt: now, updatedAt: now })
+    .where(and(owned(row.tenantId, row.id), eq(t.status, "running")))
+    .returning();
+  return updated;
+}
+
+/**
  * running → queued, giving back the attempt its claim counted: the task goes back to the queue to wait for
  * the tenant's rate limit, which is no failed attempt. Nothing when it was cancelled meanwhile.
  */

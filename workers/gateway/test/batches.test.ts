@@ -12,6 +12,11 @@ const create = (headers: Record<string, string>, fileId: string) =>
   call("/v1/batches", { method: "POST", headers, body: JSON.stringify({ input_file_id: fileId, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { job: "test" } }) });
 const settled = (b: Record<string, any>) => ["completed", "failed", "cancelled", "expired"].includes(b.status);
 const limiter = (tenantId: string) => stubFor((env as unknown as GatewayEnv).RATE_LIMITER, rateLimiterName(tenantId));
+/** The task that runs a batch, as GET /v1/tasks/{id} shows it. */
+const taskOf = async (headers: Record<string, string>, batchId: string) => {
+  const row = await (env as unknown as GatewayEnv).DB.prepare("SELECT task_id FROM batches WHERE id = ?").bind(batchId).first<{ task_id: string }>();
+  return (await call(`/v1/tasks/${row!.task_id}`, { headers })).json<Record<string, any>>();
+};
 const jsonl = async (headers: Record<string, string>, fileId: string) =>
   (await (await call(`/v1/files/${fileId}/content`, { headers })).text()).trim().split("\n").map((l) => JSON.parse(l));
 
@@ -27,6 +32,7 @@ describe("batches API", { timeout: 90_000 }, () => {
     const done = await waitFor(t.headers, `/v1/batches/${batch.id}`, settled);
     expect(done).toMatchObject({ status: "completed", request_counts: { total: 10, completed: 9, failed: 1 }, errors: null });
     expect(done.completed_at).toBeGreaterThan(0);
+    expect(await taskOf(t.headers, batch.id)).toMatchObject({ status: "succeeded", progress: 1 });
     const out = await jsonl(t.headers, done.output_file_id);
     expect(out.map((o) => o.custom_id).sort()).toEqual(["req-0", "req-1", "req-2", "req-4", "req-5", "req-6", "req-7", "req-8", "req-9"]);
     const five = out.find((o) => o.custom_id === "req-5");
@@ -82,6 +88,8 @@ describe("batches API", { timeout: 90_000 }, () => {
     expect(errors.map((e) => [e.custom_id, e.error.code]).sort()).toEqual([["a", "batch_expired"], ["b", "batch_expired"], ["c", "batch_expired"]]);
     // Nothing ran: only the upload and the create went through the rate limiter.
     expect((await limiter(t.tenantId).snapshot(t.keyId)).keyLastMinute).toBe(2);
+    // The batch's task does not report success for a batch that never ran.
+    expect(await taskOf(t.headers, batch.id)).toMatchObject({ status: "failed", error: { code: "batch_expired" } });
   });
 
   it("cancels a running batch: parts not started never run, and the batch ends cancelled with its partial output", async () => {
@@ -97,6 +105,7 @@ describe("batches API", { timeout: 90_000 }, () => {
     expect(done.status).toBe("cancelled");
     expect(done.request_counts.total).toBe(24);
     expect(done.request_counts.completed).toBeLessThan(24);
+    expect(await taskOf(t.headers, batch.id)).toMatchObject({ status: "cancelled", error: null });
     expect((await call(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: t.headers })).status).toBe(200);
   });
 

@@ -1,8 +1,9 @@
 /**
  * The end of a batch: once every part is done, the parts' output and error lines are joined (streamed
  * from R2 into R2, never held whole) into the batch's output and error files, the batch becomes completed
- * (or cancelled, or expired when its completion window closed before every request ran) and its task
- * succeeds. Every step is idempotent: file ids derive from the batch id.
+ * (or cancelled, or expired when its completion window closed before every request ran) and its task ends
+ * the same way: succeeded, cancelled, or failed with batch_expired, each keeping the output file. Every step
+ * is idempotent: file ids derive from the batch id.
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { openDb, schema } from "../../../../../lib/db/index.js";
@@ -11,7 +12,7 @@ import { r2Keys } from "../../../../../lib/heavy/ids.js";
 import type { TaskRow } from "../../../../../lib/heavy/tasks.js";
 import type { Logger } from "../../../../../lib/log.js";
 import type { HeavyEnv } from "../../env.js";
-import { fail, readTask, setProgress, succeed } from "../../task-store.js";
+import { endPartly, fail, readTask, setProgress, succeed } from "../../task-store.js";
 import { deleteResults } from "./results.js";
 import { recount, type BatchRow } from "./store.js";
 
@@ -34,18 +35,27 @@ export async function maybeFinalize(env: HeavyEnv, log: Logger, tenantId: string
   if (!["in_progress", "cancelling", "finalizing"].includes(batch.status)) return;
   const cancelled = batch.status === "cancelling" || (batch.status === "finalizing" && batch.cancellingAt !== null);
   const now = Date.now();
-  await openDb(env.DB).update(b).set({ status: "finalizing", finalizingAt: now }).where(and(eq(b.id, batch.id), inArray(b.status, ["in_progress", "cancelling"])));
+  await openDb(env.DB).update(b).set({ status: "finalizing", finalizingAt: now }).where(and(eq(b.tenantId, tenantId), eq(b.id, batch.id), inArray(b.status, ["in_progress", "cancelling"])));
   const [outputId, errorId] = await Promise.all([joinParts(env, batch, "output"), joinParts(env, batch, "error")]);
   const [done] = await openDb(env.DB)
     .update(b)
     .set({ ...ending(batch, cancelled, now), outputFileId: outputId, errorFileId: errorId })
-    .where(and(eq(b.id, batch.id), eq(b.status, "finalizing")))
+    .where(and(eq(b.tenantId, tenantId), eq(b.id, batch.id), eq(b.status, "finalizing")))
     .returning();
   if (!done) return;
   const task = await readTask(env.DB, tenantId, batch.taskId);
   if (!task) return;
   const summary = `Batch ${batch.id} ${done.status}: ${done.completed} of ${done.total} requests completed, ${done.failed} failed.`;
-  const finished = await succeed(env.DB, task, summary, outputId ? r2Keys.file(tenantId, outputId) : null);
+  const resultRef = outputId ? r2Keys.file(tenantId, outputId) : null;
+  const finished =
+    done.status === "completed"
+      ? await succeed(env.DB, task, summary, resultRef)
+      : await endPartly(env.DB, task, {
+          status: done.status === "cancelled" ? "cancelled" : "failed",
+          summary,
+          resultRef,
+          error: done.status === "cancelled" ? null : { code: "batch_expired", message: summary },
+        });
   if (finished) await publishTask(env, finished, log);
   await deleteParts(env, batch);
 }

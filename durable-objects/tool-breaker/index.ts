@@ -3,7 +3,9 @@
  * orchestrator sees the same state: closed (calls flow; consecutive failures are counted), open (calls
  * are refused until the cool-down has passed) and half-open (exactly one probe call is let through; its
  * outcome closes the breaker or opens it again). A Durable Object handles one call at a time, so the
- * single-probe rule holds under any concurrency.
+ * single-probe rule holds under any concurrency. The probe carries a token back with its outcome: calls let
+ * out earlier (before the breaker opened, or a probe that expired) report while it is half-open too, and
+ * theirs must not decide it.
  */
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
@@ -24,6 +26,8 @@ export interface BreakerState {
   openedAt: number;
   /** When the current half-open probe was handed out; a probe that never reports back expires after a cool-down. */
   probeAt: number;
+  /** The current probe's token: only a record() carrying it decides a half-open breaker. */
+  probe?: string | null;
 }
 
 export interface BreakerView {
@@ -35,11 +39,11 @@ export interface BreakerView {
 
 export interface Admission extends BreakerView {
   allowed: boolean;
-  /** This call is the half-open probe: its outcome decides the breaker. */
-  probe: boolean;
+  /** When this call is the half-open probe, its token: give it back to record(), whose outcome then decides the breaker. */
+  probe: string | null;
 }
 
-const INITIAL: BreakerState = { status: "closed", failures: 0, openedAt: 0, probeAt: 0 };
+const INITIAL: BreakerState = { status: "closed", failures: 0, openedAt: 0, probeAt: 0, probe: null };
 
 export class ToolBreakerDO extends DurableObject {
   private state: BreakerState = INITIAL;
@@ -54,25 +58,31 @@ export class ToolBreakerDO extends DurableObject {
   async acquire(raw: BreakerConfig, now = Date.now()): Promise<Admission> {
     const cfg = BreakerConfigSchema.parse(raw);
     const s = this.state;
-    if (s.status === "closed") return { ...this.view(cfg), allowed: true, probe: false };
+    if (s.status === "closed") return { ...this.view(cfg), allowed: true, probe: null };
     const probeStale = s.status === "half-open" && now - s.probeAt >= cfg.cooldownMs;
     const cooled = s.status === "open" && now - s.openedAt >= cfg.cooldownMs;
     if (cooled || probeStale) {
-      await this.save({ ...s, status: "half-open", probeAt: now });
-      return { ...this.view(cfg), allowed: true, probe: true };
+      const probe = crypto.randomUUID();
+      await this.save({ ...s, status: "half-open", probeAt: now, probe });
+      return { ...this.view(cfg), allowed: true, probe };
     }
-    return { ...this.view(cfg), allowed: false, probe: false };
+    return { ...this.view(cfg), allowed: false, probe: null };
   }
 
-  async record(ok: boolean, raw: BreakerConfig, now = Date.now()): Promise<BreakerView> {
+  /** A call's outcome; `probe` is the token acquire() gave the half-open probe, if this call was it. */
+  async record(ok: boolean, raw: BreakerConfig, probe: string | null = null, now = Date.now()): Promise<BreakerView> {
     const cfg = BreakerConfigSchema.parse(raw);
     const s = this.state;
+    // Only the probe decides a half-open breaker. A slow call let out before it says nothing about the tool
+    // now: its failure would re-open the breaker (and the probe's success then be ignored), its success
+    // would close it before the probe has answered.
+    if (s.status === "half-open" && (!probe || probe !== s.probe)) return this.view(cfg);
     if (ok) {
       // Only the half-open probe closes an open breaker: a success reported now comes from a call let out
       // before it opened (an isolate's stale closed view), which says nothing about the tool since.
       if (s.status === "half-open" || (s.status === "closed" && s.failures !== 0)) await this.save(INITIAL);
     } else if (s.status === "half-open" || (s.status === "closed" && s.failures + 1 >= cfg.threshold)) {
-      await this.save({ status: "open", failures: s.failures + 1, openedAt: now, probeAt: 0 });
+      await this.save({ status: "open", failures: s.failures + 1, openedAt: now, probeAt: 0, probe: null });
     } else if (s.status === "closed") {
       await this.save({ ...s, failures: s.failures + 1 });
     }

@@ -47,9 +47,9 @@ export class Breakers {
     const v = views.get(this.key(tool));
     if (v?.status === "closed") {
       if (now - v.syncedAt >= this.syncMs) this.refresh(tool, v, now);
-      return { allowed: true, probe: false, retryAt: 0 };
+      return { allowed: true, probe: null, retryAt: 0 };
     }
-    if (v && now - v.syncedAt < this.syncMs && v.status === "open" && now < v.retryAt) return { allowed: false, probe: false, retryAt: v.retryAt };
+    if (v && now - v.syncedAt < this.syncMs && v.status === "open" && now < v.retryAt) return { allowed: false, probe: null, retryAt: v.retryAt };
     try {
       const a = await this.stub(tool).acquire(this.cfg);
       this.remember(tool, a, now);
@@ -57,16 +57,19 @@ export class Breakers {
     } catch (err) {
       // The breaker is a safeguard, not a dependency: if its object cannot answer, the call goes ahead.
       this.log.warn("circuit breaker unreachable; calling the tool anyway", { tool, err });
-      return { allowed: true, probe: false, retryAt: 0 };
+      return { allowed: true, probe: null, retryAt: 0 };
     }
   }
 
-  /** Reports a call's outcome; a success on a healthy breaker is not worth a round trip. */
-  async report(tool: string, ok: boolean, now = Date.now()): Promise<void> {
+  /**
+   * Reports a call's outcome, with the probe token admit() gave it if it was the half-open probe; a success
+   * on a healthy breaker is not worth a round trip (a probe's always is: it decides the breaker).
+   */
+  async report(tool: string, ok: boolean, probe: string | null = null, now = Date.now()): Promise<void> {
     const v = views.get(this.key(tool));
-    if (ok && v && v.status === "closed" && v.failures === 0) return;
+    if (ok && !probe && v && v.status === "closed" && v.failures === 0) return;
     try {
-      this.remember(tool, await this.stub(tool).record(ok, this.cfg), now);
+      this.remember(tool, await this.stub(tool).record(ok, this.cfg, probe), now);
     } catch (err) {
       this.log.warn("circuit breaker unreachable; outcome not recorded", { tool, ok, err });
     }

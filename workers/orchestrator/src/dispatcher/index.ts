@@ -81,7 +81,7 @@ export class Dispatcher {
     if (!result.ok && signal.aborted) return { ...refuse("cancelled", "the request was cancelled before the tool answered", parsed.args), attempts };
     const latencyMs = Date.now() - started;
     const counts = result.ok || !CALLER_FAULTS.has(result.error.code);
-    if (counts) await this.breakers.report(tool.name, result.ok);
+    if (counts) await this.breakers.report(tool.name, result.ok, admission.probe);
     const base = { call, arguments: parsed.args, latencyMs, attempts, ran: true };
     if (result.ok) return { ...base, ok: true, content: result.content, data: result.data };
     this.ctx.log.warn("tool call failed", { tool: tool.name, code: result.error.code, attempts, latencyMs });

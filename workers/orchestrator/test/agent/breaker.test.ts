@@ -80,8 +80,45 @@ describe("circuit breaker per tool", () => {
     await stub.record(false, cfg);
     expect((await stub.record(true, cfg)).status).toBe("open");
     await sleep(60);
-    expect(await stub.acquire(cfg)).toMatchObject({ allowed: true, probe: true });
-    expect((await stub.record(true, cfg)).status).toBe("closed");
+    const probe = await stub.acquire(cfg);
+    expect(probe).toMatchObject({ allowed: true, probe: expect.any(String) });
+    expect((await stub.record(true, cfg, probe.probe)).status).toBe("closed");
+  });
+
+  it("while half-open only the probe decides: a slow call's late failure or success changes nothing", async () => {
+    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
+    const stub = ns.get(ns.idFromName(scopedName(uniq("t-stale"), "tool-breaker", "x")));
+    const cfg = { threshold: 1, cooldownMs: 50 };
+    await stub.record(false, cfg);
+    await sleep(60);
+    const { probe } = await stub.acquire(cfg);
+    expect(probe).toEqual(expect.any(String));
+    const halfOpen = await stub.snapshot();
+    // Calls let out before the breaker opened report now, without the probe's token (or with a wrong one).
+    expect((await stub.record(false, cfg)).status).toBe("half-open");
+    expect((await stub.record(true, cfg)).status).toBe("half-open");
+    expect((await stub.record(true, cfg, "not-the-probe")).status).toBe("half-open");
+    expect((await stub.snapshot()).openedAt).toBe(halfOpen.openedAt);
+    // The probe's own success closes it.
+    expect((await stub.record(true, cfg, probe)).status).toBe("closed");
+    expect((await stub.acquire(cfg)).allowed).toBe(true);
+  });
+
+  it("a failed probe opens the breaker again, and a new probe gets a new token", async () => {
+    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
+    const stub = ns.get(ns.idFromName(scopedName(uniq("t-reprobe"), "tool-breaker", "x")));
+    const cfg = { threshold: 1, cooldownMs: 50 };
+    await stub.record(false, cfg);
+    await sleep(60);
+    const first = (await stub.acquire(cfg)).probe;
+    expect((await stub.record(false, cfg, first)).status).toBe("open");
+    await sleep(60);
+    const second = (await stub.acquire(cfg)).probe;
+    expect(second).toEqual(expect.any(String));
+    expect(second).not.toBe(first);
+    // The first probe's token is spent: reported again, it decides nothing.
+    expect((await stub.record(true, cfg, first)).status).toBe("half-open");
+    expect((await stub.record(true, cfg, second)).status).toBe("closed");
   });
 
   it("a half-open breaker lets exactly one probe through, however many calls arrive at once", async () => {

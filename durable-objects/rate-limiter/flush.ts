@@ -11,6 +11,7 @@ export interface LimiterEnv {
 }
 
 export const LimiterSettingsSchema = z.object({ CIO_USAGE_FLUSH_MS: envInt(10_000, 10, 3_600_000) });
+export type LimiterSettings = z.infer<typeof LimiterSettingsSchema>;
 export const limiterSettings = (env: LimiterEnv) => loadSettings(LimiterSettingsSchema, env);
 
 /** Writes the ledger's changed rows to D1 as absolute totals, in one batch (one D1 transaction). */

@@ -5,11 +5,12 @@
  * requests in flight); token usage is persisted in the object's SQLite and flushed to D1 by its alarm.
  */
 import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
 import { Logger } from "../../lib/log.js";
-import type { Usage } from "../../lib/protocol/index.js";
+import { UsageSchema } from "../../lib/protocol/index.js";
 import { msToNextUtcDay, utcDay } from "../../lib/time.js";
 import { ReserveRequestSchema, SlidingWindow, type Reservation, type ReserveRequest } from "./limits.js";
-import { flushToD1, limiterSettings, type LimiterEnv } from "./flush.js";
+import { flushToD1, limiterSettings, type LimiterEnv, type LimiterSettings } from "./flush.js";
 import { UsageLedger } from "./usage-ledger.js";
 import { SocketCounts } from "./socket-counts.js";
 
@@ -18,11 +19,9 @@ interface Lease {
   expires: number;
 }
 
-export interface Settlement {
-  tenantId: string;
-  model: string;
-  usage?: Usage;
-}
+/** What the orchestrator books when a call ends; usage comes from upstreams, so it is checked, not trusted. */
+export const SettlementSchema = z.object({ tenantId: z.string().min(1), model: z.string(), usage: UsageSchema.optional() });
+export type Settlement = z.input<typeof SettlementSchema>;
 
 export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private windows = new Map<string, SlidingWindow>();
@@ -31,9 +30,12 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private sockets: SocketCounts;
   private seq = 0;
   private alarmPending: boolean | undefined;
+  private readonly settings: LimiterSettings;
 
   constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
+    // Checked when the object starts, not at its first flush: a bad value found there stopped the flush.
+    this.settings = limiterSettings(env);
     this.ledger = new UsageLedger(ctx.storage.sql);
     this.sockets = new SocketCounts(ctx.storage.sql);
   }
@@ -47,10 +49,10 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
       return { ok: false, reason: "daily_token_budget", retryAfterMs: msToNextUtcDay(now), limit: r.dailyTokenBudget };
     }
     if (keyWin.count(now) >= r.keyRpm) {
-      return { ok: false, reason: "key_rpm", retryAfterMs: keyWin.retryAfter(now), limit: r.keyRpm };
+      return { ok: false, reason: "key_rpm", retryAfterMs: keyWin.retryAfter(now, r.keyRpm), limit: r.keyRpm };
     }
     if (tenantWin.count(now) >= r.tenantRpm) {
-      return { ok: false, reason: "tenant_rpm", retryAfterMs: tenantWin.retryAfter(now), limit: r.tenantRpm };
+      return { ok: false, reason: "tenant_rpm", retryAfterMs: tenantWin.retryAfter(now, r.tenantRpm), limit: r.tenantRpm };
     }
     const [keyInFlight, tenantInFlight] = this.inFlight(r.keyId);
     if (keyInFlight >= r.keyConcurrency) {
@@ -64,7 +66,7 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     const leaseId = `${now.toString(36)}-${(this.seq++).toString(36)}`;
     this.leases.set(leaseId, { keyId: r.keyId, expires: now + r.leaseTtlMs });
     const remaining = r.keyRpm - keyWin.count(now);
-    return { ok: true, leaseId, limit: r.keyRpm, remaining, resetMs: keyWin.retryAfter(now) };
+    return { ok: true, leaseId, limit: r.keyRpm, remaining, resetMs: keyWin.retryAfter(now, r.keyRpm) };
   }
 
   release(leaseId: string): boolean {
@@ -72,8 +74,11 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   }
 
   /** The end of an answered request: frees its slot and books its tokens, in one call. */
-  async settle(leaseId: string | null, s: Settlement): Promise<void> {
+  async settle(leaseId: string | null, raw: Settlement): Promise<void> {
     if (leaseId) this.leases.delete(leaseId);
+    // After the slot is freed (the call did end), before anything is booked: a string or a negative count
+    // would corrupt the day's total and the budget, and a value SQLite cannot bind would fail mid-booking.
+    const s = SettlementSchema.parse(raw);
     if (!s.usage) return;
     this.ledger.tenantId = s.tenantId;
     this.ledger.add(utcDay(), s.model, s.usage);
@@ -123,8 +128,10 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private async scheduleFlush() {
     this.alarmPending ??= (await this.ctx.storage.getAlarm()) !== null;
     if (this.alarmPending) return;
+    await this.ctx.storage.setAlarm(Date.now() + this.settings.CIO_USAGE_FLUSH_MS);
+    // Only once the alarm exists: marked before, a failed setAlarm left no alarm and every later settle
+    // returned early, so usage never reached D1 again for the object's lifetime.
     this.alarmPending = true;
-    await this.ctx.storage.setAlarm(Date.now() + limiterSettings(this.env).CIO_USAGE_FLUSH_MS);
   }
 
   private window(name: string): SlidingWindow {

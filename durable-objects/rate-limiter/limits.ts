@@ -32,10 +32,14 @@ export class SlidingWindow {
     return this.times.length - this.head;
   }
 
-  /** Milliseconds until the oldest admission leaves the window. */
-  retryAfter(now: number): number {
-    const oldest = this.times[this.head];
-    return oldest === undefined ? 0 : Math.max(1, oldest + WINDOW_MS - now);
+  /**
+   * Milliseconds until the window holds fewer than `limit` admissions. When it holds more (a limit lowered,
+   * or stale cached limits) count - limit + 1 of them must leave, not just the oldest: waiting for that
+   * one alone told clients to retry far too early, and SDKs spent their retries on refusals.
+   */
+  retryAfter(now: number, limit: number): number {
+    const last = this.times[this.head + Math.max(0, this.count(now) - limit)];
+    return last === undefined ? 0 : Math.max(1, last + WINDOW_MS - now);
   }
 
   add(now: number) {

@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import { SlidingWindow, WINDOW_MS, type ReserveRequest } from "../../../durable-objects/rate-limiter/limits.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import type { OrchestratorEnv } from "../src/env.js";
@@ -29,11 +29,23 @@ describe("SlidingWindow", () => {
       times.push(t);
       if (t % 301 === 0) {
         expect(w.count(t)).toBe(times.filter((x) => x > t - WINDOW_MS).length);
-        expect(w.retryAfter(t)).toBe(Math.max(1, times.find((x) => x > t - WINDOW_MS)! + WINDOW_MS - t));
+        // Asked with the count as the limit: the time until one admission, the oldest, leaves.
+        expect(w.retryAfter(t, w.count(t))).toBe(Math.max(1, times.find((x) => x > t - WINDOW_MS)! + WINDOW_MS - t));
       }
     }
     expect(w.count(10 * WINDOW_MS)).toBe(0);
-    expect(w.retryAfter(10 * WINDOW_MS)).toBe(0);
+    expect(w.retryAfter(10 * WINDOW_MS, 1)).toBe(0);
+  });
+
+  it("a window holding more than the limit waits for all the surplus to leave, not just the oldest", () => {
+    const w = new SlidingWindow();
+    const t0 = 1_000_000;
+    for (let i = 0; i < 600; i++) w.add(t0 + i * 100); // 600 evenly spaced in the last minute
+    const now = t0 + 59_950;
+    // Lowered to 60 a minute: 541 must leave, the last of them (t0 + 54 s) at t0 + 114 s.
+    expect(w.retryAfter(now, 60)).toBe(54_050);
+    expect(w.count(now + 54_050 - 1)).toBe(60);
+    expect(w.count(now + 54_050)).toBe(59);
   });
 });
 
@@ -128,6 +140,76 @@ describe("RateLimiterDO", () => {
     await runInDurableObject(stub, (_o: RateLimiterDO, state) => {
       const rows = state.storage.sql.exec<{ model: string; requests: number }>("SELECT model, requests FROM usage ORDER BY model").toArray();
       expect(rows).toEqual([{ model: "m1", requests: 6 }, { model: "m2", requests: 6 }]);
+    });
+  });
+
+  it("a key over a lowered rpm is told to retry when it will be admitted, not when one request leaves", async () => {
+    await runInDurableObject(limiter(), (o: RateLimiterDO) => {
+      const t0 = 1_000_000;
+      const wide = spec({ keyRpm: 1000, tenantRpm: 10_000, keyConcurrency: 1000, tenantConcurrency: 1000 });
+      for (let i = 0; i < 600; i++) expect(o.reserve(wide, t0 + i * 100).ok).toBe(true);
+      const lowered = { ...wide, keyRpm: 60 };
+      const now = t0 + 59_950;
+      const denied = o.reserve(lowered, now);
+      expect(denied).toMatchObject({ ok: false, reason: "key_rpm", retryAfterMs: 54_050 });
+      const after = (denied as { retryAfterMs: number }).retryAfterMs;
+      expect(o.reserve(lowered, now + after - 1).ok).toBe(false);
+      expect(o.reserve(lowered, now + after).ok).toBe(true);
+    });
+  });
+
+  it("a failed setAlarm does not stop the flush: the next settle arms it and the usage reaches D1", async () => {
+    const tenantId = `t-${crypto.randomUUID()}`;
+    await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, 'alarm')").bind(tenantId).run();
+    const stub = stubFor(e.RATE_LIMITER, rateLimiterName(tenantId));
+    const usage = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
+    await runInDurableObject(stub, async (o: RateLimiterDO, state) => {
+      const setAlarm = state.storage.setAlarm.bind(state.storage);
+      let fail = true;
+      state.storage.setAlarm = (t, opts) => (fail ? ((fail = false), Promise.reject(new Error("storage unavailable"))) : setAlarm(t, opts));
+      const first = await o.settle(null, { tenantId, model: "m", usage }).then(() => "settled", (err: Error) => err.message);
+      expect(first).toBe("storage unavailable");
+      expect(await state.storage.getAlarm()).toBeNull();
+      await o.settle(null, { tenantId, model: "m", usage });
+      expect(await state.storage.getAlarm()).not.toBeNull();
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const row = await e.DB.prepare("SELECT requests, prompt_tokens, completion_tokens FROM usage WHERE tenant_id = ?").bind(tenantId).first();
+    expect(row).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 6 });
+  });
+
+  it("a bad CIO_USAGE_FLUSH_MS is refused when the object starts, naming the variable", async () => {
+    await runInDurableObject(limiter(), (_o: RateLimiterDO, state) => {
+      for (const bad of ["5", "10s"]) {
+        const err = (() => {
+          try {
+            new RateLimiterDO(state, { ...e, CIO_USAGE_FLUSH_MS: bad });
+          } catch (x) {
+            return String(x);
+          }
+        })();
+        expect(err).toMatch(/invalid configuration[\s\S]*CIO_USAGE_FLUSH_MS/);
+      }
+    });
+  });
+
+  it("settle() refuses usage that is not sane and books nothing, but still frees the slot", async () => {
+    const tenantId = `t-${crypto.randomUUID()}`;
+    const bad = [
+      { prompt_tokens: "12", completion_tokens: 3, total_tokens: 15 },
+      { prompt_tokens: -1000, completion_tokens: 3, total_tokens: -997 },
+      { prompt_tokens: 12, total_tokens: 12 },
+    ];
+    // In the object, not over RPC: the runtime logs every RPC method that throws as an uncaught exception.
+    await runInDurableObject(limiter(), async (o: RateLimiterDO) => {
+      for (const usage of bad) {
+        const lease = o.reserve(spec({ keyConcurrency: 1 })) as { ok: boolean; leaseId: string };
+        expect(lease.ok).toBe(true);
+        const settled = await o.settle(lease.leaseId, { tenantId, model: "m", usage: usage as never }).then(() => "booked", () => "refused");
+        expect(settled).toBe("refused");
+        expect(o.snapshot("k1").keyInFlight).toBe(0);
+      }
+      expect(o.snapshot("k1")).toMatchObject({ tokensToday: 0, unflushed: 0 });
     });
   });
 

@@ -28,6 +28,8 @@ export interface Directive {
   errorAfter?: number;
   /** Put usage on the last content chunk instead of a separate usage-only chunk. */
   usageOnLastChunk?: boolean;
+  /** Report this usage instead of the counted one: an upstream whose usage is broken (strings, negative counts). */
+  usage?: Record<string, unknown>;
   /** The finish_reason of a text answer (default "stop"): "length" plays a model cut by max_tokens. */
   finishReason?: string;
   /**

@@ -115,8 +115,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
   const step = d.script ? scriptStep(d.script, body) : undefined;
   if (step?.tool_calls) return toolCalls(res, model, step.tool_calls, body.stream === true, entry, step.finishReason);
   const answer = step ? (step.echoTools ? toolEcho(body) : (step.text ?? "")) : (d.text ?? `Echo: ${userText}`);
-  const usage = { prompt_tokens: Math.ceil(userText.length / 4) || 1, completion_tokens: words(answer).length, total_tokens: 0 };
-  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  const counted = { prompt_tokens: Math.ceil(userText.length / 4) || 1, completion_tokens: words(answer).length, total_tokens: 0 };
+  counted.total_tokens = counted.prompt_tokens + counted.completion_tokens;
+  const usage = d.usage ?? counted;
   const finish = step?.finishReason ?? d.finishReason ?? "stop";
   if (body.stream === true) return stream(res, model, answer, usage, { ...d, finishReason: finish }, body, entry);
   entry.completed = true;

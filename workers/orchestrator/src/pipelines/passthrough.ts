@@ -1,7 +1,7 @@
 /** Passthrough models: the request goes to the configured OpenAI-compatible upstream as it came. */
 import { ApiError } from "../../../../lib/errors.js";
 import type { Logger } from "../../../../lib/log.js";
-import type { ChatCall, ChatCompletion, ChatReply, Usage } from "../../../../lib/protocol/index.js";
+import { UsageSchema, type ChatCall, type ChatCompletion, type ChatReply, type Usage } from "../../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "../env.js";
 import { completionOf, postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
 import { relay } from "../providers/openai-compatible/relay.js";
@@ -57,7 +57,9 @@ async function json(res: Response, model: string, prompt: string, ms: number, de
     throw err;
   }
   const text = completion.choices?.[0]?.message?.content ?? "";
-  completion.usage ??= usageOf(prompt, text);
+  // The upstream's usage is taken only when it is sane: strings or negative counts would corrupt the tenant's
+  // totals (or fail the booking and lose it), so they are replaced, for the client too, by our estimate.
+  completion.usage = UsageSchema.safeParse(completion.usage).data ?? usageOf(prompt, text);
   completion.model = model;
   deps.settle(model, completion.usage);
   return { kind: "json", completion, upstreamMs: ms + (Date.now() - started) };

@@ -7,7 +7,7 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../../lib/http/sse.js";
-import type { ChatCompletionChunk, Usage } from "../../../../../lib/protocol/index.js";
+import { UsageSchema, type ChatCompletionChunk, type Usage } from "../../../../../lib/protocol/index.js";
 import { chunk, usageChunk, usageOf } from "../../wire.js";
 
 export interface RelayOptions {
@@ -35,7 +35,8 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
         break;
       }
       const c = parseChunk(ev.data);
-      if (c.usage) usage = c.usage;
+      // Usage that is not sane (strings, negative counts) is dropped: the estimate is booked and sent instead.
+      if (c.usage) usage = UsageSchema.safeParse(c.usage).data ?? usage;
       if (!c.choices?.length) continue; // a usage-only chunk: re-emitted at the end if asked for
       delete c.usage;
       Object.assign(c, { id: o.id, model: o.model, object: "chat.completion.chunk" });

@@ -1,7 +1,9 @@
 /**
  * Keeps a session's sockets to the promise that a revoked API key (or a suspended tenant) stops working
- * within 30 s. The gateway authenticates a socket once, when it opens; from then on each socket records when
- * its key must next be re-read from D1 (`keyCheckDue`, every CIO_SESSION_KEY_CHECK_S):
+ * within 30 s, and that a change of the key's or tenant's limits (rpm, concurrency, daily token budget)
+ * reaches the socket's turns as soon. The gateway authenticates a socket and resolves its limits once, when
+ * it opens; from then on each socket records when its key must next be re-read from D1 (`keyCheckDue`,
+ * every CIO_SESSION_KEY_CHECK_S), and each read that finds the key valid stores its current limits:
  * - a frame arriving after that waits for the read, and is refused with the socket closed if the key no
  *   longer holds;
  * - an event sent out after that starts the read in the background, which covers a client that only listens
@@ -10,10 +12,11 @@
  * revokes a key or suspends a tenant; this re-check is what holds when that fan-out misses a session.
  */
 import { z } from "zod";
-import { SessionRefSchema } from "../../lib/protocol/session.js";
+import { resolveLimits, type StoredLimits } from "../../lib/db/key-limits.js";
+import { SessionRefSchema, type AdmissionLimits } from "../../lib/protocol/session.js";
 import type { Logger } from "../../lib/log.js";
 import { keyStatus, type KeyStatus } from "./key-status.js";
-import { close, send, type Sockets } from "./sockets.js";
+import { close, send, type SocketState, type Sockets } from "./sockets.js";
 
 /** How a refused socket is told: an `error` frame with the code, then a close code in the 4000 range. */
 export const REFUSALS = {
@@ -59,15 +62,18 @@ export class KeyGuard {
     if ((keyCheckDue ?? 0) > now) return true;
     const tenantId = this.d.tenantId();
     if (!tenantId) return true;
-    const status = await this.status(tenantId, keyId);
-    if (status === "ok" || status === null) {
-      const due = Date.now() + (status ? this.d.intervalMs : RETRY_MS);
-      if (ws.readyState === WebSocket.OPEN) this.d.sockets.update(ws, { keyCheckDue: due });
+    const r = await this.status(tenantId, keyId);
+    if (r === null || r.status === "ok") {
+      const due = Date.now() + (r ? this.d.intervalMs : RETRY_MS);
+      if (ws.readyState === WebSocket.OPEN) {
+        const state = this.d.sockets.state(ws);
+        this.d.sockets.update(ws, r ? { keyCheckDue: due, limits: currentLimits(state, r.limits) } : { keyCheckDue: due });
+      }
       this.nextSweep = Math.min(this.nextSweep, due);
       return true;
     }
     // Every socket of that key (or of the tenant) goes, not only the one that asked.
-    this.closeFor(status, status === "api_key_revoked" ? keyId : undefined);
+    this.closeFor(r.status, r.status === "api_key_revoked" ? keyId : undefined);
     return false;
   }
 
@@ -106,4 +112,12 @@ export class KeyGuard {
     }
     return p;
   }
+}
+
+/**
+ * The socket's limits as D1 has them now. An unset one takes the default the gateway resolved the socket
+ * with; a socket opened by a gateway that sent no defaults keeps its own value for it instead.
+ */
+function currentLimits(state: SocketState, stored: StoredLimits): AdmissionLimits {
+  return { ...resolveLimits(stored, state.defaults ?? state.limits), leaseTtlMs: state.limits.leaseTtlMs };
 }

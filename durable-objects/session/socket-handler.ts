@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { ApiError, badRequest, notFound } from "../../lib/errors.js";
-import { ClientFrameSchema, SOCKET_HEADERS, AdmissionLimitsSchema, type ClientFrame, type ServerFrame, type AdmissionLimits } from "../../lib/protocol/session.js";
+import { ClientFrameSchema, SOCKET_HEADERS, SocketLimitsSchema, type ClientFrame, type ServerFrame, type SocketLimits } from "../../lib/protocol/session.js";
 import type { SessionCore } from "./core.js";
 import { close, send, type SocketState } from "./sockets.js";
 import type { SessionMeta } from "./store.js";
@@ -23,7 +23,7 @@ export class SocketHandler {
     const ref = { tenantId: h(SOCKET_HEADERS.tenant), sessionId: h(SOCKET_HEADERS.session) };
     const meta = this.s.owned(ref);
     if (!meta) throw notFound(`No session with id '${ref.sessionId}'.`, "session_not_found");
-    const limits = parseLimits(h(SOCKET_HEADERS.limits));
+    const { defaults, ...limits } = parseLimits(h(SOCKET_HEADERS.limits));
     const { CIO_SESSION_MAX_SOCKETS: perSession, CIO_TENANT_MAX_SOCKETS: perTenant } = this.s.settings;
     if (this.s.sockets.count() >= perSession) throw tooMany("session_socket_limit", `This session already has ${perSession} open sockets.`);
     const admitted = await this.s.limiter(meta.tenantId).admitSocket(meta.sessionId, perTenant);
@@ -37,6 +37,7 @@ export class SocketHandler {
     const state: SocketState = {
       keyId: h(SOCKET_HEADERS.key),
       limits,
+      defaults,
       requestId: h(SOCKET_HEADERS.request) || crypto.randomUUID(),
       readySeq: this.s.store.lastSeq,
       live: false,
@@ -150,9 +151,9 @@ export class SocketHandler {
   }
 }
 
-function parseLimits(header: string): AdmissionLimits {
+function parseLimits(header: string): SocketLimits {
   try {
-    return AdmissionLimitsSchema.parse(JSON.parse(header));
+    return SocketLimitsSchema.parse(JSON.parse(header));
   } catch {
     throw badRequest("The session socket needs the caller's limits (x-cio-limits); the gateway sets them.");
   }

@@ -7,13 +7,15 @@
  * can be appended in between; any other first frame makes it live from `ready`'s last_seq. Either way the
  * client sees every event after its starting point exactly once, in order.
  */
-import type { LoggedEvent, ServerFrame, AdmissionLimits } from "../../lib/protocol/session.js";
+import type { LoggedEvent, ServerFrame, AdmissionLimits, LimitDefaults } from "../../lib/protocol/session.js";
 
 export interface SocketState {
   keyId: string;
   requestId: string;
-  /** The key's limits, checked for every turn this socket starts. */
+  /** The key's limits, checked for every turn this socket starts; refreshed from D1 with each key check. */
   limits: AdmissionLimits;
+  /** The gateway's defaults for limits the key and tenant leave unset. Absent on sockets of older gateways. */
+  defaults?: LimitDefaults;
   /** The last seq announced in `ready`: where a socket that did not resume starts. */
   readySeq: number;
   live: boolean;

@@ -120,7 +120,7 @@ export const SOCKET_HEADERS = {
   session: "x-cio-session-id",
   key: "x-cio-key-id",
   request: "x-request-id",
-  /** The key's rate limits and budget (JSON, AdmissionLimitsSchema): each `chat` turn is admitted against them. */
+  /** The key's rate limits and budget (JSON, SocketLimitsSchema): each `chat` turn is admitted against them. */
   limits: "x-cio-limits",
 } as const;
 
@@ -138,3 +138,15 @@ export const AdmissionLimitsSchema = z.object({
   leaseTtlMs: z.number().int().positive(),
 });
 export type AdmissionLimits = z.infer<typeof AdmissionLimitsSchema>;
+
+/** What a key's limits fall back to where neither the key nor its tenant sets one (the gateway's settings). */
+export const LimitDefaultsSchema = AdmissionLimitsSchema.pick({ keyRpm: true, keyConcurrency: true, tenantRpm: true, tenantConcurrency: true });
+export type LimitDefaults = z.infer<typeof LimitDefaultsSchema>;
+
+/**
+ * The x-cio-limits header: the limits the gateway admitted the upgrade with, and the defaults it resolved
+ * them with, so the session resolves the key's current limits the same way when it re-reads them from D1.
+ * A gateway deployed before the session re-read limits sends no `defaults`.
+ */
+export const SocketLimitsSchema = AdmissionLimitsSchema.extend({ defaults: LimitDefaultsSchema.optional() });
+export type SocketLimits = z.infer<typeof SocketLimitsSchema>;

@@ -5,6 +5,8 @@
  */
 import { and, eq, isNull, type SQL } from "drizzle-orm";
 import { openDb, schema } from "../../../lib/db/index.js";
+import { limitColumns, resolveLimits } from "../../../lib/db/key-limits.js";
+import type { LimitDefaults } from "../../../lib/protocol/session.js";
 import type { GatewaySettings } from "./settings.js";
 import type { AuthContext } from "./env.js";
 
@@ -28,38 +30,25 @@ export const forgetKey = (hash: string) => cache.delete(hash);
 /** The same lookup by key id, uncached: for credentials that stand for a key (a session ticket). */
 export const lookupKeyById = (d1: D1Database, keyId: string, s: GatewaySettings) => fromDb(d1, s, eq(schema.apiKeys.id, keyId));
 
+/** The defaults of this gateway's settings, for the limits a key and its tenant leave unset. */
+export const limitDefaults = (s: GatewaySettings): LimitDefaults => ({
+  keyRpm: s.CIO_DEFAULT_KEY_RPM,
+  keyConcurrency: s.CIO_DEFAULT_KEY_CONCURRENCY,
+  tenantRpm: s.CIO_DEFAULT_TENANT_RPM,
+  tenantConcurrency: s.CIO_DEFAULT_TENANT_CONCURRENCY,
+});
+
 async function fromDb(d1: D1Database, s: GatewaySettings, which: SQL): Promise<KeyLookup> {
   const k = schema.apiKeys;
   const t = schema.tenants;
   const rows = await openDb(d1)
-    .select({
-      keyId: k.id,
-      tenantId: k.tenantId,
-      scopes: k.scopes,
-      keyRpm: k.rpmLimit,
-      keyConcurrency: k.concurrencyLimit,
-      tenantRpm: t.rpmLimit,
-      tenantConcurrency: t.concurrencyLimit,
-      dailyTokenBudget: t.dailyTokenBudget,
-      tenantStatus: t.status,
-    })
+    .select({ keyId: k.id, tenantId: k.tenantId, scopes: k.scopes, tenantStatus: t.status, ...limitColumns })
     .from(k)
     .innerJoin(t, eq(t.id, k.tenantId))
     .where(and(which, isNull(k.revokedAt)))
     .limit(1);
   const r = rows[0];
   if (!r) return null;
-  return {
-    tenantId: r.tenantId,
-    keyId: r.keyId,
-    scopes: r.scopes,
-    tenantStatus: r.tenantStatus,
-    limits: {
-      keyRpm: r.keyRpm ?? s.CIO_DEFAULT_KEY_RPM,
-      keyConcurrency: r.keyConcurrency ?? s.CIO_DEFAULT_KEY_CONCURRENCY,
-      tenantRpm: r.tenantRpm ?? s.CIO_DEFAULT_TENANT_RPM,
-      tenantConcurrency: r.tenantConcurrency ?? s.CIO_DEFAULT_TENANT_CONCURRENCY,
-      dailyTokenBudget: r.dailyTokenBudget,
-    },
-  };
+  const { keyId, tenantId, scopes, tenantStatus, ...stored } = r;
+  return { tenantId, keyId, scopes, tenantStatus, limits: resolveLimits(stored, limitDefaults(s)) };
 }

@@ -7,11 +7,12 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
 import type { SocketState } from "../../../durable-objects/session/sockets.js";
+import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { publishToSession } from "../../../lib/protocol/index.js";
-import { SOCKET_HEADERS } from "../../../lib/protocol/session.js";
+import { SOCKET_HEADERS, type SocketLimits } from "../../../lib/protocol/session.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { SessionClient } from "./session-client.js";
-import { e, LIMITS, newSession, type TestSession } from "./session-fixtures.js";
+import { e, eventually, LIMITS, newSession, type TestSession } from "./session-fixtures.js";
 
 const sessionsNs = e.SESSIONS as unknown as DurableObjectNamespace;
 const chat = (id: string) => ({ type: "chat", id, content: withDirective("hello", { text: `answer ${id}` }) });
@@ -23,9 +24,9 @@ async function newKey(tenantId: string): Promise<string> {
   return id;
 }
 
-async function connectWith(s: TestSession, keyId: string): Promise<SessionClient> {
+async function connectWith(s: TestSession, keyId: string, limits: SocketLimits = LIMITS): Promise<SessionClient> {
   const res = await s.stub.fetch("https://session.internal/ws", {
-    headers: { upgrade: "websocket", [SOCKET_HEADERS.tenant]: s.tenantId, [SOCKET_HEADERS.session]: s.sessionId, [SOCKET_HEADERS.key]: keyId, [SOCKET_HEADERS.limits]: JSON.stringify(LIMITS) },
+    headers: { upgrade: "websocket", [SOCKET_HEADERS.tenant]: s.tenantId, [SOCKET_HEADERS.session]: s.sessionId, [SOCKET_HEADERS.key]: keyId, [SOCKET_HEADERS.limits]: JSON.stringify(limits) },
   });
   const c = SessionClient.from(res);
   await c.waitFor((f) => f.type === "ready");
@@ -38,6 +39,7 @@ const checkDueAt = (s: TestSession, at: number) =>
     for (const ws of state.getWebSockets()) ws.serializeAttachment({ ...(ws.deserializeAttachment() as SocketState), keyCheckDue: at });
   });
 const checksDue = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.getWebSockets().map((ws) => (ws.deserializeAttachment() as SocketState).keyCheckDue));
+const limitsOf = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.getWebSockets().map((ws) => (ws.deserializeAttachment() as SocketState).limits));
 const turns = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM turns").toArray().map((r) => r.id));
 
 describe("SessionDO re-checks a socket's API key", () => {
@@ -72,6 +74,30 @@ describe("SessionDO re-checks a socket's API key", () => {
     await c.waitFor(done("t1"));
     const [due] = await checksDue(s);
     expect(due! - Date.now()).toBeGreaterThan(20_000);
+    expect(c.closed).toBeNull();
+    c.close();
+  });
+
+  it("a check that finds the key valid takes its current limits: a budget set after the socket opened refuses its next turn", async () => {
+    const s = await newSession();
+    const keyId = await newKey(s.tenantId);
+    const defaults = { keyRpm: 500, keyConcurrency: 40, tenantRpm: 2000, tenantConcurrency: 150 };
+    // The tenant had no budget when the socket opened, so the gateway sent none.
+    const c = await connectWith(s, keyId, { ...LIMITS, dailyTokenBudget: null, defaults });
+    c.send(chat("t1"));
+    await c.waitFor(done("t1"));
+    const limiter = stubFor(e.RATE_LIMITER, rateLimiterName(s.tenantId));
+    await eventually(async () => (await limiter.snapshot(keyId)).tokensToday > 1);
+
+    // An admin sets a budget below what was used today, and an rpm on the key.
+    await e.DB.prepare("UPDATE tenants SET daily_token_budget = 1 WHERE id = ?").bind(s.tenantId).run();
+    await e.DB.prepare("UPDATE api_keys SET rpm_limit = 7 WHERE id = ?").bind(keyId).run();
+    await checkDueAt(s, Date.now() - 1);
+    c.send(chat("t2"));
+    expect(await c.waitFor((f) => f.type === "error" && f.id === "t2")).toMatchObject({ code: "budget_exceeded" });
+    // Unset columns took the gateway's defaults, as its own key lookup resolves them.
+    expect(await limitsOf(s)).toEqual([{ ...defaults, keyRpm: 7, dailyTokenBudget: 1, leaseTtlMs: LIMITS.leaseTtlMs }]);
+    expect(await turns(s)).toEqual(["t1"]);
     expect(c.closed).toBeNull();
     c.close();
   });

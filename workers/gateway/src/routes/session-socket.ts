@@ -7,10 +7,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError, forbidden, unauthorized, type ErrorType } from "../../../../lib/errors.js";
 import { ErrorBodySchema } from "../../../../lib/protocol/index.js";
-import { SOCKET_HEADERS } from "../../../../lib/protocol/session.js";
+import { SOCKET_HEADERS, type SocketLimits } from "../../../../lib/protocol/session.js";
 import type { Context } from "hono";
 import type { AuthContext, GatewayApp } from "../env.js";
-import { lookupKeyById } from "../keys.js";
+import { limitDefaults, lookupKeyById } from "../keys.js";
 import { apiKeyAuth } from "../middleware/auth.js";
 import { router } from "../validation.js";
 import { redeemTicket, sessionStub } from "./sessions.js";
@@ -39,6 +39,9 @@ export const sessionSocket = router().openapi(route, async (c) => {
   const { id } = c.req.valid("param");
   const { ticket } = c.req.valid("query");
   const { tenantId, keyId, limits } = ticket !== undefined ? await byTicket(c, ticket, id) : await byApiKey(c);
+  const settings = c.get("settings");
+  // The defaults go along so the session resolves the key's limits as we do when it re-reads them from D1.
+  const socketLimits: SocketLimits = { ...limits, leaseTtlMs: settings.CIO_LEASE_TTL_MS, defaults: limitDefaults(settings) };
   const res = await sessionStub(c.env.SESSIONS, tenantId, id).fetch("https://session.internal/ws", {
     headers: {
       upgrade: "websocket",
@@ -46,7 +49,7 @@ export const sessionSocket = router().openapi(route, async (c) => {
       [SOCKET_HEADERS.session]: id,
       [SOCKET_HEADERS.key]: keyId,
       [SOCKET_HEADERS.request]: c.get("requestId"),
-      [SOCKET_HEADERS.limits]: JSON.stringify({ ...limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS }),
+      [SOCKET_HEADERS.limits]: JSON.stringify(socketLimits),
     },
   });
   if (res.status !== 101 || !res.webSocket) throw await asApiError(res);

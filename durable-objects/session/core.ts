@@ -15,6 +15,9 @@ import { Sockets } from "./sockets.js";
 import { SessionStore, type SessionMeta } from "./store.js";
 import { Turns, TurnStop } from "./turns.js";
 
+/** How soon a deleted session asks its tenant's limiter again to drop its sockets from the tenant's count. */
+const REPORT_RETRY_MS = 10_000;
+
 export class SessionCore {
   readonly store: SessionStore;
   readonly sockets: Sockets;
@@ -114,7 +117,7 @@ export class SessionCore {
   async alarm(closeIdle: (now: number) => void, reportCount: () => Promise<void>) {
     this.alarmAt = null;
     const meta = this.store.meta();
-    if (!meta) return;
+    if (!meta) return this.reportDeleted();
     const now = Date.now();
     this.turns.failOrphans();
     this.turns.enforceTimeout(this.settings.CIO_SESSION_TURN_TIMEOUT_S * 1000, now);
@@ -129,7 +132,11 @@ export class SessionCore {
     this.changed();
   }
 
-  /** Deletes everything: the index row first (if D1 fails, nothing is lost and the alarm tries again). */
+  /**
+   * Deletes everything: the index row first (if D1 fails, nothing is lost and the alarm tries again). All that
+   * stays is a marker until the tenant's limiter has heard that the sockets are gone: a lost report would
+   * keep them in the tenant's count, lowering CIO_TENANT_MAX_SOCKETS for good.
+   */
   async destroy(meta: SessionMeta, why: "session deleted" | "session expired") {
     this.turns.stopAll(new TurnStop("session_deleted", why === "session deleted" ? "The session was deleted." : "The session expired."));
     try {
@@ -145,8 +152,25 @@ export class SessionCore {
     await this.ctx.storage.deleteAll();
     this.alarmAt = undefined;
     this.store.migrate();
-    await this.limiter(meta.tenantId)
-      .reportSockets(meta.sessionId, 0)
-      .catch((err) => this.log().warn("socket count not reported", { err }));
+    // In the same storage step as the wipe, so no eviction falls between them.
+    this.store.markDeleted(meta);
+    await this.reportDeleted();
+  }
+
+  /** Tells the limiter that a deleted session has no sockets left; its alarm asks again until that succeeds. */
+  private async reportDeleted() {
+    const ref = this.store.deleted();
+    if (!ref) return;
+    // Set before the call, so an eviction during it does not lose the report either.
+    await this.ctx.storage.setAlarm(Date.now() + REPORT_RETRY_MS);
+    try {
+      await this.limiter(ref.tenantId).reportSockets(ref.sessionId, 0);
+    } catch (err) {
+      this.log(ref).warn("socket count of a deleted session not reported; retrying", { err, retryMs: REPORT_RETRY_MS });
+      return;
+    }
+    this.store.clearDeleted();
+    // A session created again under this id meanwhile has set its own alarm.
+    if (!this.store.meta()) await this.ctx.storage.deleteAlarm();
   }
 }

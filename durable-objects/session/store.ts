@@ -1,9 +1,10 @@
 /**
  * A session's own SQLite: one metadata row, the conversation's messages, the turns (so one cut off by an
- * eviction is found again), and the append-only event log whose `seq` is strictly increasing. Every read
+ * eviction is found again), and the append-only event log whose `seq` is strictly increasing; after a delete,
+ * only a marker the tenant's socket count depends on (core.ts, destroy). Every read
  * and write is synchronous, so an append and its broadcast happen without anything in between.
  */
-import type { LoggedEvent, NewEvent, SessionMessage } from "../../lib/protocol/session.js";
+import type { LoggedEvent, NewEvent, SessionMessage, SessionRef } from "../../lib/protocol/session.js";
 
 export interface SessionMeta {
   tenantId: string;
@@ -28,6 +29,8 @@ const MIGRATIONS = [
    CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL);
    CREATE TABLE messages (seq INTEGER PRIMARY KEY, turn_id TEXT NOT NULL, role TEXT NOT NULL, content TEXT NOT NULL, created_at INTEGER NOT NULL);
    CREATE TABLE turns (id TEXT PRIMARY KEY, status TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, error TEXT);`,
+  // What is left of a deleted session until its tenant's limiter has heard that its sockets are gone.
+  `CREATE TABLE deleted (id INTEGER PRIMARY KEY CHECK (id = 1), tenant_id TEXT NOT NULL, session_id TEXT NOT NULL);`,
 ];
 
 export class SessionStore {
@@ -64,6 +67,8 @@ export class SessionStore {
   }
 
   create(m: SessionMeta) {
+    // A live session reports its exact socket count from now on, which settles what the deleted one owed.
+    this.clearDeleted();
     this.sql.exec(
       "INSERT INTO meta (id, tenant_id, session_id, title, model, created_at, last_active_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
       m.tenantId,
@@ -73,6 +78,20 @@ export class SessionStore {
       m.createdAt,
       m.lastActiveAt,
     );
+  }
+
+  /** The deleted session whose socket count the tenant's limiter has not yet been told is 0, if any. */
+  deleted(): SessionRef | null {
+    const r = this.sql.exec<{ tenant_id: string; session_id: string }>("SELECT tenant_id, session_id FROM deleted").toArray()[0];
+    return r ? { tenantId: r.tenant_id, sessionId: r.session_id } : null;
+  }
+
+  markDeleted(ref: SessionRef) {
+    this.sql.exec("INSERT OR REPLACE INTO deleted (id, tenant_id, session_id) VALUES (1, ?, ?)", ref.tenantId, ref.sessionId);
+  }
+
+  clearDeleted() {
+    this.sql.exec("DELETE FROM deleted");
   }
 
   touch(now: number) {

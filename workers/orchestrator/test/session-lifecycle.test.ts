@@ -1,14 +1,25 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
+import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { textOf } from "./session-client.js";
-import { connect, e, newSession, newTenant, sessionStub, upgrade } from "./session-fixtures.js";
+import { connect, e, newSession, newTenant, sessionStub, upgrade, type TestSession } from "./session-fixtures.js";
 
 const ANSWER = "alpha beta gamma delta epsilon zeta";
 const indexRow = (tenantId: string, id: string) => e.DB.prepare("SELECT * FROM sessions WHERE tenant_id = ? AND id = ?").bind(tenantId, id).first();
 const turnStatus = (stub: DurableObjectStub, id: string) =>
   runInDurableObject(stub, (_o: SessionDO, state) => state.storage.sql.exec<{ status: string }>("SELECT status FROM turns WHERE id = ?", id).toArray()[0]?.status);
+
+/** The session's next call to its tenant's limiter fails (once), as an unreachable limiter would. */
+const failNextReport = (s: TestSession) =>
+  runInDurableObject(s.stub, (o: SessionDO) => {
+    const core = (o as unknown as { core: { limiter?: (tenantId: string) => unknown } }).core;
+    core.limiter = () => {
+      delete core.limiter;
+      return { reportSockets: () => Promise.reject(new Error("limiter unreachable")) };
+    };
+  });
 
 describe("SessionDO lifecycle", () => {
   it("is created with its metadata and a D1 index row, and answers only to its own tenant", async () => {
@@ -33,6 +44,27 @@ describe("SessionDO lifecycle", () => {
     expect(await s.stub.info(s)).toBeNull();
     expect(await indexRow(s.tenantId, s.sessionId)).toBeNull();
     expect(await runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec("SELECT * FROM events").toArray().length)).toBe(0);
+  });
+
+  it("a delete whose socket report fails asks again until the tenant's socket count is 0; the session stays gone", async () => {
+    const s = await newSession();
+    const limiter = stubFor(e.RATE_LIMITER, rateLimiterName(s.tenantId));
+    const c = await connect(s);
+    expect(await limiter.openSockets()).toBe(1);
+    await failNextReport(s);
+    expect(await s.stub.remove(s)).toBe(true);
+    await c.waitClosed();
+    expect(await limiter.openSockets()).toBe(1);
+    expect(await s.stub.info(s)).toBeNull();
+
+    await runDurableObjectAlarm(s.stub);
+    expect(await limiter.openSockets()).toBe(0);
+    expect(await s.stub.info(s)).toBeNull();
+    expect(await s.stub.messages(s, 0, 10)).toBeNull();
+    expect((await upgrade(s)).status).toBe(404);
+    // Nothing is left: no alarm, no marker.
+    expect(await runDurableObjectAlarm(s.stub)).toBe(false);
+    expect(await runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec("SELECT * FROM deleted").toArray().length)).toBe(0);
   });
 
   it("its alarm deletes a session inactive for CIO_SESSION_TTL_S (storage and index row), and keeps an active one", async () => {

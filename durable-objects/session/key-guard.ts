@@ -12,10 +12,9 @@
  * revokes a key or suspends a tenant; this re-check is what holds when that fan-out misses a session.
  */
 import { z } from "zod";
-import { resolveLimits, type StoredLimits } from "../../lib/db/key-limits.js";
+import { keyStanding, resolveLimits, type KeyStanding, type StoredLimits } from "../../lib/db/key-limits.js";
 import { SessionRefSchema, type AdmissionLimits } from "../../lib/protocol/session.js";
 import type { Logger } from "../../lib/log.js";
-import { keyStatus, type KeyStatus } from "./key-status.js";
 import { close, send, type SocketState, type Sockets } from "./sockets.js";
 
 /** How a refused socket is told: an `error` frame with the code, then a close code in the 4000 range. */
@@ -45,7 +44,7 @@ export interface KeyGuardDeps {
 
 export class KeyGuard {
   /** One D1 read per key at a time, however many sockets or frames are waiting for it. */
-  private inflight = new Map<string, Promise<KeyStatus | null>>();
+  private inflight = new Map<string, Promise<KeyStanding | null>>();
   /** No socket's check is due before this (in memory only: after a wake-up the first event looks again). */
   private nextSweep = 0;
 
@@ -102,10 +101,10 @@ export class KeyGuard {
     return hit.length;
   }
 
-  private status(tenantId: string, keyId: string): Promise<KeyStatus | null> {
+  private status(tenantId: string, keyId: string): Promise<KeyStanding | null> {
     let p = this.inflight.get(keyId);
     if (!p) {
-      p = keyStatus(this.d.db, tenantId, keyId)
+      p = keyStanding(this.d.db, tenantId, keyId)
         .catch((err: unknown) => (this.d.log().warn("api key not re-checked; the socket stays open until the retry", { err, keyId }), null))
         .finally(() => this.inflight.delete(keyId));
       this.inflight.set(keyId, p);

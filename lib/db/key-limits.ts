@@ -1,10 +1,12 @@
 /**
  * A key's admission limits as D1 stores them (the key's rpm and concurrency, its tenant's, the tenant's daily
- * token budget; null = the default) and how they resolve. The gateway reads them on every request and a
- * session on every re-check of a socket's key, so a socket admits its turns with the limits a request would.
+ * token budget; null = the default) and how they resolve. The gateway reads them on every request, a session
+ * on every re-check of a socket's key and queued work (batch parts, chat_completion tasks) when it runs, so
+ * all of them admit with the limits a request would, and stop when the key or the tenant no longer holds.
  */
+import { and, eq } from "drizzle-orm";
 import type { AdmissionLimits, LimitDefaults } from "../protocol/session.js";
-import { schema } from "./index.js";
+import { openDb, schema } from "./index.js";
 
 /** The columns to select from `api_keys` joined with `tenants`. */
 export const limitColumns = {
@@ -26,4 +28,23 @@ export function resolveLimits(r: StoredLimits, d: LimitDefaults): KeyLimits {
     tenantConcurrency: r.tenantConcurrency ?? d.tenantConcurrency,
     dailyTokenBudget: r.dailyTokenBudget,
   };
+}
+
+export type KeyStanding = { status: "ok"; limits: StoredLimits } | { status: "api_key_revoked" | "tenant_suspended" };
+
+/** Whether a key still holds, and its stored limits: the conditions the gateway checks on every request. */
+export async function keyStanding(db: D1Database, tenantId: string, keyId: string): Promise<KeyStanding> {
+  const k = schema.apiKeys;
+  const t = schema.tenants;
+  const [r] = await openDb(db)
+    .select({ revokedAt: k.revokedAt, status: t.status, ...limitColumns })
+    .from(k)
+    .innerJoin(t, eq(t.id, k.tenantId))
+    .where(and(eq(k.id, keyId), eq(k.tenantId, tenantId)))
+    .limit(1);
+  // A key that is gone (or never was this tenant's) is as good as revoked.
+  if (!r || r.revokedAt !== null) return { status: "api_key_revoked" };
+  if (r.status !== "active") return { status: "tenant_suspended" };
+  const { revokedAt: _, status: __, ...limits } = r;
+  return { status: "ok", limits };
 }

@@ -10,7 +10,7 @@ import { openDb, schema } from "../../../lib/db/index.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import type { HeavyEnv } from "../src/env.js";
-import { deliver, deliverRecorded, env, newTask, newTenant, putFile } from "./support.js";
+import { deliver, deliverRecorded, env, keyOf, newTask, newTenant, putFile } from "./support.js";
 
 const LINES = 10;
 const OPEN_LIMITS = { keyRpm: 1000, keyConcurrency: 100, tenantRpm: 1000, tenantConcurrency: 100, dailyTokenBudget: null };
@@ -27,7 +27,7 @@ async function batchPart(limits: Record<string, number | null> = OPEN_LIMITS) {
   const task = await newTask(tenantId, "batch", { batchId }, { status: "running" });
   const db = openDb(env.DB);
   await db.insert(schema.batches).values({
-    id: batchId, tenantId, taskId: task.id, keyId: `key-${run}`, limits, inputFileId: fileId, endpoint: "/v1/chat/completions",
+    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits, inputFileId: fileId, endpoint: "/v1/chat/completions",
     completionWindow: "24h", status: "in_progress", total: LINES, partsTotal: 1, expiresAt: Date.now() + 3600_000,
   });
   await db.insert(schema.batchParts).values({ batchId, idx: 0, tenantId, startByte: 0, endByte: new TextEncoder().encode(input).length, firstLine: 1, requests: LINES, status: "queued" });
@@ -103,6 +103,22 @@ describe("batch parts that stop midway", () => {
     expect(errors.map((e) => e.error?.code)).toEqual(Array(LINES - answered).fill("retries_exhausted"));
     expect([...out, ...errors].map((o) => o.custom_id).sort()).toEqual(Array.from({ length: LINES }, (_, i) => `r${i}`).sort());
     expect((await sendCounts(run)).every((n) => n <= 1)).toBe(true);
+  });
+
+  it("a key revoked or a tenant suspended after the batch was created stops its requests: each fails with the reason, no model is called", async () => {
+    for (const [why, stop] of [
+      ["api_key_revoked", (t: string) => openDb(env.DB).update(schema.apiKeys).set({ revokedAt: Date.now() }).where(eq(schema.apiKeys.id, keyOf(t)))],
+      ["tenant_suspended", (t: string) => openDb(env.DB).update(schema.tenants).set({ status: "suspended" }).where(eq(schema.tenants.id, t))],
+    ] as const) {
+      const { run, tenantId, batchId, msg } = await batchPart();
+      await stop(tenantId);
+      const [outcome] = await deliverRecorded("heavy", [{ body: msg, attempts: 1 }]);
+      expect(outcome).toEqual({ acked: true, retryDelaySeconds: null });
+      expect(await sendCounts(run)).toEqual(Array(LINES).fill(0));
+      const batch = await batchRow(tenantId, batchId);
+      expect(batch).toMatchObject({ status: "completed", completed: 0, failed: LINES });
+      expect((await fileLines(tenantId, batch.errorFileId)).map((l) => l.error?.code)).toEqual(Array(LINES).fill(why));
+    }
   });
 
   it("a part held by the tenant's rate limit goes back to the queue delayed, without using a retry, and resumes where it stopped", async () => {

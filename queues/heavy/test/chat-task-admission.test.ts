@@ -12,10 +12,9 @@ import { newTaskId, r2Keys } from "../../../lib/heavy/ids.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import type { HeavyEnv } from "../src/env.js";
-import { deliverRecorded, env, newTenant, newTask, readTask, taskMessage } from "./support.js";
+import { deliverRecorded, env, keyOf, newTenant, newTask, readTask, taskMessage } from "./support.js";
 
 const OPEN_LIMITS = { keyRpm: 1000, keyConcurrency: 100, tenantRpm: 1000, tenantConcurrency: 100, dailyTokenBudget: null };
-const KEY = "key-chat-task";
 
 /** A chat_completion task as the gateway queues it; the mock model logs its requests under `mockId`. */
 async function chatTask(tenantId: string, limits: Record<string, number | null> = OPEN_LIMITS) {
@@ -24,7 +23,7 @@ async function chatTask(tenantId: string, limits: Record<string, number | null> 
   const inputRef = r2Keys.taskInput(tenantId, id);
   const request = { model: "mock-model", messages: [{ role: "user", content: withDirective("write", { id: mockId, text: "A long essay." }) }] };
   await env.FILES.put(inputRef, JSON.stringify(request));
-  const task = await newTask(tenantId, "chat_completion", { keyId: KEY, limits, model: "mock-model" }, { id, inputRef });
+  const task = await newTask(tenantId, "chat_completion", { keyId: keyOf(tenantId), limits, model: "mock-model" }, { id, inputRef });
   return { task, mockId, msg: taskMessage(task) };
 }
 
@@ -51,6 +50,7 @@ async function eventually(check: () => Promise<boolean>, ms = 5000) {
 describe("chat_completion tasks and the tenant's rate limiter", () => {
   it("fails a task with budget_exceeded when the daily token budget is exhausted at run time, without calling the model", async () => {
     const tenantId = await newTenant();
+    await openDb(env.DB).update(schema.tenants).set({ dailyTokenBudget: 100 }).where(eq(schema.tenants.id, tenantId));
     const { task, mockId, msg } = await chatTask(tenantId, { ...OPEN_LIMITS, dailyTokenBudget: 100 });
     // The budget was spent after the task was queued (the gateway admitted its creation).
     await limiter(tenantId).settle(null, { tenantId, model: "mock-model", usage: { prompt_tokens: 60, completion_tokens: 40, total_tokens: 100 } });
@@ -61,12 +61,32 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     expect(await sent(mockId)).toEqual([]);
   });
 
+  it("fails a task whose key was revoked after it was queued, without calling the model", async () => {
+    const tenantId = await newTenant();
+    const { task, mockId, msg } = await chatTask(tenantId);
+    await openDb(env.DB).update(schema.apiKeys).set({ revokedAt: Date.now() }).where(eq(schema.apiKeys.id, keyOf(tenantId)));
+    const [outcome] = await deliverRecorded("heavy", [{ body: msg, attempts: 1 }]);
+    expect(outcome).toEqual({ acked: true, retryDelaySeconds: null });
+    expect(await readTask(task.id)).toMatchObject({ status: "failed", error: { code: "api_key_revoked" } });
+    expect(await sent(mockId)).toEqual([]);
+  });
+
+  it("runs under the limits D1 has when it runs: a budget set after the task was queued applies", async () => {
+    const tenantId = await newTenant();
+    const { task, mockId, msg } = await chatTask(tenantId); // queued with no budget
+    await openDb(env.DB).update(schema.tenants).set({ dailyTokenBudget: 100 }).where(eq(schema.tenants.id, tenantId));
+    await limiter(tenantId).settle(null, { tenantId, model: "mock-model", usage: { prompt_tokens: 60, completion_tokens: 40, total_tokens: 100 } });
+    await deliverRecorded("heavy", [{ body: msg, attempts: 1 }]);
+    expect(await readTask(task.id)).toMatchObject({ status: "failed", error: { code: "budget_exceeded" } });
+    expect(await sent(mockId)).toEqual([]);
+  });
+
   it("sends a task over the key's rpm back to the queue delayed, not as a failed attempt, and runs it once the limit frees up", async () => {
     const tenantId = await newTenant();
     const limits = { ...OPEN_LIMITS, keyRpm: 1 };
     const { task, mockId, msg } = await chatTask(tenantId, limits);
     // The key's one request of this minute went elsewhere.
-    const other = await limiter(tenantId).reserve({ keyId: KEY, ...limits, leaseTtlMs: 60_000 });
+    const other = await limiter(tenantId).reserve({ keyId: keyOf(tenantId), ...limits, leaseTtlMs: 60_000 });
     expect(other.ok).toBe(true);
     if (other.ok) await limiter(tenantId).release(other.leaseId);
 
@@ -86,7 +106,7 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     expect(await readTask(task.id)).toMatchObject({ status: "succeeded", attempts: 1, summary: "A long essay." });
     expect(await sent(mockId)).toHaveLength(1);
     // The orchestrator settled the lease the job reserved: the key has nothing in flight.
-    await eventually(async () => (await limiter(tenantId).snapshot(KEY)).keyInFlight === 0);
+    await eventually(async () => (await limiter(tenantId).snapshot(keyOf(tenantId))).keyInFlight === 0);
   });
 
   it("holds its concurrency slot with a lease of CIO_LEASE_TTL_MS, like the gateway's requests", async () => {
@@ -95,11 +115,11 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     const id = newTaskId();
     const inputRef = r2Keys.taskInput(tenantId, id);
     await env.FILES.put(inputRef, JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: withDirective("slow", { id: mockId, text: "done", delayMs: 1500 }) }] }));
-    const task = await newTask(tenantId, "chat_completion", { keyId: KEY, limits: OPEN_LIMITS, model: "mock-model" }, { id, inputRef });
+    const task = await newTask(tenantId, "chat_completion", { keyId: keyOf(tenantId), limits: OPEN_LIMITS, model: "mock-model" }, { id, inputRef });
     const running = deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, CIO_LEASE_TTL_MS: "1000" } as HeavyEnv);
-    await eventually(async () => (await limiter(tenantId).snapshot(KEY)).keyInFlight === 1);
+    await eventually(async () => (await limiter(tenantId).snapshot(keyOf(tenantId))).keyInFlight === 1);
     // Two seconds on, a 1 s lease has expired (a lease of the old fixed 15 minutes would still hold the slot).
-    expect((await limiter(tenantId).snapshot(KEY, Date.now() + 2000)).keyInFlight).toBe(0);
+    expect((await limiter(tenantId).snapshot(keyOf(tenantId), Date.now() + 2000)).keyInFlight).toBe(0);
     await running;
     expect(await readTask(task.id)).toMatchObject({ status: "succeeded" });
   });
@@ -108,7 +128,7 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     const tenantId = await newTenant();
     const limits = { ...OPEN_LIMITS, keyConcurrency: 1 };
     const { task, mockId, msg } = await chatTask(tenantId, limits);
-    const held = await limiter(tenantId).reserve({ keyId: KEY, ...limits, leaseTtlMs: 60_000 });
+    const held = await limiter(tenantId).reserve({ keyId: keyOf(tenantId), ...limits, leaseTtlMs: 60_000 });
     expect(held.ok).toBe(true);
 
     const q = recordingQueue();
@@ -135,7 +155,7 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     const [outcome] = await deliverRecorded("heavy", [{ body: msg, attempts: 1 }], { ...env, ORCHESTRATOR: { chat } as unknown as HeavyEnv["ORCHESTRATOR"] });
     expect(outcome).toEqual({ acked: false, retryDelaySeconds: expect.any(Number) });
     expect(await readTask(task.id)).toMatchObject({ status: "running", attempts: 1, error: { code: "attempt_failed" } });
-    expect((await limiter(tenantId).snapshot(KEY)).keyInFlight).toBe(0);
+    expect((await limiter(tenantId).snapshot(keyOf(tenantId))).keyInFlight).toBe(0);
   });
 
   it("a retried task whose completion is already stored finishes without calling the model again", async () => {

@@ -14,11 +14,15 @@ import worker from "../src/index.js";
 
 export const env = rawEnv as unknown as HeavyEnv & { TEST_MAX_RETRIES: string };
 
+/** A new tenant with one API key, keyOf(tenant): queued work runs only while the key that created it holds. */
 export async function newTenant(): Promise<string> {
   const id = `ten_${crypto.randomUUID().slice(0, 12)}`;
   await openDb(env.DB).insert(schema.tenants).values({ id, name: id });
+  await openDb(env.DB).insert(schema.apiKeys).values({ id: keyOf(id), tenantId: id, name: "test", prefix: "sk-cio-test", hash: crypto.randomUUID(), scopes: ["chat"] });
   return id;
 }
+
+export const keyOf = (tenantId: string) => `key-${tenantId}`;
 
 export async function putFile(tenantId: string, filename: string, content: string | Uint8Array, purpose: "analysis" | "batch" = "analysis") {
   const id = newFileId();

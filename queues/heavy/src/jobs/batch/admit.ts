@@ -1,10 +1,13 @@
 /**
  * Batch requests (and chat_completion tasks, ../chat-completion.ts) are admitted by the tenant's
  * RateLimiterDO exactly like requests through the gateway, under the limits of the key that created the
- * batch or task, so queued work cannot exceed the tenant's rates. A request over the rate waits (up to
- * CIO_BATCH_RATE_WAIT_MS in all) and then throws RateLimited, on which part.ts hands the part back to the
- * queue with a delay; an exhausted daily budget fails the request.
+ * batch or task, so queued work cannot exceed the tenant's rates. Those limits are read again from D1 when
+ * the work runs (once per part or task): a budget set or a limit lowered since the batch was created applies,
+ * and a key revoked or a tenant suspended since stops the work (api_key_revoked, tenant_suspended). A request
+ * over the rate waits (up to CIO_BATCH_RATE_WAIT_MS in all) and then throws RateLimited, on which part.ts
+ * hands the part back to the queue with a delay; an exhausted daily budget fails the request.
  */
+import { keyStanding, resolveLimits, type KeyLimits } from "../../../../../lib/db/key-limits.js";
 import { rateLimiterName, stubFor } from "../../../../../lib/do-names.js";
 import type { HeavyEnv } from "../../env.js";
 import type { BatchRow } from "./store.js";
@@ -31,9 +34,33 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Who asks: the batch row, or a task's tenant with the key and limits the gateway stored on it. */
 export type Admitted = Pick<BatchRow, "tenantId" | "keyId" | "limits">;
 
+const REFUSED = {
+  api_key_revoked: "The API key that created this work has been revoked.",
+  tenant_suspended: "This organization is suspended.",
+} as const;
+
+/** The key's standing now, read once per `who` (a part's run, a task's run): every request of a part asks. */
+const standings = new WeakMap<Admitted, Promise<{ ok: true; limits: KeyLimits } | Extract<Admission, { ok: false }>>>();
+
+function standing(env: HeavyEnv, who: Admitted) {
+  let p = standings.get(who);
+  if (!p) {
+    p = keyStanding(env.DB, who.tenantId, who.keyId).then((s) =>
+      s.status === "ok"
+        ? // Unset limits take the values stored with the work (the gateway's defaults when it was created).
+          { ok: true as const, limits: resolveLimits(s.limits, who.limits as KeyLimits) }
+        : { ok: false as const, code: s.status, message: REFUSED[s.status] },
+    );
+    standings.set(who, p);
+  }
+  return p;
+}
+
 export async function admit(env: HeavyEnv, batch: Admitted, budget: { waitedMs: number; maxWaitMs: number; leaseTtlMs: number }): Promise<Admission> {
+  const now = await standing(env, batch);
+  if (!now.ok) return now;
   const stub = stubFor(env.RATE_LIMITER, rateLimiterName(batch.tenantId));
-  const l = batch.limits as { keyRpm: number; keyConcurrency: number; tenantRpm: number; tenantConcurrency: number; dailyTokenBudget: number | null };
+  const l = now.limits;
   for (;;) {
     const r = await stub.reserve({ keyId: batch.keyId, ...l, leaseTtlMs: budget.leaseTtlMs });
     if (r.ok) return { ok: true, leaseId: r.leaseId };

@@ -184,7 +184,7 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
     const parsed = HubQueryRequestSchema.safeParse(raw);
     if (!parsed.success) return { ok: false, error: { code: "invalid_request", message: parsed.error.issues[0]?.message ?? "invalid query" } };
     const r = parsed.data;
-    if (this.pending.has(r.id)) return { ok: false, error: { code: "invalid_request", message: `a query with id '${r.id}' is already running` } };
+    if (this.pending.has(r.id)) return { ok: false, error: { code: "query_in_progress", message: `a query with id '${r.id}' is already running` } };
     const s = this.settings;
     const frame: QueryFrame = {
       type: "query", id: r.id, requestId: r.requestId, sql: r.sql, named: r.named, params: r.params,

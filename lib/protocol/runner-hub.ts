@@ -38,6 +38,7 @@ export const HubErrorCodeSchema = z.enum([
   "db_error",
   "protocol_error", // the runner broke the protocol (bad frame, lost chunk, too many chunks in flight)
   "internal",
+  "query_in_progress", // a query with the same id is still running on this pool
 ]);
 export type HubErrorCode = z.infer<typeof HubErrorCodeSchema>;
 export const HubErrorSchema = z.object({ code: HubErrorCodeSchema, message: z.string() });

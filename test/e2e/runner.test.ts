@@ -189,8 +189,10 @@ describe.skipIf(skipPg)("runner with PostgreSQL through the stack", () => {
     const r = await runner("pg-revoke", { kind: "postgres", url: pgUrl }, { token: t });
     await api("DELETE", `/admin/tenants/${tenantId}/runner-tokens/${id}`, adminToken);
     await waitFor(async () => r.output().includes("the runner token was refused"), () => r.output(), 10_000);
+    // Its only token revoked, the name is no runner of the tenant's any more.
     const res = await api("POST", "/v1/runners/pg-revoke/query", tenantKey, { sql: "SELECT 1" });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ error: { code: "runner_not_found" } });
   });
 });
 

@@ -49,7 +49,8 @@ describe("runner connect", () => {
     const r = await FakeRunner.connect(token, name);
     await admin("DELETE", `/admin/tenants/${t.tenantId}/runner-tokens/${tokenId}`);
     await expect(r.next(() => false)).rejects.toThrow(/1008 the runner token was revoked/);
-    expect((await query(t, name, { sql: "SELECT 1" })).status).toBe(503);
+    // Its only token gone, the name is no runner of the tenant's any more (as GET /v1/runners/{name} says).
+    expect((await query(t, name, { sql: "SELECT 1" })).status).toBe(404);
   });
 });
 
@@ -106,6 +107,23 @@ describe("queries through the hub", () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: { code: "runner_offline", type: "upstream_error" } });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("answers 404 for a runner name the tenant has no token for, and 409 for a query id already running", async () => {
+    const { t, token, name } = await pool();
+    const typo = await query(t, `${name}-typo`, { sql: "SELECT 1" });
+    expect(typo.status).toBe(404);
+    expect(await typo.json()).toMatchObject({ error: { code: "runner_not_found", type: "not_found_error" } });
+    const other = await newTenant();
+    expect((await query(other, name, { sql: "SELECT 1" })).status).toBe(404); // another tenant's runner name
+    const r = await FakeRunner.connect(token, name);
+    const first = query(t, name, { sql: "SELECT pg_sleep(60)", id: "same-id" });
+    const q = await r.query("same-id");
+    const again = await query(t, name, { sql: "SELECT 2", id: "same-id" });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: { code: "query_in_progress" } });
+    r.answer(q, [[["north", 1]]]);
+    expect((await first).status).toBe(200);
   });
 
   it("rejects bad bodies with an OpenAI-shaped 400", async () => {

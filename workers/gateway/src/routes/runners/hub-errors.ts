@@ -16,6 +16,7 @@ const STATUS: Record<HubErrorCode, [number, ErrorType]> = {
   db_error: [400, "invalid_request_error"],
   protocol_error: [502, "upstream_error"],
   internal: [502, "upstream_error"],
+  query_in_progress: [409, "invalid_request_error"],
 };
 
 export function hubErrorToApi(e: HubError): ApiError {

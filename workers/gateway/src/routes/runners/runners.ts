@@ -27,6 +27,14 @@ async function runnerNames(d1: D1Database, tenantId: string, name?: string): Pro
   return rows.map((r) => r.name);
 }
 
+/**
+ * 404 for a name the tenant holds no live token for: the hub of a mistyped name would answer runner_offline
+ * (503), which clients retry as if the runner were only away.
+ */
+async function knownRunner(d1: D1Database, tenantId: string, name: string) {
+  if (!(await runnerNames(d1, tenantId, name)).length) throw notFound(`No runner named '${name}'.`, "runner_not_found");
+}
+
 const runnerView = (s: RunnerStatus) => ({
   object: "runner" as const,
   name: s.name,
@@ -58,7 +66,7 @@ export const runners = router()
     async (c) => {
       const { tenantId } = c.get("auth");
       const { name } = c.req.valid("param");
-      if (!(await runnerNames(c.env.DB, tenantId, name)).length) throw notFound(`No runner named '${name}'.`, "runner_not_found");
+      await knownRunner(c.env.DB, tenantId, name);
       return c.json(runnerView(await hub(c.env, tenantId, name).status(name)), 200);
     },
   )
@@ -72,6 +80,7 @@ export const runners = router()
       const { tenantId } = c.get("auth");
       const { name } = c.req.valid("param");
       const b = c.req.valid("json");
+      await knownRunner(c.env.DB, tenantId, name);
       const id = b.id ?? crypto.randomUUID();
       const req = { id, requestId: c.get("requestId"), sql: b.sql, named: b.named, params: b.params, maxRows: b.max_rows, maxBytes: b.max_bytes, timeoutMs: b.timeout_ms };
       const stub = hub(c.env, tenantId, name);

@@ -85,6 +85,19 @@ export const TaskObjectSchema = z.object({
 export type TaskObject = z.infer<typeof TaskObjectSchema>;
 
 export const UPLOAD_PURPOSES = ["batch", "analysis"] as const;
+
+/** GET /v1/files: a page of the tenant's files, optionally of one purpose (batch outputs included). */
+export const ListFilesQuerySchema = z.object({
+  purpose: z.enum([...UPLOAD_PURPOSES, "batch_output"]).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  after: z.string().optional(),
+});
+
+/** GET /v1/batches: a page of the tenant's batches. */
+export const ListBatchesQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().optional(),
+});
 export const FileObjectSchema = z.object({
   id: z.string(),
   object: z.literal("file"),

@@ -107,6 +107,20 @@ describe("files API", () => {
     expect(await unknown.json()).toMatchObject({ error: { param: "after" } });
   });
 
+  it("refuses bad list parameters with a 400 naming them instead of a silent default", async () => {
+    const t = await newTenant();
+    await uploaded(t.headers, "a.csv", "a\n1\n");
+    for (const [q, param] of [["limit=abc", "limit"], ["limit=0", "limit"], ["limit=1.5", "limit"], ["purpose=anything", "purpose"]] as const) {
+      const res = await call(`/v1/files?${q}`, { headers: t.headers });
+      expect(res.status, q).toBe(400);
+      expect(await res.json(), q).toMatchObject({ error: { type: "invalid_request_error", param } });
+    }
+    for (const q of ["limit=abc", "limit=101"]) expect((await call(`/v1/batches?${q}`, { headers: t.headers })).status, q).toBe(400);
+    const analysis = await (await call("/v1/files?purpose=analysis&limit=1", { headers: t.headers })).json<{ data: { purpose: string }[] }>();
+    expect(analysis.data.map((f) => f.purpose)).toEqual(["analysis"]);
+    expect((await (await call("/v1/files?purpose=batch", { headers: t.headers })).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
   it("needs the files scope", async () => {
     const t = await newTenant({}, { scopes: ["chat"] });
     expect((await upload(t.headers, "a.csv", "a\n")).status).toBe(403);

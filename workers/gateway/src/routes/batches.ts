@@ -3,10 +3,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, newestFirst } from "../../../../lib/db/pages.js";
 import { cancelBatch, createBatch, getBatch, toBatchObject } from "../../../../lib/heavy/batches.js";
-import { BatchObjectSchema, CreateBatchSchema, ErrorBodySchema } from "../../../../lib/protocol/index.js";
+import { BatchObjectSchema, CreateBatchSchema, ErrorBodySchema, ListBatchesQuerySchema } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
-import { router } from "../validation.js";
+import { router, validQuery } from "../validation.js";
 
 const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
 
@@ -43,8 +43,8 @@ batches.use("/v1/batches", requireScope("tasks"));
 batches.use("/v1/batches/*", requireScope("tasks"));
 
 batches.get("/v1/batches", async (c) => {
-  const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
-  const page = await newestFirst(c.env.DB, schema.batches, { tenantId: c.get("auth").tenantId, limit, after: c.req.query("after"), noun: "batch" });
+  const { limit, after } = validQuery(c, ListBatchesQuerySchema);
+  const page = await newestFirst(c.env.DB, schema.batches, { tenantId: c.get("auth").tenantId, limit, after, noun: "batch" });
   return c.json(listOf(page.rows.map(toBatchObject), page.hasMore), 200);
 });
 

@@ -10,10 +10,10 @@ import { getFile, toFileObject } from "../../../../lib/heavy/files.js";
 import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
 import { boundaryOf, MultipartError, readMultipart } from "../../../../lib/http/multipart.js";
-import { UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
+import { ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
-import { router } from "../validation.js";
+import { router, validQuery } from "../validation.js";
 
 export const isUpload = (path: string, method: string) => method === "POST" && path === "/v1/files";
 
@@ -63,10 +63,9 @@ files.post("/v1/files", rateLimit(), async (c) => {
 });
 
 files.get("/v1/files", async (c) => {
-  const purpose = c.req.query("purpose");
-  const limit = Math.min(10_000, Math.max(1, Number(c.req.query("limit") ?? 100) || 100));
-  const filter = purpose ? eq(schema.files.purpose, purpose as "batch") : undefined;
-  const page = await newestFirst(c.env.DB, schema.files, { tenantId: c.get("auth").tenantId, limit, after: c.req.query("after"), filter, noun: "file" });
+  const { purpose, limit, after } = validQuery(c, ListFilesQuerySchema);
+  const filter = purpose ? eq(schema.files.purpose, purpose) : undefined;
+  const page = await newestFirst(c.env.DB, schema.files, { tenantId: c.get("auth").tenantId, limit, after, filter, noun: "file" });
   return c.json(listOf(page.rows.map(toFileObject), page.hasMore), 200);
 });
 

@@ -4,11 +4,13 @@ import type { CouncilState } from "./state.js";
 
 export function eventsFor(s: CouncilState): CouncilEvent[] {
   const base = { type: "council" as const, council_id: s.id };
+  // Before the rounds: a council may fail before any round was recorded.
+  if (s.status === "failed") return [{ ...base, status: "failed", summary: s.error ?? "the council failed" }];
   const last = s.rounds.at(-1);
   const positions = last?.positions.filter((p) => !p.error).map((p) => ({ assistant: p.assistant, option: p.option, confidence: p.confidence, reasoning: p.reasoning, weight: p.weight }));
   const events: CouncilEvent[] = [];
   if (!last) return [{ ...base, status: "running", round: 0, question: s.question, options: s.options ?? undefined }];
-  if (s.status !== "decided" && s.status !== "failed") {
+  if (s.status !== "decided") {
     events.push({ ...base, status: "round_finished", round: last.round, positions, summary: roundSummary(s, last.round) });
   }
   if (s.status === "consensus") events.push({ ...base, status: "consensus", round: last.round, decision: s.decision!.option, positions, summary: statusSummary(s) });
@@ -16,7 +18,6 @@ export function eventsFor(s: CouncilState): CouncilEvent[] {
     events.push({ ...base, status: "awaiting_human", round: last.round, question: s.question, options: optionsOf(s), positions, summary: statusSummary(s) });
   }
   if (s.status === "decided") events.push({ ...base, status: "decided", decision: s.decision!.option, summary: statusSummary(s) });
-  if (s.status === "failed") events.push({ ...base, status: "failed", summary: s.error ?? "the council failed" });
   return events;
 }
 

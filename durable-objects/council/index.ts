@@ -27,6 +27,7 @@ import { publishToSession } from "../../lib/protocol/session-events.js";
 import { recordOpened, recordRound, recordStatus } from "./audit.js";
 import type { CouncilEnv } from "./env.js";
 import { eventsFor, optionsOf } from "./events.js";
+import { giveUp, retryDelay } from "./failures.js";
 import { defaultCouncilModel, providerModel, type CouncilModel } from "./model.js";
 import { collectPositions, countRound, type RoundDeps } from "./round.js";
 import { seat } from "./seat.js";
@@ -152,8 +153,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
         next = await this.step(s, log);
       } catch (err) {
         if (err instanceof Superseded) continue; // a decision or an outcome came in mid-step: redo it from there
-        log.error("council step failed; retrying", { councilId: s.id, status: s.status, round: s.round, err });
-        next = settings.CIO_COUNCIL_RETRY_DELAY_MS;
+        next = await this.stepFailed(s, err, settings, log);
       }
       if (next === null) {
         if (await this.finish(s)) return;
@@ -165,6 +165,14 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
 
   /** Does the next piece of work; returns the delay until the one after, or null when nothing is owed. */
   private async step(s: CouncilState, log: Logger): Promise<number | null> {
+    const next = await this.advance(s, log);
+    // A final state's notice that did not go out is owed still, and no later step would send it: the step
+    // counts as failed, so the alarm sends it again, backing off.
+    if (next === null && s.pendingEvent && this.tellsSession(s)) throw new Error("the session could not be told of the council's last step");
+    return next;
+  }
+
+  private async advance(s: CouncilState, log: Logger): Promise<number | null> {
     const settings = councilSettings(this.env);
     if (s.pendingEvent) await this.notify(s, log);
     if (s.status === "running") {
@@ -200,6 +208,8 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
         await this.commit(s);
         return null;
       }
+      // Only a round had written the price to D1; the outcome is measured from the row's, so it goes there too.
+      await recordStatus(this.env.DB, s);
       intent.price = s.refPrice;
     }
     s.paperOrder = { ...(await placePaperOrder(this.env.DB, intent, settings)) };
@@ -237,9 +247,9 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     return s.status === "running" || (s.preset === "trading" && isSettled(s)) ? 0 : null;
   }
 
-  /** Tells the session (if any) what the last step did. A failure is logged and retried by the next step. */
+  /** Tells the session (if any) what the last step did. A failure is logged; the next step tells it again. */
   private async notify(s: CouncilState, log: Logger) {
-    if (!s.sessionId || !this.env.SESSIONS) return; // nobody to tell: nothing is owed
+    if (!this.tellsSession(s)) return; // nobody to tell: nothing is owed
     try {
       for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS as unknown as DurableObjectNamespace, s.tenantId, s.sessionId, event);
     } catch (err) {
@@ -248,6 +258,35 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     }
     s.pendingEvent = false;
     await this.commit(s, false);
+  }
+
+  private tellsSession(s: CouncilState): boolean {
+    return Boolean(s.sessionId && this.env.SESSIONS);
+  }
+
+  /**
+   * A step that failed is tried again, backing off, from the state as it was saved (the failed step may have
+   * changed `s`); after CIO_COUNCIL_STEP_ATTEMPTS in a row it is given up (failures.ts). When D1 cannot take
+   * even the failure, this throws and the watchdog alarm brings the step back.
+   */
+  private stepFailed(s: CouncilState, err: unknown, settings: CouncilSettings, log: Logger): Promise<number | null> {
+    return this.exclusive(async () => {
+      const saved = await this.load();
+      if (!saved || saved.version !== s.version) return 0; // a call changed the state meanwhile: redo the step from there
+      const failures = (saved.stepFailures ?? 0) + 1;
+      const retry = failures < settings.CIO_COUNCIL_STEP_ATTEMPTS;
+      log.error(retry ? "council step failed; retrying" : "council step failed; given up", { councilId: s.id, status: saved.status, round: saved.round, failures, err });
+      if (retry) {
+        saved.stepFailures = failures;
+        await this.save(saved, false);
+        return retryDelay(settings, failures);
+      }
+      const running = saved.status === "running";
+      giveUp(saved, failures, err);
+      if (running) await recordStatus(this.env.DB, saved);
+      await this.save(saved);
+      return 0; // the next step tells the session, or finds nothing owed
+    });
   }
 
   private model(s: CouncilState, log: Logger): CouncilModel {
@@ -264,7 +303,10 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
 
   /** Persists the state; `bump` marks a change that waiters should see. Only inside `exclusive`. */
   private async save(s: CouncilState, bump = true) {
-    if (bump) s.version += 1;
+    if (bump) {
+      s.version += 1;
+      s.stepFailures = 0; // a change is progress: failed steps are counted again from nothing
+    }
     await this.ctx.storage.put(STATE, s);
     if (bump) for (const w of [...this.waiters]) w();
   }

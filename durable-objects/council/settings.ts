@@ -17,11 +17,16 @@ export const CouncilSettingsSchema = z.object({
   /** Attempts per assistant and round before it abstains; each attempt has the client's own retries. */
   CIO_COUNCIL_ASSISTANT_ATTEMPTS: envInt(3, 1, 10),
   CIO_COUNCIL_RETRY_DELAY_MS: envInt(1_000, 1, 60_000),
+  /** Failed steps in a row (backing off from CIO_COUNCIL_RETRY_DELAY_MS) before one is given up: a running
+   * council fails, visibly; a finished one stops owing its session notice. */
+  CIO_COUNCIL_STEP_ATTEMPTS: envInt(6, 1, 20),
   /** Bounds of the learned track-record factor that multiplies an assistant's base weight. */
   CIO_COUNCIL_WEIGHT_FLOOR: envNumber(0.25, 0.01, 1),
   CIO_COUNCIL_WEIGHT_CEILING: envNumber(2, 1, 10),
   /** How long `cio/council` waits for the next change of the council before asking again. */
   CIO_COUNCIL_WAIT_MS: envInt(20_000, 10, 120_000),
+  /** Longest a `cio/council` answer follows its council; then it ends with an error (the council goes on). */
+  CIO_COUNCIL_CHAT_DEADLINE_MS: envInt(600_000, 100, 3_600_000),
   /** Cap on a trading council's market-data calls. Its own name: CIO_TOOL_TIMEOUT_MS is the agent loop's, and
    * the objects share the orchestrator's vars, so one name had meant 30 s there and 8 s here. */
   CIO_COUNCIL_TOOL_TIMEOUT_MS: envInt(8_000, 100, 60_000),

@@ -43,6 +43,8 @@ export interface CouncilState {
   priceAttempts?: number;
   /** Side effects still owed after the last step: the session notice of the last status. */
   pendingEvent: boolean;
+  /** Steps that failed in a row (a throw, or a notice still owed); any change of the state clears it. */
+  stepFailures?: number;
   error: string | null;
   createdAt: number;
   /** Bumped at every change, so waiters (the `cio/council` stream) know something happened. */

@@ -2,10 +2,14 @@
  * Helpers for the council tests: a tenant row, the orchestrator's council RPC, a scripted question whose
  * mock-model cases answer per assistant and round, and waiting for the alarm-driven council to settle.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { CouncilEnv } from "../../../durable-objects/council/env.js";
+import type { CouncilDO } from "../../../durable-objects/council/index.js";
 import type { CouncilView, RpcReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
+import { councilStub } from "../src/councils/rpc.js";
 import { withDirective, type DirectiveCase } from "../../../test/mock-upstream/directive.js";
 
 export interface Orch {
@@ -67,3 +71,14 @@ export function expectError(r: RpcReply<unknown>, status: number, code?: string)
 }
 
 export const rows = async <T = Record<string, unknown>>(sql: string, ...args: unknown[]) => (await DB().prepare(sql).bind(...args).all<T>()).results;
+
+/**
+ * Replaces bindings and vars of a council object's env (the test runs in the object's isolate, so closures are
+ * shared). Patch before the council is created: the object then keeps the patched env while it lives.
+ */
+export function patchEnv(t: string, id: string, patch: (env: CouncilEnv) => Partial<CouncilEnv> & Record<string, unknown>) {
+  return runInDurableObject(councilStub(env as never, t, id), (o: CouncilDO) => {
+    const self = o as unknown as { env: CouncilEnv };
+    self.env = { ...self.env, ...patch(self.env) };
+  });
+}

@@ -7,23 +7,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { CouncilEnv } from "../../../durable-objects/council/env.js";
-import type { CouncilDO } from "../../../durable-objects/council/index.js";
 import type { CouncilView, RpcReply } from "../../../lib/protocol/index.js";
 import { councilStub } from "../src/councils/rpc.js";
-import { create, ctx, get, orch, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+import { create, ctx, get, orch, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
 const duo = [persona("alpha"), persona("beta")];
 const stub = (t: string, id: string) => councilStub(env as never, t, id);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Replaces bindings of the object's env (the test runs in the object's isolate, so closures are shared). */
-function patchEnv(t: string, id: string, patch: (env: CouncilEnv) => Partial<CouncilEnv>) {
-  return runInDurableObject(stub(t, id), (o: CouncilDO) => {
-    const self = o as unknown as { env: CouncilEnv };
-    self.env = { ...self.env, ...patch(self.env) };
-  });
-}
 
 /** The object's D1, with every query and batch answered `ms` later. */
 async function slowD1(t: string, id: string, ms = 50) {

@@ -4,11 +4,11 @@
  * finished round, then the decision or the escalation. A client that goes away stops only the stream.
  */
 import { z } from "zod";
-import { badRequest, ApiError } from "../../../../lib/errors.js";
+import { badRequest, ApiError, upstreamError } from "../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../lib/http/sse.js";
 import { released } from "../../../../lib/rpc.js";
 import { backoffMs, sleep } from "../../../../lib/time.js";
-import { ChatCouncilOptionsSchema, type ChatCall, type ChatReply, type CouncilView, type RpcReply } from "../../../../lib/protocol/index.js";
+import { ChatCouncilOptionsSchema, type ChatCall, type ChatReply, type CouncilView, type RpcReply, type Usage } from "../../../../lib/protocol/index.js";
 import { GENERAL_ASSISTANTS } from "../../../../durable-objects/council/general.js";
 import { councilSettings } from "../../../../durable-objects/council/settings.js";
 import { councilStub } from "../councils/rpc.js";
@@ -17,6 +17,11 @@ import { chunk, completion, completionId, usageChunk, usageOf } from "../wire.js
 import type { PipelineDeps } from "./passthrough.js";
 
 const TERMINAL = new Set(["consensus", "awaiting_human", "decided", "failed"]);
+/**
+ * What this call books: a request, no tokens. The assistants' and the moderator's model calls are booked by
+ * the council as they are made (with the upstream's usage); an estimate booked here as well counted them twice.
+ */
+const BOOKED: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
 export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatReply> {
   const model = call.body.model;
@@ -41,14 +46,13 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
       for await (const step of lines) (text += step.line + "\n"), (last = step.view);
     } catch (err) {
       // The council goes on in its object; only following it failed, so the error says where to find it.
-      deps.settle(model, usageOf(prompt, text));
+      deps.settle(model, BOOKED);
       const e = asApiError(err);
       const body = e.toBody().error;
       return { kind: "error", error: { ...e.toJSON(), error: { ...body, message: `${body.message.replace(/\.?$/, ".")} Council ${view.id} goes on: GET /v1/councils/${view.id}.` } }, upstreamMs: Date.now() - started };
     }
-    const usage = usageOf(prompt, text);
-    deps.settle(model, usage);
-    return { kind: "json", completion: completion(id, model, text.trim(), usage, extra(last)), upstreamMs: Date.now() - started };
+    deps.settle(model, BOOKED);
+    return { kind: "json", completion: completion(id, model, text.trim(), usageOf(prompt, text), extra(last)), upstreamMs: Date.now() - started };
   }
   const includeUsage = call.body.stream_options?.include_usage === true;
   let all = "";
@@ -64,7 +68,7 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
     if (includeUsage) yield sseData(usageChunk(id, model, usageOf(prompt, all)));
     yield SSE_DONE;
   }
-  return { kind: "stream", body: toReadable(safely(frames()), abort, () => deps.settle(model, usageOf(prompt, all))), upstreamMs: 0 };
+  return { kind: "stream", body: toReadable(safely(frames()), abort, () => deps.settle(model, BOOKED)), upstreamMs: 0 };
 }
 
 async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
@@ -74,7 +78,8 @@ async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
   const lastUser = messages.map((m) => m.role).lastIndexOf("user");
   if (lastUser < 0) throw badRequest("cio/council needs a user message: the question.", "messages");
   const context = messages.slice(0, lastUser).map((m) => `${m.role}: ${m.text}`).join("\n").slice(-16_000);
-  const councilId = `chat-${call.requestId.replace(/[^A-Za-z0-9_.:-]/g, "").slice(0, 58)}`;
+  // A council per call: the request id is the client's to choose (x-request-id), so two chats could share it.
+  const councilId = `chat-${crypto.randomUUID()}`;
   const body = {
     question: messages[lastUser]!.text.slice(0, 8_000),
     ...(context ? { context } : {}),
@@ -84,12 +89,17 @@ async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
   };
   const reply = (await released(councilStub(deps.env, call.tenantId, councilId).start({ tenantId: call.tenantId, councilId, requestId: call.requestId, body }))) as RpcReply<CouncilView>;
   if (reply.kind === "error") throw ApiError.from(reply.error);
+  deps.log.info("cio/council opened a council", { councilId });
   return reply.body;
 }
 
-/** One line per finished round, then the outcome, as the council's version moves on. */
+/**
+ * One line per finished round, then the outcome, as the council's version moves on; an error when the council
+ * has not finished by CIO_COUNCIL_CHAT_DEADLINE_MS (it goes on in its object, the answer does not wait for ever).
+ */
 async function* follow(call: ChatCall, deps: PipelineDeps, first: CouncilView, signal: AbortSignal) {
-  const waitMs = councilSettings(deps.env).CIO_COUNCIL_WAIT_MS;
+  const { CIO_COUNCIL_WAIT_MS: waitMs, CIO_COUNCIL_CHAT_DEADLINE_MS: deadlineMs } = councilSettings(deps.env);
+  const deadline = Date.now() + deadlineMs;
   const stub = () => councilStub(deps.env, call.tenantId, first.id);
   let view = first;
   let shown = 0;
@@ -98,7 +108,9 @@ async function* follow(call: ChatCall, deps: PipelineDeps, first: CouncilView, s
     for (; shown < view.rounds.length; shown++) yield { line: roundLine(view, view.rounds[shown]!), view };
     if (TERMINAL.has(view.status) && (view.preset !== "trading" || view.paper_order || view.status === "awaiting_human" || view.status === "failed")) break;
     if (signal.aborted) return;
-    const r = await waitForChange(stub, call.tenantId, view.version, waitMs, signal);
+    const left = deadline - Date.now();
+    if (left <= 0) throw upstreamError(`Council ${view.id} did not finish within ${deadlineMs} ms (it is ${view.status})`, 504, "council_timeout");
+    const r = await waitForChange(stub, call.tenantId, view.version, Math.min(waitMs, left), signal);
     if (r.kind === "error") throw ApiError.from(r.error);
     view = r.body;
   }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { TRADING_ASSISTANTS } from "../../../durable-objects/council/trading/preset.js";
+import type { ToolInput, ToolResult } from "../../../lib/protocol/tool.js";
+import { create, patchEnv, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+
+describe("a trading council's market price", () => {
+  it("one that came only on the paper order's retry is written to D1, where the outcome is measured from", async () => {
+    const t = await tenant();
+    const id = "late-price";
+    // The ticker is down when the council opens (its evidence) and back when the paper order asks again.
+    let tickers = 0;
+    const down: ToolResult = { ok: false, error: { code: "unreachable", message: "market data is down (test)", retryable: true } };
+    await patchEnv(t, id, ({ TOOL_MARKET_DATA: real }) => ({
+      TOOL_MARKET_DATA: { manifest: () => real!.manifest(), execute: (x: ToolInput) => (x.args.kind === "ticker" && tickers++ === 0 ? Promise.resolve(down) : real!.execute(x)) },
+    }));
+    const question = scripted("Trade it, late?", TRADING_ASSISTANTS.map((a) => when(a.id, null, says("BUY"))));
+    await create(t, { id, question, preset: "trading", symbol: "BTCUSDT" });
+    const c = await settled(t, id, 20_000, (v) => v.paper_order != null);
+    expect(tickers).toBe(2); // the opening's, then the paper order's
+    const price = (c.paper_order as { price: number }).price;
+    expect(c.paper_order).toMatchObject({ side: "BUY", status: "filled" });
+    expect(price).toBeGreaterThan(0);
+    expect(await rows("SELECT status, decision, ref_price FROM councils WHERE tenant_id = ? AND id = ?", t, id)).toEqual([{ status: "consensus", decision: "BUY", ref_price: price }]);
+  });
+});

@@ -33,10 +33,15 @@ export const councils = sqliteTable(
     createdAt: integer("created_at").notNull().default(now),
     decidedAt: integer("decided_at"),
     outcomeAt: integer("outcome_at"),
+    /** When the daily measurement last tried this council: runs take the longest untried first, so councils
+     * that keep failing (no market price) go to the back instead of filling every run's batch. */
+    measureTriedAt: integer("measure_tried_at"),
+    /** Why the outcome can never be measured (the council refused it); the council is no longer due. */
+    measureError: text("measure_error"),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
-    index("councils_outcome_due").on(t.preset, t.outcome, t.decidedAt),
+    index("councils_outcome_due").on(t.preset, t.outcome, t.measureTriedAt, t.decidedAt),
   ],
 );
 export type CouncilRow = typeof councils.$inferSelect;

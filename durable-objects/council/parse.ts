@@ -1,6 +1,6 @@
 /** Reading the models' JSON answers: tolerant of prose or code fences around the object, strict inside. */
 import { z } from "zod";
-import { AnswerSchema, type Answer } from "../../lib/protocol/council.js";
+import { AnswerSchema, OptionSchema, type Answer } from "../../lib/protocol/council.js";
 
 export class AnswerError extends Error {}
 
@@ -27,7 +27,8 @@ export function parseAnswer(text: string, options: string[] | null): Answer {
 }
 
 const GroupsSchema = z.object({
-  groups: z.array(z.object({ label: z.string().trim().min(1).max(200), members: z.array(z.number().int().positive()) })).min(1),
+  // A label becomes the option voted for, so it obeys the options' limit (and can be decided and reported).
+  groups: z.array(z.object({ label: OptionSchema, members: z.array(z.number().int().positive()) })).min(1),
 });
 
 /** Answer index → group label; every answer must be placed exactly once. */

@@ -32,13 +32,13 @@ export async function seat(env: CouncilEnv, input: Input, fingerprint: string): 
     context: body.context ?? null,
     preset: body.preset ?? null,
     symbol,
-    options: body.options ?? (trading ? TRADING_OPTIONS : null),
+    options: trading ? TRADING_OPTIONS : (body.options ?? null),
     threshold: body.threshold,
     maxRounds: body.max_rounds,
     assistants: specs.map((a) => {
       const factor = weightFactor(records.get(a.id) ?? { correct: 0, total: 0 }, settings);
       const baseWeight = a.weight ?? 1;
-      return { id: a.id, persona: a.persona, model: a.model ?? fallbackModel, baseWeight, weight: round4(baseWeight * factor) };
+      return { id: a.id, persona: a.persona, model: a.model ?? fallbackModel, baseWeight, weight: roundWeight(baseWeight * factor) };
     }),
     sessionId: body.session_id ?? null,
     status: "running",
@@ -58,4 +58,8 @@ export async function seat(env: CouncilEnv, input: Input, fingerprint: string): 
   };
 }
 
-const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+/**
+ * Five significant digits, not four decimals: a small base weight times a low factor (0.001 × 0.01) rounded
+ * to four decimals was 0, and a council of such assistants had no weight to reach consensus with.
+ */
+const roundWeight = (x: number) => Number(x.toPrecision(5));

@@ -7,7 +7,13 @@ import { z } from "zod";
 import { CallContextSchema } from "./orchestrator.js";
 
 const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, "1-64 letters, digits, '_', '.', ':' or '-'");
-const Option = z.string().trim().min(1).max(60);
+/**
+ * An option, whoever writes it: a fixed option, a model's free answer, the moderator's label for a group of
+ * answers, a decision or an outcome. One limit, so whatever a council decides can be decided and reported.
+ */
+export const OptionSchema = z.string().trim().min(1).max(200);
+/** Below this a weight means nothing beside the others (up to 100) and would round away to nothing. */
+export const MIN_WEIGHT = 0.001;
 
 export const AssistantSpecSchema = z.object({
   id: Id,
@@ -16,7 +22,7 @@ export const AssistantSpecSchema = z.object({
   /** Model name at the configured provider; default: the council model from settings. */
   model: z.string().min(1).max(200).optional(),
   /** Base vote weight; the learned track-record factor multiplies it. */
-  weight: z.number().positive().max(100).default(1),
+  weight: z.number().min(MIN_WEIGHT, `a weight is at least ${MIN_WEIGHT}`).max(100).default(1),
 });
 export type AssistantSpec = z.infer<typeof AssistantSpecSchema>;
 
@@ -31,7 +37,7 @@ export const CouncilCreateSchema = z
     symbol: z.string().regex(/^[A-Za-z0-9]{2,24}$/, "a trading pair such as BTCUSDT").optional(),
     assistants: z.array(AssistantSpecSchema).min(1).max(12).optional(),
     /** A fixed set of answers; absent = free answers that a moderator model groups after each round. */
-    options: z.array(Option).min(2).max(12).optional(),
+    options: z.array(OptionSchema).min(2).max(12).optional(),
     /** Share of the total weight the leading option needs. */
     threshold: z.number().gt(0).max(1).default(0.5),
     max_rounds: z.number().int().min(1).max(10).default(3),
@@ -41,6 +47,7 @@ export const CouncilCreateSchema = z
   .superRefine((b, ctx) => {
     if (!b.preset && !b.assistants) ctx.addIssue({ code: "custom", path: ["assistants"], message: "give assistants or a preset" });
     if (b.preset === "trading" && !b.symbol) ctx.addIssue({ code: "custom", path: ["symbol"], message: "the trading preset needs a symbol" });
+    refuseTradingOptions(b, ctx);
     const ids = (b.assistants ?? []).map((a) => a.id);
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: "custom", path: ["assistants"], message: "assistant ids must be unique" });
     const opts = (b.options ?? []).map((o) => o.toUpperCase());
@@ -48,9 +55,17 @@ export const CouncilCreateSchema = z
   });
 export type CouncilCreate = z.input<typeof CouncilCreateSchema>;
 
+/**
+ * The trading preset decides BUY, SELL or HOLD: its paper order and its measured outcome know nothing else, so
+ * other options would leave the decision unmeasurable.
+ */
+function refuseTradingOptions(b: { preset?: string; options?: string[] }, ctx: z.RefinementCtx) {
+  if (b.preset === "trading" && b.options) ctx.addIssue({ code: "custom", path: ["options"], message: "the trading preset has its own options (BUY, SELL, HOLD)" });
+}
+
 /** What an assistant answers in one round (the model's JSON). */
 export const AnswerSchema = z.object({
-  option: z.string().trim().min(1).max(200),
+  option: OptionSchema,
   confidence: z.coerce.number().min(0).max(1),
   reasoning: z.string().max(4_000).default(""),
 });
@@ -82,7 +97,7 @@ export const CouncilStatusSchema = z.enum(["running", "consensus", "awaiting_hum
 export type CouncilStatus = z.infer<typeof CouncilStatusSchema>;
 
 export const CouncilDecisionSchema = z.object({
-  option: Option,
+  option: OptionSchema,
   source: z.enum(["consensus", "human"]),
   note: z.string().max(2_000).optional(),
   at: z.number(),
@@ -111,10 +126,10 @@ export const CouncilViewSchema = z.object({
 });
 export type CouncilView = z.infer<typeof CouncilViewSchema>;
 
-export const DecisionBodySchema = z.object({ option: Option, note: z.string().max(2_000).optional() });
+export const DecisionBodySchema = z.object({ option: OptionSchema, note: z.string().max(2_000).optional() });
 export const OutcomeBodySchema = z.object({
   /** The option that proved right. */
-  option: Option,
+  option: OptionSchema,
 });
 
 /** The gateway → orchestrator RPC for councils: one call shape, one action per request. */
@@ -133,10 +148,11 @@ export type CouncilCall = z.input<typeof CouncilCallSchema>;
 export const ChatCouncilOptionsSchema = z
   .object({
     assistants: z.array(AssistantSpecSchema).min(1).max(12).optional(),
-    options: z.array(Option).min(2).max(12).optional(),
+    options: z.array(OptionSchema).min(2).max(12).optional(),
     threshold: z.number().gt(0).max(1).optional(),
     max_rounds: z.number().int().min(1).max(10).optional(),
     preset: z.enum(["trading"]).optional(),
     symbol: z.string().regex(/^[A-Za-z0-9]{2,24}$/).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(refuseTradingOptions);

@@ -58,6 +58,17 @@ describe("/v1/councils", () => {
     await until(`/v1/councils/${id}`, t.headers, (b) => b.status === "consensus");
   });
 
+  it("refuses options of its own with the trading preset, and a weight below 0.001, naming the param", async () => {
+    const t = await newTenant();
+    const start = (body: Record<string, unknown>) => call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify(body) });
+    const trading = await start({ question: "Trade?", preset: "trading", symbol: "BTCUSDT", options: ["YES", "NO"] });
+    expect(trading.status).toBe(400);
+    expect(await trading.json()).toMatchObject({ error: { type: "invalid_request_error", param: "options", code: "invalid_value", message: expect.stringContaining("the trading preset has its own options") } });
+    const tiny = await start({ question: "Tiny?", assistants: [{ ...assistants[0], weight: 0.00001 }] });
+    expect(tiny.status).toBe(400);
+    expect(await tiny.json()).toMatchObject({ error: { type: "invalid_request_error", param: "assistants[0].weight", message: expect.stringContaining("a weight is at least 0.001") } });
+  });
+
   it("starting councils is admitted by the key's rate limit, like chat requests", async () => {
     const t = await newTenant({}, { rpm_limit: 2 });
     const start = () => call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify({ question: question("Rate?", "A", "A"), assistants, options: ["A", "B"], max_rounds: 1 }) });

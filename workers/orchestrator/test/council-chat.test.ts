@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
 import { councilStub } from "../src/councils/rpc.js";
-import { get, says, scripted, tenant, when } from "./council-helpers.js";
+import { get, rows, says, scripted, tenant, when } from "./council-helpers.js";
 
 const chat = (x: unknown) => released((exports as unknown as { default: { chat(x: unknown): Promise<ChatReply> } }).default.chat(x));
 const call = (tenantId: string, body: Record<string, unknown>) => ({ requestId: `req-${crypto.randomUUID().slice(0, 8)}`, tenantId, keyId: "k1", body: { model: "cio/council", ...body } });
@@ -54,7 +54,9 @@ describe("cio/council as a chat model", () => {
     const answer = chat(c);
     await new Promise((r) => setTimeout(r, 200)); // the round is running and the pipeline is long-polling
     // A reset (a deploy, a move) breaks the calls in flight; the council itself goes on from its storage.
-    const stub = () => councilStub(env as never, t, `chat-${c.requestId}`);
+    // The council's id is the pipeline's own, not the request id: read it where the council opened.
+    const [opened] = await rows<{ id: string }>("SELECT id FROM councils WHERE tenant_id = ?", t);
+    const stub = () => councilStub(env as never, t, opened!.id);
     await runInDurableObject(stub(), (_o, state) => state.abort("reset by the test")).catch(() => undefined);
     // Its pending alarm brings the council back in a fresh instance; run it now instead of waiting.
     expect(await runDurableObjectAlarm(stub())).toBe(true);
@@ -67,5 +69,12 @@ describe("cio/council as a chat model", () => {
     const t = await tenant();
     const reply = await chat(call(t, { council: { max_rounds: 99 }, messages: [{ role: "user", content: "Hi?" }] }));
     expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "council" } } });
+  });
+
+  it("refuses options of its own with the trading preset, naming the council field", async () => {
+    const t = await tenant();
+    const council = { preset: "trading", symbol: "BTCUSDT", options: ["YES", "NO"] };
+    const reply = await chat(call(t, { council, messages: [{ role: "user", content: "Trade?" }] }));
+    expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "council", message: expect.stringContaining("the trading preset has its own options") } } });
   });
 });

@@ -40,6 +40,17 @@ describe("council escalation and the human's decision", () => {
     expect((await get(t, c.id))).toMatchObject({ kind: "ok", body: { status: "awaiting_human", decision: null } });
   });
 
+  it("a human picks a free answer longer than 60 characters verbatim", async () => {
+    const t = await tenant();
+    const [left, right] = ["Keep the monolith and split out only the billing module this quarter", "Rewrite everything as microservices behind one gateway before the summer"];
+    expect(Math.min(left.length, right.length)).toBeGreaterThan(60);
+    const question = scripted("How do we scale?", [when("alpha", null, says(left)), when("beta", null, says(right)), { when: ["You group answers"], text: JSON.stringify({ groups: [{ label: left, members: [1] }, { label: right, members: [2] }] }) }]);
+    const c = await settled(t, (await create(t, { question, assistants: duo, max_rounds: 1 })).id);
+    expect(c).toMatchObject({ status: "awaiting_human", rounds: [{ tally: { [left]: 1, [right]: 1 } }] });
+    const decided = await orch().councils({ ...ctx(t), action: "decide", councilId: c.id, body: { option: right } });
+    expect(decided).toMatchObject({ kind: "ok", body: { status: "decided", decision: { option: right, source: "human" } } });
+  });
+
   it("isolates tenants: another tenant cannot read, decide or report on a council", async () => {
     const [t1, t2] = [await tenant(), await tenant()];
     const c = await settled(t1, (await create(t1, { question: split("Mine?"), assistants: duo, options: ["BUY", "SELL"], max_rounds: 1 })).id);
@@ -70,6 +81,8 @@ describe("council escalation and the human's decision", () => {
       { question: "Dupes?", assistants: [persona("a"), persona("a")] },
       { question: "Threshold?", assistants: duo, threshold: 1.5 },
       { question: "Trading?", preset: "trading" },
+      // The trading preset's decisions are measured as BUY, SELL or HOLD: options of its own could never be.
+      { question: "Trading?", preset: "trading", symbol: "BTCUSDT", options: ["YES", "NO"] },
     ]) expectError(await orch().councils({ ...ctx(t), action: "create", body }), 400, "invalid_value");
     expect(await rows("SELECT id FROM councils WHERE tenant_id = ?", t)).toEqual([]);
   });

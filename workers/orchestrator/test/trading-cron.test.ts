@@ -1,12 +1,13 @@
-import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import Orchestrator from "../src/index.js";
 import { councilSettings } from "../../../durable-objects/council/settings.js";
+import type { CouncilState } from "../../../durable-objects/council/state.js";
 import { placePaperOrder } from "../../../durable-objects/council/trading/paper.js";
 import { Logger } from "../../../lib/log.js";
-import { dueForMeasurement, rightCall, scanWatchLists } from "../src/councils/scheduled.js";
+import { dueForMeasurement, measureOutcomes, rightCall, scanWatchLists } from "../src/councils/scheduled.js";
 import { councilStub } from "../src/councils/rpc.js";
 import { create, ctx, DB, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
 
@@ -26,6 +27,21 @@ const mockRequests = async (id: string) =>
 
 async function watch(t: string, body: Record<string, unknown>) {
   expect(await orch().trading({ ...ctx(t), action: "watch", body })).toMatchObject({ kind: "ok" });
+}
+
+/** A decided trading council, written straight into its object and its D1 row (as one opened before the
+ * preset refused options of its own could be). */
+async function decided(t: string, id: string, options: string[], decision: string, decidedAt: number) {
+  const state: CouncilState = {
+    tenantId: t, id, requestId: `req-${id}`, question: "q", context: null, preset: "trading", symbol: "BTCUSDT", options, threshold: 0.5, maxRounds: 1,
+    assistants: [], sessionId: null, status: "consensus", round: 1, rounds: [], attempts: {}, decision: { option: decision, source: "consensus", at: decidedAt },
+    outcome: null, evidence: {}, refPrice: PRICE, paperOrder: {}, pendingEvent: false, error: null, createdAt: decidedAt, version: 1, fingerprint: "{}",
+  };
+  await runInDurableObject(councilStub(env as never, t, id), (_o, ctx) => ctx.storage.put("state", state));
+  await DB()
+    .prepare("INSERT INTO councils (tenant_id, id, question, preset, symbol, options, assistants, threshold, max_rounds, status, decision, ref_price, decided_at) VALUES (?, ?, 'q', 'trading', 'BTCUSDT', ?, '[]', 0.5, 1, 'consensus', ?, ?, ?)")
+    .bind(t, id, JSON.stringify(options), decision, PRICE, decidedAt)
+    .run();
 }
 
 async function councilsOf(t: string) {
@@ -131,6 +147,31 @@ describe("the trading cron", () => {
     await DB().batch([insert("measurable-new", PRICE, 100_000), insert("measurable-old", PRICE, 50_000)]);
     const due = (await dueForMeasurement(DB(), s, Date.now())).filter((c) => c.tenantId === t).map((c) => c.id);
     expect(due).toEqual(["measurable-old", "measurable-new"]);
+  });
+
+  it("a council whose outcome cannot be measured leaves the due set: it does not stop the others being measured on the next runs", async () => {
+    const t = await tenant();
+    const log = new Logger({ component: "test" }, "error");
+    const small = { ...env, CIO_TRADING_SCAN_BATCH: "2" } as never;
+    // Decided before anything else due (the query spans tenants): a trading council with options of its own,
+    // which refuses the measured BUY/SELL/HOLD; a row whose object is gone; then the measurable one.
+    await decided(t, "yes-no-1", ["YES", "NO"], "YES", 1);
+    await DB().prepare("INSERT INTO councils (tenant_id, id, question, preset, symbol, assistants, threshold, max_rounds, status, decision, ref_price, decided_at) VALUES (?, 'no-object', 'q', 'trading', 'BTCUSDT', '[]', 0.5, 1, 'consensus', 'BUY', ?, 2)").bind(t, PRICE).run();
+    await decided(t, "yes-no-2", ["YES", "NO"], "NO", 3);
+    await decided(t, "measurable", ["BUY", "SELL", "HOLD"], "BUY", 4);
+
+    // Two councils a run: with the refusing ones coming back every day, the measurable one was never reached.
+    for (let run = 0; run < 2; run++) await measureOutcomes(small, log, Date.now() + run * 86_400_000);
+    const outcomes = await rows("SELECT id, outcome, outcome_source, measure_error FROM councils WHERE tenant_id = ? ORDER BY decided_at", t);
+    expect(outcomes.map((r) => [r.id, r.outcome])).toEqual([["yes-no-1", null], ["no-object", null], ["yes-no-2", null], ["measurable", "HOLD"]]);
+    expect(outcomes[3]).toMatchObject({ outcome_source: "measured", measure_error: null });
+    expect(outcomes.slice(0, 3).map((r) => r.measure_error)).toEqual([
+      expect.stringMatching(/^invalid_option: 'HOLD' is not one of/),
+      expect.stringMatching(/^council_not_found: /),
+      expect.stringMatching(/^invalid_option: /),
+    ]);
+    // They are not asked again.
+    expect((await dueForMeasurement(DB(), councilSettings(env as never), Date.now())).filter((c) => c.tenantId === t)).toEqual([]);
   });
 
   it("paper orders of two councils on one symbol at once both move the position", async () => {

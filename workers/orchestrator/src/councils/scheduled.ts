@@ -74,6 +74,10 @@ async function scanOne(env: CouncilEnv, s: CouncilSettings, row: typeof watchLis
 export async function measureOutcomes(env: CouncilEnv, log: Logger, now = Date.now()): Promise<void> {
   const s = councilSettings(env);
   const due = await dueForMeasurement(env.DB, s, now);
+  if (!due.length) return;
+  // Stamped before they are tried, so a council that fails for a passing reason (no price today) waits
+  // behind the others next time rather than taking the same place in every run's batch.
+  await env.DB.batch(due.map((c) => env.DB.prepare("UPDATE councils SET measure_tried_at = ?3 WHERE tenant_id = ?1 AND id = ?2").bind(c.tenantId, c.id, now)));
   const prices = new Map<string, Promise<number | null>>();
   const priceOf = (tenantId: string, symbol: string) => {
     if (!prices.has(symbol)) {
@@ -89,15 +93,25 @@ export async function measureOutcomes(env: CouncilEnv, log: Logger, now = Date.n
       if (price === null) return log.warn("outcome: no market price", { tenantId: c.tenantId, councilId: c.id, symbol: c.symbol });
       const option = rightCall(c.refPrice, price, s.CIO_TRADING_OUTCOME_MOVE_PCT);
       const reply = await councilStub(env, c.tenantId, c.id).outcome(c.tenantId, { option }, "measured");
-      if (reply.kind === "error") throw new Error(reply.error.error.message);
+      if (reply.kind === "error") await unmeasurable(env.DB, c, `${reply.error.error.code}: ${reply.error.error.message}`, log);
     }),
   );
   results.forEach((r, i) => r.status === "rejected" && log.error("outcome measurement failed", { tenantId: due[i]!.tenantId, councilId: due[i]!.id, err: r.reason }));
 }
 
 /**
- * Decided trading councils past the outcome horizon, oldest first, and only those that can be measured (one
- * without a reference price never can): rows skipped without an outcome must not fill every day's batch.
+ * The council refused the outcome (an option it does not have, no such council, not decided): asking again
+ * tomorrow gets the same answer, so it leaves the due set for good, with the reason kept on its row.
+ */
+async function unmeasurable(d1: D1Database, c: { tenantId: string; id: string }, reason: string, log: Logger) {
+  log.warn("outcome cannot be measured", { tenantId: c.tenantId, councilId: c.id, reason });
+  await d1.prepare("UPDATE councils SET measure_error = ?3 WHERE tenant_id = ?1 AND id = ?2").bind(c.tenantId, c.id, reason.slice(0, 500)).run();
+}
+
+/**
+ * Decided trading councils past the outcome horizon, never tried or tried longest ago first, then oldest first,
+ * and only those that can be measured (one without a reference price, or one that refused its outcome, never
+ * can): rows skipped without an outcome must not fill every day's batch.
  */
 export function dueForMeasurement(d1: D1Database, s: CouncilSettings, now: number) {
   return openDb(d1)
@@ -110,10 +124,11 @@ export function dueForMeasurement(d1: D1Database, s: CouncilSettings, now: numbe
         isNotNull(councils.decision),
         isNotNull(councils.symbol),
         isNotNull(councils.refPrice),
+        isNull(councils.measureError),
         lte(councils.decidedAt, now - s.CIO_TRADING_OUTCOME_HOURS * 3_600_000),
       ),
     )
-    .orderBy(asc(councils.decidedAt))
+    .orderBy(asc(councils.measureTriedAt), asc(councils.decidedAt))
     .limit(s.CIO_TRADING_SCAN_BATCH);
 }
 

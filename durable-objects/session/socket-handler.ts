@@ -170,4 +170,6 @@ function parseFrame(text: string): { ok: ClientFrame } | { error: string } {
   return r.success ? { ok: r.data } : { error: z.prettifyError(r.error) };
 }
 
-const tooMany = (code: string, message: string) => new ApiError(429, "rate_limit_error", message, code, null, { "retry-after": "5" });
+/** A socket limit frees up when some client closes a socket, which nothing can predict: a short hint. */
+const SOCKET_LIMIT_RETRY_S = 5;
+const tooMany = (code: string, message: string) => new ApiError(429, "rate_limit_error", message, code, null, { "retry-after": String(SOCKET_LIMIT_RETRY_S) });

@@ -36,8 +36,23 @@ export function errorResponse(c: Context, err: unknown, log?: Logger): Response 
     log?.error("request failed", { status: api.status, code: api.code, message: api.message });
   }
   const headers = new Headers(api.headers);
+  if (api.status === 429) withBothRetryHeaders(headers);
   headers.set("content-type", "application/json");
   const rid = c.get("requestId" as never) as string | undefined;
   if (rid) headers.set("x-request-id", rid);
   return new Response(JSON.stringify(api.toBody()), { status: api.status, headers });
+}
+
+/**
+ * OpenAI's SDKs read retry-after-ms before retry-after: a 429 that has one of them (ours, a session's, an
+ * upstream's, in seconds or as an HTTP date) gets the other, derived from it.
+ */
+export function withBothRetryHeaders(h: Headers, now = Date.now()) {
+  const ms = h.get("retry-after-ms");
+  const after = h.get("retry-after");
+  if (ms && !after && Number.isFinite(Number(ms))) h.set("retry-after", String(Math.max(1, Math.ceil(Number(ms) / 1000))));
+  if (after && !ms) {
+    const delta = /^\d+(\.\d+)?$/.test(after.trim()) ? Number(after) * 1000 : Date.parse(after) - now;
+    if (Number.isFinite(delta)) h.set("retry-after-ms", String(Math.max(0, Math.round(delta))));
+  }
 }

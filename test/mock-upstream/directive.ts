@@ -9,6 +9,8 @@ export interface Directive {
   text?: string;
   /** Answer with this HTTP status and an OpenAI error body. */
   status?: number;
+  /** The Retry-After header of that failure (a 429's, say). */
+  retryAfter?: string;
   /** Fail the first N attempts with `status` (default 503), then answer normally. */
   failTimes?: number;
   errorMessage?: string;

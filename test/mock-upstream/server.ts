@@ -203,7 +203,7 @@ function toolCalls(res: ServerResponse, model: string, calls: { name: string; ar
 
 function failWith(res: ServerResponse, status: number, d: Directive, entry: LoggedRequest) {
   entry.completed = true;
-  json(res, status, { error: { message: d.errorMessage ?? `mock failure ${status}`, type: "server_error", param: null, code: null } });
+  json(res, status, { error: { message: d.errorMessage ?? `mock failure ${status}`, type: "server_error", param: null, code: null } }, d.retryAfter ? { "retry-after": d.retryAfter } : {});
 }
 
 const words = (s: string) => s.match(/\S+\s*/g) ?? [""];
@@ -221,9 +221,9 @@ function promptOf(body: Record<string, unknown>, userText: string): string {
   return messages.map((m, i) => (i === lastUserAt ? userText : typeof m.content === "string" ? m.content : "")).join("\n");
 }
 
-function json(res: ServerResponse, status: number, value: unknown) {
+function json(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
   const payload = JSON.stringify(value);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
   res.end(payload);
 }
 

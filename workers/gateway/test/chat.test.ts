@@ -104,6 +104,14 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(next).toBe(200);
   });
 
+  it("an upstream 429 is passed on with both retry headers, as OpenAI's SDKs read them", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody(withDirective("busy", { status: 429, retryAfter: "7" })));
+    expect(res.status).toBe(429);
+    expect(await res.json()).toMatchObject({ error: { type: "rate_limit_error", code: "upstream_rate_limited" } });
+    expect([res.headers.get("retry-after"), res.headers.get("retry-after-ms")]).toEqual(["7", "7000"]);
+  });
+
   it("an upstream 400 is the client's fault: passed on as a 400, not retried", async () => {
     const t = await newTenant();
     const id = crypto.randomUUID();

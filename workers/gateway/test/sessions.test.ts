@@ -152,6 +152,7 @@ describe("/v1/sessions/:id/ws through the gateway", () => {
     const third = await socket(s.id, t.headers);
     expect(third.status).toBe(429);
     expect(await third.json()).toMatchObject({ error: { code: "session_socket_limit", type: "rate_limit_error" } });
+    expect([third.headers.get("retry-after"), third.headers.get("retry-after-ms")]).toEqual(["5", "5000"]);
     for (const c of open) c.close();
   });
 });

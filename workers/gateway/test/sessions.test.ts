@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { admin, call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures.js";
 import { SessionClient, textOf } from "../../orchestrator/test/session-client.js";
@@ -153,6 +153,14 @@ describe("/v1/sessions/:id/ws through the gateway", () => {
     expect(third.status).toBe(429);
     expect(await third.json()).toMatchObject({ error: { code: "session_socket_limit", type: "rate_limit_error" } });
     expect([third.headers.get("retry-after"), third.headers.get("retry-after-ms")]).toEqual(["5", "5000"]);
+    // A browser's upgrade by ticket is logged with its tenant, as one by API key is.
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const byTicket = await socket(s.id, { "x-request-id": "ticket-log-1" }, `?ticket=${(await ticketFor(t, s.id)).ticket}`);
+    spy.mockRestore();
+    expect(byTicket.status).toBe(429);
+    const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.requestId === "ticket-log-1" && e.msg === "request");
+    expect(access).toMatchObject({ tenantId: t.tenantId, status: 429 });
     for (const c of open) c.close();
   });
 });

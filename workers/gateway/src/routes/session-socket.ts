@@ -39,6 +39,7 @@ export const sessionSocket = router().openapi(route, async (c) => {
   const { id } = c.req.valid("param");
   const { ticket } = c.req.valid("query");
   const { tenantId, keyId, limits } = ticket !== undefined ? await byTicket(c, ticket, id) : await byApiKey(c);
+  if (ticket !== undefined) c.set("log", c.get("log").child({ tenantId })); // the key's auth middleware did it otherwise
   const settings = c.get("settings");
   // The defaults go along so the session resolves the key's limits as we do when it re-reads them from D1.
   const socketLimits: SocketLimits = { ...limits, leaseTtlMs: settings.CIO_LEASE_TTL_MS, defaults: limitDefaults(settings) };

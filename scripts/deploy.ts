@@ -3,13 +3,16 @@
  * every wrangler.toml that binds it; the queues; the R2 buckets), applies the D1 migrations remotely, and
  * deploys every Worker after the Workers it binds (the order comes from the configs: lib/deploy-plan.ts).
  * Needs CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID) in env. `--dry-run` prints that plan and bundles
- * every Worker without an account or uploading, which CI-style checks can use offline.
+ * every Worker without an account or uploading, which CI-style checks can use offline. The orchestrator and
+ * the heavy consumer get the Workers AI binding (lib/deploy-ai.ts) unless `--no-ai` is given.
  */
+import { deployableConfig } from "./lib/deploy-ai.ts";
 import { databaseUsers, deployConfigs, deployOrder, readWorker } from "./lib/deploy-plan.ts";
 import { ensureBucket, ensureQueue, syncDatabaseIds } from "./lib/deploy-resources.ts";
 import { ROOT, wrangler } from "./lib/local-stack.ts";
 
 const dryRun = process.argv.includes("--dry-run");
+const ai = !process.argv.includes("--no-ai");
 if (!dryRun && !process.env.CLOUDFLARE_API_TOKEN) {
   console.error("Set CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID) to deploy, or pass --dry-run.");
   process.exitCode = 1;
@@ -29,7 +32,8 @@ if (!dryRun && !process.env.CLOUDFLARE_API_TOKEN) {
   }
   console.log(`order: ${workers.map((w) => w.name).join(", ")}`);
   for (const { config } of workers) {
-    console.log(`${dryRun ? "bundling" : "deploying"} ${config}`);
-    wrangler(["deploy", "-c", config, ...(dryRun ? ["--dry-run", "--outdir", `${ROOT}/dist/${config.replace(/[/.]+/g, "_")}`] : [])]);
+    const deployed = deployableConfig(config, ai);
+    console.log(`${dryRun ? "bundling" : "deploying"} ${config}${deployed === config ? "" : " (with the Workers AI binding)"}`);
+    wrangler(["deploy", "-c", deployed, ...(dryRun ? ["--dry-run", "--outdir", `${ROOT}/dist/${config.replace(/[/.]+/g, "_")}`] : [])]);
   }
 }

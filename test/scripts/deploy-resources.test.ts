@@ -49,6 +49,8 @@ function runFake(args: string[]): string {
 
 const { deployConfigs, deployOrder, readWorker } = await import("../../scripts/lib/deploy-plan.ts");
 const { ensureBucket, ensureQueue, syncDatabaseIds } = await import("../../scripts/lib/deploy-resources.ts");
+const { deployableConfig, DEPLOY_COPY } = await import("../../scripts/lib/deploy-ai.ts");
+const { unstable_readConfig } = await import("wrangler");
 const REPO = resolve(import.meta.dirname, "../..");
 const D1_CONFIGS = ["wrangler.toml", "workers/orchestrator/wrangler.toml", "queues/heavy/wrangler.toml"];
 
@@ -105,5 +107,23 @@ describe("deploy's account steps", () => {
     fake.offline = true;
     expect(() => ensureQueue("heavy")).toThrow("fetch failed");
     expect(() => ensureBucket("cio-files")).toThrow("fetch failed");
+  });
+});
+
+describe("deploy's Workers AI binding", () => {
+  it("deploys the orchestrator and the heavy consumer from a copy with the AI binding, the rest as they are", () => {
+    for (const config of ["workers/orchestrator/wrangler.toml", "queues/heavy/wrangler.toml"]) {
+      const deployed = deployableConfig(config, true);
+      expect(deployed).toBe(config.replace("wrangler.toml", DEPLOY_COPY));
+      const original = unstable_readConfig({ config: join(fake.root, config) });
+      const copy = unstable_readConfig({ config: join(fake.root, deployed) });
+      expect(original.ai).toBeUndefined(); // the checked-in config runs offline under wrangler dev
+      expect(copy.ai).toMatchObject({ binding: "AI" });
+      expect({ ...copy, ai: undefined, configPath: undefined, userConfigPath: undefined, topLevelName: undefined }).toEqual({
+        ...original, ai: undefined, configPath: undefined, userConfigPath: undefined, topLevelName: undefined,
+      });
+    }
+    expect(deployableConfig("wrangler.toml", true)).toBe("wrangler.toml");
+    expect(deployableConfig("workers/orchestrator/wrangler.toml", false)).toBe("workers/orchestrator/wrangler.toml");
   });
 });

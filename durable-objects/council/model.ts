@@ -6,7 +6,7 @@
  * upstream key or account. The builtin planner cannot take a position, so a deployment without a model
  * cannot convene a council (a clear 400).
  */
-import { badRequest } from "../../lib/errors.js";
+import { ApiError, badRequest } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { Usage } from "../../lib/protocol/index.js";
 import { openAiProvider } from "../../workers/orchestrator/src/providers/openai-compatible/provider.js";
@@ -96,8 +96,9 @@ function providerFor(env: ModelEnv, model: string, log: Logger): ModelProvider {
   throw models.size ? badRequest(`The model '${model}' is not offered to councils.`, "model", "model_not_found") : noModelProvider();
 }
 
+/** The deployment's configuration, not the request, is what is missing: 501, as an image task without Workers AI. */
 const noModelProvider = () =>
-  badRequest("Councils need a language model: configure Workers AI, or CIO_UPSTREAM_BASE_URL with CIO_UPSTREAM_MODELS (or CIO_COUNCIL_MODEL).", null, "no_model_provider");
+  new ApiError(501, "server_error", "Councils need a language model: configure Workers AI, or CIO_UPSTREAM_BASE_URL with CIO_UPSTREAM_MODELS (or CIO_COUNCIL_MODEL).", "no_model_provider");
 
 /** The model an assistant uses when it names none. */
 export function defaultCouncilModel(env: ModelEnv): string {

@@ -45,7 +45,7 @@ describe("the models a council may call", () => {
     expect(refused({ AI, CIO_UPSTREAM_BASE_URL: "https://up.example/v1", CIO_UPSTREAM_MODELS: "a" }, "gpt-4o")).toMatchObject({
       error: { param: "assistants[2].model", message: expect.stringContaining(`Allowed models: a, ${WAI}.`) },
     });
-    expect(refused({}, "a")).toMatchObject({ status: 400, error: { code: "no_model_provider" } });
+    expect(refused({}, "a")).toMatchObject({ status: 501, error: { type: "server_error", code: "no_model_provider" } });
   });
 });
 

@@ -15,6 +15,12 @@ export const ToolManifestSchema = z.object({
   version: z.string().min(1),
   /** Example requests in plain language; the builtin planner ranks tools against these too. */
   examples: z.array(z.string()).optional(),
+  /**
+   * Whether running the same call twice does no harm (a read, a search, a computation). Only such a tool
+   * is called again when the connection failed after the request went out, since the first call may have
+   * run; absent means no (an order, a paid image generation).
+   */
+  idempotent: z.boolean().optional(),
 });
 export type ToolManifest = z.infer<typeof ToolManifestSchema>;
 

@@ -10,6 +10,10 @@
  *   {mode: "switch", key}                → fails (retryable) while the switch `key` is down
  *   {mode: "barrier", key, n}            → answers only once n calls with this key are waiting (proves
  *                                          calls run in parallel without timing anything); fails after 3 s
+ *   {mode: "big", n}                     → ok, content of n characters (no data), sent in chunks without a
+ *                                          content-length, as a service streaming a large answer does
+ *   {mode: "drop", key, n?}              → the call is taken, then the connection is cut without an answer
+ *                                          (the first n calls with this key; all of them without n); then echo
  * Every call is counted per `key` (GET /__tools/calls?key=…); POST /__tools/switch {key, down} flips a switch.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -82,6 +86,11 @@ export async function handleTools(req: IncomingMessage, res: ServerResponse, url
       if (st.switches.get(key)) send(res, 200, { ok: false, error: { code: "unavailable", message: `${key} is down`, retryable: true } });
       else ok(res, `${key} is up`);
       return true;
+    case "big":
+      return bigAnswer(res, Number(a.n ?? 0)), true;
+    case "drop":
+      if (a.n === undefined || (st.calls.get(key) ?? 0) <= Number(a.n)) return req.socket.destroy(), true;
+      return ok(res, `${key} answered`), true;
     case "barrier":
       if (await barrier(st, key, Number(a.n ?? 2))) ok(res, `${key} met ${a.n ?? 2} parallel calls`);
       else send(res, 200, { ok: false, error: { code: "alone", message: "the other calls never came", retryable: false } });
@@ -89,6 +98,13 @@ export async function handleTools(req: IncomingMessage, res: ServerResponse, url
     default:
       return ok(res, `echo ${m[1]}: ${JSON.stringify(a)}`), true;
   }
+}
+
+function bigAnswer(res: ServerResponse, n: number) {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.write('{"ok":true,"content":"');
+  for (let left = n; left > 0; left -= 65_536) res.write("x".repeat(Math.min(left, 65_536)));
+  res.end('"}');
 }
 
 function ok(res: ServerResponse, content: string) {

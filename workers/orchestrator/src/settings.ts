@@ -33,6 +33,10 @@ export const OrchestratorSettingsSchema = z.object({
   /** Retries of a tool call that failed with a retryable error, with exponential backoff and jitter. */
   CIO_TOOL_RETRIES: envInt(2, 0, 10),
   CIO_TOOL_RETRY_BASE_MS: envInt(100, 1, 60_000),
+  /** Characters of one tool result (or error message) put in the model's context; the rest is cut with a note. */
+  CIO_TOOL_MAX_CONTENT_CHARS: envInt(32_000, 1_000, 1_000_000),
+  /** Bytes of an HTTPS tool's answer read at most; a longer one is a failed call (tool_response_too_large). */
+  CIO_TOOL_MAX_RESPONSE_BYTES: envInt(4_194_304, 1_024, 33_554_432),
   /** Circuit breaker: consecutive failures that open it, and the cool-down before a half-open probe. */
   CIO_BREAKER_THRESHOLD: envInt(5, 1, 1000),
   CIO_BREAKER_COOLDOWN_MS: envInt(30_000, 10, 3_600_000),

@@ -3,7 +3,8 @@
  * the tenant's registry, its arguments must match its schema, its circuit breaker must admit the call;
  * then it runs under a timeout, and retryable failures are retried with exponential backoff and full
  * jitter while the time allows. Every outcome is a DispatchResult — a failing tool never throws into
- * the agent loop, it becomes an error message the model (and the answer) can work around.
+ * the agent loop, it becomes an error message the model (and the answer) can work around. What reaches
+ * the model is capped at CIO_TOOL_MAX_CONTENT_CHARS.
  */
 import type { Logger } from "../../../../lib/log.js";
 import type { ToolError, ToolResult } from "../../../../lib/protocol/tool.js";
@@ -14,6 +15,7 @@ import type { RegisteredTool } from "../registry/index.js";
 import { invoke, TransportError } from "../registry/transports.js";
 import type { OrchestratorSettings } from "../settings.js";
 import { Breakers } from "./breaker.js";
+import { breakerVerdict, capText, worthRetrying } from "./outcome.js";
 import { parseArgs } from "./validate.js";
 
 export interface DispatchResult {
@@ -41,9 +43,6 @@ export interface DispatchContext {
   /** Work that may finish after the answer (ctx.waitUntil): breaker refreshes. */
   waitUntil?: (p: Promise<unknown>) => void;
 }
-
-/** Errors that say the caller was wrong, not the tool: they do not count against a tool's breaker. */
-const CALLER_FAULTS = new Set(["invalid_arguments", "invalid_input", "unknown_tool", "circuit_open"]);
 
 export class Dispatcher {
   private readonly breakers: Breakers;
@@ -80,12 +79,14 @@ export class Dispatcher {
     // nothing about the tool, so neither its breaker nor its learned quality hears of it.
     if (!result.ok && signal.aborted) return { ...refuse("cancelled", "the request was cancelled before the tool answered", parsed.args), attempts };
     const latencyMs = Date.now() - started;
-    const counts = result.ok || !CALLER_FAULTS.has(result.error.code);
-    if (counts) await this.breakers.report(tool.name, result.ok, admission.probe);
+    const verdict = breakerVerdict(result, admission.probe);
+    if (verdict !== null) await this.breakers.report(tool.name, verdict, admission.probe);
     const base = { call, arguments: parsed.args, latencyMs, attempts, ran: true };
-    if (result.ok) return { ...base, ok: true, content: result.content, data: result.data };
+    // A tool's answer goes into the model's context: a huge one would overflow it and lose the whole answer.
+    const cap = (text: string) => capText(text, this.ctx.settings.CIO_TOOL_MAX_CONTENT_CHARS);
+    if (result.ok) return { ...base, ok: true, content: cap(result.content), data: result.data };
     this.ctx.log.warn("tool call failed", { tool: tool.name, code: result.error.code, attempts, latencyMs });
-    return { ...base, ok: false, content: "", error: result.error };
+    return { ...base, ok: false, content: "", error: { ...result.error, message: cap(result.error.message) } };
   }
 
   private async withRetries(tool: RegisteredTool, args: Record<string, unknown>, signal: AbortSignal) {
@@ -96,7 +97,7 @@ export class Dispatcher {
       if (attempt > 0) await sleep(backoffMs(attempt - 1, s.CIO_TOOL_RETRY_BASE_MS));
       if (signal.aborted) break;
       result = await this.attempt(tool, args, signal);
-      if (result.ok || !result.error.retryable) return { result, attempts: attempt + 1 };
+      if (result.ok || !worthRetrying(result.error)) return { result, attempts: attempt + 1 };
       this.ctx.log.info("tool call failed with a retryable error", { tool: tool.name, attempt, code: result.error.code });
     }
     return { result, attempts: attempt };
@@ -125,7 +126,8 @@ export class Dispatcher {
       }, timeoutMs);
     });
     try {
-      return await Promise.race([invoke(this.ctx.env, tool, input, ac.signal, this.ctx.settings.CIO_TOOL_HMAC_SECRET).catch(asResult), timedOut]);
+      const o = { hmacSecret: this.ctx.settings.CIO_TOOL_HMAC_SECRET, maxBytes: this.ctx.settings.CIO_TOOL_MAX_RESPONSE_BYTES };
+      return await Promise.race([invoke(this.ctx.env, tool, input, ac.signal, o).catch((err: unknown) => asResult(err, tool)), timedOut]);
     } finally {
       clearTimeout(timer);
       outer.removeEventListener("abort", onOuter);
@@ -133,8 +135,12 @@ export class Dispatcher {
   }
 }
 
-function asResult(err: unknown): ToolResult {
+function asResult(err: unknown, tool: RegisteredTool): ToolResult {
   if (err instanceof TransportError) return { ok: false, error: { code: err.code, message: err.message, retryable: false } };
-  // Unreachable service, reset connection, RPC exception: the kind of failure that may pass.
-  return { ok: false, error: { code: "tool_unreachable", message: err instanceof Error ? err.message : String(err), retryable: true } };
+  // Unreachable service, reset connection, RPC exception: the kind of failure that may pass. But the call
+  // may have gone out and run before the connection dropped, so only a tool that may run twice is called
+  // again (a second order, a second paid image generation, must not happen behind the model's back).
+  const message = err instanceof Error ? err.message : String(err);
+  if (tool.manifest.idempotent) return { ok: false, error: { code: "tool_unreachable", message, retryable: true } };
+  return { ok: false, error: { code: "tool_unreachable", message: `${message} (not retried: the call may have run, and ${tool.name} is not idempotent)`, retryable: false } };
 }

@@ -6,12 +6,21 @@
 import { sql } from "drizzle-orm";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import type { Logger } from "../../../../lib/log.js";
-import { ToolManifestSchema } from "../../../../lib/protocol/tool.js";
+import { ToolManifestSchema, type ToolManifest } from "../../../../lib/protocol/tool.js";
 import type { OrchestratorEnv } from "../env.js";
 import { LOCAL_TOOLS } from "../tools/local.js";
 import type { RegisteredTool, ToolService } from "./transports.js";
 
 const TOOL_BINDING = /^TOOL_[A-Z0-9_]+$/;
+
+/**
+ * Our tools that only read or compute (quotes, searches, GETs, indicators, read-only SQL): called again
+ * after a dropped connection, they do no harm. Their manifests do not say so yet (the field is new); a
+ * manifest that does wins. Not media (each call generates, and pays for, an image) nor analyze_file (each
+ * call starts a task).
+ */
+const READ_ONLY = new Set(["market-data", "web-search", "http-json", "technical-analysis", "sql"]);
+const marked = (m: ToolManifest): ToolManifest => ({ ...m, idempotent: m.idempotent ?? READ_ONLY.has(m.name) });
 
 /**
  * Service bindings have fetch(); a Durable Object namespace such as TOOL_BREAKERS has not. (`in` cannot
@@ -38,7 +47,7 @@ export async function discoverTools(env: OrchestratorEnv, log: Logger): Promise<
   const remote = await Promise.all(
     toolBindings(env).map(async ([binding, svc]) => {
       try {
-        const manifest = ToolManifestSchema.parse(await svc.manifest());
+        const manifest = marked(ToolManifestSchema.parse(await svc.manifest()));
         return { name: manifest.name, transport: "rpc" as const, target: binding, manifest };
       } catch (err) {
         log.warn("a tool binding did not answer its manifest; it is left out", { binding, err });
@@ -46,7 +55,7 @@ export async function discoverTools(env: OrchestratorEnv, log: Logger): Promise<
       }
     }),
   );
-  const local = LOCAL_TOOLS.map((t) => ({ name: t.manifest.name, transport: "local" as const, target: t.manifest.name, manifest: t.manifest }));
+  const local = LOCAL_TOOLS.map((t) => ({ name: t.manifest.name, transport: "local" as const, target: t.manifest.name, manifest: marked(t.manifest) }));
   return [...remote.filter((t) => t !== null), ...local];
 }
 

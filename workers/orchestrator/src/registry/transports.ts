@@ -30,7 +30,14 @@ export class TransportError extends Error {
   }
 }
 
-export async function invoke(env: OrchestratorEnv, tool: RegisteredTool, input: ToolInput, signal: AbortSignal, hmacSecret?: string): Promise<ToolResult> {
+export interface InvokeOptions {
+  /** Signs calls to HTTPS tools; without it they cannot be called. */
+  hmacSecret?: string;
+  /** Bytes of an HTTPS tool's answer read at most. */
+  maxBytes: number;
+}
+
+export async function invoke(env: OrchestratorEnv, tool: RegisteredTool, input: ToolInput, signal: AbortSignal, o: InvokeOptions): Promise<ToolResult> {
   if (tool.transport === "rpc") {
     const svc = (env as unknown as Record<string, ToolService | undefined>)[tool.target];
     if (!svc) throw new TransportError("tool_unbound", `the binding ${tool.target} is not configured`);
@@ -41,24 +48,27 @@ export async function invoke(env: OrchestratorEnv, tool: RegisteredTool, input: 
     if (!local) throw new TransportError("tool_unbound", `no local tool named ${tool.target}`);
     return checked(await local.execute(env, input));
   }
-  return https(tool.target, input, signal, hmacSecret);
+  return https(tool, input, signal, o);
 }
 
-async function https(baseUrl: string, input: ToolInput, signal: AbortSignal, secret?: string): Promise<ToolResult> {
-  if (!secret) throw new TransportError("tool_unsigned", "CIO_TOOL_HMAC_SECRET is not set, so HTTPS tools cannot be called");
+async function https(tool: RegisteredTool, input: ToolInput, signal: AbortSignal, o: InvokeOptions): Promise<ToolResult> {
+  if (!o.hmacSecret) throw new TransportError("tool_unsigned", "CIO_TOOL_HMAC_SECRET is not set, so HTTPS tools cannot be called");
   const body = JSON.stringify(input);
-  const res = await fetch(`${baseUrl.replace(/\/$/, "")}/execute`, {
+  const res = await fetch(`${tool.target.replace(/\/$/, "")}/execute`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(await signToolRequest(secret, body)) },
+    headers: { "content-type": "application/json", ...(await signToolRequest(o.hmacSecret, body)) },
     body,
     signal,
   });
-  const text = await res.text();
+  const text = await readCapped(res, o.maxBytes);
   if (!res.ok) {
     const code = res.status >= 500 || res.status === 429 ? "tool_unavailable" : "tool_rejected";
-    // 5xx and 429 are the service's trouble and may pass; other statuses will not change on a retry.
-    return { ok: false, error: { code, message: `HTTP ${res.status}: ${text.slice(0, 300)}`, retryable: code === "tool_unavailable" } };
+    // 5xx and 429 are the service's trouble and may pass; other statuses will not change on a retry. A 429
+    // says the call was not taken; after a 5xx it may have run, so only an idempotent tool is called again.
+    const retryable = res.status === 429 || (code === "tool_unavailable" && tool.manifest.idempotent === true);
+    return { ok: false, error: { code, message: `HTTP ${res.status}: ${(text ?? "(a body over the size limit)").slice(0, 300)}`, retryable } };
   }
+  if (text === null) throw new TransportError("tool_response_too_large", `the tool answered more than ${o.maxBytes} bytes (CIO_TOOL_MAX_RESPONSE_BYTES)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -66,6 +76,24 @@ async function https(baseUrl: string, input: ToolInput, signal: AbortSignal, sec
     throw new TransportError("tool_bad_response", "the tool answered with something that is not JSON");
   }
   return checked(parsed);
+}
+
+/**
+ * The body as text, decoded as it streams in and given up (null) once it passes `max` bytes: a service
+ * that answers megabytes costs us at most `max`, never the memory of the whole answer.
+ */
+async function readCapped(res: Response, max: number): Promise<string | null> {
+  if (Number(res.headers.get("content-length") ?? 0) > max) return (await res.body?.cancel().catch(() => undefined), null);
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let [text, size] = ["", 0];
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > max) return (await reader.cancel().catch(() => undefined), null);
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 function checked(raw: unknown): ToolResult {

@@ -39,6 +39,45 @@ describe("circuit breaker per tool", () => {
     expect(await toolCalls(key)).toBe(5);
   });
 
+  it("the caller's mistakes do not open it: five unknown_symbol answers in a row, then a valid call runs", async () => {
+    const tenantId = await newTenant();
+    const name = uniq("brk");
+    await mockTool(tenantId, name);
+    // The default threshold (5), so five failures that counted would open it.
+    const settings = { ...OPENAI, CIO_TOOL_RETRIES: "0" };
+    const ask = async (args: Record<string, unknown>) => completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: args }] }, { echoTools: true }])], { tenantId, settings })).cio.tools[0]!;
+    for (let i = 0; i < 5; i++) expect(await ask({ mode: "fail", code: "unknown_symbol" })).toMatchObject({ ok: false, error: { code: "unknown_symbol" } });
+    expect(await ask({ mode: "echo" })).toMatchObject({ ok: true });
+  });
+
+  it("a dropped call counts against the tool even when it is not retried (a non-idempotent tool)", async () => {
+    const tenantId = await newTenant();
+    const name = uniq("brk");
+    const key = uniq("k");
+    await mockTool(tenantId, name);
+    const ask = async () => completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "drop", key } }] }, { echoTools: true }])], { tenantId, settings: BREAKER })).cio.tools[0]!;
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "tool_unreachable", message: expect.stringContaining("not retried") } });
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "tool_unreachable" } });
+    expect(await ask()).toMatchObject({ ok: false, error: { code: "circuit_open" } });
+    expect(await toolCalls(key)).toBe(2);
+  });
+
+  it("a half-open probe the tool answers with the caller's mistake closes the breaker: the tool is back", async () => {
+    const tenantId = await newTenant();
+    const name = uniq("brk");
+    const key = uniq("sw");
+    await mockTool(tenantId, name);
+    await setSwitch(key, true);
+    const ask = async (args: Record<string, unknown>) => completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: args }] }, { echoTools: true }])], { tenantId, settings: BREAKER })).cio.tools[0]!;
+    await ask({ mode: "switch", key });
+    await ask({ mode: "switch", key });
+    expect(await ask({ mode: "echo" })).toMatchObject({ ok: false, error: { code: "circuit_open" } });
+    await sleep(COOLDOWN_MS + 100);
+    expect(await ask({ mode: "fail", code: "unknown_symbol" })).toMatchObject({ ok: false, error: { code: "unknown_symbol" } });
+    // Left unreported, the probe would hold the breaker half-open (refusing calls) for another cool-down.
+    expect(await ask({ mode: "echo" })).toMatchObject({ ok: true });
+  });
+
   it("a breaker another isolate opened reaches this one with its next refresh, which does not hold the call up", async () => {
     const tenantId = await newTenant();
     const name = uniq("brk");

@@ -4,10 +4,18 @@
  */
 import { queryResultKey, NDJSON, type QueryRows } from "../../../../../lib/protocol/runner-hub.js";
 
-export function table(columns: { name: string }[], rows: unknown[][]): string {
-  const cell = (v: unknown) => (v === null ? "NULL" : typeof v === "string" ? v : JSON.stringify(v)).replace(/\|/g, "\\|").replace(/\n/g, " ");
+/**
+ * Characters of one cell shown in the table: a text or JSON column of megabytes would otherwise fill the
+ * model's context alone. The whole value stays in the tool's data (and in R2 for a stored result).
+ */
+export const CELL_MAX_CHARS = 200;
+
+export function table(columns: { name: string }[], rows: unknown[][], maxCell = CELL_MAX_CHARS): string {
+  const cell = (v: unknown) => clip(v === null ? "NULL" : typeof v === "string" ? v : String(JSON.stringify(v)), maxCell).replace(/\|/g, "\\|").replace(/\n/g, " ");
   return [`| ${columns.map((c) => c.name).join(" | ")} |`, `|${columns.map(() => " --- ").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
 }
+
+const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max)}… (${s.length} chars)`);
 
 export function numericRanges(r: QueryRows): string[] {
   return r.columns.flatMap((c, i) => {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
 import { ToolEntrypoint, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
 import { fetchJson } from "./fetch-json.js";
-import { assertExpression, reshape } from "./reshape.js";
+import { assertExpression, reshape, resultJson } from "./reshape.js";
 import { settingsFrom, type Env } from "./settings.js";
 
 const HttpJsonArgs = z
@@ -40,10 +40,12 @@ export default class HttpJsonTool extends ToolEntrypoint<Env, typeof HttpJsonArg
 
   protected async run(args: HttpJsonArgs, ctx: ToolContext): Promise<ToolResult> {
     const settings = settingsFrom(this.env);
-    if (args.expression) assertExpression(args.expression);
+    if (args.expression) assertExpression(args.expression, settings.maxSizeArgument);
     const fetched = await fetchJson(new URL(args.url), settings, ctx.signal);
     const result = reshape(fetched.json, args.expression);
-    const text = JSON.stringify(result, null, 2) ?? "null";
+    const json = resultJson(result, settings.maxBytes);
+    // Indented only when short: indenting a long, deeply nested result could multiply its length.
+    const text = json.length <= settings.maxContentChars ? (JSON.stringify(result, null, 2) ?? "null") : json;
     const content =
       text.length > settings.maxContentChars
         ? `${text.slice(0, settings.maxContentChars)}\n… (truncated at ${settings.maxContentChars} characters; the full result is in data)`

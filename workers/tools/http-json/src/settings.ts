@@ -1,5 +1,6 @@
 /** The Worker's settings, read and validated once from env. */
 import { z } from "zod";
+import { AllowListSchema } from "../../../../lib/tools/allow-list.js";
 
 export interface Env {
   HTTP_JSON_ALLOW?: string;
@@ -7,19 +8,21 @@ export interface Env {
 }
 
 const SettingsSchema = z.object({
-  allow: z.array(z.url({ protocol: /^https?$/ })),
+  allow: AllowListSchema,
+  /** Bytes of response body read; also the most characters of JSON a reshaped result may come to. */
   maxBytes: z.coerce.number().int().positive().default(1_000_000),
   /** Redirects followed (each target re-checked against the allow-list). */
   maxRedirects: z.number().int().default(3),
   /** Characters of the reshaped JSON put in `content`; the whole result is always in `data`. */
   maxContentChars: z.number().int().default(4_000),
+  /**
+   * Largest width pad_left/pad_right and largest count replace may be given: the library allocates that
+   * much, so pad_left('a', `200000000`) alone would fill the isolate's memory.
+   */
+  maxSizeArgument: z.number().int().default(1_000),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
 export function settingsFrom(env: Env): Settings {
-  const allow = (env.HTTP_JSON_ALLOW ?? "")
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean);
-  return SettingsSchema.parse({ allow, maxBytes: env.HTTP_JSON_MAX_BYTES || undefined });
+  return SettingsSchema.parse({ allow: env.HTTP_JSON_ALLOW, maxBytes: env.HTTP_JSON_MAX_BYTES || undefined });
 }

@@ -111,6 +111,41 @@ describe("argument validation", () => {
   });
 });
 
+describe("expressions that would outgrow memory", () => {
+  const url = () => `${base}/api/v3/simple/price?ids=bitcoin,ethereum`;
+
+  it("refuses a pad width the library would allocate, before fetching", async () => {
+    const started = Date.now();
+    const e = expectFail(await tool.execute(toolInput({ url: url(), expression: "[pad_left('a', `200000000`, 'x')]" })));
+    expect(e).toMatchObject({ code: "bad_expression", retryable: false });
+    expect(e.message).toBe("pad_left's width must be a literal number of at most 1000");
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it.each([
+    ["pad_right('a', length(@))", "pad_right's width"],
+    ["replace('a', 'a', 'b', `100000000`)", "replace's count"],
+    ["let $w = `200000000` in pad_left('a', $w)", "pad_left's width"],
+  ])("refuses %s", async (expression, message) => {
+    const e = expectFail(await tool.execute(toolInput({ url: url(), expression })));
+    expect(e).toMatchObject({ code: "bad_expression" });
+    expect(e.message).toContain(message);
+  });
+
+  it("still pads within the limit", async () => {
+    const r = expectOk(await tool.execute(toolInput({ url: url(), expression: "pad_left(to_string(bitcoin.usd), `8`, '0')" })));
+    expect(r.content).toBe('"00096025"');
+  });
+
+  it("refuses a result whose JSON would pass the size limit, without writing it all", async () => {
+    const started = Date.now();
+    const expression = `@${" | [@, @]".repeat(40)}`;
+    const e = expectFail(await tool.execute(toolInput({ url: url(), expression })));
+    expect(e).toMatchObject({ code: "result_too_large", retryable: false });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
 describe("upstream failures and limits", () => {
   it.each([
     ["/api/missing", "upstream_rejected", false],

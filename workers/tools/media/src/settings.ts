@@ -1,6 +1,7 @@
 /** The Worker's settings and bindings, read and validated once from env. */
 import { z } from "zod";
 import type { AiRunner } from "../../../../lib/ai/workers-ai.js";
+import { AllowListSchema } from "../../../../lib/tools/allow-list.js";
 
 export interface Env {
   AI: AiRunner;
@@ -9,6 +10,7 @@ export interface Env {
   MEDIA_STT_MODEL?: string;
   MEDIA_PUBLIC_BASE_URL?: string;
   MEDIA_MAX_AUDIO_BYTES?: string;
+  MEDIA_AUDIO_ALLOW?: string;
 }
 
 const SettingsSchema = z.object({
@@ -19,7 +21,17 @@ const SettingsSchema = z.object({
     .url()
     .transform((u) => (u.endsWith("/") ? u : `${u}/`))
     .optional(),
-  maxAudioBytes: z.coerce.number().int().positive().default(10_000_000),
+  /**
+   * @cf/openai/whisper takes the audio as a JSON array of numbers: each byte costs about 18 bytes of
+   * memory on the way out (the array, its JSON text, the request body, plus the base64 and bytes it came
+   * from), so 4 MB peaks near 75 MB of the isolate's 128 MB. whisper-large-v3-turbo takes base64 (about
+   * 6 bytes per byte) and can be given about 10 MB.
+   */
+  maxAudioBytes: z.coerce.number().int().positive().default(4_000_000),
+  /** URL prefixes audioUrl may point under (HTTP_JSON_ALLOW's format); empty refuses every URL. */
+  audioAllow: AllowListSchema,
+  /** Redirects of an audio URL followed, each target re-checked against the allow-list. */
+  maxRedirects: z.number().int().default(3),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -29,5 +41,6 @@ export function settingsFrom(env: Env): Settings {
     sttModel: env.MEDIA_STT_MODEL || undefined,
     publicBaseUrl: env.MEDIA_PUBLIC_BASE_URL || undefined,
     maxAudioBytes: env.MEDIA_MAX_AUDIO_BYTES || undefined,
+    audioAllow: env.MEDIA_AUDIO_ALLOW,
   });
 }

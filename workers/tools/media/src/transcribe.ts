@@ -1,6 +1,11 @@
-/** Speech to text with Whisper, from base64 audio or an audio URL, with a size limit on both. */
+/**
+ * Speech to text with Whisper, from base64 audio or an audio URL, with a size limit on both. A URL is
+ * fetched only under MEDIA_AUDIO_ALLOW, through the same checked redirects and streamed size limit as
+ * http-json: the caller names it, so it could otherwise reach internal addresses or never end.
+ */
 import { z } from "zod";
 import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
+import { fetchAllowed, readLimited } from "../../../../lib/tools/fetch-allowed.js";
 import { ToolFailure, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
 import { runModel } from "./ai.js";
 import type { Env, Settings } from "./settings.js";
@@ -18,7 +23,7 @@ export async function transcribe(
   ctx: ToolContext,
 ): Promise<ToolResult> {
   const audio = input.audioUrl
-    ? await download(input.audioUrl, settings.maxAudioBytes, ctx.signal)
+    ? await download(new URL(input.audioUrl), settings, ctx.signal)
     : decodeBase64(input.audioBase64 ?? "", settings.maxAudioBytes);
   const model = settings.sttModel;
   const output = WhisperOutputSchema.safeParse(await runModel(env.AI, model, whisperInput(model, audio), ctx.signal));
@@ -28,7 +33,10 @@ export async function transcribe(
   return toolOk(content, { text, wordCount: output.data.word_count, vtt: output.data.vtt, model, audioBytes: audio.byteLength });
 }
 
-/** @cf/openai/whisper takes the bytes as a number array; whisper-large-v3-turbo takes base64. */
+/**
+ * @cf/openai/whisper takes the bytes only as a number array (the binding sends its inputs as JSON), which
+ * is why MEDIA_MAX_AUDIO_BYTES defaults low; whisper-large-v3-turbo takes base64, a sixth of the memory.
+ */
 function whisperInput(model: string, audio: Uint8Array): Record<string, unknown> {
   if (model.includes("large-v3-turbo")) return { audio: toBase64(audio) };
   return { audio: Array.from(audio) };
@@ -51,20 +59,19 @@ function decodeBase64(b64: string, maxBytes: number): Uint8Array {
   }
 }
 
-async function download(url: string, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
-  const res = await fetch(url, { signal });
+async function download(url: URL, settings: Settings, signal: AbortSignal): Promise<Uint8Array> {
+  const { res } = await fetchAllowed(url, {
+    allow: settings.audioAllow,
+    setting: "MEDIA_AUDIO_ALLOW",
+    maxRedirects: settings.maxRedirects,
+    signal,
+  });
   if (!res.ok) {
     await res.body?.cancel();
     const retryable = res.status === 429 || res.status >= 500;
     throw new ToolFailure("audio_unavailable", `fetching the audio failed with HTTP ${res.status}`, retryable);
   }
-  if (Number(res.headers.get("content-length") ?? 0) > maxBytes) {
-    await res.body?.cancel();
-    throw tooLarge(maxBytes);
-  }
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
-  return bytes;
+  return readLimited(res, settings.maxAudioBytes, () => tooLarge(settings.maxAudioBytes));
 }
 
 const tooLarge = (maxBytes: number) => new ToolFailure("audio_too_large", `the audio is larger than ${maxBytes} bytes`);

@@ -1,6 +1,6 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
 import MediaTool from "../src/index.js";
 import type { Env } from "../src/settings.js";
@@ -117,6 +117,60 @@ describe("transcribe", () => {
   it("cuts off a slow audio download at the deadline", async () => {
     const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/slow.wav` }, 300)));
     expect(e).toMatchObject({ code: "deadline_exceeded", retryable: true });
+  });
+
+  it("refuses more than MEDIA_MAX_AUDIO_BYTES' default of 4 MB, which whisper's number array can afford", async () => {
+    const media = toolWith({ MEDIA_MAX_AUDIO_BYTES: undefined });
+    const e = expectFail(await media.execute(toolInput({ action: "transcribe", audioBase64: "A".repeat(5_400_000) })));
+    expect(e).toMatchObject({ code: "audio_too_large", message: "the audio is larger than 4000000 bytes" });
+  });
+});
+
+describe("audio URLs", () => {
+  it("follows a redirect that stays inside MEDIA_AUDIO_ALLOW", async () => {
+    const r = expectOk(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/moved.wav` })));
+    expect(r.content).toBe("Transcript: Hello from CIO Edge, this is a test recording.");
+  });
+
+  it.each([
+    ["a URL outside the allow-list", "/private/secret.wav", "is not in the allow-list"],
+    ["a redirect to 127.0.0.1", "/audio/to-localhost.wav", "http://127.0.0.1/admin is not in the allow-list"],
+  ])("refuses %s", async (_, path, message) => {
+    const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}${path}` })));
+    expect(e).toMatchObject({ code: "not_allowed", retryable: false });
+    expect(e.message).toContain(message);
+  });
+
+  it("stops after a few redirects", async () => {
+    const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/loop.wav` })));
+    expect(e).toMatchObject({ code: "too_many_redirects", retryable: false });
+  });
+
+  it("refuses every URL when MEDIA_AUDIO_ALLOW is empty", async () => {
+    const media = toolWith({ MEDIA_AUDIO_ALLOW: "" });
+    const e = expectFail(await media.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/hello.wav` })));
+    expect(e).toMatchObject({ code: "not_allowed", message: "no URL is allowed: the operator has not set MEDIA_AUDIO_ALLOW" });
+  });
+
+  it("stops reading a chunked body without a length at the limit instead of buffering it", async () => {
+    const chunk = new Uint8Array(16_384);
+    let sent = 0;
+    // 50 MB in chunks, no Content-Length: only counting while reading notices it is too large in time.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 50_000_000) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const spy = vi.spyOn(globalThis, "fetch").mockResolvedValue(new Response(body));
+    try {
+      const e = expectFail(await toolWith({}).execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/endless.wav` })));
+      expect(e).toMatchObject({ code: "audio_too_large", retryable: false });
+      expect(sent).toBeLessThan(200_000 + 4 * chunk.byteLength);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

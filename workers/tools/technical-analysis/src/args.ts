@@ -4,6 +4,7 @@
  * live in indicators.ts (and in the descriptions) so callers may omit them.
  */
 import { z } from "zod";
+import { MACD_DEFAULTS } from "./params.js";
 
 export const INDICATORS = ["rsi", "macd", "bollinger", "ema", "sma", "stochastic", "williams-r", "cci", "adx"] as const;
 export type IndicatorName = (typeof INDICATORS)[number];
@@ -50,8 +51,15 @@ export const TechnicalAnalysisArgs = z
     if (sources !== 1) {
       ctx.addIssue({ code: "custom", message: "give exactly one of closes, candles or symbol", path: ["closes"] });
     }
-    if (args.fastPeriod && args.slowPeriod && args.fastPeriod >= args.slowPeriod) {
-      ctx.addIssue({ code: "custom", message: "fastPeriod must be below slowPeriod", path: ["fastPeriod"] });
+    // With the defaults filled in: fastPeriod 30 alone is above the default slowPeriod 26.
+    const fast = args.fastPeriod ?? MACD_DEFAULTS.fastPeriod;
+    const slow = args.slowPeriod ?? MACD_DEFAULTS.slowPeriod;
+    if (fast >= slow) {
+      ctx.addIssue({
+        code: "custom",
+        message: `fastPeriod must be below slowPeriod (got ${fast} and ${slow}; the defaults are ${MACD_DEFAULTS.fastPeriod} and ${MACD_DEFAULTS.slowPeriod})`,
+        path: ["fastPeriod"],
+      });
     }
   });
 export type TechnicalAnalysisArgs = z.infer<typeof TechnicalAnalysisArgs>;

@@ -49,6 +49,7 @@ export default class TechnicalAnalysisTool extends ToolEntrypoint<Env, typeof Te
     const latest = readings.at(-1);
     const lastClose = series.closes.at(-1);
     if (!latest || lastClose === undefined) throw insufficient(def, params, series);
+    if (!defined(latest)) throw undefinedValue(def, params);
     const label = def.label(params);
     const content = `${label}${def.state(latest, lastClose)}, computed over ${describeSource(source, series)}.`;
     return toolOk(content, {
@@ -56,7 +57,7 @@ export default class TechnicalAnalysisTool extends ToolEntrypoint<Env, typeof Te
       label,
       params,
       value: latest,
-      series: readings.slice(-SERIES_TAIL),
+      series: readings.slice(-SERIES_TAIL).map((r) => (r && defined(r) ? r : null)),
       inputs: series.closes.length,
       source,
     });
@@ -82,6 +83,16 @@ function insufficient(def: IndicatorDef, params: Params, series: PriceSeries): T
   return new ToolFailure(
     "insufficient_data",
     `${def.label(params)} needs at least ${need} ${unit}; got ${series.closes.length}`,
+  );
+}
+
+/** NaN or ±Infinity is no reading: it would print as "n/a", go out as null and read as a zone or trend. */
+const defined = (r: Reading) => Object.values(r).every(Number.isFinite);
+
+function undefinedValue(def: IndicatorDef, params: Params): ToolFailure {
+  return new ToolFailure(
+    "undefined_value",
+    `${def.label(params)} is undefined for the latest prices: it divides by their range or deviation, which is 0 (flat prices)`,
   );
 }
 

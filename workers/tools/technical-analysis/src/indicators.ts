@@ -4,10 +4,8 @@
  * name it and how to read its result in words. A reading is a flat record of named numbers.
  */
 import {
-  ADX,
   BollingerBands,
   CCI,
-  EMA,
   MACD,
   RSI,
   SMA,
@@ -17,6 +15,7 @@ import {
 } from "trading-signals";
 import type { IndicatorName } from "./args.js";
 import type { Params } from "./params.js";
+import { FlatSafeADX, SmaSeededEMA } from "./steppers.js";
 
 export type Reading = Record<string, number>;
 
@@ -72,7 +71,7 @@ export const INDICATOR_DEFS: Record<IndicatorName, IndicatorDef> = {
     needs: "closes",
     label: (p) => `EMA(${p.period})`,
     minInputs: (p) => p.period,
-    compute: (p, s) => walk(new EMA(p.period), s.closes, (ema) => ({ ema })),
+    compute: (p, s) => walk(new SmaSeededEMA(p.period), s.closes, (ema) => ({ ema })),
     state: (r, close) => ` = ${num(r.ema)} (last close ${num(close)} is ${side(close, r.ema ?? NaN)} it)`,
   },
   macd: {
@@ -81,7 +80,8 @@ export const INDICATOR_DEFS: Record<IndicatorName, IndicatorDef> = {
     // The signal line is an EMA of MACD values, so it needs signalPeriod of them on top of the slow EMA.
     minInputs: (p) => p.slowPeriod + p.signalPeriod - 1,
     compute: (p, s) => {
-      const macd = new MACD(new EMA(p.fastPeriod), new EMA(p.slowPeriod), new EMA(p.signalPeriod));
+      const ema = (period: number) => new SmaSeededEMA(period);
+      const macd = new MACD(ema(p.fastPeriod), ema(p.slowPeriod), ema(p.signalPeriod));
       return walk(macd, s.closes, (m) => ({ macd: m.macd, signal: m.signal, histogram: m.histogram }));
     },
     state: (r) =>
@@ -125,7 +125,7 @@ export const INDICATOR_DEFS: Record<IndicatorName, IndicatorDef> = {
     label: (p) => `ADX(${p.period})`,
     minInputs: (p) => 2 * p.period,
     compute: (p, s) => {
-      const adx = new ADX(p.period);
+      const adx = new FlatSafeADX(p.period);
       // +DI and -DI are exposed only for the latest input, so they are read while walking.
       return walk(adx, s.candles ?? [], (v) => ({ adx: v, plusDI: 100 * Number(adx.pdi), minusDI: 100 * Number(adx.mdi) }));
     },

@@ -23,12 +23,15 @@ const DEFAULT_PERIOD: Record<IndicatorName, number> = {
   adx: 14,
 };
 
+/** Appel's MACD(12,26,9); args.ts checks the fast and slow periods' order with these filled in. */
+export const MACD_DEFAULTS = { fastPeriod: 12, slowPeriod: 26, signalPeriod: 9 } as const;
+
 export function paramsFrom(args: TechnicalAnalysisArgs): Params {
   return {
     period: args.period ?? DEFAULT_PERIOD[args.indicator],
-    fastPeriod: args.fastPeriod ?? 12,
-    slowPeriod: args.slowPeriod ?? 26,
-    signalPeriod: args.signalPeriod ?? 9,
+    fastPeriod: args.fastPeriod ?? MACD_DEFAULTS.fastPeriod,
+    slowPeriod: args.slowPeriod ?? MACD_DEFAULTS.slowPeriod,
+    signalPeriod: args.signalPeriod ?? MACD_DEFAULTS.signalPeriod,
     stdDev: args.stdDev ?? 2,
     kSmoothing: args.kSmoothing ?? 1,
     dPeriod: args.dPeriod ?? 3,

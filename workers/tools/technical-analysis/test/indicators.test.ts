@@ -14,6 +14,8 @@ function readings(args: Partial<TechnicalAnalysisArgs> & Pick<TechnicalAnalysisA
   return INDICATOR_DEFS[args.indicator].compute(paramsFrom(full), { closes, candles: CANDLES });
 }
 const last = (rs: Array<Reading | null>) => rs.at(-1) ?? {};
+const adxOver = (candles: ref.Hlc[]) =>
+  INDICATOR_DEFS.adx.compute(paramsFrom({ indicator: "adx" } as TechnicalAnalysisArgs), { closes: candles.map((c) => c.close), candles });
 
 describe("RSI (Wilder smoothing)", () => {
   it("gives 70.46 at the 15th close of Wilder's example", () => {
@@ -38,10 +40,15 @@ describe("moving averages", () => {
     expect(last(readings({ indicator: "sma", period: 5 }, closes)).sma).toBe(8);
   });
 
-  it("EMA is seeded with the first price and converges on the SMA-seeded textbook EMA", () => {
-    const got = last(readings({ indicator: "ema", period: 20 })).ema;
-    expect(got).toBeCloseTo(ref.ema(CLOSES, 20, "first").at(-1) ?? NaN, 9);
-    expect(got).toBeCloseTo(ref.ema(CLOSES, 20, "sma").at(-1) ?? NaN, 6);
+  it("EMA(20) of 1..20 is their SMA, 10.5: the EMA is seeded with the SMA, not the first price", () => {
+    const closes = Array.from({ length: 20 }, (_, i) => i + 1);
+    expect(last(readings({ indicator: "ema", period: 20 }, closes)).ema).toBeCloseTo(10.5, 12);
+  });
+
+  it("EMA matches the SMA-seeded textbook EMA from its first reading on", () => {
+    const expected = ref.ema(CLOSES, 20, "sma");
+    const rs = readings({ indicator: "ema", period: 20 });
+    rs.slice(19).forEach((r, i) => expect(r?.ema).toBeCloseTo(expected[i + 19] ?? NaN, 9));
   });
 
   it("hides EMA values before `period` prices", () => {
@@ -59,6 +66,14 @@ describe("MACD(12,26,9)", () => {
     expect(r.macd).toBeCloseTo(macdLine.at(-1) ?? NaN, 6);
     expect(r.signal).toBeCloseTo(signal, 6);
     expect(r.histogram).toBeCloseTo((r.macd ?? NaN) - (r.signal ?? NaN), 12);
+  });
+
+  it("matches the SMA-seeded textbook MACD at its first reading, the 34th close", () => {
+    const macdLine = ref.ema(CLOSES, 12, "sma").map((f, i) => f - (ref.ema(CLOSES, 26, "sma")[i] ?? NaN));
+    const signal = ref.ema(macdLine.slice(25), 9, "sma");
+    const first = readings({ indicator: "macd" })[33];
+    expect(first?.macd).toBeCloseTo(macdLine[33] ?? NaN, 9);
+    expect(first?.signal).toBeCloseTo(signal[8] ?? NaN, 9);
   });
 });
 
@@ -93,6 +108,16 @@ describe("high-low-close oscillators", () => {
 
   it("CCI with Lambert's 0.015 constant", () => {
     expect(last(readings({ indicator: "cci" })).cci).toBeCloseTo(ref.cci(CANDLES, 20), 9);
+  });
+
+  it("ADX of candles that never move is 0, not NaN: no movement is no directional movement", () => {
+    expect(last(adxOver(ref.flatCandles(40)))).toEqual({ adx: 0, plusDI: 0, minusDI: 0 });
+  });
+
+  it("ADX recovers when flat candles start to trend (a NaN DX used to stay in its average)", () => {
+    const r = last(adxOver([...ref.flatCandles(16), ...ref.risingCandles(60)]));
+    expect(r.adx).toBeGreaterThan(40);
+    expect(r.plusDI).toBeGreaterThan(r.minusDI ?? Infinity);
   });
 
   it("ADX converges on Wilder's textbook ADX (the library starts one candle earlier)", () => {

@@ -24,8 +24,14 @@ describe("symbol and interval through market-data", () => {
   });
 
   it("passes on market-data's retryable failure", async () => {
+    const e = expectFail(await tool.execute(toolInput({ indicator: "rsi", symbol: "DOWNUSDT" })));
+    expect(e).toMatchObject({ code: "upstream_unavailable", retryable: true });
+  });
+
+  it("passes on a rate limit as not retryable, with its Retry-After", async () => {
     const e = expectFail(await tool.execute(toolInput({ indicator: "rsi", symbol: "LIMITEDUSDT" })));
-    expect(e).toMatchObject({ code: "rate_limited", retryable: true });
+    expect(e).toMatchObject({ code: "rate_limited", retryable: false });
+    expect(e.message).toContain("retry after 5 s");
   });
 
   it("gives up at the caller's deadline when the upstream is slow", async () => {

@@ -104,6 +104,14 @@ export function syntheticCandles(count: number): Hlc[] {
   return out;
 }
 
+/** Candles that do not move at all: high = low = close, so every range, TR and deviation is 0. */
+export const flatCandles = (count: number, price = 100): Hlc[] =>
+  Array.from({ length: count }, () => ({ high: price, low: price, close: price }));
+
+/** A steady uptrend from just above `from`: each candle one higher, with a range of 1. */
+export const risingCandles = (count: number, from = 100): Hlc[] =>
+  Array.from({ length: count }, (_, i) => ({ high: from + i + 1.5, low: from + i + 0.5, close: from + i + 1 }));
+
 /** Wilder's own RSI example (New Concepts in Technical Trading Systems), as republished by StockCharts. */
 export const WILDER_CLOSES = [
   44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28, 46.0,

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
-import { syntheticCandles, WILDER_CLOSES } from "./reference.js";
+import { flatCandles, risingCandles, syntheticCandles, WILDER_CLOSES } from "./reference.js";
 
 const tool = defaultTool(exports);
 const CANDLES = syntheticCandles(60);
@@ -63,6 +63,8 @@ describe("argument validation", () => {
     [{ indicator: "rsi", closes: ["44.3"] }, "closes"],
     [{ indicator: "rsi", period: 1, closes: [1, 2] }, "period"],
     [{ indicator: "macd", fastPeriod: 30, slowPeriod: 26, closes: [1] }, "fastPeriod must be below slowPeriod"],
+    [{ indicator: "macd", fastPeriod: 30, closes: [1] }, "fastPeriod must be below slowPeriod (got 30 and 26"],
+    [{ indicator: "macd", slowPeriod: 10, closes: [1] }, "fastPeriod must be below slowPeriod (got 12 and 10"],
     [{ indicator: "rsi", closes: [1], foo: 1 }, "foo"],
   ])("rejects %j", async (args, message) => {
     const e = expectFail(await tool.execute(toolInput(args)));
@@ -83,5 +85,26 @@ describe("argument validation", () => {
   it("does not report MACD before its signal line has enough values", async () => {
     const e = expectFail(await tool.execute(toolInput({ indicator: "macd", closes: WILDER_CLOSES })));
     expect(e.message).toBe("MACD(12,26,9) needs at least 34 prices; got 32");
+  });
+});
+
+describe("prices that do not move", () => {
+  it("reads ADX over flat candles as no trend (0), not as a NaN trend", async () => {
+    const r = expectOk(await tool.execute(toolInput({ indicator: "adx", candles: flatCandles(40) })));
+    expect(r.content).toBe("ADX(14) = 0.00 (+DI = 0.00, -DI = 0.00; weak or no trend), computed over 40 candles.");
+    expect(r.data).toMatchObject({ value: { adx: 0, plusDI: 0, minusDI: 0 } });
+  });
+
+  it("reads the trend that follows a flat stretch", async () => {
+    const candles = [...flatCandles(16), ...risingCandles(60)];
+    const r = expectOk(await tool.execute(toolInput({ indicator: "adx", candles })));
+    expect(r.content).toMatch(/^ADX\(14\) = \d+\.\d\d \(\+DI = [\d.]+, -DI = [\d.]+; strong uptrend\)/);
+    expect(Number.isFinite((r.data as { value: { adx: number } }).value.adx)).toBe(true);
+  });
+
+  it("fails a CCI that divides by a zero deviation instead of answering n/a", async () => {
+    const e = expectFail(await tool.execute(toolInput({ indicator: "cci", candles: flatCandles(40) })));
+    expect(e).toMatchObject({ code: "undefined_value", retryable: false });
+    expect(e.message).toMatch(/^CCI\(20\) is undefined for the latest prices/);
   });
 });

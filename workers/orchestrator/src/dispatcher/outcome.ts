@@ -23,6 +23,7 @@ const UNWELL = new Set([
   "tool_error",
   "not_configured",
   "unauthorized",
+  "rate_limited", // the tool's upstream refuses it for now (Binance's 429/418): not retried, but calls should pause
 ]);
 
 export const unwell = (e: ToolError) => e.retryable || UNWELL.has(e.code);

@@ -115,9 +115,11 @@ function toCandle(row: z.infer<typeof KlineRowSchema>): Candle {
 }
 
 /**
- * 429 is a rate limit and 418 an automatic IP ban after ignoring 429s; both lift with time, so a retry
- * (ideally elsewhere or later) may succeed. 5xx are Binance-side. Other 4xx are our request's fault, e.g.
- * -1121 "Invalid symbol.", and repeating them cannot help.
+ * 429 is a rate limit and 418 the automatic IP ban Binance imposes on clients that keep calling after
+ * 429s. Neither is retryable: a caller's retries come within a second, Retry-After says seconds to days,
+ * and each early retry is what turns a 429 into a ban, or lengthens one. The message says when to try
+ * again. 5xx are Binance-side. Other 4xx are our request's fault, e.g. -1121 "Invalid symbol.", and
+ * repeating them cannot help.
  */
 async function failureFrom(res: Response): Promise<ToolFailure> {
   const parsed = BinanceErrorSchema.safeParse(await res.json().catch(() => null));
@@ -125,7 +127,8 @@ async function failureFrom(res: Response): Promise<ToolFailure> {
   if (res.status === 429 || res.status === 418) {
     const after = res.headers.get("retry-after");
     const wait = after ? `; retry after ${after} s` : "";
-    return new ToolFailure("rate_limited", `Binance rate limit: ${detail}${wait}`, true);
+    const what = res.status === 418 ? "Binance has banned this IP for exceeding its rate limit" : "Binance rate limit";
+    return new ToolFailure("rate_limited", `${what}: ${detail}${wait}`);
   }
   if (res.status >= 500) return new ToolFailure("upstream_unavailable", `Binance failed: ${detail}`, true);
   if (parsed.success && parsed.data.code === -1121) {

@@ -73,15 +73,16 @@ describe("upstream failures", () => {
     expect(e.message).toContain("Invalid symbol.");
   });
 
-  it("maps 429 to a retryable rate limit and passes on Retry-After", async () => {
+  it("maps 429 to a rate limit not retried at once, and passes on Retry-After", async () => {
     const e = expectFail(await tool.execute(toolInput({ symbol: "LIMITEDUSDT" })));
-    expect(e).toMatchObject({ code: "rate_limited", retryable: true });
+    expect(e).toMatchObject({ code: "rate_limited", retryable: false });
     expect(e.message).toContain("retry after 12 s");
   });
 
-  it("maps 418 (IP ban after ignoring 429s) to a retryable rate limit", async () => {
+  it("maps 418 (IP ban after ignoring 429s) to a non-retryable rate limit that says when it lifts", async () => {
     const e = expectFail(await tool.execute(toolInput({ symbol: "BANNEDUSDT" })));
-    expect(e).toMatchObject({ code: "rate_limited", retryable: true });
+    expect(e).toMatchObject({ code: "rate_limited", retryable: false });
+    expect(e.message).toMatch(/^Binance has banned this IP for exceeding its rate limit: Way too many requests; .*; retry after 120 s$/);
   });
 
   it("maps 5xx with a non-JSON body to a retryable outage", async () => {

@@ -7,7 +7,7 @@ import type { Usage } from "../../../lib/protocol/index.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { eventually } from "../../../test/support/eventually.js";
-import { baseEnv, chat, completionOf, newTenant, streamText, user } from "./agent/helpers.js";
+import { baseEnv, chat, completionOf, newTenant, OPENAI, streamText, user } from "./agent/helpers.js";
 
 const BROKEN: Record<string, Record<string, unknown>> = {
   "string counts": { prompt_tokens: "12", completion_tokens: "3", total_tokens: "15" },
@@ -41,6 +41,18 @@ describe("passthrough usage from a broken upstream", () => {
       const text = await streamText(await chat([user(withDirective("one two three four", { text: "five six", usage }))], { tenantId, body }));
       const chunks = text.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)) as { usage?: Usage });
       const u = sane(chunks.at(-1)!.usage);
+      expect(await eventually(() => tokensToday(tenantId), (n) => n !== 0)).toBe(u.total_tokens);
+    });
+  }
+});
+
+describe("cio/auto usage from a broken upstream", () => {
+  for (const [name, usage] of Object.entries(BROKEN)) {
+    it(`${name}: the answer books and shows our estimate instead`, async () => {
+      const tenantId = await newTenant();
+      const reply = await chat([user(withDirective("one two three four", { text: "five six", usage }))], { tenantId, settings: OPENAI });
+      const u = sane(completionOf(reply).usage);
+      expect(u.total_tokens).toBeGreaterThan(0);
       expect(await eventually(() => tokensToday(tenantId), (n) => n !== 0)).toBe(u.total_tokens);
     });
   }

@@ -5,7 +5,7 @@
  * `tool_calls`, and the client's follow-up with `role: "tool"` messages continues it. Failed tools are
  * reported to the model as errors and named at the end of the answer (unless the client asked for JSON).
  */
-import type { ChatMessage, FunctionTool, Usage } from "../../../../lib/protocol/index.js";
+import { UsageSchema, type ChatMessage, type FunctionTool, type Usage } from "../../../../lib/protocol/index.js";
 import type { DispatchResult, Dispatcher } from "../dispatcher/index.js";
 import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
@@ -96,7 +96,9 @@ async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: Functi
       r.text += ev.delta;
       yield ev;
     } else if (ev.type === "tool_call") r.calls.push(ev.call);
-    else if (ev.type === "usage") r.usage = addUsage(r.usage, ev.usage);
+    // A provider's usage is the upstream's: counts that are not sane (strings, negative) are dropped, and the
+    // answer's usage then falls back to our estimate, for the client and the tenant's budget alike.
+    else if (ev.type === "usage") r.usage = UsageSchema.safeParse(ev.usage).success ? addUsage(r.usage, ev.usage) : r.usage;
     else r.finish = ev.reason;
     t = Date.now();
   }

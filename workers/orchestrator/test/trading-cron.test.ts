@@ -174,6 +174,20 @@ describe("the trading cron", () => {
     expect((await dueForMeasurement(DB(), councilSettings(env as never), Date.now())).filter((c) => c.tenantId === t)).toEqual([]);
   });
 
+  it("a council failing now (a 5xx) stays due and is measured on a later run; only a refusal takes it out", async () => {
+    const t = await tenant();
+    const log = new Logger({ component: "test" }, "error");
+    await decided(t, "flaky", ["BUY", "SELL", "HOLD"], "BUY", 5);
+    const down = { error: { message: "D1 is down", type: "server_error", param: null, code: "internal_error" }, status: 503, headers: {} };
+    const councils = (env as unknown as { COUNCILS: DurableObjectNamespace }).COUNCILS;
+    const failing = { idFromName: (n: string) => councils.idFromName(n), get: () => ({ outcome: async () => ({ kind: "error", error: down }) }) };
+    await measureOutcomes({ ...env, COUNCILS: failing } as never, log, Date.now());
+    const flaky = () => rows("SELECT outcome, measure_error FROM councils WHERE tenant_id = ? AND id = 'flaky'", t);
+    expect(await flaky()).toEqual([{ outcome: null, measure_error: null }]);
+    await measureOutcomes(env as never, log, Date.now() + 86_400_000);
+    expect(await flaky()).toEqual([{ outcome: "HOLD", measure_error: null }]);
+  });
+
   it("paper orders of two councils on one symbol at once both move the position", async () => {
     const t = await tenant();
     const s = councilSettings(env as never);

@@ -93,7 +93,11 @@ export async function measureOutcomes(env: CouncilEnv, log: Logger, now = Date.n
       if (price === null) return log.warn("outcome: no market price", { tenantId: c.tenantId, councilId: c.id, symbol: c.symbol });
       const option = rightCall(c.refPrice, price, s.CIO_TRADING_OUTCOME_MOVE_PCT);
       const reply = await councilStub(env, c.tenantId, c.id).outcome(c.tenantId, { option }, "measured");
-      if (reply.kind === "error") await unmeasurable(env.DB, c, `${reply.error.error.code}: ${reply.error.error.message}`, log);
+      if (reply.kind === "error") {
+        // A 5xx is the council failing now (D1 down, say), which the next run may not; a 4xx is its answer for good.
+        if (reply.error.status >= 500) throw new Error(reply.error.error.message);
+        await unmeasurable(env.DB, c, `${reply.error.error.code}: ${reply.error.error.message}`, log);
+      }
     }),
   );
   results.forEach((r, i) => r.status === "rejected" && log.error("outcome measurement failed", { tenantId: due[i]!.tenantId, councilId: due[i]!.id, err: r.reason }));

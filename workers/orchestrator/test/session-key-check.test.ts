@@ -40,6 +40,7 @@ const checkDueAt = (s: TestSession, at: number) =>
   });
 const checksDue = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.getWebSockets().map((ws) => (ws.deserializeAttachment() as SocketState).keyCheckDue));
 const limitsOf = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.getWebSockets().map((ws) => (ws.deserializeAttachment() as SocketState).limits));
+const liveness = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.getWebSockets().map((ws) => (ws.deserializeAttachment() as SocketState).live));
 const turns = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM turns").toArray().map((r) => r.id));
 
 describe("SessionDO re-checks a socket's API key", () => {
@@ -107,6 +108,9 @@ describe("SessionDO re-checks a socket's API key", () => {
     const keyId = await newKey(s.tenantId);
     const listener = await connectWith(s, keyId);
     listener.send({ type: "resume", after_seq: 0 });
+    // The resume must be handled before the check is moved: handled later, it would run that check itself
+    // while the tenant is still active and push the next one 30 s away (as seen once on a loaded CI machine).
+    await eventually(async () => (await liveness(s)).every(Boolean));
     await checkDueAt(s, Date.now() - 1);
     await e.DB.prepare("UPDATE tenants SET status = 'suspended' WHERE id = ?").bind(s.tenantId).run();
     await publishToSession(sessionsNs, s.tenantId, s.sessionId, { type: "task", task_id: "tk1", status: "running", progress: 0.1 });

@@ -1,6 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN, admin, call, newTenant } from "../../../test/support/fixtures";
+import gatewayApp from "../src/index.js";
 
 const db = () => (env as unknown as { DB: D1Database }).DB;
 
@@ -68,6 +70,24 @@ describe("admin API", () => {
     expect(revoked.revoked_at).toBeGreaterThan(0);
     const bad = await call(`/admin/tenants/${t.tenantId}/runner-tokens`, { method: "POST", headers: ADMIN, body: JSON.stringify({ runner_name: "Bad Name!" }) });
     expect(bad.status).toBe(400);
+  });
+
+  it("a runner-token revoke holds when the runner hub cannot be reached: 200, revoked in D1, audited", async () => {
+    const t = await newTenant();
+    const tok = await admin<{ id: string }>("POST", `/admin/tenants/${t.tenantId}/runner-tokens`, { runner_name: "warehouse-1" });
+    // The hub's namespace answers every call with the error a Durable Object that cannot be reached gives.
+    const hubs = (env as unknown as { RUNNER_HUBS: DurableObjectNamespace }).RUNNER_HUBS;
+    const unreachable = { idFromName: (n: string) => hubs.idFromName(n), get: () => ({ disconnectToken: () => Promise.reject(new Error("Network connection lost.")) }) };
+    const req = new Request(`https://cio.test/admin/tenants/${t.tenantId}/runner-tokens/${tok.id}`, { method: "DELETE", headers: ADMIN });
+    const ctx = createExecutionContext();
+    const res = await gatewayApp.fetch(req, { ...env, RUNNER_HUBS: unreachable }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: tok.id, revoked_at: expect.any(Number) });
+    const row = await db().prepare("SELECT revoked_at FROM runner_tokens WHERE id = ?").bind(tok.id).first<{ revoked_at: number | null }>();
+    expect(row!.revoked_at).toBeGreaterThan(0);
+    const audit = await db().prepare("SELECT action FROM audit_log WHERE tenant_id = ? AND target = ?").bind(t.tenantId, tok.id).all<{ action: string }>();
+    expect(audit.results.map((r) => r.action)).toContain("runner_token.revoke");
   });
 });
 

@@ -151,8 +151,15 @@ export const credentials = router()
         found.revokedAt = Date.now();
         await db.batch([db.update(t).set({ revokedAt: found.revokedAt }).where(and(mine, isNull(t.revokedAt))), auditRow(db, c, tenantId, "runner_token.revoke", childId)]);
       }
-      // Runners already connected with this token are cut off now, not at their next reconnect.
-      await stubFor(c.env.RUNNER_HUBS, runnerHubName(tenantId, found.runnerName)).disconnectToken(childId);
+      // Runners already connected with this token are cut off now, not at their next reconnect. The revoke is
+      // committed either way: a hub that cannot be reached is logged, not a failed call, and its heartbeat
+      // sweep re-reads every token from D1 (durable-objects/runner-hub/token-check.ts) and drops this one.
+      await stubFor(c.env.RUNNER_HUBS, runnerHubName(tenantId, found.runnerName))
+        .disconnectToken(childId)
+        .then(
+          () => undefined,
+          (err: unknown) => c.get("log").error("runner token revoked but its runners not cut off; the hub's sweep will", { err, tenantId, tokenId: childId }),
+        );
       return c.json(tokenView(found), 200);
     },
   );

@@ -7,7 +7,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { openDb, schema } from "../../../lib/db/index.js";
 import { utcDay } from "../../../lib/time.js";
 import type { CouncilSettings } from "../settings.js";
-import { paperExchange, type ExchangeAdapter } from "./exchange.js";
+import { paperExchange, type ExchangeAdapter, type Fill } from "./exchange.js";
 import { riskLimitsOf } from "./limits.js";
 
 const { paperOrders, paperPositions } = schema;
@@ -31,9 +31,30 @@ export interface OrderIntent {
   price: number;
 }
 
+/** Tries of an order whose position another order moved between its read and its write. */
+const PLACE_ATTEMPTS = 5;
+
 export async function placePaperOrder(d1: D1Database, o: OrderIntent, s: CouncilSettings, exchange: ExchangeAdapter = paperExchange): Promise<PaperOrderView> {
+  const side = o.side;
+  if (side !== "BUY" && side !== "SELL") return view(o, 0, "none", `${side}: no order`, 0);
+  for (let attempt = 1; ; attempt++) {
+    const placed = await tryPlace(d1, { ...o, side }, s, exchange);
+    if (placed) return placed;
+    if (attempt >= PLACE_ATTEMPTS) {
+      const reason = `the ${o.symbol} position kept changing under concurrent orders (${PLACE_ATTEMPTS} tries)`;
+      return rejectPaperOrder(d1, o, reason);
+    }
+  }
+}
+
+/**
+ * One try: sized from the position as read, written only if the position is still that (compare-and-set in
+ * one D1 transaction). Two councils' orders on a symbol at once were both sized from the same room and
+ * together overshot the risk limit; now the second one is sized again from the first one's result.
+ * Returns null when the position moved.
+ */
+async function tryPlace(d1: D1Database, o: OrderIntent & { side: "BUY" | "SELL" }, s: CouncilSettings, exchange: ExchangeAdapter): Promise<PaperOrderView | null> {
   const db = openDb(d1);
-  if (o.side !== "BUY" && o.side !== "SELL") return view(o, 0, "none", `${o.side}: no order`, 0);
   const existing = await db.select().from(paperOrders).where(and(eq(paperOrders.tenantId, o.tenantId), eq(paperOrders.councilId, o.councilId))).get();
   if (existing) return view(o, existing.qty, existing.status as "filled" | "rejected", existing.reason, existing.realizedPnl, existing.side, existing.price);
 
@@ -49,34 +70,47 @@ export async function placePaperOrder(d1: D1Database, o: OrderIntent, s: Council
   }
   const fill = await exchange.place({ clientOrderId: `${o.tenantId}:${o.councilId}`, symbol: o.symbol, side: o.side, qty: plan.qty, price: o.price });
   const realized = o.side === "SELL" ? (fill.price - (pos?.avgPrice ?? 0)) * fill.qty : 0;
-  await d1.batch([
-    // The position moves only together with the order row being new (same transaction, guarded), and by
-    // the fill, from the row as it is then: another council's order on the symbol may have moved it since
-    // `held` was read (a SELL cannot take it below zero).
-    d1
-      .prepare(
-        `INSERT INTO paper_positions (tenant_id, symbol, qty, avg_price, realized_pnl, updated_at)
-         SELECT ?1, ?2, ?3, ?4, 0, ?6 WHERE ?5 = 'BUY' AND NOT EXISTS (SELECT 1 FROM paper_orders WHERE tenant_id = ?1 AND council_id = ?7)
-         ON CONFLICT (tenant_id, symbol) DO UPDATE SET
-           qty = qty + ?3,
-           avg_price = (qty * avg_price + ?3 * ?4) / (qty + ?3),
-           updated_at = ?6`,
-      )
-      .bind(o.tenantId, o.symbol, fill.qty, fill.price, o.side, Date.now(), o.councilId),
-    d1
-      .prepare(
-        `UPDATE paper_positions SET
-           realized_pnl = realized_pnl + (?3 - avg_price) * min(qty, ?4),
-           avg_price = CASE WHEN qty - min(qty, ?4) > 1e-12 THEN avg_price ELSE 0 END,
-           qty = qty - min(qty, ?4),
-           updated_at = ?6
-         WHERE tenant_id = ?1 AND symbol = ?2 AND ?5 = 'SELL' AND NOT EXISTS (SELECT 1 FROM paper_orders WHERE tenant_id = ?1 AND council_id = ?7)`,
-      )
-      .bind(o.tenantId, o.symbol, fill.price, fill.qty, o.side, Date.now(), o.councilId),
-    insertOrderStatement(d1, o, fill.qty, "filled", null, realized, day, fill.price),
-  ]);
+  const [order] = await d1.batch([filledOrderStatement(d1, o, fill, realized, day, held), o.side === "BUY" ? buyStatement(d1, o, fill) : sellStatement(d1, o, fill)]);
+  // No row: the order was recorded meanwhile (a replay, answered by the next try's read) or the position moved.
+  if (!order!.meta.changes) return null;
   return view(o, fill.qty, "filled", null, realized, o.side, fill.price);
 }
+
+/** The order row, written only while the position is still `held` (and only once per council). */
+const filledOrderStatement = (d1: D1Database, o: OrderIntent, fill: Fill, pnl: number, day: string, held: number) =>
+  d1
+    .prepare(
+      `INSERT OR IGNORE INTO paper_orders (tenant_id, council_id, symbol, side, qty, price, status, reason, realized_pnl, day, created_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'filled', NULL, ?7, ?8, ?9
+       WHERE coalesce((SELECT qty FROM paper_positions WHERE tenant_id = ?1 AND symbol = ?3), 0) = ?10`,
+    )
+    .bind(o.tenantId, o.councilId, o.symbol, o.side, fill.qty, fill.price, pnl, day, Date.now(), held);
+
+// The position moves only when the order row was just written: `changes()` is the row count of the batch's
+// statement before (same transaction, same connection).
+const buyStatement = (d1: D1Database, o: OrderIntent, fill: Fill) =>
+  d1
+    .prepare(
+      `INSERT INTO paper_positions (tenant_id, symbol, qty, avg_price, realized_pnl, updated_at)
+       SELECT ?1, ?2, ?3, ?4, 0, ?5 WHERE changes() = 1
+       ON CONFLICT (tenant_id, symbol) DO UPDATE SET
+         qty = qty + ?3,
+         avg_price = (qty * avg_price + ?3 * ?4) / (qty + ?3),
+         updated_at = ?5`,
+    )
+    .bind(o.tenantId, o.symbol, fill.qty, fill.price, Date.now());
+
+const sellStatement = (d1: D1Database, o: OrderIntent, fill: Fill) =>
+  d1
+    .prepare(
+      `UPDATE paper_positions SET
+         realized_pnl = realized_pnl + (?3 - avg_price) * min(qty, ?4),
+         avg_price = CASE WHEN qty - min(qty, ?4) > 1e-12 THEN avg_price ELSE 0 END,
+         qty = qty - min(qty, ?4),
+         updated_at = ?5
+       WHERE tenant_id = ?1 AND symbol = ?2 AND changes() = 1`,
+    )
+    .bind(o.tenantId, o.symbol, fill.price, fill.qty, Date.now());
 
 /** An order that cannot be placed at all (no market price to fill it at), recorded as rejected like the others. */
 export async function rejectPaperOrder(d1: D1Database, o: OrderIntent, reason: string): Promise<PaperOrderView> {

@@ -5,6 +5,7 @@ import { withDirective } from "../../../test/mock-upstream/directive.js";
 import Orchestrator from "../src/index.js";
 import { councilSettings } from "../../../durable-objects/council/settings.js";
 import type { CouncilState } from "../../../durable-objects/council/state.js";
+import type { ExchangeAdapter } from "../../../durable-objects/council/trading/exchange.js";
 import { placePaperOrder } from "../../../durable-objects/council/trading/paper.js";
 import { Logger } from "../../../lib/log.js";
 import { dueForMeasurement, measureOutcomes, rightCall, scanWatchLists } from "../src/councils/scheduled.js";
@@ -201,6 +202,54 @@ describe("the trading cron", () => {
     const [after] = await rows<{ qty: number; realized_pnl: number }>("SELECT qty, realized_pnl FROM paper_positions WHERE tenant_id = ?", t);
     expect(after!.qty).toBeCloseTo(pos!.qty - sold.qty, 10);
     expect(after!.realized_pnl).toBeCloseTo((300 - pos!.avg_price) * sold.qty, 6);
+  });
+
+  it("two councils buying one symbol at once stay within the risk limit: the second is sized again from the first's fill", async () => {
+    const t = await tenant();
+    await DB().prepare("INSERT INTO risk_limits (tenant_id, max_position, max_daily_loss, order_notional) VALUES (?, 1500, 1000, 1000)").bind(t).run();
+    // The exchange holds each order until both have read the position and been sized from it, so both see
+    // the whole room (1500) and ask for 1000 each: the race made certain rather than left to timing.
+    let waiting: (() => void)[] = [];
+    const gated: ExchangeAdapter = {
+      name: "gated",
+      place: (req) =>
+        new Promise((resolve) => {
+          waiting.push(() => resolve({ qty: req.qty, price: req.price }));
+          if (waiting.length === 2) [waiting, waiting = []][0]!.forEach((go) => go());
+          else if (waiting.length === 1) setTimeout(() => waiting.splice(0).forEach((go) => go()), 200);
+        }),
+    };
+    const order = (councilId: string) => placePaperOrder(DB(), { tenantId: t, councilId, symbol: "ETHUSDT", side: "BUY", price: 100 }, councilSettings(env as never), gated);
+    const placed = await Promise.all([order("c-a"), order("c-b")]);
+    const [pos] = await rows<{ qty: number }>("SELECT qty FROM paper_positions WHERE tenant_id = ?", t);
+    expect(pos!.qty * 100).toBeCloseTo(1500, 6);
+    expect(placed.map((p) => p.qty * 100).sort((a, b) => a - b)).toEqual([500, 1000].map((n) => expect.closeTo(n, 6)));
+    const recorded = await rows<{ qty: number; status: string }>("SELECT qty, status FROM paper_orders WHERE tenant_id = ? ORDER BY qty", t);
+    expect(recorded.map((r) => [r.qty * 100, r.status])).toEqual([[expect.closeTo(500, 6), "filled"], [expect.closeTo(1000, 6), "filled"]]);
+    // A council's decision replayed (twice at once) answers with its recorded order and trades nothing more.
+    const again = await Promise.all([order("c-a"), order("c-a")]);
+    expect(again[0]).toEqual(again[1]);
+    expect(again[0]).toEqual(placed[0]);
+    expect((await rows<{ qty: number }>("SELECT qty FROM paper_positions WHERE tenant_id = ?", t))[0]!.qty).toBe(pos!.qty);
+    // The room used up, a third order is refused rather than filled.
+    expect(await order("c-c")).toMatchObject({ status: "rejected", reason: expect.stringMatching(/max position reached/) });
+  });
+
+  it("an order whose position keeps moving under it is rejected visibly after its tries, never written from a stale read", async () => {
+    const t = await tenant();
+    // Another order lands on the symbol while each try is at the exchange.
+    const busy: ExchangeAdapter = {
+      name: "busy",
+      place: async (req) => {
+        await DB().prepare("INSERT INTO paper_positions (tenant_id, symbol, qty, avg_price, realized_pnl, updated_at) VALUES (?, 'SOLUSDT', 0.001, 100, 0, 0) ON CONFLICT (tenant_id, symbol) DO UPDATE SET qty = qty + 0.001").bind(t).run();
+        return { qty: req.qty, price: req.price };
+      },
+    };
+    const o = await placePaperOrder(DB(), { tenantId: t, councilId: "c-busy", symbol: "SOLUSDT", side: "BUY", price: 100 }, councilSettings(env as never), busy);
+    expect(o).toMatchObject({ status: "rejected", qty: 0, reason: expect.stringMatching(/kept changing/) });
+    const [pos] = await rows<{ qty: number }>("SELECT qty FROM paper_positions WHERE tenant_id = ?", t);
+    expect(pos!.qty).toBeCloseTo(0.005, 9);
+    expect(await rows("SELECT status FROM paper_orders WHERE tenant_id = ?", t)).toEqual([{ status: "rejected" }]);
   });
 
   it("the minute's scan gives every watch-list entry its turn, those that once opened a council too", async () => {

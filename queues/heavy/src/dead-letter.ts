@@ -9,7 +9,7 @@ import { HeavyMessageSchema } from "../../../lib/protocol/heavy.js";
 import { failBatchPart } from "./jobs/batch/part.js";
 import { failBatch } from "./jobs/batch/finalize.js";
 import type { HeavyEnv } from "./env.js";
-import type { HeavySettings } from "./settings.js";
+import { backoffSeconds, type HeavySettings } from "./settings.js";
 import { fail, readTask } from "./task-store.js";
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: HeavyEnv, s: HeavySettings): Promise<void> {
@@ -30,14 +30,19 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Heav
         const task = await readTask(env.DB, msg.tenantId, msg.taskId);
         const error = { code: "retries_exhausted", message: `gave up after ${task?.attempts ?? "all"} attempts: ${task?.error?.message ?? "unknown error"}` };
         const failed = await fail(env.DB, msg.tenantId, msg.taskId, error);
-        if (failed?.type === "batch") await failBatch(env, failed, error);
+        // Also when an earlier delivery failed the task and then could not fail its batch: the batch would
+        // otherwise stay validating (or in progress) for good beside a failed task.
+        const dead = failed ?? (task?.status === "failed" ? task : undefined);
+        if (dead?.type === "batch") await failBatch(env, dead, dead.error ?? error, undefined, false);
         if (failed) await publishTask(env, failed, l);
         l.error("task failed after its last retry", { taskId: msg.taskId, error });
       }
       m.ack();
     } catch (err) {
-      l.error("dead letter could not be recorded; retrying", { err });
-      m.retry();
+      // Backing off, as the main queue does: a D1 outage must not use up every retry in a few seconds.
+      const delaySeconds = backoffSeconds(s, m.attempts);
+      l.error("dead letter could not be recorded; retrying", { err, delaySeconds });
+      m.retry({ delaySeconds });
     }
   }
 }

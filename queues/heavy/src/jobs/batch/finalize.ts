@@ -29,9 +29,14 @@ export async function reportProgress(env: HeavyEnv, tenantId: string, batchId: s
   if (row) await publishTask(env, row, log);
 }
 
+const ENDED = ["completed", "cancelled", "expired"];
+
 export async function maybeFinalize(env: HeavyEnv, log: Logger, tenantId: string, batchId: string): Promise<void> {
   const batch = await recount(env.DB, tenantId, batchId);
   if (!batch || batch.partsDone < batch.partsTotal) return;
+  // Ended already: a run that died (or whose task write failed) after ending the batch left the task running;
+  // this redelivery ends it. Both writes are guarded, so a second end changes nothing.
+  if (ENDED.includes(batch.status)) return endTask(env, log, batch);
   if (!["in_progress", "cancelling", "finalizing"].includes(batch.status)) return;
   const cancelled = batch.status === "cancelling" || (batch.status === "finalizing" && batch.cancellingAt !== null);
   const now = Date.now();
@@ -42,22 +47,27 @@ export async function maybeFinalize(env: HeavyEnv, log: Logger, tenantId: string
     .set({ ...ending(batch, cancelled, now), outputFileId: outputId, errorFileId: errorId })
     .where(and(eq(b.tenantId, tenantId), eq(b.id, batch.id), eq(b.status, "finalizing")))
     .returning();
-  if (!done) return;
-  const task = await readTask(env.DB, tenantId, batch.taskId);
-  if (!task) return;
-  const summary = `Batch ${batch.id} ${done.status}: ${done.completed} of ${done.total} requests completed, ${done.failed} failed.`;
-  const resultRef = outputId ? r2Keys.file(tenantId, outputId) : null;
-  const finished =
-    done.status === "completed"
-      ? await succeed(env.DB, task, summary, resultRef)
-      : await endPartly(env.DB, task, {
-          status: done.status === "cancelled" ? "cancelled" : "failed",
-          summary,
-          resultRef,
-          error: done.status === "cancelled" ? null : { code: "batch_expired", message: summary },
-        });
-  if (finished) await publishTask(env, finished, log);
-  await deleteParts(env, batch);
+  if (done) await endTask(env, log, done);
+}
+
+/** The batch's task ends as the batch did (it is still running until then), and the parts' files go. */
+async function endTask(env: HeavyEnv, log: Logger, done: BatchRow) {
+  const task = await readTask(env.DB, done.tenantId, done.taskId);
+  if (task?.status === "running") {
+    const summary = `Batch ${done.id} ${done.status}: ${done.completed} of ${done.total} requests completed, ${done.failed} failed.`;
+    const resultRef = done.outputFileId ? r2Keys.file(done.tenantId, done.outputFileId) : null;
+    const finished =
+      done.status === "completed"
+        ? await succeed(env.DB, task, summary, resultRef)
+        : await endPartly(env.DB, task, {
+            status: done.status === "cancelled" ? "cancelled" : "failed",
+            summary,
+            resultRef,
+            error: done.status === "cancelled" ? null : { code: "batch_expired", message: summary },
+          });
+    if (finished) await publishTask(env, finished, log);
+  }
+  await deleteParts(env, done);
 }
 
 /** How a batch whose parts are all done ends: cancelled, expired (requests were left unrun when its window closed), or completed. */

@@ -15,7 +15,7 @@ import type { HeavySettings } from "../../settings.js";
 import { admit, RateLimited, release } from "./admit.js";
 import { maybeFinalize, reportProgress } from "./finalize.js";
 import { deleteResults, finishedLines, readResults, recordResult, type ResultKind, type ResultRow } from "./results.js";
-import { claimPart, finishPart, markExpired, readBatch, takeNextPart, type BatchRow, type PartRow } from "./store.js";
+import { claimPart, finishPart, markExpired, readBatch, returnPart, takeNextPart, type BatchRow, type PartRow } from "./store.js";
 
 type PartMessage = Extract<HeavyMessage, { kind: "batch_part" }>;
 
@@ -68,7 +68,14 @@ export async function failBatchPart(env: HeavyEnv, _s: HeavySettings, msg: PartM
 
 async function afterPart(env: HeavyEnv, msg: PartMessage, log: Logger) {
   const next = await takeNextPart(env.DB, msg.tenantId, msg.batchId);
-  if (next !== undefined) await env.HEAVY_QUEUE.send({ ...msg, part: next });
+  if (next !== undefined) {
+    // A part taken but never sent would wait for good (only the batch's planning message resends queued
+    // parts, and it has been acked): it goes back to pending, and this message's retry takes it again.
+    await env.HEAVY_QUEUE.send({ ...msg, part: next }).catch(async (err: unknown) => {
+      await returnPart(env.DB, msg.tenantId, msg.batchId, next);
+      throw err;
+    });
+  }
   await reportProgress(env, msg.tenantId, msg.batchId, log);
   await maybeFinalize(env, log, msg.tenantId, msg.batchId);
 }

@@ -34,9 +34,9 @@ export async function recount(d1: D1Database, tenantId: string, batchId: string)
   const [row] = await openDb(d1)
     .update(b)
     .set({
-      completed: sql`(SELECT coalesce(sum(completed), 0) FROM batch_parts WHERE batch_id = ${batchId} AND status = 'done')`,
-      failed: sql`(SELECT coalesce(sum(failed), 0) FROM batch_parts WHERE batch_id = ${batchId} AND status = 'done')`,
-      partsDone: sql`(SELECT count(*) FROM batch_parts WHERE batch_id = ${batchId} AND status = 'done')`,
+      completed: sql`(SELECT coalesce(sum(completed), 0) FROM batch_parts WHERE tenant_id = ${tenantId} AND batch_id = ${batchId} AND status = 'done')`,
+      failed: sql`(SELECT coalesce(sum(failed), 0) FROM batch_parts WHERE tenant_id = ${tenantId} AND batch_id = ${batchId} AND status = 'done')`,
+      partsDone: sql`(SELECT count(*) FROM batch_parts WHERE tenant_id = ${tenantId} AND batch_id = ${batchId} AND status = 'done')`,
     })
     .where(and(eq(b.tenantId, tenantId), eq(b.id, batchId)))
     .returning();
@@ -52,12 +52,20 @@ export async function takeNextPart(d1: D1Database, tenantId: string, batchId: st
       and(
         eq(p.tenantId, tenantId),
         eq(p.batchId, batchId),
-        eq(p.idx, sql`(SELECT min(idx) FROM batch_parts WHERE batch_id = ${batchId} AND status = 'pending')`),
+        eq(p.idx, sql`(SELECT min(idx) FROM batch_parts WHERE tenant_id = ${tenantId} AND batch_id = ${batchId} AND status = 'pending')`),
         eq(p.status, "pending"),
       ),
     )
     .returning({ idx: p.idx });
   return row?.idx;
+}
+
+/** Puts a part taken by takeNextPart back, when its message could not be sent. */
+export async function returnPart(d1: D1Database, tenantId: string, batchId: string, idx: number) {
+  await openDb(d1)
+    .update(p)
+    .set({ status: "pending" })
+    .where(and(eq(p.tenantId, tenantId), eq(p.batchId, batchId), eq(p.idx, idx), eq(p.status, "queued")));
 }
 
 /** A cancelled batch runs no more parts: the ones still waiting count as done with nothing processed. */

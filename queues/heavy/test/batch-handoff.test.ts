@@ -1,0 +1,134 @@
+/**
+ * The steps between a batch's parts and its end that a failure can interrupt: handing the next part to the
+ * queue, ending the task after the batch, and the dead-letter path failing a batch. Each failure is played
+ * once (a queue send or a D1 statement that throws, as an outage does), then the message is delivered
+ * again, as the Queues runtime would: the batch and its task must both end.
+ */
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { openDb, schema } from "../../../lib/db/index.js";
+import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
+import { withDirective } from "../../../test/mock-upstream/directive.js";
+import type { HeavyEnv } from "../src/env.js";
+import { deliverRecorded, env, keyOf, newTask, newTenant, putFile, readTask, taskMessage } from "./support.js";
+
+const LIMITS = { keyRpm: 1000, keyConcurrency: 100, tenantRpm: 1000, tenantConcurrency: 100, dailyTokenBudget: null };
+const PART_LINES = 2;
+
+/** A batch of `parts` parts of PART_LINES requests each, planned with only the first part queued. */
+async function plannedBatch(parts: number) {
+  const tenantId = await newTenant();
+  const lines = Array.from({ length: parts * PART_LINES }, (_, i) =>
+    JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: withDirective(`q${i}`, { text: `a${i}` }) }] } }),
+  );
+  const input = lines.join("\n") + "\n";
+  const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
+  const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  const task = await newTask(tenantId, "batch", { batchId }, { status: "running" });
+  const db = openDb(env.DB);
+  await db.insert(schema.batches).values({
+    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+    completionWindow: "24h", status: "in_progress", total: lines.length, partsTotal: parts, expiresAt: Date.now() + 3600_000,
+  });
+  const bytes = (l: string[]) => new TextEncoder().encode(l.map((x) => `${x}\n`).join("")).length;
+  for (let idx = 0; idx < parts; idx++) {
+    const startByte = bytes(lines.slice(0, idx * PART_LINES));
+    const endByte = bytes(lines.slice(0, (idx + 1) * PART_LINES));
+    await db.insert(schema.batchParts).values({ batchId, idx, tenantId, startByte, endByte, firstLine: idx * PART_LINES + 1, requests: PART_LINES, status: idx === 0 ? "queued" : "pending" });
+  }
+  const msg = (part: number): HeavyMessage => ({ kind: "batch_part", batchId, part, tenantId, requestId: "req-test" });
+  return { tenantId, batchId, task, msg };
+}
+
+async function batchRow(tenantId: string, batchId: string) {
+  const [row] = await openDb(env.DB).select().from(schema.batches).where(and(eq(schema.batches.tenantId, tenantId), eq(schema.batches.id, batchId)));
+  return row!;
+}
+
+/** A queue whose sends are recorded; the first `failures` of them throw. */
+function queue(failures = 0) {
+  const sent: HeavyMessage[] = [];
+  let left = failures;
+  const q = {
+    send: async (body: HeavyMessage) => {
+      if (left-- > 0) throw new Error("Queue send failed: internal error");
+      sent.push(body);
+    },
+    sendBatch: async (msgs: { body: HeavyMessage }[]) => void sent.push(...msgs.map((m) => m.body)),
+  };
+  return { sent, q: q as unknown as HeavyEnv["HEAVY_QUEUE"] };
+}
+
+/** D1, except that the first statement matching `pattern` throws, as one caught by an outage does. */
+function d1FailingOnce(pattern: RegExp): D1Database {
+  let failed = false;
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare") {
+        return (sql: string) => {
+          if (!failed && pattern.test(sql)) {
+            failed = true;
+            throw new Error("D1_ERROR: Network connection lost.");
+          }
+          return target.prepare(sql);
+        };
+      }
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+describe("a batch whose steps are interrupted still ends", () => {
+  it("the next part taken by a finished part whose send failed is taken again by the retry: no part waits for good", async () => {
+    const { tenantId, batchId, task, msg } = await plannedBatch(3);
+    const failing = queue(1);
+    const [first] = await deliverRecorded("heavy", [{ body: msg(0), attempts: 1 }], { ...env, HEAVY_QUEUE: failing.q });
+    expect(first!.acked).toBe(false);
+
+    // The retry of part 0's message (its part is done) hands on part 1, and each part then hands on the next.
+    const ok = queue();
+    let next: HeavyMessage | undefined = msg(0);
+    for (let attempt = 2; next; attempt = 1) {
+      const [outcome] = await deliverRecorded("heavy", [{ body: next, attempts: attempt }], { ...env, HEAVY_QUEUE: ok.q });
+      expect(outcome).toEqual({ acked: true, retryDelaySeconds: null });
+      next = ok.sent.shift();
+    }
+    expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "completed", completed: 3 * PART_LINES, failed: 0, partsDone: 3 });
+    expect((await readTask(task.id)).status).toBe("succeeded");
+  });
+
+  it("a batch that ended while its task's write failed has its task ended by the redelivery", async () => {
+    const { tenantId, batchId, task, msg } = await plannedBatch(1);
+    // The statement that ends the task (the only task update here that sets finished_at).
+    const taskEnd = d1FailingOnce(/^update "tasks" set .*"finished_at" = \?/);
+    const [first] = await deliverRecorded("heavy", [{ body: msg(0), attempts: 1 }], { ...env, DB: taskEnd });
+    expect(first!.acked).toBe(false);
+    expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "completed" });
+    expect((await readTask(task.id)).status).toBe("running");
+
+    const [again] = await deliverRecorded("heavy", [{ body: msg(0), attempts: 2 }]);
+    expect(again).toEqual({ acked: true, retryDelaySeconds: null });
+    expect(await readTask(task.id)).toMatchObject({ status: "succeeded", progress: 1 });
+  });
+
+  it("the dead-letter path fails the batch too when an earlier delivery failed only its task, and backs off between tries", async () => {
+    const tenantId = await newTenant();
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+    const task = await newTask(tenantId, "batch", { batchId }, { status: "running" });
+    const fileId = await putFile(tenantId, "in.jsonl", "{}\n", "batch");
+    await openDb(env.DB).insert(schema.batches).values({
+      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+    });
+    const [first] = await deliverRecorded("heavy-dlq", [{ body: taskMessage(task), attempts: 1 }], { ...env, DB: d1FailingOnce(/^update "batches"/) });
+    expect(first!.acked).toBe(false);
+    expect(first!.retryDelaySeconds).toBeGreaterThan(0);
+    expect((await readTask(task.id)).status).toBe("failed");
+    expect((await batchRow(tenantId, batchId)).status).toBe("validating");
+
+    const [again] = await deliverRecorded("heavy-dlq", [{ body: taskMessage(task), attempts: 2 }]);
+    expect(again).toEqual({ acked: true, retryDelaySeconds: null });
+    expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "failed", errors: [expect.objectContaining({ code: "retries_exhausted" })] });
+  });
+});

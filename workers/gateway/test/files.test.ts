@@ -78,6 +78,30 @@ describe("files API", () => {
     expect(names).toEqual(["café.csv", "café.csv", "plain.csv"]);
   });
 
+  it("downloads a file whatever its name: control characters, quotes and non-Latin-1 go in filename*, never break the header", async () => {
+    const t = await newTenant();
+    const { "content-type": _, ...auth } = t.headers;
+    for (const [disposition, stored] of [
+      ["filename*=UTF-8''a%0D%0Ab%00.csv", "a\r\nb\0.csv"],
+      ["filename*=UTF-8''%E6%97%A5%E6%9C%AC.csv", "日本.csv"],
+      ["filename*=UTF-8''we%22ird%5C(1).csv", 'we"ird\\(1).csv'],
+    ]) {
+      const body = [
+        "--b", 'Content-Disposition: form-data; name="purpose"', "", "analysis",
+        "--b", `Content-Disposition: form-data; name="file"; ${disposition}`, "Content-Type: text/csv", "", "a\n1", "--b--", "",
+      ].join("\r\n");
+      const up = await call("/v1/files", { method: "POST", headers: { ...auth, "content-type": "multipart/form-data; boundary=b" }, body });
+      const file = await up.json<{ id: string; filename: string }>();
+      expect(file.filename).toBe(stored);
+      const res = await call(`/v1/files/${file.id}/content`, { headers: t.headers });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("a\n1");
+      const header = res.headers.get("content-disposition")!;
+      expect(header).toMatch(/^attachment; filename="[\x20-\x7e]+"; filename\*=UTF-8''[A-Za-z0-9%!._~-]+$/);
+      expect(decodeURIComponent(header.split("''")[1]!)).toBe(file.filename);
+    }
+  });
+
   it("keeps tenants apart: another tenant's file is not found, for reading, downloading and deleting", async () => {
     const a = await newTenant();
     const b = await newTenant();

@@ -9,6 +9,7 @@ import { listOf, newestFirst } from "../../../../lib/db/pages.js";
 import { getFile, toFileObject } from "../../../../lib/heavy/files.js";
 import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
+import { attachment } from "../../../../lib/http/content-disposition.js";
 import { boundaryOf, MultipartError, readMultipart } from "../../../../lib/http/multipart.js";
 import { ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
 import { requireScope } from "../middleware/auth.js";
@@ -76,7 +77,7 @@ files.get("/v1/files/:id/content", async (c) => {
   const obj = await c.env.FILES.get(row.r2Key);
   if (!obj) throw new ApiError(500, "server_error", `The content of file ${row.id} is missing.`, "file_content_missing");
   return new Response(obj.body, {
-    headers: { "content-type": row.contentType ?? "application/octet-stream", "content-length": String(obj.size), "content-disposition": `attachment; filename="${row.filename.replace(/"/g, "")}"` },
+    headers: { "content-type": row.contentType ?? "application/octet-stream", "content-length": String(obj.size), "content-disposition": attachment(row.filename) },
   });
 });
 

@@ -18,7 +18,8 @@ function patternOf(route: string): RegExp {
       .split("/")
       .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
       .join("/");
-    patterns.set(route, (re = new RegExp(`^${body}/?$`)));
+    // Exact, as the router is (strict about a trailing slash): `/v1/sessions/` is no route, so a 404.
+    patterns.set(route, (re = new RegExp(`^${body}$`)));
   }
   return re;
 }

@@ -24,6 +24,13 @@ describe("errors have OpenAI's shape and a fitting status", () => {
     expect(res.headers.get("allow")).toContain("GET");
   });
 
+  it("404, not 405, for a known path with a trailing slash: the router is strict about it", async () => {
+    const t = await newTenant();
+    await expectError(await call("/v1/sessions/", { headers: t.headers }), 404, "not_found_error", "unknown_url");
+    await expectError(await call("/v1/files/", { headers: t.headers }), 404, "not_found_error", "unknown_url");
+    await expectError(await call("/v1/sessions/sess_x/", { method: "DELETE", headers: t.headers }), 404, "not_found_error", "unknown_url");
+  });
+
   it("413 when the body exceeds CIO_MAX_BODY_BYTES", async () => {
     const t = await newTenant();
     const res = await call("/v1/chat/completions", { method: "POST", headers: t.headers, body: chatBody("x".repeat(1024 * 1024 + 10)) });

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { ColumnSchema, DbKindSchema, NamedQueryInfoSchema, SchemaTableSchema, SqlScalarSchema } from "./runner.js";
 
-export const RunnerNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "runner names are lowercase letters, digits, _ and -");
+export { RunnerNameSchema } from "./runner.js";
 
 export const HubQueryRequestSchema = z
   .object({

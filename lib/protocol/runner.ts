@@ -21,6 +21,15 @@ export const RUNNER_CONNECT_PATH = "/v1/runners/connect";
 export const PING_FRAME = '{"type":"ping"}';
 export const PONG_FRAME = '{"type":"pong"}';
 
+/**
+ * A runner's name, one for its config file, its tokens and its URL under /v1/runners, where `connect` is the
+ * runners' own socket (a runner of that name could never be read).
+ */
+export const RunnerNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "runner names are lowercase letters, digits, _ and -")
+  .refine((n) => `/v1/runners/${n}` !== RUNNER_CONNECT_PATH, "'connect' is reserved: it is the path runners connect to");
+
 export const DbKindSchema = z.enum(["postgres", "mysql", "mariadb", "sqlite", "mssql"]);
 export type DbKind = z.infer<typeof DbKindSchema>;
 

@@ -1,6 +1,6 @@
 /** The runner's config file (YAML), validated once at start-up. Secrets may come from environment variables. */
 import { z } from "zod";
-import { DbKindSchema } from "../../../lib/protocol/runner.ts";
+import { DbKindSchema, RunnerNameSchema } from "../../../lib/protocol/runner.ts";
 import { PolicyConfigSchema } from "../policy/config.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -17,7 +17,7 @@ export const ConfigSchema = z.object({
     })
     .refine((c) => c.token !== undefined || c.tokenEnv !== undefined, "set cloud.token or cloud.tokenEnv"),
   runner: z.object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "runner names are lowercase letters, digits, _ and -"),
+    name: RunnerNameSchema,
   }),
   database: z
     .object({

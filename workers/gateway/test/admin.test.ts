@@ -70,6 +70,12 @@ describe("admin API", () => {
     expect(revoked.revoked_at).toBeGreaterThan(0);
     const bad = await call(`/admin/tenants/${t.tenantId}/runner-tokens`, { method: "POST", headers: ADMIN, body: JSON.stringify({ runner_name: "Bad Name!" }) });
     expect(bad.status).toBe(400);
+    // `connect` is the runners' socket path: a runner of that name could never be read.
+    const reserved = await call(`/admin/tenants/${t.tenantId}/runner-tokens`, { method: "POST", headers: ADMIN, body: JSON.stringify({ runner_name: "connect" }) });
+    expect(reserved.status).toBe(400);
+    expect(await reserved.json()).toMatchObject({ error: { param: "runner_name", message: expect.stringContaining("reserved") } });
+    const longest = await admin<{ runner_name: string }>("POST", `/admin/tenants/${t.tenantId}/runner-tokens`, { runner_name: "r".repeat(64) });
+    expect(longest.runner_name).toHaveLength(64); // as long as a runner's config allows
   });
 
   it("a runner-token revoke holds when the runner hub cannot be reached: 200, revoked in D1, audited", async () => {

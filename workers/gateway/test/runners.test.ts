@@ -54,6 +54,17 @@ describe("runner connect", () => {
   });
 });
 
+describe("runner query cancel", () => {
+  it("is 404 runner_not_found for a name the tenant holds no token for, as every runner route is", async () => {
+    const { t } = await pool("sales-db");
+    const res = await post(t, "/v1/runners/sales-bd/queries/q1/cancel", {});
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: "runner_not_found" } });
+    const known = await post(t, "/v1/runners/sales-db/queries/q1/cancel", {});
+    expect(await known.json()).toMatchObject({ error: { code: "query_not_found" } });
+  });
+});
+
 describe("runner status", () => {
   it("lists the tenant's runners with status, version, database kind and schema; other tenants see nothing", async () => {
     const { t, token, name } = await pool("sales-db");

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SCOPES } from "../../middleware/auth.js";
+import { RunnerNameSchema } from "../../../../../lib/protocol/runner.js";
 
 const limit = z.number().int().positive().nullable().optional();
 
@@ -56,7 +57,7 @@ export const KeySchema = z
   .meta({ id: "ApiKey" });
 
 export const RunnerTokenCreateSchema = z
-  .object({ runner_name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, _ and -") })
+  .object({ runner_name: RunnerNameSchema })
   .strict()
   .meta({ id: "RunnerTokenCreate" });
 

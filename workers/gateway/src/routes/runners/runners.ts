@@ -105,6 +105,7 @@ export const runners = router()
     async (c) => {
       const { tenantId } = c.get("auth");
       const { name, id } = c.req.valid("param");
+      await knownRunner(c.env.DB, tenantId, name);
       if (!(await hub(c.env, tenantId, name).cancel(id))) throw notFound(`No query '${id}' is running on runner '${name}'.`, "query_not_found");
       return c.json({ object: "query_cancel" as const, id, cancelled: true as const }, 200);
     },

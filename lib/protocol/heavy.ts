@@ -58,11 +58,14 @@ export const ImageParamsSchema = z.object({
 });
 export type ImageParams = z.infer<typeof ImageParamsSchema>;
 
+/** A session the task's progress events go to; it must be one of the tenant's (checked by the gateway). */
+const SessionIdRef = z.string().min(1).max(128).optional();
+
 /** `POST /v1/tasks`: long AI jobs and analyses started directly (the brain starts analyses itself). */
 export const CreateTaskSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("file_analysis"), params: AnalysisParamsSchema, session_id: z.string().optional() }),
-  z.object({ type: z.literal("chat_completion"), params: z.object({ request: ChatCompletionRequestSchema }), session_id: z.string().optional() }),
-  z.object({ type: z.literal("image_generation"), params: ImageParamsSchema, session_id: z.string().optional() }),
+  z.object({ type: z.literal("file_analysis"), params: AnalysisParamsSchema, session_id: SessionIdRef }),
+  z.object({ type: z.literal("chat_completion"), params: z.object({ request: ChatCompletionRequestSchema }), session_id: SessionIdRef }),
+  z.object({ type: z.literal("image_generation"), params: ImageParamsSchema, session_id: SessionIdRef }),
 ]);
 export type CreateTask = z.infer<typeof CreateTaskSchema>;
 

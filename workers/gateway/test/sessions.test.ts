@@ -1,8 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { admin, call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures.js";
 import { SessionClient, textOf } from "../../orchestrator/test/session-client.js";
+import gatewayApp from "../src/index.js";
 
 const DB = (env as unknown as { DB: D1Database }).DB;
 
@@ -162,6 +164,41 @@ describe("/v1/sessions/:id/ws through the gateway", () => {
     const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.requestId === "ticket-log-1" && e.msg === "request");
     expect(access).toMatchObject({ tenantId: t.tenantId, status: 429 });
     for (const c of open) c.close();
+  });
+});
+
+describe("unknown session ids", () => {
+  it("are answered 404 from D1's index on every route, without addressing a session object (that would create one)", async () => {
+    const t = await newTenant();
+    const addressed: string[] = [];
+    const real = (env as unknown as { SESSIONS: DurableObjectNamespace }).SESSIONS;
+    const SESSIONS = { idFromName: (n: string) => (addressed.push(n), real.idFromName(n)), get: (id: DurableObjectId) => real.get(id) };
+    const send = async (path: string, init: RequestInit = {}) => {
+      const ctx = createExecutionContext();
+      const res = await gatewayApp.fetch(new Request(`https://cio.test${path}`, { ...init, headers: { ...t.headers, ...(init.headers as object) } }), { ...env, SESSIONS }, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    const responses = [
+      await send("/v1/sessions/sess_nope"),
+      await send("/v1/sessions/sess_nope/messages"),
+      await send("/v1/sessions/sess_nope", { method: "DELETE" }),
+      await send("/v1/sessions/sess_nope/ticket", { method: "POST" }),
+      await send("/v1/sessions/sess_nope/ws", { headers: { upgrade: "websocket" } }),
+    ];
+    for (const res of responses) expect(await res.json()).toMatchObject({ error: { type: "not_found_error", code: "session_not_found" } });
+    expect(responses.map((r) => r.status)).toEqual([404, 404, 404, 404, 404]);
+    const council = await send("/v1/councils", { method: "POST", body: JSON.stringify({ question: "q?", options: ["A", "B"], max_rounds: 1, session_id: "sess_nope", assistants: [
+      { id: "alpha", persona: "You are alpha.", model: "mock-model" },
+      { id: "beta", persona: "You are beta.", model: "mock-model" },
+    ] }) });
+    expect(council.status).toBe(400);
+    expect(await council.json()).toMatchObject({ error: { param: "session_id", code: "session_not_found" } });
+    expect(addressed).toEqual([]);
+    // A session that exists is still reached.
+    const s = await createSession(t);
+    expect((await send(`/v1/sessions/${s.id}`)).status).toBe(200);
+    expect(addressed).toHaveLength(1);
   });
 });
 

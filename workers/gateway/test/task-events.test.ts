@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, newTenant, type TenantFixture } from "../../../test/support/fixtures.js";
 import { uploaded, waitFor } from "../../../test/support/heavy.js";
@@ -73,20 +74,21 @@ describe("task events on the session", { timeout: 90_000 }, () => {
     s.client.close();
   });
 
-  it("never delivers a task's events to another tenant's session, even when it names that session", async () => {
+  it("never delivers a task's events to another tenant's session: naming that session is refused like an unknown one", async () => {
     const a = await newTenant();
     const b = await newTenant();
     const sa = await session(a);
-    const sb = await session(b);
     const file = await uploaded(b.headers, "b.csv", "x\n1\n");
-    const res = await call("/v1/tasks", { method: "POST", headers: b.headers, body: JSON.stringify({ type: "file_analysis", params: { file_id: file.id }, session_id: sa.id }) });
-    const { id } = (await res.json()) as { id: string };
-    await waitFor(b.headers, `/v1/tasks/${id}`, (x) => x.status === "succeeded");
-    // Tenant B's own session (which B did not name) and A's session both stay silent about it.
-    await new Promise((r) => setTimeout(r, 500));
-    expect(taskFrames(sa.client, id)).toEqual([]);
-    expect(taskFrames(sb.client, id)).toEqual([]);
+    for (const sessionId of [sa.id, "sess_nope"]) {
+      const res = await call("/v1/tasks", { method: "POST", headers: b.headers, body: JSON.stringify({ type: "file_analysis", params: { file_id: file.id }, session_id: sessionId }) });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { param: "session_id", code: "session_not_found", message: `No session with id '${sessionId}'.` } });
+    }
+    // Nothing was queued for B, and A's session heard nothing.
+    const queued = await (env as unknown as { DB: D1Database }).DB.prepare("SELECT count(*) AS n FROM tasks WHERE tenant_id = ?").bind(b.tenantId).first<{ n: number }>();
+    expect(queued!.n).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sa.client.frames.filter((f) => f.type === "task")).toEqual([]);
     sa.client.close();
-    sb.client.close();
   });
 });

@@ -3,13 +3,20 @@
  * session's history before the request's messages and records the turn. The object is addressed by the
  * caller's tenant, so another tenant's session id reaches an empty object and answers 404.
  */
+import { sessionExists } from "../../../lib/db/sessions.js";
 import { stubFor } from "../../../lib/do-names.js";
+import { notFound } from "../../../lib/errors.js";
 import { sessionObjectName, type ChatCall, type ChatReply } from "../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "./env.js";
 
 export async function chatInSession(env: OrchestratorEnv, call: ChatCall): Promise<ChatReply | null> {
   const sessionId = call.body.session_id;
   if (!sessionId) return null;
+  // An unknown id is answered without its object: addressing one creates it (lib/db/sessions.ts).
+  if (!(await sessionExists(env.DB, call.tenantId, sessionId))) {
+    const missing = notFound(`No session with id '${sessionId}'.`, "session_not_found");
+    return { kind: "error", error: { ...missing.toJSON(), error: { ...missing.toBody().error, param: "session_id" } }, upstreamMs: 0 };
+  }
   // RPC typing cannot map zod's loose objects (index signatures), so the reply is typed by its declaration.
   return (await stubFor(env.SESSIONS, sessionObjectName(call.tenantId, sessionId)).chatCompletion(call)) as unknown as ChatReply;
 }

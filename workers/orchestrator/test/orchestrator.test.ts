@@ -1,4 +1,4 @@
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, listDurableObjectIds } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChatReply } from "../../../lib/protocol/index.js";
@@ -27,6 +27,14 @@ describe("orchestrator RPC surface", () => {
     expect(report.ok).toBe(false);
     expect(report.checks.tool_workers).toMatchObject({ ok: false, error: expect.stringContaining("TOOL_BROKEN: Error: no such Worker") });
     expect(report.checks.tools).toMatchObject({ ok: true });
+  });
+
+  it("a chat completion naming an unknown session is a 404 on session_id, and wakes no session object", async () => {
+    const sessions = (env as unknown as { SESSIONS: DurableObjectNamespace }).SESSIONS;
+    const before = (await listDurableObjectIds(sessions)).length;
+    const reply = await orch().chat({ requestId: "r3", tenantId: "t1", keyId: "k1", body: { model: "mock-model", session_id: "sess_nope", messages: [{ role: "user", content: "hi" }] } });
+    expect(reply).toMatchObject({ kind: "error", error: { status: 404, error: { param: "session_id", code: "session_not_found" } } });
+    expect((await listDurableObjectIds(sessions)).length).toBe(before);
   });
 
   it("answers a passthrough call with the upstream's time reported separately", async () => {

@@ -1,7 +1,8 @@
 /** Councils: start one, read its whole record, record the human's decision and the outcome. */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError } from "../../../../lib/errors.js";
+import { sessionExists } from "../../../../lib/db/sessions.js";
+import { ApiError, badRequest } from "../../../../lib/errors.js";
 import {
   CouncilCreateSchema,
   CouncilViewSchema,
@@ -75,7 +76,14 @@ async function send(c: Context<GatewayApp>, call: Call) {
 }
 
 export const councils = router()
-  .openapi(create, (c) => send(c, { action: "create", body: c.req.valid("json") }) as never)
+  .openapi(create, async (c) => {
+    const body = c.req.valid("json");
+    // Its events would otherwise go to a new, empty session object (lib/db/sessions.ts).
+    if (body.session_id !== undefined && !(await sessionExists(c.env.DB, c.get("auth").tenantId, body.session_id))) {
+      throw badRequest(`No session with id '${body.session_id}'.`, "session_id", "session_not_found");
+    }
+    return send(c, { action: "create", body }) as never;
+  })
   .openapi(get, (c) => send(c, { action: "get", councilId: c.req.valid("param").id }) as never)
   .openapi(decide, (c) => send(c, { action: "decide", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never)
   .openapi(outcome, (c) => send(c, { action: "outcome", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never);

@@ -5,7 +5,8 @@
  * middleware, since a ticket is its own credential.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError, forbidden, unauthorized, type ErrorType } from "../../../../lib/errors.js";
+import { sessionExists } from "../../../../lib/db/sessions.js";
+import { ApiError, forbidden, notFound, unauthorized, type ErrorType } from "../../../../lib/errors.js";
 import { ErrorBodySchema } from "../../../../lib/protocol/index.js";
 import { SOCKET_HEADERS, type SocketLimits } from "../../../../lib/protocol/session.js";
 import type { Context } from "hono";
@@ -43,6 +44,8 @@ export const sessionSocket = router().openapi(route, async (c) => {
   const settings = c.get("settings");
   // The defaults go along so the session resolves the key's limits as we do when it re-reads them from D1.
   const socketLimits: SocketLimits = { ...limits, leaseTtlMs: settings.CIO_LEASE_TTL_MS, defaults: limitDefaults(settings) };
+  // An unknown id is answered here: addressing its object would create one (lib/db/sessions.ts).
+  if (!(await sessionExists(c.env.DB, tenantId, id))) throw notFound(`No session with id '${id}'.`, "session_not_found");
   const res = await sessionStub(c.env.SESSIONS, tenantId, id).fetch("https://session.internal/ws", {
     headers: {
       upgrade: "websocket",

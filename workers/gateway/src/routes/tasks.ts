@@ -3,6 +3,7 @@
  * events to the session), read its result from R2, cancel it.
  */
 import { createRoute } from "@hono/zod-openapi";
+import { sessionExists } from "../../../../lib/db/sessions.js";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { cancelBatch } from "../../../../lib/heavy/batches.js";
 import { publishTask } from "../../../../lib/heavy/events.js";
@@ -36,6 +37,10 @@ export const tasks = router().openapi(create, async (c) => {
   const body = c.req.valid("json");
   const auth = c.get("auth");
   const base = { tenantId: auth.tenantId, requestId: c.get("requestId"), sessionId: body.session_id ?? null };
+  // Checked before anything is written: an unknown id would get the task's events in a new, empty object.
+  if (base.sessionId !== null && !(await sessionExists(c.env.DB, auth.tenantId, base.sessionId))) {
+    throw badRequest(`No session with id '${base.sessionId}'.`, "session_id", "session_not_found");
+  }
   if (body.type === "file_analysis") {
     const file = await getFile(c.env.DB, auth.tenantId, body.params.file_id).catch(() => {
       throw badRequest(`No such File object: ${body.params.file_id}`, "params.file_id", "file_not_found");

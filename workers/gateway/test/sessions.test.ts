@@ -52,6 +52,10 @@ describe("/v1/sessions REST", () => {
     const bad = await call("/v1/sessions", { method: "POST", headers: t.headers, body: JSON.stringify({ title: 5 }) });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { type: "invalid_request_error" } });
+    // A model no turn could be answered with.
+    const badModel = await call("/v1/sessions", { method: "POST", headers: t.headers, body: JSON.stringify({ model: "no-such-model" }) });
+    expect(badModel.status).toBe(400);
+    expect(await badModel.json()).toMatchObject({ error: { param: "model", code: "model_not_found", message: expect.stringContaining("cio/auto") } });
     const badLimit = await call("/v1/sessions?limit=1000", { headers: t.headers });
     expect(badLimit.status).toBe(400);
     const badCursor = await call("/v1/sessions?after=sess_nope", { headers: t.headers });

@@ -45,9 +45,10 @@ describe("tasks API", { timeout: 90_000 }, () => {
 
   it("fails a task whose model call is rejected, with the error", async () => {
     const t = await newTenant();
-    const res = await post(t.headers, { type: "chat_completion", params: { request: { model: "no-such-model", messages: [{ role: "user", content: "hi" }] } } });
+    const content = withDirective("bad", { status: 400, errorMessage: "max_tokens is too large" });
+    const res = await post(t.headers, { type: "chat_completion", params: { request: { model: "mock-model", messages: [{ role: "user", content }] } } });
     const done = await waitFor(t.headers, `/v1/tasks/${(await res.json<{ id: string }>()).id}`, finished);
-    expect(done).toMatchObject({ status: "failed", error: { code: "model_not_found" }, result_url: null });
+    expect(done).toMatchObject({ status: "failed", error: { message: "max_tokens is too large" }, result_url: null });
     expect((await call(`/v1/tasks/${done.id}/result`, { headers: t.headers })).status).toBe(409);
   });
 
@@ -70,6 +71,8 @@ describe("tasks API", { timeout: 90_000 }, () => {
       [{ type: "image_generation", params: { prompt: "a cat", model: "gpt-image-1" } }, "params.model"],
       // Well-formed, but not a model the heavy consumer offers (its answer, asked before queueing).
       [{ type: "image_generation", params: { prompt: "a cat", model: "@cf/someone/expensive-model" } }, "params.model"],
+      // A chat model the orchestrator does not answer: queued, it would only fail when run.
+      [{ type: "chat_completion", params: { request: { model: "no-such-model", messages: [{ role: "user", content: "hi" }] } } }, "params.request.model"],
     ];
     for (const [body, param] of cases) {
       const res = await post(t.headers, body);

@@ -23,6 +23,7 @@ import {
 import type { GatewayApp, GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { router } from "../validation.js";
+import { requireModel } from "./models.js";
 
 const json = <T>(s: T) => ({ content: { "application/json": { schema: s } } });
 const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "No such session", ...json(ErrorBodySchema) } };
@@ -60,6 +61,7 @@ export const sessions = r
       const b = (await c.req.json().catch(() => ({}))) as unknown;
       const parsed = CreateSessionSchema.safeParse(b ?? {});
       if (!parsed.success) throw badRequest(`Invalid request: ${z.prettifyError(parsed.error)}`);
+      if (parsed.data.model !== undefined) await requireModel(c.env, parsed.data.model, "model");
       const id = newId("sess");
       const session = await stub(c, id).create({ ...ref(c, id), title: parsed.data.title ?? null, model: parsed.data.model ?? "cio/auto" });
       if (!session) throw conflict("A session with this id already exists; retry.", "session_exists");

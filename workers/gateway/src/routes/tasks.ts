@@ -16,6 +16,7 @@ import type { GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
+import { requireModel } from "./models.js";
 
 const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
 
@@ -56,6 +57,7 @@ export const tasks = router().openapi(create, async (c) => {
     await publishTask(c.env, row, c.get("log"));
     return c.json(toTaskObject(row), 202);
   }
+  await requireModel(c.env, body.params.request.model, "params.request.model");
   const id = newTaskId();
   const inputRef = r2Keys.taskInput(auth.tenantId, id);
   await c.env.FILES.put(inputRef, JSON.stringify(body.params.request), { httpMetadata: { contentType: "application/json" } });

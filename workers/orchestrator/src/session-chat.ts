@@ -8,12 +8,15 @@ import { stubFor } from "../../../lib/do-names.js";
 import { notFound } from "../../../lib/errors.js";
 import { sessionObjectName, type ChatCall, type ChatReply } from "../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "./env.js";
+import { settleCall } from "./usage.js";
 
 export async function chatInSession(env: OrchestratorEnv, call: ChatCall): Promise<ChatReply | null> {
   const sessionId = call.body.session_id;
   if (!sessionId) return null;
   // An unknown id is answered without its object: addressing one creates it (lib/db/sessions.ts).
   if (!(await sessionExists(env.DB, call.tenantId, sessionId))) {
+    // No pipeline runs, so nothing else frees the slot the gateway reserved for this call.
+    await settleCall(env, call.tenantId, call.leaseId, call.body.model);
     const missing = notFound(`No session with id '${sessionId}'.`, "session_not_found");
     return { kind: "error", error: { ...missing.toJSON(), error: { ...missing.toBody().error, param: "session_id" } }, upstreamMs: 0 };
   }

@@ -3,6 +3,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import Orchestrator from "../src/index.js";
+import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 
 type Orch = { chat(x: unknown): Promise<ChatReply>; models(): Promise<{ id: string }[]>; health(): Promise<{ ok: boolean }> };
 const orch = () => (exports as unknown as { default: Orch }).default;
@@ -32,9 +34,14 @@ describe("orchestrator RPC surface", () => {
   it("a chat completion naming an unknown session is a 404 on session_id, and wakes no session object", async () => {
     const sessions = (env as unknown as { SESSIONS: DurableObjectNamespace }).SESSIONS;
     const before = (await listDurableObjectIds(sessions)).length;
-    const reply = await orch().chat({ requestId: "r3", tenantId: "t1", keyId: "k1", body: { model: "mock-model", session_id: "sess_nope", messages: [{ role: "user", content: "hi" }] } });
+    // The gateway's reservation, handed over with the call: the refusal must free it.
+    const limiter = stubFor((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, rateLimiterName("t1"));
+    const lease = (await limiter.reserve({ keyId: "k-sess", keyRpm: 100, keyConcurrency: 5, tenantRpm: 100, tenantConcurrency: 5, dailyTokenBudget: null, leaseTtlMs: 900_000 })) as { ok: true; leaseId: string };
+    expect((await limiter.snapshot("k-sess")).keyInFlight).toBe(1);
+    const reply = await orch().chat({ requestId: "r3", tenantId: "t1", keyId: "k-sess", leaseId: lease.leaseId, body: { model: "mock-model", session_id: "sess_nope", messages: [{ role: "user", content: "hi" }] } });
     expect(reply).toMatchObject({ kind: "error", error: { status: 404, error: { param: "session_id", code: "session_not_found" } } });
     expect((await listDurableObjectIds(sessions)).length).toBe(before);
+    expect((await limiter.snapshot("k-sess")).keyInFlight).toBe(0);
   });
 
   it("answers a passthrough call with the upstream's time reported separately", async () => {

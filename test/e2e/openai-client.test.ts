@@ -10,6 +10,11 @@ describe("the official openai client against `npm start`", () => {
     expect(ids).toEqual(expect.arrayContaining(["cio/auto", "mock-model"]));
   });
 
+  it("retrieves a model, its id's slash URL-encoded by the SDK; an unknown one is a NotFoundError", async () => {
+    expect(await client().models.retrieve("cio/auto")).toMatchObject({ id: "cio/auto", object: "model" });
+    await expect(client().models.retrieve("cio/nope")).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
   it("non-streaming completion", async () => {
     const r = await client().chat.completions.create({ model: "mock-model", messages: [{ role: "user", content: "ping" }] });
     expect(r.choices[0]!.message.content).toBe("Echo: ping");

@@ -27,6 +27,23 @@ describe("GET /v1/models", () => {
     expect(body.data.map((m) => m.id)).toEqual(["cio/auto", "cio/council", "mock-model", "mock-other"]);
     expect(body.data.every((m) => m.object === "model")).toBe(true);
   });
+
+  it("retrieves one model by id, URL-encoded (as the SDKs send it) or with a raw slash; an unknown one is a 404", async () => {
+    const t = await newTenant();
+    for (const path of ["/v1/models/cio%2Fauto", "/v1/models/cio/auto"]) {
+      const res = await call(path, { headers: t.headers });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ id: "cio/auto", object: "model", owned_by: expect.any(String), created: expect.any(Number) });
+    }
+    expect(await (await call("/v1/models/mock-model", { headers: t.headers })).json()).toMatchObject({ id: "mock-model", object: "model" });
+    for (const path of ["/v1/models/gpt-nope", "/v1/models/cio%2Fnope", "/v1/models/cio/nope"]) {
+      const res = await call(path, { headers: t.headers });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { param: "model", code: "model_not_found" } });
+    }
+    expect((await call("/v1/models/cio%2Fauto")).status).toBe(401);
+    expect((await call("/v1/models/cio%2Fauto", { method: "DELETE", headers: t.headers })).status).toBe(405);
+  });
 });
 
 describe("POST /v1/chat/completions (JSON)", () => {

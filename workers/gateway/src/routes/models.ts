@@ -1,10 +1,11 @@
-import { createRoute } from "@hono/zod-openapi";
-import { badRequest } from "../../../../lib/errors.js";
-import { ModelListSchema } from "../../../../lib/protocol/index.js";
-import type { GatewayEnv } from "../env.js";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { ApiError, badRequest } from "../../../../lib/errors.js";
+import { ErrorBodySchema, ModelListSchema, ModelSchema } from "../../../../lib/protocol/index.js";
+import type { GatewayApp, GatewayEnv } from "../env.js";
 import { router } from "../validation.js";
 
-const route = createRoute({
+const list = createRoute({
   method: "get",
   path: "/v1/models",
   summary: "List the models this deployment answers",
@@ -12,10 +13,33 @@ const route = createRoute({
   responses: { 200: { description: "OpenAI list of models", content: { "application/json": { schema: ModelListSchema } } } },
 });
 
-export const models = router().openapi(route, async (c) => {
-  const data = await c.env.ORCHESTRATOR.models();
-  return c.json({ object: "list" as const, data }, 200);
+const retrieve = createRoute({
+  method: "get",
+  path: "/v1/models/{model}",
+  summary: "One model this deployment answers (ids holding '/' are sent URL-encoded, as OpenAI's SDKs do)",
+  security: [{ bearer: [] }],
+  request: { params: z.object({ model: z.string().min(1).max(256) }) },
+  responses: {
+    200: { description: "OpenAI model object", content: { "application/json": { schema: ModelSchema } } },
+    404: { description: "No such model", content: { "application/json": { schema: ErrorBodySchema } } },
+  },
 });
+
+async function one(c: Context<GatewayApp>, id: string) {
+  const found = (await c.env.ORCHESTRATOR.models()).find((m) => m.id === id);
+  // OpenAI's answer for an unknown model: 404 on `model`, code model_not_found (as a chat completion's).
+  if (!found) throw new ApiError(404, "not_found_error", `The model '${id}' does not exist.`, "model_not_found", "model");
+  return c.json(found, 200);
+}
+
+export const models = router()
+  .openapi(list, async (c) => {
+    const data = await c.env.ORCHESTRATOR.models();
+    return c.json({ object: "list" as const, data }, 200);
+  })
+  .openapi(retrieve, (c) => one(c, c.req.valid("param").model))
+  // The same model named with a raw slash (`/v1/models/cio/auto`), as curl users write it.
+  .get("/v1/models/:owner/:name", (c) => one(c, `${c.req.param("owner")}/${c.req.param("name")}`));
 
 /**
  * Work stored to run later (a session, a queued chat_completion task) names a model the orchestrator answers,

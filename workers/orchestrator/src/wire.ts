@@ -1,6 +1,7 @@
 /**
  * Builders for OpenAI response objects, used by every pipeline that produces its own answer (builtin,
- * the agent loop) so they all speak the same wire format as a passthrough model.
+ * the agent loop) so they all speak the same wire format as a passthrough model. The null `refusal` and
+ * `logprobs` are OpenAI's own: typed clients (the Python SDK's models, Go's structs) read them as present.
  */
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../../lib/protocol/index.js";
 
@@ -13,7 +14,7 @@ export function completion(id: string, model: string, text: string, usage: Usage
     object: "chat.completion",
     created: nowSeconds(),
     model,
-    choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+    choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: "stop" }],
     usage,
     ...extra,
   };
@@ -30,7 +31,7 @@ export function chunk(
     object: "chat.completion.chunk",
     created: nowSeconds(),
     model,
-    choices: [{ index: 0, delta, finish_reason: finish }],
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   };
 }
 

@@ -38,9 +38,9 @@ export async function renderJson(events: AsyncIterable<AgentEvent>, t: RenderTar
       const usage = t.usageFor({ text, usage: ev.usage });
       t.onDone({ text, usage, cio: ev.cio });
       const message = calls.length
-        ? { role: "assistant" as const, content: text || null, tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } })) }
-        : { role: "assistant" as const, content: text };
-      return { id: t.id, object: "chat.completion", created: nowSeconds(), model: t.model, choices: [{ index: 0, message, finish_reason: ev.finish }], usage, cio: ev.cio };
+        ? { role: "assistant" as const, content: text || null, refusal: null, tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } })) }
+        : { role: "assistant" as const, content: text, refusal: null };
+      return { id: t.id, object: "chat.completion", created: nowSeconds(), model: t.model, choices: [{ index: 0, message, logprobs: null, finish_reason: ev.finish }], usage, cio: ev.cio };
     }
   }
   throw new Error("the agent loop ended without a result");

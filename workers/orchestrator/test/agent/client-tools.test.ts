@@ -11,6 +11,8 @@ describe("client tools", () => {
     const first = scripted("weather in Paris?", [{ tool_calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }, { echoTools: true }]);
     const r1 = completionOf(await chat([first], { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
     expect(r1.choices[0]!.finish_reason).toBe("tool_calls");
+    // OpenAI's nulls, which typed clients read as present fields.
+    expect(r1.choices[0]).toMatchObject({ logprobs: null, message: { refusal: null } });
     const call = r1.choices[0]!.message.tool_calls![0]!;
     expect(call).toMatchObject({ type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } });
     expect(call.id).toBeTruthy();
@@ -19,6 +21,7 @@ describe("client tools", () => {
     const r2 = completionOf(await chat(history, { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
     expect(r2.choices[0]!.finish_reason).toBe("stop");
     expect(r2.choices[0]!.message.content).toBe("18 °C and sunny");
+    expect(r2.choices[0]).toMatchObject({ logprobs: null, message: { refusal: null } });
   });
 
   it("our tool results from a turn that paused on a client tool are back in the model's view on the follow-up", async () => {
@@ -68,6 +71,7 @@ describe("client tools", () => {
       expect(deltas.filter((d) => d.index === index).map((d) => d.function.arguments).join("")).toBe(JSON.stringify({ city: index ? "Rome" : "Paris" }));
     }
     expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason).toBe("tool_calls");
+    for (const c of chunks.filter((c) => c.choices.length)) expect(c.choices[0].logprobs).toBeNull();
   });
 });
 

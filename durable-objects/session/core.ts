@@ -123,10 +123,14 @@ export class SessionCore {
     this.turns.enforceTimeout(this.settings.CIO_SESSION_TURN_TIMEOUT_S * 1000, now);
     closeIdle(now);
     await reportCount();
-    const expired = meta.lastActiveAt + this.settings.CIO_SESSION_TTL_S * 1000 <= now;
+    // Read again: closing the last idle socket moved last activity to when that socket was last heard (and a
+    // delete may have run while the count was reported).
+    const current = this.store.meta();
+    if (!current) return;
+    const expired = current.lastActiveAt + this.settings.CIO_SESSION_TTL_S * 1000 <= now;
     if (!this.sockets.count() && !this.turns.busy && expired) {
-      await this.destroy(meta, "session expired");
-      this.log().info("session expired and was deleted", { lastActiveAt: meta.lastActiveAt });
+      await this.destroy(current, "session expired");
+      this.log().info("session expired and was deleted", { lastActiveAt: current.lastActiveAt });
       return;
     }
     this.changed();
@@ -138,7 +142,6 @@ export class SessionCore {
    * keep them in the tenant's count, lowering CIO_TENANT_MAX_SOCKETS for good.
    */
   async destroy(meta: SessionMeta, why: "session deleted" | "session expired") {
-    this.turns.stopAll(new TurnStop("session_deleted", why === "session deleted" ? "The session was deleted." : "The session expired."));
     try {
       await deleteIndexRow(this.env.DB, meta);
     } catch (err) {
@@ -147,13 +150,12 @@ export class SessionCore {
       await this.ctx.storage.setAlarm(this.alarmAt);
       throw err;
     }
+    // Only once the delete cannot fail any more: a failed one leaves the session, and its running turn, as they were.
+    this.turns.stopAll(new TurnStop("session_deleted", why === "session deleted" ? "The session was deleted." : "The session expired."));
     this.sockets.closeAll(1000, why);
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+    this.store.wipe(meta);
     this.alarmAt = undefined;
-    this.store.migrate();
-    // In the same storage step as the wipe, so no eviction falls between them.
-    this.store.markDeleted(meta);
+    await this.ctx.storage.deleteAlarm();
     await this.reportDeleted();
   }
 

@@ -20,10 +20,11 @@ import {
 } from "../../lib/protocol/session.js";
 import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
 import { settleCall } from "../../workers/orchestrator/src/usage.js";
+import { stoppable } from "./caller-stream.js";
 import { SessionCore } from "./core.js";
 import { CloseSocketsCallSchema, type CloseSocketsCall } from "./key-guard.js";
 import { SocketHandler } from "./socket-handler.js";
-import { textOf } from "./turns.js";
+import { textOf, TurnStop, untilAborted } from "./turns.js";
 
 export class SessionDO extends DurableObject<OrchestratorEnv> {
   private readonly core: SessionCore;
@@ -106,11 +107,14 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     store.touch(Date.now());
     let reply: ChatReply;
     try {
-      reply = await this.core.answer({ ...call, body: { ...body, messages: [...history, ...body.messages] } });
+      // Raced against the turn's signal: a cancel, the watchdog or a delete answers the caller now. Awaited
+      // alone, the overdue turn stayed running until the pipeline returned, and the alarm fired in a loop.
+      reply = await untilAborted(this.core.answer({ ...call, body: { ...body, messages: [...history, ...body.messages] } }), signal);
     } catch (err) {
       // The turn ends failed, as it does on the socket path: a turn left running kept every later request
       // of this session at 409 and its alarm firing in a loop, for good.
       await turns.follow(turnId, Promise.reject(err), signal);
+      if (err instanceof TurnStop) return { kind: "error", error: err.toApiError().toJSON(), upstreamMs: 0 };
       throw err;
     }
     if (reply.kind !== "stream") {
@@ -121,7 +125,7 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     // One branch answers the caller, the other is recorded into the session as it arrives.
     const [caller, session] = reply.body.tee();
     void turns.follow(turnId, { ...reply, body: session }, signal).then(() => this.core.touchIndex());
-    return { ...reply, body: caller };
+    return { ...reply, body: stoppable(caller, signal) };
   }
 
   /** SessionPublisher (lib/protocol/session-events.ts): stamps the event with its seq and relays it. */

@@ -91,12 +91,17 @@ export class SocketHandler {
 
   closeIdle(now: number) {
     const idleMs = this.s.settings.CIO_SESSION_IDLE_S * 1000;
+    let heard = 0;
     for (const ws of this.s.sockets.all()) {
       if (this.s.sockets.lastHeard(ws) + idleMs > now) continue;
+      heard = Math.max(heard, this.s.sockets.lastHeard(ws));
       send(ws, { type: "error", code: "idle_timeout", message: `No frame for ${this.s.settings.CIO_SESSION_IDLE_S} s; closing.` });
       close(ws, 1000, "idle timeout");
       this.s.sockets.forget(ws);
     }
+    // The session was in use until its last socket was last heard (pings count, and they touch nothing):
+    // its expiry counts from then, or a session kept open by pings for longer than its TTL was deleted at once.
+    if (heard && !this.s.sockets.count()) this.s.store.touch(heard);
   }
 
   /** Tells the tenant's limiter how many sockets this session really has open. */
@@ -124,13 +129,18 @@ export class SocketHandler {
     const refused = this.refusal(f.id);
     if (refused) return send(ws, refused);
     const limiter = this.s.limiter(meta.tenantId);
-    const r = await limiter.reserve({ keyId: state.keyId, ...state.limits });
+    const r = await limiter.reserve({ keyId: state.keyId, ...state.limits }).catch((err: unknown) => {
+      this.s.log({ requestId: state.requestId }).error("turn not admitted: rate limiter unreachable", { err, turnId: f.id });
+      return null;
+    });
+    // Nothing was recorded, so the client may send the same frame again.
+    if (!r) return send(ws, { type: "error", id: f.id, code: "service_unavailable", message: "The turn could not be admitted right now; nothing was recorded. Retry shortly." });
     if (!r.ok) {
       const budget = r.reason === "daily_token_budget";
       const message = budget ? "The daily token budget of this organization is exhausted." : `Rate limit reached (${r.reason}); retry in ${Math.ceil(r.retryAfterMs / 1000)} s.`;
       return send(ws, { type: "error", id: f.id, code: budget ? "budget_exceeded" : r.reason, message });
     }
-    // Another frame may have started a turn while the reservation was on its way.
+    // Another frame may have started a turn, or a delete wiped the session, while the reservation was on its way.
     const late = this.refusal(f.id);
     if (late) {
       void limiter.release(r.leaseId).catch(() => {});
@@ -145,6 +155,7 @@ export class SocketHandler {
   }
 
   private refusal(id: string): ServerFrame | null {
+    if (!this.s.store.meta()) return { type: "error", id, code: "session_not_found", message: "The session was deleted." };
     if (this.s.store.hasTurn(id)) return { type: "error", id, code: "duplicate_turn", message: `A turn with id '${id}' already exists.` };
     if (this.s.turns.busy) return { type: "error", id, code: "turn_in_progress", message: "A turn is already running in this session." };
     return null;

@@ -40,8 +40,7 @@ export class SessionStore {
     this.migrate();
   }
 
-  /** After `deleteAll()` the tables are gone; the object may still be asked about itself. */
-  migrate() {
+  private migrate() {
     this.sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     const row = this.sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
     let version = row?.version ?? 0;
@@ -84,6 +83,16 @@ export class SessionStore {
   deleted(): SessionRef | null {
     const r = this.sql.exec<{ tenant_id: string; session_id: string }>("SELECT tenant_id, session_id FROM deleted").toArray()[0];
     return r ? { tenantId: r.tenant_id, sessionId: r.session_id } : null;
+  }
+
+  /**
+   * Empties the session, leaving only the deleted marker, in one synchronous step: the tables stay, so a
+   * turn's follower ending a moment later (it was just stopped) finds an empty session, not missing tables.
+   */
+  wipe(ref: SessionRef) {
+    for (const table of ["meta", "events", "messages", "turns"]) this.sql.exec(`DELETE FROM ${table}`);
+    this.seq = 0;
+    this.markDeleted(ref);
   }
 
   markDeleted(ref: SessionRef) {

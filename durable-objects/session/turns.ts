@@ -3,6 +3,7 @@
  * the stored assistant message. A turn is recorded as running before anything is sent upstream, so if the
  * object dies mid-turn the next incarnation (or the watchdog alarm) finds it and marks it failed.
  */
+import { ApiError, conflict } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ChatMessage, ChatReply } from "../../lib/protocol/index.js";
 import type { LoggedEvent, NewEvent, SessionMessage } from "../../lib/protocol/session.js";
@@ -25,6 +26,13 @@ export class TurnStop extends Error {
     message: string,
   ) {
     super(message);
+  }
+
+  /** What a caller waiting on the turn over HTTP (a chat completion with session_id) is answered. */
+  toApiError(): ApiError {
+    if (this.code === "turn_timeout") return new ApiError(504, "upstream_error", this.message, this.code);
+    if (this.code === "session_deleted") return new ApiError(404, "not_found_error", this.message, "session_not_found", "session_id");
+    return conflict(this.message, "cancelled");
   }
 }
 
@@ -83,8 +91,16 @@ export class Turns {
     return true;
   }
 
+  /**
+   * Stops every running turn and records each as failed now, not when its follower notices the abort a few
+   * microtasks later: the session deleting itself wipes storage and closes the sockets right after this, and
+   * the turn's error event must reach the clients first. The follower's own ending then finds it done.
+   */
   stopAll(reason: TurnStop) {
-    for (const id of [...this.running.keys()]) this.stop(id, reason);
+    for (const id of [...this.running.keys()]) {
+      this.stop(id, reason);
+      this.fail(id, reason.code, reason.message);
+    }
   }
 
   /** Turns recorded as running that no code in this incarnation is running: cut off by an eviction or crash. */
@@ -127,12 +143,16 @@ export class Turns {
  * The reply, unless the turn is stopped first (an upstream that has not answered yet): then the reply is
  * dropped when it comes, and its stream cancelled so the upstream call ends too.
  */
-function untilAborted(reply: ChatReply | Promise<ChatReply>, signal: AbortSignal): Promise<ChatReply> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+export function untilAborted(reply: ChatReply | Promise<ChatReply>, signal: AbortSignal): Promise<ChatReply> {
+  const drop = () => void Promise.resolve(reply).then((r) => (r.kind === "stream" ? r.body.cancel(signal.reason) : undefined)).catch(() => {});
+  if (signal.aborted) {
+    drop();
+    return Promise.reject(signal.reason);
+  }
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       reject(signal.reason);
-      void Promise.resolve(reply).then((r) => (r.kind === "stream" ? r.body.cancel(signal.reason) : undefined)).catch(() => {});
+      drop();
     };
     signal.addEventListener("abort", onAbort, { once: true });
     Promise.resolve(reply).then(

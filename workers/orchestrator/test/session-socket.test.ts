@@ -177,6 +177,21 @@ describe("SessionDO over WebSocket", () => {
     expect(await s.stub.info(s)).not.toBeNull();
   });
 
+  it("a socket kept open by pings for longer than the session's TTL, then idle, closes and leaves the session alive", async () => {
+    const s = await newSession();
+    const idle = await connect(s);
+    // Last real frame long ago (pings touch nothing); last heard just past the idle limit (300 s).
+    await runInDurableObject(s.stub, (_o: SessionDO, state) => {
+      state.storage.sql.exec("UPDATE meta SET last_active_at = 0");
+      for (const ws of state.getWebSockets()) ws.serializeAttachment({ ...(ws.deserializeAttachment() as object), lastSeen: Date.now() - 301_000 });
+    });
+    expect(await runDurableObjectAlarm(s.stub)).toBe(true);
+    expect((await idle.waitClosed()).code).toBe(1000);
+    const info = await s.stub.info(s);
+    expect(info).not.toBeNull();
+    expect(info!.last_active_at).toBeGreaterThan(Date.now() - 310_000);
+  });
+
   it("admits each turn against the key's limits and the tenant's budget, and settles its slot when it ends", async () => {
     const s = await newSession();
     const limiter = stubFor(e.RATE_LIMITER, rateLimiterName(s.tenantId));

@@ -1,0 +1,154 @@
+/**
+ * A session turn stopped while it runs — by a cancel frame, the watchdog, a delete — answers whoever waits on
+ * it at once, and a delete that fails stops nothing. The turn admission of a socket frame fails visibly.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
+import type { SessionDO } from "../../../durable-objects/session/index.js";
+import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import type { ChatReply } from "../../../lib/protocol/index.js";
+import { withDirective } from "../../../test/mock-upstream/directive.js";
+import { connect, e, eventually, newSession, upstreamLog, type TestSession } from "./session-fixtures.js";
+
+const ANSWER = "one two three four five six seven eight";
+const turnStatus = (s: TestSession, id: string) =>
+  runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec<{ status: string }>("SELECT status FROM turns WHERE id = ?", id).toArray()[0]?.status);
+const turnCount = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec("SELECT * FROM turns").toArray().length);
+const httpTurn = (s: TestSession, requestId: string, d: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  s.stub.chatCompletion({
+    requestId,
+    tenantId: s.tenantId,
+    keyId: "k-test",
+    body: { model: "mock-model", session_id: s.sessionId, messages: [{ role: "user", content: withDirective("hello", { text: ANSWER, ...d }) }], ...extra },
+  }) as unknown as Promise<ChatReply>;
+
+type Core = { limiter: (tenantId: string) => unknown; env: unknown };
+/** Replaces the session's view of its tenant's limiter (or its env) until `restore` runs. */
+async function patchCore(s: TestSession, patch: (core: Core) => void) {
+  await runInDurableObject(s.stub, (o: SessionDO) => patch((o as unknown as { core: Core }).core));
+}
+
+describe("stopping a session turn that a chat completion waits on", () => {
+  it("a cancel frame answers the waiting JSON call with 409 cancelled now, not when the model answers", async () => {
+    const s = await newSession();
+    const c = await connect(s);
+    const mockId = `http-cancel-${s.sessionId}`;
+    const pending = httpTurn(s, "h1", { id: mockId, delayMs: 20_000 });
+    await eventually(async () => (await turnStatus(s, "h1")) === "running");
+    c.send({ type: "cancel", id: "h1" });
+    const reply = await pending;
+    expect(reply).toMatchObject({ kind: "error", error: { status: 409, error: { code: "cancelled" } } });
+    expect(await turnStatus(s, "h1")).toBe("cancelled");
+    await c.waitFor((f) => f.type === "error" && f.id === "h1" && f.code === "cancelled");
+    c.close();
+  });
+
+  it("the watchdog answers a waiting JSON call with 504 turn_timeout and ends the turn, so its alarm does not fire again and again", async () => {
+    const s = await newSession();
+    const pending = httpTurn(s, "h2", { delayMs: 20_000 });
+    await eventually(async () => (await turnStatus(s, "h2")) === "running");
+    await runInDurableObject(s.stub, (_o: SessionDO, state) => void state.storage.sql.exec("UPDATE turns SET started_at = 0 WHERE id = 'h2'"));
+    await runDurableObjectAlarm(s.stub);
+    expect(await pending).toMatchObject({ kind: "error", error: { status: 504, error: { code: "turn_timeout" } } });
+    expect(await turnStatus(s, "h2")).toBe("failed");
+    // The next alarm is the session's expiry, far off, not another immediate one.
+    const alarm = await runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.getAlarm());
+    expect(alarm! - Date.now()).toBeGreaterThan(60_000);
+  });
+
+  it("a cancel ends the caller's stream with an error event and stops the upstream call", async () => {
+    const s = await newSession();
+    const c = await connect(s);
+    const mockId = `http-stream-cancel-${s.sessionId}`;
+    const reply = await httpTurn(s, "h3", { id: mockId, chunkDelayMs: 300 }, { stream: true });
+    expect(reply.kind).toBe("stream");
+    const reader = (reply as Extract<ChatReply, { kind: "stream" }>).body.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes('"content":"one')) text += (await reader.read()).value ?? "";
+    c.send({ type: "cancel", id: "h3" });
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += r.value;
+    const last = text.trim().split("\n\n").at(-1)!;
+    expect(JSON.parse(last.slice("data: ".length))).toMatchObject({ error: { code: "cancelled" } });
+    expect(text).not.toContain("[DONE]");
+    expect(await turnStatus(s, "h3")).toBe("cancelled");
+    await eventually(async () => (await upstreamLog(mockId))[0]?.aborted === true);
+    c.close();
+  });
+});
+
+describe("deleting a session with a turn running", () => {
+  it("a delete that fails (D1 down) leaves the running turn alone; it finishes and is recorded", async () => {
+    const s = await newSession();
+    const c = await connect(s);
+    c.send({ type: "chat", id: "d1", content: withDirective("hello", { text: ANSWER, chunkDelayMs: 100 }) });
+    await c.waitFor((f) => f.type === "delta" && f.id === "d1");
+    await patchCore(s, (core) => {
+      const env = core.env;
+      core.env = { ...(env as object), DB: { prepare: () => { core.env = env; throw new Error("D1 unreachable"); } } };
+    });
+    expect(String(await s.stub.remove(s).then(() => null, (err: unknown) => err))).toMatch(/D1 unreachable/);
+    const final = await c.waitFor((f) => f.type === "message" && f.id === "d1" && f.role === "assistant");
+    expect(final.content).toBe(ANSWER);
+    expect(await turnStatus(s, "d1")).toBe("succeeded");
+    expect(c.frames.some((f) => f.type === "error")).toBe(false);
+    // The delete, tried again, goes through.
+    expect(await s.stub.remove(s)).toBe(true);
+    expect(await s.stub.info(s)).toBeNull();
+  });
+
+  it("a delete tells the turn's clients why it ended before it closes their sockets", async () => {
+    const s = await newSession();
+    const c = await connect(s);
+    c.send({ type: "chat", id: "d2", content: withDirective("hello", { text: ANSWER, chunkDelayMs: 300 }) });
+    await c.waitFor((f) => f.type === "delta" && f.id === "d2");
+    expect(await s.stub.remove(s)).toBe(true);
+    await c.waitClosed();
+    expect(c.frames.find((f) => f.type === "error" && f.id === "d2")).toMatchObject({ code: "session_deleted" });
+  });
+
+  it("a chat frame admitted while a delete runs starts no turn in the wiped session, and frees its slot", async () => {
+    const s = await newSession();
+    const limiter = stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));
+    const c = await connect(s);
+    // The reservation is held back until the session has been deleted.
+    let deleted!: () => void;
+    const gate = new Promise<void>((r) => (deleted = r));
+    await patchCore(s, (core) => {
+      const real = core.limiter;
+      core.limiter = (t: string) => {
+        const l = real.call(core, t) as RateLimiterDO;
+        return { reserve: async (x: never) => (await gate, l.reserve(x)), release: (id: string) => l.release(id), reportSockets: (a: string, n: number) => l.reportSockets(a, n) };
+      };
+    });
+    c.send({ type: "chat", id: "late", content: withDirective("hello", { text: ANSWER }) });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await s.stub.remove(s)).toBe(true);
+    deleted();
+    await c.waitClosed();
+    await eventually(async () => (await limiter.snapshot("k-test")).keyInFlight === 0);
+    expect(await turnCount(s)).toBe(0);
+    expect(await s.stub.info(s)).toBeNull();
+  });
+});
+
+describe("admitting a socket turn", () => {
+  it("a limiter that cannot be reached is an error frame naming the turn; nothing is recorded and the same frame goes through after", async () => {
+    const s = await newSession();
+    const c = await connect(s);
+    await patchCore(s, (core) => {
+      const real = core.limiter;
+      core.limiter = () => {
+        core.limiter = real;
+        return { reserve: () => Promise.reject(new Error("limiter unreachable")) };
+      };
+    });
+    const frame = { type: "chat", id: "a1", content: withDirective("hello", { text: ANSWER }) };
+    c.send(frame);
+    expect(await c.waitFor((f) => f.type === "error" && f.id === "a1")).toMatchObject({ code: "service_unavailable" });
+    expect(await turnCount(s)).toBe(0);
+    c.send(frame);
+    expect((await c.waitFor((f) => f.type === "message" && f.id === "a1" && f.role === "assistant")).content).toBe(ANSWER);
+    c.close();
+  });
+});

@@ -12,13 +12,8 @@ import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../../../../
 import { newCallId, type ModelEvent, type ModelProvider, type ModelRound, type ModelToolCall } from "../provider.js";
 import { completionOf, postChat, type UpstreamConfig } from "./client.js";
 import { parseChunk } from "./relay.js";
+import { ToolCallNumbering, type ToolCallDelta } from "./tool-call-numbering.js";
 
-interface ToolCallDelta {
-  /** Missing from some upstreams; Ollama sends 0 for every parallel call. */
-  index?: number;
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
 
 export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger): ModelProvider {
   return {
@@ -80,19 +75,13 @@ export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterabl
   if (finish) yield { type: "finish", reason: finish };
 }
 
-/**
- * Puts streamed tool-call deltas back together. `index` alone does not tell calls apart: Ollama sends 0
- * for every parallel call and some upstreams send no index, so a delta that brings a new id starts a new
- * call, and one without an index continues the last call.
- */
+/** Puts streamed tool-call deltas back together, told apart as tool-call-numbering.ts explains. */
 class CallAssembler {
   private readonly calls: ModelToolCall[] = [];
-  private readonly byIndex = new Map<number, ModelToolCall>();
+  private readonly numbering = new ToolCallNumbering();
 
   add(d: ToolCallDelta) {
-    const current = d.index === undefined ? this.calls.at(-1) : this.byIndex.get(d.index);
-    const call = current && !(d.id && current.id && d.id !== current.id) ? current : this.open();
-    if (d.index !== undefined) this.byIndex.set(d.index, call);
+    const call = (this.calls[this.numbering.of(d)] ??= { id: "", name: "", arguments: "" });
     if (d.id) call.id = d.id;
     if (d.function?.name) call.name += d.function.name;
     if (d.function?.arguments) call.arguments += d.function.arguments;
@@ -100,11 +89,5 @@ class CallAssembler {
 
   done(): ModelToolCall[] {
     return this.calls.map((c) => ({ ...c, id: c.id || newCallId(), arguments: c.arguments || "{}" }));
-  }
-
-  private open(): ModelToolCall {
-    const call = { id: "", name: "", arguments: "" };
-    this.calls.push(call);
-    return call;
   }
 }

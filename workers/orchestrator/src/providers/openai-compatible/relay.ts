@@ -9,6 +9,7 @@ import { ApiError, upstreamError } from "../../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../../lib/http/sse.js";
 import { UsageSchema, type ChatCompletionChunk, type Usage } from "../../../../../lib/protocol/index.js";
 import { chunk, usageChunk, usageOf } from "../../wire.js";
+import { ToolCallNumbering, type ToolCallDelta } from "./tool-call-numbering.js";
 
 export interface RelayOptions {
   id: string;
@@ -28,6 +29,8 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
   let done = false;
   let usage: Usage | undefined;
   let answer = "";
+  const numberings = new Map<number, ToolCallNumbering>();
+  const numberingOf = (choice: number) => numberings.get(choice) ?? numberings.set(choice, new ToolCallNumbering()).get(choice)!;
   try {
     for await (const ev of events) {
       if (ev.data === "[DONE]") {
@@ -40,6 +43,9 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
       if (!c.choices?.length) continue; // a usage-only chunk: re-emitted at the end if asked for
       delete c.usage;
       Object.assign(c, { id: o.id, model: o.model, object: "chat.completion.chunk" });
+      // Tool calls renumbered 0, 1, 2…: clients merge deltas by index, so Ollama's parallel calls (all 0)
+      // reached them as one call with the names and arguments run together.
+      for (const choice of c.choices) for (const tc of (choice.delta?.tool_calls ?? []) as ToolCallDelta[]) tc.index = numberingOf(choice.index).of(tc);
       const first = c.choices[0]!;
       if (!roleSent) first.delta = { role: "assistant", ...first.delta };
       roleSent = true;

@@ -55,6 +55,7 @@ export const ChatCompletionRequestSchema = z
     user: z.string().optional(),
     tools: z.array(FunctionToolSchema).optional(),
     tool_choice: z.union([z.string(), z.looseObject({ type: z.string() })]).optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
     response_format: z.looseObject({ type: z.string() }).optional(),
     /** CIO extension: attach the turn to a session's history. */
     session_id: z.string().optional(),

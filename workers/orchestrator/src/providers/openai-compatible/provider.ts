@@ -20,11 +20,13 @@ export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger):
     name: "openai",
     model,
     async *round(r: ModelRound): AsyncIterable<ModelEvent> {
+      const { parallel_tool_calls, ...params } = r.params;
       const body = {
         model,
         messages: r.messages,
-        ...(r.tools.length ? { tools: r.tools, ...(r.toolChoice ? { tool_choice: r.toolChoice } : {}) } : {}),
-        ...definedParams(r.params),
+        // parallel_tool_calls only with tools: OpenAI refuses it on the last round, which offers none.
+        ...(r.tools.length ? { tools: r.tools, ...definedParams({ tool_choice: r.toolChoice, parallel_tool_calls }) } : {}),
+        ...definedParams(params),
         ...(r.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
       };
       const { response } = await postChat(cfg, body, r.signal, log);
@@ -43,7 +45,7 @@ function* readCompletion(c: ChatCompletion): Iterable<ModelEvent> {
   if (reason) yield { type: "finish", reason };
 }
 
-function definedParams(p: ModelRound["params"]) {
+function definedParams(p: Record<string, unknown>) {
   return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined && v !== null));
 }
 

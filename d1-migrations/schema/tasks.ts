@@ -46,8 +46,10 @@ export const files = sqliteTable(
     contentType: text("content_type"),
     r2Key: text("r2_key").notNull(),
     createdAt: integer("created_at").notNull().default(now),
+    /** From OpenAI's `expires_after` (a batch's `output_expires_after` for its output): gone from then on, swept by a cron. */
+    expiresAt: integer("expires_at"),
   },
-  (t) => [index("files_tenant_created").on(t.tenantId, t.createdAt)],
+  (t) => [index("files_tenant_created").on(t.tenantId, t.createdAt), index("files_expires").on(t.expiresAt)],
 );
 export type FileRow = typeof files.$inferSelect;
 
@@ -88,6 +90,8 @@ export const batches = sqliteTable(
     expiresAt: integer("expires_at").notNull(),
     /** Set when a request was left unrun because the completion window had closed; the batch then ends expired. */
     expiredAt: integer("expired_at"),
+    /** `output_expires_after.seconds`: the output and error files expire that long after they are written. */
+    outputExpiresAfterS: integer("output_expires_after_s"),
   },
   (t) => [index("batches_tenant_created").on(t.tenantId, t.createdAt)],
 );

@@ -24,11 +24,15 @@ export interface NewBatch {
   endpoint: string;
   completionWindow: string;
   metadata?: Record<string, string> | null;
+  /** `output_expires_after.seconds`: how long the output and error files live once written. */
+  outputExpiresAfterS?: number | null;
 }
 
 export async function createBatch(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">, n: NewBatch, now = Date.now()): Promise<BatchRow> {
-  const file = await getFile(env.DB, n.tenantId, n.inputFileId).catch(() => {
-    throw badRequest(`No such File object: ${n.inputFileId}`, "input_file_id", "file_not_found");
+  // Only a missing file is the caller's mistake; a lookup that failed is ours and surfaces as such.
+  const file = await getFile(env.DB, n.tenantId, n.inputFileId).catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404) throw badRequest(`No such File object: ${n.inputFileId}`, "input_file_id", "file_not_found");
+    throw err;
   });
   if (file.purpose !== "batch") throw badRequest(`File ${file.id} has purpose '${file.purpose}'; a batch needs a file uploaded with purpose 'batch'.`, "input_file_id");
   const id = newBatchId();
@@ -44,6 +48,7 @@ export async function createBatch(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">
     endpoint: n.endpoint,
     completionWindow: n.completionWindow,
     metadata: n.metadata ?? null,
+    outputExpiresAfterS: n.outputExpiresAfterS ?? null,
     createdAt: now,
     expiresAt: now + 24 * 3600_000,
   });

@@ -106,9 +106,17 @@ export const FileObjectSchema = z.object({
   object: z.literal("file"),
   bytes: z.number().int(),
   created_at: z.number().int(),
+  /** Unix seconds; null for a file that does not expire. */
+  expires_at: z.number().int().nullable(),
   filename: z.string(),
   purpose: z.string(),
   status: z.literal("processed"),
+});
+
+/** OpenAI's expiration policy of a file (`expires_after`) or of a batch's output (`output_expires_after`). */
+export const ExpiresAfterSchema = z.object({
+  anchor: z.literal("created_at", { error: "anchor must be created_at" }),
+  seconds: z.coerce.number().int().min(3600, "at least 3600 seconds (1 hour)").max(2_592_000, "at most 2592000 seconds (30 days)"),
 });
 export type FileObject = z.infer<typeof FileObjectSchema>;
 
@@ -117,6 +125,7 @@ export const CreateBatchSchema = z.object({
   endpoint: z.literal("/v1/chat/completions", { error: "only /v1/chat/completions is supported" }),
   completion_window: z.literal("24h", { error: "completion_window must be 24h" }),
   metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
+  output_expires_after: ExpiresAfterSchema.optional(),
 });
 
 /** One line of a batch input file, as OpenAI defines it. */

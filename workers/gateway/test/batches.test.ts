@@ -48,6 +48,24 @@ describe("batches API", { timeout: 90_000 }, () => {
     expect(task.data.map((b) => b.id)).toEqual([batch.id]);
   });
 
+  it("output_expires_after: the output and error files expire that long after they are written", async () => {
+    const t = await newTenant();
+    const input = await uploaded(t.headers, "in.jsonl", [line("ok", withDirective("q", { text: "a" })), line("bad", "q", "no-such-model")].join("\n") + "\n", "batch");
+    const body = { input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h", output_expires_after: { anchor: "created_at", seconds: 7200 } };
+    const res = await call("/v1/batches", { method: "POST", headers: t.headers, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    const done = await waitFor(t.headers, `/v1/batches/${(await res.json<{ id: string }>()).id}`, settled);
+    for (const id of [done.output_file_id, done.error_file_id]) {
+      const f = await (await call(`/v1/files/${id}`, { headers: t.headers })).json<{ created_at: number; expires_at: number }>();
+      expect(f.expires_at - f.created_at).toBeGreaterThanOrEqual(7199);
+      expect(f.expires_at - f.created_at).toBeLessThanOrEqual(7201);
+    }
+    expect(await (await call(`/v1/files/${input.id}`, { headers: t.headers })).json()).toMatchObject({ expires_at: null });
+    const bad = await call("/v1/batches", { method: "POST", headers: t.headers, body: JSON.stringify({ ...body, output_expires_after: { anchor: "created_at", seconds: 10 } }) });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain("output_expires_after");
+  });
+
   it("fails a batch whose input has invalid lines, naming them", async () => {
     const t = await newTenant();
     const input = await uploaded(t.headers, "in.jsonl", [line("a", "x"), "not json", line("a", "dup"), JSON.stringify({ custom_id: "c", method: "GET", url: "/v1/chat/completions", body: {} })].join("\n"), "batch");

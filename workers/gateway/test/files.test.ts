@@ -145,6 +145,61 @@ describe("files API", () => {
     expect((await (await call("/v1/files?purpose=batch", { headers: t.headers })).json<{ data: unknown[] }>()).data).toEqual([]);
   });
 
+  describe("expires_after", () => {
+    const db = () => (env as unknown as { DB: D1Database }).DB;
+    const withExpiry = (t: { headers: Record<string, string> }, fields: Record<string, string>, purpose = "analysis") => {
+      const form = new FormData();
+      form.append("purpose", purpose);
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append("file", new File(["a,b\n1,2\n"], "short-lived.csv"));
+      const { "content-type": _, ...auth } = t.headers;
+      return call("/v1/files", { method: "POST", headers: auth, body: form });
+    };
+
+    it("takes OpenAI's expires_after form fields and reports expires_at; a file without one never expires", async () => {
+      const t = await newTenant();
+      const res = await withExpiry(t, { "expires_after[anchor]": "created_at", "expires_after[seconds]": "3600" });
+      expect(res.status).toBe(200);
+      const file = await res.json<{ id: string; created_at: number; expires_at: number }>();
+      expect(file.expires_at - file.created_at).toBeGreaterThanOrEqual(3599);
+      expect(file.expires_at - file.created_at).toBeLessThanOrEqual(3601);
+      expect(await (await call(`/v1/files/${file.id}`, { headers: t.headers })).json()).toMatchObject({ expires_at: file.expires_at });
+      expect(await (await upload(t.headers, "kept.csv", "a\n1\n")).json()).toMatchObject({ expires_at: null });
+    });
+
+    it("refuses an expiry OpenAI refuses (under an hour, over 30 days, another anchor, half of it) and stores nothing", async () => {
+      const t = await newTenant();
+      const refused: Record<string, string>[] = [
+        { "expires_after[anchor]": "created_at", "expires_after[seconds]": "60" },
+        { "expires_after[anchor]": "created_at", "expires_after[seconds]": "2592001" },
+        { "expires_after[anchor]": "last_active_at", "expires_after[seconds]": "3600" },
+        { "expires_after[seconds]": "3600" },
+        { "expires_after[anchor]": "created_at", "expires_after[seconds]": "soon" },
+      ];
+      for (const fields of refused) {
+        const res = await withExpiry(t, fields);
+        expect(res.status, JSON.stringify(fields)).toBe(400);
+        expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", param: "expires_after" } });
+      }
+      expect((await db().prepare("SELECT COUNT(*) AS n FROM files WHERE tenant_id = ?").bind(t.tenantId).first<{ n: number }>())!.n).toBe(0);
+    });
+
+    it("an expired file is gone for every use at once: read, download, delete, listing and a batch's input", async () => {
+      const t = await newTenant();
+      const file = await (await withExpiry(t, { "expires_after[anchor]": "created_at", "expires_after[seconds]": "3600" }, "batch")).json<{ id: string }>();
+      const kept = await uploaded(t.headers, "kept.jsonl", "{}\n", "batch");
+      await db().prepare("UPDATE files SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, file.id).run();
+      for (const [method, path] of [["GET", `/v1/files/${file.id}`], ["GET", `/v1/files/${file.id}/content`], ["DELETE", `/v1/files/${file.id}`]] as const) {
+        expect((await call(path, { method, headers: t.headers })).status, `${method} ${path}`).toBe(404);
+      }
+      const list = await (await call("/v1/files", { headers: t.headers })).json<{ data: { id: string }[] }>();
+      expect(list.data.map((f) => f.id)).toEqual([kept.id]);
+      const batch = await call("/v1/batches", { method: "POST", headers: t.headers, body: JSON.stringify({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" }) });
+      expect(batch.status).toBe(400);
+      expect(await batch.json()).toMatchObject({ error: { param: "input_file_id", code: "file_not_found" } });
+    });
+  });
+
   it("needs the files scope", async () => {
     const t = await newTenant({}, { scopes: ["chat"] });
     expect((await upload(t.headers, "a.csv", "a\n")).status).toBe(403);

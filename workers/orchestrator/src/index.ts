@@ -8,7 +8,7 @@ import { runCheck } from "../../../lib/health.js";
 import { ChatCallSchema, type ChatReply, type CouncilView, type HealthReport, type Model, type RpcReply } from "../../../lib/protocol/index.js";
 import { runParsedChat } from "./chat.js";
 import { councilCall } from "./councils/rpc.js";
-import { runCron } from "./councils/scheduled.js";
+import { runScheduled } from "./crons.js";
 import { tradingCall } from "./councils/trading-rpc.js";
 import { feedback, type FeedbackReply } from "./feedback.js";
 import type { OrchestratorEnv } from "./env.js";
@@ -41,7 +41,7 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   }
 
   override async scheduled(controller: ScheduledController): Promise<void> {
-    await runCron(this.env, controller.cron);
+    await runScheduled(this.env, controller.cron);
   }
 
   /** POST /v1/feedback: a user's rating of an answer, input to the learning loop. */

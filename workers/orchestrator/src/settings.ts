@@ -54,6 +54,8 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_LEARNING_FLUSH_MS: envInt(250, 0, 10_000),
   /** A batch this large is written without waiting for the window to end. */
   CIO_LEARNING_BATCH_MAX: envInt(100, 1, 1000),
+  /** Expired files (OpenAI's expires_after) deleted per hourly sweep at most; the rest wait for the next. */
+  CIO_FILES_SWEEP_MAX: envInt(5_000, 1, 100_000),
   /** BM25 score below which the builtin planner considers a tool irrelevant. */
   CIO_BUILTIN_MIN_SCORE: z.coerce.number().min(0).default(0.5),
 });

@@ -35,6 +35,7 @@ export const batches = router().openapi(create, async (c) => {
     endpoint: body.endpoint,
     completionWindow: body.completion_window,
     metadata: body.metadata ?? null,
+    outputExpiresAfterS: body.output_expires_after?.seconds ?? null,
   });
   return c.json(toBatchObject(row), 200);
 });

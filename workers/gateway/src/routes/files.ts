@@ -6,12 +6,12 @@ import { and, eq } from "drizzle-orm";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import { listOf, newestFirst } from "../../../../lib/db/pages.js";
-import { getFile, toFileObject } from "../../../../lib/heavy/files.js";
+import { getFile, toFileObject, unexpired } from "../../../../lib/heavy/files.js";
 import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
 import { attachment } from "../../../../lib/http/content-disposition.js";
 import { boundaryOf, MultipartError, readMultipart } from "../../../../lib/http/multipart.js";
-import { ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
+import { ExpiresAfterSchema, ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router, validQuery } from "../validation.js";
@@ -36,10 +36,14 @@ files.post("/v1/files", rateLimit(), async (c) => {
   const id = newFileId();
   const key = r2Keys.file(tenantId, id);
   let purpose: string | null = null;
+  const expiresAfter: Record<string, string> = {};
+  let expiresAt: number | null = null;
   let file: { filename: string; contentType: string | null; bytes: number } | null = null;
   try {
     for await (const part of readMultipart(c.req.raw.body, boundary)) {
+      const nested = /^expires_after\[(anchor|seconds)\]$/.exec(part.name);
       if (part.name === "purpose") purpose = await fieldText(part.body);
+      else if (nested) expiresAfter[nested[1]!] = await fieldText(part.body);
       else if (part.name === "file" && part.filename !== null && !file) {
         const bytes = await streamToR2(c.env.FILES, key, part.body, { partBytes: s.CIO_FILES_PART_BYTES, maxBytes: s.CIO_FILES_MAX_BYTES, contentType: part.contentType ?? undefined });
         file = { filename: part.filename || "upload", contentType: part.contentType, bytes };
@@ -49,6 +53,7 @@ files.post("/v1/files", rateLimit(), async (c) => {
     if (!purpose || !(UPLOAD_PURPOSES as readonly string[]).includes(purpose)) {
       throw badRequest(`'purpose' must be one of ${UPLOAD_PURPOSES.join(", ")}.`, "purpose");
     }
+    if (Object.keys(expiresAfter).length) expiresAt = Date.now() + expirySeconds(expiresAfter) * 1000;
   } catch (err) {
     // Bad input changes nothing: whatever reached R2 goes again.
     if (file) await c.env.FILES.delete(key);
@@ -58,14 +63,14 @@ files.post("/v1/files", rateLimit(), async (c) => {
   }
   const [row] = await openDb(c.env.DB)
     .insert(schema.files)
-    .values({ id, tenantId, filename: file.filename, purpose: purpose as "batch" | "analysis", bytes: file.bytes, contentType: file.contentType, r2Key: key })
+    .values({ id, tenantId, filename: file.filename, purpose: purpose as "batch" | "analysis", bytes: file.bytes, contentType: file.contentType, r2Key: key, expiresAt })
     .returning();
   return c.json(toFileObject(row!), 200);
 });
 
 files.get("/v1/files", async (c) => {
   const { purpose, limit, after } = validQuery(c, ListFilesQuerySchema);
-  const filter = purpose ? eq(schema.files.purpose, purpose) : undefined;
+  const filter = and(unexpired(), purpose ? eq(schema.files.purpose, purpose) : undefined);
   const page = await newestFirst(c.env.DB, schema.files, { tenantId: c.get("auth").tenantId, limit, after, filter, noun: "file" });
   return c.json(listOf(page.rows.map(toFileObject), page.hasMore), 200);
 });
@@ -88,6 +93,13 @@ files.delete("/v1/files/:id", async (c) => {
   await openDb(c.env.DB).delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.id)));
   return c.json({ id: row.id, object: "file", deleted: true }, 200);
 });
+
+/** `expires_after[anchor]` and `expires_after[seconds]`, as OpenAI's SDKs send the object in a form. */
+function expirySeconds(fields: Record<string, string>): number {
+  const r = ExpiresAfterSchema.safeParse(fields);
+  if (!r.success) throw badRequest(`Invalid expires_after: ${r.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ")}.`, "expires_after");
+  return r.data.seconds;
+}
 
 async function fieldText(body: ReadableStream<Uint8Array>): Promise<string> {
   let text = "";

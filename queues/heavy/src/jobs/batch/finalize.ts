@@ -98,7 +98,17 @@ async function joinParts(env: HeavyEnv, batch: BatchRow, kind: "output" | "error
   await Promise.all([env.FILES.put(key, readable, { httpMetadata: { contentType: "application/jsonl" } }), pump]);
   await openDb(env.DB)
     .insert(schema.files)
-    .values({ id, tenantId: batch.tenantId, filename: `${batch.id}_${kind}.jsonl`, purpose: "batch_output", bytes: total, contentType: "application/jsonl", r2Key: key })
+    .values({
+      id,
+      tenantId: batch.tenantId,
+      filename: `${batch.id}_${kind}.jsonl`,
+      purpose: "batch_output",
+      bytes: total,
+      contentType: "application/jsonl",
+      r2Key: key,
+      // Anchored at the file's creation, as OpenAI's output_expires_after is.
+      expiresAt: batch.outputExpiresAfterS === null ? null : Date.now() + batch.outputExpiresAfterS * 1000,
+    })
     .onConflictDoNothing();
   return id;
 }

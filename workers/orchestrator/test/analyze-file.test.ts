@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { openDb, schema } from "../../../lib/db/index.js";
+import { createBatch } from "../../../lib/heavy/batches.js";
 import { findTask } from "../../../lib/heavy/tasks.js";
 import { newFileId, r2Keys } from "../../../lib/heavy/ids.js";
 import { analyzeFile } from "../src/tools/analyze-file.js";
@@ -47,6 +48,17 @@ describe("analyze_file (local tool)", () => {
     expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual(["file_not_found", "wrong_purpose", "invalid_arguments"]);
     const rows = await openDb(baseEnv.DB).select().from(schema.tasks).all();
     expect(rows.filter((r) => r.tenantId === tenant)).toEqual([]);
+  });
+
+  it("a file store that cannot be read is a retryable failure, not a file that does not exist", async () => {
+    const tenant = await newTenant();
+    const down = { ...baseEnv, DB: { prepare: () => { throw new Error("D1 unreachable"); } } as unknown as D1Database };
+    const r = await analyzeFile.execute(down, input(tenant, { file_id: "file-abc" }));
+    expect(r).toMatchObject({ ok: false, error: { code: "storage_unavailable", retryable: true } });
+    // Likewise a batch's input file: our failure, not the caller's 400 file_not_found.
+    const batch = { tenantId: tenant, keyId: "k", requestId: "r", limits: {}, inputFileId: "file-abc", endpoint: "/v1/chat/completions", completionWindow: "24h" };
+    const err = await createBatch(down, batch).then(() => null, (e: unknown) => e);
+    expect(String(err)).toMatch(/D1 unreachable/);
   });
 
   it("is what the brain calls for an analysis request: the answer says the task started and names it", async () => {

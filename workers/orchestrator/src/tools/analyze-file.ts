@@ -4,6 +4,7 @@
  * session_id in the arguments) and `GET /v1/tasks/:id`.
  */
 import { z } from "zod";
+import { ApiError } from "../../../../lib/errors.js";
 import { publishTask } from "../../../../lib/heavy/events.js";
 import { getFile } from "../../../../lib/heavy/files.js";
 import { Logger } from "../../../../lib/log.js";
@@ -42,12 +43,21 @@ export const analyzeFile: LocalTool = {
     const args = ArgsSchema.safeParse(input.args);
     if (!args.success) return toolFail("invalid_arguments", z.prettifyError(args.error));
     const { session_id, ...params } = args.data;
-    const file = await getFile(env.DB, input.tenantId, params.file_id).catch(() => null);
+    const log = new Logger({ component: "analyze_file", requestId: input.requestId, tenantId: input.tenantId });
+    // A lookup that failed is not a missing file: the model would tell the user their file does not exist.
+    const file = await getFile(env.DB, input.tenantId, params.file_id).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return null;
+      log.error("file lookup failed", { err, fileId: params.file_id });
+      return undefined;
+    });
+    if (file === undefined) return toolFail("storage_unavailable", "The file store could not be read; try again shortly.", true);
     if (!file) return toolFail("file_not_found", `No uploaded file '${params.file_id}' for this tenant.`);
     if (file.purpose !== "analysis") return toolFail("wrong_purpose", `File ${file.id} was uploaded for '${file.purpose}'; upload it with purpose 'analysis'.`);
-    const task = await enqueueTask(env, { tenantId: input.tenantId, requestId: input.requestId, type: "file_analysis", params, sessionId: session_id ?? null }).catch(() => null);
+    const task = await enqueueTask(env, { tenantId: input.tenantId, requestId: input.requestId, type: "file_analysis", params, sessionId: session_id ?? null }).catch(
+      (err: unknown) => (log.error("analysis task not enqueued", { err, fileId: file.id }), null),
+    );
     if (!task) return toolFail("queue_unavailable", "The task queue did not accept the analysis; try again shortly.", true);
-    await publishTask(env, task, new Logger({ component: "analyze_file", requestId: input.requestId, tenantId: input.tenantId }));
+    await publishTask(env, task, log);
     return toolOk(
       `Started analysis task ${task.id} of ${file.filename}. It runs in the background: progress and the result arrive as task events on the session, or at GET /v1/tasks/${task.id}.`,
       { task_id: task.id, status: task.status, file_id: file.id },

@@ -30,7 +30,7 @@ export const tasks = sqliteTable(
     updatedAt: integer("updated_at").notNull().default(now),
     finishedAt: integer("finished_at"),
   },
-  (t) => [index("tasks_tenant_created").on(t.tenantId, t.createdAt)],
+  (t) => [index("tasks_tenant_created").on(t.tenantId, t.createdAt), index("tasks_status_updated").on(t.status, t.updatedAt)],
 );
 export type Task = typeof tasks.$inferSelect;
 

@@ -1,18 +1,23 @@
 /**
- * The orchestrator's cron triggers (wrangler.toml `[triggers]`): the hourly sweep of expired files here, the
- * trading scans and measurements in councils/scheduled.ts.
+ * The orchestrator's cron triggers (wrangler.toml `[triggers]`): the hourly housekeeping here (expired files,
+ * lost tasks), the trading scans and measurements in councils/scheduled.ts.
  */
 import { sweepExpiredFiles } from "../../../lib/heavy/file-expiry.js";
+import { failLostTasks } from "../../../lib/heavy/lost-tasks.js";
 import { Logger } from "../../../lib/log.js";
 import { runCron } from "./councils/scheduled.js";
 import type { OrchestratorEnv } from "./env.js";
 import { orchestratorSettings } from "./settings.js";
 
-export const FILES_SWEEP_CRON = "17 * * * *";
+export const HOUSEKEEPING_CRON = "17 * * * *";
 
 export async function runScheduled(env: OrchestratorEnv, cron: string): Promise<void> {
-  if (cron !== FILES_SWEEP_CRON) return runCron(env, cron);
+  if (cron !== HOUSEKEEPING_CRON) return runCron(env, cron);
   const s = orchestratorSettings(env);
-  const log = new Logger({ component: "files-sweep", requestId: `cron-${Date.now()}` }, s.CIO_LOG_LEVEL);
-  await sweepExpiredFiles(env, log, s.CIO_FILES_SWEEP_MAX);
+  const log = new Logger({ component: "housekeeping", requestId: `cron-${Date.now()}` }, s.CIO_LOG_LEVEL);
+  // Each step runs whatever the other did; a failure is logged and fails the run, so the dashboard shows it.
+  const steps = await Promise.allSettled([sweepExpiredFiles(env, log, s.CIO_FILES_SWEEP_MAX), failLostTasks(env, log, s.CIO_TASK_LOST_AFTER_S * 1000)]);
+  const failed = steps.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+  for (const err of failed) log.error("housekeeping step failed", { err });
+  if (failed.length) throw new AggregateError(failed, "housekeeping failed");
 }

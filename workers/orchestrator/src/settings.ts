@@ -56,6 +56,11 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_LEARNING_BATCH_MAX: envInt(100, 1, 1000),
   /** Expired files (OpenAI's expires_after) deleted per hourly sweep at most; the rest wait for the next. */
   CIO_FILES_SWEEP_MAX: envInt(5_000, 1, 100_000),
+  /**
+   * A task still queued and untouched after this long has no message left to run it (Queues keeps one 4 days
+   * by default); the hourly cron fails it as task_lost. Above the longest rate-limit wait (12 h) by design.
+   */
+  CIO_TASK_LOST_AFTER_S: envInt(345_600, 86_400, 1_209_600),
   /** BM25 score below which the builtin planner considers a tool irrelevant. */
   CIO_BUILTIN_MIN_SCORE: z.coerce.number().min(0).default(0.5),
 });

@@ -1,0 +1,89 @@
+import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { sweepExpiredFiles } from "../../../lib/heavy/file-expiry.js";
+import { newFileId, r2Keys } from "../../../lib/heavy/ids.js";
+import { Logger } from "../../../lib/log.js";
+import { HOUSEKEEPING_CRON } from "../src/crons.js";
+import Orchestrator from "../src/index.js";
+import type { OrchestratorEnv } from "../src/env.js";
+import { newTenant } from "./agent/helpers.js";
+import { newSession } from "./session-fixtures.js";
+
+const e = env as unknown as OrchestratorEnv;
+const log = new Logger({ component: "test" });
+
+async function putFile(tenantId: string, expiresAt: number | null) {
+  const id = newFileId();
+  const key = r2Keys.file(tenantId, id);
+  await e.FILES.put(key, "a\n1\n");
+  await e.DB.prepare("INSERT INTO files (id, tenant_id, filename, purpose, bytes, r2_key, expires_at) VALUES (?, ?, 'f.csv', 'analysis', 4, ?, ?)").bind(id, tenantId, key, expiresAt).run();
+  return { id, key };
+}
+const exists = async (f: { id: string; key: string }) => ({
+  row: !!(await e.DB.prepare("SELECT 1 FROM files WHERE id = ?").bind(f.id).first()),
+  content: !!(await e.FILES.head(f.key)),
+});
+
+async function runHousekeeping() {
+  const ec = createExecutionContext();
+  await new Orchestrator(ec, env as never).scheduled(createScheduledController({ cron: HOUSEKEEPING_CRON, scheduledTime: Date.now() }));
+  await waitOnExecutionContext(ec);
+}
+
+describe("the sweep of expired files", () => {
+  it("its hourly cron deletes expired files' content and rows, and keeps files not yet expired or with no expiry", async () => {
+    const t = await newTenant();
+    const expired = [await putFile(t, Date.now() - 60_000), await putFile(t, Date.now() - 1)];
+    const later = await putFile(t, Date.now() + 3_600_000);
+    const forever = await putFile(t, null);
+    await runHousekeeping();
+    for (const f of expired) expect(await exists(f)).toEqual({ row: false, content: false });
+    for (const f of [later, forever]) expect(await exists(f)).toEqual({ row: true, content: true });
+  });
+
+  it("stops at its maximum per run, oldest expiry first; the next run takes the rest", async () => {
+    const t = await newTenant();
+    const files = [];
+    for (let i = 0; i < 5; i++) files.push(await putFile(t, 1000 + i));
+    expect(await sweepExpiredFiles(e, log, 3)).toBe(3);
+    expect((await Promise.all(files.slice(0, 3).map(exists))).every((x) => !x.row && !x.content)).toBe(true);
+    await sweepExpiredFiles(e, log, 1000);
+    expect((await Promise.all(files.map(exists))).every((x) => !x.row && !x.content)).toBe(true);
+  });
+});
+
+describe("lost tasks", () => {
+  const DAY = 86_400_000;
+  async function task(tenantId: string, status: string, updatedAt: number, type = "file_analysis", sessionId: string | null = null) {
+    const id = `task_${crypto.randomUUID().replace(/-/g, "")}`;
+    await e.DB.prepare("INSERT INTO tasks (id, tenant_id, type, status, params, session_id, request_id, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, 'r', ?, ?)")
+      .bind(id, tenantId, type, status, sessionId, updatedAt, updatedAt)
+      .run();
+    return id;
+  }
+  const taskRow = (id: string) => e.DB.prepare("SELECT status, error FROM tasks WHERE id = ?").bind(id).first<{ status: string; error: string | null }>();
+
+  it("a task queued and untouched past CIO_TASK_LOST_AFTER_S (4 days) is failed as task_lost, its session told; newer or running ones are left", async () => {
+    const s = await newSession();
+    const lost = await task(s.tenantId, "queued", Date.now() - 5 * DAY, "file_analysis", s.sessionId);
+    const waiting = await task(s.tenantId, "queued", Date.now() - 13 * 3_600_000);
+    const running = await task(s.tenantId, "running", Date.now() - 5 * DAY);
+    const batchTask = await task(s.tenantId, "queued", Date.now() - 5 * DAY, "batch");
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "")}`;
+    await e.DB.prepare("INSERT INTO batches (id, tenant_id, task_id, key_id, limits, input_file_id, endpoint, completion_window, expires_at) VALUES (?, ?, ?, 'k', '{}', 'file-x', '/v1/chat/completions', '24h', ?)")
+      .bind(batchId, s.tenantId, batchTask, Date.now() + DAY)
+      .run();
+    await runHousekeeping();
+    expect(await taskRow(lost)).toMatchObject({ status: "failed" });
+    expect(JSON.parse((await taskRow(lost))!.error!)).toMatchObject({ code: "task_lost" });
+    expect(await taskRow(waiting)).toMatchObject({ status: "queued" });
+    expect(await taskRow(running)).toMatchObject({ status: "running" });
+    expect(await taskRow(batchTask)).toMatchObject({ status: "failed" });
+    const batch = await e.DB.prepare("SELECT status, errors FROM batches WHERE id = ?").bind(batchId).first<{ status: string; errors: string }>();
+    expect(batch!.status).toBe("failed");
+    expect(JSON.parse(batch!.errors)).toEqual([expect.objectContaining({ code: "task_lost" })]);
+    const log = await runInDurableObject(s.stub, (_o: unknown, state) => state.storage.sql.exec<{ data: string }>("SELECT data FROM events").toArray().map((r) => JSON.parse(r.data)));
+    expect(log).toEqual([expect.objectContaining({ type: "task", task_id: lost, status: "failed" })]);
+  });
+});

@@ -37,6 +37,11 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       quality: (name) => quality(registry.stats.get(name), manifests.get(name)?.timeoutMs ?? 1),
       minScore: s.CIO_BUILTIN_MIN_SCORE,
     });
+    // The builtin planner writes prose: a client asking for JSON would get text its parser refuses.
+    const format = call.body.response_format?.type;
+    if (provider.name === "builtin" && (format === "json_object" || format === "json_schema")) {
+      throw new ApiError(501, "server_error", "JSON output needs a language model: configure Workers AI, or CIO_UPSTREAM_BASE_URL with CIO_UPSTREAM_MODELS.", "no_model_provider", "response_format");
+    }
     const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id, waitUntil: deps.waitUntil }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
     const kept = { tenantId: call.tenantId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };

@@ -22,6 +22,15 @@ describe("builtin provider (no language model)", () => {
     expect(reply.choices[0]!.message.content).toContain("no language model was used");
   });
 
+  it("refuses JSON output (response_format) with 501 no_model_provider rather than prose a JSON parser rejects", async () => {
+    const tenantId = await newTenant();
+    for (const response_format of [{ type: "json_object" }, { type: "json_schema", json_schema: { name: "x", schema: { type: "object" } } }]) {
+      const reply = await chat([user("hello there, as JSON")], { tenantId, body: { response_format } });
+      expect(reply).toMatchObject({ kind: "error", error: { status: 501, error: { code: "no_model_provider", param: "response_format" } } });
+    }
+    expect(completionOf(await chat([user("hello there")], { tenantId, body: { response_format: { type: "text" } } })).cio.provider).toBe("builtin");
+  });
+
   it("streams the tool-based answer with tool activity as SSE comments and cio on the last chunk", async () => {
     const tenantId = await newTenant();
     const body = await streamText(await chat([user(`SMA period 5 of these closes: ${CLOSES}`)], { tenantId, body: { stream: true } }));

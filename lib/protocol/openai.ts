@@ -56,6 +56,8 @@ export const ChatCompletionRequestSchema = z
     tools: z.array(FunctionToolSchema).optional(),
     tool_choice: z.union([z.string(), z.looseObject({ type: z.string() })]).optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
+    /** For reasoning models; the set of values grows with OpenAI's models, so any string passes on. */
+    reasoning_effort: z.string().nullable().optional(),
     response_format: z.looseObject({ type: z.string() }).optional(),
     /** CIO extension: attach the turn to a session's history. */
     session_id: z.string().optional(),

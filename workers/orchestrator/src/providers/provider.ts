@@ -35,11 +35,12 @@ export interface ModelRound {
 
 /**
  * The client's parameters that mean the same to any model (names as OpenAI's). `user` (the end user, for the
- * upstream's abuse tracking) and `parallel_tool_calls` are OpenAI's own; other providers leave them out.
+ * upstream's abuse tracking), `parallel_tool_calls` and `reasoning_effort` are OpenAI's own; other providers
+ * leave them out.
  */
 export const MODEL_PARAMS = [
   "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop", "presence_penalty", "frequency_penalty", "response_format",
-  "user", "parallel_tool_calls",
+  "user", "parallel_tool_calls", "reasoning_effort",
 ] as const;
 export type ModelParams = Partial<Pick<ChatCompletionRequest, (typeof MODEL_PARAMS)[number]>>;
 

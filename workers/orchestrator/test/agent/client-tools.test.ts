@@ -114,16 +114,16 @@ describe("read by the openai SDK", () => {
 });
 
 describe("OpenAI parameters passed to an OpenAI-compatible model", () => {
-  it("user always; parallel_tool_calls only on a round that offers tools (OpenAI refuses it without)", async () => {
+  it("user and reasoning_effort always; parallel_tool_calls only on a round that offers tools (OpenAI refuses it without)", async () => {
     const tenantId = await newTenant();
     const id = `params-${crypto.randomUUID().slice(0, 8)}`;
     const msg = scripted("weather?", [{ tool_calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }], id);
-    completionOf(await chat([msg], { tenantId, settings: OPENAI, body: { tools: [WEATHER], user: "end-user-42", parallel_tool_calls: false } }));
+    completionOf(await chat([msg], { tenantId, settings: OPENAI, body: { tools: [WEATHER], user: "end-user-42", parallel_tool_calls: false, reasoning_effort: "low" } }));
     const noTools = `params-none-${crypto.randomUUID().slice(0, 8)}`;
     completionOf(await chat([scripted("hi", [{ text: "plain" }], noTools)], { tenantId, settings: OPENAI, body: { tools: [WEATHER], tool_choice: "none", user: "end-user-42", parallel_tool_calls: false } }));
     type Logged = { body: Record<string, unknown> }[];
     const [withTools] = (await (await fetch(`${mockOrigin()}/__requests?id=${id}`)).json()) as Logged;
-    expect(withTools!.body).toMatchObject({ user: "end-user-42", parallel_tool_calls: false });
+    expect(withTools!.body).toMatchObject({ user: "end-user-42", parallel_tool_calls: false, reasoning_effort: "low" });
     const [without] = (await (await fetch(`${mockOrigin()}/__requests?id=${noTools}`)).json()) as Logged;
     expect(without!.body).toMatchObject({ user: "end-user-42" });
     expect(without!.body).not.toHaveProperty("parallel_tool_calls");

@@ -132,10 +132,10 @@ describe("model providers", () => {
     expect(logged!.body).not.toHaveProperty("temperature");
 
     const { ai, seen } = scriptedAi([() => ({ response: "ok" })]);
-    await chat([user("hi")], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" }, body: { ...params, user: "end-user-42", parallel_tool_calls: false } });
+    await chat([user("hi")], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" }, body: { ...params, user: "end-user-42", parallel_tool_calls: false, reasoning_effort: "low" } });
     expect(seen[0]!.inputs).toMatchObject({ max_tokens: 50, presence_penalty: 0.5, frequency_penalty: 0.25, response_format: { type: "json_object" }, top_p: 0.9 });
     // OpenAI's own parameters stay out of Workers AI's inputs.
-    for (const k of ["stop", "user", "parallel_tool_calls"]) expect(seen[0]!.inputs).not.toHaveProperty(k);
+    for (const k of ["stop", "user", "parallel_tool_calls", "reasoning_effort"]) expect(seen[0]!.inputs).not.toHaveProperty(k);
   });
 
   it("Workers AI's JSON mode: the schema goes in Workers AI's shape, and the object it answers comes back as text", async () => {

@@ -47,7 +47,7 @@ export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
 
 /** Workers AI's text models take OpenAI's sampling inputs, but one token limit, named max_tokens; no stop. */
 function workersAiParams(p: ModelParams): Record<string, unknown> {
-  const { max_completion_tokens, max_tokens, stop: _stop, response_format, user: _user, parallel_tool_calls: _parallel, ...rest } = p;
+  const { max_completion_tokens, max_tokens, stop: _stop, response_format, user: _user, parallel_tool_calls: _parallel, reasoning_effort: _effort, ...rest } = p;
   const limit = max_completion_tokens ?? max_tokens;
   const format = jsonMode(response_format);
   return { ...rest, ...(limit != null ? { max_tokens: limit } : {}), ...(format ? { response_format: format } : {}) };

@@ -129,8 +129,10 @@ export class SessionCore {
     if (!current) return;
     const expired = current.lastActiveAt + this.settings.CIO_SESSION_TTL_S * 1000 <= now;
     if (!this.sockets.count() && !this.turns.busy && expired) {
-      await this.destroy(current, "session expired");
-      this.log().info("session expired and was deleted", { lastActiveAt: current.lastActiveAt });
+      // Nothing else reaches the object meanwhile: a socket or a turn arriving during the D1 delete found a
+      // session that was about to be wiped under it. A failed delete is logged, and retried by the alarm it set.
+      const gone = await this.ctx.blockConcurrencyWhile(() => this.destroy(current, "session expired").then(() => true, () => false));
+      if (gone) this.log().info("session expired and was deleted", { lastActiveAt: current.lastActiveAt });
       return;
     }
     this.changed();

@@ -152,3 +152,43 @@ describe("admitting a socket turn", () => {
     c.close();
   });
 });
+
+describe("a session expiring", () => {
+  it("takes no turn while its D1 delete is on the way: the chat completion arriving then finds it gone and reaches no model", async () => {
+    const s = await newSession();
+    // Flags, not promises, cross between the test and the object: a promise resolved from the test would
+    // run the object's continuation in the test's I/O context, which the runtime refuses.
+    const flags = globalThis as unknown as { expiryDeleting?: boolean; expiryRelease?: boolean };
+    flags.expiryDeleting = flags.expiryRelease = false;
+    await runInDurableObject(s.stub, (o: SessionDO, state) => {
+      state.storage.sql.exec("UPDATE meta SET last_active_at = 0");
+      const core = (o as unknown as { core: Core }).core;
+      const env = core.env as { DB: D1Database };
+      // The index row's delete waits until released; every other statement runs as usual.
+      const gated = (st: D1PreparedStatement): D1PreparedStatement =>
+        new Proxy(st, {
+          get: (t, p) => {
+            const v = Reflect.get(t, p) as unknown;
+            if (typeof v !== "function") return v;
+            if (p === "bind") return (...a: unknown[]) => gated((v as (...x: unknown[]) => D1PreparedStatement).apply(t, a));
+            return async (...a: unknown[]) => {
+              flags.expiryDeleting = true;
+              while (!flags.expiryRelease) await new Promise((r) => setTimeout(r, 10));
+              return (v as (...x: unknown[]) => unknown).apply(t, a);
+            };
+          },
+        });
+      core.env = { ...env, DB: { ...env.DB, batch: env.DB.batch.bind(env.DB), prepare: (q: string) => (/^delete/i.test(q) ? gated(env.DB.prepare(q)) : env.DB.prepare(q)) } };
+    });
+    const alarm = runDurableObjectAlarm(s.stub);
+    await eventually(() => flags.expiryDeleting === true);
+    const mockId = `expiring-${s.sessionId}`;
+    const turn = httpTurn(s, "late", { id: mockId });
+    await new Promise((r) => setTimeout(r, 100));
+    flags.expiryRelease = true;
+    await alarm;
+    expect(await turn).toMatchObject({ kind: "error", error: { status: 404, error: { code: "session_not_found" } } });
+    expect(await upstreamLog(mockId)).toEqual([]);
+    expect(await s.stub.info(s)).toBeNull();
+  });
+});

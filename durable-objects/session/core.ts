@@ -65,9 +65,9 @@ export class SessionCore {
     return logged;
   }
 
-  /** Runs one call through the orchestrator's chat routing, inside this object. */
-  answer(call: ChatCall): Promise<ChatReply> {
-    return runChat(this.env, this.ctx, call);
+  /** Runs one call through the orchestrator's chat routing, inside this object; the turn's stop stops it. */
+  answer(call: ChatCall, stopped?: AbortSignal): Promise<ChatReply> {
+    return runChat(this.env, this.ctx, call, stopped);
   }
 
   log(extra: Record<string, unknown> = {}) {

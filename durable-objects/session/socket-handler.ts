@@ -150,7 +150,7 @@ export class SocketHandler {
     const messages = this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX);
     const body = { model: f.model ?? meta.model, messages, stream: true };
     // The orchestrator settles the lease (slot and tokens) when the answer ends, however it ends.
-    const reply = this.s.answer({ requestId: `${state.requestId}.${f.id}`, tenantId: meta.tenantId, keyId: state.keyId, leaseId: r.leaseId, body });
+    const reply = this.s.answer({ requestId: `${state.requestId}.${f.id}`, tenantId: meta.tenantId, keyId: state.keyId, leaseId: r.leaseId, body }, signal);
     void this.s.turns.follow(f.id, reply, signal).then(() => this.s.touchIndex());
   }
 

@@ -18,17 +18,18 @@ import { settleCall } from "./usage.js";
 
 type Ctx = { waitUntil(p: Promise<unknown>): void };
 
-export function runChat(env: OrchestratorEnv, ctx: Ctx, raw: unknown): Promise<ChatReply> {
-  return runParsedChat(env, ctx, ChatCallSchema.safeParse(raw));
+/** `stopped`: for callers in this Worker that may stop waiting (a session turn); its abort stops the work. */
+export function runChat(env: OrchestratorEnv, ctx: Ctx, raw: unknown, stopped?: AbortSignal): Promise<ChatReply> {
+  return runParsedChat(env, ctx, ChatCallSchema.safeParse(raw), stopped);
 }
 
 /** For callers that already parsed the call (the RPC entry, which routes on it first): one parse per call. */
-export async function runParsedChat(env: OrchestratorEnv, ctx: Ctx, parsed: z.ZodSafeParseResult<ChatCall>): Promise<ChatReply> {
+export async function runParsedChat(env: OrchestratorEnv, ctx: Ctx, parsed: z.ZodSafeParseResult<ChatCall>, stopped?: AbortSignal): Promise<ChatReply> {
   if (!parsed.success) return { kind: "error", error: badRequest(z.prettifyError(parsed.error)).toJSON(), upstreamMs: 0 };
   const call = parsed.data;
   const s = orchestratorSettings(env);
   const log = new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }, s.CIO_LOG_LEVEL);
-  const deps: PipelineDeps = { log, settle: settleOnce(env, ctx, call, log), env, waitUntil: (p) => ctx.waitUntil(p) };
+  const deps: PipelineDeps = { log, settle: settleOnce(env, ctx, call, log), env, waitUntil: (p) => ctx.waitUntil(p), stopped };
   try {
     return await route(call, s, deps);
   } catch (err) {

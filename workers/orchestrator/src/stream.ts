@@ -6,6 +6,17 @@ import { sseData } from "../../../lib/http/sse.js";
  * client goes away the gateway cancels its end, the cancel travels back over RPC, and we abort the
  * upstream call instead of paying for tokens nobody reads.
  */
+/**
+ * An abort controller for a pipeline's own work (upstream calls, the agent loop) that also aborts when the
+ * caller stops waiting (`stopped`: a session turn cancelled or timed out while its JSON answer was pending).
+ */
+export function pipelineAbort(stopped?: AbortSignal): AbortController {
+  const abort = new AbortController();
+  if (stopped?.aborted) abort.abort(stopped.reason);
+  else stopped?.addEventListener("abort", () => abort.abort(stopped.reason), { once: true });
+  return abort;
+}
+
 export function toReadable(gen: AsyncGenerator<Uint8Array>, abort: AbortController, onEnd?: () => void) {
   let ended = false;
   const end = () => {

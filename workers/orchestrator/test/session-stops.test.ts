@@ -41,17 +41,21 @@ describe("stopping a session turn that a chat completion waits on", () => {
     expect(reply).toMatchObject({ kind: "error", error: { status: 409, error: { code: "cancelled" } } });
     expect(await turnStatus(s, "h1")).toBe("cancelled");
     await c.waitFor((f) => f.type === "error" && f.id === "h1" && f.code === "cancelled");
+    // The work behind the answer stops too: the model call is aborted, not left to run out its 20 s.
+    await eventually(async () => (await upstreamLog(mockId))[0]?.aborted === true);
     c.close();
   });
 
   it("the watchdog answers a waiting JSON call with 504 turn_timeout and ends the turn, so its alarm does not fire again and again", async () => {
     const s = await newSession();
-    const pending = httpTurn(s, "h2", { delayMs: 20_000 });
+    const mockId = `http-timeout-${s.sessionId}`;
+    const pending = httpTurn(s, "h2", { id: mockId, delayMs: 20_000 });
     await eventually(async () => (await turnStatus(s, "h2")) === "running");
     await runInDurableObject(s.stub, (_o: SessionDO, state) => void state.storage.sql.exec("UPDATE turns SET started_at = 0 WHERE id = 'h2'"));
     await runDurableObjectAlarm(s.stub);
     expect(await pending).toMatchObject({ kind: "error", error: { status: 504, error: { code: "turn_timeout" } } });
     expect(await turnStatus(s, "h2")).toBe("failed");
+    await eventually(async () => (await upstreamLog(mockId))[0]?.aborted === true);
     // The next alarm is the session's expiry, far off, not another immediate one.
     const alarm = await runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.getAlarm());
     expect(alarm! - Date.now()).toBeGreaterThan(60_000);

@@ -17,14 +17,14 @@ import { modelParams, type ModelToolCall } from "../providers/provider.js";
 import { selectProvider } from "../providers/select.js";
 import { tenantTools, type RegisteredTool } from "../registry/index.js";
 import type { OrchestratorSettings } from "../settings.js";
-import { promptText, safely, toReadable } from "../stream.js";
+import { pipelineAbort, promptText, safely, toReadable } from "../stream.js";
 import { completionId, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
 export async function auto(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Promise<ChatReply> {
   const { env, log } = deps;
   const model = call.body.model;
-  const abort = new AbortController();
+  const abort = pipelineAbort(deps.stopped);
   let waited = 0;
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;

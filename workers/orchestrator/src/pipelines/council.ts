@@ -12,7 +12,7 @@ import { ChatCouncilOptionsSchema, type ChatCall, type ChatReply, type CouncilVi
 import { GENERAL_ASSISTANTS } from "../../../../durable-objects/council/general.js";
 import { councilSettings } from "../../../../durable-objects/council/settings.js";
 import { councilStub } from "../councils/rpc.js";
-import { asApiError, promptText, safely, toReadable } from "../stream.js";
+import { asApiError, pipelineAbort, promptText, safely, toReadable } from "../stream.js";
 import { chunk, completion, completionId, usageChunk, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
@@ -34,7 +34,7 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
   const view = opened as CouncilView;
   const id = completionId(call.requestId);
   const prompt = promptText(call.body.messages);
-  const abort = new AbortController();
+  const abort = pipelineAbort(deps.stopped);
   const lines = follow(call, deps, view, abort.signal);
   const extra = (v: CouncilView) => ({ cio: { council_id: v.id, status: v.status, decision: v.decision?.option ?? null } });
   const started = Date.now();

@@ -5,7 +5,7 @@ import { UsageSchema, type ChatCall, type ChatCompletion, type ChatReply, type U
 import type { OrchestratorEnv } from "../env.js";
 import { completionOf, postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
 import { relay } from "../providers/openai-compatible/relay.js";
-import { promptText, toReadable } from "../stream.js";
+import { pipelineAbort, promptText, toReadable } from "../stream.js";
 import { completionId, usageOf } from "../wire.js";
 
 export interface PipelineDeps {
@@ -18,6 +18,8 @@ export interface PipelineDeps {
   env: OrchestratorEnv;
   /** Work that must finish after the answer (ctx.waitUntil): learning records, for instance. */
   waitUntil: (p: Promise<unknown>) => void;
+  /** Aborts when the caller no longer waits for the answer (a session turn stopped); the work stops with it. */
+  stopped?: AbortSignal;
 }
 
 export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps: PipelineDeps): Promise<ChatReply> {
@@ -25,7 +27,7 @@ export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps
   const stream = body.stream === true;
   const includeUsage = body.stream_options?.include_usage === true;
   const id = completionId(call.requestId);
-  const abort = new AbortController();
+  const abort = pipelineAbort(deps.stopped);
   const upstreamBody = stream ? { ...body, stream_options: { ...body.stream_options, include_usage: true } } : body;
   let res;
   try {

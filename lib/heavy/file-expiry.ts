@@ -1,10 +1,11 @@
 /**
  * The sweep of expired files (OpenAI's `expires_after`, a batch's `output_expires_after`): their content
- * leaves R2, then their rows leave D1. An expired file is already gone for every use (files.ts `unexpired`);
- * this frees the storage. Content first, rows after: a run that stops between the two leaves rows that are
- * already unusable, and the next run deletes them (an R2 delete of a missing key is harmless).
+ * leaves R2, then their rows leave D1. An expired file is already gone for every new use (files.ts
+ * `unexpired`); this frees the storage, once no work accepted before the expiry still reads it. Content
+ * first, rows after: a run that stops between the two leaves rows that are already unusable, and the next
+ * run deletes them (an R2 delete of a missing key is harmless).
  */
-import { and, asc, eq, isNotNull, lte } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { openDb, schema } from "../db/index.js";
 import type { Logger } from "../log.js";
 
@@ -12,15 +13,30 @@ const f = schema.files;
 /** R2 deletes at most 1,000 keys per call; D1 batches stay well within their limits at this size. */
 const PAGE = 500;
 
+/**
+ * Expired files, oldest expiry first, except those work accepted before they expired still reads: the input of
+ * a batch not yet ended, the file of an analysis task queued or running. Their turn comes once that work ends.
+ */
+async function expiredNotInUse(d1: D1Database, now: number, limit: number) {
+  const { results } = await d1
+    .prepare(
+      `SELECT f.tenant_id AS tenantId, f.id AS id, f.r2_key AS r2Key FROM files f
+       WHERE f.expires_at IS NOT NULL AND f.expires_at <= ?1
+         AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.tenant_id = f.tenant_id AND b.input_file_id = f.id
+           AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling'))
+         AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = f.tenant_id AND t.type = 'file_analysis'
+           AND t.status IN ('queued', 'running') AND json_extract(t.params, '$.file_id') = f.id)
+       ORDER BY f.expires_at LIMIT ?2`,
+    )
+    .bind(now, limit)
+    .all<{ tenantId: string; id: string; r2Key: string }>();
+  return results;
+}
+
 export async function sweepExpiredFiles(env: { DB: D1Database; FILES: R2Bucket }, log: Logger, maxFiles: number, now = Date.now()): Promise<number> {
   let swept = 0;
   while (swept < maxFiles) {
-    const rows = await openDb(env.DB)
-      .select({ tenantId: f.tenantId, id: f.id, r2Key: f.r2Key })
-      .from(f)
-      .where(and(isNotNull(f.expiresAt), lte(f.expiresAt, now)))
-      .orderBy(asc(f.expiresAt))
-      .limit(Math.min(PAGE, maxFiles - swept));
+    const rows = await expiredNotInUse(env.DB, now, Math.min(PAGE, maxFiles - swept));
     if (!rows.length) break;
     await env.FILES.delete(rows.map((r) => r.r2Key));
     const db = openDb(env.DB);

@@ -4,7 +4,7 @@
  * for longer than a message can live, such a task is failed visibly (`task_lost`), its session hears of it,
  * and a batch still validating under it fails with it. Run by the orchestrator's hourly cron.
  */
-import { and, eq, inArray, lt } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import { openDb, schema } from "../db/index.js";
 import type { Logger } from "../log.js";
 import type { HeavyBindings } from "./bindings.js";
@@ -20,14 +20,16 @@ export async function failLostTasks(env: Pick<HeavyBindings, "DB" | "SESSIONS">,
     .set({ status: "failed", error: LOST, finishedAt: now, updatedAt: now })
     .where(and(eq(t.status, "queued"), lt(t.updatedAt, now - lostAfterMs)))
     .returning();
+  // Every run, not only for this run's tasks: a run that failed between the two writes left its batches
+  // validating under tasks no longer queued, which only this catches.
+  await env.DB.prepare(
+    `UPDATE batches SET status = 'failed', failed_at = ?1, errors = ?2 WHERE status = 'validating' AND EXISTS (
+       SELECT 1 FROM tasks t WHERE t.tenant_id = batches.tenant_id AND t.id = batches.task_id AND t.status = 'failed'
+       AND json_extract(t.error, '$.code') = ?3)`,
+  )
+    .bind(now, JSON.stringify([{ ...LOST, line: null, param: null }]), LOST.code)
+    .run();
   if (!lost.length) return 0;
-  const b = schema.batches;
-  for (const task of lost.filter((x) => x.type === "batch")) {
-    await db
-      .update(b)
-      .set({ status: "failed", failedAt: now, errors: [{ ...LOST, line: null, param: null }] })
-      .where(and(eq(b.tenantId, task.tenantId), eq(b.taskId, task.id), inArray(b.status, ["validating"])));
-  }
   for (const task of lost) await publishTask(env, task, log);
   log.warn("lost tasks failed", { tasks: lost.length, ids: lost.slice(0, 20).map((x) => x.id) });
   return lost.length;

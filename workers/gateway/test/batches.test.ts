@@ -61,6 +61,13 @@ describe("batches API", { timeout: 90_000 }, () => {
       expect(f.expires_at - f.created_at).toBeLessThanOrEqual(7201);
     }
     expect(await (await call(`/v1/files/${input.id}`, { headers: t.headers })).json()).toMatchObject({ expires_at: null });
+    // The batch's task serves the output file as its result: once that expires, the result is gone too.
+    const task = await taskOf(t.headers, done.id);
+    expect((await call(`/v1/tasks/${task.id}/result`, { headers: t.headers })).status).toBe(200);
+    await (env as unknown as GatewayEnv).DB.prepare("UPDATE files SET expires_at = ? WHERE id = ?").bind(Date.now() - 1, done.output_file_id).run();
+    const gone = await call(`/v1/tasks/${task.id}/result`, { headers: t.headers });
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toMatchObject({ error: { code: "file_not_found" } });
     const bad = await call("/v1/batches", { method: "POST", headers: t.headers, body: JSON.stringify({ ...body, output_expires_after: { anchor: "created_at", seconds: 10 } }) });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toContain("output_expires_after");

@@ -42,6 +42,24 @@ describe("the sweep of expired files", () => {
     for (const f of [later, forever]) expect(await exists(f)).toEqual({ row: true, content: true });
   });
 
+  it("keeps an expired file that accepted work still reads (a batch's input, an analysis task's file) until that work ends", async () => {
+    const t = await newTenant();
+    const input = await putFile(t, Date.now() - 1);
+    const analysed = await putFile(t, Date.now() - 1);
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "")}`;
+    await e.DB.prepare("INSERT INTO batches (id, tenant_id, task_id, key_id, limits, input_file_id, endpoint, completion_window, status, expires_at) VALUES (?, ?, 'task-b', 'k', '{}', ?, '/v1/chat/completions', '24h', 'in_progress', ?)")
+      .bind(batchId, t, input.id, Date.now() + 86_400_000)
+      .run();
+    const taskId = `task_${crypto.randomUUID().replace(/-/g, "")}`;
+    await e.DB.prepare("INSERT INTO tasks (id, tenant_id, type, status, params, request_id) VALUES (?, ?, 'file_analysis', 'running', ?, 'r')").bind(taskId, t, JSON.stringify({ file_id: analysed.id })).run();
+    await sweepExpiredFiles(e, log, 1000);
+    for (const f of [input, analysed]) expect(await exists(f)).toEqual({ row: true, content: true });
+    await e.DB.prepare("UPDATE batches SET status = 'completed' WHERE id = ?").bind(batchId).run();
+    await e.DB.prepare("UPDATE tasks SET status = 'succeeded' WHERE id = ?").bind(taskId).run();
+    await sweepExpiredFiles(e, log, 1000);
+    for (const f of [input, analysed]) expect(await exists(f)).toEqual({ row: false, content: false });
+  });
+
   it("stops at its maximum per run, oldest expiry first; the next run takes the rest", async () => {
     const t = await newTenant();
     const files = [];
@@ -85,5 +103,17 @@ describe("lost tasks", () => {
     expect(JSON.parse(batch!.errors)).toEqual([expect.objectContaining({ code: "task_lost" })]);
     const log = await runInDurableObject(s.stub, (_o: unknown, state) => state.storage.sql.exec<{ data: string }>("SELECT data FROM events").toArray().map((r) => JSON.parse(r.data)));
     expect(log).toEqual([expect.objectContaining({ type: "task", task_id: lost, status: "failed" })]);
+  });
+
+  it("a batch left validating under a task already failed as task_lost (a run cut off between its writes) is failed by the next run", async () => {
+    const t = await newTenant();
+    const taskId = await task(t, "failed", Date.now());
+    await e.DB.prepare("UPDATE tasks SET type = 'batch', error = ? WHERE id = ?").bind(JSON.stringify({ code: "task_lost", message: "lost" }), taskId).run();
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "")}`;
+    await e.DB.prepare("INSERT INTO batches (id, tenant_id, task_id, key_id, limits, input_file_id, endpoint, completion_window, expires_at) VALUES (?, ?, ?, 'k', '{}', 'file-x', '/v1/chat/completions', '24h', ?)")
+      .bind(batchId, t, taskId, Date.now() + DAY)
+      .run();
+    await runHousekeeping();
+    expect(await e.DB.prepare("SELECT status FROM batches WHERE id = ?").bind(batchId).first()).toEqual({ status: "failed" });
   });
 });

@@ -5,7 +5,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { sessionExists } from "../../../../lib/db/sessions.js";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
-import { cancelBatch } from "../../../../lib/heavy/batches.js";
+import { cancelBatch, getBatch } from "../../../../lib/heavy/batches.js";
 import { publishTask } from "../../../../lib/heavy/events.js";
 import { getFile } from "../../../../lib/heavy/files.js";
 import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
@@ -90,6 +90,8 @@ tasks.get("/v1/tasks/:id", async (c) => c.json(toTaskObject(await getTask(c.env.
 tasks.get("/v1/tasks/:id/result", async (c) => {
   const row = await getTask(c.env.DB, c.get("auth").tenantId, c.req.param("id"));
   if (!row.resultRef) throw new ApiError(409, "invalid_request_error", `Task ${row.id} is ${row.status} and has no result.`, "result_not_ready");
+  // A batch's result is its output file, which may have expired (output_expires_after): gone, as the file is.
+  if (row.type === "batch") await getFile(c.env.DB, row.tenantId, (await getBatch(c.env.DB, row.tenantId, (row.params as { batchId: string }).batchId)).outputFileId ?? "");
   const obj = await c.env.FILES.get(row.resultRef);
   if (!obj) throw new ApiError(500, "server_error", `The result of task ${row.id} is missing.`, "result_missing");
   return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/json" } });

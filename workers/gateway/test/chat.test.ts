@@ -36,7 +36,7 @@ describe("GET /v1/models", () => {
       expect(await res.json()).toMatchObject({ id: "cio/auto", object: "model", owned_by: expect.any(String), created: expect.any(Number) });
     }
     expect(await (await call("/v1/models/mock-model", { headers: t.headers })).json()).toMatchObject({ id: "mock-model", object: "model" });
-    for (const path of ["/v1/models/gpt-nope", "/v1/models/cio%2Fnope", "/v1/models/cio/nope"]) {
+    for (const path of ["/v1/models/gpt-nope", "/v1/models/cio%2Fnope", "/v1/models/cio/nope", "/v1/models/@cf/meta/llama-nope"]) {
       const res = await call(path, { headers: t.headers });
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ error: { param: "model", code: "model_not_found" } });

@@ -38,8 +38,8 @@ export const models = router()
     return c.json({ object: "list" as const, data }, 200);
   })
   .openapi(retrieve, (c) => one(c, c.req.valid("param").model))
-  // The same model named with a raw slash (`/v1/models/cio/auto`), as curl users write it.
-  .get("/v1/models/:owner/:name", (c) => one(c, `${c.req.param("owner")}/${c.req.param("name")}`));
+  // The same model named with raw slashes (`/v1/models/cio/auto`, `/v1/models/@cf/meta/llama-3.1-8b-instruct`).
+  .get("/v1/models/:model{.+}", (c) => one(c, c.req.param("model")));
 
 /**
  * Work stored to run later (a session, a queued chat_completion task) names a model the orchestrator answers,

@@ -6,6 +6,7 @@
 import { sessionExists } from "../../../lib/db/sessions.js";
 import { stubFor } from "../../../lib/do-names.js";
 import { notFound } from "../../../lib/errors.js";
+import { Logger } from "../../../lib/log.js";
 import { sessionObjectName, type ChatCall, type ChatReply } from "../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "./env.js";
 import { settleCall } from "./usage.js";
@@ -15,8 +16,11 @@ export async function chatInSession(env: OrchestratorEnv, call: ChatCall): Promi
   if (!sessionId) return null;
   // An unknown id is answered without its object: addressing one creates it (lib/db/sessions.ts).
   if (!(await sessionExists(env.DB, call.tenantId, sessionId))) {
-    // No pipeline runs, so nothing else frees the slot the gateway reserved for this call.
-    await settleCall(env, call.tenantId, call.leaseId, call.body.model);
+    // No pipeline runs, so nothing else frees the slot the gateway reserved for this call. A limiter that
+    // cannot be reached leaves it to the lease's expiry, logged; the caller still gets the 404 it is owed.
+    await settleCall(env, call.tenantId, call.leaseId, call.body.model).catch((err) =>
+      new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }).error("call could not be settled", { err }),
+    );
     const missing = notFound(`No session with id '${sessionId}'.`, "session_not_found");
     return { kind: "error", error: { ...missing.toJSON(), error: { ...missing.toBody().error, param: "session_id" } }, upstreamMs: 0 };
   }

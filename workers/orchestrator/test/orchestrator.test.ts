@@ -3,6 +3,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import Orchestrator from "../src/index.js";
+import type { OrchestratorEnv } from "../src/env.js";
+import { chatInSession } from "../src/session-chat.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 
@@ -42,6 +44,13 @@ describe("orchestrator RPC surface", () => {
     expect(reply).toMatchObject({ kind: "error", error: { status: 404, error: { param: "session_id", code: "session_not_found" } } });
     expect((await listDurableObjectIds(sessions)).length).toBe(before);
     expect((await limiter.snapshot("k-sess")).keyInFlight).toBe(0);
+  });
+
+  it("an unknown session is still a 404 when its slot cannot be freed (limiter unreachable), not a 500", async () => {
+    const broken = { idFromName: (n: string) => n, get: () => ({ settle: () => Promise.reject(new Error("limiter unreachable")) }) };
+    const call = { requestId: "r4", tenantId: "t1", keyId: "k1", leaseId: "lease-x", body: { model: "mock-model", session_id: "sess_nope", messages: [{ role: "user" as const, content: "hi" }] } };
+    const reply = await chatInSession({ ...(env as unknown as OrchestratorEnv), RATE_LIMITER: broken as never }, call);
+    expect(reply).toMatchObject({ kind: "error", error: { status: 404, error: { code: "session_not_found" } } });
   });
 
   it("answers a passthrough call with the upstream's time reported separately", async () => {

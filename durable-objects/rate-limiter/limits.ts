@@ -38,7 +38,9 @@ export class SlidingWindow {
    * one alone told clients to retry far too early, and SDKs spent their retries on refusals.
    */
   retryAfter(now: number, limit: number): number {
-    const last = this.times[this.head + Math.max(0, this.count(now) - limit)];
+    // Counted first: counting may cut the log and move `head`, which the index below reads.
+    const n = this.count(now);
+    const last = this.times[this.head + Math.max(0, n - limit)];
     return last === undefined ? 0 : Math.max(1, last + WINDOW_MS - now);
   }
 

@@ -49,6 +49,17 @@ describe("SlidingWindow", () => {
   });
 });
 
+describe("SlidingWindow.retryAfter on a log due for compaction", () => {
+  it("is right when it is the call that cuts the log (it read the index before counting moved it)", () => {
+    const w = new SlidingWindow();
+    for (let i = 0; i < 2000; i++) w.add(i); // all expired by the time of asking
+    const now = 5 * WINDOW_MS;
+    for (let i = 0; i < 3; i++) w.add(now - 30_000 + i * 1000); // three in the last minute
+    // No count() before: retryAfter's own count cuts the 2000 expired entries.
+    expect(w.retryAfter(now, 2)).toBe(30_000 + 1000);
+  });
+});
+
 describe("RateLimiterDO", () => {
   it("slides its window: a slot frees exactly one minute after the oldest admission", async () => {
     const stub = limiter();

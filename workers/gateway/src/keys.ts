@@ -1,7 +1,8 @@
 /**
  * API key lookup. Keys are stored as SHA-256 hashes; a lookup joins the tenant for its status and limits.
  * Results (including "no such key") are cached per isolate for at most CIO_KEY_CACHE_TTL_S (≤ 30 s), which
- * keeps D1 off the hot path while guaranteeing a revoked key stops working within 30 seconds.
+ * keeps D1 off the hot path while guaranteeing a revoked key stops working within 30 seconds. Misses are kept
+ * apart, in a smaller cache: a flood of made-up tokens must not push the real keys out.
  */
 import { and, eq, isNull, type SQL } from "drizzle-orm";
 import { openDb, schema } from "../../../lib/db/index.js";
@@ -12,20 +13,28 @@ import type { AuthContext } from "./env.js";
 
 export type KeyLookup = (AuthContext & { tenantStatus: string }) | null;
 
-const cache = new Map<string, { value: KeyLookup; expires: number }>();
-const MAX_CACHED = 10_000;
+type Cached = Map<string, { value: KeyLookup; expires: number }>;
+const keys: Cached = new Map();
+const misses: Cached = new Map();
+const MAX_KEYS = 10_000;
+const MAX_MISSES = 1_000;
 
 export async function lookupKey(d1: D1Database, hash: string, s: GatewaySettings, now = Date.now()): Promise<KeyLookup> {
-  const hit = cache.get(hash);
+  const hit = keys.get(hash) ?? misses.get(hash);
   if (hit && hit.expires > now) return hit.value;
   const value = await fromDb(d1, s, eq(schema.apiKeys.hash, hash));
-  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
-  if (s.CIO_KEY_CACHE_TTL_S > 0) cache.set(hash, { value, expires: now + s.CIO_KEY_CACHE_TTL_S * 1000 });
+  if (s.CIO_KEY_CACHE_TTL_S > 0) remember(value ? keys : misses, value ? MAX_KEYS : MAX_MISSES, hash, { value, expires: now + s.CIO_KEY_CACHE_TTL_S * 1000 });
   return value;
 }
 
+function remember(cache: Cached, max: number, hash: string, entry: { value: KeyLookup; expires: number }) {
+  cache.delete(hash);
+  if (cache.size >= max) cache.delete(cache.keys().next().value!);
+  cache.set(hash, entry);
+}
+
 /** Forget a key at once in this isolate (used by the admin API when it revokes). */
-export const forgetKey = (hash: string) => cache.delete(hash);
+export const forgetKey = (hash: string) => (keys.delete(hash), misses.delete(hash));
 
 /** The same lookup by key id, uncached: for credentials that stand for a key (a session ticket). */
 export const lookupKeyById = (d1: D1Database, keyId: string, s: GatewaySettings) => fromDb(d1, s, eq(schema.apiKeys.id, keyId));

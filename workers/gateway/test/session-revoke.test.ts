@@ -2,6 +2,7 @@
  * Revoking a key or suspending a tenant through the admin API closes the session sockets opened with it at
  * once (close codes 4401 / 4403, after an `error` frame saying why), and leaves every other socket alone.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { admin, call, newTenant, type TenantFixture } from "../../../test/support/fixtures.js";
@@ -53,6 +54,17 @@ describe("admin revocations reach open session sockets", () => {
     expect(page.map((m) => m.id)).toEqual(["before", "before", "kept", "kept"]);
     expect(kept.frames.some((f) => f.id === "after")).toBe(false);
     kept.close();
+  });
+
+  it("a socket is not opened with a key revoked moments ago, though this isolate's cache still admits its requests", async () => {
+    const t = await newTenant();
+    const sessionId = await createSession(t);
+    // Revoked in D1 behind this isolate's back (as another isolate's admin call would): its cache still says valid.
+    await (env as unknown as { DB: D1Database }).DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(Date.now(), t.keyId).run();
+    expect((await call("/v1/models", { headers: t.headers })).status).toBe(200);
+    const res = await call(`/v1/sessions/${sessionId}/ws`, { headers: { authorization: `Bearer ${t.key}`, upgrade: "websocket" } });
+    expect(res.status).toBe(401);
+    expect(res.webSocket).toBeNull();
   });
 
   it("suspending a tenant closes all its session sockets (4403); a tenant without sessions is suspended as before", async () => {

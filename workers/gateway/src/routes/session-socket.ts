@@ -72,9 +72,17 @@ async function byTicket(c: Context<GatewayApp>, ticket: string, sessionId: strin
   return key;
 }
 
+/**
+ * Read again from D1, past the per-isolate cache: a socket lives long, and one opened from another isolate's
+ * cache entry of a key revoked moments before kept working until its first key check (up to ~60 s after the
+ * revoke, where a request stops within 30 s). Upgrades are rare enough for the extra query.
+ */
 async function byApiKey(c: Context<GatewayApp>): Promise<AuthContext> {
   await apiKeyAuth()(c, async () => {});
-  const auth = c.get("auth");
+  const cached = c.get("auth");
+  const auth = await lookupKeyById(c.env.DB, cached.keyId, c.get("settings"));
+  if (!auth) throw unauthorized("This API key was revoked.");
+  if (auth.tenantStatus !== "active") throw forbidden("This tenant is suspended.", "tenant_suspended");
   if (!auth.scopes.includes("*") && !auth.scopes.includes("sessions")) throw forbidden("This API key lacks the 'sessions' scope.");
   return auth;
 }

@@ -111,6 +111,11 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     if (this.ledger.unflushed().length) await this.scheduleFlush();
   }
 
+  /** Tokens booked today (UTC): what the daily budget is checked against, for work no request admits. */
+  tokensToday(now = Date.now()): number {
+    return this.ledger.tokensOn(utcDay(now));
+  }
+
   /** Counters for tests and health checks. */
   snapshot(keyId: string, now = Date.now()) {
     this.expireLeases(now);

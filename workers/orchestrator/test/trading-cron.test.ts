@@ -10,6 +10,7 @@ import { placePaperOrder } from "../../../durable-objects/council/trading/paper.
 import { Logger } from "../../../lib/log.js";
 import { dueForMeasurement, measureOutcomes, rightCall, scanWatchLists } from "../src/councils/scheduled.js";
 import { councilStub } from "../src/councils/rpc.js";
+import { settleCall } from "../src/usage.js";
 import { create, ctx, DB, orch, rows, says, settled, tenant, when } from "./council-helpers.js";
 
 const ROLES = ["market-monitor", "technical-analyst", "fundamental-analyst", "risk-manager", "strategist"];
@@ -50,6 +51,22 @@ async function councilsOf(t: string) {
 }
 
 describe("the trading cron", () => {
+  it("opens no council for a suspended tenant or one whose daily token budget is spent, as POST /v1/councils would refuse", async () => {
+    const suspended = await tenant();
+    const spent = await tenant();
+    for (const t of [suspended, spent]) await watch(t, { symbol: "BTCUSDT", threshold_pct: 3 });
+    await DB().prepare("UPDATE tenants SET status = 'suspended' WHERE id = ?").bind(suspended).run();
+    await DB().prepare("UPDATE tenants SET daily_token_budget = 10 WHERE id = ?").bind(spent).run();
+    await settleCall(env as never, spent, undefined, "mock-model", { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
+    await cron("* * * * *");
+    expect(await councilsOf(suspended)).toEqual([]);
+    expect(await councilsOf(spent)).toEqual([]);
+    // The same row opens one once the budget allows it again.
+    await DB().prepare("UPDATE tenants SET daily_token_budget = NULL WHERE id = ?").bind(spent).run();
+    await cron("* * * * *");
+    expect((await councilsOf(spent)).map((c) => c.symbol)).toEqual(["BTCUSDT"]);
+  });
+
   it("a move beyond the threshold opens a trading council whose BUY becomes a paper order; the daily cron measures it", async () => {
     const t = await tenant();
     const run = crypto.randomUUID().slice(0, 8);

@@ -191,11 +191,14 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
   /**
    * The decision's paper order. A BUY or SELL needs a price: when the council opened without one (the market
    * was unreachable) it is asked for again, backing off; after CIO_TRADING_PRICE_ATTEMPTS tries the order is
-   * rejected, visibly, rather than retried every second for ever.
+   * rejected, visibly, rather than retried every second for ever. A human's decision, which may come days
+   * after the opening, is priced now: it filled at the opening price, and its outcome was measured from there.
    */
   private async orderPaper(s: CouncilState, settings: CouncilSettings): Promise<number | null> {
     const intent = { tenantId: s.tenantId, councilId: s.id, symbol: s.symbol!, side: s.decision!.option, price: s.refPrice ?? 0 };
-    if ((intent.side === "BUY" || intent.side === "SELL") && !s.refPrice) {
+    const stale = s.decision!.source === "human" && !s.decisionPriced;
+    if ((intent.side === "BUY" || intent.side === "SELL") && (!s.refPrice || stale)) {
+      if (stale) s.refPrice = null;
       const caller = { tenantId: s.tenantId, requestId: s.requestId, timeoutMs: settings.CIO_COUNCIL_TOOL_TIMEOUT_MS };
       s.refPrice = lastPrice(await callTool(this.env.TOOL_MARKET_DATA, "market-data", { kind: "ticker", symbol: intent.symbol }, caller));
       if (!s.refPrice) {
@@ -209,6 +212,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
         return null;
       }
       // Only a round had written the price to D1; the outcome is measured from the row's, so it goes there too.
+      s.decisionPriced = s.decision!.source === "human";
       await recordStatus(this.env.DB, s);
       intent.price = s.refPrice;
     }
@@ -272,7 +276,11 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
   private stepFailed(s: CouncilState, err: unknown, settings: CouncilSettings, log: Logger): Promise<number | null> {
     return this.exclusive(async () => {
       const saved = await this.load();
-      if (!saved || saved.version !== s.version) return 0; // a call changed the state meanwhile: redo the step from there
+      if (!saved || saved.version !== s.version) {
+        // A call changed the state meanwhile: the step is redone from there, and this error said only once.
+        log.warn("council step failed on a state changed meanwhile; redone from the new one", { councilId: s.id, err });
+        return 0;
+      }
       const failures = (saved.stepFailures ?? 0) + 1;
       const retry = failures < settings.CIO_COUNCIL_STEP_ATTEMPTS;
       log.error(retry ? "council step failed; retrying" : "council step failed; given up", { councilId: s.id, status: saved.status, round: saved.round, failures, err });

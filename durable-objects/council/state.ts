@@ -41,6 +41,8 @@ export interface CouncilState {
   paperOrder: Record<string, unknown> | null;
   /** Trading: failed tries to get a price for the paper order, when none was had at the start. */
   priceAttempts?: number;
+  /** A human's decision is priced when it is made, not at the council's opening (days before, maybe). */
+  decisionPriced?: boolean;
   /** Side effects still owed after the last step: the session notice of the last status. */
   pendingEvent: boolean;
   /** Steps that failed in a row (a throw, or a notice still owed); any change of the state clears it. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TRADING_ASSISTANTS } from "../../../durable-objects/council/trading/preset.js";
 import type { ToolInput, ToolResult } from "../../../lib/protocol/tool.js";
-import { create, patchEnv, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+import { create, ctx, orch, patchEnv, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
 describe("a trading council's market price", () => {
   it("one that came only on the paper order's retry is written to D1, where the outcome is measured from", async () => {
@@ -21,5 +21,31 @@ describe("a trading council's market price", () => {
     expect(c.paper_order).toMatchObject({ side: "BUY", status: "filled" });
     expect(price).toBeGreaterThan(0);
     expect(await rows("SELECT status, decision, ref_price FROM councils WHERE tenant_id = ? AND id = ?", t, id)).toEqual([{ status: "consensus", decision: "BUY", ref_price: price }]);
+  });
+
+  it("a human's decision is priced when it is made, not at the opening days before; its outcome is measured from there", async () => {
+    const t = await tenant();
+    const id = "human-price";
+    // The market has moved since the opening: every ticker after the first says 70,000.
+    let tickers = 0;
+    await patchEnv(t, id, ({ TOOL_MARKET_DATA: real }) => ({
+      TOOL_MARKET_DATA: {
+        manifest: () => real!.manifest(),
+        execute: async (x: ToolInput) => {
+          const r = await real!.execute(x);
+          if (x.args.kind !== "ticker" || tickers++ === 0 || !r.ok) return r;
+          return { ...r, data: { ...(r.data as object), lastPrice: 70_000 } };
+        },
+      },
+    }));
+    // Split 3 to 2 under a 0.9 threshold, one round: the council escalates to the human.
+    const question = scripted("Trade it, human?", TRADING_ASSISTANTS.map((a, i) => when(a.id, null, says(i < 3 ? "BUY" : "SELL"))));
+    await create(t, { id, question, preset: "trading", symbol: "BTCUSDT", threshold: 0.9, max_rounds: 1 });
+    await settled(t, id, 20_000, (v) => v.status === "awaiting_human");
+    expect(await rows("SELECT ref_price FROM councils WHERE tenant_id = ? AND id = ?", t, id)).not.toEqual([{ ref_price: 70_000 }]);
+    expect((await orch().councils({ ...ctx(t), action: "decide", councilId: id, body: { option: "BUY" } })).kind).toBe("ok");
+    const c = await settled(t, id, 20_000, (v) => v.paper_order != null);
+    expect(c.paper_order).toMatchObject({ side: "BUY", status: "filled", price: 70_000 });
+    expect(await rows("SELECT ref_price FROM councils WHERE tenant_id = ? AND id = ?", t, id)).toEqual([{ ref_price: 70_000 }]);
   });
 });

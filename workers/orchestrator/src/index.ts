@@ -7,6 +7,7 @@ import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { runCheck } from "../../../lib/health.js";
 import { ChatCallSchema, type ChatReply, type CouncilView, type HealthReport, type Model, type RpcReply } from "../../../lib/protocol/index.js";
 import { runParsedChat } from "./chat.js";
+import { settleUnparsed } from "./usage.js";
 import { councilCall } from "./councils/rpc.js";
 import { runScheduled } from "./crons.js";
 import { tradingCall } from "./councils/trading-rpc.js";
@@ -29,6 +30,7 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async chat(raw: unknown): Promise<ChatReply> {
     // Parsed once here: the session route and the chat pipelines both take the parsed call.
     const parsed = ChatCallSchema.safeParse(raw);
+    if (!parsed.success) await settleUnparsed(this.env, raw, new Logger({ component: "orchestrator" }));
     return (parsed.success && (await chatInSession(this.env, parsed.data))) || runParsedChat(this.env, this.ctx, parsed);
   }
 

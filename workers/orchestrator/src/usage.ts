@@ -1,6 +1,7 @@
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { released } from "../../../lib/rpc.js";
 import type { Usage } from "../../../lib/protocol/index.js";
+import type { Logger } from "../../../lib/log.js";
 import type { OrchestratorEnv } from "./env.js";
 
 /**
@@ -9,6 +10,17 @@ import type { OrchestratorEnv } from "./env.js";
  * with its own RPC, in its own context, not in a settlement shared with other calls: sharing I/O across
  * requests failed under load in the gateway (see its rate-limit middleware).
  */
+/**
+ * A call that did not parse still frees the slot it names, when it names one: the gateway treats every reply
+ * as settled, so a call its orchestrator refused (another schema version mid-deploy) held its slot until the
+ * lease expired.
+ */
+export async function settleUnparsed(env: OrchestratorEnv, raw: unknown, log: Logger): Promise<void> {
+  const c = (raw ?? {}) as { tenantId?: unknown; leaseId?: unknown };
+  if (typeof c.tenantId !== "string" || !c.tenantId || typeof c.leaseId !== "string") return;
+  await settleCall(env, c.tenantId, c.leaseId, "unparsed").catch((err) => log.error("call could not be settled", { err }));
+}
+
 export function settleCall(env: OrchestratorEnv, tenantId: string, leaseId: string | undefined, model: string, usage?: Usage): Promise<void> {
   return released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settle(leaseId ?? null, { tenantId, model, usage }));
 }

@@ -16,6 +16,11 @@ describe("orchestrator RPC surface", () => {
     const reply = await orch().chat({ requestId: "r1", tenantId: "t1", body: { model: "cio/auto", messages: [] } });
     expect(reply.kind).toBe("error");
     expect((reply as Extract<ChatReply, { kind: "error" }>).error).toMatchObject({ status: 400, error: { type: "invalid_request_error" } });
+    // The slot the gateway reserved for a call that does not parse is freed all the same.
+    const limiter = stubFor((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, rateLimiterName("t1"));
+    const lease = (await limiter.reserve({ keyId: "k-bad", keyRpm: 100, keyConcurrency: 5, tenantRpm: 100, tenantConcurrency: 5, dailyTokenBudget: null, leaseTtlMs: 900_000 })) as { ok: true; leaseId: string };
+    await orch().chat({ requestId: "r1b", tenantId: "t1", keyId: "k-bad", leaseId: lease.leaseId, body: { model: "cio/auto", messages: [] } });
+    expect((await limiter.snapshot("k-bad")).keyInFlight).toBe(0);
   });
 
   it("lists its models and reports healthy dependencies", async () => {

@@ -230,7 +230,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       return settings.CIO_COUNCIL_RETRY_DELAY_MS;
     }
     // The count is stored before it is acted on, so a replay acts on the same count (grouping is a model call).
-    const result = (await this.ctx.storage.get(roundKey(s.round))) ?? (await countRound(s, positions, deps, defaultCouncilModel(this.env)));
+    const result = (await this.ctx.storage.get(roundKey(s.round))) ?? (await countRound(s, positions, deps, () => defaultCouncilModel(this.env)));
     await this.ctx.storage.put(roundKey(s.round), result);
     const r = result as CouncilState["rounds"][number];
     s.rounds.push(r);

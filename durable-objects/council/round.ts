@@ -45,20 +45,25 @@ async function askOne(a: SeatedAssistant, s: CouncilState, d: RoundDeps): Promis
   return position;
 }
 
-/** Counts the round; free answers are first grouped by the moderator model (or by wording if it fails). */
-export async function countRound(s: CouncilState, positions: Position[], d: RoundDeps, moderatorModel: string): Promise<RoundResult> {
+/**
+ * Counts the round; free answers are first grouped by the moderator model (or by wording if it fails). The
+ * model is named only when free answers need it: resolving it for fixed options failed councils whose
+ * deployment has no default model (only the one their assistants name).
+ */
+export async function countRound(s: CouncilState, positions: Position[], d: RoundDeps, moderatorModel: () => string): Promise<RoundResult> {
   const labelled = s.options ? positions : await groupFree(s, positions, d, moderatorModel);
   const total = s.assistants.reduce((sum, a) => sum + a.weight, 0);
   return tally(s.round, labelled, total, s.threshold);
 }
 
-async function groupFree(s: CouncilState, positions: Position[], d: RoundDeps, model: string): Promise<Position[]> {
+async function groupFree(s: CouncilState, positions: Position[], d: RoundDeps, moderatorModel: () => string): Promise<Position[]> {
   const voting = positions.filter((p) => !p.error);
   const distinct = new Set(voting.map((p) => normaliseAnswer(p.option).toLowerCase()));
   let labels: string[] | null = null;
   if (distinct.size > 1) {
     try {
       const prompt = groupingPrompt(s, voting.map((p) => p.option));
+      const model = moderatorModel();
       const text = await withDeadline(d.settings.CIO_COUNCIL_STEP_TIMEOUT_MS, (signal) => d.model.complete({ model, ...prompt }, signal));
       labels = parseGroups(text, voting.length);
     } catch (err) {

@@ -10,7 +10,7 @@ import type { ChatReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
-import { ctx, get, orch, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+import { create, ctx, get, orch, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
 const chat = (x: unknown) => released((exports as unknown as { default: { chat(x: unknown): Promise<ChatReply> } }).default.chat(x));
 const AI = {} as never;
@@ -85,5 +85,15 @@ describe("what a council's model calls cost", () => {
     await settled(t, c.body.id);
     const limiter = stubFor((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, rateLimiterName(t));
     await expect.poll(async () => (await limiter.snapshot("none")).tokensToday, { timeout: 5_000 }).toBeGreaterThan(0);
+  });
+
+  it("a fixed-option council runs where the deployment has no default model, only the one its assistants name", async () => {
+    const t = await tenant();
+    const id = "no-default-model";
+    // Only CIO_AUTO_MODEL names a model: nothing for a moderator, which fixed options never need.
+    await patchEnv(t, id, () => ({ CIO_UPSTREAM_MODELS: "", CIO_AUTO_MODEL: "mock-model", CIO_COUNCIL_MODEL: undefined, AI: undefined }));
+    const who = ["a", "b"].map((w) => ({ ...persona(w), model: "mock-model" }));
+    await create(t, { id, question: scripted("Fixed?", who.map((a) => when(a.id, null, says("YES")))), assistants: who, options: ["YES", "NO"], max_rounds: 1 });
+    expect(await settled(t, id)).toMatchObject({ status: "consensus", decision: { option: "YES" } });
   });
 });

@@ -17,6 +17,7 @@ import { upstreamConfig } from "../../workers/orchestrator/src/upstream.js";
 import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
 import { settleCall } from "../../workers/orchestrator/src/usage.js";
 import { usageOf } from "../../workers/orchestrator/src/wire.js";
+import { councilRefusal, refusalError } from "./admission.js";
 import type { CouncilEnv } from "./env.js";
 import { councilSettings } from "./settings.js";
 
@@ -57,10 +58,13 @@ export function assertCouncilModels(env: ModelEnv, assistants: { model?: string 
   });
 }
 
-export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER">, log: Logger, tenantId: string, requestId: string): CouncilModel {
+export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER" | "DB">, log: Logger, tenantId: string, requestId: string): CouncilModel {
   return {
     async complete(req, signal) {
       const provider = providerFor(env, req.model, log);
+      // Admitted call by call: a council opened under budget ran all its rounds past it, and on after a suspension.
+      const refused = await councilRefusal(env, tenantId);
+      if (refused) throw refusalError(refused);
       let text = "";
       let usage: Usage | undefined;
       const messages = [

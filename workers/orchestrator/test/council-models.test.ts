@@ -4,13 +4,14 @@
  * the name would otherwise reach the upstream on the operator's key, or Workers AI.
  */
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { settleCall } from "../src/usage.js";
 import { assertCouncilModels, councilModels } from "../../../durable-objects/council/model.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
-import { create, ctx, get, orch, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+import { create, ctx, DB, get, orch, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
 const chat = (x: unknown) => released((exports as unknown as { default: { chat(x: unknown): Promise<ChatReply> } }).default.chat(x));
 const AI = {} as never;
@@ -95,5 +96,18 @@ describe("what a council's model calls cost", () => {
     const who = ["a", "b"].map((w) => ({ ...persona(w), model: "mock-model" }));
     await create(t, { id, question: scripted("Fixed?", who.map((a) => when(a.id, null, says("YES")))), assistants: who, options: ["YES", "NO"], max_rounds: 1 });
     expect(await settled(t, id)).toMatchObject({ status: "consensus", decision: { option: "YES" } });
+  });
+
+  it("each assistant's call is admitted: a council opened past the tenant's daily budget fails saying so, calling no model", async () => {
+    const t = await tenant();
+    await DB().prepare("UPDATE tenants SET daily_token_budget = 10 WHERE id = ?").bind(t).run();
+    await settleCall(env as never, t, undefined, "mock-model", { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
+    const run = crypto.randomUUID().slice(0, 8);
+    const who = ["a", "b"].map(persona);
+    const c = await create(t, { question: scripted("Spent?", who.map((a) => when(a.id, null, says("YES"), { id: `${run}-${a.id}` }))), assistants: who, options: ["YES", "NO"], max_rounds: 1 });
+    const done = await settled(t, c.id);
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/daily token budget/);
+    for (const a of who) expect(await (await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${run}-${a.id}`)).json()).toEqual([]);
   });
 });

@@ -7,14 +7,14 @@
  */
 import { and, asc, eq, isNotNull, isNull, lte } from "drizzle-orm";
 import { openDb, schema } from "../../../../lib/db/index.js";
-import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
 import { Logger } from "../../../../lib/log.js";
 import type { CouncilEnv } from "../../../../durable-objects/council/env.js";
+import { councilRefusal } from "../../../../durable-objects/council/admission.js";
 import { councilSettings, type CouncilSettings } from "../../../../durable-objects/council/settings.js";
 import { callTool, lastPrice } from "../../../../durable-objects/council/trading/tools.js";
 import { councilStub } from "./rpc.js";
 
-const { watchList, councils, tenants } = schema;
+const { watchList, councils } = schema;
 export const SCAN_CRON = "* * * * *";
 export const MEASURE_CRON = "0 6 * * *";
 
@@ -23,17 +23,6 @@ export async function runCron(env: CouncilEnv, cron: string): Promise<void> {
   if (cron === SCAN_CRON) return scanWatchLists(env, log);
   if (cron === MEASURE_CRON) return measureOutcomes(env, log);
   log.warn("unknown cron", { cron });
-}
-
-/**
- * What POST /v1/councils would be refused for, asked of a council no request opens: a suspended tenant, or one
- * whose daily token budget is spent, got a council (five assistants, up to three rounds of model calls) every window.
- */
-async function refusal(env: CouncilEnv, tenantId: string): Promise<"tenant_suspended" | "budget_exceeded" | null> {
-  const [t] = await openDb(env.DB).select({ status: tenants.status, budget: tenants.dailyTokenBudget }).from(tenants).where(eq(tenants.id, tenantId)).limit(1);
-  if (!t || t.status !== "active") return "tenant_suspended";
-  if (t.budget === null || !env.RATE_LIMITER) return null;
-  return (await stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).tokensToday()) >= t.budget ? "budget_exceeded" : null;
 }
 
 /**
@@ -52,7 +41,8 @@ export async function scanWatchLists(env: CouncilEnv, log: Logger, now = Date.no
 async function scanOne(env: CouncilEnv, s: CouncilSettings, row: typeof watchList.$inferSelect, now: number, log: Logger) {
   const windowMs = row.windowMinutes * 60_000;
   if (row.lastCouncilAt !== null && now - row.lastCouncilAt < windowMs) return;
-  const refused = await refusal(env, row.tenantId);
+  // As POST /v1/councils would be refused: a suspended tenant, or a spent budget, got a council every window.
+  const refused = await councilRefusal(env, row.tenantId);
   if (refused) return log.info("watch-list: tenant may not run councils now; skipped", { tenantId: row.tenantId, symbol: row.symbol, reason: refused });
   const caller = { tenantId: row.tenantId, requestId: `watch-${row.symbol}-${now}`, timeoutMs: s.CIO_COUNCIL_TOOL_TIMEOUT_MS };
   const r = await callTool(env.TOOL_MARKET_DATA, "market-data", { kind: "klines", symbol: row.symbol, interval: "1m", limit: row.windowMinutes }, caller);

@@ -29,6 +29,8 @@ export interface AgentInput {
   signal: AbortSignal;
   /** Adds up the time spent waiting on the model and the tools (reported so the gateway can tell its own overhead). */
   waited?: (ms: number) => void;
+  /** The usage of the rounds so far, after each: what an answer that fails later has already cost. */
+  spent?: (u: Usage) => void;
 }
 
 export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
@@ -48,6 +50,7 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
     const round = yield* modelRound(a, messages, tools, step);
     wroteText ||= round.text !== "";
     if (round.usage) usage = addUsage(usage, round.usage);
+    if (usage) a.spent?.(usage);
     const { calls } = round;
     // A round cut by the token limit may end in a call with half its arguments: nothing of it runs or goes to the client.
     if (!calls.length || round.finish === "length") {

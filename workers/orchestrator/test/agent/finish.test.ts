@@ -2,7 +2,10 @@
  * What the answer of `cio/auto` ends with: the model's own finish_reason when it says the answer is not
  * whole, and nothing of ours appended to content the client asked to be JSON.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
+import type { OrchestratorEnv } from "../../src/env.js";
 import { withDirective } from "../../../../test/mock-upstream/directive.js";
 import { chat, completionOf, mockTool, newTenant, OPENAI, scripted, streamText, uniq, user } from "./helpers.js";
 
@@ -79,5 +82,18 @@ describe("answers the client asked to be JSON", () => {
     await mockTool(tenantId, name);
     const reply = completionOf(await chat([failingRound(name)], { tenantId, settings: OPENAI }));
     expect(reply.choices[0]!.message.content).toContain(`Note: the tool ${name}`);
+  });
+});
+
+describe("an answer that fails after paid model rounds", () => {
+  it("books the rounds already spent, not nothing: the upstream billed them and the daily budget must see them", async () => {
+    const tenantId = await newTenant();
+    const closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
+    // Round 1 asks for a tool (the mock bills 10 + 5 tokens for it); round 2, which sees the tool's result, fails.
+    const msg = user(withDirective("RSI please", { script: [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator: "rsi", closes } }] }, { text: "unreached" }], cases: [{ when: ["RSI(14) ="], status: 400 }] }));
+    const reply = await chat([msg], { tenantId, settings: OPENAI });
+    expect(reply.kind).toBe("error");
+    const limiter = stubFor((env as unknown as OrchestratorEnv).RATE_LIMITER, rateLimiterName(tenantId));
+    await expect.poll(() => limiter.tokensToday()).toBe(15);
   });
 });

@@ -28,7 +28,9 @@ export async function lookupKey(d1: D1Database, hash: string, s: GatewaySettings
 }
 
 function remember(cache: Cached, max: number, hash: string, entry: { value: KeyLookup; expires: number }) {
-  cache.delete(hash);
+  // Out of both: an expired key left in `keys` would hide its fresh miss, and every request would query D1.
+  keys.delete(hash);
+  misses.delete(hash);
   if (cache.size >= max) cache.delete(cache.keys().next().value!);
   cache.set(hash, entry);
 }

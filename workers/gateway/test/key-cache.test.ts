@@ -14,10 +14,29 @@ describe("the per-isolate API key cache", () => {
     const hash = await sha256(t.key);
     let queries = 0;
     const counted = new Proxy(db, { get: (d, p) => (p === "prepare" ? (q: string) => (queries++, d.prepare(q)) : Reflect.get(d, p)) });
-    expect(await lookupKey(counted, hash, s)).toMatchObject({ keyId: t.keyId });
-    for (let i = 0; i < 10_050; i++) await lookupKey(counted, `made-up-${i}`, s);
+    // One clock for every lookup: the loop may take longer than the cache's 30 s on a loaded machine.
+    const now = Date.now();
+    expect(await lookupKey(counted, hash, s, now)).toMatchObject({ keyId: t.keyId });
+    for (let i = 0; i < 10_050; i++) await lookupKey(counted, `made-up-${i}`, s, now);
     const before = queries;
-    expect(await lookupKey(counted, hash, s)).toMatchObject({ keyId: t.keyId });
+    expect(await lookupKey(counted, hash, s, now)).toMatchObject({ keyId: t.keyId });
     expect(queries).toBe(before);
   }, 120_000);
+
+  it("a key revoked elsewhere is remembered as a miss once its entry expires: later requests with it do not query D1", async () => {
+    const db = (env as unknown as { DB: D1Database }).DB;
+    const s = gatewaySettings(env);
+    const t = await newTenant();
+    const hash = await sha256(t.key);
+    let queries = 0;
+    const counted = new Proxy(db, { get: (d, p) => (p === "prepare" ? (q: string) => (queries++, d.prepare(q)) : Reflect.get(d, p)) });
+    const now = Date.now();
+    expect(await lookupKey(counted, hash, s, now)).not.toBeNull();
+    await db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(now, t.keyId).run();
+    const later = now + s.CIO_KEY_CACHE_TTL_S * 1000 + 1;
+    expect(await lookupKey(counted, hash, s, later)).toBeNull();
+    const before = queries;
+    expect(await lookupKey(counted, hash, s, later + 1)).toBeNull();
+    expect(queries).toBe(before);
+  });
 });

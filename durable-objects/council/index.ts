@@ -211,8 +211,11 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
         await this.commit(s);
         return null;
       }
-      // Only a round had written the price to D1; the outcome is measured from the row's, so it goes there too.
+      // Saved before anything is written with it: a step redone after a superseded commit or an eviction
+      // would price the decision again, and measure it from a price its order never filled at.
       s.decisionPriced = s.decision!.source === "human";
+      await this.commit(s, false);
+      // Only a round had written the price to D1; the outcome is measured from the row's, so it goes there too.
       await recordStatus(this.env.DB, s);
       intent.price = s.refPrice;
     }

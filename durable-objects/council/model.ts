@@ -17,7 +17,7 @@ import { upstreamConfig } from "../../workers/orchestrator/src/upstream.js";
 import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
 import { settleCall } from "../../workers/orchestrator/src/usage.js";
 import { usageOf } from "../../workers/orchestrator/src/wire.js";
-import { councilRefusal, refusalError } from "./admission.js";
+import { councilRefusal, refusalError, type CouncilRefusal } from "./admission.js";
 import type { CouncilEnv } from "./env.js";
 import { councilSettings } from "./settings.js";
 
@@ -58,12 +58,14 @@ export function assertCouncilModels(env: ModelEnv, assistants: { model?: string 
   });
 }
 
+/** One per step (a round): its calls share one admission, asked when the first of them is made. */
 export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER" | "DB">, log: Logger, tenantId: string, requestId: string): CouncilModel {
+  let admission: Promise<CouncilRefusal | null> | undefined;
   return {
     async complete(req, signal) {
       const provider = providerFor(env, req.model, log);
-      // Admitted call by call: a council opened under budget ran all its rounds past it, and on after a suspension.
-      const refused = await councilRefusal(env, tenantId);
+      // Admitted step by step: a council opened under budget ran all its rounds past it, and on after a suspension.
+      const refused = await (admission ??= councilRefusal(env, tenantId));
       if (refused) throw refusalError(refused);
       let text = "";
       let usage: Usage | undefined;

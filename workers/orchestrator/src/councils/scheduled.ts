@@ -41,9 +41,6 @@ export async function scanWatchLists(env: CouncilEnv, log: Logger, now = Date.no
 async function scanOne(env: CouncilEnv, s: CouncilSettings, row: typeof watchList.$inferSelect, now: number, log: Logger) {
   const windowMs = row.windowMinutes * 60_000;
   if (row.lastCouncilAt !== null && now - row.lastCouncilAt < windowMs) return;
-  // As POST /v1/councils would be refused: a suspended tenant, or a spent budget, got a council every window.
-  const refused = await councilRefusal(env, row.tenantId);
-  if (refused) return log.info("watch-list: tenant may not run councils now; skipped", { tenantId: row.tenantId, symbol: row.symbol, reason: refused });
   const caller = { tenantId: row.tenantId, requestId: `watch-${row.symbol}-${now}`, timeoutMs: s.CIO_COUNCIL_TOOL_TIMEOUT_MS };
   const r = await callTool(env.TOOL_MARKET_DATA, "market-data", { kind: "klines", symbol: row.symbol, interval: "1m", limit: row.windowMinutes }, caller);
   if (!r.ok) return log.warn("watch-list: market data unavailable", { tenantId: row.tenantId, symbol: row.symbol, code: r.error.code, error: r.error.message });
@@ -53,6 +50,9 @@ async function scanOne(env: CouncilEnv, s: CouncilSettings, row: typeof watchLis
   if (!first || !last || first.open <= 0) return;
   const movePct = (last.close / first.open - 1) * 100;
   if (Math.abs(movePct) < row.thresholdPct) return;
+  // As POST /v1/councils would be refused: a suspended tenant, or a spent budget, got a council every window.
+  const refused = await councilRefusal(env, row.tenantId);
+  if (refused) return log.info("watch-list: tenant may not run councils now; skipped", { tenantId: row.tenantId, symbol: row.symbol, reason: refused });
   // Claim the row for this window; a concurrent or repeated run finds it claimed and stops here.
   const claimed = await env.DB.prepare(
     `UPDATE watch_list SET last_council_at = ?3 WHERE tenant_id = ?1 AND symbol = ?2 AND (last_council_at IS NULL OR last_council_at <= ?4)`,

@@ -110,7 +110,8 @@ const noModelProvider = () =>
 export function defaultCouncilModel(env: ModelEnv): string {
   const s = councilSettings(env);
   const o = orchestratorSettings(env);
-  const model = s.CIO_COUNCIL_MODEL ?? (o.CIO_UPSTREAM_BASE_URL ? o.CIO_UPSTREAM_MODELS[0] : undefined) ?? (env.AI ? o.CIO_WORKERS_AI_MODEL : undefined);
+  // CIO_AUTO_MODEL last among the upstream's: a deployment may name no passthrough model, only that one.
+  const model = s.CIO_COUNCIL_MODEL ?? (o.CIO_UPSTREAM_BASE_URL ? (o.CIO_UPSTREAM_MODELS[0] ?? o.CIO_AUTO_MODEL) : undefined) ?? (env.AI ? o.CIO_WORKERS_AI_MODEL : undefined);
   if (!model) throw noModelProvider();
   return model;
 }

@@ -98,6 +98,20 @@ describe("what a council's model calls cost", () => {
     expect(await settled(t, id)).toMatchObject({ status: "consensus", decision: { option: "YES" } });
   });
 
+  it("free answers are grouped by CIO_AUTO_MODEL where the deployment names no other model", async () => {
+    const t = await tenant();
+    const id = "auto-moderator";
+    const run = crypto.randomUUID().slice(0, 8);
+    await patchEnv(t, id, () => ({ CIO_UPSTREAM_MODELS: "", CIO_AUTO_MODEL: "mock-model", CIO_COUNCIL_MODEL: undefined, AI: undefined }));
+    const who = ["a", "b"].map((w) => ({ ...persona(w), model: "mock-model" }));
+    const moderator = { when: ["Answers:"], text: '{"groups": [{"label": "Paris", "members": [1, 2]}]}', id: `${run}-moderator` };
+    const question = scripted("Capital of France?", [moderator, when("a", null, says("Paris")), when("b", null, says("Paris, France"))]);
+    await create(t, { id, question, assistants: who, max_rounds: 1, threshold: 0.6 });
+    expect(await settled(t, id)).toMatchObject({ status: "consensus", decision: { option: "Paris" } });
+    const asked = (await (await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${run}-moderator`)).json()) as { body: { model: string } }[];
+    expect(asked.map((r) => r.body.model)).toEqual(["mock-model"]);
+  });
+
   it("each assistant's call is admitted: a council opened past the tenant's daily budget fails saying so, calling no model", async () => {
     const t = await tenant();
     await DB().prepare("UPDATE tenants SET daily_token_budget = 10 WHERE id = ?").bind(t).run();

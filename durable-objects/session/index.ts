@@ -19,7 +19,7 @@ import {
   type SessionRef,
 } from "../../lib/protocol/session.js";
 import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
-import { settleCall } from "../../workers/orchestrator/src/usage.js";
+import { settleLogged } from "../../workers/orchestrator/src/usage.js";
 import { stoppable } from "./caller-stream.js";
 import { SessionCore } from "./core.js";
 import { CloseSocketsCallSchema, type CloseSocketsCall } from "./key-guard.js";
@@ -95,7 +95,7 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     const { store, turns } = this.core;
     const refuse = (e: ApiError): ChatReply => {
       // The call never reached a pipeline, so its concurrency slot is settled here.
-      void settleCall(this.env, call.tenantId, call.leaseId, body.model).catch((err) => this.core.log().error("call could not be settled", { err }));
+      void settleLogged(this.env, this.core.log(), call.tenantId, call.leaseId, body.model);
       return { kind: "error", error: { ...e.toJSON(), error: { ...e.toBody().error, param: "session_id" } }, upstreamMs: 0 };
     };
     if (!this.core.owned({ tenantId: call.tenantId, sessionId })) return refuse(notFound(`No session with id '${sessionId}'.`, "session_not_found"));

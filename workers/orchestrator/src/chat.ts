@@ -14,7 +14,7 @@ import { council } from "./pipelines/council.js";
 import { passthrough, type PipelineDeps } from "./pipelines/passthrough.js";
 import { orchestratorSettings, type OrchestratorSettings } from "./settings.js";
 import { upstreamConfig } from "./upstream.js";
-import { settleCall } from "./usage.js";
+import { settleLogged } from "./usage.js";
 
 type Ctx = { waitUntil(p: Promise<unknown>): void };
 
@@ -64,7 +64,7 @@ function settleOnce(env: OrchestratorEnv, ctx: Ctx, call: ChatCall, log: Logger)
   return (model, usage) => {
     if (done) return;
     done = true;
-    settled(settleCall(env, call.tenantId, call.leaseId, model, usage).catch((err) => log.error("call could not be settled", { err, model, usage })));
+    settled(settleLogged(env, log, call.tenantId, call.leaseId, model, usage));
   };
 }
 

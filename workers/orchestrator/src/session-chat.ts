@@ -9,7 +9,7 @@ import { notFound } from "../../../lib/errors.js";
 import { Logger } from "../../../lib/log.js";
 import { sessionObjectName, type ChatCall, type ChatReply } from "../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "./env.js";
-import { settleCall } from "./usage.js";
+import { settleLogged } from "./usage.js";
 
 export async function chatInSession(env: OrchestratorEnv, call: ChatCall): Promise<ChatReply | null> {
   const sessionId = call.body.session_id;
@@ -18,9 +18,7 @@ export async function chatInSession(env: OrchestratorEnv, call: ChatCall): Promi
   if (!(await sessionExists(env.DB, call.tenantId, sessionId))) {
     // No pipeline runs, so nothing else frees the slot the gateway reserved for this call. A limiter that
     // cannot be reached leaves it to the lease's expiry, logged; the caller still gets the 404 it is owed.
-    await settleCall(env, call.tenantId, call.leaseId, call.body.model).catch((err) =>
-      new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }).error("call could not be settled", { err }),
-    );
+    await settleLogged(env, new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }), call.tenantId, call.leaseId, call.body.model);
     const missing = notFound(`No session with id '${sessionId}'.`, "session_not_found");
     return { kind: "error", error: { ...missing.toJSON(), error: { ...missing.toBody().error, param: "session_id" } }, upstreamMs: 0 };
   }

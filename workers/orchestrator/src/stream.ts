@@ -2,11 +2,6 @@ import { ApiError, upstreamError } from "../../../lib/errors.js";
 import { sseData } from "../../../lib/http/sse.js";
 
 /**
- * Turns an async generator of SSE bytes into a ReadableStream that crosses the service binding. When the
- * client goes away the gateway cancels its end, the cancel travels back over RPC, and we abort the
- * upstream call instead of paying for tokens nobody reads.
- */
-/**
  * An abort controller for a pipeline's own work (upstream calls, the agent loop) that also aborts when the
  * caller stops waiting (`stopped`: a session turn cancelled or timed out while its JSON answer was pending).
  */
@@ -17,6 +12,11 @@ export function pipelineAbort(stopped?: AbortSignal): AbortController {
   return abort;
 }
 
+/**
+ * Turns an async generator of SSE bytes into a ReadableStream that crosses the service binding. When the
+ * client goes away the gateway cancels its end, the cancel travels back over RPC, and we abort the
+ * upstream call instead of paying for tokens nobody reads.
+ */
 export function toReadable(gen: AsyncGenerator<Uint8Array>, abort: AbortController, onEnd?: () => void) {
   let ended = false;
   const end = () => {

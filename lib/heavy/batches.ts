@@ -9,7 +9,7 @@ import { openDb, schema } from "../db/index.js";
 import type { BatchObject } from "../protocol/heavy.js";
 import type { HeavyBindings } from "./bindings.js";
 import { newBatchId, newTaskId, toUnixSeconds } from "./ids.js";
-import { getFile } from "./files.js";
+import { findFile } from "./files.js";
 import { enqueueTask } from "./tasks.js";
 
 export type BatchRow = typeof schema.batches.$inferSelect;
@@ -30,10 +30,8 @@ export interface NewBatch {
 
 export async function createBatch(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">, n: NewBatch, now = Date.now()): Promise<BatchRow> {
   // Only a missing file is the caller's mistake; a lookup that failed is ours and surfaces as such.
-  const file = await getFile(env.DB, n.tenantId, n.inputFileId).catch((err: unknown) => {
-    if (err instanceof ApiError && err.status === 404) throw badRequest(`No such File object: ${n.inputFileId}`, "input_file_id", "file_not_found");
-    throw err;
-  });
+  const file = await findFile(env.DB, n.tenantId, n.inputFileId);
+  if (!file) throw badRequest(`No such File object: ${n.inputFileId}`, "input_file_id", "file_not_found");
   if (file.purpose !== "batch") throw badRequest(`File ${file.id} has purpose '${file.purpose}'; a batch needs a file uploaded with purpose 'batch'.`, "input_file_id");
   const id = newBatchId();
   const taskId = newTaskId();

@@ -10,9 +10,15 @@ export type FileRow = typeof schema.files.$inferSelect;
 /** A file past its `expires_at` is gone for every use at once, though the sweep deletes it later. */
 export const unexpired = (now = Date.now()) => or(isNull(schema.files.expiresAt), gt(schema.files.expiresAt, now));
 
-export async function getFile(d1: D1Database, tenantId: string, id: string): Promise<FileRow> {
+/** The file, or undefined when the tenant has none by that id (or it expired); a failed lookup throws. */
+export async function findFile(d1: D1Database, tenantId: string, id: string): Promise<FileRow | undefined> {
   const f = schema.files;
   const [row] = await openDb(d1).select().from(f).where(and(eq(f.tenantId, tenantId), eq(f.id, id), unexpired())).limit(1);
+  return row;
+}
+
+export async function getFile(d1: D1Database, tenantId: string, id: string): Promise<FileRow> {
+  const row = await findFile(d1, tenantId, id);
   if (!row) throw notFound(`No such File object: ${id}`, "file_not_found");
   return row;
 }

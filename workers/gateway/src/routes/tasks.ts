@@ -7,7 +7,7 @@ import { sessionExists } from "../../../../lib/db/sessions.js";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { cancelBatch, getBatch } from "../../../../lib/heavy/batches.js";
 import { publishTask } from "../../../../lib/heavy/events.js";
-import { getFile } from "../../../../lib/heavy/files.js";
+import { findFile, getFile } from "../../../../lib/heavy/files.js";
 import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { cancelTask, enqueueTask, getTask, toTaskObject } from "../../../../lib/heavy/tasks.js";
 import { CreateTaskSchema, ErrorBodySchema, TaskObjectSchema } from "../../../../lib/protocol/index.js";
@@ -43,9 +43,9 @@ export const tasks = router().openapi(create, async (c) => {
     throw badRequest(`No session with id '${base.sessionId}'.`, "session_id", "session_not_found");
   }
   if (body.type === "file_analysis") {
-    const file = await getFile(c.env.DB, auth.tenantId, body.params.file_id).catch(() => {
-      throw badRequest(`No such File object: ${body.params.file_id}`, "params.file_id", "file_not_found");
-    });
+    // Only a missing file is the caller's mistake; a lookup that failed is ours and surfaces as such.
+    const file = await findFile(c.env.DB, auth.tenantId, body.params.file_id);
+    if (!file) throw badRequest(`No such File object: ${body.params.file_id}`, "params.file_id", "file_not_found");
     if (file.purpose !== "analysis") throw badRequest(`File ${file.id} was uploaded for '${file.purpose}', not 'analysis'.`, "params.file_id");
     const row = await enqueueTask(c.env, { ...base, type: "file_analysis", params: body.params });
     await publishTask(c.env, row, c.get("log"));
@@ -90,8 +90,12 @@ tasks.get("/v1/tasks/:id", async (c) => c.json(toTaskObject(await getTask(c.env.
 tasks.get("/v1/tasks/:id/result", async (c) => {
   const row = await getTask(c.env.DB, c.get("auth").tenantId, c.req.param("id"));
   if (!row.resultRef) throw new ApiError(409, "invalid_request_error", `Task ${row.id} is ${row.status} and has no result.`, "result_not_ready");
-  // A batch's result is its output file, which may have expired (output_expires_after): gone, as the file is.
-  if (row.type === "batch") await getFile(c.env.DB, row.tenantId, (await getBatch(c.env.DB, row.tenantId, (row.params as { batchId: string }).batchId)).outputFileId ?? "");
+  // A batch's result is its output file (it has one: that is its resultRef), which may have expired
+  // (output_expires_after): gone, as the file is.
+  if (row.type === "batch") {
+    const batch = await getBatch(c.env.DB, row.tenantId, (row.params as { batchId: string }).batchId);
+    await getFile(c.env.DB, row.tenantId, batch.outputFileId!);
+  }
   const obj = await c.env.FILES.get(row.resultRef);
   if (!obj) throw new ApiError(500, "server_error", `The result of task ${row.id} is missing.`, "result_missing");
   return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/json" } });

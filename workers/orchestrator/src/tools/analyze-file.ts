@@ -4,9 +4,8 @@
  * session_id in the arguments) and `GET /v1/tasks/:id`.
  */
 import { z } from "zod";
-import { ApiError } from "../../../../lib/errors.js";
 import { publishTask } from "../../../../lib/heavy/events.js";
-import { getFile } from "../../../../lib/heavy/files.js";
+import { findFile } from "../../../../lib/heavy/files.js";
 import { Logger } from "../../../../lib/log.js";
 import { enqueueTask } from "../../../../lib/heavy/tasks.js";
 import { AnalysisParamsSchema } from "../../../../lib/protocol/heavy.js";
@@ -45,12 +44,8 @@ export const analyzeFile: LocalTool = {
     const { session_id, ...params } = args.data;
     const log = new Logger({ component: "analyze_file", requestId: input.requestId, tenantId: input.tenantId });
     // A lookup that failed is not a missing file: the model would tell the user their file does not exist.
-    const file = await getFile(env.DB, input.tenantId, params.file_id).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 404) return null;
-      log.error("file lookup failed", { err, fileId: params.file_id });
-      return undefined;
-    });
-    if (file === undefined) return toolFail("storage_unavailable", "The file store could not be read; try again shortly.", true);
+    const file = await findFile(env.DB, input.tenantId, params.file_id).catch((err: unknown) => (log.error("file lookup failed", { err, fileId: params.file_id }), null));
+    if (file === null) return toolFail("storage_unavailable", "The file store could not be read; try again shortly.", true);
     if (!file) return toolFail("file_not_found", `No uploaded file '${params.file_id}' for this tenant.`);
     if (file.purpose !== "analysis") return toolFail("wrong_purpose", `File ${file.id} was uploaded for '${file.purpose}'; upload it with purpose 'analysis'.`);
     const task = await enqueueTask(env, { tenantId: input.tenantId, requestId: input.requestId, type: "file_analysis", params, sessionId: session_id ?? null }).catch(

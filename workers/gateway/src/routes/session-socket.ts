@@ -66,10 +66,7 @@ async function byTicket(c: Context<GatewayApp>, ticket: string, sessionId: strin
   const row = await redeemTicket(c.env.DB, ticket);
   // A ticket is bound to one session; a mismatch is treated like an unknown ticket (it is spent either way).
   if (!row || row.sessionId !== sessionId) throw unauthorized("Invalid, used or expired ticket. Ask POST /v1/sessions/{id}/ticket for a new one.");
-  const key = await lookupKeyById(c.env.DB, row.keyId, c.get("settings"));
-  if (!key || key.tenantId !== row.tenantId) throw unauthorized("The API key that asked for this ticket was revoked.");
-  if (key.tenantStatus !== "active") throw forbidden("This tenant is suspended.", "tenant_suspended");
-  return key;
+  return currentKey(c, row.keyId, row.tenantId, "The API key that asked for this ticket was revoked.");
 }
 
 /**
@@ -80,11 +77,17 @@ async function byTicket(c: Context<GatewayApp>, ticket: string, sessionId: strin
 async function byApiKey(c: Context<GatewayApp>): Promise<AuthContext> {
   await apiKeyAuth()(c, async () => {});
   const cached = c.get("auth");
-  const auth = await lookupKeyById(c.env.DB, cached.keyId, c.get("settings"));
-  if (!auth) throw unauthorized("This API key was revoked.");
-  if (auth.tenantStatus !== "active") throw forbidden("This tenant is suspended.", "tenant_suspended");
+  const auth = await currentKey(c, cached.keyId, cached.tenantId, "This API key was revoked.");
   if (!auth.scopes.includes("*") && !auth.scopes.includes("sessions")) throw forbidden("This API key lacks the 'sessions' scope.");
   return auth;
+}
+
+/** The key as D1 has it now, past the per-isolate cache: still the tenant's, not revoked, the tenant active. */
+async function currentKey(c: Context<GatewayApp>, keyId: string, tenantId: string, revoked: string): Promise<AuthContext> {
+  const key = await lookupKeyById(c.env.DB, keyId, c.get("settings"));
+  if (!key || key.tenantId !== tenantId) throw unauthorized(revoked);
+  if (key.tenantStatus !== "active") throw forbidden("This tenant is suspended.", "tenant_suspended");
+  return key;
 }
 
 async function asApiError(res: Response): Promise<ApiError> {

@@ -15,7 +15,7 @@ export async function councilRefusal(env: Pick<CouncilEnv, "DB" | "RATE_LIMITER"
   const [row] = await openDb(env.DB).select({ status: t.status, budget: t.dailyTokenBudget }).from(t).where(eq(t.id, tenantId)).limit(1);
   if (!row || row.status !== "active") return "tenant_suspended";
   if (row.budget === null || !env.RATE_LIMITER) return null;
-  return (await stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).tokensToday()) >= row.budget ? "budget_exceeded" : null;
+  return (await stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).budgetSpent(row.budget)) ? "budget_exceeded" : null;
 }
 
 export const refusalError = (r: CouncilRefusal): ApiError =>

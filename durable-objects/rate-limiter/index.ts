@@ -45,7 +45,7 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     this.expireLeases(now);
     const keyWin = this.window(`key:${r.keyId}`);
     const tenantWin = this.window("tenant");
-    if (r.dailyTokenBudget !== null && this.ledger.tokensOn(utcDay(now)) >= r.dailyTokenBudget) {
+    if (r.dailyTokenBudget !== null && this.budgetSpent(r.dailyTokenBudget, now)) {
       return { ok: false, reason: "daily_token_budget", retryAfterMs: msToNextUtcDay(now), limit: r.dailyTokenBudget };
     }
     if (keyWin.count(now) >= r.keyRpm) {
@@ -111,9 +111,9 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     if (this.ledger.unflushed().length) await this.scheduleFlush();
   }
 
-  /** Tokens booked today (UTC): what the daily budget is checked against, for work no request admits. */
-  tokensToday(now = Date.now()): number {
-    return this.ledger.tokensOn(utcDay(now));
+  /** Whether today's (UTC) tokens have reached `budget`: for requests, and for work no request admits. */
+  budgetSpent(budget: number, now = Date.now()): boolean {
+    return this.ledger.tokensOn(utcDay(now)) >= budget;
   }
 
   /** Counters for tests and health checks. */

@@ -94,6 +94,6 @@ describe("an answer that fails after paid model rounds", () => {
     const reply = await chat([msg], { tenantId, settings: OPENAI });
     expect(reply.kind).toBe("error");
     const limiter = stubFor((env as unknown as OrchestratorEnv).RATE_LIMITER, rateLimiterName(tenantId));
-    await expect.poll(() => limiter.tokensToday()).toBe(15);
+    await expect.poll(async () => (await limiter.snapshot("k")).tokensToday).toBe(15);
   });
 });

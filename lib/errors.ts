@@ -49,6 +49,9 @@ export interface SerializedApiError extends ErrorBody {
   headers?: Record<string, string>;
 }
 
+/** What every refusal for a spent daily token budget says: a request's 429, a session frame, a council's call. */
+export const BUDGET_EXHAUSTED = "The daily token budget of this organization is exhausted.";
+
 export const badRequest = (message: string, param: string | null = null, code: string | null = "invalid_value") =>
   new ApiError(400, "invalid_request_error", message, code, param);
 export const unauthorized = (message = "Missing or invalid API key. Send 'Authorization: Bearer <key>'.") =>

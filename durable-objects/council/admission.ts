@@ -5,7 +5,7 @@
 import { eq } from "drizzle-orm";
 import { openDb, schema } from "../../lib/db/index.js";
 import { rateLimiterName, stubFor } from "../../lib/do-names.js";
-import { ApiError, forbidden } from "../../lib/errors.js";
+import { ApiError, BUDGET_EXHAUSTED, forbidden } from "../../lib/errors.js";
 import type { CouncilEnv } from "./env.js";
 
 export type CouncilRefusal = "tenant_suspended" | "budget_exceeded";
@@ -20,5 +20,5 @@ export async function councilRefusal(env: Pick<CouncilEnv, "DB" | "RATE_LIMITER"
 
 export const refusalError = (r: CouncilRefusal): ApiError =>
   r === "budget_exceeded"
-    ? new ApiError(429, "rate_limit_error", "The daily token budget of this organization is exhausted.", "budget_exceeded", null, { "x-should-retry": "false" })
+    ? new ApiError(429, "rate_limit_error", BUDGET_EXHAUSTED, "budget_exceeded", null, { "x-should-retry": "false" })
     : forbidden("This tenant is suspended.", "tenant_suspended");

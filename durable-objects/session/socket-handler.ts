@@ -3,7 +3,7 @@
  * sends (size, JSON, zod, its key still valid, then chat / resume / cancel / ping), closes, and idle sockets.
  */
 import { z } from "zod";
-import { ApiError, badRequest, notFound } from "../../lib/errors.js";
+import { ApiError, badRequest, BUDGET_EXHAUSTED, notFound } from "../../lib/errors.js";
 import { ClientFrameSchema, SOCKET_HEADERS, SocketLimitsSchema, type ClientFrame, type ServerFrame, type SocketLimits } from "../../lib/protocol/session.js";
 import type { SessionCore } from "./core.js";
 import { close, send, type SocketState } from "./sockets.js";
@@ -137,7 +137,7 @@ export class SocketHandler {
     if (!r) return send(ws, { type: "error", id: f.id, code: "service_unavailable", message: "The turn could not be admitted right now; nothing was recorded. Retry shortly." });
     if (!r.ok) {
       const budget = r.reason === "daily_token_budget";
-      const message = budget ? "The daily token budget of this organization is exhausted." : `Rate limit reached (${r.reason}); retry in ${Math.ceil(r.retryAfterMs / 1000)} s.`;
+      const message = budget ? BUDGET_EXHAUSTED : `Rate limit reached (${r.reason}); retry in ${Math.ceil(r.retryAfterMs / 1000)} s.`;
       return send(ws, { type: "error", id: f.id, code: budget ? "budget_exceeded" : r.reason, message });
     }
     // Another frame may have started a turn, or a delete wiped the session, while the reservation was on its way.

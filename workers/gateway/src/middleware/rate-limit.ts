@@ -3,7 +3,7 @@
  * response body has been fully sent (or the client went away). Rejections are OpenAI-style 429s.
  */
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../../../../lib/errors.js";
+import { ApiError, BUDGET_EXHAUSTED } from "../../../../lib/errors.js";
 import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
 import { released } from "../../../../lib/rpc.js";
 import type { LimitReason, Reservation, ReserveRequest } from "../../../../durable-objects/rate-limiter/limits.js";
@@ -15,7 +15,7 @@ const MESSAGES: Record<LimitReason, string> = {
   tenant_rpm: "Rate limit reached for requests per minute on this organization.",
   key_concurrency: "Too many concurrent requests on this API key.",
   tenant_concurrency: "Too many concurrent requests on this organization.",
-  daily_token_budget: "The daily token budget of this organization is exhausted.",
+  daily_token_budget: BUDGET_EXHAUSTED,
 };
 
 export function rateLimit(): MiddlewareHandler<GatewayApp> {

@@ -4,6 +4,7 @@
  * drops every request it has in flight; once, that left a tenant's reservations waiting forever on a call
  * made by a request that no longer existed, and other requests' I/O ran in the wrong context (500s).
  */
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTenantStack, type TenantStack } from "../support/miniflare-tenant.ts";
 
@@ -84,4 +85,33 @@ describe("clients that disconnect mid-request", () => {
     // because another one went away.
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
   }, 120_000);
+});
+
+/** Sends a chat request's headers and half its body over a raw socket, waits, then drops the connection. */
+async function dropMidBody(key: string): Promise<void> {
+  const body = JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "hi" }] });
+  const url = new URL(t.stack.url);
+  const socket = connect(Number(url.port), url.hostname);
+  await new Promise<void>((res, rej) => socket.once("connect", res).once("error", rej));
+  socket.write(
+    `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${key}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+  );
+  await new Promise((r) => setTimeout(r, 300)); // the gateway has the headers and waits for the rest
+  socket.destroy();
+}
+
+describe("clients that go away in the middle of sending a body", () => {
+  it("take no concurrency slot with them", async () => {
+    const limited = await t.newKey({ rpm_limit: 1_000_000, concurrency_limit: 2 });
+    for (let i = 0; i < 4; i++) await dropMidBody(limited);
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await fetch(`${t.stack.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${limited}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+  });
 });

@@ -4,6 +4,7 @@ import { describe, expect, inject, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import Orchestrator from "../src/index.js";
 import { councilSettings } from "../../../durable-objects/council/settings.js";
+import type { CouncilEnv } from "../../../durable-objects/council/env.js";
 import type { CouncilState } from "../../../durable-objects/council/state.js";
 import type { ExchangeAdapter } from "../../../durable-objects/council/trading/exchange.js";
 import { placePaperOrder } from "../../../durable-objects/council/trading/paper.js";
@@ -282,6 +283,42 @@ describe("the trading cron", () => {
     expect(await scanned()).toHaveLength(2);
     await scanWatchLists(small, log, Date.now() + 60_000);
     expect(await scanned()).toEqual(["AAAUSDT", "BBBUSDT", "CCCUSDT"]);
+  });
+
+  it("a council that fails to open gives the window's claim back, and the next minute's run opens it", async () => {
+    const t = await tenant();
+    await watch(t, { symbol: "BTCUSDT", threshold_pct: 3, note: withDirective("", { cases: ROLES.map((r) => when(r, null, says("HOLD"))) }).trim() });
+    const windowMs = 15 * 60_000;
+    const now = Math.floor(Date.now() / windowMs) * windowMs + 1000; // two runs a minute apart in one window
+    const log = new Logger({ component: "test" }, "error");
+    const claim = async () => (await rows<{ last_council_at: number | null }>("SELECT last_council_at FROM watch_list WHERE tenant_id = ?", t))[0]!.last_council_at;
+    // The council object cannot be reached (a reset, an overloaded object): its start rejects.
+    const real = (env as unknown as CouncilEnv).COUNCILS;
+    const down = { ...env, COUNCILS: { idFromName: (n: string) => real.idFromName(n), get: () => ({ start: () => Promise.reject(new Error("Durable Object reset")) }) } };
+    await scanWatchLists(down as never, log, now);
+    expect(await claim()).toBeNull();
+    expect(await councilsOf(t)).toEqual([]);
+
+    await scanWatchLists(env as never, log, now + 60_000);
+    expect(await claim()).toBe(now + 60_000);
+    expect((await councilsOf(t)).map((c) => c.id)).toEqual([`watch-btcusdt-${Math.floor(now / windowMs)}`]);
+  });
+
+  it("a start whose answer was lost finds the window's council open on the next run: the claim stays, nothing fails", async () => {
+    const t = await tenant();
+    await watch(t, { symbol: "BTCUSDT", threshold_pct: 3, note: withDirective("", { cases: ROLES.map((r) => when(r, null, says("HOLD"))) }).trim() });
+    const windowMs = 15 * 60_000;
+    const now = Math.floor(Date.now() / windowMs) * windowMs + 1000;
+    const errors: string[] = [];
+    const log = Object.assign(new Logger({ component: "test" }, "error"), { error: (msg: string) => void errors.push(msg) });
+    await scanWatchLists(env as never, log, now);
+    // As if the claim had been given back after a start that did open the council (its answer lost on the way),
+    // and the entry's note changed since: the next start asks another question under the window's council id.
+    await DB().prepare("UPDATE watch_list SET last_council_at = NULL, note = 'Mind the funding rate.' WHERE tenant_id = ?").bind(t).run();
+    await scanWatchLists(env as never, log, now + 60_000);
+    expect(await rows("SELECT last_council_at FROM watch_list WHERE tenant_id = ?", t)).toEqual([{ last_council_at: now + 60_000 }]);
+    expect(await councilsOf(t)).toHaveLength(1);
+    expect(errors).toEqual([]);
   });
 
   it("judges an outcome by the move after the decision", () => {

@@ -2,12 +2,14 @@
  * The trading crons. Every minute: each enabled watch-list row's recent candles are checked, and a move
  * beyond its threshold within its window opens a trading council (at most one per row and window: the
  * row is claimed with a conditional update before the council opens, and the council id is derived
- * from the window, so an overlapping or repeated run cannot open two). Daily: decisions older than the
+ * from the window, so an overlapping or repeated run cannot open two; a council that failed to open gives the
+ * claim back, and the next minute's run tries again). Daily: decisions older than the
  * outcome horizon are measured against the market and the outcome moves the assistants' weights.
  */
 import { and, asc, eq, isNotNull, isNull, lte } from "drizzle-orm";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import { Logger } from "../../../../lib/log.js";
+import type { CouncilView, RpcReply } from "../../../../lib/protocol/index.js";
 import type { CouncilEnv } from "../../../../durable-objects/council/env.js";
 import { councilRefusal } from "../../../../durable-objects/council/admission.js";
 import { councilSettings, type CouncilSettings } from "../../../../durable-objects/council/settings.js";
@@ -65,14 +67,29 @@ async function scanOne(env: CouncilEnv, s: CouncilSettings, row: typeof watchLis
   const question =
     `${row.symbol} moved ${sign}${movePct.toFixed(2)}% in the last ${row.windowMinutes} minutes (${first.open} → ${last.close}). ` +
     `Should we BUY, SELL or HOLD?${row.note ? ` ${row.note}` : ""}`;
-  const reply = await councilStub(env, row.tenantId, councilId).start({
-    tenantId: row.tenantId,
-    councilId,
-    requestId: caller.requestId,
-    body: { question, preset: "trading", symbol: row.symbol },
+  // RPC typing cannot map the reply's union, so it is typed by its declaration.
+  const start = councilStub(env, row.tenantId, councilId).start({ tenantId: row.tenantId, councilId, requestId: caller.requestId, body: { question, preset: "trading", symbol: row.symbol } });
+  const reply = await (start as unknown as Promise<RpcReply<CouncilView>>).catch(async (err: unknown) => {
+    await unclaim(env.DB, row, now);
+    throw err;
   });
-  if (reply.kind === "error") throw new Error(`council could not open: ${reply.error.error.message}`);
-  log.info("watch-list move opened a council", { tenantId: row.tenantId, symbol: row.symbol, movePct, councilId });
+  if (reply.kind === "ok") return log.info("watch-list move opened a council", { tenantId: row.tenantId, symbol: row.symbol, movePct, councilId });
+  // An earlier run's start that reached the council but not its answer: the window has its council.
+  if (reply.error.error.code === "council_exists") return log.info("watch-list: this window's council is already open", { tenantId: row.tenantId, symbol: row.symbol, councilId });
+  // A 5xx may pass (D1 down): the next minute's run tries again. A 4xx would be the same answer again.
+  if (reply.error.status >= 500) await unclaim(env.DB, row, now);
+  throw new Error(`council could not open: ${reply.error.error.message}`);
+}
+
+/**
+ * Gives a claim back when its council did not open, so the move is not lost for the whole window. Only this
+ * run's own claim: another run may have claimed the row since.
+ */
+async function unclaim(d1: D1Database, row: typeof watchList.$inferSelect, claimedAt: number) {
+  await d1
+    .prepare("UPDATE watch_list SET last_council_at = ?4 WHERE tenant_id = ?1 AND symbol = ?2 AND last_council_at = ?3")
+    .bind(row.tenantId, row.symbol, claimedAt, row.lastCouncilAt)
+    .run();
 }
 
 export async function measureOutcomes(env: CouncilEnv, log: Logger, now = Date.now()): Promise<void> {

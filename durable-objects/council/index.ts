@@ -192,12 +192,14 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
    * The decision's paper order. A BUY or SELL needs a price: when the council opened without one (the market
    * was unreachable) it is asked for again, backing off; after CIO_TRADING_PRICE_ATTEMPTS tries the order is
    * rejected, visibly, rather than retried every second for ever. A human's decision, which may come days
-   * after the opening, is priced now: it filled at the opening price, and its outcome was measured from there.
+   * after the opening, is priced now (a HOLD too, as its outcome is measured from that price): it filled at the
+   * opening price, and its outcome was measured from there. One that finds no price is not measured at all.
    */
   private async orderPaper(s: CouncilState, settings: CouncilSettings): Promise<number | null> {
     const intent = { tenantId: s.tenantId, councilId: s.id, symbol: s.symbol!, side: s.decision!.option, price: s.refPrice ?? 0 };
+    const trade = intent.side === "BUY" || intent.side === "SELL";
     const stale = s.decision!.source === "human" && !s.decisionPriced;
-    if ((intent.side === "BUY" || intent.side === "SELL") && (!s.refPrice || stale)) {
+    if ((trade && !s.refPrice) || stale) {
       if (stale) s.refPrice = null;
       const caller = { tenantId: s.tenantId, requestId: s.requestId, timeoutMs: settings.CIO_COUNCIL_TOOL_TIMEOUT_MS };
       s.refPrice = lastPrice(await callTool(this.env.TOOL_MARKET_DATA, "market-data", { kind: "ticker", symbol: intent.symbol }, caller));
@@ -207,7 +209,12 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
           await this.commit(s, false);
           return settings.CIO_COUNCIL_RETRY_DELAY_MS * 2 ** s.priceAttempts;
         }
-        s.paperOrder = { ...(await rejectPaperOrder(this.env.DB, intent, `no market price for ${intent.symbol} after ${s.priceAttempts} tries`)) };
+        // The row's price is the opening's: left there, the outcome of a decision made since was measured from it.
+        await recordStatus(this.env.DB, s);
+        intent.price = 0;
+        s.paperOrder = trade
+          ? { ...(await rejectPaperOrder(this.env.DB, intent, `no market price for ${intent.symbol} after ${s.priceAttempts} tries`)) }
+          : { ...(await placePaperOrder(this.env.DB, intent, settings)) };
         await this.commit(s);
         return null;
       }

@@ -1,7 +1,12 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { councilSettings } from "../../../durable-objects/council/settings.js";
+import { dueForMeasurement } from "../src/councils/scheduled.js";
+import { councilStub } from "../src/councils/rpc.js";
 import { TRADING_ASSISTANTS } from "../../../durable-objects/council/trading/preset.js";
 import type { ToolInput, ToolResult } from "../../../lib/protocol/tool.js";
-import { create, ctx, orch, patchEnv, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+import { create, ctx, DB, orch, patchEnv, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
 describe("a trading council's market price", () => {
   it("one that came only on the paper order's retry is written to D1, where the outcome is measured from", async () => {
@@ -48,4 +53,51 @@ describe("a trading council's market price", () => {
     expect(c.paper_order).toMatchObject({ side: "BUY", status: "filled", price: 70_000 });
     expect(await rows("SELECT ref_price FROM councils WHERE tenant_id = ? AND id = ?", t, id)).toEqual([{ ref_price: 70_000 }]);
   });
+
+  it("a human's HOLD is priced when it is made too; one that finds no price is never measured from the opening's", async () => {
+    const t = await tenant();
+    // After each council's opening the market has moved (70,000) for the first, and is gone for the second.
+    const down: ToolResult = { ok: false, error: { code: "unreachable", message: "market data is down (test)", retryable: true } };
+    for (const id of ["human-hold", "human-no-price"]) {
+      let tickers = 0;
+      await patchEnv(t, id, ({ TOOL_MARKET_DATA: real }) => ({
+        TOOL_MARKET_DATA: {
+          manifest: () => real!.manifest(),
+          execute: async (x: ToolInput) => {
+            if (x.args.kind !== "ticker" || tickers++ === 0) return real!.execute(x);
+            if (id === "human-no-price") return down;
+            const r = await real!.execute(x);
+            return r.ok ? { ...r, data: { ...(r.data as object), lastPrice: 70_000 } } : r;
+          },
+        },
+      }));
+    }
+    const split = (q: string) => scripted(q, TRADING_ASSISTANTS.map((a, i) => when(a.id, null, says(i < 3 ? "BUY" : "SELL"))));
+    const escalated = async (id: string, option: string) => {
+      await create(t, { id, question: split(`Trade it, ${id}?`), preset: "trading", symbol: "BTCUSDT", threshold: 0.9, max_rounds: 1 });
+      await settled(t, id, 20_000, (v) => v.status === "awaiting_human");
+      expect((await orch().councils({ ...ctx(t), action: "decide", councilId: id, body: { option } })).kind).toBe("ok");
+    };
+    const refPrice = async (id: string) => (await rows<{ ref_price: number | null }>("SELECT ref_price FROM councils WHERE tenant_id = ? AND id = ?", t, id))[0]!.ref_price;
+
+    await escalated("human-hold", "HOLD");
+    const held = await settled(t, "human-hold", 20_000, (v) => v.paper_order != null);
+    expect(held.paper_order).toMatchObject({ side: "HOLD", status: "none" });
+    expect(await refPrice("human-hold")).toBe(70_000);
+
+    await escalated("human-no-price", "BUY");
+    expect(await refPrice("human-no-price")).not.toBeNull(); // the opening's, until the decision is priced
+    const stub = councilStub(env as never, t, "human-no-price");
+    let view = await settled(t, "human-no-price", 1_000, () => true);
+    for (let i = 0; i < 30 && !view.paper_order; i++) {
+      await runDurableObjectAlarm(stub); // the tries back off; the alarm runs them at once
+      view = await settled(t, "human-no-price", 1_000, () => true);
+    }
+    expect(view.paper_order).toMatchObject({ side: "BUY", status: "rejected", price: 0, reason: "no market price for BTCUSDT after 8 tries" });
+    // Not measured at all rather than from a price days before the decision.
+    expect(await refPrice("human-no-price")).toBeNull();
+    const due = await dueForMeasurement(DB(), councilSettings(env as never), Date.now() + 365 * 86_400_000);
+    expect(due.filter((c) => c.tenantId === t).map((c) => c.id)).toEqual(["human-hold"]);
+  });
 });
+

@@ -42,4 +42,22 @@ describe("builtin provider (no language model)", () => {
     expect(data.at(-1).choices[0].finish_reason).toBe("stop");
     expect(data.at(-1).cio.tools[0]).toMatchObject({ name: "technical-analysis", ok: true });
   });
+
+  it("honours a client's tool_choice: the named tool or some tool is called even below the relevance threshold", async () => {
+    const tenantId = await newTenant();
+    const lookup = { type: "function", function: { name: "lookup_order", parameters: { type: "object", properties: { query: { type: "string" } }, required: ["query"] } } };
+    const weather = { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } };
+    // Nothing in "where is my parcel" matches any tool's text: unforced, the planner calls nothing.
+    const calls = (r: ReturnType<typeof completionOf>) => [...r.cio.tools.map((t) => t.name), ...(r.choices[0]!.message.tool_calls ?? []).map((c) => c.function.name)];
+    const ask = async (tool_choice?: unknown) => completionOf(await chat([user("where is my parcel")], { tenantId, body: { tools: [lookup, weather], tool_choice } }));
+    expect(calls(await ask())).toEqual([]);
+    const named = await ask({ type: "function", function: { name: "lookup_order" } });
+    expect(named.choices[0]!.finish_reason).toBe("tool_calls");
+    expect(named.choices[0]!.message.tool_calls).toEqual([expect.objectContaining({ function: { name: "lookup_order", arguments: JSON.stringify({ query: "where is my parcel" }) } })]);
+    // "required": some tool, ours or the client's, whichever the text can fill.
+    expect(calls(await ask("required"))).toHaveLength(1);
+    // A forced tool whose required arguments the text does not supply: said plainly, not answered in prose.
+    const cannot = await chat([user("where is my parcel")], { tenantId, body: { tools: [lookup, weather], tool_choice: { type: "function", function: { name: "get_weather" } } } });
+    expect(cannot).toMatchObject({ kind: "error", error: { status: 501, error: { code: "no_model_provider", param: "tool_choice", message: expect.stringContaining("'get_weather'") } } });
+  });
 });

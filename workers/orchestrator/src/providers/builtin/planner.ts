@@ -1,10 +1,11 @@
 /**
  * The builtin provider as a round of the agent loop. First round: rank the offered tools against the
  * request (BM25 × the tool's learned quality), fill the best viable tool's arguments from the text, and
- * call it. Once tool results are in the conversation: answer from them. No tool fits: say so. Every
+ * call it (among the tools a client's tool_choice names, when it names any). Once tool results are in the conversation: answer from them. No tool fits: say so. Every
  * answer ends with the notice that no language model was used.
  */
 import type { ChatMessage, FunctionTool, ToolManifest } from "../../../../../lib/protocol/index.js";
+import { ApiError } from "../../../../../lib/errors.js";
 import { newCallId, type ModelEvent, type ModelProvider, type ModelRound } from "../provider.js";
 import { fillArgs } from "./fill-args.js";
 import { BUILTIN_NOTICE, builtinAnswer, lastUserText } from "./index.js";
@@ -29,7 +30,8 @@ export function builtinProvider(o: BuiltinOptions): ModelProvider {
     async *round(r: ModelRound): AsyncIterable<ModelEvent> {
       const results = toolResultsSinceLastUser(r.messages);
       if (results === null && r.tools.length) {
-        const pick = choose(r.tools, lastUserText(r.messages), o);
+        const forced = forcedTools(r.tools, r.toolChoice);
+        const pick = forced ? chooseForced(forced, lastUserText(r.messages), o) : choose(r.tools, lastUserText(r.messages), o);
         if (pick) {
           yield { type: "tool_call", call: { id: newCallId(), name: pick.name, arguments: JSON.stringify(pick.args) } };
           return;
@@ -53,6 +55,34 @@ export function choose(tools: FunctionTool[], text: string, o: BuiltinOptions): 
     if (args) return { name, args };
   }
   return null;
+}
+
+/**
+ * The tools a client's tool_choice binds the planner to: the named one, or all for "required"; null when it
+ * binds nothing. The agent loop passes it for the first round only and has checked the name.
+ */
+function forcedTools(tools: FunctionTool[], choice: ModelRound["toolChoice"]): FunctionTool[] | null {
+  if (choice === "required") return tools;
+  const name = typeof choice === "object" ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
+  return name === undefined ? null : tools.filter((t) => t.function.name === name);
+}
+
+/**
+ * A call the client insists on: no relevance threshold (the client has judged that), ranked tools first. When
+ * the text supplies no tool's required arguments, the planner cannot honour it, and says so rather than answer
+ * in prose a client waiting for a tool call would misread.
+ */
+function chooseForced(tools: FunctionTool[], text: string, o: BuiltinOptions): { name: string; args: Record<string, unknown> } {
+  const pick = choose(tools, text, { ...o, minScore: Number.NEGATIVE_INFINITY });
+  if (pick) return pick;
+  const named = tools.length === 1 ? `'${tools[0]!.function.name}'` : "any tool";
+  throw new ApiError(
+    501,
+    "server_error",
+    `tool_choice asks for a call to ${named}, whose required arguments the builtin planner could not take from the request; forcing a call needs a language model (configure Workers AI, or CIO_UPSTREAM_BASE_URL with CIO_UPSTREAM_MODELS).`,
+    "no_model_provider",
+    "tool_choice",
+  );
 }
 
 /** The tool messages after the last user message, or null when the planner has not called a tool yet. */

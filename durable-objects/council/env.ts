@@ -18,6 +18,7 @@ export interface CouncilEnv {
   CIO_LOG_LEVEL?: string;
   CIO_UPSTREAM_API_KEY?: string;
   CIO_UPSTREAM_TIMEOUT_MS?: string;
+  CIO_UPSTREAM_ANSWER_TIMEOUT_MS?: string;
   CIO_UPSTREAM_RETRIES?: string;
   CIO_UPSTREAM_RETRY_BASE_MS?: string;
 }

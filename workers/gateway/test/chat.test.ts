@@ -138,12 +138,25 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(await mockLog(id)).toHaveLength(1);
   });
 
-  it("an upstream slower than the header timeout becomes a 504", async () => {
+  it("a non-streamed answer slower than the header timeout is waited for (its headers come with the whole answer), asked once", async () => {
     const t = await newTenant();
-    const res = await post(t, chatBody(withDirective("slow", { delayMs: 2600 })));
-    expect(res.status).toBe(504);
-    expect(await res.json()).toMatchObject({ error: { code: "upstream_timeout" } });
+    const id = `slow-answer-${crypto.randomUUID().slice(0, 8)}`;
+    const res = await post(t, chatBody(withDirective("slow", { delayMs: 2600, id })));
+    expect(res.status).toBe(200);
+    expect(await mockLog(id)).toHaveLength(1);
   }, 15_000);
+
+  it("an upstream past the answer timeout (non-streamed) or the header timeout (streamed) is a 504, asked once: never retried", async () => {
+    const t = await newTenant();
+    for (const [stream, delayMs] of [[false, 4600], [true, 2600]] as const) {
+      const id = `timeout-${stream}-${crypto.randomUUID().slice(0, 8)}`;
+      const res = await post(t, chatBody(withDirective("slow", { delayMs, id }), { stream }));
+      expect({ stream, status: res.status }).toEqual({ stream, status: 504 });
+      expect(await res.json()).toMatchObject({ error: { code: "upstream_timeout" } });
+      // The upstream had the request all along and may still be generating it: a retry doubled wait and bill.
+      expect(await mockLog(id)).toHaveLength(1);
+    }
+  }, 20_000);
 
   it("the request id travels over the service binding into the orchestrator's answer", async () => {
     const t = await newTenant();

@@ -32,6 +32,7 @@ export interface OrchestratorEnv extends CouncilEnv {
   CIO_UPSTREAM_API_KEY?: string;
   CIO_UPSTREAM_MODELS?: string;
   CIO_UPSTREAM_TIMEOUT_MS?: string;
+  CIO_UPSTREAM_ANSWER_TIMEOUT_MS?: string;
   CIO_UPSTREAM_RETRIES?: string;
   CIO_UPSTREAM_RETRY_BASE_MS?: string;
   CIO_USAGE_FLUSH_MS?: string;

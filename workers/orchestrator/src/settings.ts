@@ -14,9 +14,14 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_UPSTREAM_API_KEY: envOptionalString(),
   /** Model names offered as passthrough to the upstream, e.g. "gpt-4o-mini,llama3.1". */
   CIO_UPSTREAM_MODELS: envList(),
-  /** Time to wait for the upstream's response headers. */
+  /** Time to wait for the upstream's response headers on a streamed call (they come before the first token). */
   CIO_UPSTREAM_TIMEOUT_MS: envInt(60_000, 100, 600_000),
-  /** Retries of an upstream call that failed before any byte was answered (connect errors, 5xx). */
+  /**
+   * Time to wait for a non-streamed answer, whose headers come only with the whole answer: a long generation
+   * (a reasoning model, a large max_completion_tokens) takes minutes. OpenAI's SDKs wait 10 minutes.
+   */
+  CIO_UPSTREAM_ANSWER_TIMEOUT_MS: envInt(600_000, 100, 3_600_000),
+  /** Retries of an upstream call that failed before the upstream answered (connect errors, 5xx), never of one that timed out. */
   CIO_UPSTREAM_RETRIES: envInt(2, 0, 10),
   CIO_UPSTREAM_RETRY_BASE_MS: envInt(200, 1, 60_000),
   /** The upstream model behind `cio/auto` with the openai provider; default the first passthrough model. */

@@ -2,6 +2,8 @@
  * A minimal client for any OpenAI-compatible upstream (OpenAI, OpenRouter, Ollama, vLLM, llama.cpp).
  * It retries only what is safe to retry — the call failed before the upstream answered with a body we
  * could have used — with exponential backoff and jitter, and maps every failure to an OpenAI-shaped error.
+ * A call that timed out is not retried: the upstream had it all that time and may still be generating (and
+ * billing) it, so a retry doubled the wait and the bill.
  */
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
 import type { Logger } from "../../../../../lib/log.js";
@@ -11,7 +13,10 @@ import { backoffMs, sleep } from "../../../../../lib/time.js";
 export interface UpstreamConfig {
   baseUrl: string;
   apiKey?: string;
+  /** Wait for the headers of a streamed call. */
   timeoutMs: number;
+  /** Wait for a non-streamed call, whose headers come with the whole answer. */
+  answerTimeoutMs: number;
   retries: number;
   retryBaseMs: number;
 }
@@ -42,7 +47,7 @@ export async function postChat(
       log.warn("upstream answered with a retryable status", { status: response.status, attempt });
     } catch (err) {
       if (err instanceof ApiError || signal.aborted) throw err;
-      if (last) throw upstreamFailure(err);
+      if (last || err instanceof HeaderTimeout) throw upstreamFailure(err);
       log.warn("upstream call failed; retrying", { attempt, error: String(err) });
     }
     await sleep(backoffMs(attempt, cfg.retryBaseMs));
@@ -62,11 +67,15 @@ class HeaderTimeout extends Error {
   }
 }
 
-/** The timeout covers the wait for headers only: a long streamed answer must not be cut off by it. */
+/**
+ * The timeout covers the wait for headers only: a long streamed answer must not be cut off by it. A
+ * non-streamed answer's headers come with the whole answer, so it waits for that, as long as a generation takes.
+ */
 async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal: AbortSignal) {
   // A timer we can clear once headers arrive (AbortSignal.timeout cannot be cleared, and would cut the body).
   const headers = new AbortController();
-  const timer = setTimeout(() => headers.abort(new HeaderTimeout()), cfg.timeoutMs);
+  const streamed = (body as { stream?: unknown } | null)?.stream === true;
+  const timer = setTimeout(() => headers.abort(new HeaderTimeout()), streamed ? cfg.timeoutMs : cfg.answerTimeoutMs);
   try {
     return await fetch(`${cfg.baseUrl.replace(/\/$/, "")}/chat/completions`, {
       method: "POST",

@@ -21,4 +21,5 @@ export interface CouncilEnv {
   CIO_UPSTREAM_ANSWER_TIMEOUT_MS?: string;
   CIO_UPSTREAM_RETRIES?: string;
   CIO_UPSTREAM_RETRY_BASE_MS?: string;
+  CIO_UPSTREAM_RETRY_MAX_WAIT_MS?: string;
 }

@@ -52,7 +52,17 @@ export function withBothRetryHeaders(h: Headers, now = Date.now()) {
   const after = h.get("retry-after");
   if (ms && !after && Number.isFinite(Number(ms))) h.set("retry-after", String(Math.max(1, Math.ceil(Number(ms) / 1000))));
   if (after && !ms) {
-    const delta = /^\d+(\.\d+)?$/.test(after.trim()) ? Number(after) * 1000 : Date.parse(after) - now;
-    if (Number.isFinite(delta)) h.set("retry-after-ms", String(Math.max(0, Math.round(delta))));
+    const delta = retryDelayMs(h, now);
+    if (delta !== null) h.set("retry-after-ms", String(delta));
   }
+}
+
+/** The wait a response asks for (retry-after-ms, else retry-after in seconds or as an HTTP date), or null. */
+export function retryDelayMs(h: Headers, now = Date.now()): number | null {
+  const ms = Number(h.get("retry-after-ms")?.trim() || NaN);
+  if (Number.isFinite(ms)) return Math.max(0, Math.round(ms));
+  const after = h.get("retry-after")?.trim();
+  if (!after) return null;
+  const delta = /^\d+(\.\d+)?$/.test(after) ? Number(after) * 1000 : Date.parse(after) - now;
+  return Number.isFinite(delta) ? Math.max(0, Math.round(delta)) : null;
 }

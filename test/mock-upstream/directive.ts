@@ -11,6 +11,12 @@ export interface Directive {
   status?: number;
   /** The Retry-After header of that failure (a 429's, say). */
   retryAfter?: string;
+  /** More headers of that failure (retry-after-ms, x-should-retry). */
+  errorHeaders?: Record<string, string>;
+  /** The `code` of that failure's OpenAI error body (a number plays an upstream that sends one). */
+  errorCode?: string | number;
+  /** That failure's body exactly as given: another server's error shape, or an HTML page. */
+  errorBody?: string;
   /** Fail the first N attempts with `status` (default 503), then answer normally. */
   failTimes?: number;
   errorMessage?: string;

@@ -203,7 +203,12 @@ function toolCalls(res: ServerResponse, model: string, calls: { name: string; ar
 
 function failWith(res: ServerResponse, status: number, d: Directive, entry: LoggedRequest) {
   entry.completed = true;
-  json(res, status, { error: { message: d.errorMessage ?? `mock failure ${status}`, type: "server_error", param: null, code: null } }, d.retryAfter ? { "retry-after": d.retryAfter } : {});
+  const headers = { ...(d.retryAfter ? { "retry-after": d.retryAfter } : {}), ...d.errorHeaders };
+  if (d.errorBody !== undefined) {
+    res.writeHead(status, { "content-type": d.errorBody.startsWith("<") ? "text/html" : "application/json", ...headers });
+    return void res.end(d.errorBody);
+  }
+  json(res, status, { error: { message: d.errorMessage ?? `mock failure ${status}`, type: "server_error", param: null, code: d.errorCode ?? null } }, headers);
 }
 
 const words = (s: string) => s.match(/\S+\s*/g) ?? [""];

@@ -121,12 +121,45 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(next).toBe(200);
   });
 
-  it("an upstream 429 is passed on with both retry headers, as OpenAI's SDKs read them", async () => {
+  it("an upstream 429 asking for a long wait is passed on at once with both retry headers, as OpenAI's SDKs read them", async () => {
     const t = await newTenant();
-    const res = await post(t, chatBody(withDirective("busy", { status: 429, retryAfter: "7" })));
+    const id = crypto.randomUUID();
+    const res = await post(t, chatBody(withDirective("busy", { id, status: 429, retryAfter: "7" })));
     expect(res.status).toBe(429);
     expect(await res.json()).toMatchObject({ error: { type: "rate_limit_error", code: "upstream_rate_limited" } });
     expect([res.headers.get("retry-after"), res.headers.get("retry-after-ms")]).toEqual(["7", "7000"]);
+    expect(await mockLog(id)).toHaveLength(1); // not asked again in the same second, twice
+  });
+
+  it("an upstream 429 with a short wait is waited out and retried; a spent quota is passed on with its code, not to be retried", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const started = Date.now();
+    const res = await post(t, chatBody(withDirective("brief", { id, status: 429, failTimes: 1, errorHeaders: { "retry-after-ms": "300" } })));
+    expect(res.status).toBe(200);
+    expect(await mockLog(id)).toHaveLength(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+
+    const quota = crypto.randomUUID();
+    const spent = await post(t, chatBody(withDirective("broke", { id: quota, status: 429, errorCode: "insufficient_quota", errorMessage: "You exceeded your current quota." })));
+    expect(spent.status).toBe(429);
+    expect(await spent.json()).toMatchObject({ error: { type: "rate_limit_error", code: "insufficient_quota", message: expect.stringContaining("exceeded your current quota") } });
+    expect(spent.headers.get("x-should-retry")).toBe("false");
+    expect(await mockLog(quota)).toHaveLength(1);
+  });
+
+  it("upstream error bodies in other servers' shapes become OpenAI's: a message, and a code that is a string or null", async () => {
+    const t = await newTenant();
+    const cases = [
+      { errorBody: JSON.stringify({ object: "error", message: "too long", type: "BadRequestError", param: null, code: 400 }), message: "too long", code: "400" },
+      { errorBody: JSON.stringify({ error: { message: "too long", code: 400 } }), message: "too long", code: "400" },
+      { errorBody: "<html><body><h1>400 Bad Request</h1></body></html>", message: "HTTP 400 Bad Request", code: null },
+    ];
+    for (const c of cases) {
+      const res = await post(t, chatBody(withDirective("odd", { status: 400, errorBody: c.errorBody })));
+      expect(res.status).toBe(400);
+      expect((await res.json()) as unknown).toMatchObject({ error: { message: c.message, code: c.code } });
+    }
   });
 
   it("an upstream 400 is the client's fault: passed on as a 400, not retried", async () => {

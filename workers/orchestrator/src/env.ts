@@ -35,6 +35,7 @@ export interface OrchestratorEnv extends CouncilEnv {
   CIO_UPSTREAM_ANSWER_TIMEOUT_MS?: string;
   CIO_UPSTREAM_RETRIES?: string;
   CIO_UPSTREAM_RETRY_BASE_MS?: string;
+  CIO_UPSTREAM_RETRY_MAX_WAIT_MS?: string;
   CIO_USAGE_FLUSH_MS?: string;
   CIO_TOOL_HMAC_SECRET?: string;
 }

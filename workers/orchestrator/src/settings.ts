@@ -24,6 +24,8 @@ export const OrchestratorSettingsSchema = z.object({
   /** Retries of an upstream call that failed before the upstream answered (connect errors, 5xx), never of one that timed out. */
   CIO_UPSTREAM_RETRIES: envInt(2, 0, 10),
   CIO_UPSTREAM_RETRY_BASE_MS: envInt(200, 1, 60_000),
+  /** An upstream 429 asking for a longer wait than this goes to the client at once, with its retry headers. */
+  CIO_UPSTREAM_RETRY_MAX_WAIT_MS: envInt(2_000, 0, 60_000),
   /** The upstream model behind `cio/auto` with the openai provider; default the first passthrough model. */
   CIO_AUTO_MODEL: envOptionalString(),
   /** A Workers AI model with function calling. */

@@ -10,5 +10,6 @@ export function upstreamConfig(s: OrchestratorSettings, baseUrl: string): Upstre
     answerTimeoutMs: s.CIO_UPSTREAM_ANSWER_TIMEOUT_MS,
     retries: s.CIO_UPSTREAM_RETRIES,
     retryBaseMs: s.CIO_UPSTREAM_RETRY_BASE_MS,
+    retryMaxWaitMs: s.CIO_UPSTREAM_RETRY_MAX_WAIT_MS,
   };
 }

@@ -6,6 +6,7 @@
  * billing) it, so a retry doubled the wait and the bill.
  */
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
+import { retryDelayMs } from "../../../../../lib/http/errors.js";
 import type { Logger } from "../../../../../lib/log.js";
 import type { ChatCompletion } from "../../../../../lib/protocol/index.js";
 import { backoffMs, sleep } from "../../../../../lib/time.js";
@@ -19,6 +20,8 @@ export interface UpstreamConfig {
   answerTimeoutMs: number;
   retries: number;
   retryBaseMs: number;
+  /** The longest retry-after of an upstream's 429 that is waited out here rather than passed on. */
+  retryMaxWaitMs: number;
 }
 
 export interface UpstreamResponse {
@@ -42,16 +45,30 @@ export async function postChat(
     try {
       const response = await fetchWithHeaderTimeout(cfg, body, signal);
       if (response.ok) return { response, ms: Date.now() - started };
-      if (last || !RETRYABLE_STATUS.has(response.status)) throw await toApiError(response);
-      await response.body?.cancel();
-      log.warn("upstream answered with a retryable status", { status: response.status, attempt });
+      const error = await toApiError(response);
+      const wait = last || !RETRYABLE_STATUS.has(response.status) ? null : retryWait(error, cfg, attempt);
+      if (wait === null) throw error;
+      log.warn("upstream answered with a retryable status", { status: response.status, attempt, waitMs: wait });
+      await sleep(wait);
     } catch (err) {
       if (err instanceof ApiError || signal.aborted) throw err;
       if (last || err instanceof HeaderTimeout) throw upstreamFailure(err);
       log.warn("upstream call failed; retrying", { attempt, error: String(err) });
+      await sleep(backoffMs(attempt, cfg.retryBaseMs));
     }
-    await sleep(backoffMs(attempt, cfg.retryBaseMs));
   }
+}
+
+/**
+ * How long to wait before asking again, or null to pass the failure on now: the upstream's own retry-after
+ * is honoured when it is short, and a longer one (or a spent quota, which waiting does not fix) goes to the
+ * client with its headers, instead of three calls in half a second that the client's SDK then repeated.
+ */
+function retryWait(error: ApiError, cfg: UpstreamConfig, attempt: number): number | null {
+  if (error.headers["x-should-retry"] === "false") return null;
+  const asked = retryDelayMs(new Headers(error.headers));
+  if (asked !== null && asked > cfg.retryMaxWaitMs) return null;
+  return Math.max(asked ?? 0, backoffMs(attempt, cfg.retryBaseMs));
 }
 
 /** A 200 answer's body as a completion: a body that is anything else is the upstream's fault (502), not ours. */
@@ -99,23 +116,39 @@ function upstreamFailure(err: unknown): ApiError {
   return upstreamError(`The model upstream could not be reached: ${String(err)}`, 502, "upstream_unreachable");
 }
 
+/** Headers of an upstream's failure that tell the client when, and whether, to ask again. */
+const RETRY_HEADERS = ["retry-after", "retry-after-ms", "x-should-retry"];
+
 async function toApiError(res: Response): Promise<ApiError> {
-  const text = await res.text().catch(() => "");
-  let message = text.slice(0, 500) || res.statusText;
-  let param: string | null = null;
-  let code: string | null = null;
-  try {
-    const parsed = JSON.parse(text) as { error?: { message?: string; param?: string; code?: string } | string };
-    if (typeof parsed.error === "string") message = parsed.error;
-    else if (parsed.error?.message) ({ message, param = null, code = null } = parsed.error as never);
-  } catch {
-    /* a non-JSON error body is kept as text */
-  }
+  const { message, param, code } = errorFields(await res.text().catch(() => ""), res);
   if (CLIENT_FAULT_STATUS.has(res.status)) return new ApiError(res.status, "invalid_request_error", message, code, param);
+  const retry: Record<string, string> = {};
+  for (const h of RETRY_HEADERS) if (res.headers.get(h) !== null) retry[h] = res.headers.get(h)!;
   if (res.status === 429) {
-    const retry = res.headers.get("retry-after");
-    return new ApiError(429, "rate_limit_error", `The model upstream is rate limiting: ${message}`, "upstream_rate_limited", null, retry ? { "retry-after": retry } : {});
+    // A spent quota (OpenAI's insufficient_quota) comes as a 429 but does not pass by waiting.
+    if (code === "insufficient_quota") retry["x-should-retry"] = "false";
+    return new ApiError(429, "rate_limit_error", `The model upstream is rate limiting: ${message}`, code ?? "upstream_rate_limited", null, retry);
   }
   if (res.status === 401 || res.status === 403) return upstreamError("The model upstream rejected this platform's credentials.", 502, "upstream_auth");
   return upstreamError(`The model upstream failed with HTTP ${res.status}: ${message}`);
+}
+
+/**
+ * message, param and code from an error body in OpenAI's shape or another server's: vLLM's top-level
+ * `{"object":"error","message":…,"code":400}`, a bare string, numeric codes (our error shape has strings), or
+ * an HTML error page, which is no message for a client.
+ */
+function errorFields(text: string, res: Response): { message: string; param: string | null; code: string | null } {
+  const fallback = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
+  const asText = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : null);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { message: text.trimStart().startsWith("<") ? fallback : text.slice(0, 500) || fallback, param: null, code: null };
+  }
+  const b = (body ?? {}) as { error?: unknown; message?: unknown; code?: unknown; param?: unknown };
+  if (typeof b.error === "string") return { message: b.error, param: null, code: null };
+  const e = (typeof b.error === "object" && b.error !== null ? b.error : b) as { message?: unknown; param?: unknown; code?: unknown };
+  return { message: asText(e.message) ?? (text.slice(0, 500) || fallback), param: asText(e.param), code: asText(e.code) };
 }

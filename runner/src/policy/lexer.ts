@@ -9,8 +9,14 @@ import type { Dialect } from "./dialect.ts";
 export interface Lexed {
   /** Upper-cased keywords and identifiers outside strings and comments, with ";" kept as its own token. */
   tokens: string[];
-  /** A `/*! … *\/` or `/*M! … *\/` comment, which MySQL and MariaDB execute. */
+  /**
+   * A `/*! … *\/` or `/*M! … *\/` comment, which MySQL and MariaDB execute, or a `/*+ … *\/` optimizer hint:
+   * hints change how the statement runs (SET_VAR sets session variables, MAX_EXECUTION_TIME overrides the
+   * runner's timeout), and mysql2 fills `?` placeholders inside them, where the policy sees only a comment.
+   */
   executableComment: boolean;
+  /** `?` outside strings and comments: where a client-side driver (mysql2) may put parameter values. */
+  placeholders: number;
   unterminated: boolean;
   /**
    * Where the policy's parser and the database would split the text differently, so the parser would check
@@ -21,10 +27,10 @@ export interface Lexed {
   ambiguous: string | null;
 }
 
-const mysqlLike = (d: Dialect) => d === "mysql" || d === "mariadb";
+export const mysqlLike = (d: Dialect) => d === "mysql" || d === "mariadb";
 
 export function lex(sql: string, dialect: Dialect): Lexed {
-  const out: Lexed = { tokens: [], executableComment: false, unterminated: false, ambiguous: null };
+  const out: Lexed = { tokens: [], executableComment: false, placeholders: 0, unterminated: false, ambiguous: null };
   let i = 0;
   while (i < sql.length) {
     const c = sql[i]!;
@@ -35,7 +41,7 @@ export function lex(sql: string, dialect: Dialect): Lexed {
     } else if (c === "-" && next === "-") i = lineEnd(sql, i);
     else if (c === "#" && mysqlLike(dialect)) i = lineEnd(sql, i);
     else if (c === "/" && next === "*") {
-      if (mysqlLike(dialect) && /^\/\*M?!/.test(sql.slice(i, i + 4))) out.executableComment = true;
+      if (mysqlLike(dialect) && /^\/\*(M?!|\+)/.test(sql.slice(i, i + 4))) out.executableComment = true;
       i = blockCommentEnd(sql, i, dialect === "postgresql" || dialect === "transactsql", out);
     } else if (c === "'") i = quotedEnd(sql, i, "'", backslashEscapes(sql, i, dialect), out);
     else if (c === '"') i = quotedEnd(sql, i, '"', mysqlLike(dialect), out);
@@ -44,6 +50,9 @@ export function lex(sql: string, dialect: Dialect): Lexed {
     else if (c === "$" && dialect === "postgresql" && dollarTag(sql, i)) i = dollarEnd(sql, i, out);
     else if (c === ";") {
       out.tokens.push(";");
+      i++;
+    } else if (c === "?") {
+      out.placeholders++;
       i++;
     } else if (/[A-Za-z_]/.test(c)) {
       const m = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(sql.slice(i))!;

@@ -143,3 +143,42 @@ describe("audit log", () => {
     expect(typeof lines[0]?.ts).toBe("string");
   });
 });
+
+describe("mysql2's parameters, which it writes into the text at every ?", () => {
+  const p = new Policy(PolicyConfigSchema.parse({}), "mariadb", "app");
+  const file = "*/, LOAD_FILE(0x2f6574632f686f73746e616d65) AS f /*";
+
+  it("a ? inside a comment, a hint or a string is refused when parameters come with it", () => {
+    expect(refusal(p, { sql: "SELECT 1 /*+ ? */", params: [file] })).toMatch(/^policy_denied: .*optimizer hints/);
+    expect(refusal(p, { sql: "SELECT 1 /* ? */", params: [file] })).toMatch(/^bad_params: .*only as a placeholder/);
+    expect(refusal(p, { sql: "SELECT '?' AS a, ? AS b", params: ["x", "y"] })).toMatch(/^bad_params/);
+    expect(refusal(p, { sql: "SELECT 1 AS a -- ?\n", params: [file] })).toMatch(/^bad_params/);
+  });
+
+  it("a named query with such a ? is reported when the policy is loaded", () => {
+    const named = new Policy(PolicyConfigSchema.parse({ namedQueries: [{ name: "odd", sql: "SELECT id FROM t WHERE note = 'why?' AND id = ?", params: ["id"] }] }), "mysql", "app");
+    expect(named.problems()).toEqual([expect.stringMatching(/^named query odd: with parameters, \? may appear only as a placeholder/)]);
+  });
+
+  it("placeholders in code are fine, and so is a ? in a string when nothing is filled in", () => {
+    expect(refusal(p, { sql: "SELECT ? AS a, ? AS b", params: [1, "x"] })).toBe("accepted");
+    expect(refusal(p, { sql: "SELECT 'why?' AS a" })).toBe("accepted");
+  });
+});
+
+describe("PostgreSQL's catalog, searched before any schema", () => {
+  it("an unqualified pg_* name is pg_catalog's: an allow-list of public does not let it through", () => {
+    const p = policy({ allow: { schemas: ["public"] } });
+    expect(p.reason("SELECT * FROM orders")).toBeNull();
+    expect(p.reason("SELECT schemaname, tablename, most_common_vals FROM pg_stats")).toMatch(/pg_stats is not in this runner's allow-list/);
+    expect(p.reason("SELECT query FROM pg_stat_activity")).toMatch(/allow-list/);
+  });
+
+  it("with columns masked, the planner's statistics (sample values of every column) are refused", () => {
+    const sql = "SELECT most_common_vals FROM pg_stats WHERE attname = 'ssn'";
+    expect(policy({ maskColumns: ["ssn"] }).reason(sql)).toMatch(/sample values of columns/);
+    expect(policy({ maskColumns: ["ssn"] }).reason("SELECT * FROM pg_catalog.pg_statistic")).toMatch(/sample values/);
+    expect(policy().reason(sql)).toBeNull();
+  });
+});
+

@@ -7,8 +7,9 @@ import { RunnerError } from "../errors.ts";
 import type { NamedQuery, PolicyConfig } from "./config.ts";
 import { dialectOf, type Dialect } from "./dialect.ts";
 import { maskedNames, maskIndexes, maskingReason } from "./masking.ts";
+import { lex, mysqlLike } from "./lexer.ts";
 import { checkReadOnly } from "./read-only.ts";
-import { referencedTables, TableAllowList, tableReason } from "./tables.ts";
+import { referencedTables, statisticsReason, TableAllowList, tableReason } from "./tables.ts";
 
 export interface ResolvedQuery {
   sql: string;
@@ -29,7 +30,7 @@ export class Policy {
   constructor(config: PolicyConfig, kind: DbKind, defaultSchema: string) {
     this.config = config;
     this.dialect = dialectOf(kind);
-    this.tables = new TableAllowList(config.allow, defaultSchema);
+    this.tables = new TableAllowList(config.allow, defaultSchema, this.dialect);
     this.masked = maskedNames(config.maskColumns);
     this.named = new Map(config.namedQueries.map((q) => [q.name, q]));
   }
@@ -38,16 +39,16 @@ export class Policy {
   reason(sql: string): string | null {
     const verdict = checkReadOnly(sql, this.dialect, this.config.denyFunctions);
     if (!verdict.ok) return verdict.reason;
-    return (
-      tableReason(this.tables, referencedTables(sql, this.dialect, verdict.ast)) ??
-      maskingReason(verdict.ast, this.masked)
-    );
+    const refs = referencedTables(sql, this.dialect, verdict.ast);
+    return tableReason(this.tables, refs) ?? statisticsReason(refs, this.dialect, this.masked.size > 0) ?? maskingReason(verdict.ast, this.masked);
   }
 
   resolve(frame: QueryFrame): ResolvedQuery {
     const { sql, params, named } = frame.named !== undefined ? this.namedQuery(frame) : this.adHoc(frame);
     const why = this.reason(sql);
     if (why) throw new RunnerError("policy_denied", why);
+    const misplaced = params.length && mysqlLike(this.dialect) ? placeholderReason(sql, this.dialect) : null;
+    if (misplaced) throw new RunnerError("bad_params", misplaced);
     return {
       sql,
       params,
@@ -79,7 +80,8 @@ export class Policy {
   /** Problems with the policy itself (named queries it would refuse); empty when valid. */
   problems(): string[] {
     return this.config.namedQueries.flatMap((q) => {
-      const why = this.reason(q.sql);
+      let why = this.reason(q.sql);
+      if (!why && q.params.length && mysqlLike(this.dialect)) why = placeholderReason(q.sql, this.dialect);
       return why ? [`named query ${q.name}: ${why}`] : [];
     });
   }
@@ -105,3 +107,15 @@ export class Policy {
     return { sql: q.sql, params: q.params.map((p) => given[p] ?? null), named: name };
   }
 }
+
+/**
+ * mysql2 puts parameter values into the text itself, at every `?` it finds, inside strings and comments too;
+ * the policy checked the text without them. A value put where the policy saw a string or a comment could
+ * close it and run as SQL (reading server files, writing them, taking locks), so every `?` must be one the
+ * policy saw as a placeholder.
+ */
+function placeholderReason(sql: string, dialect: Dialect): string | null {
+  const all = sql.split("?").length - 1;
+  return all === lex(sql, dialect).placeholders ? null : "with parameters, ? may appear only as a placeholder, not inside a string or comment";
+}
+

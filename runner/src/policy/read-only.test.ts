@@ -48,6 +48,21 @@ describe("reasons say what was wrong", () => {
     expect(reason("SELECT 1 /*! , 2 */", "mysql")).toMatch(/executable comments/);
   });
 
+  it("refuses MySQL optimizer hints: they set session variables and the timeout, and mysql2 fills ? inside them", () => {
+    expect(reason("SELECT 1 /*+ x */", "mysql")).toMatch(/optimizer hints/);
+    expect(reason("SELECT /*+ MAX_EXECUTION_TIME(100000) */ * FROM t", "mariadb")).toMatch(/optimizer hints/);
+    expect(reason("SELECT /*+ SET_VAR(sql_mode='NO_BACKSLASH_ESCAPES') */ 1", "mysql")).toMatch(/optimizer hints/);
+    expect(reason("SELECT 1 /* + a plain comment */", "mysql")).toBe("accepted");
+  });
+
+  it("refuses a T-SQL statement word the parser took for an alias: T-SQL needs no ; between statements", () => {
+    for (const sql of ["SELECT * FROM t SHUTDOWN", "SELECT 1 RECONFIGURE", "SELECT 1 CHECKPOINT", "SELECT 1 COMMIT", "SELECT a FROM t SETUSER", "SELECT 1 x WAITFOR DELAY '01:00'"]) {
+      expect({ sql, reason: reason(sql, "transactsql") }).toEqual({ sql, reason: expect.stringMatching(/not allowed: in T-SQL it starts another statement/) });
+    }
+    // Quoted, or in a string, such a word is a name or text; FETCH belongs to OFFSET … FETCH.
+    expect(reason("SELECT [set], 'commit' AS c FROM t ORDER BY c OFFSET 0 ROWS FETCH NEXT 5 ROWS ONLY", "transactsql")).toBe("accepted");
+  });
+
   it("lets pg_sleep through: the statement timeout bounds it", () => {
     expect(reason("SELECT pg_sleep(10)")).toBe("accepted");
   });

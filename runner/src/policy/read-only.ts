@@ -22,7 +22,7 @@ const refuse = (reason: string): Verdict => ({ ok: false, reason });
 
 export function checkReadOnly(sql: string, dialect: Dialect, extraDeny: readonly string[] = []): Verdict {
   const lexed = lex(sql, dialect);
-  const lexical = lexicalReason(lexed);
+  const lexical = lexicalReason(lexed) ?? (dialect === "transactsql" ? tsqlStatementWord(lexed.tokens) : null);
   if (lexical) return refuse(lexical);
   let statements: AstNode[];
   try {
@@ -41,13 +41,31 @@ export function checkReadOnly(sql: string, dialect: Dialect, extraDeny: readonly
 function lexicalReason(lexed: Lexed): string | null {
   if (lexed.tokens.length === 0) return "empty statement: send one SELECT";
   if (lexed.unterminated) return "unterminated string, identifier or comment";
-  if (lexed.executableComment) return "MySQL executable comments (/*! … */) are not allowed";
+  if (lexed.executableComment) return "MySQL executable comments (/*! … */) and optimizer hints (/*+ … */) are not allowed";
   if (lexed.ambiguous) return `${lexed.ambiguous} is not allowed: the policy and the database would read the statement differently`;
   const n = statementCount(lexed.tokens);
   if (n > 1) return `multiple statements are not allowed (found ${n}); send exactly one SELECT`;
   const first = lexed.tokens[0]!;
   if (!READ_START.has(first)) return notSelect(first);
   return null;
+}
+
+/**
+ * T-SQL needs no `;` between statements, and the parser reads a word after a SELECT as an alias, so
+ * `SELECT * FROM t SHUTDOWN` parsed as one SELECT and ran as two statements. These words start statements and
+ * are reserved in T-SQL (never an unquoted name), and none belongs in a SELECT: anywhere outside quotes they
+ * are refused.
+ */
+const TSQL_STATEMENT_WORDS = new Set([
+  "BACKUP", "BEGIN", "BREAK", "BULK", "CHECKPOINT", "CLOSE", "COMMIT", "CONTINUE", "CREATE", "DBCC", "DEALLOCATE",
+  "DECLARE", "DELETE", "DENY", "DROP", "EXEC", "EXECUTE", "GOTO", "GRANT", "IF", "INSERT", "KILL", "MERGE", "OPEN",
+  "PRINT", "RAISERROR", "READTEXT", "RECONFIGURE", "RESTORE", "RETURN", "REVERT", "REVOKE", "ROLLBACK", "SAVE", "SET",
+  "SETUSER", "SHUTDOWN", "TRAN", "TRANSACTION", "TRUNCATE", "UPDATE", "UPDATETEXT", "USE", "WAITFOR", "WHILE", "WRITETEXT",
+]);
+
+function tsqlStatementWord(tokens: string[]): string | null {
+  const word = tokens.find((t) => TSQL_STATEMENT_WORDS.has(t));
+  return word ? `${word} is not allowed: in T-SQL it starts another statement (quote a column of that name as [${word.toLowerCase()}])` : null;
 }
 
 function innerReason(stmt: AstNode, dialect: Dialect, extraDeny: readonly string[]): string | null {

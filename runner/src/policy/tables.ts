@@ -1,8 +1,9 @@
 /**
  * Schema and table allow-lists. Entries are "schema", "schema.table", "schema.*" or a bare "table" (which
  * means the table in the database's default schema). Comparison ignores case. An unqualified reference in a
- * query is taken to be in the default schema, so a catalog view reached through the search path
- * (PostgreSQL's pg_stats, say) is refused unless it is listed.
+ * query is taken to be in the default schema, except where the database looks elsewhere first: PostgreSQL
+ * searches pg_catalog before any schema, so an unqualified pg_stats is pg_catalog's, and is refused unless
+ * pg_catalog is listed (taken as public's, it passed an allow-list of public and showed other schemas' data).
  */
 import { cteNames, fromTables, parserTableList } from "./ast.ts";
 import type { Dialect } from "./dialect.ts";
@@ -17,7 +18,10 @@ export class TableAllowList {
   private readonly tables: Set<string> | null;
   private readonly defaultSchema: string;
 
-  constructor(allow: { schemas?: string[]; tables?: string[] } | undefined, defaultSchema: string) {
+  private readonly dialect: Dialect | null;
+
+  constructor(allow: { schemas?: string[]; tables?: string[] } | undefined, defaultSchema: string, dialect: Dialect | null = null) {
+    this.dialect = dialect;
     this.defaultSchema = defaultSchema.toLowerCase();
     this.schemas = allow?.schemas ? new Set(allow.schemas.map((s) => s.toLowerCase())) : null;
     this.tables = allow?.tables ? new Set(allow.tables.map((t) => this.qualify(t))) : null;
@@ -29,7 +33,7 @@ export class TableAllowList {
 
   allows(ref: TableRef): boolean {
     if (!this.active) return true;
-    const schema = (ref.schema ?? this.defaultSchema).toLowerCase();
+    const schema = (ref.schema ?? schemaOfUnqualified(ref.table, this.dialect) ?? this.defaultSchema).toLowerCase();
     if (this.schemas?.has(schema)) return true;
     return Boolean(this.tables?.has(`${schema}.${ref.table.toLowerCase()}`) || this.tables?.has(`${schema}.*`));
   }
@@ -38,6 +42,24 @@ export class TableAllowList {
     const e = entry.toLowerCase();
     return e.includes(".") ? e : `${this.defaultSchema}.${e}`;
   }
+}
+
+/** PostgreSQL's catalog relations are all named pg_*, and pg_catalog is searched before the search path. */
+function schemaOfUnqualified(table: string, dialect: Dialect | null): string | null {
+  return dialect === "postgresql" && /^pg_/i.test(table) ? "pg_catalog" : null;
+}
+
+/**
+ * Catalog views that hold sample values of any column (the planner's statistics: most common values,
+ * histograms), whatever the allow-list says: with columns masked, they would show the masked values.
+ */
+const STATISTICS = new Set(["pg_catalog.pg_stats", "pg_catalog.pg_stats_ext", "pg_catalog.pg_stats_ext_exprs", "pg_catalog.pg_statistic", "pg_catalog.pg_statistic_ext_data", "information_schema.column_statistics"]);
+
+/** A reason when masking is on and the statement reads the planner's statistics, or null. */
+export function statisticsReason(refs: TableRef[], dialect: Dialect, masking: boolean): string | null {
+  if (!masking) return null;
+  const bad = refs.find((r) => STATISTICS.has(`${(r.schema ?? schemaOfUnqualified(r.table, dialect) ?? "").toLowerCase()}.${r.table.toLowerCase()}`));
+  return bad ? `${bad.table} holds sample values of columns, masked ones included: not allowed while columns are masked` : null;
 }
 
 /** Every table a statement reads, from the parser's own list and a walk of FROM items, minus its CTEs. */

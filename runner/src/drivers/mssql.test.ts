@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
-const world = vi.hoisted(() => ({ pools: [] as { config: Record<string, unknown> }[], transactions: [] as { rolledBack: boolean }[] }));
+const world = vi.hoisted(() => ({ pools: [] as { config: Record<string, unknown> }[], transactions: [] as { rolledBack: boolean }[], onBegin: null as (() => void) | null }));
 
 vi.mock("mssql", async () => {
   const { EventEmitter: Emitter } = await import("node:events");
@@ -15,7 +15,9 @@ vi.mock("mssql", async () => {
     constructor() {
       world.transactions.push(this);
     }
-    async begin() {}
+    async begin() {
+      world.onBegin?.();
+    }
     async rollback() {
       if (this.active) throw Object.assign(new Error("Can't rollback transaction. There is a request in progress."), { code: "EREQINPROG" });
       this.rolledBack = true;
@@ -87,6 +89,7 @@ describe("SQL Server driver (scripted mssql)", () => {
   beforeEach(() => {
     world.pools.length = 0;
     world.transactions.length = 0;
+    world.onBegin = null;
   });
 
   it("sizes its pool from maxConcurrent and leaves timeouts to the runner's watchdog", async () => {
@@ -114,6 +117,14 @@ describe("SQL Server driver (scripted mssql)", () => {
     await expect(readAll(stream)).rejects.toMatchObject({ code: "cancelled" });
     await stream.close();
     expect(world.transactions[0]?.rolledBack).toBe(true);
+  });
+
+  it("a cancel that comes while the transaction is being opened still cancels the query", async () => {
+    const driver = await createDriver({ kind: "mssql", url: "mssql://reader:pw@db.internal/sales" }, 4);
+    const abort = new AbortController();
+    world.onBegin = () => abort.abort();
+    const opened = driver.open("SELECT n FROM big", [], { timeoutMs: 10_000, batchRows: 10, signal: abort.signal }).then(readAll);
+    await expect(opened).rejects.toMatchObject({ code: "cancelled" });
   });
 });
 

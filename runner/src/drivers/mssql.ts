@@ -70,6 +70,9 @@ export class MssqlDriver implements Driver {
     opts.signal.addEventListener("abort", onAbort, { once: true });
     // Settles when tedious is done with the request; failures themselves arrive as the "error" event.
     const finished = request.query(sql).then(() => {}, () => {});
+    // A cancel that came while the transaction was opening found no listener: SQL Server has no statement
+    // timeout here (the watchdog's has fired already), so the query would have run on.
+    if (opts.signal.aborted) onAbort();
     const cols = await columns.catch(async (err: unknown) => {
       opts.signal.removeEventListener("abort", onAbort);
       await finished;

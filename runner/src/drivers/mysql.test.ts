@@ -103,6 +103,43 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
     await waitFor(async () => (await running(HEAVY)) === 0);
   });
 
+  it("a cancel that comes while the session is being set up still stops the query", async () => {
+    const d = new MysqlDriver(url, "mariadb", 2);
+    const cancel = new AbortController();
+    // The cancel lands during the setup statements, before the query itself is sent.
+    const setup = (d as unknown as { sessionSql: (...a: unknown[]) => Promise<string> }).sessionSql.bind(d);
+    (d as unknown as { sessionSql: (...a: unknown[]) => Promise<string> }).sessionSql = async (...a) => {
+      const sql = await setup(...a);
+      cancel.abort();
+      return sql;
+    };
+    try {
+      const opened = d.open(HEAVY, [], { timeoutMs: 60_000, batchRows: 100, signal: cancel.signal }).then((s) => s.next());
+      await expect(opened).rejects.toMatchObject({ code: "cancelled" });
+      await waitFor(async () => (await running(HEAVY)) === 0);
+    } finally {
+      await d.close();
+    }
+  }, 20_000);
+
+  it("runs its sessions without NO_BACKSLASH_ESCAPES or ANSI_QUOTES, so the server reads quotes as the policy does", async () => {
+    const d = new MysqlDriver(url, "mariadb", 1);
+    try {
+      // A server whose default mode has them (set here on the pool's one connection, before the driver reads it).
+      const pool = (d as unknown as { pool: import("mysql2").Pool }).pool.promise();
+      await pool.query("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES,ANSI_QUOTES')");
+      const { run } = harness(d);
+      // To the policy one string; under NO_BACKSLASH_ESCAPES the string ends at \' and the rest runs as SQL.
+      const o = await run({ sql: "SELECT 'a\\' AS x, DATABASE() AS y #' AS z" });
+      expect(o.error).toBeUndefined();
+      expect(o.columns).toHaveLength(1);
+      const [rows] = await pool.query("SELECT @@SESSION.sql_mode AS m");
+      expect((rows as { m: string }[])[0]!.m).not.toMatch(/NO_BACKSLASH_ESCAPES|ANSI_QUOTES/);
+    } finally {
+      await d.close();
+    }
+  });
+
   it("runs maxConcurrent queries side by side and can still KILL one of them", async () => {
     // A pool of 10 under maxConcurrent 12 left two queries waiting, and KILL QUERY (which needs a
     // connection of its own) queued behind the very queries it was meant to stop.

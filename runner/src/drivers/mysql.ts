@@ -19,6 +19,9 @@ const SCHEMA_SQL = `
 
 const TYPE_NAMES = new Map(Object.entries(mysql.Types).map(([name, id]) => [id, name.toLowerCase()]));
 
+/** sql_mode flags under which MySQL reads quotes and backslashes otherwise than the policy's lexer. */
+const POLICY_BREAKING_MODES = new Set(["NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI"]);
+
 type State = { cancelled: boolean; timedOut: boolean; closed: boolean; ended: boolean };
 
 export class MysqlDriver implements Driver {
@@ -26,6 +29,7 @@ export class MysqlDriver implements Driver {
   readonly defaultSchema: string;
   private readonly pool: Pool;
   private mariadb: boolean | null = null;
+  private sqlMode: string | null = null;
 
   /** `poolSize` comes from poolSizeFor: KILL QUERY needs a connection of its own while the query's is busy. */
   constructor(url: string, kind: "mysql" | "mariadb", poolSize: number) {
@@ -61,10 +65,12 @@ export class MysqlDriver implements Driver {
     };
     try {
       opts.signal.throwIfAborted();
-      await conn.promise().query(await this.timeoutSql(conn, opts.timeoutMs));
+      await conn.promise().query(await this.sessionSql(conn, opts.timeoutMs));
       await conn.promise().query("START TRANSACTION READ ONLY");
       const query = conn.query({ sql, values: params, rowsAsArray: true });
       opts.signal.addEventListener("abort", onAbort, { once: true });
+      // A cancel that came during the setup above found no listener, and the query would run to its timeout.
+      if (opts.signal.aborted) onAbort();
       const columns = new Promise<Column[]>((resolve, reject) => {
         query.once("fields", (fields: FieldPacket[]) => resolve(fields.map(columnOf)));
         query.once("error", reject);
@@ -131,13 +137,22 @@ export class MysqlDriver implements Driver {
     });
   }
 
-  private async timeoutSql(conn: PoolConnection, timeoutMs: number): Promise<string> {
-    if (this.mariadb === null) {
-      const [rows] = await conn.promise().query("SELECT VERSION() AS v");
-      this.mariadb = /mariadb/i.test(String((rows as { v: string }[])[0]?.v));
+  /**
+   * The session's timeout, and its sql_mode as the policy reads SQL: with NO_BACKSLASH_ESCAPES (a server
+   * default some sites set) `'a\' …` ends the string where the policy's lexer does not, so text it saw as one
+   * string ran as SQL, and mysql2's escaping of parameter values broke too; with ANSI_QUOTES (or ANSI) "…" is a
+   * name, not a string. Both are taken out of the server's mode for the runner's sessions.
+   */
+  private async sessionSql(conn: PoolConnection, timeoutMs: number): Promise<string> {
+    if (this.mariadb === null || this.sqlMode === null) {
+      const [rows] = await conn.promise().query("SELECT VERSION() AS v, @@SESSION.sql_mode AS m");
+      const row = (rows as { v: string; m: string }[])[0];
+      this.mariadb = /mariadb/i.test(String(row?.v));
+      this.sqlMode = String(row?.m ?? "").split(",").filter((m) => m && !POLICY_BREAKING_MODES.has(m.toUpperCase())).join(",");
     }
     const ms = Math.ceil(timeoutMs);
-    return this.mariadb ? `SET SESSION max_statement_time = ${ms / 1000}` : `SET SESSION max_execution_time = ${ms}`;
+    const timeout = this.mariadb ? `max_statement_time = ${ms / 1000}` : `max_execution_time = ${ms}`;
+    return `SET SESSION ${timeout}, sql_mode = ${mysql.escape(this.sqlMode)}`;
   }
 
   private async kill(threadId: number) {

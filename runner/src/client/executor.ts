@@ -32,6 +32,9 @@ export interface ExecutorOptions {
 }
 
 type AuditFields = Omit<AuditEntry, "id" | "requestId">;
+/** Rows in a query's first fetch, before anything is known of their size. */
+const FIRST_BATCH_ROWS = 16;
+
 const wireCode = (e: RunnerError): RunnerErrorCode => (e.code === "config" ? "internal" : e.code);
 
 interface Running {
@@ -110,7 +113,9 @@ export class QueryExecutor {
     log.info("query started", { named: q.named, maxRows: q.maxRows, timeoutMs: q.timeoutMs });
     try {
       const signal = running.controller.signal;
-      stream = await this.opts.driver.open(q.sql, q.params, { timeoutMs: q.timeoutMs, batchRows: this.opts.chunkRows, signal });
+      // A first batch small enough whatever the rows weigh; later ones are sized by what they turned out to weigh.
+      const batchRows = Math.min(this.opts.chunkRows, FIRST_BATCH_ROWS);
+      stream = await this.opts.driver.open(q.sql, q.params, { timeoutMs: q.timeoutMs, batchRows, signal });
       const { rowCount, truncatedBy } = await this.pump(frame, q, stream, running);
       const elapsedMs = Math.round(performance.now() - started);
       const truncated = truncatedBy !== undefined;
@@ -172,7 +177,12 @@ export class QueryExecutor {
       this.send(frame);
       seq++;
     };
-    for (let batch = await stream.next(); batch; batch = await stream.next()) {
+    let seen = 0;
+    let seenBytes = 0;
+    // Rows to fetch next: as many as the bytes still allowed hold at the rows' average size (at least one),
+    // at most chunkRows. 500 rows of a few MB each were fetched whole before a byte was counted.
+    const nextRows = () => Math.max(1, Math.min(this.opts.chunkRows, Math.floor((q.maxBytes - bytes - gathered) / Math.max(1, seenBytes / seen))));
+    for (let batch = await stream.next(); batch; batch = await stream.next(nextRows())) {
       signal.throwIfAborted();
       for (const row of batch) {
         if (rowCount + json.length >= q.maxRows) {
@@ -182,6 +192,8 @@ export class QueryExecutor {
         const s = JSON.stringify(maskRow(row, masked, MASK));
         json.push(s);
         gathered += s.length + 1;
+        seen++;
+        seenBytes += s.length + 1;
       }
       if (truncatedBy || gathered >= this.opts.frameBytes || bytes + gathered > q.maxBytes) await flush();
       if (truncatedBy) break;

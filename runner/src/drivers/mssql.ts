@@ -81,7 +81,7 @@ export class MssqlDriver implements Driver {
     });
     return {
       columns: cols,
-      next: () => queue.take(opts.batchRows).catch((err: unknown) => Promise.reject(classify(err, state))),
+      next: (maxRows = opts.batchRows) => queue.take(maxRows).catch((err: unknown) => Promise.reject(classify(err, state))),
       close: async () => {
         if (state.closed) return;
         state.closed = true;

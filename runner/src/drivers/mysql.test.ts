@@ -47,7 +47,7 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
     expect(o.error).toBeUndefined();
     expect(o.columns).toEqual(["id", "big", "label", "at", "nothing"]);
     expect(o.rows).toHaveLength(10000);
-    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(10);
+    expect(o.frames.filter((f) => f.type === "rows").map((f) => ("rows" in f ? f.rows.length : 0))).toEqual([16, ...Array(9).fill(1000), 984]);
     expect(o.rows[0]).toEqual([1, "1000000000000", "row 1", "2026-01-01 00:01:00", null]);
     expect(o.done).toMatchObject({ rowCount: 10000, truncated: false });
     expect((await driver.schema()).find((t) => t.name === "canary")?.columns.map((c) => c.name)).toEqual(["id", "v"]);

@@ -99,10 +99,10 @@ export class MysqlDriver implements Driver {
   ): QueryStream {
     return {
       columns,
-      next: async () => {
+      next: async (maxRows = opts.batchRows) => {
         const batch: unknown[][] = [];
         try {
-          while (batch.length < opts.batchRows && !state.ended) {
+          while (batch.length < maxRows && !state.ended) {
             const r = await rows.next();
             if (r.done) state.ended = true;
             else batch.push(encodeRow(r.value));

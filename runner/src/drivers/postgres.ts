@@ -70,18 +70,20 @@ export class PostgresDriver implements Driver {
   ): QueryStream {
     let pending: unknown[][] | null = first.rows;
     let exhausted = first.rows.length < opts.batchRows;
+    const fetch = async (n: number) => {
+      const rows = await this.nextBatch(cursor, n, state);
+      if (!rows || rows.length < n) exhausted = true;
+      return rows;
+    };
     return {
       columns: first.columns,
-      next: async () => {
+      next: async (maxRows = opts.batchRows) => {
         if (pending) {
           const rows = pending;
           pending = null;
-          return rows.length ? rows : exhausted ? null : this.nextBatch(cursor, opts, state);
+          return rows.length ? rows : exhausted ? null : fetch(maxRows);
         }
-        if (exhausted) return null;
-        const rows = await this.nextBatch(cursor, opts, state);
-        if (!rows || rows.length < opts.batchRows) exhausted = true;
-        return rows;
+        return exhausted ? null : fetch(maxRows);
       },
       close: async () => {
         if (state.closed) return;
@@ -100,9 +102,9 @@ export class PostgresDriver implements Driver {
     };
   }
 
-  private async nextBatch(cursor: Cursor<unknown[]>, opts: QueryOptions, state: { cancelled: boolean; timedOut: boolean }) {
+  private async nextBatch(cursor: Cursor<unknown[]>, n: number, state: { cancelled: boolean; timedOut: boolean }) {
     try {
-      const { rows } = await read(cursor, opts.batchRows);
+      const { rows } = await read(cursor, n);
       return rows.length ? rows : null;
     } catch (err) {
       throw classify(err, state);

@@ -23,8 +23,34 @@ describe("SQLite driver", () => {
     expect(o.columns).toEqual(["id", "name", "photo"]);
     expect(o.rows).toHaveLength(5000);
     expect(o.rows[0]).toEqual([1, "person 1", "\\x6869"]);
-    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(5);
+    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(6); // 16 rows first, then full batches
     expect(o.done).toMatchObject({ rowCount: 5000, truncated: false });
+  });
+
+  it("fetches wide rows a few at a time, as many as the bytes still allowed hold", async () => {
+    const wide = join(mkdtempSync(join(tmpdir(), "cio-wide-")), "wide.db");
+    const db = new DatabaseSync(wide);
+    db.exec("CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT)");
+    const insert = db.prepare("INSERT INTO docs (body) VALUES (?)");
+    for (let i = 0; i < 300; i++) insert.run("x".repeat(100_000));
+    db.close();
+    const d = new SqliteDriver(wide);
+    let pulled = 0;
+    const counting = Object.assign(Object.create(d) as SqliteDriver, {
+      open: async (...a: Parameters<SqliteDriver["open"]>) => {
+        const s = await d.open(...a);
+        return { ...s, columns: s.columns, next: async (n?: number) => ((r) => ((pulled += r?.length ?? 0), r))(await s.next(n)) };
+      },
+    });
+    try {
+      // 1 MB allowed, 100 kB rows, chunkRows 500: 500 rows (50 MB) were fetched at once before any was counted.
+      const o = await harness(counting, {}, { chunkRows: 500 }).run({ sql: "SELECT id, body FROM docs", maxBytes: 1_000_000 });
+      expect(o.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
+      expect(o.rows.length).toBe(9);
+      expect(pulled).toBeLessThanOrEqual(16 + 1);
+    } finally {
+      d.close();
+    }
   });
 
   it("runs overlapping queries side by side, each with its full result", async () => {

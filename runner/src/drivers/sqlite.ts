@@ -84,7 +84,7 @@ export class SqliteDriver implements Driver {
     }
     return {
       columns,
-      next: async () => {
+      next: async (maxRows = opts.batchRows) => {
         if (pending) {
           const first = pending;
           pending = null;
@@ -93,7 +93,7 @@ export class SqliteDriver implements Driver {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (opts.signal.aborted) throw new RunnerError("cancelled", "the query was cancelled");
         if (Date.now() > deadline) throw new RunnerError("timeout", "the statement timeout was reached");
-        return readBatch(cursor, opts.batchRows, deadline, state);
+        return readBatch(cursor, maxRows, deadline, state);
       },
       close: async () => {
         if (state.closed) return;

@@ -7,7 +7,7 @@ import type { Column, DbKind, SchemaTable, SqlScalar } from "../../../lib/protoc
 
 export interface QueryOptions {
   timeoutMs: number;
-  /** Rows fetched from the database per round trip. */
+  /** Rows fetched from the database per round trip, unless `next` asks for another number. */
   batchRows: number;
   /** Aborting cancels the statement on the database server itself (pg_cancel_backend, KILL QUERY, …). */
   signal: AbortSignal;
@@ -15,8 +15,12 @@ export interface QueryOptions {
 
 export interface QueryStream {
   readonly columns: Column[];
-  /** The next batch of rows (arrays in column order), or null when the result is exhausted. */
-  next(): Promise<unknown[][] | null>;
+  /**
+   * The next batch of rows (arrays in column order), at most `maxRows` (default batchRows), or null when the
+   * result is exhausted. The caller sizes batches by the bytes rows turn out to take, so wide rows (documents,
+   * blobs) are not fetched hundreds at a time into memory.
+   */
+  next(maxRows?: number): Promise<unknown[][] | null>;
   /** Ends the transaction (always rolled back) and releases the connection. Safe to call more than once. */
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ const POSTGRES_EXACT = [
   "cursor_to_xml", "cursor_to_xmlschema", "table_to_xml", "table_to_xml_and_xmlschema", "schema_to_xml",
   "schema_to_xml_and_xmlschema",
   "database_to_xml", "database_to_xml_and_xmlschema", "pg_logdir_ls", "pg_stat_statements_reset",
+  "lowrite", "loread",
 ];
 /** They run SQL passed as text, which this policy never sees: its tables, columns and functions go unchecked. */
 const POSTGRES_RUN_SQL = [
@@ -22,7 +23,7 @@ const POSTGRES_RUN_SQL = [
 const POSTGRES_PREFIXES = [
   "pg_read_", "pg_ls_", "pg_file_", "lo_", "dblink", "pg_advisory", "pg_try_advisory", "pg_stat_reset",
   "pg_replication_", "pg_logical_", "pg_create_", "pg_drop_", "pg_start_", "pg_stop_", "pg_backup_",
-  "pg_switch_", "pg_wal_replay_", "pg_xlog",
+  "pg_switch_", "pg_wal_replay_", "pg_xlog", "pg_copy_",
 ];
 const MYSQL_EXACT = [
   "sleep", "benchmark", "load_file", "get_lock", "release_lock", "release_all_locks", "is_used_lock",

@@ -45,6 +45,9 @@ describe("reasons say what was wrong", () => {
     expect(reason("SELECT * INTO x FROM t")).toMatch(/SELECT … INTO/);
     expect(reason("SELECT pg_terminate_backend(1)")).toMatch(/pg_terminate_backend\(\) is not allowed/);
     expect(reason("SELECT sleep(5)", "mysql")).toMatch(/sleep\(\) is not allowed/);
+    expect(reason("SELECT lowrite(lo_open(1, 131072), 'x')")).toMatch(/not allowed/);
+    expect(reason("SELECT loread(0, 10)")).toMatch(/loread\(\) is not allowed/);
+    expect(reason("SELECT * FROM pg_copy_logical_replication_slot('a', 'b')")).toMatch(/pg_copy_logical_replication_slot\(\) is not allowed/);
     expect(reason("SELECT 1 /*! , 2 */", "mysql")).toMatch(/executable comments/);
   });
 

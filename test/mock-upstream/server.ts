@@ -133,7 +133,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
 
 async function stream(res: ServerResponse, model: string, answer: string, usage: object, d: Directive, body: Record<string, unknown>, entry: LoggedRequest) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  const base = { id: "chatcmpl-mock-stream", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
+  // One `created` (long past, so a chunk stamped anew stands out) and a fingerprint, as OpenAI sends them.
+  const base = { id: "chatcmpl-mock-stream", object: "chat.completion.chunk", created: 1_700_000_000, model, system_fingerprint: "fp_mock" };
   const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
   const parts = words(answer);
   for (let i = 0; i < parts.length; i++) {
@@ -141,7 +142,7 @@ async function stream(res: ServerResponse, model: string, answer: string, usage:
     if (d.breakAfter !== undefined && i === d.breakAfter) return void res.destroy();
     if (d.endAfter !== undefined && i === d.endAfter) return void res.end();
     if (d.errorAfter !== undefined && i === d.errorAfter) {
-      send({ error: { message: "mock failure mid-stream", type: "server_error" } });
+      send({ error: { message: "mock failure mid-stream", type: "server_error", code: "mock_failure" } });
       return void res.end();
     }
     if (d.comments) res.write(": keep-alive\n\n");

@@ -258,9 +258,18 @@ describe("POST /v1/chat/completions (SSE)", () => {
     const t = await newTenant();
     const res = await post(t, chatBody(withDirective("a b c d", { errorAfter: 2 }), { stream: true }));
     const events = await readSse(res);
-    const last = events.at(-1) as { error?: { type: string; message: string } };
+    const last = events.at(-1) as { error?: { type: string; message: string; code: string } };
     expect(last.error?.type).toBe("upstream_error");
+    expect(last.error?.code).toBe("mock_failure"); // the upstream's own code, for clients that branch on it
     expect(events).not.toContain("[DONE]");
+  });
+
+  it("stamps every chunk, the usage chunk too, with the stream's one created time and system_fingerprint", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody("a b c", { stream: true, stream_options: { include_usage: true } }));
+    const chunks = (await readSse(res)).filter((e): e is Chunk & { created: number; system_fingerprint?: string } => typeof e === "object");
+    expect(chunks.at(-1)!.usage).toBeDefined();
+    expect(new Set(chunks.map((c) => `${c.created} ${c.system_fingerprint}`))).toEqual(new Set(["1700000000 fp_mock"]));
   });
 
   it("an upstream stream that closes before it finished (no finish_reason, no [DONE]) is an error, not a whole answer", async () => {

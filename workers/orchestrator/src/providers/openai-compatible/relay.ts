@@ -8,7 +8,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../../lib/http/sse.js";
 import { UsageSchema, type ChatCompletionChunk, type Usage } from "../../../../../lib/protocol/index.js";
-import { chunk, usageChunk, usageOf } from "../../wire.js";
+import { chunk, nowSeconds, usageChunk, usageOf } from "../../wire.js";
 import { ToolCallNumbering, type ToolCallDelta } from "./tool-call-numbering.js";
 
 export interface RelayOptions {
@@ -29,6 +29,8 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
   let done = false;
   let usage: Usage | undefined;
   let answer = "";
+  // The first chunk's: OpenAI stamps every chunk of a stream alike, the usage chunk and the last one too.
+  let stamp: { created: number; system_fingerprint?: string } | undefined;
   const numberings = new Map<number, ToolCallNumbering>();
   const numberingOf = (choice: number) => numberings.get(choice) ?? numberings.set(choice, new ToolCallNumbering()).get(choice)!;
   try {
@@ -42,7 +44,8 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
       if (c.usage) usage = UsageSchema.safeParse(c.usage).data ?? usage;
       if (!c.choices?.length) continue; // a usage-only chunk: re-emitted at the end if asked for
       delete c.usage;
-      Object.assign(c, { id: o.id, model: o.model, object: "chat.completion.chunk" });
+      stamp ??= { created: typeof c.created === "number" ? c.created : nowSeconds(), ...(typeof c.system_fingerprint === "string" ? { system_fingerprint: c.system_fingerprint } : {}) };
+      Object.assign(c, { id: o.id, model: o.model, object: "chat.completion.chunk", created: stamp.created });
       // Tool calls renumbered 0, 1, 2…: clients merge deltas by index, so Ollama's parallel calls (all 0)
       // reached them as one call with the names and arguments run together.
       for (const choice of c.choices) for (const tc of (choice.delta?.tool_calls ?? []) as ToolCallDelta[]) tc.index = numberingOf(choice.index).of(tc);
@@ -61,20 +64,22 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
     yield sseData(e.toBody());
     return;
   }
-  if (!finished) yield sseData(chunk(o.id, o.model, roleSent ? {} : { role: "assistant", content: "" }, "stop"));
+  if (!finished) yield sseData({ ...chunk(o.id, o.model, roleSent ? {} : { role: "assistant", content: "" }, "stop"), ...stamp });
   const final = usage ?? usageOf(o.promptText, answer);
   o.onUsage(final);
-  if (o.includeUsage) yield sseData(usageChunk(o.id, o.model, final));
+  if (o.includeUsage) yield sseData({ ...usageChunk(o.id, o.model, final), ...stamp });
   yield SSE_DONE;
 }
 
 export function parseChunk(data: string): ChatCompletionChunk & { error?: unknown } {
-  let parsed: ChatCompletionChunk & { error?: { message?: string } };
+  let parsed: ChatCompletionChunk & { error?: { message?: string; code?: unknown } };
   try {
     parsed = JSON.parse(data);
   } catch {
     throw upstreamError("The model upstream sent a malformed stream chunk.");
   }
-  if (parsed.error) throw upstreamError(`The model upstream failed mid-stream: ${parsed.error.message ?? "unknown error"}`);
+  // The upstream's own code (context_length_exceeded, server_overloaded…) is what a client branches on.
+  const code = typeof parsed.error?.code === "string" ? parsed.error.code : undefined;
+  if (parsed.error) throw upstreamError(`The model upstream failed mid-stream: ${parsed.error.message ?? "unknown error"}`, 502, code);
   return parsed;
 }

@@ -44,6 +44,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     if (provider.name === "builtin" && (format === "json_object" || format === "json_schema")) {
       throw new ApiError(501, "server_error", "JSON output needs a language model: configure Workers AI, or CIO_UPSTREAM_BASE_URL with CIO_UPSTREAM_MODELS.", "no_model_provider", "response_format");
     }
+    if (provider.name === "workers-ai") assertTextOnly(call.body.messages, provider.model);
     const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id, waitUntil: deps.waitUntil }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
     const kept = { tenantId: call.tenantId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
@@ -118,6 +119,21 @@ function forcedChoice(choice: ChatCompletionRequest["tool_choice"], tools: Funct
   const name = typeof choice === "object" ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
   if (choice === "required" ? tools.length : tools.some((t) => t.function.name === name)) return choice;
   throw badRequest(choice === "required" ? "tool_choice 'required' needs at least one tool." : `tool_choice names '${String(name)}', which is not among the tools.`, "tool_choice");
+}
+
+/**
+ * Workers AI's text models take string contents: an image, audio or file part would be dropped, and the
+ * model would answer a question about a picture it never saw. Refused as OpenAI refuses a part its model
+ * cannot take.
+ */
+function assertTextOnly(messages: ChatCompletionRequest["messages"], model: string) {
+  messages.forEach((m, i) => {
+    if (!Array.isArray(m.content)) return;
+    const j = m.content.findIndex((p) => p.type !== "text");
+    if (j < 0) return;
+    const type = m.content[j]!.type;
+    throw badRequest(`${type} content is not supported by ${model}, the Workers AI model behind cio/auto: send text only.`, `messages[${i}].content[${j}].type`, "unsupported_content");
+  });
 }
 
 const asFunctionTool = (t: RegisteredTool): FunctionTool => ({

@@ -47,6 +47,18 @@ describe("model providers", () => {
     expect(reply.choices[0]!.message.content).toMatch(/^SMA\(5\) = 46\.\d+/);
   });
 
+  it("an image, audio or file part is refused on Workers AI (text only) rather than dropped, naming the part", async () => {
+    const tenantId = await newTenant();
+    const { ai, seen } = scriptedAi([() => ({ response: "A cat, surely." })]);
+    const picture = { role: "user" as const, content: [{ type: "text", text: "What is in this picture?" }, { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] };
+    const reply = await chat([user("hello"), picture], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" } });
+    expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { code: "unsupported_content", param: "messages[1].content[1].type", message: expect.stringContaining("image_url") } } });
+    expect(seen).toHaveLength(0);
+    // Text parts alone are fine.
+    const text = { role: "user" as const, content: [{ type: "text", text: "Just text." }] };
+    expect(completionOf(await chat([text], { tenantId, settings: { AI: ai, CIO_PROVIDER: "workers-ai" } })).choices[0]!.message.content).toBe("A cat, surely.");
+  });
+
   it("a Workers AI failure is an upstream error in OpenAI's shape", async () => {
     const tenantId = await newTenant();
     const ai: AiBinding = { run: async () => { throw new Error("capacity exceeded"); } };

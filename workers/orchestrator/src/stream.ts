@@ -43,9 +43,18 @@ export function toReadable(gen: AsyncGenerator<Uint8Array>, abort: AbortControll
   });
 }
 
-/** Concatenated text of a conversation, for token estimates when a provider reports none. */
-export const promptText = (messages: { content?: unknown }[]) =>
-  messages.map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? ""))).join("\n");
+/**
+ * Concatenated text of a conversation, for token estimates when a provider reports none. A part that is not
+ * text (an image, audio, a file) counts as its type's name: its base64 bytes at four characters a token put
+ * a phone photo at hundreds of thousands of tokens, against the tenant's budget.
+ */
+export const promptText = (messages: { content?: unknown }[]) => messages.map((m) => contentText(m.content)).join("\n");
+
+function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return JSON.stringify(content ?? "");
+  return content.map((p: { type?: unknown; text?: unknown }) => (p?.type === "text" && typeof p.text === "string" ? p.text : `[${String(p?.type)}]`)).join(" ");
+}
 
 /** A failure after the stream started cannot change the status any more: it is sent as an error event. */
 export async function* safely(frames: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {

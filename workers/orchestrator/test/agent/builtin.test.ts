@@ -15,6 +15,13 @@ describe("builtin provider (no language model)", () => {
     expect(text).toContain("no language model was used");
   });
 
+  it("estimates an image part as a few tokens, not its base64 bytes at four characters a token", async () => {
+    const tenantId = await newTenant();
+    const photo = `data:image/jpeg;base64,${"A".repeat(400_000)}`;
+    const reply = completionOf(await chat([{ role: "user", content: [{ type: "text", text: "hello there" }, { type: "image_url", image_url: { url: photo } }] }], { tenantId }));
+    expect(reply.usage!.prompt_tokens).toBeLessThan(20);
+  });
+
   it("says plainly when no tool fits and no model is configured", async () => {
     const tenantId = await newTenant();
     const reply = completionOf(await chat([user("hello there")], { tenantId }));

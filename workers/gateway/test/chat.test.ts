@@ -191,10 +191,21 @@ describe("POST /v1/chat/completions (JSON)", () => {
     }
   }, 20_000);
 
-  it("the request id travels over the service binding into the orchestrator's answer", async () => {
+  it("the request id travels over the service binding to the upstream (x-client-request-id); completion ids are ours, never the client's", async () => {
     const t = await newTenant();
-    const res = await post(t, JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: "hi" }] }), { "x-request-id": "trace-abc-123" });
-    expect(((await res.json()) as { id: string }).id).toBe("chatcmpl-traceabc123");
+    const id = crypto.randomUUID();
+    const res = await post(t, chatBody(withDirective("hi", { id })), { "x-request-id": "trace-abc-123" });
+    expect(res.headers.get("x-request-id")).toBe("trace-abc-123");
+    await res.arrayBuffer();
+    expect((await mockLog(id)).map((r) => (r as unknown as { headers: Record<string, string> }).headers["x-client-request-id"])).toEqual(["trace-abc-123"]);
+    // A client's (or a proxy's reused) x-request-id made the answers' ids: chatcmpl-traceabc123, twice.
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const auto = await post(t, JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: "hi" }] }), { "x-request-id": "trace-abc-123" });
+      ids.push(((await auto.json()) as { id: string }).id);
+    }
+    expect(ids[0]).toMatch(/^chatcmpl-[0-9a-f]{24}$/);
+    expect(ids[0]).not.toBe(ids[1]);
   });
 
   it("cio/auto is answered by the builtin provider, which says no model was used", async () => {

@@ -5,7 +5,12 @@
  */
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../../lib/protocol/index.js";
 
-export const completionId = (requestId: string) => `chatcmpl-${requestId.replace(/[^A-Za-z0-9]/g, "").slice(-24)}`;
+/**
+ * Made here, never from the request id: a client sets x-request-id (and a proxy may reuse one), so ids built
+ * from it came out as `chatcmpl-a`, or the same for two answers. The request id travels in x-request-id, in
+ * our logs and to the upstream (x-client-request-id).
+ */
+export const completionId = () => `chatcmpl-${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export function completion(id: string, model: string, text: string, usage: Usage, extra: object = {}): ChatCompletion {

@@ -86,7 +86,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   const prompt = promptText(call.body.messages);
   let streamed = "";
   const target: RenderTarget = {
-    id: completionId(call.requestId),
+    id: completionId(),
     model,
     includeUsage: call.body.stream_options?.include_usage === true,
     usageFor: (r) => r.usage ?? usageOf(prompt, r.text),

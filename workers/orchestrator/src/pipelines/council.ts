@@ -32,7 +32,7 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
     throw opened;
   }
   const view = opened as CouncilView;
-  const id = completionId(call.requestId);
+  const id = completionId();
   const prompt = promptText(call.body.messages);
   const abort = pipelineAbort(deps.stopped);
   const lines = follow(call, deps, view, abort.signal);

@@ -26,12 +26,12 @@ export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps
   const { session_id: _session, ...body } = call.body;
   const stream = body.stream === true;
   const includeUsage = body.stream_options?.include_usage === true;
-  const id = completionId(call.requestId);
+  const id = completionId();
   const abort = pipelineAbort(deps.stopped);
   const upstreamBody = stream ? { ...body, stream_options: { ...body.stream_options, include_usage: true } } : body;
   let res;
   try {
-    res = await postChat(upstream, upstreamBody, abort.signal, deps.log);
+    res = await postChat(upstream, upstreamBody, abort.signal, deps.log, call.requestId);
   } catch (err) {
     deps.settle(call.body.model);
     if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: 0 };

@@ -6,7 +6,7 @@ import { chunk, completion, completionId, usageChunk, usageOf } from "../wire.js
 import type { PipelineDeps } from "./passthrough.js";
 
 export function textReply(call: ChatCall, text: string, deps: PipelineDeps, extra: object = {}): ChatReply {
-  const id = completionId(call.requestId);
+  const id = completionId();
   const model = call.body.model;
   const usage = usageOf(promptText(call.body.messages), text);
   if (call.body.stream !== true) {

@@ -38,12 +38,13 @@ export async function postChat(
   body: unknown,
   signal: AbortSignal,
   log: Logger,
+  requestId?: string,
 ): Promise<UpstreamResponse> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= cfg.retries;
     try {
-      const response = await fetchWithHeaderTimeout(cfg, body, signal);
+      const response = await fetchWithHeaderTimeout(cfg, body, signal, requestId);
       if (response.ok) return { response, ms: Date.now() - started };
       const error = await toApiError(response);
       const wait = last || !RETRYABLE_STATUS.has(response.status) ? null : retryWait(error, cfg, attempt);
@@ -88,7 +89,7 @@ class HeaderTimeout extends Error {
  * The timeout covers the wait for headers only: a long streamed answer must not be cut off by it. A
  * non-streamed answer's headers come with the whole answer, so it waits for that, as long as a generation takes.
  */
-async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal: AbortSignal) {
+async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal: AbortSignal, requestId?: string) {
   // A timer we can clear once headers arrive (AbortSignal.timeout cannot be cleared, and would cut the body).
   const headers = new AbortController();
   const streamed = (body as { stream?: unknown } | null)?.stream === true;
@@ -100,6 +101,8 @@ async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal
         "content-type": "application/json",
         accept: "application/json, text/event-stream",
         ...(cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {}),
+        // OpenAI's tracing header: the upstream's logs and ours name the request alike.
+        ...(requestId ? { "x-client-request-id": requestId } : {}),
       },
       body: JSON.stringify(body),
       signal: AbortSignal.any([signal, headers.signal]),

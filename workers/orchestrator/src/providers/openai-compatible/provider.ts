@@ -29,7 +29,7 @@ export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger):
         ...definedParams(params),
         ...(r.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
       };
-      const { response } = await postChat(cfg, body, r.signal, log);
+      const { response } = await postChat(cfg, body, r.signal, log, r.requestId);
       if (r.stream) yield* readRound(response.body!);
       else yield* readCompletion(await completionOf(response));
     },

@@ -13,6 +13,15 @@ export const ToolCallSchema = z.looseObject({
   function: z.looseObject({ name: z.string(), arguments: z.string() }),
 });
 
+/**
+ * GPT-5's custom (free-form) tools and their calls. A passthrough model gets them as they are; cio/auto's agent
+ * loop calls function tools only and refuses them.
+ */
+const CustomToolSchema = z.looseObject({ type: z.literal("custom"), custom: z.looseObject({ name: z.string().min(1), description: z.string().optional() }) });
+const CustomToolCallSchema = z.looseObject({ id: z.string(), type: z.literal("custom"), custom: z.looseObject({ name: z.string(), input: z.string() }) });
+const AnyToolCallSchema = z.discriminatedUnion("type", [ToolCallSchema, CustomToolCallSchema]);
+export type AnyToolCall = z.infer<typeof AnyToolCallSchema>;
+
 export const ChatMessageSchema = z.discriminatedUnion("role", [
   z.looseObject({ role: z.literal("system"), content, name: z.string().optional() }),
   z.looseObject({ role: z.literal("developer"), content, name: z.string().optional() }),
@@ -21,7 +30,7 @@ export const ChatMessageSchema = z.discriminatedUnion("role", [
     role: z.literal("assistant"),
     content: content.nullable().optional(),
     name: z.string().optional(),
-    tool_calls: z.array(ToolCallSchema).optional(),
+    tool_calls: z.array(AnyToolCallSchema).optional(),
   }),
   z.looseObject({ role: z.literal("tool"), content, tool_call_id: z.string() }),
 ]);
@@ -53,7 +62,7 @@ export const ChatCompletionRequestSchema = z
     frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
     seed: z.number().int().nullable().optional(),
     user: z.string().optional(),
-    tools: z.array(FunctionToolSchema).optional(),
+    tools: z.array(z.discriminatedUnion("type", [FunctionToolSchema, CustomToolSchema])).optional(),
     tool_choice: z.union([z.string(), z.looseObject({ type: z.string() })]).optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
     /** For reasoning models; the set of values grows with OpenAI's models, so any string passes on. */

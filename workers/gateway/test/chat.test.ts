@@ -208,6 +208,29 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(ids[0]).not.toBe(ids[1]);
   });
 
+  it("passes GPT-5's custom tools and their calls to a passthrough model; cio/auto, which calls functions only, refuses them", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const tools = [{ type: "custom", custom: { name: "code_exec", description: "Runs Python" } }];
+    const messages = [
+      { role: "user", content: "Compute 2+2." },
+      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "custom", custom: { name: "code_exec", input: "print(2+2)" } }] },
+      { role: "tool", tool_call_id: "call_1", content: "4" },
+      { role: "user", content: withDirective("And now?", { id }) },
+    ];
+    const res = await post(t, JSON.stringify({ model: "mock-model", messages, tools }));
+    expect(res.status).toBe(200);
+    const [sent] = await mockLog(id);
+    expect(sent!.body).toMatchObject({ tools, messages: [{}, { tool_calls: [{ type: "custom", custom: { input: "print(2+2)" } }] }, {}, {}] });
+
+    const auto = await post(t, JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: "hi" }], tools }));
+    expect(auto.status).toBe(400);
+    expect(await auto.json()).toMatchObject({ error: { code: "unsupported_tool_type", param: "tools[0].type" } });
+    const unknown = await post(t, JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "hi" }], tools: [{ type: "mystery" }] }));
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: { param: "tools[0].type" } });
+  });
+
   it("cio/auto is answered by the builtin provider, which says no model was used", async () => {
     const t = await newTenant();
     const res = await post(t, JSON.stringify({ model: "cio/auto", messages: [{ role: "user", content: "What is the capital of France?" }] }));

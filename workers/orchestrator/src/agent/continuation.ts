@@ -49,7 +49,7 @@ export async function restoreTurns(d1: D1Database, k: { tenantId: string; ttlMs:
   return messages.flatMap((m) => {
     if (!echoed(m)) return [m];
     const kept = fresh.get(m.tool_calls[0]!.id);
-    const same = kept && JSON.stringify(kept.clientCalls) === JSON.stringify(m.tool_calls.map((c) => ({ id: c.id, name: c.function.name })));
+    const same = kept && JSON.stringify(kept.clientCalls) === JSON.stringify(m.tool_calls.map((c) => ({ id: c.id, name: c.type === "function" ? c.function.name : c.custom.name })));
     return same ? (kept.turn as ChatMessage[]) : [m];
   });
 }

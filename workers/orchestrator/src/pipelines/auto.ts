@@ -52,7 +52,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     // tool_choice "none" means what it says for OpenAI: answer in text, call nothing.
     const noTools = body.tool_choice === "none";
     const ownTools = noTools ? [] : offered.map(asFunctionTool);
-    const clientTools = noTools ? [] : (body.tools ?? []);
+    const clientTools = noTools ? [] : functionToolsOnly(body.tools ?? []);
     events = recorded(
       keepTurn(runAgent({
         provider,
@@ -119,6 +119,13 @@ function forcedChoice(choice: ChatCompletionRequest["tool_choice"], tools: Funct
   const name = typeof choice === "object" ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
   if (choice === "required" ? tools.length : tools.some((t) => t.function.name === name)) return choice;
   throw badRequest(choice === "required" ? "tool_choice 'required' needs at least one tool." : `tool_choice names '${String(name)}', which is not among the tools.`, "tool_choice");
+}
+
+/** The agent loop calls function tools; GPT-5's custom (free-form) tools go to a passthrough model as they are. */
+function functionToolsOnly(tools: NonNullable<ChatCompletionRequest["tools"]>): FunctionTool[] {
+  const i = tools.findIndex((t) => t.type !== "function");
+  if (i >= 0) throw badRequest("cio/auto calls function tools only: send custom tools to a passthrough model.", `tools[${i}].type`, "unsupported_tool_type");
+  return tools as FunctionTool[];
 }
 
 /**

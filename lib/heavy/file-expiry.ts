@@ -13,19 +13,27 @@ const f = schema.files;
 /** R2 deletes at most 1,000 keys per call; D1 batches stay well within their limits at this size. */
 const PAGE = 500;
 
+/** Work accepted earlier still reads file `f`: the input of a batch not yet ended, or an analysis queued or running. */
+const IN_USE = `(EXISTS (SELECT 1 FROM batches b WHERE b.tenant_id = f.tenant_id AND b.input_file_id = f.id
+    AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling'))
+  OR EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = f.tenant_id AND t.type = 'file_analysis'
+    AND t.status IN ('queued', 'running') AND json_extract(t.params, '$.file_id') = f.id))`;
+
+/** Whether work accepted earlier still reads the tenant's file, so it may not be deleted yet. */
+export async function fileInUse(d1: D1Database, tenantId: string, fileId: string): Promise<boolean> {
+  const row = await d1.prepare(`SELECT 1 AS used FROM files f WHERE f.tenant_id = ?1 AND f.id = ?2 AND ${IN_USE}`).bind(tenantId, fileId).first();
+  return row !== null;
+}
+
 /**
- * Expired files, oldest expiry first, except those work accepted before they expired still reads: the input of
- * a batch not yet ended, the file of an analysis task queued or running. Their turn comes once that work ends.
+ * Expired files, oldest expiry first, except those work accepted before they expired still reads. Their turn
+ * comes once that work ends.
  */
 async function expiredNotInUse(d1: D1Database, now: number, limit: number) {
   const { results } = await d1
     .prepare(
       `SELECT f.tenant_id AS tenantId, f.id AS id, f.r2_key AS r2Key FROM files f
-       WHERE f.expires_at IS NOT NULL AND f.expires_at <= ?1
-         AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.tenant_id = f.tenant_id AND b.input_file_id = f.id
-           AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling'))
-         AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.tenant_id = f.tenant_id AND t.type = 'file_analysis'
-           AND t.status IN ('queued', 'running') AND json_extract(t.params, '$.file_id') = f.id)
+       WHERE f.expires_at IS NOT NULL AND f.expires_at <= ?1 AND NOT ${IN_USE}
        ORDER BY f.expires_at LIMIT ?2`,
     )
     .bind(now, limit)

@@ -112,6 +112,23 @@ describe("a batch whose steps are interrupted still ends", () => {
     expect(await readTask(task.id)).toMatchObject({ status: "succeeded", progress: 1 });
   });
 
+  it("a batch whose input file is gone by the time it is validated fails saying so, instead of validating for good", async () => {
+    const tenantId = await newTenant();
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+    const task = await newTask(tenantId, "batch", { batchId });
+    const fileId = await putFile(tenantId, "in.jsonl", "{}\n", "batch");
+    await openDb(env.DB).insert(schema.batches).values({
+      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+    });
+    // Deleted between the batch's creation and its validation (the delete checked before the batch existed).
+    await openDb(env.DB).delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, fileId)));
+    const [outcome] = await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }]);
+    expect(outcome!.acked).toBe(true);
+    expect((await readTask(task.id)).status).toBe("failed");
+    expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "failed", errors: [expect.objectContaining({ code: "file_not_found" })] });
+  });
+
   it("the dead-letter path fails the batch too when an earlier delivery failed only its task, and backs off between tries", async () => {
     const tenantId = await newTenant();
     const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;

@@ -48,6 +48,17 @@ describe("batches API", { timeout: 90_000 }, () => {
     expect(task.data.map((b) => b.id)).toEqual([batch.id]);
   });
 
+  it("the input file of a batch that has not ended cannot be deleted (409 file_in_use); once it ended, it can", async () => {
+    const t = await newTenant();
+    const input = await uploaded(t.headers, "in.jsonl", line("slow", withDirective("q", { text: "a", delayMs: 1500 })) + "\n", "batch");
+    const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
+    const early = await call(`/v1/files/${input.id}`, { method: "DELETE", headers: t.headers });
+    expect(early.status).toBe(409);
+    expect(await early.json()).toMatchObject({ error: { code: "file_in_use" } });
+    expect(await waitFor(t.headers, `/v1/batches/${batch.id}`, settled)).toMatchObject({ status: "completed", request_counts: { completed: 1 } });
+    expect((await call(`/v1/files/${input.id}`, { method: "DELETE", headers: t.headers })).status).toBe(200);
+  });
+
   it("output_expires_after: the output and error files expire that long after they are written", async () => {
     const t = await newTenant();
     const input = await uploaded(t.headers, "in.jsonl", [line("ok", withDirective("q", { text: "a" })), line("bad", "q", "no-such-model")].join("\n") + "\n", "batch");

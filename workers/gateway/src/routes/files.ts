@@ -6,6 +6,7 @@ import { and, eq } from "drizzle-orm";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import { listOf, newestFirst } from "../../../../lib/db/pages.js";
+import { fileInUse } from "../../../../lib/heavy/file-expiry.js";
 import { getFile, toFileObject, unexpired } from "../../../../lib/heavy/files.js";
 import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
@@ -89,6 +90,10 @@ files.get("/v1/files/:id/content", async (c) => {
 files.delete("/v1/files/:id", async (c) => {
   const tenantId = c.get("auth").tenantId;
   const row = await getFile(c.env.DB, tenantId, c.req.param("id"));
+  // A batch reading it failed part-way (its requests counted failed with no error lines), or never started.
+  if (await fileInUse(c.env.DB, tenantId, row.id)) {
+    throw new ApiError(409, "invalid_request_error", `File ${row.id} is still read by a batch or an analysis that has not ended; cancel it or wait for it to end.`, "file_in_use");
+  }
   await c.env.FILES.delete(row.r2Key);
   await openDb(c.env.DB).delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.id)));
   return c.json({ id: row.id, object: "file", deleted: true }, 200);

@@ -35,7 +35,11 @@ export const planBatch: Job = async (ctx) => {
     await resendQueued(ctx, batch);
     return "pending";
   }
-  const planned = await scan(ctx, batch);
+  const planned = await scan(ctx, batch).catch(async (err: unknown) => {
+    // Only the task failed: the batch stayed validating for good, and a later cancel waited on it for good too.
+    if (err instanceof JobFailure && err.code === "file_not_found") await failBatch(env, task, { code: err.code, message: err.message }, undefined, false);
+    throw err;
+  });
   if (planned.errors.length || planned.total === 0) {
     const errors = planned.errors.length ? planned.errors : [{ code: "empty_file", message: "The input file has no requests.", line: null, param: null }];
     await failBatch(env, task, errors[0]!, errors, false);

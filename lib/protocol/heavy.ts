@@ -94,6 +94,7 @@ export const ListFilesQuerySchema = z.object({
   purpose: z.enum([...UPLOAD_PURPOSES, "batch_output"]).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   after: z.string().optional(),
+  order: z.enum(["asc", "desc"]).default("desc"),
 });
 
 /** GET /v1/batches: a page of the tenant's batches. */

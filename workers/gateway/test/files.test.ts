@@ -134,7 +134,7 @@ describe("files API", () => {
   it("refuses bad list parameters with a 400 naming them instead of a silent default", async () => {
     const t = await newTenant();
     await uploaded(t.headers, "a.csv", "a\n1\n");
-    for (const [q, param] of [["limit=abc", "limit"], ["limit=0", "limit"], ["limit=1.5", "limit"], ["purpose=anything", "purpose"]] as const) {
+    for (const [q, param] of [["limit=abc", "limit"], ["limit=0", "limit"], ["limit=1.5", "limit"], ["purpose=anything", "purpose"], ["order=sideways", "order"]] as const) {
       const res = await call(`/v1/files?${q}`, { headers: t.headers });
       expect(res.status, q).toBe(400);
       expect(await res.json(), q).toMatchObject({ error: { type: "invalid_request_error", param } });
@@ -143,6 +143,17 @@ describe("files API", () => {
     const analysis = await (await call("/v1/files?purpose=analysis&limit=1", { headers: t.headers })).json<{ data: { purpose: string }[] }>();
     expect(analysis.data.map((f) => f.purpose)).toEqual(["analysis"]);
     expect((await (await call("/v1/files?purpose=batch", { headers: t.headers })).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("lists newest first, or oldest first with order=asc, paging the same way", async () => {
+    const t = await newTenant();
+    const ids: string[] = [];
+    for (const name of ["a.csv", "b.csv", "c.csv"]) ids.push((await uploaded(t.headers, name, "a\n1\n")).id);
+    const page = async (q: string) => (await (await call(`/v1/files?${q}`, { headers: t.headers })).json<{ data: { id: string }[]; has_more: boolean }>());
+    expect((await page("")).data.map((f) => f.id)).toEqual([...ids].reverse());
+    const first = await page("order=asc&limit=2");
+    expect(first).toMatchObject({ data: [{ id: ids[0] }, { id: ids[1] }], has_more: true });
+    expect((await page(`order=asc&limit=2&after=${ids[1]}`)).data.map((f) => f.id)).toEqual([ids[2]]);
   });
 
   describe("expires_after", () => {

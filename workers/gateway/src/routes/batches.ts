@@ -1,7 +1,7 @@
 /** OpenAI Batch API over an uploaded JSONL of chat requests; the work runs in queues/heavy. */
 import { createRoute } from "@hono/zod-openapi";
 import { schema } from "../../../../lib/db/index.js";
-import { listOf, newestFirst } from "../../../../lib/db/pages.js";
+import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { cancelBatch, createBatch, getBatch, toBatchObject } from "../../../../lib/heavy/batches.js";
 import { BatchObjectSchema, CreateBatchSchema, ErrorBodySchema, ListBatchesQuerySchema } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
@@ -45,7 +45,7 @@ batches.use("/v1/batches/*", requireScope("tasks"));
 
 batches.get("/v1/batches", async (c) => {
   const { limit, after } = validQuery(c, ListBatchesQuerySchema);
-  const page = await newestFirst(c.env.DB, schema.batches, { tenantId: c.get("auth").tenantId, limit, after, noun: "batch" });
+  const page = await pageOf(c.env.DB, schema.batches, { tenantId: c.get("auth").tenantId, limit, after, noun: "batch" });
   return c.json(listOf(page.rows.map(toBatchObject), page.hasMore), 200);
 });
 

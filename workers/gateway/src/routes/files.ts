@@ -5,7 +5,7 @@
 import { and, eq } from "drizzle-orm";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
-import { listOf, newestFirst } from "../../../../lib/db/pages.js";
+import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { fileInUse } from "../../../../lib/heavy/file-expiry.js";
 import { getFile, toFileObject, unexpired } from "../../../../lib/heavy/files.js";
 import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
@@ -70,9 +70,9 @@ files.post("/v1/files", rateLimit(), async (c) => {
 });
 
 files.get("/v1/files", async (c) => {
-  const { purpose, limit, after } = validQuery(c, ListFilesQuerySchema);
+  const { purpose, limit, after, order } = validQuery(c, ListFilesQuerySchema);
   const filter = and(unexpired(), purpose ? eq(schema.files.purpose, purpose) : undefined);
-  const page = await newestFirst(c.env.DB, schema.files, { tenantId: c.get("auth").tenantId, limit, after, filter, noun: "file" });
+  const page = await pageOf(c.env.DB, schema.files, { tenantId: c.get("auth").tenantId, limit, after, filter, order, noun: "file" });
   return c.json(listOf(page.rows.map(toFileObject), page.hasMore), 200);
 });
 

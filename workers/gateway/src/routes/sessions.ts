@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { and, eq, gt, lt } from "drizzle-orm";
 import { newId, newSecret, sha256Hex } from "../../../../lib/crypto.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
-import { listOf, newestFirst } from "../../../../lib/db/pages.js";
+import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { sessionExists } from "../../../../lib/db/sessions.js";
 import { stubFor } from "../../../../lib/do-names.js";
 import { badRequest, conflict, notFound } from "../../../../lib/errors.js";
@@ -82,7 +82,7 @@ export const sessions = r
     }),
     async (c) => {
       const { limit, after } = c.req.valid("query");
-      const page = await newestFirst(c.env.DB, schema.sessions, { tenantId: c.get("auth").tenantId, limit, after, noun: "session" });
+      const page = await pageOf(c.env.DB, schema.sessions, { tenantId: c.get("auth").tenantId, limit, after, noun: "session" });
       const data = page.rows.map((r) => ({ id: r.id, object: "session" as const, title: r.title, model: r.model, created_at: r.createdAt, last_active_at: r.lastActiveAt }));
       return c.json(listOf(data, page.hasMore), 200);
     },

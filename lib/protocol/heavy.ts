@@ -125,7 +125,8 @@ export const CreateBatchSchema = z.object({
   input_file_id: z.string().min(1),
   endpoint: z.literal("/v1/chat/completions", { error: "only /v1/chat/completions is supported" }),
   completion_window: z.literal("24h", { error: "completion_window must be 24h" }),
-  metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
+  /** OpenAI's limits: 16 pairs, keys up to 64 characters, values up to 512. */
+  metadata: z.record(z.string().max(64), z.string().max(512)).refine((m) => Object.keys(m).length <= 16, "metadata holds at most 16 pairs").nullable().optional(),
   output_expires_after: ExpiresAfterSchema.optional(),
 });
 

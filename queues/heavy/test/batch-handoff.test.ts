@@ -129,6 +129,22 @@ describe("a batch whose steps are interrupted still ends", () => {
     expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "failed", errors: [expect.objectContaining({ code: "file_not_found" })] });
   });
 
+  it("a batch over the request limit fails with one too_many_requests error, not one per request past it", async () => {
+    const tenantId = await newTenant();
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+    const task = await newTask(tenantId, "batch", { batchId });
+    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: "hi" }] } }));
+    const fileId = await putFile(tenantId, "in.jsonl", lines.join("\n"), "batch");
+    await openDb(env.DB).insert(schema.batches).values({
+      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+    });
+    await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, CIO_BATCH_MAX_REQUESTS: "2" } as HeavyEnv);
+    const row = await batchRow(tenantId, batchId);
+    expect(row.status).toBe("failed");
+    expect((row.errors ?? []).map((e) => e.code)).toEqual(["too_many_requests"]);
+  });
+
   it("the dead-letter path fails the batch too when an earlier delivery failed only its task, and backs off between tries", async () => {
     const tenantId = await newTenant();
     const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;

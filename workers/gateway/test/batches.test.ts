@@ -48,6 +48,15 @@ describe("batches API", { timeout: 90_000 }, () => {
     expect(task.data.map((b) => b.id)).toEqual([batch.id]);
   });
 
+  it("metadata holds at most 16 pairs, as OpenAI's", async () => {
+    const t = await newTenant();
+    const input = await uploaded(t.headers, "in.jsonl", line("a", "q") + "\n", "batch");
+    const metadata = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"]));
+    const res = await call("/v1/batches", { method: "POST", headers: t.headers, body: JSON.stringify({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h", metadata }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { param: "metadata" } });
+  });
+
   it("the input file of a batch that has not ended cannot be deleted (409 file_in_use); once it ended, it can", async () => {
     const t = await newTenant();
     const input = await uploaded(t.headers, "in.jsonl", line("slow", withDirective("q", { text: "a", delayMs: 1500 })) + "\n", "batch");

@@ -71,7 +71,8 @@ async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
       if (planned.errors.length < MAX_REPORTED_ERRORS) planned.errors.push(error);
       return;
     }
-    if (++planned.total > s.CIO_BATCH_MAX_REQUESTS && planned.errors.length < MAX_REPORTED_ERRORS) {
+    // Said once, at the first request past the limit, rather than once for each.
+    if (++planned.total === s.CIO_BATCH_MAX_REQUESTS + 1 && planned.errors.length < MAX_REPORTED_ERRORS) {
       planned.errors.push({ code: "too_many_requests", message: `A batch may hold at most ${s.CIO_BATCH_MAX_REQUESTS} requests.`, line: lineNo, param: null });
     }
     if (++inPart === s.CIO_BATCH_PART_SIZE) {

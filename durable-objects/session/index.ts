@@ -109,7 +109,9 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     try {
       // Raced against the turn's signal: a cancel, the watchdog or a delete answers the caller now. Awaited
       // alone, the overdue turn stayed running until the pipeline returned, and the alarm fired in a loop.
-      reply = await untilAborted(this.core.answer({ ...call, body: { ...body, messages: [...history, ...body.messages] } }, signal), signal);
+      // session_id stays on the body: the pipelines hand it to what reports back (a file analysis's task
+      // events, a cio/council's rounds). Without it, none of those reached the session the turn ran in.
+      reply = await untilAborted(this.core.answer({ ...call, body: { ...body, session_id: sessionId, messages: [...history, ...body.messages] } }, signal), signal);
     } catch (err) {
       // The turn ends failed, as it does on the socket path: a turn left running kept every later request
       // of this session at 409 and its alarm firing in a loop, for good.

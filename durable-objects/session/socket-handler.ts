@@ -148,7 +148,8 @@ export class SocketHandler {
     }
     const signal = this.s.turns.begin(f.id, [{ role: "user", content: f.content }]);
     const messages = this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX);
-    const body = { model: f.model ?? meta.model, messages, stream: true };
+    // session_id: task and council events of the turn report to this session (see chatCompletion).
+    const body = { model: f.model ?? meta.model, messages, stream: true, session_id: meta.sessionId };
     // The orchestrator settles the lease (slot and tokens) when the answer ends, however it ends.
     const reply = this.s.answer({ requestId: `${state.requestId}.${f.id}`, tenantId: meta.tenantId, keyId: state.keyId, leaseId: r.leaseId, body }, signal);
     void this.s.turns.follow(f.id, reply, signal).then(() => this.s.touchIndex());

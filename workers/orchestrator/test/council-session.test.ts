@@ -18,4 +18,16 @@ describe("council events in a session", () => {
     expect(statuses).toEqual(["running", "round_finished", "awaiting_human", "decided"]);
     c.close();
   });
+
+  it("a cio/council turn over the session's socket reports its council to that session", async () => {
+    const s = await newSession();
+    const c = await connect(s);
+    c.send({ type: "resume", after_seq: 0 });
+    const q = scripted("Left or right?", ["analyst", "skeptic", "pragmatist"].map((who) => when(who, null, says("LEFT"))));
+    c.send({ type: "chat", id: "t1", model: "cio/council", content: q });
+    const event = await c.waitFor((f) => f.type === "council", 15_000);
+    expect(event).toMatchObject({ council_id: expect.stringMatching(/^chat-/) });
+    await c.waitFor((f) => f.type === "council" && (f as { status?: string }).status === "consensus", 15_000);
+    c.close();
+  });
 });

@@ -43,6 +43,7 @@ export class SocketHandler {
       live: false,
       lastSeen: now,
       keyCheckDue: this.s.keys.firstDue(now),
+      mayChat: h(SOCKET_HEADERS.mayChat) !== "0",
     };
     this.s.sockets.accept(server, state);
     send(server, { type: "ready", session_id: meta.sessionId, last_seq: state.readySeq });
@@ -126,6 +127,9 @@ export class SocketHandler {
 
   /** A turn is admitted like any chat request: the key's rate limits and the tenant's token budget apply. */
   private async chat(ws: WebSocket, f: Extract<ClientFrame, { type: "chat" }>, meta: SessionMeta, state: SocketState) {
+    if (state.mayChat === false) {
+      return send(ws, { type: "error", id: f.id, code: "forbidden", message: "This API key lacks the 'chat' scope: its socket may listen to the session, not start turns." });
+    }
     const refused = this.refusal(f.id);
     if (refused) return send(ws, refused);
     const limiter = this.s.limiter(meta.tenantId);

@@ -23,6 +23,8 @@ export interface SocketState {
   lastSeen: number;
   /** When the key must next be re-read from D1 (ms; see key-guard.ts). Absent on sockets opened before it existed. */
   keyCheckDue?: number;
+  /** Whether the key may start turns (the `chat` scope). Absent on sockets opened before it existed: they may. */
+  mayChat?: boolean;
 }
 
 export class Sockets {

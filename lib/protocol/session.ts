@@ -122,6 +122,8 @@ export const SOCKET_HEADERS = {
   request: "x-request-id",
   /** The key's rate limits and budget (JSON, SocketLimitsSchema): each `chat` turn is admitted against them. */
   limits: "x-cio-limits",
+  /** "1" when the key has the `chat` scope: a socket of a key without it may listen, not start turns. */
+  mayChat: "x-cio-may-chat",
 } as const;
 
 /**

@@ -123,6 +123,23 @@ describe("/v1/sessions/:id/ws through the gateway", () => {
     c.close();
   });
 
+  it("scopes: a sessions-only key's socket listens but starts no turn; a chat-only key cannot reach a session by session_id", async () => {
+    const t = await newTenant();
+    const s = await createSession(t);
+    const keyWith = async (scopes: string[]) => (await admin<{ key: string }>("POST", `/admin/tenants/${t.tenantId}/keys`, { name: scopes.join("+"), scopes })).key;
+    const listener = SessionClient.from(await socket(s.id, { authorization: `Bearer ${await keyWith(["sessions"])}` }));
+    await listener.waitFor((f) => f.type === "ready");
+    listener.send({ type: "chat", id: "nope", content: "hi" });
+    expect(await listener.waitFor((f) => f.type === "error")).toMatchObject({ id: "nope", code: "forbidden" });
+    listener.close();
+    const chatOnly = { authorization: `Bearer ${await keyWith(["chat"])}`, "content-type": "application/json" };
+    const res = await call("/v1/chat/completions", { method: "POST", headers: chatOnly, body: chatBody("hi", { session_id: s.id }) });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: { code: "insufficient_scope" } });
+    expect((await call("/v1/chat/completions", { method: "POST", headers: chatOnly, body: chatBody("hi") })).status).toBe(200);
+    expect((await (await call(`/v1/sessions/${s.id}/messages`, { headers: t.headers })).json()) as object).toMatchObject({ data: [] });
+  });
+
   it("authenticates a browser with a one-time ticket: valid once, for its session only, not after expiry", async () => {
     const t = await newTenant();
     const s = await createSession(t);

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiError } from "../../../../lib/errors.js";
+import { ApiError, forbidden } from "../../../../lib/errors.js";
 import { dispose } from "../../../../lib/rpc.js";
 import { SSE_HEADERS } from "../../../../lib/http/sse.js";
 import { ChatCompletionRequestSchema, ChatCompletionSchema, ErrorBodySchema, type ChatReply } from "../../../../lib/protocol/index.js";
@@ -29,6 +29,10 @@ const route = createRoute({
 
 export const chat = router().openapi(route, async (c) => {
   const auth = c.get("auth");
+  // A session's history is read into the call and the turn written to it: the sessions API's own scope.
+  if (c.req.valid("json").session_id !== undefined && !auth.scopes.includes("*") && !auth.scopes.includes("sessions")) {
+    throw forbidden("This API key lacks the 'sessions' scope, which session_id needs.");
+  }
   // RPC typing cannot map zod's loose objects (index signatures), so the reply is typed by its declaration.
   const reply = (await c.env.ORCHESTRATOR.chat({
     requestId: c.get("requestId"),

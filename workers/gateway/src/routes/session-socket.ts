@@ -39,7 +39,7 @@ export const sessionSocket = router().openapi(route, async (c) => {
   }
   const { id } = c.req.valid("param");
   const { ticket } = c.req.valid("query");
-  const { tenantId, keyId, limits } = ticket !== undefined ? await byTicket(c, ticket, id) : await byApiKey(c);
+  const { tenantId, keyId, limits, scopes } = ticket !== undefined ? await byTicket(c, ticket, id) : await byApiKey(c);
   if (ticket !== undefined) c.set("log", c.get("log").child({ tenantId })); // the key's auth middleware did it otherwise
   const settings = c.get("settings");
   // The defaults go along so the session resolves the key's limits as we do when it re-reads them from D1.
@@ -54,6 +54,8 @@ export const sessionSocket = router().openapi(route, async (c) => {
       [SOCKET_HEADERS.key]: keyId,
       [SOCKET_HEADERS.request]: c.get("requestId"),
       [SOCKET_HEADERS.limits]: JSON.stringify(socketLimits),
+      // Turns call models, as chat completions do: a sessions-only key ran them over its socket.
+      [SOCKET_HEADERS.mayChat]: scopes.includes("*") || scopes.includes("chat") ? "1" : "0",
     },
   });
   if (res.status !== 101 || !res.webSocket) throw await asApiError(res);

@@ -13,6 +13,12 @@ import { TurnStop } from "./turns.js";
 const utf8 = new TextEncoder();
 
 export class SocketHandler {
+  /**
+   * Turns waiting on their admission (the limiter's answer), and whether a cancel came for them meanwhile. In
+   * memory: the object cannot hibernate while it awaits that answer.
+   */
+  private readonly admitting = new Map<string, { cancelled: boolean }>();
+
   constructor(private readonly s: SessionCore) {}
 
   async open(req: Request): Promise<Response> {
@@ -73,6 +79,9 @@ export class SocketHandler {
     if (f.type === "resume") return this.resume(ws, f.after_seq);
     if (!this.s.sockets.isLive(ws)) this.s.sockets.goLive(ws, this.s.store.eventsAfter(state.readySeq));
     if (f.type === "cancel") {
+      const pending = this.admitting.get(f.id);
+      // Refused as unknown, a cancel sent right after its chat frame left that turn to run and be billed.
+      if (pending) return void (pending.cancelled = true);
       if (!this.s.turns.stop(f.id, new TurnStop("cancelled", "The turn was cancelled."))) {
         send(ws, { type: "error", id: f.id, code: "unknown_turn", message: `No running turn with id '${f.id}'.` });
       }
@@ -133,10 +142,19 @@ export class SocketHandler {
     const refused = this.refusal(f.id);
     if (refused) return send(ws, refused);
     const limiter = this.s.limiter(meta.tenantId);
-    const r = await limiter.reserve({ keyId: state.keyId, ...state.limits }).catch((err: unknown) => {
-      this.s.log({ requestId: state.requestId }).error("turn not admitted: rate limiter unreachable", { err, turnId: f.id });
-      return null;
-    });
+    const admission = { cancelled: false };
+    this.admitting.set(f.id, admission);
+    const r = await limiter
+      .reserve({ keyId: state.keyId, ...state.limits })
+      .catch((err: unknown) => {
+        this.s.log({ requestId: state.requestId }).error("turn not admitted: rate limiter unreachable", { err, turnId: f.id });
+        return null;
+      })
+      .finally(() => this.admitting.delete(f.id));
+    if (admission.cancelled) {
+      if (r?.ok) void limiter.release(r.leaseId).catch(() => {});
+      return send(ws, { type: "error", id: f.id, code: "cancelled", message: "The turn was cancelled before it started; nothing was recorded." });
+    }
     // Nothing was recorded, so the client may send the same frame again.
     if (!r) return send(ws, { type: "error", id: f.id, code: "service_unavailable", message: "The turn could not be admitted right now; nothing was recorded. Retry shortly." });
     if (!r.ok) {

@@ -111,6 +111,29 @@ describe("deleting a session with a turn running", () => {
     expect(c.frames.find((f) => f.type === "error" && f.id === "d2")).toMatchObject({ code: "session_deleted" });
   });
 
+  it("a cancel sent while its turn is still being admitted stops it before it starts, and frees its slot", async () => {
+    const s = await newSession();
+    const limiter = stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));
+    const c = await connect(s);
+    // The limiter answers slowly, so the cancel arrives while the reservation is on its way.
+    await patchCore(s, (core) => {
+      const real = core.limiter;
+      core.limiter = (t: string) => {
+        const l = real.call(core, t) as RateLimiterDO;
+        return { reserve: async (x: never) => (await new Promise((r) => setTimeout(r, 300)), l.reserve(x)), release: (id: string) => l.release(id), reportSockets: (a: string, n: number) => l.reportSockets(a, n) };
+      };
+    });
+    const id = `early-${s.sessionId}`;
+    c.send({ type: "chat", id: "early", content: withDirective("hello", { id, text: ANSWER }) });
+    c.send({ type: "cancel", id: "early" });
+    expect(await c.waitFor((f) => f.type === "error" && f.id === "early")).toMatchObject({ code: "cancelled" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.frames.filter((f) => f.type === "message" || f.type === "delta")).toEqual([]);
+    expect(await upstreamLog(id)).toEqual([]);
+    expect(await turnCount(s)).toBe(0);
+    await eventually(async () => (await limiter.snapshot("k-test")).keyInFlight === 0);
+  });
+
   it("a chat frame admitted while a delete runs starts no turn in the wiped session, and frees its slot", async () => {
     const s = await newSession();
     const limiter = stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));

@@ -107,6 +107,7 @@ export class SessionCore {
     if (sockets.length) due.push(Math.min(...sockets.map((ws) => this.sockets.lastHeard(ws))) + s.CIO_SESSION_IDLE_S * 1000);
     else due.push(meta.lastActiveAt + s.CIO_SESSION_TTL_S * 1000);
     for (const t of this.store.runningTurns()) due.push(t.startedAt + s.CIO_SESSION_TURN_TIMEOUT_S * 1000);
+    if (this.store.runningTurns().length) due.push(Date.now() + s.CIO_SESSION_TURN_HEARTBEAT_S * 1000);
     const at = Math.max(Date.now(), Math.min(...due));
     if (this.alarmAt === at) return;
     this.alarmAt = at;

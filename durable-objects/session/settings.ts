@@ -15,6 +15,12 @@ export const SessionSettingsSchema = z.object({
   /** A turn still running after this long is aborted and marked failed by the watchdog alarm. */
   CIO_SESSION_TURN_TIMEOUT_S: envInt(600, 1),
   /**
+   * While a turn runs, the alarm fires at least this often. A socket's turn runs after the frame that started
+   * it was handled, and pings the runtime answers do not wake the object: with no event for 70-140 s an
+   * object that cannot hibernate may be evicted, cutting the turn off (a long council or reasoning answer).
+   */
+  CIO_SESSION_TURN_HEARTBEAT_S: envInt(30, 1, 60),
+  /**
    * How often an open socket's API key is re-read from D1 (revoked? tenant suspended?). At most 30 s: the
    * bound the gateway's key cache promises for a revoked key, which a socket must not outlive.
    */

@@ -61,6 +61,16 @@ describe("stopping a session turn that a chat completion waits on", () => {
     expect(alarm! - Date.now()).toBeGreaterThan(60_000);
   });
 
+  it("while a turn runs, the alarm comes at least every CIO_SESSION_TURN_HEARTBEAT_S, so the object is not left without events", async () => {
+    const s = await newSession();
+    const mockId = `heartbeat-${s.sessionId}`;
+    const pending = httpTurn(s, "hb", { id: mockId, delayMs: 1500 });
+    await eventually(async () => (await turnStatus(s, "hb")) === "running");
+    const alarm = await runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.getAlarm());
+    expect(alarm! - Date.now()).toBeLessThanOrEqual(30_000);
+    await pending;
+  });
+
   it("a cancel ends the caller's stream with an error event and stops the upstream call", async () => {
     const s = await newSession();
     const c = await connect(s);

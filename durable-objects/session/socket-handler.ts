@@ -34,6 +34,11 @@ export class SocketHandler {
     if (this.s.sockets.count() >= perSession) throw tooMany("session_socket_limit", `This session already has ${perSession} open sockets.`);
     const admitted = await this.s.limiter(meta.tenantId).admitSocket(meta.sessionId, perTenant);
     if (!admitted.ok) throw tooMany("tenant_socket_limit", `This organization already has ${perTenant} open session sockets.`);
+    // Deleted while the limiter answered: the socket went into the wiped session, with no alarm to close it.
+    if (!this.s.store.meta()) {
+      await this.s.limiter(meta.tenantId).reportSockets(meta.sessionId, 0).catch((err) => this.s.log().warn("socket count not reported", { err }));
+      throw notFound(`No session with id '${ref.sessionId}'.`, "session_not_found");
+    }
     if (this.s.sockets.count() >= perSession) {
       await this.reportCount();
       throw tooMany("session_socket_limit", `This session already has ${perSession} open sockets.`);

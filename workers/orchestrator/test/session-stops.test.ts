@@ -9,7 +9,7 @@ import type { SessionDO } from "../../../durable-objects/session/index.js";
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
-import { connect, e, eventually, newSession, upstreamLog, type TestSession } from "./session-fixtures.js";
+import { connect, e, eventually, newSession, upgrade, upstreamLog, type TestSession } from "./session-fixtures.js";
 
 const ANSWER = "one two three four five six seven eight";
 const turnStatus = (s: TestSession, id: string) =>
@@ -142,6 +142,25 @@ describe("deleting a session with a turn running", () => {
     expect(await upstreamLog(id)).toEqual([]);
     expect(await turnCount(s)).toBe(0);
     await eventually(async () => (await limiter.snapshot("k-test")).keyInFlight === 0);
+  });
+
+  it("a socket whose admission was in flight while the session was deleted is refused (404), and not counted", async () => {
+    const s = await newSession();
+    const limiter = stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));
+    await patchCore(s, (core) => {
+      const real = core.limiter;
+      core.limiter = (t: string) => {
+        const l = real.call(core, t) as RateLimiterDO;
+        return { admitSocket: async (a: string, n: number) => (await new Promise((r) => setTimeout(r, 300)), l.admitSocket(a, n)), reportSockets: (a: string, n: number) => l.reportSockets(a, n), release: (id: string) => l.release(id) };
+      };
+    });
+    const opening = upgrade(s);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await s.stub.remove(s)).toBe(true);
+    const res = await opening;
+    expect(res.status).toBe(404);
+    expect(res.webSocket).toBeNull();
+    await eventually(async () => (await limiter.openSockets()) === 0);
   });
 
   it("a chat frame admitted while a delete runs starts no turn in the wiped session, and frees its slot", async () => {

@@ -101,7 +101,7 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     if (!this.core.owned({ tenantId: call.tenantId, sessionId })) return refuse(notFound(`No session with id '${sessionId}'.`, "session_not_found"));
     if (turns.busy) return refuse(conflict("A turn is already running in this session; wait for it or cancel it.", "turn_in_progress"));
     const turnId = store.hasTurn(call.requestId) ? `${call.requestId}.${store.lastSeq}` : call.requestId;
-    const history = store.history(this.core.settings.CIO_SESSION_HISTORY_MAX);
+    const history = store.history(this.core.settings.CIO_SESSION_HISTORY_MAX, this.core.settings.CIO_SESSION_HISTORY_MAX_CHARS);
     const stored = body.messages.filter((m) => m.role !== "tool").map((m) => ({ role: m.role as SessionMessage["role"], content: textOf(m) }));
     const signal = turns.begin(turnId, stored);
     store.touch(Date.now());

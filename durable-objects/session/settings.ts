@@ -27,6 +27,11 @@ export const SessionSettingsSchema = z.object({
   CIO_SESSION_KEY_CHECK_S: envInt(30, 1, 30),
   /** How many past messages a turn sends to the model. */
   CIO_SESSION_HISTORY_MAX: envInt(100, 1, 10_000),
+  /**
+   * And at most this many characters of them (the newest message always goes): a pasted document of 1 MB
+   * went along with every later turn, past the body limit a request has, until 100 newer messages pushed it out.
+   */
+  CIO_SESSION_HISTORY_MAX_CHARS: envInt(1_000_000, 1_000),
 });
 export type SessionSettings = z.infer<typeof SessionSettingsSchema>;
 

@@ -174,7 +174,7 @@ export class SocketHandler {
       return send(ws, late);
     }
     const signal = this.s.turns.begin(f.id, [{ role: "user", content: f.content }]);
-    const messages = this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX);
+    const messages = this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX, this.s.settings.CIO_SESSION_HISTORY_MAX_CHARS);
     // session_id: task and council events of the turn report to this session (see chatCompletion).
     const body = { model: f.model ?? meta.model, messages, stream: true, session_id: meta.sessionId };
     // The orchestrator settles the lease (slot and tokens) when the answer ends, however it ends.

@@ -141,11 +141,21 @@ export class SessionStore {
   }
 
   /** The last `max` messages, oldest first: what the model sees of the conversation. */
-  history(max: number): { role: SessionMessage["role"]; content: string }[] {
-    return this.sql
-      .exec<{ role: string; content: string }>("SELECT role, content FROM (SELECT seq, role, content FROM messages ORDER BY seq DESC LIMIT ?) ORDER BY seq", max)
-      .toArray()
-      .map((r) => ({ role: r.role as SessionMessage["role"], content: r.content }));
+  /**
+   * The newest messages, at most `max` of them and `maxChars` characters (the newest one always), oldest first,
+   * starting with no answer whose question was cut off (some models refuse a conversation that opens so).
+   */
+  history(max: number, maxChars: number): { role: SessionMessage["role"]; content: string }[] {
+    const newest = this.sql.exec<{ role: string; content: string }>("SELECT role, content FROM messages ORDER BY seq DESC LIMIT ?", max).toArray();
+    const kept: typeof newest = [];
+    let chars = 0;
+    for (const r of newest) {
+      chars += r.content.length;
+      if (kept.length && chars > maxChars) break;
+      kept.push(r);
+    }
+    while (kept.length > 1 && kept.at(-1)!.role === "assistant") kept.pop();
+    return kept.reverse().map((r) => ({ role: r.role as SessionMessage["role"], content: r.content }));
   }
 
   hasTurn(id: string): boolean {

@@ -44,6 +44,22 @@ describe("SessionDO over WebSocket", () => {
     c.close();
   });
 
+  it("sends at most CIO_SESSION_HISTORY_MAX_CHARS of history, the newest kept: a pasted document does not ride along for good", async () => {
+    const s = await newSession();
+    const turn = (requestId: string, content: string) =>
+      s.stub.chatCompletion({ requestId, tenantId: s.tenantId, keyId: "k-test", body: { model: "mock-model", session_id: s.sessionId, messages: [{ role: "user", content }] } });
+    const doc = "x".repeat(600_000);
+    for (const id of ["d1", "d2"]) expect(await turn(id, withDirective(doc, { text: "noted" }))).toMatchObject({ kind: "json" });
+    await turn("d3", withDirective("and now?", { id: `hist-chars-${s.sessionId}` }));
+    const [req] = await upstreamLog(`hist-chars-${s.sessionId}`);
+    const sent = req!.body.messages;
+    // The second document and its answer went along with the question; the first document did not, nor its
+    // answer (a conversation does not open with an answer).
+    expect(sent.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(sent[0]!.content).toContain(doc);
+    expect(sent.reduce((n, m) => n + m.content.length, 0)).toBeLessThan(1_000_000 + 1_000);
+  }, 60_000);
+
   it("every live socket on the session sees the same events in the same order", async () => {
     const s = await newSession();
     const a = await connect(s);

@@ -65,6 +65,27 @@ export async function getBatch(d1: D1Database, tenantId: string, id: string): Pr
   return row;
 }
 
+const RUNNING = new Set<BatchRow["status"]>(["in_progress", "finalizing", "cancelling"]);
+
+/**
+ * The batch with its counts as of now: the row counts finished parts only (50 requests each), so a small batch
+ * showed 0 completed until it ended. Requests already answered in parts still running are added, as OpenAI's
+ * counts move request by request.
+ */
+export async function getBatchNow(d1: D1Database, tenantId: string, id: string): Promise<BatchRow> {
+  const row = await getBatch(d1, tenantId, id);
+  if (!RUNNING.has(row.status)) return row;
+  const live = await d1
+    .prepare(
+      `SELECT coalesce(sum(r.kind = 'output'), 0) AS ok, coalesce(sum(r.kind <> 'output'), 0) AS failed
+       FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
+       WHERE r.tenant_id = ?1 AND r.batch_id = ?2 AND p.status <> 'done'`,
+    )
+    .bind(tenantId, id)
+    .first<{ ok: number; failed: number }>();
+  return { ...row, completed: row.completed + (live?.ok ?? 0), failed: row.failed + (live?.failed ?? 0) };
+}
+
 export async function cancelBatch(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">, tenantId: string, id: string, requestId: string, now = Date.now()): Promise<BatchRow> {
   const db = openDb(env.DB);
   const [row] = await db

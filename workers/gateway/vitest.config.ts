@@ -27,7 +27,7 @@ export default defineConfig({
               CIO_UPSTREAM_MODELS: "mock-model,mock-other",
               CIO_UPSTREAM_RETRY_BASE_MS: "5",
               CIO_UPSTREAM_TIMEOUT_MS: "2000",
-              CIO_UPSTREAM_ANSWER_TIMEOUT_MS: "4000",
+              CIO_UPSTREAM_ANSWER_TIMEOUT_MS: "6000",
               CIO_USAGE_FLUSH_MS: "50",
               CIO_RUNNER_CREDITS: "2",
               CIO_RUNNER_TIMEOUT_GRACE_MS: "100",

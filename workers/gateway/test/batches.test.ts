@@ -48,6 +48,16 @@ describe("batches API", { timeout: 90_000 }, () => {
     expect(task.data.map((b) => b.id)).toEqual([batch.id]);
   });
 
+  it("request_counts move request by request while the batch runs, not only when a part of 50 ends", async () => {
+    const t = await newTenant();
+    const lines = [line("fast-1", withDirective("q1", { text: "a" })), line("fast-2", withDirective("q2", { text: "b" })), line("slow", withDirective("q3", { text: "c", delayMs: 5000 }))]; // within the answer timeout (6 s in tests)
+    const input = await uploaded(t.headers, "in.jsonl", lines.join("\n") + "\n", "batch");
+    const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
+    const running = await waitFor(t.headers, `/v1/batches/${batch.id}`, (b) => b.status === "in_progress" && b.request_counts.completed === 2, 4_500);
+    expect(running.request_counts).toEqual({ total: 3, completed: 2, failed: 0 });
+    expect(await waitFor(t.headers, `/v1/batches/${batch.id}`, settled)).toMatchObject({ status: "completed", request_counts: { total: 3, completed: 3, failed: 0 } });
+  });
+
   it("metadata holds at most 16 pairs, as OpenAI's", async () => {
     const t = await newTenant();
     const input = await uploaded(t.headers, "in.jsonl", line("a", "q") + "\n", "batch");

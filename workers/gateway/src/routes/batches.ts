@@ -2,7 +2,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
-import { cancelBatch, createBatch, getBatch, toBatchObject } from "../../../../lib/heavy/batches.js";
+import { cancelBatch, createBatch, getBatch, getBatchNow, toBatchObject } from "../../../../lib/heavy/batches.js";
 import { BatchObjectSchema, CreateBatchSchema, ErrorBodySchema, ListBatchesQuerySchema } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
@@ -49,7 +49,7 @@ batches.get("/v1/batches", async (c) => {
   return c.json(listOf(page.rows.map(toBatchObject), page.hasMore), 200);
 });
 
-batches.get("/v1/batches/:id", async (c) => c.json(toBatchObject(await getBatch(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));
+batches.get("/v1/batches/:id", async (c) => c.json(toBatchObject(await getBatchNow(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));
 
 batches.post("/v1/batches/:id/cancel", async (c) => {
   const tenantId = c.get("auth").tenantId;

@@ -120,7 +120,9 @@ export const toBatchObject = (r: BatchRow): BatchObject => ({
   finalizing_at: toUnixSeconds(r.finalizingAt),
   completed_at: toUnixSeconds(r.completedAt),
   failed_at: toUnixSeconds(r.failedAt),
-  expired_at: toUnixSeconds(r.expiredAt),
+  // Kept from the first request left unrun past the window, which marks the batch to end as expired; shown,
+  // as OpenAI's, only once it has (a batch still running showed an expired_at).
+  expired_at: r.status === "expired" ? toUnixSeconds(r.expiredAt) : null,
   cancelling_at: toUnixSeconds(r.cancellingAt),
   cancelled_at: toUnixSeconds(r.cancelledAt),
   request_counts: { total: r.total, completed: r.completed, failed: r.failed },

@@ -4,6 +4,7 @@ import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { call, newTenant } from "../../../test/support/fixtures.js";
 import { uploaded, waitFor } from "../../../test/support/heavy.js";
+import { toBatchObject, type BatchRow } from "../../../lib/heavy/batches.js";
 import type { GatewayEnv } from "../src/env.js";
 
 const line = (customId: string, content: string, model = "mock-model") =>
@@ -56,6 +57,13 @@ describe("batches API", { timeout: 90_000 }, () => {
     const running = await waitFor(t.headers, `/v1/batches/${batch.id}`, (b) => b.status === "in_progress" && b.request_counts.completed === 2, 4_500);
     expect(running.request_counts).toEqual({ total: 3, completed: 2, failed: 0 });
     expect(await waitFor(t.headers, `/v1/batches/${batch.id}`, settled)).toMatchObject({ status: "completed", request_counts: { total: 3, completed: 3, failed: 0 } });
+  });
+
+  it("shows expired_at only once the batch has expired, not while it still runs its other parts", async () => {
+    const times = { inProgressAt: null, finalizingAt: null, completedAt: null, failedAt: null, cancellingAt: null, cancelledAt: null, expiresAt: null };
+    const row = { id: "batch_x", errors: null, metadata: null, total: 1, completed: 0, failed: 0, createdAt: 1_699_999_000_000, expiredAt: 1_700_000_000_000, ...times } as unknown as BatchRow;
+    expect(toBatchObject({ ...row, status: "in_progress" }).expired_at).toBeNull();
+    expect(toBatchObject({ ...row, status: "expired" }).expired_at).toBe(1_700_000_000);
   });
 
   it("metadata holds at most 16 pairs, as OpenAI's", async () => {

@@ -181,7 +181,10 @@ export class QueryExecutor {
     let seenBytes = 0;
     // Rows to fetch next: as many as the bytes still allowed hold at the rows' average size (at least one),
     // at most chunkRows. 500 rows of a few MB each were fetched whole before a byte was counted.
-    const nextRows = () => Math.max(1, Math.min(this.opts.chunkRows, Math.floor((q.maxBytes - bytes - gathered) / Math.max(1, seenBytes / seen))));
+    const nextRows = () => {
+      const rowBytes = Math.max(1, seen ? seenBytes / seen : 1);
+      return Math.max(1, Math.min(this.opts.chunkRows, Math.floor((q.maxBytes - bytes - gathered) / rowBytes)));
+    };
     for (let batch = await stream.next(); batch; batch = await stream.next(nextRows())) {
       signal.throwIfAborted();
       for (const row of batch) {

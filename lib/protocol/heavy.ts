@@ -58,13 +58,22 @@ export const ImageParamsSchema = z.object({
 });
 export type ImageParams = z.infer<typeof ImageParamsSchema>;
 
+/**
+ * A chat request run as a task or a batch line: session_id (which reads a session's history into the call and
+ * writes the turn to it) is the sessions API's, under its own scope, and runs only on /v1/chat/completions.
+ */
+const QueuedChatRequestSchema = ChatCompletionRequestSchema.refine((r) => r.session_id === undefined, {
+  message: "session_id is not accepted here: chat in a session through /v1/chat/completions",
+  path: ["session_id"],
+});
+
 /** A session the task's progress events go to; it must be one of the tenant's (checked by the gateway). */
 const SessionIdRef = z.string().min(1).max(128).optional();
 
 /** `POST /v1/tasks`: long AI jobs and analyses started directly (the brain starts analyses itself). */
 export const CreateTaskSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("file_analysis"), params: AnalysisParamsSchema, session_id: SessionIdRef }),
-  z.object({ type: z.literal("chat_completion"), params: z.object({ request: ChatCompletionRequestSchema }), session_id: SessionIdRef }),
+  z.object({ type: z.literal("chat_completion"), params: z.object({ request: QueuedChatRequestSchema }), session_id: SessionIdRef }),
   z.object({ type: z.literal("image_generation"), params: ImageParamsSchema, session_id: SessionIdRef }),
 ]);
 export type CreateTask = z.infer<typeof CreateTaskSchema>;
@@ -135,7 +144,7 @@ export const BatchLineSchema = z.object({
   custom_id: z.string().min(1).max(512),
   method: z.literal("POST"),
   url: z.literal("/v1/chat/completions"),
-  body: ChatCompletionRequestSchema,
+  body: QueuedChatRequestSchema,
 });
 export type BatchLine = z.infer<typeof BatchLineSchema>;
 

@@ -66,6 +66,18 @@ describe("batches API", { timeout: 90_000 }, () => {
     expect(toBatchObject({ ...row, status: "expired" }).expired_at).toBe(1_700_000_000);
   });
 
+  it("session_id reaches a session only through /v1/chat/completions (its scope): a batch line or a task request with it is refused", async () => {
+    const t = await newTenant({}, { scopes: ["files", "tasks"] });
+    const body = { model: "mock-model", session_id: "sess_someone", messages: [{ role: "user", content: "hi" }] };
+    const input = await uploaded(t.headers, "in.jsonl", JSON.stringify({ custom_id: "a", method: "POST", url: "/v1/chat/completions", body }) + "\n", "batch");
+    const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
+    const done = await waitFor(t.headers, `/v1/batches/${batch.id}`, settled);
+    expect(done).toMatchObject({ status: "failed", errors: { data: [{ param: "body.session_id" }] } });
+    const task = await call("/v1/tasks", { method: "POST", headers: t.headers, body: JSON.stringify({ type: "chat_completion", params: { request: body } }) });
+    expect(task.status).toBe(400);
+    expect(await task.json()).toMatchObject({ error: { param: expect.stringContaining("session_id") } });
+  });
+
   it("metadata holds at most 16 pairs, as OpenAI's", async () => {
     const t = await newTenant();
     const input = await uploaded(t.headers, "in.jsonl", line("a", "q") + "\n", "batch");

@@ -154,7 +154,7 @@ export class SessionStore {
       if (kept.length && chars > maxChars) break;
       kept.push(r);
     }
-    while (kept.length > 1 && kept.at(-1)!.role === "assistant") kept.pop();
+    while (kept.length && kept.at(-1)!.role === "assistant") kept.pop();
     return kept.reverse().map((r) => ({ role: r.role as SessionMessage["role"], content: r.content }));
   }
 

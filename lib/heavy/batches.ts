@@ -75,15 +75,21 @@ const RUNNING = new Set<BatchRow["status"]>(["in_progress", "finalizing", "cance
 export async function getBatchNow(d1: D1Database, tenantId: string, id: string): Promise<BatchRow> {
   const row = await getBatch(d1, tenantId, id);
   if (!RUNNING.has(row.status)) return row;
+  // Both halves from the parts in one read: the batch row's counters catch up with a part marked done a moment
+  // later, and a count from one and the other dropped back in between.
   const live = await d1
     .prepare(
-      `SELECT coalesce(sum(r.kind = 'output'), 0) AS ok, coalesce(sum(r.kind <> 'output'), 0) AS failed
-       FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
-       WHERE r.tenant_id = ?1 AND r.batch_id = ?2 AND p.status <> 'done'`,
+      `SELECT
+         (SELECT coalesce(sum(completed), 0) FROM batch_parts WHERE tenant_id = ?1 AND batch_id = ?2 AND status = 'done')
+           + (SELECT count(*) FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
+              WHERE r.tenant_id = ?1 AND r.batch_id = ?2 AND p.status <> 'done' AND r.kind = 'output') AS ok,
+         (SELECT coalesce(sum(failed), 0) FROM batch_parts WHERE tenant_id = ?1 AND batch_id = ?2 AND status = 'done')
+           + (SELECT count(*) FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
+              WHERE r.tenant_id = ?1 AND r.batch_id = ?2 AND p.status <> 'done' AND r.kind <> 'output') AS failed`,
     )
     .bind(tenantId, id)
     .first<{ ok: number; failed: number }>();
-  return { ...row, completed: row.completed + (live?.ok ?? 0), failed: row.failed + (live?.failed ?? 0) };
+  return { ...row, completed: live?.ok ?? row.completed, failed: live?.failed ?? row.failed };
 }
 
 export async function cancelBatch(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">, tenantId: string, id: string, requestId: string, now = Date.now()): Promise<BatchRow> {

@@ -114,8 +114,8 @@ describe("queries under credit flow control", () => {
     hub.send({ type: "query", id: "q1", requestId: "req-1", sql: "SELECT id, name FROM people ORDER BY id", maxRows: 100_000, maxBytes: 1e8, timeoutMs: 10_000 });
     const done = await hub.waitFor(isType("done", "q1"));
     expect(done).toMatchObject({ requestId: "req-1", rowCount: 5000, truncated: false });
-    // A first chunk of 16 rows (the first fetch, before the rows' size is known), then chunks of 100.
-    expect(seqs).toEqual(Array.from({ length: 51 }, (_, i) => i));
+    // Fetches start at 16 rows and double up to chunkRows (100): 16, 32, 64, then 48 of 100 and the last 88.
+    expect(seqs).toEqual(Array.from({ length: 52 }, (_, i) => i));
     expect(peak).toBe(K);
     const rows = hub.frames.filter(isType("rows", "q1")).flatMap((f: RowsFrame) => f.rows);
     expect(rows[4999]).toEqual([5000, "person 5000"]);

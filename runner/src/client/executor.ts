@@ -177,14 +177,12 @@ export class QueryExecutor {
       this.send(frame);
       seq++;
     };
-    let seen = 0;
-    let seenBytes = 0;
-    // Rows to fetch next: as many as the bytes still allowed hold at the rows' average size (at least one),
-    // at most chunkRows. 500 rows of a few MB each were fetched whole before a byte was counted.
-    const nextRows = () => {
-      const rowBytes = Math.max(1, seen ? seenBytes / seen : 1);
-      return Math.max(1, Math.min(this.opts.chunkRows, Math.floor((q.maxBytes - bytes - gathered) / rowBytes)));
-    };
+    let widest = 1;
+    let fetched = FIRST_BATCH_ROWS;
+    // Rows to fetch next: at most twice the last fetch (rows may widen later), at most what the bytes still
+    // allowed hold at the widest row so far, at most chunkRows, at least one. 500 rows of a few MB each were
+    // fetched whole before a byte was counted.
+    const nextRows = () => (fetched = Math.max(1, Math.min(this.opts.chunkRows, fetched * 2, Math.floor((q.maxBytes - bytes - gathered) / widest))));
     for (let batch = await stream.next(); batch; batch = await stream.next(nextRows())) {
       signal.throwIfAborted();
       for (const row of batch) {
@@ -195,8 +193,7 @@ export class QueryExecutor {
         const s = JSON.stringify(maskRow(row, masked, MASK));
         json.push(s);
         gathered += s.length + 1;
-        seen++;
-        seenBytes += s.length + 1;
+        widest = Math.max(widest, s.length + 1);
       }
       if (truncatedBy || gathered >= this.opts.frameBytes || bytes + gathered > q.maxBytes) await flush();
       if (truncatedBy) break;

@@ -19,8 +19,11 @@ const SCHEMA_SQL = `
 
 const TYPE_NAMES = new Map(Object.entries(mysql.Types).map(([name, id]) => [id, name.toLowerCase()]));
 
-/** sql_mode flags under which MySQL reads quotes and backslashes otherwise than the policy's lexer. */
-const POLICY_BREAKING_MODES = new Set(["NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI"]);
+/**
+ * sql_mode flags under which MySQL reads quotes and backslashes otherwise than the policy's lexer, and the
+ * combination modes that set ANSI_QUOTES again when the list is set back (MariaDB and MySQL 5.7 keep them).
+ */
+const POLICY_BREAKING_MODES = new Set(["NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI", "ORACLE", "MSSQL", "DB2", "POSTGRESQL", "MAXDB"]);
 
 type State = { cancelled: boolean; timedOut: boolean; closed: boolean; ended: boolean };
 

@@ -43,7 +43,7 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     expect(o.error).toBeUndefined();
     expect(o.columns).toEqual(["id", "big", "label", "at", "even", "nothing", "bytes"]);
     expect(o.rows).toHaveLength(20000);
-    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(21); // 16 rows first, then full batches
+    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(25); // 16, 32, … 512 rows, then 18 of 1000 and the last 992
     expect(o.rows[0]).toEqual([1, "1000000000000", "row 1", expect.stringMatching(/^2026-01-01T/), false, null, "\\xcafe"]);
     expect(o.done).toMatchObject({ rowCount: 20000, truncated: false });
   });

@@ -8,6 +8,8 @@ export class RowQueue {
   private waiter: (() => void) | null = null;
   private paused = false;
   private discarding = false;
+  /** Rows a waiting take asks for: the source runs on until they are there, not paused and resumed per row. */
+  private wanted = 0;
   ended = false;
   private readonly highWater: number;
   private readonly pause: () => void;
@@ -22,7 +24,7 @@ export class RowQueue {
   push(row: unknown[]) {
     if (this.discarding) return;
     this.rows.push(row);
-    if (!this.paused && this.rows.length >= this.highWater) {
+    if (!this.paused && this.rows.length >= Math.max(this.highWater, this.wanted)) {
       this.paused = true;
       this.pause();
     }
@@ -54,6 +56,7 @@ export class RowQueue {
   }
 
   async take(n: number): Promise<unknown[][] | null> {
+    this.wanted = n;
     while (this.rows.length < n && !this.ended) {
       if (this.paused) {
         this.paused = false;
@@ -61,6 +64,7 @@ export class RowQueue {
       }
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
+    this.wanted = 0;
     if (this.error) throw this.error;
     const batch = this.rows.splice(0, n);
     return batch.length ? batch : null;

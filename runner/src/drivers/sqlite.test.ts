@@ -23,7 +23,7 @@ describe("SQLite driver", () => {
     expect(o.columns).toEqual(["id", "name", "photo"]);
     expect(o.rows).toHaveLength(5000);
     expect(o.rows[0]).toEqual([1, "person 1", "\\x6869"]);
-    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(6); // 16 rows first, then full batches
+    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(10); // 16, 32, … 512 rows, then 3 of 1000 and the last 992
     expect(o.done).toMatchObject({ rowCount: 5000, truncated: false });
   });
 
@@ -48,6 +48,31 @@ describe("SQLite driver", () => {
       expect(o.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
       expect(o.rows.length).toBe(9);
       expect(pulled).toBeLessThanOrEqual(16 + 1);
+    } finally {
+      d.close();
+    }
+  });
+
+  it("rows that widen after narrow first ones are not fetched hundreds at once: fetches grow from 16, doubling", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cio-widen-")), "widen.db");
+    const db = new DatabaseSync(file);
+    db.exec("CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT)");
+    const insert = db.prepare("INSERT INTO docs (body) VALUES (?)");
+    for (let i = 0; i < 216; i++) insert.run(i < 16 ? "x" : "x".repeat(100_000));
+    db.close();
+    const d = new SqliteDriver(file);
+    let pulled = 0;
+    const counting = Object.assign(Object.create(d) as SqliteDriver, {
+      open: async (...a: Parameters<SqliteDriver["open"]>) => {
+        const s = await d.open(...a);
+        return { ...s, columns: s.columns, next: async (n?: number) => ((r) => ((pulled += r?.length ?? 0), r))(await s.next(n)) };
+      },
+    });
+    try {
+      // After 16 one-byte rows, the next fetch was sized by them: 500 rows of 100 kB for a 2 MB limit.
+      const o = await harness(counting, {}, { chunkRows: 500 }).run({ sql: "SELECT body FROM docs ORDER BY id", maxBytes: 2_000_000 });
+      expect(o.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
+      expect(pulled).toBeLessThanOrEqual(16 + 32);
     } finally {
       d.close();
     }

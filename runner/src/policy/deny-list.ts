@@ -32,7 +32,7 @@ const MYSQL_EXACT = [
   "lastval",
 ];
 const SQLITE_EXACT = ["load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"];
-const MSSQL_EXACT = ["openrowset", "openquery", "opendatasource", "fn_dblog", "fn_dump_dblog"];
+const MSSQL_EXACT = ["openrowset", "openquery", "opendatasource", "fn_dblog", "fn_dump_dblog", "dm_db_stats_histogram"];
 const MSSQL_PREFIXES = ["xp_", "sp_"];
 
 interface DenyList {

@@ -179,6 +179,8 @@ describe("PostgreSQL's catalog, searched before any schema", () => {
     expect(policy({ maskColumns: ["ssn"] }).reason(sql)).toMatch(/sample values of columns/);
     expect(policy({ maskColumns: ["ssn"] }).reason("SELECT * FROM pg_catalog.pg_statistic")).toMatch(/sample values/);
     expect(policy().reason(sql)).toBeNull();
+    const sqlite = new Policy(PolicyConfigSchema.parse({ maskColumns: ["ssn"] }), "sqlite", "main");
+    expect(sqlite.reason("SELECT sample FROM sqlite_stat4")).toMatch(/sample values/);
   });
 });
 

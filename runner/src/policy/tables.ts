@@ -51,14 +51,18 @@ function schemaOfUnqualified(table: string, dialect: Dialect | null): string | n
 
 /**
  * Catalog views that hold sample values of any column (the planner's statistics: most common values,
- * histograms), whatever the allow-list says: with columns masked, they would show the masked values.
+ * histograms), whatever the allow-list says: with columns masked, they would show the masked values. SQLite's
+ * sqlite_stat1-4 too (stat4 keeps sampled index keys). SQL Server's histograms come from DBCC and
+ * sys.dm_db_stats_histogram, which the deny list refuses.
  */
 const STATISTICS = new Set(["pg_catalog.pg_stats", "pg_catalog.pg_stats_ext", "pg_catalog.pg_stats_ext_exprs", "pg_catalog.pg_statistic", "pg_catalog.pg_statistic_ext_data", "information_schema.column_statistics"]);
 
 /** A reason when masking is on and the statement reads the planner's statistics, or null. */
 export function statisticsReason(refs: TableRef[], dialect: Dialect, masking: boolean): string | null {
   if (!masking) return null;
-  const bad = refs.find((r) => STATISTICS.has(`${(r.schema ?? schemaOfUnqualified(r.table, dialect) ?? "").toLowerCase()}.${r.table.toLowerCase()}`));
+  const bad = refs.find(
+    (r) => STATISTICS.has(`${(r.schema ?? schemaOfUnqualified(r.table, dialect) ?? "").toLowerCase()}.${r.table.toLowerCase()}`) || (dialect === "sqlite" && /^sqlite_stat\d$/i.test(r.table)),
+  );
   return bad ? `${bad.table} holds sample values of columns, masked ones included: not allowed while columns are masked` : null;
 }
 

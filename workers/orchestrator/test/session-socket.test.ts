@@ -58,6 +58,13 @@ describe("SessionDO over WebSocket", () => {
     expect(sent.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
     expect(sent[0]!.content).toContain(doc);
     expect(sent.reduce((n, m) => n + m.content.length, 0)).toBeLessThan(1_000_000 + 1_000);
+
+    // A message that alone nearly fills the budget, and its answer: the answer alone would be left, and a
+    // conversation does not open with an answer.
+    await turn("d4", withDirective("y".repeat(999_900), { text: "a".repeat(200) }));
+    await turn("d5", withDirective("last?", { id: `hist-lone-${s.sessionId}` }));
+    const [lone] = await upstreamLog(`hist-lone-${s.sessionId}`);
+    expect(lone!.body.messages.map((m) => m.role)).toEqual(["user"]);
   }, 60_000);
 
   it("every live socket on the session sees the same events in the same order", async () => {

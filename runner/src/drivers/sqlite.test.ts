@@ -28,54 +28,18 @@ describe("SQLite driver", () => {
   });
 
   it("fetches wide rows a few at a time, as many as the bytes still allowed hold", async () => {
-    const wide = join(mkdtempSync(join(tmpdir(), "cio-wide-")), "wide.db");
-    const db = new DatabaseSync(wide);
-    db.exec("CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT)");
-    const insert = db.prepare("INSERT INTO docs (body) VALUES (?)");
-    for (let i = 0; i < 300; i++) insert.run("x".repeat(100_000));
-    db.close();
-    const d = new SqliteDriver(wide);
-    let pulled = 0;
-    const counting = Object.assign(Object.create(d) as SqliteDriver, {
-      open: async (...a: Parameters<SqliteDriver["open"]>) => {
-        const s = await d.open(...a);
-        return { ...s, columns: s.columns, next: async (n?: number) => ((r) => ((pulled += r?.length ?? 0), r))(await s.next(n)) };
-      },
-    });
-    try {
-      // 1 MB allowed, 100 kB rows, chunkRows 500: 500 rows (50 MB) were fetched at once before any was counted.
-      const o = await harness(counting, {}, { chunkRows: 500 }).run({ sql: "SELECT id, body FROM docs", maxBytes: 1_000_000 });
-      expect(o.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
-      expect(o.rows.length).toBe(9);
-      expect(pulled).toBeLessThanOrEqual(16 + 1);
-    } finally {
-      d.close();
-    }
+    // 1 MB allowed, 100 kB rows, chunkRows 500: 500 rows (50 MB) were fetched at once before any was counted.
+    const { o, pulled } = await runCounting(Array.from({ length: 300 }, () => "x".repeat(100_000)), 1_000_000);
+    expect(o.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
+    expect(o.rows.length).toBe(9);
+    expect(pulled).toBeLessThanOrEqual(16 + 1);
   });
 
   it("rows that widen after narrow first ones are not fetched hundreds at once: fetches grow from 16, doubling", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "cio-widen-")), "widen.db");
-    const db = new DatabaseSync(file);
-    db.exec("CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT)");
-    const insert = db.prepare("INSERT INTO docs (body) VALUES (?)");
-    for (let i = 0; i < 216; i++) insert.run(i < 16 ? "x" : "x".repeat(100_000));
-    db.close();
-    const d = new SqliteDriver(file);
-    let pulled = 0;
-    const counting = Object.assign(Object.create(d) as SqliteDriver, {
-      open: async (...a: Parameters<SqliteDriver["open"]>) => {
-        const s = await d.open(...a);
-        return { ...s, columns: s.columns, next: async (n?: number) => ((r) => ((pulled += r?.length ?? 0), r))(await s.next(n)) };
-      },
-    });
-    try {
-      // After 16 one-byte rows, the next fetch was sized by them: 500 rows of 100 kB for a 2 MB limit.
-      const o = await harness(counting, {}, { chunkRows: 500 }).run({ sql: "SELECT body FROM docs ORDER BY id", maxBytes: 2_000_000 });
-      expect(o.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
-      expect(pulled).toBeLessThanOrEqual(16 + 32);
-    } finally {
-      d.close();
-    }
+    // After 16 one-byte rows, the next fetch was sized by them: 500 rows of 100 kB for a 2 MB limit.
+    const { o, pulled } = await runCounting(Array.from({ length: 216 }, (_, i) => (i < 16 ? "x" : "x".repeat(100_000))), 2_000_000);
+    expect(o.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
+    expect(pulled).toBeLessThanOrEqual(16 + 32);
   });
 
   it("runs overlapping queries side by side, each with its full result", async () => {
@@ -145,3 +109,27 @@ describe("SQLite driver", () => {
     expect(o.error).toMatchObject({ code: "db_unavailable" });
   });
 });
+
+/** Runs `SELECT body FROM docs` over a new file holding `bodies`, chunkRows 500, counting the rows the driver hands out. */
+async function runCounting(bodies: string[], maxBytes: number) {
+  const file = join(mkdtempSync(join(tmpdir(), "cio-wide-")), "wide.db");
+  const db = new DatabaseSync(file);
+  db.exec("CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT)");
+  const insert = db.prepare("INSERT INTO docs (body) VALUES (?)");
+  for (const b of bodies) insert.run(b);
+  db.close();
+  const d = new SqliteDriver(file);
+  let pulled = 0;
+  const counting = Object.assign(Object.create(d) as SqliteDriver, {
+    open: async (...a: Parameters<SqliteDriver["open"]>) => {
+      const s = await d.open(...a);
+      return { ...s, columns: s.columns, next: async (n?: number) => ((r) => ((pulled += r?.length ?? 0), r))(await s.next(n)) };
+    },
+  });
+  try {
+    const o = await harness(counting, {}, { chunkRows: 500 }).run({ sql: "SELECT body FROM docs ORDER BY id", maxBytes });
+    return { o, pulled };
+  } finally {
+    d.close();
+  }
+}

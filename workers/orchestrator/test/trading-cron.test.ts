@@ -301,7 +301,10 @@ describe("the trading cron", () => {
 
     await scanWatchLists(env as never, log, now + 60_000);
     expect(await claim()).toBe(now + 60_000);
-    expect((await councilsOf(t)).map((c) => c.id)).toEqual([`watch-btcusdt-${Math.floor(now / windowMs)}`]);
+    const id = `watch-btcusdt-${Math.floor(now / windowMs)}`;
+    expect((await councilsOf(t)).map((c) => c.id)).toEqual([id]);
+    // Settled before the test ends: a council still calling models when the file's runtime closes fails the run.
+    await settled(t, id, 20_000, (v) => v.paper_order != null);
   });
 
   it("a start whose answer was lost finds the window's council open on the next run: the claim stays, nothing fails", async () => {
@@ -319,6 +322,7 @@ describe("the trading cron", () => {
     expect(await rows("SELECT last_council_at FROM watch_list WHERE tenant_id = ?", t)).toEqual([{ last_council_at: now + 60_000 }]);
     expect(await councilsOf(t)).toHaveLength(1);
     expect(errors).toEqual([]);
+    await settled(t, `watch-btcusdt-${Math.floor(now / windowMs)}`, 20_000, (v) => v.paper_order != null);
   });
 
   it("judges an outcome by the move after the decision", () => {

@@ -29,6 +29,26 @@ async function patchCore(s: TestSession, patch: (core: Core) => void) {
   await runInDurableObject(s.stub, (o: SessionDO) => patch((o as unknown as { core: Core }).core));
 }
 
+/** The session's limiter as it is, except that `method` first waits for `hold()` (a limiter answering late). */
+function holdLimiter(s: TestSession, method: "reserve" | "admitSocket", hold: () => Promise<unknown>) {
+  return patchCore(s, (core) => {
+    const real = core.limiter;
+    core.limiter = (t: string) => {
+      const l = real.call(core, t) as RateLimiterDO;
+      const first = (m: typeof method) => (m === method ? hold() : Promise.resolve());
+      return {
+        reserve: async (x: never) => (await first("reserve"), l.reserve(x)),
+        admitSocket: async (a: string, n: number) => (await first("admitSocket"), l.admitSocket(a, n)),
+        release: (id: string) => l.release(id),
+        reportSockets: (a: string, n: number) => l.reportSockets(a, n),
+      };
+    };
+  });
+}
+
+const limiterOf = (s: TestSession) => stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));
+const after = (ms: number) => () => new Promise((r) => setTimeout(r, ms));
+
 describe("stopping a session turn that a chat completion waits on", () => {
   it("a cancel frame answers the waiting JSON call with 409 cancelled now, not when the model answers", async () => {
     const s = await newSession();
@@ -123,16 +143,10 @@ describe("deleting a session with a turn running", () => {
 
   it("a cancel sent while its turn is still being admitted stops it before it starts, and frees its slot", async () => {
     const s = await newSession();
-    const limiter = stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));
+    const limiter = limiterOf(s);
     const c = await connect(s);
     // The limiter answers slowly, so the cancel arrives while the reservation is on its way.
-    await patchCore(s, (core) => {
-      const real = core.limiter;
-      core.limiter = (t: string) => {
-        const l = real.call(core, t) as RateLimiterDO;
-        return { reserve: async (x: never) => (await new Promise((r) => setTimeout(r, 300)), l.reserve(x)), release: (id: string) => l.release(id), reportSockets: (a: string, n: number) => l.reportSockets(a, n) };
-      };
-    });
+    await holdLimiter(s, "reserve", after(300));
     const id = `early-${s.sessionId}`;
     c.send({ type: "chat", id: "early", content: withDirective("hello", { id, text: ANSWER }) });
     c.send({ type: "cancel", id: "early" });
@@ -146,14 +160,8 @@ describe("deleting a session with a turn running", () => {
 
   it("a socket whose admission was in flight while the session was deleted is refused (404), and not counted", async () => {
     const s = await newSession();
-    const limiter = stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));
-    await patchCore(s, (core) => {
-      const real = core.limiter;
-      core.limiter = (t: string) => {
-        const l = real.call(core, t) as RateLimiterDO;
-        return { admitSocket: async (a: string, n: number) => (await new Promise((r) => setTimeout(r, 300)), l.admitSocket(a, n)), reportSockets: (a: string, n: number) => l.reportSockets(a, n), release: (id: string) => l.release(id) };
-      };
-    });
+    const limiter = limiterOf(s);
+    await holdLimiter(s, "admitSocket", after(300));
     const opening = upgrade(s);
     await new Promise((r) => setTimeout(r, 50));
     expect(await s.stub.remove(s)).toBe(true);
@@ -165,18 +173,12 @@ describe("deleting a session with a turn running", () => {
 
   it("a chat frame admitted while a delete runs starts no turn in the wiped session, and frees its slot", async () => {
     const s = await newSession();
-    const limiter = stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));
+    const limiter = limiterOf(s);
     const c = await connect(s);
     // The reservation is held back until the session has been deleted.
     let deleted!: () => void;
     const gate = new Promise<void>((r) => (deleted = r));
-    await patchCore(s, (core) => {
-      const real = core.limiter;
-      core.limiter = (t: string) => {
-        const l = real.call(core, t) as RateLimiterDO;
-        return { reserve: async (x: never) => (await gate, l.reserve(x)), release: (id: string) => l.release(id), reportSockets: (a: string, n: number) => l.reportSockets(a, n) };
-      };
-    });
+    await holdLimiter(s, "reserve", () => gate);
     c.send({ type: "chat", id: "late", content: withDirective("hello", { text: ANSWER }) });
     await new Promise((r) => setTimeout(r, 50));
     expect(await s.stub.remove(s)).toBe(true);

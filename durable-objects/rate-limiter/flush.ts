@@ -8,9 +8,11 @@ export interface LimiterEnv {
   DB: D1Database;
   /** How long usage may wait in the object before it is written to D1. */
   CIO_USAGE_FLUSH_MS?: string;
+  /** How long answered calls' usage is added up in memory before it is committed to the object's storage. */
+  CIO_USAGE_COMMIT_MS?: string;
 }
 
-export const LimiterSettingsSchema = z.object({ CIO_USAGE_FLUSH_MS: envInt(10_000, 10, 3_600_000) });
+export const LimiterSettingsSchema = z.object({ CIO_USAGE_FLUSH_MS: envInt(10_000, 10, 3_600_000), CIO_USAGE_COMMIT_MS: envInt(10, 0, 1000) });
 export type LimiterSettings = z.infer<typeof LimiterSettingsSchema>;
 export const limiterSettings = (env: LimiterEnv) => loadSettings(LimiterSettingsSchema, env);
 

@@ -30,13 +30,15 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private sockets: SocketCounts;
   private seq = 0;
   private alarmPending: boolean | undefined;
+  /** The commit that settlements waiting now share (see `committed`). */
+  private nextCommit: Promise<void> | undefined;
   private readonly settings: LimiterSettings;
 
   constructor(ctx: DurableObjectState, env: LimiterEnv) {
     super(ctx, env);
     // Checked when the object starts, not at its first flush: a bad value found there stopped the flush.
     this.settings = limiterSettings(env);
-    this.ledger = new UsageLedger(ctx.storage.sql);
+    this.ledger = new UsageLedger(ctx.storage.sql, ctx.storage);
     this.sockets = new SocketCounts(ctx.storage.sql);
   }
 
@@ -82,7 +84,24 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     if (!s.usage) return;
     this.ledger.tenantId = s.tenantId;
     this.ledger.add(utcDay(), s.model, s.usage);
-    await this.scheduleFlush();
+    await this.committed();
+  }
+
+  /**
+   * Resolves once the usage added so far is in storage: the settlements of the next CIO_USAGE_COMMIT_MS share
+   * one commit (a group commit; calls into one object share its I/O, unlike requests in a Worker). A settle
+   * still returns only when its usage is stored, and a failed commit fails every settlement it held, which
+   * the callers log; the usage stays pending and the alarm (set whatever happened) commits it again.
+   */
+  private committed(): Promise<void> {
+    return (this.nextCommit ??= new Promise<void>((resolve) => setTimeout(resolve, this.settings.CIO_USAGE_COMMIT_MS)).then(async () => {
+      this.nextCommit = undefined;
+      try {
+        this.ledger.commit();
+      } finally {
+        await this.scheduleFlush();
+      }
+    }));
   }
 
   /** A session asks to open one more WebSocket; refused when the tenant already has `limit` open. */
@@ -103,12 +122,13 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     this.alarmPending = false;
     const log = new Logger({ component: "rate-limiter", tenantId: this.ledger.tenantId });
     try {
+      this.ledger.commit();
       await flushToD1(this.env, this.ledger);
       this.ledger.prune(utcDay(Date.now() - 86_400_000));
     } catch (err) {
       log.error("usage flush to D1 failed; it stays pending and is retried", { err });
     }
-    if (this.ledger.unflushed().length) await this.scheduleFlush();
+    if (this.ledger.uncommitted || this.ledger.unflushed().length) await this.scheduleFlush();
   }
 
   /** Whether today's (UTC) tokens have reached `budget`: for requests, and for work no request admits. */

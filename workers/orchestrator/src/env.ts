@@ -37,5 +37,6 @@ export interface OrchestratorEnv extends CouncilEnv {
   CIO_UPSTREAM_RETRY_BASE_MS?: string;
   CIO_UPSTREAM_RETRY_MAX_WAIT_MS?: string;
   CIO_USAGE_FLUSH_MS?: string;
+  CIO_USAGE_COMMIT_MS?: string;
   CIO_TOOL_HMAC_SECRET?: string;
 }

@@ -189,17 +189,57 @@ describe("RateLimiterDO", () => {
     expect(row).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 6 });
   });
 
-  it("a bad CIO_USAGE_FLUSH_MS is refused when the object starts, naming the variable", async () => {
+  it("settlements that arrive together share one storage commit, and each returns only once its usage is stored", async () => {
+    const tenantId = `t-${crypto.randomUUID()}`;
+    const usage = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
+    await runInDurableObject(stubFor(e.RATE_LIMITER, rateLimiterName(tenantId)), async (o: RateLimiterDO, state) => {
+      const transactionSync = state.storage.transactionSync.bind(state.storage);
+      let commits = 0;
+      state.storage.transactionSync = (fn) => (commits++, transactionSync(fn));
+      const stored = () => state.storage.sql.exec<{ requests: number }>("SELECT requests FROM usage").toArray()[0]?.requests ?? 0;
+      const settles = Array.from({ length: 20 }, (_, i) => o.settle(null, { tenantId, model: "m", usage }).then(stored));
+      expect(o.snapshot("k1").tokensToday).toBe(100); // the budget sees them before the commit
+      // Every settle saw all twenty stored when it returned: one commit for the lot.
+      expect(await Promise.all(settles)).toEqual(Array(20).fill(20));
+      expect(commits).toBe(1);
+    });
+  });
+
+  it("a failed commit fails its settlements but loses nothing: the budget counts the usage and the alarm stores it", async () => {
+    const tenantId = `t-${crypto.randomUUID()}`;
+    await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, 'commit')").bind(tenantId).run();
+    const stub = stubFor(e.RATE_LIMITER, rateLimiterName(tenantId));
+    const usage = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
+    await runInDurableObject(stub, async (o: RateLimiterDO, state) => {
+      const transactionSync = state.storage.transactionSync.bind(state.storage);
+      let fail = true;
+      state.storage.transactionSync = (fn) => {
+        if (!fail) return transactionSync(fn);
+        fail = false;
+        throw new Error("storage unavailable");
+      };
+      const outcomes = await Promise.all([1, 2].map(() => o.settle(null, { tenantId, model: "m", usage }).then(() => "settled", (err: Error) => err.message)));
+      expect(outcomes).toEqual(["storage unavailable", "storage unavailable"]);
+      expect(o.snapshot("k1").tokensToday).toBe(10);
+      expect(await state.storage.getAlarm()).not.toBeNull(); // armed although the commit failed
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const row = await e.DB.prepare("SELECT requests, prompt_tokens, completion_tokens FROM usage WHERE tenant_id = ?").bind(tenantId).first();
+    expect(row).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 6 });
+  });
+
+  it("a bad CIO_USAGE_FLUSH_MS or CIO_USAGE_COMMIT_MS is refused when the object starts, naming the variable", async () => {
     await runInDurableObject(limiter(), (_o: RateLimiterDO, state) => {
-      for (const bad of ["5", "10s"]) {
+      const cases = [["CIO_USAGE_FLUSH_MS", "5"], ["CIO_USAGE_FLUSH_MS", "10s"], ["CIO_USAGE_COMMIT_MS", "-1"], ["CIO_USAGE_COMMIT_MS", "5000"]];
+      for (const [name, bad] of cases) {
         const err = (() => {
           try {
-            new RateLimiterDO(state, { ...e, CIO_USAGE_FLUSH_MS: bad });
+            new RateLimiterDO(state, { ...e, [name!]: bad });
           } catch (x) {
             return String(x);
           }
         })();
-        expect(err).toMatch(/invalid configuration[\s\S]*CIO_USAGE_FLUSH_MS/);
+        expect(err).toMatch(new RegExp(`invalid configuration[\\s\\S]*${name}`));
       }
     });
   });

@@ -34,9 +34,11 @@ export function rateLimit(): MiddlewareHandler<GatewayApp> {
         c.executionCtx.waitUntil(released(stub.release(r.leaseId)).catch((err) => c.get("log").error("lease release failed", { err })));
       }
     }
-    c.header("x-ratelimit-limit-requests", String(r.limit));
-    c.header("x-ratelimit-remaining-requests", String(Math.max(0, r.remaining)));
-    c.header("x-ratelimit-reset-requests", `${Math.ceil(r.resetMs / 1000)}s`);
+    // On the response in place: c.header() on a finished response copies the whole Response each time.
+    const headers = c.res.headers;
+    headers.set("x-ratelimit-limit-requests", String(r.limit));
+    headers.set("x-ratelimit-remaining-requests", String(Math.max(0, r.remaining)));
+    headers.set("x-ratelimit-reset-requests", `${Math.ceil(r.resetMs / 1000)}s`);
   };
 }
 

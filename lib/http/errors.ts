@@ -36,7 +36,7 @@ export function errorResponse(c: Context, err: unknown, log?: Logger): Response 
     log?.error("request failed", { status: api.status, code: api.code, message: api.message });
   }
   const headers = new Headers(api.headers);
-  if (api.status === 429) withBothRetryHeaders(headers);
+  withBothRetryHeaders(headers);
   headers.set("content-type", "application/json");
   const rid = c.get("requestId" as never) as string | undefined;
   if (rid) headers.set("x-request-id", rid);
@@ -44,8 +44,8 @@ export function errorResponse(c: Context, err: unknown, log?: Logger): Response 
 }
 
 /**
- * OpenAI's SDKs read retry-after-ms before retry-after: a 429 that has one of them (ours, a session's, an
- * upstream's, in seconds or as an HTTP date) gets the other, derived from it.
+ * OpenAI's SDKs read retry-after-ms before retry-after: an error that has one of them (a 429 of ours, a session's,
+ * an upstream's 429 or 5xx, in seconds or as an HTTP date) gets the other, derived from it.
  */
 export function withBothRetryHeaders(h: Headers, now = Date.now()) {
   const ms = h.get("retry-after-ms");

@@ -121,6 +121,23 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(next).toBe(200);
   });
 
+  it("an overloaded upstream's 503 retry-after is honoured: a short one waited out, a long one passed on at once with both headers", async () => {
+    const t = await newTenant();
+    const brief = crypto.randomUUID();
+    const started = Date.now();
+    const res = await post(t, chatBody(withDirective("brief", { id: brief, status: 503, failTimes: 1, errorHeaders: { "retry-after-ms": "700" } })));
+    expect(res.status).toBe(200);
+    expect(await mockLog(brief)).toHaveLength(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700); // the backoff alone is a fraction of that
+
+    const long = crypto.randomUUID();
+    const busy = await post(t, chatBody(withDirective("busy", { id: long, status: 503, retryAfter: "30" })));
+    expect(busy.status).toBe(502);
+    expect(await busy.json()).toMatchObject({ error: { type: "upstream_error", message: expect.stringContaining("HTTP 503") } });
+    expect([busy.headers.get("retry-after"), busy.headers.get("retry-after-ms")]).toEqual(["30", "30000"]);
+    expect(await mockLog(long)).toHaveLength(1); // not asked again twice in the next second
+  });
+
   it("an upstream 429 asking for a long wait is passed on at once with both retry headers, as OpenAI's SDKs read them", async () => {
     const t = await newTenant();
     const id = crypto.randomUUID();

@@ -133,7 +133,9 @@ async function toApiError(res: Response): Promise<ApiError> {
     return new ApiError(429, "rate_limit_error", `The model upstream is rate limiting: ${message}`, code ?? "upstream_rate_limited", null, retry);
   }
   if (res.status === 401 || res.status === 403) return upstreamError("The model upstream rejected this platform's credentials.", 502, "upstream_auth");
-  return upstreamError(`The model upstream failed with HTTP ${res.status}: ${message}`);
+  // An overloaded upstream's 503 says when to come back: that is waited out here when short, and passed on
+  // when long, instead of asking again within half a second and telling the client nothing.
+  return new ApiError(502, "upstream_error", `The model upstream failed with HTTP ${res.status}: ${message}`, "upstream_error", null, retry);
 }
 
 /**

@@ -71,6 +71,11 @@ export const ChatCompletionRequestSchema = z
     /** CIO extension: attach the turn to a session's history. */
     session_id: z.string().optional(),
   })
+  // As OpenAI answers it: options for a stream that was not asked for are a mistake, not something to drop.
+  .refine((r) => r.stream === true || r.stream_options === undefined || r.stream_options === null, {
+    message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+    path: ["stream_options"],
+  })
   .meta({ id: "ChatCompletionRequest" });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 

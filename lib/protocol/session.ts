@@ -111,7 +111,7 @@ export const SessionChatCallSchema = z.object({
   tenantId: z.string().min(1),
   keyId: z.string().min(1),
   leaseId: z.string().optional(),
-  body: ChatCompletionRequestSchema.extend({ session_id: z.string().min(1) }),
+  body: ChatCompletionRequestSchema.safeExtend({ session_id: z.string().min(1) }),
 });
 
 /** Headers the gateway puts on the WebSocket upgrade it forwards to the session. */

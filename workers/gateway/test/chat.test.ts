@@ -76,6 +76,17 @@ describe("POST /v1/chat/completions (JSON)", () => {
     }
   });
 
+  it("refuses stream_options on a call that does not stream, as OpenAI does, and asks no model", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    for (const stream of [undefined, false, null]) {
+      const res = await post(t, chatBody(withDirective("hi", { id }), { stream, stream_options: { include_usage: true } }));
+      expect({ stream, status: res.status }).toEqual({ stream, status: 400 });
+      expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", param: "stream_options", message: expect.stringContaining("only allowed when 'stream' is enabled") } });
+    }
+    expect(await mockLog(id)).toHaveLength(0);
+  });
+
   it("records prompt and completion tokens per tenant and day", async () => {
     const t = await newTenant();
     await post(t, chatBody("count me"));

@@ -58,6 +58,15 @@ describe("reasons say what was wrong", () => {
     expect(reason("SELECT 1 /* + a plain comment */", "mysql")).toBe("accepted");
   });
 
+  it("refuses assigning a MySQL user variable: it survives the ROLLBACK on the pooled connection", () => {
+    for (const dialect of ["mysql", "mariadb"] as const) {
+      expect(reason("SELECT @a := 1", dialect)).toMatch(/user variable \(:=\) is not allowed/);
+      expect(reason("SELECT x, @n := x + 1 AS n FROM t", dialect)).toMatch(/user variable/);
+      expect(reason("SELECT * FROM (SELECT @k := secret FROM t) s", dialect)).toMatch(/user variable/);
+      expect(reason("SELECT @a", dialect)).toBe("accepted"); // reading one is harmless
+    }
+  });
+
   it("refuses a T-SQL statement word the parser took for an alias: T-SQL needs no ; between statements", () => {
     for (const sql of ["SELECT * FROM t SHUTDOWN", "SELECT 1 RECONFIGURE", "SELECT 1 CHECKPOINT", "SELECT 1 COMMIT", "SELECT a FROM t SETUSER", "SELECT 1 x WAITFOR DELAY '01:00'"]) {
       expect({ sql, reason: reason(sql, "transactsql") }).toEqual({ sql, reason: expect.stringMatching(/not allowed: in T-SQL it starts another statement/) });

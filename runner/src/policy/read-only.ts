@@ -80,6 +80,9 @@ function nodeReason(node: AstNode, dialect: Dialect, extraDeny: readonly string[
   if (typeof node.type === "string" && WRITE_TYPES.has(node.type)) {
     return `a data-modifying ${node.type.toUpperCase()} inside the query (for example in a WITH clause) is not allowed`;
   }
+  // A MySQL user variable is not undone by the ROLLBACK that ends every query: set in one query, it stayed on
+  // the pooled connection for whichever query (another key's, a named one) ran there next.
+  if (node.type === "assign") return "assigning a user variable (:=) is not allowed: it outlives the query on the database connection";
   const into = node.into;
   if (into && typeof into === "object" && ("expr" in into ? into.expr : null)) return "SELECT … INTO is not allowed";
   if (typeof node.locking_read === "string" || (node.for_update !== undefined && node.for_update !== null)) {

@@ -87,6 +87,26 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(await mockLog(id)).toHaveLength(0);
   });
 
+  it("refuses log probabilities and audio output on cio/auto and cio/council as unsupported parameters, instead of answering without them", async () => {
+    const t = await newTenant();
+    const cases: [string, Record<string, unknown>, string][] = [
+      ["cio/auto", { logprobs: true }, "logprobs"],
+      ["cio/auto", { logprobs: true, top_logprobs: 3 }, "logprobs"],
+      ["cio/auto", { top_logprobs: 0 }, "top_logprobs"],
+      ["cio/auto", { modalities: ["text", "audio"], audio: { voice: "alloy", format: "mp3" } }, "audio"],
+      ["cio/auto", { modalities: ["text", "audio"] }, "modalities"],
+      ["cio/council", { logprobs: true }, "logprobs"],
+    ];
+    for (const [model, extra, param] of cases) {
+      const res = await post(t, chatBody("hello", { model, ...extra }));
+      expect({ model, extra, status: res.status }).toEqual({ model, extra, status: 400 });
+      expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", param, code: "unsupported_parameter" } });
+    }
+    // What asks for nothing extra still answers.
+    const plain = await post(t, chatBody("hello", { model: "cio/auto", logprobs: false, modalities: ["text"] }));
+    expect(plain.status).toBe(200);
+  });
+
   it("records prompt and completion tokens per tenant and day", async () => {
     const t = await newTenant();
     await post(t, chatBody("count me"));

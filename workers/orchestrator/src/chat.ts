@@ -40,8 +40,15 @@ export async function runParsedChat(env: OrchestratorEnv, ctx: Ctx, parsed: z.Zo
 
 function route(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Promise<ChatReply> | ChatReply {
   const model = call.body.model;
-  if (model === "cio/auto") return auto(call, s, deps);
-  if (model === "cio/council") return council(call, deps);
+  if (model === "cio/auto" || model === "cio/council") {
+    const param = unsupportedParam(call.body);
+    if (param) {
+      deps.settle(model);
+      const err = badRequest(`Unsupported parameter: '${param}' is not supported with ${model}, whose answer is composed from several models and tools; ask a passthrough model for it.`, param, "unsupported_parameter");
+      return { kind: "error", error: err.toJSON(), upstreamMs: 0 };
+    }
+    return model === "cio/auto" ? auto(call, s, deps) : council(call, deps);
+  }
   if (s.CIO_UPSTREAM_BASE_URL && s.CIO_UPSTREAM_MODELS.includes(model)) {
     return passthrough(call, upstreamConfig(s, s.CIO_UPSTREAM_BASE_URL), deps);
   }
@@ -49,6 +56,19 @@ function route(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Pro
   const known = listModels(s).map((m) => m.id).join(", ");
   const err = notFound(`The model '${model}' does not exist. Available models: ${known}.`, "model_not_found");
   return { kind: "error", error: { ...err.toJSON(), error: { ...err.toBody().error, param: "model" } }, upstreamMs: 0 };
+}
+
+/**
+ * OpenAI parameters asking for output a composed answer has no honest value for (token log probabilities,
+ * spoken audio): refused as OpenAI refuses a parameter its model lacks, rather than answered without them.
+ */
+function unsupportedParam(body: ChatCall["body"]): string | null {
+  const b = body as Record<string, unknown>;
+  if (b.logprobs === true) return "logprobs";
+  if (b.top_logprobs != null) return "top_logprobs";
+  if (b.audio != null) return "audio";
+  if (Array.isArray(b.modalities) && b.modalities.some((m) => m !== "text")) return "modalities";
+  return null;
 }
 
 /**

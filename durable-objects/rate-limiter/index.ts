@@ -77,14 +77,30 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
 
   /** The end of an answered request: frees its slot and books its tokens, in one call. */
   async settle(leaseId: string | null, raw: Settlement): Promise<void> {
-    if (leaseId) this.leases.delete(leaseId);
-    // After the slot is freed (the call did end), before anything is booked: a string or a negative count
-    // would corrupt the day's total and the budget, and a value SQLite cannot bind would fail mid-booking.
-    const s = SettlementSchema.parse(raw);
-    if (!s.usage) return;
-    this.ledger.tenantId = s.tenantId;
-    this.ledger.add(utcDay(), s.model, s.usage);
-    await this.committed();
+    await this.settleMany([{ ...raw, leaseId }]);
+  }
+
+  /**
+   * The ends of several requests, sent together by an orchestrator (workers/orchestrator/src/usage.ts). Every
+   * slot is freed first (the calls did end); usage that is not sane is not booked (a string or a negative
+   * count would corrupt the day's total and the budget, and a value SQLite cannot bind would fail the
+   * booking), and is reported by a rejection once the others are booked and stored.
+   */
+  async settleMany(raw: (Settlement & { leaseId: string | null })[]): Promise<void> {
+    for (const r of raw) if (typeof r?.leaseId === "string") this.leases.delete(r.leaseId);
+    let booked = 0;
+    const refused: string[] = [];
+    for (const r of raw) {
+      const s = SettlementSchema.safeParse(r);
+      if (!s.success) refused.push(z.prettifyError(s.error));
+      else if (s.data.usage) {
+        this.ledger.tenantId = s.data.tenantId;
+        this.ledger.add(utcDay(), s.data.model, s.data.usage);
+        booked++;
+      }
+    }
+    if (booked) await this.committed();
+    if (refused.length) throw new Error(`${refused.length} of ${raw.length} settlements not booked: ${refused[0]}`);
   }
 
   /**

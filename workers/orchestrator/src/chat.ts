@@ -14,7 +14,7 @@ import { council } from "./pipelines/council.js";
 import { passthrough, type PipelineDeps } from "./pipelines/passthrough.js";
 import { orchestratorSettings, type OrchestratorSettings } from "./settings.js";
 import { upstreamConfig } from "./upstream.js";
-import { settleLogged } from "./usage.js";
+import { settleBatched, settleLogged } from "./usage.js";
 
 type Ctx = { waitUntil(p: Promise<unknown>): void };
 
@@ -29,7 +29,7 @@ export async function runParsedChat(env: OrchestratorEnv, ctx: Ctx, parsed: z.Zo
   const call = parsed.data;
   const s = orchestratorSettings(env);
   const log = new Logger({ component: "orchestrator", requestId: call.requestId, tenantId: call.tenantId }, s.CIO_LOG_LEVEL);
-  const deps: PipelineDeps = { log, settle: settleOnce(env, ctx, call, log), env, waitUntil: (p) => ctx.waitUntil(p), stopped };
+  const deps: PipelineDeps = { log, settle: settleOnce(env, ctx, call, log, s.CIO_SETTLE_BATCH_MS), env, waitUntil: (p) => ctx.waitUntil(p), stopped };
   try {
     return await route(call, s, deps);
   } catch (err) {
@@ -77,14 +77,15 @@ function unsupportedParam(body: ChatCall["body"]): string | null {
  * after the RPC call has returned, and a settlement only begun then was dropped without an error, so the
  * slot stayed taken until its lease expired (15 minutes by default; test/e2e/dropped-streams.test.ts).
  */
-function settleOnce(env: OrchestratorEnv, ctx: Ctx, call: ChatCall, log: Logger): PipelineDeps["settle"] {
+function settleOnce(env: OrchestratorEnv, ctx: Ctx, call: ChatCall, log: Logger, batchMs: number): PipelineDeps["settle"] {
   let settled!: (p: Promise<void>) => void;
   ctx.waitUntil(new Promise<void>((resolve) => (settled = resolve)));
   let done = false;
   return (model, usage) => {
     if (done) return;
     done = true;
-    settled(settleLogged(env, log, call.tenantId, call.leaseId, model, usage));
+    const { tenantId, leaseId } = call;
+    settled(batchMs ? settleBatched(env, log, call.requestId, batchMs, { tenantId, leaseId: leaseId ?? null, model, usage }) : settleLogged(env, log, tenantId, leaseId, model, usage));
   };
 }
 

@@ -26,6 +26,11 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_UPSTREAM_RETRY_BASE_MS: envInt(200, 1, 60_000),
   /** An upstream 429 asking for a longer wait than this goes to the client at once, with its retry headers. */
   CIO_UPSTREAM_RETRY_MAX_WAIT_MS: envInt(2_000, 0, 60_000),
+  /**
+   * Answers of one tenant that end within this many ms of each other free their slots and book their usage in
+   * one call to the tenant's limiter instead of one call each (0: each its own call).
+   */
+  CIO_SETTLE_BATCH_MS: envInt(5, 0, 1000),
   /** The upstream model behind `cio/auto` with the openai provider; default the first passthrough model. */
   CIO_AUTO_MODEL: envOptionalString(),
   /** A Workers AI model with function calling. */

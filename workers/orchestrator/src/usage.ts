@@ -1,17 +1,50 @@
 import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
 import { released } from "../../../lib/rpc.js";
+import { sleep } from "../../../lib/time.js";
 import type { Usage } from "../../../lib/protocol/index.js";
 import type { Logger } from "../../../lib/log.js";
 import type { OrchestratorEnv } from "./env.js";
 
 /**
  * Settles an answered call with the tenant's RateLimiterDO: frees the concurrency slot the gateway reserved
- * and books the tokens (the object flushes them to D1 in batches and enforces the budget). Each call settles
- * with its own RPC, in its own context, not in a settlement shared with other calls: sharing I/O across
- * requests failed under load in the gateway (see its rate-limit middleware).
+ * and books the tokens (the object flushes them to D1 in batches and enforces the budget), with an RPC of its
+ * own. Chat answers go through `settleBatched` below, which shares the RPC but never a promise: waiting on I/O
+ * another request started failed under load in the gateway (see its rate-limit middleware).
  */
 export function settleCall(env: OrchestratorEnv, tenantId: string, leaseId: string | undefined, model: string, usage?: Usage): Promise<void> {
   return released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settle(leaseId ?? null, { tenantId, model, usage }));
+}
+
+type Pending = { tenantId: string; leaseId: string | null; model: string; usage?: Usage };
+/** Settlements waiting to be sent, by limiter namespace (tests bind others) and tenant. */
+const open = new WeakMap<object, Map<string, { items: Pending[]; requestIds: string[] }>>();
+
+/**
+ * Settles a call together with the tenant's other calls that end within `windowMs`: one RPC to the limiter
+ * for the lot instead of one per call, which halves the limiter's calls per request under load (reserve and
+ * settle were two of a passthrough request's four cross-Worker hops). The first call of a window sends it,
+ * from its own context (its caller keeps that alive until the send ends, see chat.ts); the others hand over
+ * plain data and wait on nothing, so no request waits on I/O started by another (what failed when the
+ * gateway's reservations were shared). A send that fails is logged with every request id it carried; those
+ * slots then free when their leases expire, as with a single failed settle.
+ */
+export function settleBatched(env: OrchestratorEnv, log: Logger, requestId: string, windowMs: number, item: Pending): Promise<void> {
+  let byTenant = open.get(env.RATE_LIMITER);
+  if (!byTenant) open.set(env.RATE_LIMITER, (byTenant = new Map()));
+  const joined = byTenant.get(item.tenantId);
+  if (joined) {
+    joined.items.push(item);
+    joined.requestIds.push(requestId);
+    return Promise.resolve();
+  }
+  const batch = { items: [item], requestIds: [requestId] };
+  byTenant.set(item.tenantId, batch);
+  return sleep(windowMs)
+    .then(() => {
+      byTenant.delete(item.tenantId);
+      return released(stubFor(env.RATE_LIMITER, rateLimiterName(item.tenantId)).settleMany(batch.items));
+    })
+    .catch((err) => log.error("calls could not be settled", { err, calls: batch.items.length, requestIds: batch.requestIds }));
 }
 
 /**

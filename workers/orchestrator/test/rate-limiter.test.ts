@@ -264,6 +264,22 @@ describe("RateLimiterDO", () => {
     });
   });
 
+  it("settleMany() frees every slot, books the sane usage and reports the rest, naming how many it refused", async () => {
+    const tenantId = `t-${crypto.randomUUID()}`;
+    await runInDurableObject(limiter(), async (o: RateLimiterDO) => {
+      const leases = [1, 2, 3].map(() => (o.reserve(spec({ keyConcurrency: 3 })) as { leaseId: string }).leaseId);
+      const usage = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
+      const items = [
+        { leaseId: leases[0]!, tenantId, model: "m", usage },
+        { leaseId: leases[1]!, tenantId, model: "m", usage: { ...usage, prompt_tokens: -7 } },
+        { leaseId: leases[2]!, tenantId, model: "m" },
+      ];
+      const outcome = await o.settleMany(items).then(() => "booked", (err: Error) => err.message);
+      expect(outcome).toMatch(/^1 of 3 settlements not booked/);
+      expect(o.snapshot("k1")).toMatchObject({ keyInFlight: 0, tokensToday: 5, unflushed: 1 });
+    });
+  });
+
   it("rejects a malformed reservation instead of admitting it", async () => {
     await runInDurableObject(limiter(), (o: RateLimiterDO) => {
       expect(() => o.reserve({ ...spec(), keyRpm: -1 })).toThrow();

@@ -12,12 +12,8 @@ import { msToNextUtcDay, utcDay } from "../../lib/time.js";
 import { ReserveRequestSchema, SlidingWindow, type Reservation, type ReserveRequest } from "./limits.js";
 import { flushToD1, limiterSettings, type LimiterEnv, type LimiterSettings } from "./flush.js";
 import { UsageLedger } from "./usage-ledger.js";
+import { LeaseStore, type Lease } from "./lease-store.js";
 import { SocketCounts } from "./socket-counts.js";
-
-interface Lease {
-  keyId: string;
-  expires: number;
-}
 
 /** What the orchestrator books when a call ends; usage comes from upstreams, so it is checked, not trusted. */
 export const SettlementSchema = z.object({ tenantId: z.string().min(1), model: z.string(), usage: UsageSchema.optional() });
@@ -25,11 +21,13 @@ export type Settlement = z.input<typeof SettlementSchema>;
 
 export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private windows = new Map<string, SlidingWindow>();
-  private leases = new Map<string, Lease>();
+  private leases: Map<string, Lease>;
+  private leaseStore: LeaseStore;
   private ledger: UsageLedger;
   private sockets: SocketCounts;
   private seq = 0;
   private alarmPending: boolean | undefined;
+  private arming: Promise<void> | undefined;
   /** The commit that settlements waiting now share (see `committed`). */
   private nextCommit: Promise<void> | undefined;
   private readonly settings: LimiterSettings;
@@ -40,6 +38,8 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     this.settings = limiterSettings(env);
     this.ledger = new UsageLedger(ctx.storage.sql, ctx.storage);
     this.sockets = new SocketCounts(ctx.storage.sql);
+    this.leaseStore = new LeaseStore(ctx.storage.sql);
+    this.leases = this.leaseStore.load(Date.now());
   }
 
   reserve(raw: ReserveRequest, now = Date.now()): Reservation {
@@ -67,12 +67,14 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     tenantWin.add(now);
     const leaseId = `${now.toString(36)}-${(this.seq++).toString(36)}`;
     this.leases.set(leaseId, { keyId: r.keyId, expires: now + r.leaseTtlMs });
+    // The alarm writes the leases still in flight then (lease-store.ts); the reservation does not wait for it.
+    if (!this.alarmPending) void this.scheduleFlush().catch((err) => this.log().error("alarm not set; leases in flight are not kept across an eviction", { err }));
     const remaining = r.keyRpm - keyWin.count(now);
     return { ok: true, leaseId, limit: r.keyRpm, remaining, resetMs: keyWin.retryAfter(now, r.keyRpm) };
   }
 
   release(leaseId: string): boolean {
-    return this.leases.delete(leaseId);
+    return this.endLease(leaseId);
   }
 
   /** The end of an answered request: frees its slot and books its tokens, in one call. */
@@ -87,7 +89,7 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
    * booking), and is reported by a rejection once the others are booked and stored.
    */
   async settleMany(raw: (Settlement & { leaseId: string | null })[]): Promise<void> {
-    for (const r of raw) if (typeof r?.leaseId === "string") this.leases.delete(r.leaseId);
+    for (const r of raw) if (typeof r?.leaseId === "string") this.endLease(r.leaseId);
     let booked = 0;
     const refused: string[] = [];
     for (const r of raw) {
@@ -136,7 +138,9 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
 
   override async alarm(): Promise<void> {
     this.alarmPending = false;
-    const log = new Logger({ component: "rate-limiter", tenantId: this.ledger.tenantId });
+    const log = this.log();
+    this.expireLeases(Date.now());
+    this.leaseStore.save(this.leases);
     try {
       this.ledger.commit();
       await flushToD1(this.env, this.ledger);
@@ -144,7 +148,7 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     } catch (err) {
       log.error("usage flush to D1 failed; it stays pending and is retried", { err });
     }
-    if (this.ledger.uncommitted || this.ledger.unflushed().length) await this.scheduleFlush();
+    if (this.leases.size || this.ledger.uncommitted || this.ledger.unflushed().length) await this.scheduleFlush();
   }
 
   /** Whether today's (UTC) tokens have reached `budget`: for requests, and for work no request admits. */
@@ -166,7 +170,12 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     };
   }
 
-  private async scheduleFlush() {
+  /** Arms the alarm unless it is armed; calls while it is being armed share that. */
+  private scheduleFlush(): Promise<void> {
+    return (this.arming ??= this.armAlarm().finally(() => (this.arming = undefined)));
+  }
+
+  private async armAlarm() {
     this.alarmPending ??= (await this.ctx.storage.getAlarm()) !== null;
     if (this.alarmPending) return;
     await this.ctx.storage.setAlarm(Date.now() + this.settings.CIO_USAGE_FLUSH_MS);
@@ -188,6 +197,15 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   }
 
   private expireLeases(now: number) {
-    for (const [id, l] of this.leases) if (l.expires <= now) this.leases.delete(id);
+    for (const [id, l] of this.leases) if (l.expires <= now) this.endLease(id);
+  }
+
+  private endLease(id: string): boolean {
+    this.leaseStore.forget(id);
+    return this.leases.delete(id);
+  }
+
+  private log() {
+    return new Logger({ component: "rate-limiter", tenantId: this.ledger.tenantId });
   }
 }

@@ -114,6 +114,25 @@ describe("RateLimiterDO", () => {
     await runDurableObjectAlarm(stub);
   });
 
+  it("a slot in flight across an eviction stays taken until its request settles, and one settled before it does not come back", async () => {
+    const stub = limiter();
+    const one = spec({ keyConcurrency: 1 });
+    const long = (await stub.reserve(one)) as { ok: boolean; leaseId: string };
+    expect(long.ok).toBe(true);
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // the alarm the reservation armed writes the lease
+    await evictDurableObject(stub); // idle while the long answer streams
+    expect(await stub.reserve(one)).toMatchObject({ ok: false, reason: "key_concurrency" });
+    await stub.settle(long.leaseId, { tenantId: "t-lease", model: "m" });
+    const next = (await stub.reserve(one)) as { ok: boolean; leaseId: string };
+    expect(next.ok).toBe(true);
+    // Written by an alarm, then settled: after another eviction it is not held again.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await stub.settle(next.leaseId, { tenantId: "t-lease", model: "m" });
+    await evictDurableObject(stub);
+    expect((await stub.reserve(one)).ok).toBe(true);
+    expect((await stub.snapshot("k1")).keyInFlight).toBe(1);
+  });
+
   it("settle() frees the slot and books usage; the alarm flushes absolute totals to D1, idempotently", async () => {
     const tenantId = `t-${crypto.randomUUID()}`;
     await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, 'flush')").bind(tenantId).run();

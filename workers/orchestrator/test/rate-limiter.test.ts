@@ -19,6 +19,17 @@ const spec = (over: Partial<ReserveRequest> = {}): ReserveRequest => ({
   leaseTtlMs: 60_000,
   ...over,
 });
+const USAGE = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
+
+/** A tenant that exists in D1 (its usage can be flushed there) and its limiter. */
+async function flushableLimiter(name: string) {
+  const tenantId = `t-${crypto.randomUUID()}`;
+  await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, ?)").bind(tenantId, name).run();
+  return { tenantId, stub: stubFor(e.RATE_LIMITER, rateLimiterName(tenantId)) };
+}
+
+/** The tenant's usage as flushed to D1 (one model), or null. */
+const flushedUsage = (tenantId: string) => e.DB.prepare("SELECT requests, prompt_tokens, completion_tokens FROM usage WHERE tenant_id = ?").bind(tenantId).first();
 
 describe("SlidingWindow", () => {
   it("counts exactly the admissions of the last minute across compactions of a long log", () => {
@@ -134,16 +145,14 @@ describe("RateLimiterDO", () => {
   });
 
   it("settle() frees the slot and books usage; the alarm flushes absolute totals to D1, idempotently", async () => {
-    const tenantId = `t-${crypto.randomUUID()}`;
-    await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, 'flush')").bind(tenantId).run();
-    const stub = stubFor(e.RATE_LIMITER, rateLimiterName(tenantId));
+    const { tenantId, stub } = await flushableLimiter("flush");
     const lease = await stub.reserve(spec({ keyConcurrency: 1 }));
     expect(lease.ok).toBe(true);
     await stub.settle((lease as { leaseId: string }).leaseId, { tenantId, model: "m1", usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
     await stub.settle(null, { tenantId, model: "m1", usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
     expect((await stub.reserve(spec({ keyConcurrency: 1 }))).ok).toBe(true); // the settled slot is free again
     expect((await stub.snapshot("k1")).unflushed).toBe(1);
-    const row = () => e.DB.prepare("SELECT requests, prompt_tokens, completion_tokens FROM usage WHERE tenant_id = ?").bind(tenantId).first();
+    const row = () => flushedUsage(tenantId);
     expect(await row()).toBeNull(); // nothing written to D1 on the request path
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await row()).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 5 });
@@ -189,34 +198,29 @@ describe("RateLimiterDO", () => {
   });
 
   it("a failed setAlarm does not stop the flush: the next settle arms it and the usage reaches D1", async () => {
-    const tenantId = `t-${crypto.randomUUID()}`;
-    await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, 'alarm')").bind(tenantId).run();
-    const stub = stubFor(e.RATE_LIMITER, rateLimiterName(tenantId));
-    const usage = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
+    const { tenantId, stub } = await flushableLimiter("alarm");
     await runInDurableObject(stub, async (o: RateLimiterDO, state) => {
       const setAlarm = state.storage.setAlarm.bind(state.storage);
       let fail = true;
       state.storage.setAlarm = (t, opts) => (fail ? ((fail = false), Promise.reject(new Error("storage unavailable"))) : setAlarm(t, opts));
-      const first = await o.settle(null, { tenantId, model: "m", usage }).then(() => "settled", (err: Error) => err.message);
+      const first = await o.settle(null, { tenantId, model: "m", usage: USAGE }).then(() => "settled", (err: Error) => err.message);
       expect(first).toBe("storage unavailable");
       expect(await state.storage.getAlarm()).toBeNull();
-      await o.settle(null, { tenantId, model: "m", usage });
+      await o.settle(null, { tenantId, model: "m", usage: USAGE });
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const row = await e.DB.prepare("SELECT requests, prompt_tokens, completion_tokens FROM usage WHERE tenant_id = ?").bind(tenantId).first();
-    expect(row).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 6 });
+    expect(await flushedUsage(tenantId)).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 6 });
   });
 
   it("settlements that arrive together share one storage commit, and each returns only once its usage is stored", async () => {
     const tenantId = `t-${crypto.randomUUID()}`;
-    const usage = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
     await runInDurableObject(stubFor(e.RATE_LIMITER, rateLimiterName(tenantId)), async (o: RateLimiterDO, state) => {
       const transactionSync = state.storage.transactionSync.bind(state.storage);
       let commits = 0;
       state.storage.transactionSync = (fn) => (commits++, transactionSync(fn));
       const stored = () => state.storage.sql.exec<{ requests: number }>("SELECT requests FROM usage").toArray()[0]?.requests ?? 0;
-      const settles = Array.from({ length: 20 }, (_, i) => o.settle(null, { tenantId, model: "m", usage }).then(stored));
+      const settles = Array.from({ length: 20 }, (_, i) => o.settle(null, { tenantId, model: "m", usage: USAGE }).then(stored));
       expect(o.snapshot("k1").tokensToday).toBe(100); // the budget sees them before the commit
       // Every settle saw all twenty stored when it returned: one commit for the lot.
       expect(await Promise.all(settles)).toEqual(Array(20).fill(20));
@@ -225,10 +229,7 @@ describe("RateLimiterDO", () => {
   });
 
   it("a failed commit fails its settlements but loses nothing: the budget counts the usage and the alarm stores it", async () => {
-    const tenantId = `t-${crypto.randomUUID()}`;
-    await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, 'commit')").bind(tenantId).run();
-    const stub = stubFor(e.RATE_LIMITER, rateLimiterName(tenantId));
-    const usage = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
+    const { tenantId, stub } = await flushableLimiter("commit");
     await runInDurableObject(stub, async (o: RateLimiterDO, state) => {
       const transactionSync = state.storage.transactionSync.bind(state.storage);
       let fail = true;
@@ -237,14 +238,13 @@ describe("RateLimiterDO", () => {
         fail = false;
         throw new Error("storage unavailable");
       };
-      const outcomes = await Promise.all([1, 2].map(() => o.settle(null, { tenantId, model: "m", usage }).then(() => "settled", (err: Error) => err.message)));
+      const outcomes = await Promise.all([1, 2].map(() => o.settle(null, { tenantId, model: "m", usage: USAGE }).then(() => "settled", (err: Error) => err.message)));
       expect(outcomes).toEqual(["storage unavailable", "storage unavailable"]);
       expect(o.snapshot("k1").tokensToday).toBe(10);
       expect(await state.storage.getAlarm()).not.toBeNull(); // armed although the commit failed
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const row = await e.DB.prepare("SELECT requests, prompt_tokens, completion_tokens FROM usage WHERE tenant_id = ?").bind(tenantId).first();
-    expect(row).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 6 });
+    expect(await flushedUsage(tenantId)).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 6 });
   });
 
   it("a bad CIO_USAGE_FLUSH_MS or CIO_USAGE_COMMIT_MS is refused when the object starts, naming the variable", async () => {
@@ -287,10 +287,9 @@ describe("RateLimiterDO", () => {
     const tenantId = `t-${crypto.randomUUID()}`;
     await runInDurableObject(limiter(), async (o: RateLimiterDO) => {
       const leases = [1, 2, 3].map(() => (o.reserve(spec({ keyConcurrency: 3 })) as { leaseId: string }).leaseId);
-      const usage = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
       const items = [
-        { leaseId: leases[0]!, tenantId, model: "m", usage },
-        { leaseId: leases[1]!, tenantId, model: "m", usage: { ...usage, prompt_tokens: -7 } },
+        { leaseId: leases[0]!, tenantId, model: "m", usage: USAGE },
+        { leaseId: leases[1]!, tenantId, model: "m", usage: { ...USAGE, prompt_tokens: -7 } },
         { leaseId: leases[2]!, tenantId, model: "m" },
       ];
       const outcome = await o.settleMany(items).then(() => "booked", (err: Error) => err.message);

@@ -79,13 +79,12 @@ export async function getBatchNow(d1: D1Database, tenantId: string, id: string):
   // later, and a count from one and the other dropped back in between.
   const live = await d1
     .prepare(
-      `SELECT
-         (SELECT coalesce(sum(completed), 0) FROM batch_parts WHERE tenant_id = ?1 AND batch_id = ?2 AND status = 'done')
-           + (SELECT count(*) FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
-              WHERE r.tenant_id = ?1 AND r.batch_id = ?2 AND p.status <> 'done' AND r.kind = 'output') AS ok,
-         (SELECT coalesce(sum(failed), 0) FROM batch_parts WHERE tenant_id = ?1 AND batch_id = ?2 AND status = 'done')
-           + (SELECT count(*) FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
-              WHERE r.tenant_id = ?1 AND r.batch_id = ?2 AND p.status <> 'done' AND r.kind <> 'output') AS failed`,
+      `SELECT done.ok + live.ok AS ok, done.failed + live.failed AS failed
+       FROM (SELECT coalesce(sum(completed), 0) AS ok, coalesce(sum(failed), 0) AS failed
+             FROM batch_parts WHERE tenant_id = ?1 AND batch_id = ?2 AND status = 'done') AS done,
+            (SELECT coalesce(sum(r.kind = 'output'), 0) AS ok, coalesce(sum(r.kind <> 'output'), 0) AS failed
+             FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
+             WHERE r.tenant_id = ?1 AND r.batch_id = ?2 AND p.status <> 'done') AS live`,
     )
     .bind(tenantId, id)
     .first<{ ok: number; failed: number }>();

@@ -106,8 +106,9 @@ export class SessionCore {
     // While sockets are open the session is in use; expiry counts from when the last one closed.
     if (sockets.length) due.push(Math.min(...sockets.map((ws) => this.sockets.lastHeard(ws))) + s.CIO_SESSION_IDLE_S * 1000);
     else due.push(meta.lastActiveAt + s.CIO_SESSION_TTL_S * 1000);
-    for (const t of this.store.runningTurns()) due.push(t.startedAt + s.CIO_SESSION_TURN_TIMEOUT_S * 1000);
-    if (this.store.runningTurns().length) due.push(Date.now() + s.CIO_SESSION_TURN_HEARTBEAT_S * 1000);
+    const running = this.store.runningTurns();
+    for (const t of running) due.push(t.startedAt + s.CIO_SESSION_TURN_TIMEOUT_S * 1000);
+    if (running.length) due.push(Date.now() + s.CIO_SESSION_TURN_HEARTBEAT_S * 1000);
     const at = Math.max(Date.now(), Math.min(...due));
     if (this.alarmAt === at) return;
     this.alarmAt = at;

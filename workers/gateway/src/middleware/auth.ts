@@ -23,12 +23,15 @@ export function apiKeyAuth(): MiddlewareHandler<GatewayApp> {
   };
 }
 
+/** Whether a key's scopes grant `scope` ("*" grants every one). */
+export const hasScope = (scopes: readonly string[], scope: Scope) => scopes.includes("*") || scopes.includes(scope);
+
 /** The key must hold `scope`, or one of `alsoAccepted` (a route that older keys reached under another scope). */
 export function requireScope(scope: Scope, ...alsoAccepted: Scope[]): MiddlewareHandler<GatewayApp> {
   const accepted = [scope, ...alsoAccepted];
   return async function requireScope(c, next) {
     const scopes = c.get("auth").scopes;
-    if (!scopes.includes("*") && !accepted.some((s) => scopes.includes(s))) {
+    if (!accepted.some((s) => hasScope(scopes, s))) {
       throw forbidden(`This API key lacks the '${scope}' scope.`);
     }
     await next();

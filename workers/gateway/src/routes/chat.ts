@@ -3,7 +3,7 @@ import { ApiError, forbidden } from "../../../../lib/errors.js";
 import { dispose } from "../../../../lib/rpc.js";
 import { SSE_HEADERS } from "../../../../lib/http/sse.js";
 import { ChatCompletionRequestSchema, ChatCompletionSchema, ErrorBodySchema, type ChatReply } from "../../../../lib/protocol/index.js";
-import { requireScope } from "../middleware/auth.js";
+import { hasScope, requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 
@@ -30,7 +30,7 @@ const route = createRoute({
 export const chat = router().openapi(route, async (c) => {
   const auth = c.get("auth");
   // A session's history is read into the call and the turn written to it: the sessions API's own scope.
-  if (c.req.valid("json").session_id !== undefined && !auth.scopes.includes("*") && !auth.scopes.includes("sessions")) {
+  if (c.req.valid("json").session_id !== undefined && !hasScope(auth.scopes, "sessions")) {
     throw forbidden("This API key lacks the 'sessions' scope, which session_id needs.");
   }
   // RPC typing cannot map zod's loose objects (index signatures), so the reply is typed by its declaration.

@@ -12,7 +12,7 @@ import { SOCKET_HEADERS, type SocketLimits } from "../../../../lib/protocol/sess
 import type { Context } from "hono";
 import type { AuthContext, GatewayApp } from "../env.js";
 import { limitDefaults, lookupKeyById } from "../keys.js";
-import { apiKeyAuth } from "../middleware/auth.js";
+import { apiKeyAuth, hasScope } from "../middleware/auth.js";
 import { router } from "../validation.js";
 import { redeemTicket, sessionStub } from "./sessions.js";
 
@@ -55,7 +55,7 @@ export const sessionSocket = router().openapi(route, async (c) => {
       [SOCKET_HEADERS.request]: c.get("requestId"),
       [SOCKET_HEADERS.limits]: JSON.stringify(socketLimits),
       // Turns call models, as chat completions do: a sessions-only key ran them over its socket.
-      [SOCKET_HEADERS.mayChat]: scopes.includes("*") || scopes.includes("chat") ? "1" : "0",
+      [SOCKET_HEADERS.mayChat]: hasScope(scopes, "chat") ? "1" : "0",
     },
   });
   if (res.status !== 101 || !res.webSocket) throw await asApiError(res);
@@ -80,7 +80,7 @@ async function byApiKey(c: Context<GatewayApp>): Promise<AuthContext> {
   await apiKeyAuth()(c, async () => {});
   const cached = c.get("auth");
   const auth = await currentKey(c, cached.keyId, cached.tenantId, "This API key was revoked.");
-  if (!auth.scopes.includes("*") && !auth.scopes.includes("sessions")) throw forbidden("This API key lacks the 'sessions' scope.");
+  if (!hasScope(auth.scopes, "sessions")) throw forbidden("This API key lacks the 'sessions' scope.");
   return auth;
 }
 

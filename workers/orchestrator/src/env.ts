@@ -38,5 +38,6 @@ export interface OrchestratorEnv extends CouncilEnv {
   CIO_UPSTREAM_RETRY_MAX_WAIT_MS?: string;
   CIO_USAGE_FLUSH_MS?: string;
   CIO_USAGE_COMMIT_MS?: string;
+  CIO_SETTLE_BATCH_MS?: string;
   CIO_TOOL_HMAC_SECRET?: string;
 }

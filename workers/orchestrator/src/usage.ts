@@ -8,8 +8,9 @@ import type { OrchestratorEnv } from "./env.js";
 /**
  * Settles an answered call with the tenant's RateLimiterDO: frees the concurrency slot the gateway reserved
  * and books the tokens (the object flushes them to D1 in batches and enforces the budget), with an RPC of its
- * own. Chat answers go through `settleBatched` below, which shares the RPC but never a promise: waiting on I/O
- * another request started failed under load in the gateway (see its rate-limit middleware).
+ * own. With CIO_SETTLE_BATCH_MS set, chat answers go through `settleBatched` below instead, which shares the
+ * RPC but never a promise: waiting on I/O another request started failed under load in the gateway (see its
+ * rate-limit middleware).
  */
 export function settleCall(env: OrchestratorEnv, tenantId: string, leaseId: string | undefined, model: string, usage?: Usage): Promise<void> {
   return released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settle(leaseId ?? null, { tenantId, model, usage }));

@@ -10,9 +10,15 @@ export interface LimiterEnv {
   CIO_USAGE_FLUSH_MS?: string;
   /** How long answered calls' usage is added up in memory before it is committed to the object's storage. */
   CIO_USAGE_COMMIT_MS?: string;
+  /** How long a request refused only for concurrency waits for a slot to free before it gets its 429. */
+  CIO_SLOT_WAIT_MS?: string;
 }
 
-export const LimiterSettingsSchema = z.object({ CIO_USAGE_FLUSH_MS: envInt(10_000, 10, 3_600_000), CIO_USAGE_COMMIT_MS: envInt(10, 0, 1000) });
+export const LimiterSettingsSchema = z.object({
+  CIO_USAGE_FLUSH_MS: envInt(10_000, 10, 3_600_000),
+  CIO_USAGE_COMMIT_MS: envInt(10, 0, 1000),
+  CIO_SLOT_WAIT_MS: envInt(50, 0, 10_000),
+});
 export type LimiterSettings = z.infer<typeof LimiterSettingsSchema>;
 export const limiterSettings = (env: LimiterEnv) => loadSettings(LimiterSettingsSchema, env);
 

@@ -1,7 +1,7 @@
 /**
  * One RateLimiterDO per tenant holds every counter for that tenant and its keys. A Durable Object runs one
- * call at a time and reserve() never awaits, so check-and-reserve is atomic: under any concurrency no more
- * than the limit is admitted. Windows and leases live in memory (they are about the last minute and the
+ * call at a time and the check-and-reserve (`admit`) never awaits, so it is atomic: under any concurrency no
+ * more than the limit is admitted. Windows and leases live in memory (they are about the last minute and the
  * requests in flight); token usage is persisted in the object's SQLite and flushed to D1 by its alarm.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -19,6 +19,12 @@ import { SocketCounts } from "./socket-counts.js";
 export const SettlementSchema = z.object({ tenantId: z.string().min(1), model: z.string(), usage: UsageSchema.optional() });
 export type Settlement = z.input<typeof SettlementSchema>;
 
+/**
+ * Reservations that may wait for a slot at once; more are refused straight away. Every ended lease wakes every
+ * waiter, so this bounds that work when a client floods far past its limit.
+ */
+const MAX_SLOT_WAITERS = 256;
+
 export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private windows = new Map<string, SlidingWindow>();
   private leases: Map<string, Lease>;
@@ -26,6 +32,8 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private ledger: UsageLedger;
   private sockets: SocketCounts;
   private seq = 0;
+  /** Reservations waiting for a slot to free (see `reserve`); each lease that ends wakes them to try again. */
+  private slotWaiters = new Set<() => void>();
   private alarmPending: boolean | undefined;
   private arming: Promise<void> | undefined;
   /** The commit that settlements waiting now share (see `committed`). */
@@ -42,8 +50,28 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     this.leases = this.leaseStore.load(Date.now());
   }
 
-  reserve(raw: ReserveRequest, now = Date.now()): Reservation {
+  /**
+   * Admits a request or says why not. A request refused only for concurrency waits up to CIO_SLOT_WAIT_MS for
+   * a slot to free before the refusal stands: a slot frees when the orchestrator's settlement arrives, which
+   * can be after the client has its answer and sent its next request (settlements travel from another
+   * Worker, and are batched with CIO_SETTLE_BATCH_MS), so a client that keeps within its limit was refused.
+   * Each try is the same synchronous check-and-add, so waiting never admits more than the limit.
+   */
+  async reserve(raw: ReserveRequest, now?: number): Promise<Reservation> {
     const r = ReserveRequestSchema.parse(raw);
+    const started = Date.now();
+    const at = () => (now ?? started) + Date.now() - started;
+    let res = this.admit(r, at());
+    for (;;) {
+      if (res.ok || (res.reason !== "key_concurrency" && res.reason !== "tenant_concurrency")) return res;
+      const left = started + this.settings.CIO_SLOT_WAIT_MS - Date.now();
+      if (left <= 0 || this.slotWaiters.size >= MAX_SLOT_WAITERS) return res;
+      await this.slotFreed(left);
+      res = this.admit(r, at());
+    }
+  }
+
+  private admit(r: ReserveRequest, now: number): Reservation {
     this.expireLeases(now);
     const keyWin = this.window(`key:${r.keyId}`);
     const tenantWin = this.window("tenant");
@@ -202,7 +230,22 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
 
   private endLease(id: string): boolean {
     this.leaseStore.forget(id);
-    return this.leases.delete(id);
+    const ended = this.leases.delete(id);
+    if (ended) for (const wake of this.slotWaiters) wake();
+    return ended;
+  }
+
+  /** Resolves when a lease ends or after `ms`, whichever is first. */
+  private slotFreed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.slotWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.slotWaiters.add(done);
+    });
   }
 
   private log() {

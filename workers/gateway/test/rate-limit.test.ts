@@ -76,6 +76,19 @@ describe("rate limits are exact under concurrency", () => {
     expect((await post(t)).status).toBe(200);
   });
 
+  it("a client keeping within its concurrency limit is never refused, though slots free after the answer is out", async () => {
+    // Limited to one in flight, one request after another: each next request reaches the limiter before the
+    // previous answer's settlement (sent from the orchestrator, batched by CIO_SETTLE_BATCH_MS) does.
+    const t = await newTenant({}, { concurrency_limit: 1, rpm_limit: 1000 });
+    const seen: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await post(t, chatBody(`q${i}`, { stream: i % 2 === 1 }));
+      await res.text(); // the whole answer, as a client reads it
+      seen.push(res.status);
+    }
+    expect(seen).toEqual(Array(12).fill(200));
+  });
+
   it("an exhausted daily token budget answers 429 with x-should-retry: false", async () => {
     const t = await newTenant({ daily_token_budget: 5 });
     expect((await post(t, chatBody("a long enough question to use up the tiny budget at once"))).status).toBe(200);

@@ -39,5 +39,6 @@ export interface OrchestratorEnv extends CouncilEnv {
   CIO_USAGE_FLUSH_MS?: string;
   CIO_USAGE_COMMIT_MS?: string;
   CIO_SETTLE_BATCH_MS?: string;
+  CIO_SLOT_WAIT_MS?: string;
   CIO_TOOL_HMAC_SECRET?: string;
 }

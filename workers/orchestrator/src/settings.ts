@@ -28,11 +28,11 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_UPSTREAM_RETRY_MAX_WAIT_MS: envInt(2_000, 0, 60_000),
   /**
    * Answers of one tenant that end within this many ms of each other free their slots and book their usage in
-   * one call to the tenant's limiter instead of one call each (0, the default: each its own call, at once).
-   * Off by default: a slot then frees up to this much later, and a client running at its concurrency limit
-   * (one request at a time on a key limited to one, say) was refused its next request with a 429.
+   * one call to the tenant's limiter instead of one call each (0: each its own call, at once). A slot then
+   * frees up to this much later; the limiter's CIO_SLOT_WAIT_MS must cover that, or a client running at its
+   * concurrency limit (one request at a time on a key limited to one, say) gets 429s.
    */
-  CIO_SETTLE_BATCH_MS: envInt(0, 0, 1000),
+  CIO_SETTLE_BATCH_MS: envInt(5, 0, 1000),
   /** The upstream model behind `cio/auto` with the openai provider; default the first passthrough model. */
   CIO_AUTO_MODEL: envOptionalString(),
   /** A Workers AI model with function calling. */

@@ -8,9 +8,9 @@ import type { OrchestratorEnv } from "./env.js";
 /**
  * Settles an answered call with the tenant's RateLimiterDO: frees the concurrency slot the gateway reserved
  * and books the tokens (the object flushes them to D1 in batches and enforces the budget), with an RPC of its
- * own. With CIO_SETTLE_BATCH_MS set, chat answers go through `settleBatched` below instead, which shares the
- * RPC but never a promise: waiting on I/O another request started failed under load in the gateway (see its
- * rate-limit middleware).
+ * own. Chat answers go through `settleBatched` below instead (unless CIO_SETTLE_BATCH_MS is 0), which shares
+ * the RPC but never a promise: waiting on I/O another request started failed under load in the gateway (see
+ * its rate-limit middleware).
  */
 export function settleCall(env: OrchestratorEnv, tenantId: string, leaseId: string | undefined, model: string, usage?: Usage): Promise<void> {
   return released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settle(leaseId ?? null, { tenantId, model, usage }));
@@ -27,7 +27,8 @@ const open = new WeakMap<object, Map<string, { items: Pending[]; requestIds: str
  * from its own context (its caller keeps that alive until the send ends, see chat.ts); the others hand over
  * plain data and wait on nothing, so no request waits on I/O started by another (what failed when the
  * gateway's reservations were shared). A send that fails is logged with every request id it carried; those
- * slots then free when their leases expire, as with a single failed settle.
+ * slots then free when their leases expire, as with a single failed settle. The slots free up to `windowMs`
+ * after the answers went out; the limiter lets a request refused for concurrency wait for that.
  */
 export function settleBatched(env: OrchestratorEnv, log: Logger, requestId: string, windowMs: number, item: Pending): Promise<void> {
   let byTenant = open.get(env.RATE_LIMITER);

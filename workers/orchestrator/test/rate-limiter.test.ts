@@ -74,24 +74,24 @@ describe("SlidingWindow.retryAfter on a log due for compaction", () => {
 describe("RateLimiterDO", () => {
   it("slides its window: a slot frees exactly one minute after the oldest admission", async () => {
     const stub = limiter();
-    await runInDurableObject(stub, (o: RateLimiterDO) => {
+    await runInDurableObject(stub, async (o: RateLimiterDO) => {
       const t0 = 1_000_000;
-      expect(o.reserve(spec({ keyRpm: 2 }), t0).ok).toBe(true);
-      expect(o.reserve(spec({ keyRpm: 2 }), t0 + 10_000).ok).toBe(true);
-      const denied = o.reserve(spec({ keyRpm: 2 }), t0 + 20_000);
+      expect((await o.reserve(spec({ keyRpm: 2 }), t0)).ok).toBe(true);
+      expect((await o.reserve(spec({ keyRpm: 2 }), t0 + 10_000)).ok).toBe(true);
+      const denied = await o.reserve(spec({ keyRpm: 2 }), t0 + 20_000);
       expect(denied).toMatchObject({ ok: false, reason: "key_rpm", retryAfterMs: 40_000 });
-      expect(o.reserve(spec({ keyRpm: 2 }), t0 + 60_001).ok).toBe(true);
+      expect((await o.reserve(spec({ keyRpm: 2 }), t0 + 60_001)).ok).toBe(true);
     });
   });
 
   it("keys have separate windows; the tenant window counts them all", async () => {
     const stub = limiter();
-    await runInDurableObject(stub, (o: RateLimiterDO) => {
+    await runInDurableObject(stub, async (o: RateLimiterDO) => {
       const now = 5_000_000;
-      expect(o.reserve(spec({ keyId: "a", keyRpm: 1, tenantRpm: 2 }), now).ok).toBe(true);
-      expect(o.reserve(spec({ keyId: "a", keyRpm: 1, tenantRpm: 2 }), now)).toMatchObject({ ok: false, reason: "key_rpm" });
-      expect(o.reserve(spec({ keyId: "b", keyRpm: 1, tenantRpm: 2 }), now).ok).toBe(true);
-      expect(o.reserve(spec({ keyId: "c", keyRpm: 1, tenantRpm: 2 }), now)).toMatchObject({ ok: false, reason: "tenant_rpm" });
+      expect((await o.reserve(spec({ keyId: "a", keyRpm: 1, tenantRpm: 2 }), now)).ok).toBe(true);
+      expect((await o.reserve(spec({ keyId: "a", keyRpm: 1, tenantRpm: 2 }), now))).toMatchObject({ ok: false, reason: "key_rpm" });
+      expect((await o.reserve(spec({ keyId: "b", keyRpm: 1, tenantRpm: 2 }), now)).ok).toBe(true);
+      expect((await o.reserve(spec({ keyId: "c", keyRpm: 1, tenantRpm: 2 }), now))).toMatchObject({ ok: false, reason: "tenant_rpm" });
     });
   });
 
@@ -103,11 +103,33 @@ describe("RateLimiterDO", () => {
     expect(await stub.reserve(s)).toMatchObject({ ok: false, reason: "key_concurrency" });
     expect(await stub.release((first as { leaseId: string }).leaseId)).toBe(true);
     expect((await stub.reserve(s)).ok).toBe(true);
-    await runInDurableObject(stub, (o: RateLimiterDO) => {
+    await runInDurableObject(stub, async (o: RateLimiterDO) => {
       // The lease above was never released: a lost gateway isolate. After its TTL it stops counting.
-      expect(o.reserve(s, Date.now() + 500).ok).toBe(false);
-      expect(o.reserve(s, Date.now() + 1001).ok).toBe(true);
+      expect((await o.reserve(s, Date.now() + 500)).ok).toBe(false);
+      expect((await o.reserve(s, Date.now() + 1001)).ok).toBe(true);
     });
+  });
+
+  it("a request refused for concurrency waits for a slot freed meanwhile (a settlement arriving after the client's next request)", async () => {
+    const stub = limiter();
+    const one = spec({ keyConcurrency: 1 });
+    const first = (await stub.reserve(one)) as { ok: true; leaseId: string };
+    // Sent in this order, the second reservation finds the slot taken and the release comes while it waits.
+    const [second, third] = [stub.reserve(one), stub.reserve(one)];
+    await stub.release(first.leaseId);
+    const outcomes = await Promise.all([second, third]);
+    // The freed slot goes to one of the two: waiting never admits more than the limit.
+    expect(outcomes.map((o) => o.ok).sort()).toEqual([false, true]);
+    expect(outcomes.find((o) => !o.ok)).toMatchObject({ reason: "key_concurrency" });
+    expect((await stub.snapshot("k1")).keyInFlight).toBe(1);
+  });
+
+  it("a tenant-wide slot freed by another key's request serves a waiting request too", async () => {
+    const stub = limiter();
+    const a = (await stub.reserve(spec({ keyId: "a", tenantConcurrency: 1 }))) as { ok: true; leaseId: string };
+    const waiting = stub.reserve(spec({ keyId: "b", tenantConcurrency: 1 }));
+    await stub.settle(a.leaseId, { tenantId: "t-wait", model: "m" });
+    expect(await waiting).toMatchObject({ ok: true });
   });
 
   it("keeps the day's token total across an eviction and enforces the budget", async () => {
@@ -183,17 +205,17 @@ describe("RateLimiterDO", () => {
   });
 
   it("a key over a lowered rpm is told to retry when it will be admitted, not when one request leaves", async () => {
-    await runInDurableObject(limiter(), (o: RateLimiterDO) => {
+    await runInDurableObject(limiter(), async (o: RateLimiterDO) => {
       const t0 = 1_000_000;
       const wide = spec({ keyRpm: 1000, tenantRpm: 10_000, keyConcurrency: 1000, tenantConcurrency: 1000 });
-      for (let i = 0; i < 600; i++) expect(o.reserve(wide, t0 + i * 100).ok).toBe(true);
+      for (let i = 0; i < 600; i++) expect((await o.reserve(wide, t0 + i * 100)).ok).toBe(true);
       const lowered = { ...wide, keyRpm: 60 };
       const now = t0 + 59_950;
-      const denied = o.reserve(lowered, now);
+      const denied = await o.reserve(lowered, now);
       expect(denied).toMatchObject({ ok: false, reason: "key_rpm", retryAfterMs: 54_050 });
       const after = (denied as { retryAfterMs: number }).retryAfterMs;
-      expect(o.reserve(lowered, now + after - 1).ok).toBe(false);
-      expect(o.reserve(lowered, now + after).ok).toBe(true);
+      expect((await o.reserve(lowered, now + after - 1)).ok).toBe(false);
+      expect((await o.reserve(lowered, now + after)).ok).toBe(true);
     });
   });
 
@@ -247,9 +269,9 @@ describe("RateLimiterDO", () => {
     expect(await flushedUsage(tenantId)).toEqual({ requests: 2, prompt_tokens: 4, completion_tokens: 6 });
   });
 
-  it("a bad CIO_USAGE_FLUSH_MS or CIO_USAGE_COMMIT_MS is refused when the object starts, naming the variable", async () => {
+  it("a bad CIO_USAGE_FLUSH_MS, CIO_USAGE_COMMIT_MS or CIO_SLOT_WAIT_MS is refused when the object starts, naming the variable", async () => {
     await runInDurableObject(limiter(), (_o: RateLimiterDO, state) => {
-      const cases = [["CIO_USAGE_FLUSH_MS", "5"], ["CIO_USAGE_FLUSH_MS", "10s"], ["CIO_USAGE_COMMIT_MS", "-1"], ["CIO_USAGE_COMMIT_MS", "5000"]];
+      const cases = [["CIO_USAGE_FLUSH_MS", "5"], ["CIO_USAGE_FLUSH_MS", "10s"], ["CIO_USAGE_COMMIT_MS", "-1"], ["CIO_USAGE_COMMIT_MS", "5000"], ["CIO_SLOT_WAIT_MS", "-1"]];
       for (const [name, bad] of cases) {
         const err = (() => {
           try {
@@ -273,7 +295,7 @@ describe("RateLimiterDO", () => {
     // In the object, not over RPC: the runtime logs every RPC method that throws as an uncaught exception.
     await runInDurableObject(limiter(), async (o: RateLimiterDO) => {
       for (const usage of bad) {
-        const lease = o.reserve(spec({ keyConcurrency: 1 })) as { ok: boolean; leaseId: string };
+        const lease = (await o.reserve(spec({ keyConcurrency: 1 }))) as { ok: boolean; leaseId: string };
         expect(lease.ok).toBe(true);
         const settled = await o.settle(lease.leaseId, { tenantId, model: "m", usage: usage as never }).then(() => "booked", () => "refused");
         expect(settled).toBe("refused");
@@ -286,7 +308,8 @@ describe("RateLimiterDO", () => {
   it("settleMany() frees every slot, books the sane usage and reports the rest, naming how many it refused", async () => {
     const tenantId = `t-${crypto.randomUUID()}`;
     await runInDurableObject(limiter(), async (o: RateLimiterDO) => {
-      const leases = [1, 2, 3].map(() => (o.reserve(spec({ keyConcurrency: 3 })) as { leaseId: string }).leaseId);
+      const leases: string[] = [];
+      for (let i = 0; i < 3; i++) leases.push(((await o.reserve(spec({ keyConcurrency: 3 }))) as { leaseId: string }).leaseId);
       const items = [
         { leaseId: leases[0]!, tenantId, model: "m", usage: USAGE },
         { leaseId: leases[1]!, tenantId, model: "m", usage: { ...USAGE, prompt_tokens: -7 } },
@@ -299,8 +322,8 @@ describe("RateLimiterDO", () => {
   });
 
   it("rejects a malformed reservation instead of admitting it", async () => {
-    await runInDurableObject(limiter(), (o: RateLimiterDO) => {
-      expect(() => o.reserve({ ...spec(), keyRpm: -1 })).toThrow();
+    await runInDurableObject(limiter(), async (o: RateLimiterDO) => {
+      await expect(o.reserve({ ...spec(), keyRpm: -1 })).rejects.toThrow();
       expect(o.snapshot("k1").keyLastMinute).toBe(0);
     });
   });

@@ -16,10 +16,10 @@ const LINES = 10;
 const OPEN_LIMITS = { keyRpm: 1000, keyConcurrency: 100, tenantRpm: 1000, tenantConcurrency: 100, dailyTokenBudget: null };
 
 /** A batch of LINES requests in one queued part, as planning leaves it; each request's mock id is `<run>-r<i>`. */
-async function batchPart(limits: Record<string, number | null> = OPEN_LIMITS) {
+async function batchPart(limits: Record<string, number | null> = OPEN_LIMITS, lines = LINES) {
   const run = crypto.randomUUID().slice(0, 8);
   const tenantId = await newTenant();
-  const input = Array.from({ length: LINES }, (_, i) =>
+  const input = Array.from({ length: lines }, (_, i) =>
     JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: withDirective(`q${i}`, { id: `${run}-r${i}`, delayMs: 300 }) }] } }),
   ).join("\n");
   const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
@@ -28,9 +28,9 @@ async function batchPart(limits: Record<string, number | null> = OPEN_LIMITS) {
   const db = openDb(env.DB);
   await db.insert(schema.batches).values({
     id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits, inputFileId: fileId, endpoint: "/v1/chat/completions",
-    completionWindow: "24h", status: "in_progress", total: LINES, partsTotal: 1, expiresAt: Date.now() + 3600_000,
+    completionWindow: "24h", status: "in_progress", total: lines, partsTotal: 1, expiresAt: Date.now() + 3600_000,
   });
-  await db.insert(schema.batchParts).values({ batchId, idx: 0, tenantId, startByte: 0, endByte: new TextEncoder().encode(input).length, firstLine: 1, requests: LINES, status: "queued" });
+  await db.insert(schema.batchParts).values({ batchId, idx: 0, tenantId, startByte: 0, endByte: new TextEncoder().encode(input).length, firstLine: 1, requests: lines, status: "queued" });
   const msg: HeavyMessage = { kind: "batch_part", batchId, part: 0, tenantId, requestId: "req-test" };
   return { run, tenantId, batchId, msg };
 }
@@ -52,18 +52,25 @@ async function fileLines(tenantId: string, fileId: string | null) {
   return text.trim().split("\n").map((l) => JSON.parse(l) as { custom_id: string; response: { status_code: number } | null; error: { code: string } | null });
 }
 
-/** The orchestrator, except that the call for request `r<line>` throws the first time, as a failed RPC does. */
-function throwingOnce(run: string, line: number): HeavyEnv {
-  let thrown = false;
+/**
+ * The orchestrator, except that the calls `throws` picks (by request, and how many it threw before) throw, as
+ * a failed RPC does; `calls` counts every call made.
+ */
+function throwing(throws: (content: string, thrown: number) => boolean) {
+  let thrown = 0;
+  const calls = { n: 0 };
   const chat = async (call: { body: { messages: { content: string }[] } }) => {
-    if (!thrown && call.body.messages[0]!.content.includes(`"${run}-r${line}"`)) {
-      thrown = true;
+    calls.n++;
+    if (throws(call.body.messages[0]!.content, thrown)) {
+      thrown++;
       throw new Error("orchestrator RPC failed");
     }
     return env.ORCHESTRATOR.chat(call as never);
   };
-  return { ...env, ORCHESTRATOR: { chat } as unknown as HeavyEnv["ORCHESTRATOR"] };
+  return { env: { ...env, ORCHESTRATOR: { chat } as unknown as HeavyEnv["ORCHESTRATOR"] }, calls };
 }
+/** The call for request `r<line>` throws the first time. */
+const throwingOnce = (run: string, line: number) => throwing((content, thrown) => !thrown && content.includes(`"${run}-r${line}"`)).env;
 
 describe("batch parts that stop midway", () => {
   it("a retried part sends only the requests the failed attempt did not finish, and its output has every line", async () => {
@@ -103,6 +110,31 @@ describe("batch parts that stop midway", () => {
     expect(errors.map((e) => e.error?.code)).toEqual(Array(LINES - answered).fill("retries_exhausted"));
     expect([...out, ...errors].map((o) => o.custom_id).sort()).toEqual(Array.from({ length: LINES }, (_, i) => `r${i}`).sort());
     expect((await sendCounts(run)).every((n) => n <= 1)).toBe(true);
+  });
+
+  it("a request whose call throws every time does not hold back the others: they are answered, and the dead-letter path fails it alone", async () => {
+    const { run, tenantId, batchId, msg } = await batchPart();
+    const bad = throwing((content) => content.includes(`"${run}-r2"`)).env;
+    for (const attempts of [1, 2]) {
+      const [outcome] = await deliverRecorded("heavy", [{ body: msg, attempts }], bad);
+      expect(outcome).toEqual({ acked: false, retryDelaySeconds: expect.any(Number) });
+      expect(await sendCounts(run)).toEqual(Array.from({ length: LINES }, (_, i) => (i === 2 ? 0 : 1)));
+    }
+    await deliver("heavy-dlq", [{ body: msg }]);
+    const batch = await batchRow(tenantId, batchId);
+    expect(batch).toMatchObject({ status: "completed", completed: LINES - 1, failed: 1 });
+    expect((await fileLines(tenantId, batch.errorFileId)).map((e) => [e.custom_id, e.error?.code])).toEqual([["r2", "retries_exhausted"]]);
+  });
+
+  it("when every call throws (the orchestrator is down) an attempt stops after a round of failures instead of trying each request", async () => {
+    const many = 40;
+    const { run, msg } = await batchPart(OPEN_LIMITS, many);
+    const down = throwing(() => true);
+    const [outcome] = await deliverRecorded("heavy", [{ body: msg, attempts: 1 }], down.env);
+    expect(outcome).toEqual({ acked: false, retryDelaySeconds: expect.any(Number) });
+    expect(down.calls.n).toBeGreaterThan(0);
+    expect(down.calls.n).toBeLessThan(many);
+    expect((await sendCounts(run)).every((n) => n === 0)).toBe(true);
   });
 
   it("a key revoked or a tenant suspended after the batch was created stops its requests: each fails with the reason, no model is called", async () => {

@@ -4,7 +4,8 @@
  * and each finished request is recorded in D1 at once (results.ts). When every request has its line, the
  * part's output and error lines go to R2 in OpenAI's batch output format; then the next pending part is
  * queued, and the last part to finish finalizes the batch. A finished part is never run again, and a
- * retried one runs only the requests an earlier attempt did not finish.
+ * retried one runs only the requests an earlier attempt did not finish: a request that keeps failing ends
+ * failed on the dead-letter path without taking the others with it.
  */
 import type { Logger } from "../../../../../lib/log.js";
 import { r2Keys } from "../../../../../lib/heavy/ids.js";
@@ -100,21 +101,35 @@ type Finished = Pick<ResultRow, "line" | "kind" | "body">;
 type Budget = Parameters<typeof admit>[2];
 
 /**
- * Runs the requests of the part that have no recorded result yet. After a request throws, no new request
- * starts, but those in flight are awaited (and recorded), so no request is left running, holding its
- * rate-limiter lease, after the attempt ends. Then the error is thrown; a rate-limit wait that ran out only
- * when nothing else failed, as it alone means "try later".
+ * Runs the requests of the part that have no recorded result yet. A request that throws does not stop the
+ * others: one request whose call fails every time (say it crashes the orchestrator) once stopped the part at
+ * each attempt, so its never-started neighbours were failed with it on the dead-letter path. New requests
+ * stop starting when the rate limit's wait ran out, or when more calls in a row threw than run at once (the
+ * orchestrator itself is failing; trying every request would only fail each). Those in flight are awaited
+ * (and recorded), so no request is left running, holding its rate-limiter lease, after the attempt ends.
+ * Then the error is thrown, for the queue's retry; a rate-limit wait that ran out only when nothing else
+ * failed, as it alone means "try later".
  */
 async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: PartRow, lines: Line[], log: Logger): Promise<void> {
   const done = await finishedLines(env.DB, part);
   const todo = lines.flatMap((line, i) => (done.has(i) ? [] : [{ line, i }]));
   const budget: Budget = { waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: s.CIO_LEASE_TTL_MS };
   const failures: unknown[] = [];
+  let throwsInARow = 0;
+  let rateLimited = false;
+  const stop = () => rateLimited || throwsInARow > s.CIO_BATCH_PART_CONCURRENCY;
   let next = 0;
   const worker = async () => {
-    while (!failures.length && next < todo.length) {
+    while (!stop() && next < todo.length) {
       const { line, i } = todo[next++]!;
-      await runOne(env, batch, part, i, line, budget, log).catch((err: unknown) => void failures.push(err));
+      try {
+        await runOne(env, batch, part, i, line, budget, log);
+        throwsInARow = 0;
+      } catch (err) {
+        failures.push(err);
+        if (err instanceof RateLimited) rateLimited = true;
+        else throwsInARow++;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(s.CIO_BATCH_PART_CONCURRENCY, todo.length) }, worker));

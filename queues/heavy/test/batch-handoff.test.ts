@@ -129,6 +129,33 @@ describe("a batch whose steps are interrupted still ends", () => {
     expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "failed", errors: [expect.objectContaining({ code: "file_not_found" })] });
   });
 
+  it("a batch cancelled while its file is validated queues no part and ends cancelled", async () => {
+    const tenantId = await newTenant();
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+    const task = await newTask(tenantId, "batch", { batchId }, { status: "running" });
+    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: "hi" }] } }));
+    const fileId = await putFile(tenantId, "in.jsonl", lines.join("\n"), "batch");
+    const db = openDb(env.DB);
+    await db.insert(schema.batches).values({
+      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+    });
+    // The client cancels while the file is being read, as POST /v1/batches/:id/cancel does.
+    const cancelOnRead = {
+      get: async (key: string, o?: R2GetOptions) => {
+        await db.update(schema.batches).set({ status: "cancelling", cancellingAt: Date.now() }).where(eq(schema.batches.id, batchId));
+        return env.FILES.get(key, o);
+      },
+    } as unknown as HeavyEnv["FILES"];
+    const { sent, q } = queue();
+    const [outcome] = await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, FILES: cancelOnRead, HEAVY_QUEUE: q });
+    expect(outcome!.acked).toBe(true);
+    expect(sent).toEqual([]);
+    expect(await db.select().from(schema.batchParts).where(eq(schema.batchParts.batchId, batchId))).toEqual([]);
+    expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "cancelled", completed: 0, failed: 0 });
+    expect((await readTask(task.id)).status).toBe("cancelled");
+  });
+
   it("a batch over the request limit fails with one too_many_requests error, not one per request past it", async () => {
     const tenantId = await newTenant();
     const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;

@@ -26,11 +26,7 @@ export const planBatch: Job = async (ctx) => {
   const { batchId } = ParamsSchema.parse(task.params);
   const batch = await readBatch(env.DB, task.tenantId, batchId);
   if (!batch) throw new JobFailure("batch_not_found", `No batch '${batchId}'.`);
-  if (batch.status === "cancelling") {
-    await dropPendingParts(env.DB, task.tenantId, batchId);
-    await maybeFinalize(env, ctx.log, task.tenantId, batchId);
-    return "pending";
-  }
+  if (batch.status === "cancelling") return endCancelled(ctx, batchId);
   if (batch.status !== "validating") {
     await resendQueued(ctx, batch);
     return "pending";
@@ -45,10 +41,19 @@ export const planBatch: Job = async (ctx) => {
     await failBatch(env, task, errors[0]!, errors, false);
     throw new JobFailure("invalid_batch", `The batch input is invalid: ${errors[0]!.message}`);
   }
+  // Cancelled while the file was read (a large one takes a while): its parts would be queued only to run nothing.
+  if ((await readBatch(env.DB, task.tenantId, batchId))?.status === "cancelling") return endCancelled(ctx, batchId);
   await savePlan(env.DB, batch, planned, ctx.settings.CIO_BATCH_MAX_PARTS_IN_FLIGHT);
   await resendQueued(ctx, batch);
   return "pending";
 };
+
+/** A cancelled batch runs no more parts; with none left running it ends now (finalize.ts), else its last part ends it. */
+async function endCancelled(ctx: JobContext, batchId: string) {
+  await dropPendingParts(ctx.env.DB, ctx.task.tenantId, batchId);
+  await maybeFinalize(ctx.env, ctx.log, ctx.task.tenantId, batchId);
+  return "pending" as const;
+}
 
 async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
   const { env, settings: s } = ctx;

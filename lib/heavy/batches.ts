@@ -67,28 +67,38 @@ export async function getBatch(d1: D1Database, tenantId: string, id: string): Pr
 
 const RUNNING = new Set<BatchRow["status"]>(["in_progress", "finalizing", "cancelling"]);
 
-/**
- * The batch with its counts as of now: the row counts finished parts only (50 requests each), so a small batch
- * showed 0 completed until it ended. Requests already answered in parts still running are added, as OpenAI's
- * counts move request by request.
- */
+/** The batch with its counts as of now (see `withLiveCounts`). */
 export async function getBatchNow(d1: D1Database, tenantId: string, id: string): Promise<BatchRow> {
-  const row = await getBatch(d1, tenantId, id);
-  if (!RUNNING.has(row.status)) return row;
+  const [row] = await withLiveCounts(d1, tenantId, [await getBatch(d1, tenantId, id)]);
+  return row!;
+}
+
+/**
+ * Batches with their counts as of now: a row counts finished parts only (50 requests each), so a small batch
+ * showed 0 completed until it ended. Requests already answered in parts still running are added, as OpenAI's
+ * counts move request by request; GET one batch and the list show the same (the list showed the row's).
+ */
+export async function withLiveCounts(d1: D1Database, tenantId: string, rows: BatchRow[]): Promise<BatchRow[]> {
+  const running = rows.filter((r) => RUNNING.has(r.status)).map((r) => r.id);
+  if (!running.length) return rows;
   // Both halves from the parts in one read: the batch row's counters catch up with a part marked done a moment
   // later, and a count from one and the other dropped back in between.
-  const live = await d1
+  const { results } = await d1
     .prepare(
-      `SELECT done.ok + live.ok AS ok, done.failed + live.failed AS failed
-       FROM (SELECT coalesce(sum(completed), 0) AS ok, coalesce(sum(failed), 0) AS failed
-             FROM batch_parts WHERE tenant_id = ?1 AND batch_id = ?2 AND status = 'done') AS done,
-            (SELECT coalesce(sum(r.kind = 'output'), 0) AS ok, coalesce(sum(r.kind <> 'output'), 0) AS failed
-             FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
-             WHERE r.tenant_id = ?1 AND r.batch_id = ?2 AND p.status <> 'done') AS live`,
+      `SELECT batch_id AS id, sum(ok) AS ok, sum(failed) AS failed FROM (
+         SELECT batch_id, completed AS ok, failed FROM batch_parts
+         WHERE tenant_id = ?1 AND batch_id IN (SELECT value FROM json_each(?2)) AND status = 'done'
+         UNION ALL
+         SELECT r.batch_id, r.kind = 'output', r.kind <> 'output'
+         FROM batch_results r JOIN batch_parts p ON p.tenant_id = r.tenant_id AND p.batch_id = r.batch_id AND p.idx = r.part
+         WHERE r.tenant_id = ?1 AND r.batch_id IN (SELECT value FROM json_each(?2)) AND p.status <> 'done'
+       ) GROUP BY batch_id`,
     )
-    .bind(tenantId, id)
-    .first<{ ok: number; failed: number }>();
-  return { ...row, completed: live?.ok ?? row.completed, failed: live?.failed ?? row.failed };
+    .bind(tenantId, JSON.stringify(running))
+    .all<{ id: string; ok: number; failed: number }>();
+  const live = new Map(results.map((r) => [r.id, r]));
+  // A running batch with no part done and no request answered yet has no row here: nothing finished.
+  return rows.map((r) => (RUNNING.has(r.status) ? { ...r, completed: live.get(r.id)?.ok ?? 0, failed: live.get(r.id)?.failed ?? 0 } : r));
 }
 
 export async function cancelBatch(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">, tenantId: string, id: string, requestId: string, now = Date.now()): Promise<BatchRow> {

@@ -56,6 +56,9 @@ describe("batches API", { timeout: 90_000 }, () => {
     const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
     const running = await waitFor(t.headers, `/v1/batches/${batch.id}`, (b) => b.status === "in_progress" && b.request_counts.completed === 2, 4_500);
     expect(running.request_counts).toEqual({ total: 3, completed: 2, failed: 0 });
+    // The list shows the same counts as GET (it showed only the finished parts' counts: 0).
+    const listed = (await (await call("/v1/batches", { headers: t.headers })).json<{ data: Record<string, any>[] }>()).data;
+    expect(listed.find((b) => b.id === batch.id)!.request_counts).toEqual({ total: 3, completed: 2, failed: 0 });
     expect(await waitFor(t.headers, `/v1/batches/${batch.id}`, settled)).toMatchObject({ status: "completed", request_counts: { total: 3, completed: 3, failed: 0 } });
   });
 

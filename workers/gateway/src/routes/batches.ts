@@ -2,7 +2,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
-import { cancelBatch, createBatch, getBatch, getBatchNow, toBatchObject } from "../../../../lib/heavy/batches.js";
+import { cancelBatch, createBatch, getBatchNow, toBatchObject, withLiveCounts } from "../../../../lib/heavy/batches.js";
 import { BatchObjectSchema, CreateBatchSchema, ErrorBodySchema, ListBatchesQuerySchema } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
@@ -45,8 +45,9 @@ batches.use("/v1/batches/*", requireScope("tasks"));
 
 batches.get("/v1/batches", async (c) => {
   const { limit, after } = validQuery(c, ListBatchesQuerySchema);
-  const page = await pageOf(c.env.DB, schema.batches, { tenantId: c.get("auth").tenantId, limit, after, noun: "batch" });
-  return c.json(listOf(page.rows.map(toBatchObject), page.hasMore), 200);
+  const tenantId = c.get("auth").tenantId;
+  const page = await pageOf(c.env.DB, schema.batches, { tenantId, limit, after, noun: "batch" });
+  return c.json(listOf((await withLiveCounts(c.env.DB, tenantId, page.rows)).map(toBatchObject), page.hasMore), 200);
 });
 
 batches.get("/v1/batches/:id", async (c) => c.json(toBatchObject(await getBatchNow(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));
@@ -54,5 +55,5 @@ batches.get("/v1/batches/:id", async (c) => c.json(toBatchObject(await getBatchN
 batches.post("/v1/batches/:id/cancel", async (c) => {
   const tenantId = c.get("auth").tenantId;
   await cancelBatch(c.env, tenantId, c.req.param("id"), c.get("requestId"));
-  return c.json(toBatchObject(await getBatch(c.env.DB, tenantId, c.req.param("id"))), 200);
+  return c.json(toBatchObject(await getBatchNow(c.env.DB, tenantId, c.req.param("id"))), 200);
 });

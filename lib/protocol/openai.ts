@@ -54,7 +54,8 @@ export const ChatCompletionRequestSchema = z
     stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
     temperature: z.number().min(0).max(2).nullable().optional(),
     top_p: z.number().min(0).max(1).nullable().optional(),
-    n: z.number().int().min(1).max(1, "only n=1 is supported").nullable().optional(),
+    /** Choices to generate: passthrough models pass it on; cio/* models and session turns give one answer. */
+    n: z.number().int().min(1).max(128).nullable().optional(),
     max_tokens: z.number().int().positive().nullable().optional(),
     max_completion_tokens: z.number().int().positive().nullable().optional(),
     stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
@@ -75,6 +76,11 @@ export const ChatCompletionRequestSchema = z
   .refine((r) => r.stream === true || r.stream_options === undefined || r.stream_options === null, {
     message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
     path: ["stream_options"],
+  })
+  // A session's history holds one answer per turn: which of n choices would it keep?
+  .refine((r) => r.session_id === undefined || r.n == null || r.n === 1, {
+    message: "The 'n' parameter must be 1 with 'session_id': a session's history records one answer per turn.",
+    path: ["n"],
   })
   .meta({ id: "ChatCompletionRequest" });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;

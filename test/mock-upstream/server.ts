@@ -119,19 +119,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
   counted.total_tokens = counted.prompt_tokens + counted.completion_tokens;
   const usage = d.usage ?? counted;
   const finish = step?.finishReason ?? d.finishReason ?? "stop";
-  if (body.stream === true) return stream(res, model, answer, usage, { ...d, finishReason: finish }, body, entry);
+  // `n` choices, as OpenAI answers it: choice i says the answer with " #i" after it from the second on.
+  const n = typeof body.n === "number" ? body.n : 1;
+  if (body.stream === true) return stream(res, model, answer, usage, { ...d, finishReason: finish }, body, entry, n);
   entry.completed = true;
   return json(res, 200, {
     id: "chatcmpl-mock",
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: finish }],
+    choices: Array.from({ length: n }, (_, i) => ({ index: i, message: { role: "assistant", content: choiceText(answer, i) }, finish_reason: finish })),
     ...(d.noUsage ? {} : { usage }),
   });
 }
 
-async function stream(res: ServerResponse, model: string, answer: string, usage: object, d: Directive, body: Record<string, unknown>, entry: LoggedRequest) {
+const choiceText = (answer: string, i: number) => (i ? `${answer} #${i}` : answer);
+
+async function stream(res: ServerResponse, model: string, answer: string, usage: object, d: Directive, body: Record<string, unknown>, entry: LoggedRequest, n = 1) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   // One `created` (long past, so a chunk stamped anew stands out) and a fingerprint, as OpenAI sends them.
   const base = { id: "chatcmpl-mock-stream", object: "chat.completion.chunk", created: 1_700_000_000, model, system_fingerprint: "fp_mock" };
@@ -150,6 +154,8 @@ async function stream(res: ServerResponse, model: string, answer: string, usage:
     const withUsage = last && d.usageOnLastChunk && !d.noUsage;
     // Like many OpenAI-compatible servers, the mock omits `role` from deltas: the gateway must add it.
     send({ ...base, choices: [{ index: 0, delta: { content: parts[i] }, finish_reason: last ? (d.finishReason ?? "stop") : null }], ...(withUsage ? { usage } : {}) });
+    // The other choices' pieces, each in its own chunk, as OpenAI interleaves them.
+    for (let c = 1; c < n; c++) send({ ...base, choices: [{ index: c, delta: { content: last ? `${parts[i]} #${c}` : parts[i] }, finish_reason: last ? (d.finishReason ?? "stop") : null }] });
     if (d.chunkDelayMs) await sleep(d.chunkDelayMs);
   }
   const wantsUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;

@@ -107,6 +107,42 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(plain.status).toBe(200);
   });
 
+  it("passes n on to a passthrough model: n choices, each with the role in its first streamed delta", async () => {
+    const t = await newTenant();
+    const plain = await post(t, chatBody("hello there", { n: 3 }));
+    expect(plain.status).toBe(200);
+    const body = await plain.json<{ choices: { index: number; message: { role: string; content: string } }[] }>();
+    expect(body.choices.map((c) => [c.index, c.message.content])).toEqual([[0, "Echo: hello there"], [1, "Echo: hello there #1"], [2, "Echo: hello there #2"]]);
+
+    const res = await post(t, chatBody("hello there", { n: 2, stream: true }));
+    const chunks = (await readSse(res)).filter((e): e is { choices: { index: number; delta: { role?: string; content?: string }; finish_reason: string | null }[] } => typeof e === "object");
+    for (const index of [0, 1]) {
+      const mine = chunks.flatMap((c) => c.choices.filter((x) => x.index === index));
+      expect({ index, role: mine[0]?.delta.role }).toEqual({ index, role: "assistant" });
+      expect(mine.slice(1).every((x) => x.delta.role === undefined)).toBe(true);
+      expect(mine.map((x) => x.delta.content ?? "").join("")).toBe(index ? "Echo: hello there #1" : "Echo: hello there");
+      expect(mine.at(-1)!.finish_reason).toBe("stop");
+    }
+    // An upstream that reports no usage: the estimate counts every choice's text, as the upstream bills all n.
+    const estimate = async (n: number) =>
+      (await (await post(t, chatBody(withDirective("one two three four five six", { noUsage: true }), { n }))).json<{ usage: { completion_tokens: number } }>()).usage.completion_tokens;
+    expect(await estimate(3)).toBeGreaterThan(2 * (await estimate(1)));
+  });
+
+  it("refuses n > 1 where one answer is made: cio/auto, cio/council and a turn of a session; and n past 128", async () => {
+    const t = await newTenant();
+    for (const model of ["cio/auto", "cio/council"]) {
+      const res = await post(t, chatBody("hello", { model, n: 2 }));
+      expect({ model, status: res.status }).toEqual({ model, status: 400 });
+      expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", param: "n", code: "unsupported_parameter" } });
+    }
+    const inSession = await post(t, chatBody("hello", { n: 2, session_id: "sess_any" }));
+    expect(inSession.status).toBe(400);
+    expect(await inSession.json()).toMatchObject({ error: { type: "invalid_request_error", param: "n" } });
+    expect((await post(t, chatBody("hello", { n: 129 }))).status).toBe(400);
+    expect((await post(t, chatBody("hello", { model: "cio/auto", n: 1 }))).status).toBe(200);
+  });
+
   it("records prompt and completion tokens per tenant and day", async () => {
     const t = await newTenant();
     await post(t, chatBody("count me"));

@@ -60,10 +60,12 @@ function route(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Pro
 
 /**
  * OpenAI parameters asking for output a composed answer has no honest value for (token log probabilities,
- * spoken audio): refused as OpenAI refuses a parameter its model lacks, rather than answered without them.
+ * spoken audio, several independent choices): refused as OpenAI refuses a parameter its model lacks, rather
+ * than answered without them.
  */
 function unsupportedParam(body: ChatCall["body"]): string | null {
   const b = body as Record<string, unknown>;
+  if (typeof b.n === "number" && b.n > 1) return "n";
   if (b.logprobs === true) return "logprobs";
   if (b.top_logprobs != null) return "top_logprobs";
   if (b.audio != null) return "audio";

@@ -58,7 +58,7 @@ async function json(res: Response, model: string, prompt: string, ms: number, de
     if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: ms + (Date.now() - started) };
     throw err;
   }
-  const text = completion.choices?.[0]?.message?.content ?? "";
+  const text = completion.choices.map((c) => c.message?.content ?? "").join(" ");
   // The upstream's usage is taken only when it is sane: strings or negative counts would corrupt the tenant's
   // totals (or fail the booking and lose it), so they are replaced, for the client too, by our estimate.
   completion.usage = UsageSchema.safeParse(completion.usage).data ?? usageOf(prompt, text);

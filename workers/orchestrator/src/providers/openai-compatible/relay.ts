@@ -24,7 +24,8 @@ export interface RelayOptions {
 
 export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions): AsyncGenerator<Uint8Array> {
   const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
-  let roleSent = false;
+  // By choice: with n > 1 each choice's first delta carries the role, as OpenAI sends them.
+  const roleSent = new Set<number>();
   let finished = false;
   let done = false;
   let usage: Usage | undefined;
@@ -48,11 +49,13 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
       Object.assign(c, { id: o.id, model: o.model, object: "chat.completion.chunk", created: stamp.created });
       // Tool calls renumbered 0, 1, 2…: clients merge deltas by index, so Ollama's parallel calls (all 0)
       // reached them as one call with the names and arguments run together.
-      for (const choice of c.choices) for (const tc of (choice.delta?.tool_calls ?? []) as ToolCallDelta[]) tc.index = numberingOf(choice.index).of(tc);
-      const first = c.choices[0]!;
-      if (!roleSent) first.delta = { role: "assistant", ...first.delta };
-      roleSent = true;
-      if (typeof first.delta?.content === "string") (answer += first.delta.content), o.onText?.(first.delta.content);
+      for (const choice of c.choices) {
+        for (const tc of (choice.delta?.tool_calls ?? []) as ToolCallDelta[]) tc.index = numberingOf(choice.index).of(tc);
+        if (!roleSent.has(choice.index)) choice.delta = { role: "assistant", ...choice.delta };
+        roleSent.add(choice.index);
+        // Every choice's text counts: the upstream bills the completion tokens of all n.
+        if (typeof choice.delta?.content === "string") (answer += choice.delta.content), o.onText?.(choice.delta.content);
+      }
       if (c.choices.some((x) => x.finish_reason)) finished = true;
       yield sseData(c);
     }
@@ -64,7 +67,7 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
     yield sseData(e.toBody());
     return;
   }
-  if (!finished) yield sseData({ ...chunk(o.id, o.model, roleSent ? {} : { role: "assistant", content: "" }, "stop"), ...stamp });
+  if (!finished) yield sseData({ ...chunk(o.id, o.model, roleSent.size ? {} : { role: "assistant", content: "" }, "stop"), ...stamp });
   const final = usage ?? usageOf(o.promptText, answer);
   o.onUsage(final);
   if (o.includeUsage) yield sseData({ ...usageChunk(o.id, o.model, final), ...stamp });

@@ -56,10 +56,13 @@ describe("batches API", { timeout: 90_000 }, () => {
     const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
     const running = await waitFor(t.headers, `/v1/batches/${batch.id}`, (b) => b.status === "in_progress" && b.request_counts.completed === 2, 4_500);
     expect(running.request_counts).toEqual({ total: 3, completed: 2, failed: 0 });
-    // The list shows the same counts as GET (it showed only the finished parts' counts: 0).
+    // The list and a cancel's answer show the same counts as GET (they showed only the finished parts': 0).
     const listed = (await (await call("/v1/batches", { headers: t.headers })).json<{ data: Record<string, any>[] }>()).data;
     expect(listed.find((b) => b.id === batch.id)!.request_counts).toEqual({ total: 3, completed: 2, failed: 0 });
-    expect(await waitFor(t.headers, `/v1/batches/${batch.id}`, settled)).toMatchObject({ status: "completed", request_counts: { total: 3, completed: 3, failed: 0 } });
+    const cancel = await (await call(`/v1/batches/${batch.id}/cancel`, { method: "POST", headers: t.headers })).json<Record<string, any>>();
+    expect(cancel).toMatchObject({ status: "cancelling", request_counts: { total: 3, completed: 2, failed: 0 } });
+    // The request in flight when the cancel came is answered and kept, as OpenAI keeps a cancelled batch's output.
+    expect(await waitFor(t.headers, `/v1/batches/${batch.id}`, settled)).toMatchObject({ status: "cancelled", request_counts: { total: 3, completed: 3, failed: 0 } });
   });
 
   it("shows expired_at only once the batch has expired, not while it still runs its other parts", async () => {

@@ -28,6 +28,8 @@ export const HeavySettingsSchema = z.object({
   /** How long a batch part or a chat_completion task waits in-process for the tenant's rate limiter before it
    * goes back to the queue, delayed. */
   CIO_BATCH_RATE_WAIT_MS: envInt(10_000, 0),
+  /** A running part looks at most this often whether its batch was cancelled before it starts another request. */
+  CIO_BATCH_CANCEL_CHECK_MS: envInt(1_000, 0, 60_000),
   /** A concurrency slot a batch request or chat_completion task took and never gave back is freed after this
    * (the gateway's setting of the same name, for the same slots). */
   CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),

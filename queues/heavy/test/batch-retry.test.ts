@@ -137,6 +137,28 @@ describe("batch parts that stop midway", () => {
     expect((await sendCounts(run)).every((n) => n === 0)).toBe(true);
   });
 
+  it("a cancel stops a running part from starting more requests: those in flight are kept, and the batch ends cancelled", async () => {
+    const { run, tenantId, batchId, msg } = await batchPart();
+    // The cancel comes while the part's first requests are with the model (POST /v1/batches/:id/cancel's write).
+    let cancelledAt: Promise<unknown> | undefined;
+    const chat = async (call: never) => {
+      cancelledAt ??= openDb(env.DB).update(schema.batches).set({ status: "cancelling", cancellingAt: Date.now() }).where(eq(schema.batches.id, batchId));
+      await cancelledAt;
+      return env.ORCHESTRATOR.chat(call);
+    };
+    const cancelling = { ...env, ORCHESTRATOR: { chat } as unknown as HeavyEnv["ORCHESTRATOR"], CIO_BATCH_CANCEL_CHECK_MS: "0" } as HeavyEnv;
+    const [outcome] = await deliverRecorded("heavy", [{ body: msg, attempts: 1 }], cancelling);
+    expect(outcome).toEqual({ acked: true, retryDelaySeconds: null });
+    const counts = await sendCounts(run);
+    const sent = counts.filter((n) => n === 1).length;
+    // Eight run at once (CIO_BATCH_PART_CONCURRENCY); none starts after them.
+    expect(sent).toBeGreaterThan(0);
+    expect(counts.slice(8)).toEqual([0, 0]);
+    const batch = await batchRow(tenantId, batchId);
+    expect(batch).toMatchObject({ status: "cancelled", completed: sent, failed: 0 });
+    expect(await fileLines(tenantId, batch.outputFileId)).toHaveLength(sent);
+  });
+
   it("a key revoked or a tenant suspended after the batch was created stops its requests: each fails with the reason, no model is called", async () => {
     for (const [why, stop] of [
       ["api_key_revoked", (t: string) => openDb(env.DB).update(schema.apiKeys).set({ revokedAt: Date.now() }).where(eq(schema.apiKeys.id, keyOf(t)))],

@@ -16,7 +16,7 @@ import type { HeavySettings } from "../../settings.js";
 import { admit, RateLimited, release } from "./admit.js";
 import { maybeFinalize, reportProgress } from "./finalize.js";
 import { deleteResults, finishedLines, readResults, recordResult, type ResultKind, type ResultRow } from "./results.js";
-import { claimPart, finishPart, markExpired, readBatch, returnPart, takeNextPart, type BatchRow, type PartRow } from "./store.js";
+import { claimPart, finishPart, markExpired, readBatch, returnPart, takeNextPart, watchCancel, type BatchRow, type PartRow } from "./store.js";
 
 type PartMessage = Extract<HeavyMessage, { kind: "batch_part" }>;
 
@@ -101,14 +101,17 @@ type Finished = Pick<ResultRow, "line" | "kind" | "body">;
 type Budget = Parameters<typeof admit>[2];
 
 /**
- * Runs the requests of the part that have no recorded result yet. A request that throws does not stop the
- * others: one request whose call fails every time (say it crashes the orchestrator) once stopped the part at
- * each attempt, so its never-started neighbours were failed with it on the dead-letter path. New requests
- * stop starting when the rate limit's wait ran out, or when more calls in a row threw than run at once (the
- * orchestrator itself is failing; trying every request would only fail each). Those in flight are awaited
- * (and recorded), so no request is left running, holding its rate-limiter lease, after the attempt ends.
- * Then the error is thrown, for the queue's retry; a rate-limit wait that ran out only when nothing else
- * failed, as it alone means "try later".
+ * Runs the requests of the part that have no recorded result yet. A cancel of the batch stops new requests
+ * from starting (checked every CIO_BATCH_CANCEL_CHECK_MS at most): those in flight are answered and kept, and
+ * the part ends with what it has, as OpenAI's cancelled batches do; it ran all of its requests before, so a
+ * cancel saved nothing of a part under way. A request that throws does not stop the others: one request
+ * whose call fails every time (say it crashes the orchestrator) once stopped the part at each attempt, so its
+ * never-started neighbours were failed with it on the dead-letter path. New requests stop starting when the
+ * rate limit's wait ran out, or when more calls in a row threw than run at once (the orchestrator itself is
+ * failing; trying every request would only fail each). Those in flight are awaited (and recorded), so no
+ * request is left running, holding its rate-limiter lease, after the attempt ends. Then the error is thrown,
+ * for the queue's retry; a rate-limit wait that ran out only when nothing else failed, as it alone means
+ * "try later".
  */
 async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: PartRow, lines: Line[], log: Logger): Promise<void> {
   const done = await finishedLines(env.DB, part);
@@ -118,10 +121,15 @@ async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: 
   let throwsInARow = 0;
   let rateLimited = false;
   const stop = () => rateLimited || throwsInARow > s.CIO_BATCH_PART_CONCURRENCY;
+  const cancelled = watchCancel(env.DB, batch, s.CIO_BATCH_CANCEL_CHECK_MS);
   let next = 0;
   const worker = async () => {
-    while (!stop() && next < todo.length) {
-      const { line, i } = todo[next++]!;
+    for (;;) {
+      if (stop() || next >= todo.length || (await cancelled())) return;
+      // Taken after the wait: another worker may have taken the last one meanwhile.
+      const item = todo[next++];
+      if (!item) return;
+      const { line, i } = item;
       try {
         await runOne(env, batch, part, i, line, budget, log);
         throwsInARow = 0;

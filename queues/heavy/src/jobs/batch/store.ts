@@ -12,6 +12,23 @@ export async function readBatch(d1: D1Database, tenantId: string, id: string): P
   return row;
 }
 
+/**
+ * Whether the batch has been cancelled, read at most every `everyMs` (the last answer is reused in between). A
+ * read that fails answers "not cancelled": the part goes on, as it would have without the check.
+ */
+export function watchCancel(d1: D1Database, batch: Pick<BatchRow, "tenantId" | "id">, everyMs: number): () => Promise<boolean> {
+  let readAt = -Infinity;
+  let last = Promise.resolve(false);
+  return () => {
+    if (Date.now() - readAt < everyMs) return last;
+    readAt = Date.now();
+    return (last = readBatch(d1, batch.tenantId, batch.id).then(
+      (b) => b?.status === "cancelling" || b?.status === "cancelled",
+      () => false,
+    ));
+  };
+}
+
 /** A part still `running` is claimed again: that is a retry of an attempt that failed, which resumes it (results.ts). */
 export async function claimPart(d1: D1Database, tenantId: string, batchId: string, idx: number): Promise<PartRow | undefined> {
   const [row] = await openDb(d1)

@@ -26,9 +26,9 @@ const open = new WeakMap<object, Map<string, { items: Pending[]; requestIds: str
  * settle were two of a passthrough request's four cross-Worker hops). The first call of a window sends it,
  * from its own context (its caller keeps that alive until the send ends, see chat.ts); the others hand over
  * plain data and wait on nothing, so no request waits on I/O started by another (what failed when the
- * gateway's reservations were shared). A send that fails is logged with every request id it carried; those
- * slots then free when their leases expire, as with a single failed settle. The slots free up to `windowMs`
- * after the answers went out; the limiter lets a request refused for concurrency wait for that.
+ * gateway's reservations were shared). A send that fails is logged with every request id it carried, and
+ * its slots are freed by a second call (see `freeSlots`). The slots free up to `windowMs` after the answers
+ * went out; the limiter lets a request refused for concurrency wait for that.
  */
 export function settleBatched(env: OrchestratorEnv, log: Logger, requestId: string, windowMs: number, item: Pending): Promise<void> {
   let byTenant = open.get(env.RATE_LIMITER);
@@ -46,15 +46,37 @@ export function settleBatched(env: OrchestratorEnv, log: Logger, requestId: stri
       byTenant.delete(item.tenantId);
       return released(stubFor(env.RATE_LIMITER, rateLimiterName(item.tenantId)).settleMany(batch.items));
     })
-    .catch((err) => log.error("calls could not be settled", { err, calls: batch.items.length, requestIds: batch.requestIds }));
+    .catch(async (err) => {
+      log.error("calls could not be settled", { err, calls: batch.items.length, requestIds: batch.requestIds, usage: batch.items.map((i) => i.usage ?? null) });
+      await freeSlots(env, log, item.tenantId, batch.items);
+    });
 }
 
 /**
- * `settleCall` for callers with nothing better to do when it fails than to log it: the lease then frees the
- * slot when it expires, and the answer the caller is owed goes out all the same. Never rejects.
+ * `settleCall` for callers with nothing better to do when it fails than to log it (and free the slot, see
+ * `freeSlots`): the answer the caller is owed goes out all the same. Never rejects.
  */
 export function settleLogged(env: OrchestratorEnv, log: Logger, tenantId: string, leaseId: string | undefined, model: string, usage?: Usage): Promise<void> {
-  return settleCall(env, tenantId, leaseId, model, usage).catch((err) => log.error("call could not be settled", { err, model, usage }));
+  return settleCall(env, tenantId, leaseId, model, usage).catch(async (err) => {
+    log.error("call could not be settled", { err, model, usage });
+    await freeSlots(env, log, tenantId, [{ tenantId, leaseId: leaseId ?? null, model }]);
+  });
+}
+
+/**
+ * After a failed settlement, the slots alone are freed with a second call: ending a lease twice does nothing,
+ * while booking the usage again would count it twice when only the reply of the first call was lost. Without
+ * it a failed settlement held each slot until its lease expired (15 minutes by default), and with batched
+ * settlements several at once. The usage is in the log line before, for reconciling by hand.
+ */
+async function freeSlots(env: OrchestratorEnv, log: Logger, tenantId: string, items: Pending[]): Promise<void> {
+  const slots = items.filter((i) => i.leaseId !== null).map(({ leaseId, model }) => ({ tenantId, leaseId, model }));
+  if (!slots.length) return;
+  try {
+    await released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settleMany(slots));
+  } catch (err) {
+    log.error("slots not freed after a failed settlement; they free when their leases expire", { err, leaseIds: slots.map((s) => s.leaseId) });
+  }
 }
 
 /**

@@ -13,8 +13,8 @@ import { baseEnv, completionOf, newTenant, user } from "./agent/helpers.js";
 
 const CALLS = 6;
 
-/** The tenant's real limiter behind a namespace that counts (or fails) the batched settlements sent to it. */
-function countingLimiter(fail = false) {
+/** The tenant's real limiter behind a namespace that counts the batched settlements sent to it, and fails the first `failing`. */
+function countingLimiter(failing = 0) {
   const real = baseEnv.RATE_LIMITER;
   const sent: number[] = [];
   const ns = {
@@ -26,13 +26,25 @@ function countingLimiter(fail = false) {
           if (prop !== "settleMany") return Reflect.get(target, prop);
           return (items: Parameters<RateLimiterDO["settleMany"]>[0]) => {
             sent.push(items.length);
-            return fail ? Promise.reject(new Error("limiter unreachable")) : target.settleMany(items);
+            return sent.length <= failing ? Promise.reject(new Error("limiter unreachable")) : target.settleMany(items);
           };
         },
       });
     },
   };
   return { ns: ns as unknown as OrchestratorEnv["RATE_LIMITER"], sent };
+}
+
+/** `ns` with its stubs' `settle` failing the first `n` times (a settlement that could not be sent). */
+function failingSettles(ns: OrchestratorEnv["RATE_LIMITER"], n: number) {
+  let left = n;
+  return {
+    idFromName: (name: string) => ns.idFromName(name),
+    get: (id: DurableObjectId) =>
+      new Proxy(ns.get(id), {
+        get: (target, prop) => (prop === "settle" && left > 0 ? () => (left--, Promise.reject(new Error("limiter unreachable"))) : Reflect.get(target, prop)),
+      }),
+  } as unknown as OrchestratorEnv["RATE_LIMITER"];
 }
 
 /** `CALLS` passthrough answers of one tenant at once, each holding a slot reserved like the gateway's. */
@@ -78,15 +90,27 @@ describe("settling answers in batches", () => {
 
   it("a batch that cannot be sent is logged with every request it carried; the answers still go out", async () => {
     const tenantId = await newTenant();
-    const { ns, sent } = countingLimiter(true);
+    const { ns, sent } = countingLimiter(Infinity);
     const logged: string[] = [];
     const log = console.log.bind(console);
     vi.spyOn(console, "log").mockImplementation((line: unknown) => (typeof line === "string" && line.includes("could not be settled") ? void logged.push(line) : log(line)));
     const env = { ...baseEnv, RATE_LIMITER: ns, CIO_SETTLE_BATCH_MS: "200" } as OrchestratorEnv;
     const { replies, requestIds } = await answerTogether(env, tenantId);
     for (const r of replies) expect(r.kind).toBe("json");
-    expect(sent).toEqual([CALLS]);
+    expect(sent).toEqual([CALLS, CALLS]); // the batch, then the slots alone (see the next test)
     expect(logged).toHaveLength(1);
     expect(JSON.parse(logged[0]!)).toMatchObject({ level: "error", requestIds: expect.arrayContaining(requestIds), calls: CALLS });
+  });
+
+  it("after a failed send the slots are freed by a second call, without the usage (booking it again could count it twice)", async () => {
+    for (const batchMs of ["200", "0"]) {
+      const tenantId = await newTenant();
+      const { ns, sent } = countingLimiter(batchMs === "0" ? 0 : 1);
+      // Unbatched, each answer's own settle fails once: the limiter's `settle` is made to throw for the first calls.
+      const env = { ...baseEnv, RATE_LIMITER: batchMs === "0" ? failingSettles(ns, CALLS) : ns, CIO_SETTLE_BATCH_MS: batchMs } as OrchestratorEnv;
+      const { limiter } = await answerTogether(env, tenantId);
+      expect({ batchMs, sent: sent.length }).toEqual({ batchMs, sent: batchMs === "0" ? CALLS : 2 });
+      expect(await limiter.snapshot("k")).toMatchObject({ keyInFlight: 0, tokensToday: 0 });
+    }
   });
 });

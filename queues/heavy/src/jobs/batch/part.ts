@@ -103,8 +103,8 @@ type Budget = Parameters<typeof admit>[2];
 /**
  * Runs the requests of the part that have no recorded result yet. A cancel of the batch stops new requests
  * from starting (checked every CIO_BATCH_CANCEL_CHECK_MS at most): those in flight are answered and kept, and
- * the part ends with what it has, as OpenAI's cancelled batches do; it ran all of its requests before, so a
- * cancel saved nothing of a part under way. A request that throws does not stop the others: one request
+ * the part ends with what it has, as OpenAI's cancelled batches do (a part under way used to run, and bill,
+ * every request it held after a cancel). A request that throws does not stop the others: one request
  * whose call fails every time (say it crashes the orchestrator) once stopped the part at each attempt, so its
  * never-started neighbours were failed with it on the dead-letter path. New requests stop starting when the
  * rate limit's wait ran out, or when more calls in a row threw than run at once (the orchestrator itself is

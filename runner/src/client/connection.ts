@@ -11,28 +11,20 @@ import {
   HubToRunnerFrameSchema, parseFrame, PING_FRAME, RUNNER_CONNECT_PATH, RUNNER_PROTOCOL_VERSION,
   type HelloFrame, type HubToRunnerFrame, type SchemaTable,
 } from "../../../lib/protocol/runner.ts";
-import type { Driver } from "../drivers/types.ts";
 import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { AuditLog, Policy } from "../policy/index.ts";
 import { RUNNER_VERSION } from "../version.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { encodeFrame } from "./encode.ts";
-import { QueryExecutor } from "./executor.ts";
+import { QueryExecutor, type ExecutorOptions } from "./executor.ts";
 
-export interface ClientOptions {
+/** The executor's options (what a query runs with), and the connection's own. */
+export interface ClientOptions extends Omit<ExecutorOptions, "credits" | "watchdogGraceMs"> {
   /** Base URL of the cloud (https://…, wss://…, or http://127.0.0.1:… in tests). */
   cloudUrl: string;
   token: string;
   runnerName: string;
-  driver: Driver;
-  policy: Policy;
-  audit: AuditLog;
-  log: Logger;
-  chunkRows: number;
-  frameBytes: number;
+  /** K from the config, until hello-ack says otherwise. */
   credits: number;
-  maxConcurrent: number;
   heartbeatMs: number;
   /** Offer permessage-deflate (off by default: on a fast link it costs more CPU and memory than it saves). */
   compress?: boolean;

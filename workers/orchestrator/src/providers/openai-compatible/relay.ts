@@ -24,9 +24,11 @@ export interface RelayOptions {
 
 export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions): AsyncGenerator<Uint8Array> {
   const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
-  // By choice: with n > 1 each choice's first delta carries the role, as OpenAI sends them.
+  // By choice: with n > 1 each choice's first delta carries the role, as OpenAI sends them, and the answer is
+  // whole only when every choice has its finish_reason (one finished choice said so of all of them).
   const roleSent = new Set<number>();
-  let finished = false;
+  const ended = new Set<number>();
+  const unfinished = () => [...roleSent].filter((i) => !ended.has(i));
   let done = false;
   let usage: Usage | undefined;
   let answer = "";
@@ -55,19 +57,21 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
         roleSent.add(choice.index);
         // Every choice's text counts: the upstream bills the completion tokens of all n.
         if (typeof choice.delta?.content === "string") (answer += choice.delta.content), o.onText?.(choice.delta.content);
+        if (choice.finish_reason) ended.add(choice.index);
       }
-      if (c.choices.some((x) => x.finish_reason)) finished = true;
       yield sseData(c);
     }
-    // A stream that closed with neither a finish_reason nor [DONE] was cut off, however cleanly it closed:
+    // A stream that closed with neither every finish_reason nor [DONE] was cut off, however cleanly it closed:
     // passing it on as finished would present a partial answer as the whole one.
-    if (!finished && !done) throw upstreamError("The model stream ended before the answer finished.");
+    if (!done && (!roleSent.size || unfinished().length)) throw upstreamError("The model stream ended before the answer finished.");
   } catch (err) {
     const e = err instanceof ApiError ? err : upstreamError(`The model stream broke off: ${String(err)}`);
     yield sseData(e.toBody());
     return;
   }
-  if (!finished) yield sseData({ ...chunk(o.id, o.model, roleSent.size ? {} : { role: "assistant", content: "" }, "stop"), ...stamp });
+  // [DONE] without a finish_reason: each choice gets one, as OpenAI's clients expect.
+  if (!roleSent.size) yield sseData({ ...chunk(o.id, o.model, { role: "assistant", content: "" }, "stop"), ...stamp });
+  else if (unfinished().length) yield sseData({ ...chunk(o.id, o.model, {}, "stop"), choices: unfinished().map((index) => ({ index: index ?? 0, delta: {}, logprobs: null, finish_reason: "stop" })), ...stamp });
   const final = usage ?? usageOf(o.promptText, answer);
   o.onUsage(final);
   if (o.includeUsage) yield sseData({ ...usageChunk(o.id, o.model, final), ...stamp });

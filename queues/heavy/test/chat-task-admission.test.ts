@@ -61,6 +61,21 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     expect(await sent(mockId)).toEqual([]);
   });
 
+  it("a task cancelled while the model answers stays cancelled, and its answer is not stored", async () => {
+    const tenantId = await newTenant();
+    const { task, mockId, msg } = await chatTask(tenantId);
+    // The client cancels (POST /v1/tasks/:id/cancel's write) while the call is with the model.
+    const chat = async (call: never) => {
+      await openDb(env.DB).update(schema.tasks).set({ status: "cancelled", finishedAt: Date.now() }).where(eq(schema.tasks.id, task.id));
+      return env.ORCHESTRATOR.chat(call);
+    };
+    const [outcome] = await deliverRecorded("heavy", [{ body: msg, attempts: 1 }], { ...env, ORCHESTRATOR: { chat } as unknown as HeavyEnv["ORCHESTRATOR"] });
+    expect(outcome).toEqual({ acked: true, retryDelaySeconds: null });
+    expect(await sent(mockId)).toHaveLength(1);
+    expect(await readTask(task.id)).toMatchObject({ status: "cancelled", resultRef: null });
+    expect(await env.FILES.head(r2Keys.taskResult(tenantId, task.id))).toBeNull();
+  });
+
   it("fails a task whose key was revoked after it was queued, without calling the model", async () => {
     const tenantId = await newTenant();
     const { task, mockId, msg } = await chatTask(tenantId);

@@ -4,7 +4,7 @@
  */
 import { eq } from "drizzle-orm";
 import { openDb, schema } from "../../lib/db/index.js";
-import { rateLimiterName, stubFor } from "../../lib/do-names.js";
+import { limiterStub } from "../../lib/do-names.js";
 import { ApiError, BUDGET_EXHAUSTED, forbidden } from "../../lib/errors.js";
 import type { CouncilEnv } from "./env.js";
 
@@ -15,7 +15,7 @@ export async function councilRefusal(env: Pick<CouncilEnv, "DB" | "RATE_LIMITER"
   const [row] = await openDb(env.DB).select({ status: t.status, budget: t.dailyTokenBudget }).from(t).where(eq(t.id, tenantId)).limit(1);
   if (!row || row.status !== "active") return "tenant_suspended";
   if (row.budget === null || !env.RATE_LIMITER) return null;
-  return (await stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).budgetSpent(row.budget)) ? "budget_exceeded" : null;
+  return (await limiterStub(env.RATE_LIMITER, tenantId).budgetSpent(row.budget)) ? "budget_exceeded" : null;
 }
 
 export const refusalError = (r: CouncilRefusal): ApiError =>

@@ -2,7 +2,7 @@
  * The inside of a SessionDO: storage, sockets, turns and the alarm. Kept out of the Durable Object class
  * itself because every public method of that class is callable over RPC; only the deliberate surface is.
  */
-import { rateLimiterName, stubFor } from "../../lib/do-names.js";
+import { limiterStub } from "../../lib/do-names.js";
 import { Logger } from "../../lib/log.js";
 import type { ChatCall, ChatReply } from "../../lib/protocol/index.js";
 import { SessionRefSchema, type LoggedEvent, type NewEvent, type Session, type SessionRef } from "../../lib/protocol/session.js";
@@ -76,7 +76,7 @@ export class SessionCore {
   }
 
   limiter(tenantId: string) {
-    return stubFor(this.env.RATE_LIMITER, rateLimiterName(tenantId));
+    return limiterStub(this.env.RATE_LIMITER, tenantId);
   }
 
   touchIndex() {

@@ -7,7 +7,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { openDb, schema } from "../../../lib/db/index.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { newTaskId, r2Keys } from "../../../lib/heavy/ids.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
@@ -30,7 +30,7 @@ async function chatTask(tenantId: string, limits: Record<string, number | null> 
 const sent = async (mockId: string) =>
   (await (await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${mockId}`)).json()) as { completed: boolean }[];
 
-const limiter = (tenantId: string) => stubFor(env.RATE_LIMITER, rateLimiterName(tenantId));
+const limiter = (tenantId: string) => limiterStub(env.RATE_LIMITER, tenantId);
 
 /** A queue that records what is sent to it instead of delivering it. */
 function recordingQueue() {

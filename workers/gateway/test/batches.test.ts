@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { call, newTenant } from "../../../test/support/fixtures.js";
 import { uploaded, waitFor } from "../../../test/support/heavy.js";
@@ -12,7 +12,7 @@ const line = (customId: string, content: string, model = "mock-model") =>
 const create = (headers: Record<string, string>, fileId: string) =>
   call("/v1/batches", { method: "POST", headers, body: JSON.stringify({ input_file_id: fileId, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { job: "test" } }) });
 const settled = (b: Record<string, any>) => ["completed", "failed", "cancelled", "expired"].includes(b.status);
-const limiter = (tenantId: string) => stubFor((env as unknown as GatewayEnv).RATE_LIMITER, rateLimiterName(tenantId));
+const limiter = (tenantId: string) => limiterStub((env as unknown as GatewayEnv).RATE_LIMITER, tenantId);
 /** The task that runs a batch, as GET /v1/tasks/{id} shows it. */
 const taskOf = async (headers: Record<string, string>, batchId: string) => {
   const row = await (env as unknown as GatewayEnv).DB.prepare("SELECT task_id FROM batches WHERE id = ?").bind(batchId).first<{ task_id: string }>();

@@ -3,7 +3,7 @@
  * it has no public HTTP routes of its own. It also exports every Durable Object class.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { runCheck } from "../../../lib/health.js";
 import { ChatCallSchema, type ChatReply, type CouncilView, type HealthReport, type Model, type RpcReply } from "../../../lib/protocol/index.js";
 import { runParsedChat } from "./chat.js";
@@ -60,7 +60,7 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
     await runCheck(checks, "d1", () => this.env.DB.prepare("SELECT 1").first());
     await runCheck(checks, "tools", () => tenantTools(this.env, orchestratorSettings(this.env), "__health__", new Logger({ component: "orchestrator" })));
     await runCheck(checks, "tool_workers", () => checkToolWorkers(this.env));
-    await runCheck(checks, "durable_object", () => stubFor(this.env.RATE_LIMITER, rateLimiterName("__health__")).snapshot("__health__"));
+    await runCheck(checks, "durable_object", () => limiterStub(this.env.RATE_LIMITER, "__health__").snapshot("__health__"));
     return { ok: Object.values(checks).every((c) => c.ok), checks };
   }
 }

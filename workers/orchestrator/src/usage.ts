@@ -1,4 +1,4 @@
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { released } from "../../../lib/rpc.js";
 import { sleep } from "../../../lib/time.js";
 import type { Usage } from "../../../lib/protocol/index.js";
@@ -13,7 +13,7 @@ import type { OrchestratorEnv } from "./env.js";
  * its rate-limit middleware).
  */
 export function settleCall(env: OrchestratorEnv, tenantId: string, leaseId: string | undefined, model: string, usage?: Usage): Promise<void> {
-  return released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settle(leaseId ?? null, { tenantId, model, usage }));
+  return released(limiterStub(env.RATE_LIMITER, tenantId).settle(leaseId ?? null, { tenantId, model, usage }));
 }
 
 type Pending = { tenantId: string; leaseId: string | null; model: string; usage?: Usage };
@@ -44,7 +44,7 @@ export function settleBatched(env: OrchestratorEnv, log: Logger, requestId: stri
   return sleep(windowMs)
     .then(() => {
       byTenant.delete(item.tenantId);
-      return released(stubFor(env.RATE_LIMITER, rateLimiterName(item.tenantId)).settleMany(batch.items));
+      return released(limiterStub(env.RATE_LIMITER, item.tenantId).settleMany(batch.items));
     })
     .catch(async (err) => {
       log.error("calls could not be settled", { err, calls: batch.items.length, requestIds: batch.requestIds, usage: batch.items.map((i) => i.usage ?? null) });
@@ -73,7 +73,7 @@ async function freeSlots(env: OrchestratorEnv, log: Logger, tenantId: string, it
   const slots = items.filter((i) => i.leaseId !== null).map(({ leaseId, model }) => ({ tenantId, leaseId, model }));
   if (!slots.length) return;
   try {
-    await released(stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).settleMany(slots));
+    await released(limiterStub(env.RATE_LIMITER, tenantId).settleMany(slots));
   } catch (err) {
     log.error("slots not freed after a failed settlement; they free when their leases expire", { err, leaseIds: slots.map((s) => s.leaseId) });
   }

@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
 import { runChat } from "../src/chat.js";
@@ -41,7 +41,7 @@ describe("cio/council chats as calls", () => {
     const t = await tenant();
     const usage = { prompt_tokens: 100, completion_tokens: 7, total_tokens: 107 };
     answerOf(await chat(call(t, both("Booked once?", "TEA", { usage }))));
-    const limiter = stubFor((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, rateLimiterName(t));
+    const limiter = limiterStub((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, t);
     const ledger = () =>
       runInDurableObject(limiter, (_o, state) => state.storage.sql.exec("SELECT model, requests, prompt_tokens, completion_tokens FROM usage ORDER BY model").toArray());
     await expect.poll(ledger, { timeout: 5_000 }).toEqual([

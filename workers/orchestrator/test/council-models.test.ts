@@ -9,7 +9,7 @@ import { settleCall } from "../src/usage.js";
 import { assertCouncilModels, councilModels } from "../../../durable-objects/council/model.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import { create, ctx, DB, get, orch, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
@@ -84,7 +84,7 @@ describe("what a council's model calls cost", () => {
     const c = await orch().councils({ ...ctx(t), action: "create", body: { question, assistants: [persona("alpha"), persona("beta")], options: ["TEA", "COFFEE"], max_rounds: 1 } });
     if (c.kind !== "ok") throw new Error(JSON.stringify(c));
     await settled(t, c.body.id);
-    const limiter = stubFor((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, rateLimiterName(t));
+    const limiter = limiterStub((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, t);
     await expect.poll(async () => (await limiter.snapshot("none")).tokensToday, { timeout: 5_000 }).toBeGreaterThan(0);
   });
 

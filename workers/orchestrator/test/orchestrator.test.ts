@@ -6,7 +6,7 @@ import Orchestrator from "../src/index.js";
 import type { OrchestratorEnv } from "../src/env.js";
 import { chatInSession } from "../src/session-chat.js";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 
 type Orch = { chat(x: unknown): Promise<ChatReply>; models(): Promise<{ id: string }[]>; health(): Promise<{ ok: boolean }> };
 const orch = () => (exports as unknown as { default: Orch }).default;
@@ -17,7 +17,7 @@ describe("orchestrator RPC surface", () => {
     expect(reply.kind).toBe("error");
     expect((reply as Extract<ChatReply, { kind: "error" }>).error).toMatchObject({ status: 400, error: { type: "invalid_request_error" } });
     // The slot the gateway reserved for a call that does not parse is freed all the same.
-    const limiter = stubFor((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, rateLimiterName("t1"));
+    const limiter = limiterStub((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, "t1");
     const lease = (await limiter.reserve({ keyId: "k-bad", keyRpm: 100, keyConcurrency: 5, tenantRpm: 100, tenantConcurrency: 5, dailyTokenBudget: null, leaseTtlMs: 900_000 })) as { ok: true; leaseId: string };
     await orch().chat({ requestId: "r1b", tenantId: "t1", keyId: "k-bad", leaseId: lease.leaseId, body: { model: "cio/auto", messages: [] } });
     expect((await limiter.snapshot("k-bad")).keyInFlight).toBe(0);
@@ -42,7 +42,7 @@ describe("orchestrator RPC surface", () => {
     const sessions = (env as unknown as { SESSIONS: DurableObjectNamespace }).SESSIONS;
     const before = (await listDurableObjectIds(sessions)).length;
     // The gateway's reservation, handed over with the call: the refusal must free it.
-    const limiter = stubFor((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, rateLimiterName("t1"));
+    const limiter = limiterStub((env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterDO> }).RATE_LIMITER, "t1");
     const lease = (await limiter.reserve({ keyId: "k-sess", keyRpm: 100, keyConcurrency: 5, tenantRpm: 100, tenantConcurrency: 5, dailyTokenBudget: null, leaseTtlMs: 900_000 })) as { ok: true; leaseId: string };
     expect((await limiter.snapshot("k-sess")).keyInFlight).toBe(1);
     const reply = await orch().chat({ requestId: "r3", tenantId: "t1", keyId: "k-sess", leaseId: lease.leaseId, body: { model: "mock-model", session_id: "sess_nope", messages: [{ role: "user", content: "hi" }] } });

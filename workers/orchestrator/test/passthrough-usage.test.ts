@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Usage } from "../../../lib/protocol/index.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { eventually } from "../../../test/support/eventually.js";
 import { baseEnv, chat, completionOf, newTenant, OPENAI, streamText, user } from "./agent/helpers.js";
@@ -23,7 +23,7 @@ const sane = (u: Usage | undefined) => {
   return u!;
 };
 
-const tokensToday = (tenantId: string) => stubFor(baseEnv.RATE_LIMITER, rateLimiterName(tenantId)).snapshot("k").then((s) => s.tokensToday);
+const tokensToday = (tenantId: string) => limiterStub(baseEnv.RATE_LIMITER, tenantId).snapshot("k").then((s) => s.tokensToday);
 
 describe("passthrough usage from a broken upstream", () => {
   for (const [name, usage] of Object.entries(BROKEN)) {

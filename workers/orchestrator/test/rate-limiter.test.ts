@@ -3,12 +3,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import { SlidingWindow, WINDOW_MS, type ReserveRequest } from "../../../durable-objects/rate-limiter/limits.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import type { OrchestratorEnv } from "../src/env.js";
 import { settleCall } from "../src/usage.js";
 
 const e = env as unknown as OrchestratorEnv;
-const limiter = () => stubFor(e.RATE_LIMITER, rateLimiterName(`t-${crypto.randomUUID()}`));
+const limiter = () => limiterStub(e.RATE_LIMITER, `t-${crypto.randomUUID()}`);
 const spec = (over: Partial<ReserveRequest> = {}): ReserveRequest => ({
   keyId: "k1",
   keyRpm: 100,
@@ -25,7 +25,7 @@ const USAGE = { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 };
 async function flushableLimiter(name: string) {
   const tenantId = `t-${crypto.randomUUID()}`;
   await e.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, ?)").bind(tenantId, name).run();
-  return { tenantId, stub: stubFor(e.RATE_LIMITER, rateLimiterName(tenantId)) };
+  return { tenantId, stub: limiterStub(e.RATE_LIMITER, tenantId) };
 }
 
 /** The tenant's usage as flushed to D1 (one model), or null. */
@@ -189,7 +189,7 @@ describe("RateLimiterDO", () => {
 
   it("settlements that end together each free their own slot and book their usage", async () => {
     const tenantId = `t-${crypto.randomUUID()}`;
-    const stub = stubFor(e.RATE_LIMITER, rateLimiterName(tenantId));
+    const stub = limiterStub(e.RATE_LIMITER, tenantId);
     const leases: string[] = [];
     for (let i = 0; i < 12; i++) leases.push(((await stub.reserve(spec({ keyConcurrency: 12 }))) as { leaseId: string }).leaseId);
     expect((await stub.reserve(spec({ keyConcurrency: 12 }))).ok).toBe(false);
@@ -237,7 +237,7 @@ describe("RateLimiterDO", () => {
 
   it("settlements that arrive together share one storage commit, and each returns only once its usage is stored", async () => {
     const tenantId = `t-${crypto.randomUUID()}`;
-    await runInDurableObject(stubFor(e.RATE_LIMITER, rateLimiterName(tenantId)), async (o: RateLimiterDO, state) => {
+    await runInDurableObject(limiterStub(e.RATE_LIMITER, tenantId), async (o: RateLimiterDO, state) => {
       const transactionSync = state.storage.transactionSync.bind(state.storage);
       let commits = 0;
       state.storage.transactionSync = (fn) => (commits++, transactionSync(fn));

@@ -7,7 +7,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
 import type { SocketState } from "../../../durable-objects/session/sockets.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { publishToSession } from "../../../lib/protocol/index.js";
 import { SOCKET_HEADERS, type SocketLimits } from "../../../lib/protocol/session.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
@@ -87,7 +87,7 @@ describe("SessionDO re-checks a socket's API key", () => {
     const c = await connectWith(s, keyId, { ...LIMITS, dailyTokenBudget: null, defaults });
     c.send(chat("t1"));
     await c.waitFor(done("t1"));
-    const limiter = stubFor(e.RATE_LIMITER, rateLimiterName(s.tenantId));
+    const limiter = limiterStub(e.RATE_LIMITER, s.tenantId);
     await eventually(async () => (await limiter.snapshot(keyId)).tokensToday > 1);
 
     // An admin sets a budget below what was used today, and an rpm on the key.

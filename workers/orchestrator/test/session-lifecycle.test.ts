@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { textOf } from "./session-client.js";
 import { connect, e, newSession, newTenant, sessionStub, upgrade, type TestSession } from "./session-fixtures.js";
@@ -48,7 +48,7 @@ describe("SessionDO lifecycle", () => {
 
   it("a delete whose socket report fails asks again until the tenant's socket count is 0; the session stays gone", async () => {
     const s = await newSession();
-    const limiter = stubFor(e.RATE_LIMITER, rateLimiterName(s.tenantId));
+    const limiter = limiterStub(e.RATE_LIMITER, s.tenantId);
     const c = await connect(s);
     expect(await limiter.openSockets()).toBe(1);
     await failNextReport(s);

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { publishToSession } from "../../../lib/protocol/index.js";
 import { SESSION_PING } from "../../../lib/protocol/session.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
@@ -217,7 +217,7 @@ describe("SessionDO over WebSocket", () => {
 
   it("admits each turn against the key's limits and the tenant's budget, and settles its slot when it ends", async () => {
     const s = await newSession();
-    const limiter = stubFor(e.RATE_LIMITER, rateLimiterName(s.tenantId));
+    const limiter = limiterStub(e.RATE_LIMITER, s.tenantId);
     const c = await connect(s, { keyConcurrency: 1 });
     c.send(chat("t1"));
     await c.waitFor(done("t1"));

@@ -6,7 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { connect, e, eventually, newSession, upgrade, upstreamLog, type TestSession } from "./session-fixtures.js";
@@ -46,7 +46,7 @@ function holdLimiter(s: TestSession, method: "reserve" | "admitSocket", hold: ()
   });
 }
 
-const limiterOf = (s: TestSession) => stubFor(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, rateLimiterName(s.tenantId));
+const limiterOf = (s: TestSession) => limiterStub(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, s.tenantId);
 const after = (ms: number) => () => new Promise((r) => setTimeout(r, ms));
 
 describe("stopping a session turn that a chat completion waits on", () => {

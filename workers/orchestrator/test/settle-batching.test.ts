@@ -5,7 +5,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RateLimiterDO } from "../../../durable-objects/rate-limiter/index.js";
-import { rateLimiterName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { runChat } from "../src/chat.js";
 import type { OrchestratorEnv } from "../src/env.js";
@@ -49,7 +49,7 @@ function failingSettles(ns: OrchestratorEnv["RATE_LIMITER"], n: number) {
 
 /** `CALLS` passthrough answers of one tenant at once, each holding a slot reserved like the gateway's. */
 async function answerTogether(env: OrchestratorEnv, tenantId: string) {
-  const limiter = stubFor(baseEnv.RATE_LIMITER, rateLimiterName(tenantId));
+  const limiter = limiterStub(baseEnv.RATE_LIMITER, tenantId);
   const limits = { keyRpm: 100, keyConcurrency: CALLS, tenantRpm: 100, tenantConcurrency: CALLS, dailyTokenBudget: null, leaseTtlMs: 600_000 };
   const leases = await Promise.all(Array.from({ length: CALLS }, () => limiter.reserve({ keyId: "k", ...limits }) as unknown as Promise<{ leaseId: string }>));
   const requestIds = leases.map(() => crypto.randomUUID());

@@ -4,7 +4,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError, BUDGET_EXHAUSTED } from "../../../../lib/errors.js";
-import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
+import { limiterStub } from "../../../../lib/do-names.js";
 import { released } from "../../../../lib/rpc.js";
 import type { LimitReason, Reservation, ReserveRequest } from "../../../../durable-objects/rate-limiter/limits.js";
 import type { RateLimiterDO } from "../../../../durable-objects/rate-limiter/index.js";
@@ -21,7 +21,7 @@ const MESSAGES: Record<LimitReason, string> = {
 export function rateLimit(): MiddlewareHandler<GatewayApp> {
   return async function rateLimit(c, next) {
     const auth = c.get("auth");
-    const stub = stubFor(c.env.RATE_LIMITER, rateLimiterName(auth.tenantId));
+    const stub = limiterStub(c.env.RATE_LIMITER, auth.tenantId);
     const r = await reserve(stub, { keyId: auth.keyId, ...auth.limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS });
     if (!r.ok) throw rejection(r);
     c.set("lease", { id: r.leaseId, handedOver: false });

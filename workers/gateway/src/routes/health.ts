@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
+import { limiterStub } from "../../../../lib/do-names.js";
 import { runCheck } from "../../../../lib/health.js";
 import type { HealthReport } from "../../../../lib/protocol/index.js";
 import { router } from "../validation.js";
@@ -30,7 +30,7 @@ export const health = router()
     const checks: HealthReport["checks"] = {};
     await Promise.all([
       runCheck(checks, "d1", () => c.env.DB.prepare("SELECT 1").first()),
-      runCheck(checks, "durable_object", () => stubFor(c.env.RATE_LIMITER, rateLimiterName("__health__")).snapshot("__health__")),
+      runCheck(checks, "durable_object", () => limiterStub(c.env.RATE_LIMITER, "__health__").snapshot("__health__")),
       runCheck(checks, "orchestrator", async () => {
         const report = await c.env.ORCHESTRATOR.health();
         for (const [name, v] of Object.entries(report.checks)) checks[`orchestrator.${name}`] = v;

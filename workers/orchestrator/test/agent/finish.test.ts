@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
+import { limiterStub } from "../../../../lib/do-names.js";
 import type { OrchestratorEnv } from "../../src/env.js";
 import { withDirective } from "../../../../test/mock-upstream/directive.js";
 import { chat, completionOf, mockTool, newTenant, OPENAI, scripted, streamText, uniq, user } from "./helpers.js";
@@ -93,7 +93,7 @@ describe("an answer that fails after paid model rounds", () => {
     const msg = user(withDirective("RSI please", { script: [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator: "rsi", closes } }] }, { text: "unreached" }], cases: [{ when: ["RSI(14) ="], status: 400 }] }));
     const reply = await chat([msg], { tenantId, settings: OPENAI });
     expect(reply.kind).toBe("error");
-    const limiter = stubFor((env as unknown as OrchestratorEnv).RATE_LIMITER, rateLimiterName(tenantId));
+    const limiter = limiterStub((env as unknown as OrchestratorEnv).RATE_LIMITER, tenantId);
     await expect.poll(async () => (await limiter.snapshot("k")).tokensToday).toBe(15);
   });
 });

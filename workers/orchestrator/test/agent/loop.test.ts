@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rateLimiterName, stubFor } from "../../../../lib/do-names.js";
+import { limiterStub } from "../../../../lib/do-names.js";
 import { withDirective } from "../../../../test/mock-upstream/directive.js";
 import { eventually } from "../session-fixtures.js";
 import { baseEnv, chat, completionOf, mockTool, newTenant, OPENAI, scripted, streamText, toolCalls, uniq, user } from "./helpers.js";
@@ -122,7 +122,7 @@ describe("agent loop with a scripted tool-calling model", () => {
     const reader = reply.body.getReader();
     for (let i = 0; i < 3; i++) await reader.read();
     await reader.cancel();
-    const limiter = stubFor(baseEnv.RATE_LIMITER, rateLimiterName(tenantId));
+    const limiter = limiterStub(baseEnv.RATE_LIMITER, tenantId);
     await eventually(async () => (await limiter.snapshot("k")).tokensToday > 0);
     const { tokensToday } = await limiter.snapshot("k");
     // The prompt alone is over 200 tokens by the estimate; a few words of the answer had been sent.

@@ -8,7 +8,7 @@
  * hands the part back to the queue with a delay; an exhausted daily budget fails the request.
  */
 import { keyStanding, resolveLimits, type KeyLimits } from "../../../../../lib/db/key-limits.js";
-import { rateLimiterName, stubFor } from "../../../../../lib/do-names.js";
+import { limiterStub } from "../../../../../lib/do-names.js";
 import type { HeavyEnv } from "../../env.js";
 import type { BatchRow } from "./store.js";
 
@@ -59,7 +59,7 @@ function standing(env: HeavyEnv, who: Admitted) {
 export async function admit(env: HeavyEnv, batch: Admitted, budget: { waitedMs: number; maxWaitMs: number; leaseTtlMs: number }): Promise<Admission> {
   const now = await standing(env, batch);
   if (!now.ok) return now;
-  const stub = stubFor(env.RATE_LIMITER, rateLimiterName(batch.tenantId));
+  const stub = limiterStub(env.RATE_LIMITER, batch.tenantId);
   const l = now.limits;
   for (;;) {
     const r = await stub.reserve({ keyId: batch.keyId, ...l, leaseTtlMs: budget.leaseTtlMs });
@@ -71,4 +71,4 @@ export async function admit(env: HeavyEnv, batch: Admitted, budget: { waitedMs: 
   }
 }
 
-export const release = (env: HeavyEnv, tenantId: string, leaseId: string) => stubFor(env.RATE_LIMITER, rateLimiterName(tenantId)).release(leaseId);
+export const release = (env: HeavyEnv, tenantId: string, leaseId: string) => limiterStub(env.RATE_LIMITER, tenantId).release(leaseId);

@@ -60,14 +60,12 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   async reserve(raw: ReserveRequest, now?: number): Promise<Reservation> {
     const r = ReserveRequestSchema.parse(raw);
     const started = Date.now();
-    const at = () => (now ?? started) + Date.now() - started;
-    let res = this.admit(r, at());
     for (;;) {
+      const res = this.admit(r, (now ?? started) + Date.now() - started);
       if (res.ok || (res.reason !== "key_concurrency" && res.reason !== "tenant_concurrency")) return res;
       const left = started + this.settings.CIO_SLOT_WAIT_MS - Date.now();
       if (left <= 0 || this.slotWaiters.size >= MAX_SLOT_WAITERS) return res;
       await this.slotFreed(left);
-      res = this.admit(r, at());
     }
   }
 

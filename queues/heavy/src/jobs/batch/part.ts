@@ -115,7 +115,7 @@ type Budget = Parameters<typeof admit>[2];
  */
 async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: PartRow, lines: Line[], log: Logger): Promise<void> {
   const done = await finishedLines(env.DB, part);
-  const todo = lines.flatMap((line, i) => (done.has(i) ? [] : [{ line, i }]));
+  const unanswered = lines.flatMap((line, i) => (done.has(i) ? [] : [{ line, i }]));
   const budget: Budget = { waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: s.CIO_LEASE_TTL_MS };
   const failures: unknown[] = [];
   let throwsInARow = 0;
@@ -124,10 +124,9 @@ async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: 
   const cancelled = watchCancel(env.DB, batch, s.CIO_BATCH_CANCEL_CHECK_MS);
   let next = 0;
   const worker = async () => {
-    for (;;) {
-      if (stop() || next >= todo.length || (await cancelled())) return;
-      // Taken after the wait: another worker may have taken the last one meanwhile.
-      const item = todo[next++];
+    while (!stop() && next < unanswered.length && !(await cancelled())) {
+      // Taken after the cancel check: another worker may have taken the last one meanwhile.
+      const item = unanswered[next++];
       if (!item) return;
       const { line, i } = item;
       try {
@@ -140,7 +139,7 @@ async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: 
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(s.CIO_BATCH_PART_CONCURRENCY, todo.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(s.CIO_BATCH_PART_CONCURRENCY, unanswered.length) }, worker));
   if (failures.length) throw failures.find((e) => !(e instanceof RateLimited)) ?? failures[0];
 }
 

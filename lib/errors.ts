@@ -61,8 +61,8 @@ export const forbidden = (message: string, code = "insufficient_scope") =>
 export const notFound = (message: string, code = "not_found") => new ApiError(404, "not_found_error", message, code);
 export const serverError = (message = "Internal server error.", code = "internal_error") =>
   new ApiError(500, "server_error", message, code);
-export const upstreamError = (message: string, status = 502, code = "upstream_error") =>
-  new ApiError(status, "upstream_error", message, code);
+export const upstreamError = (message: string, status = 502, code = "upstream_error", headers: Record<string, string> = {}) =>
+  new ApiError(status, "upstream_error", message, code, null, headers);
 
 export function isSerializedApiError(v: unknown): v is SerializedApiError {
   return typeof v === "object" && v !== null && "status" in v && "error" in v;

@@ -135,7 +135,7 @@ async function toApiError(res: Response): Promise<ApiError> {
   if (res.status === 401 || res.status === 403) return upstreamError("The model upstream rejected this platform's credentials.", 502, "upstream_auth");
   // An overloaded upstream's 503 says when to come back: that is waited out here when short, and passed on
   // when long, instead of asking again within half a second and telling the client nothing.
-  return new ApiError(502, "upstream_error", `The model upstream failed with HTTP ${res.status}: ${message}`, "upstream_error", null, retry);
+  return upstreamError(`The model upstream failed with HTTP ${res.status}: ${message}`, 502, "upstream_error", retry);
 }
 
 /**

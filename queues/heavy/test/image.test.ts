@@ -5,11 +5,14 @@
  */
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { openDb, schema } from "../../../lib/db/index.js";
+import type { AiRunner } from "../../../lib/ai/workers-ai.js";
 import { r2Keys } from "../../../lib/heavy/ids.js";
 import flux from "../../../test/support/ai-mock/flux-1-schnell.json";
 import type { HeavyEnv } from "../src/env.js";
 import { HeavyInfo } from "../src/index.js";
-import { deliver, env, newTask, newTenant, readTask, taskMessage } from "./support.js";
+import { deliver, deliverRecorded, env, newTask, newTenant, readTask, taskMessage } from "./support.js";
 
 const FLUX_JPEG = Uint8Array.from(atob(flux.image), (c) => c.charCodeAt(0));
 const SDXL = "@cf/stabilityai/stable-diffusion-xl-base-1.0";
@@ -86,6 +89,21 @@ describe("image tasks", () => {
     const r = await deliver("heavy", [{ body: taskMessage(task) }], { ...env, CIO_IMAGE_TIMEOUT_MS: "100" });
     expect(r.retryMessages).toHaveLength(1);
     expect((await readTask(task.id)).error).toEqual({ code: "attempt_failed", message: "Workers AI (@cf/black-forest-labs/flux-1-schnell) did not answer within 100 ms" });
+  });
+
+  it("a task cancelled while the model draws stays cancelled, and its picture is not stored", async () => {
+    const task = await imageTask({ prompt: "a harbour at night" });
+    // The client cancels (POST /v1/tasks/:id/cancel's write) while the model runs.
+    const ai: AiRunner = {
+      async run(model, inputs) {
+        await openDb(env.DB).update(schema.tasks).set({ status: "cancelled", finishedAt: Date.now() }).where(eq(schema.tasks.id, task.id));
+        return (env.AI as AiRunner).run(model, inputs);
+      },
+    };
+    const [outcome] = await deliverRecorded("heavy", [{ body: taskMessage(task) }], { ...env, AI: ai as HeavyEnv["AI"] });
+    expect(outcome).toEqual({ acked: true, retryDelaySeconds: null });
+    expect(await readTask(task.id)).toMatchObject({ status: "cancelled", resultRef: null });
+    expect(await env.FILES.head(r2Keys.taskImage(task.tenantId, task.id))).toBeNull();
   });
 
   it("does not generate again on redelivery: a finished task is left alone", async () => {

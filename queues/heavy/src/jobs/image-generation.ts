@@ -49,6 +49,7 @@ export const generateImage: Job = async ({ env, settings, task, progress }) => {
   const bytes = await imageBytes(output);
   // A malformed answer is the model's hiccup, not the prompt's fault: worth another attempt.
   if (!bytes) throw new Error(`the image model ${model} answered without an image`);
+  // Also where a cancel made while the model drew is noticed (progress throws TaskGone): nothing is stored.
   await progress(0.9);
   const contentType = sniffImageType(bytes);
   await env.FILES.put(key, bytes, {

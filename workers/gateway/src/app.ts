@@ -88,6 +88,7 @@ export function createApp() {
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "API key (sk-cio-…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "CIO_ADMIN_TOKEN" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "runner", { type: "http", scheme: "bearer", description: "A runner token (POST /admin/tenants/{id}/runner-tokens)" });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: { title: "CIO Edge API", version: "1.0.0", description: "OpenAI-compatible chat completions with orchestration, sessions, councils, runners and heavy work." },

@@ -1,6 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { z } from "zod";
-import type { Context } from "hono";
 import { badRequest } from "../../../lib/errors.js";
 import type { GatewayApp } from "./env.js";
 
@@ -24,10 +23,3 @@ export const router = () =>
       if (!result.success) throw validationError(result.error as z.ZodError);
     },
   });
-
-/** A plain route's query string, parsed with its schema: a bad value is a 400 naming it, never a silent default. */
-export function validQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
-  const r = schema.safeParse(c.req.query());
-  if (!r.success) throw validationError(r.error);
-  return r.data;
-}

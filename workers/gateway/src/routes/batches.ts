@@ -6,9 +6,11 @@ import { cancelBatch, createBatch, getBatchNow, toBatchObject, withLiveCounts } 
 import { BatchObjectSchema, CreateBatchSchema, ErrorBodySchema, ListBatchesQuerySchema } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
-import { router, validQuery } from "../validation.js";
+import { router } from "../validation.js";
+import { errorBody, IdParam, json, keyRoute, PageSchema } from "./openapi.js";
 
 const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
+const notFound = { 404: errorBody("No such batch") };
 
 const create = createRoute({
   method: "post",
@@ -21,6 +23,22 @@ const create = createRoute({
     200: { description: "The batch, validating", content: { "application/json": { schema: BatchObjectSchema } } },
     400: { description: "Invalid request", ...errors },
   },
+});
+
+const list = createRoute({
+  ...keyRoute("get", "/v1/batches", "List the tenant's batches, newest first, with live request counts; pass the last id as `after` for the next page"),
+  request: { query: ListBatchesQuerySchema },
+  responses: { 200: { description: "A page of batches", ...json(PageSchema(BatchObjectSchema)) }, 400: errorBody("Invalid query") },
+});
+const get = createRoute({
+  ...keyRoute("get", "/v1/batches/{id}", "A batch, with its request counts as of now"),
+  request: { params: IdParam },
+  responses: { 200: { description: "The batch", ...json(BatchObjectSchema) }, ...notFound },
+});
+const cancel = createRoute({
+  ...keyRoute("post", "/v1/batches/{id}/cancel", "Cancel a batch: no request starts after it; those already answered stay in its output"),
+  request: { params: IdParam },
+  responses: { 200: { description: "The batch, cancelling or cancelled", ...json(BatchObjectSchema) }, ...notFound, 409: errorBody("The batch has already ended") },
 });
 
 export const batches = router().openapi(create, async (c) => {
@@ -43,17 +61,18 @@ export const batches = router().openapi(create, async (c) => {
 batches.use("/v1/batches", requireScope("tasks"));
 batches.use("/v1/batches/*", requireScope("tasks"));
 
-batches.get("/v1/batches", async (c) => {
-  const { limit, after } = validQuery(c, ListBatchesQuerySchema);
+batches.openapi(list, async (c) => {
+  const { limit, after } = c.req.valid("query");
   const tenantId = c.get("auth").tenantId;
   const page = await pageOf(c.env.DB, schema.batches, { tenantId, limit, after, noun: "batch" });
   return c.json(listOf((await withLiveCounts(c.env.DB, tenantId, page.rows)).map(toBatchObject), page.hasMore), 200);
 });
 
-batches.get("/v1/batches/:id", async (c) => c.json(toBatchObject(await getBatchNow(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));
+batches.openapi(get, async (c) => c.json(toBatchObject(await getBatchNow(c.env.DB, c.get("auth").tenantId, c.req.valid("param").id)), 200));
 
-batches.post("/v1/batches/:id/cancel", async (c) => {
+batches.openapi(cancel, async (c) => {
   const tenantId = c.get("auth").tenantId;
-  await cancelBatch(c.env, tenantId, c.req.param("id"), c.get("requestId"));
-  return c.json(toBatchObject(await getBatchNow(c.env.DB, tenantId, c.req.param("id"))), 200);
+  const { id } = c.req.valid("param");
+  await cancelBatch(c.env, tenantId, id, c.get("requestId"));
+  return c.json(toBatchObject(await getBatchNow(c.env.DB, tenantId, id)), 200);
 });

@@ -2,6 +2,7 @@
  * OpenAI Files API: `POST /v1/files` streams the multipart upload into R2 (never buffered whole, capped
  * at CIO_FILES_MAX_BYTES), then records the file; get, list, download and delete are per tenant.
  */
+import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
@@ -12,20 +13,74 @@ import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
 import { attachment } from "../../../../lib/http/content-disposition.js";
 import { boundaryOf, MultipartError, readMultipart } from "../../../../lib/http/multipart.js";
-import { ExpiresAfterSchema, ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
+import { ExpiresAfterSchema, FileObjectSchema, ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
-import { router, validQuery } from "../validation.js";
+import { router } from "../validation.js";
+import { errorBody, IdParam, json, keyRoute, PageSchema } from "./openapi.js";
 
 export const isUpload = (path: string, method: string) => method === "POST" && path === "/v1/files";
 
 const MAX_FIELD_BYTES = 1024;
 
+const notFound = { 404: errorBody("No such file") };
+
+/**
+ * The upload's form is read by hand as it streams (a validator would buffer it whole), so its schema is
+ * given as plain JSON Schema, which the route documents without validating.
+ */
+const UPLOAD_FORM = {
+  type: "object" as const,
+  required: ["file", "purpose"],
+  properties: {
+    file: { type: "string" as const, format: "binary", description: "The file; at most CIO_FILES_MAX_BYTES" },
+    purpose: { type: "string" as const, enum: [...UPLOAD_PURPOSES] },
+    "expires_after[anchor]": { type: "string" as const, enum: ["created_at"] },
+    "expires_after[seconds]": { type: "integer" as const, minimum: 3600, maximum: 2_592_000 },
+  },
+};
+
+const upload = createRoute({
+  ...keyRoute("post", "/v1/files", "Upload a file (multipart/form-data, streamed to R2) for a batch or an analysis"),
+  middleware: [rateLimit()] as const,
+  request: { body: { required: true, content: { "multipart/form-data": { schema: UPLOAD_FORM } } } },
+  responses: {
+    200: { description: "The file", ...json(FileObjectSchema) },
+    400: errorBody("Invalid form"),
+    413: errorBody("The file exceeds CIO_FILES_MAX_BYTES"),
+    415: errorBody("Not multipart/form-data"),
+  },
+});
+const list = createRoute({
+  ...keyRoute("get", "/v1/files", "List the tenant's unexpired files, newest first; pass the last id as `after` for the next page"),
+  request: { query: ListFilesQuerySchema },
+  responses: { 200: { description: "A page of files", ...json(PageSchema(FileObjectSchema)) }, 400: errorBody("Invalid query") },
+});
+const get = createRoute({
+  ...keyRoute("get", "/v1/files/{id}", "Read a file's record"),
+  request: { params: IdParam },
+  responses: { 200: { description: "The file", ...json(FileObjectSchema) }, ...notFound },
+});
+const content = createRoute({
+  ...keyRoute("get", "/v1/files/{id}/content", "Download a file's content"),
+  request: { params: IdParam },
+  responses: { 200: { description: "The bytes, with the content type they were uploaded with", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } }, ...notFound },
+});
+const remove = createRoute({
+  ...keyRoute("delete", "/v1/files/{id}", "Delete a file and its content"),
+  request: { params: IdParam },
+  responses: {
+    200: { description: "Deleted", ...json(z.object({ id: z.string(), object: z.literal("file"), deleted: z.literal(true) })) },
+    ...notFound,
+    409: errorBody("A batch or an analysis that has not ended still reads it"),
+  },
+});
+
 export const files = router();
 files.use("/v1/files", requireScope("files"));
 files.use("/v1/files/*", requireScope("files"));
 
-files.post("/v1/files", rateLimit(), async (c) => {
+files.openapi(upload, async (c) => {
   const s = c.get("settings");
   const tenantId = c.get("auth").tenantId;
   const boundary = boundaryOf(c.req.header("content-type"));
@@ -69,34 +124,34 @@ files.post("/v1/files", rateLimit(), async (c) => {
   return c.json(toFileObject(row!), 200);
 });
 
-files.get("/v1/files", async (c) => {
-  const { purpose, limit, after, order } = validQuery(c, ListFilesQuerySchema);
+files.openapi(list, async (c) => {
+  const { purpose, limit, after, order } = c.req.valid("query");
   const filter = and(unexpired(), purpose ? eq(schema.files.purpose, purpose) : undefined);
   const page = await pageOf(c.env.DB, schema.files, { tenantId: c.get("auth").tenantId, limit, after, filter, order, noun: "file" });
   return c.json(listOf(page.rows.map(toFileObject), page.hasMore), 200);
 });
 
-files.get("/v1/files/:id", async (c) => c.json(toFileObject(await getFile(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));
+files.openapi(get, async (c) => c.json(toFileObject(await getFile(c.env.DB, c.get("auth").tenantId, c.req.valid("param").id)), 200));
 
-files.get("/v1/files/:id/content", async (c) => {
-  const row = await getFile(c.env.DB, c.get("auth").tenantId, c.req.param("id"));
+files.openapi(content, async (c) => {
+  const row = await getFile(c.env.DB, c.get("auth").tenantId, c.req.valid("param").id);
   const obj = await c.env.FILES.get(row.r2Key);
   if (!obj) throw new ApiError(500, "server_error", `The content of file ${row.id} is missing.`, "file_content_missing");
   return new Response(obj.body, {
     headers: { "content-type": row.contentType ?? "application/octet-stream", "content-length": String(obj.size), "content-disposition": attachment(row.filename) },
-  });
+  }) as never;
 });
 
-files.delete("/v1/files/:id", async (c) => {
+files.openapi(remove, async (c) => {
   const tenantId = c.get("auth").tenantId;
-  const row = await getFile(c.env.DB, tenantId, c.req.param("id"));
+  const row = await getFile(c.env.DB, tenantId, c.req.valid("param").id);
   // A batch reading it failed part-way (its requests counted failed with no error lines), or never started.
   if (await fileInUse(c.env.DB, tenantId, row.id)) {
     throw new ApiError(409, "invalid_request_error", `File ${row.id} is still read by a batch or an analysis that has not ended; cancel it or wait for it to end.`, "file_in_use");
   }
   await c.env.FILES.delete(row.r2Key);
   await openDb(c.env.DB).delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.id)));
-  return c.json({ id: row.id, object: "file", deleted: true }, 200);
+  return c.json({ id: row.id, object: "file" as const, deleted: true as const }, 200);
 });
 
 /** `expires_after[anchor]` and `expires_after[seconds]`, as OpenAI's SDKs send the object in a form. */

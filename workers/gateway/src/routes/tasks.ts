@@ -17,8 +17,33 @@ import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { requireModel } from "./models.js";
+import { errorBody, IdParam, json, keyRoute } from "./openapi.js";
 
 const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
+const notFound = { 404: errorBody("No such task") };
+
+const get = createRoute({
+  ...keyRoute("get", "/v1/tasks/{id}", "A task's status, progress, summary and error"),
+  request: { params: IdParam },
+  responses: { 200: { description: "The task", ...json(TaskObjectSchema) }, ...notFound },
+});
+const result = createRoute({
+  ...keyRoute("get", "/v1/tasks/{id}/result", "A finished task's result: JSON (an analysis, a completion) or the image, with its content type"),
+  request: { params: IdParam },
+  responses: {
+    200: {
+      description: "The result",
+      content: { "application/json": { schema: { type: "object" as const } }, "image/jpeg": { schema: { type: "string" as const, format: "binary" } }, "image/png": { schema: { type: "string" as const, format: "binary" } } },
+    },
+    ...notFound,
+    409: errorBody("The task has no result (yet)"),
+  },
+});
+const cancel = createRoute({
+  ...keyRoute("post", "/v1/tasks/{id}/cancel", "Cancel a queued or running task (a batch's task cancels its batch)"),
+  request: { params: IdParam },
+  responses: { 200: { description: "The task, cancelled", ...json(TaskObjectSchema) }, ...notFound, 409: errorBody("The task has already ended") },
+});
 
 const create = createRoute({
   method: "post",
@@ -85,10 +110,10 @@ async function refuseUnrunnableImage(env: GatewayEnv, model: string | undefined,
 
 tasks.use("/v1/tasks/*", requireScope("tasks"));
 
-tasks.get("/v1/tasks/:id", async (c) => c.json(toTaskObject(await getTask(c.env.DB, c.get("auth").tenantId, c.req.param("id"))), 200));
+tasks.openapi(get, async (c) => c.json(toTaskObject(await getTask(c.env.DB, c.get("auth").tenantId, c.req.valid("param").id)), 200));
 
-tasks.get("/v1/tasks/:id/result", async (c) => {
-  const row = await getTask(c.env.DB, c.get("auth").tenantId, c.req.param("id"));
+tasks.openapi(result, async (c) => {
+  const row = await getTask(c.env.DB, c.get("auth").tenantId, c.req.valid("param").id);
   if (!row.resultRef) throw new ApiError(409, "invalid_request_error", `Task ${row.id} is ${row.status} and has no result.`, "result_not_ready");
   // A batch's result is its output file (it has one: that is its resultRef), which may have expired
   // (output_expires_after): gone, as the file is.
@@ -98,12 +123,12 @@ tasks.get("/v1/tasks/:id/result", async (c) => {
   }
   const obj = await c.env.FILES.get(row.resultRef);
   if (!obj) throw new ApiError(500, "server_error", `The result of task ${row.id} is missing.`, "result_missing");
-  return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/json" } });
+  return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/json" } }) as never;
 });
 
-tasks.post("/v1/tasks/:id/cancel", async (c) => {
+tasks.openapi(cancel, async (c) => {
   const tenantId = c.get("auth").tenantId;
-  const row = await getTask(c.env.DB, tenantId, c.req.param("id"));
+  const row = await getTask(c.env.DB, tenantId, c.req.valid("param").id);
   if (row.type === "batch") {
     // A batch's task ends when the batch does: cancel the batch, which finalizes what already ran.
     await cancelBatch(c.env, tenantId, (row.params as { batchId: string }).batchId, c.get("requestId"));

@@ -3,17 +3,31 @@
  * every connect and without a cache, so a revoked token is refused at once; the socket is then handed to
  * the hub of the token's tenant and runner name, with that identity in headers the client cannot set.
  */
+import { createRoute } from "@hono/zod-openapi";
 import { and, eq, isNull } from "drizzle-orm";
-import { Hono } from "hono";
 import { sha256Hex } from "../../../../../lib/crypto.js";
 import { openDb, schema } from "../../../../../lib/db/index.js";
 import { runnerHubName, stubFor } from "../../../../../lib/do-names.js";
 import { ApiError, forbidden, unauthorized } from "../../../../../lib/errors.js";
 import { RUNNER_IDENTITY_HEADERS } from "../../../../../lib/protocol/runner-hub.js";
 import { RUNNER_CONNECT_PATH } from "../../../../../lib/protocol/runner.js";
-import type { GatewayApp } from "../../env.js";
+import { router } from "../../validation.js";
+import { errorBody } from "../openapi.js";
 
-export const runnerConnect = new Hono<GatewayApp>().get(RUNNER_CONNECT_PATH, async function runnerConnect(c) {
+const route = createRoute({
+  method: "get",
+  path: RUNNER_CONNECT_PATH,
+  summary: "A runner's WebSocket (the runner package connects here, outbound from the customer's server)",
+  security: [{ runner: [] }],
+  responses: {
+    101: { description: "Switching protocols; the runner then speaks the runner protocol" },
+    401: errorBody("Missing, incorrect or revoked runner token"),
+    403: errorBody("The tenant is suspended"),
+    426: errorBody("Not a WebSocket upgrade"),
+  },
+});
+
+export const runnerConnect = router().openapi(route, async function runnerConnect(c) {
   const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
   if (!match) throw unauthorized("Missing runner token. Send 'Authorization: Bearer <runner token>'.");
   const token = await findToken(c.env.DB, await sha256Hex(match[1]!));
@@ -30,7 +44,7 @@ export const runnerConnect = new Hono<GatewayApp>().get(RUNNER_CONNECT_PATH, asy
   c.set("log", c.get("log").child({ tenantId: token.tenantId }));
   const res = await stubFor(c.env.RUNNER_HUBS, runnerHubName(token.tenantId, token.runnerName)).fetch(new Request(c.req.url, { headers }));
   // A fresh Response so the request-context middleware can still add its headers.
-  return new Response(res.body, { status: res.status, headers: res.headers, webSocket: res.webSocket });
+  return new Response(res.body, { status: res.status, headers: res.headers, webSocket: res.webSocket }) as never;
 });
 
 async function findToken(d1: D1Database, hash: string) {

@@ -16,8 +16,8 @@ import type { GatewayApp } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
+import { json } from "./openapi.js";
 
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const errors = {
   400: { description: "Invalid request", ...json(ErrorBodySchema) },
   404: { description: "No such council", ...json(ErrorBodySchema) },

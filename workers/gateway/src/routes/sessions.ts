@@ -24,17 +24,11 @@ import type { GatewayApp, GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { router } from "../validation.js";
 import { requireModel } from "./models.js";
+import { json, keyRoute, PageSchema } from "./openapi.js";
 
-const json = <T>(s: T) => ({ content: { "application/json": { schema: s } } });
 const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "No such session", ...json(ErrorBodySchema) } };
 const IdParam = z.object({ id: z.string().min(1).max(128) });
 const SessionListItemSchema = SessionSchema.omit({ last_seq: true });
-const route = <M extends "get" | "post" | "delete">(method: M, path: string, summary: string) => ({
-  method,
-  path,
-  summary,
-  security: [{ bearer: [] }],
-});
 
 const stub = (c: Context<GatewayApp>, id: string) => sessionStub(c.env.SESSIONS, c.get("auth").tenantId, id);
 export const sessionStub = (ns: GatewayEnv["SESSIONS"], tenantId: string, id: string) => stubFor(ns, sessionObjectName(tenantId, id));
@@ -53,7 +47,7 @@ r.use("/v1/sessions/*", requireScope("sessions"));
 export const sessions = r
   .openapi(
     createRoute({
-      ...route("post", "/v1/sessions", "Create a chat session"),
+      ...keyRoute("post", "/v1/sessions", "Create a chat session"),
       request: { body: { required: false, ...json(CreateSessionSchema) } },
       responses: { 201: { description: "The session", ...json(SessionSchema) }, ...errors },
     }),
@@ -70,12 +64,12 @@ export const sessions = r
   )
   .openapi(
     createRoute({
-      ...route("get", "/v1/sessions", "List chat sessions, newest first"),
+      ...keyRoute("get", "/v1/sessions", "List chat sessions, newest first"),
       request: { query: ListSessionsQuerySchema },
       responses: {
         200: {
           description: "A page of sessions; pass the last id as `after` for the next",
-          ...json(z.object({ object: z.literal("list"), data: z.array(SessionListItemSchema), has_more: z.boolean(), first_id: z.string().nullable(), last_id: z.string().nullable() })),
+          ...json(PageSchema(SessionListItemSchema)),
         },
         ...errors,
       },
@@ -89,7 +83,7 @@ export const sessions = r
   )
   .openapi(
     createRoute({
-      ...route("get", "/v1/sessions/{id}", "Read a chat session"),
+      ...keyRoute("get", "/v1/sessions/{id}", "Read a chat session"),
       request: { params: IdParam },
       responses: { 200: { description: "The session", ...json(SessionSchema) }, ...errors },
     }),
@@ -102,7 +96,7 @@ export const sessions = r
   )
   .openapi(
     createRoute({
-      ...route("delete", "/v1/sessions/{id}", "Delete a chat session, its history and its sockets"),
+      ...keyRoute("delete", "/v1/sessions/{id}", "Delete a chat session, its history and its sockets"),
       request: { params: IdParam },
       responses: { 200: { description: "Deleted", ...json(z.object({ id: z.string(), object: z.literal("session.deleted"), deleted: z.literal(true) })) }, ...errors },
     }),
@@ -114,7 +108,7 @@ export const sessions = r
   )
   .openapi(
     createRoute({
-      ...route("get", "/v1/sessions/{id}/messages", "A session's messages, oldest first; pass the last seq as `after` for the next page"),
+      ...keyRoute("get", "/v1/sessions/{id}/messages", "A session's messages, oldest first; pass the last seq as `after` for the next page"),
       request: { params: IdParam, query: ListMessagesQuerySchema },
       responses: {
         200: { description: "A page of messages", ...json(z.object({ object: z.literal("list"), data: z.array(SessionMessageSchema), has_more: z.boolean() })) },
@@ -131,7 +125,7 @@ export const sessions = r
   )
   .openapi(
     createRoute({
-      ...route("post", "/v1/sessions/{id}/ticket", "A one-time ticket for a browser to open the session's WebSocket"),
+      ...keyRoute("post", "/v1/sessions/{id}/ticket", "A one-time ticket for a browser to open the session's WebSocket"),
       request: { params: IdParam },
       responses: { 201: { description: "Pass it as `?ticket=` once, within its lifetime", ...json(TicketSchema) }, ...errors },
     }),

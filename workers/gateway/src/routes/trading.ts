@@ -6,8 +6,8 @@ import { ErrorBodySchema, RiskLimitsSchema, WatchItemSchema, type RpcReply } fro
 import type { GatewayApp } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { router } from "../validation.js";
+import { json } from "./openapi.js";
 
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const anyJson = { description: "OK", ...json(z.record(z.string(), z.unknown())) };
 const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "Not found", ...json(ErrorBodySchema) } };
 const security = [{ bearer: [] }];

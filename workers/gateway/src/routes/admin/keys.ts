@@ -11,8 +11,8 @@ import { auditRow } from "./audit.js";
 import { closeSessionSockets } from "./session-sockets.js";
 import { getTenant } from "./tenants.js";
 import { ChildParam, IdParam, KeyCreateSchema, KeySchema, RunnerTokenCreateSchema, RunnerTokenSchema, listOf } from "./schemas.js";
+import { json } from "../openapi.js";
 
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const security = [{ admin: [] }];
 
 /** A new secret: shown once, stored only as its SHA-256, recognisable by its first characters. */

@@ -8,8 +8,8 @@ import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
 import { closeSessionSockets } from "./session-sockets.js";
 import { IdParam, TenantCreateSchema, TenantPatchSchema, TenantSchema, listOf } from "./schemas.js";
+import { json } from "../openapi.js";
 
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 
 export const tenantView = (t: Tenant) => ({
   id: t.id,

@@ -16,8 +16,8 @@ import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
 import { listOf } from "./schemas.js";
 import { getTenant } from "./tenants.js";
+import { json } from "../openapi.js";
 
-const json = <T>(s: T) => ({ content: { "application/json": { schema: s } } });
 
 const ToolSchema = z
   .object({ name: z.string(), object: z.literal("tool"), transport: z.string(), target: z.string(), enabled: z.boolean(), public: z.boolean(), version: z.string(), description: z.string() })

@@ -14,8 +14,8 @@ import { requireScope } from "../../middleware/auth.js";
 import { router } from "../../validation.js";
 import { hubErrorToApi } from "./hub-errors.js";
 import { QueryBodySchema, QueryParam, QueryResultSchema, ResultParam, RunnerParam, RunnerSchema } from "./schemas.js";
+import { json } from "../openapi.js";
 
-const json = <T>(s: T) => ({ content: { "application/json": { schema: s } } });
 const base = { security: [{ bearer: [] }], middleware: requireScope("runners") };
 const hub = (env: GatewayEnv, tenantId: string, name: string) => stubFor(env.RUNNER_HUBS, runnerHubName(tenantId, name));
 

@@ -106,6 +106,14 @@ export const ListFilesQuerySchema = z.object({
   order: z.enum(["asc", "desc"]).default("desc"),
 });
 
+/** GET /v1/tasks: a page of the tenant's tasks, newest first, optionally of one status and one type. */
+export const ListTasksQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().optional(),
+  status: TaskStatusSchema.optional(),
+  type: TaskTypeSchema.optional(),
+});
+
 /** GET /v1/batches: a page of the tenant's batches. */
 export const ListBatchesQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),

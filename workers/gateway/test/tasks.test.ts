@@ -118,4 +118,47 @@ describe("tasks API", { timeout: 90_000 }, () => {
     expect((await call(`/v1/tasks/${id}/cancel`, { method: "POST", headers: b.headers })).status).toBe(404);
     await waitFor(a.headers, `/v1/tasks/${id}`, finished);
   });
+
+  it("lists the tenant's tasks newest first, a page at a time, by status and type, and no one else's", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const row = (tenantId: string, id: string, type: "file_analysis" | "chat_completion", status: "queued" | "failed" | "succeeded", createdAt: number) =>
+      ({ id, tenantId, type, status, params: {}, createdAt, updatedAt: createdAt });
+    const base = Date.now();
+    await openDb(testEnv.DB).insert(schema.tasks).values([
+      row(a.tenantId, `task_a1_${base}`, "file_analysis", "succeeded", base - 3000),
+      row(a.tenantId, `task_a2_${base}`, "chat_completion", "failed", base - 2000),
+      row(a.tenantId, `task_a3_${base}`, "chat_completion", "queued", base - 1000),
+      row(b.tenantId, `task_b1_${base}`, "chat_completion", "queued", base),
+    ]);
+    const list = async (headers: Record<string, string>, query = "") => {
+      const res = await call(`/v1/tasks${query}`, { headers });
+      return { status: res.status, body: await res.json<Record<string, any>>() };
+    };
+    const ids = (body: Record<string, any>) => body.data.map((t: { id: string }) => t.id.split("_")[1]);
+
+    const all = await list(a.headers);
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({ object: "list", has_more: false, first_id: `task_a3_${base}`, last_id: `task_a1_${base}` });
+    expect(ids(all.body)).toEqual(["a3", "a2", "a1"]);
+    expect(all.body.data[1]).toMatchObject({ object: "task", type: "chat_completion", status: "failed", result_url: null });
+
+    const first = await list(a.headers, "?limit=2");
+    expect([ids(first.body), first.body.has_more]).toEqual([["a3", "a2"], true]);
+    const next = await list(a.headers, `?limit=2&after=${first.body.last_id}`);
+    expect([ids(next.body), next.body.has_more]).toEqual([["a1"], false]);
+
+    expect(ids((await list(a.headers, "?status=failed")).body)).toEqual(["a2"]);
+    expect(ids((await list(a.headers, "?type=chat_completion")).body)).toEqual(["a3", "a2"]);
+    expect(ids((await list(a.headers, "?type=chat_completion&status=queued")).body)).toEqual(["a3"]);
+    expect(ids((await list(b.headers)).body)).toEqual(["b1"]);
+
+    const badStatus = await list(a.headers, "?status=done");
+    expect([badStatus.status, badStatus.body.error.param]).toEqual([400, "status"]);
+    // Another tenant's task is no cursor here: it is unknown, as it would be by id.
+    const foreignCursor = await list(a.headers, `?after=task_b1_${base}`);
+    expect([foreignCursor.status, foreignCursor.body.error.param]).toEqual([400, "after"]);
+    const chatOnly = await newTenant({}, { scopes: ["chat"] });
+    expect((await list(chatOnly.headers)).status).toBe(403);
+  });
 });

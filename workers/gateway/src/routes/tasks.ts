@@ -3,6 +3,9 @@
  * events to the session), read its result from R2, cancel it.
  */
 import { createRoute } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { schema } from "../../../../lib/db/index.js";
+import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { sessionExists } from "../../../../lib/db/sessions.js";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { cancelBatch, getBatch } from "../../../../lib/heavy/batches.js";
@@ -10,18 +13,24 @@ import { publishTask } from "../../../../lib/heavy/events.js";
 import { findFile, getFile } from "../../../../lib/heavy/files.js";
 import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { cancelTask, enqueueTask, getTask, toTaskObject } from "../../../../lib/heavy/tasks.js";
-import { CreateTaskSchema, ErrorBodySchema, TaskObjectSchema } from "../../../../lib/protocol/index.js";
+import { CreateTaskSchema, ErrorBodySchema, ListTasksQuerySchema, TaskObjectSchema } from "../../../../lib/protocol/index.js";
 import type { Logger } from "../../../../lib/log.js";
 import type { GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { requireModel } from "./models.js";
-import { errorBody, IdParam, json, keyRoute } from "./openapi.js";
+import { errorBody, IdParam, json, keyRoute, PageSchema } from "./openapi.js";
 
 const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
 const notFound = { 404: errorBody("No such task") };
 
+const list = createRoute({
+  ...keyRoute("get", "/v1/tasks", "List the tenant's tasks, newest first, optionally of one status and type; pass the last id as `after` for the next page"),
+  middleware: requireScope("tasks"),
+  request: { query: ListTasksQuerySchema },
+  responses: { 200: { description: "A page of tasks", ...json(PageSchema(TaskObjectSchema)) }, 400: errorBody("Invalid query") },
+});
 const get = createRoute({
   ...keyRoute("get", "/v1/tasks/{id}", "A task's status, progress, summary and error"),
   request: { params: IdParam },
@@ -109,6 +118,14 @@ async function refuseUnrunnableImage(env: GatewayEnv, model: string | undefined,
 }
 
 tasks.use("/v1/tasks/*", requireScope("tasks"));
+
+tasks.openapi(list, async (c) => {
+  const { limit, after, status, type } = c.req.valid("query");
+  const t = schema.tasks;
+  const filter = and(status ? eq(t.status, status) : undefined, type ? eq(t.type, type) : undefined);
+  const page = await pageOf(c.env.DB, t, { tenantId: c.get("auth").tenantId, limit, after, filter, noun: "task" });
+  return c.json(listOf(page.rows.map((row) => toTaskObject(row)), page.hasMore), 200);
+});
 
 tasks.openapi(get, async (c) => c.json(toTaskObject(await getTask(c.env.DB, c.get("auth").tenantId, c.req.valid("param").id)), 200));
 

@@ -41,6 +41,8 @@ export const councils = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
+    // GET /v1/councils pages a tenant's councils by (created_at, id).
+    index("councils_tenant_created").on(t.tenantId, t.createdAt),
     index("councils_outcome_due").on(t.preset, t.outcome, t.measureTriedAt, t.decidedAt),
   ],
 );

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { CallContextSchema } from "./orchestrator.js";
+import { PageQuerySchema } from "./page.js";
 
 const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, "1-64 letters, digits, '_', '.', ':' or '-'");
 /**
@@ -26,6 +27,8 @@ export const AssistantSpecSchema = z.object({
 });
 export type AssistantSpec = z.infer<typeof AssistantSpecSchema>;
 
+const PresetSchema = z.enum(["trading"]);
+
 export const CouncilCreateSchema = z
   .object({
     /** Optional caller-chosen id (idempotent create); generated when absent. */
@@ -33,7 +36,7 @@ export const CouncilCreateSchema = z
     question: z.string().trim().min(1).max(8_000),
     context: z.string().max(32_000).optional(),
     /** `trading` fills in the five trading assistants and BUY/SELL/HOLD; `symbol` is then required. */
-    preset: z.enum(["trading"]).optional(),
+    preset: PresetSchema.optional(),
     symbol: z.string().regex(/^[A-Za-z0-9]{2,24}$/, "a trading pair such as BTCUSDT").optional(),
     assistants: z.array(AssistantSpecSchema).min(1).max(12).optional(),
     /** A fixed set of answers; absent = free answers that a moderator model groups after each round. */
@@ -125,6 +128,29 @@ export const CouncilViewSchema = z.object({
   version: z.number(),
 });
 export type CouncilView = z.infer<typeof CouncilViewSchema>;
+
+/** GET /v1/councils: a page of the tenant's councils, newest first, optionally of one status or preset. */
+export const ListCouncilsQuerySchema = PageQuerySchema.extend({
+  status: CouncilStatusSchema.optional(),
+  preset: PresetSchema.optional(),
+});
+
+/** A council in a list: what it asked and where it stands; GET /v1/councils/{id} has its rounds and votes. */
+export const CouncilSummarySchema = CouncilViewSchema.pick({
+  id: true,
+  object: true,
+  status: true,
+  question: true,
+  preset: true,
+  symbol: true,
+  options: true,
+  outcome: true,
+  created_at: true,
+}).extend({
+  decision: CouncilDecisionSchema.omit({ note: true }).nullable(),
+  session_id: z.string().nullable(),
+});
+export type CouncilSummary = z.infer<typeof CouncilSummarySchema>;
 
 export const DecisionBodySchema = z.object({ option: OptionSchema, note: z.string().max(2_000).optional() });
 export const OutcomeBodySchema = z.object({

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ChatCompletionRequestSchema } from "./openai.js";
+import { PageQuerySchema } from "./page.js";
 
 export const TaskTypeSchema = z.enum(["file_analysis", "batch", "chat_completion", "image_generation"]);
 export type TaskType = z.infer<typeof TaskTypeSchema>;
@@ -107,18 +108,13 @@ export const ListFilesQuerySchema = z.object({
 });
 
 /** GET /v1/tasks: a page of the tenant's tasks, newest first, optionally of one status and one type. */
-export const ListTasksQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().optional(),
+export const ListTasksQuerySchema = PageQuerySchema.extend({
   status: TaskStatusSchema.optional(),
   type: TaskTypeSchema.optional(),
 });
 
 /** GET /v1/batches: a page of the tenant's batches. */
-export const ListBatchesQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().optional(),
-});
+export const ListBatchesQuerySchema = PageQuerySchema;
 export const FileObjectSchema = z.object({
   id: z.string(),
   object: z.literal("file"),

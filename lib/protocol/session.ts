@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ChatCompletionRequestSchema } from "./openai.js";
+import { PageQuerySchema } from "./page.js";
 import { CouncilEventSchema, TaskEventSchema } from "./session-events.js";
 
 // ---- REST ----
@@ -44,9 +45,9 @@ export const SessionMessageSchema = z
   .meta({ id: "SessionMessage" });
 export type SessionMessage = z.infer<typeof SessionMessageSchema>;
 
-const limit = z.coerce.number().int().min(1).max(100).default(20);
-export const ListSessionsQuerySchema = z.object({ limit, after: z.string().optional() });
-export const ListMessagesQuerySchema = z.object({ limit, after: z.coerce.number().int().nonnegative().default(0) });
+export const ListSessionsQuerySchema = PageQuerySchema;
+/** A session's messages are paged by their seq, not an id. */
+export const ListMessagesQuerySchema = PageQuerySchema.extend({ after: z.coerce.number().int().nonnegative().default(0) });
 
 export const TicketSchema = z.object({ ticket: z.string(), expires_at: z.number().int() }).meta({ id: "SessionTicket" });
 

@@ -82,6 +82,48 @@ describe("/v1/councils", () => {
     const t = await newTenant({}, { scopes: ["chat"] });
     const res = await call("/v1/councils/anything", { headers: t.headers });
     expect(res.status).toBe(403);
+    expect((await call("/v1/councils", { headers: t.headers })).status).toBe(403);
+  });
+
+  it("lists the tenant's councils newest first, and those awaiting the human by status", async () => {
+    const t = await newTenant();
+    const other = await newTenant();
+    const start = async (headers: Record<string, string>, q: string, a: string, b: string) => {
+      const body = { question: question(q, a, b), assistants, options: ["YES", "LEFT", "RIGHT"], max_rounds: 1 };
+      const res = await call("/v1/councils", { method: "POST", headers, body: JSON.stringify(body) });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      await until(`/v1/councils/${id}`, headers, (c) => c.status !== "running");
+      return id;
+    };
+    const agreed = await start(t.headers, "Agree?", "YES", "YES");
+    const split = await start(t.headers, "Split?", "LEFT", "RIGHT");
+    const foreign = await start(other.headers, "Theirs?", "YES", "YES");
+    const list = async (query = "", headers = t.headers) => {
+      const res = await call(`/v1/councils${query}`, { headers });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+
+    const all = await list();
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({ object: "list", has_more: false, first_id: split, last_id: agreed });
+    expect(all.body.data).toEqual([
+      { id: split, object: "council", status: "awaiting_human", question: expect.stringContaining("Split?"), preset: null, symbol: null, options: ["YES", "LEFT", "RIGHT"], decision: null, outcome: null, session_id: null, created_at: expect.any(Number) },
+      expect.objectContaining({ id: agreed, status: "consensus", decision: { option: "YES", source: "consensus", at: expect.any(Number) } }),
+    ]);
+    expect((await list("?status=awaiting_human")).body.data.map((c: { id: string }) => c.id)).toEqual([split]);
+    const page = await list("?limit=1");
+    expect([page.body.data.map((c: { id: string }) => c.id), page.body.has_more]).toEqual([[split], true]);
+    expect((await list(`?limit=1&after=${split}`)).body.data.map((c: { id: string }) => c.id)).toEqual([agreed]);
+    expect((await list("?preset=trading")).body.data).toEqual([]);
+    expect((await list("", other.headers)).body.data.map((c: { id: string }) => c.id)).toEqual([foreign]);
+    // Another tenant's council is no cursor here; a status that does not exist is named.
+    expect((await list(`?after=${foreign}`)).body.error).toMatchObject({ param: "after" });
+    expect((await list("?status=pending")).body.error).toMatchObject({ type: "invalid_request_error", param: "status" });
+
+    await call(`/v1/councils/${split}/decision`, { method: "POST", headers: t.headers, body: JSON.stringify({ option: "LEFT" }) });
+    expect((await list("?status=awaiting_human")).body.data).toEqual([]);
+    expect((await list("?status=decided")).body.data[0]).toMatchObject({ id: split, decision: { option: "LEFT", source: "human" } });
   });
 });
 

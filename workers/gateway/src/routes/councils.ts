@@ -1,14 +1,20 @@
 /** Councils: start one, read its whole record, record the human's decision and the outcome. */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { and, eq } from "drizzle-orm";
+import { schema } from "../../../../lib/db/index.js";
+import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { sessionExists } from "../../../../lib/db/sessions.js";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import {
   CouncilCreateSchema,
+  CouncilSummarySchema,
   CouncilViewSchema,
   DecisionBodySchema,
   ErrorBodySchema,
+  ListCouncilsQuerySchema,
   OutcomeBodySchema,
+  type CouncilSummary,
   type CouncilView,
   type RpcReply,
 } from "../../../../lib/protocol/index.js";
@@ -16,7 +22,7 @@ import type { GatewayApp } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
-import { json } from "./openapi.js";
+import { json, PageSchema } from "./openapi.js";
 
 const errors = {
   400: { description: "Invalid request", ...json(ErrorBodySchema) },
@@ -27,6 +33,15 @@ const IdParam = z.object({ id: z.string().min(1).max(64) });
 const security = [{ bearer: [] }];
 const middleware = requireScope("councils");
 
+const list = createRoute({
+  method: "get",
+  path: "/v1/councils",
+  summary: "List the tenant's councils, newest first, by status (awaiting_human: those waiting for a decision) or preset",
+  security,
+  middleware,
+  request: { query: ListCouncilsQuerySchema },
+  responses: { 200: { description: "A page of councils as D1 records them (a step behind the live record at most)", ...json(PageSchema(CouncilSummarySchema)) }, ...errors },
+});
 const create = createRoute({
   method: "post",
   path: "/v1/councils",
@@ -76,6 +91,13 @@ async function send(c: Context<GatewayApp>, call: Call) {
 }
 
 export const councils = router()
+  .openapi(list, async (c) => {
+    const { limit, after, status, preset } = c.req.valid("query");
+    const t = schema.councils;
+    const filter = and(status ? eq(t.status, status) : undefined, preset ? eq(t.preset, preset) : undefined);
+    const page = await pageOf(c.env.DB, t, { tenantId: c.get("auth").tenantId, limit, after, filter, noun: "council" });
+    return c.json(listOf(page.rows.map(toSummary), page.hasMore), 200);
+  })
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
     // Its events would otherwise go to a new, empty session object (lib/db/sessions.ts).
@@ -87,3 +109,19 @@ export const councils = router()
   .openapi(get, (c) => send(c, { action: "get", councilId: c.req.valid("param").id }) as never)
   .openapi(decide, (c) => send(c, { action: "decide", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never)
   .openapi(outcome, (c) => send(c, { action: "outcome", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never);
+
+function toSummary(row: typeof schema.councils.$inferSelect): CouncilSummary {
+  return {
+    id: row.id,
+    object: "council",
+    status: row.status as CouncilSummary["status"],
+    question: row.question,
+    preset: row.preset,
+    symbol: row.symbol,
+    options: row.options,
+    decision: row.decision ? { option: row.decision, source: row.decisionSource as "consensus" | "human", at: row.decidedAt ?? row.createdAt } : null,
+    outcome: row.outcome ? { option: row.outcome, source: row.outcomeSource as "reported" | "measured", at: row.outcomeAt ?? row.createdAt } : null,
+    session_id: row.sessionId,
+    created_at: row.createdAt,
+  };
+}

@@ -1,0 +1,1 @@
+CREATE INDEX `councils_tenant_created` ON `councils` (`tenant_id`,`created_at`);

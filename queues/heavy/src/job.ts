@@ -21,6 +21,12 @@ export interface JobContext {
   log: Logger;
   /** Record progress 0..1 (throttled); throws TaskGone once the task was cancelled. */
   progress(fraction: number): Promise<void>;
+  /**
+   * Before a job stores its result: throws TaskGone when the task was cancelled (or deleted) meanwhile, so
+   * nothing is written that no one would serve or delete. A read that fails lets the job go on: throwing
+   * would run the whole job (and bill its model) again on the retry.
+   */
+  stillRunning(): Promise<void>;
 }
 
 /** `pending`: the job handed its completion to later messages (a batch finishes with its last part). */

@@ -10,7 +10,7 @@ import type { HeavyEnv } from "./env.js";
 import { JOBS } from "./jobs/index.js";
 import { JobFailure, TaskGone, type JobContext } from "./job.js";
 import type { HeavySettings } from "./settings.js";
-import { claim, fail, setProgress, succeed } from "./task-store.js";
+import { claim, fail, readTask, setProgress, succeed } from "./task-store.js";
 
 export async function runTask(env: HeavyEnv, s: HeavySettings, tenantId: string, taskId: string, log: Logger): Promise<void> {
   const task = await claim(env.DB, tenantId, taskId);
@@ -50,6 +50,13 @@ function jobContext(env: HeavyEnv, settings: HeavySettings, task: TaskRow, log: 
       if (!row) throw new TaskGone();
       current = row;
       await publishTask(env, row, log);
+    },
+    async stillRunning() {
+      const row = await readTask(env.DB, task.tenantId, task.id).then(
+        (r) => r ?? null,
+        (err: unknown) => void log.warn("could not read the task before storing its result; storing it", { taskId: task.id, err }),
+      );
+      if (row === null || (row && row.status !== "running")) throw new TaskGone();
     },
   };
 }

@@ -1,7 +1,10 @@
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { r2Keys } from "../../../lib/heavy/ids.js";
-import { deliver, env, newTask, newTenant, putFile, readTask, taskMessage } from "./support.js";
+import { eq } from "drizzle-orm";
+import { openDb, schema } from "../../../lib/db/index.js";
+import type { HeavyEnv } from "../src/env.js";
+import { deliver, deliverRecorded, env, newTask, newTenant, putFile, readTask, taskMessage } from "./support.js";
 
 async function analyse(tenantId: string, fileId: string, params: Record<string, unknown> = {}) {
   const task = await newTask(tenantId, "file_analysis", { file_id: fileId, ...params });
@@ -55,6 +58,28 @@ describe("file analysis", () => {
     expect(result!.rows).toBe(20_000);
     expect(result!.columns[0]).toMatchObject({ name: "name", type: "string", top_values: [{ value: "café", count: 20_000 }] });
     expect(result!.columns[1]).toMatchObject({ name: "num", type: "integer", min: 0, max: 9, mean: 4.5 });
+  });
+
+  it("an analysis cancelled while it reads stays cancelled, and its result is not stored", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant, "sales.csv", CSV);
+    const task = await newTask(tenant, "file_analysis", { file_id: file });
+    // The client cancels (POST /v1/tasks/:id/cancel's write) as the file is read. Progress writes never come
+    // due (the throttle outlasts the test), so only the check before storing can notice the cancel.
+    const files = new Proxy(env.FILES, {
+      get(target, prop) {
+        if (prop !== "get") return Reflect.get(target, prop).bind(target);
+        return async (...args: Parameters<R2Bucket["get"]>) => {
+          await openDb(env.DB).update(schema.tasks).set({ status: "cancelled", finishedAt: Date.now() }).where(eq(schema.tasks.id, task.id));
+          return target.get(...args);
+        };
+      },
+    });
+    const slowProgress = { ...env, FILES: files, CIO_HEAVY_PROGRESS_MS: String(Number.MAX_SAFE_INTEGER) } as HeavyEnv;
+    const [outcome] = await deliverRecorded("heavy", [{ body: taskMessage(task) }], slowProgress);
+    expect(outcome).toEqual({ acked: true, retryDelaySeconds: null });
+    expect(await readTask(task.id)).toMatchObject({ status: "cancelled", resultRef: null });
+    expect(await env.FILES.head(r2Keys.taskResult(tenant, task.id))).toBeNull();
   });
 
   it("aggregates by a column when asked", async () => {

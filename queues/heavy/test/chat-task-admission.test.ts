@@ -76,6 +76,18 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     expect(await env.FILES.head(r2Keys.taskResult(tenantId, task.id))).toBeNull();
   });
 
+  it("a task deleted (after its cancel) while the model answers leaves no answer in R2", async () => {
+    const tenantId = await newTenant();
+    const { task, msg } = await chatTask(tenantId);
+    const chat = async (call: never) => {
+      await openDb(env.DB).delete(schema.tasks).where(eq(schema.tasks.id, task.id));
+      return env.ORCHESTRATOR.chat(call);
+    };
+    const [outcome] = await deliverRecorded("heavy", [{ body: msg, attempts: 1 }], { ...env, ORCHESTRATOR: { chat } as unknown as HeavyEnv["ORCHESTRATOR"] });
+    expect(outcome).toEqual({ acked: true, retryDelaySeconds: null });
+    expect(await env.FILES.head(r2Keys.taskResult(tenantId, task.id))).toBeNull();
+  });
+
   it("fails a task whose key was revoked after it was queued, without calling the model", async () => {
     const tenantId = await newTenant();
     const { task, mockId, msg } = await chatTask(tenantId);

@@ -13,8 +13,8 @@ import { publishTask } from "../../../../lib/heavy/events.js";
 import { r2Keys } from "../../../../lib/heavy/ids.js";
 import { ChatCompletionRequestSchema, type ChatCompletion, type ChatReply } from "../../../../lib/protocol/index.js";
 import { AdmissionLimitsSchema } from "../../../../lib/protocol/session.js";
-import { JobFailure, TaskGone, type Job, type JobContext, type JobOutcome } from "../job.js";
-import { readTask, unclaim } from "../task-store.js";
+import { JobFailure, type Job, type JobContext, type JobOutcome } from "../job.js";
+import { unclaim } from "../task-store.js";
 import { admit, RateLimited, release } from "./batch/admit.js";
 
 const ParamsSchema = z.object({
@@ -71,11 +71,9 @@ export const chatCompletion: Job = async (ctx) => {
     throw new JobFailure(error.code ?? "model_error", error.message);
   }
   if (reply.kind !== "json") throw new Error("expected a JSON completion");
-  // Cancelled while the model answered: its answer is not stored, as nothing would ever serve it or delete it
-  // (the task stays cancelled). The call itself ran to its end: an RPC call cannot be stopped from here. A
-  // read that fails stores it all the same: throwing would call (and bill) the model again on the retry.
-  const now = await readTask(env.DB, task.tenantId, task.id).catch(() => null);
-  if (now && now.status !== "running") throw new TaskGone();
+  // Cancelled while the model answered: the answer is not stored. The call itself ran to its end: an RPC call
+  // cannot be stopped from here.
+  await ctx.stillRunning();
   await env.FILES.put(resultRef, JSON.stringify(reply.completion), { httpMetadata: { contentType: "application/json" } });
   return outcome(resultRef, reply.completion);
 };

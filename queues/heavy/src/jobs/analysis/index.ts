@@ -35,6 +35,8 @@ export const analyzeFile: Job = async (ctx) => {
   // Time and size of the read, so users (and the benchmark) see the throughput of an analysis, and how much
   // of that time went to waiting for R2 rather than to the analysis itself.
   const stats = { bytes: file.bytes, elapsed_ms: Date.now() - started, read_wait_ms: read?.waitMs ?? null };
+  // Progress is throttled, so a cancel made during the last stretch of the read is caught here.
+  await ctx.stillRunning();
   await env.FILES.put(key, JSON.stringify({ file_id: file.id, filename: file.filename, ...stats, ...result }), { httpMetadata: { contentType: "application/json" } });
   return { summary: summarise(result, file.filename), resultRef: key };
 };

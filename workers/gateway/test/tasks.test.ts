@@ -2,6 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { openDb, schema } from "../../../lib/db/index.js";
+import { r2Keys } from "../../../lib/heavy/ids.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { call, newTenant } from "../../../test/support/fixtures.js";
 import { uploaded, waitFor } from "../../../test/support/heavy.js";
@@ -160,5 +161,41 @@ describe("tasks API", { timeout: 90_000 }, () => {
     expect([foreignCursor.status, foreignCursor.body.error.param]).toEqual([400, "after"]);
     const chatOnly = await newTenant({}, { scopes: ["chat"] });
     expect((await list(chatOnly.headers)).status).toBe(403);
+  });
+
+  it("deletes a finished task with its input and result; one still running or a batch's is a 409, another tenant's a 404", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const task = async (status: "succeeded" | "running", type: "chat_completion" | "batch" = "chat_completion") => {
+      const id = `task_${crypto.randomUUID().replace(/-/g, "")}`;
+      const keys = [r2Keys.taskInput(a.tenantId, id), r2Keys.taskResult(a.tenantId, id)];
+      for (const key of keys) await testEnv.FILES.put(key, "{}");
+      await openDb(testEnv.DB).insert(schema.tasks).values({ id, tenantId: a.tenantId, type, status, params: { batchId: "batch_x" }, inputRef: keys[0], resultRef: keys[1] });
+      return { id, keys };
+    };
+    const del = (id: string, headers = a.headers) => call(`/v1/tasks/${id}`, { method: "DELETE", headers });
+    const stored = async (keys: string[]) => (await Promise.all(keys.map((k) => testEnv.FILES.head(k)))).filter(Boolean).length;
+
+    const done = await task("succeeded");
+    const foreign = await del(done.id, b.headers);
+    expect(foreign.status).toBe(404);
+    expect(await stored(done.keys)).toBe(2);
+    const res = await del(done.id);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ id: done.id, object: "task.deleted", deleted: true });
+    expect(await stored(done.keys)).toBe(0);
+    expect((await call(`/v1/tasks/${done.id}`, { headers: a.headers })).status).toBe(404);
+    expect((await del(done.id)).status).toBe(404);
+
+    const running = await task("running");
+    const refused = await del(running.id);
+    expect([refused.status, (await refused.json<Record<string, any>>()).error.code]).toEqual([409, "task_not_finished"]);
+    const batch = await task("succeeded", "batch");
+    const batchRefused = await del(batch.id);
+    expect([batchRefused.status, (await batchRefused.json<Record<string, any>>()).error.code]).toEqual([409, "task_is_batch"]);
+    for (const t of [running, batch]) {
+      expect(await stored(t.keys)).toBe(2);
+      expect((await call(`/v1/tasks/${t.id}`, { headers: a.headers })).status).toBe(200);
+    }
   });
 });

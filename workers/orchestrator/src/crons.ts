@@ -1,9 +1,10 @@
 /**
  * The orchestrator's cron triggers (wrangler.toml `[triggers]`): the hourly housekeeping here (expired files,
- * lost tasks), the trading scans and measurements in councils/scheduled.ts.
+ * lost tasks, tasks past their retention), the trading scans and measurements in councils/scheduled.ts.
  */
 import { sweepExpiredFiles } from "../../../lib/heavy/file-expiry.js";
 import { failLostTasks } from "../../../lib/heavy/lost-tasks.js";
+import { sweepOldTasks } from "../../../lib/heavy/task-retention.js";
 import { Logger } from "../../../lib/log.js";
 import { runCron } from "./councils/scheduled.js";
 import type { OrchestratorEnv } from "./env.js";
@@ -16,7 +17,11 @@ export async function runScheduled(env: OrchestratorEnv, cron: string): Promise<
   const s = orchestratorSettings(env);
   const log = new Logger({ component: "housekeeping", requestId: `cron-${Date.now()}` }, s.CIO_LOG_LEVEL);
   // Each step runs whatever the other did; a failure is logged and fails the run, so the dashboard shows it.
-  const steps = await Promise.allSettled([sweepExpiredFiles(env, log, s.CIO_FILES_SWEEP_MAX), failLostTasks(env, log, s.CIO_TASK_LOST_AFTER_S * 1000)]);
+  const steps = await Promise.allSettled([
+    sweepExpiredFiles(env, log, s.CIO_FILES_SWEEP_MAX),
+    failLostTasks(env, log, s.CIO_TASK_LOST_AFTER_S * 1000),
+    s.CIO_TASK_RETENTION_S ? sweepOldTasks(env, log, s.CIO_TASK_RETENTION_S * 1000, s.CIO_TASKS_SWEEP_MAX) : 0,
+  ]);
   const failed = steps.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
   for (const err of failed) log.error("housekeeping step failed", { err });
   if (failed.length) throw new AggregateError(failed, "housekeeping failed");

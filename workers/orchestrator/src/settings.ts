@@ -75,6 +75,10 @@ export const OrchestratorSettingsSchema = z.object({
    * by default); the hourly cron fails it as task_lost. Above the longest rate-limit wait (12 h) by design.
    */
   CIO_TASK_LOST_AFTER_S: envInt(345_600, 86_400, 1_209_600),
+  /** A finished task (row, input, result) is deleted this long after it ended; 0 keeps tasks for good. */
+  CIO_TASK_RETENTION_S: envInt(2_592_000, 0),
+  /** Tasks past their retention deleted per hourly sweep at most; the rest wait for the next. */
+  CIO_TASKS_SWEEP_MAX: envInt(5_000, 1, 100_000),
   /** BM25 score below which the builtin planner considers a tool irrelevant. */
   CIO_BUILTIN_MIN_SCORE: z.coerce.number().min(0).default(0.5),
 });

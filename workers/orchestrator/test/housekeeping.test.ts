@@ -2,6 +2,7 @@ import { createExecutionContext, createScheduledController, runInDurableObject, 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sweepExpiredFiles } from "../../../lib/heavy/file-expiry.js";
+import { sweepOldTasks } from "../../../lib/heavy/task-retention.js";
 import { newFileId, r2Keys } from "../../../lib/heavy/ids.js";
 import { Logger } from "../../../lib/log.js";
 import { HOUSEKEEPING_CRON } from "../src/crons.js";
@@ -24,6 +25,16 @@ const exists = async (f: { id: string; key: string }) => ({
   row: !!(await e.DB.prepare("SELECT 1 FROM files WHERE id = ?").bind(f.id).first()),
   content: !!(await e.FILES.head(f.key)),
 });
+
+const DAY = 86_400_000;
+async function task(tenantId: string, status: string, updatedAt: number, type = "file_analysis", sessionId: string | null = null) {
+  const id = `task_${crypto.randomUUID().replace(/-/g, "")}`;
+  await e.DB.prepare("INSERT INTO tasks (id, tenant_id, type, status, params, session_id, request_id, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, 'r', ?, ?)")
+    .bind(id, tenantId, type, status, sessionId, updatedAt, updatedAt)
+    .run();
+  return id;
+}
+const taskRow = (id: string) => e.DB.prepare("SELECT status, error FROM tasks WHERE id = ?").bind(id).first<{ status: string; error: string | null }>();
 
 async function runHousekeeping() {
   const ec = createExecutionContext();
@@ -72,15 +83,6 @@ describe("the sweep of expired files", () => {
 });
 
 describe("lost tasks", () => {
-  const DAY = 86_400_000;
-  async function task(tenantId: string, status: string, updatedAt: number, type = "file_analysis", sessionId: string | null = null) {
-    const id = `task_${crypto.randomUUID().replace(/-/g, "")}`;
-    await e.DB.prepare("INSERT INTO tasks (id, tenant_id, type, status, params, session_id, request_id, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, 'r', ?, ?)")
-      .bind(id, tenantId, type, status, sessionId, updatedAt, updatedAt)
-      .run();
-    return id;
-  }
-  const taskRow = (id: string) => e.DB.prepare("SELECT status, error FROM tasks WHERE id = ?").bind(id).first<{ status: string; error: string | null }>();
 
   it("a task queued and untouched past CIO_TASK_LOST_AFTER_S (4 days) is failed as task_lost, its session told; newer or running ones are left", async () => {
     const s = await newSession();
@@ -115,5 +117,38 @@ describe("lost tasks", () => {
       .run();
     await runHousekeeping();
     expect(await e.DB.prepare("SELECT status FROM batches WHERE id = ?").bind(batchId).first()).toEqual({ status: "failed" });
+  });
+});
+
+describe("tasks past their retention (CIO_TASK_RETENTION_S, 30 days)", () => {
+  const keys = (tenantId: string, id: string) => [r2Keys.taskInput(tenantId, id), r2Keys.taskResult(tenantId, id), r2Keys.taskImage(tenantId, id)];
+  async function withObjects(tenantId: string, status: string, updatedAt: number, type = "chat_completion") {
+    const id = await task(tenantId, status, updatedAt, type);
+    for (const key of keys(tenantId, id)) await e.FILES.put(key, "x");
+    return id;
+  }
+  const left = async (tenantId: string, id: string) => ({
+    row: !!(await taskRow(id)),
+    objects: (await Promise.all(keys(tenantId, id).map((k) => e.FILES.head(k)))).filter(Boolean).length,
+  });
+
+  it("its hourly cron deletes tasks that ended over 30 days ago with their input and result, and keeps the rest", async () => {
+    const t = await newTenant();
+    const old = Date.now() - 31 * DAY;
+    const gone = [await withObjects(t, "succeeded", old), await withObjects(t, "failed", old, "image_generation"), await withObjects(t, "cancelled", old, "file_analysis")];
+    const kept = [await withObjects(t, "succeeded", Date.now() - 29 * DAY), await withObjects(t, "running", old), await withObjects(t, "queued", old - DAY), await withObjects(t, "succeeded", old, "batch")];
+    await runHousekeeping();
+    for (const id of gone) expect(await left(t, id), id).toEqual({ row: false, objects: 0 });
+    for (const id of kept) expect(await left(t, id), id).toEqual({ row: true, objects: 3 });
+  });
+
+  it("stops at its maximum per run, oldest first; the next run takes the rest", async () => {
+    const t = await newTenant();
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push(await withObjects(t, "succeeded", 1000 + i));
+    expect(await sweepOldTasks(e, log, 30 * DAY, 3)).toBe(3);
+    expect(await Promise.all(ids.map((id) => left(t, id)))).toEqual([...Array(3).fill({ row: false, objects: 0 }), { row: true, objects: 3 }]);
+    await sweepOldTasks(e, log, 30 * DAY, 1000);
+    expect(await left(t, ids[3]!)).toEqual({ row: false, objects: 0 });
   });
 });

@@ -2,16 +2,17 @@
  * Tasks API: start a long job (`POST /v1/tasks`), follow it (`GET /v1/tasks/:id`, also pushed as `task`
  * events to the session), read its result from R2, cancel it.
  */
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { sessionExists } from "../../../../lib/db/sessions.js";
-import { ApiError, badRequest } from "../../../../lib/errors.js";
+import { ApiError, badRequest, conflict } from "../../../../lib/errors.js";
 import { cancelBatch, getBatch } from "../../../../lib/heavy/batches.js";
 import { publishTask } from "../../../../lib/heavy/events.js";
 import { findFile, getFile } from "../../../../lib/heavy/files.js";
 import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
+import { deleteTasks, FINISHED } from "../../../../lib/heavy/task-retention.js";
 import { cancelTask, enqueueTask, getTask, toTaskObject } from "../../../../lib/heavy/tasks.js";
 import { CreateTaskSchema, ErrorBodySchema, ListTasksQuerySchema, TaskObjectSchema } from "../../../../lib/protocol/index.js";
 import type { Logger } from "../../../../lib/log.js";
@@ -46,6 +47,15 @@ const result = createRoute({
     },
     ...notFound,
     409: errorBody("The task has no result (yet)"),
+  },
+});
+const remove = createRoute({
+  ...keyRoute("delete", "/v1/tasks/{id}", "Delete a finished task with its input and result"),
+  request: { params: IdParam },
+  responses: {
+    200: { description: "Deleted", ...json(z.object({ id: z.string(), object: z.literal("task.deleted"), deleted: z.literal(true) })) },
+    ...notFound,
+    409: errorBody("The task has not ended (cancel it first), or it runs a batch (it ends with its batch)"),
   },
 });
 const cancel = createRoute({
@@ -141,6 +151,17 @@ tasks.openapi(result, async (c) => {
   const obj = await c.env.FILES.get(row.resultRef);
   if (!obj) throw new ApiError(500, "server_error", `The result of task ${row.id} is missing.`, "result_missing");
   return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/json" } }) as never;
+});
+
+tasks.openapi(remove, async (c) => {
+  const tenantId = c.get("auth").tenantId;
+  const row = await getTask(c.env.DB, tenantId, c.req.valid("param").id);
+  if (row.type === "batch") {
+    throw conflict(`Task ${row.id} runs batch ${(row.params as { batchId: string }).batchId}; it ends with its batch, whose files you can delete.`, "task_is_batch");
+  }
+  if (!(FINISHED as readonly string[]).includes(row.status)) throw conflict(`Task ${row.id} is ${row.status}; cancel it before deleting it.`, "task_not_finished");
+  await deleteTasks(c.env, [row]);
+  return c.json({ id: row.id, object: "task.deleted" as const, deleted: true as const }, 200);
 });
 
 tasks.openapi(cancel, async (c) => {

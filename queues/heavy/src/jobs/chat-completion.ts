@@ -23,7 +23,6 @@ const ParamsSchema = z.object({
   limits: AdmissionLimitsSchema.omit({ leaseTtlMs: true }).optional(),
 });
 
-
 export const chatCompletion: Job = async (ctx) => {
   const { env, task, log } = ctx;
   const { keyId, limits } = ParamsSchema.parse(task.params);

@@ -10,7 +10,6 @@ import { closeSessionSockets } from "./session-sockets.js";
 import { IdParam, TenantCreateSchema, TenantPatchSchema, TenantSchema, listOf } from "./schemas.js";
 import { json } from "../openapi.js";
 
-
 export const tenantView = (t: Tenant) => ({
   id: t.id,
   object: "tenant" as const,

@@ -18,7 +18,6 @@ import { listOf } from "./schemas.js";
 import { getTenant } from "./tenants.js";
 import { json } from "../openapi.js";
 
-
 const ToolSchema = z
   .object({ name: z.string(), object: z.literal("tool"), transport: z.string(), target: z.string(), enabled: z.boolean(), public: z.boolean(), version: z.string(), description: z.string() })
   .meta({ id: "Tool" });

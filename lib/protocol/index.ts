@@ -9,3 +9,4 @@ export * from "./heavy.js";
 export * from "./feedback.js";
 export * from "./runner-hub.js";
 export * from "./session.js";
+export * from "./usage.js";

@@ -33,4 +33,19 @@ const suspend = defineCommand({
   run: async ({ args }) => print(await adminCall(args, "PATCH", `/admin/tenants/${args.id}`, { status: "suspended" })),
 });
 
-export default defineCommand({ meta: { name: "tenants", description: "Manage tenants" }, subCommands: { list, create, suspend } });
+const usage = defineCommand({
+  meta: { name: "usage", description: "A tenant's token usage per day and model (a week to today by default)" },
+  args: {
+    ...connectionArgs,
+    id: { type: "positional", required: true, description: "Tenant id" },
+    start: { type: "string", description: "First day, YYYY-MM-DD" },
+    end: { type: "string", description: "Last day, YYYY-MM-DD" },
+    model: { type: "string", description: "Only this model" },
+  },
+  run: async ({ args }) => {
+    const query = new URLSearchParams(Object.entries({ start_date: args.start, end_date: args.end, model: args.model }).filter((e): e is [string, string] => !!e[1]));
+    print(await adminCall(args, "GET", `/admin/tenants/${args.id}/usage${query.size ? `?${query}` : ""}`));
+  },
+});
+
+export default defineCommand({ meta: { name: "tenants", description: "Manage tenants" }, subCommands: { list, create, suspend, usage } });

@@ -22,6 +22,7 @@ import { chat } from "./routes/chat.js";
 import { councils } from "./routes/councils.js";
 import { trading } from "./routes/trading.js";
 import { feedback } from "./routes/feedback.js";
+import { usage } from "./routes/usage.js";
 import { files, isUpload } from "./routes/files.js";
 import { health } from "./routes/health.js";
 import { models } from "./routes/models.js";
@@ -83,6 +84,7 @@ export function createApp() {
   app.route("/", tasks);
   app.route("/", batches);
   app.route("/", feedback);
+  app.route("/", usage);
   app.route("/", runners);
   app.route("/", sessions);
 

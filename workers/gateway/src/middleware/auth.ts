@@ -5,7 +5,7 @@ import { lookupKey } from "../keys.js";
 import type { GatewayApp } from "../env.js";
 
 /** Every scope a key can hold; "*" grants all of them. */
-export const SCOPES = ["chat", "sessions", "councils", "tasks", "files", "runners", "feedback"] as const;
+export const SCOPES = ["chat", "sessions", "councils", "tasks", "files", "runners", "feedback", "usage"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export function apiKeyAuth(): MiddlewareHandler<GatewayApp> {

@@ -2,13 +2,16 @@ import { createRoute } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import { newId } from "../../../../../lib/crypto.js";
 import { openDb, schema, type Db } from "../../../../../lib/db/index.js";
+import { usageReport } from "../../../../../lib/db/usage-report.js";
 import { notFound } from "../../../../../lib/errors.js";
+import { UsageQuerySchema, UsageReportSchema } from "../../../../../lib/protocol/usage.js";
 import type { Tenant } from "../../../../../d1-migrations/schema/index.js";
 import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
 import { closeSessionSockets } from "./session-sockets.js";
 import { IdParam, TenantCreateSchema, TenantPatchSchema, TenantSchema, listOf } from "./schemas.js";
 import { json } from "../openapi.js";
+import { USAGE_DESCRIPTION } from "../usage.js";
 
 export const tenantView = (t: Tenant) => ({
   id: t.id,
@@ -59,6 +62,15 @@ const patch = createRoute({
   responses: { 200: { description: "The tenant", ...json(TenantSchema) } },
 });
 
+const usage = createRoute({
+  method: "get",
+  path: "/admin/tenants/{id}/usage",
+  summary: "A tenant's token usage per day and model, with its daily budget",
+  security: [{ admin: [] }],
+  request: { params: IdParam, query: UsageQuerySchema },
+  responses: { 200: { description: USAGE_DESCRIPTION, ...json(UsageReportSchema) } },
+});
+
 export const tenants = router()
   .openapi(create, async (c) => {
     const b = c.req.valid("json");
@@ -91,4 +103,8 @@ export const tenants = router()
     // A suspended tenant's session sockets are closed now, not at their next key check.
     if (b.status === "suspended") closeSessionSockets(c, id, { reason: "tenant_suspended" });
     return c.json(tenantView(await getTenant(db, id)), 200);
+  })
+  .openapi(usage, async (c) => {
+    const tenant = await getTenant(openDb(c.env.DB), c.req.valid("param").id);
+    return c.json(await usageReport(c.env.DB, tenant.id, tenant.dailyTokenBudget, c.req.valid("query")), 200);
   });

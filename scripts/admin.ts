@@ -7,6 +7,7 @@ const main = defineCommand({
     tenants: () => import("./admin/tenants.ts").then((m) => m.default),
     keys: () => import("./admin/keys.ts").then((m) => m.default),
     "runner-tokens": () => import("./admin/runner-tokens.ts").then((m) => m.default),
+    audit: () => import("./admin/audit.ts").then((m) => m.default),
   },
 });
 

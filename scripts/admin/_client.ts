@@ -43,3 +43,9 @@ export async function adminCall(args: { url?: string; token?: string }, method: 
 
 export const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 export const optionalInt = (v: unknown) => (v === undefined ? undefined : Number(v));
+
+/** `?a=1&b=2` of the options given (empty ones left out), or "" when none is. */
+export function queryOf(options: Record<string, string | undefined>): string {
+  const query = new URLSearchParams(Object.entries(options).filter((e): e is [string, string] => !!e[1]));
+  return query.size ? `?${query}` : "";
+}

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { adminCall, connectionArgs, optionalInt, print } from "./_client.ts";
+import { adminCall, connectionArgs, optionalInt, print, queryOf } from "./_client.ts";
 
 const list = defineCommand({
   meta: { name: "list", description: "List tenants" },
@@ -43,8 +43,7 @@ const usage = defineCommand({
     model: { type: "string", description: "Only this model" },
   },
   run: async ({ args }) => {
-    const query = new URLSearchParams(Object.entries({ start_date: args.start, end_date: args.end, model: args.model }).filter((e): e is [string, string] => !!e[1]));
-    print(await adminCall(args, "GET", `/admin/tenants/${args.id}/usage${query.size ? `?${query}` : ""}`));
+    print(await adminCall(args, "GET", `/admin/tenants/${args.id}/usage${queryOf({ start_date: args.start, end_date: args.end, model: args.model })}`));
   },
 });
 

@@ -24,6 +24,7 @@ describe("npm run admin against the local stack", () => {
     expect(err.status).toBe(401);
     const token = admin("runner-tokens", "create", tenant.id, "db-1");
     expect(token.token).toMatch(/^rt-cio-/);
+    expect(admin("audit", "--tenant", tenant.id, "--action", "api_key.").data.map((e: { action: string }) => e.action)).toEqual(["api_key.revoke", "api_key.create"]);
     const usage = admin("tenants", "usage", tenant.id, "--start", "2026-01-01", "--end", "2026-01-07");
     expect(usage).toMatchObject({ object: "usage", tenant_id: tenant.id, start_date: "2026-01-01", end_date: "2026-01-07", data: [], total: { requests: 0 } });
   });

@@ -14,6 +14,7 @@ import { perSettings } from "./settings.js";
 import { apiKeyAuth } from "./middleware/auth.js";
 import { requestContext, requireJson } from "./middleware/request-context.js";
 import { adminAuth } from "./routes/admin/admin-auth.js";
+import { auditLog } from "./routes/admin/audit-log.js";
 import { credentials } from "./routes/admin/keys.js";
 import { tenants } from "./routes/admin/tenants.js";
 import { batches } from "./routes/batches.js";
@@ -71,6 +72,7 @@ export function createApp() {
   app.route("/", health);
   app.use("/admin/*", adminAuth());
   app.route("/", tenants);
+  app.route("/", auditLog);
   app.route("/", credentials);
   app.route("/", tools);
   app.route("/", runnerConnect); // runner token, not an API key

@@ -98,6 +98,43 @@ describe("admin API", () => {
   });
 });
 
+describe("GET /admin/audit", () => {
+  type Entry = { id: number; action: string; tenant_id: string | null; target: string | null; request_id: string | null };
+  const audit = async (query: string, headers: Record<string, string> = ADMIN) => {
+    const res = await call(`/admin/audit${query}`, { headers });
+    return { status: res.status, body: (await res.json()) as { data: Entry[]; has_more: boolean; error?: { param: string } } };
+  };
+
+  it("lists a tenant's admin changes newest first, by action or kind, a page at a time", async () => {
+    const t = await admin<{ id: string }>("POST", "/admin/tenants", { name: "Audited" });
+    const k = await admin<{ id: string }>("POST", `/admin/tenants/${t.id}/keys`, { name: "k" });
+    await admin("DELETE", `/admin/tenants/${t.id}/keys/${k.id}`);
+    await admin("PATCH", `/admin/tenants/${t.id}`, { rpm_limit: 5 });
+    const other = await newTenant();
+
+    const all = await audit(`?tenant_id=${t.id}`);
+    expect(all.status).toBe(200);
+    expect(all.body.data.map((e) => e.action)).toEqual(["tenant.update", "api_key.revoke", "api_key.create", "tenant.create"]);
+    expect(all.body.data[1]).toMatchObject({ object: "audit_entry", tenant_id: t.id, actor: "admin", target: k.id, request_id: expect.any(String) });
+    expect(all.body.data.every((e) => e.tenant_id === t.id)).toBe(true);
+    expect((await audit(`?tenant_id=${t.id}&action=api_key.`)).body.data.map((e) => e.action)).toEqual(["api_key.revoke", "api_key.create"]);
+    expect((await audit(`?tenant_id=${t.id}&action=tenant.create`)).body.data).toHaveLength(1);
+    expect((await audit(`?tenant_id=${other.tenantId}&action=tenant.update`)).body.data).toEqual([]);
+
+    const first = await audit(`?tenant_id=${t.id}&limit=3`);
+    expect([first.body.data.length, first.body.has_more]).toEqual([3, true]);
+    const next = await audit(`?tenant_id=${t.id}&limit=3&after=${first.body.data[2]!.id}`);
+    expect([next.body.data.map((e) => e.action), next.body.has_more]).toEqual([["tenant.create"], false]);
+  });
+
+  it("needs the admin token and refuses a bad page size, naming it", async () => {
+    const t = await newTenant();
+    expect((await audit("", t.headers)).status).toBe(401);
+    const bad = await audit("?limit=0");
+    expect([bad.status, bad.body.error?.param]).toEqual([400, "limit"]);
+  });
+});
+
 describe("OpenAPI", () => {
   it("serves an OpenAPI 3.1 document generated from the zod schemas, and a docs page", async () => {
     const doc = (await (await call("/openapi.json")).json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };

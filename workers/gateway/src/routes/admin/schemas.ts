@@ -74,6 +74,29 @@ export const RunnerTokenSchema = z
   })
   .meta({ id: "RunnerToken" });
 
+export const AuditQuerySchema = z.object({
+  tenant_id: z.string().min(1).optional(),
+  /** An action (`api_key.revoke`) or, ending in `.`, all of a kind (`api_key.`). */
+  action: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** The last id of the previous page: entries come newest first. */
+  after: z.coerce.number().int().positive().optional(),
+});
+
+export const AuditEntrySchema = z
+  .object({
+    id: z.number().int(),
+    object: z.literal("audit_entry"),
+    tenant_id: z.string().nullable(),
+    actor: z.string(),
+    action: z.string(),
+    target: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()).nullable(),
+    request_id: z.string().nullable(),
+    created_at: z.number(),
+  })
+  .meta({ id: "AuditEntry" });
+
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ object: z.literal("list"), data: z.array(item) });
 export const IdParam = z.object({ id: z.string() });
 export const ChildParam = z.object({ id: z.string(), childId: z.string() });

@@ -6,6 +6,7 @@
  * here: its result is the batch's output file, which has its own expiry.
  */
 import { and, eq, inArray, lt, ne } from "drizzle-orm";
+import { auditInsert, type AuditInput } from "../db/audit.js";
 import { openDb, schema } from "../db/index.js";
 import type { Logger } from "../log.js";
 import { r2Keys } from "./ids.js";
@@ -23,15 +24,18 @@ type TaskRef = { tenantId: string; id: string };
  */
 const keysOf = (r: TaskRef) => [r2Keys.taskInput(r.tenantId, r.id), r2Keys.taskResult(r.tenantId, r.id), r2Keys.taskImage(r.tenantId, r.id)];
 
-/** Deletes finished, non-batch tasks and their R2 objects; a task that is not finished (any more) is left. */
-export async function deleteTasks(env: { DB: D1Database; FILES: R2Bucket }, tasks: TaskRef[]): Promise<void> {
+/**
+ * Deletes finished, non-batch tasks and their R2 objects; a task that is not finished (any more) is left.
+ * `audit` entries are written in the same transaction as the rows' deletion.
+ */
+export async function deleteTasks(env: { DB: D1Database; FILES: R2Bucket }, tasks: TaskRef[], audit: AuditInput[] = []): Promise<void> {
   if (!tasks.length) return;
   await env.FILES.delete(tasks.flatMap(keysOf));
   const db = openDb(env.DB);
   const [first, ...rest] = tasks.map((r) =>
     db.delete(t).where(and(eq(t.tenantId, r.tenantId), eq(t.id, r.id), inArray(t.status, [...FINISHED]), ne(t.type, "batch"))),
   );
-  await db.batch([first!, ...rest]);
+  await db.batch([first!, ...rest, ...audit.map((e) => auditInsert(db, e))]);
 }
 
 /** Tasks finished (last changed) before `now - retentionMs`, oldest first, up to `maxTasks` per run. */

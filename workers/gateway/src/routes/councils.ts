@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { and, eq } from "drizzle-orm";
+import { recordAudit } from "../../../../lib/db/audit.js";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { sessionExists } from "../../../../lib/db/sessions.js";
@@ -22,6 +23,7 @@ import type { GatewayApp } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
+import { byKey } from "./key-audit.js";
 import { json, PageSchema } from "./openapi.js";
 
 const errors = {
@@ -107,7 +109,14 @@ export const councils = router()
     return send(c, { action: "create", body }) as never;
   })
   .openapi(get, (c) => send(c, { action: "get", councilId: c.req.valid("param").id }) as never)
-  .openapi(decide, (c) => send(c, { action: "decide", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never)
+  .openapi(decide, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const res = await send(c, { action: "decide", councilId: id, body });
+    // The human's decision, with the key that made it: the council keeps the option, not who chose it.
+    await recordAudit(c.env.DB, byKey(c, "council.decision", id, { option: body.option, note: body.note ?? null }), c.get("log"));
+    return res as never;
+  })
   .openapi(outcome, (c) => send(c, { action: "outcome", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never);
 
 function toSummary(row: typeof schema.councils.$inferSelect): CouncilSummary {

@@ -5,6 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
+import { auditInsert } from "../../../../lib/db/audit.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { fileInUse } from "../../../../lib/heavy/file-expiry.js";
@@ -17,6 +18,7 @@ import { ExpiresAfterSchema, FileObjectSchema, ListFilesQuerySchema, UPLOAD_PURP
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
+import { byKey } from "./key-audit.js";
 import { errorBody, IdParam, json, keyRoute, PageSchema } from "./openapi.js";
 
 export const isUpload = (path: string, method: string) => method === "POST" && path === "/v1/files";
@@ -150,7 +152,11 @@ files.openapi(remove, async (c) => {
     throw new ApiError(409, "invalid_request_error", `File ${row.id} is still read by a batch or an analysis that has not ended; cancel it or wait for it to end.`, "file_in_use");
   }
   await c.env.FILES.delete(row.r2Key);
-  await openDb(c.env.DB).delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.id)));
+  const db = openDb(c.env.DB);
+  await db.batch([
+    db.delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.id))),
+    auditInsert(db, byKey(c, "file.delete", row.id, { filename: row.filename, purpose: row.purpose, bytes: row.bytes })),
+  ]);
   return c.json({ id: row.id, object: "file" as const, deleted: true as const }, 200);
 });
 

@@ -6,6 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { and, eq, gt, lt } from "drizzle-orm";
 import { newId, newSecret, sha256Hex } from "../../../../lib/crypto.js";
+import { recordAudit } from "../../../../lib/db/audit.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { sessionExists } from "../../../../lib/db/sessions.js";
@@ -24,6 +25,7 @@ import type { GatewayApp, GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { router } from "../validation.js";
 import { requireModel } from "./models.js";
+import { byKey } from "./key-audit.js";
 import { json, keyRoute, PageSchema } from "./openapi.js";
 
 const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "No such session", ...json(ErrorBodySchema) } };
@@ -103,6 +105,7 @@ export const sessions = r
     async (c) => {
       const { id } = c.req.valid("param");
       if (!(await (await known(c, id)).remove(ref(c, id)))) throw missing(id);
+      await recordAudit(c.env.DB, byKey(c, "session.delete", id), c.get("log"));
       return c.json({ id, object: "session.deleted" as const, deleted: true as const }, 200);
     },
   )

@@ -21,6 +21,7 @@ import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { requireModel } from "./models.js";
+import { byKey } from "./key-audit.js";
 import { errorBody, IdParam, json, keyRoute, PageSchema } from "./openapi.js";
 
 const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
@@ -160,7 +161,7 @@ tasks.openapi(remove, async (c) => {
     throw conflict(`Task ${row.id} runs batch ${(row.params as { batchId: string }).batchId}; it ends with its batch, whose files you can delete.`, "task_is_batch");
   }
   if (!(FINISHED as readonly string[]).includes(row.status)) throw conflict(`Task ${row.id} is ${row.status}; cancel it before deleting it.`, "task_not_finished");
-  await deleteTasks(c.env, [row]);
+  await deleteTasks(c.env, [row], [byKey(c, "task.delete", row.id, { type: row.type, status: row.status })]);
   return c.json({ id: row.id, object: "task.deleted" as const, deleted: true as const }, 200);
 });
 

@@ -1,4 +1,4 @@
-/** GET /admin/audit: the admin changes, newest first, by tenant and action, a page at a time. */
+/** GET /admin/audit: the audit log (lib/db/audit.ts), newest first, by tenant and action, a page at a time. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { openDb, schema } from "../../../../../lib/db/index.js";
@@ -12,7 +12,7 @@ const a = schema.auditLog;
 const route = createRoute({
   method: "get",
   path: "/admin/audit",
-  summary: "The audit log: every admin change (tenants, keys, runner tokens, tools), newest first",
+  summary: "The audit log, newest first: every admin change (tenants, keys, runner tokens, tools), and each tenant's deletions (files, tasks, sessions) and council decisions with the key that made them",
   security: [{ admin: [] }],
   request: { query: AuditQuerySchema },
   responses: {

@@ -77,7 +77,7 @@ export const tools = router()
     checkUrl(b.url);
     const db = openDb(c.env.DB);
     const m = await upsertHttpsTool(db, b.url, b.manifest, b.public);
-    await db.insert(schema.auditLog).values({ tenantId: null, actor: "admin", action: "tool.register", target: m.name, detail: { url: b.url, public: b.public }, requestId: c.get("requestId") });
+    await auditRow(db, c, null, "tool.register", m.name, { url: b.url, public: b.public });
     return c.json(toolView(await getTool(db, m.name)), 201);
   })
   .openapi(patch, async (c) => {
@@ -88,7 +88,7 @@ export const tools = router()
     if (b.enabled !== undefined || b.public !== undefined) {
       await db.batch([
         db.update(schema.tools).set(b).where(eq(schema.tools.name, name)),
-        db.insert(schema.auditLog).values({ tenantId: null, actor: "admin", action: "tool.update", target: name, detail: b, requestId: c.get("requestId") }),
+        auditRow(db, c, null, "tool.update", name, b),
       ]);
     }
     return c.json(toolView(await getTool(db, name)), 200);

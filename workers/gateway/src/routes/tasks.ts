@@ -1,6 +1,6 @@
 /**
- * Tasks API: start a long job (`POST /v1/tasks`), follow it (`GET /v1/tasks/:id`, also pushed as `task`
- * events to the session), read its result from R2, cancel it.
+ * Tasks API: start a long job (`POST /v1/tasks`), list them, follow one (`GET /v1/tasks/:id`, also pushed as
+ * `task` events to the session), read its result from R2, cancel it, delete it once it has ended.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";

@@ -9,10 +9,10 @@ import { and, eq, inArray, lt, ne } from "drizzle-orm";
 import { auditInsert, type AuditInput } from "../db/audit.js";
 import { openDb, schema } from "../db/index.js";
 import type { Logger } from "../log.js";
+import { TERMINAL } from "../protocol/heavy.js";
 import { r2Keys } from "./ids.js";
 
 const t = schema.tasks;
-export const FINISHED = ["succeeded", "failed", "cancelled"] as const;
 /** Three R2 keys a task may have; R2 deletes at most 1,000 keys per call. */
 const PAGE = 300;
 
@@ -33,7 +33,7 @@ export async function deleteTasks(env: { DB: D1Database; FILES: R2Bucket }, task
   await env.FILES.delete(tasks.flatMap(keysOf));
   const db = openDb(env.DB);
   const [first, ...rest] = tasks.map((r) =>
-    db.delete(t).where(and(eq(t.tenantId, r.tenantId), eq(t.id, r.id), inArray(t.status, [...FINISHED]), ne(t.type, "batch"))),
+    db.delete(t).where(and(eq(t.tenantId, r.tenantId), eq(t.id, r.id), inArray(t.status, [...TERMINAL]), ne(t.type, "batch"))),
   );
   await db.batch([first!, ...rest, ...audit.map((e) => auditInsert(db, e))]);
 }
@@ -45,7 +45,7 @@ export async function sweepOldTasks(env: { DB: D1Database; FILES: R2Bucket }, lo
     const rows = await openDb(env.DB)
       .select({ tenantId: t.tenantId, id: t.id })
       .from(t)
-      .where(and(inArray(t.status, [...FINISHED]), lt(t.updatedAt, now - retentionMs), ne(t.type, "batch")))
+      .where(and(inArray(t.status, [...TERMINAL]), lt(t.updatedAt, now - retentionMs), ne(t.type, "batch")))
       .orderBy(t.updatedAt)
       .limit(Math.min(PAGE, maxTasks - swept));
     if (!rows.length) break;

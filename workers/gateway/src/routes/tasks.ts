@@ -12,9 +12,9 @@ import { cancelBatch, getBatch } from "../../../../lib/heavy/batches.js";
 import { publishTask } from "../../../../lib/heavy/events.js";
 import { findFile, getFile } from "../../../../lib/heavy/files.js";
 import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
-import { deleteTasks, FINISHED } from "../../../../lib/heavy/task-retention.js";
+import { deleteTasks } from "../../../../lib/heavy/task-retention.js";
 import { cancelTask, enqueueTask, getTask, toTaskObject } from "../../../../lib/heavy/tasks.js";
-import { CreateTaskSchema, ErrorBodySchema, ListTasksQuerySchema, TaskObjectSchema } from "../../../../lib/protocol/index.js";
+import { CreateTaskSchema, ErrorBodySchema, ListTasksQuerySchema, TaskObjectSchema, TERMINAL } from "../../../../lib/protocol/index.js";
 import type { Logger } from "../../../../lib/log.js";
 import type { GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
@@ -160,7 +160,7 @@ tasks.openapi(remove, async (c) => {
   if (row.type === "batch") {
     throw conflict(`Task ${row.id} runs batch ${(row.params as { batchId: string }).batchId}; it ends with its batch, whose files you can delete.`, "task_is_batch");
   }
-  if (!(FINISHED as readonly string[]).includes(row.status)) throw conflict(`Task ${row.id} is ${row.status}; cancel it before deleting it.`, "task_not_finished");
+  if (!TERMINAL.includes(row.status)) throw conflict(`Task ${row.id} is ${row.status}; cancel it before deleting it.`, "task_not_finished");
   await deleteTasks(c.env, [row], [byKey(c, "task.delete", row.id, { type: row.type, status: row.status })]);
   return c.json({ id: row.id, object: "task.deleted" as const, deleted: true as const }, 200);
 });

@@ -128,9 +128,16 @@ export const FileObjectSchema = z.object({
 });
 
 /** OpenAI's expiration policy of a file (`expires_after`) or of a batch's output (`output_expires_after`). */
+/** OpenAI's bounds of `expires_after.seconds`: an hour to 30 days. */
+export const EXPIRES_AFTER_S = { min: 3600, max: 2_592_000 } as const;
+
 export const ExpiresAfterSchema = z.object({
   anchor: z.literal("created_at", { error: "anchor must be created_at" }),
-  seconds: z.coerce.number().int().min(3600, "at least 3600 seconds (1 hour)").max(2_592_000, "at most 2592000 seconds (30 days)"),
+  seconds: z.coerce
+    .number()
+    .int()
+    .min(EXPIRES_AFTER_S.min, `at least ${EXPIRES_AFTER_S.min} seconds (1 hour)`)
+    .max(EXPIRES_AFTER_S.max, `at most ${EXPIRES_AFTER_S.max} seconds (30 days)`),
 });
 export type FileObject = z.infer<typeof FileObjectSchema>;
 

@@ -14,7 +14,7 @@ import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
 import { attachment } from "../../../../lib/http/content-disposition.js";
 import { boundaryOf, MultipartError, readMultipart } from "../../../../lib/http/multipart.js";
-import { ExpiresAfterSchema, FileObjectSchema, ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
+import { EXPIRES_AFTER_S, ExpiresAfterSchema, FileObjectSchema, ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
@@ -38,7 +38,7 @@ const UPLOAD_FORM = {
     file: { type: "string" as const, format: "binary", description: "The file; at most CIO_FILES_MAX_BYTES" },
     purpose: { type: "string" as const, enum: [...UPLOAD_PURPOSES] },
     "expires_after[anchor]": { type: "string" as const, enum: ["created_at"] },
-    "expires_after[seconds]": { type: "integer" as const, minimum: 3600, maximum: 2_592_000 },
+    "expires_after[seconds]": { type: "integer" as const, minimum: EXPIRES_AFTER_S.min, maximum: EXPIRES_AFTER_S.max },
   },
 };
 

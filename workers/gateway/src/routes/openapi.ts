@@ -6,8 +6,15 @@ export const json = <T>(schema: T) => ({ content: { "application/json": { schema
 export const errorBody = (description: string) => ({ description, ...json(ErrorBodySchema) });
 export const bearer = [{ bearer: [] }];
 
-/** The head of a route declaration behind an API key: spread into createRoute with its request and responses. */
-export const keyRoute = <M extends "get" | "post" | "delete">(method: M, path: string, summary: string) => ({ method, path, summary, security: bearer });
+type Method = "get" | "post" | "put" | "patch" | "delete";
+/** The head of a route declaration: spread into createRoute with its request and responses. */
+const routeHead =
+  (security: { [scheme: string]: string[] }[]) =>
+  <M extends Method>(method: M, path: string, summary: string) => ({ method, path, summary, security });
+/** Behind an API key. */
+export const keyRoute = routeHead(bearer);
+/** Behind CIO_ADMIN_TOKEN. */
+export const adminRoute = routeHead([{ admin: [] }]);
 
 /** OpenAI's list envelope (lib/db/pages.ts listOf) around a page of items. */
 export const PageSchema = <T extends z.ZodType>(item: T) =>

@@ -4,16 +4,13 @@ import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { openDb, schema } from "../../../../../lib/db/index.js";
 import type { AuditEntry } from "../../../../../d1-migrations/schema/usage.js";
 import { router } from "../../validation.js";
-import { json } from "../openapi.js";
+import { adminRoute, json } from "../openapi.js";
 import { AuditEntrySchema, AuditQuerySchema } from "./schemas.js";
 
 const a = schema.auditLog;
 
 const route = createRoute({
-  method: "get",
-  path: "/admin/audit",
-  summary: "The audit log, newest first: every admin change (tenants, keys, runner tokens, tools), and each tenant's deletions (files, tasks, sessions) and council decisions with the key that made them",
-  security: [{ admin: [] }],
+  ...adminRoute("get", "/admin/audit", "The audit log, newest first: every admin change (tenants, keys, runner tokens, tools), and each tenant's deletions (files, tasks, sessions) and council decisions with the key that made them"),
   request: { query: AuditQuerySchema },
   responses: {
     200: { description: "A page of entries; pass the last id as `after` for the next", ...json(z.object({ object: z.literal("list"), data: z.array(AuditEntrySchema), has_more: z.boolean() })) },

@@ -11,9 +11,7 @@ import { auditRow } from "./audit.js";
 import { closeSessionSockets } from "./session-sockets.js";
 import { getTenant } from "./tenants.js";
 import { ChildParam, IdParam, KeyCreateSchema, KeySchema, RunnerTokenCreateSchema, RunnerTokenSchema, listOf } from "./schemas.js";
-import { json } from "../openapi.js";
-
-const security = [{ admin: [] }];
+import { adminRoute, json } from "../openapi.js";
 
 /** A new secret: shown once, stored only as its SHA-256, recognisable by its first characters. */
 async function issue(prefix: string) {
@@ -46,12 +44,11 @@ const tokenView = (t: RunnerToken, token?: string) => ({
   ...(token && { token }),
 });
 
-const route = <M extends "get" | "post" | "delete">(method: M, path: string, summary: string) => ({ method, path, summary, security });
 
 export const credentials = router()
   .openapi(
     createRoute({
-      ...route("post", "/admin/tenants/{id}/keys", "Create an API key (the key is shown only in this answer)"),
+      ...adminRoute("post", "/admin/tenants/{id}/keys", "Create an API key (the key is shown only in this answer)"),
       request: { params: IdParam, body: { required: true, ...json(KeyCreateSchema) } },
       responses: { 201: { description: "The key", ...json(KeySchema) } },
     }),
@@ -68,7 +65,7 @@ export const credentials = router()
   )
   .openapi(
     createRoute({
-      ...route("get", "/admin/tenants/{id}/keys", "List a tenant's API keys"),
+      ...adminRoute("get", "/admin/tenants/{id}/keys", "List a tenant's API keys"),
       request: { params: IdParam },
       responses: { 200: { description: "Keys (never the secrets)", ...json(listOf(KeySchema)) } },
     }),
@@ -82,7 +79,7 @@ export const credentials = router()
   )
   .openapi(
     createRoute({
-      ...route("delete", "/admin/tenants/{id}/keys/{childId}", "Revoke an API key"),
+      ...adminRoute("delete", "/admin/tenants/{id}/keys/{childId}", "Revoke an API key"),
       request: { params: ChildParam },
       responses: { 200: { description: "The revoked key", ...json(KeySchema) } },
     }),
@@ -105,7 +102,7 @@ export const credentials = router()
   )
   .openapi(
     createRoute({
-      ...route("post", "/admin/tenants/{id}/runner-tokens", "Create a runner token bound to one runner name"),
+      ...adminRoute("post", "/admin/tenants/{id}/runner-tokens", "Create a runner token bound to one runner name"),
       request: { params: IdParam, body: { required: true, ...json(RunnerTokenCreateSchema) } },
       responses: { 201: { description: "The token", ...json(RunnerTokenSchema) } },
     }),
@@ -122,7 +119,7 @@ export const credentials = router()
   )
   .openapi(
     createRoute({
-      ...route("get", "/admin/tenants/{id}/runner-tokens", "List a tenant's runner tokens"),
+      ...adminRoute("get", "/admin/tenants/{id}/runner-tokens", "List a tenant's runner tokens"),
       request: { params: IdParam },
       responses: { 200: { description: "Tokens (never the secrets)", ...json(listOf(RunnerTokenSchema)) } },
     }),
@@ -136,7 +133,7 @@ export const credentials = router()
   )
   .openapi(
     createRoute({
-      ...route("delete", "/admin/tenants/{id}/runner-tokens/{childId}", "Revoke a runner token"),
+      ...adminRoute("delete", "/admin/tenants/{id}/runner-tokens/{childId}", "Revoke a runner token"),
       request: { params: ChildParam },
       responses: { 200: { description: "The revoked token", ...json(RunnerTokenSchema) } },
     }),

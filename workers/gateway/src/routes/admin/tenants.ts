@@ -10,7 +10,7 @@ import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
 import { closeSessionSockets } from "./session-sockets.js";
 import { IdParam, TenantCreateSchema, TenantPatchSchema, TenantSchema, listOf } from "./schemas.js";
-import { json } from "../openapi.js";
+import { adminRoute, json } from "../openapi.js";
 import { USAGE_DESCRIPTION } from "../usage.js";
 
 export const tenantView = (t: Tenant) => ({
@@ -31,42 +31,27 @@ export async function getTenant(db: Db, id: string): Promise<Tenant> {
 }
 
 const create = createRoute({
-  method: "post",
-  path: "/admin/tenants",
-  summary: "Create a tenant",
-  security: [{ admin: [] }],
+  ...adminRoute("post", "/admin/tenants", "Create a tenant"),
   request: { body: { required: true, ...json(TenantCreateSchema) } },
   responses: { 201: { description: "The tenant", ...json(TenantSchema) } },
 });
 const list = createRoute({
-  method: "get",
-  path: "/admin/tenants",
-  summary: "List tenants",
-  security: [{ admin: [] }],
+  ...adminRoute("get", "/admin/tenants", "List tenants"),
   responses: { 200: { description: "Tenants, newest first", ...json(listOf(TenantSchema)) } },
 });
 const get = createRoute({
-  method: "get",
-  path: "/admin/tenants/{id}",
-  summary: "Get a tenant",
-  security: [{ admin: [] }],
+  ...adminRoute("get", "/admin/tenants/{id}", "Get a tenant"),
   request: { params: IdParam },
   responses: { 200: { description: "The tenant", ...json(TenantSchema) } },
 });
 const patch = createRoute({
-  method: "patch",
-  path: "/admin/tenants/{id}",
-  summary: "Change a tenant's name, status or limits",
-  security: [{ admin: [] }],
+  ...adminRoute("patch", "/admin/tenants/{id}", "Change a tenant's name, status or limits"),
   request: { params: IdParam, body: { required: true, ...json(TenantPatchSchema) } },
   responses: { 200: { description: "The tenant", ...json(TenantSchema) } },
 });
 
 const usage = createRoute({
-  method: "get",
-  path: "/admin/tenants/{id}/usage",
-  summary: "A tenant's token usage per day and model, with its daily budget",
-  security: [{ admin: [] }],
+  ...adminRoute("get", "/admin/tenants/{id}/usage", "A tenant's token usage per day and model, with its daily budget"),
   request: { params: IdParam, query: UsageQuerySchema },
   responses: { 200: { description: USAGE_DESCRIPTION, ...json(UsageReportSchema) } },
 });

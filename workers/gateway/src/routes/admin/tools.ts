@@ -16,7 +16,7 @@ import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
 import { listOf } from "./schemas.js";
 import { getTenant } from "./tenants.js";
-import { json } from "../openapi.js";
+import { adminRoute, json } from "../openapi.js";
 
 const ToolSchema = z
   .object({ name: z.string(), object: z.literal("tool"), transport: z.string(), target: z.string(), enabled: z.boolean(), public: z.boolean(), version: z.string(), description: z.string() })
@@ -46,26 +46,19 @@ function checkUrl(url: string) {
   if (u.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) throw badRequest("Tool URLs must use https (plain http only for localhost).", "url");
 }
 
-const sec = [{ admin: [] }];
-const list = createRoute({ method: "get", path: "/admin/tools", summary: "List the tool registry", security: sec, responses: { 200: { description: "Tools by name", ...json(listOf(ToolSchema)) } } });
+const list = createRoute({ ...adminRoute("get", "/admin/tools", "List the tool registry"), responses: { 200: { description: "Tools by name", ...json(listOf(ToolSchema)) } } });
 const create = createRoute({
-  method: "post",
-  path: "/admin/tools",
-  summary: "Register (or update) an HTTPS tool",
-  security: sec,
+  ...adminRoute("post", "/admin/tools", "Register (or update) an HTTPS tool"),
   request: { body: { required: true, ...json(ToolCreateSchema) } },
   responses: { 201: { description: "The tool", ...json(ToolSchema) } },
 });
 const patch = createRoute({
-  method: "patch",
-  path: "/admin/tools/{name}",
-  summary: "Switch a tool on or off, or make it public or private",
-  security: sec,
+  ...adminRoute("patch", "/admin/tools/{name}", "Switch a tool on or off, or make it public or private"),
   request: { params: NameParam, body: { required: true, ...json(ToolPatchSchema) } },
   responses: { 200: { description: "The tool", ...json(ToolSchema) } },
 });
-const grant = createRoute({ method: "put", path: "/admin/tenants/{id}/tools/{name}", summary: "Allow a tenant a private tool", security: sec, request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
-const revoke = createRoute({ method: "delete", path: "/admin/tenants/{id}/tools/{name}", summary: "Withdraw a private tool from a tenant", security: sec, request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
+const grant = createRoute({ ...adminRoute("put", "/admin/tenants/{id}/tools/{name}", "Allow a tenant a private tool"), request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
+const revoke = createRoute({ ...adminRoute("delete", "/admin/tenants/{id}/tools/{name}", "Withdraw a private tool from a tenant"), request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
 
 export const tools = router()
   .openapi(list, async (c) => {

@@ -8,6 +8,7 @@
 import { and, eq } from "drizzle-orm";
 import { openDb, schema } from "../db/index.js";
 import type { Logger } from "../log.js";
+import { sweepPages } from "./sweep.js";
 
 const f = schema.files;
 /** R2 deletes at most 1,000 keys per call; D1 batches stay well within their limits at this size. */
@@ -42,17 +43,12 @@ async function expiredNotInUse(d1: D1Database, now: number, limit: number) {
 }
 
 export async function sweepExpiredFiles(env: { DB: D1Database; FILES: R2Bucket }, log: Logger, maxFiles: number, now = Date.now()): Promise<number> {
-  let swept = 0;
-  while (swept < maxFiles) {
-    const rows = await expiredNotInUse(env.DB, now, Math.min(PAGE, maxFiles - swept));
-    if (!rows.length) break;
+  const swept = await sweepPages(maxFiles, PAGE, (limit) => expiredNotInUse(env.DB, now, limit), async (rows) => {
     await env.FILES.delete(rows.map((r) => r.r2Key));
     const db = openDb(env.DB);
     const [first, ...rest] = rows.map((r) => db.delete(f).where(and(eq(f.tenantId, r.tenantId), eq(f.id, r.id))));
     await db.batch([first!, ...rest]);
-    swept += rows.length;
-    if (rows.length < PAGE) break;
-  }
+  });
   if (swept) log.info("expired files deleted", { files: swept });
   return swept;
 }

@@ -11,6 +11,7 @@ import { openDb, schema } from "../db/index.js";
 import type { Logger } from "../log.js";
 import { TERMINAL } from "../protocol/heavy.js";
 import { r2Keys } from "./ids.js";
+import { sweepPages } from "./sweep.js";
 
 const t = schema.tasks;
 /** Three R2 keys a task may have; R2 deletes at most 1,000 keys per call. */
@@ -40,19 +41,14 @@ export async function deleteTasks(env: { DB: D1Database; FILES: R2Bucket }, task
 
 /** Tasks finished (last changed) before `now - retentionMs`, oldest first, up to `maxTasks` per run. */
 export async function sweepOldTasks(env: { DB: D1Database; FILES: R2Bucket }, log: Logger, retentionMs: number, maxTasks: number, now = Date.now()): Promise<number> {
-  let swept = 0;
-  while (swept < maxTasks) {
-    const rows = await openDb(env.DB)
+  const due = (limit: number) =>
+    openDb(env.DB)
       .select({ tenantId: t.tenantId, id: t.id })
       .from(t)
       .where(and(inArray(t.status, [...TERMINAL]), lt(t.updatedAt, now - retentionMs), ne(t.type, "batch")))
       .orderBy(t.updatedAt)
-      .limit(Math.min(PAGE, maxTasks - swept));
-    if (!rows.length) break;
-    await deleteTasks(env, rows);
-    swept += rows.length;
-    if (rows.length < PAGE) break;
-  }
+      .limit(limit);
+  const swept = await sweepPages(maxTasks, PAGE, due, (rows) => deleteTasks(env, rows));
   if (swept) log.info("tasks past their retention deleted", { tasks: swept });
   return swept;
 }

@@ -26,12 +26,15 @@ export const UsageQuerySchema = z
     /** Only this model's rows. */
     model: z.string().min(1).max(256).optional(),
   })
-  .refine((q) => days(q).start <= days(q).end, { message: "start_date is after end_date", path: ["start_date"] })
-  .refine((q) => !(daysBetween(days(q).start, days(q).end) >= MAX_DAYS), { message: `at most ${MAX_DAYS} days per report`, path: ["start_date"] });
+  .superRefine((q, ctx) => {
+    // The object's checks run even when a field's failed: the range is checked once both dates are valid.
+    if (![q.start_date, q.end_date].every((d) => d === undefined || isDay(d))) return;
+    const { start, end } = reportDays(q, Date.now());
+    if (start > end) ctx.addIssue({ code: "custom", message: "start_date is after end_date", path: ["start_date"] });
+    else if (daysBetween(start, end) >= MAX_DAYS) ctx.addIssue({ code: "custom", message: `at most ${MAX_DAYS} days per report`, path: ["start_date"] });
+  });
 export type UsageQuery = z.infer<typeof UsageQuerySchema>;
 
-/** The range, once both dates are valid (the object's checks run even when a field's failed: they then pass). */
-const days = (q: DayRange) => ([q.start_date, q.end_date].every((d) => d === undefined || isDay(d)) ? reportDays(q, Date.now()) : { start: "", end: "" });
 const daysBetween = (a: string, b: string) => (Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY_MS;
 
 /** The report's days: today (UTC, at `now`) is the default end, a week the default span. */

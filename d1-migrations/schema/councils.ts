@@ -144,7 +144,7 @@ export const paperOrders = sqliteTable(
     side: text("side").notNull(),
     qty: real("qty").notNull(),
     price: real("price").notNull(),
-    status: text("status").notNull(), // "filled" | "rejected"
+    status: text("status").notNull(), // "filled" | "rejected" | "failed" (given up after its step kept failing)
     reason: text("reason"),
     realizedPnl: real("realized_pnl").notNull().default(0),
     day: text("day").notNull(),

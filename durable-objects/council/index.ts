@@ -35,6 +35,7 @@ import { councilSettings, type CouncilSettings } from "./settings.js";
 import { isSettled, viewOf, type CouncilState } from "./state.js";
 import { gatherEvidence } from "./trading/evidence.js";
 import { orderPaper } from "./trading/order-step.js";
+import { failPaperOrder } from "./trading/paper.js";
 import { applyOutcome } from "./weights.js";
 
 const STATE = "state";
@@ -258,9 +259,23 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       const running = saved.status === "running";
       giveUp(saved, failures, err);
       if (running) await recordStatus(this.env.DB, saved);
+      if (saved.paperOrder?.status === "failed") await this.recordFailedOrder(saved, log);
       await this.save(saved);
       return 0; // the next step tells the session, or finds nothing owed
     });
+  }
+
+  /**
+   * The paper book shows the order given up too (D1 may take it though the step's writes failed). A book
+   * that cannot is logged: the council's own view still says why there is no order.
+   */
+  private async recordFailedOrder(s: CouncilState, log: Logger) {
+    const o = s.paperOrder as { side: string; price: number; reason: string };
+    try {
+      s.paperOrder = { ...(await failPaperOrder(this.env.DB, { tenantId: s.tenantId, councilId: s.id, symbol: s.symbol!, side: o.side, price: o.price }, o.reason)) };
+    } catch (err) {
+      log.error("the paper order given up could not be recorded in the paper book", { councilId: s.id, err });
+    }
   }
 
   private model(s: CouncilState, log: Logger): CouncilModel {

@@ -18,7 +18,7 @@ export interface PaperOrderView {
   side: string;
   qty: number;
   price: number;
-  status: "filled" | "rejected" | "none";
+  status: "filled" | "rejected" | "failed" | "none";
   reason: string | null;
   realized_pnl: number;
 }
@@ -116,6 +116,17 @@ const sellStatement = (d1: D1Database, o: OrderIntent, fill: Fill) =>
 export async function rejectPaperOrder(d1: D1Database, o: OrderIntent, reason: string): Promise<PaperOrderView> {
   await insertOrder(d1, o, 0, "rejected", reason, 0, utcDay());
   return view(o, 0, "rejected", reason, 0);
+}
+
+/**
+ * An order the council gave up placing (its step kept throwing), recorded as failed so the paper book shows
+ * it. Written only where no row is yet: one that a lost reply had written already is the order, and is read.
+ */
+export async function failPaperOrder(d1: D1Database, o: OrderIntent, reason: string): Promise<PaperOrderView> {
+  await insertOrder(d1, o, 0, "failed", reason, 0, utcDay());
+  const row = await openDb(d1).select().from(paperOrders).where(and(eq(paperOrders.tenantId, o.tenantId), eq(paperOrders.councilId, o.councilId))).get();
+  if (!row) throw new Error(`the failed paper order of council ${o.councilId} was not recorded`);
+  return view(o, row.qty, row.status as PaperOrderView["status"], row.reason, row.realizedPnl, row.side, row.price);
 }
 
 type Plan = { qty: number } | { reject: string };

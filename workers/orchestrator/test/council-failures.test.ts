@@ -6,12 +6,13 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { councilStub } from "../src/councils/rpc.js";
-import { create, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+import { TRADING_ASSISTANTS } from "../../../durable-objects/council/trading/preset.js";
+import { create, ctx, orch, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
 const duo = [persona("alpha"), persona("beta")];
 
-/** The object's D1, refusing every batch that writes positions: a round D1 will never record. */
-function refusingPositions(db: D1Database): D1Database {
+/** The object's D1, refusing every batch with a statement on `table` (council_positions: a round D1 will never record). */
+function refusing(db: D1Database, table: string): D1Database {
   const refused = new WeakSet<object>();
   const marked = (st: D1PreparedStatement): D1PreparedStatement => {
     const p = new Proxy(st, { get: (o, k) => (k === "bind" ? (...args: unknown[]) => marked(o.bind(...args)) : bound(o, k)) });
@@ -20,7 +21,7 @@ function refusingPositions(db: D1Database): D1Database {
   };
   return new Proxy(db, {
     get: (o, k) => {
-      if (k === "prepare") return (sql: string) => (sql.includes("council_positions") ? marked(o.prepare(sql)) : o.prepare(sql));
+      if (k === "prepare") return (sql: string) => (sql.includes(table) ? marked(o.prepare(sql)) : o.prepare(sql));
       if (k === "batch") return (stmts: D1PreparedStatement[]) => (stmts.some((s) => refused.has(s)) ? Promise.reject(new Error("D1_ERROR: refused by the test")) : o.batch(stmts));
       return bound(o, k);
     },
@@ -59,7 +60,7 @@ describe("council steps that fail", () => {
     const t = await tenant();
     const id = "never-recorded";
     const session = fakeSession(() => false);
-    await patchEnv(t, id, ({ DB }) => ({ DB: refusingPositions(DB), SESSIONS: session.SESSIONS, CIO_COUNCIL_STEP_ATTEMPTS: "2" }));
+    await patchEnv(t, id, ({ DB }) => ({ DB: refusing(DB, "council_positions"), SESSIONS: session.SESSIONS, CIO_COUNCIL_STEP_ATTEMPTS: "2" }));
     const question = scripted("Recorded?", [when("alpha", null, says("YES")), when("beta", null, says("YES"))]);
     await create(t, { id, question, assistants: duo, options: ["YES", "NO"], max_rounds: 1, session_id: "sess-1" });
     const c = await settled(t, id, 10_000);
@@ -96,5 +97,20 @@ describe("council steps that fail", () => {
     await expect.poll(() => alarmOf(t, id), { timeout: 5_000 }).toBeNull();
     expect(await runDurableObjectAlarm(councilStub(env as never, t, id))).toBe(false);
     expect((await settled(t, id)).status).toBe("awaiting_human"); // the escalation stands; only its notice was lost
+  });
+
+  it("a paper order that cannot be placed is given up, and the paper book shows it failed, beside the decision", async () => {
+    const t = await tenant();
+    const id = "order-refused";
+    // The order and position move in one batch, which D1 refuses; a lone insert of the order row it takes.
+    await patchEnv(t, id, ({ DB }) => ({ DB: refusing(DB, "paper_positions"), CIO_COUNCIL_STEP_ATTEMPTS: "2" }));
+    const question = scripted("Trade it, refused?", TRADING_ASSISTANTS.map((a) => when(a.id, null, says("BUY"))));
+    await create(t, { id, question, preset: "trading", symbol: "BTCUSDT" });
+    const c = await settled(t, id, 20_000, (v) => v.paper_order != null);
+    const failed = { council_id: id, side: "BUY", qty: 0, status: "failed", reason: expect.stringMatching(/^not placed \(2 tries\): .*refused by the test/) };
+    expect(c).toMatchObject({ status: "consensus", decision: { option: "BUY" }, paper_order: failed });
+    const book = await orch().trading({ ...ctx(t), action: "positions" });
+    expect(book).toMatchObject({ kind: "ok", body: { positions: [], orders: [{ ...failed, reason: (c.paper_order as { reason: string }).reason }] } });
+    await expect.poll(() => alarmOf(t, id), { timeout: 5_000 }).toBeNull();
   });
 });

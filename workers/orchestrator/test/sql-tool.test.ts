@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runnerHubName, stubFor } from "../../../lib/do-names.js";
+import { limiterStub, runnerHubName, stubFor } from "../../../lib/do-names.js";
 import { queryResultKey, RUNNER_IDENTITY_HEADERS } from "../../../lib/protocol/runner-hub.js";
 import type { ToolResult } from "../../../lib/protocol/tool.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
+import { eventually } from "../../../test/support/eventually.js";
 import { FakeRunner } from "../../../test/support/fake-runner.js";
 import type { OrchestratorEnv } from "../src/env.js";
 import { sqlTool } from "../src/tools/sql/index.js";
@@ -70,6 +71,16 @@ describe("the sql tool", () => {
     expect(lines[0]).toEqual({ columns: [{ name: "region", type: "text" }, { name: "total", type: "numeric" }] });
     expect(lines[45]).toEqual(["r44", 44]);
     expect(lines[46]).toMatchObject({ done: { rowCount: 45, truncated: false } });
+  });
+
+  it("books the tokens of the model call that wrote the query to the tenant, as its chats are", async () => {
+    const { tenant, runner } = await connected();
+    const usage = { prompt_tokens: 1_000, completion_tokens: 20, total_tokens: 1_020 };
+    const pending = run(withModel, tenant, { question: withDirective("sales by region", { text: '{"sql": "SELECT region FROM sales"}', usage }) });
+    runner.answer(await runner.query(), [[["north"]]]);
+    expect((await pending).ok).toBe(true);
+    const tokensToday = () => limiterStub(baseEnv.RATE_LIMITER, tenant).snapshot("k").then((s) => s.tokensToday);
+    expect(await eventually(tokensToday, (n) => n !== 0)).toBe(usage.total_tokens);
   });
 
   it("runs a named query without asking the model", async () => {

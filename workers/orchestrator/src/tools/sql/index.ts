@@ -7,11 +7,14 @@
 import { z } from "zod";
 import { Logger } from "../../../../../lib/log.js";
 import { toolFail, toolOk, type ToolInput, type ToolResult } from "../../../../../lib/protocol/tool.js";
+import type { Usage } from "../../../../../lib/protocol/index.js";
 import { SqlScalarSchema } from "../../../../../lib/protocol/runner.js";
 import type { HubQueryResult, RunnerStatus } from "../../../../../lib/protocol/runner-hub.js";
 import type { OrchestratorEnv } from "../../env.js";
 import { providerName, selectProvider } from "../../providers/select.js";
 import { orchestratorSettings } from "../../settings.js";
+import { settleCall } from "../../usage.js";
+import { usageOf } from "../../wire.js";
 import type { LocalTool } from "../local-tool.js";
 import { hubOf, pickRunner } from "./pick-runner.js";
 import { matchNamed, parsePlan, type Plan } from "./plan.js";
@@ -97,9 +100,16 @@ async function planQuery(env: OrchestratorEnv, input: ToolInput, runner: RunnerS
   const provider = selectProvider(env, s, log, { manifests: new Map(), quality: () => 1, minScore: Infinity });
   const signal = AbortSignal.timeout(Math.max(1000, input.deadline - Date.now()));
   let text = "";
+  let usage: Usage | undefined;
   const messages = sqlPrompt(runner, args.question, sqlToolSettings(env).CIO_SQL_SCHEMA_TABLES);
   for await (const e of provider.round({ messages, tools: [], requestId: input.requestId, signal, stream: false, params: { temperature: 0 } })) {
     if (e.type === "text") text += e.delta;
+    if (e.type === "usage") usage = e.usage;
   }
+  // The tenant pays for the query's writing like for its chats (the schema in the prompt is most of it);
+  // the answer is not held back for a booking that fails, which is logged.
+  await settleCall(env, input.tenantId, undefined, provider.model, usage ?? usageOf(messages.map((m) => m.content).join("\n"), text)).catch((err: unknown) =>
+    log.error("the sql tool's model usage could not be booked", { err, model: provider.model }),
+  );
   return parsePlan(text);
 }

@@ -68,6 +68,15 @@ const QueuedChatRequestSchema = ChatCompletionRequestSchema.refine((r) => r.sess
   path: ["session_id"],
 });
 
+/**
+ * The request as a task or batch line runs it: unstreamed, its answer stored whole. `stream_options` goes with
+ * `stream`: left on a request whose stream is turned off, the orchestrator refused it (as OpenAI would).
+ */
+export function unstreamed<T extends { stream?: boolean | null; stream_options?: unknown }>(body: T): Omit<T, "stream_options"> & { stream: false } {
+  const { stream_options: _, ...rest } = body;
+  return { ...rest, stream: false };
+}
+
 /** A session the task's progress events go to; it must be one of the tenant's (checked by the gateway). */
 const SessionIdRef = z.string().min(1).max(128).optional();
 

@@ -7,8 +7,8 @@ import { uploaded, waitFor } from "../../../test/support/heavy.js";
 import { toBatchObject, type BatchRow } from "../../../lib/heavy/batches.js";
 import type { GatewayEnv } from "../src/env.js";
 
-const line = (customId: string, content: string, model = "mock-model") =>
-  JSON.stringify({ custom_id: customId, method: "POST", url: "/v1/chat/completions", body: { model, messages: [{ role: "user", content }] } });
+const line = (customId: string, content: string, model = "mock-model", extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ custom_id: customId, method: "POST", url: "/v1/chat/completions", body: { model, messages: [{ role: "user", content }], ...extra } });
 const create = (headers: Record<string, string>, fileId: string) =>
   call("/v1/batches", { method: "POST", headers, body: JSON.stringify({ input_file_id: fileId, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { job: "test" } }) });
 const settled = (b: Record<string, any>) => ["completed", "failed", "cancelled", "expired"].includes(b.status);
@@ -24,7 +24,11 @@ const jsonl = async (headers: Record<string, string>, fileId: string) =>
 describe("batches API", { timeout: 90_000 }, () => {
   it("runs every request of the input file and writes OpenAI output and error files", async () => {
     const t = await newTenant();
-    const lines = Array.from({ length: 10 }, (_, i) => (i === 3 ? line("req-3", "bad", "no-such-model") : line(`req-${i}`, withDirective(`q${i}`, { text: `answer ${i}` }))));
+    // req-7 asked for a stream with its usage chunk: a batch line runs unstreamed, as OpenAI's do.
+    const streamed = { stream: true, stream_options: { include_usage: true } };
+    const lines = Array.from({ length: 10 }, (_, i) =>
+      i === 3 ? line("req-3", "bad", "no-such-model") : line(`req-${i}`, withDirective(`q${i}`, { text: `answer ${i}` }), "mock-model", i === 7 ? streamed : {}),
+    );
     const input = await uploaded(t.headers, "in.jsonl", lines.join("\n") + "\n", "batch");
     const res = await create(t.headers, input.id);
     expect(res.status).toBe(200);

@@ -34,14 +34,18 @@ describe("tasks API", { timeout: 90_000 }, () => {
     ]);
   });
 
-  it("runs a long text generation as a task with its completion stored", async () => {
+  it("runs a long text generation as a task with its completion stored, a request written to stream too", async () => {
     const t = await newTenant();
-    const res = await post(t.headers, { type: "chat_completion", params: { request: { model: "mock-model", messages: [{ role: "user", content: withDirective("write", { text: "A long essay." }) }] } } });
-    expect(res.status).toBe(202);
-    const done = await waitFor(t.headers, `/v1/tasks/${(await res.json<{ id: string }>()).id}`, finished);
-    expect(done).toMatchObject({ type: "chat_completion", status: "succeeded", summary: "A long essay." });
-    const completion = await (await call(done.result_url, { headers: t.headers })).json<Record<string, any>>();
-    expect(completion).toMatchObject({ object: "chat.completion", choices: [{ message: { content: "A long essay." } }] });
+    const messages = [{ role: "user", content: withDirective("write", { text: "A long essay." }) }];
+    // A task's answer is stored whole: a request that asked for a stream (and its usage chunk) runs unstreamed.
+    for (const extra of [{}, { stream: true, stream_options: { include_usage: true } }]) {
+      const res = await post(t.headers, { type: "chat_completion", params: { request: { model: "mock-model", messages, ...extra } } });
+      expect(res.status).toBe(202);
+      const done = await waitFor(t.headers, `/v1/tasks/${(await res.json<{ id: string }>()).id}`, finished);
+      expect(done).toMatchObject({ type: "chat_completion", status: "succeeded", summary: "A long essay." });
+      const completion = await (await call(done.result_url, { headers: t.headers })).json<Record<string, any>>();
+      expect(completion).toMatchObject({ object: "chat.completion", choices: [{ message: { content: "A long essay." } }], usage: { total_tokens: expect.any(Number) } });
+    }
   });
 
   it("fails a task whose model call is rejected, with the error", async () => {

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { publishTask } from "../../../../lib/heavy/events.js";
 import { r2Keys } from "../../../../lib/heavy/ids.js";
 import { ChatCompletionRequestSchema, type ChatCompletion, type ChatReply } from "../../../../lib/protocol/index.js";
+import { unstreamed } from "../../../../lib/protocol/heavy.js";
 import { AdmissionLimitsSchema } from "../../../../lib/protocol/session.js";
 import { JobFailure, type Job, type JobContext, type JobOutcome } from "../job.js";
 import { unclaim } from "../task-store.js";
@@ -56,7 +57,7 @@ export const chatCompletion: Job = async (ctx) => {
       requestId: task.requestId ?? task.id,
       tenantId: task.tenantId,
       keyId,
-      body: { ...body, stream: false },
+      body: unstreamed(body),
       leaseId,
     })) as unknown as ChatReply;
   } catch (err) {

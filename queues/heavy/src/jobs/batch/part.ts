@@ -9,7 +9,7 @@
  */
 import type { Logger } from "../../../../../lib/log.js";
 import { r2Keys } from "../../../../../lib/heavy/ids.js";
-import { BatchLineSchema, type HeavyMessage } from "../../../../../lib/protocol/heavy.js";
+import { BatchLineSchema, unstreamed, type HeavyMessage } from "../../../../../lib/protocol/heavy.js";
 import type { ChatReply } from "../../../../../lib/protocol/index.js";
 import type { HeavyEnv } from "../../env.js";
 import type { HeavySettings } from "../../settings.js";
@@ -155,7 +155,7 @@ async function runOne(env: HeavyEnv, batch: BatchRow, part: PartRow, i: number, 
   const requestId = newRequestId();
   let reply: ChatReply;
   try {
-    reply = (await env.ORCHESTRATOR.chat({ requestId, tenantId: batch.tenantId, keyId: batch.keyId, body: { ...line.body, stream: false }, leaseId: admission.leaseId })) as unknown as ChatReply;
+    reply = (await env.ORCHESTRATOR.chat({ requestId, tenantId: batch.tenantId, keyId: batch.keyId, body: unstreamed(line.body), leaseId: admission.leaseId })) as unknown as ChatReply;
   } catch (err) {
     await release(env, batch.tenantId, admission.leaseId).catch((e) => log.error("lease release failed", { err: e }));
     throw err;

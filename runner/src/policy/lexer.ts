@@ -105,8 +105,12 @@ function backslashEscapes(sql: string, i: number, dialect: Dialect): boolean {
   return dialect === "postgresql" && i > 0 && /[eE]/.test(sql[i - 1]!) && !/[A-Za-z0-9_]/.test(sql[i - 2] ?? " ");
 }
 
-/** MySQL starts a `--` comment only when whitespace or a control character follows (or the text ends). */
-const dashCommentEnds = (after: string | undefined) => after === undefined || /[\s\x00-\x1f]/.test(after);
+/**
+ * MySQL starts a `--` comment only when an ASCII space or control character follows (or the text ends). Not
+ * JavaScript's `\s`: a no-break or ideographic space after `--` is a comment to the parser, and to MySQL the
+ * start of a name, so the rest of the line ran unchecked.
+ */
+const dashCommentEnds = (after: string | undefined) => after === undefined || /[\x00-\x20\x7f]/.test(after);
 
 function quotedEnd(sql: string, start: number, quote: string, backslash: boolean, out: Lexed): number {
   const end = scanQuoted(sql, start, quote, backslash);

@@ -88,6 +88,9 @@ describe("text the policy's parser and the database would read differently", () 
     ["mssql", String.raw`SELECT '\' AS a, ssn AS x FROM hr.people --'`],
     ["mysql", "SELECT 1 --1, ssn AS x FROM hr.people"],
     ["mariadb", "SELECT 1 --1, LOAD_FILE('/etc/passwd') AS f"],
+    // A no-break or ideographic space is whitespace to JavaScript, not to MySQL: `--` and then a name.
+    ["mysql", "SELECT x --\u00a0, GET_LOCK('app_lock', 0) AS l, LOAD_FILE('/etc/passwd') AS f\nFROM (SELECT 1 AS x, 2 AS `\u00a0`) s"],
+    ["mariadb", "SELECT x --\u3000, ssn FROM hr.people\nFROM (SELECT 1 AS x) s"],
   ];
 
   it.each(cases)("%s: refuses %j, saying why", (kind, sql) => {

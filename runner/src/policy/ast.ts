@@ -101,3 +101,44 @@ export function fromTables(root: unknown): { schema: string | null; table: strin
   });
   return out;
 }
+
+/** A call in a FROM or JOIN item (a table-valued function), with its schema when it names one. */
+export interface FromCall {
+  schema: string | null;
+  name: string;
+  args: AstNode[];
+}
+
+/** Calls standing where a table stands: `FROM hr.people_fn()`, and what T-SQL's `FROM t (NOLOCK)` parses as. */
+export function fromCalls(root: unknown): FromCall[] {
+  const out: FromCall[] = [];
+  walk(root, (node) => {
+    if (!Array.isArray(node.from)) return;
+    for (const item of node.from) {
+      const call = isNode(item) && isNode(item.expr) ? item.expr : null;
+      if (!call || call.type !== "function") continue;
+      const name = isNode(call.name) && Array.isArray(call.name.name) ? text(call.name.name[call.name.name.length - 1]) : null;
+      if (!name) continue;
+      const schema = isNode(call.name) ? text(call.name.schema) : null;
+      const args = isNode(call.args) && Array.isArray(call.args.value) ? call.args.value.filter(isNode) : [];
+      out.push({ schema, name, args });
+    }
+  });
+  return out;
+}
+
+/**
+ * T-SQL's table hints, which it takes in parentheses after a table with no WITH (`FROM t (NOLOCK)`): the
+ * parser reads that as a call of `t`, so the table escaped the allow-list and a lock hint the lock check.
+ */
+const TSQL_TABLE_HINTS = new Set([
+  "FORCESCAN", "FORCESEEK", "HOLDLOCK", "NOEXPAND", "NOLOCK", "NOWAIT", "PAGLOCK", "READCOMMITTED", "READCOMMITTEDLOCK",
+  "READPAST", "READUNCOMMITTED", "REPEATABLEREAD", "ROWLOCK", "SERIALIZABLE", "SNAPSHOT", "TABLOCK", "TABLOCKX", "UPDLOCK", "XLOCK",
+]);
+
+/** The hint words of a FROM call that is really a T-SQL table with hints, or null when it is a call. */
+export function tsqlHintWords(call: FromCall): string[] | null {
+  if (!call.args.length) return null;
+  const words = call.args.map((a) => (a.type === "column_ref" && a.table === null ? text(a.column)?.toUpperCase() : undefined));
+  return words.every((w): w is string => w !== undefined && TSQL_TABLE_HINTS.has(w)) ? words : null;
+}

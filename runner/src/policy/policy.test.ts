@@ -37,6 +37,19 @@ describe("allow-lists", () => {
     expect(p.reason("SELECT * FROM information_schema.columns")).toMatch(/allow-list/);
     expect(p.reason("SELECT * FROM pg_stats")).toMatch(/allow-list/);
     expect(p.reason("SELECT (SELECT max(x) FROM private.t) FROM sales.orders")).toMatch(/private.t/);
+    // A schema's table-valued function reads that schema; a builtin's unqualified call is no table.
+    expect(p.reason("SELECT * FROM private.people_fn()")).toMatch(/table private.people_fn is not in this runner's allow-list/);
+    expect(p.reason("SELECT * FROM sales.orders o JOIN private.people_fn(1) f ON f.id = o.id")).toMatch(/private.people_fn/);
+    expect(p.reason("SELECT * FROM sales.orders, generate_series(1, 3) g")).toBeNull();
+  });
+
+  it("T-SQL: a table with its hints in parentheses (no WITH) is still a table, and a locking hint is refused", () => {
+    const mssql = new Policy(PolicyConfigSchema.parse({ allow: { schemas: ["dbo"] } }), "mssql", "dbo");
+    expect(mssql.reason("SELECT * FROM hr.secrets (NOLOCK)")).toMatch(/table hr.secrets is not in this runner's allow-list/);
+    expect(mssql.reason("SELECT * FROM dbo.orders o JOIN secrets (NOLOCK, READPAST) s ON s.id = o.id")).toBeNull();
+    expect(mssql.reason("SELECT * FROM dbo.orders (NOLOCK)")).toBeNull();
+    expect(mssql.reason("SELECT * FROM dbo.orders (TABLOCKX)")).toMatch(/locking table hints are not allowed/);
+    expect(mssql.reason("SELECT * FROM dbo.orders (UPDLOCK, NOLOCK)")).toMatch(/locking table hints are not allowed/);
   });
 
   it("filters the schema shown in hello", () => {

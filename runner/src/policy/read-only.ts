@@ -4,7 +4,7 @@
  * the lexer agrees it is one statement. Anything the parser cannot read is refused (fail closed); the lexer
  * then supplies a reason a person can act on.
  */
-import { functionName, parseStatements, walk, type AstNode } from "./ast.ts";
+import { fromCalls, functionName, parseStatements, tsqlHintWords, walk, type AstNode } from "./ast.ts";
 import { deniedFunction } from "./deny-list.ts";
 import type { Dialect } from "./dialect.ts";
 import { lex, statementCount, type Lexed } from "./lexer.ts";
@@ -33,7 +33,7 @@ export function checkReadOnly(sql: string, dialect: Dialect, extraDeny: readonly
   if (statements.length !== 1) return refuse(`multiple statements are not allowed (found ${statements.length})`);
   const stmt = statements[0]!;
   if (stmt.type !== "select") return refuse(notSelect(String(stmt.type)));
-  const inner = innerReason(stmt, dialect, extraDeny);
+  const inner = innerReason(stmt, dialect, extraDeny) ?? (dialect === "transactsql" ? tsqlHintReason(stmt) : null);
   return inner ? refuse(inner) : { ok: true, ast: stmt };
 }
 
@@ -91,6 +91,12 @@ function nodeReason(node: AstNode, dialect: Dialect, extraDeny: readonly string[
   if (node.table_hint && LOCK_HINTS.test(JSON.stringify(node.table_hint))) return "locking table hints are not allowed";
   const fn = functionName(node);
   return fn ? deniedFunction(dialect, fn, extraDeny) : null;
+}
+
+/** A locking hint in T-SQL's old form, `FROM t (TABLOCKX)`, which the parser reads as a call. */
+function tsqlHintReason(stmt: AstNode): string | null {
+  const locking = fromCalls(stmt).some((call) => tsqlHintWords(call)?.some((w) => LOCK_HINTS.test(w)));
+  return locking ? "locking table hints are not allowed" : null;
 }
 
 function notSelect(keyword: string): string {

@@ -5,7 +5,7 @@
  * searches pg_catalog before any schema, so an unqualified pg_stats is pg_catalog's, and is refused unless
  * pg_catalog is listed (taken as public's, it passed an allow-list of public and showed other schemas' data).
  */
-import { cteNames, fromTables, parserTableList } from "./ast.ts";
+import { cteNames, fromCalls, fromTables, parserTableList, tsqlHintWords } from "./ast.ts";
 import type { Dialect } from "./dialect.ts";
 
 export interface TableRef {
@@ -70,6 +70,11 @@ export function statisticsReason(refs: TableRef[], dialect: Dialect, masking: bo
 export function referencedTables(sql: string, dialect: Dialect, ast: unknown): TableRef[] {
   const ctes = cteNames(ast);
   const refs: TableRef[] = [...fromTables(ast)];
+  // A schema's table-valued function reads what its schema holds: the allow-list covers it as a table. An
+  // unqualified one (generate_series, unnest) is a builtin's name, except a T-SQL table with its hints.
+  for (const call of fromCalls(ast)) {
+    if (call.schema !== null || (dialect === "transactsql" && tsqlHintWords(call))) refs.push({ schema: call.schema, table: call.name });
+  }
   for (const entry of parserTableList(sql, dialect)) {
     const [, schema, table] = entry.split("::");
     if (table) refs.push({ schema: schema === "null" || !schema ? null : schema, table });

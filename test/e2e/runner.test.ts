@@ -113,6 +113,9 @@ describe.skipIf(skipPg)("runner with PostgreSQL through the stack", () => {
     expect(named.body).toMatchObject({ rows: [["north", 15], ["south", 7]] });
     const masked = await api("POST", "/v1/runners/pg-main/query", tenantKey, { sql: "SELECT name, email FROM customers" });
     expect(masked.body).toMatchObject({ rows: [["Ada", "****"]] });
+    // PostgreSQL answers c.to_jsonb as to_jsonb(c), the whole row with the masked email: refused before it runs.
+    const whole = await api("POST", "/v1/runners/pg-main/query", tenantKey, { sql: "SELECT c.to_jsonb FROM customers c" });
+    expect(whole.body).toMatchObject({ error: { code: "policy_denied", message: expect.stringContaining("whole row") } });
 
     const refused = await api("POST", "/v1/runners/pg-main/query", tenantKey, { sql: "DELETE FROM sales" });
     expect(refused.status).toBe(403);

@@ -5,6 +5,7 @@
  * is configured, whole-row references (`row_to_json(u)`, `t.*` inside an expression) are refused too.
  */
 import { columnName, isNode, walk, type AstNode } from "./ast.ts";
+import type { Dialect } from "./dialect.ts";
 
 export const MASK = "****";
 
@@ -12,20 +13,68 @@ export const MASK = "****";
 export const maskedNames = (entries: readonly string[]) =>
   new Set(entries.map((e) => e.split(".").pop()!.toLowerCase()));
 
-export function maskingReason(stmt: AstNode, masked: ReadonlySet<string>): string | null {
+export function maskingReason(stmt: AstNode, masked: ReadonlySet<string>, dialect: Dialect): string | null {
   if (masked.size === 0) return null;
   const allowed = topLevelPlainRefs(stmt, masked);
   const aliases = tableNames(stmt);
   let reason: string | null = null;
   walk(stmt, (node) => {
+    reason ??= joinedOnMasked(node, masked) ?? positionalMasked(node, masked);
     const col = columnName(node);
     if (reason || col === null || allowed.has(node)) return;
     if (masked.has(col)) reason = `column ${col} is masked: it may only be selected as is, not used in expressions`;
     else if (node.table === null && aliases.has(col)) reason = "whole-row references are not allowed while columns are masked";
+    else if (dialect === "postgresql" && typeof node.table === "string" && ROW_FUNCTIONS.has(col)) reason = functionalNotation(node.table, col);
   });
   reason ??= starInsideExpression(stmt);
   return reason;
 }
+
+/**
+ * PostgreSQL reads `c.f` as `f(c)` when `c` has no column `f` (its functional notation, casts included), so
+ * `SELECT c.to_jsonb FROM customers c` gave every column of the row, masked ones too. These names take a
+ * whole row; while columns are masked they are refused qualified (a column of that name may be written bare).
+ */
+const ROW_FUNCTIONS = new Set([
+  "to_json", "to_jsonb", "row_to_json", "json_build_array", "jsonb_build_array", "json_agg", "jsonb_agg", "array_agg",
+  "hstore", "concat", "quote_literal", "quote_nullable", "text", "varchar", "bpchar", "name", "citext", "json", "jsonb",
+]);
+const functionalNotation = (table: string, col: string) =>
+  `${table}.${col} may be ${col}(${table}), the whole row, in PostgreSQL: not allowed while columns are masked (write a column of that name unqualified)`;
+
+/** `JOIN … USING (ssn)` matches rows on the masked column: its values leak through a table of guesses. */
+function joinedOnMasked(node: AstNode, masked: ReadonlySet<string>): string | null {
+  if (!Array.isArray(node.using)) return null;
+  const col = node.using.map((u: unknown) => (isNode(u) && typeof u.value === "string" ? u.value.toLowerCase() : String(u))).find((c) => masked.has(c));
+  return col ? `column ${col} is masked: it may not be joined on (USING)` : null;
+}
+
+/**
+ * `ORDER BY 2`, `GROUP BY 2`, `DISTINCT ON (2)` name a select item by its place: one that is masked (or a
+ * star, which may hold one) is refused as its name is.
+ */
+function positionalMasked(node: AstNode, masked: ReadonlySet<string>): string | null {
+  if (node.type !== "select" || !Array.isArray(node.columns)) return null;
+  const items: unknown[] = node.columns;
+  const names = items.map((item) => (isNode(item) && isNode(item.expr) ? columnName(item.expr) : null));
+  // After a star no position is known: any may be a masked column.
+  const star = names.indexOf("*");
+  const groupBy = isNode(node.groupby) ? node.groupby.columns : node.groupby;
+  const distinct = isNode(node.distinct) ? node.distinct.columns : null;
+  for (const e of [node.orderby, groupBy, distinct].flatMap((l) => (Array.isArray(l) ? l : []))) {
+    const n = positionOf(e);
+    if (n === null) continue;
+    const name = names[n - 1] ?? null;
+    const unknown = star >= 0 && n > star;
+    if (unknown || (name !== null && masked.has(name))) return `column ${n} of the select list ${unknown ? "may be" : "is"} masked: it may not be sorted, grouped or made distinct on by position`;
+  }
+  return null;
+}
+
+const positionOf = (e: unknown): number | null => {
+  const n = isNode(e) && isNode(e.expr) ? e.expr : e;
+  return isNode(n) && n.type === "number" && typeof n.value === "number" ? n.value : null;
+};
 
 /** Output column positions whose name is masked. */
 export function maskIndexes(columns: readonly { name: string }[], masked: ReadonlySet<string>): number[] {

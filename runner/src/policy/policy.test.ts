@@ -84,6 +84,21 @@ describe("masking", () => {
     expect(p.reason("SELECT row_to_json(c) FROM customers c")).toMatch(/whole-row/);
     expect(p.reason("SELECT to_jsonb(c.*) FROM customers c")).toMatch(/star/);
   });
+
+  it("refuses what reaches a masked column in PostgreSQL's other spellings: c.f for f(c), USING, positions", () => {
+    expect(p.reason("SELECT c.to_jsonb FROM customers c")).toMatch(/c.to_jsonb may be to_jsonb\(c\), the whole row/);
+    expect(p.reason("SELECT c.id FROM customers c WHERE c.text LIKE '%123%'")).toMatch(/whole row/);
+    const guesses = "SELECT lpad(n::text, 4, '0') AS ssn, n AS v FROM generate_series(0, 9999) n";
+    expect(p.reason(`SELECT c.id, g.v FROM customers c JOIN (${guesses}) g USING (ssn)`)).toMatch(/column ssn is masked: it may not be joined on/);
+    expect(p.reason("SELECT id, ssn FROM customers ORDER BY 2")).toMatch(/column 2 of the select list is masked/);
+    expect(p.reason("SELECT DISTINCT ON (2) id, ssn FROM customers")).toMatch(/column 2 of the select list is masked/);
+    expect(p.reason("SELECT id, email FROM customers GROUP BY 1, 2")).toMatch(/column 2 of the select list is masked/);
+    expect(p.reason("SELECT * FROM customers ORDER BY 3")).toMatch(/may be masked/);
+    // What the masked column is not part of stays allowed.
+    expect(p.reason("SELECT id, ssn FROM customers ORDER BY 1")).toBeNull();
+    expect(p.reason("SELECT o.id FROM orders o JOIN regions r USING (region_id)")).toBeNull();
+    expect(new Policy(PolicyConfigSchema.parse({ maskColumns: ["ssn"] }), "mysql", "shop").reason("SELECT c.text FROM customers c")).toBeNull();
+  });
 });
 
 describe("text the policy's parser and the database would read differently", () => {

@@ -122,6 +122,28 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
     }
   }, 20_000);
 
+  it("a cancelled query that ended anyway leaves no connection for its late KILL QUERY to hit the next query on", async () => {
+    const d = new MysqlDriver(url, "mariadb", 1); // one connection: the next query would get the same one
+    const killed: number[] = [];
+    // The KILL held back, as one through a busy pool lands after the query it was for has ended.
+    (d as unknown as { kill: (id: number) => Promise<void> }).kill = async (id) => void killed.push(id);
+    const opts = (signal: AbortSignal) => ({ timeoutMs: 10_000, batchRows: 10, signal });
+    try {
+      const cancel = new AbortController();
+      const first = await d.open("SELECT 1", [], opts(cancel.signal));
+      cancel.abort();
+      while (await first.next()) continue;
+      await first.close();
+      const next = await d.open("SELECT CONNECTION_ID()", [], opts(new AbortController().signal));
+      const id = Number((await next.next())![0]![0]);
+      await next.close();
+      expect(killed).toHaveLength(1);
+      expect(id).not.toBe(killed[0]);
+    } finally {
+      await d.close();
+    }
+  });
+
   it("runs its sessions without NO_BACKSLASH_ESCAPES or ANSI_QUOTES, so the server reads quotes as the policy does", async () => {
     const d = new MysqlDriver(url, "mariadb", 1);
     try {

@@ -120,9 +120,11 @@ export class MysqlDriver implements Driver {
         if (state.closed) return;
         state.closed = true;
         detach();
-        if (!state.ended) {
+        // A cancel's KILL QUERY may still be on its way when the query ended anyway: a connection back in the
+        // pool would have it land on whichever query ran there next. Dropped, its thread id is never reused.
+        if (!state.ended || state.cancelled) {
           // Stopped early (truncated, cancelled, failed): stop the server's work and drop the connection.
-          await this.kill(conn.threadId);
+          if (!state.ended) await this.kill(conn.threadId);
           conn.destroy();
           return;
         }

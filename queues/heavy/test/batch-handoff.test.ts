@@ -129,6 +129,25 @@ describe("a batch whose steps are interrupted still ends", () => {
     expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "failed", errors: [expect.objectContaining({ code: "file_not_found" })] });
   });
 
+  it("a batch found invalid while its task's write failed has its task failed by the redelivery, not left running", async () => {
+    const tenantId = await newTenant();
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+    const task = await newTask(tenantId, "batch", { batchId });
+    const fileId = await putFile(tenantId, "in.jsonl", "{}\n", "batch");
+    await openDb(env.DB).insert(schema.batches).values({
+      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+    });
+    const [first] = await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, DB: d1FailingOnce(/^update "tasks" set "status" = \?, "error"/) });
+    expect(first!.acked).toBe(false);
+    expect((await batchRow(tenantId, batchId)).status).toBe("failed");
+    expect((await readTask(task.id)).status).toBe("running");
+
+    const [again] = await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 2 }]);
+    expect(again!.acked).toBe(true);
+    expect(await readTask(task.id)).toMatchObject({ status: "failed", error: { code: "invalid_batch" } });
+  });
+
   it("a batch cancelled while its file is validated queues no part and ends cancelled", async () => {
     const tenantId = await newTenant();
     const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;

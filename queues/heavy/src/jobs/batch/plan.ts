@@ -27,6 +27,13 @@ export const planBatch: Job = async (ctx) => {
   const batch = await readBatch(env.DB, task.tenantId, batchId);
   if (!batch) throw new JobFailure("batch_not_found", `No batch '${batchId}'.`);
   if (batch.status === "cancelling") return endCancelled(ctx, batchId);
+  // Failed by an earlier delivery whose task write then failed: the task ends as its batch did, instead of
+  // being acknowledged as pending and left running for good.
+  if (batch.status === "failed") {
+    const first = batch.errors?.[0];
+    if (first?.code === "file_not_found") throw new JobFailure(first.code, first.message);
+    throw new JobFailure("invalid_batch", `The batch input is invalid: ${first?.message ?? "see the batch's errors"}`);
+  }
   if (batch.status !== "validating") {
     await resendQueued(ctx, batch);
     return "pending";

@@ -191,6 +191,31 @@ describe("a batch whose steps are interrupted still ends", () => {
     expect((row.errors ?? []).map((e) => e.code)).toEqual(["too_many_requests"]);
   });
 
+  it("stops reading a file at the first request past the limit: the rest is never read (nor its ids held)", async () => {
+    const tenantId = await newTenant();
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+    const task = await newTask(tenantId, "batch", { batchId });
+    const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: "hi" }] } }));
+    const input = lines.join("\n");
+    const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
+    await openDb(env.DB).insert(schema.batches).values({
+      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+    });
+    let read = 0;
+    const counting = {
+      get: async (key: string) => {
+        const obj = await env.FILES.get(key);
+        const count = new TransformStream<Uint8Array, Uint8Array>({ transform: (c, out) => void ((read += c.byteLength), out.enqueue(c)) });
+        return obj && { body: obj.body.pipeThrough(count) };
+      },
+    } as unknown as HeavyEnv["FILES"];
+    await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, FILES: counting, CIO_BATCH_MAX_REQUESTS: "100" } as HeavyEnv);
+    expect((await batchRow(tenantId, batchId)).errors).toEqual([expect.objectContaining({ code: "too_many_requests", line: 101 })]);
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(input.length / 4);
+  });
+
   it("the dead-letter path fails the batch too when an earlier delivery failed only its task, and backs off between tries", async () => {
     const tenantId = await newTenant();
     const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;

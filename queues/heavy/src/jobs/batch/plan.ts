@@ -74,18 +74,21 @@ async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
   let partFirst = 1;
   let inPart = 0;
   let lineNo = 0;
-  const onLine = (bytes: Uint8Array, end: number) => {
+  /** Reads one line; says false once the batch is known to fail and nothing more would be reported. */
+  const onLine = (bytes: Uint8Array, end: number): boolean => {
     lineNo++;
     const text = decoder.decode(bytes).trim();
-    if (!text) return;
+    if (!text) return true;
     const error = validate(text, ids, lineNo);
     if (error) {
-      if (planned.errors.length < MAX_REPORTED_ERRORS) planned.errors.push(error);
-      return;
+      planned.errors.push(error);
+      return planned.errors.length < MAX_REPORTED_ERRORS;
     }
-    // Said once, at the first request past the limit, rather than once for each.
-    if (++planned.total === s.CIO_BATCH_MAX_REQUESTS + 1 && planned.errors.length < MAX_REPORTED_ERRORS) {
+    // Said once, at the first request past the limit, and the rest of the file is not read: holding every
+    // custom_id of a file far past the limit ran the consumer out of memory instead of failing the batch.
+    if (++planned.total > s.CIO_BATCH_MAX_REQUESTS) {
       planned.errors.push({ code: "too_many_requests", message: `A batch may hold at most ${s.CIO_BATCH_MAX_REQUESTS} requests.`, line: lineNo, param: null });
+      return false;
     }
     if (++inPart === s.CIO_BATCH_PART_SIZE) {
       planned.parts.push({ startByte: partStart, endByte: end, firstLine: partFirst, requests: inPart });
@@ -93,6 +96,7 @@ async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
       partFirst = lineNo + 1;
       inPart = 0;
     }
+    return true;
   };
   const size = await splitLines(obj.body, onLine, (read) => ctx.progress((read / Math.max(1, file.bytes)) * 0.05));
   if (inPart) planned.parts.push({ startByte: partStart, endByte: size, firstLine: partFirst, requests: inPart });
@@ -116,33 +120,42 @@ function validate(text: string, ids: Set<string>, line: number): Planned["errors
   return null;
 }
 
-/** Calls onLine with each line's bytes and the byte offset just past it; returns the total size. */
-export async function splitLines(body: ReadableStream<Uint8Array>, onLine: (bytes: Uint8Array, end: number) => void, progress: (read: number) => Promise<void>): Promise<number> {
-  let carry = new Uint8Array(0);
+/**
+ * Calls onLine with each line's bytes and the byte offset just past it, until it says false (the rest of
+ * the body is then cancelled, not read); returns the bytes read. A line that spans chunks is joined once.
+ */
+export async function splitLines(body: ReadableStream<Uint8Array>, onLine: (bytes: Uint8Array, end: number) => boolean, progress: (read: number) => Promise<void>): Promise<number> {
+  const reader = body.getReader();
+  let carry: Uint8Array[] = [];
   let offset = 0;
-  for await (const chunk of body) {
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    const chunk = r.value;
     let from = 0;
-    let nl = chunk.indexOf(10);
-    while (nl >= 0) {
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
       const piece = chunk.subarray(from, nl + 1);
-      const line = carry.length ? concat(carry, piece) : piece;
-      carry = new Uint8Array(0);
-      onLine(line, offset + nl + 1);
+      const line = carry.length ? concat([...carry, piece]) : piece;
+      carry = [];
       from = nl + 1;
-      nl = chunk.indexOf(10, from);
+      if (!onLine(line, offset + from)) {
+        await reader.cancel();
+        return offset + from;
+      }
     }
-    if (from < chunk.length) carry = concat(carry, chunk.subarray(from));
+    if (from < chunk.length) carry.push(chunk.slice(from));
     offset += chunk.byteLength;
     await progress(offset);
   }
-  if (carry.length) onLine(carry, offset);
+  if (carry.length) onLine(concat(carry), offset);
   return offset;
 }
 
-const concat = (a: Uint8Array, b: Uint8Array) => {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+const concat = (parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 };
 

@@ -63,6 +63,19 @@ describe("/v1/sessions REST", () => {
     expect((await (await call("/v1/sessions", { headers: t.headers })).json()) as object).toMatchObject({ data: [] });
   });
 
+  it("takes no body at all, as an SDK's bare POST sends it (JSON content type, nothing after); malformed JSON is a 400", async () => {
+    const t = await newTenant();
+    const headers = { ...t.headers, "content-type": "application/json" };
+    const bare = await call("/v1/sessions", { method: "POST", headers });
+    expect(bare.status).toBe(201);
+    expect(await bare.json()).toMatchObject({ object: "session", title: null, model: "cio/auto" });
+    const malformed = await call("/v1/sessions", { method: "POST", headers, body: "{title" });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { type: "invalid_request_error", message: expect.stringContaining("Malformed JSON") } });
+    const list = (await (await call("/v1/sessions", { headers: t.headers })).json()) as { data: unknown[] };
+    expect(list.data).toHaveLength(1);
+  });
+
   it("needs the 'sessions' scope", async () => {
     const t = await newTenant({}, { scopes: ["chat"] });
     expect((await call("/v1/sessions", { method: "POST", headers: t.headers, body: "{}" })).status).toBe(403);

@@ -23,11 +23,12 @@ import {
 } from "../../../../lib/protocol/session.js";
 import type { GatewayApp, GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
-import { router } from "../validation.js";
+import { router, validationError } from "../validation.js";
 import { requireModel } from "./models.js";
 import { byKey } from "./key-audit.js";
 import { json, keyRoute, PageSchema } from "./openapi.js";
 
+const CREATE_SESSION_JSON = z.toJSONSchema(CreateSessionSchema, { target: "draft-2020-12", io: "input" }) as Record<string, unknown>;
 const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "No such session", ...json(ErrorBodySchema) } };
 const IdParam = z.object({ id: z.string().min(1).max(128) });
 const SessionListItemSchema = SessionSchema.omit({ last_seq: true });
@@ -50,13 +51,21 @@ export const sessions = r
   .openapi(
     createRoute({
       ...keyRoute("post", "/v1/sessions", "Create a chat session"),
-      request: { body: { required: false, ...json(CreateSessionSchema) } },
+      // Declared as JSON Schema, not zod, so no validator runs before the handler: the body is optional, and
+      // an SDK's POST with `content-type: application/json` and nothing after it is a session with defaults.
+      request: { body: { required: false, content: { "application/json": { schema: CREATE_SESSION_JSON } } } },
       responses: { 201: { description: "The session", ...json(SessionSchema) }, ...errors },
     }),
     async (c) => {
-      const b = (await c.req.json().catch(() => ({}))) as unknown;
-      const parsed = CreateSessionSchema.safeParse(b ?? {});
-      if (!parsed.success) throw badRequest(`Invalid request: ${z.prettifyError(parsed.error)}`);
+      const text = (await c.req.text()).trim();
+      let body: unknown = {};
+      try {
+        if (text) body = JSON.parse(text);
+      } catch {
+        throw badRequest("Malformed JSON in request body.");
+      }
+      const parsed = CreateSessionSchema.safeParse(body);
+      if (!parsed.success) throw validationError(parsed.error);
       if (parsed.data.model !== undefined) await requireModel(c.env, parsed.data.model, "model");
       const id = newId("sess");
       const session = await stub(c, id).create({ ...ref(c, id), title: parsed.data.title ?? null, model: parsed.data.model ?? "cio/auto" });

@@ -12,6 +12,8 @@ import { TurnStop } from "./turns.js";
 
 const utf8 = new TextEncoder();
 
+const NO_CHAT_SCOPE = "This API key lacks the 'chat' scope: its socket may listen to the session, not start or cancel turns.";
+
 export class SocketHandler {
   /**
    * Turns waiting on their admission (the limiter's answer), and whether a cancel came for them meanwhile. In
@@ -84,6 +86,8 @@ export class SocketHandler {
     if (f.type === "resume") return this.resume(ws, f.after_seq);
     if (!this.s.sockets.isLive(ws)) this.s.sockets.goLive(ws, this.s.store.eventsAfter(state.readySeq));
     if (f.type === "cancel") {
+      // Stopping a turn is acting on it: a listening socket must not stop the turn another key pays for.
+      if (state.mayChat === false) return send(ws, { type: "error", id: f.id, code: "forbidden", message: NO_CHAT_SCOPE });
       const pending = this.admitting.get(f.id);
       // Refused as unknown, a cancel sent right after its chat frame left that turn to run and be billed.
       if (pending) return void (pending.cancelled = true);
@@ -142,7 +146,7 @@ export class SocketHandler {
   /** A turn is admitted like any chat request: the key's rate limits and the tenant's token budget apply. */
   private async chat(ws: WebSocket, f: Extract<ClientFrame, { type: "chat" }>, meta: SessionMeta, state: SocketState) {
     if (state.mayChat === false) {
-      return send(ws, { type: "error", id: f.id, code: "forbidden", message: "This API key lacks the 'chat' scope: its socket may listen to the session, not start turns." });
+      return send(ws, { type: "error", id: f.id, code: "forbidden", message: NO_CHAT_SCOPE });
     }
     const refused = this.refusal(f.id);
     if (refused) return send(ws, refused);

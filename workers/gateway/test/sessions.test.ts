@@ -140,7 +140,8 @@ describe("/v1/sessions/:id/ws through the gateway", () => {
     const t = await newTenant();
     const s = await createSession(t);
     const keyWith = async (scopes: string[]) => (await admin<{ key: string }>("POST", `/admin/tenants/${t.tenantId}/keys`, { name: scopes.join("+"), scopes })).key;
-    const listener = SessionClient.from(await socket(s.id, { authorization: `Bearer ${await keyWith(["sessions"])}` }));
+    const listenOnly = { authorization: `Bearer ${await keyWith(["sessions"])}` };
+    const listener = SessionClient.from(await socket(s.id, listenOnly));
     await listener.waitFor((f) => f.type === "ready");
     listener.send({ type: "chat", id: "nope", content: "hi" });
     expect(await listener.waitFor((f) => f.type === "error")).toMatchObject({ id: "nope", code: "forbidden" });
@@ -151,7 +152,20 @@ describe("/v1/sessions/:id/ws through the gateway", () => {
     expect(await res.json()).toMatchObject({ error: { code: "insufficient_scope" } });
     expect((await call("/v1/chat/completions", { method: "POST", headers: chatOnly, body: chatBody("hi") })).status).toBe(200);
     expect((await (await call(`/v1/sessions/${s.id}/messages`, { headers: t.headers })).json()) as object).toMatchObject({ data: [] });
-  });
+
+    // Nor does a sessions-only socket stop a turn another key started (and pays for).
+    const watcher = SessionClient.from(await socket(s.id, listenOnly));
+    const talker = SessionClient.from(await socket(s.id, { authorization: t.headers.authorization! }));
+    await Promise.all([watcher, talker].map((c) => c.waitFor((f) => f.type === "ready")));
+    talker.send({ type: "chat", id: "paid", content: withDirective("hi", { text: "answered in full", delayMs: 1000 }) });
+    await talker.waitFor((f) => f.type === "message" && f.role === "user");
+    watcher.send({ type: "cancel", id: "paid" });
+    expect(await watcher.waitFor((f) => f.type === "error" && f.id === "paid")).toMatchObject({ code: "forbidden" });
+    await talker.waitFor((f) => f.type === "message" && f.role === "assistant");
+    expect(textOf(talker.frames, "paid")).toBe("answered in full");
+    talker.close();
+    watcher.close();
+  }, 20_000);
 
   it("authenticates a browser with a one-time ticket: valid once, for its session only, not after expiry", async () => {
     const t = await newTenant();

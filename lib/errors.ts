@@ -67,4 +67,15 @@ export const upstreamError = (message: string, status = 502, code = "upstream_er
 export function isSerializedApiError(v: unknown): v is SerializedApiError {
   return typeof v === "object" && v !== null && "status" in v && "error" in v;
 }
+/**
+ * Conflicts that no retry can resolve (the thing is already done, or is another kind of thing). OpenAI's SDKs
+ * retry every 409 unless told `x-should-retry: false`: without it, cancelling a finished batch took three
+ * requests and their backoff before the error came back. The others (a turn in progress, a file still in
+ * use, a task not yet finished) may well succeed later and keep the SDK's retries.
+ */
+export const FINAL_CONFLICTS: ReadonlySet<string> = new Set([
+  "already_rated", "batch_not_cancellable", "cancelled", "council_already_decided", "council_exists", "council_outcome_exists",
+  "task_finished", "task_is_batch", "tool_name_taken",
+]);
+
 export const conflict = (message: string, code = "conflict") => new ApiError(409, "invalid_request_error", message, code);

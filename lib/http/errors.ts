@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError, type ErrorType } from "../errors.js";
+import { ApiError, FINAL_CONFLICTS, type ErrorType } from "../errors.js";
 import type { Logger } from "../log.js";
 
 const TYPE_BY_STATUS: Record<number, [ErrorType, string]> = {
@@ -37,6 +37,7 @@ export function errorResponse(c: Context, err: unknown, log?: Logger): Response 
   }
   const headers = new Headers(api.headers);
   withBothRetryHeaders(headers);
+  if (api.status === 409 && FINAL_CONFLICTS.has(api.code ?? "")) headers.set("x-should-retry", "false");
   headers.set("content-type", "application/json");
   const rid = c.get("requestId" as never) as string | undefined;
   if (rid) headers.set("x-request-id", rid);

@@ -111,6 +111,8 @@ describe("tasks API", { timeout: 90_000 }, () => {
     expect(await (await call(`/v1/tasks/${id}`, { headers: t.headers })).json()).toMatchObject({ status: "cancelled", attempts: 0 });
     const again = await call(`/v1/tasks/${id}/cancel`, { method: "POST", headers: t.headers });
     expect(again.status).toBe(409);
+    // No retry makes a finished task cancellable: OpenAI's SDKs, which retry a 409, are told not to.
+    expect(again.headers.get("x-should-retry")).toBe("false");
   });
 
   it("keeps tenants apart: another tenant's task is not found", async () => {
@@ -194,6 +196,7 @@ describe("tasks API", { timeout: 90_000 }, () => {
     const running = await task("running");
     const refused = await del(running.id);
     expect([refused.status, (await refused.json<Record<string, any>>()).error.code]).toEqual([409, "task_not_finished"]);
+    expect(refused.headers.get("x-should-retry")).toBeNull(); // it may finish: a later try may succeed
     const batch = await task("succeeded", "batch");
     const batchRefused = await del(batch.id);
     expect([batchRefused.status, (await batchRefused.json<Record<string, any>>()).error.code]).toEqual([409, "task_is_batch"]);

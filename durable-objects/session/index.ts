@@ -24,7 +24,8 @@ import { stoppable } from "./caller-stream.js";
 import { SessionCore } from "./core.js";
 import { CloseSocketsCallSchema, type CloseSocketsCall } from "./key-guard.js";
 import { SocketHandler } from "./socket-handler.js";
-import { textOf, TurnStop, untilAborted } from "./turns.js";
+import { continued, storedMessageOf } from "./client-tools.js";
+import { TurnStop, untilAborted } from "./turns.js";
 
 export class SessionDO extends DurableObject<OrchestratorEnv> {
   private readonly core: SessionCore;
@@ -101,9 +102,8 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     if (!this.core.owned({ tenantId: call.tenantId, sessionId })) return refuse(notFound(`No session with id '${sessionId}'.`, "session_not_found"));
     if (turns.busy) return refuse(conflict("A turn is already running in this session; wait for it or cancel it.", "turn_in_progress"));
     const turnId = store.hasTurn(call.requestId) ? `${call.requestId}.${store.lastSeq}` : call.requestId;
-    const history = store.history(this.core.settings.CIO_SESSION_HISTORY_MAX, this.core.settings.CIO_SESSION_HISTORY_MAX_CHARS);
-    const stored = body.messages.filter((m) => m.role !== "tool").map((m) => ({ role: m.role as SessionMessage["role"], content: textOf(m) }));
-    const signal = turns.begin(turnId, stored);
+    const { history, incoming } = continued(store.history(this.core.settings.CIO_SESSION_HISTORY_MAX, this.core.settings.CIO_SESSION_HISTORY_MAX_CHARS), body.messages);
+    const signal = turns.begin(turnId, incoming.map(storedMessageOf));
     store.touch(Date.now());
     let reply: ChatReply;
     try {
@@ -111,7 +111,7 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
       // alone, the overdue turn stayed running until the pipeline returned, and the alarm fired in a loop.
       // session_id stays on the body: the pipelines hand it to what reports back (a file analysis's task
       // events, a cio/council's rounds). Without it, none of those reached the session the turn ran in.
-      reply = await untilAborted(this.core.answer({ ...call, body: { ...body, session_id: sessionId, messages: [...history, ...body.messages] } }, signal), signal);
+      reply = await untilAborted(this.core.answer({ ...call, body: { ...body, session_id: sessionId, messages: [...history, ...incoming] } }, signal), signal);
     } catch (err) {
       // The turn ends failed, as it does on the socket path: a turn left running kept every later request
       // of this session at 409 and its alarm firing in a loop, for good.

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ApiError, badRequest, BUDGET_EXHAUSTED, notFound } from "../../lib/errors.js";
 import { ClientFrameSchema, SOCKET_HEADERS, SocketLimitsSchema, type ClientFrame, type ServerFrame, type SocketLimits } from "../../lib/protocol/session.js";
+import { continued } from "./client-tools.js";
 import type { SessionCore } from "./core.js";
 import { close, send, type SocketState } from "./sockets.js";
 import type { SessionMeta } from "./store.js";
@@ -177,10 +178,12 @@ export class SocketHandler {
       void limiter.release(r.leaseId).catch(() => {});
       return send(ws, late);
     }
-    const signal = this.s.turns.begin(f.id, [{ role: "user", content: f.content }]);
-    const messages = this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX, this.s.settings.CIO_SESSION_HISTORY_MAX_CHARS);
+    const question = { role: "user" as const, content: f.content };
+    // As chatCompletion does: calls of the client's tools that this question leaves unanswered are left out.
+    const { history, incoming } = continued(this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX, this.s.settings.CIO_SESSION_HISTORY_MAX_CHARS), [question]);
+    const signal = this.s.turns.begin(f.id, [question]);
     // session_id: task and council events of the turn report to this session (see chatCompletion).
-    const body = { model: f.model ?? meta.model, messages, stream: true, session_id: meta.sessionId };
+    const body = { model: f.model ?? meta.model, messages: [...history, ...incoming], stream: true, session_id: meta.sessionId };
     // The orchestrator settles the lease (slot and tokens) when the answer ends, however it ends.
     const reply = this.s.answer({ requestId: `${state.requestId}.${f.id}`, tenantId: meta.tenantId, keyId: state.keyId, leaseId: r.leaseId, body }, signal);
     void this.s.turns.follow(f.id, reply, signal).then(() => this.s.touchIndex());

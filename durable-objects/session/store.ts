@@ -4,7 +4,8 @@
  * only a marker the tenant's socket count depends on (core.ts, destroy). Every read
  * and write is synchronous, so an append and its broadcast happen without anything in between.
  */
-import type { LoggedEvent, NewEvent, SessionMessage, SessionRef } from "../../lib/protocol/session.js";
+import type { ChatMessage } from "../../lib/protocol/index.js";
+import type { LoggedEvent, NewEvent, SessionMessage, SessionRef, StoredMessage } from "../../lib/protocol/session.js";
 
 export interface SessionMeta {
   tenantId: string;
@@ -31,7 +32,19 @@ const MIGRATIONS = [
    CREATE TABLE turns (id TEXT PRIMARY KEY, status TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, error TEXT);`,
   // What is left of a deleted session until its tenant's limiter has heard that its sockets are gone.
   `CREATE TABLE deleted (id INTEGER PRIMARY KEY CHECK (id = 1), tenant_id TEXT NOT NULL, session_id TEXT NOT NULL);`,
+  // A message's links to the client's tools (JSON): an answer's tool_calls, a tool message's tool_call_id.
+  `ALTER TABLE messages ADD COLUMN links TEXT;`,
 ];
+
+type MessageRow = { seq: number; turn_id: string; role: string; content: string; links: string | null; created_at: number };
+const linksOf = (m: StoredMessage) => (m.tool_calls?.length ? JSON.stringify({ tool_calls: m.tool_calls }) : m.tool_call_id ? JSON.stringify({ tool_call_id: m.tool_call_id }) : null);
+/** A stored message as the model gets it again, with its tool-call links. */
+function chatMessageOf(m: StoredMessage): ChatMessage {
+  if (m.role === "tool") return { role: "tool", content: m.content, tool_call_id: m.tool_call_id ?? "" };
+  if (m.role === "assistant") return { role: "assistant", content: m.content, ...(m.tool_calls?.length ? { tool_calls: m.tool_calls } : {}) };
+  return { role: m.role, content: m.content };
+}
+const storedOf = (r: MessageRow): StoredMessage => ({ role: r.role as SessionMessage["role"], content: r.content, ...(r.links ? (JSON.parse(r.links) as object) : {}) });
 
 export class SessionStore {
   private seq = 0;
@@ -125,19 +138,15 @@ export class SessionStore {
     }
   }
 
-  addMessage(seq: number, turnId: string, role: SessionMessage["role"], content: string, now = Date.now()) {
-    this.sql.exec("INSERT INTO messages (seq, turn_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)", seq, turnId, role, content, now);
+  addMessage(seq: number, turnId: string, m: StoredMessage, now = Date.now()) {
+    this.sql.exec("INSERT INTO messages (seq, turn_id, role, content, links, created_at) VALUES (?, ?, ?, ?, ?, ?)", seq, turnId, m.role, m.content, linksOf(m), now);
   }
 
   messages(after: number, limit: number): SessionMessage[] {
     return this.sql
-      .exec<{ seq: number; turn_id: string; role: string; content: string; created_at: number }>(
-        "SELECT seq, turn_id, role, content, created_at FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
-        after,
-        limit,
-      )
+      .exec<MessageRow>("SELECT seq, turn_id, role, content, links, created_at FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
       .toArray()
-      .map((r) => ({ id: r.turn_id, object: "session.message", seq: r.seq, role: r.role as SessionMessage["role"], content: r.content, created_at: r.created_at }));
+      .map((r) => ({ id: r.turn_id, object: "session.message", seq: r.seq, ...storedOf(r), created_at: r.created_at }));
   }
 
   /** The last `max` messages, oldest first: what the model sees of the conversation. */
@@ -145,8 +154,8 @@ export class SessionStore {
    * The newest messages, at most `max` of them and `maxChars` characters (the newest one always), oldest first,
    * starting with no answer whose question was cut off (some models refuse a conversation that opens so).
    */
-  history(max: number, maxChars: number): { role: SessionMessage["role"]; content: string }[] {
-    const newest = this.sql.exec<{ role: string; content: string }>("SELECT role, content FROM messages ORDER BY seq DESC LIMIT ?", max).toArray();
+  history(max: number, maxChars: number): ChatMessage[] {
+    const newest = this.sql.exec<MessageRow>("SELECT role, content, links FROM messages ORDER BY seq DESC LIMIT ?", max).toArray();
     const kept: typeof newest = [];
     let chars = 0;
     for (const r of newest) {
@@ -154,8 +163,9 @@ export class SessionStore {
       if (kept.length && chars > maxChars) break;
       kept.push(r);
     }
-    while (kept.length && kept.at(-1)!.role === "assistant") kept.pop();
-    return kept.reverse().map((r) => ({ role: r.role as SessionMessage["role"], content: r.content }));
+    // Nor with a tool's result whose call was cut off: a model refuses one that answers no call it can see.
+    while (kept.length && (kept.at(-1)!.role === "assistant" || kept.at(-1)!.role === "tool")) kept.pop();
+    return kept.reverse().map((r) => chatMessageOf(storedOf(r)));
   }
 
   hasTurn(id: string): boolean {

@@ -25,18 +25,27 @@ export class TurnStreamError extends Error {
   }
 }
 
+type CallDelta = { index: number; id?: string; function?: { name?: string; arguments?: string } };
 interface Chunk {
-  choices?: { delta?: { content?: string | null } }[];
+  choices?: { delta?: { content?: string | null; tool_calls?: CallDelta[] } }[];
   error?: { message?: string; code?: string | null };
   cio?: { tool?: unknown; tools?: unknown };
 }
 
-/** Consumes the stream; resolves with the full text, rejects with a TurnStreamError or the abort reason. */
-export async function readTurnStream(body: ReadableStream<Uint8Array>, signal: AbortSignal, sink: StreamSink): Promise<string> {
+/** The answer a stream carried: its text, and the client's tools it called (assembled from their deltas). */
+export interface TurnAnswer {
+  text: string;
+  toolCalls: ToolCall[];
+}
+export type ToolCall = { id: string; type: "function"; function: { name: string; arguments: string } };
+
+/** Consumes the stream; resolves with the answer, rejects with a TurnStreamError or the abort reason. */
+export async function readTurnStream(body: ReadableStream<Uint8Array>, signal: AbortSignal, sink: StreamSink): Promise<TurnAnswer> {
   const reader = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
   const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
   let text = "";
+  const calls: ToolCall[] = [];
   let toolsSeen = 0;
   try {
     for (;;) {
@@ -52,6 +61,7 @@ export async function readTurnStream(body: ReadableStream<Uint8Array>, signal: A
         text += piece;
         sink.delta(piece);
       }
+      for (const d of chunk.choices?.[0]?.delta?.tool_calls ?? []) addCallDelta(calls, d);
       if (chunk.cio?.tool) {
         for (const t of toolsOf([chunk.cio.tool])) sink.tool(t), toolsSeen++;
       }
@@ -61,7 +71,15 @@ export async function readTurnStream(body: ReadableStream<Uint8Array>, signal: A
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
-  return text;
+  return { text, toolCalls: calls.filter(Boolean) };
+}
+
+/** OpenAI streams a call as its id and name first, then its arguments in pieces, all under one index. */
+function addCallDelta(calls: ToolCall[], d: CallDelta) {
+  const c = (calls[d.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+  if (d.id) c.id = d.id;
+  if (d.function?.name) c.function.name += d.function.name;
+  if (d.function?.arguments) c.function.arguments += d.function.arguments;
 }
 
 function toolsOf(raw: unknown): ToolActivity[] {

@@ -6,9 +6,9 @@
 import { ApiError, conflict } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ChatMessage, ChatReply } from "../../lib/protocol/index.js";
-import type { LoggedEvent, NewEvent, SessionMessage } from "../../lib/protocol/session.js";
+import type { LoggedEvent, NewEvent, StoredMessage } from "../../lib/protocol/session.js";
 import type { SessionStore } from "./store.js";
-import { readTurnStream, TurnStreamError } from "./turn-stream.js";
+import { readTurnStream, TurnStreamError, type TurnAnswer } from "./turn-stream.js";
 
 export interface TurnDeps {
   store: SessionStore;
@@ -50,13 +50,13 @@ export class Turns {
   }
 
   /** Records the turn and its new messages; returns the signal that stops it. */
-  begin(id: string, messages: { role: SessionMessage["role"]; content: string }[]): AbortSignal {
+  begin(id: string, messages: StoredMessage[]): AbortSignal {
     const abort = new AbortController();
     this.running.set(id, abort);
     this.d.store.startTurn(id);
     for (const m of messages) {
       const e = this.d.emit({ type: "message", id, role: m.role, content: m.content });
-      this.d.store.addMessage(e.seq, id, m.role, m.content);
+      this.d.store.addMessage(e.seq, id, m);
     }
     this.d.changed();
     return abort.signal;
@@ -68,15 +68,17 @@ export class Turns {
       const r = await untilAborted(reply, signal);
       if (r.kind === "error") return this.fail(id, r.error.error.code ?? "upstream_error", r.error.error.message);
       if (r.kind === "json") {
-        const text = r.completion.choices[0]?.message.content ?? "";
+        const message = r.completion.choices[0]?.message;
+        const text = message?.content ?? "";
         if (text) this.d.emit({ type: "delta", id, text });
-        return this.succeed(id, text);
+        const toolCalls = (message?.tool_calls ?? []).map((c) => ({ id: c.id, type: "function" as const, function: { name: c.function.name, arguments: c.function.arguments } }));
+        return this.succeed(id, { text, toolCalls });
       }
-      const text = await readTurnStream(r.body, signal, {
+      const answer = await readTurnStream(r.body, signal, {
         delta: (t) => void this.d.emit({ type: "delta", id, text: t }),
         tool: (t) => void this.d.emit({ type: "tool", id, name: t.name, status: t.ok ? "ok" : "error", latency_ms: t.latency_ms }),
       });
-      this.succeed(id, text);
+      this.succeed(id, answer);
     } catch (err) {
       if (err instanceof TurnStop || err instanceof TurnStreamError) return this.fail(id, err.code, err.message, err.code === "cancelled" ? "cancelled" : "failed");
       this.d.log.error("turn failed", { err, turnId: id });
@@ -121,11 +123,12 @@ export class Turns {
     return next;
   }
 
-  private succeed(id: string, text: string) {
+  /** Records the answer; one that called the client's tools keeps the calls, which the next turn answers. */
+  private succeed(id: string, { text, toolCalls }: TurnAnswer) {
     this.running.delete(id);
     if (this.d.store.turnStatus(id) !== "running") return;
     const e = this.d.emit({ type: "message", id, role: "assistant", content: text });
-    this.d.store.addMessage(e.seq, id, "assistant", text);
+    this.d.store.addMessage(e.seq, id, { role: "assistant", content: text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) });
     this.d.store.endTurn(id, "succeeded");
     this.d.changed();
   }

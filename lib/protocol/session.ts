@@ -32,18 +32,27 @@ export const SessionSchema = z
   .meta({ id: "Session" });
 export type Session = z.infer<typeof SessionSchema>;
 
+/** A tool call as a session keeps it: the fields OpenAI defines, nothing else (it crosses RPC as it is). */
+const StoredToolCallSchema = z.object({ id: z.string(), type: z.literal("function"), function: z.object({ name: z.string(), arguments: z.string() }) });
+
 export const SessionMessageSchema = z
   .object({
     /** The turn this message belongs to (the `chat` frame's id, or the request id of a chat completion). */
     id: z.string(),
     object: z.literal("session.message"),
     seq: z.number().int().positive(),
-    role: z.enum(["system", "developer", "user", "assistant"]),
+    role: z.enum(["system", "developer", "user", "assistant", "tool"]),
     content: z.string(),
+    /** An answer that called the client's tools: the calls, which the next turn's `tool` messages answer. */
+    tool_calls: z.array(StoredToolCallSchema).optional(),
+    /** A `tool` message: the call it answers. */
+    tool_call_id: z.string().optional(),
     created_at: z.number().int(),
   })
   .meta({ id: "SessionMessage" });
 export type SessionMessage = z.infer<typeof SessionMessageSchema>;
+/** A message as the session keeps it and hands it to the model: its role, text and tool-call links. */
+export type StoredMessage = Pick<SessionMessage, "role" | "content" | "tool_calls" | "tool_call_id">;
 
 export const ListSessionsQuerySchema = PageQuerySchema;
 /** A session's messages are paged by their seq, not an id. */

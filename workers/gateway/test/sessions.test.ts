@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { admin, call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures.js";
 import { SessionClient, textOf } from "../../orchestrator/test/session-client.js";
@@ -112,6 +112,61 @@ describe("/v1/sessions REST", () => {
     expect(p1.has_more).toBe(true);
     const p2 = (await (await call(`/v1/sessions/${s.id}/messages?after=${p1.data.at(-1)!.seq}`, { headers: t.headers })).json()) as { data: unknown[]; has_more: boolean };
     expect(p2).toMatchObject({ data: [{ role: "assistant" }], has_more: false });
+  });
+});
+
+describe("a client's tools across a session's turns", () => {
+  const tools = [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }];
+  type Sent = { body: { messages: { role: string; tool_calls?: { id: string }[]; tool_call_id?: string }[] } };
+  const sentTo = async (id: string) => (await (await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${id}`)).json()) as Sent[];
+
+  for (const stream of [false, true]) {
+    it(`the answer's tool calls are kept, so the next request's tool results follow them (${stream ? "streamed" : "JSON"})`, async () => {
+      const t = await newTenant();
+      const s = await createSession(t);
+      const mockId = `sess-tools-${s.id}`;
+      const ask = withDirective("weather in Oslo?", { id: mockId, script: [{ tool_calls: [{ name: "get_weather", arguments: { city: "Oslo" } }] }, { echoTools: true }] });
+      const first = await call("/v1/chat/completions", { method: "POST", headers: t.headers, body: chatBody(ask, { session_id: s.id, tools, stream }) });
+      type Calls = { tool_calls?: { id?: string }[] };
+      const calls = stream
+        ? ((await readSse(first)) as { choices?: { delta?: Calls }[] }[]).flatMap((c) => c.choices?.[0]?.delta?.tool_calls ?? [])
+        : ((await first.json()) as { choices: { message: Calls }[] }).choices[0]!.message.tool_calls ?? [];
+      const callId = calls.find((c) => c.id)!.id!;
+      await waitForMessages(t, s.id, 2); // the answer is recorded
+
+      // The client sends only its tool's result, as the session holds the rest.
+      const result = { role: "tool", tool_call_id: callId, content: "3°C and clear" };
+      const second = await call("/v1/chat/completions", { method: "POST", headers: t.headers, body: JSON.stringify({ model: "mock-model", session_id: s.id, tools, messages: [result] }) });
+      expect(second.status).toBe(200);
+      expect(((await second.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe("3°C and clear");
+      const upstream = (await sentTo(mockId)).at(-1)!.body.messages;
+      expect(upstream.map((m) => m.role)).toEqual(["user", "assistant", "tool"]);
+      expect(upstream[1]!.tool_calls?.map((c) => c.id)).toEqual([callId]);
+
+      const page = (await waitForMessages(t, s.id, 4)) as { role: string; tool_calls?: { function: { name: string } }[]; tool_call_id?: string }[];
+      expect(page.map((m) => [m.role, m.tool_calls?.[0]?.function.name ?? m.tool_call_id ?? null])).toEqual([
+        ["user", null],
+        ["assistant", "get_weather"],
+        ["tool", callId],
+        ["assistant", null],
+      ]);
+    });
+  }
+});
+
+describe("a client's tools left unanswered", () => {
+  it("a new question instead of the tool's result: the calls are left out of what the model sees, not sent unanswered", async () => {
+    const t = await newTenant();
+    const s = await createSession(t);
+    const tools = [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }];
+    const ask = withDirective("weather in Oslo?", { script: [{ tool_calls: [{ name: "get_weather", arguments: {} }] }] });
+    expect((await call("/v1/chat/completions", { method: "POST", headers: t.headers, body: chatBody(ask, { session_id: s.id, tools }) })).status).toBe(200);
+    await waitForMessages(t, s.id, 2);
+    const mockId = `sess-unanswered-${s.id}`;
+    const next = await call("/v1/chat/completions", { method: "POST", headers: t.headers, body: chatBody(withDirective("never mind: hello", { id: mockId, text: "Hello." }), { session_id: s.id }) });
+    expect(next.status).toBe(200);
+    const sent = (await (await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${mockId}`)).json()) as { body: { messages: { role: string; tool_calls?: unknown }[] } }[];
+    expect(sent.at(-1)!.body.messages.map((m) => [m.role, m.tool_calls ?? null])).toEqual([["user", null], ["assistant", null], ["user", null]]);
   });
 });
 

@@ -28,12 +28,31 @@ describe("reading a turn's stream into session events", () => {
       }),
       "[DONE]",
     );
-    expect(await readTurnStream(body, new AbortController().signal, c.sink)).toBe("Looking it up.");
+    expect(await readTurnStream(body, new AbortController().signal, c.sink)).toEqual({ text: "Looking it up.", toolCalls: [] });
     expect(c.deltas).toEqual(["Looking ", "it up."]);
     expect(c.tools).toEqual([
       { name: "market-data", ok: true, latency_ms: 41 },
       { name: "web-search", ok: false, latency_ms: 120.5 },
     ]);
+  });
+
+  it("assembles the client's tool calls from their deltas (id and name first, arguments in pieces), by index", async () => {
+    const call = (tool_calls: object[]) => ({ choices: [{ index: 0, delta: { tool_calls } }] });
+    const body = sse(
+      call([{ index: 0, id: "call_a", type: "function", function: { name: "get_weather", arguments: "" } }]),
+      call([{ index: 1, id: "call_b", type: "function", function: { name: "get_time", arguments: "{}" } }]),
+      call([{ index: 0, function: { arguments: '{"city":' } }]),
+      call([{ index: 0, function: { arguments: '"Oslo"}' } }]),
+      { choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+      "[DONE]",
+    );
+    expect(await readTurnStream(body, new AbortController().signal, collect().sink)).toEqual({
+      text: "",
+      toolCalls: [
+        { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
+        { id: "call_b", type: "function", function: { name: "get_time", arguments: "{}" } },
+      ],
+    });
   });
 
   it("fails with the upstream's error when the stream carries one mid-answer", async () => {

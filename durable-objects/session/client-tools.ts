@@ -1,0 +1,34 @@
+/**
+ * The client's tools across a session's turns. An answer that calls them ends its turn; the client runs
+ * them and sends only their results (`tool` messages) in the next request with the same session_id. The
+ * model must then see the call before the results, as in any OpenAI conversation: the session keeps the
+ * calls with the answer (store.ts `links`) and hands them back in the history.
+ */
+import type { ChatMessage } from "../../lib/protocol/index.js";
+import type { StoredMessage } from "../../lib/protocol/session.js";
+import { textOf } from "./turns.js";
+
+/**
+ * The history and the request's messages as the model gets them. A client that sends the answer with the
+ * calls again (as OpenAI's own examples do) would have it twice: its copy is dropped. Calls the request does
+ * not answer (it asks something new instead) are left out of the history, which a model would refuse.
+ */
+export function continued(history: ChatMessage[], messages: ChatMessage[]): { history: ChatMessage[]; incoming: ChatMessage[] } {
+  const last = history.at(-1);
+  const pending = last?.role === "assistant" ? (last.tool_calls ?? []).map((c) => c.id) : [];
+  let incoming = messages;
+  const echo = incoming[0];
+  if (pending.length && echo?.role === "assistant" && echo.tool_calls?.some((c) => pending.includes(c.id))) incoming = incoming.slice(1);
+  if (!pending.length || incoming[0]?.role === "tool") return { history, incoming };
+  const { tool_calls: _unanswered, ...answer } = last as Extract<ChatMessage, { role: "assistant" }>;
+  return { history: [...history.slice(0, -1), answer], incoming };
+}
+
+/** A request message as the session records it: its text, and its links to the client's tools. */
+export function storedMessageOf(m: ChatMessage): StoredMessage {
+  const content = textOf(m);
+  if (m.role === "tool") return { role: "tool", content, tool_call_id: m.tool_call_id };
+  if (m.role !== "assistant") return { role: m.role, content };
+  const calls = (m.tool_calls ?? []).flatMap((c) => (c.type === "function" ? [{ id: c.id, type: "function" as const, function: { name: c.function.name, arguments: c.function.arguments } }] : []));
+  return { role: "assistant", content, ...(calls.length ? { tool_calls: calls } : {}) };
+}

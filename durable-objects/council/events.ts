@@ -49,3 +49,17 @@ export function statusSummary(s: CouncilState): string {
       return `Round ${s.round} of ${s.maxRounds} is running.`;
   }
 }
+
+/**
+ * Keeps the notice still owed for the state as it is, before the state moves on: the events are built from
+ * the state, so a notice the session could not take was lost once the next step had run (the opening's
+ * `running` after one failed publish, a round's after two).
+ */
+export function keepOwed(s: CouncilState) {
+  if (!s.pendingEvent) return;
+  s.owed = [...(s.owed ?? []), ...eventsFor(s)];
+  s.pendingEvent = false;
+}
+
+/** Every notice owed, oldest first. */
+export const owedEvents = (s: CouncilState): CouncilEvent[] => [...(s.owed ?? []), ...(s.pendingEvent ? eventsFor(s) : [])];

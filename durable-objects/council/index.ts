@@ -26,7 +26,7 @@ import {
 import { publishToSession } from "../../lib/protocol/session-events.js";
 import { recordOpened, recordRound, recordStatus } from "./audit.js";
 import type { CouncilEnv } from "./env.js";
-import { eventsFor, optionsOf } from "./events.js";
+import { keepOwed, optionsOf, owedEvents } from "./events.js";
 import { giveUp, retryDelay } from "./failures.js";
 import { defaultCouncilModel, providerModel, type CouncilModel } from "./model.js";
 import { collectPositions, countRound, type RoundDeps } from "./round.js";
@@ -108,6 +108,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
         throw conflict(`Council '${s.id}' is already decided (${s.decision.option}, by ${s.decision.source}).`, "council_already_decided");
       }
       if (s.status !== "awaiting_human") throw conflict(`Council '${s.id}' is ${s.status}; a human decides only after it escalates.`, "council_not_awaiting_human");
+      keepOwed(s); // an escalation's notice not yet out still goes, before the decision's
       s.decision = { option, source: "human", note: body.note, at: Date.now() };
       s.status = "decided";
       s.pendingEvent = true;
@@ -168,13 +169,14 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     const next = await this.advance(s, log);
     // A final state's notice that did not go out is owed still, and no later step would send it: the step
     // counts as failed, so the alarm sends it again, backing off.
-    if (next === null && s.pendingEvent && this.tellsSession(s)) throw new Error("the session could not be told of the council's last step");
+    if (next === null && owedEvents(s).length && this.tellsSession(s)) throw new Error("the session could not be told of the council's last step");
     return next;
   }
 
   private async advance(s: CouncilState, log: Logger): Promise<number | null> {
     const settings = councilSettings(this.env);
-    if (s.pendingEvent) await this.notify(s, log);
+    if (owedEvents(s).length) await this.notify(s, log);
+    keepOwed(s); // not told: the notice stays owed as it is, whatever this step changes
     if (s.status === "running") {
       if (s.preset === "trading" && !s.evidence) {
         const ev = await gatherEvidence(this.env, settings, { tenantId: s.tenantId, requestId: s.requestId, timeoutMs: settings.CIO_COUNCIL_TOOL_TIMEOUT_MS }, s.symbol!, log);
@@ -221,12 +223,16 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
   /** Tells the session (if any) what the last step did. A failure is logged; the next step tells it again. */
   private async notify(s: CouncilState, log: Logger) {
     if (!this.tellsSession(s)) return; // nobody to tell: nothing is owed
+    const events = owedEvents(s);
+    let sent = 0;
     try {
-      for (const event of eventsFor(s)) await publishToSession(this.env.SESSIONS as unknown as DurableObjectNamespace, s.tenantId, s.sessionId, event);
+      for (; sent < events.length; sent++) await publishToSession(this.env.SESSIONS as unknown as DurableObjectNamespace, s.tenantId, s.sessionId, events[sent]!);
     } catch (err) {
       log.error("council event could not be published to the session", { councilId: s.id, sessionId: s.sessionId, err });
-      return; // still owed: the next step tells it again
+      if (!sent) return; // still owed: the next step tells it again
     }
+    // What went out is not sent again; what did not stays owed, in order.
+    s.owed = events.slice(sent);
     s.pendingEvent = false;
     await this.commit(s, false);
   }

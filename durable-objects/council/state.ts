@@ -3,6 +3,7 @@
  * position of the running round is its own key, written the moment it arrives, so a resumed round only
  * asks the assistants that had not answered yet.
  */
+import type { CouncilEvent } from "../../lib/protocol/session-events.js";
 import type { CouncilStatus, CouncilView, Position, RoundResult } from "../../lib/protocol/council.js";
 
 export interface SeatedAssistant {
@@ -45,6 +46,8 @@ export interface CouncilState {
   decisionPriced?: boolean;
   /** Side effects still owed after the last step: the session notice of the last status. */
   pendingEvent: boolean;
+  /** Notices of earlier steps the session has not taken yet, in order, kept as they were (events.ts `keepOwed`). */
+  owed?: CouncilEvent[];
   /** Steps that failed in a row (a throw, or a notice still owed); any change of the state clears it. */
   stepFailures?: number;
   error: string | null;

@@ -86,6 +86,19 @@ describe("council steps that fail", () => {
     await expect.poll(() => alarmOf(t, id), { timeout: 5_000 }).toBeNull();
   });
 
+  it("an event the session could not take goes out later, in order, though the council moved on meanwhile", async () => {
+    const t = await tenant();
+    const id = "told-late";
+    let failures = 0;
+    const session = fakeSession((status) => status === "running" && failures++ === 0);
+    await patchEnv(t, id, () => ({ SESSIONS: session.SESSIONS }));
+    const question = scripted("Told late?", [when("alpha", null, says("YES")), when("beta", null, says("YES"))]);
+    await create(t, { id, question, assistants: duo, options: ["YES", "NO"], max_rounds: 1, session_id: "sess-1" });
+    expect((await settled(t, id)).status).toBe("consensus");
+    await expect.poll(() => session.heard, { timeout: 5_000 }).toEqual(["running", "round_finished", "consensus"]);
+    expect(failures).toBe(2); // the opening's notice failed once and went out on the next try
+  });
+
   it("a notice that never goes out is given up after CIO_COUNCIL_STEP_ATTEMPTS tries instead of retried for ever", async () => {
     const t = await tenant();
     const id = "never-told";

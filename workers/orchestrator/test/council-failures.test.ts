@@ -43,6 +43,17 @@ function fakeSession(fails: (status: string) => boolean) {
   return { heard, SESSIONS: { idFromName: (n: string) => n, get: () => ({ publish }) } as never };
 }
 
+/** A council of the duo reporting to session "sess-1", whose first notice of `status` the session refuses. */
+async function toldOnceLate(id: string, status: string, votes: [string, string]) {
+  const t = await tenant();
+  let failures = 0;
+  const session = fakeSession((s) => s === status && failures++ === 0);
+  await patchEnv(t, id, () => ({ SESSIONS: session.SESSIONS }));
+  const question = scripted(`${id}?`, [when("alpha", null, says(votes[0])), when("beta", null, says(votes[1]))]);
+  await create(t, { id, question, assistants: duo, options: ["BUY", "SELL"], max_rounds: 1, session_id: "sess-1" });
+  return { t, heard: session.heard, failures: () => failures, view: await settled(t, id) };
+}
+
 const alarmOf = (t: string, id: string) => runInDurableObject(councilStub(env as never, t, id), (_o, state) => state.storage.getAlarm());
 
 describe("council steps that fail", () => {
@@ -73,30 +84,18 @@ describe("council steps that fail", () => {
   });
 
   it("the session notice of the escalation that fails is sent again: the human is still asked", async () => {
-    const t = await tenant();
-    const id = "lost-notice";
-    let failures = 0;
-    const session = fakeSession((status) => status === "awaiting_human" && failures++ === 0);
-    await patchEnv(t, id, () => ({ SESSIONS: session.SESSIONS }));
-    const question = scripted("Ask the human?", [when("alpha", null, says("BUY")), when("beta", null, says("SELL"))]);
-    await create(t, { id, question, assistants: duo, options: ["BUY", "SELL"], max_rounds: 1, session_id: "sess-1" });
-    expect((await settled(t, id)).status).toBe("awaiting_human");
-    await expect.poll(() => session.heard, { timeout: 5_000 }).toContain("awaiting_human");
-    expect(failures).toBeGreaterThan(1); // it did fail once, and was tried again
-    await expect.poll(() => alarmOf(t, id), { timeout: 5_000 }).toBeNull();
+    const c = await toldOnceLate("lost-notice", "awaiting_human", ["BUY", "SELL"]);
+    expect(c.view.status).toBe("awaiting_human");
+    await expect.poll(() => c.heard, { timeout: 5_000 }).toContain("awaiting_human");
+    expect(c.failures()).toBeGreaterThan(1); // it did fail once, and was tried again
+    await expect.poll(() => alarmOf(c.t, "lost-notice"), { timeout: 5_000 }).toBeNull();
   });
 
   it("an event the session could not take goes out later, in order, though the council moved on meanwhile", async () => {
-    const t = await tenant();
-    const id = "told-late";
-    let failures = 0;
-    const session = fakeSession((status) => status === "running" && failures++ === 0);
-    await patchEnv(t, id, () => ({ SESSIONS: session.SESSIONS }));
-    const question = scripted("Told late?", [when("alpha", null, says("YES")), when("beta", null, says("YES"))]);
-    await create(t, { id, question, assistants: duo, options: ["YES", "NO"], max_rounds: 1, session_id: "sess-1" });
-    expect((await settled(t, id)).status).toBe("consensus");
-    await expect.poll(() => session.heard, { timeout: 5_000 }).toEqual(["running", "round_finished", "consensus"]);
-    expect(failures).toBe(2); // the opening's notice failed once and went out on the next try
+    const c = await toldOnceLate("told-late", "running", ["BUY", "BUY"]);
+    expect(c.view.status).toBe("consensus");
+    await expect.poll(() => c.heard, { timeout: 5_000 }).toEqual(["running", "round_finished", "consensus"]);
+    expect(c.failures()).toBe(2); // the opening's notice failed once and went out on the next try
   });
 
   it("a notice that never goes out is given up after CIO_COUNCIL_STEP_ATTEMPTS tries instead of retried for ever", async () => {

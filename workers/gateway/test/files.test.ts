@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, newTenant } from "../../../test/support/fixtures.js";
+import { limiterStub } from "../../../lib/do-names.js";
+import { call, chatBody, newTenant } from "../../../test/support/fixtures.js";
 import { upload, uploaded } from "../../../test/support/heavy.js";
+import type { GatewayEnv } from "../src/env.js";
 
 const sha = async (b: ArrayBuffer | Uint8Array) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", b))].map((x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -22,6 +24,15 @@ describe("files API", () => {
     expect(await del.json()).toEqual({ id: file.id, object: "file", deleted: true });
     expect((await call(`/v1/files/${file.id}`, { headers: t.headers })).status).toBe(404);
     expect((await call(`/v1/files/${file.id}/content`, { headers: t.headers })).status).toBe(404);
+  });
+
+  it("uploads while the tenant's daily token budget is spent: an upload spends no tokens (a chat is refused)", async () => {
+    const t = await newTenant({ daily_token_budget: 10 });
+    await limiterStub((env as unknown as GatewayEnv).RATE_LIMITER, t.tenantId).settle(null, { tenantId: t.tenantId, model: "mock-model", usage: { prompt_tokens: 6, completion_tokens: 6, total_tokens: 12 } });
+    const chat = await call("/v1/chat/completions", { method: "POST", headers: t.headers, body: chatBody("hi") });
+    expect([chat.status, chat.headers.get("x-should-retry")]).toEqual([429, "false"]);
+    const res = await upload(t.headers, "tomorrow.jsonl", "{}\n", "batch");
+    expect(res.status).toBe(200);
   });
 
   it("streams a file larger than one upload piece to R2 intact (multipart upload)", async () => {

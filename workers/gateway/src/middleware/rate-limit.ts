@@ -18,11 +18,16 @@ const MESSAGES: Record<LimitReason, string> = {
   daily_token_budget: BUDGET_EXHAUSTED,
 };
 
-export function rateLimit(): MiddlewareHandler<GatewayApp> {
+/**
+ * `spendsTokens: false` for a route that causes no model tokens (an upload): a spent daily budget does not
+ * refuse it, as it refused uploading the file of tomorrow's batch; its rates and concurrency still apply.
+ */
+export function rateLimit({ spendsTokens = true } = {}): MiddlewareHandler<GatewayApp> {
   return async function rateLimit(c, next) {
     const auth = c.get("auth");
     const stub = limiterStub(c.env.RATE_LIMITER, auth.tenantId);
-    const r = await reserve(stub, { keyId: auth.keyId, ...auth.limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS });
+    const limits = spendsTokens ? auth.limits : { ...auth.limits, dailyTokenBudget: null };
+    const r = await reserve(stub, { keyId: auth.keyId, ...limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS });
     if (!r.ok) throw rejection(r);
     c.set("lease", { id: r.leaseId, handedOver: false });
     try {

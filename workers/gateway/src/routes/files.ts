@@ -44,7 +44,7 @@ const UPLOAD_FORM = {
 
 const upload = createRoute({
   ...keyRoute("post", "/v1/files", "Upload a file (multipart/form-data, streamed to R2) for a batch or an analysis"),
-  middleware: [rateLimit()] as const,
+  middleware: [rateLimit({ spendsTokens: false })] as const,
   request: { body: { required: true, content: { "multipart/form-data": { schema: UPLOAD_FORM } } } },
   responses: {
     200: { description: "The file", ...json(FileObjectSchema) },

@@ -56,3 +56,13 @@ export interface ModelProvider {
 }
 
 export const newCallId = () => `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
+
+/**
+ * The tools a client's tool_choice binds a round to: the named one, or all for "required"; null when it binds
+ * nothing. The agent loop passes it for the first round only and has checked the name.
+ */
+export function toolsBoundBy(tools: FunctionTool[], choice: ModelRound["toolChoice"]): FunctionTool[] | null {
+  if (choice === "required") return tools;
+  const name = typeof choice === "object" ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
+  return name === undefined ? null : tools.filter((t) => t.function.name === name);
+}

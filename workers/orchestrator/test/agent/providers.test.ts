@@ -47,6 +47,24 @@ describe("model providers", () => {
     expect(reply.choices[0]!.message.content).toMatch(/^SMA\(5\) = 46\.\d+/);
   });
 
+  it("Workers AI under a forced tool_choice: only the bound tool is offered, and an answer in text instead is an error, not prose", async () => {
+    const tenantId = await newTenant();
+    const settings = { AI: undefined as unknown as AiBinding, CIO_PROVIDER: "workers-ai" };
+    const body = { tool_choice: { type: "function", function: { name: "technical-analysis" } } };
+    const called = scriptedAi([
+      () => ({ response: null, tool_calls: [{ name: "technical-analysis", arguments: { indicator: "sma", period: 5, closes: CLOSES } }] }),
+      (inputs) => ({ response: `${lastToolMessage(inputs)}` }),
+    ]);
+    const reply = completionOf(await chat([user("SMA?")], { tenantId, settings: { ...settings, AI: called.ai }, body }));
+    expect(reply.choices[0]!.message.content).toMatch(/^SMA\(5\) = 46\.\d+/);
+    expect((called.seen[0]!.inputs.tools as { name: string }[]).map((t) => t.name)).toEqual(["technical-analysis"]);
+    expect((called.seen[1]!.inputs.tools as unknown[]).length).toBeGreaterThan(1); // bound for the first round only
+
+    const prose = scriptedAi([() => ({ response: "I would rather just tell you." })]);
+    const refused = await chat([user("SMA?")], { tenantId, settings: { ...settings, AI: prose.ai }, body });
+    expect(refused).toMatchObject({ kind: "error", error: { status: 502, error: { code: "tool_choice_not_met", message: expect.stringContaining("'technical-analysis'") } } });
+  });
+
   it("an image, audio or file part is refused on Workers AI (text only) rather than dropped, naming the part", async () => {
     const tenantId = await newTenant();
     const { ai, seen } = scriptedAi([() => ({ response: "A cat, surely." })]);

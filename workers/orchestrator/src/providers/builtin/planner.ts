@@ -6,7 +6,7 @@
  */
 import type { ChatMessage, FunctionTool, ToolManifest } from "../../../../../lib/protocol/index.js";
 import { ApiError } from "../../../../../lib/errors.js";
-import { newCallId, type ModelEvent, type ModelProvider, type ModelRound } from "../provider.js";
+import { newCallId, toolsBoundBy, type ModelEvent, type ModelProvider, type ModelRound } from "../provider.js";
 import { fillArgs } from "./fill-args.js";
 import { BUILTIN_NOTICE, builtinAnswer, lastUserText } from "./index.js";
 import { bm25, toolDocument } from "./rank.js";
@@ -30,7 +30,7 @@ export function builtinProvider(o: BuiltinOptions): ModelProvider {
     async *round(r: ModelRound): AsyncIterable<ModelEvent> {
       const results = toolResultsSinceLastUser(r.messages);
       if (results === null && r.tools.length) {
-        const forced = forcedTools(r.tools, r.toolChoice);
+        const forced = toolsBoundBy(r.tools, r.toolChoice);
         const pick = forced ? chooseForced(forced, lastUserText(r.messages), o) : choose(r.tools, lastUserText(r.messages), o);
         if (pick) {
           yield { type: "tool_call", call: { id: newCallId(), name: pick.name, arguments: JSON.stringify(pick.args) } };
@@ -55,16 +55,6 @@ export function choose(tools: FunctionTool[], text: string, o: BuiltinOptions): 
     if (args) return { name, args };
   }
   return null;
-}
-
-/**
- * The tools a client's tool_choice binds the planner to: the named one, or all for "required"; null when it
- * binds nothing. The agent loop passes it for the first round only and has checked the name.
- */
-function forcedTools(tools: FunctionTool[], choice: ModelRound["toolChoice"]): FunctionTool[] | null {
-  if (choice === "required") return tools;
-  const name = typeof choice === "object" ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
-  return name === undefined ? null : tools.filter((t) => t.function.name === name);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { upstreamError } from "../../../../../lib/errors.js";
 import { unlessAborted } from "../../../../../lib/time.js";
 import type { ChatMessage, Usage } from "../../../../../lib/protocol/index.js";
-import { newCallId, type ModelEvent, type ModelParams, type ModelProvider, type ModelRound } from "../provider.js";
+import { newCallId, toolsBoundBy, type ModelEvent, type ModelParams, type ModelProvider, type ModelRound } from "../provider.js";
 
 /** The slice of the AI binding we use; tests at the edge replace it with a scripted object. */
 export interface AiBinding {
@@ -30,7 +30,10 @@ export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
     model,
     async *round(r: ModelRound): AsyncIterable<ModelEvent> {
       const inputs: Record<string, unknown> = { messages: r.messages.map(plain) };
-      if (r.tools.length) inputs.tools = r.tools.map((t) => ({ name: t.function.name, description: t.function.description ?? "", parameters: t.function.parameters ?? { type: "object", properties: {} } }));
+      // The binding takes no tool_choice: a forced round is offered only the tools it binds to.
+      const bound = toolsBoundBy(r.tools, r.toolChoice);
+      const tools = bound ?? r.tools;
+      if (tools.length) inputs.tools = tools.map((t) => ({ name: t.function.name, description: t.function.description ?? "", parameters: t.function.parameters ?? { type: "object", properties: {} } }));
       Object.assign(inputs, workersAiParams(r.params));
       let out: unknown;
       try {
@@ -40,7 +43,12 @@ export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
         if (r.signal.aborted) throw err;
         throw upstreamError(`Workers AI failed: ${err instanceof Error ? err.message : String(err)}`);
       }
-      yield* eventsOf(out);
+      const events = [...eventsOf(out)];
+      // A client waiting for the call it forced would misread prose (the builtin planner refuses so too).
+      if (bound && !events.some((e) => e.type === "tool_call")) {
+        throw upstreamError(`The Workers AI model ${model} answered in text where tool_choice asks for a call to ${bound.length === 1 ? `'${bound[0]!.function.name}'` : "a tool"}.`, 502, "tool_choice_not_met");
+      }
+      yield* events;
     },
   };
 }

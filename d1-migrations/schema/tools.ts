@@ -90,6 +90,7 @@ export const agentContinuations = sqliteTable(
   "agent_continuations",
   {
     tenantId: text("tenant_id").notNull(),
+    /** The first client call's id and a digest of the calls' names and arguments (agent/continuation.ts). */
     callId: text("call_id").notNull(),
     requestId: text("request_id").notNull(),
     /** The client calls as the client received them: the echo must match them to be replaced. */

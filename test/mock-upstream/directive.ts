@@ -67,8 +67,8 @@ export function resolveCase(d: Directive, prompt: string): Directive {
 }
 
 export interface ScriptStep {
-  /** Ask for these tool calls (streamed as OpenAI does: name first, arguments in pieces). */
-  tool_calls?: { name: string; arguments: unknown }[];
+  /** Ask for these tool calls (streamed as OpenAI does: name first, arguments in pieces); `id` plays a server that numbers them. */
+  tool_calls?: { name: string; arguments: unknown; id?: string }[];
   /** Answer with this text. */
   text?: string;
   /** Answer with the contents of the tool messages since the last user message, joined by " | ". */

@@ -187,8 +187,8 @@ const toolEcho = (body: Record<string, unknown>) =>
     .join(" | ");
 
 /** Tool calls as OpenAI sends them: in a stream, name and id first, the arguments in two pieces. */
-function toolCalls(res: ServerResponse, model: string, calls: { name: string; arguments: unknown }[], stream: boolean, entry: LoggedRequest, finish = "tool_calls") {
-  const wire = calls.map((c, i) => ({ id: `call_mock_${i}_${Math.random().toString(36).slice(2, 8)}`, type: "function", function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments) } }));
+function toolCalls(res: ServerResponse, model: string, calls: { name: string; arguments: unknown; id?: string }[], stream: boolean, entry: LoggedRequest, finish = "tool_calls") {
+  const wire = calls.map((c, i) => ({ id: c.id ?? `call_mock_${i}_${Math.random().toString(36).slice(2, 8)}`, type: "function", function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments) } }));
   const usage = { prompt_tokens: 10, completion_tokens: 5 * calls.length, total_tokens: 10 + 5 * calls.length };
   entry.completed = true;
   if (!stream) {

@@ -44,6 +44,24 @@ describe("client tools", () => {
     expect(r3.choices[0]!.message.content).toBe("18 °C and sunny");
   });
 
+  it("two conversations paused on the same call id (a server that numbers its calls) each get their own turn back", async () => {
+    const tenantId = await newTenant();
+    const closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
+    const paused = async (indicator: string, city: string) => {
+      const id = "functions.get_weather:0"; // sglang's and vLLM's numbering for Kimi K2: the same in every conversation
+      const ask = scripted(`${indicator} and the weather in ${city}`, [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator, period: 5, closes } }, { name: "get_weather", arguments: { city }, id }] }, { echoTools: true }]);
+      const r = completionOf(await chat([ask], { tenantId, settings: OPENAI, body: { tools: [WEATHER] } }));
+      return { ask, calls: r.choices[0]!.message.tool_calls! };
+    };
+    const a = await paused("rsi", "Oslo");
+    const b = await paused("sma", "Paris");
+    expect([a.calls[0]!.id, b.calls[0]!.id]).toEqual(["functions.get_weather:0", "functions.get_weather:0"]);
+    const followUp = async (c: typeof a, weather: string) =>
+      completionOf(await chat([c.ask, { role: "assistant", content: null, tool_calls: c.calls }, { role: "tool", tool_call_id: c.calls[0]!.id, content: weather }], { tenantId, settings: OPENAI, body: { tools: [WEATHER] } })).choices[0]!.message.content;
+    expect(await followUp(a, "3 °C")).toMatch(/^RSI\(5\) = [\d.]+.* \| 3 °C$/s);
+    expect(await followUp(b, "18 °C")).toMatch(/^SMA\(5\) = [\d.]+.* \| 18 °C$/s);
+  });
+
   it("a turn with rounds of our tools before the client call is restored round by round", async () => {
     const tenantId = await newTenant();
     const closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];

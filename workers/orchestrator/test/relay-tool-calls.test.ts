@@ -1,5 +1,6 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
+import { sseComment } from "../../../lib/http/sse.js";
 import { relay } from "../src/providers/openai-compatible/relay.js";
 
 const sse = (...chunks: object[]) => new Response([...chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`), "data: [DONE]\n\n"].join("")).body!;
@@ -23,6 +24,18 @@ async function sdkCalls(stream: string) {
 const PARIS_ROME = [{ id: "a", name: "get_weather", arguments: '{"city":"Paris"}' }, { id: "b", name: "get_weather", arguments: '{"city":"Rome"}' }];
 
 describe("passthrough relay of streamed tool calls", () => {
+  it("a stream that ends with [DONE] but no finish_reason after tool calls finishes as tool_calls, not stop", async () => {
+    const out = await relayed(sse(deltas([{ index: 0, id: "a", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }])));
+    const chunks = out.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)) as { choices: { finish_reason: string | null }[] });
+    expect(chunks.flatMap((c) => c.choices.map((x) => x.finish_reason)).filter(Boolean)).toEqual(["tool_calls"]);
+  });
+
+  it("an SSE comment keeps a carriage return out: it would end the line, and what follows would be read as an event", async () => {
+    const text = new TextDecoder().decode(sseComment('cio tool x started {"a":"\rdata: {\"forged\":true}"}'));
+    expect(text).not.toMatch(/\r/);
+    expect(text.split("\n\n")[0]!.split(/\r\n|\r|\n/)).toHaveLength(1);
+  });
+
   it("parallel calls that all say index 0 (Ollama) reach the client as calls 0 and 1", async () => {
     const out = await relayed(
       sse(

@@ -28,6 +28,8 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
   // whole only when every choice has its finish_reason (one finished choice said so of all of them).
   const roleSent = new Set<number>();
   const ended = new Set<number>();
+  /** Choices that called tools: one the upstream left without a finish_reason ends with "tool_calls". */
+  const called = new Set<number>();
   const unfinished = () => [...roleSent].filter((i) => !ended.has(i));
   let done = false;
   let usage: Usage | undefined;
@@ -57,6 +59,7 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
         roleSent.add(choice.index);
         // Every choice's text counts: the upstream bills the completion tokens of all n.
         if (typeof choice.delta?.content === "string") (answer += choice.delta.content), o.onText?.(choice.delta.content);
+        if (choice.delta?.tool_calls?.length) called.add(choice.index);
         if (choice.finish_reason) ended.add(choice.index);
       }
       yield sseData(c);
@@ -71,7 +74,7 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
   }
   // [DONE] without a finish_reason: each choice gets one, as OpenAI's clients expect.
   if (!roleSent.size) yield sseData({ ...chunk(o.id, o.model, { role: "assistant", content: "" }, "stop"), ...stamp });
-  else if (unfinished().length) yield sseData({ ...chunk(o.id, o.model, {}, "stop"), choices: unfinished().map((index) => ({ index: index ?? 0, delta: {}, logprobs: null, finish_reason: "stop" })), ...stamp });
+  else if (unfinished().length) yield sseData({ ...chunk(o.id, o.model, {}, "stop"), choices: unfinished().map((index) => ({ index: index ?? 0, delta: {}, logprobs: null, finish_reason: called.has(index) ? "tool_calls" : "stop" })), ...stamp });
   const final = usage ?? usageOf(o.promptText, answer);
   o.onUsage(final);
   if (o.includeUsage) yield sseData({ ...usageChunk(o.id, o.model, final), ...stamp });

@@ -21,6 +21,12 @@ export class SocketHandler {
    * memory: the object cannot hibernate while it awaits that answer.
    */
   private readonly admitting = new Map<string, { cancelled: boolean }>();
+  /**
+   * Sockets the limiter may have counted but this object has not accepted yet (admitSocket in flight). A
+   * close or the alarm meanwhile reports an exact count: without them, it overwrote the limiter's +1, and the
+   * tenant could open one socket past its limit per such race.
+   */
+  private opening = 0;
 
   constructor(private readonly s: SessionCore) {}
 
@@ -35,7 +41,9 @@ export class SocketHandler {
     const { defaults, ...limits } = parseLimits(h(SOCKET_HEADERS.limits));
     const { CIO_SESSION_MAX_SOCKETS: perSession, CIO_TENANT_MAX_SOCKETS: perTenant } = this.s.settings;
     if (this.s.sockets.count() >= perSession) throw tooMany("session_socket_limit", `This session already has ${perSession} open sockets.`);
-    const admitted = await this.s.limiter(meta.tenantId).admitSocket(meta.sessionId, perTenant);
+    this.opening++;
+    // Nothing awaits between the answer and the accept below (the refusals report their own count).
+    const admitted = await this.s.limiter(meta.tenantId).admitSocket(meta.sessionId, perTenant).finally(() => this.opening--);
     if (!admitted.ok) throw tooMany("tenant_socket_limit", `This organization already has ${perTenant} open session sockets.`);
     // Deleted while the limiter answered: the socket went into the wiped session, with no alarm to close it.
     if (!this.s.store.meta()) {
@@ -130,7 +138,7 @@ export class SocketHandler {
     if (!meta) return;
     await this.s
       .limiter(meta.tenantId)
-      .reportSockets(meta.sessionId, this.s.sockets.count(except))
+      .reportSockets(meta.sessionId, this.s.sockets.count(except) + this.opening)
       .catch((err) => this.s.log().warn("socket count not reported", { err }));
   }
 

@@ -9,6 +9,7 @@ import type { SessionDO } from "../../../durable-objects/session/index.js";
 import { limiterStub } from "../../../lib/do-names.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
+import { SessionClient } from "./session-client.js";
 import { connect, e, eventually, newSession, upgrade, upstreamLog, type TestSession } from "./session-fixtures.js";
 
 const ANSWER = "one two three four five six seven eight";
@@ -29,16 +30,20 @@ async function patchCore(s: TestSession, patch: (core: Core) => void) {
   await runInDurableObject(s.stub, (o: SessionDO) => patch((o as unknown as { core: Core }).core));
 }
 
-/** The session's limiter as it is, except that `method` first waits for `hold()` (a limiter answering late). */
-function holdLimiter(s: TestSession, method: "reserve" | "admitSocket", hold: () => Promise<unknown>) {
+/**
+ * The session's limiter as it is, except that `method` first waits for `hold()` (a limiter answering late);
+ * `late: "answer"` holds its answer instead, after the limiter has acted on the call.
+ */
+function holdLimiter(s: TestSession, method: "reserve" | "admitSocket", hold: () => Promise<unknown>, late: "call" | "answer" = "call") {
   return patchCore(s, (core) => {
     const real = core.limiter;
     core.limiter = (t: string) => {
       const l = real.call(core, t) as RateLimiterDO;
-      const first = (m: typeof method) => (m === method ? hold() : Promise.resolve());
+      const first = (m: typeof method) => (m === method && late === "call" ? hold() : Promise.resolve());
+      const then = async <T>(m: typeof method, answer: T) => (m === method && late === "answer" && (await hold()), answer);
       return {
         reserve: async (x: never) => (await first("reserve"), l.reserve(x)),
-        admitSocket: async (a: string, n: number) => (await first("admitSocket"), l.admitSocket(a, n)),
+        admitSocket: async (a: string, n: number) => (await first("admitSocket"), then("admitSocket", await l.admitSocket(a, n))),
         release: (id: string) => l.release(id),
         reportSockets: (a: string, n: number) => l.reportSockets(a, n),
       };
@@ -156,6 +161,24 @@ describe("deleting a session with a turn running", () => {
     expect(await upstreamLog(id)).toEqual([]);
     expect(await turnCount(s)).toBe(0);
     await eventually(async () => (await limiter.snapshot("k-test")).keyInFlight === 0);
+  });
+
+  it("a socket still being admitted stays counted when another socket's close reports the session's count", async () => {
+    const s = await newSession();
+    const limiter = limiterOf(s);
+    const first = await connect(s);
+    await eventually(async () => (await limiter.openSockets()) === 1);
+    // The limiter counts the second socket at once; its answer reaches the session after the first one closed.
+    await holdLimiter(s, "admitSocket", after(400), "answer");
+    const opening = upgrade(s);
+    await eventually(async () => (await limiter.openSockets()) === 2);
+    first.close();
+    await first.waitClosed();
+    const second = SessionClient.from(await opening);
+    await second.waitFor((f) => f.type === "ready");
+    await new Promise((r) => setTimeout(r, 100)); // every report of the close has landed
+    expect(await limiter.openSockets()).toBe(1);
+    second.close();
   });
 
   it("a socket whose admission was in flight while the session was deleted is refused (404), and not counted", async () => {

@@ -22,6 +22,9 @@ export const HeavySettingsSchema = z.object({
   CIO_ANALYSIS_READ_BYTES: envInt(1024 * 1024, 64 * 1024, 32 * 1024 * 1024),
   /** Batches: requests per queue message, parts in flight at once, requests in flight within a part. */
   CIO_BATCH_PART_SIZE: envInt(50, 1, 10_000),
+  /** A part also ends at this many bytes of input: a part's lines are held whole, and a consumer invocation
+   * takes several parts, so 50 requests of a few MB each (images, long documents) ran it out of memory. */
+  CIO_BATCH_PART_MAX_BYTES: envInt(8 * 1024 * 1024, 1024, 64 * 1024 * 1024),
   CIO_BATCH_MAX_PARTS_IN_FLIGHT: envInt(4, 1, 1000),
   CIO_BATCH_PART_CONCURRENCY: envInt(8, 1, 256),
   CIO_BATCH_MAX_REQUESTS: envInt(50_000, 1),

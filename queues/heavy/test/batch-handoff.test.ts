@@ -191,6 +191,24 @@ describe("a batch whose steps are interrupted still ends", () => {
     expect((row.errors ?? []).map((e) => e.code)).toEqual(["too_many_requests"]);
   });
 
+  it("cuts parts at CIO_BATCH_PART_MAX_BYTES of input too, not only at CIO_BATCH_PART_SIZE requests", async () => {
+    const tenantId = await newTenant();
+    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+    const task = await newTask(tenantId, "batch", { batchId });
+    // Six requests of about 600 bytes: under a 1 KiB cap a part holds two of them.
+    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: "x".repeat(500) }] } }));
+    const fileId = await putFile(tenantId, "in.jsonl", lines.join("\n") + "\n", "batch");
+    const db = openDb(env.DB);
+    await db.insert(schema.batches).values({
+      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+    });
+    const { q } = queue();
+    await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, HEAVY_QUEUE: q, CIO_BATCH_PART_MAX_BYTES: "1024" } as HeavyEnv);
+    const parts = await db.select().from(schema.batchParts).where(eq(schema.batchParts.batchId, batchId)).orderBy(schema.batchParts.idx);
+    expect(parts.map((p) => [p.firstLine, p.requests])).toEqual([[1, 2], [3, 2], [5, 2]]);
+  });
+
   it("stops reading a file at the first request past the limit: the rest is never read (nor its ids held)", async () => {
     const tenantId = await newTenant();
     const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;

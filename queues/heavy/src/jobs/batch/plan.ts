@@ -1,6 +1,7 @@
 /**
  * The `batch` task: validate the input JSONL as it streams from R2 (OpenAI fails a batch whose file has
- * any invalid line), split it into parts of CIO_BATCH_PART_SIZE requests by byte range, and queue the first
+ * any invalid line), split it into parts of CIO_BATCH_PART_SIZE requests (or CIO_BATCH_PART_MAX_BYTES of
+ * input, whichever comes first) by byte range, and queue the first
  * CIO_BATCH_MAX_PARTS_IN_FLIGHT of them; each finished part queues the next, which bounds concurrency.
  * The task stays running until finalize.ts completes the batch.
  */
@@ -90,7 +91,7 @@ async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
       planned.errors.push({ code: "too_many_requests", message: `A batch may hold at most ${s.CIO_BATCH_MAX_REQUESTS} requests.`, line: lineNo, param: null });
       return false;
     }
-    if (++inPart === s.CIO_BATCH_PART_SIZE) {
+    if (++inPart === s.CIO_BATCH_PART_SIZE || end - partStart >= s.CIO_BATCH_PART_MAX_BYTES) {
       planned.parts.push({ startByte: partStart, endByte: end, firstLine: partFirst, requests: inPart });
       partStart = end;
       partFirst = lineNo + 1;

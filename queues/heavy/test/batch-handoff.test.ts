@@ -7,6 +7,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { openDb, schema } from "../../../lib/db/index.js";
+import { r2Keys } from "../../../lib/heavy/ids.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import type { HeavyEnv } from "../src/env.js";
@@ -96,6 +97,24 @@ describe("a batch whose steps are interrupted still ends", () => {
     }
     expect(await batchRow(tenantId, batchId)).toMatchObject({ status: "completed", completed: 3 * PART_LINES, failed: 0, partsDone: 3 });
     expect((await readTask(task.id)).status).toBe("succeeded");
+  });
+
+  it("a part file rewritten after its part ended (a duplicate delivery) does not keep the batch from being joined", async () => {
+    const { tenantId, batchId, task, msg } = await plannedBatch(2);
+    const ok = queue();
+    await deliverRecorded("heavy", [{ body: msg(0), attempts: 1 }], { ...env, HEAVY_QUEUE: ok.q });
+    // A second delivery of part 0, run alongside the first, wrote the part's file again with fewer lines.
+    const partFile = r2Keys.batchPart(tenantId, batchId, 0, "output");
+    const firstLine = (await (await env.FILES.get(partFile))!.text()).split("\n")[0]!;
+    await env.FILES.put(partFile, `${firstLine}\n`);
+    await deliverRecorded("heavy", [{ body: msg(1), attempts: 1 }], { ...env, HEAVY_QUEUE: ok.q });
+    const row = await batchRow(tenantId, batchId);
+    expect(row.status).toBe("completed");
+    expect((await readTask(task.id)).status).toBe("succeeded");
+    const [file] = await openDb(env.DB).select().from(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.outputFileId!)));
+    const content = await (await env.FILES.get(file!.r2Key))!.text();
+    expect(new TextEncoder().encode(content).length).toBe(file!.bytes);
+    expect(content.trim().split("\n")).toHaveLength(1 + PART_LINES);
   });
 
   it("a batch that ended while its task's write failed has its task ended by the redelivery", async () => {

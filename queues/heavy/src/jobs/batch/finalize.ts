@@ -81,7 +81,17 @@ function ending(batch: BatchRow, cancelled: boolean, now: number) {
 async function joinParts(env: HeavyEnv, batch: BatchRow, kind: "output" | "error"): Promise<string | null> {
   const p = schema.batchParts;
   const parts = await openDb(env.DB).select().from(p).where(and(eq(p.tenantId, batch.tenantId), eq(p.batchId, batch.id))).orderBy(p.idx);
-  const sized = parts.map((x) => ({ idx: x.idx, bytes: kind === "output" ? x.outputBytes : x.errorBytes })).filter((x) => x.bytes > 0);
+  // Sized from the stored objects, not the counts in D1: a duplicate delivery of a part that had already
+  // ended rewrote its file, and a total that no longer matched failed every join, leaving the batch finalizing.
+  const sized = await Promise.all(
+    parts
+      .filter((x) => (kind === "output" ? x.outputBytes : x.errorBytes) > 0)
+      .map(async (x) => {
+        const head = await env.FILES.head(r2Keys.batchPart(batch.tenantId, batch.id, x.idx, kind));
+        if (!head) throw new Error(`part ${x.idx} of batch ${batch.id} lost its ${kind} lines`);
+        return { idx: x.idx, bytes: head.size };
+      }),
+  );
   if (!sized.length) return null;
   const total = sized.reduce((n, x) => n + x.bytes, 0);
   const id = outputFileId(batch.id, kind);

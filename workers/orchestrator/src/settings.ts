@@ -58,6 +58,8 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_BREAKER_SYNC_MS: envInt(1_000, 0, 60_000),
   /** How long an isolate keeps a tenant's tool list and statistics before reading D1 again. */
   CIO_REGISTRY_TTL_MS: envInt(5_000, 0, 600_000),
+  /** Tenants whose tools an isolate keeps at most; the least recently used goes first (one isolate serves many tenants). */
+  CIO_REGISTRY_CACHE_TENANTS: envInt(1_000, 1, 100_000),
   /** How long a turn paused on a client tool keeps our own tool results for the client's follow-up. */
   CIO_CONTINUATION_TTL_MS: envInt(86_400_000, 60_000, 30 * 86_400_000),
   /** Shared secret for HTTPS tools: requests are signed with HMAC-SHA256 over `${timestamp}.${body}`. */

@@ -43,6 +43,7 @@ let seeded = false;
  */
 export async function tenantTools(env: OrchestratorEnv, s: OrchestratorSettings, tenantId: string, log: Logger, waitUntil?: (p: Promise<unknown>) => void, now = Date.now()): Promise<TenantTools> {
   const hit = s.CIO_REGISTRY_TTL_MS > 0 ? cache.get(tenantId) : undefined;
+  if (hit) touch(tenantId, hit);
   if (hit && now - hit.at < s.CIO_REGISTRY_TTL_MS) return hit.value;
   if (!hit) return remember(s, tenantId, await load(env, tenantId, log));
   if (!hit.refreshing) {
@@ -57,8 +58,17 @@ export async function tenantTools(env: OrchestratorEnv, s: OrchestratorSettings,
 }
 
 function remember(s: OrchestratorSettings, tenantId: string, value: TenantTools): TenantTools {
-  if (s.CIO_REGISTRY_TTL_MS > 0) cache.set(tenantId, { at: Date.now(), value, refreshing: false });
+  if (s.CIO_REGISTRY_TTL_MS <= 0) return value;
+  touch(tenantId, { at: Date.now(), value, refreshing: false });
+  // A Map iterates in insertion order, and `touch` re-inserts: the first key is the least recently used.
+  while (cache.size > s.CIO_REGISTRY_CACHE_TENANTS) cache.delete(cache.keys().next().value!);
   return value;
+}
+
+/** Marks the tenant most recently used. */
+function touch(tenantId: string, entry: Cached) {
+  cache.delete(tenantId);
+  cache.set(tenantId, entry);
 }
 
 /** Forget what this isolate knows about a tenant's tools (after a registry change it made itself). */

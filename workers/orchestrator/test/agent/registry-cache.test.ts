@@ -28,4 +28,21 @@ describe("the registry kept per isolate", () => {
     await Promise.all(refreshes);
     expect(await names()).toEqual(expect.arrayContaining([a, b]));
   });
+
+  it("holds at most CIO_REGISTRY_CACHE_TENANTS tenants: the least recently used is dropped and read from D1 again", async () => {
+    const env = { ...baseEnv, CIO_REGISTRY_TTL_MS: "600000", CIO_REGISTRY_CACHE_TENANTS: "2" } as typeof baseEnv;
+    const s = orchestratorSettings(env);
+    const log = new Logger({ component: "test" });
+    const [t1, t2, t3] = [await newTenant(), await newTenant(), await newTenant()];
+    const names = async (t: string) => (await tenantTools(env, s, t, log)).tools.map((x) => x.name);
+    await names(t1);
+    await names(t2);
+    await names(t1); // t1 used again: t2 is now the least recently used
+    const [late1, late2] = [uniq("late-1"), uniq("late-2")];
+    await mockTool(t1, late1);
+    await mockTool(t2, late2);
+    await names(t3); // a third tenant: t2 goes
+    expect(await names(t1)).not.toContain(late1); // still cached, within its TTL
+    expect(await names(t2)).toContain(late2); // dropped, so read again
+  });
 });

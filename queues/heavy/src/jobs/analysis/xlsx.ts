@@ -56,7 +56,12 @@ async function unzipEntries(open: Open, size: number, wanted: Set<string>, parse
   const seen = new Set<string>();
   let failure: unknown = null;
   const unzip = new Unzip((file: UnzipFile) => {
-    if (!wanted.has(file.name)) return;
+    if (!wanted.has(file.name)) {
+      // Started and dropped: fflate keeps the compressed bytes of an entry never started for the life of the
+      // Unzip, so the other sheets and the images of a large workbook filled the Worker's memory.
+      file.ondata = () => {};
+      return file.start();
+    }
     seen.add(file.name);
     const parser = parserFor(file.name);
     const decoder = new TextDecoder();

@@ -1,4 +1,4 @@
-import { strToU8, zipSync } from "fflate";
+import { strToU8, Unzip, unzipSync, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { r2Keys } from "../../../lib/heavy/ids.js";
 import { eq } from "drizzle-orm";
@@ -135,6 +135,28 @@ describe("file analysis", () => {
     const second = await analyse(tenant, file, { sheet: "Other" });
     expect(second.result!.columns.map((c: { name: string }) => c.name)).toEqual(["x"]);
     expect(second.result!.rows).toBe(1);
+  });
+
+  it("holds none of an XLSX's entries it does not read (an image, the other sheets) while it reads the chosen sheet", async () => {
+    const tenant = await newTenant();
+    const big = new Uint8Array(1024 * 1024); // random: incompressible, as a picture is
+    for (let i = 0; i < big.length; i += 65_536) crypto.getRandomValues(big.subarray(i, i + 65_536));
+    const parts = unzipSync(xlsx());
+    const file = await putFile(tenant, "pictured.xlsx", zipSync({ ...parts, "xl/media/image1.png": [big, { level: 0 }] }));
+    // fflate's Unzip keeps the compressed bytes of an entry never started in `k`, for as long as it lives.
+    let kept = 0;
+    const push = Unzip.prototype.push;
+    Unzip.prototype.push = function (this: Unzip, chunk: Uint8Array, final?: boolean) {
+      push.call(this, chunk, final);
+      const k = (this as unknown as { k: Uint8Array[][] }).k;
+      kept = Math.max(kept, k.flat().reduce((n, c) => n + c.length, 0));
+    };
+    try {
+      expect((await analyse(tenant, file)).result!.rows).toBe(3);
+    } finally {
+      Unzip.prototype.push = push;
+    }
+    expect(kept).toBeLessThan(64 * 1024);
   });
 
   it("reads XLSX dates as dates: serials in date-formatted cells (built-in and custom formats, 1904 workbooks) become ISO 8601", async () => {

@@ -46,6 +46,8 @@ export const EXPOSED_HEADERS = [
   "x-ratelimit-limit-tokens",
   "x-ratelimit-remaining-tokens",
   "x-ratelimit-reset-tokens",
+  // A streamed runner query's id, which a browser needs to cancel the query it started without naming one.
+  "x-cio-query-id",
 ];
 
 // Middleware that depends on settings is built once per settings object (settings are parsed once per env),

@@ -94,5 +94,6 @@ describe("CORS", () => {
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
     const simple = await call("/health", { headers: { origin: "https://app.example" } });
     expect(simple.headers.get("access-control-expose-headers")).toContain("x-request-id");
+    expect(simple.headers.get("access-control-expose-headers")).toContain("x-cio-query-id"); // to cancel a streamed runner query
   });
 });

@@ -37,6 +37,21 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     await admin?.end();
   });
 
+  it("reads an unqualified name as public's, as the policy does, whatever search_path the login brings", async () => {
+    await admin.query(`
+      CREATE SCHEMA IF NOT EXISTS shadow; DROP TABLE IF EXISTS shadow.lookup, public.lookup;
+      CREATE TABLE shadow.lookup (v text); INSERT INTO shadow.lookup VALUES ('shadow');
+      CREATE TABLE public.lookup (v text); INSERT INTO public.lookup VALUES ('public');`);
+    // A role or URL may set its own path: here shadow first, so `lookup` was shadow.lookup to the database.
+    const d = new PostgresDriver(`${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent("-c search_path=shadow,public")}`, 1);
+    try {
+      const { run } = harness(d);
+      expect((await run({ sql: "SELECT v FROM lookup" })).rows).toEqual([["public"]]);
+    } finally {
+      await d.close();
+    }
+  });
+
   it("streams rows in batches with JSON-safe values", async () => {
     const { run } = harness(driver, { maxRows: 100_000 }, { chunkRows: 1000 });
     const o = await run({ sql: "SELECT * FROM wide ORDER BY id" });

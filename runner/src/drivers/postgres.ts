@@ -43,7 +43,9 @@ export class PostgresDriver implements Driver {
     };
     try {
       const setup = await client.query(
-        `BEGIN; SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(opts.timeoutMs)}; ` +
+        // search_path is the policy's: it reads an unqualified name as public's, which the login's own path
+        // ("$user", public; or one set on the role) could have resolved to another schema, past the allow-list.
+        `BEGIN; SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${Math.ceil(opts.timeoutMs)}; SET LOCAL search_path = ${this.defaultSchema}; ` +
           "SELECT pg_backend_pid() AS pid",
       );
       pid = Number((setup as unknown as pg.QueryResult<{ pid: number }>[]).at(-1)?.rows[0]?.pid ?? 0);

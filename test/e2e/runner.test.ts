@@ -121,8 +121,10 @@ describe.skipIf(skipPg)("runner with PostgreSQL through the stack", () => {
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: { code: "policy_denied" } });
     expect((await admin.query("SELECT count(*)::int AS n FROM sales")).rows[0].n).toBe(4);
-    const audit = readFileSync(join(r.dir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { event: string });
+    const audit = readFileSync(join(r.dir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { event: string; named?: string | null; params?: unknown });
     expect(audit.map((a) => a.event)).toEqual(expect.arrayContaining(["request", "done", "refused"]));
+    // A named query's values are what it did: they are in its audit line.
+    expect(audit.find((a) => a.event === "request" && a.named === "sales_by_region")).toMatchObject({ params: { day: "2026-12-03" } });
   });
 
   it("cancel reaches the database: pg_cancel_backend stops the statement", async () => {

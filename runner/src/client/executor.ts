@@ -79,7 +79,7 @@ export class QueryExecutor {
     const audit = (entry: AuditFields) =>
       this.opts.audit.write({ id: frame.id, requestId: frame.requestId, ...entry });
     try {
-      audit({ event: "request", sql: frame.sql, named: frame.named ?? null });
+      audit({ event: "request", sql: frame.sql, named: frame.named ?? null, params: frame.params ?? null });
     } catch (err) {
       // No audit line, no query: the customer must be able to see everything that ran.
       log.error("audit log not writable", { err });

@@ -11,6 +11,8 @@ export interface AuditEntry {
   event: "request" | "refused" | "done" | "error" | "cancelled";
   sql?: string;
   named?: string | null;
+  /** The values the query ran with: a named query's meaning is in them. */
+  params?: unknown;
   reason?: string;
   code?: string;
   rowCount?: number;

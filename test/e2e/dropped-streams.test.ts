@@ -5,6 +5,9 @@
  * browser tab kept a concurrency slot until its lease expired (15 minutes). In-runtime tests share one
  * context and cannot see this.
  */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { withDirective } from "../mock-upstream/directive.ts";
 import { eventually } from "../support/eventually.ts";
@@ -57,6 +60,18 @@ async function takeSlotsAndDrop(ids: string[], text: string, chunkDelayMs: numbe
   for (const d of drops) d.abort();
 }
 
+/** Tool calls D1 holds for the request, read from the stack's local D1 file. */
+function toolCallsOf(requestId: string): number {
+  const dir = join(t.stateDir, "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")!;
+  const db = new DatabaseSync(join(dir, file), { readOnly: true });
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM tool_calls WHERE request_id = ?").get(requestId) as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 const upstreamOf = (ids: string[]) => () => t.mock.log.filter((e) => ids.includes(e.id ?? "")).map((e) => ({ aborted: e.aborted, completed: e.completed }));
 
 describe("streams whose clients go away", () => {
@@ -70,6 +85,28 @@ describe("streams whose clients go away", () => {
       expect(await eventually(upstreamOf(ids), (u) => u.every((e) => e.aborted), 5000)).toEqual(cancelled);
     }, 60_000);
   }
+
+  it("a cio/auto answer dropped after its tools ran still records their outcomes, the learning loop's input", async () => {
+    const requestId = `drop-tools-${crypto.randomUUID()}`;
+    const closes = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08];
+    const script = [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator: "sma", period: 5, closes } }] }, { text: LONG }];
+    const drop = new AbortController();
+    const res = await fetch(`${t.stack.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-request-id": requestId },
+      body: JSON.stringify({ model: "cio/auto", stream: true, messages: [{ role: "user", content: withDirective("the SMA, then talk", { script, chunkDelayMs: 50 }) }] }),
+      signal: drop.signal,
+    });
+    const reader = res.body!.getReader();
+    let seen = "";
+    while (!seen.includes(": cio tool technical-analysis ok")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    drop.abort(); // the tool has run; the answer is still being written
+    expect(await eventually(() => toolCallsOf(requestId), (n) => n > 0, 5000)).toBe(1);
+  }, 60_000);
 
   it("a session's turn outlives its HTTP client: it is recorded in full, then its slot comes back", async () => {
     const ids = Array.from({ length: LIMIT }, () => crypto.randomUUID());

@@ -13,6 +13,8 @@ import { freePort } from "./stack.ts";
 export interface TenantStack {
   mock: MockUpstream;
   stack: MiniflareStack;
+  /** The stack's state folder (its local D1 and R2, as wrangler lays them out). */
+  stateDir: string;
   /** A new key of the tenant with these limits; returns the key itself. */
   newKey(limits: { rpm_limit: number; concurrency_limit: number }): Promise<string>;
   stop(): Promise<void>;
@@ -20,9 +22,10 @@ export interface TenantStack {
 
 export async function startTenantStack(name: string, vars: Record<string, string>): Promise<TenantStack> {
   const mock = await startMockUpstream();
+  const stateDir = mkdtempSync(join(tmpdir(), `cio-${name}-`));
   const stack = await startMiniflareStack({
     port: await freePort(),
-    stateDir: mkdtempSync(join(tmpdir(), `cio-${name}-`)),
+    stateDir,
     vars: { CIO_UPSTREAM_BASE_URL: mock.url, CIO_UPSTREAM_MODELS: "mock-model", CIO_LOG_LEVEL: "error", ...vars },
   });
   const h = { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" };
@@ -32,6 +35,7 @@ export async function startTenantStack(name: string, vars: Record<string, string
   return {
     mock,
     stack,
+    stateDir,
     newKey: async (limits) => (await post(`/admin/tenants/${tenant.id}/keys`, { name, ...limits })).key,
     stop: async () => {
       await stack.stop();

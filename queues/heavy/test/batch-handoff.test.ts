@@ -41,6 +41,23 @@ async function plannedBatch(parts: number) {
   return { tenantId, batchId, task, msg };
 }
 
+/** `n` chat requests as batch input lines (custom_id r0, r1, …), each asking `content`. */
+const requestLines = (n: number, content = "hi") =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content }] } }));
+
+/** A batch just created from `input`, still validating, and its task (queued, or as `taskStatus` says). */
+async function validatingBatch(input: string, taskStatus?: "running") {
+  const tenantId = await newTenant();
+  const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  const task = await newTask(tenantId, "batch", { batchId }, taskStatus ? { status: taskStatus } : {});
+  const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
+  await openDb(env.DB).insert(schema.batches).values({
+    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+    completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+  });
+  return { tenantId, batchId, task, fileId };
+}
+
 async function batchRow(tenantId: string, batchId: string) {
   const [row] = await openDb(env.DB).select().from(schema.batches).where(and(eq(schema.batches.tenantId, tenantId), eq(schema.batches.id, batchId)));
   return row!;
@@ -132,14 +149,7 @@ describe("a batch whose steps are interrupted still ends", () => {
   });
 
   it("a batch whose input file is gone by the time it is validated fails saying so, instead of validating for good", async () => {
-    const tenantId = await newTenant();
-    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-    const task = await newTask(tenantId, "batch", { batchId });
-    const fileId = await putFile(tenantId, "in.jsonl", "{}\n", "batch");
-    await openDb(env.DB).insert(schema.batches).values({
-      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
-    });
+    const { tenantId, batchId, task, fileId } = await validatingBatch("{}\n");
     // Deleted between the batch's creation and its validation (the delete checked before the batch existed).
     await openDb(env.DB).delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, fileId)));
     const [outcome] = await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }]);
@@ -149,14 +159,7 @@ describe("a batch whose steps are interrupted still ends", () => {
   });
 
   it("a batch found invalid while its task's write failed has its task failed by the redelivery, not left running", async () => {
-    const tenantId = await newTenant();
-    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-    const task = await newTask(tenantId, "batch", { batchId });
-    const fileId = await putFile(tenantId, "in.jsonl", "{}\n", "batch");
-    await openDb(env.DB).insert(schema.batches).values({
-      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
-    });
+    const { tenantId, batchId, task } = await validatingBatch("{}\n");
     const [first] = await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, DB: d1FailingOnce(/^update "tasks" set "status" = \?, "error"/) });
     expect(first!.acked).toBe(false);
     expect((await batchRow(tenantId, batchId)).status).toBe("failed");
@@ -168,16 +171,8 @@ describe("a batch whose steps are interrupted still ends", () => {
   });
 
   it("a batch cancelled while its file is validated queues no part and ends cancelled", async () => {
-    const tenantId = await newTenant();
-    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-    const task = await newTask(tenantId, "batch", { batchId }, { status: "running" });
-    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: "hi" }] } }));
-    const fileId = await putFile(tenantId, "in.jsonl", lines.join("\n"), "batch");
+    const { tenantId, batchId, task } = await validatingBatch(requestLines(6).join("\n"), "running");
     const db = openDb(env.DB);
-    await db.insert(schema.batches).values({
-      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
-    });
     // The client cancels while the file is being read, as POST /v1/batches/:id/cancel does.
     const cancelOnRead = {
       get: async (key: string, o?: R2GetOptions) => {
@@ -195,15 +190,7 @@ describe("a batch whose steps are interrupted still ends", () => {
   });
 
   it("a batch over the request limit fails with one too_many_requests error, not one per request past it", async () => {
-    const tenantId = await newTenant();
-    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-    const task = await newTask(tenantId, "batch", { batchId });
-    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: "hi" }] } }));
-    const fileId = await putFile(tenantId, "in.jsonl", lines.join("\n"), "batch");
-    await openDb(env.DB).insert(schema.batches).values({
-      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
-    });
+    const { tenantId, batchId, task } = await validatingBatch(requestLines(6).join("\n"));
     await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, CIO_BATCH_MAX_REQUESTS: "2" } as HeavyEnv);
     const row = await batchRow(tenantId, batchId);
     expect(row.status).toBe("failed");
@@ -211,17 +198,9 @@ describe("a batch whose steps are interrupted still ends", () => {
   });
 
   it("cuts parts at CIO_BATCH_PART_MAX_BYTES of input too, not only at CIO_BATCH_PART_SIZE requests", async () => {
-    const tenantId = await newTenant();
-    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-    const task = await newTask(tenantId, "batch", { batchId });
     // Six requests of about 600 bytes: under a 1 KiB cap a part holds two of them.
-    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: "x".repeat(500) }] } }));
-    const fileId = await putFile(tenantId, "in.jsonl", lines.join("\n") + "\n", "batch");
+    const { batchId, task } = await validatingBatch(requestLines(6, "x".repeat(500)).join("\n") + "\n");
     const db = openDb(env.DB);
-    await db.insert(schema.batches).values({
-      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
-    });
     const { q } = queue();
     await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, HEAVY_QUEUE: q, CIO_BATCH_PART_MAX_BYTES: "1024" } as HeavyEnv);
     const parts = await db.select().from(schema.batchParts).where(eq(schema.batchParts.batchId, batchId)).orderBy(schema.batchParts.idx);
@@ -229,16 +208,8 @@ describe("a batch whose steps are interrupted still ends", () => {
   });
 
   it("stops reading a file at the first request past the limit: the rest is never read (nor its ids held)", async () => {
-    const tenantId = await newTenant();
-    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-    const task = await newTask(tenantId, "batch", { batchId });
-    const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: "hi" }] } }));
-    const input = lines.join("\n");
-    const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
-    await openDb(env.DB).insert(schema.batches).values({
-      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
-    });
+    const input = requestLines(20_000).join("\n");
+    const { tenantId, batchId, task } = await validatingBatch(input);
     let read = 0;
     const counting = {
       get: async (key: string) => {
@@ -254,14 +225,7 @@ describe("a batch whose steps are interrupted still ends", () => {
   });
 
   it("the dead-letter path fails the batch too when an earlier delivery failed only its task, and backs off between tries", async () => {
-    const tenantId = await newTenant();
-    const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-    const task = await newTask(tenantId, "batch", { batchId }, { status: "running" });
-    const fileId = await putFile(tenantId, "in.jsonl", "{}\n", "batch");
-    await openDb(env.DB).insert(schema.batches).values({
-      id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-      completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
-    });
+    const { tenantId, batchId, task } = await validatingBatch("{}\n", "running");
     const [first] = await deliverRecorded("heavy-dlq", [{ body: taskMessage(task), attempts: 1 }], { ...env, DB: d1FailingOnce(/^update "batches"/) });
     expect(first!.acked).toBe(false);
     expect(first!.retryDelaySeconds).toBeGreaterThan(0);

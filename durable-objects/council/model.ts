@@ -15,7 +15,7 @@ import { workersAiProvider, type AiBinding } from "../../workers/orchestrator/sr
 import { orchestratorSettings } from "../../workers/orchestrator/src/settings.js";
 import { upstreamConfig } from "../../workers/orchestrator/src/upstream.js";
 import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
-import { settleCall } from "../../workers/orchestrator/src/usage.js";
+import { bookCall } from "../../workers/orchestrator/src/usage.js";
 import { usageOf } from "../../workers/orchestrator/src/wire.js";
 import { councilRefusal, refusalError, type CouncilRefusal } from "./admission.js";
 import type { CouncilEnv } from "./env.js";
@@ -83,13 +83,9 @@ export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER" | 
   };
 }
 
-/**
- * The tenant pays for its councils' model calls like for its chats: the tokens go to its limiter, so the
- * daily budget and the usage rows see them. A booking that fails is logged; the answer is not lost for it.
- */
+/** The tenant pays for its councils' model calls like for its chats (bookCall). */
 async function book(env: Pick<CouncilEnv, "RATE_LIMITER">, log: Logger, tenantId: string, model: string, usage: Usage) {
-  if (!env.RATE_LIMITER) return;
-  await settleCall(env as OrchestratorEnv, tenantId, undefined, model, usage).catch((err: unknown) => log.error("council model usage could not be booked", { err, tenantId, model }));
+  if (env.RATE_LIMITER) await bookCall(env as Pick<OrchestratorEnv, "RATE_LIMITER">, log, "council model", tenantId, model, usage);
 }
 
 function providerFor(env: ModelEnv, model: string, log: Logger): ModelProvider {

@@ -13,7 +13,7 @@ import type { HubQueryResult, RunnerStatus } from "../../../../../lib/protocol/r
 import type { OrchestratorEnv } from "../../env.js";
 import { providerName, selectProvider } from "../../providers/select.js";
 import { orchestratorSettings } from "../../settings.js";
-import { settleCall } from "../../usage.js";
+import { bookCall } from "../../usage.js";
 import { usageOf } from "../../wire.js";
 import type { LocalTool } from "../local-tool.js";
 import { hubOf, pickRunner } from "./pick-runner.js";
@@ -106,10 +106,7 @@ async function planQuery(env: OrchestratorEnv, input: ToolInput, runner: RunnerS
     if (e.type === "text") text += e.delta;
     if (e.type === "usage") usage = e.usage;
   }
-  // The tenant pays for the query's writing like for its chats (the schema in the prompt is most of it);
-  // the answer is not held back for a booking that fails, which is logged.
-  await settleCall(env, input.tenantId, undefined, provider.model, usage ?? usageOf(messages.map((m) => m.content).join("\n"), text)).catch((err: unknown) =>
-    log.error("the sql tool's model usage could not be booked", { err, model: provider.model }),
-  );
+  // The tenant pays for the query's writing like for its chats (the schema in the prompt is most of it).
+  await bookCall(env, log, "the sql tool's model", input.tenantId, provider.model, usage ?? usageOf(messages.map((m) => m.content).join("\n"), text));
   return parsePlan(text);
 }

@@ -4,9 +4,8 @@
  * model must then see the call before the results, as in any OpenAI conversation: the session keeps the
  * calls with the answer (store.ts `links`) and hands them back in the history.
  */
-import type { ChatMessage } from "../../lib/protocol/index.js";
+import type { AnyToolCall, ChatMessage } from "../../lib/protocol/index.js";
 import type { StoredMessage } from "../../lib/protocol/session.js";
-import { textOf } from "./turns.js";
 
 /**
  * The history and the request's messages as the model gets them. A client that sends the answer with the
@@ -29,6 +28,26 @@ export function storedMessageOf(m: ChatMessage): StoredMessage {
   const content = textOf(m);
   if (m.role === "tool") return { role: "tool", content, tool_call_id: m.tool_call_id };
   if (m.role !== "assistant") return { role: m.role, content };
-  const calls = (m.tool_calls ?? []).flatMap((c) => (c.type === "function" ? [{ id: c.id, type: "function" as const, function: { name: c.function.name, arguments: c.function.arguments } }] : []));
-  return { role: "assistant", content, ...(calls.length ? { tool_calls: calls } : {}) };
+  return answerOf(content, m.tool_calls ?? []);
+}
+
+/** An answer as the session records it, with the function calls it made (only OpenAI's fields of each). */
+export function answerOf(content: string, calls: AnyToolCall[]): StoredMessage {
+  const kept = calls.flatMap((c) => (c.type === "function" ? [{ id: c.id, type: "function" as const, function: { name: c.function.name, arguments: c.function.arguments } }] : []));
+  return { role: "assistant", content, ...(kept.length ? { tool_calls: kept } : {}) };
+}
+
+/** A stored message as the model gets it again, with its tool-call links. */
+export function chatMessageOf(m: StoredMessage): ChatMessage {
+  if (m.role === "tool") return { role: "tool", content: m.content, tool_call_id: m.tool_call_id ?? "" };
+  if (m.role === "assistant") return { role: "assistant", content: m.content, ...(m.tool_calls?.length ? { tool_calls: m.tool_calls } : {}) };
+  return { role: m.role, content: m.content };
+}
+
+/** The text of a request message as the session stores it (array content keeps its text parts). */
+function textOf(m: ChatMessage): string {
+  const c = m.content;
+  if (typeof c === "string") return c;
+  if (!Array.isArray(c)) return "";
+  return c.map((p) => (typeof p.text === "string" ? p.text : "")).join("");
 }

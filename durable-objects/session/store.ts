@@ -6,6 +6,7 @@
  */
 import type { ChatMessage } from "../../lib/protocol/index.js";
 import type { LoggedEvent, NewEvent, SessionMessage, SessionRef, StoredMessage } from "../../lib/protocol/session.js";
+import { chatMessageOf } from "./client-tools.js";
 
 export interface SessionMeta {
   tenantId: string;
@@ -38,12 +39,6 @@ const MIGRATIONS = [
 
 type MessageRow = { seq: number; turn_id: string; role: string; content: string; links: string | null; created_at: number };
 const linksOf = (m: StoredMessage) => (m.tool_calls?.length ? JSON.stringify({ tool_calls: m.tool_calls }) : m.tool_call_id ? JSON.stringify({ tool_call_id: m.tool_call_id }) : null);
-/** A stored message as the model gets it again, with its tool-call links. */
-function chatMessageOf(m: StoredMessage): ChatMessage {
-  if (m.role === "tool") return { role: "tool", content: m.content, tool_call_id: m.tool_call_id ?? "" };
-  if (m.role === "assistant") return { role: "assistant", content: m.content, ...(m.tool_calls?.length ? { tool_calls: m.tool_calls } : {}) };
-  return { role: m.role, content: m.content };
-}
 const storedOf = (r: MessageRow): StoredMessage => ({ role: r.role as SessionMessage["role"], content: r.content, ...(r.links ? (JSON.parse(r.links) as object) : {}) });
 
 export class SessionStore {

@@ -5,10 +5,11 @@
  */
 import { ApiError, conflict } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
-import type { ChatMessage, ChatReply } from "../../lib/protocol/index.js";
+import type { ChatReply } from "../../lib/protocol/index.js";
 import type { LoggedEvent, NewEvent, StoredMessage } from "../../lib/protocol/session.js";
 import type { SessionStore } from "./store.js";
-import { readTurnStream, TurnStreamError, type TurnAnswer } from "./turn-stream.js";
+import { answerOf } from "./client-tools.js";
+import { readTurnStream, TurnStreamError } from "./turn-stream.js";
 
 export interface TurnDeps {
   store: SessionStore;
@@ -71,14 +72,13 @@ export class Turns {
         const message = r.completion.choices[0]?.message;
         const text = message?.content ?? "";
         if (text) this.d.emit({ type: "delta", id, text });
-        const toolCalls = (message?.tool_calls ?? []).map((c) => ({ id: c.id, type: "function" as const, function: { name: c.function.name, arguments: c.function.arguments } }));
-        return this.succeed(id, { text, toolCalls });
+        return this.succeed(id, answerOf(text, message?.tool_calls ?? []));
       }
       const answer = await readTurnStream(r.body, signal, {
         delta: (t) => void this.d.emit({ type: "delta", id, text: t }),
         tool: (t) => void this.d.emit({ type: "tool", id, name: t.name, status: t.ok ? "ok" : "error", latency_ms: t.latency_ms }),
       });
-      this.succeed(id, answer);
+      this.succeed(id, answerOf(answer.text, answer.toolCalls));
     } catch (err) {
       if (err instanceof TurnStop || err instanceof TurnStreamError) return this.fail(id, err.code, err.message, err.code === "cancelled" ? "cancelled" : "failed");
       this.d.log.error("turn failed", { err, turnId: id });
@@ -124,11 +124,11 @@ export class Turns {
   }
 
   /** Records the answer; one that called the client's tools keeps the calls, which the next turn answers. */
-  private succeed(id: string, { text, toolCalls }: TurnAnswer) {
+  private succeed(id: string, answer: StoredMessage) {
     this.running.delete(id);
     if (this.d.store.turnStatus(id) !== "running") return;
-    const e = this.d.emit({ type: "message", id, role: "assistant", content: text });
-    this.d.store.addMessage(e.seq, id, { role: "assistant", content: text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) });
+    const e = this.d.emit({ type: "message", id, role: "assistant", content: answer.content });
+    this.d.store.addMessage(e.seq, id, answer);
     this.d.store.endTurn(id, "succeeded");
     this.d.changed();
   }
@@ -165,10 +165,3 @@ export function untilAborted(reply: ChatReply | Promise<ChatReply>, signal: Abor
   });
 }
 
-/** The text of a request message as the session stores it (array content keeps its text parts). */
-export function textOf(m: ChatMessage): string {
-  const c = m.content;
-  if (typeof c === "string") return c;
-  if (!Array.isArray(c)) return "";
-  return c.map((p) => (typeof p.text === "string" ? p.text : "")).join("");
-}

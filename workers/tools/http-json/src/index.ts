@@ -6,7 +6,7 @@ import { z } from "zod";
 import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
 import { ToolEntrypoint, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
 import { fetchJson } from "./fetch-json.js";
-import { assertExpression, reshape, resultJson } from "./reshape.js";
+import { parseExpression, reshape, resultJson } from "./reshape.js";
 import { settingsFrom, type Env } from "./settings.js";
 
 const HttpJsonArgs = z
@@ -40,9 +40,9 @@ export default class HttpJsonTool extends ToolEntrypoint<Env, typeof HttpJsonArg
 
   protected async run(args: HttpJsonArgs, ctx: ToolContext): Promise<ToolResult> {
     const settings = settingsFrom(this.env);
-    if (args.expression) assertExpression(args.expression, settings.maxSizeArgument);
+    const expression = args.expression ? parseExpression(args.expression, settings.maxSizeArgument) : undefined;
     const fetched = await fetchJson(new URL(args.url), settings, ctx.signal);
-    const result = reshape(fetched.json, args.expression);
+    const result = reshape(fetched.json, expression, settings.maxBytes * settings.intermediateFactor);
     const json = resultJson(result, settings.maxBytes);
     // Indented only when short: indenting a long, deeply nested result could multiply its length.
     const text = json.length <= settings.maxContentChars ? (JSON.stringify(result, null, 2) ?? "null") : json;

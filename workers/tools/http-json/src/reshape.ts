@@ -1,23 +1,27 @@
 /**
- * JMESPath (https://jmespath.site, community edition) to pick and reshape parts of the JSON, with the two
- * ways an expression of a few characters can outgrow the isolate's memory closed: functions that allocate
- * what their argument says, and results that repeat one sub-result until their text is huge.
+ * JMESPath (https://jmespath.site, community edition) to pick and reshape parts of the JSON, with the ways
+ * an expression of a few characters can outgrow the isolate's memory closed: functions that allocate what
+ * their argument says, intermediate values that repeat one sub-result until flattening or stringifying
+ * them is huge, and results whose text is.
  */
-import { compile, search, type JSONValue } from "@jmespath-community/jmespath";
+import { compile, TreeInterpreter, type JSONValue } from "@jmespath-community/jmespath";
 import { ToolFailure } from "../../../../lib/tools/tool-entrypoint.js";
 
 /** Which argument (0-based) sizes what the function builds: pad_*'s width, replace's count. */
 const SIZE_ARGUMENT: Record<string, number> = { pad_left: 1, pad_right: 1, replace: 3 };
 
-/** Checked before fetching, so a typo or an oversized pad costs no request. */
-export function assertExpression(expression: string, maxSizeArgument: number): void {
-  let ast: unknown;
+type Expression = ReturnType<typeof compile>;
+
+/** Compiled and checked before fetching, so a typo or an oversized pad costs no request. */
+export function parseExpression(expression: string, maxSizeArgument: number): Expression {
+  let ast: Expression;
   try {
     ast = compile(expression);
   } catch (err) {
     throw new ToolFailure("bad_expression", `invalid JMESPath expression: ${messageOf(err)}`);
   }
   assertSizes(ast, maxSizeArgument);
+  return ast;
 }
 
 /**
@@ -37,14 +41,63 @@ function assertSizes(node: unknown, max: number): void {
   for (const child of Object.values(n)) assertSizes(child, max);
 }
 
-export function reshape(json: unknown, expression: string | undefined): unknown {
-  if (!expression) return json;
+/**
+ * Evaluates with every intermediate value's JSON size bounded by `maxChars`. `[@, @][] | [@, @][] | …`
+ * doubles a flattened copy of the document at each step while its end result (`length(@)`) stays small,
+ * and `to_string` of `[@, @] | [@, @] | …` writes 2^n copies: each step's input is checked before the
+ * next builds on it, so nothing built can pass a few times the bound.
+ */
+export function reshape(json: unknown, ast: Expression | undefined, maxChars: number): unknown {
+  if (!ast) return json;
+  const interpreter = bounded(new Interpreter(), jsonSizer(maxChars));
   try {
     // JSON.parse output is always a JSONValue; the library's type just cannot know that.
-    return search(json as JSONValue, expression);
+    return interpreter.search(ast, json as JSONValue);
   } catch (err) {
+    if (err instanceof ToolFailure) throw err;
     throw new ToolFailure("bad_expression", `the JMESPath expression failed on this document: ${messageOf(err)}`);
   }
+}
+
+type Interpreter = typeof TreeInterpreter;
+/** The library exports one shared instance; its class is reached through it so each call has its own. */
+const Interpreter = TreeInterpreter.constructor as new () => Interpreter;
+
+/** Checks every value a node evaluates to; scopes (`let`) make new interpreters, which are checked too. */
+function bounded(interpreter: Interpreter, check: (value: unknown) => void): Interpreter {
+  const visit = interpreter.visit.bind(interpreter);
+  const withScope = interpreter.withScope.bind(interpreter);
+  interpreter.visit = (node, value) => {
+    const result = visit(node, value);
+    check(result);
+    return result;
+  };
+  interpreter.withScope = (scope) => bounded(withScope(scope), check);
+  return interpreter;
+}
+
+/**
+ * Refuses a value whose JSON (a repeated sub-value counted each time it appears) passes `maxChars`. Sizes
+ * are remembered per object, so a value made of repeats of one sub-value is measured in the time its
+ * distinct parts take, and the walk stops once past the bound.
+ */
+function jsonSizer(maxChars: number): (value: unknown) => void {
+  const known = new WeakMap<object, number>();
+  const size = (value: unknown): number => {
+    if (typeof value !== "object" || value === null) return sizeOf(value);
+    const seen = known.get(value);
+    if (seen !== undefined) return seen;
+    let n = 2;
+    for (const [key, child] of Object.entries(value)) {
+      n += (Array.isArray(value) ? 1 : key.length + 4) + size(child);
+      if (n > maxChars) break;
+    }
+    known.set(value, n);
+    return n;
+  };
+  return (value) => {
+    if (size(value) > maxChars) throw intermediateTooLarge(maxChars);
+  };
 }
 
 /**
@@ -70,6 +123,9 @@ function sizeOf(value: unknown): number {
   if (typeof value === "number") return String(value).length;
   return typeof value === "object" && value !== null ? 2 : 5;
 }
+
+const intermediateTooLarge = (maxChars: number) =>
+  new ToolFailure("result_too_large", `the expression builds a value longer than ${maxChars} characters of JSON on the way; narrow it`);
 
 const resultTooLarge = (maxChars: number) =>
   new ToolFailure("result_too_large", `the reshaped result is longer than ${maxChars} characters of JSON; narrow the expression`);

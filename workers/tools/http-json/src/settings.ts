@@ -20,6 +20,11 @@ const SettingsSchema = z.object({
    * much, so pad_left('a', `200000000`) alone would fill the isolate's memory.
    */
   maxSizeArgument: z.number().int().default(1_000),
+  /**
+   * How many times maxBytes of JSON any value an expression builds on the way may come to (a repeated
+   * sub-value counted each time): room for a few copies of the document, not for doubling it again and again.
+   */
+  intermediateFactor: z.number().int().default(4),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

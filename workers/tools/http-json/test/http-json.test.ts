@@ -137,6 +137,25 @@ describe("expressions that would outgrow memory", () => {
     expect(r.content).toBe('"00096025"');
   });
 
+  // Each step doubles what the one before built while the end result stays one number: 2^22 copies of the
+  // document (flattened or written out) are far past the isolate's memory. (4 × HTTP_JSON_MAX_BYTES, 100000 here.)
+  it.each([
+    ["a flattened copy", `[@]${" | [@, @][]".repeat(22)} | length(@)`],
+    ["its text", `@${" | [@, @]".repeat(22)} | length(to_string(@))`],
+    ["a scoped copy", `let $n = \`1\` in [@]${" | [@, @][]".repeat(22)} | length(@)`],
+  ])("refuses an expression whose intermediate values double (%s)", async (_what, expression) => {
+    const started = Date.now();
+    const e = expectFail(await tool.execute(toolInput({ url: url(), expression })));
+    expect(e).toMatchObject({ code: "result_too_large", retryable: false });
+    expect(e.message).toContain("builds a value longer than 400000 characters");
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("still evaluates copies within the bound", async () => {
+    const r = expectOk(await tool.execute(toolInput({ url: url(), expression: "[@, @][] | [@, @][] | length(to_string(@))" })));
+    expect(Number(r.content)).toBeGreaterThan(400);
+  });
+
   it("refuses a result whose JSON would pass the size limit, without writing it all", async () => {
     const started = Date.now();
     const expression = `@${" | [@, @]".repeat(40)}`;

@@ -30,14 +30,14 @@ export function resolveLimits(r: StoredLimits, d: LimitDefaults): KeyLimits {
   };
 }
 
-export type KeyStanding = { status: "ok"; limits: StoredLimits } | { status: "api_key_revoked" | "tenant_suspended" };
+export type KeyStanding = { status: "ok"; limits: StoredLimits; scopes: string[] } | { status: "api_key_revoked" | "tenant_suspended" };
 
-/** Whether a key still holds, and its stored limits: the conditions the gateway checks on every request. */
+/** Whether a key still holds, its stored limits and scopes: the conditions the gateway checks on every request. */
 export async function keyStanding(db: D1Database, tenantId: string, keyId: string): Promise<KeyStanding> {
   const k = schema.apiKeys;
   const t = schema.tenants;
   const [r] = await openDb(db)
-    .select({ revokedAt: k.revokedAt, status: t.status, ...limitColumns })
+    .select({ revokedAt: k.revokedAt, status: t.status, scopes: k.scopes, ...limitColumns })
     .from(k)
     .innerJoin(t, eq(t.id, k.tenantId))
     .where(and(eq(k.id, keyId), eq(k.tenantId, tenantId)))
@@ -45,6 +45,6 @@ export async function keyStanding(db: D1Database, tenantId: string, keyId: strin
   // A key that is gone (or never was this tenant's) is as good as revoked.
   if (!r || r.revokedAt !== null) return { status: "api_key_revoked" };
   if (r.status !== "active") return { status: "tenant_suspended" };
-  const { revokedAt: _, status: __, ...limits } = r;
-  return { status: "ok", limits };
+  const { revokedAt: _, status: __, scopes, ...limits } = r;
+  return { status: "ok", limits, scopes };
 }

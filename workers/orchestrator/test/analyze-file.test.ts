@@ -5,7 +5,7 @@ import { findTask } from "../../../lib/heavy/tasks.js";
 import { newFileId, r2Keys } from "../../../lib/heavy/ids.js";
 import { analyzeFile } from "../src/tools/analyze-file.js";
 import { LOCAL_TOOLS } from "../src/tools/local.js";
-import { baseEnv, chat, completionOf, newTenant, OPENAI, scripted } from "./agent/helpers.js";
+import { baseEnv, chat, completionOf, newKey, newTenant, OPENAI, scripted } from "./agent/helpers.js";
 
 async function putFile(tenantId: string, purpose: "analysis" | "batch" = "analysis") {
   const id = newFileId();
@@ -70,6 +70,16 @@ describe("analyze_file (local tool)", () => {
     const id = /Started analysis task (task_\w+)/.exec(text)?.[1];
     expect(id, text).toBeDefined();
     expect(await findTask(baseEnv.DB, tenant, id!)).toMatchObject({ status: "queued", type: "file_analysis", sessionId: null });
+  });
+
+  it("is not offered to a key without the 'tasks' scope, which POST /v1/tasks needs to start one", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant);
+    const script = [{ tool_calls: [{ name: "analyze_file", arguments: { file_id: file } }] }, { echoTools: true }];
+    const c = completionOf(await chat([scripted(`Analyse ${file}`, script)], { tenantId: tenant, keyId: await newKey(tenant, ["chat"]), settings: OPENAI }));
+    expect(c.cio.tools).toEqual([expect.objectContaining({ name: "analyze_file", ok: false, error: expect.objectContaining({ code: "unknown_tool" }) })]);
+    const { results } = await baseEnv.DB.prepare("SELECT id FROM tasks WHERE tenant_id = ?").bind(tenant).all();
+    expect(results).toEqual([]);
   });
 
   it("reports to the request's session: the brain hands the tool the session_id, not one the model made up", async () => {

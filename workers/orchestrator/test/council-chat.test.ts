@@ -77,4 +77,13 @@ describe("cio/council as a chat model", () => {
     const reply = await chat(call(t, { council, messages: [{ role: "user", content: "Trade?" }] }));
     expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "council", message: expect.stringContaining("the trading preset has its own options") } } });
   });
+
+  it("refuses a trading council to a key without the 'councils' scope: its orders move the paper book /v1/trading guards", async () => {
+    const t = await tenant();
+    const keyId = `key_${crypto.randomUUID().slice(0, 12)}`;
+    await rows("INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes) VALUES (?, ?, 'chat only', 'sk-cio-x', ?, '[\"chat\"]')", keyId, t, keyId);
+    const reply = await chat({ ...call(t, { council: { preset: "trading", symbol: "BTCUSDT" }, messages: [{ role: "user", content: "Trade?" }] }), keyId });
+    expect(reply).toMatchObject({ kind: "error", error: { status: 403, error: { code: "insufficient_scope", message: expect.stringContaining("'councils' scope") } } });
+    expect(await rows("SELECT id FROM councils WHERE tenant_id = ?", t)).toEqual([]);
+  });
 });

@@ -8,7 +8,7 @@ import { eventually } from "../../../test/support/eventually.js";
 import { FakeRunner } from "../../../test/support/fake-runner.js";
 import type { OrchestratorEnv } from "../src/env.js";
 import { sqlTool } from "../src/tools/sql/index.js";
-import { baseEnv, chat, completionOf, mockOrigin, newTenant, OPENAI, scripted } from "./agent/helpers.js";
+import { baseEnv, chat, completionOf, mockOrigin, newKey, newTenant, OPENAI, scripted } from "./agent/helpers.js";
 
 const withModel = { ...baseEnv, ...OPENAI } as OrchestratorEnv;
 const builtin = { ...baseEnv, CIO_PROVIDER: "builtin" } as OrchestratorEnv;
@@ -154,5 +154,20 @@ describe("the sql tool in a chat", () => {
     const c = completionOf(await reply);
     expect(c.choices[0]!.message.content).toContain("| north | 15 |");
     expect(c.cio.tools).toEqual([expect.objectContaining({ name: "sql", ok: true })]);
+  });
+
+  it("is not offered to a key without the 'runners' scope, which /v1/runners/:name/query needs", async () => {
+    const { tenant, runner } = await connected();
+    const chatOnly = await newKey(tenant, ["chat"]);
+    const inner = '{"sql": "SELECT region, sum(amount) FROM sales GROUP BY region"}';
+    const script = [{ tool_calls: [{ name: "sql", arguments: { question: inner } }] }, { echoTools: true }];
+    const c = completionOf(await chat([scripted("yesterday's sales by region?", script)], { tenantId: tenant, keyId: chatOnly, settings: OPENAI }));
+    expect(c.cio.tools).toEqual([expect.objectContaining({ name: "sql", ok: false, error: expect.objectContaining({ code: "unknown_tool" }) })]);
+    expect(runner.received.filter((f) => f.type === "query")).toEqual([]);
+    // The same tenant's key that holds the scope still reaches it.
+    const runners = await newKey(tenant, ["chat", "runners"]);
+    const reply = chat([scripted("yesterday's sales by region?", script)], { tenantId: tenant, keyId: runners, settings: OPENAI });
+    runner.answer(await runner.query(), [[["north", 15]]]);
+    expect(completionOf(await reply).cio.tools).toEqual([expect.objectContaining({ name: "sql", ok: true })]);
   });
 });

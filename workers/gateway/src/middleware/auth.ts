@@ -2,11 +2,10 @@ import type { MiddlewareHandler } from "hono";
 import { forbidden, unauthorized } from "../../../../lib/errors.js";
 import { sha256Hex } from "../../../../lib/crypto.js";
 import { lookupKey } from "../keys.js";
+import { hasScope, type Scope } from "../../../../lib/scopes.js";
 import type { GatewayApp } from "../env.js";
 
-/** Every scope a key can hold; "*" grants all of them. */
-export const SCOPES = ["chat", "sessions", "councils", "tasks", "files", "runners", "feedback", "usage"] as const;
-export type Scope = (typeof SCOPES)[number];
+export { hasScope, SCOPES, type Scope } from "../../../../lib/scopes.js";
 
 export function apiKeyAuth(): MiddlewareHandler<GatewayApp> {
   return async function apiKeyAuth(c, next) {
@@ -22,9 +21,6 @@ export function apiKeyAuth(): MiddlewareHandler<GatewayApp> {
     await next();
   };
 }
-
-/** Whether a key's scopes grant `scope` ("*" grants every one). */
-export const hasScope = (scopes: readonly string[], scope: Scope) => scopes.includes("*") || scopes.includes(scope);
 
 /** The key must hold `scope`, or one of `alsoAccepted` (a route that older keys reached under another scope). */
 export function requireScope(scope: Scope, ...alsoAccepted: Scope[]): MiddlewareHandler<GatewayApp> {

@@ -13,9 +13,11 @@ import { Dispatcher } from "../dispatcher/index.js";
 import { quality, rankByQuality } from "../learning/quality.js";
 import type { CallOutcome } from "../learning/record.js";
 import { queueCalls } from "../learning/record-queue.js";
+import { callerScopes } from "./caller-scopes.js";
 import { modelParams, type ModelToolCall } from "../providers/provider.js";
 import { selectProvider } from "../providers/select.js";
 import { tenantTools, type RegisteredTool } from "../registry/index.js";
+import { offerableWith } from "../tools/local.js";
 import type { OrchestratorSettings } from "../settings.js";
 import { pipelineAbort, promptText, safely, toReadable } from "../stream.js";
 import { completionId, usageOf } from "../wire.js";
@@ -31,8 +33,8 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;
   try {
-    const registry = await tenantTools(env, s, call.tenantId, log, deps.waitUntil);
-    const offered = rankByQuality(registry.tools, registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
+    const [registry, scopes] = await Promise.all([tenantTools(env, s, call.tenantId, log, deps.waitUntil), callerScopes(env.DB, call)]);
+    const offered = rankByQuality(registry.tools.filter(offerableWith(scopes)), registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
     const manifests = new Map(offered.map((t) => [t.name, t.manifest]));
     const provider = selectProvider(env, s, log, {
       manifests,

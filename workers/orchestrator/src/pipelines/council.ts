@@ -4,14 +4,16 @@
  * finished round, then the decision or the escalation. A client that goes away stops only the stream.
  */
 import { z } from "zod";
-import { badRequest, ApiError, upstreamError } from "../../../../lib/errors.js";
+import { badRequest, ApiError, forbidden, upstreamError } from "../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../lib/http/sse.js";
 import { released } from "../../../../lib/rpc.js";
+import { hasScope } from "../../../../lib/scopes.js";
 import { backoffMs, sleep } from "../../../../lib/time.js";
 import { ChatCouncilOptionsSchema, type ChatCall, type ChatReply, type CouncilView, type RpcReply, type Usage } from "../../../../lib/protocol/index.js";
 import { GENERAL_ASSISTANTS } from "../../../../durable-objects/council/general.js";
 import { councilSettings } from "../../../../durable-objects/council/settings.js";
 import { councilStub } from "../councils/rpc.js";
+import { callerScopes } from "./caller-scopes.js";
 import { asApiError, pipelineAbort, promptText, safely, toReadable } from "../stream.js";
 import { chunk, completion, completionId, usageChunk, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
@@ -74,6 +76,10 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
 async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
   const extra = ChatCouncilOptionsSchema.safeParse((call.body as { council?: unknown }).council ?? {});
   if (!extra.success) throw badRequest(`Invalid 'council': ${z.prettifyError(extra.error)}`, "council");
+  // A trading council places orders in the paper book, which /v1/councils and /v1/trading guard.
+  if (extra.data.preset === "trading" && !hasScope(await callerScopes(deps.env.DB, call), "councils")) {
+    throw forbidden("This API key lacks the 'councils' scope, which a trading council needs.");
+  }
   const messages = call.body.messages.map((m) => ({ role: m.role, text: typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "") }));
   const lastUser = messages.map((m) => m.role).lastIndexOf("user");
   if (lastUser < 0) throw badRequest("cio/council needs a user message: the question.", "messages");

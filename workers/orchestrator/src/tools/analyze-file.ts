@@ -19,6 +19,8 @@ const ArgsSchema = AnalysisParamsSchema.extend({
 });
 
 export const analyzeFile: LocalTool = {
+  // It starts a task, as POST /v1/tasks with a file_analysis does under that scope.
+  scopes: ["tasks"],
   manifest: {
     name: "analyze_file",
     description:

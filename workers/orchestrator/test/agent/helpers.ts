@@ -16,9 +16,20 @@ export const baseEnv = env as unknown as OrchestratorEnv;
 /** The mock upstream's origin (it serves the model under /v1 and HTTPS tools under /tools). */
 export const mockOrigin = () => inject("upstreamUrl").replace(/\/v1$/, "");
 
+/** A tenant with a key of every scope, `keyOf(tenant)`, which chat() calls with unless told another. */
 export async function newTenant(): Promise<string> {
   const id = `ten_${crypto.randomUUID().slice(0, 12)}`;
   await baseEnv.DB.prepare("INSERT INTO tenants (id, name) VALUES (?, ?)").bind(id, id).run();
+  await newKey(id, ["*"], keyOf(id));
+  return id;
+}
+
+export const keyOf = (tenantId: string) => `key_${tenantId}`;
+
+export async function newKey(tenantId: string, scopes: string[], id = `key_${crypto.randomUUID().slice(0, 12)}`): Promise<string> {
+  await baseEnv.DB.prepare("INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes) VALUES (?, ?, 'test', 'sk-cio-test', ?, ?)")
+    .bind(id, tenantId, id, JSON.stringify(scopes))
+    .run();
   return id;
 }
 
@@ -27,6 +38,7 @@ export interface ChatOptions {
   /** Vars (and bindings, e.g. a scripted AI) laid over the test env for this call. */
   settings?: Record<string, unknown>;
   requestId?: string;
+  keyId?: string;
   body?: Record<string, unknown>;
 }
 
@@ -36,7 +48,7 @@ export const OPENAI = { CIO_PROVIDER: "openai", CIO_AUTO_MODEL: "mock-model" };
 export async function chat(messages: ChatMessage[], o: ChatOptions): Promise<ChatReply> {
   const ctx = createExecutionContext();
   const e = { ...baseEnv, ...o.settings } as OrchestratorEnv;
-  const reply = await runChat(e, ctx, { requestId: o.requestId ?? crypto.randomUUID(), tenantId: o.tenantId, keyId: "k", body: { model: "cio/auto", messages, ...o.body } });
+  const reply = await runChat(e, ctx, { requestId: o.requestId ?? crypto.randomUUID(), tenantId: o.tenantId, keyId: o.keyId ?? keyOf(o.tenantId), body: { model: "cio/auto", messages, ...o.body } });
   if (reply.kind !== "stream") await waitOnExecutionContext(ctx);
   return reply;
 }

@@ -34,6 +34,8 @@ type Args = z.infer<typeof ArgsSchema>;
 const RETRYABLE = new Set(["runner_disconnected", "busy"]);
 
 export const sqlTool: LocalTool = {
+  // The rows /v1/runners/:name/query would answer.
+  scopes: ["runners"],
   manifest: {
     name: "sql",
     description:

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { admin, call, newTenant, ADMIN, type TenantFixture } from "../../../test/support/fixtures.js";
 
@@ -33,6 +34,20 @@ describe("admin: the tool registry", () => {
     await admin("PATCH", `/admin/tools/${name}`, { enabled: true });
     await admin("DELETE", `/admin/tenants/${allowed.tenantId}/tools/${name}`);
     expect((await ask(allowed)).map((t) => t.name)).not.toContain(name);
+  });
+
+  it("registers a tool and its audit row together or neither", async () => {
+    const name = `unaudited-${crypto.randomUUID().slice(0, 8)}`;
+    const db = (env as unknown as { DB: D1Database }).DB;
+    // The audit log refuses this one row, as a D1 failure between the two writes would.
+    await db.prepare(`CREATE TRIGGER "refuse_${name}" BEFORE INSERT ON audit_log WHEN NEW.target = '${name}' BEGIN SELECT RAISE(ABORT, 'audit down'); END`).run();
+    try {
+      const res = await call("/admin/tools", { method: "POST", headers: ADMIN, body: JSON.stringify({ url: `${origin()}/tools/${name}`, manifest: manifest(name) }) });
+      expect(res.status).toBe(500);
+      expect((await db.prepare("SELECT name FROM tools WHERE name = ?").bind(name).all()).results).toEqual([]);
+    } finally {
+      await db.prepare(`DROP TRIGGER "refuse_${name}"`).run();
+    }
   });
 
   it("refuses plain http to other hosts, a bound tool's name, bad manifests and unknown tenants", async () => {

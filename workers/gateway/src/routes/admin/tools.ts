@@ -8,7 +8,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { openDb, schema, type Db } from "../../../../../lib/db/index.js";
-import { grantToolStatement, revokeToolStatement, upsertHttpsTool } from "../../../../../lib/db/tool-registry.js";
+import { grantToolStatement, httpsToolUpsert, revokeToolStatement } from "../../../../../lib/db/tool-registry.js";
 import { badRequest, notFound } from "../../../../../lib/errors.js";
 import { ToolManifestSchema } from "../../../../../lib/protocol/tool.js";
 import type { ToolRow } from "../../../../../d1-migrations/schema/tools.js";
@@ -69,8 +69,8 @@ export const tools = router()
     const b = c.req.valid("json");
     checkUrl(b.url);
     const db = openDb(c.env.DB);
-    const m = await upsertHttpsTool(db, b.url, b.manifest, b.public);
-    await auditRow(db, c, null, "tool.register", m.name, { url: b.url, public: b.public });
+    const { manifest: m, statement } = await httpsToolUpsert(db, b.url, b.manifest, b.public);
+    await db.batch([statement, auditRow(db, c, null, "tool.register", m.name, { url: b.url, public: b.public })]);
     return c.json(toolView(await getTool(db, m.name)), 201);
   })
   .openapi(patch, async (c) => {

@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { defineCommand } from "citty";
 import { configError } from "../errors.ts";
 import { configArg, out } from "./_args.ts";
@@ -42,6 +41,18 @@ WantedBy=multi-user.target
 `;
 }
 
+/**
+ * The command that runs this very CLI: this node and the entry script it was started with. Not this module's
+ * own path: the build splits commands into chunks (dist/chunks/install-service-….js), and a chunk run as a
+ * script does nothing and exits 0, which Restart=always repeats forever. The entry may be reached through
+ * npm's bin symlink (/usr/bin/cio-runner → …/dist/cli.js); the real path keeps working if that link moves.
+ */
+export function defaultExec(argv: readonly string[] = process.argv, node = process.execPath): string {
+  const entry = argv[1];
+  if (!entry) throw configError("cannot tell which script started cio-runner; pass --exec");
+  return `${node} ${realpathSync(entry)}`;
+}
+
 export default defineCommand({
   meta: { name: "install-service", description: "Write a systemd unit that runs `cio-runner start`" },
   args: {
@@ -57,7 +68,7 @@ export default defineCommand({
   run({ args }) {
     const path = join(resolve(args.dir), `${args.name}.service`);
     if (existsSync(path) && !args.force) throw configError(`${path} already exists; pass --force to overwrite it`);
-    const exec = args.exec ?? `${process.execPath} ${fileURLToPath(import.meta.url)}`;
+    const exec = args.exec ?? defaultExec();
     const unit = systemdUnit({
       description: `CIO Edge runner (${args.name})`,
       user: args.user,

@@ -5,8 +5,6 @@
  * is not healthy within CIO_START_TIMEOUT_S (150 s), it stops wrangler and all it started and exits with 1.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import {
   ROOT,
   TOOL_ENV,
@@ -14,14 +12,19 @@ import {
   applyMigrations,
   devCredentials,
   ensureDevTenant,
+  loadDotEnv,
+  parsePort,
+  portIsFree,
   skippedConfigs,
   stateDir,
   workerConfigs,
   writeDevVars,
 } from "./lib/local-stack.ts";
 
-if (existsSync(join(ROOT, ".env"))) process.loadEnvFile(join(ROOT, ".env"));
-const port = Number(process.env.PORT ?? 8787);
+loadDotEnv();
+const port = portOrExit(process.env.PORT);
+// Before anything starts: a stack already on this port would answer the health check below as if it were ours.
+if (!(await portIsFree(port))) exitWith(`Port ${port} is already in use on 127.0.0.1 (a stack from an earlier \`npm start\`?): stop it, or set PORT to a free port.`);
 /** How long the stack may take to answer /health/deep before it counts as failed (and is stopped). */
 const readyWaitS = Number(process.env.CIO_START_TIMEOUT_S || 150);
 if (!(readyWaitS >= 0)) throw new Error(`CIO_START_TIMEOUT_S must be a number of seconds, not ${process.env.CIO_START_TIMEOUT_S}`);
@@ -58,6 +61,20 @@ if (await waitUntilReady(url, Date.now() + readyWaitS * 1000)) printBanner(url);
 else if (exitCode === undefined) {
   console.error(`The local stack did not become healthy within ${readyWaitS} s (${url}/health/deep); stopping it. wrangler's output is above; CIO_START_TIMEOUT_S sets the wait.`);
   stop(1, "stopping after the failed start");
+}
+
+function portOrExit(value: string | undefined): number {
+  try {
+    return parsePort(value);
+  } catch (err) {
+    return exitWith((err as Error).message);
+  }
+}
+
+/** A setting that makes starting pointless: its message alone (no stack trace), before anything was started. */
+function exitWith(msg: string): never {
+  console.error(msg);
+  process.exit(1);
 }
 
 /** SIGINT lets wrangler shut workerd down and flush local state; SIGKILL after a grace period if it hangs. */

@@ -1,4 +1,5 @@
 /** The admin commands talk to a running stack's admin API, exactly as an operator's script would. */
+import { defineCittyPlugin, defineCommand, type ArgsDef, type CommandDef } from "citty";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stateDir } from "../lib/local-stack.ts";
@@ -26,11 +27,13 @@ function adminToken(given?: string): string {
 
 export async function adminCall(args: { url?: string; token?: string }, method: string, path: string, body?: unknown): Promise<unknown> {
   const base = args.url ?? process.env.CIO_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`;
+  // Outside the try below: a missing token is not an unreachable stack.
+  const token = adminToken(args.token);
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${adminToken(args.token)}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -42,7 +45,43 @@ export async function adminCall(args: { url?: string; token?: string }, method: 
 }
 
 export const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
-export const optionalInt = (v: unknown) => (v === undefined ? undefined : Number(v));
+
+/**
+ * A count or limit flag: a positive whole number, or undefined when not given. Checked here, before anything
+ * is sent: Number("2OOOOOO") is NaN, JSON sends NaN as null, and the API takes null as "no limit".
+ */
+export function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^[1-9]\d*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw new AdminError(`--${flag} must be a positive whole number, not "${value}"`);
+  return n;
+}
+
+/** The flags a command declares, as typed on the command line: `--name` and `-alias`. */
+function flagsOf(args: ArgsDef): string[] {
+  return Object.entries(args).flatMap(([name, def]) => {
+    if (def.type === "positional") return [];
+    const aliases = "alias" in def ? [def.alias ?? []].flat() : [];
+    return [`--${name}`, ...aliases.map((a) => `-${a}`)];
+  });
+}
+
+/** citty ignores a flag a command does not declare: a misspelt `--budegt 5` would create a tenant with no budget. */
+const onlyKnownFlags = defineCittyPlugin({
+  name: "only-known-flags",
+  async setup({ rawArgs, cmd }) {
+    const known = flagsOf((typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {});
+    const end = rawArgs.indexOf("--");
+    const given = (end < 0 ? rawArgs : rawArgs.slice(0, end)).filter((a) => /^-[^\d]/.test(a)).map((a) => a.split("=")[0]!);
+    const unknown = given.filter((flag) => !known.includes(flag));
+    if (unknown.length) throw new AdminError(`unknown option ${unknown.join(", ")}; this command takes ${known.join(", ")} (and --help)`);
+  },
+});
+
+/** An admin command that refuses flags it does not know (every command that runs has to be one). */
+export function adminCommand<T extends ArgsDef>(def: CommandDef<T>): CommandDef<T> {
+  return defineCommand({ ...def, plugins: [...(def.plugins ?? []), onlyKnownFlags] });
+}
 
 /** `?a=1&b=2` of the options given (empty ones left out), or "" when none is. */
 export function queryOf(options: Record<string, string | undefined>): string {

@@ -1,7 +1,6 @@
-import { defineCommand } from "citty";
-import { adminCall, connectionArgs, print, queryOf } from "./_client.ts";
+import { adminCall, adminCommand, connectionArgs, positiveInt, print, queryOf } from "./_client.ts";
 
-export default defineCommand({
+export default adminCommand({
   meta: { name: "audit", description: "The audit log of admin changes, newest first" },
   args: {
     ...connectionArgs,
@@ -11,6 +10,7 @@ export default defineCommand({
     after: { type: "string", description: "The last id of the previous page" },
   },
   run: async ({ args }) => {
-    print(await adminCall(args, "GET", `/admin/audit${queryOf({ tenant_id: args.tenant, action: args.action, limit: args.limit, after: args.after })}`));
+    const limit = positiveInt("limit", args.limit)?.toString();
+    print(await adminCall(args, "GET", `/admin/audit${queryOf({ tenant_id: args.tenant, action: args.action, limit, after: args.after })}`));
   },
 });

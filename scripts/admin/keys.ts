@@ -1,15 +1,15 @@
 import { defineCommand } from "citty";
-import { adminCall, connectionArgs, optionalInt, print } from "./_client.ts";
+import { adminCall, adminCommand, connectionArgs, positiveInt, print } from "./_client.ts";
 
 const tenant = { type: "positional", required: true, description: "Tenant id" } as const;
 
-const list = defineCommand({
+const list = adminCommand({
   meta: { name: "list", description: "List a tenant's API keys" },
   args: { ...connectionArgs, tenant },
   run: async ({ args }) => print(await adminCall(args, "GET", `/admin/tenants/${args.tenant}/keys`)),
 });
 
-const create = defineCommand({
+const create = adminCommand({
   meta: { name: "create", description: "Create an API key (printed once)" },
   args: {
     ...connectionArgs,
@@ -24,13 +24,13 @@ const create = defineCommand({
       await adminCall(args, "POST", `/admin/tenants/${args.tenant}/keys`, {
         name: args.name,
         scopes: args.scopes.split(",").map((s) => s.trim()),
-        rpm_limit: optionalInt(args.rpm),
-        concurrency_limit: optionalInt(args.concurrency),
+        rpm_limit: positiveInt("rpm", args.rpm),
+        concurrency_limit: positiveInt("concurrency", args.concurrency),
       }),
     ),
 });
 
-const revoke = defineCommand({
+const revoke = adminCommand({
   meta: { name: "revoke", description: "Revoke an API key" },
   args: { ...connectionArgs, tenant, key: { type: "positional", required: true, description: "Key id" } },
   run: async ({ args }) => print(await adminCall(args, "DELETE", `/admin/tenants/${args.tenant}/keys/${args.key}`)),

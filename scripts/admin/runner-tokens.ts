@@ -1,21 +1,21 @@
 import { defineCommand } from "citty";
-import { adminCall, connectionArgs, print } from "./_client.ts";
+import { adminCall, adminCommand, connectionArgs, print } from "./_client.ts";
 
 const tenant = { type: "positional", required: true, description: "Tenant id" } as const;
 
-const list = defineCommand({
+const list = adminCommand({
   meta: { name: "list", description: "List a tenant's runner tokens" },
   args: { ...connectionArgs, tenant },
   run: async ({ args }) => print(await adminCall(args, "GET", `/admin/tenants/${args.tenant}/runner-tokens`)),
 });
 
-const create = defineCommand({
+const create = adminCommand({
   meta: { name: "create", description: "Create a runner token bound to one runner name (printed once)" },
   args: { ...connectionArgs, tenant, runner: { type: "positional", required: true, description: "Runner name" } },
   run: async ({ args }) => print(await adminCall(args, "POST", `/admin/tenants/${args.tenant}/runner-tokens`, { runner_name: args.runner })),
 });
 
-const revoke = defineCommand({
+const revoke = adminCommand({
   meta: { name: "revoke", description: "Revoke a runner token" },
   args: { ...connectionArgs, tenant, token: { type: "positional", required: true, description: "Token id" } },
   run: async ({ args }) => print(await adminCall(args, "DELETE", `/admin/tenants/${args.tenant}/runner-tokens/${args.token}`)),

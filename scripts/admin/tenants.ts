@@ -1,13 +1,13 @@
 import { defineCommand } from "citty";
-import { adminCall, connectionArgs, optionalInt, print, queryOf } from "./_client.ts";
+import { adminCall, adminCommand, connectionArgs, positiveInt, print, queryOf } from "./_client.ts";
 
-const list = defineCommand({
+const list = adminCommand({
   meta: { name: "list", description: "List tenants" },
   args: connectionArgs,
   run: async ({ args }) => print(await adminCall(args, "GET", "/admin/tenants")),
 });
 
-const create = defineCommand({
+const create = adminCommand({
   meta: { name: "create", description: "Create a tenant" },
   args: {
     ...connectionArgs,
@@ -20,20 +20,20 @@ const create = defineCommand({
     print(
       await adminCall(args, "POST", "/admin/tenants", {
         name: args.name,
-        rpm_limit: optionalInt(args.rpm),
-        concurrency_limit: optionalInt(args.concurrency),
-        daily_token_budget: optionalInt(args.budget),
+        rpm_limit: positiveInt("rpm", args.rpm),
+        concurrency_limit: positiveInt("concurrency", args.concurrency),
+        daily_token_budget: positiveInt("budget", args.budget),
       }),
     ),
 });
 
-const suspend = defineCommand({
+const suspend = adminCommand({
   meta: { name: "suspend", description: "Suspend a tenant (its keys stop working)" },
   args: { ...connectionArgs, id: { type: "positional", required: true, description: "Tenant id" } },
   run: async ({ args }) => print(await adminCall(args, "PATCH", `/admin/tenants/${args.id}`, { status: "suspended" })),
 });
 
-const usage = defineCommand({
+const usage = adminCommand({
   meta: { name: "usage", description: "A tenant's token usage per day and model (a week to today by default)" },
   args: {
     ...connectionArgs,

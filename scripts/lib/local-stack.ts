@@ -7,6 +7,7 @@ import { existsSync, globSync, mkdirSync, readFileSync, writeFileSync } from "no
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
@@ -52,6 +53,36 @@ export function devCredentials(stateDir: string): DevCredentials {
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
   return creds;
+}
+
+/**
+ * The repository's `.env` into process.env, for every script that talks to the local stack: `npm start`
+ * reads PORT and CIO_STATE_DIR there, so `npm run admin` must too or it looks at another port and state.
+ * Variables already set in the environment win over the file.
+ */
+export function loadDotEnv(root = ROOT): void {
+  const file = join(root, ".env");
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/** PORT as a TCP port number (8787 when unset). Throws on anything else: Number("") is 0, and "80.5" no port. */
+export function parsePort(value: string | undefined): number {
+  if (value === undefined) return 8787;
+  const port = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new Error(`PORT must be a whole number from 1 to 65535, not "${value}"`);
+  return port;
+}
+
+/**
+ * True if nothing listens on 127.0.0.1:port (the address the stack serves on). Checked before starting:
+ * otherwise a stack already running there answers the health check and this start reports it as ready.
+ */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const server = createServer();
+    server.once("error", () => res(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => res(true)));
+  });
 }
 
 export function stateDir(): string {

@@ -1,0 +1,127 @@
+/**
+ * `npm run admin` as the operator runs it, against a stand-in admin API that records what reaches it (the
+ * real API is covered by test/e2e/admin-cli.test.ts). What is checked here happens before anything is sent:
+ * flags the CLI must refuse, and which stack it talks to when `.env` says where that is.
+ */
+import { execFile } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+interface Received {
+  method: string;
+  url: string;
+  authorization?: string;
+  body: unknown;
+}
+
+let server: Server;
+let url: string;
+let received: Received[] = [];
+const tmp: string[] = [];
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    received.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization, body: await jsonOf(req) });
+    res.setHeader("content-type", "application/json").end(JSON.stringify({ object: "list", data: [] }));
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(() => {
+  server.close();
+  tmp.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+beforeEach(() => (received = []));
+
+async function jsonOf(req: IncomingMessage): Promise<unknown> {
+  let text = "";
+  for await (const chunk of req) text += chunk;
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Where the stack is may only come from the flags, the files and the variables a test gives. */
+const { CIO_URL, CIO_ADMIN_TOKEN, PORT, CIO_STATE_DIR, ...cleanEnv } = process.env;
+
+/** Runs scripts/admin.ts under `root` (asynchronously: the stand-in API answers from this process). */
+function admin(args: string[], root = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [join(root, "scripts/admin.ts"), ...args], { env: cleanEnv, cwd: root }, (err, stdout, stderr) =>
+      res({ code: err ? Number(err.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const withStub = (...args: string[]) => admin([...args, "--url", url, "--token", "adm-test"]);
+
+describe("npm run admin refuses bad flags before sending anything", () => {
+  it.each([
+    [["tenants", "create", "Acme", "--budget", "2OOOOOO"], '--budget must be a positive whole number, not "2OOOOOO"'],
+    [["tenants", "create", "Acme", "--rpm", "0"], '--rpm must be a positive whole number, not "0"'],
+    [["tenants", "create", "Acme", "--concurrency="], '--concurrency must be a positive whole number, not ""'],
+    [["keys", "create", "ten_1", "--rpm", "1.5"], '--rpm must be a positive whole number, not "1.5"'],
+    [["keys", "create", "ten_1", "--concurrency", "1e3"], '--concurrency must be a positive whole number, not "1e3"'],
+    [["audit", "--limit", "ten"], '--limit must be a positive whole number, not "ten"'],
+  ])("%j", async (args, message) => {
+    const run = await withStub(...args);
+    expect(run.stderr).toContain(message);
+    expect(run.code).toBe(1);
+    expect(received).toEqual([]);
+  });
+
+  it("refuses a misspelt flag, naming the flags the command takes", async () => {
+    const run = await withStub("tenants", "create", "Acme", "--budegt", "5");
+    expect(run.stderr).toContain("unknown option --budegt; this command takes --url, --token, --rpm, --concurrency, --budget");
+    expect(run.code).toBe(1);
+    expect(received).toEqual([]);
+    expect((await withStub("runner-tokens", "list", "ten_1", "-x")).stderr).toContain("unknown option -x");
+  });
+
+  it("sends well-formed limits as numbers", async () => {
+    const run = await withStub("tenants", "create", "Acme", "--budget", "2000000", "--rpm=60");
+    expect(run.code).toBe(0);
+    expect(received).toEqual([
+      { method: "POST", url: "/admin/tenants", authorization: "Bearer adm-test", body: { name: "Acme", rpm_limit: 60, daily_token_budget: 2000000 } },
+    ]);
+    expect((await withStub("audit", "--limit", "5")).code).toBe(0);
+    expect(received[1]!.url).toBe("/admin/audit?limit=5");
+  });
+});
+
+describe("npm run admin reads .env as npm start does", () => {
+  /** A copy of the scripts whose repository root holds `dotenv` as .env (the checkout's own .env is left alone). */
+  function rootWithEnv(dotenv: string): string {
+    const root = mkdtempSync(join(tmpdir(), "cio-admin-"));
+    tmp.push(root);
+    cpSync(join(ROOT, "scripts"), join(root, "scripts"), { recursive: true });
+    symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
+    writeFileSync(join(root, "package.json"), JSON.stringify({ type: "module" }));
+    writeFileSync(join(root, ".env"), dotenv);
+    return root;
+  }
+
+  it("talks to the PORT and uses the admin token of the CIO_STATE_DIR that .env names", async () => {
+    const state = mkdtempSync(join(tmpdir(), "cio-admin-state-"));
+    tmp.push(state);
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, "dev-credentials.json"), JSON.stringify({ apiKey: "sk-cio-x", adminToken: "adm-from-state" }));
+    const root = rootWithEnv(`PORT=${new URL(url).port}\nCIO_STATE_DIR=${state}\n`);
+    const run = await admin(["tenants", "list"], root);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(received).toEqual([{ method: "GET", url: "/admin/tenants", authorization: "Bearer adm-from-state", body: undefined }]);
+  });
+
+  it("says a missing admin token is missing, not that the stack is unreachable", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "cio-admin-state-"));
+    tmp.push(empty);
+    const run = await admin(["tenants", "list"], rootWithEnv(`PORT=${new URL(url).port}\nCIO_STATE_DIR=${empty}\n`));
+    expect(run.stderr).toContain("No admin token: pass --token");
+    expect(run.stderr).not.toContain("Cannot reach");
+    expect(run.code).toBe(1);
+  });
+});

@@ -88,7 +88,7 @@ export const HelloFrameSchema = z.object({
   version: z.string(),
   dbKind: DbKindSchema,
   /** Only what the allow-lists let the runner show. Never credentials. */
-  /** `omitted`: tables left out to keep the hello small enough to cross (a WebSocket message is at most 1 MiB). */
+  /** `omitted`: tables left out to keep the hello small (HELLO_SCHEMA_BYTES in the runner). */
   schema: z.object({ tables: z.array(SchemaTableSchema), omitted: z.number().int().nonnegative().optional() }),
   namedQueries: z.array(NamedQueryInfoSchema),
   namedOnly: z.boolean(),

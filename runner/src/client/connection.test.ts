@@ -1,13 +1,15 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { decodeRows } from "../../../lib/protocol/runner-rows.ts";
-import { PING_FRAME, RUNNER_PROTOCOL_VERSION, type RowsFrame, type RunnerFrame } from "../../../lib/protocol/runner.ts";
+import { decodeRows, parseRows } from "../../../lib/protocol/runner-rows.ts";
+import { PING_FRAME, RUNNER_PROTOCOL_VERSION, type RowsFrame, type RowsHeader, type RunnerFrame } from "../../../lib/protocol/runner.ts";
 import { SqliteDriver } from "../drivers/sqlite.ts";
+import type { Driver } from "../drivers/types.ts";
 import { createLogger, silentLogger } from "../log.ts";
 import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../policy/index.ts";
 import { ScriptedHub } from "../test-support/hub.ts";
 import { makeSqliteFile } from "../test-support/sqlite-file.ts";
 import { WebSocketServer, type WebSocket } from "ws";
 import { connectUrl, RunnerClient, unmaskedIsSafe, type ClientOptions } from "./connection.ts";
+import { QueryExecutor } from "./executor.ts";
 
 let path: string;
 let hub: ScriptedHub;
@@ -63,7 +65,7 @@ describe("connecting", () => {
     expect(unmaskedIsSafe(connectUrl("http://gw.internal:8787"))).toBe(false);
   });
 
-  it("keeps a huge schema's hello under the platform's 1 MiB message limit, saying how many tables it left out", async () => {
+  it("keeps a huge schema's hello within its budget, far under the hub's message limit, saying how many tables it left out", async () => {
     const columns = Array.from({ length: 12 }, (_, i) => ({ name: `column_${i}`, type: "integer", nullable: true }));
     // Thousands of partitions and no allow-list: about 8 MB of schema.
     const tables = Array.from({ length: 20_000 }, (_, i) => ({ schema: "main", name: `events_p${i}`, columns }));
@@ -90,7 +92,7 @@ describe("connecting", () => {
 
 describe("queries under credit flow control", () => {
   it("streams columns, rows and done, never more than K chunks unacknowledged", async () => {
-    start();
+    start({ frameBytes: 2048 });
     await hub.waitFor(isType("hello"));
     const K = 3;
     hub.send({ type: "hello-ack", credits: K });
@@ -114,8 +116,9 @@ describe("queries under credit flow control", () => {
     hub.send({ type: "query", id: "q1", requestId: "req-1", sql: "SELECT id, name FROM people ORDER BY id", maxRows: 100_000, maxBytes: 1e8, timeoutMs: 10_000 });
     const done = await hub.waitFor(isType("done", "q1"));
     expect(done).toMatchObject({ requestId: "req-1", rowCount: 5000, truncated: false });
-    // Fetches start at 16 rows and double up to chunkRows (100): 16, 32, 64, then 48 of 100 and the last 88.
-    expect(seqs).toEqual(Array.from({ length: 52 }, (_, i) => i));
+    // About 100 kB of rows in frames of at most 2 KiB: some fifty chunks, numbered from 0 without a gap.
+    expect(seqs.length).toBeGreaterThan(45);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i));
     expect(peak).toBe(K);
     const rows = hub.frames.filter(isType("rows", "q1")).flatMap((f: RowsFrame) => f.rows);
     expect(rows[4999]).toEqual([5000, "person 5000"]);
@@ -152,6 +155,108 @@ describe("queries under credit flow control", () => {
     expect(await hub.waitFor(isType("error", "q5"))).toMatchObject({ code: "invalid_frame", requestId: "req-5" });
     hub.send("not json");
     expect(await hub.waitFor((f) => f.type === "error" && f.id === null)).toMatchObject({ code: "invalid_frame" });
+  });
+});
+
+describe("rows frames", () => {
+  const FRAME_BYTES = 512 * 1024; // the config's default
+  const K = 2;
+
+  /** A driver without a database: rows `[i, body]`, one per body; it records how many rows each fetch took. */
+  function docs(bodies: string[]) {
+    const fetches: number[] = [];
+    const driver: Driver = {
+      kind: "sqlite",
+      defaultSchema: "main",
+      open: async (_sql, _params, opts) => {
+        let at = 0;
+        return {
+          columns: [{ name: "id", type: "integer" }, { name: "body", type: "text" }],
+          next: async (n = opts.batchRows) => {
+            const rows = bodies.slice(at, at + n).map((b, i) => [at + i, b]);
+            at += rows.length;
+            if (rows.length) fetches.push(rows.length);
+            return rows.length ? rows : null;
+          },
+          close: async () => {},
+        };
+      },
+      schema: async () => [],
+      ping: async () => {},
+      close: async () => {},
+    };
+    return { driver, fetches };
+  }
+
+  /** One query through a QueryExecutor whose hub acks each rows frame on the next turn, as frames arrived. */
+  async function stream(bodies: string[], maxBytes = 1e9) {
+    const { driver, fetches } = docs(bodies);
+    const frames: { header: RowsHeader; payload: number; rows: unknown[][] }[] = [];
+    const text: RunnerFrame[] = [];
+    let unacked = 0;
+    let peak = 0;
+    const exec: QueryExecutor = new QueryExecutor(
+      {
+        driver, policy: new Policy(PolicyConfigSchema.parse({}), "sqlite", "main"), audit: noAudit, log: silentLogger(),
+        chunkRows: 500, frameBytes: FRAME_BYTES, maxConcurrent: 1, credits: () => K,
+      },
+      (data) => {
+        if (typeof data === "string") return void text.push(JSON.parse(data) as RunnerFrame);
+        const d = decodeRows(data);
+        if (!d.ok) throw new Error(d.error);
+        const parsed = parseRows(d.chunk.body, d.chunk.header.count);
+        if (!parsed.ok) throw new Error(parsed.error);
+        frames.push({ header: d.chunk.header, payload: d.chunk.body.length, rows: parsed.rows });
+        peak = Math.max(peak, ++unacked);
+        setImmediate(() => (unacked--, exec.ack({ type: "ack", id: "w", credits: 1 })));
+      },
+    );
+    await exec.run({ type: "query", id: "w", requestId: "req-w", sql: "SELECT id, body FROM docs", maxRows: 1_000_000, maxBytes, timeoutMs: 10_000 });
+    return { frames, done: text.find(isType("done")), error: text.find(isType("error")), fetches, peak };
+  }
+
+  it("never sends a rows frame over frameBytes: wider rows are split across frames, one wider than a frame goes alone", async () => {
+    // 30 kB and 100 kB documents (frames reached 1.4-7.3 MiB at the default 512 KiB, and ~48 MiB, past the
+    // hub's 32 MiB message limit, with a large maxBytes), one row wider than a frame, 30 kB of 3-byte
+    // characters (10 k UTF-16 units: a frame sized by string length would be three times too big), then narrow rows.
+    const bodies = [
+      ...Array.from({ length: 40 }, () => "x".repeat(30_000)),
+      ...Array.from({ length: 12 }, () => "y".repeat(100_000)),
+      "z".repeat(FRAME_BYTES + 100_000),
+      ...Array.from({ length: 60 }, () => "€".repeat(10_000)),
+      ...Array.from({ length: 3000 }, (_, i) => `narrow ${i}`),
+    ];
+    const { frames, done, error, peak } = await stream(bodies);
+    expect(error).toBeUndefined();
+    expect(done).toMatchObject({ rowCount: bodies.length, truncated: false });
+    const over = frames.filter((f) => f.payload > FRAME_BYTES);
+    expect(over.map((f) => f.header.count)).toEqual([1]); // the one row wider than a frame, alone
+    expect(over[0]?.rows[0]?.[1]).toHaveLength(FRAME_BYTES + 100_000);
+    // Every row exactly once and in order; one credit per frame, never more than K unacknowledged.
+    expect(frames.flatMap((f) => f.rows.map((r) => r[0]))).toEqual(bodies.map((_, i) => i));
+    expect(frames.map((f) => f.header.seq)).toEqual(frames.map((_, i) => i));
+    expect(frames.every((f) => f.header.count === f.rows.length && f.header.count > 0)).toBe(true);
+    expect(peak).toBeLessThanOrEqual(K);
+    // Narrow rows are still gathered into full frames, not sent a fetch at a time.
+    expect(frames.length).toBeLessThan(40);
+  });
+
+  it("sizes each fetch to what is left of the frame, and still stops exactly at maxBytes", async () => {
+    const row = "x".repeat(30_000);
+    const rowBytes = JSON.stringify([0, row]).length + 1; // ids below 10: one digit
+    const bodies = Array.from({ length: 200 }, () => row);
+    const all = await stream(bodies);
+    expect(all.done).toMatchObject({ rowCount: 200, truncated: false });
+    // Fetches of 32, 64, … 500 wide rows (15 MB in memory at once) were cut up only once in hand.
+    expect(Math.max(...all.fetches)).toBeLessThanOrEqual(Math.max(16, Math.floor(FRAME_BYTES / rowBytes)));
+    expect(all.frames.every((f) => f.payload <= FRAME_BYTES)).toBe(true);
+
+    const capped = await stream(bodies, 1_000_000);
+    expect(capped.done).toMatchObject({ truncated: true, truncatedBy: "maxBytes" });
+    const sent = capped.frames.reduce((n, f) => n + f.payload, 0);
+    expect(sent).toBeLessThanOrEqual(1_000_000);
+    expect(sent + rowBytes + 1).toBeGreaterThan(1_000_000); // the next row would not have fitted
+    expect(capped.frames.flatMap((f) => f.rows.map((r) => r[0]))).toEqual(Array.from({ length: capped.done!.rowCount }, (_, i) => i));
   });
 });
 

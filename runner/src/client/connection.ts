@@ -255,9 +255,10 @@ export function unmaskedIsSafe(url: string): boolean {
 }
 
 /**
- * The schema a hello carries. The platform takes WebSocket messages of at most 1 MiB, and a database with
- * thousands of tables or partitions (and no allow-list) exceeds that: the hello never arrived and the runner
- * looked offline with no error anywhere. Tables past the budget are left out, in the order given.
+ * The schema a hello carries. The hub takes WebSocket messages of at most 32 MiB (the Durable Object limit,
+ * 1 MiB before), and a database with many thousands of tables or partitions (and no allow-list) can exceed
+ * any such limit: the hello never arrived and the runner looked offline with no error anywhere. Tables past
+ * the budget are left out, in the order given.
  */
 const HELLO_SCHEMA_BYTES = 512 * 1024;
 

@@ -20,8 +20,9 @@ export interface ExecutorOptions {
   /** Rows per database fetch. */
   chunkRows: number;
   /**
-   * A rows frame is sent once it holds about this many bytes (whole fetches are gathered until then), so
-   * narrow rows do not cost a frame, an ack and a hop through the hub per few kilobytes.
+   * Most NDJSON bytes in a rows frame. Fetches are gathered up to it, so narrow rows do not cost a frame, an
+   * ack and a hop through the hub per few kilobytes; and split at it, so wide rows cannot make a message the
+   * hub refuses. A single row wider than this goes alone in its frame.
    */
   frameBytes: number;
   maxConcurrent: number;
@@ -146,7 +147,7 @@ export class QueryExecutor {
     let seq = 0;
     let truncatedBy: "maxRows" | "maxBytes" | undefined;
     let json: string[] = [];
-    let gathered = 0; // UTF-16 length of `json`: the byte count for ASCII, a cheap estimate otherwise
+    let gathered = 0; // UTF-8 bytes of `json` as NDJSON (a newline each): the frame's body, as the hub counts it
     const flush = async () => {
       if (!json.length) return;
       // maxBytes counts NDJSON body bytes (each row's UTF-8 JSON and its newline), as the hub does. The
@@ -177,25 +178,40 @@ export class QueryExecutor {
       this.send(frame);
       seq++;
     };
-    let widest = 1;
-    let fetched = FIRST_BATCH_ROWS;
-    // Rows to fetch next: at most twice the last fetch (rows may widen later), at most what the bytes still
-    // allowed hold at the widest row so far, at most chunkRows, at least one. 500 rows of a few MB each were
-    // fetched whole before a byte was counted.
-    const nextRows = () => (fetched = Math.max(1, Math.min(this.opts.chunkRows, fetched * 2, Math.floor((q.maxBytes - bytes - gathered) / widest))));
+    const { chunkRows, frameBytes } = this.opts;
+    let widest = 1; // the widest row so far
+    let recent = 1; // the widest row of the last fetch
+    let ramp = Math.min(chunkRows, FIRST_BATCH_ROWS * 2); // doubles per fetch up to chunkRows: rows may widen later
+    // Rows to fetch next: at most the ramp, at most what the bytes still allowed hold at the widest row so far,
+    // at most what is left of the frame at the last fetch's widest row (not the widest ever: one large row
+    // would leave every later fetch at one row), at least one. 500 rows of a few MB each were fetched whole
+    // before a byte was counted, and sent as one frame.
+    const nextRows = () => {
+      const allowed = Math.floor((q.maxBytes - bytes - gathered) / widest);
+      const rows = Math.max(1, Math.min(ramp, allowed, Math.floor((frameBytes - gathered) / recent)));
+      ramp = Math.min(chunkRows, ramp * 2);
+      return rows;
+    };
     for (let batch = await stream.next(); batch; batch = await stream.next(nextRows())) {
       signal.throwIfAborted();
+      recent = 1;
       for (const row of batch) {
         if (rowCount + json.length >= q.maxRows) {
           truncatedBy = "maxRows";
           break;
         }
         const s = JSON.stringify(maskRow(row, masked, MASK));
+        const size = Buffer.byteLength(s) + 1;
+        // Rows wider than the estimate the fetch was sized by: the frame goes before it would cross frameBytes.
+        if (json.length && gathered + size > frameBytes) await flush();
+        if (truncatedBy) break;
         json.push(s);
-        gathered += s.length + 1;
-        widest = Math.max(widest, s.length + 1);
+        gathered += size;
+        recent = Math.max(recent, size);
       }
-      if (truncatedBy || gathered >= this.opts.frameBytes || bytes + gathered > q.maxBytes) await flush();
+      widest = Math.max(widest, recent);
+      // Full once the next fetch would not fit: frames are filled by whole fetches, not topped up a row at a time.
+      if (truncatedBy || gathered + ramp * recent > frameBytes || bytes + gathered > q.maxBytes) await flush();
       if (truncatedBy) break;
     }
     if (!truncatedBy) await flush();

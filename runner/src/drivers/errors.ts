@@ -4,6 +4,7 @@ import { messageOf, RunnerError } from "../errors.ts";
 const UNREACHABLE = new Set([
   "ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH", "ECONNRESET", "EAI_AGAIN", "ESOCKET",
   "28P01", "28000", "3D000", "57P03", // pg: bad password, no such role, no such database, starting up
+  "57P01", "57P02", // pg: connection terminated (pg_terminate_backend, server shutdown), server crashed
   "ER_ACCESS_DENIED_ERROR", "ER_BAD_DB_ERROR", "PROTOCOL_CONNECTION_LOST", "ELOGIN",
 ]);
 
@@ -17,6 +18,12 @@ export function unavailable(err: unknown): RunnerError {
   return new RunnerError("db_unavailable", `database unavailable: ${messageOf(err) || codeOf(err) || "unknown error"}`, {
     cause: err,
   });
+}
+
+/** A connection that dropped mid-query (database restart, terminated backend, network reset). */
+export function connectionLost(err: unknown): RunnerError {
+  const why = messageOf(err) || codeOf(err) || "unknown error";
+  return unavailable(new Error(`the connection was lost mid-query (${why})`, { cause: err }));
 }
 
 export function isUnreachable(err: unknown): boolean {

@@ -3,7 +3,7 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, prepareMysql, unavailable } from "../test-support/databases.ts";
-import { harness } from "../test-support/harness.ts";
+import { harness, recordFetches } from "../test-support/harness.ts";
 import { hostileFor } from "../test-support/hostile.ts";
 import { createDriver } from "./index.ts";
 import { MysqlDriver } from "./mysql.ts";
@@ -42,12 +42,13 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
   });
 
   it("streams rows in batches with JSON-safe values", async () => {
-    const { run } = harness(driver, { maxRows: 100_000 }, { chunkRows: 1000 });
+    const { driver: counted, fetches } = recordFetches(driver);
+    const { run } = harness(counted, { maxRows: 100_000 }, { chunkRows: 1000 });
     const o = await run({ sql: "SELECT * FROM wide ORDER BY id" });
     expect(o.error).toBeUndefined();
     expect(o.columns).toEqual(["id", "big", "label", "at", "nothing"]);
     expect(o.rows).toHaveLength(10000);
-    expect(o.frames.filter((f) => f.type === "rows").map((f) => ("rows" in f ? f.rows.length : 0))).toEqual([16, 32, 64, 128, 256, 512, ...Array(8).fill(1000), 992]); // from 16 rows, doubling to chunkRows
+    expect(fetches).toEqual([16, 32, 64, 128, 256, 512, ...Array(8).fill(1000), 992]); // from 16 rows, doubling to chunkRows
     expect(o.rows[0]).toEqual([1, "1000000000000", "row 1", "2026-01-01 00:01:00", null]);
     expect(o.done).toMatchObject({ rowCount: 10000, truncated: false });
     expect((await driver.schema()).find((t) => t.name === "canary")?.columns.map((c) => c.name)).toEqual(["id", "v"]);

@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, preparePostgres, unavailable } from "../test-support/databases.ts";
-import { harness } from "../test-support/harness.ts";
+import { harness, recordFetches } from "../test-support/harness.ts";
 import { hostileFor } from "../test-support/hostile.ts";
 import { createDriver } from "./index.ts";
 import { PostgresDriver } from "./postgres.ts";
@@ -53,12 +53,13 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
   });
 
   it("streams rows in batches with JSON-safe values", async () => {
-    const { run } = harness(driver, { maxRows: 100_000 }, { chunkRows: 1000 });
+    const { driver: counted, fetches } = recordFetches(driver);
+    const { run } = harness(counted, { maxRows: 100_000 }, { chunkRows: 1000 });
     const o = await run({ sql: "SELECT * FROM wide ORDER BY id" });
     expect(o.error).toBeUndefined();
     expect(o.columns).toEqual(["id", "big", "label", "at", "even", "nothing", "bytes"]);
     expect(o.rows).toHaveLength(20000);
-    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(25); // 16, 32, … 512 rows, then 18 of 1000 and the last 992
+    expect(fetches).toEqual([16, 32, 64, 128, 256, 512, ...Array(18).fill(1000), 992]); // from 16 rows, doubling to chunkRows
     expect(o.rows[0]).toEqual([1, "1000000000000", "row 1", expect.stringMatching(/^2026-01-01T/), false, null, "\\xcafe"]);
     expect(o.done).toMatchObject({ rowCount: 20000, truncated: false });
   });
@@ -187,6 +188,55 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     await waitFor(async () => !(await alive()));
   });
 
+  it("a backend killed while its rows wait fails that query as db_unavailable, frees its connection and keeps the runner alive", async () => {
+    const crashes = uncaughtErrors();
+    // One connection: the query after the kill can only run if the dead one's slot went back to the pool.
+    const d = new PostgresDriver(url, 1);
+    try {
+      const sql = "SELECT pg_backend_pid() AS pid, g FROM generate_series(1, 100000) AS g";
+      const stream = await d.open(sql, [], { timeoutMs: 10_000, batchRows: 100, signal: new AbortController().signal });
+      const first = await stream.next();
+      expect(first).toHaveLength(100);
+      const pid = Number(first?.[0]?.[0]);
+      // The query now waits for hub acks, holding its connection, when the database drops it.
+      expect((await admin.query("SELECT pg_terminate_backend($1) AS ok", [pid])).rows[0]).toEqual({ ok: true });
+      await waitFor(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid])).rowCount === 0);
+      await new Promise((r) => setTimeout(r, 200)); // for the socket's reset to reach the client
+      expect(crashes.errors).toEqual([]);
+      await expect(stream.next()).rejects.toMatchObject({
+        code: "db_unavailable",
+        message: expect.stringMatching(/^database unavailable: the connection was lost mid-query \(.+\)$/),
+      });
+      await within(stream.close(), 5000, "closing the killed query");
+      const after = await within(harness(d).run({ sql: "SELECT 1 AS ok" }), 5000, "a query after the kill");
+      expect(after.rows).toEqual([[1]]);
+      expect(crashes.errors).toEqual([]);
+      await within(d.close(), 5000, "ending the pool");
+    } finally {
+      crashes.stop();
+    }
+  });
+
+  it("a backend killed while its statement runs fails open() as db_unavailable and keeps the runner alive", async () => {
+    const crashes = uncaughtErrors();
+    const d = new PostgresDriver(url, 1);
+    try {
+      const sql = "SELECT pg_sleep(30) AS killed_while_running";
+      const opening = d.open(sql, [], { timeoutMs: 60_000, batchRows: 100, signal: new AbortController().signal });
+      const settled = opening.then(() => null, (e: unknown) => e);
+      await waitFor(async () => (await running(sql)) === 1);
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1", [sql]);
+      expect(await within(settled, 5000, "open() of the killed query")).toMatchObject({ code: "db_unavailable" });
+      // Give the socket's end (and the 'error' event that comes with it) time to arrive.
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await within(harness(d).run({ sql: "SELECT 2 AS ok" }), 5000, "a query after the kill")).rows).toEqual([[2]]);
+      expect(crashes.errors).toEqual([]);
+      await within(d.close(), 5000, "ending the pool");
+    } finally {
+      crashes.stop();
+    }
+  });
+
   it("runs maxConcurrent queries side by side and can still cancel one of them", async () => {
     // A pool of 10 under maxConcurrent 12 left two queries waiting, and a cancel (which needs a connection
     // of its own) queued behind the very queries it was meant to stop.
@@ -224,4 +274,23 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000) {
     if (Date.now() > until) throw new Error("condition not reached in time");
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Rejects when `p` has not settled in time: a hang fails the test instead of stalling the suite. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Errors that reached the process (an 'error' event nobody listened to ends a real runner with code 1). */
+function uncaughtErrors() {
+  const errors: string[] = [];
+  const onError = (err: unknown) => errors.push(err instanceof Error ? err.message : String(err));
+  process.on("uncaughtException", onError);
+  return { errors, stop: () => process.off("uncaughtException", onError) };
 }

@@ -6,7 +6,7 @@
 import pg from "pg";
 import Cursor from "pg-cursor";
 import type { Column, SqlScalar } from "../../../lib/protocol/runner.ts";
-import { classify, isUnreachable, unavailable } from "./errors.ts";
+import { classify, connectionLost, isUnreachable, unavailable } from "./errors.ts";
 import type { Driver, QueryOptions, QueryStream } from "./types.ts";
 import { groupTables } from "./values.ts";
 import { pgTypeName } from "./pg-types.ts";
@@ -33,6 +33,7 @@ export class PostgresDriver implements Driver {
     const client = await this.pool.connect().catch((err: unknown) => {
       throw isUnreachable(err) ? unavailable(err) : classify(err, { cancelled: false, timedOut: false });
     });
+    const conn = watchConnection(client);
     const state = { cancelled: false, timedOut: false, closed: false };
     let pid = 0;
     const onAbort = () => {
@@ -53,12 +54,13 @@ export class PostgresDriver implements Driver {
       opts.signal.addEventListener("abort", onAbort, { once: true });
       const cursor = client.query(new Cursor<unknown[]>(sql, params, { rowMode: "array", types: rowTypes() }));
       const first = await read(cursor, opts.batchRows);
-      return this.stream(client, cursor, first, opts, state, () => opts.signal.removeEventListener("abort", onAbort));
+      return this.stream(client, cursor, first, opts, state, conn, () => opts.signal.removeEventListener("abort", onAbort));
     } catch (err) {
       opts.signal.removeEventListener("abort", onAbort);
       state.closed = true;
+      conn.detach();
       client.release(true);
-      throw classify(err, { ...state, cancelled: opts.signal.aborted });
+      throw failure(err, { ...state, cancelled: opts.signal.aborted }, conn);
     }
   }
 
@@ -68,12 +70,13 @@ export class PostgresDriver implements Driver {
     first: { rows: unknown[][]; columns: Column[] },
     opts: QueryOptions,
     state: { cancelled: boolean; timedOut: boolean; closed: boolean },
+    conn: ConnectionWatch,
     detach: () => void,
   ): QueryStream {
     let pending: unknown[][] | null = first.rows;
     let exhausted = first.rows.length < opts.batchRows;
     const fetch = async (n: number) => {
-      const rows = await this.nextBatch(cursor, n, state);
+      const rows = await this.nextBatch(cursor, n, state, conn);
       if (!rows || rows.length < n) exhausted = true;
       return rows;
     };
@@ -91,25 +94,26 @@ export class PostgresDriver implements Driver {
         if (state.closed) return;
         state.closed = true;
         detach();
-        try {
-          await new Promise<void>((resolve) => cursor.close(() => resolve()));
-          await client.query("ROLLBACK");
-          // A cancel was sent for this backend over another connection and may land late: back in the pool,
-          // the backend could be serving the next query by then, which the cancel would kill. It is closed.
-          client.release(state.cancelled || undefined);
-        } catch (err) {
-          client.release(err instanceof Error ? err : true);
-        }
+        const failed = await endTransaction(client, cursor, conn).then(
+          () => null,
+          (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+        );
+        conn.detach();
+        // A lost or failed connection is destroyed, not pooled. So is a cancelled one: the cancel was sent for
+        // this backend over another connection and may land late, when it serves the next query.
+        client.release(conn.error ?? failed ?? (state.cancelled || undefined));
       },
     };
   }
 
-  private async nextBatch(cursor: Cursor<unknown[]>, n: number, state: { cancelled: boolean; timedOut: boolean }) {
+  private async nextBatch(cursor: Cursor<unknown[]>, n: number, state: { cancelled: boolean; timedOut: boolean }, conn: ConnectionWatch) {
+    // The cursor would write to a dead socket and wait for its answer: fail at once.
+    if (conn.error) throw connectionLost(conn.error);
     try {
       const { rows } = await read(cursor, n);
       return rows.length ? rows : null;
     } catch (err) {
-      throw classify(err, state);
+      throw failure(err, state, conn);
     }
   }
 
@@ -129,6 +133,51 @@ export class PostgresDriver implements Driver {
   async close() {
     await this.pool.end();
   }
+}
+
+interface ConnectionWatch {
+  /** Why the connection was lost, once it was. */
+  readonly error: Error | null;
+  /** Settles when the connection is lost (never, if it is not). */
+  readonly lost: Promise<void>;
+  /** Before the client is released: the pool puts back a listener of its own. */
+  detach(): void;
+}
+
+/**
+ * pg-pool takes its error listener off a client while it is checked out, and pool.on("error") hears idle
+ * clients only: a backend that died mid-query (restart, pg_terminate_backend, TCP reset) emitted 'error' with
+ * no listener, and the whole runner exited. This records the loss instead, for the query to fail and close on.
+ */
+function watchConnection(client: pg.PoolClient): ConnectionWatch {
+  let settle = () => {};
+  const watch = {
+    error: null as Error | null,
+    lost: new Promise<void>((resolve) => (settle = resolve)),
+    detach: () => client.removeListener("error", onError),
+  };
+  const onError = (err: Error) => {
+    watch.error ??= err;
+    settle();
+  };
+  client.on("error", onError);
+  return watch;
+}
+
+/** A lost connection is the database being unavailable, whatever the statement was doing when it went. */
+function failure(err: unknown, state: { cancelled: boolean; timedOut: boolean }, conn: ConnectionWatch) {
+  return conn.error && !state.cancelled && !state.timedOut ? connectionLost(conn.error) : classify(err, state);
+}
+
+/**
+ * Closes the cursor and rolls back, unless the connection is lost: the cursor's close waits for a
+ * readyForQuery that a dead socket never sends, so the client was never released and pool.end() hung.
+ */
+async function endTransaction(client: pg.PoolClient, cursor: Cursor<unknown[]>, conn: ConnectionWatch) {
+  if (conn.error) return;
+  await Promise.race([new Promise<void>((resolve) => cursor.close(() => resolve())), conn.lost]);
+  if (conn.error) return;
+  await client.query("ROLLBACK");
 }
 
 function read(cursor: Cursor<unknown[]>, n: number): Promise<{ rows: unknown[][]; columns: Column[] }> {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunnerError } from "../errors.ts";
 import { fileAuditLog } from "../policy/audit.ts";
-import { harness } from "../test-support/harness.ts";
+import { harness, recordFetches } from "../test-support/harness.ts";
 import { makeSqliteFile } from "../test-support/sqlite-file.ts";
 import { SqliteDriver } from "./sqlite.ts";
 
@@ -19,11 +19,12 @@ describe("SQLite driver", () => {
   afterAll(() => driver.close());
 
   it("streams rows in batches", async () => {
-    const o = await harness(driver, {}, { chunkRows: 1000 }).run({ sql: "SELECT id, name, photo FROM people ORDER BY id" });
+    const { driver: counted, fetches } = recordFetches(driver);
+    const o = await harness(counted, {}, { chunkRows: 1000 }).run({ sql: "SELECT id, name, photo FROM people ORDER BY id" });
     expect(o.columns).toEqual(["id", "name", "photo"]);
     expect(o.rows).toHaveLength(5000);
     expect(o.rows[0]).toEqual([1, "person 1", "\\x6869"]);
-    expect(o.frames.filter((f) => f.type === "rows")).toHaveLength(10); // 16, 32, … 512 rows, then 3 of 1000 and the last 992
+    expect(fetches).toEqual([16, 32, 64, 128, 256, 512, 1000, 1000, 1000, 992]); // from 16 rows, doubling to chunkRows
     expect(o.done).toMatchObject({ rowCount: 5000, truncated: false });
   });
 

@@ -5,6 +5,7 @@ import {
   RunnerToHubFrameSchema, type QueryFrame, type RunnerFrame, type RunnerToHubFrame,
 } from "../../../lib/protocol/runner.ts";
 import { QueryExecutor } from "../client/executor.ts";
+import { ConfigSchema } from "../config/schema.ts";
 import type { Driver } from "../drivers/types.ts";
 import { silentLogger } from "../log.ts";
 import { noAudit, Policy, PolicyConfigSchema, type AuditLog, type PolicyConfigInput } from "../policy/index.ts";
@@ -17,11 +18,14 @@ export interface Outcome {
   frames: RunnerFrame[];
 }
 
+/** Rows frames as a runner fills them by default (tests that count fetches use recordFetches, not frames). */
+const FRAME_BYTES = ConfigSchema.shape.connection.parse(undefined).frameBytes;
+
 export function harness(driver: Driver, policy: PolicyConfigInput = {}, opts: { chunkRows?: number; frameBytes?: number; audit?: AuditLog } = {}) {
   const frames: RunnerFrame[] = [];
   const pol = new Policy(PolicyConfigSchema.parse(policy), driver.kind, driver.defaultSchema);
   const exec: QueryExecutor = new QueryExecutor(
-    { driver, policy: pol, audit: opts.audit ?? noAudit, log: silentLogger(), chunkRows: opts.chunkRows ?? 100, frameBytes: opts.frameBytes ?? 1, maxConcurrent: 4, credits: () => 4 },
+    { driver, policy: pol, audit: opts.audit ?? noAudit, log: silentLogger(), chunkRows: opts.chunkRows ?? 100, frameBytes: opts.frameBytes ?? FRAME_BYTES, maxConcurrent: 4, credits: () => 4 },
     (data) => {
       const frame: RunnerFrame = typeof data === "string" ? RunnerToHubFrameSchema.parse(JSON.parse(data)) : readRowsFrame(data);
       frames.push(frame);
@@ -35,6 +39,23 @@ export function harness(driver: Driver, policy: PolicyConfigInput = {}, opts: { 
     return outcome(frames.filter((f) => "id" in f && f.id === id));
   };
   return { exec, frames, run, policy: pol };
+}
+
+/** `driver`, recording how many rows each fetch of its queries returned, in order (one query at a time). */
+export function recordFetches<D extends Driver>(driver: D): { driver: D; fetches: number[] } {
+  const fetches: number[] = [];
+  const recording = Object.assign(Object.create(driver) as D, {
+    open: async (...args: Parameters<Driver["open"]>) => {
+      const s = await driver.open(...args);
+      const next = async (maxRows?: number) => {
+        const rows = await s.next(maxRows);
+        if (rows) fetches.push(rows.length);
+        return rows;
+      };
+      return { columns: s.columns, next, close: () => s.close() };
+    },
+  });
+  return { driver: recording, fetches };
 }
 
 export function outcome(frames: RunnerFrame[]): Outcome {

@@ -43,6 +43,8 @@ export const HeavySettingsSchema = z.object({
   CIO_IMAGE_STEPS: envInt(4, 1, 20),
   /** Longest wait for the model; past it the attempt fails as retryable, so a stuck call cannot hold the task. */
   CIO_IMAGE_TIMEOUT_MS: envInt(120_000, 100, 600_000),
+  /** Tokens a generated picture counts as against the tenant's daily budget and in its usage (its prompt comes on top). */
+  CIO_IMAGE_TOKENS: envInt(1_000, 0),
 });
 export type HeavySettings = z.infer<typeof HeavySettingsSchema>;
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { openDb, schema } from "../../../lib/db/index.js";
 import type { AiRunner } from "../../../lib/ai/workers-ai.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { r2Keys } from "../../../lib/heavy/ids.js";
 import flux from "../../../test/support/ai-mock/flux-1-schnell.json";
 import type { HeavyEnv } from "../src/env.js";
@@ -37,6 +38,17 @@ describe("image tasks", () => {
     expect(object?.httpMetadata?.contentType).toBe("image/jpeg");
     expect(object?.customMetadata).toMatchObject({ tenantId: task.tenantId, taskId: task.id, model: "@cf/black-forest-labs/flux-1-schnell" });
     expect(new Uint8Array(await object!.arrayBuffer())).toEqual(FLUX_JPEG);
+  });
+
+  it("books each picture the model draws to the tenant's usage and budget: CIO_IMAGE_TOKENS plus the prompt's", async () => {
+    const task = await imageTask({ prompt: "a lighthouse at dawn" }); // 20 characters: 5 tokens
+    const tokensToday = async () => (await limiterStub(env.RATE_LIMITER, task.tenantId).snapshot("none")).tokensToday;
+    await deliver("heavy", [{ body: taskMessage(task) }], { ...env, CIO_IMAGE_TOKENS: "700" } as HeavyEnv);
+    expect(await readTask(task.id)).toMatchObject({ status: "succeeded" });
+    expect(await tokensToday()).toBe(705);
+    // A redelivery finds the picture stored and draws nothing: nothing more is booked.
+    await deliver("heavy", [{ body: taskMessage(task), attempts: 2 }], { ...env, CIO_IMAGE_TOKENS: "700" } as HeavyEnv);
+    expect(await tokensToday()).toBe(705);
   });
 
   it("uses an allowed model the task names, with its size, and stores its PNG stream as image/png", async () => {

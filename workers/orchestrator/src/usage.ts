@@ -1,5 +1,6 @@
 import { limiterStub } from "../../../lib/do-names.js";
 import { released } from "../../../lib/rpc.js";
+import { bookUsage } from "../../../lib/usage-booking.js";
 import { sleep } from "../../../lib/time.js";
 import type { Usage } from "../../../lib/protocol/index.js";
 import type { Logger } from "../../../lib/log.js";
@@ -16,13 +17,9 @@ export function settleCall(env: OrchestratorEnv, tenantId: string, leaseId: stri
   return released(limiterStub(env.RATE_LIMITER, tenantId).settle(leaseId ?? null, { tenantId, model, usage }));
 }
 
-/**
- * A model call the tenant pays for outside its chats (a council's assistant, the sql tool writing a query):
- * its tokens go to the limiter like a chat's, so the daily budget and the usage rows see them. No slot to
- * free. A booking that fails is logged (`what` names the call); the answer is not held back for it.
- */
+/** A model call the tenant pays for outside its chats (a council's assistant, the sql tool): see bookUsage. */
 export function bookCall(env: Pick<OrchestratorEnv, "RATE_LIMITER">, log: Logger, what: string, tenantId: string, model: string, usage: Usage): Promise<void> {
-  return settleCall(env as OrchestratorEnv, tenantId, undefined, model, usage).catch((err: unknown) => log.error(`${what} usage could not be booked`, { err, tenantId, model }));
+  return bookUsage(env.RATE_LIMITER, log, what, tenantId, model, usage);
 }
 
 type Pending = { tenantId: string; leaseId: string | null; model: string; usage?: Usage };

@@ -3,11 +3,13 @@
  * with its content type, and `GET /v1/tasks/:id/result` serves it. Retrying is safe: an attempt that finds
  * the picture already stored (a redelivery after the put) finishes without running the model again.
  * Capacity and timeout errors are thrown so the queue retries with backoff; a refused prompt, an unknown
- * model or a missing AI binding fail the task at once with the reason.
+ * model or a missing AI binding fail the task at once with the reason. Each picture the model draws is booked
+ * to the tenant's usage and daily budget as CIO_IMAGE_TOKENS tokens plus its prompt's.
  */
 import { imageBytes, sniffImageType } from "../../../../lib/ai/image.js";
 import { aiErrorMessage, isRetryableAiError, runAi, type AiRunner } from "../../../../lib/ai/workers-ai.js";
 import { r2Keys } from "../../../../lib/heavy/ids.js";
+import { bookUsage, imageUsage } from "../../../../lib/usage-booking.js";
 import { ImageParamsSchema, type ImageParams } from "../../../../lib/protocol/heavy.js";
 import type { HeavyEnv } from "../env.js";
 import { JobFailure, type Job } from "../job.js";
@@ -33,7 +35,7 @@ export function imageRefusal(env: Pick<HeavyEnv, "AI">, s: HeavySettings, model:
   return null;
 }
 
-export const generateImage: Job = async ({ env, settings, task, progress }) => {
+export const generateImage: Job = async ({ env, settings, task, log, progress }) => {
   const parsed = ImageParamsSchema.safeParse(task.params);
   if (!parsed.success) throw new JobFailure("invalid_params", `The task's parameters are invalid: ${parsed.error.issues[0]?.message}`);
   const params = parsed.data;
@@ -46,6 +48,8 @@ export const generateImage: Job = async ({ env, settings, task, progress }) => {
   const model = params.model ?? settings.CIO_IMAGE_MODEL;
   // imageRefusal answered null, so AI is bound.
   const output = await run(env.AI!, settings, model, params);
+  // Booked once the model answered, as it bills then: a retry after a failed store runs (and bills) it again.
+  await bookUsage(env.RATE_LIMITER, log, "image task", task.tenantId, model, imageUsage(params.prompt, settings.CIO_IMAGE_TOKENS));
   const bytes = await imageBytes(output);
   // A malformed answer is the model's hiccup, not the prompt's fault: worth another attempt.
   if (!bytes) throw new Error(`the image model ${model} answered without an image`);

@@ -1,0 +1,26 @@
+/**
+ * Booking a model call the tenant pays for outside its chats (a council's assistant, the sql tool writing a
+ * query, an image task): its tokens go to the tenant's RateLimiterDO like a chat's, so the daily budget and
+ * the usage rows see them. No slot to free. A booking that fails is logged (`what` names the call); the work
+ * it paid for is not thrown away for it.
+ */
+import type { RateLimiterDO } from "../durable-objects/rate-limiter/index.js";
+import { limiterStub } from "./do-names.js";
+import type { Logger } from "./log.js";
+import type { Usage } from "./protocol/index.js";
+import { released } from "./rpc.js";
+
+export function bookUsage(ns: DurableObjectNamespace<RateLimiterDO>, log: Logger, what: string, tenantId: string, model: string, usage: Usage): Promise<void> {
+  return released(limiterStub(ns, tenantId).settle(null, { tenantId, model, usage })).catch((err: unknown) =>
+    log.error(`${what} usage could not be booked`, { err, tenantId, model, usage }),
+  );
+}
+
+/**
+ * An image as tokens: the budget and the usage rows count tokens, and an image model bills per picture. The
+ * prompt is counted as a chat's would be (4 characters a token) and the picture as `imageTokens`.
+ */
+export function imageUsage(prompt: string, imageTokens: number): Usage {
+  const prompt_tokens = Math.ceil(prompt.length / 4);
+  return { prompt_tokens, completion_tokens: imageTokens, total_tokens: prompt_tokens + imageTokens };
+}

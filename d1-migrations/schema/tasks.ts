@@ -25,6 +25,8 @@ export const tasks = sqliteTable(
     error: text("error", { mode: "json" }).$type<{ code: string; message: string }>(),
     sessionId: text("session_id"),
     requestId: text("request_id"),
+    /** The key that queued it (null from a chat's tool): revoked, or its tenant suspended, the task does not run. */
+    keyId: text("key_id"),
     createdAt: integer("created_at").notNull().default(now),
     startedAt: integer("started_at"),
     updatedAt: integer("updated_at").notNull().default(now),

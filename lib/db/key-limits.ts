@@ -48,3 +48,9 @@ export async function keyStanding(db: D1Database, tenantId: string, keyId: strin
   const { revokedAt: _, status: __, scopes, ...limits } = r;
   return { status: "ok", limits, scopes };
 }
+
+/** For work no key queued (a chat's tool started it): whether its tenant still holds. A tenant gone counts as suspended. */
+export async function tenantStanding(db: D1Database, tenantId: string): Promise<"ok" | "tenant_suspended"> {
+  const [r] = await openDb(db).select({ status: schema.tenants.status }).from(schema.tenants).where(eq(schema.tenants.id, tenantId)).limit(1);
+  return r?.status === "active" ? "ok" : "tenant_suspended";
+}

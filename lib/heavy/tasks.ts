@@ -18,6 +18,8 @@ export interface NewTask {
   params: Record<string, unknown>;
   sessionId?: string | null;
   inputRef?: string | null;
+  /** The API key that queued it, when one did. */
+  keyId?: string | null;
   id?: string;
 }
 
@@ -29,7 +31,7 @@ export async function enqueueTask(env: Pick<HeavyBindings, "DB" | "HEAVY_QUEUE">
   const db = openDb(env.DB);
   const [row] = await db
     .insert(schema.tasks)
-    .values({ id: t.id ?? newTaskId(), tenantId: t.tenantId, type: t.type, params: t.params, sessionId: t.sessionId ?? null, inputRef: t.inputRef ?? null, requestId: t.requestId })
+    .values({ id: t.id ?? newTaskId(), tenantId: t.tenantId, type: t.type, params: t.params, sessionId: t.sessionId ?? null, inputRef: t.inputRef ?? null, requestId: t.requestId, keyId: t.keyId ?? null })
     .returning();
   try {
     await env.HEAVY_QUEUE.send({ kind: "task", taskId: row!.id, tenantId: t.tenantId, requestId: t.requestId });

@@ -10,6 +10,7 @@ import type { HeavyEnv } from "./env.js";
 import { JOBS } from "./jobs/index.js";
 import { JobFailure, TaskGone, type JobContext } from "./job.js";
 import type { HeavySettings } from "./settings.js";
+import { taskRefusal } from "./task-standing.js";
 import { claim, fail, readTask, setProgress, succeed } from "./task-store.js";
 
 export async function runTask(env: HeavyEnv, s: HeavySettings, tenantId: string, taskId: string, log: Logger): Promise<void> {
@@ -19,6 +20,8 @@ export async function runTask(env: HeavyEnv, s: HeavySettings, tenantId: string,
     return;
   }
   await publishTask(env, task, log);
+  const refusal = await taskRefusal(env.DB, task);
+  if (refusal) return failTask(env, task, refusal, log);
   const ctx = jobContext(env, s, task, log);
   try {
     const outcome = await JOBS[task.type](ctx);
@@ -28,10 +31,14 @@ export async function runTask(env: HeavyEnv, s: HeavySettings, tenantId: string,
   } catch (err) {
     if (err instanceof TaskGone) return log.info("task cancelled while running", { taskId });
     if (!(err instanceof JobFailure)) throw err;
-    const failed = await fail(env.DB, tenantId, taskId, { code: err.code, message: err.message });
-    if (failed) await publishTask(env, failed, log);
-    log.warn("task failed", { taskId, code: err.code, message: err.message });
+    await failTask(env, task, err, log);
   }
+}
+
+async function failTask(env: HeavyEnv, task: TaskRow, error: { code: string; message: string }, log: Logger) {
+  const failed = await fail(env.DB, task.tenantId, task.id, { code: error.code, message: error.message });
+  if (failed) await publishTask(env, failed, log);
+  log.warn("task failed", { taskId: task.id, code: error.code, message: error.message });
 }
 
 function jobContext(env: HeavyEnv, settings: HeavySettings, task: TaskRow, log: Logger): JobContext {

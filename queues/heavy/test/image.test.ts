@@ -13,7 +13,7 @@ import { r2Keys } from "../../../lib/heavy/ids.js";
 import flux from "../../../test/support/ai-mock/flux-1-schnell.json";
 import type { HeavyEnv } from "../src/env.js";
 import { HeavyInfo } from "../src/index.js";
-import { deliver, deliverRecorded, env, newTask, newTenant, readTask, taskMessage } from "./support.js";
+import { deliver, deliverRecorded, env, keyOf, newTask, newTenant, readTask, taskMessage } from "./support.js";
 
 const FLUX_JPEG = Uint8Array.from(atob(flux.image), (c) => c.charCodeAt(0));
 const SDXL = "@cf/stabilityai/stable-diffusion-xl-base-1.0";
@@ -49,6 +49,22 @@ describe("image tasks", () => {
     // A redelivery finds the picture stored and draws nothing: nothing more is booked.
     await deliver("heavy", [{ body: taskMessage(task), attempts: 2 }], { ...env, CIO_IMAGE_TOKENS: "700" } as HeavyEnv);
     expect(await tokensToday()).toBe(705);
+  });
+
+  it("does not draw for a key revoked since it queued the task, nor for a suspended tenant", async () => {
+    const revoked = await imageTask({ prompt: "a lighthouse" });
+    await openDb(env.DB).update(schema.tasks).set({ keyId: keyOf(revoked.tenantId) }).where(eq(schema.tasks.id, revoked.id));
+    await openDb(env.DB).update(schema.apiKeys).set({ revokedAt: Date.now() }).where(eq(schema.apiKeys.id, keyOf(revoked.tenantId)));
+    // A task a chat's tool queued has no key: its tenant is asked.
+    const suspended = await imageTask({ prompt: "a lighthouse" });
+    await openDb(env.DB).update(schema.tenants).set({ status: "suspended" }).where(eq(schema.tenants.id, suspended.tenantId));
+    for (const [task, code] of [[revoked, "api_key_revoked"], [suspended, "tenant_suspended"]] as const) {
+      const r = await deliver("heavy", [{ body: taskMessage(task) }]);
+      expect(r.explicitAcks).toEqual(r.ids);
+      expect(await readTask(task.id)).toMatchObject({ status: "failed", error: { code } });
+      expect(await env.FILES.head(r2Keys.taskImage(task.tenantId, task.id))).toBeNull();
+      expect((await limiterStub(env.RATE_LIMITER, task.tenantId).snapshot("none")).tokensToday).toBe(0);
+    }
   });
 
   it("uses an allowed model the task names, with its size, and stores its PNG stream as image/png", async () => {

@@ -23,6 +23,8 @@ describe("tasks API", { timeout: 90_000 }, () => {
     expect(res.status).toBe(202);
     const task = await res.json<Record<string, any>>();
     expect(task).toMatchObject({ object: "task", type: "file_analysis", status: "queued", progress: 0, result_url: null });
+    // The key is kept with the task: revoked before the task runs, it stops it (queues/heavy/task-standing.ts).
+    expect((await tasksOf(t.tenantId)).map((r) => r.keyId)).toEqual([t.keyId]);
     const done = await waitFor(t.headers, `/v1/tasks/${task.id}`, finished);
     expect(done).toMatchObject({ status: "succeeded", progress: 1, eta_s: 0, attempts: 1, error: null, result_url: `/v1/tasks/${task.id}/result` });
     expect(done.summary).toContain("weather.csv: 3 rows, 2 columns");

@@ -82,7 +82,7 @@ const create = createRoute({
 export const tasks = router().openapi(create, async (c) => {
   const body = c.req.valid("json");
   const auth = c.get("auth");
-  const base = { tenantId: auth.tenantId, requestId: c.get("requestId"), sessionId: body.session_id ?? null };
+  const base = { tenantId: auth.tenantId, requestId: c.get("requestId"), sessionId: body.session_id ?? null, keyId: auth.keyId };
   // Checked before anything is written: an unknown id would get the task's events in a new, empty object.
   if (base.sessionId !== null && !(await sessionExists(c.env.DB, auth.tenantId, base.sessionId))) {
     throw badRequest(`No session with id '${base.sessionId}'.`, "session_id", "session_not_found");

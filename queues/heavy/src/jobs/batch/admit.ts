@@ -34,7 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Who asks: the batch row, or a task's tenant with the key and limits the gateway stored on it. */
 export type Admitted = Pick<BatchRow, "tenantId" | "keyId" | "limits">;
 
-const REFUSED = {
+export const REFUSED = {
   api_key_revoked: "The API key that created this work has been revoked.",
   tenant_suspended: "This organization is suspended.",
 } as const;

@@ -131,9 +131,9 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
   }
 
   /** SessionPublisher (lib/protocol/session-events.ts): stamps the event with its seq and relays it. */
-  async publish(raw: SessionEvent): Promise<{ seq: number } | null> {
+  async publish(ref: SessionRef, raw: SessionEvent): Promise<{ seq: number } | null> {
     const event = SessionEventSchema.parse(raw);
-    if (!this.core.store.meta()) return null;
+    if (!this.core.owned(ref)) return null;
     const logged = this.core.emit(event);
     this.core.store.touch(Date.now());
     return { seq: logged.seq };

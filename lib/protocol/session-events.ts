@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { scopedName } from "../do-names.js";
+import type { SessionRef } from "./session.js";
 
 export const TaskEventSchema = z.object({
   type: z.literal("task"),
@@ -48,9 +49,12 @@ export type SessionEvent = z.infer<typeof SessionEventSchema>;
 /** The one name scheme of session objects: derived from the tenant, so no tenant can name another's. */
 export const sessionObjectName = (tenantId: string, sessionId: string) => scopedName(tenantId, "session", sessionId);
 
-/** What SessionDO offers publishers over RPC. Returns the seq the event was given, or null if the session is gone. */
+/**
+ * What SessionDO offers publishers over RPC. Returns the seq the event was given, or null if the session is
+ * gone or is not `ref`'s (the object's name already derives from the tenant; this is the check behind it).
+ */
 export interface SessionPublisher {
-  publish(event: SessionEvent): Promise<{ seq: number } | null>;
+  publish(ref: SessionRef, event: SessionEvent): Promise<{ seq: number } | null>;
 }
 
 /**
@@ -65,5 +69,5 @@ export async function publishToSession<T extends Rpc.DurableObjectBranded | unde
 ): Promise<{ seq: number } | null> {
   if (!ns || !sessionId) return null;
   const stub = ns.get(ns.idFromName(sessionObjectName(tenantId, sessionId))) as unknown as SessionPublisher;
-  return stub.publish(SessionEventSchema.parse(event));
+  return stub.publish({ tenantId, sessionId }, SessionEventSchema.parse(event));
 }

@@ -246,7 +246,10 @@ describe("SessionDO over WebSocket", () => {
     expect(await publishToSession(sessionsNs, await newTenant(), s.sessionId, { type: "task", task_id: "x", status: "queued", progress: 0 })).toBeNull();
     // The object validates what it is given, whoever calls it.
     await runInDurableObject(s.stub, async (o: SessionDO) => {
-      await expect(o.publish({ type: "task", task_id: "", status: "queued", progress: 2 })).rejects.toThrow();
+      await expect(o.publish(s, { type: "task", task_id: "", status: "queued", progress: 2 })).rejects.toThrow();
+      // Nor does it take events for a session it is not, whatever reached it.
+      expect(await o.publish({ tenantId: await newTenant(), sessionId: s.sessionId }, { type: "task", task_id: "x", status: "queued", progress: 0 })).toBeNull();
+      expect(await o.publish({ tenantId: s.tenantId, sessionId: "sess_other" }, { type: "task", task_id: "x", status: "queued", progress: 0 })).toBeNull();
     });
     expect((await s.stub.info(s))!.last_seq).toBe(2);
     c.close();

@@ -106,8 +106,8 @@ describe("GET /admin/audit", () => {
   };
 
   it("lists a tenant's admin changes newest first, by action or kind, a page at a time", async () => {
-    const t = await admin<{ id: string }>("POST", "/admin/tenants", { name: "Audited" });
-    const k = await admin<{ id: string }>("POST", `/admin/tenants/${t.id}/keys`, { name: "k" });
+    const t = await admin<{ id: string }>("POST", "/admin/tenants", { name: "Audited", daily_token_budget: 5000 });
+    const k = await admin<{ id: string }>("POST", `/admin/tenants/${t.id}/keys`, { name: "k", rpm_limit: 7 });
     await admin("DELETE", `/admin/tenants/${t.id}/keys/${k.id}`);
     await admin("PATCH", `/admin/tenants/${t.id}`, { rpm_limit: 5 });
     const other = await newTenant();
@@ -117,6 +117,9 @@ describe("GET /admin/audit", () => {
     expect(all.body.data.map((e) => e.action)).toEqual(["tenant.update", "api_key.revoke", "api_key.create", "tenant.create"]);
     expect(all.body.data[1]).toMatchObject({ object: "audit_entry", tenant_id: t.id, actor: "admin", target: k.id, request_id: expect.any(String) });
     expect(all.body.data.every((e) => e.tenant_id === t.id)).toBe(true);
+    // The limits a tenant or key was created with are recorded, as later changes to them are.
+    expect(all.body.data[3]).toMatchObject({ detail: { name: "Audited", daily_token_budget: 5000 } });
+    expect(all.body.data[2]).toMatchObject({ detail: { name: "k", scopes: ["*"], rpm_limit: 7 } });
     expect((await audit(`?tenant_id=${t.id}&action=api_key.`)).body.data.map((e) => e.action)).toEqual(["api_key.revoke", "api_key.create"]);
     expect((await audit(`?tenant_id=${t.id}&action=tenant.create`)).body.data).toHaveLength(1);
     expect((await audit(`?tenant_id=${other.tenantId}&action=tenant.update`)).body.data).toEqual([]);

@@ -59,7 +59,7 @@ export const credentials = router()
       await getTenant(db, tenantId);
       const s = await issue("sk-cio-");
       const row = { id: newId("key"), tenantId, name: b.name, prefix: s.prefix, hash: s.hash, scopes: b.scopes, rpmLimit: b.rpm_limit ?? null, concurrencyLimit: b.concurrency_limit ?? null };
-      const [created] = await db.batch([db.insert(schema.apiKeys).values(row).returning(), auditRow(db, c, tenantId, "api_key.create", row.id, { name: b.name, scopes: b.scopes })]);
+      const [created] = await db.batch([db.insert(schema.apiKeys).values(row).returning(), auditRow(db, c, tenantId, "api_key.create", row.id, b)]);
       return c.json(keyView(created[0]!, s.secret), 201);
     },
   )

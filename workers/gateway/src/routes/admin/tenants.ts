@@ -62,7 +62,7 @@ export const tenants = router()
     const db = openDb(c.env.DB);
     const id = newId("ten");
     const row = { id, name: b.name, rpmLimit: b.rpm_limit ?? null, concurrencyLimit: b.concurrency_limit ?? null, dailyTokenBudget: b.daily_token_budget ?? null };
-    await db.batch([db.insert(schema.tenants).values(row), auditRow(db, c, id, "tenant.create", id, { name: b.name })]);
+    await db.batch([db.insert(schema.tenants).values(row), auditRow(db, c, id, "tenant.create", id, b)]);
     return c.json(tenantView(await getTenant(db, id)), 201);
   })
   .openapi(list, async (c) => {

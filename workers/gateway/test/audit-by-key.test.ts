@@ -60,5 +60,25 @@ describe("the audit log of calls made with an API key", () => {
     // A decision refused (already decided) records nothing more.
     expect((await send(t, "POST", `/v1/councils/${id}/decision`, { option: "LEFT" })).status).toBe(409);
     expect(await audit(t, "council.")).toHaveLength(1);
+    // The outcome moves the assistants' weights for every later council: who reported it is recorded too.
+    expect((await send(t, "POST", `/v1/councils/${id}/outcome`, { option: "RIGHT" })).status).toBe(200);
+    expect(await audit(t, "council.outcome")).toEqual([expect.objectContaining({ actor: `key:${t.keyId}`, target: id, detail: { option: "RIGHT" } })]);
+  });
+
+  it("records changes to what trading councils may do: the watch-list and the risk limits, not a refused one", async () => {
+    const t = await newTenant();
+    expect((await send(t, "POST", "/v1/trading/watch-list", { symbol: "ethusdt", threshold_pct: 4 })).status).toBe(200);
+    const limits = { max_position: 5000, max_daily_loss: 200, order_notional: 500 };
+    expect((await send(t, "PUT", "/v1/trading/risk-limits", limits)).status).toBe(200);
+    expect((await send(t, "PUT", "/v1/trading/risk-limits", { max_position: -1 })).status).toBe(400);
+    expect((await send(t, "DELETE", "/v1/trading/watch-list/ETHUSDT")).status).toBe(200);
+    expect((await send(t, "DELETE", "/v1/trading/watch-list/ETHUSDT")).status).toBe(404);
+    const entries = await audit(t, "trading.");
+    expect(entries.map((e) => [e.action, e.target, e.actor])).toEqual([
+      ["trading.unwatch", "ETHUSDT", `key:${t.keyId}`],
+      ["trading.risk_limits", t.tenantId, `key:${t.keyId}`],
+      ["trading.watch", "ETHUSDT", `key:${t.keyId}`],
+    ]);
+    expect(entries[1]!.detail).toEqual(limits);
   });
 });

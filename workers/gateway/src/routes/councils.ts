@@ -117,7 +117,14 @@ export const councils = router()
     await recordAudit(c.env.DB, byKey(c, "council.decision", id, { option: body.option, note: body.note ?? null }), c.get("log"));
     return res as never;
   })
-  .openapi(outcome, (c) => send(c, { action: "outcome", councilId: c.req.valid("param").id, body: c.req.valid("json") }) as never);
+  .openapi(outcome, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const res = await send(c, { action: "outcome", councilId: id, body });
+    // The outcome moves every assistant's weight in later councils: who reported it is kept.
+    await recordAudit(c.env.DB, byKey(c, "council.outcome", id, { option: body.option }), c.get("log"));
+    return res as never;
+  });
 
 function toSummary(row: typeof schema.councils.$inferSelect): CouncilSummary {
   return {

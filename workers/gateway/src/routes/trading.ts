@@ -1,10 +1,12 @@
 /** The trading desk: watch-list, risk limits and the paper book (no real exchange orders). */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { recordAudit } from "../../../../lib/db/audit.js";
 import { ApiError } from "../../../../lib/errors.js";
 import { ErrorBodySchema, RiskLimitsSchema, WatchItemSchema, type RpcReply } from "../../../../lib/protocol/index.js";
 import type { GatewayApp } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
+import { byKey } from "./key-audit.js";
 import { router } from "../validation.js";
 import { json } from "./openapi.js";
 
@@ -54,10 +56,28 @@ async function send(c: Context<GatewayApp>, call: Record<string, unknown> & { ac
   return c.json(reply.body as Record<string, unknown>, reply.status as 200);
 }
 
+/**
+ * A change to what the trading councils may do, recorded with the key that made it once it is made: the
+ * watch-list opens councils and the risk limits bound their paper orders.
+ */
+async function audited(c: Context<GatewayApp>, res: Response, action: string, target: string, detail: Record<string, unknown>) {
+  await recordAudit(c.env.DB, byKey(c, action, target, detail), c.get("log"));
+  return res;
+}
+
 export const trading = router()
   .openapi(routes.list, (c) => send(c, { action: "watch_list" }) as never)
-  .openapi(routes.watch, (c) => send(c, { action: "watch", body: c.req.valid("json") }) as never)
-  .openapi(routes.unwatch, (c) => send(c, { action: "unwatch", symbol: c.req.valid("param").symbol }) as never)
+  .openapi(routes.watch, async (c) => {
+    const body = c.req.valid("json");
+    return (await audited(c, await send(c, { action: "watch", body }), "trading.watch", body.symbol, body)) as never;
+  })
+  .openapi(routes.unwatch, async (c) => {
+    const { symbol } = c.req.valid("param");
+    return (await audited(c, await send(c, { action: "unwatch", symbol }), "trading.unwatch", symbol, {})) as never;
+  })
   .openapi(routes.limits, (c) => send(c, { action: "risk_limits" }) as never)
-  .openapi(routes.setLimits, (c) => send(c, { action: "set_risk_limits", body: c.req.valid("json") }) as never)
+  .openapi(routes.setLimits, async (c) => {
+    const body = c.req.valid("json");
+    return (await audited(c, await send(c, { action: "set_risk_limits", body }), "trading.risk_limits", c.get("auth").tenantId, body)) as never;
+  })
   .openapi(routes.positions, (c) => send(c, { action: "positions" }) as never);

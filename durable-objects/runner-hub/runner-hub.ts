@@ -5,6 +5,10 @@
  * query goes to the least busy connection, and moves to another one if its runner is busy or goes away
  * before answering. Every heartbeat sweep also re-reads the connected tokens from D1 (token-check.ts), so a
  * revoked token's runners go within one sweep even when the admin API's disconnect did not reach the hub.
+ *
+ * Callers choose a query's id; the runner sees a wire id made fresh for every query (wireId), because the
+ * runner may still be running an earlier query of that id that the hub already settled (cancelled, timed
+ * out, reader gone): its late frames must not reach, or be refused as a duplicate of, the retry.
  */
 import { DurableObject } from "cloudflare:workers";
 import { Logger } from "../../lib/log.js";
@@ -12,7 +16,7 @@ import {
   HubQueryRequestSchema, RUNNER_IDENTITY_HEADERS, type HubError, type HubQueryRequest, type HubQueryResult, type RunnerStatus,
 } from "../../lib/protocol/runner-hub.js";
 import {
-  parseFrame, PING_FRAME, PONG_FRAME, RUNNER_PROTOCOL_VERSION, RunnerToHubFrameSchema,
+  parseFrame, PING_FRAME, PONG_FRAME, QUERY_ID_MAX, RUNNER_PROTOCOL_VERSION, RunnerToHubFrameSchema, TOKEN_REVOKED_CLOSE,
   type HelloFrame, type HubToRunnerFrame, type QueryFrame,
 } from "../../lib/protocol/runner.js";
 import { decodeRows } from "../../lib/protocol/runner-rows.js";
@@ -21,7 +25,7 @@ import { PendingQuery, type QuerySink } from "./pending-query.js";
 import { hubSettings, type HubSettings } from "./settings.js";
 import { BufferSink, StreamSink } from "./sinks.js";
 import { statusOf } from "./status.js";
-import { refusedTokens } from "./token-check.js";
+import { REFUSAL_CLOSE, refusedTokens, type TokenRefusal } from "./token-check.js";
 
 interface Attachment {
   connectionId: string;
@@ -40,7 +44,11 @@ interface HubEnv {
 
 export class RunnerHubDO extends DurableObject<HubEnv> {
   private readonly conns: ConnectionTable;
+  /** Running queries by the caller's id (cancel, duplicates) and by wire id (the runner's frames). */
   private readonly pending = new Map<string, PendingQuery>();
+  private readonly onWire = new Map<string, PendingQuery>();
+  /** Bytes the pending buffered queries may still fill, each its max bytes (CIO_RUNNER_BUFFER_BUDGET_BYTES). */
+  private reserved = 0;
   private readonly lastSeen = new Map<string, number>();
   private readonly settings: HubSettings;
   private log: Logger;
@@ -77,17 +85,18 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
   /** Runs a query on one of the pool's runners and returns the whole (bounded) result. */
   async query(raw: HubQueryRequest): Promise<HubQueryResult> {
     const sink = new BufferSink();
-    const started = this.start(raw, sink, this.settings.CIO_RUNNER_MAX_ROWS, this.settings.CIO_RUNNER_MAX_BYTES);
-    return started ?? sink.result;
+    const started = this.start(raw, sink, this.settings.CIO_RUNNER_MAX_ROWS, this.settings.CIO_RUNNER_MAX_BYTES, true);
+    return started instanceof PendingQuery ? sink.result : { ok: false, error: started };
   }
 
   /** Runs a query and streams the result as NDJSON (see StreamSink); the reader's pace paces the runner. */
   async queryStream(raw: HubQueryRequest, maxRows: number): Promise<StreamAnswer> {
     let q: PendingQuery | undefined;
     const sink = new StreamSink(() => q?.cancel({ code: "cancelled", message: "the reader went away" }));
-    const failed = this.start(raw, sink, maxRows, Number.MAX_SAFE_INTEGER);
-    if (failed && !failed.ok) return failed;
-    q = this.pending.get(raw.id);
+    // Not buffered: at most K chunks wait in the object, so the stream takes nothing from the buffer budget.
+    const started = this.start(raw, sink, maxRows, Number.MAX_SAFE_INTEGER, false);
+    if (!(started instanceof PendingQuery)) return { ok: false, error: started };
+    q = started;
     return { ok: true, body: sink.body };
   }
 
@@ -109,7 +118,7 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
   /** Closes every socket that authenticated with a token that has just been revoked. */
   disconnectToken(tokenId: string): number {
     const sockets = this.ctx.getWebSockets(`token:${tokenId}`);
-    for (const ws of sockets) this.drop(ws, 1008, "the runner token was revoked");
+    for (const ws of sockets) this.drop(ws, TOKEN_REVOKED_CLOSE, "the runner token was revoked");
     return sockets.length;
   }
 
@@ -134,9 +143,9 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
     this.queryOf(ws, att, d.chunk.header.id, true)?.onRows(d.chunk);
   }
 
-  /** The query a frame belongs to, if it runs here on this connection. */
+  /** The query a frame (by wire id) belongs to, if it runs here on this connection. */
   private queryOf(ws: WebSocket, att: Attachment, id: string | null, streaming: boolean): PendingQuery | undefined {
-    const q = this.pending.get(id ?? "");
+    const q = this.onWire.get(id ?? "");
     if (q && q.connectionId === att.connectionId) return q;
     // Data of a query that already ended here (cancelled, truncated): make sure the runner stops.
     if (streaming && id) this.send(ws, { type: "cancel", id });
@@ -170,36 +179,56 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
     const ids = [...new Set(live.map(([a]) => a.tokenId))];
     const refused = await refusedTokens(this.env.DB, tenantId, ids).catch((err: unknown) => {
       this.log.warn("runner tokens not re-checked; the next sweep tries again", { error: String(err) });
-      return new Map<string, string>();
+      return new Map<string, TokenRefusal>();
     });
     for (const [a, ws] of live) {
       const why = refused.get(a.tokenId);
       if (!why) continue;
       this.log.info("runner dropped: its token no longer holds", { runner: a.runnerName, connectionId: a.connectionId, reason: why });
-      this.drop(ws, 1008, why);
+      this.drop(ws, REFUSAL_CLOSE[why], why);
     }
   }
 
-  private start(raw: HubQueryRequest, sink: QuerySink, maxRows: number, maxBytes: number): HubQueryResult | null {
+  /** Sends a query to a runner; `buffered`: its rows are held in the object, so it reserves its max bytes. */
+  private start(raw: HubQueryRequest, sink: QuerySink, maxRows: number, maxBytes: number, buffered: boolean): PendingQuery | HubError {
     const parsed = HubQueryRequestSchema.safeParse(raw);
-    if (!parsed.success) return { ok: false, error: { code: "invalid_request", message: parsed.error.issues[0]?.message ?? "invalid query" } };
+    if (!parsed.success) return { code: "invalid_request", message: parsed.error.issues[0]?.message ?? "invalid query" };
     const r = parsed.data;
-    if (this.pending.has(r.id)) return { ok: false, error: { code: "query_in_progress", message: `a query with id '${r.id}' is already running` } };
+    if (this.pending.has(r.id)) return { code: "query_in_progress", message: `a query with id '${r.id}' is already running` };
     const s = this.settings;
     const frame: QueryFrame = {
-      type: "query", id: r.id, requestId: r.requestId, sql: r.sql, named: r.named, params: r.params,
+      type: "query", id: wireId(r.id), requestId: r.requestId, sql: r.sql, named: r.named, params: r.params,
       maxRows: Math.min(r.maxRows ?? maxRows, maxRows),
       maxBytes: Math.min(r.maxBytes ?? maxBytes, maxBytes),
       timeoutMs: Math.min(r.timeoutMs ?? s.CIO_RUNNER_TIMEOUT_MS, s.CIO_RUNNER_TIMEOUT_MS),
       credits: s.CIO_RUNNER_CREDITS,
     };
     const target = this.pick(new Set());
-    if (!target) return { ok: false, error: { code: "runner_offline", message: "no runner of this name is connected; start cio-runner on the customer's server" } };
-    const q = new PendingQuery(frame, sink, s.CIO_RUNNER_TIMEOUT_GRACE_MS, (done) => this.pending.delete(done.id));
+    if (!target) return { code: "runner_offline", message: "no runner of this name is connected; start cio-runner on the customer's server" };
+    const held = buffered ? frame.maxBytes : 0;
+    if (this.reserved + held > s.CIO_RUNNER_BUFFER_BUDGET_BYTES) return this.overBudget(held);
+    this.reserved += held;
+    const q = new PendingQuery(frame, sink, s.CIO_RUNNER_TIMEOUT_GRACE_MS, () => {
+      this.reserved -= held;
+      this.pending.delete(r.id);
+      this.onWire.delete(frame.id);
+    });
     this.pending.set(r.id, q);
-    this.log.info("query sent", { requestId: r.requestId, queryId: r.id, connectionId: target[0].connectionId });
+    this.onWire.set(frame.id, q);
+    this.log.info("query sent", { requestId: r.requestId, queryId: r.id, wireId: frame.id, connectionId: target[0].connectionId });
     q.dispatch(target[0].connectionId, (f) => this.send(target[1], f));
-    return null;
+    return q;
+  }
+
+  /** Busy (retryable): the buffered queries running here already hold what the object can spare. */
+  private overBudget(held: number): HubError {
+    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+    const budget = this.settings.CIO_RUNNER_BUFFER_BUDGET_BYTES;
+    this.log.warn("buffered query refused: the buffer budget is taken", { reserved: this.reserved, asked: held, budget });
+    return {
+      code: "busy",
+      message: `the runner hub is already holding up to ${mib(this.reserved)} MiB of results for other queries and this one may need ${mib(held)} MiB (budget ${mib(budget)} MiB); retry shortly, ask for fewer bytes (max_bytes), or stream the result`,
+    };
   }
 
   /** Moves a query that no runner has started answering to another connection, or fails it. */
@@ -238,7 +267,7 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
   /** `id`: the query the frame seemed to be about, so that query fails rather than waits. */
   private badFrame(ws: WebSocket, att: Attachment, id: string | undefined, error: string) {
     this.log.warn("invalid frame from a runner", { connectionId: att.connectionId, error });
-    const q = id ? this.pending.get(id) : undefined;
+    const q = id ? this.onWire.get(id) : undefined;
     if (q && q.connectionId === att.connectionId) q.cancel({ code: "protocol_error", message: `the runner sent an invalid frame: ${error}` });
     else if (!this.conns.get(att.connectionId)?.hello) this.drop(ws, 1008, "the first frame must be a valid hello");
   }
@@ -290,4 +319,13 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
     if (!this.ctx.getWebSockets().length) return;
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + this.settings.CIO_RUNNER_HEARTBEAT_MS);
   }
+}
+
+/**
+ * A query's id on the wire: the caller's (cut to fit QUERY_ID_MAX, for the runner's logs and audit) and a
+ * random suffix, fresh for every query, so no frame of an earlier query with the same caller id can match.
+ */
+function wireId(id: string): string {
+  const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+  return `${id.slice(0, QUERY_ID_MAX - suffix.length - 1)}.${suffix}`;
 }

@@ -6,8 +6,15 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { openDb, schema } from "../../lib/db/index.js";
+import { TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE } from "../../lib/protocol/runner.js";
 
 export type TokenRefusal = "the runner token was revoked" | "the tenant is suspended";
+
+/** The close code that tells the runner which refusal it was (not 1008, which says its name or version is wrong). */
+export const REFUSAL_CLOSE: Record<TokenRefusal, number> = {
+  "the runner token was revoked": TOKEN_REVOKED_CLOSE,
+  "the tenant is suspended": TENANT_SUSPENDED_CLOSE,
+};
 
 /** Ids per query: D1 binds at most 100 parameters per statement. */
 const CHUNK = 90;

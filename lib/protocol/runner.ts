@@ -22,6 +22,13 @@ export const PING_FRAME = '{"type":"ping"}';
 export const PONG_FRAME = '{"type":"pong"}';
 
 /**
+ * Close codes the hub uses when a connected runner's token no longer holds, apart from 1008 (wrong runner
+ * name or protocol version), so the runner can tell its operator what to fix. The session sockets' codes.
+ */
+export const TOKEN_REVOKED_CLOSE = 4401;
+export const TENANT_SUSPENDED_CLOSE = 4403;
+
+/**
  * A runner's name, one for its config file, its tokens and its URL under /v1/runners, where `connect` is the
  * runners' own socket (a runner of that name could never be read).
  */
@@ -47,7 +54,9 @@ export const RunnerErrorCodeSchema = z.enum([
 ]);
 export type RunnerErrorCode = z.infer<typeof RunnerErrorCodeSchema>;
 
-const Id = z.string().min(1).max(128);
+/** Longest query id on the wire: runners already deployed refuse longer ones. */
+export const QUERY_ID_MAX = 128;
+const Id = z.string().min(1).max(QUERY_ID_MAX);
 const RequestId = z.string().min(1).max(128);
 const Credits = z.number().int().min(1).max(1024);
 export const SqlScalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);

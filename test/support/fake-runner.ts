@@ -22,6 +22,9 @@ export function helloFrame(runnerName: string, over: Partial<HelloFrame> = {}): 
   };
 }
 
+/** Whether `wire` is the hub's wire id for the caller's query id `id`. */
+export const isWireIdOf = (wire: string, id: string) => wire.startsWith(`${id}.`);
+
 export class FakeRunner {
   readonly received: HubToRunnerFrame[] = [];
   closed: { code: number; reason: string } | null = null;
@@ -76,8 +79,9 @@ export class FakeRunner {
     }
   }
 
+  /** The first query frame, or the first of the caller's query `id` (the hub sends `<id>.<suffix>` on the wire). */
   query(id?: string): Promise<QueryFrame> {
-    return this.next((f): f is QueryFrame => f.type === "query" && (id === undefined || f.id === id));
+    return this.next((f): f is QueryFrame => f.type === "query" && (id === undefined || isWireIdOf(f.id, id)));
   }
 
   /** Answers a query frame with columns, the given chunks and done (no waiting for acks). */

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeRows, parseRows } from "../../../lib/protocol/runner-rows.ts";
-import { PING_FRAME, RUNNER_PROTOCOL_VERSION, type RowsFrame, type RowsHeader, type RunnerFrame } from "../../../lib/protocol/runner.ts";
+import { PING_FRAME, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE, type RowsFrame, type RowsHeader, type RunnerFrame } from "../../../lib/protocol/runner.ts";
 import { SqliteDriver } from "../drivers/sqlite.ts";
 import type { Driver } from "../drivers/types.ts";
 import { createLogger, silentLogger } from "../log.ts";
@@ -289,6 +289,29 @@ describe("staying connected", () => {
     expect(refused).toMatchObject({ level: "error", reason });
   });
 
+  it("says its token was revoked or its tenant suspended, not to check its name or version, when the hub drops it so", async () => {
+    const cases = [
+      [TOKEN_REVOKED_CLOSE, "the runner token was revoked", /token was revoked.*cloud\.token/],
+      [TENANT_SUSPENDED_CLOSE, "the tenant is suspended", /tenant is suspended/],
+    ] as const;
+    for (const [code, reason, says] of cases) {
+      refuseAfterHello(reason, code);
+      const lines: string[] = [];
+      const delays: number[] = [];
+      const c = start({ random: () => 1, log: createLogger("runner", { sink: (l) => void lines.push(l) }) });
+      c.on("reconnect", (_attempt: number, ms: number) => delays.push(ms));
+      await waitUntil(() => delays.length >= 2);
+      // Still retrying, slowly: a tenant may be reactivated, and under systemd an exit would only restart us.
+      expect(delays.slice(0, 2)).toEqual([200, 200]);
+      const logged = lines.map((l) => JSON.parse(l) as { level: string; msg: string; code?: number }).find((l) => l.code === code);
+      expect(logged).toMatchObject({ level: "error", reason, msg: expect.stringMatching(says) });
+      expect(logged?.msg).not.toMatch(/runner\.name|cio-runner version/);
+      await c.stop();
+      await hub.close();
+      hub = await ScriptedHub.start();
+    }
+  });
+
   it("starts the backoff again from the first step once the hub acknowledged hello", async () => {
     const delays: number[] = [];
     const c = start({ random: () => 1 });
@@ -347,11 +370,11 @@ describe("staying connected", () => {
   });
 });
 
-/** Makes the hub close every runner socket with 1008 on its first frame, as RunnerHubDO does for a wrong name. */
-function refuseAfterHello(reason: string) {
+/** Makes the hub close every runner socket on its first frame: 1008 as RunnerHubDO does for a wrong name. */
+function refuseAfterHello(reason: string, code = 1008) {
   const push = hub.sockets.push.bind(hub.sockets);
   hub.sockets.push = (...sockets: WebSocket[]) => {
-    for (const ws of sockets) ws.once("message", () => ws.close(1008, reason));
+    for (const ws of sockets) ws.once("message", () => ws.close(code, reason));
     return push(...sockets);
   };
 }

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import {
-  HubToRunnerFrameSchema, parseFrame, PING_FRAME, RUNNER_CONNECT_PATH, RUNNER_PROTOCOL_VERSION,
+  HubToRunnerFrameSchema, parseFrame, PING_FRAME, RUNNER_CONNECT_PATH, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE,
   type HelloFrame, type HubToRunnerFrame, type SchemaTable,
 } from "../../../lib/protocol/runner.ts";
 import { messageOf } from "../errors.ts";
@@ -40,8 +40,13 @@ export function connectUrl(cloudUrl: string): string {
   return u.toString();
 }
 
-/** Close code the hub uses to refuse a runner after its hello (wrong runner name or protocol version). */
-const POLICY_VIOLATION = 1008;
+/** Close codes by which the hub refuses a runner, with what its operator should do about each. */
+const REFUSALS: Record<number, string> = {
+  // After hello: wrong runner name or protocol version.
+  1008: "the hub refused this runner (check runner.name and the cio-runner version)",
+  [TOKEN_REVOKED_CLOSE]: "the hub dropped this runner: its runner token was revoked (create a new one and set it in cloud.token or cloud.tokenEnv)",
+  [TENANT_SUSPENDED_CLOSE]: "the hub dropped this runner: the tenant is suspended (the runner reconnects once it is active again)",
+};
 
 /** Events: "open", "hello-ack", "close" (code, reason), "reconnect" (attempt, delayMs). */
 export class RunnerClient extends EventEmitter {
@@ -211,11 +216,12 @@ export class RunnerClient extends EventEmitter {
     this.emit("close", code, reason);
     if (this.stopped) return;
     // A refusal will not go away in seconds, so wait the longest (still jittered) delay. We keep retrying rather
-    // than exit: under systemd (Restart=always) an exit only restarts us at once, and the hub may be fixed later.
-    const refused = code === POLICY_VIOLATION;
-    const delayMs = backoffDelay(refused ? Infinity : this.attempt, this.opts.backoff, this.opts.random);
+    // than exit: under systemd (Restart=always) an exit only restarts us at once, and the hub may be fixed later
+    // (a tenant reactivated; a new token in the config takes a restart).
+    const why = REFUSALS[code];
+    const delayMs = backoffDelay(why ? Infinity : this.attempt, this.opts.backoff, this.opts.random);
     const fields = { code, reason, attempt: this.attempt + 1, delayMs };
-    if (refused) this.opts.log.error("the hub refused this runner (check runner.name and the cio-runner version); retrying slowly", fields);
+    if (why) this.opts.log.error(`${why}; retrying slowly`, fields);
     else this.opts.log.info("disconnected; reconnecting", fields);
     this.emit("reconnect", this.attempt + 1, delayMs);
     this.attempt++;

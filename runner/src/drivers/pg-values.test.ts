@@ -20,7 +20,7 @@ describe("PostgreSQL value parsers", () => {
 
   it("hand every other shape to pg's parser and still agree with it", () => {
     const samples: [number, string][] = [
-      [1114, "infinity"], [1114, "-infinity"], [1114, "0099-01-01 00:00:00"], [1114, "0044-03-15 12:00:00 BC"],
+      [1114, "0099-01-01 00:00:00"], [1114, "0044-03-15 12:00:00 BC"],
       [1114, "12345-01-01 00:00:00"], [1184, "2026-01-01 10:00:00+05:30"], [1184, "2026-01-01 10:00:00.25-08"],
       [1184, "1900-01-01 00:00:00+00:09:21"], [17, "\\xcafe"], [17, "\\001abc"],
     ];
@@ -47,12 +47,26 @@ describe.skipIf(skip)("PostgreSQL value parsers against the server", () => {
   it("agree with pg's defaults on what the server prints, whatever its session time zone", async () => {
     const sql = `SELECT timestamp '2026-01-01 00:00:00' + g * interval '1 second 1234 microseconds' AS ts,
       timestamptz '2026-01-01 00:00:00+00' + g * interval '37 minutes 1 microsecond' AS tz, decode(md5(g::text), 'hex') AS b,
-      timestamp 'infinity' AS inf FROM generate_series(0, 500) g`;
+      g / 7.0::float8 AS f, ARRAY[g * 0.1::float4] AS fa, ARRAY[timestamptz '2026-01-01 00:00:00+00' + g * interval '1 hour'] AS tza
+      FROM generate_series(0, 500) g`;
     for (const zone of ["UTC", "Asia/Kolkata"]) {
       await c.query(`SET TimeZone = '${zone}'`);
       const standard = await c.query({ text: sql, rowMode: "array" });
       const fast = await c.query({ text: sql, rowMode: "array", types: rowTypes() });
       expect(fast.rows.map((r: unknown[]) => JSON.stringify(r))).toEqual(standard.rows.map((r: unknown[]) => JSON.stringify(r.map(toJsonValue))));
     }
+  });
+
+  it("keep float NaN and ±Infinity and timestamp ±infinity as PostgreSQL prints them, never as null (SQL NULL)", async () => {
+    await c.query("SET TimeZone = 'UTC'");
+    const sql = `SELECT 'NaN'::float8, 'Infinity'::float8, '-Infinity'::float4, 'infinity'::timestamp, '-infinity'::timestamptz,
+      'infinity'::date, ARRAY['NaN', '-Infinity', '1.5']::float8[], ARRAY['-infinity', '2026-01-01']::timestamp[],
+      ARRAY['infinity']::timestamptz[], NULL::float8, 2.5::float8`;
+    const fast = await c.query({ text: sql, rowMode: "array", types: rowTypes() });
+    expect(JSON.parse(JSON.stringify(fast.rows[0]))).toEqual([
+      "NaN", "Infinity", "-Infinity", "infinity", "-infinity",
+      "infinity", ["NaN", "-Infinity", 1.5], ["-infinity", "2026-01-01T00:00:00.000Z"],
+      ["infinity"], null, 2.5,
+    ]);
   });
 });

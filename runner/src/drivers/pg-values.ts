@@ -10,6 +10,10 @@
  * Values without a time zone never pass through the runner host's local time: pg's defaults build them as
  * local Dates, so on a host in Europe/Berlin `DATE '2024-03-15'` became "2024-03-14T23:00:00.000Z". A date
  * stays its text; a timestamp is its wall-clock time written as if UTC, wherever the runner runs.
+ *
+ * Values JSON has no number or date for (float NaN and ±Infinity, timestamp ±infinity) stay the text
+ * PostgreSQL prints for them: pg made them NaN, ±Infinity, which JSON writes as null, and a caller could not
+ * tell them from SQL NULL.
  */
 import pg from "pg";
 
@@ -17,7 +21,12 @@ const TIMESTAMP = 1114;
 const TIMESTAMPTZ = 1184;
 const BYTEA = 17;
 const DATE = 1082;
+const FLOAT4 = 700;
+const FLOAT8 = 701;
+const FLOAT4_ARRAY = 1021;
+const FLOAT8_ARRAY = 1022;
 const TIMESTAMP_ARRAY = 1115;
+const TIMESTAMPTZ_ARRAY = 1185;
 const DATE_ARRAY = 1182;
 const NUMERIC_ARRAY = 1231;
 const TEXT_ARRAY = 1009;
@@ -31,6 +40,15 @@ type TextArray = (string | null | TextArray)[];
 const parseTextArray = standard(TEXT_ARRAY) as (text: string) => TextArray;
 const mapArray = (a: TextArray, f: (s: string) => unknown): unknown[] =>
   a.map((e) => (e === null ? null : typeof e === "string" ? f(e) : mapArray(e, f)));
+
+/** A float as a number; "NaN", "Infinity" and "-Infinity" (no JSON number) stay as PostgreSQL printed them. */
+const float = (s: string): number | string => {
+  const n = parseFloat(s);
+  return Number.isFinite(n) ? n : s;
+};
+
+/** "infinity" and "-infinity": timestamps no Date holds (pg made them ±Infinity, which JSON writes as null). */
+const isInfinity = (s: string) => s === "infinity" || s === "-infinity";
 
 /** Marks a timestamp's text as UTC for pg's timestamptz parser (" BC" must stay last). */
 const asUtc = (s: string) => (s.endsWith(" BC") ? s.slice(0, -3) + "+00 BC" : s + "+00");
@@ -62,10 +80,12 @@ export interface PgTypes {
 /** Type parsers for a query's cursor. */
 export function rowTypes(): PgTypes {
   // pg's timestamp parser would read the other shapes (years below 1000, BC) as local time.
-  const timestamp = (s: string) => isoFromPgText(s, s.length) ?? parseTimestamptz(asUtc(s));
+  const timestamp = (s: string) => (isInfinity(s) ? s : (isoFromPgText(s, s.length) ?? parseTimestamptz(asUtc(s))));
   const timestamps = (s: string) => mapArray(parseTextArray(s), timestamp);
   // With a UTC session the server prints "+00"; other offsets take pg's path.
-  const timestamptz = (s: string) => (s.endsWith("+00") ? isoFromPgText(s, s.length - 3) : null) ?? parseTimestamptz(s);
+  const timestamptz = (s: string) =>
+    isInfinity(s) ? s : ((s.endsWith("+00") ? isoFromPgText(s, s.length - 3) : null) ?? parseTimestamptz(s));
+  const floats = (s: string) => mapArray(parseTextArray(s), float);
   // bytea_output = hex (the default) is already the `\x…` text a frame carries.
   const bytea = (s: string) => (s.startsWith("\\x") ? s : "\\x" + (parseBytea(s) as Buffer).toString("hex"));
   return {
@@ -76,6 +96,9 @@ export function rowTypes(): PgTypes {
       if (oid === DATE) return (s: string) => s;
       if (oid === DATE_ARRAY || oid === NUMERIC_ARRAY) return parseTextArray;
       if (oid === TIMESTAMP_ARRAY) return timestamps;
+      if (oid === TIMESTAMPTZ_ARRAY) return (s: string) => mapArray(parseTextArray(s), timestamptz);
+      if (oid === FLOAT4 || oid === FLOAT8) return float;
+      if (oid === FLOAT4_ARRAY || oid === FLOAT8_ARRAY) return floats;
       return pg.types.getTypeParser(oid, format as "text") as (text: string) => unknown;
     },
   };

@@ -74,6 +74,12 @@ describe("SQLite driver", () => {
     }
   });
 
+  it("reads an infinite REAL as the string PostgreSQL prints, not as null (SQL NULL)", async () => {
+    const o = await harness(driver).run({ sql: "SELECT 1e999, -1e999, NULL, 2.5" });
+    expect(o.error).toBeUndefined();
+    expect(o.rows).toEqual([["Infinity", "-Infinity", null, 2.5]]);
+  });
+
   it("binds positional params and masks listed columns", async () => {
     const o = await harness(driver, { maskColumns: ["email"] }).run({ sql: "SELECT id, email FROM people WHERE id = ?", params: [7] });
     expect(o.rows).toEqual([[7, "****"]]);

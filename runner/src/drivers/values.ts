@@ -1,10 +1,13 @@
 /**
  * Database values to JSON-safe values for `rows` frames: dates as ISO strings, bytes as `\x…` hex, big
- * integers as decimal strings (a JSON number would lose precision past 2^53).
+ * integers as decimal strings (a JSON number would lose precision past 2^53), NaN and ±Infinity as the strings
+ * "NaN", "Infinity", "-Infinity".
  */
 export function toJsonValue(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === "bigint") return v.toString();
+  // JSON writes NaN and ±Infinity as null, which reads as SQL NULL: keep them as the words PostgreSQL prints.
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
   if (v instanceof Uint8Array) return "\\x" + Buffer.from(v).toString("hex");
   return v;

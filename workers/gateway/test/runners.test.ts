@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { queryResultKey } from "../../../lib/protocol/runner-hub.js";
 import { admin, call, newTenant, type TenantFixture } from "../../../test/support/fixtures";
-import { connectRunner, FakeRunner, runnerToken } from "../../../test/support/fake-runner";
+import { connectRunner, FakeRunner, isWireIdOf, runnerToken } from "../../../test/support/fake-runner";
 
 const post = (t: TenantFixture, path: string, body: unknown) => call(path, { method: "POST", headers: t.headers, body: JSON.stringify(body) });
 const query = (t: TenantFixture, name: string, body: Record<string, unknown>) => post(t, `/v1/runners/${name}/query`, body);
@@ -48,7 +48,7 @@ describe("runner connect", () => {
     const { t, token, tokenId, name } = await pool();
     const r = await FakeRunner.connect(token, name);
     await admin("DELETE", `/admin/tenants/${t.tenantId}/runner-tokens/${tokenId}`);
-    await expect(r.next(() => false)).rejects.toThrow(/1008 the runner token was revoked/);
+    await expect(r.next(() => false)).rejects.toThrow(/4401 the runner token was revoked/);
     // Its only token gone, the name is no runner of the tenant's any more (as GET /v1/runners/{name} says).
     expect((await query(t, name, { sql: "SELECT 1" })).status).toBe(404);
   });
@@ -104,8 +104,10 @@ describe("queries through the hub", () => {
     r.answer(q, [[["north", 10], ["south", 20]], [["east", 30]]]);
     const res = await pending;
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({
-      object: "query_result", id: q.id, columns: [{ name: "region" }, { name: "total" }],
+    const body = await res.json<{ id: string }>();
+    expect(isWireIdOf(q.id, body.id)).toBe(true); // the caller's id; the runner saw it with a suffix
+    expect(body).toMatchObject({
+      object: "query_result", columns: [{ name: "region" }, { name: "total" }],
       rows: [["north", 10], ["south", 20], ["east", 30]], row_count: 3, truncated: false, elapsed_ms: expect.any(Number),
     });
     expect(r.acks(q.id)).toBe(2);
@@ -262,12 +264,12 @@ describe("queries through the hub", () => {
     const { t, token, name } = await pool();
     const r = await FakeRunner.connect(token, name);
     const pending = query(t, name, { sql: "SELECT pg_sleep(60)", id: "my-query-1" });
-    await r.query("my-query-1");
+    const q = await r.query("my-query-1");
     const other = await newTenant();
     expect((await post(other, `/v1/runners/${name}/queries/my-query-1/cancel`, {})).status).toBe(404);
     const cancel = await post(t, `/v1/runners/${name}/queries/my-query-1/cancel`, {});
     expect(cancel.status).toBe(200);
-    await r.next((f) => f.type === "cancel" && f.id === "my-query-1");
+    await r.next((f) => f.type === "cancel" && f.id === q.id);
     const res = await pending;
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ error: { code: "cancelled" } });
@@ -314,7 +316,7 @@ describe("queries through the hub", () => {
 /** The runner among `runners` that received query `id` first. */
 async function whoGot(id: string, runners: FakeRunner[]): Promise<FakeRunner> {
   for (let i = 0; i < 100; i++) {
-    const r = runners.find((x) => x.received.some((f) => f.type === "query" && f.id === id));
+    const r = runners.find((x) => x.received.some((f) => f.type === "query" && isWireIdOf(f.id, id)));
     if (r) return r;
     await new Promise((res) => setTimeout(res, 20));
   }
@@ -329,7 +331,7 @@ describe("runner pools", () => {
     const p1 = query(t, name, { sql: "SELECT 1", id: "q-one" });
     const p2 = query(t, name, { sql: "SELECT 2", id: "q-two" });
     const [qa, qb] = await Promise.all([a.query(), b.query()]);
-    expect(new Set([qa.id, qb.id])).toEqual(new Set(["q-one", "q-two"]));
+    expect(new Set([qa.id, qb.id].map((id) => id.split(".")[0]))).toEqual(new Set(["q-one", "q-two"]));
     a.answer(qa, [[["a", 1]]]);
     b.answer(qb, [[["b", 2]]]);
     expect((await p1).status).toBe(200);
@@ -345,14 +347,15 @@ describe("runner pools", () => {
     const pending = query(t, name, { sql: "SELECT 1", id: "q-failover" });
     const first = await whoGot("q-failover", [a, b]);
     const second = first === a ? b : a;
-    first.send({ type: "error", id: "q-failover", requestId: "x", code: "busy", message: "the runner is already running 4 queries" });
+    const sent = await first.query("q-failover");
+    first.send({ type: "error", id: sent.id, requestId: "x", code: "busy", message: "the runner is already running 4 queries" });
     const q = await second.query("q-failover");
     second.close(1011, "crashed before answering");
     const res = await pending;
     // Both runners were tried: the busy one refused, the other left, so the caller learns it at once.
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: { code: "runner_disconnected" } });
-    expect(q.id).toBe("q-failover");
+    expect(q.id).toBe(sent.id);
     first.close();
     await new Promise((res) => setTimeout(res, 100));
 

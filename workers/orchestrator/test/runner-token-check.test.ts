@@ -2,6 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { runnerHubName, stubFor } from "../../../lib/do-names.js";
 import { RUNNER_IDENTITY_HEADERS } from "../../../lib/protocol/runner-hub.js";
+import { TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE } from "../../../lib/protocol/runner.js";
 import { FakeRunner } from "../../../test/support/fake-runner.js";
 import { baseEnv, newTenant } from "./agent/helpers.js";
 
@@ -32,7 +33,8 @@ describe("the runner hub's token re-check", () => {
     expect(runner.closed).toBeNull(); // a valid token stays connected through the sweep
     await baseEnv.DB.prepare("UPDATE runner_tokens SET revoked_at = ? WHERE id = ?").bind(Date.now(), tokenId).run();
     await runDurableObjectAlarm(hub);
-    expect(await closedWithin(runner)).toEqual({ code: 1008, reason: "the runner token was revoked" });
+    // Its own close code (not 1008): the runner must not tell its operator to check its name or version.
+    expect(await closedWithin(runner)).toEqual({ code: TOKEN_REVOKED_CLOSE, reason: "the runner token was revoked" });
     expect((await hub.status("warehouse")).connections).toHaveLength(0);
   });
 
@@ -40,12 +42,12 @@ describe("the runner hub's token re-check", () => {
     const a = await connected();
     await baseEnv.DB.prepare("UPDATE tenants SET status = 'suspended' WHERE id = ?").bind(a.tenant).run();
     await runDurableObjectAlarm(a.hub);
-    expect(await closedWithin(a.runner)).toEqual({ code: 1008, reason: "the tenant is suspended" });
+    expect(await closedWithin(a.runner)).toEqual({ code: TENANT_SUSPENDED_CLOSE, reason: "the tenant is suspended" });
 
     const b = await connected();
     await baseEnv.DB.prepare("DELETE FROM runner_tokens WHERE id = ?").bind(b.tokenId).run();
     await runDurableObjectAlarm(b.hub);
-    expect(await closedWithin(b.runner)).toEqual({ code: 1008, reason: "the runner token was revoked" });
+    expect(await closedWithin(b.runner)).toEqual({ code: TOKEN_REVOKED_CLOSE, reason: "the runner token was revoked" });
   });
 
   it("another tenant's token id does not keep a runner connected", async () => {
@@ -54,7 +56,7 @@ describe("the runner hub's token re-check", () => {
     // The hub of `mine` asked about a token of `other`'s: only rows of the hub's own tenant count.
     await baseEnv.DB.prepare("UPDATE runner_tokens SET tenant_id = ? WHERE id = ?").bind(other.tenant, mine.tokenId).run();
     await runDurableObjectAlarm(mine.hub);
-    expect(await closedWithin(mine.runner)).toEqual({ code: 1008, reason: "the runner token was revoked" });
+    expect(await closedWithin(mine.runner)).toEqual({ code: TOKEN_REVOKED_CLOSE, reason: "the runner token was revoked" });
     await runDurableObjectAlarm(other.hub);
     expect(other.runner.closed).toBeNull();
   });

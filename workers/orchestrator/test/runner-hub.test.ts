@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { HubSettingsSchema } from "../../../durable-objects/runner-hub/settings.js";
+import { runnerHubName, stubFor } from "../../../lib/do-names.js";
+import { RUNNER_IDENTITY_HEADERS, type HubQueryResult } from "../../../lib/protocol/runner-hub.js";
+import { QUERY_ID_MAX, QueryFrameSchema, type HubToRunnerFrame, type QueryFrame } from "../../../lib/protocol/runner.js";
+import { FakeRunner } from "../../../test/support/fake-runner.js";
+import { baseEnv, newTenant } from "./agent/helpers.js";
+
+const MiB = 1024 * 1024;
+
+/** A runner connected straight to a fresh tenant's hub (as the gateway would let it in). */
+async function connected(name = "warehouse") {
+  const tenant = await newTenant();
+  const hub = stubFor(baseEnv.RUNNER_HUBS, runnerHubName(tenant, name));
+  const res = await hub.fetch("https://hub/connect", {
+    headers: { upgrade: "websocket", [RUNNER_IDENTITY_HEADERS.tenant]: tenant, [RUNNER_IDENTITY_HEADERS.runner]: name, [RUNNER_IDENTITY_HEADERS.token]: `rtk_${crypto.randomUUID()}` },
+  });
+  return { hub, runner: await FakeRunner.attach(res, name) };
+}
+
+/** The result if it came within `ms`, else "pending" (a query the hub sent on waits for its runner). */
+const within = (p: Promise<HubQueryResult>, ms = 300) => Promise.race([p, new Promise<"pending">((r) => setTimeout(() => r("pending"), ms))]);
+
+const queryBy = (requestId: string) => (f: HubToRunnerFrame): f is QueryFrame => f.type === "query" && f.requestId === requestId;
+
+describe("the runner hub's buffer budget", () => {
+  it("refuses a buffered query as busy while running ones hold the budget; streamed and later ones still run", async () => {
+    const { hub, runner } = await connected();
+    // Defaults: 8 MiB per buffered query, 24 MiB for the hub: three fill it.
+    const running = ["a", "b", "c"].map((n) => hub.query({ id: `wide-${n}`, requestId: `r-${n}`, sql: `SELECT ${n}` }));
+    const sent = await Promise.all(["a", "b", "c"].map((n) => runner.next(queryBy(`r-${n}`))));
+    expect(sent.map((q) => q.maxBytes)).toEqual([8 * MiB, 8 * MiB, 8 * MiB]);
+
+    for (const maxBytes of [undefined, 1024]) {
+      const refused = await within(hub.query({ id: "wide-d", requestId: "r-d", sql: "SELECT d", maxBytes }));
+      expect(refused).toMatchObject({ ok: false, error: { code: "busy", message: expect.stringContaining("budget 24.0 MiB") } });
+    }
+    expect(runner.received.some(queryBy("r-d"))).toBe(false);
+
+    // A streamed query holds at most K chunks in the object: it takes nothing from the budget.
+    const stream = await hub.queryStream({ id: "stream-e", requestId: "r-e", sql: "SELECT e" }, 1000);
+    expect(stream.ok).toBe(true);
+    await runner.next(queryBy("r-e"));
+
+    // A settled query gives its bytes back.
+    runner.answer(sent[0]!, [[["north", 1]]]);
+    expect(await running[0]).toMatchObject({ ok: true, rows: [["north", 1]] });
+    const again = hub.query({ id: "wide-d", requestId: "r-d2", sql: "SELECT d" });
+    runner.answer(await runner.next(queryBy("r-d2")), [[["east", 3]]]);
+    expect(await again).toMatchObject({ ok: true, rows: [["east", 3]] });
+    sent.slice(1).forEach((q) => runner.answer(q, []));
+    await Promise.all(running);
+    if (stream.ok) await stream.body.cancel();
+  });
+
+  it("cannot be configured so that one buffered query exceeds the budget", () => {
+    expect(HubSettingsSchema.safeParse({ CIO_RUNNER_MAX_BYTES: String(30 * MiB) }).success).toBe(false);
+    expect(HubSettingsSchema.safeParse({ CIO_RUNNER_MAX_BYTES: String(64 * MiB), CIO_RUNNER_BUFFER_BUDGET_BYTES: String(64 * MiB) }).success).toBe(false);
+    expect(HubSettingsSchema.safeParse({ CIO_RUNNER_MAX_BYTES: String(30 * MiB), CIO_RUNNER_BUFFER_BUDGET_BYTES: String(32 * MiB) }).success).toBe(true);
+  });
+});
+
+describe("the runner hub's wire ids", () => {
+  it("gives a retry with the same id a fresh wire id, so the old query's late frames never reach it", async () => {
+    const { hub, runner } = await connected();
+    const first = hub.query({ id: "retry-me", requestId: "r-1", sql: "SELECT pg_sleep(60)" });
+    const q1 = await runner.next(queryBy("r-1"));
+    expect(await hub.cancel("retry-me")).toBe(true);
+    expect(await first).toMatchObject({ ok: false, error: { code: "cancelled" } });
+    await runner.next((f) => f.type === "cancel" && f.id === q1.id); // the cancel names the wire id
+
+    const second = hub.query({ id: "retry-me", requestId: "r-2", sql: "SELECT 1" });
+    const q2 = await runner.next(queryBy("r-2"));
+    // The runner was still busy with the first: its cancellation arrives now.
+    runner.send({ type: "error", id: q1.id, requestId: q1.requestId, code: "cancelled", message: "the query was cancelled by the hub" });
+    runner.answer(q2, [[["north", 1]]]);
+    expect(await second).toMatchObject({ ok: true, rows: [["north", 1]] });
+    expect(q2.id).not.toBe(q1.id);
+  });
+
+  it("fits the runner's id limit for the longest caller id, and cancels by the caller's id", async () => {
+    const { hub, runner } = await connected();
+    const id = "x".repeat(128);
+    const pending = hub.query({ id, requestId: "r-long", sql: "SELECT 1" });
+    const q = await runner.next(queryBy("r-long"));
+    expect(q.id.length).toBeLessThanOrEqual(QUERY_ID_MAX);
+    expect(QueryFrameSchema.safeParse(q).success).toBe(true);
+    expect(await hub.cancel(id)).toBe(true);
+    await runner.next((f) => f.type === "cancel" && f.id === q.id);
+    expect(await pending).toMatchObject({ ok: false, error: { code: "cancelled" } });
+  });
+});

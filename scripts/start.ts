@@ -7,7 +7,6 @@
 import { spawn } from "node:child_process";
 import {
   ROOT,
-  TOOL_ENV,
   WRANGLER,
   applyMigrations,
   devCredentials,
@@ -17,6 +16,7 @@ import {
   portIsFree,
   skippedConfigs,
   stateDir,
+  toolEnv,
   workerConfigs,
   writeDevVars,
 } from "./lib/local-stack.ts";
@@ -30,18 +30,19 @@ const readyWaitS = Number(process.env.CIO_START_TIMEOUT_S || 150);
 if (!(readyWaitS >= 0)) throw new Error(`CIO_START_TIMEOUT_S must be a number of seconds, not ${process.env.CIO_START_TIMEOUT_S}`);
 const STOP_GRACE_MS = 5000;
 const state = stateDir();
-const creds = devCredentials(state);
+// A bad CIO_DEV_KEY, a broken dev-credentials.json or a setting .dev.vars cannot carry: its message, nothing started.
+const creds = orExit(() => devCredentials(state));
+orExit(() => writeDevVars(creds));
 
 log("applying D1 migrations");
 applyMigrations(state);
 ensureDevTenant(state, creds);
-writeDevVars(creds);
 
 const args = ["dev", "--local", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false"];
 for (const c of workerConfigs()) args.push("-c", c);
 // detached: wrangler leads a process group of its own with everything it starts (workerd, esbuild), so
 // stopping the group stops them all, and nothing outlives this script to hold the port.
-const child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: TOOL_ENV, detached: true });
+const child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: toolEnv(), detached: true });
 let exitCode: number | undefined;
 // Before anything is printed: a Ctrl-C right after the start must stop the group, not kill only this script.
 // The group has its own session, so a closed terminal's SIGHUP no longer reaches it: it is passed on too.
@@ -64,8 +65,13 @@ else if (exitCode === undefined) {
 }
 
 function portOrExit(value: string | undefined): number {
+  return orExit(() => parsePort(value));
+}
+
+/** What `f` returns, or its error's message alone and exit 1 (for checks of the settings, before starting). */
+function orExit<T>(f: () => T): T {
   try {
-    return parsePort(value);
+    return f();
   } catch (err) {
     return exitWith((err as Error).message);
   }

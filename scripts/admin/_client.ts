@@ -1,8 +1,7 @@
 /** The admin commands talk to a running stack's admin API, exactly as an operator's script would. */
 import { defineCittyPlugin, defineCommand, type ArgsDef, type CommandDef } from "citty";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { stateDir } from "../lib/local-stack.ts";
+import { savedCredentials, stateDir } from "../lib/local-stack.ts";
 
 /** A user-facing failure: citty prints the stack of what a command throws, so ours is just the message. */
 export class AdminError extends Error {
@@ -20,8 +19,13 @@ export const connectionArgs = {
 function adminToken(given?: string): string {
   if (given) return given;
   if (process.env.CIO_ADMIN_TOKEN) return process.env.CIO_ADMIN_TOKEN;
-  const file = join(stateDir(), "dev-credentials.json");
-  if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { adminToken: string }).adminToken;
+  let saved;
+  try {
+    saved = savedCredentials(join(stateDir(), "dev-credentials.json"));
+  } catch (err) {
+    throw new AdminError(`${(err as Error).message} Or pass --token.`);
+  }
+  if (saved.adminToken) return saved.adminToken;
   throw new AdminError("No admin token: pass --token, set CIO_ADMIN_TOKEN, or run `npm start` once.");
 }
 

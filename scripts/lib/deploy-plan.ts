@@ -6,6 +6,7 @@
 import { globSync } from "node:fs";
 import { join } from "node:path";
 import { unstable_readConfig } from "wrangler";
+import { deployableConfig } from "./deploy-ai.ts";
 import { ROOT } from "./local-stack.ts";
 
 export interface DeployedWorker {
@@ -22,6 +23,16 @@ export interface DeployedWorker {
 export function deployConfigs(): string[] {
   const patterns = ["wrangler.toml", "workers/*/wrangler.toml", "workers/tools/*/wrangler.toml", "queues/*/wrangler.toml"];
   return patterns.flatMap((p) => globSync(p, { cwd: ROOT })).sort();
+}
+
+/**
+ * What `npm run deploy` deploys, in order, read from the configs `wrangler deploy` is given: the deploy copies
+ * where deploy adds bindings (lib/deploy-ai.ts, which writes them), so a Worker bound only when deployed (the
+ * media tool) is deployed before the Worker that binds it. Each keeps its checked-in `config`: the D1 id is
+ * written there, and the copy is written again from it right before its deploy.
+ */
+export function deployPlan(ai: boolean): DeployedWorker[] {
+  return deployOrder(deployConfigs().map((config) => ({ ...readWorker(deployableConfig(config, ai)), config })));
 }
 
 /** The parts of a wrangler config read here (wrangler's types leave its Config type unresolved: any). */

@@ -116,6 +116,18 @@ describe("npm run admin reads .env as npm start does", () => {
     expect(received).toEqual([{ method: "GET", url: "/admin/tenants", authorization: "Bearer adm-from-state", body: undefined }]);
   });
 
+  it("names a broken dev-credentials.json and says to delete it, instead of a raw SyntaxError", async () => {
+    const state = mkdtempSync(join(tmpdir(), "cio-admin-state-"));
+    tmp.push(state);
+    writeFileSync(join(state, "dev-credentials.json"), '{"apiKey": "sk-cio-x", "adminTo');
+    const run = await admin(["tenants", "list"], rootWithEnv(`PORT=${new URL(url).port}\nCIO_STATE_DIR=${state}\n`));
+    expect(run.stderr).toContain(`${join(state, "dev-credentials.json")} is not valid JSON`);
+    expect(run.stderr).toContain("Delete it and run `npm start` again");
+    expect(run.stderr).not.toMatch(/SyntaxError|\n\s+at /);
+    expect(run.code).toBe(1);
+    expect(received).toEqual([]);
+  });
+
   it("says a missing admin token is missing, not that the stack is unreachable", async () => {
     const empty = mkdtempSync(join(tmpdir(), "cio-admin-state-"));
     tmp.push(empty);

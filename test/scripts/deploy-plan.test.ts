@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import { databaseUsers, deployConfigs, deployOrder, readWorker, type DeployedWorker } from "../../scripts/lib/deploy-plan.ts";
 import { setDatabaseId } from "../../scripts/lib/deploy-resources.ts";
 import { ROOT } from "../../scripts/lib/local-stack.ts";
@@ -29,6 +30,11 @@ describe("npm run deploy's plan", () => {
     expect(new Set(workers.flatMap((w) => w.buckets))).toEqual(new Set(["cio-files", "cio-media"]));
     const users = databaseUsers(workers).get("cio-edge")!.map((w) => w.config);
     expect(users.sort()).toEqual(["queues/heavy/wrangler.toml", "workers/orchestrator/wrangler.toml", "wrangler.toml"]);
+  });
+
+  it("keeps the vars an operator set in the dashboard: every deployed config sets keep_vars", () => {
+    // Without it, `wrangler deploy` deletes every plain-text var the config does not list.
+    for (const config of deployConfigs()) expect(unstable_readConfig({ config: join(ROOT, config) }).keep_vars, config).toBe(true);
   });
 
   it("names a cycle of bindings instead of deploying in an order that cannot work", () => {

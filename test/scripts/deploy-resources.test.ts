@@ -47,12 +47,13 @@ function runFake(args: string[]): string {
   return fail(`unexpected command ${cmd}`);
 }
 
-const { deployConfigs, deployOrder, readWorker } = await import("../../scripts/lib/deploy-plan.ts");
+const { deployConfigs, deployOrder, deployPlan, readWorker } = await import("../../scripts/lib/deploy-plan.ts");
 const { ensureBucket, ensureQueue, syncDatabaseIds } = await import("../../scripts/lib/deploy-resources.ts");
 const { deployableConfig, DEPLOY_COPY } = await import("../../scripts/lib/deploy-ai.ts");
 const { unstable_readConfig } = await import("wrangler");
 const REPO = resolve(import.meta.dirname, "../..");
 const D1_CONFIGS = ["wrangler.toml", "workers/orchestrator/wrangler.toml", "queues/heavy/wrangler.toml"];
+const TOOL_CONFIGS = ["http-json", "market-data", "media", "technical-analysis", "web-search"].map((t) => `workers/tools/${t}/wrangler.toml`);
 
 beforeEach(() => {
   vi.spyOn(console, "log").mockImplementation(() => {});
@@ -119,11 +120,44 @@ describe("deploy's Workers AI binding", () => {
       const copy = unstable_readConfig({ config: join(fake.root, deployed) });
       expect(original.ai).toBeUndefined(); // the checked-in config runs offline under wrangler dev
       expect(copy.ai).toMatchObject({ binding: "AI" });
-      expect({ ...copy, ai: undefined, configPath: undefined, userConfigPath: undefined, topLevelName: undefined }).toEqual({
+      // Besides, the orchestrator's copy binds the media tool (checked below).
+      const services = copy.services.filter((s: { binding: string }) => s.binding !== "TOOL_MEDIA");
+      expect({ ...copy, ai: undefined, services, configPath: undefined, userConfigPath: undefined, topLevelName: undefined }).toEqual({
         ...original, ai: undefined, configPath: undefined, userConfigPath: undefined, topLevelName: undefined,
       });
     }
     expect(deployableConfig("wrangler.toml", true)).toBe("wrangler.toml");
-    expect(deployableConfig("workers/orchestrator/wrangler.toml", false)).toBe("workers/orchestrator/wrangler.toml");
+    expect(deployableConfig("queues/heavy/wrangler.toml", false)).toBe("queues/heavy/wrangler.toml");
+  });
+});
+
+describe("deploy's plan, read from what wrangler deploy is given", () => {
+  beforeEach(() => {
+    for (const c of TOOL_CONFIGS) cpSync(join(REPO, c), join(fake.root, c));
+  });
+  const position = (plan: { name: string }[], name: string) => plan.findIndex((w) => w.name === name);
+
+  it.each([true, false])("binds the media tool to the orchestrator and deploys it first (ai: %s)", (ai) => {
+    const plan = deployPlan(ai);
+    const orchestrator = plan.find((w) => w.name === "cio-orchestrator")!;
+    expect(orchestrator.config).toBe("workers/orchestrator/wrangler.toml"); // the D1 id is written there
+    expect(orchestrator.needs).toContain("cio-tool-media");
+    expect(position(plan, "cio-tool-media")).toBeGreaterThanOrEqual(0);
+    expect(position(plan, "cio-tool-media")).toBeLessThan(position(plan, "cio-orchestrator"));
+    for (const w of plan) for (const target of w.needs) if (position(plan, target) >= 0) expect(position(plan, target), `${w.name} binds ${target}`).toBeLessThan(position(plan, w.name));
+
+    const copy = unstable_readConfig({ config: join(fake.root, deployableConfig("workers/orchestrator/wrangler.toml", ai)) });
+    expect(copy.services).toContainEqual(expect.objectContaining({ binding: "TOOL_MEDIA", service: "cio-tool-media" }));
+    expect(copy.ai).toEqual(ai ? expect.objectContaining({ binding: "AI" }) : undefined);
+    // The checked-in config stays runnable offline: `npm start` does not run the media tool without an account.
+    expect(unstable_readConfig({ config: join(fake.root, "workers/orchestrator/wrangler.toml") }).services.map((s: { binding: string }) => s.binding)).not.toContain("TOOL_MEDIA");
+  });
+
+  it("writes the D1 id into the checked-in config, and the copy deployed afterwards carries it", () => {
+    const plan = deployPlan(true);
+    syncDatabaseIds(plan);
+    const id = fake.account.d1.get("cio-edge")!;
+    const copy = deployableConfig("workers/orchestrator/wrangler.toml", true);
+    expect(idsIn(copy)).toEqual([id]);
   });
 });

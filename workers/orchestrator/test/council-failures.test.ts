@@ -35,7 +35,7 @@ const bound = (o: object, k: string | symbol) => {
 /** A session binding that records the statuses it hears; `fails` says which publish throws instead. */
 function fakeSession(fails: (status: string) => boolean) {
   const heard: string[] = [];
-  const publish = async (ev: { status: string }) => {
+  const publish = async (_ref: unknown, ev: { status: string }) => {
     if (fails(ev.status)) throw new Error(`the session is unreachable (test, ${ev.status})`);
     heard.push(ev.status);
     return { seq: heard.length };

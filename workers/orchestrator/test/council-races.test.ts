@@ -39,7 +39,7 @@ async function slowD1(t: string, id: string, ms = 50) {
 /** A session binding that takes `ms` per event; returns the statuses it was told, in order. */
 async function slowSession(t: string, id: string, ms: number): Promise<string[]> {
   const heard: string[] = [];
-  const publish = async (ev: { status: string }) => (await sleep(ms), heard.push(ev.status), { seq: heard.length });
+  const publish = async (_ref: unknown, ev: { status: string }) => (await sleep(ms), heard.push(ev.status), { seq: heard.length });
   await patchEnv(t, id, () => ({ SESSIONS: { idFromName: (n: string) => n, get: () => ({ publish }) } as never }));
   return heard;
 }

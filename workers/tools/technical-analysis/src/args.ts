@@ -51,6 +51,8 @@ export const TechnicalAnalysisArgs = z
     if (sources !== 1) {
       ctx.addIssue({ code: "custom", message: "give exactly one of closes, candles or symbol", path: ["closes"] });
     }
+    // Only MACD has these periods: another indicator ignores them, so they cannot make its call invalid.
+    if (args.indicator !== "macd") return;
     // With the defaults filled in: fastPeriod 30 alone is above the default slowPeriod 26.
     const fast = args.fastPeriod ?? MACD_DEFAULTS.fastPeriod;
     const slow = args.slowPeriod ?? MACD_DEFAULTS.slowPeriod;

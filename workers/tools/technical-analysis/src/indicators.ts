@@ -11,6 +11,7 @@ import {
   SMA,
   StochasticOscillator,
   WilliamsR,
+  WSMA,
   type HighLowClose,
 } from "trading-signals";
 import type { IndicatorName } from "./args.js";
@@ -57,7 +58,7 @@ export const INDICATOR_DEFS: Record<IndicatorName, IndicatorDef> = {
     needs: "closes",
     label: (p) => `RSI(${p.period})`,
     minInputs: (p) => p.period + 1,
-    compute: (p, s) => walk(new RSI(p.period), s.closes, (rsi) => ({ rsi })),
+    compute: (p, s) => undefinedWhere(walk(new RSI(p.period), s.closes, (rsi) => ({ rsi })), noMovement(s.closes, p.period)),
     state: (r) => ` = ${num(r.rsi)} (${zone(r.rsi ?? NaN, 70, 30)})`,
   },
   sma: {
@@ -102,7 +103,10 @@ export const INDICATOR_DEFS: Record<IndicatorName, IndicatorDef> = {
     minInputs: (p) => p.period + p.kSmoothing + p.dPeriod - 2,
     compute: (p, s) => {
       const stoch = new StochasticOscillator({ kPeriod: p.period, kSlowingPeriod: p.kSmoothing, dPeriod: p.dPeriod });
-      return walk(stoch, s.candles ?? [], (o) => ({ k: o.stochK, d: o.stochD }));
+      const candles = s.candles ?? [];
+      // %K averages kSmoothing raw values and %D dPeriod of those: one flat window anywhere in them is a 0/0 in it.
+      const flat = within(flatWindows(candles, p.period), p.kSmoothing + p.dPeriod - 1);
+      return undefinedWhere(walk(stoch, candles, (o) => ({ k: o.stochK, d: o.stochD })), flat);
     },
     state: (r) => `: %K = ${num(r.k)}, %D = ${num(r.d)} (${zone(r.k ?? NaN, 80, 20)})`,
   },
@@ -110,7 +114,10 @@ export const INDICATOR_DEFS: Record<IndicatorName, IndicatorDef> = {
     needs: "candles",
     label: (p) => `Williams %R(${p.period})`,
     minInputs: (p) => p.period,
-    compute: (p, s) => walk(new WilliamsR(p.period), s.candles ?? [], (williamsR) => ({ williamsR })),
+    compute: (p, s) => {
+      const candles = s.candles ?? [];
+      return undefinedWhere(walk(new WilliamsR(p.period), candles, (williamsR) => ({ williamsR })), flatWindows(candles, p.period));
+    },
     state: (r) => ` = ${num(r.williamsR)} (${zone(r.williamsR ?? NaN, -20, -80)})`,
   },
   cci: {
@@ -132,6 +139,38 @@ export const INDICATOR_DEFS: Record<IndicatorName, IndicatorDef> = {
     state: (r) => ` = ${num(r.adx)} (+DI = ${num(r.plusDI)}, -DI = ${num(r.minusDI)}; ${trend(r)})`,
   },
 };
+
+/**
+ * Readings that divide by zero, made NaN so the tool's defined() check refuses them (undefined_value). The
+ * library answers them with a number instead: flat prices read RSI 100 ("overbought"), %K 0 and %R -100
+ * ("oversold"), a signal nothing in the prices gave.
+ */
+function undefinedWhere(readings: Array<Reading | null>, zero: boolean[]): Array<Reading | null> {
+  return readings.map((r, i) => (r && zero[i] ? Object.fromEntries(Object.keys(r).map((k) => [k, NaN])) : r));
+}
+
+/**
+ * Where RSI's average gain + average loss is 0. Their sum is Wilder's average of the absolute changes (both
+ * averages are linear and start together), so one WSMA of those tracks it exactly as the library's two do.
+ */
+function noMovement(closes: number[], period: number): boolean[] {
+  const movement = new WSMA(period);
+  return closes.map((close, i) => (i === 0 ? false : movement.add(Math.abs(close - closes[i - 1]!)) === 0));
+}
+
+/** Whether the `period` candles ending at each index have no high-low range: %K and %R divide by it. */
+function flatWindows(candles: HighLowClose<number>[], period: number): boolean[] {
+  return candles.map((_, i) => {
+    if (i + 1 < period) return false;
+    const window = candles.slice(i + 1 - period, i + 1);
+    return Math.max(...window.map((c) => c.high)) - Math.min(...window.map((c) => c.low)) === 0;
+  });
+}
+
+/** Whether any of the `span` flags ending at each index is set. */
+function within(flags: boolean[], span: number): boolean[] {
+  return flags.map((_, i) => flags.slice(Math.max(0, i + 1 - span), i + 1).some(Boolean));
+}
 
 function bandPosition(r: Reading, close: number): string {
   if (close > (r.upper ?? Infinity)) return "is above the upper band";

@@ -72,6 +72,11 @@ describe("argument validation", () => {
     expect(e.message).toContain(message);
   });
 
+  it("checks MACD's periods only for MACD: another indicator ignores them", async () => {
+    const r = expectOk(await tool.execute(toolInput({ indicator: "rsi", closes: WILDER_CLOSES, slowPeriod: 10 })));
+    expect(r.content).toMatch(/^RSI\(14\) = 37\.11/);
+  });
+
   it("asks for candles when an indicator needs highs and lows", async () => {
     const e = expectFail(await tool.execute(toolInput({ indicator: "adx", closes: WILDER_CLOSES })));
     expect(e).toMatchObject({ code: "needs_candles", retryable: false });
@@ -100,6 +105,24 @@ describe("prices that do not move", () => {
     const r = expectOk(await tool.execute(toolInput({ indicator: "adx", candles })));
     expect(r.content).toMatch(/^ADX\(14\) = \d+\.\d\d \(\+DI = [\d.]+, -DI = [\d.]+; strong uptrend\)/);
     expect(Number.isFinite((r.data as { value: { adx: number } }).value.adx)).toBe(true);
+  });
+
+  // The library reads flat prices as RSI 100 "overbought", %K 0 and %R -100 "oversold": a signal nothing gave.
+  it.each([
+    ["rsi", { closes: Array.from({ length: 30 }, () => 100) }, /^RSI\(14\) is undefined/],
+    ["stochastic", { candles: flatCandles(40) }, /^Stochastic\(14,1,3\) is undefined/],
+    ["williams-r", { candles: flatCandles(40) }, /^Williams %R\(14\) is undefined/],
+  ])("fails %s over flat prices (a 0/0) instead of reading a zone", async (indicator, prices, message) => {
+    const e = expectFail(await tool.execute(toolInput({ indicator, ...prices })));
+    expect(e).toMatchObject({ code: "undefined_value", retryable: false });
+    expect(e.message).toMatch(message);
+  });
+
+  it("reads the oscillators again once prices move after a flat stretch", async () => {
+    const candles = [...flatCandles(20), ...risingCandles(20)];
+    expectOk(await tool.execute(toolInput({ indicator: "williams-r", candles })));
+    expectOk(await tool.execute(toolInput({ indicator: "stochastic", candles })));
+    expectOk(await tool.execute(toolInput({ indicator: "rsi", closes: candles.map((c) => c.close) })));
   });
 
   it("fails a CCI that divides by a zero deviation instead of answering n/a", async () => {

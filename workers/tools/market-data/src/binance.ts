@@ -3,6 +3,7 @@
  * statuses mapped to retryable or not (https://developers.binance.com/docs/binance-spot-api-docs/rest-api).
  */
 import { z } from "zod";
+import { describeWait, retryAfterMs } from "../../../../lib/tools/retry-after.js";
 import { ToolFailure } from "../../../../lib/tools/tool-entrypoint.js";
 
 export const INTERVALS = [
@@ -95,7 +96,7 @@ export class BinanceClient {
     const url = new URL(path, this.baseUrl);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const res = await fetch(url, { signal: this.signal, headers: { accept: "application/json" } });
-    if (!res.ok) throw await failureFrom(res);
+    if (!res.ok) throw await failureFrom(res, this.baseUrl);
     return res.json();
   }
 }
@@ -118,15 +119,18 @@ function toCandle(row: z.infer<typeof KlineRowSchema>): Candle {
  * 429 is a rate limit and 418 the automatic IP ban Binance imposes on clients that keep calling after
  * 429s. Neither is retryable: a caller's retries come within a second, Retry-After says seconds to days,
  * and each early retry is what turns a 429 into a ban, or lengthens one. The message says when to try
- * again. 5xx are Binance-side. Other 4xx are our request's fault, e.g. -1121 "Invalid symbol.", and
- * repeating them cannot help.
+ * again. 451 (a restricted location) and 403 (its web application firewall, or a regional block in front
+ * of it) refuse this server whatever it asks: the tool is unusable from here, which its breaker should count
+ * (not_configured), and the way out is Binance's market-data-only endpoint. 5xx are Binance-side. Other
+ * 4xx are our request's fault, e.g. -1121 "Invalid symbol.", and repeating them cannot help.
  */
-async function failureFrom(res: Response): Promise<ToolFailure> {
+async function failureFrom(res: Response, baseUrl: string): Promise<ToolFailure> {
   const parsed = BinanceErrorSchema.safeParse(await res.json().catch(() => null));
   const detail = parsed.success ? `${parsed.data.msg} (code ${parsed.data.code})` : `HTTP ${res.status}`;
+  if (res.status === 451 || res.status === 403) return blocked(res.status, detail, baseUrl);
   if (res.status === 429 || res.status === 418) {
-    const after = res.headers.get("retry-after");
-    const wait = after ? `; retry after ${after} s` : "";
+    const after = retryAfterMs(res);
+    const wait = after === null ? "" : `; ${describeWait(after)}`;
     const what = res.status === 418 ? "Binance has banned this IP for exceeding its rate limit" : "Binance rate limit";
     return new ToolFailure("rate_limited", `${what}: ${detail}${wait}`);
   }
@@ -135,4 +139,15 @@ async function failureFrom(res: Response): Promise<ToolFailure> {
     return new ToolFailure("unknown_symbol", `Binance does not list this symbol: ${detail}`);
   }
   return new ToolFailure("bad_request", `Binance rejected the request: ${detail}`);
+}
+
+/** Binance's public market data is also served from data-api.binance.vision, which these blocks do not cover. */
+export const MARKET_DATA_ONLY_URL = "https://data-api.binance.vision";
+
+function blocked(status: number, detail: string, baseUrl: string): ToolFailure {
+  const why = status === 451 ? "from this server's location (restricted region)" : "at its firewall or a regional block";
+  const hint = new URL(baseUrl).origin === MARKET_DATA_ONLY_URL
+    ? ""
+    : `; set BINANCE_BASE_URL to ${MARKET_DATA_ONLY_URL} (Binance's market-data-only endpoint) to reach it from here`;
+  return new ToolFailure("not_configured", `Binance refuses requests ${why}: ${detail}${hint}`);
 }

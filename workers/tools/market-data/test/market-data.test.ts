@@ -85,6 +85,17 @@ describe("upstream failures", () => {
     expect(e.message).toMatch(/^Binance has banned this IP for exceeding its rate limit: Way too many requests; .*; retry after 120 s$/);
   });
 
+  // Not the caller's mistake (bad_request, which the breaker ignores): the tool cannot work from here at all.
+  it.each([
+    ["RESTRICTEDUSDT", /^Binance refuses requests from this server's location \(restricted region\): Service unavailable from a restricted location/],
+    ["WAFUSDT", /^Binance refuses requests at its firewall or a regional block: HTTP 403/],
+  ])("maps %s's block (451, 403) to an error the breaker counts, suggesting data-api.binance.vision", async (symbol, message) => {
+    const e = expectFail(await tool.execute(toolInput({ symbol })));
+    expect(e).toMatchObject({ code: "not_configured", retryable: false });
+    expect(e.message).toMatch(message);
+    expect(e.message).toContain("set BINANCE_BASE_URL to https://data-api.binance.vision");
+  });
+
   it("maps 5xx with a non-JSON body to a retryable outage", async () => {
     const e = expectFail(await tool.execute(toolInput({ symbol: "DOWNUSDT" })));
     expect(e).toMatchObject({ code: "upstream_unavailable", retryable: true });

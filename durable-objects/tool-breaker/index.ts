@@ -5,7 +5,8 @@
  * outcome closes the breaker or opens it again). A Durable Object handles one call at a time, so the
  * single-probe rule holds under any concurrency. The probe carries a token back with its outcome: calls let
  * out earlier (before the breaker opened, or a probe that expired) report while it is half-open too, and
- * theirs must not decide it.
+ * theirs must not decide it. A probe whose caller went away before it answered gives its token back
+ * (release), so the next call probes instead of waiting for the lost one to expire.
  */
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
@@ -33,7 +34,7 @@ export interface BreakerState {
 export interface BreakerView {
   status: BreakerStatus;
   failures: number;
-  /** While open: when a probe will be allowed (epoch ms). */
+  /** While open: when a probe will be allowed; while half-open: when the current probe expires (epoch ms). */
   retryAt: number;
 }
 
@@ -89,6 +90,17 @@ export class ToolBreakerDO extends DurableObject {
     return this.view(cfg);
   }
 
+  /**
+   * The probe's caller went away before the tool answered, which says nothing about the tool: its token is
+   * given back and the next call becomes the probe (probeAt 0 reads as expired). Any other token is stale.
+   */
+  async release(probe: string, raw: BreakerConfig): Promise<BreakerView> {
+    const cfg = BreakerConfigSchema.parse(raw);
+    const s = this.state;
+    if (s.status === "half-open" && s.probe === probe) await this.save({ ...s, probeAt: 0, probe: null });
+    return this.view(cfg);
+  }
+
   /** The state as it stands, changing nothing (no probe is handed out): for isolates refreshing their view. */
   peek(raw: BreakerConfig): BreakerView {
     return this.view(BreakerConfigSchema.parse(raw));
@@ -100,11 +112,20 @@ export class ToolBreakerDO extends DurableObject {
 
   private view(cfg: BreakerConfig): BreakerView {
     const s = this.state;
-    return { status: s.status, failures: s.failures, retryAt: s.status === "closed" ? 0 : s.openedAt + cfg.cooldownMs };
+    return { status: s.status, failures: s.failures, retryAt: retryAt(s, cfg) };
   }
 
   private async save(next: BreakerState) {
     this.state = next;
     await this.ctx.storage.put("state", next);
   }
+}
+
+/**
+ * When the next call may go: open, a cool-down after it opened; half-open, when the probe out now expires
+ * (its opening is a cool-down past already, so that would read "now" while every call is refused).
+ */
+function retryAt(s: BreakerState, cfg: BreakerConfig): number {
+  if (s.status === "closed") return 0;
+  return (s.status === "half-open" ? s.probeAt : s.openedAt) + cfg.cooldownMs;
 }

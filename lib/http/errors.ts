@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, FINAL_CONFLICTS, type ErrorType } from "../errors.js";
 import type { Logger } from "../log.js";
+import { retryDelayMs } from "./retry-delay.js";
 
 const TYPE_BY_STATUS: Record<number, [ErrorType, string]> = {
   400: ["invalid_request_error", "invalid_request"],
@@ -58,12 +59,3 @@ export function withBothRetryHeaders(h: Headers, now = Date.now()) {
   }
 }
 
-/** The wait a response asks for (retry-after-ms, else retry-after in seconds or as an HTTP date), or null. */
-export function retryDelayMs(h: Headers, now = Date.now()): number | null {
-  const ms = Number(h.get("retry-after-ms")?.trim() || NaN);
-  if (Number.isFinite(ms)) return Math.max(0, Math.round(ms));
-  const after = h.get("retry-after")?.trim();
-  if (!after) return null;
-  const delta = /^\d+(\.\d+)?$/.test(after) ? Number(after) * 1000 : Date.parse(after) - now;
-  return Number.isFinite(delta) ? Math.max(0, Math.round(delta)) : null;
-}

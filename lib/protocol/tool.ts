@@ -37,6 +37,8 @@ export const ToolErrorSchema = z.object({
   code: z.string(),
   message: z.string(),
   retryable: z.boolean(),
+  /** The wait the tool's upstream asked for (Retry-After): a retry waits that long (lib/tools/retry-after.ts). */
+  retryAfterMs: z.number().int().nonnegative().optional(),
 });
 export type ToolError = z.infer<typeof ToolErrorSchema>;
 

@@ -5,13 +5,15 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
-import { ToolInputSchema, toolFail, type ToolManifest, type ToolResult } from "../protocol/tool.js";
+import { ToolInputSchema, toolFail, type ToolError, type ToolManifest, type ToolResult } from "../protocol/tool.js";
 
 export class ToolFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
     readonly retryable = false,
+    /** The wait the tool's upstream asked for (Retry-After), handed on so a retry waits that long; see retry-after.ts. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -59,8 +61,15 @@ export abstract class ToolEntrypoint<Env, Args extends z.ZodType> extends Worker
 }
 
 function asFailure(err: unknown, signal: AbortSignal): ToolResult {
-  if (err instanceof ToolFailure) return toolFail(err.code, err.message, err.retryable);
+  if (err instanceof ToolFailure) return failureResult(err);
   if (signal.aborted) return toolFail("deadline_exceeded", "the tool did not finish before its deadline", true);
   const message = err instanceof Error ? err.message : String(err);
   return toolFail("tool_error", message, false);
+}
+
+/** The failure as a ToolResult, with the wait its upstream asked for when it named one. */
+function failureResult(f: ToolFailure): ToolResult {
+  const error: ToolError = { code: f.code, message: f.message, retryable: f.retryable };
+  if (f.retryAfterMs !== undefined) error.retryAfterMs = f.retryAfterMs;
+  return { ok: false, error };
 }

@@ -5,8 +5,8 @@
  * Behaviour follows the call's arguments:
  *   {mode: "echo"}                       → ok, content "echo <name>: <args JSON>"
  *   {mode: "sleep", ms}                  → ok after ms
- *   {mode: "fail", code?, retryable?}    → a typed failure
- *   {mode: "http", status}               → that HTTP status
+ *   {mode: "fail", code?, retryable?, retryAfterMs?} → a typed failure (with the wait hint tools put beside it)
+ *   {mode: "http", status, retryAfter?}  → that HTTP status (with that Retry-After header)
  *   {mode: "switch", key}                → fails (retryable) while the switch `key` is down
  *   {mode: "barrier", key, n}            → answers only once n calls with this key are waiting (proves
  *                                          calls run in parallel without timing anything); fails after 3 s
@@ -77,10 +77,10 @@ export async function handleTools(req: IncomingMessage, res: ServerResponse, url
       await sleep(Number(a.ms ?? 0));
       return ok(res, `slept ${a.ms} ms`), true;
     case "fail":
-      send(res, 200, { ok: false, error: { code: String(a.code ?? "mock_failure"), message: "scripted failure", retryable: a.retryable === true } });
+      send(res, 200, { ok: false, error: { code: String(a.code ?? "mock_failure"), message: "scripted failure", retryable: a.retryable === true, ...(a.retryAfterMs !== undefined && { retryAfterMs: Number(a.retryAfterMs) }) } });
       return true;
     case "http":
-      send(res, Number(a.status ?? 500), { error: "scripted HTTP failure" });
+      send(res, Number(a.status ?? 500), { error: "scripted HTTP failure" }, a.retryAfter === undefined ? {} : { "retry-after": String(a.retryAfter) });
       return true;
     case "switch":
       if (st.switches.get(key)) send(res, 200, { ok: false, error: { code: "unavailable", message: `${key} is down`, retryable: true } });
@@ -111,8 +111,8 @@ function ok(res: ServerResponse, content: string) {
   send(res, 200, { ok: true, content, data: { content } });
 }
 
-function send(res: ServerResponse, status: number, value: unknown) {
+function send(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
   const payload = JSON.stringify(value);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload), ...headers });
   res.end(payload);
 }

@@ -47,8 +47,20 @@ export const OrchestratorSettingsSchema = z.object({
   /** Retries of a tool call that failed with a retryable error, with exponential backoff and jitter. */
   CIO_TOOL_RETRIES: envInt(2, 0, 10),
   CIO_TOOL_RETRY_BASE_MS: envInt(100, 1, 60_000),
+  /**
+   * The longest wait a tool's 429 may ask for (Retry-After) and still be retried within the answer; a longer
+   * one goes to the model, which can tell the user when to try again. Also capped by the tool's own timeout.
+   */
+  CIO_TOOL_RETRY_MAX_WAIT_MS: envInt(2_000, 0, 60_000),
+  /** Tool calls of ours run per model round; the model is told the rest were not run (too_many_calls). */
+  CIO_MAX_TOOL_CALLS_PER_ROUND: envInt(8, 1, 128),
   /** Characters of one tool result (or error message) put in the model's context; the rest is cut with a note. */
   CIO_TOOL_MAX_CONTENT_CHARS: envInt(32_000, 1_000, 1_000_000),
+  /**
+   * Characters all the tool results of one round put in the model's context together: short results keep
+   * everything, long ones share the rest equally, each cut with a note that says so.
+   */
+  CIO_TOOL_MAX_ROUND_CHARS: envInt(64_000, 1_000, 8_000_000),
   /** Bytes of an HTTPS tool's answer read at most; a longer one is a failed call (tool_response_too_large). */
   CIO_TOOL_MAX_RESPONSE_BYTES: envInt(4_194_304, 1_024, 33_554_432),
   /** Circuit breaker: consecutive failures that open it, and the cool-down before a half-open probe. */

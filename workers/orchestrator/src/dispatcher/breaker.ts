@@ -75,6 +75,19 @@ export class Breakers {
     }
   }
 
+  /**
+   * Gives back the probe token of a call cut off by its caller, so the next call probes. Kept alive past the
+   * answer (the request that made it is going away), and a failure only logged, like report()'s.
+   */
+  async release(tool: string, probe: string, now = Date.now()): Promise<void> {
+    const done = this.stub(tool)
+      .release(probe, this.cfg)
+      .then((v) => this.remember(tool, v, now))
+      .catch((err) => this.log.warn("circuit breaker unreachable; probe not released", { tool, err }));
+    this.waitUntil(done);
+    await done;
+  }
+
   /** Peeks at the shared state; applied only if nothing newer (a reported outcome) replaced the view meanwhile. */
   private refresh(tool: string, seen: LocalView, now: number) {
     const key = this.key(tool);

@@ -3,6 +3,8 @@
  * tool's circuit breaker, and how much of it the model gets to read.
  */
 import type { ToolError, ToolResult } from "../../../../lib/protocol/tool.js";
+import { backoffMs } from "../../../../lib/time.js";
+import type { Invoked } from "../registry/transports.js";
 
 /**
  * Failures that say the tool itself is unwell, whatever was asked: it could not be reached, answered too
@@ -24,6 +26,8 @@ const UNWELL = new Set([
   "not_configured",
   "unauthorized",
   "rate_limited", // the tool's upstream refuses it for now (Binance's 429/418): not retried, but calls should pause
+  "ai_bad_output", // media: the model answered without an image (not retried: each generation is paid for)
+  "storage_error", // media: R2 refused the image, after the tool's own retries
 ]);
 
 export const unwell = (e: ToolError) => e.retryable || UNWELL.has(e.code);
@@ -33,6 +37,26 @@ export const unwell = (e: ToolError) => e.retryable || UNWELL.has(e.code);
  * and another attempt would get a fresh one.
  */
 export const worthRetrying = (e: ToolError) => e.retryable && e.code !== "deadline_exceeded";
+
+export interface RetryPolicy {
+  idempotent: boolean;
+  baseMs: number;
+  /** The longest wait a Retry-After may ask for and still be waited out (the setting, capped by the tool's timeout). */
+  maxWaitMs: number;
+}
+
+/**
+ * How long to wait before calling again after this attempt (the `attempt`-th retry's backoff), or null not
+ * to. A tool that must not run twice is called again only when the transport says the call never ran: any
+ * answer the tool itself gave may come after it did its work (generated, and paid for, an image), whatever
+ * its `retryable` says. A wait the tool asked for is honoured, and one past maxWaitMs ends the retries.
+ */
+export function retryWait(o: Invoked, p: RetryPolicy, attempt: number): number | null {
+  if (o.result.ok || !worthRetrying(o.result.error)) return null;
+  if (!p.idempotent && !o.notRun) return null;
+  if (o.retryAfterMs !== undefined && o.retryAfterMs > p.maxWaitMs) return null;
+  return Math.max(o.retryAfterMs ?? 0, backoffMs(attempt, p.baseMs));
+}
 
 /**
  * What the breaker hears: a failure when the outcome says the tool is unwell, a success when it answered.
@@ -45,9 +69,27 @@ export function breakerVerdict(r: ToolResult, probe: string | null): boolean | n
   return probe ? true : null;
 }
 
-/** At most `max` characters of a tool's text, with a note of what was cut (a lone half of a surrogate pair is dropped). */
-export function capText(text: string, max: number): string {
+/**
+ * At most `max` characters of a tool's text, with a note of what was cut and, when given, why (a lone half
+ * of a surrogate pair is dropped).
+ */
+export function capText(text: string, max: number, why = ""): string {
   if (text.length <= max) return text;
-  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
-  return `${text.slice(0, end)}\n…(truncated: ${end} of ${text.length} characters)`;
+  const end = max > 0 && /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
+  return `${text.slice(0, end)}\n…(truncated: ${end} of ${text.length} characters${why})`;
+}
+
+/**
+ * How many characters each of a round's texts may keep: at most `each`, and `total` for all of them, shared
+ * out shortest first so a short answer is never cut to make room (what a short one leaves, longer ones share).
+ */
+export function roundShares(lengths: number[], each: number, total: number): number[] {
+  const shares = lengths.map(() => 0);
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]!);
+  let left = total;
+  order.forEach((i, k) => {
+    shares[i] = Math.min(lengths[i]!, each, Math.floor(left / (order.length - k)));
+    left -= shares[i]!;
+  });
+  return shares;
 }

@@ -1,9 +1,11 @@
 /**
  * The three ways a tool is reached: a service binding to a tool Worker (RPC to its WorkerEntrypoint), an
  * HTTPS service in any language (POST <url>/execute, HMAC-signed), or a tool inside the orchestrator.
- * Each returns the tool's ToolResult or throws when the tool could not be reached at all.
+ * Each returns the tool's ToolResult (with what only the transport knows about it) or throws when the tool
+ * could not be reached at all.
  */
 import { ToolResultSchema, type ToolInput, type ToolManifest, type ToolResult, type ToolService } from "../../../../lib/protocol/tool.js";
+import { describeWait, retryAfterMs } from "../../../../lib/tools/retry-after.js";
 import { signToolRequest } from "../../../../lib/tools/signature.js";
 import type { OrchestratorEnv } from "../env.js";
 import { LOCAL_TOOLS } from "../tools/local.js";
@@ -35,9 +37,23 @@ export interface InvokeOptions {
   hmacSecret?: string;
   /** Bytes of an HTTPS tool's answer read at most. */
   maxBytes: number;
+  /** An HTTPS tool's 429 asking for a longer wait (Retry-After) is not retryable. */
+  retryMaxWaitMs: number;
 }
 
-export async function invoke(env: OrchestratorEnv, tool: RegisteredTool, input: ToolInput, signal: AbortSignal, o: InvokeOptions): Promise<ToolResult> {
+/** A call's outcome, with what the dispatcher needs to decide on another attempt. */
+export interface Invoked {
+  result: ToolResult;
+  /** The wait asked for before another attempt: a Retry-After, or the hint a tool put beside its error. */
+  retryAfterMs?: number;
+  /**
+   * Set here only, never from what a tool answered: the service refused the call before running it (HTTP
+   * 429), so even a tool that must not run twice may be called again.
+   */
+  notRun?: boolean;
+}
+
+export async function invoke(env: OrchestratorEnv, tool: RegisteredTool, input: ToolInput, signal: AbortSignal, o: InvokeOptions): Promise<Invoked> {
   if (tool.transport === "rpc") {
     const svc = (env as unknown as Record<string, ToolService | undefined>)[tool.target];
     if (!svc) throw new TransportError("tool_unbound", `the binding ${tool.target} is not configured`);
@@ -51,7 +67,7 @@ export async function invoke(env: OrchestratorEnv, tool: RegisteredTool, input: 
   return https(tool, input, signal, o);
 }
 
-async function https(tool: RegisteredTool, input: ToolInput, signal: AbortSignal, o: InvokeOptions): Promise<ToolResult> {
+async function https(tool: RegisteredTool, input: ToolInput, signal: AbortSignal, o: InvokeOptions): Promise<Invoked> {
   if (!o.hmacSecret) throw new TransportError("tool_unsigned", "CIO_TOOL_HMAC_SECRET is not set, so HTTPS tools cannot be called");
   const body = JSON.stringify(input);
   const res = await fetch(`${tool.target.replace(/\/$/, "")}/execute`, {
@@ -61,13 +77,7 @@ async function https(tool: RegisteredTool, input: ToolInput, signal: AbortSignal
     signal,
   });
   const text = await readCapped(res, o.maxBytes);
-  if (!res.ok) {
-    const code = res.status >= 500 || res.status === 429 ? "tool_unavailable" : "tool_rejected";
-    // 5xx and 429 are the service's trouble and may pass; other statuses will not change on a retry. A 429
-    // says the call was not taken; after a 5xx it may have run, so only an idempotent tool is called again.
-    const retryable = res.status === 429 || (code === "tool_unavailable" && tool.manifest.idempotent === true);
-    return { ok: false, error: { code, message: `HTTP ${res.status}: ${(text ?? "(a body over the size limit)").slice(0, 300)}`, retryable } };
-  }
+  if (!res.ok) return httpFailure(tool, res, text, o);
   if (text === null) throw new TransportError("tool_response_too_large", `the tool answered more than ${o.maxBytes} bytes (CIO_TOOL_MAX_RESPONSE_BYTES)`);
   let parsed: unknown;
   try {
@@ -76,6 +86,24 @@ async function https(tool: RegisteredTool, input: ToolInput, signal: AbortSignal
     throw new TransportError("tool_bad_response", "the tool answered with something that is not JSON");
   }
   return checked(parsed);
+}
+
+/**
+ * 5xx and 429 are the service's trouble and may pass; other statuses will not change on a retry. A 429 says
+ * the call was not taken, so any tool may be called again, after the wait it names (one past retryMaxWaitMs
+ * is not waited for: the model hears it); after a 5xx the call may have run, so only an idempotent tool is.
+ */
+function httpFailure(tool: RegisteredTool, res: Response, text: string | null, o: InvokeOptions): Invoked {
+  const body = `HTTP ${res.status}: ${(text ?? "(a body over the size limit)").slice(0, 300)}`;
+  const wait = retryAfterMs(res) ?? undefined;
+  const message = wait === undefined ? body : `${body} (${describeWait(wait)})`;
+  if (res.status === 429) {
+    const retryable = wait === undefined || wait <= o.retryMaxWaitMs;
+    return { result: { ok: false, error: { code: "tool_unavailable", message, retryable } }, retryAfterMs: wait, notRun: true };
+  }
+  const code = res.status >= 500 ? "tool_unavailable" : "tool_rejected";
+  const retryable = code === "tool_unavailable" && tool.manifest.idempotent === true;
+  return { result: { ok: false, error: { code, message, retryable } }, retryAfterMs: wait };
 }
 
 /**
@@ -96,8 +124,9 @@ async function readCapped(res: Response, max: number): Promise<string | null> {
   return text + decoder.decode();
 }
 
-function checked(raw: unknown): ToolResult {
+/** The answer as a ToolResult, with the wait the tool asked for, which the contract's parse would drop. */
+function checked(raw: unknown): Invoked {
   const r = ToolResultSchema.safeParse(raw);
   if (!r.success) throw new TransportError("tool_bad_response", "the tool's answer does not match the tool contract");
-  return r.data;
+  return { result: r.data, retryAfterMs: r.data.ok ? undefined : r.data.error.retryAfterMs };
 }

@@ -9,6 +9,35 @@ const COOLDOWN_MS = 2000;
 const BREAKER = { ...OPENAI, CIO_BREAKER_THRESHOLD: "2", CIO_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS), CIO_TOOL_RETRIES: "0" };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A tool whose breaker two failures opened, once its cool-down has passed: the next call is the probe. */
+async function halfOpen() {
+  const tenantId = await newTenant();
+  const name = uniq("brk");
+  const key = uniq("sw");
+  await mockTool(tenantId, name);
+  await setSwitch(key, true);
+  const ask = async (args: Record<string, unknown>) => completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: args }] }, { echoTools: true }])], { tenantId, settings: BREAKER })).cio.tools[0]!;
+  await ask({ mode: "switch", key });
+  await ask({ mode: "switch", key });
+  expect(await ask({ mode: "echo" })).toMatchObject({ ok: false, error: { code: "circuit_open" } });
+  await sleep(COOLDOWN_MS + 100);
+  return { tenantId, name, ask };
+}
+
+/** A streamed answer waiting on a slow call of `name`, which the client reads (so the call goes on) and then leaves mid-call. */
+async function slowCallLeftMidway(tenantId: string, name: string) {
+  const reply = await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "sleep", ms: 1500 } }] }, { echoTools: true }])], { tenantId, settings: BREAKER, body: { stream: true } });
+  if (reply.kind !== "stream") throw new Error(JSON.stringify(reply));
+  const reader = reply.body.getReader();
+  const reading = (async () => {
+    while (!(await reader.read()).done);
+  })().catch(() => undefined);
+  await sleep(400);
+  await reader.cancel("client gone");
+  await reading;
+  await sleep(200);
+}
+
 describe("circuit breaker per tool", () => {
   it("opens after N consecutive failures, refuses calls while open, and recovers through a half-open probe", async () => {
     const tenantId = await newTenant();
@@ -63,16 +92,7 @@ describe("circuit breaker per tool", () => {
   });
 
   it("a half-open probe the tool answers with the caller's mistake closes the breaker: the tool is back", async () => {
-    const tenantId = await newTenant();
-    const name = uniq("brk");
-    const key = uniq("sw");
-    await mockTool(tenantId, name);
-    await setSwitch(key, true);
-    const ask = async (args: Record<string, unknown>) => completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: args }] }, { echoTools: true }])], { tenantId, settings: BREAKER })).cio.tools[0]!;
-    await ask({ mode: "switch", key });
-    await ask({ mode: "switch", key });
-    expect(await ask({ mode: "echo" })).toMatchObject({ ok: false, error: { code: "circuit_open" } });
-    await sleep(COOLDOWN_MS + 100);
+    const { tenantId, name, ask } = await halfOpen();
     expect(await ask({ mode: "fail", code: "unknown_symbol" })).toMatchObject({ ok: false, error: { code: "unknown_symbol" } });
     // Left unreported, the probe would hold the breaker half-open (refusing calls) for another cool-down.
     expect(await ask({ mode: "echo" })).toMatchObject({ ok: true });
@@ -171,24 +191,52 @@ describe("circuit breaker per tool", () => {
     expect(admissions.filter((a) => a.allowed)).toHaveLength(1);
   });
 
+  it("while half-open, a refused call is told when the probe out now expires, not a time already past", async () => {
+    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
+    const stub = ns.get(ns.idFromName(scopedName(uniq("t-retry-at"), "tool-breaker", "x")));
+    const cfg = { threshold: 1, cooldownMs: 200 };
+    await stub.record(false, cfg);
+    await sleep(210);
+    const probe = await stub.acquire(cfg);
+    expect(probe.probe).toEqual(expect.any(String));
+    const refused = await stub.acquire(cfg);
+    expect(refused).toMatchObject({ allowed: false, status: "half-open" });
+    const { probeAt } = await stub.snapshot();
+    expect(refused.retryAt).toBe(probeAt + cfg.cooldownMs);
+    expect(refused.retryAt).toBeGreaterThan(Date.now());
+  });
+
+  it("a released probe token lets the next call probe at once; a stale token releases nothing", async () => {
+    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
+    const stub = ns.get(ns.idFromName(scopedName(uniq("t-release"), "tool-breaker", "x")));
+    const cfg = { threshold: 1, cooldownMs: 60_000 };
+    await stub.record(false, cfg);
+    // Acquired as if the cool-down had passed, so the probe goes out now without the test waiting a minute.
+    await stub.acquire(cfg, Date.now() + cfg.cooldownMs);
+    const { probe } = await stub.snapshot();
+    expect((await stub.acquire(cfg)).allowed).toBe(false);
+    expect((await stub.release("not-the-probe", cfg)).status).toBe("half-open");
+    expect((await stub.acquire(cfg)).allowed).toBe(false);
+    await stub.release(probe!, cfg);
+    const next = await stub.acquire(cfg);
+    expect(next).toMatchObject({ allowed: true, probe: expect.any(String) });
+    expect(next.probe).not.toBe(probe);
+  });
+
+  it("a half-open probe cut off because the client went away gives its turn back: the next call probes, not waits a cool-down", async () => {
+    const { tenantId, name, ask } = await halfOpen();
+    // The probe: a slow call whose client goes away mid-call.
+    await slowCallLeftMidway(tenantId, name);
+    // Well within the cool-down since the probe went out: a probe kept would refuse this call (circuit_open).
+    expect(await ask({ mode: "echo" })).toMatchObject({ ok: true });
+  });
+
   it("calls cut off because the client went away do not count against the tool", async () => {
     const tenantId = await newTenant();
     const name = uniq("brk");
     await mockTool(tenantId, name);
     // Twice (the threshold), a client starts a streamed answer that waits on a slow tool call and goes away.
-    for (let i = 0; i < 2; i++) {
-      const reply = await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "sleep", ms: 1500 } }] }, { echoTools: true }])], { tenantId, settings: BREAKER, body: { stream: true } });
-      if (reply.kind !== "stream") throw new Error(JSON.stringify(reply));
-      // The client reads (so the answer, and its tool call, go on), then goes away mid-call.
-      const reader = reply.body.getReader();
-      const reading = (async () => {
-        while (!(await reader.read()).done);
-      })().catch(() => undefined);
-      await sleep(400);
-      await reader.cancel("client gone");
-      await reading;
-      await sleep(200);
-    }
+    for (let i = 0; i < 2; i++) await slowCallLeftMidway(tenantId, name);
     // The tool did nothing wrong: its breaker is closed and the next call runs it.
     const next = completionOf(await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "echo" } }] }, { echoTools: true }])], { tenantId, settings: BREAKER })).cio.tools[0]!;
     expect(next).toMatchObject({ ok: true });

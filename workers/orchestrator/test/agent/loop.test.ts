@@ -62,7 +62,8 @@ describe("agent loop with a scripted tool-calling model", () => {
   it("retries retryable failures with backoff, and only those", async () => {
     const tenantId = await newTenant();
     const name = uniq("flaky");
-    await mockTool(tenantId, name);
+    // Idempotent: a tool that may not run twice is not called again on an answer of its own (tool-retries.test.ts).
+    await mockTool(tenantId, name, { idempotent: true });
     const [k1, k2] = [uniq("retryable"), uniq("final")];
     await chat([scripted("go", [{ tool_calls: [{ name, arguments: { mode: "fail", retryable: true, key: k1 } }, { name, arguments: { mode: "fail", retryable: false, key: k2 } }] }, { text: "done" }])], {
       tenantId,

@@ -3,6 +3,7 @@
  * `maxBytes` of body read), and map HTTP failures to retryable or not.
  */
 import { fetchAllowed, readLimited } from "../../../../lib/tools/fetch-allowed.js";
+import { throttled } from "../../../../lib/tools/retry-after.js";
 import { ToolFailure } from "../../../../lib/tools/tool-entrypoint.js";
 import type { Settings } from "./settings.js";
 
@@ -20,16 +21,17 @@ export async function fetchJson(start: URL, settings: Settings, signal: AbortSig
     signal,
     headers: { accept: "application/json" },
   });
-  if (!res.ok) throw await httpFailure(res);
+  if (!res.ok) throw await httpFailure(res, settings.retryAfterMaxMs);
   const bytes = await readLimited(res, settings.maxBytes, () => tooLarge(settings.maxBytes));
   return { url: url.toString(), status: res.status, json: parseJson(new TextDecoder().decode(bytes)) };
 }
 
-/** 408, 425, 429 and 5xx may pass with time; any other 4xx will not. */
-async function httpFailure(res: Response): Promise<ToolFailure> {
+/** 408, 425 and 5xx may pass with time, a 429 after the wait it names; any other 4xx will not. */
+async function httpFailure(res: Response, retryAfterMaxMs: number): Promise<ToolFailure> {
   await res.body?.cancel();
-  const retryable = res.status === 408 || res.status === 425 || res.status === 429 || res.status >= 500;
   const message = `the server answered HTTP ${res.status} ${res.statusText}`.trim();
+  if (res.status === 429) return throttled("rate_limited", message, res, retryAfterMaxMs);
+  const retryable = res.status === 408 || res.status === 425 || res.status >= 500;
   return new ToolFailure(retryable ? "upstream_unavailable" : "upstream_rejected", message, retryable);
 }
 

@@ -13,6 +13,8 @@ const SettingsSchema = z.object({
   maxBytes: z.coerce.number().int().positive().default(1_000_000),
   /** Redirects followed (each target re-checked against the allow-list). */
   maxRedirects: z.number().int().default(3),
+  /** A 429 asking for a longer wait (Retry-After) is not retryable: the model hears when to try again. */
+  retryAfterMaxMs: z.number().int().default(2_000),
   /** Characters of the reshaped JSON put in `content`; the whole result is always in `data`. */
   maxContentChars: z.number().int().default(4_000),
   /**

@@ -2,6 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
+import { retryAfterMs } from "../../../../lib/tools/retry-after.js";
 import HttpJsonTool from "../src/index.js";
 import type { Env } from "../src/settings.js";
 
@@ -60,6 +61,18 @@ describe("allowed URLs", () => {
 });
 
 describe("the allow-list", () => {
+  it("takes a prefix without a trailing slash as a whole path segment: /v3/simple allows /v3/simple/…, not /v3/simple-admin", async () => {
+    const narrow = toolWith({ HTTP_JSON_ALLOW: `${base}/api/v3/simple` });
+    expectOk(await narrow.execute(toolInput({ url: `${base}/api/v3/simple/price?ids=bitcoin,ethereum` })));
+    const e = expectFail(await narrow.execute(toolInput({ url: `${base}/api/v3/simple-admin/keys` })));
+    expect(e).toMatchObject({ code: "not_allowed", message: `${base}/api/v3/simple-admin/keys is not in the allow-list` });
+  });
+
+  it.each(["%2f", "%2F", "%5c", "%5C"])("refuses a path with an encoded separator (%s)", async (sep) => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/..${sep}private${sep}secret.json` })));
+    expect(e).toMatchObject({ code: "not_allowed", retryable: false, message: expect.stringContaining("encoded slash or backslash") });
+  });
+
   it.each([
     [() => `${base}/private/secret.json`, "is not in the allow-list"],
     [() => "http://evil.test/api/v3/simple/price", "is not in the allow-list"],
@@ -169,10 +182,27 @@ describe("upstream failures and limits", () => {
   it.each([
     ["/api/missing", "upstream_rejected", false],
     ["/api/busy", "upstream_unavailable", true],
-    ["/api/limited", "upstream_unavailable", true],
   ])("maps %s to %s", async (path, code, retryable) => {
     const e = expectFail(await tool.execute(toolInput({ url: `${base}${path}` })));
     expect(e).toMatchObject({ code, retryable });
+  });
+
+  // Retried at once, a 429 only meets the same limit: the wait goes to the model, and to the dispatcher's retry.
+  it.each([
+    ["/api/limited", false, "; retry after 30 s", 30_000],
+    ["/api/limited-briefly", true, "; retry after 1 s", 1_000],
+    ["/api/limited-unsaid", true, "", undefined],
+  ])("maps a 429 at %s to a rate limit, retryable only when its Retry-After is short", async (path, retryable, wait, retryAfterMs) => {
+    const r = await tool.execute(toolInput({ url: `${base}${path}` }));
+    expect(expectFail(r)).toMatchObject({ code: "rate_limited", retryable, message: `the server answered HTTP 429 Too Many Requests${wait}` });
+    expect((r as { error: { retryAfterMs?: number } }).error.retryAfterMs).toBe(retryAfterMs);
+  });
+
+  it("reads a Retry-After given as an HTTP date", () => {
+    const now = Date.parse("2026-11-14T08:00:00Z");
+    const res = new Response(null, { status: 429, headers: { "retry-after": "Sat, 14 Nov 2026 08:00:05 GMT" } });
+    expect(retryAfterMs(res, now)).toBe(5_000);
+    expect(retryAfterMs(new Response(null, { headers: { "retry-after": "soon" } }), now)).toBeNull();
   });
 
   it("refuses a body over the size limit", async () => {

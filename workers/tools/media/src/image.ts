@@ -1,6 +1,12 @@
-/** Text to image: run the model, store the picture in R2 under the tenant's prefix, answer its URL. */
+/**
+ * Text to image: run the model, store the picture in R2 under the tenant's prefix, answer its URL. Each
+ * generation is paid for, so no failure after the model ran asks for the call to be repeated (retryable:
+ * false): a failed R2 write is tried again here, with the picture in hand, and the model decides whether to
+ * ask for another.
+ */
 import { imageBytes, sniffImageType } from "../../../../lib/ai/image.js";
 import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
+import { backoffMs, sleep } from "../../../../lib/time.js";
 import { ToolFailure, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
 import { runModel } from "./ai.js";
 import type { Env, Settings } from "./settings.js";
@@ -19,10 +25,10 @@ export async function generateImage(
   const model = settings.imageModel;
   const output = await runModel(env.AI, model, { prompt: input.prompt, steps: input.steps ?? DEFAULT_STEPS }, ctx.signal);
   const bytes = await imageBytes(output);
-  if (!bytes) throw new ToolFailure("ai_bad_output", "the image model answered without an image", true);
+  if (!bytes) throw new ToolFailure("ai_bad_output", "the image model answered without an image");
   const contentType = sniffImageType(bytes);
   const key = objectKey(ctx.tenantId, contentType === "image/png" ? "png" : "jpg");
-  await store(env.MEDIA_BUCKET, key, bytes, { contentType, ctx, model, prompt: input.prompt });
+  await store(env.MEDIA_BUCKET, key, bytes, { contentType, ctx, model, prompt: input.prompt }, settings);
   const url = settings.publicBaseUrl + key;
   return toolOk(`Generated an image for "${input.prompt}": ${url}`, { url, key, model, contentType, bytes: bytes.byteLength });
 }
@@ -40,19 +46,30 @@ interface StoreMeta {
   prompt: string;
 }
 
-async function store(bucket: R2Bucket, key: string, bytes: Uint8Array, meta: StoreMeta): Promise<void> {
-  try {
-    await bucket.put(key, bytes, {
-      httpMetadata: { contentType: meta.contentType, cacheControl: "public, max-age=31536000, immutable" },
-      customMetadata: {
-        tenantId: meta.ctx.tenantId,
-        requestId: meta.ctx.requestId,
-        model: meta.model,
-        prompt: meta.prompt.slice(0, 512),
-      },
-    });
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new ToolFailure("storage_error", `storing the image in R2 failed: ${message}`, true);
+/** Writes the image, trying again on a failed put (R2's errors are mostly passing); the same key makes a retry harmless. */
+async function store(bucket: R2Bucket, key: string, bytes: Uint8Array, meta: StoreMeta, s: Settings): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await bucket.put(key, bytes, putOptions(meta));
+      return;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (attempt >= s.storeAttempts || meta.ctx.signal.aborted) {
+        throw new ToolFailure("storage_error", `storing the image in R2 failed (${attempt} attempts): ${message}`);
+      }
+      await sleep(backoffMs(attempt - 1, s.storeRetryBaseMs));
+    }
   }
+}
+
+function putOptions(meta: StoreMeta): R2PutOptions {
+  return {
+    httpMetadata: { contentType: meta.contentType, cacheControl: "public, max-age=31536000, immutable" },
+    customMetadata: {
+      tenantId: meta.ctx.tenantId,
+      requestId: meta.ctx.requestId,
+      model: meta.model,
+      prompt: meta.prompt.slice(0, 512),
+    },
+  };
 }

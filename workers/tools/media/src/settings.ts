@@ -32,6 +32,10 @@ const SettingsSchema = z.object({
   audioAllow: AllowListSchema,
   /** Redirects of an audio URL followed, each target re-checked against the allow-list. */
   maxRedirects: z.number().int().default(3),
+  /** Writes of a generated image to R2 tried at most (the picture is paid for: a failed write is retried, not the call). */
+  storeAttempts: z.number().int().min(1).default(3),
+  /** Base of the backoff (with full jitter) between those writes. */
+  storeRetryBaseMs: z.number().int().default(100),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

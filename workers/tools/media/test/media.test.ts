@@ -40,6 +40,22 @@ describe("generate-image", () => {
     expect((r.data as { key: string }).key).toMatch(/\.png$/);
   });
 
+  it("tries a failed R2 write again itself, with the image in hand, instead of asking for a new (paid) generation", async () => {
+    const ai = counting(testEnv.AI);
+    const bucket = flaky(testEnv.MEDIA_BUCKET, 1);
+    const r = expectOk(await toolWith({ AI: ai.runner, MEDIA_BUCKET: bucket.bucket }).execute(toolInput({ action: "generate-image", prompt: "a lighthouse" })));
+    expect([ai.runs(), bucket.puts()]).toEqual([1, 2]);
+    expect(await testEnv.MEDIA_BUCKET.head((r.data as { key: string }).key)).not.toBeNull();
+  });
+
+  it("after its own retries, fails a write R2 keeps refusing as final: no retry of the call may generate again", async () => {
+    const ai = counting(testEnv.AI);
+    const bucket = flaky(testEnv.MEDIA_BUCKET, Infinity);
+    const e = expectFail(await toolWith({ AI: ai.runner, MEDIA_BUCKET: bucket.bucket }).execute(toolInput({ action: "generate-image", prompt: "a lighthouse" })));
+    expect(e).toMatchObject({ code: "storage_error", retryable: false, message: expect.stringContaining("(3 attempts)") });
+    expect([ai.runs(), bucket.puts()]).toEqual([1, 3]);
+  });
+
   it("fails clearly when no public base URL is configured", async () => {
     const media = toolWith({ MEDIA_PUBLIC_BASE_URL: "" });
     const e = expectFail(await media.execute(toolInput({ action: "generate-image", prompt: "a cat" })));
@@ -189,3 +205,20 @@ describe("argument validation", () => {
     expect(e.message).toContain(message);
   });
 });
+
+/** An AI binding that counts the model runs (each one a paid generation). */
+function counting(ai: Env["AI"]) {
+  let runs = 0;
+  const runner: Env["AI"] = { run: (model, inputs) => (runs++, ai.run(model, inputs)) };
+  return { runner, runs: () => runs };
+}
+
+/** A bucket whose first `failures` puts throw, as R2 does when briefly unavailable. */
+function flaky(bucket: R2Bucket, failures: number) {
+  let puts = 0;
+  const put: R2Bucket["put"] = async (...args) => {
+    if (++puts <= failures) throw new Error("put: We encountered an internal error. Please try again. (10001)");
+    return bucket.put(...args);
+  };
+  return { bucket: { put } as unknown as R2Bucket, puts: () => puts };
+}

@@ -3,6 +3,7 @@
  * not. Brave reports a bad key as 422 SUBSCRIPTION_TOKEN_INVALID (sometimes 401/403), a plan limit as 429.
  */
 import { z } from "zod";
+import { throttled } from "../../../../lib/tools/retry-after.js";
 import { ToolFailure } from "../../../../lib/tools/tool-entrypoint.js";
 import type { WebSearchArgs } from "./args.js";
 
@@ -36,6 +37,8 @@ export interface SearchRequest {
   args: WebSearchArgs;
   count: number;
   signal: AbortSignal;
+  /** The longest Retry-After of a 429 that is still worth a retry (settings.retryAfterMaxMs). */
+  retryAfterMaxMs: number;
 }
 
 export async function braveWebSearch(req: SearchRequest): Promise<SearchHit[]> {
@@ -48,7 +51,7 @@ export async function braveWebSearch(req: SearchRequest): Promise<SearchHit[]> {
     signal: req.signal,
     headers: { accept: "application/json", "x-subscription-token": req.apiKey },
   });
-  if (!res.ok) throw await failureFrom(res);
+  if (!res.ok) throw await failureFrom(res, req.retryAfterMaxMs);
   const body = SearchResponseSchema.parse(await res.json());
   return (body.web?.results ?? []).map((r) => ({
     title: plain(r.title),
@@ -69,14 +72,14 @@ function plain(html: string): string {
     .replace(/&amp;/g, "&");
 }
 
-async function failureFrom(res: Response): Promise<ToolFailure> {
+async function failureFrom(res: Response, retryAfterMaxMs: number): Promise<ToolFailure> {
   const parsed = BraveErrorSchema.safeParse(await res.json().catch(() => null));
   const code = parsed.success ? parsed.data.error.code : undefined;
   const detail = parsed.success ? (parsed.data.error.detail ?? `HTTP ${res.status}`) : `HTTP ${res.status}`;
   if (res.status === 401 || res.status === 403 || code === "SUBSCRIPTION_TOKEN_INVALID") {
     return new ToolFailure("unauthorized", `Brave rejected the API key: ${detail}`);
   }
-  if (res.status === 429) return new ToolFailure("rate_limited", `Brave rate limit: ${detail}`, true);
+  if (res.status === 429) return throttled("rate_limited", `Brave rate limit: ${detail}`, res, retryAfterMaxMs);
   if (res.status >= 500) return new ToolFailure("upstream_unavailable", `Brave failed: ${detail}`, true);
   return new ToolFailure("bad_request", `Brave rejected the search: ${detail}`);
 }

@@ -24,12 +24,12 @@ export default class WebSearchTool extends ToolEntrypoint<Env, typeof WebSearchA
   };
 
   protected async run(args: WebSearchArgs, ctx: ToolContext): Promise<ToolResult> {
-    const { apiKey, baseUrl } = settingsFrom(this.env);
+    const { apiKey, baseUrl, retryAfterMaxMs } = settingsFrom(this.env);
     if (!apiKey) {
       throw new ToolFailure("not_configured", "web-search needs the BRAVE_API_KEY secret (wrangler secret put BRAVE_API_KEY)");
     }
     const count = args.count ?? DEFAULT_COUNT;
-    const hits = await braveWebSearch({ baseUrl, apiKey, args, count, signal: ctx.signal });
+    const hits = await braveWebSearch({ baseUrl, apiKey, args, count, signal: ctx.signal, retryAfterMaxMs });
     return toolOk(describe(args.query, hits), { query: args.query, results: hits });
   }
 }

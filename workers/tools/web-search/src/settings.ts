@@ -9,6 +9,8 @@ export interface Env {
 const SettingsSchema = z.object({
   apiKey: z.string().min(1).optional(),
   baseUrl: z.url().default("https://api.search.brave.com"),
+  /** A 429 asking for a longer wait (Retry-After) is not retryable: the model hears when to try again. */
+  retryAfterMaxMs: z.number().int().default(2_000),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

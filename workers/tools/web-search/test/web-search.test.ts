@@ -79,6 +79,19 @@ describe("configuration and upstream failures", () => {
     expect(e).toMatchObject({ code: "rate_limited", retryable: true, message: "Brave rate limit: Request rate limit exceeded for plan." });
   });
 
+  it("passes on a short Retry-After as a retryable rate limit with the wait, for the dispatcher to wait out", async () => {
+    const r = await tool.execute(toolInput({ query: "too many searches this second" }));
+    const e = expectFail(r);
+    expect(e).toMatchObject({ code: "rate_limited", retryable: true, message: "Brave rate limit: Request rate limit exceeded for plan.; retry after 1 s" });
+    expect((r as { error: { retryAfterMs?: number } }).error.retryAfterMs).toBe(1000);
+  });
+
+  it("does not mark a 429 retryable when its Retry-After is too long to wait for within the answer", async () => {
+    const e = expectFail(await tool.execute(toolInput({ query: "too many searches this month" })));
+    expect(e).toMatchObject({ code: "rate_limited", retryable: false });
+    expect(e.message).toContain("retry after 1419704 s");
+  });
+
   it("maps a 422 validation error to a non-retryable bad request", async () => {
     const e = expectFail(await tool.execute(toolInput({ query: "x", country: "ZZ" })));
     expect(e).toMatchObject({ code: "bad_request", retryable: false });

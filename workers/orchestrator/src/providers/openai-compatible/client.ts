@@ -6,7 +6,7 @@
  * billing) it, so a retry doubled the wait and the bill.
  */
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
-import { retryDelayMs } from "../../../../../lib/http/errors.js";
+import { retryDelayMs } from "../../../../../lib/http/retry-delay.js";
 import type { Logger } from "../../../../../lib/log.js";
 import type { ChatCompletion } from "../../../../../lib/protocol/index.js";
 import { backoffMs, sleep } from "../../../../../lib/time.js";

@@ -9,6 +9,8 @@ import { UsageSchema, type ChatMessage, type FunctionTool, type Usage } from "..
 import type { DispatchResult, Dispatcher } from "../dispatcher/index.js";
 import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
+import { promptText } from "../stream.js";
+import { usageOf } from "../wire.js";
 import type { AgentEvent, ToolActivity } from "./events.js";
 
 export interface AgentInput {
@@ -49,7 +51,8 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
     const tools = step === a.maxSteps ? a.clientTools : [...own, ...a.clientTools];
     const round = yield* modelRound(a, messages, tools, step);
     wroteText ||= round.text !== "";
-    if (round.usage) usage = addUsage(usage, round.usage);
+    const spentNow = round.usage ?? estimatedRound(a, messages, tools, round);
+    if (spentNow) usage = addUsage(usage, spentNow);
     if (usage) a.spent?.(usage);
     const { calls } = round;
     // A round cut by the token limit may end in a call with half its arguments: nothing of it runs or goes to the client.
@@ -106,6 +109,18 @@ async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: Functi
     t = Date.now();
   }
   return r;
+}
+
+/**
+ * What a round that reported no usage cost, estimated from what the model read (the system prompt, the whole
+ * conversation with the tool results so far, the tools' schemas) and wrote: the answer's usage was once
+ * estimated from the client's messages and the final text alone, so a provider that omits usage was booked a
+ * fraction of a multi-round answer. The builtin planner is no model: it reads nothing of that.
+ */
+function estimatedRound(a: AgentInput, read: ChatMessage[], tools: FunctionTool[], r: RoundResult): Usage | undefined {
+  if (a.provider.name === "builtin") return undefined;
+  const calls = r.calls.map((c) => `${c.name} ${JSON.stringify(c.arguments)}`).join("\n");
+  return usageOf(`${promptText(read)}\n${tools.length ? JSON.stringify(tools) : ""}`, `${r.text}${calls}`);
 }
 
 /** "length" and "content_filter" tell the client its answer is not whole; any other reason of a text answer is "stop". */

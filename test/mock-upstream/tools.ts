@@ -41,6 +41,9 @@ function barrier(st: ToolState, key: string, n: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The tool's own signing secret, as toolSigningSecret in lib/tools/signature.ts derives it. */
+export const toolSecret = (master: string, name: string) => createHmac("sha256", master).update(`cio-tool:${name}`).digest("hex");
+
 export function signatureValid(secret: string, headers: IncomingMessage["headers"], body: string): boolean {
   const ts = String(headers["x-cio-timestamp"] ?? "");
   const sig = String(headers["x-cio-signature"] ?? "");
@@ -64,7 +67,8 @@ export async function handleTools(req: IncomingMessage, res: ServerResponse, url
   const m = /^\/tools\/([a-z0-9_-]+)\/execute$/.exec(url.pathname);
   if (!m || req.method !== "POST") return false;
   const raw = await body();
-  if (!signatureValid(secret, req.headers, raw)) {
+  // Each tool verifies with its own secret, derived from the orchestrator's (lib/tools/signature.ts).
+  if (!signatureValid(toolSecret(secret, m[1]!), req.headers, raw)) {
     send(res, 401, { error: "invalid signature" });
     return true;
   }

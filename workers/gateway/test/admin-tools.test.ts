@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
+import { signToolRequest } from "../../../lib/tools/signature.js";
 import { admin, call, newTenant, ADMIN, type TenantFixture } from "../../../test/support/fixtures.js";
 
 const origin = () => inject("upstreamUrl").replace(/\/v1$/, "");
@@ -34,6 +35,19 @@ describe("admin: the tool registry", () => {
     await admin("PATCH", `/admin/tools/${name}`, { enabled: true });
     await admin("DELETE", `/admin/tenants/${allowed.tenantId}/tools/${name}`);
     expect((await ask(allowed)).map((t) => t.name)).not.toContain(name);
+  });
+
+  it("gives each HTTPS tool its own signing secret: a call signed for one is refused by another", async () => {
+    const [a, b] = ["a", "b"].map((x) => `signed-${x}-${crypto.randomUUID().slice(0, 8)}`) as [string, string];
+    const register = (name: string) => admin<{ signing_secret: string }>("POST", "/admin/tools", { url: `${origin()}/tools/${name}`, manifest: manifest(name) });
+    const [forA, forB] = [(await register(a)).signing_secret, (await register(b)).signing_secret];
+    expect(forA).toMatch(/^[0-9a-f]{64}$/);
+    expect(forA).not.toBe(forB);
+    // What tool a's operator can sign with its secret: calls to a, not to b (nor, naming any tenant, to any other).
+    const body = JSON.stringify({ args: { mode: "echo" }, tenantId: "ten_someone", requestId: "r", deadline: Date.now() + 5000 });
+    const headers = { "content-type": "application/json", ...(await signToolRequest(forA, body)) };
+    expect((await fetch(`${origin()}/tools/${a}/execute`, { method: "POST", headers, body })).status).toBe(200);
+    expect((await fetch(`${origin()}/tools/${b}/execute`, { method: "POST", headers, body })).status).toBe(401);
   });
 
   it("registers a tool and its audit row together or neither", async () => {

@@ -15,6 +15,7 @@ import { feedback, type FeedbackReply } from "./feedback.js";
 import type { OrchestratorEnv } from "./env.js";
 import { listModels } from "./models.js";
 import { Logger } from "../../../lib/log.js";
+import { toolSigningSecret } from "../../../lib/tools/signature.js";
 import { tenantTools } from "./registry/index.js";
 import { checkToolWorkers } from "./registry/seed.js";
 import { chatInSession } from "./session-chat.js";
@@ -49,6 +50,12 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   /** POST /v1/feedback: a user's rating of an answer, input to the learning loop. */
   async feedback(raw: unknown): Promise<FeedbackReply> {
     return feedback(this.env, raw);
+  }
+
+  /** The signing secret of the HTTPS tool `name` (for its operator, at registration), or null without CIO_TOOL_HMAC_SECRET. */
+  async toolSigningSecret(name: string): Promise<string | null> {
+    const master = orchestratorSettings(this.env).CIO_TOOL_HMAC_SECRET;
+    return master ? toolSigningSecret(master, String(name)) : null;
   }
 
   async models(): Promise<Model[]> {

@@ -6,7 +6,7 @@
  */
 import { ToolResultSchema, type ToolInput, type ToolManifest, type ToolResult, type ToolService } from "../../../../lib/protocol/tool.js";
 import { describeWait, retryAfterMs } from "../../../../lib/tools/retry-after.js";
-import { signToolRequest } from "../../../../lib/tools/signature.js";
+import { signToolRequest, toolSigningSecret } from "../../../../lib/tools/signature.js";
 import type { OrchestratorEnv } from "../env.js";
 import { LOCAL_TOOLS } from "../tools/local.js";
 
@@ -72,7 +72,7 @@ async function https(tool: RegisteredTool, input: ToolInput, signal: AbortSignal
   const body = JSON.stringify(input);
   const res = await fetch(`${tool.target.replace(/\/$/, "")}/execute`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(await signToolRequest(o.hmacSecret, body)) },
+    headers: { "content-type": "application/json", ...(await signToolRequest(await toolSigningSecret(o.hmacSecret, tool.name), body)) },
     body,
     signal,
   });

@@ -1,6 +1,7 @@
 /**
  * The tool registry for operators: list it, register an HTTPS tool (a service in any language answering
- * POST <url>/execute, signed with CIO_TOOL_HMAC_SECRET), switch a tool off or make it private, and keep
+ * POST <url>/execute, signed with its own secret, which registering answers with: lib/tools/signature.ts),
+ * switch a tool off or make it private, and keep
  * each tenant's allow-list of private tools. Tools bound to the orchestrator are seeded, not registered.
  * The orchestrator's isolates see a change within CIO_REGISTRY_TTL_MS.
  */
@@ -21,6 +22,9 @@ import { adminRoute, json } from "../openapi.js";
 const ToolSchema = z
   .object({ name: z.string(), object: z.literal("tool"), transport: z.string(), target: z.string(), enabled: z.boolean(), public: z.boolean(), version: z.string(), description: z.string() })
   .meta({ id: "Tool" });
+const RegisteredToolSchema = ToolSchema.extend({
+  signing_secret: z.string().nullable().describe("the secret this tool verifies x-cio-signature with; null while CIO_TOOL_HMAC_SECRET is unset"),
+}).meta({ id: "RegisteredTool" });
 const ToolCreateSchema = z
   .object({ url: z.url({ protocol: /^https?$/ }).describe("base URL; the tool answers POST <url>/execute"), manifest: ToolManifestSchema, public: z.boolean().default(false) })
   .strict()
@@ -50,7 +54,7 @@ const list = createRoute({ ...adminRoute("get", "/admin/tools", "List the tool r
 const create = createRoute({
   ...adminRoute("post", "/admin/tools", "Register (or update) an HTTPS tool"),
   request: { body: { required: true, ...json(ToolCreateSchema) } },
-  responses: { 201: { description: "The tool", ...json(ToolSchema) } },
+  responses: { 201: { description: "The tool, with the secret it verifies calls with", ...json(RegisteredToolSchema) } },
 });
 const patch = createRoute({
   ...adminRoute("patch", "/admin/tools/{name}", "Switch a tool on or off, or make it public or private"),
@@ -71,7 +75,8 @@ export const tools = router()
     const db = openDb(c.env.DB);
     const { manifest: m, statement } = await httpsToolUpsert(db, b.url, b.manifest, b.public);
     await db.batch([statement, auditRow(db, c, null, "tool.register", m.name, { url: b.url, public: b.public })]);
-    return c.json(toolView(await getTool(db, m.name)), 201);
+    const signing_secret = await c.env.ORCHESTRATOR.toolSigningSecret(m.name);
+    return c.json({ ...toolView(await getTool(db, m.name)), signing_secret }, 201);
   })
   .openapi(patch, async (c) => {
     const { name } = c.req.valid("param");

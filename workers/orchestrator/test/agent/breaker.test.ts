@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { scopedName } from "../../../../lib/do-names.js";
+import { scopedName, stubFor } from "../../../../lib/do-names.js";
 import type { ToolBreakerDO } from "../../../../durable-objects/tool-breaker/index.js";
 import { chat, completionOf, mockTool, newTenant, OPENAI, scripted, setSwitch, toolCalls, uniq } from "./helpers.js";
 
@@ -8,6 +8,9 @@ import { chat, completionOf, mockTool, newTenant, OPENAI, scripted, setSwitch, t
 const COOLDOWN_MS = 2000;
 const BREAKER = { ...OPENAI, CIO_BREAKER_THRESHOLD: "2", CIO_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS), CIO_TOOL_RETRIES: "0" };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The shared breaker object of `tool` for `tenantId`, named as the dispatcher names it. */
+const breakerOf = (tenantId: string, tool = "x") =>
+  stubFor((env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS, scopedName(tenantId, "tool-breaker", tool));
 
 /** A tool whose breaker two failures opened, once its cool-down has passed: the next call is the probe. */
 async function halfOpen() {
@@ -108,8 +111,7 @@ describe("circuit breaker per tool", () => {
     expect(await ask()).toMatchObject({ ok: true });
 
     // Another isolate sees the tool fail twice: the shared object opens.
-    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
-    const stub = ns.get(ns.idFromName(scopedName(tenantId, "tool-breaker", name)));
+    const stub = breakerOf(tenantId, name);
     const cfg = { threshold: 2, cooldownMs: COOLDOWN_MS };
     await stub.record(false, cfg);
     await stub.record(false, cfg);
@@ -121,20 +123,18 @@ describe("circuit breaker per tool", () => {
   });
 
   it("the breaker's state is shared: it lives in one Durable Object per tenant and tool", async () => {
-    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
-    const stub = ns.get(ns.idFromName(scopedName("t-shared", "tool-breaker", "x")));
+    const stub = breakerOf("t-shared");
     const cfg = { threshold: 1, cooldownMs: 60_000 };
     await stub.record(false, cfg);
     expect((await stub.snapshot()).status).toBe("open");
     expect((await stub.acquire(cfg)).allowed).toBe(false);
     // Another tenant's breaker for the same tool is a different object, untouched.
-    const other = ns.get(ns.idFromName(scopedName("t-other", "tool-breaker", "x")));
+    const other = breakerOf("t-other");
     expect((await other.acquire(cfg)).allowed).toBe(true);
   });
 
   it("only the half-open probe closes an open breaker: a late success from a call let out before it opened does not", async () => {
-    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
-    const stub = ns.get(ns.idFromName(scopedName(uniq("t-late"), "tool-breaker", "x")));
+    const stub = breakerOf(uniq("t-late"));
     const cfg = { threshold: 1, cooldownMs: 50 };
     await stub.record(false, cfg);
     expect((await stub.record(true, cfg)).status).toBe("open");
@@ -145,8 +145,7 @@ describe("circuit breaker per tool", () => {
   });
 
   it("while half-open only the probe decides: a slow call's late failure or success changes nothing", async () => {
-    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
-    const stub = ns.get(ns.idFromName(scopedName(uniq("t-stale"), "tool-breaker", "x")));
+    const stub = breakerOf(uniq("t-stale"));
     const cfg = { threshold: 1, cooldownMs: 50 };
     await stub.record(false, cfg);
     await sleep(60);
@@ -164,8 +163,7 @@ describe("circuit breaker per tool", () => {
   });
 
   it("a failed probe opens the breaker again, and a new probe gets a new token", async () => {
-    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
-    const stub = ns.get(ns.idFromName(scopedName(uniq("t-reprobe"), "tool-breaker", "x")));
+    const stub = breakerOf(uniq("t-reprobe"));
     const cfg = { threshold: 1, cooldownMs: 50 };
     await stub.record(false, cfg);
     await sleep(60);
@@ -181,8 +179,7 @@ describe("circuit breaker per tool", () => {
   });
 
   it("a half-open breaker lets exactly one probe through, however many calls arrive at once", async () => {
-    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
-    const stub = ns.get(ns.idFromName(scopedName("t-probe", "tool-breaker", "x")));
+    const stub = breakerOf("t-probe");
     const cfg = { threshold: 1, cooldownMs: 50 };
     await stub.record(false, cfg);
     await sleep(60);
@@ -192,8 +189,7 @@ describe("circuit breaker per tool", () => {
   });
 
   it("while half-open, a refused call is told when the probe out now expires, not a time already past", async () => {
-    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
-    const stub = ns.get(ns.idFromName(scopedName(uniq("t-retry-at"), "tool-breaker", "x")));
+    const stub = breakerOf(uniq("t-retry-at"));
     const cfg = { threshold: 1, cooldownMs: 200 };
     await stub.record(false, cfg);
     await sleep(210);
@@ -207,8 +203,7 @@ describe("circuit breaker per tool", () => {
   });
 
   it("a released probe token lets the next call probe at once; a stale token releases nothing", async () => {
-    const ns = (env as unknown as { TOOL_BREAKERS: DurableObjectNamespace<ToolBreakerDO> }).TOOL_BREAKERS;
-    const stub = ns.get(ns.idFromName(scopedName(uniq("t-release"), "tool-breaker", "x")));
+    const stub = breakerOf(uniq("t-release"));
     const cfg = { threshold: 1, cooldownMs: 60_000 };
     await stub.record(false, cfg);
     // Acquired as if the cool-down had passed, so the probe goes out now without the test waiting a minute.

@@ -16,11 +16,14 @@ export function bookUsage(ns: DurableObjectNamespace<RateLimiterDO>, log: Logger
   );
 }
 
+/** A rough token count (about four characters a token) for text no model counted: providers that report no usage, image prompts. */
+export const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+
 /**
  * An image as tokens: the budget and the usage rows count tokens, and an image model bills per picture. The
- * prompt is counted as a chat's would be (4 characters a token) and the picture as `imageTokens`.
+ * prompt is counted as a chat's would be (estimateTokens) and the picture as `imageTokens`.
  */
 export function imageUsage(prompt: string, imageTokens: number): Usage {
-  const prompt_tokens = Math.ceil(prompt.length / 4);
+  const prompt_tokens = estimateTokens(prompt);
   return { prompt_tokens, completion_tokens: imageTokens, total_tokens: prompt_tokens + imageTokens };
 }

@@ -4,6 +4,7 @@
  * `logprobs` are OpenAI's own: typed clients (the Python SDK's models, Go's structs) read them as present.
  */
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../../lib/protocol/index.js";
+import { estimateTokens } from "../../../lib/usage-booking.js";
 
 /**
  * Made here, never from the request id: a client sets x-request-id (and a proxy may reuse one), so ids built
@@ -48,9 +49,6 @@ export const usageChunk = (id: string, model: string, usage: Usage): ChatComplet
   choices: [],
   usage,
 });
-
-/** A rough token count (about four characters a token) for providers that report no usage. */
-export const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
 export function usageOf(prompt: string, answer: string): Usage {
   const prompt_tokens = estimateTokens(prompt);

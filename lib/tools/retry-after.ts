@@ -9,9 +9,6 @@
 import { retryDelayMs } from "../http/retry-delay.js";
 import { ToolFailure } from "./tool-entrypoint.js";
 
-/** The wait a response asks for (a date in the past is 0), or null when it names none or one that cannot be read. */
-export const retryAfterMs = (res: Response, now = Date.now()): number | null => retryDelayMs(res.headers, now);
-
 /** "retry after 12 s", as the model reads it (rounded up: sooner would be refused again). */
 export const describeWait = (ms: number) => `retry after ${Math.ceil(ms / 1000)} s`;
 
@@ -21,7 +18,7 @@ export const describeWait = (ms: number) => `retry after ${Math.ceil(ms / 1000)}
  * answer for, so the failure is final and the model hears when to try again.
  */
 export function throttled(code: string, message: string, res: Response, maxWaitMs: number): ToolFailure {
-  const wait = retryAfterMs(res);
+  const wait = retryDelayMs(res.headers);
   if (wait === null) return new ToolFailure(code, message, true);
   return new ToolFailure(code, `${message}; ${describeWait(wait)}`, wait <= maxWaitMs, wait);
 }

@@ -5,7 +5,8 @@
  * could not be reached at all.
  */
 import { ToolResultSchema, type ToolInput, type ToolManifest, type ToolResult, type ToolService } from "../../../../lib/protocol/tool.js";
-import { describeWait, retryAfterMs } from "../../../../lib/tools/retry-after.js";
+import { retryDelayMs } from "../../../../lib/http/retry-delay.js";
+import { describeWait } from "../../../../lib/tools/retry-after.js";
 import { signToolRequest, toolSigningSecret } from "../../../../lib/tools/signature.js";
 import type { OrchestratorEnv } from "../env.js";
 import { LOCAL_TOOLS } from "../tools/local.js";
@@ -95,7 +96,7 @@ async function https(tool: RegisteredTool, input: ToolInput, signal: AbortSignal
  */
 function httpFailure(tool: RegisteredTool, res: Response, text: string | null, o: InvokeOptions): Invoked {
   const body = `HTTP ${res.status}: ${(text ?? "(a body over the size limit)").slice(0, 300)}`;
-  const wait = retryAfterMs(res) ?? undefined;
+  const wait = retryDelayMs(res.headers) ?? undefined;
   const message = wait === undefined ? body : `${body} (${describeWait(wait)})`;
   if (res.status === 429) {
     const retryable = wait === undefined || wait <= o.retryMaxWaitMs;
@@ -124,7 +125,7 @@ async function readCapped(res: Response, max: number): Promise<string | null> {
   return text + decoder.decode();
 }
 
-/** The answer as a ToolResult, with the wait the tool asked for, which the contract's parse would drop. */
+/** The answer as a ToolResult, with the wait the tool asked for beside it (its error's retryAfterMs). */
 function checked(raw: unknown): Invoked {
   const r = ToolResultSchema.safeParse(raw);
   if (!r.success) throw new TransportError("tool_bad_response", "the tool's answer does not match the tool contract");

@@ -2,7 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
-import { retryAfterMs } from "../../../../lib/tools/retry-after.js";
+import { retryDelayMs } from "../../../../lib/http/retry-delay.js";
 import HttpJsonTool from "../src/index.js";
 import type { Env } from "../src/settings.js";
 
@@ -201,8 +201,8 @@ describe("upstream failures and limits", () => {
   it("reads a Retry-After given as an HTTP date", () => {
     const now = Date.parse("2026-11-14T08:00:00Z");
     const res = new Response(null, { status: 429, headers: { "retry-after": "Sat, 14 Nov 2026 08:00:05 GMT" } });
-    expect(retryAfterMs(res, now)).toBe(5_000);
-    expect(retryAfterMs(new Response(null, { headers: { "retry-after": "soon" } }), now)).toBeNull();
+    expect(retryDelayMs(res.headers, now)).toBe(5_000);
+    expect(retryDelayMs(new Headers({ "retry-after": "soon" }), now)).toBeNull();
   });
 
   it("refuses a body over the size limit", async () => {

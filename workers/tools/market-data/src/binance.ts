@@ -3,7 +3,8 @@
  * statuses mapped to retryable or not (https://developers.binance.com/docs/binance-spot-api-docs/rest-api).
  */
 import { z } from "zod";
-import { describeWait, retryAfterMs } from "../../../../lib/tools/retry-after.js";
+import { retryDelayMs } from "../../../../lib/http/retry-delay.js";
+import { describeWait } from "../../../../lib/tools/retry-after.js";
 import { ToolFailure } from "../../../../lib/tools/tool-entrypoint.js";
 
 export const INTERVALS = [
@@ -129,7 +130,7 @@ async function failureFrom(res: Response, baseUrl: string): Promise<ToolFailure>
   const detail = parsed.success ? `${parsed.data.msg} (code ${parsed.data.code})` : `HTTP ${res.status}`;
   if (res.status === 451 || res.status === 403) return blocked(res.status, detail, baseUrl);
   if (res.status === 429 || res.status === 418) {
-    const after = retryAfterMs(res);
+    const after = retryDelayMs(res.headers);
     const wait = after === null ? "" : `; ${describeWait(after)}`;
     const what = res.status === 418 ? "Binance has banned this IP for exceeding its rate limit" : "Binance rate limit";
     return new ToolFailure("rate_limited", `${what}: ${detail}${wait}`);

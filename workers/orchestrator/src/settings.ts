@@ -68,6 +68,8 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_BREAKER_COOLDOWN_MS: envInt(30_000, 10, 3_600_000),
   /** How long an isolate trusts its view of a closed breaker before asking the shared object again. */
   CIO_BREAKER_SYNC_MS: envInt(1_000, 0, 60_000),
+  /** How long an isolate keeps a caller key's scopes (the gateway's key lookups are kept as long; at most 30 s). */
+  CIO_KEY_CACHE_TTL_S: envInt(30, 0, 30),
   /** How long an isolate keeps a tenant's tool list and statistics before reading D1 again. */
   CIO_REGISTRY_TTL_MS: envInt(5_000, 0, 600_000),
   /** Tenants whose tools an isolate keeps at most; the least recently used goes first (one isolate serves many tenants). */

@@ -33,7 +33,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;
   try {
-    const [registry, scopes] = await Promise.all([tenantTools(env, s, call.tenantId, log, deps.waitUntil), callerScopes(env.DB, call)]);
+    const [registry, scopes] = await Promise.all([tenantTools(env, s, call.tenantId, log, deps.waitUntil), callerScopes(env.DB, call, s.CIO_KEY_CACHE_TTL_S)]);
     const offered = rankByQuality(registry.tools.filter(offerableWith(scopes)), registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
     const manifests = new Map(offered.map((t) => [t.name, t.manifest]));
     const provider = selectProvider(env, s, log, {

@@ -76,8 +76,9 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
 async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
   const extra = ChatCouncilOptionsSchema.safeParse((call.body as { council?: unknown }).council ?? {});
   if (!extra.success) throw badRequest(`Invalid 'council': ${z.prettifyError(extra.error)}`, "council");
-  // A trading council places orders in the paper book, which /v1/councils and /v1/trading guard.
-  if (extra.data.preset === "trading" && !hasScope(await callerScopes(deps.env.DB, call), "councils")) {
+  // A trading council places orders in the paper book, which /v1/councils and /v1/trading guard. Read fresh
+  // (no cache): opening one is rare, and what it may do matters more than one D1 read.
+  if (extra.data.preset === "trading" && !hasScope(await callerScopes(deps.env.DB, call, 0), "councils")) {
     throw forbidden("This API key lacks the 'councils' scope, which a trading council needs.");
   }
   const messages = call.body.messages.map((m) => ({ role: m.role, text: typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "") }));

@@ -37,7 +37,11 @@ export interface GatewayVars {
   upstreamMs: number;
   startedAt: number;
   /** The concurrency slot reserved for this request, and whether the orchestrator took it over. */
-  lease?: { id: string; handedOver: boolean };
+  /**
+   * The request's concurrency slot. `handedOver` once the orchestrator took the call (it settles the slot when
+   * the answer ends); `release` frees it from here, idempotently (a slot already freed is left alone).
+   */
+  lease?: { id: string; handedOver: boolean; release: () => Promise<unknown> };
 }
 
 export type GatewayApp = { Bindings: GatewayEnv; Variables: GatewayVars };

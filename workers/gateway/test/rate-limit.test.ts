@@ -1,6 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { withDirective } from "../../../test/mock-upstream/directive";
+import app from "../src/index";
 import { call, chatBody, newTenant, readSse, type TenantFixture } from "../../../test/support/fixtures";
 
 const post = (t: TenantFixture, body = chatBody("hi")) => call("/v1/chat/completions", { method: "POST", headers: t.headers, body });
@@ -110,5 +112,32 @@ describe("rate limits are exact under concurrency", () => {
     let n = 0;
     for (let i = 0; i < 100 && n < 5; i++, await new Promise((r) => setTimeout(r, 20))) n = (await sum())?.n ?? 0;
     expect(n).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("a stream that breaks frees its slot", () => {
+  it("frees the slot of a stream whose orchestrator died mid-way, which never settles it", async () => {
+    const t = await newTenant({}, { concurrency_limit: 1, rpm_limit: 1000 });
+    // The orchestrator's isolate dying mid-answer, as the gateway sees it: a reply stream that errors and no
+    // settlement ever coming.
+    const broken = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('data: {"id":"x","choices":[]}\n\n'));
+        c.error(new Error("Network connection lost."));
+      },
+    });
+    const orchestrator = { chat: async () => ({ kind: "stream", body: broken, upstreamMs: 0 }) };
+    const ctx = createExecutionContext();
+    const res = await app.fetch(
+      new Request("https://cio.test/v1/chat/completions", { method: "POST", headers: t.headers, body: chatBody("hi", { stream: true }) }),
+      { ...env, ORCHESTRATOR: orchestrator },
+      ctx,
+    );
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    await waitOnExecutionContext(ctx);
+    // The key's one slot is free again: not a 429 key_concurrency until CIO_LEASE_TTL_MS.
+    const next = await post(t);
+    expect(next.status, await next.clone().text()).toBe(200);
   });
 });

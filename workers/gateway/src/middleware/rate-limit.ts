@@ -29,15 +29,14 @@ export function rateLimit({ spendsTokens = true } = {}): MiddlewareHandler<Gatew
     const limits = spendsTokens ? auth.limits : { ...auth.limits, dailyTokenBudget: null };
     const r = await reserve(stub, { keyId: auth.keyId, ...limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS });
     if (!r.ok) throw rejection(r);
-    c.set("lease", { id: r.leaseId, handedOver: false });
+    const release = () => released(stub.release(r.leaseId)).catch((err) => c.get("log").error("lease release failed", { err }));
+    c.set("lease", { id: r.leaseId, handedOver: false, release });
     try {
       await next();
     } finally {
       // Once the orchestrator accepted the call it settles the slot when the answer ends (streams too);
       // anything that failed before that (validation, an exception) is released here.
-      if (!c.get("lease")?.handedOver) {
-        c.executionCtx.waitUntil(released(stub.release(r.leaseId)).catch((err) => c.get("log").error("lease release failed", { err })));
-      }
+      if (!c.get("lease")?.handedOver) c.executionCtx.waitUntil(release());
     }
     // On the response in place: c.header() on a finished response copies the whole Response each time.
     const headers = c.res.headers;

@@ -54,6 +54,20 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
     expect((await driver.schema()).find((t) => t.name === "canary")?.columns.map((c) => c.name)).toEqual(["id", "v"]);
   });
 
+  it("returns JSON as the server's text, as PostgreSQL does: every digit, and JSON null apart from SQL NULL", async () => {
+    await admin.query(`
+      DROP TABLE IF EXISTS docs; CREATE TABLE docs (id int, j JSON);
+      INSERT INTO docs VALUES (1, '{"big": 12345678901234567890, "dec": 0.10000000000000000001}'), (2, 'null'), (3, NULL);`);
+    const o = await harness(driver).run({ sql: "SELECT j, JSON_OBJECT('n', 0.10000000000000000001) AS o FROM docs ORDER BY id" });
+    expect(o.error).toBeUndefined();
+    expect(o.rows).toEqual([
+      ['{"big": 12345678901234567890, "dec": 0.10000000000000000001}', '{"n": 0.10000000000000000001}'],
+      ["null", '{"n": 0.10000000000000000001}'],
+      [null, '{"n": 0.10000000000000000001}'],
+    ]);
+    expect(o.frames[0]).toMatchObject({ columns: [{ name: "j", type: "json" }, { name: "o", type: "json" }] });
+  });
+
   it("stops early at maxRows and leaves the connection pool usable", async () => {
     const { run } = harness(driver, {}, { chunkRows: 100 });
     expect((await run({ sql: "SELECT id FROM wide", maxRows: 150 })).done).toMatchObject({ rowCount: 150, truncated: true });

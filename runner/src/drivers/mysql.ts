@@ -53,6 +53,9 @@ export class MysqlDriver implements Driver {
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: true,
+      // JSON as the server's text, as PostgreSQL's json: parsed, 0.10000000000000000001 became 0.1, big
+      // integers became strings, and the JSON value null looked like SQL NULL.
+      jsonStrings: true,
     });
   }
 
@@ -184,6 +187,8 @@ export class MysqlDriver implements Driver {
   }
 }
 
+/** MariaDB sends JSON as LONGTEXT, marked json only in the extended metadata: the type says the text is JSON. */
 function columnOf(f: FieldPacket): Column {
+  if (f.extendedFormat === "json") return { name: f.name, type: "json" };
   return { name: f.name, type: TYPE_NAMES.get(f.type ?? -1) ?? f.columnType?.toString() ?? "unknown" };
 }

@@ -14,6 +14,10 @@
  * Values JSON has no number or date for (float NaN and ±Infinity, timestamp ±infinity) stay the text
  * PostgreSQL prints for them: pg made them NaN, ±Infinity, which JSON writes as null, and a caller could not
  * tell them from SQL NULL.
+ *
+ * json and jsonb stay the text PostgreSQL prints: pg's JSON.parse rounded numbers past a double's precision
+ * (12345678901234567890 became 12345678901234567000), dropped all but the last of repeated keys, and made the
+ * JSON value null look like SQL NULL. The column's type (json, jsonb, json[], jsonb[]) says the text is JSON.
  */
 import pg from "pg";
 
@@ -30,6 +34,10 @@ const TIMESTAMPTZ_ARRAY = 1185;
 const DATE_ARRAY = 1182;
 const NUMERIC_ARRAY = 1231;
 const TEXT_ARRAY = 1009;
+const JSON_TYPE = 114;
+const JSONB = 3802;
+const JSON_ARRAY = 199;
+const JSONB_ARRAY = 3807;
 
 const standard = (oid: number) => pg.types.getTypeParser(oid, "text") as (text: string) => unknown;
 const parseTimestamptz = standard(TIMESTAMPTZ);
@@ -93,8 +101,8 @@ export function rowTypes(): PgTypes {
       if (oid === TIMESTAMP) return timestamp;
       if (oid === TIMESTAMPTZ) return timestamptz;
       if (oid === BYTEA) return bytea;
-      if (oid === DATE) return (s: string) => s;
-      if (oid === DATE_ARRAY || oid === NUMERIC_ARRAY) return parseTextArray;
+      if (oid === DATE || oid === JSON_TYPE || oid === JSONB) return (s: string) => s;
+      if (oid === DATE_ARRAY || oid === NUMERIC_ARRAY || oid === JSON_ARRAY || oid === JSONB_ARRAY) return parseTextArray;
       if (oid === TIMESTAMP_ARRAY) return timestamps;
       if (oid === TIMESTAMPTZ_ARRAY) return (s: string) => mapArray(parseTextArray(s), timestamptz);
       if (oid === FLOAT4 || oid === FLOAT8) return float;

@@ -102,6 +102,26 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     }
   });
 
+  it("returns json and jsonb as PostgreSQL's text: every digit, every key, and JSON null apart from SQL NULL", async () => {
+    await admin.query(`
+      DROP TABLE IF EXISTS docs; CREATE TABLE docs (id int, j json, b jsonb, ja json[], ba jsonb[]);
+      INSERT INTO docs VALUES
+        (1, '{"big": 12345678901234567890, "dec": 0.10000000000000000001, "a": 1, "a": 2}',
+          '{"big": 12345678901234567890}', ARRAY['{"n": 12345678901234567890}']::json[], ARRAY['null', NULL]::jsonb[]),
+        (2, 'null', '"x"', NULL, NULL), (3, NULL, NULL, NULL, NULL);`);
+    const o = await harness(driver).run({ sql: "SELECT j, b, ja, ba FROM docs ORDER BY id" });
+    expect(o.error).toBeUndefined();
+    expect(o.rows).toEqual([
+      ['{"big": 12345678901234567890, "dec": 0.10000000000000000001, "a": 1, "a": 2}', '{"big": 12345678901234567890}',
+        ['{"n": 12345678901234567890}'], ["null", null]],
+      ["null", '"x"', null, null],
+      [null, null, null, null],
+    ]);
+    expect(o.frames[0]).toMatchObject({
+      columns: [{ name: "j", type: "json" }, { name: "b", type: "jsonb" }, { name: "ja", type: "json[]" }, { name: "ba", type: "jsonb[]" }],
+    });
+  });
+
   it("reports column types and the visible schema", async () => {
     const { run } = harness(driver);
     const o = await run({ sql: "SELECT id, label FROM wide LIMIT 1" });

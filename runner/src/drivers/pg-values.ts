@@ -18,6 +18,8 @@
  * json and jsonb stay the text PostgreSQL prints: pg's JSON.parse rounded numbers past a double's precision
  * (12345678901234567890 became 12345678901234567000), dropped all but the last of repeated keys, and made the
  * JSON value null look like SQL NULL. The column's type (json, jsonb, json[], jsonb[]) says the text is JSON.
+ * interval, point and circle stay their text too: pg made objects of them (a zero interval was `{}`) that no
+ * other database's values look like; bytea[] is `\x…` hex like bytea (pg's Buffers became {"type":"Buffer"}).
  */
 import pg from "pg";
 
@@ -34,10 +36,11 @@ const TIMESTAMPTZ_ARRAY = 1185;
 const DATE_ARRAY = 1182;
 const NUMERIC_ARRAY = 1231;
 const TEXT_ARRAY = 1009;
-const JSON_TYPE = 114;
-const JSONB = 3802;
-const JSON_ARRAY = 199;
-const JSONB_ARRAY = 3807;
+const BYTEA_ARRAY = 1001;
+/** date, json, jsonb, interval, point, circle: PostgreSQL's text is the value. */
+const AS_TEXT = new Set([DATE, 114, 3802, 1186, 600, 718]);
+/** Their arrays, and numeric[]: nested element texts. */
+const AS_TEXT_ARRAY = new Set([DATE_ARRAY, NUMERIC_ARRAY, 199, 3807, 1187, 1017]);
 
 const standard = (oid: number) => pg.types.getTypeParser(oid, "text") as (text: string) => unknown;
 const parseTimestamptz = standard(TIMESTAMPTZ);
@@ -101,8 +104,9 @@ export function rowTypes(): PgTypes {
       if (oid === TIMESTAMP) return timestamp;
       if (oid === TIMESTAMPTZ) return timestamptz;
       if (oid === BYTEA) return bytea;
-      if (oid === DATE || oid === JSON_TYPE || oid === JSONB) return (s: string) => s;
-      if (oid === DATE_ARRAY || oid === NUMERIC_ARRAY || oid === JSON_ARRAY || oid === JSONB_ARRAY) return parseTextArray;
+      if (oid === BYTEA_ARRAY) return (s: string) => mapArray(parseTextArray(s), bytea);
+      if (AS_TEXT.has(oid)) return (s: string) => s;
+      if (AS_TEXT_ARRAY.has(oid)) return parseTextArray;
       if (oid === TIMESTAMP_ARRAY) return timestamps;
       if (oid === TIMESTAMPTZ_ARRAY) return (s: string) => mapArray(parseTextArray(s), timestamptz);
       if (oid === FLOAT4 || oid === FLOAT8) return float;

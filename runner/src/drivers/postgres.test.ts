@@ -122,6 +122,21 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     });
   });
 
+  it("returns interval, point and circle as PostgreSQL's text, not pg's objects, and bytea[] as hex", async () => {
+    await admin.query(`
+      DROP TABLE IF EXISTS shapes; CREATE TABLE shapes (i interval, z interval, p point, c circle, ia interval[], pa point[], ba bytea[]);
+      INSERT INTO shapes VALUES ('1 year 2 mons 3 days 04:05:06.789', '0', point(1.5, 2), '<(1,2),3>',
+        ARRAY['1 day'::interval, NULL], ARRAY[point(1, 2)], ARRAY['\\xcafe'::bytea, NULL]);`);
+    const o = await harness(driver).run({ sql: "SELECT i, z, p, c, ia, pa, ba FROM shapes" });
+    expect(o.error).toBeUndefined();
+    expect(o.rows).toEqual([[
+      "1 year 2 mons 3 days 04:05:06.789", "00:00:00", "(1.5,2)", "<(1,2),3>", ["1 day", null], ["(1,2)"], ["\\xcafe", null],
+    ]]);
+    expect(o.frames[0]).toMatchObject({
+      columns: ["interval", "interval", "point", "circle", "interval[]", "point[]", "bytea[]"].map((type) => ({ type })),
+    });
+  });
+
   it("reports column types and the visible schema", async () => {
     const { run } = harness(driver);
     const o = await run({ sql: "SELECT id, label FROM wide LIMIT 1" });

@@ -9,11 +9,9 @@ import type { Request, Transaction } from "mssql";
 import type { Column, SqlScalar } from "../../../lib/protocol/runner.ts";
 import { classify, unavailable } from "./errors.ts";
 import type { Driver, QueryOptions, QueryStream } from "./types.ts";
-import { encodeRow, groupTables } from "./values.ts";
-
-/** In arrayRowMode the `recordset` event carries the columns as an array of this shape. */
-type MssqlColumn = { name: string; type?: { declaration?: string; name?: string } };
+import { rowEncoder, type MssqlColumn } from "./mssql-values.ts";
 import { RowQueue } from "./row-queue.ts";
+import { encodeRow, groupTables } from "./values.ts";
 
 const SCHEMA_SQL = `
   SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS ty, IS_NULLABLE AS n
@@ -34,6 +32,8 @@ export class MssqlDriver implements Driver {
       // tedious stops every request after 15 s by default, whatever the policy's timeoutMs says; the
       // executor's watchdog cancels at the policy's timeout instead (and reports it as a timeout).
       requestTimeout: 0,
+      // Dates as their UTC fields, which rowEncoder reads (a URL's useUTC=false made them the host's local time).
+      options: { ...config.options, useUTC: true },
     });
   }
 
@@ -54,12 +54,16 @@ export class MssqlDriver implements Driver {
     request.arrayRowMode = true;
     params.forEach((p, i) => request.input(`p${i + 1}`, p));
     const queue = new RowQueue(opts.batchRows * 2, () => request.pause(), () => request.resume());
+    let encode = encodeRow;
     const columns = new Promise<Column[]>((resolve, reject) => {
-      request.once("recordset", (cols: MssqlColumn[]) => resolve(cols.map(columnOf)));
+      request.once("recordset", (cols: MssqlColumn[]) => {
+        encode = rowEncoder(cols);
+        resolve(cols.map(columnOf));
+      });
       request.once("error", reject);
       request.once("done", () => resolve([]));
     });
-    request.on("row", (row: unknown[]) => queue.push(encodeRow(row)));
+    request.on("row", (row: unknown[]) => queue.push(encode(row)));
     request.on("error", (err: unknown) => queue.fail(err));
     request.on("done", () => queue.end());
     const onAbort = () => {

@@ -49,7 +49,7 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
     expect(o.columns).toEqual(["id", "big", "label", "at", "nothing"]);
     expect(o.rows).toHaveLength(10000);
     expect(fetches).toEqual([16, 32, 64, 128, 256, 512, ...Array(8).fill(1000), 992]); // from 16 rows, doubling to chunkRows
-    expect(o.rows[0]).toEqual([1, "1000000000000", "row 1", "2026-01-01 00:01:00", null]);
+    expect(o.rows[0]).toEqual([1, "1000000000000", "row 1", "2026-01-01T00:01:00.000000", null]);
     expect(o.done).toMatchObject({ rowCount: 10000, truncated: false });
     expect((await driver.schema()).find((t) => t.name === "canary")?.columns.map((c) => c.name)).toEqual(["id", "v"]);
   });
@@ -66,6 +66,26 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
       [null, '{"n": 0.10000000000000000001}'],
     ]);
     expect(o.frames[0]).toMatchObject({ columns: [{ name: "j", type: "json" }, { name: "o", type: "json" }] });
+  });
+
+  it("writes DATETIME as wall-clock time and TIMESTAMP as a UTC instant, to the microsecond, whatever the server's zone", async () => {
+    await admin.query(`
+      DROP TABLE IF EXISTS times; CREATE TABLE times (dt DATETIME(6), ts TIMESTAMP(6) NULL, t TIME(6), d DATE, z DATETIME);
+      SET SESSION time_zone = '+00:00', sql_mode = '';
+      INSERT INTO times VALUES ('2024-01-01 12:34:56.123456', '2024-01-01 12:34:56.654321', '-12:00:00.5', '2024-02-29', '0000-00-00');`);
+    const d = new MysqlDriver(url, "mariadb", 1);
+    try {
+      // A server in another zone (set on the pool's one connection, before the driver sets up its session).
+      await (d as unknown as { pool: import("mysql2").Pool }).pool.promise().query("SET SESSION time_zone = '+05:00'");
+      const o = await harness(d).run({ sql: "SELECT dt, ts, t, d, z, @@session.time_zone AS tz FROM times" });
+      expect(o.error).toBeUndefined();
+      // The same text as PostgreSQL's timestamp and timestamptz (timestamps.ts); a zero date stays MySQL's.
+      expect(o.rows).toEqual([
+        ["2024-01-01T12:34:56.123456", "2024-01-01T12:34:56.654321Z", "-12:00:00.500000", "2024-02-29", "0000-00-00 00:00:00", "+00:00"],
+      ]);
+    } finally {
+      await d.close();
+    }
   });
 
   it("stops early at maxRows and leaves the connection pool usable", async () => {

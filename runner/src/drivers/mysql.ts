@@ -10,7 +10,8 @@ import type { Column, DbKind, SqlScalar } from "../../../lib/protocol/runner.ts"
 import { RunnerError } from "../errors.ts";
 import { classify, isUnreachable, unavailable } from "./errors.ts";
 import type { Driver, QueryOptions, QueryStream } from "./types.ts";
-import { encodeRow, groupTables } from "./values.ts";
+import { rowEncoder } from "./mysql-values.ts";
+import { groupTables } from "./values.ts";
 
 const SCHEMA_SQL = `
   SELECT table_schema AS s, table_name AS t, column_name AS c, column_type AS ty, is_nullable = 'YES' AS n
@@ -77,16 +78,16 @@ export class MysqlDriver implements Driver {
       opts.signal.addEventListener("abort", onAbort, { once: true });
       // A cancel that came during the setup above found no listener, and the query would run to its timeout.
       if (opts.signal.aborted) onAbort();
-      const columns = new Promise<Column[]>((resolve, reject) => {
-        query.once("fields", (fields: FieldPacket[]) => resolve(fields.map(columnOf)));
+      const columns = new Promise<FieldPacket[]>((resolve, reject) => {
+        query.once("fields", (fields: FieldPacket[]) => resolve(fields));
         query.once("error", reject);
         query.once("end", () => resolve([]));
       });
       const stream = query.stream({ highWaterMark: opts.batchRows });
       stream.on("error", () => {}); // errors reach us through `columns` or the iterator, never as a crash
       const rows = stream[Symbol.asyncIterator]() as AsyncIterator<unknown[]>;
-      const cols = await columns;
-      return this.stream(conn, rows, cols, opts, state, () => opts.signal.removeEventListener("abort", onAbort));
+      const fields = await columns;
+      return this.stream(conn, rows, fields, opts, state, () => opts.signal.removeEventListener("abort", onAbort));
     } catch (err) {
       opts.signal.removeEventListener("abort", onAbort);
       state.closed = true;
@@ -98,20 +99,21 @@ export class MysqlDriver implements Driver {
   private stream(
     conn: PoolConnection,
     rows: AsyncIterator<unknown[]>,
-    columns: Column[],
+    fields: FieldPacket[],
     opts: QueryOptions,
     state: State,
     detach: () => void,
   ): QueryStream {
+    const encode = rowEncoder(fields);
     return {
-      columns,
+      columns: fields.map(columnOf),
       next: async (maxRows = opts.batchRows) => {
         const batch: unknown[][] = [];
         try {
           while (batch.length < maxRows && !state.ended) {
             const r = await rows.next();
             if (r.done) state.ended = true;
-            else batch.push(encodeRow(r.value));
+            else batch.push(encode(r.value));
           }
         } catch (err) {
           state.ended = true;
@@ -150,6 +152,9 @@ export class MysqlDriver implements Driver {
    * default some sites set) `'a\' …` ends the string where the policy's lexer does not, so text it saw as one
    * string ran as SQL, and mysql2's escaping of parameter values broke too; with ANSI_QUOTES (or ANSI) "…" is a
    * name, not a string. Both are taken out of the server's mode for the runner's sessions.
+   * The time_zone is UTC: MySQL prints TIMESTAMP values in the session's zone with no offset, so from a server
+   * in another zone they came out as local times nobody could place; in UTC they are instants (a `Z`, as
+   * PostgreSQL's timestamptz). NOW() and DATE() of a TIMESTAMP read in UTC too, as on a UTC server.
    */
   private async sessionSql(conn: PoolConnection, timeoutMs: number): Promise<string> {
     if (this.mariadb === null || this.sqlMode === null) {
@@ -160,7 +165,7 @@ export class MysqlDriver implements Driver {
     }
     const ms = Math.ceil(timeoutMs);
     const timeout = this.mariadb ? `max_statement_time = ${ms / 1000}` : `max_execution_time = ${ms}`;
-    return `SET SESSION ${timeout}, sql_mode = ${mysql.escape(this.sqlMode)}`;
+    return `SET SESSION ${timeout}, sql_mode = ${mysql.escape(this.sqlMode)}, time_zone = '+00:00'`;
   }
 
   private async kill(threadId: number) {

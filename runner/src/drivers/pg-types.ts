@@ -7,6 +7,7 @@ const NAMES: Record<number, string> = {
   1016: "bigint[]", 1009: "text[]", 1015: "character varying[]", 1021: "real[]", 1022: "double precision[]",
   1231: "numeric[]", 2951: "uuid[]", 869: "inet", 650: "cidr", 829: "macaddr", 2249: "record", 2278: "void",
   199: "json[]", 3807: "jsonb[]", 1187: "interval[]", 600: "point", 718: "circle", 1017: "point[]", 1001: "bytea[]",
+  1182: "date[]", 1183: "time[]", 1115: "timestamp[]", 1185: "timestamptz[]",
 };
 
 export const pgTypeName = (oid: number): string => NAMES[oid] ?? `oid:${oid}`;

@@ -3,13 +3,13 @@
  *
  * pg's defaults turn every timestamp into a Date (a regex parse) that the frame then turns back into an ISO
  * string, and bytea into a Buffer that becomes `\x…` hex again: on a 10-column result with one timestamp
- * that was a fifth of the runner's CPU. These parsers produce the very same strings directly for the shapes
- * PostgreSQL prints by default, and hand anything else to pg's own parser (a Date still serialises to the
- * same ISO string through its toJSON, so the output never depends on which path a value took).
+ * that was a fifth of the runner's CPU. These parsers write the text a frame carries straight from
+ * PostgreSQL's; a type they do not know takes pg's own parser.
  *
- * Values without a time zone never pass through the runner host's local time: pg's defaults build them as
- * local Dates, so on a host in Europe/Berlin `DATE '2024-03-15'` became "2024-03-14T23:00:00.000Z". A date
- * stays its text; a timestamp is its wall-clock time written as if UTC, wherever the runner runs.
+ * Date-times are written as timestamps.ts says for every database, from PostgreSQL's text: never through a
+ * Date, which cut microseconds to milliseconds, nor through the runner host's local time (pg's defaults built
+ * zone-less values as local Dates, so on a host in Europe/Berlin `DATE '2024-03-15'` became
+ * "2024-03-14T23:00:00.000Z"). A date stays its text.
  *
  * Values JSON has no number or date for (float NaN and ±Infinity, timestamp ±infinity) stay the text
  * PostgreSQL prints for them: pg made them NaN, ±Infinity, which JSON writes as null, and a caller could not
@@ -22,6 +22,7 @@
  * other database's values look like; bytea[] is `\x…` hex like bytea (pg's Buffers became {"type":"Buffer"}).
  */
 import pg from "pg";
+import { fromParts, timeOfDay, utcInstant, wallClock } from "./timestamps.ts";
 
 const TIMESTAMP = 1114;
 const TIMESTAMPTZ = 1184;
@@ -31,6 +32,8 @@ const FLOAT4 = 700;
 const FLOAT8 = 701;
 const FLOAT4_ARRAY = 1021;
 const FLOAT8_ARRAY = 1022;
+const TIME = 1083;
+const TIME_ARRAY = 1183;
 const TIMESTAMP_ARRAY = 1115;
 const TIMESTAMPTZ_ARRAY = 1185;
 const DATE_ARRAY = 1182;
@@ -43,7 +46,6 @@ const AS_TEXT = new Set([DATE, 114, 3802, 1186, 600, 718]);
 const AS_TEXT_ARRAY = new Set([DATE_ARRAY, NUMERIC_ARRAY, 199, 3807, 1187, 1017]);
 
 const standard = (oid: number) => pg.types.getTypeParser(oid, "text") as (text: string) => unknown;
-const parseTimestamptz = standard(TIMESTAMPTZ);
 const parseBytea = standard(BYTEA);
 
 type TextArray = (string | null | TextArray)[];
@@ -61,27 +63,18 @@ const float = (s: string): number | string => {
 /** "infinity" and "-infinity": timestamps no Date holds (pg made them ±Infinity, which JSON writes as null). */
 const isInfinity = (s: string) => s === "infinity" || s === "-infinity";
 
-/** Marks a timestamp's text as UTC for pg's timestamptz parser (" BC" must stay last). */
-const asUtc = (s: string) => (s.endsWith(" BC") ? s.slice(0, -3) + "+00 BC" : s + "+00");
+/** PostgreSQL's other date-time shapes: years past 9999, BC, and offsets other than +00 (a session not in UTC). */
+const PG_DATE_TIME = /^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?)?( BC)?$/;
 
-const isDigit = (c: number) => c >= 48 && c <= 57;
-
-/**
- * `YYYY-MM-DD HH:MM:SS[.f{1,6}]` (4-digit year, AD) from position 0 to `end` → `YYYY-MM-DDTHH:MM:SS.mmmZ`,
- * or null for any other shape. Milliseconds are truncated, as pg's parser and Date do.
- */
-export function isoFromPgText(s: string, end: number): string | null {
-  if (end < 19 || end === 20 || end > 26) return null;
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(s.charCodeAt(i))) return null;
-  if (s[4] !== "-" || s[7] !== "-" || s[10] !== " " || s[13] !== ":" || s[16] !== ":") return null;
-  if (s.charCodeAt(0) === 48) return null; // years below 1000 take pg's path (Date's two-digit-year quirks)
-  let ms = "000";
-  if (end > 19) {
-    if (s[19] !== ".") return null;
-    for (let i = 20; i < end; i++) if (!isDigit(s.charCodeAt(i))) return null;
-    ms = s.slice(20, Math.min(end, 23)).padEnd(3, "0");
-  }
-  return `${s.slice(0, 10)}T${s.slice(11, 19)}.${ms}Z`;
+/** A date-time of those shapes in the one text (timestamps.ts); PostgreSQL's own text if it has none. */
+function otherDateTime(s: string, zone: "Z" | ""): string {
+  const m = PG_DATE_TIME.exec(s);
+  if (!m) return s;
+  const n = (i: number) => Number(m[i] ?? 0);
+  const offsetSeconds = (m[8] === "-" ? -1 : 1) * (n(9) * 3600 + n(10) * 60 + n(11));
+  const year = m[12] ? 1 - n(1) : n(1); // 1 BC is year 0
+  const parts = { year, month: n(2), day: n(3), hour: n(4), minute: n(5), second: n(6), fraction: m[7] ?? "", offsetSeconds };
+  return fromParts(parts, zone) ?? s;
 }
 
 export interface PgTypes {
@@ -90,12 +83,12 @@ export interface PgTypes {
 
 /** Type parsers for a query's cursor. */
 export function rowTypes(): PgTypes {
-  // pg's timestamp parser would read the other shapes (years below 1000, BC) as local time.
-  const timestamp = (s: string) => (isInfinity(s) ? s : (isoFromPgText(s, s.length) ?? parseTimestamptz(asUtc(s))));
+  const timestamp = (s: string) => (isInfinity(s) ? s : (wallClock(s) ?? otherDateTime(s, "")));
   const timestamps = (s: string) => mapArray(parseTextArray(s), timestamp);
-  // With a UTC session the server prints "+00"; other offsets take pg's path.
+  // With a UTC session the server prints "+00"; other offsets take the slower path.
   const timestamptz = (s: string) =>
-    isInfinity(s) ? s : ((s.endsWith("+00") ? isoFromPgText(s, s.length - 3) : null) ?? parseTimestamptz(s));
+    isInfinity(s) ? s : ((s.endsWith("+00") ? utcInstant(s, s.length - 3) : null) ?? otherDateTime(s, "Z"));
+  const time = (s: string) => timeOfDay(s) ?? s;
   const floats = (s: string) => mapArray(parseTextArray(s), float);
   // bytea_output = hex (the default) is already the `\x…` text a frame carries.
   const bytea = (s: string) => (s.startsWith("\\x") ? s : "\\x" + (parseBytea(s) as Buffer).toString("hex"));
@@ -109,6 +102,8 @@ export function rowTypes(): PgTypes {
       if (AS_TEXT_ARRAY.has(oid)) return parseTextArray;
       if (oid === TIMESTAMP_ARRAY) return timestamps;
       if (oid === TIMESTAMPTZ_ARRAY) return (s: string) => mapArray(parseTextArray(s), timestamptz);
+      if (oid === TIME) return time;
+      if (oid === TIME_ARRAY) return (s: string) => mapArray(parseTextArray(s), time);
       if (oid === FLOAT4 || oid === FLOAT8) return float;
       if (oid === FLOAT4_ARRAY || oid === FLOAT8_ARRAY) return floats;
       return pg.types.getTypeParser(oid, format as "text") as (text: string) => unknown;

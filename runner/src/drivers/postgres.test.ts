@@ -89,12 +89,14 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
       const o = await harness(driver).run({
         sql: `SELECT DATE '2024-03-15', TIMESTAMP '2024-03-15 12:00', TIMESTAMP '2024-07-01 23:30:00.123456',
           TIMESTAMP '0099-01-01 00:00', ARRAY[DATE '2024-03-15', NULL], ARRAY[TIMESTAMP '2024-07-01 12:00', NULL],
-          '{12345678901234567.89,NULL}'::numeric[]`,
+          '{12345678901234567.89,NULL}'::numeric[], CAST('2024-06-01 12:00:00.123456+02' AS timestamptz), CAST('12:00:00.5' AS time)`,
       });
       expect(o.error).toBeUndefined();
+      // Every microsecond, six digits always; Z only on the instant (timestamptz), in UTC (timestamps.ts).
       expect(o.rows).toEqual([[
-        "2024-03-15", "2024-03-15T12:00:00.000Z", "2024-07-01T23:30:00.123Z", "0099-01-01T00:00:00.000Z",
-        ["2024-03-15", null], ["2024-07-01T12:00:00.000Z", null], ["12345678901234567.89", null],
+        "2024-03-15", "2024-03-15T12:00:00.000000", "2024-07-01T23:30:00.123456", "0099-01-01T00:00:00.000000",
+        ["2024-03-15", null], ["2024-07-01T12:00:00.000000", null], ["12345678901234567.89", null],
+        "2024-06-01T10:00:00.123456Z", "12:00:00.500000",
       ]]);
     } finally {
       if (hostZone === undefined) delete process.env.TZ;

@@ -3,6 +3,7 @@
  * the system): a request that streams rows, pauses and resumes, and cancels the way mssql does, and a
  * transaction that refuses to roll back while a request is still in progress (mssql's EREQINPROG).
  */
+import { createRequire } from "node:module";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
 const world = vi.hoisted(() => ({ pools: [] as { config: Record<string, unknown> }[], transactions: [] as { rolledBack: boolean }[], onBegin: null as (() => void) | null }));
@@ -75,7 +76,10 @@ vi.mock("mssql", async () => {
       this.config = config;
       world.pools.push(this);
     }
-    static parseConnectionString = (url: string) => ({ server: new URL(url).hostname, pool: { min: 0 } });
+    static parseConnectionString = (url: string) => {
+      const u = new URL(url);
+      return { server: u.hostname, pool: { min: 0 }, options: { useUTC: u.searchParams.get("useUTC") !== "false" } };
+    };
     async connect() {
       return this;
     }
@@ -96,6 +100,14 @@ describe("SQL Server driver (scripted mssql)", () => {
     await createDriver({ kind: "mssql", url: "mssql://reader:pw@db.internal/sales" }, 12);
     // mssql's default pool is 10 whatever maxConcurrent says; tedious stops every request after 15 s.
     expect(world.pools[0]?.config).toMatchObject({ server: "db.internal", pool: { min: 0, max: 13 }, requestTimeout: 0 });
+  });
+
+  it("reads dates as UTC fields and decimals exactly, whatever the URL says", async () => {
+    await createDriver({ kind: "mssql", url: "mssql://reader:pw@db.internal/sales?useUTC=false" }, 1);
+    expect(world.pools[0]?.config).toMatchObject({ options: { useUTC: true } });
+    // The real tedious (mssql itself is scripted here): its readValue is wrapped (mssql-decimals.test.ts).
+    const tedious = createRequire(createRequire(import.meta.url).resolve("mssql"));
+    expect((tedious("tedious/lib/value-parser.js") as { readValue: { exact?: true } }).readValue.exact).toBe(true);
   });
 
   it("a query stopped early is cancelled and its transaction rolled back, returning the connection", async () => {

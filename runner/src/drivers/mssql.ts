@@ -2,13 +2,15 @@
  * SQL Server through `mssql` (tedious) in streaming mode, with pause/resume as back-pressure. SQL Server has
  * no read-only transaction: the runner's parser is the main guard, every query runs in a transaction that is
  * always rolled back, and the README asks for a login with only db_datareader. Placeholders are @p1, @p2 …
- * Not tested against a server in this repository.
+ * DECIMAL, NUMERIC and MONEY come back as exact decimal strings (mssql-decimals.ts), date-times as
+ * timestamps.ts says (mssql-values.ts). Not tested against a server in this repository.
  */
 import mssql from "mssql";
 import type { Request, Transaction } from "mssql";
 import type { Column, SqlScalar } from "../../../lib/protocol/runner.ts";
 import { classify, unavailable } from "./errors.ts";
 import type { Driver, QueryOptions, QueryStream } from "./types.ts";
+import { installExactDecimals } from "./mssql-decimals.ts";
 import { rowEncoder, type MssqlColumn } from "./mssql-values.ts";
 import { RowQueue } from "./row-queue.ts";
 import { encodeRow, groupTables } from "./values.ts";
@@ -25,6 +27,7 @@ export class MssqlDriver implements Driver {
 
   /** `poolSize` comes from poolSizeFor (mssql's own default is 10 whatever maxConcurrent says). */
   constructor(url: string, poolSize: number) {
+    installExactDecimals();
     const config = mssql.ConnectionPool.parseConnectionString(url);
     this.pool = new mssql.ConnectionPool({
       ...config,

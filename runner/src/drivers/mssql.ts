@@ -15,6 +15,9 @@ import { rowEncoder, type MssqlColumn } from "./mssql-values.ts";
 import { RowQueue } from "./row-queue.ts";
 import { encodeRow, groupTables } from "./values.ts";
 
+let warned = false;
+const warnOnce = (msg: string) => warned || ((warned = true), process.emitWarning(msg, { code: "CIO_RUNNER_INEXACT_DECIMALS" }));
+
 const SCHEMA_SQL = `
   SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS ty, IS_NULLABLE AS n
   FROM INFORMATION_SCHEMA.COLUMNS ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`;
@@ -27,7 +30,8 @@ export class MssqlDriver implements Driver {
 
   /** `poolSize` comes from poolSizeFor (mssql's own default is 10 whatever maxConcurrent says). */
   constructor(url: string, poolSize: number) {
-    installExactDecimals();
+    // Said once, not silently: a tedious laid out otherwise than the wrap knows gives rounded decimals.
+    if (!installExactDecimals()) warnOnce("this tedious cannot be read exactly: SQL Server DECIMAL, NUMERIC and MONEY come back as rounded numbers");
     const config = mssql.ConnectionPool.parseConnectionString(url);
     this.pool = new mssql.ConnectionPool({
       ...config,

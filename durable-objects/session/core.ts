@@ -59,9 +59,10 @@ export class SessionCore {
   /** Appends to the log, then sends to every live socket: the same events, in the same order, to all. */
   emit(e: NewEvent): LoggedEvent {
     const logged = this.store.append(e);
-    this.sockets.broadcast(logged);
-    // A socket that only listens sends no frame to be checked on: its key is re-checked as events reach it.
+    // A socket that only listens sends no frame to be checked on: one whose key check is due gets this event
+    // only once the check passed.
     this.keys.sweep();
+    this.sockets.broadcast(logged);
     return logged;
   }
 
@@ -96,7 +97,7 @@ export class SessionCore {
     };
   }
 
-  /** Sets the one alarm to the earliest of: expiry, the next idle check, the next turn timeout. */
+  /** Sets the one alarm to the earliest of: expiry, the next idle check, the next key check, the next turn timeout. */
   changed() {
     const meta = this.store.meta();
     if (!meta) return;
@@ -106,6 +107,9 @@ export class SessionCore {
     // While sockets are open the session is in use; expiry counts from when the last one closed.
     if (sockets.length) due.push(Math.min(...sockets.map((ws) => this.sockets.lastHeard(ws))) + s.CIO_SESSION_IDLE_S * 1000);
     else due.push(meta.lastActiveAt + s.CIO_SESSION_TTL_S * 1000);
+    // A socket that only listens, its pings answered by the runtime, wakes nothing else to re-check its key.
+    const keyCheck = this.keys.nextDue(sockets);
+    if (keyCheck !== null) due.push(keyCheck);
     const running = this.store.runningTurns();
     for (const t of running) due.push(t.startedAt + s.CIO_SESSION_TURN_TIMEOUT_S * 1000);
     if (running.length) due.push(Date.now() + s.CIO_SESSION_TURN_HEARTBEAT_S * 1000);
@@ -115,7 +119,10 @@ export class SessionCore {
     void this.ctx.storage.setAlarm(at);
   }
 
-  /** The alarm: fail orphaned or overdue turns, close idle sockets, delete the session once it expired. */
+  /**
+   * The alarm: fail orphaned or overdue turns, re-check the keys that are due, close idle sockets, delete the
+   * session once it expired.
+   */
   async alarm(closeIdle: (now: number) => void, reportCount: () => Promise<void>) {
     this.alarmAt = null;
     const meta = this.store.meta();
@@ -123,6 +130,7 @@ export class SessionCore {
     const now = Date.now();
     this.turns.failOrphans();
     this.turns.enforceTimeout(this.settings.CIO_SESSION_TURN_TIMEOUT_S * 1000, now);
+    await this.keys.checkDue(now);
     closeIdle(now);
     await reportCount();
     // Read again: closing the last idle socket moved last activity to when that socket was last heard (and a

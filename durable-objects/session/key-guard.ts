@@ -6,10 +6,12 @@
  * every CIO_SESSION_KEY_CHECK_S), and each read that finds the key valid stores its current limits:
  * - a frame arriving after that waits for the read, and is refused with the socket closed if the key no
  *   longer holds;
- * - an event sent out after that starts the read in the background, which covers a client that only listens
- *   while the runtime answers its pings (those never wake the object).
- * Between checks a frame costs no D1 read. The admin API also closes sockets at once (closeFor) when it
- * revokes a key or suspends a tenant; this re-check is what holds when that fan-out misses a session.
+ * - an event sent out after that starts the read, and the socket gets that event (and the ones after it)
+ *   only once the read passed: sent first, a revoked key's listening socket received the next turn's content;
+ * - the session's alarm comes by the earliest check due and makes it, which covers a client that only listens
+ *   while nothing happens and the runtime answers its pings (those never wake the object).
+ * Between checks a frame or an event costs no D1 read. The admin API also closes sockets at once (closeFor)
+ * when it revokes a key or suspends a tenant; this re-check is what holds when that fan-out misses a session.
  */
 import { z } from "zod";
 import { keyStanding, resolveLimits, type KeyStanding, type StoredLimits } from "../../lib/db/key-limits.js";
@@ -76,16 +78,36 @@ export class KeyGuard {
     return false;
   }
 
-  /** After an event went out: starts the check of every socket whose check is due, without waiting for it. */
+  /** Before an event goes out: starts the checks that are due, holding their sockets back until each passed. */
   sweep(now = Date.now()) {
     if (now < this.nextSweep) return;
+    void this.checkDue(now);
+  }
+
+  /**
+   * Checks every socket whose check is due, each held back (sockets.ts) until its check passed; the alarm
+   * awaits this. It looks at every socket: a wake-up does not know when the checks are due.
+   */
+  async checkDue(now = Date.now()): Promise<void> {
     let next = now + this.d.intervalMs;
+    const checks: Promise<boolean>[] = [];
     for (const ws of this.d.sockets.all()) {
       const due = this.d.sockets.state(ws).keyCheckDue ?? 0;
-      if (due <= now) void this.admit(ws, now);
-      else next = Math.min(next, due);
+      if (due > now) {
+        next = Math.min(next, due);
+        continue;
+      }
+      const check = this.admit(ws, now);
+      this.d.sockets.hold(ws, check);
+      checks.push(check);
     }
     this.nextSweep = next;
+    await Promise.allSettled(checks);
+  }
+
+  /** When the earliest check of these sockets is due (the alarm comes by then); null without sockets. */
+  nextDue(sockets: WebSocket[]): number | null {
+    return sockets.length ? Math.min(...sockets.map((ws) => this.d.sockets.state(ws).keyCheckDue ?? 0)) : null;
   }
 
   /** Closes the sockets opened with `keyId` (all of them without one); returns how many. */

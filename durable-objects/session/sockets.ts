@@ -6,6 +6,9 @@
  * `resume {after_seq}` replays the log after that seq and makes it live in one synchronous step, so nothing
  * can be appended in between; any other first frame makes it live from `ready`'s last_seq. Either way the
  * client sees every event after its starting point exactly once, in order.
+ *
+ * A live socket whose key is being re-checked is "held": the events broadcast meanwhile wait in its queue, and
+ * go out in order once the check passed, or never if it failed (key-guard.ts).
  */
 import type { LoggedEvent, ServerFrame, AdmissionLimits, LimitDefaults } from "../../lib/protocol/session.js";
 
@@ -29,6 +32,8 @@ export interface SocketState {
 
 export class Sockets {
   private liveSet: Set<WebSocket> | null = null;
+  /** Held sockets and the frames waiting for their key check (in memory: the D1 read keeps the object awake). */
+  private held = new Map<WebSocket, string[]>();
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -70,8 +75,25 @@ export class Sockets {
     const data = JSON.stringify(frame);
     for (const ws of this.live()) {
       if (ws.readyState !== WebSocket.OPEN) this.live().delete(ws);
+      else if (this.held.has(ws)) this.held.get(ws)!.push(data);
       else trySend(ws, data);
     }
+  }
+
+  /**
+   * Sends the socket nothing until `check` settles: then what was broadcast meanwhile, in order, if it passed.
+   * A socket already held keeps waiting for the check it is held for.
+   */
+  hold(ws: WebSocket, check: Promise<boolean>) {
+    if (this.held.has(ws)) return;
+    this.held.set(ws, []);
+    const release = (passed: boolean) => {
+      const queued = this.held.get(ws) ?? [];
+      this.held.delete(ws);
+      if (passed && ws.readyState === WebSocket.OPEN) for (const data of queued) trySend(ws, data);
+    };
+    // A check that threw cannot say whether the key holds: the socket is closed, and resumes when it reconnects.
+    void check.then(release, () => (release(false), close(ws, 1011, "key check failed")));
   }
 
   forget(ws: WebSocket) {

@@ -1,9 +1,9 @@
 /**
  * A socket's API key is re-read from D1 once its check is due (CIO_SESSION_KEY_CHECK_S): a revoked key or a
- * suspended tenant is refused and the socket closed, whether the client sends frames or only listens. The
- * check time is moved into the past instead of waiting 30 s.
+ * suspended tenant is refused and the socket closed, whether the client sends frames or only listens (then
+ * the next event, or the alarm, makes the check). The check time is moved into the past instead of waiting 30 s.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
 import type { SocketState } from "../../../durable-objects/session/sockets.js";
@@ -24,6 +24,8 @@ async function newKey(tenantId: string): Promise<string> {
   return id;
 }
 
+const revoke = (keyId: string) => e.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(Date.now(), keyId).run();
+
 async function connectWith(s: TestSession, keyId: string, limits: SocketLimits = LIMITS): Promise<SessionClient> {
   const res = await s.stub.fetch("https://session.internal/ws", {
     headers: { upgrade: "websocket", [SOCKET_HEADERS.tenant]: s.tenantId, [SOCKET_HEADERS.session]: s.sessionId, [SOCKET_HEADERS.key]: keyId, [SOCKET_HEADERS.limits]: JSON.stringify(limits) },
@@ -41,6 +43,7 @@ const checkDueAt = (s: TestSession, at: number) =>
 const checksDue = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.getWebSockets().map((ws) => (ws.deserializeAttachment() as SocketState).keyCheckDue));
 const limitsOf = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.getWebSockets().map((ws) => (ws.deserializeAttachment() as SocketState).limits));
 const liveness = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.getWebSockets().map((ws) => (ws.deserializeAttachment() as SocketState).live));
+const alarmAt = (s: TestSession) => runInDurableObject(s.stub, async (_o: SessionDO, state) => (await state.storage.getAlarm())!);
 const turns = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM turns").toArray().map((r) => r.id));
 
 describe("SessionDO re-checks a socket's API key", () => {
@@ -51,7 +54,7 @@ describe("SessionDO re-checks a socket's API key", () => {
     c.send(chat("t1"));
     await c.waitFor(done("t1"));
 
-    await e.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(Date.now(), keyId).run();
+    await revoke(keyId);
     // Not due yet: the frame is answered without a D1 read (the hot path stays cheap).
     c.send(chat("t2"));
     await c.waitFor(done("t2"));
@@ -116,6 +119,47 @@ describe("SessionDO re-checks a socket's API key", () => {
     await publishToSession(sessionsNs, s.tenantId, s.sessionId, { type: "task", task_id: "tk1", status: "running", progress: 0.1 });
     await listener.waitFor((f) => f.type === "error" && f.code === "tenant_suspended");
     expect(await listener.waitClosed()).toEqual({ code: 4403, reason: "tenant suspended" });
+  });
+
+  it("a listening socket whose check is due gets no event until it passed: a revoked key's none of the next turn, a valid key's each once, in order", async () => {
+    const s = await newSession();
+    const [revoked, valid] = [await newKey(s.tenantId), await newKey(s.tenantId)];
+    const listeners = [await connectWith(s, revoked), await connectWith(s, valid)];
+    for (const l of listeners) l.send({ type: "resume", after_seq: 0 });
+    await eventually(async () => (await liveness(s)).every(Boolean));
+    await revoke(revoked);
+    await checkDueAt(s, Date.now() - 1);
+    // Another key's socket, its check not due, starts a turn: its first event is what makes the listeners' checks.
+    const talker = await connectWith(s, await newKey(s.tenantId));
+    talker.send(chat("secret"));
+    await talker.waitFor(done("secret"));
+    const [gone, kept] = listeners as [SessionClient, SessionClient];
+    expect(await gone.waitClosed()).toEqual({ code: 4401, reason: "api key revoked" });
+    expect(gone.frames.filter((f) => f.id === "secret")).toEqual([]);
+    await kept.waitFor(done("secret"));
+    expect(kept.events().map((f) => f.seq)).toEqual(talker.events().map((f) => f.seq));
+    expect(kept.events().map((f) => f.seq)).toEqual([...kept.events().keys()].map((i) => i + 1));
+    talker.close();
+    kept.close();
+  });
+
+  it("the alarm comes by the earliest check due and makes it: a revoked key's socket that only listens is closed with no event", async () => {
+    const s = await newSession();
+    const [revoked, valid] = [await newKey(s.tenantId), await newKey(s.tenantId)];
+    const [gone, kept] = [await connectWith(s, revoked), await connectWith(s, valid)];
+    // Within one check interval (30 s), not the idle timeout (300 s): pings the runtime answers wake nothing.
+    expect((await alarmAt(s)) - Date.now()).toBeLessThanOrEqual(30_000);
+    await revoke(revoked);
+    await checkDueAt(s, Date.now() - 1);
+    expect(await runDurableObjectAlarm(s.stub)).toBe(true);
+    expect(await gone.waitClosed()).toEqual({ code: 4401, reason: "api key revoked" });
+    expect(kept.closed).toBeNull();
+    expect(gone.events()).toEqual([]);
+    // The valid key's check passed and is due again one interval on, and so is the alarm.
+    const [due] = await checksDue(s);
+    expect(due! - Date.now()).toBeGreaterThan(20_000);
+    expect(await alarmAt(s)).toBeLessThanOrEqual(due!);
+    kept.close();
   });
 
   it("closeSockets (the admin API's call) closes only the named key's sockets, and only for the owning tenant", async () => {

@@ -31,7 +31,7 @@ export class SessionCore {
     readonly env: OrchestratorEnv,
   ) {
     this.settings = sessionSettings(env);
-    this.store = new SessionStore(ctx.storage.sql);
+    this.store = new SessionStore(ctx.storage);
     this.sockets = new Sockets(ctx);
     this.keys = new KeyGuard({
       db: env.DB,
@@ -40,7 +40,7 @@ export class SessionCore {
       tenantId: () => this.store.meta()?.tenantId,
       log: () => this.log(),
     });
-    this.turns = new Turns({ store: this.store, log: this.log(), emit: (e) => this.emit(e), changed: () => this.changed() });
+    this.turns = new Turns({ store: this.store, log: this.log(), emit: (e) => this.emit(e), relay: (e) => this.relay(e), changed: () => this.changed() });
   }
 
   async create(m: SessionMeta) {
@@ -59,11 +59,16 @@ export class SessionCore {
   /** Appends to the log, then sends to every live socket: the same events, in the same order, to all. */
   emit(e: NewEvent): LoggedEvent {
     const logged = this.store.append(e);
+    this.relay(logged);
+    return logged;
+  }
+
+  /** Sends an event already in the log to every live socket. */
+  relay(logged: LoggedEvent) {
     // A socket that only listens sends no frame to be checked on: one whose key check is due gets this event
     // only once the check passed.
     this.keys.sweep();
     this.sockets.broadcast(logged);
-    return logged;
   }
 
   /** Runs one call through the orchestrator's chat routing, inside this object; the turn's stop stops it. */

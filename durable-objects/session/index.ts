@@ -6,7 +6,7 @@
  * orchestrator (a chat completion with `session_id`) and publishers of task and council events.
  */
 import { DurableObject } from "cloudflare:workers";
-import { ApiError, conflict, notFound } from "../../lib/errors.js";
+import { ApiError, conflict, notFound, serverError } from "../../lib/errors.js";
 import { SessionEventSchema, type ChatReply, type SessionEvent } from "../../lib/protocol/index.js";
 import {
   CreateSessionCallSchema,
@@ -25,7 +25,7 @@ import { SessionCore } from "./core.js";
 import { CloseSocketsCallSchema, type CloseSocketsCall } from "./key-guard.js";
 import { SocketHandler } from "./socket-handler.js";
 import { continued, storedMessageOf } from "./client-tools.js";
-import { TurnStop, untilAborted } from "./turns.js";
+import { NOT_RECORDED, TurnStop, untilAborted } from "./turns.js";
 
 export class SessionDO extends DurableObject<OrchestratorEnv> {
   private readonly core: SessionCore;
@@ -94,16 +94,17 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     const call = SessionChatCallSchema.parse(raw);
     const { session_id: sessionId, ...body } = call.body;
     const { store, turns } = this.core;
-    const refuse = (e: ApiError): ChatReply => {
+    const refuse = (e: ApiError, param: string | null = "session_id"): ChatReply => {
       // The call never reached a pipeline, so its concurrency slot is settled here.
       void settleLogged(this.env, this.core.log(), call.tenantId, call.leaseId, body.model);
-      return { kind: "error", error: { ...e.toJSON(), error: { ...e.toBody().error, param: "session_id" } }, upstreamMs: 0 };
+      return { kind: "error", error: { ...e.toJSON(), error: { ...e.toBody().error, param } }, upstreamMs: 0 };
     };
     if (!this.core.owned({ tenantId: call.tenantId, sessionId })) return refuse(notFound(`No session with id '${sessionId}'.`, "session_not_found"));
     if (turns.busy) return refuse(conflict("A turn is already running in this session; wait for it or cancel it.", "turn_in_progress"));
-    const turnId = store.hasTurn(call.requestId) ? `${call.requestId}.${store.lastSeq}` : call.requestId;
+    const turnId = store.freeTurnId(call.requestId);
     const { history, incoming } = continued(store.history(this.core.settings.CIO_SESSION_HISTORY_MAX, this.core.settings.CIO_SESSION_HISTORY_MAX_CHARS), body.messages);
     const signal = turns.begin(turnId, incoming.map(storedMessageOf));
+    if (!signal) return refuse(serverError(NOT_RECORDED.message, NOT_RECORDED.code), null);
     store.touch(Date.now());
     let reply: ChatReply;
     try {

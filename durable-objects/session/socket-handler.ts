@@ -9,7 +9,7 @@ import { continued } from "./client-tools.js";
 import type { SessionCore } from "./core.js";
 import { close, send, type SocketState } from "./sockets.js";
 import type { SessionMeta } from "./store.js";
-import { TurnStop } from "./turns.js";
+import { NOT_RECORDED, TurnStop } from "./turns.js";
 
 const utf8 = new TextEncoder();
 
@@ -190,6 +190,10 @@ export class SocketHandler {
     // As chatCompletion does: calls of the client's tools that this question leaves unanswered are left out.
     const { history, incoming } = continued(this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX, this.s.settings.CIO_SESSION_HISTORY_MAX_CHARS), [question]);
     const signal = this.s.turns.begin(f.id, [question]);
+    if (!signal) {
+      void limiter.release(r.leaseId).catch(() => {});
+      return send(ws, { type: "error", id: f.id, ...NOT_RECORDED });
+    }
     // session_id: task and council events of the turn report to this session (see chatCompletion).
     const body = { model: f.model ?? meta.model, messages: [...history, ...incoming], stream: true, session_id: meta.sessionId };
     // The orchestrator settles the lease (slot and tokens) when the answer ends, however it ends.

@@ -43,9 +43,25 @@ const storedOf = (r: MessageRow): StoredMessage => ({ role: r.role as SessionMes
 
 export class SessionStore {
   private seq = 0;
+  private readonly sql: SqlStorage;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(private readonly storage: Pick<DurableObjectStorage, "sql" | "transactionSync">) {
+    this.sql = storage.sql;
     this.migrate();
+  }
+
+  /**
+   * Runs `write` as one transaction: all of it is stored, or none. A seq it gave out is given out again after
+   * a rollback, which is safe as long as its events go out only once this returned (turns.ts, begin).
+   */
+  atomically<T>(write: () => T): T {
+    const seq = this.seq;
+    try {
+      return this.storage.transactionSync(write);
+    } catch (err) {
+      this.seq = seq;
+      throw err;
+    }
   }
 
   private migrate() {
@@ -165,6 +181,18 @@ export class SessionStore {
 
   hasTurn(id: string): boolean {
     return this.sql.exec("SELECT 1 FROM turns WHERE id = ?", id).toArray().length > 0;
+  }
+
+  /**
+   * An id no turn has yet: `base` (a request id), else `base.<last seq>`, else that with a counter. Clients
+   * pick both their request ids and their socket turns' ids, so the derived one may be taken too.
+   */
+  freeTurnId(base: string): string {
+    if (!this.hasTurn(base)) return base;
+    const derived = `${base}.${this.seq}`;
+    let id = derived;
+    for (let n = 1; this.hasTurn(id); n++) id = `${derived}.${n}`;
+    return id;
   }
 
   startTurn(id: string, now = Date.now()) {

@@ -16,9 +16,14 @@ export interface TurnDeps {
   log: Logger;
   /** Appends to the log and broadcasts to live sockets. */
   emit(e: NewEvent): LoggedEvent;
+  /** Broadcasts an event already in the log. */
+  relay(e: LoggedEvent): void;
   /** Called when a turn starts or ends (alarm scheduling, index row). */
   changed(): void;
 }
+
+/** What the caller of a turn that could not be recorded is told (an HTTP error, a socket's error frame). */
+export const NOT_RECORDED = { code: "turn_not_recorded", message: "The turn could not be recorded in the session; nothing was stored. Retry shortly." } as const;
 
 /** Why a running turn was stopped, and the error code its `error` event carries. */
 export class TurnStop extends Error {
@@ -50,15 +55,23 @@ export class Turns {
     return this.running.has(id);
   }
 
-  /** Records the turn and its new messages; returns the signal that stops it. */
-  begin(id: string, messages: StoredMessage[]): AbortSignal {
+  /**
+   * Records the turn and its new messages, all or nothing, and only then counts it running and sends the
+   * messages out; returns the signal that stops it, or null when it could not be recorded (nothing was). A
+   * write failing half way (a turn id already taken) left a turn running in memory that storage never had,
+   * and the session refused every later turn as in progress until the object was evicted.
+   */
+  begin(id: string, messages: StoredMessage[]): AbortSignal | null {
+    let logged: LoggedEvent[];
+    try {
+      logged = this.record(id, messages);
+    } catch (err) {
+      this.d.log.error("turn not recorded", { err, turnId: id });
+      return null;
+    }
     const abort = new AbortController();
     this.running.set(id, abort);
-    this.d.store.startTurn(id);
-    for (const m of messages) {
-      const e = this.d.emit({ type: "message", id, role: m.role, content: m.content });
-      this.d.store.addMessage(e.seq, id, m);
-    }
+    for (const e of logged) this.d.relay(e);
     this.d.changed();
     return abort.signal;
   }
@@ -121,6 +134,18 @@ export class Turns {
       else next = Math.min(next ?? due, due);
     }
     return next;
+  }
+
+  /** The turn's row and its messages with their events, in one transaction; the events are not sent yet. */
+  private record(id: string, messages: StoredMessage[]): LoggedEvent[] {
+    return this.d.store.atomically(() => {
+      this.d.store.startTurn(id);
+      return messages.map((m) => {
+        const e = this.d.store.append({ type: "message", id, role: m.role, content: m.content });
+        this.d.store.addMessage(e.seq, id, m);
+        return e;
+      });
+    });
   }
 
   /** Records the answer; one that called the client's tools keeps the calls, which the next turn answers. */

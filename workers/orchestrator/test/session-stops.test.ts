@@ -1,6 +1,7 @@
 /**
  * A session turn stopped while it runs — by a cancel frame, the watchdog, a delete — answers whoever waits on
- * it at once, and a delete that fails stops nothing. The turn admission of a socket frame fails visibly.
+ * it at once, and a delete that fails stops nothing. The turn admission of a socket frame fails visibly, and so
+ * does a turn that cannot be recorded.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -10,17 +11,20 @@ import { limiterStub } from "../../../lib/do-names.js";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { SessionClient } from "./session-client.js";
-import { connect, e, eventually, newSession, upgrade, upstreamLog, type TestSession } from "./session-fixtures.js";
+import { connect, e, eventually, LIMITS, newSession, upgrade, upstreamLog, type TestSession } from "./session-fixtures.js";
 
 const ANSWER = "one two three four five six seven eight";
 const turnStatus = (s: TestSession, id: string) =>
   runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec<{ status: string }>("SELECT status FROM turns WHERE id = ?", id).toArray()[0]?.status);
 const turnCount = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec("SELECT * FROM turns").toArray().length);
-const httpTurn = (s: TestSession, requestId: string, d: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+const turnIds = (s: TestSession) =>
+  runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM turns ORDER BY started_at, rowid").toArray().map((r) => r.id));
+const httpTurn = (s: TestSession, requestId: string, d: Record<string, unknown>, extra: Record<string, unknown> = {}, leaseId?: string) =>
   s.stub.chatCompletion({
     requestId,
     tenantId: s.tenantId,
     keyId: "k-test",
+    leaseId,
     body: { model: "mock-model", session_id: s.sessionId, messages: [{ role: "user", content: withDirective("hello", { text: ANSWER, ...d }) }], ...extra },
   }) as unknown as Promise<ChatReply>;
 
@@ -50,6 +54,17 @@ function holdLimiter(s: TestSession, method: "reserve" | "admitSocket", hold: ()
     };
   });
 }
+
+/** The session's next write of a message fails (once): a turn's recording breaks off half way. */
+const failNextMessageWrite = (s: TestSession) =>
+  runInDurableObject(s.stub, (o: SessionDO) => {
+    const store = (o as unknown as { core: { store: { addMessage?: () => void } } }).core.store;
+    store.addMessage = () => {
+      delete store.addMessage;
+      throw new Error("disk full");
+    };
+  });
+const eventCount = (s: TestSession) => runInDurableObject(s.stub, (_o: SessionDO, state) => state.storage.sql.exec("SELECT * FROM events").toArray().length);
 
 const limiterOf = (s: TestSession) => limiterStub(e.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiterDO>, s.tenantId);
 const after = (ms: number) => () => new Promise((r) => setTimeout(r, ms));
@@ -230,6 +245,50 @@ describe("admitting a socket turn", () => {
     expect(await turnCount(s)).toBe(0);
     c.send(frame);
     expect((await c.waitFor((f) => f.type === "message" && f.id === "a1" && f.role === "assistant")).content).toBe(ANSWER);
+    c.close();
+  });
+});
+
+describe("recording a turn", () => {
+  it("a request id that a socket turn already took (clients choose both) gets a free turn id; the session takes this turn and the next", async () => {
+    const s = await newSession();
+    expect(await httpTurn(s, "r1", {})).toMatchObject({ kind: "json" });
+    const last = (await s.stub.info(s))!.last_seq;
+    // The id the session derives for a second "r1" (`r1.<last seq>`): a failed turn logs two events.
+    const c = await connect(s);
+    c.send({ type: "chat", id: `r1.${last + 2}`, content: withDirective("x", { status: 400, errorMessage: "nope" }) });
+    await c.waitFor((f) => f.type === "error" && f.id === `r1.${last + 2}`);
+    expect(await httpTurn(s, "r1", {})).toMatchObject({ kind: "json" });
+    expect(await httpTurn(s, "r2", {})).toMatchObject({ kind: "json" });
+    expect(await turnIds(s)).toEqual(["r1", `r1.${last + 2}`, `r1.${last + 2}.1`, "r2"]);
+    c.close();
+  });
+
+  it("a turn whose recording fails half way stores nothing and is an OpenAI-shaped error with its slot settled; the session takes the next turn", async () => {
+    const s = await newSession();
+    const limiter = limiterOf(s);
+    const lease = await limiter.reserve({ keyId: "k-test", ...LIMITS });
+    await failNextMessageWrite(s);
+    const reply = await httpTurn(s, "h1", {}, {}, lease.ok ? lease.leaseId : undefined);
+    expect(reply).toMatchObject({ kind: "error", error: { status: 500, error: { type: "server_error", code: "turn_not_recorded", param: null } } });
+    expect([await turnCount(s), await eventCount(s)]).toEqual([0, 0]);
+    await eventually(async () => (await limiter.snapshot("k-test")).keyInFlight === 0);
+    expect(await httpTurn(s, "h2", {})).toMatchObject({ kind: "json" });
+  });
+
+  it("a socket turn whose recording fails is an error frame naming it, its slot freed, nothing sent or stored; the same frame goes through after", async () => {
+    const s = await newSession();
+    const c = await connect(s);
+    await failNextMessageWrite(s);
+    const frame = { type: "chat", id: "w1", content: withDirective("hello", { text: ANSWER }) };
+    c.send(frame);
+    expect(await c.waitFor((f) => f.type === "error" && f.id === "w1")).toMatchObject({ code: "turn_not_recorded" });
+    expect(c.events()).toEqual([]);
+    expect([await turnCount(s), await eventCount(s)]).toEqual([0, 0]);
+    await eventually(async () => (await limiterOf(s).snapshot("k-test")).keyInFlight === 0);
+    c.send(frame);
+    expect((await c.waitFor((f) => f.type === "message" && f.id === "w1" && f.role === "assistant")).content).toBe(ANSWER);
+    expect(c.events()[0]).toMatchObject({ seq: 1, id: "w1", role: "user" });
     c.close();
   });
 });

@@ -7,20 +7,46 @@
 import type { AnyToolCall, ChatMessage } from "../../lib/protocol/index.js";
 import type { StoredMessage } from "../../lib/protocol/session.js";
 
+type Answer = Extract<ChatMessage, { role: "assistant" }>;
+
 /**
  * The history and the request's messages as the model gets them. A client that sends the answer with the
- * calls again (as OpenAI's own examples do) would have it twice: its copy is dropped. Calls the request does
- * not answer (it asks something new instead) are left out of the history, which a model would refuse.
+ * calls again (as OpenAI's own examples do) would have it twice: its copy is dropped.
  */
 export function continued(history: ChatMessage[], messages: ChatMessage[]): { history: ChatMessage[]; incoming: ChatMessage[] } {
   const last = history.at(-1);
   const pending = last?.role === "assistant" ? (last.tool_calls ?? []).map((c) => c.id) : [];
-  let incoming = messages;
-  const echo = incoming[0];
-  if (pending.length && echo?.role === "assistant" && echo.tool_calls?.some((c) => pending.includes(c.id))) incoming = incoming.slice(1);
-  if (!pending.length || incoming[0]?.role === "tool") return { history, incoming };
-  const { tool_calls: _unanswered, ...answer } = last as Extract<ChatMessage, { role: "assistant" }>;
-  return { history: [...history.slice(0, -1), answer], incoming };
+  const echo = messages[0];
+  const echoed = pending.length && echo?.role === "assistant" && echo.tool_calls?.some((c) => pending.includes(c.id));
+  const incoming = echoed ? messages.slice(1) : messages;
+  return { history: answeredOnly(history, incoming), incoming };
+}
+
+/**
+ * The history with each answer's calls cut to those the tool messages right after it answer (its text
+ * stays); the last answer's are answered by the request's first messages, if at all. A call the client
+ * skipped (it asked something new instead) stayed in the history unanswered, in every later turn, and a
+ * strict OpenAI-compatible upstream refuses a conversation with a call that no result follows.
+ */
+function answeredOnly(history: ChatMessage[], incoming: ChatMessage[]): ChatMessage[] {
+  const all = [...history, ...incoming];
+  return history.map((m, i) => (m.role === "assistant" && m.tool_calls?.length ? withCalls(m, resultsAfter(all, i)) : m));
+}
+
+/** The ids of the calls that the run of tool messages after position `i` answers. */
+function resultsAfter(messages: ChatMessage[], i: number): Set<string> {
+  const ids = new Set<string>();
+  for (const m of messages.slice(i + 1)) {
+    if (m.role !== "tool") break;
+    ids.add(m.tool_call_id);
+  }
+  return ids;
+}
+
+function withCalls(m: Answer, answered: Set<string>): Answer {
+  const { tool_calls: calls = [], ...text } = m;
+  const kept = calls.filter((c) => answered.has(c.id));
+  return kept.length ? { ...text, tool_calls: kept } : text;
 }
 
 /** A request message as the session records it: its text, and its links to the client's tools. */

@@ -4,6 +4,7 @@
  * model must then see the call before the results, as in any OpenAI conversation: the session keeps the
  * calls with the answer (store.ts `links`) and hands them back in the history.
  */
+import { badRequest, type ApiError } from "../../lib/errors.js";
 import type { AnyToolCall, ChatMessage } from "../../lib/protocol/index.js";
 import type { StoredMessage } from "../../lib/protocol/session.js";
 
@@ -30,7 +31,36 @@ export function continued(history: ChatMessage[], messages: ChatMessage[]): { hi
  */
 function answeredOnly(history: ChatMessage[], incoming: ChatMessage[]): ChatMessage[] {
   const all = [...history, ...incoming];
-  return history.map((m, i) => (m.role === "assistant" && m.tool_calls?.length ? withCalls(m, resultsAfter(all, i)) : m));
+  const cut = history.map((m, i) => (m.role === "assistant" && m.tool_calls?.length ? withCalls(m, resultsAfter(all, i)) : m));
+  // Results that answer no open call (a repeat, stored before strayResult refused them) go too.
+  const fits = answering(cut);
+  return cut.filter((_, i) => fits[i]);
+}
+
+/**
+ * The refusal of a request with a tool result that answers no open call, or null; `tail` is the session's
+ * newest answer and what followed it (store.ts, sinceLastAnswer). Stored, a result sent twice (a client's
+ * retry) or for another call was sent to the model with that turn and every later one, answering no call.
+ */
+export function strayResult(tail: ChatMessage[], incoming: ChatMessage[]): ApiError | null {
+  const fits = answering([...tail, ...incoming]).slice(tail.length);
+  const stray = incoming.find((_, i) => !fits[i]);
+  if (stray?.role !== "tool") return null;
+  const message = `No call '${stray.tool_call_id}' is waiting for this tool result: it was answered already, or the answer right before it did not make it. Send each result once, after the answer that made the call; nothing was recorded.`;
+  return badRequest(message, "messages", "invalid_tool_result");
+}
+
+/**
+ * For each message, whether it may stand where it is: a tool message must answer an open call, one the newest
+ * answer made that no result has answered yet and no other message has come after.
+ */
+function answering(messages: ChatMessage[]): boolean[] {
+  let open = new Set<string>();
+  return messages.map((m) => {
+    if (m.role === "tool") return open.delete(m.tool_call_id);
+    open = new Set(m.role === "assistant" ? (m.tool_calls ?? []).map((c) => c.id) : []);
+    return true;
+  });
 }
 
 /** The ids of the calls that the run of tool messages after position `i` answers. */

@@ -179,6 +179,14 @@ export class SessionStore {
     return kept.reverse().map((r) => chatMessageOf(storedOf(r)));
   }
 
+  /** The newest answer and every message after it, oldest first: what a request's tool results must answer. */
+  sinceLastAnswer(): ChatMessage[] {
+    return this.sql
+      .exec<MessageRow>("SELECT role, content, links FROM messages WHERE seq >= (SELECT MAX(seq) FROM messages WHERE role = 'assistant') ORDER BY seq")
+      .toArray()
+      .map((r) => chatMessageOf(storedOf(r)));
+  }
+
   hasTurn(id: string): boolean {
     return this.sql.exec("SELECT 1 FROM turns WHERE id = ?", id).toArray().length > 0;
   }

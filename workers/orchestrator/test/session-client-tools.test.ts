@@ -1,12 +1,15 @@
 /**
  * The client's tools across a session's turns, as the model is sent them: every call in the history is
- * followed by its result, or left out. The gateway's sessions.test.ts follows one call and its result over HTTP.
+ * followed by its result, or left out, and a result that answers no call waiting for one is refused. The
+ * gateway's sessions.test.ts follows one call and its result over HTTP.
  */
 import { describe, expect, it } from "vitest";
 import { continued } from "../../../durable-objects/session/client-tools.js";
 import type { ChatMessage, ChatReply } from "../../../lib/protocol/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { newSession, upstreamLog, type TestSession } from "./session-fixtures.js";
+
+type Json = Extract<ChatReply, { kind: "json" }>;
 
 const TOOLS = [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }];
 const turn = (s: TestSession, requestId: string, messages: unknown[]) =>
@@ -41,6 +44,11 @@ describe("the history a turn sends with the client's tools", () => {
     expect(continued(history, [user("never mind")]).history).toEqual([user("weather?"), answer("")]);
   });
 
+  it("leaves out a result that answers no call waiting for one (a repeat stored before results were checked)", () => {
+    const history = [user("weather?"), answer("", "a"), result("a"), answer("3°C."), result("a"), result("a")];
+    expect(continued(history, [user("thanks")]).history).toEqual(history.slice(0, 4));
+  });
+
   it("a call the client skipped is not sent on any later turn", async () => {
     const s = await newSession();
     const ask = withDirective("weather in Oslo?", { script: [{ tool_calls: [{ name: "get_weather", arguments: {} }] }] });
@@ -51,5 +59,39 @@ describe("the history a turn sends with the client's tools", () => {
     expect(await turn(s, "a3", [user(withDirective("and now?", { id: mockId, text: "ok" }))])).toMatchObject({ kind: "json" });
     const sent = (await upstreamLog(mockId)).at(-1)!.body.messages;
     expect(shape(sent)).toEqual([["user", null], ["assistant", null], ["user", null], ["assistant", null], ["user", null]]);
+  });
+});
+
+describe("a tool result the session is not waiting for", () => {
+  const messageCount = async (s: TestSession) => (await s.stub.messages(s, 0, 100))!.data.length;
+
+  it("sent again (a client's retry) is refused with 400 invalid_tool_result, and nothing is stored or sent on", async () => {
+    const s = await newSession();
+    const mockId = `repeated-result-${s.sessionId}`;
+    const ask = withDirective("weather in Oslo?", { id: mockId, script: [{ tool_calls: [{ name: "get_weather", arguments: {} }] }, { echoTools: true }] });
+    const first = (await turn(s, "b1", [user(ask)])) as Json;
+    const callId = first.completion.choices[0]!.message.tool_calls![0]!.id;
+    expect(await turn(s, "b2", [result(callId)])).toMatchObject({ kind: "json" });
+    const stored = await messageCount(s);
+    const calls = (await upstreamLog(mockId)).length;
+    expect(await turn(s, "b3", [result(callId)])).toMatchObject({
+      kind: "error",
+      error: { status: 400, error: { type: "invalid_request_error", code: "invalid_tool_result", param: "messages" } },
+    });
+    expect(await messageCount(s)).toBe(stored);
+    expect((await upstreamLog(mockId)).length).toBe(calls);
+    const later = `after-repeat-${s.sessionId}`;
+    expect(await turn(s, "b4", [user(withDirective("thanks", { id: later, text: "ok" }))])).toMatchObject({ kind: "json" });
+    expect(shape((await upstreamLog(later)).at(-1)!.body.messages)).toEqual([["user", null], ["assistant", callId], ["tool", callId], ["assistant", null], ["user", null]]);
+  });
+
+  it("for a call never made, or after another message, is refused too; the answer's own calls are answered as before", async () => {
+    const s = await newSession();
+    const ask = withDirective("weather in Oslo?", { script: [{ tool_calls: [{ name: "get_weather", arguments: {} }] }, { text: "3°C." }] });
+    const callId = ((await turn(s, "c1", [user(ask)])) as Json).completion.choices[0]!.message.tool_calls![0]!.id;
+    const refused = { kind: "error", error: { status: 400, error: { code: "invalid_tool_result" } } };
+    expect(await turn(s, "c2", [result("call_never_made")])).toMatchObject(refused);
+    expect(await turn(s, "c3", [user("and Bergen?"), result(callId)])).toMatchObject(refused);
+    expect(await turn(s, "c4", [result(callId)])).toMatchObject({ kind: "json" });
   });
 });

@@ -21,6 +21,7 @@ import {
   DecisionBodySchema,
   OutcomeBodySchema,
   type CouncilView,
+  type RoundResult,
   type RpcReply,
 } from "../../lib/protocol/index.js";
 import { publishToSession } from "../../lib/protocol/session-events.js";
@@ -33,6 +34,7 @@ import { collectPositions, countRound, type RoundDeps } from "./round.js";
 import { seat } from "./seat.js";
 import { councilSettings, type CouncilSettings } from "./settings.js";
 import { isSettled, viewOf, type CouncilState } from "./state.js";
+import { isSoundCount } from "./tally.js";
 import { gatherEvidence } from "./trading/evidence.js";
 import { orderPaper } from "./trading/order-step.js";
 import { failPaperOrder } from "./trading/paper.js";
@@ -199,9 +201,11 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       return settings.CIO_COUNCIL_RETRY_DELAY_MS;
     }
     // The count is stored before it is acted on, so a replay acts on the same count (grouping is a model call).
-    const result = (await this.ctx.storage.get(roundKey(s.round))) ?? (await countRound(s, positions, deps, () => defaultCouncilModel(this.env)));
-    await this.ctx.storage.put(roundKey(s.round), result);
-    const r = result as CouncilState["rounds"][number];
+    // An unsound one (stored before tally.ts counted in a Map) is counted again, and a new one is never stored.
+    const stored = await this.ctx.storage.get<RoundResult>(roundKey(s.round));
+    const r = stored && isSoundCount(stored) ? stored : await countRound(s, positions, deps, () => defaultCouncilModel(this.env));
+    if (!isSoundCount(r)) throw new Error(`round ${s.round}'s count is not a number (share ${r.share})`);
+    await this.ctx.storage.put(roundKey(s.round), r);
     s.rounds.push(r);
     s.attempts = {};
     if (r.positions.every((p) => p.error)) {

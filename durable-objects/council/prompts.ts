@@ -4,7 +4,7 @@
  * B, …" so no assistant defers to a name. The question always comes last.
  */
 import type { Position } from "../../lib/protocol/council.js";
-import type { CouncilState, SeatedAssistant } from "./state.js";
+import { ownEntry, type CouncilState, type SeatedAssistant } from "./state.js";
 
 export function systemPrompt(a: SeatedAssistant, s: CouncilState): string {
   const choice = s.options
@@ -30,7 +30,7 @@ function knownAnswers(s: CouncilState): string {
 export function userPrompt(a: SeatedAssistant, s: CouncilState, round: number): string {
   const parts = [`Round ${round} of ${s.maxRounds}.`];
   if (s.context) parts.push(`Context:\n${s.context}`);
-  const evidence = s.evidence?.[a.id];
+  const evidence = s.evidence && ownEntry(s.evidence, a.id);
   if (evidence) parts.push(`Your evidence:\n${evidence}`);
   const previous = s.rounds.at(-1);
   if (round > 1 && previous) {

@@ -8,7 +8,7 @@ import type { CouncilModel } from "./model.js";
 import { normaliseAnswer, parseAnswer, parseGroups } from "./parse.js";
 import { groupingPrompt, systemPrompt, userPrompt } from "./prompts.js";
 import type { CouncilSettings } from "./settings.js";
-import { positionKey, type CouncilState, type SeatedAssistant } from "./state.js";
+import { ownEntry, positionKey, type CouncilState, type SeatedAssistant } from "./state.js";
 import { tally } from "./tally.js";
 
 export interface RoundDeps {
@@ -36,7 +36,7 @@ async function askOne(a: SeatedAssistant, s: CouncilState, d: RoundDeps): Promis
     const text = await withDeadline(d.settings.CIO_COUNCIL_STEP_TIMEOUT_MS, (signal) => d.model.complete(req, signal));
     position = { ...parseAnswer(text, s.options), assistant: a.id, round: s.round, weight: a.weight };
   } catch (err) {
-    const attempts = (s.attempts[a.id] = (s.attempts[a.id] ?? 0) + 1);
+    const attempts = (s.attempts[a.id] = (ownEntry(s.attempts, a.id) ?? 0) + 1);
     d.log.warn("assistant did not answer", { councilId: s.id, assistant: a.id, round: s.round, attempts, error: String(err) });
     if (attempts < d.settings.CIO_COUNCIL_ASSISTANT_ATTEMPTS) return null;
     position = { option: "(abstained)", confidence: 0, reasoning: "", assistant: a.id, round: s.round, weight: a.weight, error: String(err).slice(0, 500) };

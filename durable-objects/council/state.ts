@@ -60,6 +60,13 @@ export interface CouncilState {
 
 export const positionKey = (round: number, assistant: string) => `pos:${round}:${assistant}`;
 
+/**
+ * A per-assistant entry of the state (`attempts`, `evidence`). Assistant ids are the caller's: read as `r[id]`,
+ * "constructor" or "toString" found Object.prototype's function (an assistant that abstained at its first
+ * failed answer, a trading one whose evidence was a function's source).
+ */
+export const ownEntry = <T>(r: Record<string, T>, id: string): T | undefined => (Object.hasOwn(r, id) ? r[id] : undefined);
+
 export const isSettled = (s: CouncilState) => s.status === "consensus" || s.status === "decided";
 
 export function viewOf(s: CouncilState): CouncilView {

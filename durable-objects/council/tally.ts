@@ -6,15 +6,21 @@
 import type { Position, RoundResult } from "../../lib/protocol/council.js";
 
 export function tally(round: number, positions: Position[], totalWeight: number, threshold: number): RoundResult {
-  const votes: Record<string, number> = {};
-  for (const p of positions) if (!p.error) votes[p.option] = (votes[p.option] ?? 0) + p.weight;
-  const ranked = Object.entries(votes).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  // A Map, not an object: options are the caller's or a model's words, and in an object "toString" or
+  // "constructor" started from Object.prototype's function (a string count, a NaN share) and "__proto__" vanished.
+  const votes = new Map<string, number>();
+  for (const p of positions) if (!p.error) votes.set(p.option, (votes.get(p.option) ?? 0) + p.weight);
+  const ranked = [...votes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const [first, second] = ranked;
   // A tie at the top is no consensus, whatever the threshold.
   const leader = first && (!second || second[1] < first[1]) ? first[0] : null;
   const share = first && totalWeight > 0 ? first[1] / totalWeight : 0;
   const consensus = leader !== null && share >= threshold - 1e-9;
-  return { round, tally: votes, leader, share: round4(share), consensus, positions };
+  // fromEntries defines own properties, so every option, "__proto__" too, is a key of the stored tally.
+  return { round, tally: Object.fromEntries(votes), leader, share: round4(share), consensus, positions };
 }
+
+/** A count fit to act on and to store: D1 refuses a NaN share (NOT NULL), and a stored one was replayed for ever. */
+export const isSoundCount = (r: RoundResult) => Number.isFinite(r.share) && Object.values(r.tally).every(Number.isFinite);
 
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;

@@ -1,5 +1,11 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { create, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
+import { userPrompt } from "../../../durable-objects/council/prompts.js";
+import type { CouncilState } from "../../../durable-objects/council/state.js";
+import { tally } from "../../../durable-objects/council/tally.js";
+import { councilStub } from "../src/councils/rpc.js";
+import { create, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
 const trio = [persona("alpha"), persona("beta"), { ...persona("gamma"), weight: 2 }];
 const OPTIONS = ["BUY", "SELL", "HOLD"];
@@ -68,5 +74,58 @@ describe("council consensus", () => {
     expect(gamma.error).toMatch(/500|upstream/);
     // GO has 2 of 4: exactly the threshold.
     expect(c.rounds[0]).toMatchObject({ share: 0.5, consensus: true, tally: { GO: 2 } });
+  });
+});
+
+/** Options and assistant ids are anyone's words: those an object already has keys for are counted like any other. */
+describe("council names like Object.prototype's members", () => {
+  const vote = (assistant: string, option: string) => ({ assistant, option, confidence: 1, reasoning: "", round: 1, weight: 1 });
+
+  it("an option named 'constructor' or '__proto__' is counted, and reaches consensus", () => {
+    for (const name of ["constructor", "toString", "valueOf", "__proto__"]) {
+      const r = tally(1, [vote("a", name), vote("b", name), vote("c", "other")], 3, 0.5);
+      expect(r).toMatchObject({ leader: name, share: 0.6667, consensus: true });
+      expect(Object.entries(r.tally)).toEqual([[name, 2], ["other", 1]]);
+    }
+  });
+
+  it("a fixed-options council deciding 'toString' reaches consensus, and D1 records its round", async () => {
+    const t = await tenant();
+    const question = scripted("Which method?", [when("alpha", null, says("toString")), when("beta", null, says("toString")), when("gamma", null, says("valueOf"))]);
+    const c = await settled(t, (await create(t, { question, assistants: [persona("alpha"), persona("beta"), persona("gamma")], options: ["toString", "valueOf"], max_rounds: 1 })).id);
+    expect(c).toMatchObject({ status: "consensus", decision: { option: "toString" }, rounds: [{ tally: { toString: 2, valueOf: 1 }, leader: "toString", share: 0.6667 }] });
+    expect(await rows("SELECT leader, share, consensus FROM council_rounds WHERE tenant_id = ? AND council_id = ?", t, c.id)).toEqual([{ leader: "toString", share: 0.6667, consensus: 1 }]);
+  });
+
+  it("a stored count whose share is not a number is counted again, not replayed until the council fails", async () => {
+    const t = await tenant();
+    const id = "unsound-count";
+    await patchEnv(t, id, () => ({ CIO_COUNCIL_STEP_ATTEMPTS: "2" }));
+    // What the object-based tally stored for two 'toString' votes: a string count, a NaN share (D1 refuses it).
+    const unsound = { round: 1, tally: { toString: "function toString() { [native code] }11" }, leader: "toString", share: NaN, consensus: false, positions: [] };
+    await runInDurableObject(councilStub(env as never, t, id), (_o, state) => state.storage.put("result:1", unsound));
+    const question = scripted("Stored badly?", [when("alpha", null, says("toString")), when("beta", null, says("toString"))]);
+    await create(t, { id, question, assistants: [persona("alpha"), persona("beta")], options: ["toString", "valueOf"], max_rounds: 1 });
+    const c = await settled(t, id, 10_000);
+    expect(c).toMatchObject({ status: "consensus", rounds: [{ tally: { toString: 2 }, share: 1, consensus: true }] });
+    expect(await rows("SELECT share FROM council_rounds WHERE tenant_id = ? AND council_id = ?", t, id)).toEqual([{ share: 1 }]);
+  });
+
+  it("an assistant named 'constructor' gets its CIO_COUNCIL_ASSISTANT_ATTEMPTS tries before it abstains", async () => {
+    const t = await tenant();
+    const run = crypto.randomUUID().slice(0, 8);
+    // Its first attempt fails (three HTTP calls: the client retries twice); the second answers.
+    const question = scripted("Retried?", [when("constructor", null, says("YES"), { id: `${run}-constructor`, failTimes: 3, status: 503 }), when("alpha", null, says("YES"))]);
+    const c = await settled(t, (await create(t, { question, assistants: [persona("constructor"), persona("alpha")], options: ["YES", "NO"], max_rounds: 1 })).id, 10_000);
+    expect(c.rounds[0]!.positions.find((p) => p.assistant === "constructor")).toMatchObject({ option: "YES" });
+    expect(c.rounds[0]!.positions.find((p) => p.assistant === "constructor")!.error).toBeUndefined();
+    expect(c.rounds[0]).toMatchObject({ share: 1, consensus: true });
+  });
+
+  it("an assistant named 'constructor' has no evidence where the trading evidence names none for it", () => {
+    const s = { maxRounds: 1, context: null, rounds: [], question: "Buy?", evidence: { "market-monitor": "[market-data] up" } } as unknown as CouncilState;
+    const prompt = (id: string) => userPrompt({ id, persona: "", model: "m", baseWeight: 1, weight: 1 }, s, 1);
+    expect(prompt("market-monitor")).toContain("Your evidence:\n[market-data] up");
+    expect(prompt("constructor")).not.toContain("Your evidence");
   });
 });

@@ -48,10 +48,12 @@ export async function placePaperOrder(d1: D1Database, o: OrderIntent, s: Council
 }
 
 /**
- * One try: sized from the position as read, written only if the position is still that (compare-and-set in
- * one D1 transaction). Two councils' orders on a symbol at once were both sized from the same room and
- * together overshot the risk limit; now the second one is sized again from the first one's result.
- * Returns null when the position moved.
+ * One try: sized from the position and today's realised P&L as read, written only if the position is still
+ * that and, for a BUY, the day's loss still short of the limit (both checked in the order's own insert, one D1
+ * transaction). Two councils' orders on a symbol at once were both sized from the same room and together
+ * overshot the risk limit; a losing SELL on another symbol landing between a BUY's read and its write let the
+ * BUY through past the max daily loss. Now the later one is sized again from what the other did (and a BUY
+ * then refused for the day's loss). Returns null when the position or the day's loss moved.
  */
 async function tryPlace(d1: D1Database, o: OrderIntent & { side: "BUY" | "SELL" }, s: CouncilSettings, exchange: ExchangeAdapter): Promise<PaperOrderView | null> {
   const db = openDb(d1);
@@ -70,21 +72,34 @@ async function tryPlace(d1: D1Database, o: OrderIntent & { side: "BUY" | "SELL" 
   }
   const fill = await exchange.place({ clientOrderId: `${o.tenantId}:${o.councilId}`, symbol: o.symbol, side: o.side, qty: plan.qty, price: o.price });
   const realized = o.side === "SELL" ? (fill.price - (pos?.avgPrice ?? 0)) * fill.qty : 0;
-  const [order] = await d1.batch([filledOrderStatement(d1, o, fill, realized, day, held), o.side === "BUY" ? buyStatement(d1, o, fill) : sellStatement(d1, o, fill)]);
-  // No row: the order was recorded meanwhile (a replay, answered by the next try's read) or the position moved.
+  const guard = { day, held, maxDailyLoss: limits.max_daily_loss };
+  const [order] = await d1.batch([filledOrderStatement(d1, o, fill, realized, guard), o.side === "BUY" ? buyStatement(d1, o, fill) : sellStatement(d1, o, fill)]);
+  // No row: the order was recorded meanwhile (a replay, answered by the next try's read), the position moved,
+  // or a BUY's day reached its max loss (refused by the next try's read).
   if (!order!.meta.changes) return null;
   return view(o, fill.qty, "filled", null, realized, o.side, fill.price);
 }
 
-/** The order row, written only while the position is still `held` (and only once per council). */
-const filledOrderStatement = (d1: D1Database, o: OrderIntent, fill: Fill, pnl: number, day: string, held: number) =>
+/** What an order was sized from, checked again where it is written. */
+interface Guard {
+  day: string;
+  held: number;
+  maxDailyLoss: number;
+}
+
+/**
+ * The order row, written only while the position is still `held`, for a BUY only while the day's realised P&L
+ * is above -max daily loss (sizeOrder's rule), and only once per council.
+ */
+const filledOrderStatement = (d1: D1Database, o: OrderIntent, fill: Fill, pnl: number, g: Guard) =>
   d1
     .prepare(
       `INSERT OR IGNORE INTO paper_orders (tenant_id, council_id, symbol, side, qty, price, status, reason, realized_pnl, day, created_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'filled', NULL, ?7, ?8, ?9
-       WHERE coalesce((SELECT qty FROM paper_positions WHERE tenant_id = ?1 AND symbol = ?3), 0) = ?10`,
+       WHERE coalesce((SELECT qty FROM paper_positions WHERE tenant_id = ?1 AND symbol = ?3), 0) = ?10
+         AND (?4 <> 'BUY' OR coalesce((SELECT sum(realized_pnl) FROM paper_orders WHERE tenant_id = ?1 AND day = ?8), 0) > -?11)`,
     )
-    .bind(o.tenantId, o.councilId, o.symbol, o.side, fill.qty, fill.price, pnl, day, Date.now(), held);
+    .bind(o.tenantId, o.councilId, o.symbol, o.side, fill.qty, fill.price, pnl, g.day, Date.now(), g.held, g.maxDailyLoss);
 
 // The position moves only when the order row was just written: `changes()` is the row count of the batch's
 // statement before (same transaction, same connection).

@@ -253,6 +253,30 @@ describe("the trading cron", () => {
     expect(await order("c-c")).toMatchObject({ status: "rejected", reason: expect.stringMatching(/max position reached/) });
   });
 
+  it("a BUY sized before a losing SELL on another symbol lands is refused for the day's loss, not filled past it", async () => {
+    const t = await tenant();
+    await DB().prepare("INSERT INTO risk_limits (tenant_id, max_position, max_daily_loss, order_notional) VALUES (?, 100000, 100, 1000)").bind(t).run();
+    await DB().prepare("INSERT INTO paper_positions (tenant_id, symbol, qty, avg_price, realized_pnl, updated_at) VALUES (?, 'ETHUSDT', 10, 100, 0, 0)").bind(t).run();
+    // The BUY has read today's P&L (nothing lost) and been sized; it waits at the exchange while the SELL lands.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let arrived!: () => void;
+    const atExchange = new Promise<void>((r) => (arrived = r));
+    const gated: ExchangeAdapter = { name: "gated", place: async (req) => (arrived(), await gate, { qty: req.qty, price: req.price }) };
+    const s = councilSettings(env as never);
+    const buy = placePaperOrder(DB(), { tenantId: t, councilId: "c-buy", symbol: "BTCUSDT", side: "BUY", price: 50 }, s, gated);
+    await atExchange;
+    // 10 ETH bought at 100 sold at 50: -500 realised, five times the max daily loss.
+    expect(await placePaperOrder(DB(), { tenantId: t, councilId: "c-sell", symbol: "ETHUSDT", side: "SELL", price: 50 }, s)).toMatchObject({ status: "filled", realized_pnl: -500 });
+    release();
+    expect(await buy).toMatchObject({ status: "rejected", qty: 0, reason: "max daily loss reached (-500.00 ≤ -100)" });
+    expect(await rows("SELECT symbol FROM paper_positions WHERE tenant_id = ? AND qty > 0", t)).toEqual([]);
+    expect(await rows("SELECT council_id, status FROM paper_orders WHERE tenant_id = ? ORDER BY council_id", t)).toEqual([
+      { council_id: "c-buy", status: "rejected" },
+      { council_id: "c-sell", status: "filled" },
+    ]);
+  });
+
   it("an order whose position keeps moving under it is rejected visibly after its tries, never written from a stale read", async () => {
     const t = await tenant();
     // Another order lands on the symbol while each try is at the exchange.

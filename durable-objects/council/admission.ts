@@ -1,6 +1,6 @@
 /**
  * Whether a tenant may spend on council model calls now: what `POST /v1/councils` is admitted under, asked of
- * work no request admits one call at a time (each assistant's call, a cron's watch-list council).
+ * work no request admits (each round of a council, before its model calls; a cron's watch-list council).
  */
 import { eq } from "drizzle-orm";
 import { openDb, schema } from "../../lib/db/index.js";

@@ -25,6 +25,7 @@ import {
   type RpcReply,
 } from "../../lib/protocol/index.js";
 import { publishToSession } from "../../lib/protocol/session-events.js";
+import { councilRefusal } from "./admission.js";
 import { recordOpened, recordRound, recordStatus } from "./audit.js";
 import type { CouncilEnv } from "./env.js";
 import { keepOwed, optionsOf, owedEvents } from "./events.js";
@@ -194,7 +195,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
 
   private async runRound(s: CouncilState, log: Logger): Promise<number | null> {
     const settings = councilSettings(this.env);
-    const deps: RoundDeps = { storage: this.ctx.storage, model: this.model(s, log), settings, log };
+    const deps: RoundDeps = { storage: this.ctx.storage, model: await this.model(s, log), settings, log };
     const positions = await collectPositions(s, deps);
     if (!positions) {
       await this.commit(s, false);
@@ -288,8 +289,13 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     }
   }
 
-  private model(s: CouncilState, log: Logger): CouncilModel {
-    return providerModel(this.env, log, s.tenantId, s.requestId);
+  /**
+   * The step's model, admitted once before any call. A check that throws (D1 unreachable) fails the step, which
+   * is retried with backoff: asked inside each call it was every assistant's failure, so a D1 blip of a second
+   * used up their CIO_COUNCIL_ASSISTANT_ATTEMPTS and failed the council for good.
+   */
+  private async model(s: CouncilState, log: Logger): Promise<CouncilModel> {
+    return providerModel(this.env, log, s.tenantId, s.requestId, await councilRefusal(this.env, s.tenantId));
   }
 
   private log(s: CouncilState) {

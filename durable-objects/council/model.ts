@@ -17,7 +17,7 @@ import { upstreamConfig } from "../../workers/orchestrator/src/upstream.js";
 import type { OrchestratorEnv } from "../../workers/orchestrator/src/env.js";
 import { bookCall } from "../../workers/orchestrator/src/usage.js";
 import { usageOf } from "../../workers/orchestrator/src/wire.js";
-import { councilRefusal, refusalError, type CouncilRefusal } from "./admission.js";
+import { refusalError, type CouncilRefusal } from "./admission.js";
 import type { CouncilEnv } from "./env.js";
 import { councilSettings } from "./settings.js";
 
@@ -58,14 +58,15 @@ export function assertCouncilModels(env: ModelEnv, assistants: { model?: string 
   });
 }
 
-/** One per step (a round): its calls share one admission, asked when the first of them is made. */
-export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER" | "DB">, log: Logger, tenantId: string, requestId: string): CouncilModel {
-  let admission: Promise<CouncilRefusal | null> | undefined;
+/**
+ * One per step (a round): its calls share the step's admission, asked before it (index.ts `model`). Admitted
+ * step by step: a council opened under budget ran all its rounds past it, and on after a suspension. A refusal
+ * fails each call, as the assistant's model failing would.
+ */
+export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER">, log: Logger, tenantId: string, requestId: string, refused: CouncilRefusal | null): CouncilModel {
   return {
     async complete(req, signal) {
       const provider = providerFor(env, req.model, log);
-      // Admitted step by step: a council opened under budget ran all its rounds past it, and on after a suspension.
-      const refused = await (admission ??= councilRefusal(env, tenantId));
       if (refused) throw refusalError(refused);
       let text = "";
       let usage: Usage | undefined;

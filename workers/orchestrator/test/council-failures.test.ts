@@ -27,6 +27,18 @@ function refusing(db: D1Database, table: string): D1Database {
     },
   });
 }
+/** The object's D1, failing every query on `tenants` while `down()` says so (a short outage of D1). */
+function unreachableTenants(db: D1Database, down: () => boolean): D1Database {
+  return new Proxy(db, {
+    get: (o, k) => {
+      if (k !== "prepare") return bound(o, k);
+      return (sql: string) => {
+        if (down() && sql.includes('"tenants"')) throw new Error("D1_ERROR: network connection lost (test)");
+        return o.prepare(sql);
+      };
+    },
+  });
+}
 const bound = (o: object, k: string | symbol) => {
   const v = Reflect.get(o, k, o);
   return typeof v === "function" ? v.bind(o) : v;
@@ -65,6 +77,19 @@ describe("council steps that fail", () => {
     expect(c).toMatchObject({ status: "consensus", decision: { option: "YES" } });
     expect(await rows("SELECT count(*) AS n FROM council_positions WHERE tenant_id = ? AND council_id = ?", t, c.id)).toEqual([{ n: 12 }]);
     expect(await rows("SELECT status FROM councils WHERE tenant_id = ? AND id = ?", t, c.id)).toEqual([{ status: "consensus" }]);
+  });
+
+  it("an admission check D1 cannot answer for a second is the step's failure, retried with backoff: no assistant abstains for it", async () => {
+    const t = await tenant();
+    const id = "admission-blip";
+    const until = Date.now() + 1_500;
+    await patchEnv(t, id, ({ DB }) => ({ DB: unreachableTenants(DB, () => Date.now() < until) }));
+    const question = scripted("Blip?", [when("alpha", null, says("BUY")), when("beta", null, says("BUY"))]);
+    await create(t, { id, question, assistants: duo, options: ["BUY", "SELL"], max_rounds: 1 });
+    const c = await settled(t, id, 15_000);
+    expect(c).toMatchObject({ status: "consensus", decision: { option: "BUY" } });
+    expect(c.rounds[0]!.positions.map((p) => [p.assistant, p.option, p.error])).toEqual([["alpha", "BUY", undefined], ["beta", "BUY", undefined]]);
+    expect(await rows("SELECT status FROM councils WHERE tenant_id = ? AND id = ?", t, id)).toEqual([{ status: "consensus" }]);
   });
 
   it("a round D1 never records fails the council after CIO_COUNCIL_STEP_ATTEMPTS tries, in the view, D1 and the session", async () => {

@@ -100,14 +100,17 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     });
   }
 
-  /** The human's choice after an escalation. Repeating the same choice is harmless; a different one is refused. */
+  /**
+   * The human's choice after an escalation. Repeating the same choice is harmless (answered `changed: false`, so
+   * the caller does not record it as a second decision); a different one is refused.
+   */
   async decide(tenantId: string, raw: unknown): Promise<RpcReply<CouncilView>> {
     return this.reply(() => this.exclusive(async () => {
       const body = DecisionBodySchema.parse(raw);
       const s = await this.mine(tenantId);
       const option = matchOption(optionsOf(s), body.option, s.options !== null);
       if (s.decision) {
-        if (s.decision.source === "human" && s.decision.option === option) return { status: 200, body: viewOf(s) };
+        if (s.decision.source === "human" && s.decision.option === option) return { status: 200, body: viewOf(s), changed: false };
         throw conflict(`Council '${s.id}' is already decided (${s.decision.option}, by ${s.decision.source}).`, "council_already_decided");
       }
       if (s.status !== "awaiting_human") throw conflict(`Council '${s.id}' is ${s.status}; a human decides only after it escalates.`, "council_not_awaiting_human");
@@ -118,7 +121,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       await recordStatus(this.env.DB, s);
       await this.save(s);
       await this.ctx.storage.setAlarm(Date.now());
-      return { status: 200, body: viewOf(s) };
+      return { status: 200, body: viewOf(s), changed: true };
     }));
   }
 
@@ -130,14 +133,14 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
       if (!isSettled(s)) throw conflict(`Council '${s.id}' is ${s.status}; an outcome is reported after its decision.`, "council_not_decided");
       const option = matchOption(s.options ?? [...optionsOf(s), s.decision!.option], body.option, s.options !== null);
       if (s.outcome) {
-        if (s.outcome.option === option) return { status: 200, body: viewOf(s) };
+        if (s.outcome.option === option) return { status: 200, body: viewOf(s), changed: false };
         throw conflict(`Council '${s.id}' already has the outcome ${s.outcome.option}.`, "council_outcome_exists");
       }
       const outcome = { option, source, at: Date.now() };
       await applyOutcome(this.env.DB, s, outcome);
       s.outcome = outcome;
       await this.save(s);
-      return { status: 200, body: viewOf(s) };
+      return { status: 200, body: viewOf(s), changed: true };
     }));
   }
 
@@ -352,7 +355,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     if (s.tenantId !== tenantId) throw new ApiError(404, "not_found_error", "No such council.", "council_not_found");
   }
 
-  private async reply<T>(fn: () => Promise<{ status: number; body: T }>): Promise<RpcReply<T>> {
+  private async reply<T>(fn: () => Promise<{ status: number; body: T; changed?: boolean }>): Promise<RpcReply<T>> {
     try {
       return { kind: "ok", ...(await fn()) };
     } catch (err) {

@@ -42,7 +42,11 @@ export const TradingCallSchema = z.discriminatedUnion("action", [
 ]);
 export type TradingCall = z.input<typeof TradingCallSchema>;
 
-/** One result type for the council and trading RPCs: a JSON body and its status, or an OpenAI error. */
+/**
+ * One result type for the council and trading RPCs: a JSON body and its status, or an OpenAI error. `changed`
+ * says whether a call that may be repeated harmlessly (a council's decision, its outcome) did anything: the
+ * repeat answers like the first, and only the first is the caller's act to audit.
+ */
 export type RpcReply<T = unknown> =
-  | { kind: "ok"; status: number; body: T }
+  | { kind: "ok"; status: number; body: T; changed?: boolean }
   | { kind: "error"; error: SerializedApiError };

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDb, schema } from "../../../lib/db/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
-import { ADMIN, call, newTenant, type TenantFixture } from "../../../test/support/fixtures.js";
+import { ADMIN, admin, call, newTenant, type TenantFixture } from "../../../test/support/fixtures.js";
 import { uploaded } from "../../../test/support/heavy.js";
 import { eventually } from "../../../test/support/eventually.js";
 
@@ -12,6 +12,20 @@ const audit = async (t: TenantFixture, action: string) =>
   ((await (await call(`/admin/audit?tenant_id=${t.tenantId}&action=${action}`, { headers: ADMIN })).json()) as { data: Entry[] }).data;
 const send = (t: TenantFixture, method: string, path: string, body?: unknown) =>
   call(path, { method, headers: t.headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+/** A council of two that disagree, escalated to the human: its id. */
+async function escalated(t: TenantFixture, q: string): Promise<string> {
+  const says = (option: string) => JSON.stringify({ option, confidence: 0.9, reasoning: `${option} it is.` });
+  const question = withDirective(q, { cases: [{ when: ["You are alpha."], text: says("LEFT") }, { when: ["You are beta."], text: says("RIGHT") }] });
+  const assistants = [
+    { id: "alpha", persona: "You are alpha.", model: "mock-model" },
+    { id: "beta", persona: "You are beta.", model: "mock-model" },
+  ];
+  const { id } = (await (await send(t, "POST", "/v1/councils", { question, assistants, options: ["LEFT", "RIGHT"], max_rounds: 1 })).json()) as { id: string };
+  const settled = await eventually(async () => (await (await send(t, "GET", `/v1/councils/${id}`)).json()) as { status: string }, (c) => c.status !== "running", 10_000);
+  expect(settled.status).toBe("awaiting_human");
+  return id;
+}
 
 describe("the audit log of calls made with an API key", () => {
   it("records a deleted file, task and session, with the key as the actor and the call's request id", async () => {
@@ -46,15 +60,7 @@ describe("the audit log of calls made with an API key", () => {
 
   it("records the human's decision on an escalated council: the option, the note and the key", async () => {
     const t = await newTenant();
-    const says = (option: string) => JSON.stringify({ option, confidence: 0.9, reasoning: `${option} it is.` });
-    const question = withDirective("Which way?", { cases: [{ when: ["You are alpha."], text: says("LEFT") }, { when: ["You are beta."], text: says("RIGHT") }] });
-    const assistants = [
-      { id: "alpha", persona: "You are alpha.", model: "mock-model" },
-      { id: "beta", persona: "You are beta.", model: "mock-model" },
-    ];
-    const { id } = (await (await send(t, "POST", "/v1/councils", { question, assistants, options: ["LEFT", "RIGHT"], max_rounds: 1 })).json()) as { id: string };
-    const escalated = await eventually(async () => (await (await send(t, "GET", `/v1/councils/${id}`)).json()) as { status: string }, (c) => c.status !== "running", 10_000);
-    expect(escalated.status).toBe("awaiting_human");
+    const id = await escalated(t, "Which way?");
     expect((await send(t, "POST", `/v1/councils/${id}/decision`, { option: "RIGHT", note: "beta's case" })).status).toBe(200);
     expect(await audit(t, "council.decision")).toEqual([expect.objectContaining({ actor: `key:${t.keyId}`, target: id, detail: { option: "RIGHT", note: "beta's case" } })]);
     // A decision refused (already decided) records nothing more.
@@ -63,6 +69,22 @@ describe("the audit log of calls made with an API key", () => {
     // The outcome moves the assistants' weights for every later council: who reported it is recorded too.
     expect((await send(t, "POST", `/v1/councils/${id}/outcome`, { option: "RIGHT" })).status).toBe(200);
     expect(await audit(t, "council.outcome")).toEqual([expect.objectContaining({ actor: `key:${t.keyId}`, target: id, detail: { option: "RIGHT" } })]);
+  });
+
+  it("records a decision and an outcome once, as the council spells them: a repeat by another key is not its act", async () => {
+    const t = await newTenant();
+    const second = await admin<{ key: string }>("POST", `/admin/tenants/${t.tenantId}/keys`, { name: "second" });
+    const other = { ...t, headers: { ...t.headers, authorization: `Bearer ${second.key}` } };
+    const id = await escalated(t, "Which way, twice?");
+    expect((await send(t, "POST", `/v1/councils/${id}/decision`, { option: "right", note: "approved by A" })).status).toBe(200);
+    // The council answers the same decision again, changing nothing: the note it discards is nobody's decision.
+    const again = await send(other, "POST", `/v1/councils/${id}/decision`, { option: "Right", note: "B's own reason" });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ decision: { option: "RIGHT", note: "approved by A" } });
+    expect(await audit(t, "council.decision")).toEqual([expect.objectContaining({ actor: `key:${t.keyId}`, detail: { option: "RIGHT", note: "approved by A" } })]);
+    expect((await send(t, "POST", `/v1/councils/${id}/outcome`, { option: "right" })).status).toBe(200);
+    expect((await send(other, "POST", `/v1/councils/${id}/outcome`, { option: "RIGHT" })).status).toBe(200);
+    expect(await audit(t, "council.outcome")).toEqual([expect.objectContaining({ actor: `key:${t.keyId}`, detail: { option: "RIGHT" } })]);
   });
 
   it("records changes to what trading councils may do: the watch-list and the risk limits, not a refused one", async () => {

@@ -85,10 +85,26 @@ const outcome = createRoute({
 
 type Call = Record<string, unknown> & { action: string };
 
-async function send(c: Context<GatewayApp>, call: Call) {
+async function ask(c: Context<GatewayApp>, call: Call) {
   const auth = c.get("auth");
   const reply = (await c.env.ORCHESTRATOR.councils({ requestId: c.get("requestId"), tenantId: auth.tenantId, keyId: auth.keyId, ...call })) as unknown as RpcReply<CouncilView>;
   if (reply.kind === "error") throw ApiError.from(reply.error);
+  return reply;
+}
+
+async function send(c: Context<GatewayApp>, call: Call) {
+  const reply = await ask(c, call);
+  return c.json(reply.body, reply.status as 200);
+}
+
+/**
+ * A decision or an outcome, audited with the key that made it only when the council took it: a repeat answers
+ * 200 and changes nothing, and was recorded as that key's act, with its own note and its own spelling. The
+ * entry names the option as the council spells it.
+ */
+async function act(c: Context<GatewayApp>, call: Call & { councilId: string }, action: string, detail: (v: CouncilView) => Record<string, unknown>) {
+  const reply = await ask(c, call);
+  if (reply.changed) await recordAudit(c.env.DB, byKey(c, action, call.councilId, detail(reply.body)), c.get("log"));
   return c.json(reply.body, reply.status as 200);
 }
 
@@ -109,22 +125,14 @@ export const councils = router()
     return send(c, { action: "create", body }) as never;
   })
   .openapi(get, (c) => send(c, { action: "get", councilId: c.req.valid("param").id }) as never)
-  .openapi(decide, async (c) => {
-    const { id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const res = await send(c, { action: "decide", councilId: id, body });
-    // The human's decision, with the key that made it: the council keeps the option, not who chose it.
-    await recordAudit(c.env.DB, byKey(c, "council.decision", id, { option: body.option, note: body.note ?? null }), c.get("log"));
-    return res as never;
-  })
-  .openapi(outcome, async (c) => {
-    const { id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const res = await send(c, { action: "outcome", councilId: id, body });
-    // The outcome moves every assistant's weight in later councils: who reported it is kept.
-    await recordAudit(c.env.DB, byKey(c, "council.outcome", id, { option: body.option }), c.get("log"));
-    return res as never;
-  });
+  // The human's decision, with the key that made it: the council keeps the option, not who chose it.
+  .openapi(decide, (c) =>
+    act(c, { action: "decide", councilId: c.req.valid("param").id, body: c.req.valid("json") }, "council.decision", (v) => ({ option: v.decision!.option, note: v.decision!.note ?? null })) as never,
+  )
+  // The outcome moves every assistant's weight in later councils: who reported it is kept.
+  .openapi(outcome, (c) =>
+    act(c, { action: "outcome", councilId: c.req.valid("param").id, body: c.req.valid("json") }, "council.outcome", (v) => ({ option: v.outcome!.option })) as never,
+  );
 
 function toSummary(row: typeof schema.councils.$inferSelect): CouncilSummary {
   return {

@@ -46,5 +46,12 @@ export function parseGroups(text: string, count: number): string[] {
   return labels as string[];
 }
 
-/** Without a usable grouping, answers that read the same once normalised form a group. */
-export const normaliseAnswer = (s: string) => s.trim().replace(/[.!]+$/, "").replace(/\s+/g, " ");
+/**
+ * Without a usable grouping, answers that read the same once normalised form a group. An answer that is all
+ * punctuation ("...", "!") stays as it was: normalised to "" it could win the vote, and no decision or outcome
+ * can name "" (OptionSchema).
+ */
+export function normaliseAnswer(s: string): string {
+  const normal = s.trim().replace(/[.!]+$/, "").replace(/\s+/g, " ");
+  return normal || s.trim();
+}

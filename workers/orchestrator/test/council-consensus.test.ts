@@ -2,8 +2,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { userPrompt } from "../../../durable-objects/council/prompts.js";
+import { countRound, type RoundDeps } from "../../../durable-objects/council/round.js";
 import type { CouncilState } from "../../../durable-objects/council/state.js";
 import { tally } from "../../../durable-objects/council/tally.js";
+import { OptionSchema } from "../../../lib/protocol/index.js";
 import { councilStub } from "../src/councils/rpc.js";
 import { create, patchEnv, persona, rows, says, scripted, settled, tenant, when } from "./council-helpers.js";
 
@@ -64,6 +66,16 @@ describe("council consensus", () => {
     expect(c.status).toBe("consensus");
     expect(c.decision!.option).toBe("PostgreSQL");
     expect(c.rounds[0]!.tally).toEqual({ PostgreSQL: 2, SQLite: 1 });
+  });
+
+  it("free answers that are only punctuation keep their wording when grouped by wording: the winner is an option one can name", async () => {
+    const s = { id: "dots", options: null, round: 1, threshold: 0.5, assistants: [1, 2, 3].map(() => ({ weight: 1 })) } as unknown as CouncilState;
+    const answer = (assistant: string, option: string) => ({ assistant, option, confidence: 1, reasoning: "", round: 1, weight: 1 });
+    // The moderator cannot be reached, so the answers are grouped by their wording.
+    const deps = { model: { complete: () => Promise.reject(new Error("no moderator (test)")) }, settings: { CIO_COUNCIL_STEP_TIMEOUT_MS: 1_000 }, log: { warn() {} } } as unknown as RoundDeps;
+    const r = await countRound(s, [answer("a", "..."), answer("b", "... "), answer("c", "Yes.")], deps, () => "mock-model");
+    expect(r).toMatchObject({ tally: { "...": 2, Yes: 1 }, leader: "...", consensus: true });
+    expect(OptionSchema.safeParse(r.leader).success).toBe(true);
   });
 
   it("an assistant whose model keeps failing abstains; its weight still counts in the total", async () => {

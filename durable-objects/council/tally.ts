@@ -14,13 +14,13 @@ export function tally(round: number, positions: Position[], totalWeight: number,
   const [first, second] = ranked;
   // A tie at the top is no consensus, whatever the threshold.
   const leader = first && (!second || second[1] < first[1]) ? first[0] : null;
+  // Stored as it is compared, not rounded: a share rounded to four decimals read 0.6667 beside a threshold of
+  // 0.6667 on a round that (exactly 2/3) had not reached it.
   const share = first && totalWeight > 0 ? first[1] / totalWeight : 0;
   const consensus = leader !== null && share >= threshold - 1e-9;
   // fromEntries defines own properties, so every option, "__proto__" too, is a key of the stored tally.
-  return { round, tally: Object.fromEntries(votes), leader, share: round4(share), consensus, positions };
+  return { round, tally: Object.fromEntries(votes), leader, share, consensus, positions };
 }
 
 /** A count fit to act on and to store: D1 refuses a NaN share (NOT NULL), and a stored one was replayed for ever. */
 export const isSoundCount = (r: RoundResult) => Number.isFinite(r.share) && Object.values(r.tally).every(Number.isFinite);
-
-const round4 = (x: number) => Math.round(x * 10_000) / 10_000;

@@ -89,7 +89,7 @@ export const RoundResultSchema = z.object({
   /** Weighted votes per option, abstentions excluded. */
   tally: z.record(z.string(), z.number()),
   leader: z.string().nullable(),
-  /** The leader's share of the total weight of all assistants. */
+  /** The leader's share of the total weight of all assistants, unrounded: the number compared with the threshold. */
   share: z.number(),
   consensus: z.boolean(),
   positions: z.array(PositionSchema),

@@ -78,6 +78,17 @@ describe("council consensus", () => {
     expect(OptionSchema.safeParse(r.leader).success).toBe(true);
   });
 
+  it("records the share it compared with the threshold: two of three is short of 0.6667, and reads so", () => {
+    const vote = (assistant: string, option: string) => ({ assistant, option, confidence: 1, reasoning: "", round: 1, weight: 1 });
+    const votes = [vote("a", "A"), vote("b", "A"), vote("c", "B")];
+    for (const threshold of [0.6667, 2 / 3, 0.6666]) {
+      const r = tally(1, votes, 3, threshold);
+      expect(r.share).toBe(2 / 3);
+      expect(r.consensus).toBe(r.share >= threshold);
+    }
+    expect(tally(1, votes, 3, 0.6667).consensus).toBe(false);
+  });
+
   it("an assistant whose model keeps failing abstains; its weight still counts in the total", async () => {
     const t = await tenant();
     const question = scripted("Go?", [when("alpha", 1, says("GO")), when("beta", 1, says("GO")), when("gamma", 1, "", { status: 500 })]);
@@ -96,7 +107,7 @@ describe("council names like Object.prototype's members", () => {
   it("an option named 'constructor' or '__proto__' is counted, and reaches consensus", () => {
     for (const name of ["constructor", "toString", "valueOf", "__proto__"]) {
       const r = tally(1, [vote("a", name), vote("b", name), vote("c", "other")], 3, 0.5);
-      expect(r).toMatchObject({ leader: name, share: 0.6667, consensus: true });
+      expect(r).toMatchObject({ leader: name, share: 2 / 3, consensus: true });
       expect(Object.entries(r.tally)).toEqual([[name, 2], ["other", 1]]);
     }
   });
@@ -105,8 +116,8 @@ describe("council names like Object.prototype's members", () => {
     const t = await tenant();
     const question = scripted("Which method?", [when("alpha", null, says("toString")), when("beta", null, says("toString")), when("gamma", null, says("valueOf"))]);
     const c = await settled(t, (await create(t, { question, assistants: [persona("alpha"), persona("beta"), persona("gamma")], options: ["toString", "valueOf"], max_rounds: 1 })).id);
-    expect(c).toMatchObject({ status: "consensus", decision: { option: "toString" }, rounds: [{ tally: { toString: 2, valueOf: 1 }, leader: "toString", share: 0.6667 }] });
-    expect(await rows("SELECT leader, share, consensus FROM council_rounds WHERE tenant_id = ? AND council_id = ?", t, c.id)).toEqual([{ leader: "toString", share: 0.6667, consensus: 1 }]);
+    expect(c).toMatchObject({ status: "consensus", decision: { option: "toString" }, rounds: [{ tally: { toString: 2, valueOf: 1 }, leader: "toString", share: 2 / 3 }] });
+    expect(await rows("SELECT leader, share, consensus FROM council_rounds WHERE tenant_id = ? AND council_id = ?", t, c.id)).toEqual([{ leader: "toString", share: 2 / 3, consensus: 1 }]);
   });
 
   it("a stored count whose share is not a number is counted again, not replayed until the council fails", async () => {

@@ -32,6 +32,9 @@ describe("builtin planner: arguments from the request, guided by the schema", ()
     expect(fillArgs(TA, "MACD please")).toEqual({ indicator: "macd" });
     // Out of the schema's range: not filled, so the tool's default applies.
     expect(fillArgs(TA, "RSI(1) of 1 2 3")).toEqual({ indicator: "rsi", closes: [1, 2, 3] });
+    // A required name that every object inherits (a tool's schema is the tenant's) is missing all the same.
+    const inherited = { type: "object", properties: { constructor: { type: "string", enum: ["a"] } }, required: ["constructor"] };
+    expect(fillArgs(inherited, "nothing to fill")).toBeNull();
   });
 
   it("takes a URL for a URL and the whole request for a free-text query", () => {

@@ -33,7 +33,8 @@ export function fillArgs(schema: Record<string, unknown>, text: string): Record<
     const v = fillOne(name, prop, text);
     if (v !== undefined) out[name] = v;
   }
-  for (const r of s.required ?? []) if (!(r in out)) return null;
+  // Own properties only: `in` found a required `constructor` or `toString` on Object.prototype, never filled.
+  for (const r of s.required ?? []) if (!Object.hasOwn(out, r)) return null;
   return out;
 }
 

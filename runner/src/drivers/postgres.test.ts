@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SqlScalar } from "../../../lib/protocol/runner.ts";
 import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, preparePostgres, unavailable } from "../test-support/databases.ts";
 import { harness, recordFetches } from "../test-support/harness.ts";
@@ -188,6 +189,66 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
     }
     expect(await canary()).toEqual(CANARY_ROWS.map((r) => [...r]));
     expect(await evilObjects()).toEqual([]);
+  });
+
+  it("a denied function written as a column (x.f, which PostgreSQL runs as f(x)) is refused and does nothing", async () => {
+    const victim = new pg.Client({ connectionString: url });
+    victim.on("error", () => {});
+    await victim.connect();
+    const largeObjects = async () => (await admin.query<{ oid: number }>("SELECT oid FROM pg_largeobject_metadata")).rows.map((r) => r.oid);
+    const before = await largeObjects();
+    const dblink = (await admin.query("SELECT 1 FROM pg_available_extensions WHERE name = 'dblink'")).rowCount === 1;
+    if (dblink) await admin.query("CREATE EXTENSION IF NOT EXISTS dblink");
+    try {
+      const vpid = (await victim.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const { run } = harness(driver, { allow: { tables: ["canary"] } });
+      const attempts = [
+        `SELECT x.pg_terminate_backend FROM unnest(ARRAY[${vpid}]) x`,
+        "SELECT x.pg_advisory_lock FROM unnest(ARRAY[4242::bigint]) x",
+        "SELECT s.pg_create_physical_replication_slot FROM unnest(ARRAY['cio_test_slot']) s",
+        "SELECT x.lo_import FROM unnest(ARRAY['/etc/hostname']) x",
+        "SELECT f.pg_read_file FROM unnest(ARRAY['/etc/hostname']) f",
+        // ts_stat runs its text as SQL: here a table outside the allow-list.
+        "SELECT q.ts_stat FROM unnest(ARRAY['SELECT to_tsvector(label) FROM wide']) q",
+        ...(dblink ? [`SELECT c.dblink_connect, e.dblink_exec FROM unnest(ARRAY['${url}']) c, unnest(ARRAY['DELETE FROM canary WHERE id = 3']) e`] : []),
+      ];
+      for (const sql of attempts) {
+        const o = await run({ sql });
+        expect(o.error, sql).toMatchObject({ code: "policy_denied", message: expect.stringMatching(/ in PostgreSQL: function \w+\(\) is not allowed/) });
+        expect(o.rows, sql).toEqual([]);
+      }
+      expect((await victim.query("SELECT 1 AS alive")).rows).toEqual([{ alive: 1 }]);
+      expect((await admin.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242")).rowCount).toBe(0);
+      expect((await admin.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cio_test_slot'")).rowCount).toBe(0);
+      expect(await largeObjects()).toEqual(before);
+      expect(await canary()).toEqual(CANARY_ROWS.map((r) => [...r]));
+    } finally {
+      // Undo what such a query did when the policy let it through, so a failing run leaves nothing behind.
+      await victim.end().catch(() => {});
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242");
+      await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'cio_test_slot'");
+      await admin.query("SELECT lo_unlink(oid) FROM pg_largeobject_metadata WHERE NOT (oid = ANY($1::oid[]))", [before]);
+      await admin.query("INSERT INTO canary VALUES (3, 'c') ON CONFLICT DO NOTHING");
+      if (dblink) await admin.query("DROP EXTENSION IF EXISTS dblink");
+    }
+  });
+
+  it("a session advisory lock a query took is released before its connection serves the next query", async () => {
+    const d = new PostgresDriver(url, 1); // one connection: the next query gets the same one
+    const open = (sql: string, params: SqlScalar[] = []) => d.open(sql, params, { timeoutMs: 5000, batchRows: 10, signal: new AbortController().signal });
+    try {
+      // Straight to the driver, as a query that got past the policy would arrive.
+      const locking = await open("SELECT pg_advisory_lock(4243), pg_backend_pid()");
+      const pid = (await locking.next())?.[0]?.[1];
+      await locking.close();
+      expect((await admin.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4243")).rowCount).toBe(0);
+      // The connection, back from the pool, serves the next query (with parameters) as before.
+      const next = await open("SELECT pg_backend_pid(), $1::int AS n", [7]);
+      expect(await next.next()).toEqual([[pid, 7]]);
+      await next.close();
+    } finally {
+      await d.close();
+    }
   });
 
   it("cancels a long pg_sleep with the statement timeout", async () => {

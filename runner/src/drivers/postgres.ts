@@ -172,12 +172,17 @@ function failure(err: unknown, state: { cancelled: boolean; timedOut: boolean },
 /**
  * Closes the cursor and rolls back, unless the connection is lost: the cursor's close waits for a
  * readyForQuery that a dead socket never sends, so the client was never released and pool.end() hung.
+ * Then DISCARD ALL, since the ROLLBACK leaves what a query took for the session: a session advisory lock,
+ * taken by a query the policy let through, stayed held on the pooled connection for every query after it.
+ * It must run outside the transaction, as its own statement; the driver prepares no named statements, so
+ * the DEALLOCATE ALL inside it leaves `pg` nothing stale.
  */
 async function endTransaction(client: pg.PoolClient, cursor: Cursor<unknown[]>, conn: ConnectionWatch) {
   if (conn.error) return;
   await Promise.race([new Promise<void>((resolve) => cursor.close(() => resolve())), conn.lost]);
   if (conn.error) return;
   await client.query("ROLLBACK");
+  await client.query("DISCARD ALL");
 }
 
 function read(cursor: Cursor<unknown[]>, n: number): Promise<{ rows: unknown[][]; columns: Column[] }> {

@@ -72,11 +72,29 @@ export function functionName(node: AstNode): string | null {
   return null;
 }
 
+/**
+ * The column segment of a `column_ref` node's name. PostgreSQL's parser gives a four-part name
+ * (`db.schema.table.column`) no `table`, and the whole dotted name as the column: a chain of "." expressions
+ * whose rightmost part is the column.
+ */
+function columnPart(node: AstNode): { name: unknown; dotted: boolean } {
+  const expr = isNode(node.column) ? node.column.expr : null;
+  if (!isNode(expr) || expr.type !== "binary_expr" || expr.operator !== ".") return { name: node.column, dotted: false };
+  return { name: expr.right, dotted: true };
+}
+
 /** The column name of a `column_ref` node ("*" for a star), lower case. */
 export function columnName(node: AstNode): string | null {
   if (node.type !== "column_ref") return null;
-  const t = text(node.column);
+  const t = text(columnPart(node).name);
   return t ? t.toLowerCase() : null;
+}
+
+/** The column name of a `column_ref` written with a qualifier (`x.f`, `s.t.f`, `db.s.t.f`), lower case. */
+export function qualifiedColumnName(node: AstNode): string | null {
+  const name = columnName(node);
+  const qualified = (node.table !== null && node.table !== undefined) || columnPart(node).dotted;
+  return name !== null && qualified ? name : null;
 }
 
 /** Names of every CTE defined anywhere in the statement, lower case. */

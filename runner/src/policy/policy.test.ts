@@ -94,6 +94,10 @@ describe("masking", () => {
     expect(p.reason("SELECT DISTINCT ON (2) id, ssn FROM customers")).toMatch(/column 2 of the select list is masked/);
     expect(p.reason("SELECT id, email FROM customers GROUP BY 1, 2")).toMatch(/column 2 of the select list is masked/);
     expect(p.reason("SELECT * FROM customers ORDER BY 3")).toMatch(/may be masked/);
+    // A four-part name (database.schema.table.column) is a column too, which the checks did not see.
+    expect(p.reason("SELECT lower(shop.public.customers.ssn) AS x FROM customers")).toMatch(/column ssn is masked/);
+    expect(p.reason("SELECT id FROM customers WHERE shop.public.customers.ssn LIKE '1%'")).toMatch(/column ssn is masked/);
+    expect(p.reason("SELECT shop.public.customers.ssn FROM customers")).toBeNull();
     // What the masked column is not part of stays allowed.
     expect(p.reason("SELECT id, ssn FROM customers ORDER BY 1")).toBeNull();
     expect(p.reason("SELECT o.id FROM orders o JOIN regions r USING (region_id)")).toBeNull();

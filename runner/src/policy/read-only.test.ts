@@ -75,6 +75,34 @@ describe("reasons say what was wrong", () => {
     expect(reason("SELECT [set], 'commit' AS c FROM t ORDER BY c OFFSET 0 ROWS FETCH NEXT 5 ROWS ONLY", "transactsql")).toBe("accepted");
   });
 
+  it("takes PostgreSQL's x.f for the call f(x): a qualified column named after a denied function is refused", () => {
+    const cases = [
+      "SELECT x.pg_terminate_backend FROM unnest(ARRAY[123]) x",
+      "SELECT x.pg_cancel_backend FROM unnest(ARRAY[123]) x",
+      "SELECT x.pg_advisory_lock FROM unnest(ARRAY[42::bigint]) x",
+      "SELECT f.pg_read_file FROM unnest(ARRAY['/etc/passwd']) f",
+      "SELECT f.pg_ls_dir FROM unnest(ARRAY['.']) f",
+      "SELECT f.pg_stat_file FROM unnest(ARRAY['postgresql.conf']) f",
+      "SELECT x.lo_import FROM unnest(ARRAY['/etc/hostname']) x",
+      "SELECT q.ts_stat FROM unnest(ARRAY['SELECT to_tsvector(secret) FROM hr.secret']) q",
+      "SELECT c.dblink_connect, e.dblink_exec FROM unnest(ARRAY['dbname=x']) c, unnest(ARRAY['DELETE FROM canary']) e",
+      "SELECT s.pg_create_physical_replication_slot FROM unnest(ARRAY['slot']) s",
+      "SELECT 1 FROM unnest(ARRAY[1]) x WHERE x.pg_terminate_backend",
+      "SELECT x.\"pg_read_file\"::text FROM unnest(ARRAY['/etc/passwd']) x",
+      "SELECT public.t.pg_advisory_lock FROM t",
+      "SELECT db.public.t.pg_advisory_lock FROM t",
+    ];
+    for (const sql of cases) {
+      expect({ sql, reason: reason(sql) }).toEqual({ sql, reason: expect.stringMatching(/\.(\w+) is \1\(\w+\) in PostgreSQL: function \1\(\) is not allowed/) });
+    }
+    expect(reason("SELECT q.ts_stat FROM unnest(ARRAY['x']) q")).toMatch(/^q.ts_stat is ts_stat\(q\) in PostgreSQL: .*runs SQL given as text/);
+    expect(checkReadOnly("SELECT t.my_udf FROM t", "postgresql", ["my_udf"])).toMatchObject({ ok: false });
+    // Unqualified, a name is only ever a column; other dialects have no attribute notation.
+    expect(reason("SELECT pg_terminate_backend, lo_id FROM t")).toBe("accepted");
+    expect(reason("SELECT x.id, x.pg_sleep FROM t x")).toBe("accepted");
+    expect(reason("SELECT x.sleep, x.get_lock FROM t x", "mysql")).toBe("accepted");
+  });
+
   it("lets pg_sleep through: the statement timeout bounds it", () => {
     expect(reason("SELECT pg_sleep(10)")).toBe("accepted");
   });

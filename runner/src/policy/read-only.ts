@@ -4,7 +4,7 @@
  * the lexer agrees it is one statement. Anything the parser cannot read is refused (fail closed); the lexer
  * then supplies a reason a person can act on.
  */
-import { fromCalls, functionName, parseStatements, tsqlHintWords, walk, type AstNode } from "./ast.ts";
+import { fromCalls, functionName, parseStatements, qualifiedColumnName, tsqlHintWords, walk, type AstNode } from "./ast.ts";
 import { deniedFunction } from "./deny-list.ts";
 import type { Dialect } from "./dialect.ts";
 import { lex, statementCount, type Lexed } from "./lexer.ts";
@@ -90,7 +90,20 @@ function nodeReason(node: AstNode, dialect: Dialect, extraDeny: readonly string[
   }
   if (node.table_hint && LOCK_HINTS.test(JSON.stringify(node.table_hint))) return "locking table hints are not allowed";
   const fn = functionName(node);
-  return fn ? deniedFunction(dialect, fn, extraDeny) : null;
+  if (fn) return deniedFunction(dialect, fn, extraDeny);
+  return dialect === "postgresql" ? attributeNotationReason(node, extraDeny) : null;
+}
+
+/**
+ * PostgreSQL reads `x.f` as the call `f(x)` when `x` has no column `f` (attribute notation, its equivalent of
+ * functional notation), so `SELECT x.pg_terminate_backend FROM unnest(ARRAY[pid]) x` ended a backend while the
+ * deny list looked at calls only. A qualified column named after a denied function is taken as that call.
+ */
+function attributeNotationReason(node: AstNode, extraDeny: readonly string[]): string | null {
+  const col = qualifiedColumnName(node);
+  const denied = col && col !== "*" ? deniedFunction("postgresql", col, extraDeny) : null;
+  const x = typeof node.table === "string" ? node.table : "x";
+  return denied ? `${x}.${col} is ${col}(${x}) in PostgreSQL: ${denied} (write a column of that name unqualified)` : null;
 }
 
 /** A locking hint in T-SQL's old form, `FROM t (TABLOCKX)`, which the parser reads as a call. */

@@ -87,6 +87,12 @@ const postgres: string[] = [
   "SELECT txid_current()",
   "SELECT query_to_xml('DELETE FROM canary RETURNING *', true, false, '')",
   "SELECT v FROM canary WHERE length(pg_read_binary_file('/etc/passwd')) > 0",
+  // Attribute notation: PostgreSQL runs x.f as f(x) when x has no column f.
+  "SELECT x.pg_terminate_backend FROM unnest(ARRAY[pg_backend_pid()]) x",
+  "SELECT x.pg_advisory_lock FROM unnest(ARRAY[42::bigint]) x",
+  "SELECT f.pg_read_file FROM unnest(ARRAY['/etc/passwd']) f",
+  "SELECT x.lo_import FROM unnest(ARRAY['/etc/hostname']) x",
+  "SELECT s.nextval FROM unnest(ARRAY['canary_seq']) s",
   "SELECT 'a\\'; DELETE FROM canary; --'",
   "SELECT $$x$$; DELETE FROM canary",
   "SELECT $tag$;$tag$; DELETE FROM canary",

@@ -3,7 +3,7 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, prepareMysql, unavailable } from "../test-support/databases.ts";
-import { harness, recordFetches } from "../test-support/harness.ts";
+import { harness, notRefused, recordFetches } from "../test-support/harness.ts";
 import { hostileFor } from "../test-support/hostile.ts";
 import { createDriver } from "./index.ts";
 import { MysqlDriver } from "./mysql.ts";
@@ -118,6 +118,23 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
       expect((err as RunnerError).message, sql).toMatch(/READ ONLY transaction|SQL syntax/);
     }
     expect((await canary()).map((r) => [r.id, r.v])).toEqual(CANARY_ROWS.map((r) => [...r]));
+  });
+
+  it("a masked column neither comes out under another name nor answers guesses", async () => {
+    await admin.query(`DROP TABLE IF EXISTS customers; CREATE TABLE customers (id int, name varchar(20), ssn varchar(20));
+      INSERT INTO customers VALUES (1, 'Ann', '123-45-6789'), (2, 'Bob', '987-65-4321');`);
+    try {
+      const { run } = harness(driver, { maskColumns: ["customers.ssn"] });
+      expect((await run({ sql: "SELECT id, ssn FROM customers ORDER BY id" })).rows).toEqual([[1, "****"], [2, "****"]]);
+      const leaks = [
+        "SELECT ssn collate utf8mb4_bin FROM customers", // named by its text, "ssn collate utf8mb4_bin"
+        "SELECT id, ssn FROM customers INTERSECT SELECT 1, '123-45-6789'", // a row or none, as the guess is right or wrong
+        "SELECT DISTINCTROW ssn FROM customers",
+      ];
+      expect(await notRefused(run, leaks)).toEqual([]);
+    } finally {
+      await admin.query("DROP TABLE IF EXISTS customers");
+    }
   });
 
   it("the statement timeout stops a long query", async () => {

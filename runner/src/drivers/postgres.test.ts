@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SqlScalar } from "../../../lib/protocol/runner.ts";
 import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, preparePostgres, unavailable } from "../test-support/databases.ts";
-import { harness, recordFetches } from "../test-support/harness.ts";
+import { harness, notRefused, recordFetches } from "../test-support/harness.ts";
 import { hostileFor } from "../test-support/hostile.ts";
 import { createDriver } from "./index.ts";
 import { PostgresDriver } from "./postgres.ts";
@@ -230,6 +230,28 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
       await admin.query("SELECT lo_unlink(oid) FROM pg_largeobject_metadata WHERE NOT (oid = ANY($1::oid[]))", [before]);
       await admin.query("INSERT INTO canary VALUES (3, 'c') ON CONFLICT DO NOTHING");
       if (dblink) await admin.query("DROP EXTENSION IF EXISTS dblink");
+    }
+  });
+
+  it("a masked column neither comes out under another name nor answers guesses", async () => {
+    await admin.query(`DROP TABLE IF EXISTS customers; CREATE TABLE customers (id int, name text, ssn text);
+      INSERT INTO customers VALUES (1, 'Ann', '123-45-6789'), (2, 'Bob', '987-65-4321');`);
+    try {
+      const { run } = harness(driver, { maskColumns: ["customers.ssn"] });
+      expect((await run({ sql: "SELECT id, ssn FROM customers ORDER BY id" })).rows).toEqual([[1, "****"], [2, "****"]]);
+      const leaks = [
+        "SELECT s FROM customers AS c(i, n, s)", // the alias's column list renames ssn to s
+        "SELECT * FROM customers c(i, n, s)",
+        "SELECT c.record_out FROM customers c", // record_out(c): the row as text
+        "SELECT c.record_send FROM customers c",
+        // A row or none, as the guess is right or wrong.
+        "SELECT id, ssn FROM customers INTERSECT SELECT 1, '123-45-6789'",
+        "SELECT id, ssn FROM customers EXCEPT (SELECT 2, '000-00-0000')",
+        "SELECT id, name FROM customers NATURAL JOIN (VALUES ('123-45-6789')) AS g(ssn)",
+      ];
+      expect(await notRefused(run, leaks)).toEqual([]);
+    } finally {
+      await admin.query("DROP TABLE IF EXISTS customers");
     }
   });
 

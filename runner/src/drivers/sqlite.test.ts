@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunnerError } from "../errors.ts";
 import { fileAuditLog } from "../policy/audit.ts";
-import { harness, recordFetches } from "../test-support/harness.ts";
+import { harness, notRefused, recordFetches } from "../test-support/harness.ts";
 import { makeSqliteFile } from "../test-support/sqlite-file.ts";
 import { SqliteDriver } from "./sqlite.ts";
 
@@ -83,6 +83,15 @@ describe("SQLite driver", () => {
   it("binds positional params and masks listed columns", async () => {
     const o = await harness(driver, { maskColumns: ["email"] }).run({ sql: "SELECT id, email FROM people WHERE id = ?", params: [7] });
     expect(o.rows).toEqual([[7, "****"]]);
+  });
+
+  it("a masked column neither comes out under another name (COLLATE) nor answers guesses (NATURAL JOIN)", async () => {
+    const { run } = harness(driver, { maskColumns: ["email"] });
+    const leaks = [
+      "SELECT email COLLATE nocase FROM people WHERE id = 1", // named by its text, "email COLLATE nocase"
+      "SELECT id FROM people NATURAL JOIN (SELECT 'p1@example.com' AS email) g", // a row or none, as the guess is right or wrong
+    ];
+    expect(await notRefused(run, leaks)).toEqual([]);
   });
 
   it("shows the schema", async () => {

@@ -97,6 +97,18 @@ export function qualifiedColumnName(node: AstNode): string | null {
   return name !== null && qualified ? name : null;
 }
 
+const PLAIN_COLUMN_KEYS = new Set(["type", "db", "schema", "table", "column", "collate"]);
+
+/**
+ * A column reference with nothing around it, which every database names after the column: MySQL and SQLite
+ * name `ssn COLLATE utf8mb4_bin` by its text, so with a COLLATE (or parentheses, a subscript, anything the
+ * parser hangs on the node) the output column no longer bears a masked column's name.
+ */
+export function isPlainColumnRef(node: AstNode): boolean {
+  const collate = node.collate;
+  return node.type === "column_ref" && (collate === null || collate === undefined) && Object.keys(node).every((k) => PLAIN_COLUMN_KEYS.has(k));
+}
+
 /** Names of every CTE defined anywhere in the statement, lower case. */
 export function cteNames(root: unknown): Set<string> {
   const names = new Set<string>();

@@ -4,8 +4,9 @@
  * joined on — since each of those would let its values out under another name or by inference. When masking
  * is configured, whole-row references (`row_to_json(u)`, `t.*` inside an expression) are refused too.
  */
-import { columnName, isNode, walk, type AstNode } from "./ast.ts";
+import { columnName, isNode, isPlainColumnRef, walk, type AstNode } from "./ast.ts";
 import type { Dialect } from "./dialect.ts";
+import { comparedOnMasked, joinedOnMasked, misreadReason } from "./masking-oracles.ts";
 
 export const MASK = "****";
 
@@ -13,20 +14,22 @@ export const MASK = "****";
 export const maskedNames = (entries: readonly string[]) =>
   new Set(entries.map((e) => e.split(".").pop()!.toLowerCase()));
 
-export function maskingReason(stmt: AstNode, masked: ReadonlySet<string>, dialect: Dialect): string | null {
+/** `tokens` are the lexer's, for what the parser misreads (NATURAL joins, MariaDB's DISTINCTROW). */
+export function maskingReason(stmt: AstNode, masked: ReadonlySet<string>, dialect: Dialect, tokens: readonly string[]): string | null {
   if (masked.size === 0) return null;
   const allowed = topLevelPlainRefs(stmt, masked);
   const aliases = tableNames(stmt);
   let reason: string | null = null;
   walk(stmt, (node) => {
-    reason ??= joinedOnMasked(node, masked) ?? positionalMasked(node, masked);
+    reason ??= joinedOnMasked(node, masked) ?? positionalMasked(node, masked) ?? aliasColumnList(node);
     const col = columnName(node);
     if (reason || col === null || allowed.has(node)) return;
     if (masked.has(col)) reason = `column ${col} is masked: it may only be selected as is, not used in expressions`;
     else if (node.table === null && aliases.has(col)) reason = "whole-row references are not allowed while columns are masked";
     else if (dialect === "postgresql" && typeof node.table === "string" && ROW_FUNCTIONS.has(col)) reason = functionalNotation(node.table, col);
   });
-  reason ??= starInsideExpression(stmt);
+  reason ??= starInsideExpression(stmt) ?? misreadReason(tokens, dialect);
+  if (!reason && (allowed.size > 0 || hasTopLevelStar(stmt))) reason = comparedOnMasked(stmt);
   return reason;
 }
 
@@ -38,15 +41,23 @@ export function maskingReason(stmt: AstNode, masked: ReadonlySet<string>, dialec
 const ROW_FUNCTIONS = new Set([
   "to_json", "to_jsonb", "row_to_json", "json_build_array", "jsonb_build_array", "json_agg", "jsonb_agg", "array_agg",
   "hstore", "concat", "quote_literal", "quote_nullable", "text", "varchar", "bpchar", "name", "citext", "json", "jsonb",
+  // The row as text or bytes, its hash (guesses can be hashed offline), its size and its NULLs.
+  "record_out", "record_send", "hash_record", "hash_record_extended", "pg_column_size", "num_nulls", "num_nonnulls",
 ]);
 const functionalNotation = (table: string, col: string) =>
   `${table}.${col} may be ${col}(${table}), the whole row, in PostgreSQL: not allowed while columns are masked (write a column of that name unqualified)`;
 
-/** `JOIN … USING (ssn)` matches rows on the masked column: its values leak through a table of guesses. */
-function joinedOnMasked(node: AstNode, masked: ReadonlySet<string>): string | null {
-  if (!Array.isArray(node.using)) return null;
-  const col = node.using.map((u: unknown) => (isNode(u) && typeof u.value === "string" ? u.value.toLowerCase() : String(u))).find((c) => masked.has(c));
-  return col ? `column ${col} is masked: it may not be joined on (USING)` : null;
+/**
+ * PostgreSQL's `FROM customers AS c(i, n, s)` renames the table's columns, so `s` gave the masked column's
+ * values under another name. The parser keeps the list in the alias text. A subquery or VALUES may carry one:
+ * what they select is checked where it stands; a table or a function's columns are not.
+ */
+function aliasColumnList(node: AstNode): string | null {
+  if (typeof node.as !== "string" || !node.as.includes("(")) return null;
+  const table = typeof node.table === "string" && "db" in node;
+  const call = isNode(node.expr) && node.expr.type === "function";
+  if (!table && !call) return null;
+  return `a column list after an alias (${node.as}) renames a table's or function's columns, masked ones too: not allowed while columns are masked`;
 }
 
 /**
@@ -86,7 +97,7 @@ function topLevelPlainRefs(stmt: AstNode, masked: ReadonlySet<string>): Set<AstN
   const out = new Set<AstNode>();
   const columns = Array.isArray(stmt.columns) ? stmt.columns : [];
   for (const item of columns) {
-    if (!isNode(item) || !isNode(item.expr)) continue;
+    if (!isNode(item) || !isNode(item.expr) || !isPlainColumnRef(item.expr)) continue;
     const name = columnName(item.expr);
     const alias = typeof item.as === "string" ? item.as.toLowerCase() : null;
     if (name && masked.has(name) && (alias === null || alias === name)) out.add(item.expr);
@@ -103,6 +114,9 @@ function tableNames(stmt: AstNode): Set<string> {
   });
   return names;
 }
+
+const hasTopLevelStar = (stmt: AstNode) =>
+  (Array.isArray(stmt.columns) ? stmt.columns : []).some((item) => isNode(item) && isNode(item.expr) && columnName(item.expr) === "*");
 
 function starInsideExpression(stmt: AstNode): string | null {
   const topLevel = new Set<unknown>();

@@ -105,6 +105,77 @@ describe("masking", () => {
   });
 });
 
+describe("masking: what shows or compares a masked column under another name", () => {
+  const mask = { maskColumns: ["customers.ssn"] };
+  const on = (kind: DbKind) => new Policy(PolicyConfigSchema.parse(mask), kind, kind === "postgres" ? "public" : kind === "mssql" ? "dbo" : "shop");
+
+  it("PostgreSQL: a column list on a table's or function's alias renames its columns", () => {
+    for (const sql of ["SELECT s FROM customers AS c(i, n, s)", "SELECT * FROM customers c(i, n, s)", "SELECT o.id FROM orders o JOIN customers c (i, n, s) ON c.i = o.id", "SELECT * FROM hr.people_fn() AS p(i, s)"]) {
+      expect({ sql, reason: on("postgres").reason(sql) }).toEqual({ sql, reason: expect.stringMatching(/column list after an alias \(\w+\(.*\)\) renames/) });
+    }
+    // A subquery's or VALUES' own select list is checked where it stands.
+    expect(on("postgres").reason("SELECT * FROM (VALUES (1, 'a')) AS v(n, s)")).toBeNull();
+    expect(on("postgres").reason("SELECT s FROM (SELECT ssn FROM customers) AS c(s)")).toMatch(/column ssn is masked/);
+  });
+
+  it("PostgreSQL: the whole row as text, bytes, hash, size or NULL count through c.f", () => {
+    for (const f of ["record_out", "record_send", "hash_record", "pg_column_size", "num_nulls", "num_nonnulls"]) {
+      expect(on("postgres").reason(`SELECT c.${f} FROM customers c`)).toMatch(new RegExp(`c.${f} may be ${f}\\(c\\), the whole row`));
+    }
+  });
+
+  it.each(["postgres", "mysql", "mariadb", "sqlite", "mssql"] as DbKind[])("%s: set operations other than UNION ALL and DISTINCT over a masked column or a star", (kind) => {
+    const p = on(kind);
+    const refused = [
+      ["SELECT id, ssn FROM customers UNION SELECT 1, '123-45-6789'", /UNION is not allowed over a select list with a masked column/],
+      ["SELECT DISTINCT ssn FROM customers", /DISTINCT is not allowed over a select list with a masked column/],
+      ["SELECT DISTINCT * FROM customers", /DISTINCT is not allowed/],
+    ] as const;
+    for (const [sql, why] of refused) expect({ sql, reason: p.reason(sql) }).toEqual({ sql, reason: expect.stringMatching(why) });
+    expect(p.reason("SELECT id, ssn FROM customers UNION ALL SELECT 1, 'x'")).toBeNull();
+    expect(p.reason("SELECT DISTINCT id, name FROM customers")).toBeNull();
+    expect(p.reason("SELECT id FROM customers UNION SELECT 2")).toBeNull();
+  });
+
+  it("INTERSECT, EXCEPT, MINUS and UNION DISTINCT, where the dialect's parser reads them", () => {
+    expect(on("postgres").reason("SELECT id, ssn FROM customers INTERSECT SELECT 1, '123-45-6789'")).toMatch(/^INTERSECT is not allowed/);
+    expect(on("postgres").reason("SELECT ssn FROM customers EXCEPT SELECT '123-45-6789'")).toMatch(/^EXCEPT is not allowed/);
+    expect(on("postgres").reason("SELECT * FROM customers INTERSECT SELECT 1, 'Ann', '123-45-6789'")).toMatch(/^INTERSECT is not allowed/);
+    // A parenthesised arm, which the parser reads as a FROM item joined by the operator.
+    expect(on("postgres").reason("SELECT id, ssn FROM customers INTERSECT (SELECT 1, '123-45-6789')")).toMatch(/^INTERSECT is not allowed/);
+    expect(on("mariadb").reason("SELECT id, ssn FROM customers UNION ALL (SELECT 1, 'x') EXCEPT (SELECT 1, '123-45-6789')")).toMatch(/^EXCEPT is not allowed/);
+    expect(on("postgres").reason("SELECT id, ssn FROM customers UNION ALL (SELECT 1, 'x')")).toBeNull();
+    expect(on("mariadb").reason("SELECT id, ssn FROM customers INTERSECT SELECT 1, '123-45-6789'")).toMatch(/^INTERSECT is not allowed/);
+    expect(on("mariadb").reason("SELECT id, ssn FROM customers MINUS SELECT 1, '123-45-6789'")).toMatch(/^MINUS is not allowed/);
+    expect(on("mysql").reason("SELECT ssn FROM customers UNION DISTINCT SELECT 'x'")).toMatch(/^UNION DISTINCT is not allowed/);
+    // Without a masked column, nothing to compare.
+    expect(on("postgres").reason("SELECT id FROM customers INTERSECT SELECT 1")).toBeNull();
+    expect(on("postgres").reason("SELECT DISTINCT ON (id) id, ssn FROM customers")).toBeNull();
+  });
+
+  it("NATURAL joins, which match on every column of the same name (the parser reads NATURAL as an alias)", () => {
+    expect(on("postgres").reason("SELECT id, name FROM customers NATURAL JOIN (VALUES ('123-45-6789')) AS g(ssn)")).toMatch(/NATURAL joins are not allowed while columns are masked/);
+    expect(on("postgres").reason("SELECT id FROM customers natural left join g")).toMatch(/NATURAL joins/);
+    expect(on("sqlite").reason("SELECT * FROM customers NATURAL JOIN (SELECT '123-45-6789' AS ssn) g")).toMatch(/NATURAL joins/);
+    expect(on("postgres").reason('SELECT "natural" FROM customers')).toBeNull();
+    expect(on("mssql").reason("SELECT natural FROM customers")).toBeNull(); // a name in T-SQL, which has no NATURAL join
+    expect(policy().reason("SELECT id FROM customers NATURAL JOIN g")).toBeNull();
+  });
+
+  it("MySQL, MariaDB and SQLite name `ssn COLLATE x` by its text: only a bare column counts as selected as is", () => {
+    for (const kind of ["mysql", "mariadb", "sqlite", "mssql", "postgres"] as DbKind[]) {
+      const collate = kind === "postgres" ? 'ssn COLLATE "C"' : kind === "mssql" ? "ssn COLLATE Latin1_General_BIN" : "ssn collate utf8mb4_bin";
+      expect(on(kind).reason(`SELECT ${collate} FROM customers`)).toMatch(/column ssn is masked: it may only be selected as is/);
+      expect(on(kind).reason("SELECT (ssn) FROM customers")).toMatch(/column ssn is masked/);
+      expect(on(kind).reason("SELECT c.ssn, ssn FROM customers c")).toBeNull();
+    }
+  });
+
+  it("MariaDB: DISTINCTROW, which its parser reads as a column named so", () => {
+    expect(on("mariadb").reason("SELECT DISTINCTROW ssn FROM customers")).toMatch(/DISTINCTROW is not allowed while columns are masked/);
+  });
+});
+
 describe("text the policy's parser and the database would read differently", () => {
   // The parser reads \' as an escaped quote and any -- as a comment; PostgreSQL, SQLite and SQL Server do not
   // escape with backslashes, and MySQL needs a space after --. Each of these once passed the policy while the

@@ -40,7 +40,7 @@ export class Policy {
     const verdict = checkReadOnly(sql, this.dialect, this.config.denyFunctions);
     if (!verdict.ok) return verdict.reason;
     const refs = referencedTables(sql, this.dialect, verdict.ast);
-    return tableReason(this.tables, refs) ?? statisticsReason(refs, this.dialect, this.masked.size > 0) ?? maskingReason(verdict.ast, this.masked, this.dialect);
+    return tableReason(this.tables, refs) ?? statisticsReason(refs, this.dialect, this.masked.size > 0) ?? maskingReason(verdict.ast, this.masked, this.dialect, verdict.tokens);
   }
 
   resolve(frame: QueryFrame): ResolvedQuery {

@@ -9,7 +9,8 @@ import { deniedFunction } from "./deny-list.ts";
 import type { Dialect } from "./dialect.ts";
 import { lex, statementCount, type Lexed } from "./lexer.ts";
 
-export type Verdict = { ok: true; ast: AstNode } | { ok: false; reason: string };
+/** On success, the statement's AST and the lexer's tokens (for what the parser misreads). */
+export type Verdict = { ok: true; ast: AstNode; tokens: string[] } | { ok: false; reason: string };
 
 const WRITE_TYPES = new Set([
   "insert", "update", "delete", "replace", "merge", "create", "drop", "alter", "truncate", "rename", "grant",
@@ -34,7 +35,7 @@ export function checkReadOnly(sql: string, dialect: Dialect, extraDeny: readonly
   const stmt = statements[0]!;
   if (stmt.type !== "select") return refuse(notSelect(String(stmt.type)));
   const inner = innerReason(stmt, dialect, extraDeny) ?? (dialect === "transactsql" ? tsqlHintReason(stmt) : null);
-  return inner ? refuse(inner) : { ok: true, ast: stmt };
+  return inner ? refuse(inner) : { ok: true, ast: stmt, tokens: lexed.tokens };
 }
 
 /** Reasons the lexer alone can give, before and independently of the parser. */

@@ -41,6 +41,16 @@ export function harness(driver: Driver, policy: PolicyConfigInput = {}, opts: { 
   return { exec, frames, run, policy: pol };
 }
 
+/** Of `sqls`, those the policy did not refuse, with what they answered: the leak tests expect none. */
+export async function notRefused(run: (q: Partial<QueryFrame>) => Promise<Outcome>, sqls: readonly string[]) {
+  const out: { sql: string; rows: unknown[][]; error?: string }[] = [];
+  for (const sql of sqls) {
+    const o = await run({ sql });
+    if (o.error?.code !== "policy_denied" || o.rows.length) out.push({ sql, rows: o.rows, error: o.error?.message });
+  }
+  return out;
+}
+
 /** `driver`, recording how many rows each fetch of its queries returned, in order (one query at a time). */
 export function recordFetches<D extends Driver>(driver: D): { driver: D; fetches: number[] } {
   const fetches: number[] = [];

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, prepareMysql, unavailable } from "../test-support/databases.ts";
 import { harness, notRefused, recordFetches } from "../test-support/harness.ts";
-import { hostileFor } from "../test-support/hostile.ts";
+import { behindCte, hostileFor } from "../test-support/hostile.ts";
 import { createDriver } from "./index.ts";
 import { MysqlDriver } from "./mysql.ts";
 
@@ -134,6 +134,19 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
       expect(await notRefused(run, leaks)).toEqual([]);
     } finally {
       await admin.query("DROP TABLE IF EXISTS customers");
+    }
+  });
+
+  it("a table outside the allow-list stays out of reach behind a CTE of its name or its database's function", async () => {
+    await admin.query(`DROP TABLE IF EXISTS secrets; CREATE TABLE secrets (v varchar(20)); INSERT INTO secrets VALUES ('top secret');
+      DROP DATABASE IF EXISTS cio_runner_hr; CREATE DATABASE cio_runner_hr;
+      CREATE FUNCTION cio_runner_hr.secret() RETURNS varchar(20) READS SQL DATA RETURN (SELECT v FROM cio_runner_test.secrets LIMIT 1);`);
+    try {
+      const { run } = harness(driver, { allow: { tables: ["canary"] } });
+      const leaks = [...behindCte("secrets"), "SELECT cio_runner_hr.secret()"];
+      expect(await notRefused(run, leaks)).toEqual([]);
+    } finally {
+      await admin.query("DROP TABLE IF EXISTS secrets; DROP DATABASE IF EXISTS cio_runner_hr");
     }
   });
 

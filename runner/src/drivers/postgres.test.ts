@@ -5,7 +5,7 @@ import type { SqlScalar } from "../../../lib/protocol/runner.ts";
 import { RunnerError } from "../errors.ts";
 import { CANARY_ROWS, preparePostgres, unavailable } from "../test-support/databases.ts";
 import { harness, notRefused, recordFetches } from "../test-support/harness.ts";
-import { hostileFor } from "../test-support/hostile.ts";
+import { behindCte, hostileFor } from "../test-support/hostile.ts";
 import { createDriver } from "./index.ts";
 import { PostgresDriver } from "./postgres.ts";
 
@@ -252,6 +252,25 @@ describe.skipIf(skip)("PostgreSQL driver", () => {
       expect(await notRefused(run, leaks)).toEqual([]);
     } finally {
       await admin.query("DROP TABLE IF EXISTS customers");
+    }
+  });
+
+  it("a table outside the allow-list stays out of reach behind a CTE of its name, its schema's function or FROM ONLY", async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS cio_hr CASCADE; CREATE SCHEMA cio_hr;
+      CREATE TABLE cio_hr.salaries (who text, salary int); INSERT INTO cio_hr.salaries VALUES ('ceo', 999999);
+      CREATE FUNCTION cio_hr.all_salaries() RETURNS SETOF cio_hr.salaries LANGUAGE sql AS 'SELECT * FROM cio_hr.salaries';
+      DROP TABLE IF EXISTS secrets; CREATE TABLE secrets (v text); INSERT INTO secrets VALUES ('top secret');`);
+    try {
+      const { run } = harness(driver, { allow: { tables: ["canary"] } });
+      const leaks = [
+        ...behindCte("secrets"),
+        "(WITH secrets AS (SELECT 'cte' AS v) SELECT * FROM secrets) UNION ALL SELECT v FROM secrets",
+        "SELECT cio_hr.all_salaries()",
+        "SELECT * FROM canary, ONLY (cio_hr.salaries)",
+      ];
+      expect(await notRefused(run, leaks)).toEqual([]);
+    } finally {
+      await admin.query("DROP SCHEMA IF EXISTS cio_hr CASCADE; DROP TABLE IF EXISTS secrets");
     }
   });
 

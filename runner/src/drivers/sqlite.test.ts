@@ -94,6 +94,12 @@ describe("SQLite driver", () => {
     expect(await notRefused(run, leaks)).toEqual([]);
   });
 
+  it("a table outside the allow-list stays out of reach behind a CTE of its name", async () => {
+    const { run } = harness(driver, { allow: { tables: ["canary"] } });
+    const leaks = ["SELECT * FROM people", "SELECT * FROM people WHERE EXISTS (WITH people AS (SELECT 1) SELECT 1 FROM people)"];
+    expect(await notRefused(run, leaks)).toEqual([]);
+  });
+
   it("shows the schema", async () => {
     const tables = await driver.schema();
     expect(tables.map((t) => t.name)).toEqual(["canary", "people"]);

@@ -109,50 +109,52 @@ export function isPlainColumnRef(node: AstNode): boolean {
   return node.type === "column_ref" && (collate === null || collate === undefined) && Object.keys(node).every((k) => PLAIN_COLUMN_KEYS.has(k));
 }
 
-/** Names of every CTE defined anywhere in the statement, lower case. */
-export function cteNames(root: unknown): Set<string> {
-  const names = new Set<string>();
-  walk(root, (node) => {
-    if (!Array.isArray(node.with)) return;
-    for (const cte of node.with) {
-      const n = isNode(cte) ? text(cte.name) : null;
-      if (n) names.add(n.toLowerCase());
-    }
-  });
-  return names;
+/** A table in a FROM or JOIN item: a `{ db, table }` node that is not a column reference. */
+export const isTableRef = (node: AstNode): node is AstNode & { table: string } =>
+  node.type !== "column_ref" && typeof node.table === "string" && "db" in node;
+
+/** A WITH item's name, lower case. */
+export function cteName(cte: unknown): string | null {
+  const n = isNode(cte) ? text(cte.name) : null;
+  return n ? n.toLowerCase() : null;
 }
 
-/** Table references found in FROM / JOIN items: `{ db, table }` nodes that are not column references. */
-export function fromTables(root: unknown): { schema: string | null; table: string }[] {
-  const out: { schema: string | null; table: string }[] = [];
-  walk(root, (node) => {
-    if (node.type === "column_ref" || typeof node.table !== "string" || !("db" in node)) return;
-    out.push({ schema: typeof node.db === "string" ? node.db : null, table: node.table });
-  });
-  return out;
-}
-
-/** A call in a FROM or JOIN item (a table-valued function), with its schema when it names one. */
-export interface FromCall {
+/** A call, with its schema when it names one (`hr.people_fn(1)`). */
+export interface Call {
   schema: string | null;
   name: string;
   args: AstNode[];
 }
 
+function callOf(node: AstNode): Call | null {
+  if (node.type !== "function" || !isNode(node.name) || !Array.isArray(node.name.name)) return null;
+  const parts: unknown[] = node.name.name;
+  const name = text(parts[parts.length - 1]);
+  if (!name) return null;
+  const schema = text(node.name.schema) ?? (parts.length > 1 ? text(parts[parts.length - 2]) : null);
+  const args = isNode(node.args) && Array.isArray(node.args.value) ? node.args.value.filter(isNode) : [];
+  return { schema, name, args };
+}
+
 /** Calls standing where a table stands: `FROM hr.people_fn()`, and what T-SQL's `FROM t (NOLOCK)` parses as. */
-export function fromCalls(root: unknown): FromCall[] {
-  const out: FromCall[] = [];
+export function fromCalls(root: unknown): Call[] {
+  const out: Call[] = [];
   walk(root, (node) => {
     if (!Array.isArray(node.from)) return;
     for (const item of node.from) {
-      const call = isNode(item) && isNode(item.expr) ? item.expr : null;
-      if (!call || call.type !== "function") continue;
-      const name = isNode(call.name) && Array.isArray(call.name.name) ? text(call.name.name[call.name.name.length - 1]) : null;
-      if (!name) continue;
-      const schema = isNode(call.name) ? text(call.name.schema) : null;
-      const args = isNode(call.args) && Array.isArray(call.args.value) ? call.args.value.filter(isNode) : [];
-      out.push({ schema, name, args });
+      const call = isNode(item) && isNode(item.expr) ? callOf(item.expr) : null;
+      if (call) out.push(call);
     }
+  });
+  return out;
+}
+
+/** Every call of a schema-qualified name, wherever it stands: `SELECT hr.all_salaries()` as `FROM hr.f()`. */
+export function schemaCalls(root: unknown): (Call & { schema: string })[] {
+  const out: (Call & { schema: string })[] = [];
+  walk(root, (node) => {
+    const call = callOf(node);
+    if (call?.schema) out.push({ ...call, schema: call.schema });
   });
   return out;
 }
@@ -167,7 +169,7 @@ const TSQL_TABLE_HINTS = new Set([
 ]);
 
 /** The hint words of a FROM call that is really a T-SQL table with hints, or null when it is a call. */
-export function tsqlHintWords(call: FromCall): string[] | null {
+export function tsqlHintWords(call: Call): string[] | null {
   if (!call.args.length) return null;
   const words = call.args.map((a) => (a.type === "column_ref" && a.table === null ? text(a.column)?.toUpperCase() : undefined));
   return words.every((w): w is string => w !== undefined && TSQL_TABLE_HINTS.has(w)) ? words : null;

@@ -4,7 +4,7 @@
  * joined on — since each of those would let its values out under another name or by inference. When masking
  * is configured, whole-row references (`row_to_json(u)`, `t.*` inside an expression) are refused too.
  */
-import { columnName, isNode, isPlainColumnRef, walk, type AstNode } from "./ast.ts";
+import { columnName, isNode, isPlainColumnRef, isTableRef, walk, type AstNode } from "./ast.ts";
 import type { Dialect } from "./dialect.ts";
 import { comparedOnMasked, joinedOnMasked, misreadReason } from "./masking-oracles.ts";
 
@@ -54,9 +54,8 @@ const functionalNotation = (table: string, col: string) =>
  */
 function aliasColumnList(node: AstNode): string | null {
   if (typeof node.as !== "string" || !node.as.includes("(")) return null;
-  const table = typeof node.table === "string" && "db" in node;
   const call = isNode(node.expr) && node.expr.type === "function";
-  if (!table && !call) return null;
+  if (!isTableRef(node) && !call) return null;
   return `a column list after an alias (${node.as}) renames a table's or function's columns, masked ones too: not allowed while columns are masked`;
 }
 
@@ -108,7 +107,7 @@ function topLevelPlainRefs(stmt: AstNode, masked: ReadonlySet<string>): Set<AstN
 function tableNames(stmt: AstNode): Set<string> {
   const names = new Set<string>();
   walk(stmt, (node) => {
-    if (node.type === "column_ref" || typeof node.table !== "string" || !("db" in node)) return;
+    if (!isTableRef(node)) return;
     names.add(node.table.toLowerCase());
     if (typeof node.as === "string") names.add(node.as.toLowerCase());
   });

@@ -38,9 +38,24 @@ describe("allow-lists", () => {
     expect(p.reason("SELECT * FROM pg_stats")).toMatch(/allow-list/);
     expect(p.reason("SELECT (SELECT max(x) FROM private.t) FROM sales.orders")).toMatch(/private.t/);
     // A schema's table-valued function reads that schema; a builtin's unqualified call is no table.
-    expect(p.reason("SELECT * FROM private.people_fn()")).toMatch(/table private.people_fn is not in this runner's allow-list/);
+    expect(p.reason("SELECT * FROM private.people_fn()")).toMatch(/function private.people_fn\(\) is not in this runner's allow-list/);
     expect(p.reason("SELECT * FROM sales.orders o JOIN private.people_fn(1) f ON f.id = o.id")).toMatch(/private.people_fn/);
     expect(p.reason("SELECT * FROM sales.orders, generate_series(1, 3) g")).toBeNull();
+  });
+
+  it("a schema's function called anywhere counts as its schema's, not only in FROM", () => {
+    expect(p.reason("SELECT private.all_salaries()")).toMatch(/function private.all_salaries\(\) is not in this runner's allow-list/);
+    expect(p.reason("SELECT id FROM sales.orders WHERE total > private.threshold(id)")).toMatch(/private.threshold\(\)/);
+    expect(p.reason("SELECT sales.net(total), hr.bonus(id), lower(region) FROM sales.orders")).toBeNull();
+    for (const kind of ["mysql", "mariadb", "mssql", "sqlite"] as DbKind[]) {
+      const other = new Policy(PolicyConfigSchema.parse({ allow: { tables: ["canary"] } }), kind, kind === "mssql" ? "dbo" : "main");
+      expect(other.reason("SELECT hr.all_salaries()")).toMatch(/function hr.all_salaries\(\) is not in this runner's allow-list/);
+    }
+  });
+
+  it("PostgreSQL: FROM ONLY, which the parser reads as a table named only or a call of only(), is refused", () => {
+    expect(p.reason("SELECT * FROM sales.orders o, ONLY (private.secrets)")).toMatch(/FROM ONLY is not allowed/);
+    expect(p.reason("SELECT * FROM ONLY secrets")).toMatch(/FROM ONLY is not allowed/);
   });
 
   it("T-SQL: a table with its hints in parentheses (no WITH) is still a table, and a locking hint is refused", () => {
@@ -59,6 +74,50 @@ describe("allow-lists", () => {
       { schema: "public", name: "regions", columns: [] },
     ];
     expect(p.visibleSchema(tables).map((t) => `${t.schema}.${t.name}`)).toEqual(["sales.orders", "public.regions"]);
+  });
+});
+
+describe("allow-lists: a CTE's name stands for the CTE only where the database sees it", () => {
+  const on = (kind: DbKind) => new Policy(PolicyConfigSchema.parse({ allow: { tables: ["canary"] } }), kind, kind === "postgres" ? "public" : kind === "mssql" ? "dbo" : "main");
+  const everywhere: DbKind[] = ["postgres", "mysql", "mariadb", "sqlite", "mssql"];
+
+  it.each(everywhere)("%s: outside its WITH, the name is the table", (kind) => {
+    for (const sql of [
+      "SELECT * FROM customers, (WITH customers AS (SELECT 1 AS x) SELECT * FROM customers) q",
+      "SELECT * FROM customers WHERE EXISTS (WITH customers AS (SELECT 1 AS x) SELECT 1 FROM customers)",
+      "(WITH customers AS (SELECT 1 AS id) SELECT * FROM customers) UNION ALL SELECT id FROM customers",
+    ]) {
+      expect({ sql, reason: on(kind).reason(sql) }).toEqual({ sql, reason: expect.stringMatching(/table customers is not in this runner's allow-list/) });
+    }
+  });
+
+  it("in a CTE's body, a later sibling's name is the table, except where the database looks ahead", () => {
+    const ahead = "WITH a AS (SELECT * FROM customers), customers AS (SELECT 1 AS x) SELECT * FROM a";
+    const aheadRecursive = ahead.replace("WITH", "WITH RECURSIVE");
+    const itself = "WITH customers AS (SELECT * FROM customers) SELECT * FROM customers";
+    for (const kind of ["postgres", "mysql", "mariadb", "mssql"] as DbKind[]) {
+      expect(on(kind).reason(ahead)).toMatch(/table customers is not in/);
+    }
+    // Without RECURSIVE, a CTE's own name in its body is the table (SQL Server's CTEs may name themselves).
+    for (const kind of ["postgres", "mysql", "mariadb"] as DbKind[]) expect(on(kind).reason(itself)).toMatch(/table customers is not in/);
+    expect(on("mssql").reason(itself)).toBeNull();
+    // Under RECURSIVE, PostgreSQL and MariaDB see every sibling; MySQL only those before and itself.
+    expect(on("postgres").reason(aheadRecursive)).toBeNull();
+    expect(on("mariadb").reason(aheadRecursive)).toBeNull();
+    expect(on("mysql").reason(aheadRecursive)).toMatch(/table customers is not in/);
+    // SQLite resolves every name of the WITH in every body (and refuses a circular one).
+    expect(on("sqlite").reason(ahead)).toBeNull();
+  });
+
+  it.each(everywhere)("%s: where the CTE is in scope, its name is the CTE", (kind) => {
+    for (const sql of [
+      "WITH x AS (SELECT * FROM canary), y AS (SELECT * FROM x) SELECT * FROM y UNION ALL SELECT * FROM x",
+      "WITH x AS (SELECT id FROM canary) SELECT * FROM canary WHERE id IN (SELECT id FROM x)",
+      "WITH x AS (SELECT id FROM canary) SELECT * FROM x WHERE EXISTS (SELECT 1 FROM (SELECT * FROM x) s)",
+    ]) {
+      expect({ sql, reason: on(kind).reason(sql) }).toEqual({ sql, reason: null });
+    }
+    if (kind !== "mssql") expect(on(kind).reason("WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT * FROM r")).toBeNull();
   });
 });
 

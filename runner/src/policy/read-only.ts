@@ -4,7 +4,7 @@
  * the lexer agrees it is one statement. Anything the parser cannot read is refused (fail closed); the lexer
  * then supplies a reason a person can act on.
  */
-import { fromCalls, functionName, parseStatements, qualifiedColumnName, tsqlHintWords, walk, type AstNode } from "./ast.ts";
+import { fromCalls, functionName, isTableRef, parseStatements, qualifiedColumnName, tsqlHintWords, walk, type AstNode } from "./ast.ts";
 import { deniedFunction } from "./deny-list.ts";
 import type { Dialect } from "./dialect.ts";
 import { lex, statementCount, type Lexed } from "./lexer.ts";
@@ -91,9 +91,17 @@ function nodeReason(node: AstNode, dialect: Dialect, extraDeny: readonly string[
   }
   if (node.table_hint && LOCK_HINTS.test(JSON.stringify(node.table_hint))) return "locking table hints are not allowed";
   const fn = functionName(node);
+  if (dialect === "postgresql" && isFromOnly(node, fn)) return "FROM ONLY is not allowed: the policy's parser misreads it and would not check the table (write the table without ONLY)";
   if (fn) return deniedFunction(dialect, fn, extraDeny);
   return dialect === "postgresql" ? attributeNotationReason(node, extraDeny) : null;
 }
+
+/**
+ * PostgreSQL's `FROM ONLY t` (t without its inheritance children): the parser reads `ONLY t` as a table named
+ * only with the alias t, and `ONLY (hr.t)` as a call of only(), so hr.t went unchecked past the allow-list.
+ * ONLY is reserved in PostgreSQL: unquoted, it is never a table's or a function's name.
+ */
+const isFromOnly = (node: AstNode, fn: string | null) => fn === "only" || (isTableRef(node) && node.table.toLowerCase() === "only");
 
 /**
  * PostgreSQL reads `x.f` as the call `f(x)` when `x` has no column `f` (attribute notation, its equivalent of

@@ -5,12 +5,15 @@
  * searches pg_catalog before any schema, so an unqualified pg_stats is pg_catalog's, and is refused unless
  * pg_catalog is listed (taken as public's, it passed an allow-list of public and showed other schemas' data).
  */
-import { cteNames, fromCalls, fromTables, parserTableList, tsqlHintWords } from "./ast.ts";
+import { fromCalls, parserTableList, schemaCalls, tsqlHintWords, type Call } from "./ast.ts";
+import { scopedTableRefs } from "./cte-scope.ts";
 import type { Dialect } from "./dialect.ts";
 
 export interface TableRef {
   schema: string | null;
   table: string;
+  /** A schema's function, called in FROM or anywhere else: it reads what its schema holds. */
+  call?: true;
 }
 
 export class TableAllowList {
@@ -66,20 +69,25 @@ export function statisticsReason(refs: TableRef[], dialect: Dialect, masking: bo
   return bad ? `${bad.table} holds sample values of columns, masked ones included: not allowed while columns are masked` : null;
 }
 
-/** Every table a statement reads, from the parser's own list and a walk of FROM items, minus its CTEs. */
+/** Every table a statement reads, from a walk that resolves CTE names where they stand and the parser's own list. */
 export function referencedTables(sql: string, dialect: Dialect, ast: unknown): TableRef[] {
-  const ctes = cteNames(ast);
-  const refs: TableRef[] = [...fromTables(ast)];
-  // A schema's table-valued function reads what its schema holds: the allow-list covers it as a table. An
-  // unqualified one (generate_series, unnest) is a builtin's name, except a T-SQL table with its hints.
-  for (const call of fromCalls(ast)) {
-    if (call.schema !== null || (dialect === "transactsql" && tsqlHintWords(call))) refs.push({ schema: call.schema, table: call.name });
-  }
+  const scoped = scopedTableRefs(ast, dialect);
+  const refs: TableRef[] = scoped.filter((r) => !r.cte).map(({ schema, table }) => ({ schema, table }));
+  const ctes = new Set(scoped.filter((r) => r.cte).map((r) => r.table.toLowerCase()));
+  // T-SQL's `FROM t (NOLOCK)` parses as a call of t. Any other schema's function, wherever it is called,
+  // reads that schema: the allow-list covers it as a table. An unqualified one (generate_series, lower) is a
+  // builtin's name.
+  const hinted = (call: Call) => dialect === "transactsql" && tsqlHintWords(call) !== null;
+  for (const call of fromCalls(ast)) if (hinted(call)) refs.push({ schema: call.schema, table: call.name });
+  for (const call of schemaCalls(ast)) if (!hinted(call)) refs.push({ schema: call.schema, table: call.name, call: true });
+  // The parser's list says nothing of where a name stands: an unqualified one is dropped only when the walk
+  // found it standing for a CTE (where it stands for the table too, the walk has it already).
   for (const entry of parserTableList(sql, dialect)) {
     const [, schema, table] = entry.split("::");
-    if (table) refs.push({ schema: schema === "null" || !schema ? null : schema, table });
+    const qualified = schema !== "null" && Boolean(schema);
+    if (table && (qualified || !ctes.has(table.toLowerCase()))) refs.push({ schema: qualified ? schema! : null, table });
   }
-  return refs.filter((r) => r.schema !== null || !ctes.has(r.table.toLowerCase()));
+  return refs;
 }
 
 /** The first table the allow-list refuses, as a reason, or null when all are allowed. */
@@ -87,5 +95,5 @@ export function tableReason(list: TableAllowList, refs: TableRef[]): string | nu
   const bad = refs.find((r) => !list.allows(r));
   if (!bad) return null;
   const name = bad.schema ? `${bad.schema}.${bad.table}` : bad.table;
-  return `table ${name} is not in this runner's allow-list`;
+  return bad.call ? `function ${name}() is not in this runner's allow-list (a schema's function reads what its schema holds)` : `table ${name} is not in this runner's allow-list`;
 }

@@ -149,6 +149,16 @@ const mysql: string[] = [
   "OPTIMIZE TABLE canary",
 ];
 
+/**
+ * Reads of `table` (outside the allow-list) and the same read behind a CTE of its name, in places where the
+ * database still reads the table: the allow-list once took every CTE's name, anywhere, for the CTE.
+ */
+export const behindCte = (table: string) => [
+  `SELECT * FROM ${table}`,
+  `SELECT * FROM ${table}, (WITH ${table} AS (SELECT 1) SELECT * FROM ${table}) q`,
+  `WITH a AS (SELECT * FROM ${table}), ${table} AS (SELECT 1) SELECT * FROM a`,
+];
+
 export function hostileFor(family: "postgres" | "mysql"): string[] {
   return [...both, ...(family === "postgres" ? postgres : mysql)];
 }

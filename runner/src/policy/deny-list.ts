@@ -14,11 +14,17 @@ const POSTGRES_EXACT = [
   "schema_to_xml_and_xmlschema",
   "database_to_xml", "database_to_xml_and_xmlschema", "pg_logdir_ls", "pg_stat_statements_reset",
   "lowrite", "loread",
+  // Index and heap maintenance that writes lasting changes even inside a read-only transaction.
+  "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list",
+  // Extensions' (pg_surgery, pg_visibility, pg_prewarm): rows killed or frozen for good, a visibility map
+  // truncated, a file written or a worker started; pageinspect's raw pages of any table, past allow-list and mask.
+  "heap_force_kill", "heap_force_freeze", "pg_truncate_visibility_map", "autoprewarm_dump_now", "autoprewarm_start_worker",
+  "get_raw_page", "bt_page_items",
 ];
 /** They run SQL passed as text, which this policy never sees: its tables, columns and functions go unchecked. */
 const POSTGRES_RUN_SQL = [
   "query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "ts_stat", "ts_rewrite", "connectby",
-  "crosstab", "crosstab2", "crosstab3", "crosstab4",
+  "crosstab", "crosstab2", "crosstab3", "crosstab4", "xpath_table",
 ];
 const POSTGRES_PREFIXES = [
   "pg_read_", "pg_ls_", "pg_file_", "lo_", "dblink", "pg_advisory", "pg_try_advisory", "pg_stat_reset",

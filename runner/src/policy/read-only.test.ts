@@ -103,6 +103,24 @@ describe("reasons say what was wrong", () => {
     expect(reason("SELECT x.sleep, x.get_lock FROM t x", "mysql")).toBe("accepted");
   });
 
+  it("refuses PostgreSQL functions that write lasting changes inside a read-only transaction, or read raw pages", () => {
+    for (const sql of [
+      "SELECT brin_summarize_new_values('t_brin')",
+      "SELECT brin_summarize_range('t_brin', 0)",
+      "SELECT brin_desummarize_range('t_brin', 0)",
+      "SELECT gin_clean_pending_list('t_gin')",
+      "SELECT heap_force_kill('t', '{\"(0,1)\"}')",
+      "SELECT heap_force_freeze('t', '{\"(0,1)\"}')",
+      "SELECT pg_truncate_visibility_map('t')",
+      "SELECT autoprewarm_dump_now()",
+      "SELECT get_raw_page('hr.people', 0)",
+      "SELECT * FROM bt_page_items('hr.people_pkey', 1)",
+    ]) {
+      expect({ sql, reason: reason(sql) }).toEqual({ sql, reason: expect.stringMatching(/^function \w+\(\) is not allowed: it has side effects/) });
+    }
+    expect(reason("SELECT * FROM xpath_table('id', 'doc', 'hr.people', '/a', 'true') AS t")).toMatch(/xpath_table\(\) is not allowed: it runs SQL given as text/);
+  });
+
   it("lets pg_sleep through: the statement timeout bounds it", () => {
     expect(reason("SELECT pg_sleep(10)")).toBe("accepted");
   });

@@ -17,6 +17,8 @@ import { Turns, TurnStop } from "./turns.js";
 
 /** How soon a deleted session asks its tenant's limiter again to drop its sockets from the tenant's count. */
 const REPORT_RETRY_MS = 10_000;
+/** How soon a compaction pass that threw is tried again. */
+const COMPACT_RETRY_MS = 60_000;
 
 export class SessionCore {
   readonly store: SessionStore;
@@ -25,6 +27,10 @@ export class SessionCore {
   readonly keys: KeyGuard;
   readonly settings: SessionSettings;
   private alarmAt: number | null | undefined;
+  /** The last compaction pass stopped at its batch: the alarm comes again at once for the rest. */
+  private compactBacklog = false;
+  /** A pass that threw is not tried again before this (ms): the alarm would otherwise fire in a loop. */
+  private compactRetryAt = 0;
 
   constructor(
     readonly ctx: DurableObjectState,
@@ -102,7 +108,10 @@ export class SessionCore {
     };
   }
 
-  /** Sets the one alarm to the earliest of: expiry, the next idle check, the next key check, the next turn timeout. */
+  /**
+   * Sets the one alarm to the earliest of: expiry, the next idle check, the next key check, the next turn
+   * timeout, the next compaction of the log.
+   */
   changed() {
     const meta = this.store.meta();
     if (!meta) return;
@@ -118,6 +127,8 @@ export class SessionCore {
     const running = this.store.runningTurns();
     for (const t of running) due.push(t.startedAt + s.CIO_SESSION_TURN_TIMEOUT_S * 1000);
     if (running.length) due.push(Date.now() + s.CIO_SESSION_TURN_HEARTBEAT_S * 1000);
+    const compaction = this.compactBacklog ? Date.now() : this.store.nextCompaction(s.CIO_SESSION_DELTA_RETENTION_S * 1000);
+    if (compaction !== null) due.push(Math.max(compaction, this.compactRetryAt));
     const at = Math.max(Date.now(), Math.min(...due));
     if (this.alarmAt === at) return;
     this.alarmAt = at;
@@ -126,7 +137,7 @@ export class SessionCore {
 
   /**
    * The alarm: fail orphaned or overdue turns, re-check the keys that are due, close idle sockets, delete the
-   * session once it expired.
+   * session once it expired, else compact its log.
    */
   async alarm(closeIdle: (now: number) => void, reportCount: () => Promise<void>) {
     this.alarmAt = null;
@@ -150,7 +161,20 @@ export class SessionCore {
       if (gone) this.log().info("session expired and was deleted", { lastActiveAt: current.lastActiveAt });
       return;
     }
+    this.compact(now);
     this.changed();
+  }
+
+  /** One bounded pass over the log (compaction.ts); a failed one is logged and left to the next alarm. */
+  private compact(now: number) {
+    const s = this.settings;
+    try {
+      this.compactBacklog = this.store.compact({ now, deltaRetentionMs: s.CIO_SESSION_DELTA_RETENTION_S * 1000, maxEvents: s.CIO_SESSION_MAX_EVENTS });
+    } catch (err) {
+      this.compactBacklog = false;
+      this.compactRetryAt = now + COMPACT_RETRY_MS;
+      this.log().error("session log not compacted", { err });
+    }
   }
 
   /**

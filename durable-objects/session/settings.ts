@@ -32,6 +32,18 @@ export const SessionSettingsSchema = z.object({
    * went along with every later turn, past the body limit a request has, until 100 newer messages pushed it out.
    */
   CIO_SESSION_HISTORY_MAX_CHARS: envInt(1_000_000, 1_000),
+  /**
+   * A turn's `delta` events are deleted this long after it ended (its message or error event stays): a
+   * client back within it still gets the answer token by token. An hour covers a dropped connection, a
+   * laptop lid closed over lunch, a redeploy; every delta kept forever made the log grow without bound.
+   */
+  CIO_SESSION_DELTA_RETENTION_S: envInt(3600, 0),
+  /**
+   * The log keeps about this many events (the alarm trims it, at least every turn heartbeat while a turn
+   * runs); older ones are dropped, and a resume from before them gets `resume_too_old`. It bounds what one
+   * resume replays in a single step: a thousand turns' messages and tools are well inside it.
+   */
+  CIO_SESSION_MAX_EVENTS: envInt(50_000, 100),
 });
 export type SessionSettings = z.infer<typeof SessionSettingsSchema>;
 

@@ -93,7 +93,7 @@ export class SocketHandler {
     const f = frame.ok;
     if (f.type === "ping") return send(ws, { type: "pong" });
     if (f.type === "resume") return this.resume(ws, f.after_seq);
-    if (!this.s.sockets.isLive(ws)) this.s.sockets.goLive(ws, this.s.store.eventsAfter(state.readySeq));
+    if (!this.s.sockets.isLive(ws)) this.s.sockets.goLive(ws, this.s.store.framesAfter(state.readySeq));
     if (f.type === "cancel") {
       // Stopping a turn is acting on it: a listening socket must not stop the turn another key pays for.
       if (state.mayChat === false) return send(ws, { type: "error", id: f.id, code: "forbidden", message: NO_CHAT_SCOPE });
@@ -149,7 +149,13 @@ export class SocketHandler {
     if (after > this.s.store.lastSeq) {
       return send(ws, { type: "error", code: "invalid_seq", message: `after_seq ${after} is beyond the last event (${this.s.store.lastSeq}).` });
     }
-    this.s.sockets.goLive(ws, this.s.store.eventsAfter(after));
+    const floor = this.s.store.floor;
+    // The events up to the floor are gone (compaction.ts): replaying the rest would leave a silent gap.
+    if (after < floor) {
+      const message = `Events up to seq ${floor} are no longer kept. Reload the conversation from GET /v1/sessions/:id/messages, then resume with after_seq at least ${floor}.`;
+      return send(ws, { type: "error", code: "resume_too_old", message, min_after_seq: floor });
+    }
+    this.s.sockets.goLive(ws, this.s.store.framesAfter(after));
   }
 
   /** A turn is admitted like any chat request: the key's rate limits and the tenant's token budget apply. */

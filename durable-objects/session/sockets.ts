@@ -10,7 +10,7 @@
  * A live socket whose key is being re-checked is "held": the events broadcast meanwhile wait in its queue, and
  * go out in order once the check passed, or never if it failed (key-guard.ts).
  */
-import type { LoggedEvent, ServerFrame, AdmissionLimits, LimitDefaults } from "../../lib/protocol/session.js";
+import type { ServerFrame, AdmissionLimits, LimitDefaults } from "../../lib/protocol/session.js";
 
 export interface SocketState {
   keyId: string;
@@ -60,9 +60,9 @@ export class Sockets {
     return next;
   }
 
-  /** Replays `events` to the socket, then makes it live; the caller passes a synchronous cursor. */
-  goLive(ws: WebSocket, events: Iterable<LoggedEvent>) {
-    for (const e of events) send(ws, e);
+  /** Replays `frames` (logged events as JSON) to the socket, then makes it live; the caller passes a synchronous cursor. */
+  goLive(ws: WebSocket, frames: Iterable<string>) {
+    for (const data of frames) trySend(ws, data);
     this.update(ws, { live: true });
     this.live().add(ws);
   }

@@ -7,6 +7,7 @@
 import type { ChatMessage } from "../../lib/protocol/index.js";
 import type { LoggedEvent, NewEvent, SessionMessage, SessionRef, StoredMessage } from "../../lib/protocol/session.js";
 import { chatMessageOf } from "./client-tools.js";
+import { compactLog, logFloor, nextDeltaExpiry, type CompactRules } from "./compaction.js";
 
 export interface SessionMeta {
   tenantId: string;
@@ -35,6 +36,11 @@ const MIGRATIONS = [
   `CREATE TABLE deleted (id INTEGER PRIMARY KEY CHECK (id = 1), tenant_id TEXT NOT NULL, session_id TEXT NOT NULL);`,
   // A message's links to the client's tools (JSON): an answer's tool_calls, a tool message's tool_call_id.
   `ALTER TABLE messages ADD COLUMN links TEXT;`,
+  // Compaction (compaction.ts): which ended turns still have deltas, the seq below which the cap dropped
+  // everything, and the deltas by turn, so a turn's are deleted without scanning the whole log.
+  `ALTER TABLE turns ADD COLUMN compacted INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE meta ADD COLUMN log_floor INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX events_delta_turn ON events (json_extract(data, '$.id')) WHERE type = 'delta';`,
 ];
 
 type MessageRow = { seq: number; turn_id: string; role: string; content: string; links: string | null; created_at: number };
@@ -142,11 +148,29 @@ export class SessionStore {
     return { ...e, seq } as LoggedEvent;
   }
 
-  /** Events after `seq`, in order, as a cursor (a long log is not loaded at once). */
-  *eventsAfter(seq: number): Generator<LoggedEvent> {
+  /**
+   * Events after `seq`, in order, each as the JSON frame a socket is sent, from a cursor: a long log is
+   * neither loaded at once nor parsed and serialized again (the stored object plus its seq, as `send` writes it).
+   */
+  *framesAfter(seq: number): Generator<string> {
     for (const r of this.sql.exec<{ seq: number; data: string }>("SELECT seq, data FROM events WHERE seq > ? ORDER BY seq", seq)) {
-      yield { ...(JSON.parse(r.data) as NewEvent), seq: r.seq } as LoggedEvent;
+      yield `${r.data.slice(0, -1)},"seq":${r.seq}}`;
     }
+  }
+
+  /** A resume must start at or after this seq: the cap dropped every event up to it (compaction.ts). */
+  get floor(): number {
+    return logFloor(this.sql);
+  }
+
+  /** One bounded compaction pass; true when it stopped with work left. */
+  compact(rules: CompactRules): boolean {
+    return compactLog(this.sql, rules);
+  }
+
+  /** When the next ended turn's deltas are due to be compacted (ms), if any are kept. */
+  nextCompaction(deltaRetentionMs: number): number | null {
+    return nextDeltaExpiry(this.sql, deltaRetentionMs);
   }
 
   addMessage(seq: number, turnId: string, m: StoredMessage, now = Date.now()) {

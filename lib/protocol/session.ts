@@ -104,7 +104,8 @@ export type NewEvent = LoggedEvent extends infer E ? (E extends LoggedEvent ? Om
 export type ServerFrame =
   | { type: "ready"; session_id: string; last_seq: number }
   | { type: "pong" }
-  | { type: "error"; code: string; message: string; id?: string }
+  /** `min_after_seq`: on `resume_too_old`, the lowest after_seq a resume may give. */
+  | { type: "error"; code: string; message: string; id?: string; min_after_seq?: number }
   | LoggedEvent;
 
 // ---- RPC between the gateway and SessionDO ----

@@ -93,7 +93,7 @@ export class SocketHandler {
     const f = frame.ok;
     if (f.type === "ping") return send(ws, { type: "pong" });
     if (f.type === "resume") return this.resume(ws, f.after_seq);
-    if (!this.s.sockets.isLive(ws)) this.s.sockets.goLive(ws, this.s.store.framesAfter(state.readySeq));
+    if (!this.s.sockets.isLive(ws)) this.liveFromReady(ws, state.readySeq);
     if (f.type === "cancel") {
       // Stopping a turn is acting on it: a listening socket must not stop the turn another key pays for.
       if (state.mayChat === false) return send(ws, { type: "error", id: f.id, code: "forbidden", message: NO_CHAT_SCOPE });
@@ -151,11 +151,18 @@ export class SocketHandler {
     }
     const floor = this.s.store.floor;
     // The events up to the floor are gone (compaction.ts): replaying the rest would leave a silent gap.
-    if (after < floor) {
-      const message = `Events up to seq ${floor} are no longer kept. Reload the conversation from GET /v1/sessions/:id/messages, then resume with after_seq at least ${floor}.`;
-      return send(ws, { type: "error", code: "resume_too_old", message, min_after_seq: floor });
-    }
+    if (after < floor) return send(ws, tooOld(floor));
     this.s.sockets.goLive(ws, this.s.store.framesAfter(after));
+  }
+
+  /**
+   * A socket whose first frame is not `resume` starts from `ready`'s last_seq. The cap may have dropped events
+   * after it while the socket waited (pings keep it open without going live): the client is told before the rest.
+   */
+  private liveFromReady(ws: WebSocket, readySeq: number) {
+    const floor = this.s.store.floor;
+    if (readySeq < floor) send(ws, tooOld(floor));
+    this.s.sockets.goLive(ws, this.s.store.framesAfter(readySeq));
   }
 
   /** A turn is admitted like any chat request: the key's rate limits and the tenant's token budget apply. */
@@ -233,6 +240,13 @@ function parseFrame(text: string): { ok: ClientFrame } | { error: string } {
   const r = ClientFrameSchema.safeParse(json);
   return r.success ? { ok: r.data } : { error: z.prettifyError(r.error) };
 }
+
+const tooOld = (floor: number): ServerFrame => ({
+  type: "error",
+  code: "resume_too_old",
+  message: `Events up to seq ${floor} are no longer kept. Reload the conversation from GET /v1/sessions/:id/messages, then resume with after_seq at least ${floor}.`,
+  min_after_seq: floor,
+});
 
 /** A socket limit frees up when some client closes a socket, which nothing can predict: a short hint. */
 const SOCKET_LIMIT_RETRY_S = 5;

@@ -139,4 +139,24 @@ describe("SessionDO event log compaction", () => {
     const page = await s.stub.messages(s, 0, 10);
     expect(page!.data.map((m) => [m.id, m.role])).toEqual([["t1", "user"], ["t1", "assistant"], ["t2", "user"], ["t2", "assistant"]]);
   });
+
+  it("tells a socket that starts without resume when events after its ready were dropped, before the rest", async () => {
+    const s = await newSession();
+    const a = await turns(s, ["t1"]);
+    const b = await connect(s);
+    const readySeq = b.frames[0]!.last_seq as number;
+    a.send(chat("t2"));
+    await a.waitFor(done("t2"));
+    expect(await compact(s, { maxEvents: 3 })).toBe(false);
+    const kept = await rows(s);
+    b.send({ type: "cancel", id: "nothing" });
+    await b.waitFor((f) => f.type === "error" && f.code === "unknown_turn");
+    const notice = b.frames.findIndex((f) => f.code === "resume_too_old");
+    expect(b.frames[notice]).toMatchObject({ min_after_seq: kept[0]!.seq - 1 });
+    expect(kept[0]!.seq - 1).toBeGreaterThan(readySeq);
+    expect(notice).toBeLessThan(b.frames.findIndex((f) => typeof f.seq === "number"));
+    expect(b.events().map((f) => f.seq)).toEqual(kept.map((r) => r.seq));
+    a.close();
+    b.close();
+  });
 });

@@ -77,7 +77,8 @@ export class SessionStore {
     if (!row) this.sql.exec("INSERT INTO schema_version (version) VALUES (0)");
     for (; version < MIGRATIONS.length; version++) this.sql.exec(MIGRATIONS[version]!);
     this.sql.exec("UPDATE schema_version SET version = ?", version);
-    this.seq = this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM events").one().s ?? 0;
+    // The floor too: a seq the log cap dropped (compaction.ts) must never be given out again after a restart.
+    this.seq = this.sql.exec<{ s: number }>("SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0), IFNULL((SELECT MAX(log_floor) FROM meta), 0)) AS s").one().s;
   }
 
   meta(): SessionMeta | null {

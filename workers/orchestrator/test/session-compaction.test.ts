@@ -2,7 +2,7 @@
  * The event log is compacted (durable-objects/session/compaction.ts): every delta used to be kept for good,
  * so a long session's log grew without bound and a resume from far back replayed all of it in one step.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { CompactRules } from "../../../durable-objects/session/compaction.js";
 import type { SessionDO } from "../../../durable-objects/session/index.js";
@@ -158,5 +158,18 @@ describe("SessionDO event log compaction", () => {
     expect(b.events().map((f) => f.seq)).toEqual(kept.map((r) => r.seq));
     a.close();
     b.close();
+  });
+
+  it("never gives out a seq the cap dropped again, even after a restart with no event left", async () => {
+    const s = await newSession();
+    (await turns(s, ["t1"])).close();
+    const last = (await s.stub.info(s))!.last_seq;
+    await compact(s, { maxEvents: 0 });
+    expect(await rows(s)).toEqual([]);
+    await evictDurableObject(s.stub);
+    expect((await s.stub.info(s))!.last_seq).toBe(last);
+    const c = await turns(s, ["t2"]);
+    expect(c.events()[0]!.seq).toBe(last + 1);
+    c.close();
   });
 });

@@ -116,10 +116,38 @@ export const batchParts = sqliteTable(
     failed: integer("failed").notNull().default(0),
     outputBytes: integer("output_bytes").notNull().default(0),
     errorBytes: integer("error_bytes").notNull().default(0),
+    /**
+     * The delivery running the part (a random token) and since when: Queues delivers at least once, so two
+     * deliveries may hold one part's message at a time. A running part is taken over only once its claim was
+     * given back or is older than CIO_BATCH_CLAIM_TTL_MS; it ends (done) only for the claim that holds it, and
+     * keeps that claim, whose token names the part's files in R2.
+     */
+    claim: text("claim"),
+    claimedAt: integer("claimed_at"),
   },
   (t) => [primaryKey({ columns: [t.batchId, t.idx] })],
 );
 export type BatchPart = typeof batchParts.$inferSelect;
+
+/**
+ * A batch request about to be sent to the model, recorded before the call: another claim of the part does not
+ * send it again until the claim that started it has expired (it may still be running). Dropped when the call
+ * fails, and with the part's results once the part ends.
+ */
+export const batchStarts = sqliteTable(
+  "batch_starts",
+  {
+    batchId: text("batch_id").notNull(),
+    part: integer("part").notNull(),
+    /** The request's place in its part, from 0 (as in batch_results). */
+    line: integer("line").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    /** The claim that sent it, and when that claim was taken (batch_parts.claimed_at): it expires from there. */
+    claim: text("claim").notNull(),
+    claimedAt: integer("claimed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.batchId, t.part, t.line] })],
+);
 
 /**
  * Each finished request of a running batch part, written as it finishes: a retried part skips these (an

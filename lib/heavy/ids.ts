@@ -11,8 +11,11 @@ export const r2Keys = {
   taskResult: (tenantId: string, taskId: string) => `tenants/${tenantId}/tasks/${taskId}/result.json`,
   /** No extension: the format (PNG or JPEG) is known only once the model answered; it is the object's content type. */
   taskImage: (tenantId: string, taskId: string) => `tenants/${tenantId}/tasks/${taskId}/image`,
-  batchPart: (tenantId: string, batchId: string, part: number, kind: "output" | "error") =>
-    `tenants/${tenantId}/batches/${batchId}/parts/${part}.${kind}.jsonl`,
+  /** Named by the claim that wrote them: a delivery that lost its part cannot overwrite the files of the one that ended it
+   * (parts ended before claims existed have none). */
+  batchPart: (tenantId: string, batchId: string, part: number, kind: "output" | "error", claim: string | null = null) =>
+    `${r2Keys.batchParts(tenantId, batchId)}${part}.${claim ? `${claim}.` : ""}${kind}.jsonl`,
+  batchParts: (tenantId: string, batchId: string) => `tenants/${tenantId}/batches/${batchId}/parts/`,
 };
 
 export const toUnixSeconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));

@@ -6,6 +6,7 @@
  */
 import { Logger } from "../../../lib/log.js";
 import { HeavyMessageSchema, type HeavyMessage } from "../../../lib/protocol/heavy.js";
+import { PartBusy } from "./jobs/batch/claim.js";
 import { runBatchPart } from "./jobs/batch/part.js";
 import type { HeavyEnv } from "./env.js";
 import { runTask } from "./run-task.js";
@@ -29,8 +30,11 @@ async function consumeOne(m: Message<unknown>, env: HeavyEnv, s: HeavySettings):
     await dispatch(msg, env, s, log);
     m.ack();
   } catch (err) {
-    const delaySeconds = backoffSeconds(s, m.attempts);
-    log.warn("job attempt failed; retrying", { err, delaySeconds, message: msg });
+    // A batch part another delivery holds is looked at again once that claim would have ended.
+    const busy = PartBusy.delayOf(err);
+    const delaySeconds = busy ?? backoffSeconds(s, m.attempts);
+    if (busy) log.info("batch part held by another delivery; retried when its claim ends", { delaySeconds });
+    else log.warn("job attempt failed; retrying", { err, delaySeconds, message: msg });
     if (msg.kind === "task") {
       await noteAttemptError(env.DB, msg.tenantId, msg.taskId, { code: "attempt_failed", message: errorText(err) }).catch((e) =>
         log.error("could not record the attempt's error", { err: e }),

@@ -6,6 +6,7 @@
 import { Logger } from "../../../lib/log.js";
 import { publishTask } from "../../../lib/heavy/events.js";
 import { HeavyMessageSchema } from "../../../lib/protocol/heavy.js";
+import { PartBusy } from "./jobs/batch/claim.js";
 import { failBatchPart } from "./jobs/batch/part.js";
 import { failBatch } from "./jobs/batch/finalize.js";
 import type { HeavyEnv } from "./env.js";
@@ -39,9 +40,12 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Heav
       }
       m.ack();
     } catch (err) {
-      // Backing off, as the main queue does: a D1 outage must not use up every retry in a few seconds.
-      const delaySeconds = backoffSeconds(s, m.attempts);
-      l.error("dead letter could not be recorded; retrying", { err, delaySeconds });
+      // Backing off, as the main queue does: a D1 outage must not use up every retry in a few seconds. A batch
+      // part still run by another delivery is failed only once that delivery's claim has ended.
+      const busy = PartBusy.delayOf(err);
+      const delaySeconds = busy ?? backoffSeconds(s, m.attempts);
+      if (busy) l.info("batch part still run by another delivery; its dead letter waits for that claim to end", { delaySeconds });
+      else l.error("dead letter could not be recorded; retrying", { err, delaySeconds });
       m.retry({ delaySeconds });
     }
   }

@@ -33,6 +33,10 @@ export const HeavySettingsSchema = z.object({
   CIO_BATCH_RATE_WAIT_MS: envInt(10_000, 0),
   /** A running part looks at most this often whether its batch was cancelled before it starts another request. */
   CIO_BATCH_CANCEL_CHECK_MS: envInt(1_000, 0, 60_000),
+  /** A running batch part's claim not given back by then is dead and its part may be taken over (a duplicate delivery
+   * that finds a younger one is retried once it ends). Longer than the 15 minutes a queue consumer invocation may
+   * run, so a claim that old belongs to an invocation that no longer runs, and a request it started may run again. */
+  CIO_BATCH_CLAIM_TTL_MS: envInt(20 * 60_000, 1000, 12 * 3600_000),
   /** A concurrency slot a batch request or chat_completion task took and never gave back is freed after this
    * (the gateway's setting of the same name, for the same slots). */
   CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),

@@ -7,30 +7,20 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { openDb, schema } from "../../../lib/db/index.js";
-import { r2Keys } from "../../../lib/heavy/ids.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import type { HeavyEnv } from "../src/env.js";
-import { deliverRecorded, env, keyOf, newTask, newTenant, putFile, readTask, taskMessage } from "./support.js";
+import { batchInProgress, deliverRecorded, env, keyOf, newTask, newTenant, OPEN_LIMITS, putFile, readTask, taskMessage } from "./support.js";
 
-const LIMITS = { keyRpm: 1000, keyConcurrency: 100, tenantRpm: 1000, tenantConcurrency: 100, dailyTokenBudget: null };
 const PART_LINES = 2;
 
 /** A batch of `parts` parts of PART_LINES requests each, planned with only the first part queued. */
 async function plannedBatch(parts: number) {
-  const tenantId = await newTenant();
   const lines = Array.from({ length: parts * PART_LINES }, (_, i) =>
     JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content: withDirective(`q${i}`, { text: `a${i}` }) }] } }),
   );
-  const input = lines.join("\n") + "\n";
-  const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
-  const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-  const task = await newTask(tenantId, "batch", { batchId }, { status: "running" });
+  const { tenantId, batchId, task } = await batchInProgress(lines, parts);
   const db = openDb(env.DB);
-  await db.insert(schema.batches).values({
-    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-    completionWindow: "24h", status: "in_progress", total: lines.length, partsTotal: parts, expiresAt: Date.now() + 3600_000,
-  });
   const bytes = (l: string[]) => new TextEncoder().encode(l.map((x) => `${x}\n`).join("")).length;
   for (let idx = 0; idx < parts; idx++) {
     const startByte = bytes(lines.slice(0, idx * PART_LINES));
@@ -52,7 +42,7 @@ async function validatingBatch(input: string, taskStatus?: "running") {
   const task = await newTask(tenantId, "batch", { batchId }, taskStatus ? { status: taskStatus } : {});
   const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
   await openDb(env.DB).insert(schema.batches).values({
-    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: OPEN_LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
     completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
   });
   return { tenantId, batchId, task, fileId };
@@ -116,22 +106,35 @@ describe("a batch whose steps are interrupted still ends", () => {
     expect((await readTask(task.id)).status).toBe("succeeded");
   });
 
-  it("a part file rewritten after its part ended (a duplicate delivery) does not keep the batch from being joined", async () => {
+  it("two deliveries of one part at once send each request once, and the batch's output keeps every line", async () => {
     const { tenantId, batchId, task, msg } = await plannedBatch(2);
     const ok = queue();
-    await deliverRecorded("heavy", [{ body: msg(0), attempts: 1 }], { ...env, HEAVY_QUEUE: ok.q });
-    // A second delivery of part 0, run alongside the first, wrote the part's file again with fewer lines.
-    const partFile = r2Keys.batchPart(tenantId, batchId, 0, "output");
-    const firstLine = (await (await env.FILES.get(partFile))!.text()).split("\n")[0]!;
-    await env.FILES.put(partFile, `${firstLine}\n`);
-    await deliverRecorded("heavy", [{ body: msg(1), attempts: 1 }], { ...env, HEAVY_QUEUE: ok.q });
+    const calls: string[] = [];
+    // Slow answers, so the second delivery comes while the first still runs the part.
+    const chat = async (call: { body: { messages: { content: string }[] } }) => {
+      calls.push(call.body.messages[0]!.content);
+      await new Promise((r) => setTimeout(r, 300));
+      return env.ORCHESTRATOR.chat(call as never);
+    };
+    const slow = { ...env, HEAVY_QUEUE: ok.q, ORCHESTRATOR: { chat } as unknown as HeavyEnv["ORCHESTRATOR"] };
+    const outcomes = (await Promise.all([1, 2].map(() => deliverRecorded("heavy", [{ body: msg(0), attempts: 1 }], slow)))).flat();
+    // One ran the part; the other is retried once the first one's claim would have ended, not dropped.
+    expect(outcomes.filter((o) => o.acked)).toHaveLength(1);
+    expect(outcomes.find((o) => !o.acked)!.retryDelaySeconds).toBeGreaterThan(1000);
+    expect(calls).toHaveLength(PART_LINES);
+    const [again] = await deliverRecorded("heavy", [{ body: msg(0), attempts: 2 }], slow);
+    expect(again).toEqual({ acked: true, retryDelaySeconds: null });
+    expect(calls).toHaveLength(PART_LINES);
+
+    for (let next = ok.sent.shift(); next; next = ok.sent.shift()) await deliverRecorded("heavy", [{ body: next, attempts: 1 }], { ...env, HEAVY_QUEUE: ok.q });
     const row = await batchRow(tenantId, batchId);
-    expect(row.status).toBe("completed");
+    expect(row).toMatchObject({ status: "completed", completed: 2 * PART_LINES, failed: 0 });
     expect((await readTask(task.id)).status).toBe("succeeded");
     const [file] = await openDb(env.DB).select().from(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.outputFileId!)));
     const content = await (await env.FILES.get(file!.r2Key))!.text();
     expect(new TextEncoder().encode(content).length).toBe(file!.bytes);
-    expect(content.trim().split("\n")).toHaveLength(1 + PART_LINES);
+    const ids = content.trim().split("\n").map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
+    expect(ids.sort()).toEqual(Array.from({ length: 2 * PART_LINES }, (_, i) => `r${i}`).sort());
   });
 
   it("a batch that ended while its task's write failed has its task ended by the redelivery", async () => {

@@ -38,6 +38,21 @@ export async function newTask(tenantId: string, type: TaskType, params: Record<s
   return row!;
 }
 
+export const OPEN_LIMITS = { keyRpm: 1000, keyConcurrency: 100, tenantRpm: 1000, tenantConcurrency: 100, dailyTokenBudget: null };
+
+/** A batch in progress over the input `lines` (its file and running task as planning leaves them); its `partsTotal` parts are the caller's to write. */
+export async function batchInProgress(lines: string[], partsTotal: number) {
+  const tenantId = await newTenant();
+  const fileId = await putFile(tenantId, "in.jsonl", lines.map((l) => `${l}\n`).join(""), "batch");
+  const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  const task = await newTask(tenantId, "batch", { batchId }, { status: "running" });
+  await openDb(env.DB).insert(schema.batches).values({
+    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: OPEN_LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+    completionWindow: "24h", status: "in_progress", total: lines.length, partsTotal, expiresAt: Date.now() + 3600_000,
+  });
+  return { tenantId, batchId, task };
+}
+
 export const taskMessage = (t: Pick<TaskRow, "id" | "tenantId">): HeavyMessage => ({ kind: "task", taskId: t.id, tenantId: t.tenantId, requestId: "req-test" });
 
 export interface Delivery {

@@ -81,15 +81,16 @@ function ending(batch: BatchRow, cancelled: boolean, now: number) {
 async function joinParts(env: HeavyEnv, batch: BatchRow, kind: "output" | "error"): Promise<string | null> {
   const p = schema.batchParts;
   const parts = await openDb(env.DB).select().from(p).where(and(eq(p.tenantId, batch.tenantId), eq(p.batchId, batch.id))).orderBy(p.idx);
-  // Sized from the stored objects, not the counts in D1: a duplicate delivery of a part that had already
-  // ended rewrote its file, and a total that no longer matched failed every join, leaving the batch finalizing.
+  // Each part's file is the one its ending claim wrote (claim.ts); sized from the stored object all the same, as
+  // a total that did not match the bytes streamed would fail every join and leave the batch finalizing.
   const sized = await Promise.all(
     parts
       .filter((x) => (kind === "output" ? x.outputBytes : x.errorBytes) > 0)
       .map(async (x) => {
-        const head = await env.FILES.head(r2Keys.batchPart(batch.tenantId, batch.id, x.idx, kind));
+        const key = r2Keys.batchPart(batch.tenantId, batch.id, x.idx, kind, x.claim);
+        const head = await env.FILES.head(key);
         if (!head) throw new Error(`part ${x.idx} of batch ${batch.id} lost its ${kind} lines`);
-        return { idx: x.idx, bytes: head.size };
+        return { idx: x.idx, key, bytes: head.size };
       }),
   );
   if (!sized.length) return null;
@@ -99,7 +100,7 @@ async function joinParts(env: HeavyEnv, batch: BatchRow, kind: "output" | "error
   const { readable, writable } = new FixedLengthStream(total);
   const pump = (async () => {
     for (const x of sized) {
-      const obj = await env.FILES.get(r2Keys.batchPart(batch.tenantId, batch.id, x.idx, kind));
+      const obj = await env.FILES.get(x.key);
       if (!obj) throw new Error(`part ${x.idx} of batch ${batch.id} lost its ${kind} lines`);
       await obj.body.pipeTo(writable, { preventClose: true });
     }
@@ -123,11 +124,15 @@ async function joinParts(env: HeavyEnv, batch: BatchRow, kind: "output" | "error
   return id;
 }
 
+/** Listed, not derived from the parts: the files of a delivery that lost its part and died before dropping them go too. */
 async function deleteParts(env: HeavyEnv, batch: BatchRow) {
-  const keys: string[] = [];
-  for (let i = 0; i < batch.partsTotal; i++) keys.push(r2Keys.batchPart(batch.tenantId, batch.id, i, "output"), r2Keys.batchPart(batch.tenantId, batch.id, i, "error"));
-  for (let i = 0; i < keys.length; i += 1000) await env.FILES.delete(keys.slice(i, i + 1000));
-  // Each part deletes its own rows; this catches those a duplicate delivery recorded after that.
+  // A batch cancelled before it was planned has no part (and no file to look for).
+  for (let cursor: string | undefined, more = batch.partsTotal > 0; more; more = cursor !== undefined) {
+    const page = await env.FILES.list({ prefix: r2Keys.batchParts(batch.tenantId, batch.id), cursor });
+    if (page.objects.length) await env.FILES.delete(page.objects.map((o) => o.key));
+    cursor = page.truncated ? page.cursor : undefined;
+  }
+  // Each part deletes its own rows; this catches those a delivery that lost its part recorded after that.
   await deleteResults(env.DB, batch.tenantId, batch.id);
 }
 

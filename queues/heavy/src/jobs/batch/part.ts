@@ -5,7 +5,8 @@
  * part's output and error lines go to R2 in OpenAI's batch output format; then the next pending part is
  * queued, and the last part to finish finalizes the batch. A finished part is never run again, and a
  * retried one runs only the requests an earlier attempt did not finish: a request that keeps failing ends
- * failed on the dead-letter path without taking the others with it.
+ * failed on the dead-letter path without taking the others with it. One delivery of the part's message runs
+ * it at a time (claim.ts), and a request is sent once (starts.ts), however often the message comes.
  */
 import type { Logger } from "../../../../../lib/log.js";
 import { r2Keys } from "../../../../../lib/heavy/ids.js";
@@ -14,27 +15,46 @@ import type { ChatReply } from "../../../../../lib/protocol/index.js";
 import type { HeavyEnv } from "../../env.js";
 import type { HeavySettings } from "../../settings.js";
 import { admit, RateLimited, release } from "./admit.js";
+import { claimPart, finishPart, releasePart, type ClaimedPart, PartBusy } from "./claim.js";
 import { maybeFinalize, reportProgress } from "./finalize.js";
 import { deleteResults, finishedLines, readResults, recordResult, type ResultKind, type ResultRow } from "./results.js";
-import { claimPart, finishPart, markExpired, readBatch, returnPart, takeNextPart, watchCancel, type BatchRow, type PartRow } from "./store.js";
+import { dropStart, takeStart } from "./starts.js";
+import { markExpired, readBatch, returnPart, takeNextPart, watchCancel, type BatchRow } from "./store.js";
 
 type PartMessage = Extract<HeavyMessage, { kind: "batch_part" }>;
 
 export async function runBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMessage, log: Logger): Promise<void> {
   const batch = await readBatch(env.DB, msg.tenantId, msg.batchId);
   if (!batch) return log.warn("part of an unknown batch dropped");
-  const part = await claimPart(env.DB, msg.tenantId, msg.batchId, msg.part);
+  // Throws PartBusy while another delivery holds the part: this one is retried when that claim would end.
+  const part = await claimPart(env.DB, msg, s.CIO_BATCH_CLAIM_TTL_MS);
   if (part) {
-    const lines = batch.status === "cancelling" || batch.status === "cancelled" ? [] : await readLines(env, batch, part);
     try {
-      await runLines(env, s, batch, part, lines, log);
+      await holding(env, part, log, async () => {
+        const lines = batch.status === "cancelling" || batch.status === "cancelled" ? [] : await readLines(env, batch, part);
+        await runLines({ env, batch, part, log, ttlMs: s.CIO_BATCH_CLAIM_TTL_MS, budget: budgetOf(s) }, s, lines);
+        await writePart(env, batch, part, await readResults(env.DB, part), log);
+      });
     } catch (err) {
       if (!(err instanceof RateLimited)) throw err;
       return requeue(env, msg, err, log);
     }
-    await writePart(env, batch, part, await readResults(env.DB, part));
   }
   await afterPart(env, msg, log);
+}
+
+/**
+ * Runs `work` under the part's claim. An attempt that throws has nothing left in flight (runLines awaits its
+ * requests), so it gives the claim back: the queue's retry, or the message requeued for the rate limit,
+ * resumes the part at once instead of waiting CIO_BATCH_CLAIM_TTL_MS for the claim to expire.
+ */
+async function holding(env: HeavyEnv, part: ClaimedPart, log: Logger, work: () => Promise<void>) {
+  try {
+    await work();
+  } catch (err) {
+    await releasePart(env.DB, part).catch((e: unknown) => log.error("could not give the batch part's claim back", { err: e }));
+    throw err;
+  }
 }
 
 /**
@@ -50,18 +70,21 @@ async function requeue(env: HeavyEnv, msg: PartMessage, err: RateLimited, log: L
 }
 
 /** The dead-letter path: the requests of the part an attempt did not finish are reported failed, and the batch goes on. */
-export async function failBatchPart(env: HeavyEnv, _s: HeavySettings, msg: PartMessage, log: Logger): Promise<void> {
+export async function failBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMessage, log: Logger): Promise<void> {
   const batch = await readBatch(env.DB, msg.tenantId, msg.batchId);
   if (!batch) return;
-  const part = await claimPart(env.DB, msg.tenantId, msg.batchId, msg.part);
+  // A delivery still running the part (a duplicate of this message) is not failed under it: PartBusy, retried by the DLQ.
+  const part = await claimPart(env.DB, msg, s.CIO_BATCH_CLAIM_TTL_MS);
   if (part) {
-    const lines = await readLines(env, batch, part).catch(() => []);
-    const rows: Finished[] = await readResults(env.DB, part);
-    const done = new Set(rows.map((r) => r.line));
-    for (const [line, l] of lines.entries()) if (!done.has(line)) rows.push({ line, kind: "error", body: errorLine(l.custom_id, RETRIES_EXHAUSTED) });
-    // Lines that could not even be read are still counted as failed.
-    const answered = rows.filter((r) => r.kind === "output").length;
-    await writePart(env, batch, part, rows.sort((a, b) => a.line - b.line), part.requests - answered);
+    await holding(env, part, log, async () => {
+      const lines = await readLines(env, batch, part).catch(() => []);
+      const rows: Finished[] = await readResults(env.DB, part);
+      const done = new Set(rows.map((r) => r.line));
+      for (const [line, l] of lines.entries()) if (!done.has(line)) rows.push({ line, kind: "error", body: errorLine(l.custom_id, RETRIES_EXHAUSTED) });
+      // Lines that could not even be read are still counted as failed.
+      const answered = rows.filter((r) => r.kind === "output").length;
+      await writePart(env, batch, part, rows.sort((a, b) => a.line - b.line), log, part.requests - answered);
+    });
     log.error("batch part failed after its last retry", { batchId: batch.id, part: part.idx });
   }
   await afterPart(env, msg, log);
@@ -86,7 +109,7 @@ interface Line {
   body: Record<string, unknown>;
 }
 
-async function readLines(env: HeavyEnv, batch: BatchRow, part: PartRow): Promise<Line[]> {
+async function readLines(env: HeavyEnv, batch: BatchRow, part: ClaimedPart): Promise<Line[]> {
   const [file] = await env.DB.prepare("SELECT r2_key FROM files WHERE tenant_id = ? AND id = ?").bind(batch.tenantId, batch.inputFileId).raw<[string]>();
   const obj = file ? await env.FILES.get(file[0], { range: { offset: part.startByte, length: part.endByte - part.startByte } }) : null;
   if (!obj) throw new Error(`the input file of batch ${batch.id} is gone`);
@@ -100,6 +123,19 @@ async function readLines(env: HeavyEnv, batch: BatchRow, part: PartRow): Promise
 type Finished = Pick<ResultRow, "line" | "kind" | "body">;
 type Budget = Parameters<typeof admit>[2];
 
+/** What every request of one attempt at a part shares. */
+interface PartRun {
+  env: HeavyEnv;
+  batch: BatchRow;
+  part: ClaimedPart;
+  log: Logger;
+  /** CIO_BATCH_CLAIM_TTL_MS: how long another claim's start of a request keeps it from being sent again. */
+  ttlMs: number;
+  budget: Budget;
+}
+
+const budgetOf = (s: HeavySettings): Budget => ({ waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: s.CIO_LEASE_TTL_MS });
+
 /**
  * Runs the requests of the part that have no recorded result yet. A cancel of the batch stops new requests
  * from starting (checked every CIO_BATCH_CANCEL_CHECK_MS at most): those in flight are answered and kept, and
@@ -111,13 +147,15 @@ type Budget = Parameters<typeof admit>[2];
  * failing; trying every request would only fail each). Those in flight are awaited (and recorded), so no
  * request is left running, holding its rate-limiter lease, after the attempt ends. Then the error is thrown,
  * for the queue's retry; a rate-limit wait that ran out only when nothing else failed, as it alone means
- * "try later".
+ * "try later". Requests another claim started lately are left to it; with nothing else failing the attempt then
+ * ends as PartBusy, retried once those starts have expired.
  */
-async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: PartRow, lines: Line[], log: Logger): Promise<void> {
+async function runLines(run: PartRun, s: HeavySettings, lines: Line[]): Promise<void> {
+  const { env, batch, part } = run;
   const done = await finishedLines(env.DB, part);
   const unanswered = lines.flatMap((line, i) => (done.has(i) ? [] : [{ line, i }]));
-  const budget: Budget = { waitedMs: 0, maxWaitMs: s.CIO_BATCH_RATE_WAIT_MS, leaseTtlMs: s.CIO_LEASE_TTL_MS };
   const failures: unknown[] = [];
+  let heldMs = 0;
   let throwsInARow = 0;
   let rateLimited = false;
   const stop = () => rateLimited || throwsInARow > s.CIO_BATCH_PART_CONCURRENCY;
@@ -130,7 +168,8 @@ async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: 
       if (!item) return;
       const { line, i } = item;
       try {
-        await runOne(env, batch, part, i, line, budget, log);
+        const held = await runOne(run, i, line);
+        if (held) heldMs = Math.max(heldMs, held);
         throwsInARow = 0;
       } catch (err) {
         failures.push(err);
@@ -141,26 +180,48 @@ async function runLines(env: HeavyEnv, s: HeavySettings, batch: BatchRow, part: 
   };
   await Promise.all(Array.from({ length: Math.min(s.CIO_BATCH_PART_CONCURRENCY, unanswered.length) }, worker));
   if (failures.length) throw failures.find((e) => !(e instanceof RateLimited)) ?? failures[0];
+  if (heldMs) throw new PartBusy(heldMs);
 }
 
 const EXPIRED = { code: "batch_expired", message: "This request could not be executed before the completion window expired." };
 const RETRIES_EXHAUSTED = { code: "retries_exhausted", message: "The request could not be run after every retry." };
 
-async function runOne(env: HeavyEnv, batch: BatchRow, part: PartRow, i: number, line: Line, budget: Budget, log: Logger) {
+/**
+ * Runs one request and records its line. Returns how long to wait instead when another claim started it
+ * and may still be running it. A call that throws drops the start (nothing runs the request now): the retry
+ * sends it again, as before.
+ */
+async function runOne(run: PartRun, i: number, line: Line): Promise<number | undefined> {
+  const { env, batch, part, log } = run;
+  const start = await takeStart(env.DB, part, i, run.ttlMs);
+  if (!start.ok) return start.retryAfterMs;
   const record = (kind: ResultKind, body: string) => recordResult(env.DB, part, i, kind, body);
-  // Checked per request: a part that started in time may be held by the rate limiter past the window.
-  if (Date.now() >= batch.expiresAt) return record("expired", errorLine(line.custom_id, EXPIRED));
-  const admission = await admit(env, batch, budget);
-  if (!admission.ok) return record("error", errorLine(line.custom_id, admission));
-  const requestId = newRequestId();
   let reply: ChatReply;
+  let requestId: string;
   try {
-    reply = (await env.ORCHESTRATOR.chat({ requestId, tenantId: batch.tenantId, keyId: batch.keyId, body: unstreamed(line.body), leaseId: admission.leaseId })) as unknown as ChatReply;
+    // Checked per request: a part that started in time may be held by the rate limiter past the window.
+    if (Date.now() >= batch.expiresAt) return void (await record("expired", errorLine(line.custom_id, EXPIRED)));
+    const admission = await admit(env, batch, run.budget);
+    if (!admission.ok) return void (await record("error", errorLine(line.custom_id, admission)));
+    requestId = newRequestId();
+    reply = await ask(run, requestId, line, admission.leaseId);
   } catch (err) {
-    await release(env, batch.tenantId, admission.leaseId).catch((e) => log.error("lease release failed", { err: e }));
+    await dropStart(env.DB, part, i).catch((e: unknown) => log.error("could not drop a batch request's start", { err: e }));
     throw err;
   }
+  // Not dropped past here: the model answered, so a start left by a failed record keeps it from being billed again soon.
   await record(...(await replyLine(reply, line.custom_id, requestId)));
+  return undefined;
+}
+
+async function ask(run: PartRun, requestId: string, line: Line, leaseId: string): Promise<ChatReply> {
+  const { env, batch, log } = run;
+  try {
+    return (await env.ORCHESTRATOR.chat({ requestId, tenantId: batch.tenantId, keyId: batch.keyId, body: unstreamed(line.body), leaseId })) as unknown as ChatReply;
+  } catch (err) {
+    await release(env, batch.tenantId, leaseId).catch((e) => log.error("lease release failed", { err: e }));
+    throw err;
+  }
 }
 
 async function replyLine(reply: ChatReply, customId: string, requestId: string): Promise<[ResultKind, string]> {
@@ -179,18 +240,24 @@ const newRequestId = () => `batch_req_${crypto.randomUUID().replace(/-/g, "").sl
 const errorLine = (customId: string, e: { code: string; message: string }) =>
   JSON.stringify({ id: newRequestId(), custom_id: customId, response: null, error: { code: e.code, message: e.message } });
 
-/** Writes the part's files from its finished requests; `failed` counts requests that have none (the dead-letter path). */
-async function writePart(env: HeavyEnv, batch: BatchRow, part: PartRow, rows: Finished[], failed?: number) {
+/**
+ * Writes the part's files from its finished requests; `failed` counts requests that have none (the dead-letter
+ * path). The files are named by the claim and the part ends only for it, so a delivery that lost the part
+ * cannot overwrite the files of the one that ended it (it used to, from fewer rows, losing answered lines).
+ */
+async function writePart(env: HeavyEnv, batch: BatchRow, part: ClaimedPart, rows: Finished[], log: Logger, failed?: number) {
   const enc = new TextEncoder();
   const join = (keep: (r: Finished) => boolean) => enc.encode(rows.filter(keep).map((r) => `${r.body}\n`).join(""));
   const output = join((r) => r.kind === "output");
   const errors = join((r) => r.kind !== "output");
-  await Promise.all([
-    output.length ? env.FILES.put(r2Keys.batchPart(batch.tenantId, batch.id, part.idx, "output"), output) : null,
-    errors.length ? env.FILES.put(r2Keys.batchPart(batch.tenantId, batch.id, part.idx, "error"), errors) : null,
-  ]);
+  const key = (kind: "output" | "error") => r2Keys.batchPart(batch.tenantId, batch.id, part.idx, kind, part.claim);
+  await Promise.all([output.length ? env.FILES.put(key("output"), output) : null, errors.length ? env.FILES.put(key("error"), errors) : null]);
   if (rows.some((r) => r.kind === "expired")) await markExpired(env.DB, batch);
   const completed = rows.filter((r) => r.kind === "output").length;
-  await finishPart(env.DB, part, { completed, failed: failed ?? rows.length - completed, outputBytes: output.length, errorBytes: errors.length });
+  if (!(await finishPart(env.DB, part, { completed, failed: failed ?? rows.length - completed, outputBytes: output.length, errorBytes: errors.length }))) {
+    // Taken over after this claim expired: the part, and its results, are the new claim's to end.
+    await env.FILES.delete([key("output"), key("error")]);
+    return log.warn("batch part was taken over by another delivery before this one ended it; its files were dropped");
+  }
   await deleteResults(env.DB, part.tenantId, part.batchId, part.idx);
 }

@@ -6,13 +6,14 @@
  */
 import { and, eq } from "drizzle-orm";
 import { openDb, schema } from "../../../../../lib/db/index.js";
+import { deleteStarts } from "./starts.js";
 import type { PartRow } from "./store.js";
 
 const r = schema.batchResults;
 export type ResultRow = typeof r.$inferSelect;
 export type ResultKind = ResultRow["kind"];
 
-/** Idempotent: a request recorded twice (two deliveries of one part at once) keeps its first line. */
+/** Idempotent: a request recorded twice (a delivery that lost its claim still answering) keeps its first line. */
 export async function recordResult(d1: D1Database, part: PartRow, line: number, kind: ResultKind, body: string) {
   await openDb(d1).insert(r).values({ batchId: part.batchId, part: part.idx, line, tenantId: part.tenantId, kind, body }).onConflictDoNothing();
 }
@@ -34,7 +35,9 @@ export async function readResults(d1: D1Database, part: PartRow): Promise<Result
     .orderBy(r.line);
 }
 
+/** The part's (or batch's) results go, and with them its requests' start records (starts.ts). */
 export async function deleteResults(d1: D1Database, tenantId: string, batchId: string, part?: number) {
   const where = and(eq(r.tenantId, tenantId), eq(r.batchId, batchId), part === undefined ? undefined : eq(r.part, part));
   await openDb(d1).delete(r).where(where);
+  await deleteStarts(d1, tenantId, batchId, part);
 }

@@ -1,5 +1,5 @@
-/** The batch rows' state changes, each conditional and idempotent so redelivered messages are harmless. */
-import { and, eq, inArray, sql } from "drizzle-orm";
+/** The batch rows' state changes, each conditional and idempotent so redelivered messages are harmless (a part's claim: claim.ts). */
+import { and, eq, sql } from "drizzle-orm";
 import { openDb, schema } from "../../../../../lib/db/index.js";
 
 const b = schema.batches;
@@ -27,23 +27,6 @@ export function watchCancel(d1: D1Database, batch: Pick<BatchRow, "tenantId" | "
       () => false,
     ));
   };
-}
-
-/** A part still `running` is claimed again: that is a retry of an attempt that failed, which resumes it (results.ts). */
-export async function claimPart(d1: D1Database, tenantId: string, batchId: string, idx: number): Promise<PartRow | undefined> {
-  const [row] = await openDb(d1)
-    .update(p)
-    .set({ status: "running" })
-    .where(and(eq(p.tenantId, tenantId), eq(p.batchId, batchId), eq(p.idx, idx), inArray(p.status, ["queued", "running"])))
-    .returning();
-  return row;
-}
-
-export async function finishPart(d1: D1Database, part: PartRow, counts: { completed: number; failed: number; outputBytes: number; errorBytes: number }) {
-  await openDb(d1)
-    .update(p)
-    .set({ status: "done", ...counts })
-    .where(and(eq(p.tenantId, part.tenantId), eq(p.batchId, part.batchId), eq(p.idx, part.idx), inArray(p.status, ["queued", "running"])));
 }
 
 /** The batch's counters, recomputed from its parts (so recounting after a redelivery changes nothing). */

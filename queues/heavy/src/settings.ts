@@ -17,6 +17,11 @@ export const HeavySettingsSchema = z.object({
   CIO_ANALYSIS_MAX_COLUMNS: envInt(500, 1, 16_384),
   /** Longest CSV row (characters) the analysis holds; a longer one fails the task as invalid_csv, not the Worker. */
   CIO_ANALYSIS_MAX_ROW_CHARS: envInt(8 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+  /** Characters of an XLSX workbook's shared-strings table the analysis holds while it reads the sheet (each string
+   * counting 2 more, for its offset; at most about 2 bytes each): a larger table fails the task as xlsx_too_large
+   * instead of running the isolate out of memory. At 16 Mi the whole analysis of a table at the bound peaked at
+   * 59 MB of heap (two-byte text; 42 MB ASCII) in a thread capped like the isolate; two-byte text at 32 Mi ran out. */
+  CIO_ANALYSIS_MAX_SHARED_STRING_CHARS: envInt(16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   /** CSV analysis reads the file in ranges of this size: R2 body streams (local R2 above all) arrive in small
    * chunks whose per-chunk cost dominated the analysis; one MB per read stays far inside the 128 MB limit. */
   CIO_ANALYSIS_READ_BYTES: envInt(1024 * 1024, 64 * 1024, 32 * 1024 * 1024),

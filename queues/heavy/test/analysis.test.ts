@@ -6,9 +6,9 @@ import { openDb, schema } from "../../../lib/db/index.js";
 import type { HeavyEnv } from "../src/env.js";
 import { deliver, deliverRecorded, env, newTask, newTenant, putFile, readTask, taskMessage } from "./support.js";
 
-async function analyse(tenantId: string, fileId: string, params: Record<string, unknown> = {}) {
+async function analyse(tenantId: string, fileId: string, params: Record<string, unknown> = {}, withEnv: HeavyEnv = env) {
   const task = await newTask(tenantId, "file_analysis", { file_id: fileId, ...params });
-  const res = await deliver("heavy", [{ body: taskMessage(task) }]);
+  const res = await deliver("heavy", [{ body: taskMessage(task) }], withEnv);
   const row = await readTask(task.id);
   const result = row.resultRef ? await (await env.FILES.get(row.resultRef))!.json<Record<string, any>>() : null;
   return { res, row, result };
@@ -157,6 +157,22 @@ describe("file analysis", () => {
       Unzip.prototype.push = push;
     }
     expect(kept).toBeLessThan(64 * 1024);
+  });
+
+  it("fails a workbook whose shared strings are past CIO_ANALYSIS_MAX_SHARED_STRING_CHARS as xlsx_too_large, at once, instead of running out of memory", async () => {
+    const tenant = await newTenant();
+    const bounded = { ...env, CIO_ANALYSIS_MAX_SHARED_STRING_CHARS: "1024" } as HeavyEnv;
+    const withStrings = (items: string[]) => zipSync({ ...unzipSync(xlsx()), "xl/sharedStrings.xml": strToU8(`<sst>${items.map((t) => `<si><t>${t}</t></si>`).join("")}</sst>`) });
+    // Many strings (100 × 20 characters), then one item alone past the bound (refused as its text arrives).
+    const many = Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(20, "x"));
+    for (const book of [withStrings(["city", "temp", ...many]), withStrings(["city", "temp", "x".repeat(5000)])]) {
+      const { res, row } = await analyse(tenant, await putFile(tenant, "wide.xlsx", book), {}, bounded);
+      expect(res.explicitAcks.length).toBe(1);
+      expect(row).toMatchObject({ status: "failed", attempts: 1, error: { code: "xlsx_too_large" } });
+    }
+    // Under the bound the same workbook is read as before.
+    const fits = await analyse(tenant, await putFile(tenant, "book.xlsx", withStrings(["city", "temp", "Oslo", "Bergen"])), {}, bounded);
+    expect(fits.row.status).toBe("succeeded");
   });
 
   it("reads XLSX dates as dates: serials in date-formatted cells (built-in and custom formats, 1904 workbooks) become ISO 8601", async () => {

@@ -28,7 +28,8 @@ export const analyzeFile: Job = async (ctx) => {
   const format = formatOf(file.filename, file.contentType);
   const started = Date.now();
   let read: RangeReadStats | null = null;
-  if (format === "xlsx") await readXlsx(open, file.bytes, (row) => analyzer.row(row), (p) => ctx.progress(p), params.sheet);
+  const xlsx = { onRow: (row: string[]) => analyzer.row(row), progress: (p: number) => ctx.progress(p), sheet: params.sheet, maxSharedStringChars: s.CIO_ANALYSIS_MAX_SHARED_STRING_CHARS };
+  if (format === "xlsx") await readXlsx(open, file.bytes, xlsx);
   else read = await readCsv(file, analyzer, ctx, params.delimiter ?? (/\.tsv$/i.test(file.filename) ? "\t" : undefined));
   const result: AnalysisResult = analyzer.result(format);
   const key = r2Keys.taskResult(task.tenantId, task.id);

@@ -2,11 +2,13 @@
  * Streaming XLSX reader: fflate unzips entries chunk by chunk and saxes parses their XML as it arrives,
  * so neither the archive nor a sheet is ever held whole. Two passes over the R2 object: the first reads the
  * workbook (sheet names), its relationships and the shared strings (a sheet's cells refer to them and the
- * archive may store them after the sheet); the second streams the chosen sheet's rows.
+ * archive may store them after the sheet; held compactly and bounded, shared-strings.ts); the second streams
+ * the chosen sheet's rows.
  */
 import { Unzip, UnzipInflate, type UnzipFile } from "fflate";
 import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { JobFailure } from "../../job.js";
+import { SharedStrings } from "./shared-strings.js";
 import { isDateFormatId, serialToIso } from "./xlsx-dates.js";
 
 type Open = () => Promise<ReadableStream<Uint8Array>>;
@@ -14,15 +16,24 @@ type Open = () => Promise<ReadableStream<Uint8Array>>;
 interface WorkbookInfo {
   sheets: { name: string; rid: string }[];
   rels: Map<string, string>;
-  strings: string[];
+  strings: SharedStrings;
   /** Cell style indexes whose number format is a date or time (from styles.xml). */
   dateStyles: Set<number>;
   /** The workbook counts days from 1904 (old Mac Excel) rather than 1900. */
   date1904: boolean;
 }
 
-export async function readXlsx(open: Open, size: number, onRow: (row: string[]) => void, progress: (p: number) => Promise<void>, sheet?: string): Promise<void> {
-  const info = await readWorkbook(open, size, (p) => progress(p * 0.2));
+export interface XlsxReading {
+  onRow: (row: string[]) => void;
+  progress: (p: number) => Promise<void>;
+  /** The sheet to read; the first when unset. */
+  sheet?: string;
+  /** CIO_ANALYSIS_MAX_SHARED_STRING_CHARS: past it the task fails as xlsx_too_large (shared-strings.ts). */
+  maxSharedStringChars: number;
+}
+
+export async function readXlsx(open: Open, size: number, { onRow, progress, sheet, maxSharedStringChars }: XlsxReading): Promise<void> {
+  const info = await readWorkbook(open, size, new SharedStrings(maxSharedStringChars), (p) => progress(p * 0.2));
   const chosen = sheet === undefined ? info.sheets[0] : info.sheets.find((s) => s.name === sheet);
   if (!chosen) throw new JobFailure("sheet_not_found", sheet ? `No sheet named '${sheet}' (sheets: ${info.sheets.map((s) => s.name).join(", ")}).` : "The workbook has no sheets.");
   const target = info.rels.get(chosen.rid);
@@ -33,8 +44,8 @@ export async function readXlsx(open: Open, size: number, onRow: (row: string[]) 
   if (!seen.has(path)) throw new JobFailure("invalid_xlsx", `The sheet '${chosen.name}' (${path}) is missing from the archive.`);
 }
 
-async function readWorkbook(open: Open, size: number, progress: (p: number) => Promise<void>): Promise<WorkbookInfo> {
-  const info: WorkbookInfo = { sheets: [], rels: new Map(), strings: [], dateStyles: new Set(), date1904: false };
+async function readWorkbook(open: Open, size: number, strings: SharedStrings, progress: (p: number) => Promise<void>): Promise<WorkbookInfo> {
+  const info: WorkbookInfo = { sheets: [], rels: new Map(), strings, dateStyles: new Set(), date1904: false };
   const parsers: Record<string, () => SaxesParser> = {
     "xl/workbook.xml": () => onTags((tag) => {
       if (local(tag.name) === "sheet") info.sheets.push({ name: attr(tag, "name"), rid: attr(tag, "r:id") || attr(tag, "id") });
@@ -101,8 +112,8 @@ function onTags(fn: (tag: SaxesTagPlain) => void): SaxesParser {
   return p;
 }
 
-/** `<si>` items; rich text runs are joined, phonetic hints (`<rPh>`) left out. */
-function sharedStrings(out: string[]): SaxesParser {
+/** `<si>` items; rich text runs are joined, phonetic hints (`<rPh>`) left out. Bounded as the text arrives, so one huge item fails too. */
+function sharedStrings(out: SharedStrings): SaxesParser {
   const p = new SaxesParser();
   let inT = false;
   let inPhonetic = false;
@@ -114,7 +125,9 @@ function sharedStrings(out: string[]): SaxesParser {
     else if (n === "rPh") inPhonetic = true;
   });
   p.on("text", (t) => {
-    if (inT) current += t;
+    if (!inT) return;
+    out.ensureRoom(current.length + t.length);
+    current += t;
   });
   p.on("closetag", (tag) => {
     const n = local(tag.name);
@@ -192,7 +205,7 @@ class SheetRows {
   }
 
   private cellText(type: string, raw: string, style: number): string {
-    if (type === "s") return this.book.strings[Number(raw)] ?? "";
+    if (type === "s") return this.book.strings.get(Number(raw));
     if (type === "n" && raw && this.book.dateStyles.has(style)) return serialToIso(raw, this.book.date1904);
     if (type === "b") return raw === "1" ? "true" : raw === "0" ? "false" : raw;
     if (type === "e") return "";

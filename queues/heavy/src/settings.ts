@@ -30,6 +30,9 @@ export const HeavySettingsSchema = z.object({
   /** A part also ends at this many bytes of input: a part's lines are held whole, and a consumer invocation
    * takes several parts, so 50 requests of a few MB each (images, long documents) ran it out of memory. */
   CIO_BATCH_PART_MAX_BYTES: envInt(8 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+  /** Longest batch input line (bytes, its line break not counted), as the gateway's CIO_MAX_BODY_BYTES bounds a chat
+   * request: a longer one fails the batch in validation as line_too_large, and is never held whole. */
+  CIO_BATCH_MAX_LINE_BYTES: envInt(1024 * 1024, 1024, 64 * 1024 * 1024),
   CIO_BATCH_MAX_PARTS_IN_FLIGHT: envInt(4, 1, 1000),
   CIO_BATCH_PART_CONCURRENCY: envInt(8, 1, 256),
   CIO_BATCH_MAX_REQUESTS: envInt(50_000, 1),

@@ -200,6 +200,22 @@ describe("a batch whose steps are interrupted still ends", () => {
     expect((row.errors ?? []).map((e) => e.code)).toEqual(["too_many_requests"]);
   });
 
+  it("fails a batch with a line past CIO_BATCH_MAX_LINE_BYTES as line_too_large, naming the line; one of just that size is a request", async () => {
+    const named = (id: string, content: string) => requestLines(1, content)[0]!.replace('"r0"', `"${id}"`);
+    const sized = (id: string, bytes: number) => named(id, "x".repeat(bytes - new TextEncoder().encode(named(id, "")).length));
+    expect(new TextEncoder().encode(sized("fits", 1024)).length).toBe(1024);
+    // The last line, past the bound, ends the file without a line break.
+    const lines = [...requestLines(2), sized("fits", 1024), sized("big", 5000), named("after", "hi"), sized("over", 1025)];
+    const { tenantId, batchId, task } = await validatingBatch(lines.join("\n"));
+    const { sent, q } = queue();
+    await deliverRecorded("heavy", [{ body: taskMessage(task), attempts: 1 }], { ...env, HEAVY_QUEUE: q, CIO_BATCH_MAX_LINE_BYTES: "1024" } as HeavyEnv);
+    const row = await batchRow(tenantId, batchId);
+    expect(row.status).toBe("failed");
+    expect(row.errors).toEqual([4, 6].map((line) => ({ code: "line_too_large", message: `Line ${line} is larger than 1024 bytes.`, line, param: null })));
+    expect(await readTask(task.id)).toMatchObject({ status: "failed", error: { code: "invalid_batch" } });
+    expect(sent).toEqual([]);
+  });
+
   it("cuts parts at CIO_BATCH_PART_MAX_BYTES of input too, not only at CIO_BATCH_PART_SIZE requests", async () => {
     // Six requests of about 600 bytes: under a 1 KiB cap a part holds two of them.
     const { batchId, task } = await validatingBatch(requestLines(6, "x".repeat(500)).join("\n") + "\n");

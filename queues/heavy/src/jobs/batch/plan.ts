@@ -75,12 +75,12 @@ async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
   let partFirst = 1;
   let inPart = 0;
   let lineNo = 0;
-  /** Reads one line; says false once the batch is known to fail and nothing more would be reported. */
-  const onLine = (bytes: Uint8Array, end: number): boolean => {
+  /** Reads one line (null: past CIO_BATCH_MAX_LINE_BYTES); says false once the batch is known to fail and nothing more would be reported. */
+  const onLine = (bytes: Uint8Array | null, end: number): boolean => {
     lineNo++;
-    const text = decoder.decode(bytes).trim();
-    if (!text) return true;
-    const error = validate(text, ids, lineNo);
+    const text = bytes && decoder.decode(bytes).trim();
+    if (text === "") return true;
+    const error = text === null ? tooLarge(lineNo, s.CIO_BATCH_MAX_LINE_BYTES) : validate(text, ids, lineNo);
     if (error) {
       planned.errors.push(error);
       return planned.errors.length < MAX_REPORTED_ERRORS;
@@ -99,10 +99,17 @@ async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
     }
     return true;
   };
-  const size = await splitLines(obj.body, onLine, (read) => ctx.progress((read / Math.max(1, file.bytes)) * 0.05));
+  const size = await splitLines(obj.body, s.CIO_BATCH_MAX_LINE_BYTES, onLine, (read) => ctx.progress((read / Math.max(1, file.bytes)) * 0.05));
   if (inPart) planned.parts.push({ startByte: partStart, endByte: size, firstLine: partFirst, requests: inPart });
   return planned;
 }
+
+/**
+ * A request line larger than the gateway lets a chat request be (CIO_MAX_BODY_BYTES, 1 MiB by default) was
+ * accepted whole, and held whole while read: a 12 MB line became a part past CIO_BATCH_PART_MAX_BYTES, and a
+ * larger one ran the consumer out of memory instead of failing the batch.
+ */
+const tooLarge = (line: number, max: number): Planned["errors"][number] => ({ code: "line_too_large", message: `Line ${line} is larger than ${max} bytes.`, line, param: null });
 
 function validate(text: string, ids: Set<string>, line: number): Planned["errors"][number] | null {
   let json: unknown;
@@ -124,30 +131,60 @@ function validate(text: string, ids: Set<string>, line: number): Planned["errors
 /**
  * Calls onLine with each line's bytes and the byte offset just past it, until it says false (the rest of
  * the body is then cancelled, not read); returns the bytes read. A line that spans chunks is joined once.
+ * A line of more than maxLineBytes (its line break not counted) is neither joined nor kept as it arrives:
+ * onLine gets null for it.
  */
-export async function splitLines(body: ReadableStream<Uint8Array>, onLine: (bytes: Uint8Array, end: number) => boolean, progress: (read: number) => Promise<void>): Promise<number> {
+export async function splitLines(body: ReadableStream<Uint8Array>, maxLineBytes: number, onLine: (bytes: Uint8Array | null, end: number) => boolean, progress: (read: number) => Promise<void>): Promise<number> {
   const reader = body.getReader();
-  let carry: Uint8Array[] = [];
+  const carry = new Carry(maxLineBytes);
   let offset = 0;
   for (let r = await reader.read(); !r.done; r = await reader.read()) {
     const chunk = r.value;
     let from = 0;
     for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
-      const piece = chunk.subarray(from, nl + 1);
-      const line = carry.length ? concat([...carry, piece]) : piece;
-      carry = [];
+      const line = carry.end(chunk.subarray(from, nl + 1), nl - from);
       from = nl + 1;
       if (!onLine(line, offset + from)) {
         await reader.cancel();
         return offset + from;
       }
     }
-    if (from < chunk.length) carry.push(chunk.slice(from));
+    if (from < chunk.length) carry.add(chunk.slice(from));
     offset += chunk.byteLength;
     await progress(offset);
   }
-  if (carry.length) onLine(concat(carry), offset);
+  if (!carry.empty) onLine(carry.end(new Uint8Array(0), 0), offset);
   return offset;
+}
+
+/** The start of a line that spans chunks; dropped (the line only marked too large) once past the bound. */
+class Carry {
+  private pieces: Uint8Array[] = [];
+  private bytes = 0;
+  private over = false;
+
+  constructor(private readonly max: number) {}
+
+  get empty() {
+    return !this.pieces.length && !this.over;
+  }
+
+  add(piece: Uint8Array) {
+    this.bytes += piece.length;
+    this.over ||= this.bytes > this.max;
+    if (this.over) this.pieces = [];
+    else this.pieces.push(piece);
+  }
+
+  /** The whole line, its last piece `piece` holding `counted` bytes before the line break; null when too large. */
+  end(piece: Uint8Array, counted: number): Uint8Array | null {
+    const over = this.over || this.bytes + counted > this.max;
+    const line = over ? null : this.pieces.length ? concat([...this.pieces, piece]) : piece;
+    this.pieces = [];
+    this.bytes = 0;
+    this.over = false;
+    return line;
+  }
 }
 
 const concat = (parts: Uint8Array[]) => {

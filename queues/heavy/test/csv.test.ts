@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CsvError, CsvParser } from "../src/jobs/analysis/csv.js";
+import { delimiterOf } from "../src/jobs/analysis/csv-reader.js";
 
 /** Parses `text` fed in pieces of `size` characters (every split point is exercised with size 1). */
 function parse(text: string, size = text.length, delimiter = ","): string[][] {
@@ -19,6 +20,7 @@ const CASES: [string, string, string[][]][] = [
   ["empty fields", "a,,c\n,,\n", [["a", "", "c"], ["", "", ""]]],
   ["empty quoted field", 'a,""\n', [["a", ""]]],
   ["blank lines skipped", "a\n\n1\n\n", [["a"], ["1"]]],
+  ["a quoted empty value alone on its line is a row, not a blank line", 'name\n""\nx\n""', [["name"], [""], ["x"], [""]]],
   ["quote inside an unquoted field is data", 'a\nab"c\n', [["a"], ['ab"c']]],
   ["text after a closing quote is kept", 'a\n"x"y\n', [["a"], ["xy"]]],
 ];
@@ -61,5 +63,17 @@ describe("CsvParser", () => {
     expect(String(fed(`${"x,".repeat(50_000)}`, 256).err)).toMatch(/no line breaks/);
     // Rows within the bound are untouched, however many.
     expect(fed(`${"abc,def\n".repeat(5000)}`, 256)).toMatchObject({ err: null });
+  });
+});
+
+describe("delimiterOf", () => {
+  it("counts the header's delimiters outside quotes, a quoted line break included", () => {
+    expect(delimiterOf('"a;\nb",c,d;e\n1,2,3\n')).toBe(",");
+    expect(delimiterOf('"x,\r\ny";z;w\n1;2;3')).toBe(";");
+    expect(delimiterOf('"say ""a;b;c""",d\n')).toBe(",");
+    expect(delimiterOf("a\tb\tc\n1,2")).toBe("\t");
+    expect(delimiterOf("one column\n1;2")).toBe(",");
+    // A quote inside an unquoted name is text, as the parser reads it: it opens nothing.
+    expect(delimiterOf('size 5",width;depth;name\n')).toBe(";");
   });
 });

@@ -46,11 +46,31 @@ export async function readCsvRanges(source: RangeSource, o: CsvReadOptions): Pro
 
 const CANDIDATES = [",", ";", "\t", "|"];
 
-/** The candidate that occurs most often in the header line outside quotes; "," when none does. */
+/**
+ * The candidate that occurs most often in the header line outside quotes; "," when none does. The header ends
+ * at the first line break outside quotes: cut at the first one of all, a quoted name holding a line break
+ * (`"a;\nb",c,d`) left only its own text to count, and its `;` won over the header's commas.
+ */
 export function delimiterOf(text: string): string {
-  const nl = text.search(/[\r\n]/);
-  const header = (nl < 0 ? text : text.slice(0, nl)).replace(/"[^"]*"/g, "");
-  const counts = CANDIDATES.map((c) => header.split(c).length - 1);
+  const counts = CANDIDATES.map(() => 0);
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    // As the parser reads quotes: `""` inside quotes is a quote, and one opens only a field that starts with it
+    // (after any candidate, the delimiter not being known yet).
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') i++;
+      else if (c === '"') quoted = false;
+      continue;
+    }
+    if (c === '"' && (i === 0 || CANDIDATES.includes(text[i - 1]!))) {
+      quoted = true;
+      continue;
+    }
+    if (c === "\n" || c === "\r") break;
+    const k = CANDIDATES.indexOf(c);
+    if (k >= 0) counts[k]!++;
+  }
   const best = counts.indexOf(Math.max(...counts));
   return counts[best]! > 0 ? CANDIDATES[best]! : ",";
 }

@@ -19,6 +19,8 @@ export class CsvParser {
   private fieldStarted = false;
   /** Characters of the finished fields of the row being read. */
   private rowChars = 0;
+  /** A field of the row being read was quoted: a row of one empty field is then a value (`""`), not a blank line. */
+  private rowQuoted = false;
   private readonly delim: number;
 
   /**
@@ -109,9 +111,7 @@ export class CsvParser {
     this.inQuotes = false;
     this.quoteSeen = false;
     if (this.fieldStarted || this.field !== "" || this.row.length) {
-      this.row.push(this.field);
-      this.field = "";
-      this.fieldStarted = false;
+      this.endField("", 0, 0);
       this.emit();
     }
   }
@@ -120,6 +120,7 @@ export class CsvParser {
     const field = this.field + chunk.slice(start, end);
     this.row.push(field);
     this.rowChars += field.length;
+    this.rowQuoted ||= this.fieldStarted;
     this.field = "";
     this.fieldStarted = false;
   }
@@ -130,10 +131,13 @@ export class CsvParser {
 
   private emit() {
     const row = this.row;
+    const quoted = this.rowQuoted;
     this.row = [];
     this.rowChars = 0;
-    // A blank line is no row (RFC 4180 allows none; spreadsheets write them at the end).
-    if (row.length === 1 && row[0] === "") return;
+    this.rowQuoted = false;
+    // A blank line is no row (RFC 4180 allows none; spreadsheets write them at the end). A line holding only
+    // `""` is one: an empty value of a one-column file, which was dropped with the blank lines.
+    if (row.length === 1 && row[0] === "" && !quoted) return;
     this.onRow(row);
   }
 }

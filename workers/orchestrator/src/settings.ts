@@ -87,8 +87,9 @@ export const OrchestratorSettingsSchema = z.object({
   /** Expired files (OpenAI's expires_after) deleted per hourly sweep at most; the rest wait for the next. */
   CIO_FILES_SWEEP_MAX: envInt(5_000, 1, 100_000),
   /**
-   * A task still queued and untouched after this long has no message left to run it (Queues keeps one 4 days
-   * by default); the hourly cron fails it as task_lost. Above the longest rate-limit wait (12 h) by design.
+   * A task still queued or running and untouched after this long has no message left to move it (Queues keeps
+   * one 4 days by default); the hourly cron fails it as task_lost, or sends a batch's planning message again
+   * (lib/heavy/lost-tasks.ts). Above the longest rate-limit wait (12 h) by design.
    */
   CIO_TASK_LOST_AFTER_S: envInt(345_600, 86_400, 1_209_600),
   /** A finished task (row, input, result) is deleted this long after it ended; 0 keeps tasks for good. */

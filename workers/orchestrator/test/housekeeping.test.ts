@@ -2,6 +2,7 @@ import { createExecutionContext, createScheduledController, runInDurableObject, 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sweepExpiredFiles } from "../../../lib/heavy/file-expiry.js";
+import { failLostTasks } from "../../../lib/heavy/lost-tasks.js";
 import { sweepOldTasks } from "../../../lib/heavy/task-retention.js";
 import { newFileId, r2Keys } from "../../../lib/heavy/ids.js";
 import { Logger } from "../../../lib/log.js";
@@ -84,11 +85,11 @@ describe("the sweep of expired files", () => {
 
 describe("lost tasks", () => {
 
-  it("a task queued and untouched past CIO_TASK_LOST_AFTER_S (4 days) is failed as task_lost, its session told; newer or running ones are left", async () => {
+  it("a task queued and untouched past CIO_TASK_LOST_AFTER_S (4 days) is failed as task_lost, its session told; newer ones are left", async () => {
     const s = await newSession();
     const lost = await task(s.tenantId, "queued", Date.now() - 5 * DAY, "file_analysis", s.sessionId);
     const waiting = await task(s.tenantId, "queued", Date.now() - 13 * 3_600_000);
-    const running = await task(s.tenantId, "running", Date.now() - 5 * DAY);
+    const running = await task(s.tenantId, "running", Date.now() - 3 * DAY);
     const batchTask = await task(s.tenantId, "queued", Date.now() - 5 * DAY, "batch");
     const batchId = `batch_${crypto.randomUUID().replace(/-/g, "")}`;
     await e.DB.prepare("INSERT INTO batches (id, tenant_id, task_id, key_id, limits, input_file_id, endpoint, completion_window, expires_at) VALUES (?, ?, ?, 'k', '{}', 'file-x', '/v1/chat/completions', '24h', ?)")
@@ -105,6 +106,29 @@ describe("lost tasks", () => {
     expect(JSON.parse(batch!.errors)).toEqual([expect.objectContaining({ code: "task_lost" })]);
     const log = await runInDurableObject(s.stub, (_o: unknown, state) => state.storage.sql.exec<{ data: string }>("SELECT data FROM events").toArray().map((r) => JSON.parse(r.data)));
     expect(log).toEqual([expect.objectContaining({ type: "task", task_id: lost, status: "failed" })]);
+  });
+
+  it("a task running and untouched past CIO_TASK_LOST_AFTER_S (its dead letter dropped) is failed as task_lost with its last error; a stalled batch's task is resumed", async () => {
+    const s = await newSession();
+    const stopped = await task(s.tenantId, "running", Date.now() - 5 * DAY, "chat_completion", s.sessionId);
+    await e.DB.prepare("UPDATE tasks SET error = ? WHERE id = ?").bind(JSON.stringify({ code: "attempt_failed", message: "D1_ERROR: overloaded" }), stopped).run();
+    const silent = await task(s.tenantId, "running", Date.now() - 5 * DAY, "file_analysis");
+    const batchTask = await task(s.tenantId, "running", Date.now() - 5 * DAY, "batch");
+    const recentBatch = await task(s.tenantId, "running", Date.now() - DAY, "batch");
+    const sent: unknown[] = [];
+    const queue = { sendBatch: async (ms: { body: unknown }[]) => void sent.push(...ms.map((m) => m.body)) };
+    expect(await failLostTasks({ ...e, HEAVY_QUEUE: queue as never }, log, 4 * DAY)).toBe(2);
+    expect(await taskRow(stopped)).toMatchObject({ status: "failed" });
+    expect(JSON.parse((await taskRow(stopped))!.error!)).toEqual({ code: "task_lost", message: expect.stringMatching(/no retry is left.*Last error: D1_ERROR: overloaded$/) });
+    expect(JSON.parse((await taskRow(silent))!.error!)).toEqual({ code: "task_lost", message: expect.stringMatching(/Last error: none recorded$/) });
+    // The batch's planning message goes out again (queues/heavy/test/batch-resume.test.ts: what it does then), once.
+    expect(sent).toEqual([{ kind: "task", taskId: batchTask, tenantId: s.tenantId, requestId: "r" }]);
+    expect(await taskRow(batchTask)).toMatchObject({ status: "running" });
+    expect(await taskRow(recentBatch)).toMatchObject({ status: "running" });
+    await failLostTasks({ ...e, HEAVY_QUEUE: queue as never }, log, 4 * DAY);
+    expect(sent).toHaveLength(1);
+    const events = await runInDurableObject(s.stub, (_o: unknown, state) => state.storage.sql.exec<{ data: string }>("SELECT data FROM events").toArray().map((r) => JSON.parse(r.data)));
+    expect(events).toEqual([expect.objectContaining({ type: "task", task_id: stopped, status: "failed" })]);
   });
 
   it("a batch left validating under a task already failed as task_lost (a run cut off between its writes) is failed by the next run", async () => {

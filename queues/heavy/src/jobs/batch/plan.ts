@@ -5,13 +5,13 @@
  * CIO_BATCH_MAX_PARTS_IN_FLIGHT of them; each finished part queues the next, which bounds concurrency.
  * The task stays running until finalize.ts completes the batch.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, isNull, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import { openDb, schema } from "../../../../../lib/db/index.js";
 import { BatchLineSchema } from "../../../../../lib/protocol/heavy.js";
 import { JobFailure, type Job, type JobContext } from "../../job.js";
 import { failBatch, maybeFinalize } from "./finalize.js";
-import { dropPendingParts, readBatch, type BatchRow } from "./store.js";
+import { dropPendingParts, readBatch, returnPart, takeNextPart, type BatchRow } from "./store.js";
 
 const ParamsSchema = z.object({ batchId: z.string().min(1) });
 const MAX_REPORTED_ERRORS = 100;
@@ -211,15 +211,28 @@ async function savePlan(d1: D1Database, batch: BatchRow, planned: Planned, inFli
   await db.batch([start, ...inserts] as unknown as Parameters<typeof db.batch>[0]);
 }
 
-/** Sends a message for every part marked queued (after planning, or again after a redelivery). */
+/**
+ * Sends a message for every part marked queued (after planning, or again after a redelivery), and for every
+ * running part no live delivery holds (its claim given back or expired). The housekeeping cron sends a batch's
+ * planning message again when the batch stalled (lost-tasks.ts: a dead letter dropped after its own retries),
+ * so with no such part the chain is restarted here: the next pending part is queued, or, none left, the batch
+ * is finalized.
+ */
 async function resendQueued(ctx: JobContext, batch: Pick<BatchRow, "id" | "tenantId">) {
   const p = schema.batchParts;
-  const queued = await openDb(ctx.env.DB)
+  const dead = lte(p.claimedAt, Date.now() - ctx.settings.CIO_BATCH_CLAIM_TTL_MS);
+  const open = await openDb(ctx.env.DB)
     .select({ idx: p.idx })
     .from(p)
-    .where(and(eq(p.tenantId, batch.tenantId), eq(p.batchId, batch.id), inArray(p.status, ["queued"])));
-  if (!queued.length) return;
-  await ctx.env.HEAVY_QUEUE.sendBatch(
-    queued.map((q) => ({ body: { kind: "batch_part" as const, batchId: batch.id, part: q.idx, tenantId: batch.tenantId, requestId: ctx.task.requestId ?? ctx.task.id } })),
-  );
+    .where(and(eq(p.tenantId, batch.tenantId), eq(p.batchId, batch.id), or(eq(p.status, "queued"), and(eq(p.status, "running"), or(isNull(p.claim), dead)))));
+  const next = open.length ? undefined : await takeNextPart(ctx.env.DB, batch.tenantId, batch.id);
+  const parts = next === undefined ? open.map((q) => q.idx) : [next];
+  if (!parts.length) return maybeFinalize(ctx.env, ctx.log, batch.tenantId, batch.id);
+  const body = (part: number) => ({ kind: "batch_part" as const, batchId: batch.id, part, tenantId: batch.tenantId, requestId: ctx.task.requestId ?? ctx.task.id });
+  try {
+    for (let i = 0; i < parts.length; i += 100) await ctx.env.HEAVY_QUEUE.sendBatch(parts.slice(i, i + 100).map((part) => ({ body: body(part) })));
+  } catch (err) {
+    if (next !== undefined) await returnPart(ctx.env.DB, batch.tenantId, batch.id, next);
+    throw err;
+  }
 }

@@ -140,4 +140,27 @@ describe("a stream that breaks frees its slot", () => {
     const next = await post(t);
     expect(next.status, await next.clone().text()).toBe(200);
   });
+
+  it("keeps the slot of a session's streamed turn whose client left, until the turn (which goes on) ends", async () => {
+    const t = await newTenant({}, { concurrency_limit: 1, rpm_limit: 1000 });
+    const session = async () => {
+      const res = await call("/v1/sessions", { method: "POST", headers: t.headers, body: JSON.stringify({ model: "mock-model" }) });
+      return ((await res.json()) as { id: string }).id;
+    };
+    const slow = withDirective("slow", { text: "one two three four five six seven eight", chunkDelayMs: 60 });
+    const first = await post(t, chatBody(slow, { stream: true, session_id: await session() }));
+    expect(first.status).toBe(200);
+    const reader = first.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await new Promise((r) => setTimeout(r, 150));
+    // The first turn still runs (it is recorded whole into its session): a second one on the key is refused.
+    const second = await post(t, chatBody(slow, { stream: true, session_id: await session() }));
+    expect(second.status, await second.clone().text()).toBe(429);
+    expect(await second.json()).toMatchObject({ error: { code: "key_concurrency" } });
+    // Once it ended, the slot is free.
+    let third = second;
+    for (let i = 0; i < 40 && third.status === 429; i++, await new Promise((r) => setTimeout(r, 50))) third = await post(t);
+    expect(third.status).toBe(200);
+  });
 });

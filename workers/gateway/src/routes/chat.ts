@@ -49,14 +49,18 @@ export const chat = router().openapi(route, async (c) => {
   if (reply.kind !== "stream") dispose(reply);
   if (reply.kind === "error") throw ApiError.from(reply.error);
   if (reply.kind === "json") return c.json(reply.completion, 200);
-  return new Response(lease ? releasedOnBreak(reply.body, lease, c.executionCtx) : reply.body, { status: 200, headers: SSE_HEADERS }) as never;
+  // A session's turn goes on when its caller leaves (it is recorded into the session) and frees the slot when
+  // it ends: freeing it at the client's disconnect let a key run turns past its concurrency limit.
+  const guarded = lease && c.req.valid("json").session_id === undefined;
+  return new Response(guarded ? releasedOnBreak(reply.body, lease, c.executionCtx) : reply.body, { status: 200, headers: SSE_HEADERS }) as never;
 });
 
 /**
  * The orchestrator frees a stream's slot when the stream ends, but a stream that breaks because its isolate
  * died (a memory limit, a crash) never ends there: the slot stayed taken until CIO_LEASE_TTL_MS (15 min), and a
  * key whose streams were all in that isolate was refused until then. So a stream that does not finish frees its
- * slot from here too (a second free is a no-op; a client that left makes it break too, harmlessly). A native
+ * slot from here too (a second free is a no-op; a client that left makes it break too, harmlessly, as the
+ * orchestrator then cancels the upstream call; not so a session's turn, which is left to free its own). A native
  * pipe into an identity stream: no JavaScript runs per chunk on the passthrough path.
  */
 function releasedOnBreak(body: ReadableStream<Uint8Array>, lease: { release: () => Promise<unknown> }, ctx: { waitUntil(p: Promise<unknown>): void }) {

@@ -10,22 +10,27 @@
 import { keyStanding } from "../../../../lib/db/key-limits.js";
 import type { CallContext } from "../../../../lib/protocol/index.js";
 
-type Entry = { scopes: Promise<string[]>; expires: number };
+type Entry = { scopes: string[]; expires: number };
 const cache = new Map<string, Entry>();
 /** One isolate serves many keys; the oldest entry goes first past this. */
 const MAX_KEYS = 10_000;
 
-export function callerScopes(db: D1Database, call: Pick<CallContext, "tenantId" | "keyId">, ttlS: number, now = Date.now()): Promise<string[]> {
+/**
+ * Only answers are kept, never a pending read: calls sharing one read waited on I/O begun in another request's
+ * context, which the runtime may cancel with that request (a client that left), leaving every call of the key
+ * in the isolate waiting on it (the gateway's limiter calls were once shared so, with that effect). Concurrent
+ * first calls of a key each read D1.
+ */
+export async function callerScopes(db: D1Database, call: Pick<CallContext, "tenantId" | "keyId">, ttlS: number, now = Date.now()): Promise<string[]> {
   // By tenant and key: a key id is only ever looked up under the tenant the call names.
   const id = `${call.tenantId}\u0000${call.keyId}`;
   const hit = cache.get(id);
   if (hit && hit.expires > now) return hit.scopes;
-  const scopes = keyStanding(db, call.tenantId, call.keyId).then((s) => (s.status === "ok" ? s.scopes : []));
+  const standing = await keyStanding(db, call.tenantId, call.keyId);
+  const scopes = standing.status === "ok" ? standing.scopes : [];
   if (ttlS <= 0) return scopes;
   cache.delete(id);
   if (cache.size >= MAX_KEYS) cache.delete(cache.keys().next().value!);
-  // The pending read is shared by concurrent calls; a failed read is not kept, so the next call reads again.
   cache.set(id, { scopes, expires: now + ttlS * 1000 });
-  scopes.catch(() => cache.get(id)?.scopes === scopes && cache.delete(id));
   return scopes;
 }

@@ -48,4 +48,25 @@ describe("callerScopes", () => {
     await expect(callerScopes(down, { tenantId, keyId }, 30, now)).rejects.toThrow("D1 unavailable");
     expect(await callerScopes(db, { tenantId, keyId }, 30, now + 1)).toEqual(["chat", "runners"]);
   });
+
+  it("does not make a call wait on another call's read: a read stuck with its request leaves the others free", async () => {
+    const tenantId = await newTenant();
+    const keyId = await newKey(tenantId, ["chat"]);
+    const now = Date.now();
+    // A D1 read that never ends, as one begun in a request the runtime then cancelled.
+    void callerScopes(stalled(db), { tenantId, keyId }, 30, now);
+    const next = callerScopes(db, { tenantId, keyId }, 30, now + 1);
+    const waited = await Promise.race([next, new Promise((r) => setTimeout(() => r("still waiting"), 2000))]);
+    expect(waited).toEqual(["chat"]);
+  });
 });
+
+/** `d1` whose statements never answer. */
+function stalled(d1: D1Database): D1Database {
+  const statement = (s: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(s, {
+      get: (target, prop) =>
+        prop === "bind" ? (...args: unknown[]) => statement(target.bind(...args)) : typeof target[prop as keyof D1PreparedStatement] === "function" ? () => new Promise(() => {}) : target[prop as keyof D1PreparedStatement],
+    });
+  return new Proxy(d1, { get: (target, prop) => (prop === "prepare" ? (q: string) => statement(target.prepare(q)) : target[prop as keyof D1Database]) });
+}

@@ -30,7 +30,8 @@ function adminToken(given?: string): string {
 }
 
 export async function adminCall(args: { url?: string; token?: string }, method: string, path: string, body?: unknown): Promise<unknown> {
-  const base = args.url ?? process.env.CIO_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`;
+  // Without its trailing slash: `https://host/` gave `//admin/...`, which the gateway answers 404.
+  const base = (args.url ?? process.env.CIO_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");
   // Outside the try below: a missing token is not an unreachable stack.
   const token = adminToken(args.token);
   let res: Response;

@@ -90,6 +90,12 @@ describe("npm run admin refuses bad flags before sending anything", () => {
     expect((await withStub("audit", "--limit", "5")).code).toBe(0);
     expect(received[1]!.url).toBe("/admin/audit?limit=5");
   });
+
+  it("takes a --url with a trailing slash as the same stack", async () => {
+    const run = await admin(["tenants", "list", "--url", `${url}/`, "--token", "adm-test"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(received.map((r) => r.url)).toEqual(["/admin/tenants"]);
+  });
 });
 
 describe("npm run admin reads .env as npm start does", () => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RUNNER_VERSION } from "../version.ts";
-import { defaultExec } from "./install-service.ts";
+import { defaultExec, filesInHomes } from "./install-service.ts";
 
 const RUNNER = resolve(import.meta.dirname, "../..");
 const CLI = join(RUNNER, "dist/cli.js");
@@ -57,3 +57,24 @@ describe("defaultExec", () => {
     expect(() => defaultExec(["node"])).toThrow(/--exec/);
   });
 });
+
+describe("home directories (ProtectHome)", () => {
+  const unitFor = (config: string, unitDir: string) => {
+    const printed = execFileSync(process.execPath, [CLI, "install-service", "--dir", unitDir, "-c", config], { encoding: "utf8", env: ENV });
+    return { printed, unit: readFileSync(join(unitDir, "cio-runner.service"), "utf8") };
+  };
+
+  it("hides them when nothing the unit reads lies there", () => {
+    expect(unitFor(join(dir, "runner.yaml"), join(dir, "nohome")).unit).toMatch(/^ProtectHome=true$/m);
+  });
+
+  it("lets the unit read them, and says so, when its config (or node, or the CLI) lies in one", () => {
+    const { unit, printed } = unitFor("/home/ops/runner.yaml", join(dir, "home"));
+    expect(unit).toMatch(/^ProtectHome=read-only$/m);
+    expect(printed).toContain("/home/ops/runner.yaml is in a home directory");
+    expect(filesInHomes(["/root/.nvm/versions/node/v22/bin/node /usr/lib/cio-runner/dist/cli.js", "/etc/cio-runner/runner.yaml", "/homeless/x"])).toEqual([
+      "/root/.nvm/versions/node/v22/bin/node",
+    ]);
+  });
+});
+

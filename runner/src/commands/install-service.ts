@@ -10,6 +10,8 @@ export interface UnitValues {
   execStart: string;
   envFile: string;
   writablePaths: string[];
+  /** "true" hides /home, /root and /run/user from the service; "read-only" when the runner's files are there. */
+  protectHome: "true" | "read-only";
 }
 
 /** A hardened unit: the runner only needs to reach out, read its config and append to its audit log. */
@@ -28,7 +30,7 @@ Restart=always
 RestartSec=5
 NoNewPrivileges=true
 ProtectSystem=strict
-ProtectHome=true
+ProtectHome=${v.protectHome}
 PrivateTmp=true
 PrivateDevices=true
 ProtectKernelTunables=true
@@ -53,6 +55,19 @@ export function defaultExec(argv: readonly string[] = process.argv, node = proce
   return `${node} ${realpathSync(entry)}`;
 }
 
+/** What ProtectHome=true makes invisible to the service. */
+const HOMES = ["/home", "/root", "/run/user"];
+const underHome = (path: string) => HOMES.some((h) => path === h || path.startsWith(`${h}/`));
+
+/**
+ * The files the unit must read that lie in a home directory: node or the CLI installed there (nvm, a
+ * user-level npm prefix) or the config. ProtectHome=true hid them, and the unit failed to start (203/EXEC) or
+ * to read its config, restarted every RestartSec for good; with such files the unit says read-only instead.
+ */
+export function filesInHomes(paths: string[]): string[] {
+  return paths.flatMap((p) => p.split(" ")).filter((p) => p.startsWith("/") && underHome(p));
+}
+
 export default defineCommand({
   meta: { name: "install-service", description: "Write a systemd unit that runs `cio-runner start`" },
   args: {
@@ -69,16 +84,23 @@ export default defineCommand({
     const path = join(resolve(args.dir), `${args.name}.service`);
     if (existsSync(path) && !args.force) throw configError(`${path} already exists; pass --force to overwrite it`);
     const exec = args.exec ?? defaultExec();
+    const config = resolve(args.config);
+    const inHomes = filesInHomes([exec, config, args["env-file"]]);
     const unit = systemdUnit({
       description: `CIO Edge runner (${args.name})`,
       user: args.user,
-      execStart: `${exec} start --config ${resolve(args.config)}`,
+      execStart: `${exec} start --config ${config}`,
       envFile: args["env-file"],
       writablePaths: [args["audit-dir"]],
+      protectHome: inHomes.length ? "read-only" : "true",
     });
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, unit);
     out.print(`Wrote ${path}`);
+    if (inHomes.length) {
+      out.print(`Note: ${inHomes.join(", ")} ${inHomes.length > 1 ? "are" : "is"} in a home directory, so the unit reads home directories (ProtectHome=read-only).`);
+      out.print(`User ${args.user} must be able to read ${inHomes.length > 1 ? "them" : "it"}; installing the runner globally (npm install -g) and keeping its config in /etc avoids both.`);
+    }
     out.print(`Next: systemctl daemon-reload && systemctl enable --now ${args.name}`);
   },
 });

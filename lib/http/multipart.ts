@@ -2,16 +2,24 @@
  * A streaming multipart/form-data reader: parts are yielded one at a time with their content as a stream,
  * read straight from the request body, so a file part of any size passes through in small pieces and is
  * never buffered whole (Request.formData() would). Each part's body must be read (or is skipped) before
- * the next part is yielded.
+ * the next part is yielded. Every search reads each byte a bounded number of times and holds at most about
+ * `maxHeaderBytes` and a chunk, so no body, however shaped, costs more than linear time or bounded memory.
  */
 const CRLF = new Uint8Array([13, 10]);
-const MAX_HEADER_BYTES = 16 * 1024;
+const HEADERS_END = new Uint8Array([13, 10, 13, 10]);
+/** RFC 2046 §5.1.1 allows 1 to 70 characters; each byte searched may be compared against the whole boundary. */
+const MAX_BOUNDARY_CHARS = 70;
 
 export interface MultipartPart {
   name: string;
   filename: string | null;
   contentType: string | null;
   body: ReadableStream<Uint8Array>;
+}
+
+export interface MultipartLimits {
+  /** Most bytes before the first boundary (the preamble), and in one part's headers. */
+  maxHeaderBytes: number;
 }
 
 export class MultipartError extends Error {}
@@ -21,27 +29,56 @@ export function boundaryOf(contentType: string | undefined | null): string | nul
   return m ? (m[1] ?? m[2] ?? null) : null;
 }
 
+/** The body's unread bytes, read chunk by chunk into one reused store. */
 class Buffered {
-  buf = new Uint8Array(0);
+  private store = new Uint8Array(0);
+  private start = 0;
+  private end = 0;
   private done = false;
   constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  get buf(): Uint8Array {
+    return this.store.subarray(this.start, this.end);
+  }
+
+  get length(): number {
+    return this.end - this.start;
+  }
 
   /** Reads one more chunk into the buffer; false at the end of the body. */
   async more(): Promise<boolean> {
     if (this.done) return false;
     const { value, done } = await this.reader.read();
     if (done) return !(this.done = true);
-    const next = new Uint8Array(this.buf.length + value.length);
-    next.set(this.buf);
-    next.set(value, this.buf.length);
-    this.buf = next;
+    this.append(value);
     return true;
   }
 
+  /** The next n bytes (fewer at the end): a view that the next more() may overwrite, so copy what is kept. */
   take(n: number): Uint8Array {
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
+    const out = this.store.subarray(this.start, Math.min(this.start + n, this.end));
+    this.start += out.length;
     return out;
+  }
+
+  /**
+   * Appends in place while the store has room; else moves the unread bytes to its front, into a store twice
+   * their size with the chunk when they would fill more than half of it. A byte is so copied a bounded number
+   * of times on average, whatever the chunk sizes (copying the whole buffer for each chunk was quadratic).
+   */
+  private append(chunk: Uint8Array): void {
+    if (this.end + chunk.length > this.store.length) {
+      const live = this.length;
+      const need = live + chunk.length;
+      if (need * 2 > this.store.length) {
+        const grown = new Uint8Array(need * 2);
+        grown.set(this.buf);
+        this.store = grown;
+      } else this.store.copyWithin(0, this.start, this.end);
+      [this.start, this.end] = [0, live];
+    }
+    this.store.set(chunk, this.end);
+    this.end += chunk.length;
   }
 }
 
@@ -55,59 +92,82 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from = 0): number {
   return -1;
 }
 
-export async function* readMultipart(body: ReadableStream<Uint8Array>, boundary: string): AsyncGenerator<MultipartPart> {
-  const enc = new TextEncoder();
-  const dashBoundary = enc.encode(`--${boundary}`);
-  const delimiter = enc.encode(`\r\n--${boundary}`);
+export async function* readMultipart(body: ReadableStream<Uint8Array>, boundary: string, limits: MultipartLimits): AsyncGenerator<MultipartPart> {
+  if (boundary.length > MAX_BOUNDARY_CHARS) throw new MultipartError(`the boundary is longer than ${MAX_BOUNDARY_CHARS} characters`);
+  const delimiter = new TextEncoder().encode(`\r\n--${boundary}`);
   const b = new Buffered(body.getReader());
-  // Preamble, then the first boundary.
-  for (;;) {
-    const at = indexOf(b.buf, dashBoundary);
-    if (at >= 0) {
-      b.take(at + dashBoundary.length);
-      break;
-    }
-    if (!(await b.more())) throw new MultipartError("no multipart boundary found in the body");
-  }
-  for (;;) {
-    while (b.buf.length < 2) if (!(await b.more())) throw new MultipartError("the body ends after a boundary");
-    if (b.buf[0] === 45 && b.buf[1] === 45) return; // "--": the closing boundary
-    if (b.buf[0] !== CRLF[0] || b.buf[1] !== CRLF[1]) throw new MultipartError("malformed boundary line");
-    b.take(2);
-    const headers = await readHeaders(b);
-    let finished = false;
-    const partBody = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        for (;;) {
-          const at = indexOf(b.buf, delimiter);
-          if (at >= 0) {
-            if (at > 0) controller.enqueue(b.take(at).slice());
-            b.take(delimiter.length);
-            finished = true;
-            return controller.close();
-          }
-          // Everything but a possible start of the delimiter can go out now.
-          const safe = b.buf.length - delimiter.length + 1;
-          if (safe > 0) return controller.enqueue(b.take(safe).slice());
-          if (!(await b.more())) return controller.error(new MultipartError("the body ends inside a part"));
-        }
-      },
-    }, { highWaterMark: 0 });
-    yield { ...headers, body: partBody };
-    if (!finished) for await (const _ of partBody) void _; // the caller skipped this part
+  await skipPreamble(b, delimiter.subarray(CRLF.length), limits.maxHeaderBytes);
+  while (await afterBoundary(b)) {
+    const headers = partHeaders(await headerBlock(b, limits.maxHeaderBytes));
+    const part = partBody(b, delimiter);
+    yield { ...headers, body: part.body };
+    if (!part.finished()) for await (const _ of part.body) void _; // the caller skipped this part
   }
 }
 
-async function readHeaders(b: Buffered): Promise<Omit<MultipartPart, "body">> {
-  const end = new Uint8Array([13, 10, 13, 10]);
-  let at = indexOf(b.buf, end);
-  while (at < 0) {
-    if (b.buf.length > MAX_HEADER_BYTES) throw new MultipartError("part headers are too large");
-    if (!(await b.more())) throw new MultipartError("the body ends inside part headers");
-    at = indexOf(b.buf, end);
+/** True after a boundary line (CRLF: a part follows), false after the closing one ("--"). */
+async function afterBoundary(b: Buffered): Promise<boolean> {
+  while (b.length < 2) if (!(await b.more())) throw new MultipartError("the body ends after a boundary");
+  const [first, second] = b.take(2);
+  if (first === 45 && second === 45) return false;
+  if (first !== CRLF[0] || second !== CRLF[1]) throw new MultipartError("malformed boundary line");
+  return true;
+}
+
+/** A part's content, up to the next delimiter, pulled from the body as it is read. */
+function partBody(b: Buffered, delimiter: Uint8Array): { body: ReadableStream<Uint8Array>; finished: () => boolean } {
+  let finished = false;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        const at = indexOf(b.buf, delimiter);
+        if (at >= 0) {
+          if (at > 0) controller.enqueue(b.take(at).slice());
+          b.take(delimiter.length);
+          finished = true;
+          return controller.close();
+        }
+        // Everything but a possible start of the delimiter can go out now.
+        const safe = b.length - delimiter.length + 1;
+        if (safe > 0) return controller.enqueue(b.take(safe).slice());
+        if (!(await b.more())) return controller.error(new MultipartError("the body ends inside a part"));
+      }
+    },
+  }, { highWaterMark: 0 });
+  return { body, finished: () => finished };
+}
+
+/**
+ * Reads past the preamble (text before the first boundary, which RFC 2046 says to ignore) and the first
+ * boundary. Only the bytes that may begin a boundary are kept between reads, and at most `maxBytes` are
+ * skipped: a body without its boundary is refused there, not read to its end.
+ */
+async function skipPreamble(b: Buffered, dashBoundary: Uint8Array, maxBytes: number): Promise<void> {
+  for (let skipped = 0; ;) {
+    const at = indexOf(b.buf, dashBoundary);
+    skipped += b.take(at >= 0 ? at : Math.max(0, b.length - dashBoundary.length + 1)).length;
+    if (skipped > maxBytes) throw new MultipartError(`more than ${maxBytes} bytes precede the first boundary`);
+    if (at >= 0) return void b.take(dashBoundary.length);
+    if (!(await b.more())) throw new MultipartError("no multipart boundary found in the body");
   }
-  const text = new TextDecoder().decode(b.take(at));
-  b.take(4);
+}
+
+/** A part's header lines, at most `maxBytes`; each search starts where the last one could not have matched. */
+async function headerBlock(b: Buffered, maxBytes: number): Promise<string> {
+  for (let from = 0; ;) {
+    const at = indexOf(b.buf, HEADERS_END, from);
+    from = at >= 0 ? at : Math.max(0, b.length - HEADERS_END.length + 1);
+    if (from > maxBytes) throw new MultipartError(`part headers are longer than ${maxBytes} bytes`);
+    if (at >= 0) {
+      const text = new TextDecoder().decode(b.take(at));
+      b.take(HEADERS_END.length);
+      return text;
+    }
+    if (!(await b.more())) throw new MultipartError("the body ends inside part headers");
+  }
+}
+
+function partHeaders(text: string): Omit<MultipartPart, "body"> {
   let name: string | null = null;
   let filename: string | null = null;
   let contentType: string | null = null;

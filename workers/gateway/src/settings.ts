@@ -16,6 +16,11 @@ export const GatewaySettingsSchema = z.object({
   CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),
   /** Largest file `POST /v1/files` accepts (OpenAI's limit is 512 MB); uploads stream, so memory stays flat. */
   CIO_FILES_MAX_BYTES: envInt(512 * 1024 * 1024, 1),
+  /**
+   * Most bytes of an upload's multipart preamble (before the first boundary), and of one part's headers:
+   * the parser holds these while it searches, so past them it refuses the body instead of reading on.
+   */
+  CIO_FILES_MAX_HEADER_BYTES: envInt(16 * 1024, 1024, 1024 * 1024),
   /** Uploads go to R2 in pieces of this size (R2 multipart parts: at least 5 MiB). */
   CIO_FILES_PART_BYTES: envInt(8 * 1024 * 1024, 5 * 1024 * 1024, 100 * 1024 * 1024),
   /** Most rows a streamed runner query (`stream: true`) may return; nothing is buffered, so this can be large. */

@@ -70,6 +70,35 @@ describe("files API", () => {
     expect((await (await call("/v1/files", { headers: t.headers })).json<{ data: unknown[] }>()).data).toEqual([]);
   });
 
+  it("refuses a chunked upload whose first boundary lies past CIO_FILES_MAX_HEADER_BYTES with a 400, without reading the rest", async () => {
+    const t = await newTenant();
+    const { "content-type": _, ...auth } = t.headers;
+    // No Content-Length: a chunked body is checked only as it is read.
+    const send = (preamble: number, chunks: number) => {
+      let pulled = 0;
+      const form = new TextEncoder().encode(['--XyZ', 'Content-Disposition: form-data; name="purpose"', "", "analysis", "--XyZ", 'Content-Disposition: form-data; name="file"; filename="a.csv"', "", "a\n1", "--XyZ--", ""].join("\r\n"));
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (pulled++ < chunks) return c.enqueue(new Uint8Array(Math.ceil(preamble / chunks)).fill(45));
+          c.enqueue(form);
+          c.close();
+        },
+      }, { highWaterMark: 0 });
+      const res = call("/v1/files", { method: "POST", headers: { ...auth, "content-type": "multipart/form-data; boundary=XyZ" }, body, duplex: "half" } as RequestInit);
+      return { res, pulled: () => pulled };
+    };
+    const small = send(1024, 1);
+    expect((await small.res).status).toBe(200);
+    const over = send(24 * 1024, 24);
+    const res = await over.res;
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { type: "invalid_request_error", code: "invalid_value", param: null, message: "Malformed multipart body: more than 16384 bytes precede the first boundary." } });
+    expect((await (await call("/v1/files", { headers: t.headers })).json<{ data: unknown[] }>()).data).toHaveLength(1);
+    const endless = send(64 * 1024 * 1024, 64 * 1024);
+    expect((await endless.res).status).toBe(400);
+    expect(endless.pulled()).toBeLessThan(64); // of 65536 1 KiB chunks
+  });
+
   it("takes RFC 5987 file names (filename*=), and one it cannot decode falls back instead of failing", async () => {
     const t = await newTenant();
     const { "content-type": _, ...auth } = t.headers;

@@ -98,7 +98,7 @@ files.openapi(upload, async (c) => {
   let expiresAt: number | null = null;
   let file: { filename: string; contentType: string | null; bytes: number } | null = null;
   try {
-    for await (const part of readMultipart(c.req.raw.body, boundary)) {
+    for await (const part of readMultipart(c.req.raw.body, boundary, { maxHeaderBytes: s.CIO_FILES_MAX_HEADER_BYTES })) {
       const nested = /^expires_after\[(anchor|seconds)\]$/.exec(part.name);
       if (part.name === "purpose") purpose = await fieldText(part.body);
       else if (nested) expiresAfter[nested[1]!] = await fieldText(part.body);

@@ -24,6 +24,16 @@ describe("errors have OpenAI's shape and a fitting status", () => {
     expect(res.headers.get("allow")).toContain("GET");
   });
 
+  it("405, not 404, for the wrong method on a model id holding a raw slash, as on its encoded form", async () => {
+    const t = await newTenant();
+    for (const path of ["/v1/models/cio/auto", "/v1/models/@cf/meta/llama-3.1-8b-instruct", "/v1/models/cio%2Fauto"]) {
+      const res = await call(path, { method: "DELETE", headers: t.headers });
+      await expectError(res, 405, "invalid_request_error", "method_not_allowed");
+      expect(res.headers.get("allow"), path).toBe("GET, HEAD");
+    }
+    await expectError(await call("/v1/models/", { method: "DELETE", headers: t.headers }), 404, "not_found_error", "unknown_url");
+  });
+
   it("404, not 405, for a known path with a trailing slash: the router is strict about it", async () => {
     const t = await newTenant();
     await expectError(await call("/v1/sessions/", { headers: t.headers }), 404, "not_found_error", "unknown_url");

@@ -84,12 +84,17 @@ export const toolFeedback = sqliteTable(
 /**
  * The part of an agent turn the client never saw. A turn that ends with a call to a client tool leaves our
  * own tool calls and their results on the server; they are kept here under the first client call's id and
- * put back into the conversation when the client returns with its tool results.
+ * put back into the conversation when the client returns with its tool results, with the key that made it.
  */
 export const agentContinuations = sqliteTable(
   "agent_continuations",
   {
     tenantId: text("tenant_id").notNull(),
+    /**
+     * The API key whose call made the turn; only that key gets it back. The turn holds what our tools returned
+     * (the on-prem database's rows, say), which another key of the tenant may lack the scope to read.
+     */
+    keyId: text("key_id").notNull(),
     /** The first client call's id and a digest of the calls' names and arguments (agent/continuation.ts). */
     callId: text("call_id").notNull(),
     requestId: text("request_id").notNull(),
@@ -99,5 +104,5 @@ export const agentContinuations = sqliteTable(
     turn: text("turn", { mode: "json" }).$type<unknown[]>().notNull(),
     createdAt: integer("created_at").notNull().default(now),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.callId] }), index("agent_continuations_tenant_time").on(t.tenantId, t.createdAt)],
+  (t) => [primaryKey({ columns: [t.tenantId, t.keyId, t.callId] }), index("agent_continuations_tenant_time").on(t.tenantId, t.createdAt)],
 );

@@ -2,13 +2,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { limiterStub, runnerHubName, stubFor } from "../../../lib/do-names.js";
 import { queryResultKey, RUNNER_IDENTITY_HEADERS } from "../../../lib/protocol/runner-hub.js";
+import type { ChatMessage } from "../../../lib/protocol/index.js";
 import type { ToolResult } from "../../../lib/protocol/tool.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { eventually } from "../../../test/support/eventually.js";
 import { FakeRunner } from "../../../test/support/fake-runner.js";
 import type { OrchestratorEnv } from "../src/env.js";
 import { sqlTool } from "../src/tools/sql/index.js";
-import { baseEnv, chat, completionOf, mockOrigin, newKey, newTenant, OPENAI, scripted } from "./agent/helpers.js";
+import { baseEnv, chat, completionOf, keyOf, mockOrigin, newKey, newTenant, OPENAI, scripted } from "./agent/helpers.js";
 
 const withModel = { ...baseEnv, ...OPENAI } as OrchestratorEnv;
 const builtin = { ...baseEnv, CIO_PROVIDER: "builtin" } as OrchestratorEnv;
@@ -169,5 +170,27 @@ describe("the sql tool in a chat", () => {
     const reply = chat([scripted("yesterday's sales by region?", script)], { tenantId: tenant, keyId: runners, settings: OPENAI });
     runner.answer(await runner.query(), [[["north", 15]]]);
     expect(completionOf(await reply).cio.tools).toEqual([expect.objectContaining({ name: "sql", ok: true })]);
+  });
+
+  it("a turn that ran sql and paused on a client tool is given back only to the key that made it", async () => {
+    const { tenant, runner } = await connected();
+    const weather = { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } };
+    const inner = '{"sql": "SELECT region, sum(amount) FROM sales GROUP BY region"}';
+    // A server that numbers its calls gives every conversation this id, so it is no secret to guess.
+    const id = "functions.get_weather:0";
+    const ask = scripted("sales by region and the weather", [{ tool_calls: [{ name: "sql", arguments: { question: inner } }, { name: "get_weather", arguments: { city: "Oslo" }, id }] }, { echoTools: true }]);
+    const paused = chat([ask], { tenantId: tenant, settings: OPENAI, body: { tools: [weather] } });
+    runner.answer(await runner.query(), [[["north", 15], ["south", 7]]]);
+    const calls = completionOf(await paused).choices[0]!.message.tool_calls!;
+    expect(calls.map((c) => c.id)).toEqual([id]);
+    const followUp = async (keyId: string) => {
+      const history: ChatMessage[] = [ask, { role: "assistant", content: null, tool_calls: calls }, { role: "tool", tool_call_id: id, content: "3 °C" }];
+      return completionOf(await chat(history, { tenantId: tenant, keyId, settings: OPENAI, body: { tools: [weather] } })).choices[0]!.message.content;
+    };
+    // A key of the same tenant without 'runners' repeating the calls: its model sees only what it was sent.
+    expect(await followUp(await newKey(tenant, ["chat"]))).toBe("3 °C");
+    // The key that asked still gets its rows back, not run again.
+    expect(await followUp(keyOf(tenant))).toMatch(/\| north \| 15 \|.* \| 3 °C$/s);
+    expect(runner.received.filter((f) => f.type === "query")).toHaveLength(1);
   });
 });

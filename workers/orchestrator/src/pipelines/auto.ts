@@ -49,7 +49,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     if (provider.name === "workers-ai") assertTextOnly(call.body.messages, provider.model);
     const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id, waitUntil: deps.waitUntil }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
-    const kept = { tenantId: call.tenantId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
+    const kept = { tenantId: call.tenantId, keyId: call.keyId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
     const history = await restoreTurns(env.DB, kept, body.messages);
     // tool_choice "none" means what it says for OpenAI: answer in text, call nothing.
     const noTools = body.tool_choice === "none";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "../../../../lib/protocol/index.js";
 import { restoreTurns, saveTurn } from "../../src/agent/continuation.js";
-import { baseEnv, newTenant } from "./helpers.js";
+import { baseEnv, keyOf, newTenant } from "./helpers.js";
 
 const echo = (id: string): ChatMessage => ({ role: "assistant", content: null, tool_calls: [{ id, type: "function", function: { name: "client_fn", arguments: "{}" } }] });
 const result = (id: string): ChatMessage => ({ role: "tool", tool_call_id: id, content: "done" });
@@ -9,7 +9,7 @@ const result = (id: string): ChatMessage => ({ role: "tool", tool_call_id: id, c
 describe("kept turns of client tool calls", () => {
   it("are found in a conversation of hundreds of client tool rounds (D1 binds at most 100 parameters a statement)", async () => {
     const tenantId = await newTenant();
-    const k = { tenantId, requestId: "r-long", ttlMs: 60_000 };
+    const k = { tenantId, keyId: keyOf(tenantId), requestId: "r-long", ttlMs: 60_000 };
     // The last round's turn held our own tool call and its result before the client's call.
     const ours: ChatMessage[] = [
       { role: "assistant", content: null, tool_calls: [{ id: "own-1", type: "function", function: { name: "sql", arguments: "{}" } }] },

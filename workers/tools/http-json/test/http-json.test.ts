@@ -73,6 +73,29 @@ describe("the allow-list", () => {
     expect(e).toMatchObject({ code: "not_allowed", retryable: false, message: expect.stringContaining("encoded slash or backslash") });
   });
 
+  it.each(["%252f", "%255C", "%25252F"])("refuses a path with a separator encoded more than once (%s)", async (sep) => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/..${sep}private${sep}secret.json` })));
+    expect(e).toMatchObject({ code: "not_allowed", retryable: false, message: expect.stringContaining("encoded slash or backslash") });
+  });
+
+  // The URL parser resolves .. and %2e%2e but leaves these; Tomcat, Jetty and Spring strip ;params first.
+  it.each(["..;", "..;jsessionid=x", ".;", "%2e%2e;", ".%2E%3b", "..%3B", "%252e%252e", "%252e%252e%253b"])("refuses a path with the dot segment %s", async (dots) => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/${dots}/private/secret.json` })));
+    expect(e).toMatchObject({ code: "not_allowed", retryable: false, message: expect.stringContaining("dot segment") });
+  });
+
+  it("refuses escapes encoded past what any server decodes", async () => {
+    const e = expectFail(await tool.execute(toolInput({ url: `${base}/api/%${"25".repeat(4)}41/x` })));
+    expect(e).toMatchObject({ code: "not_allowed", message: expect.stringContaining("encoded more than 4 times") });
+  });
+
+  it("allows matrix parameters, dots and escapes that are no dot segment or separator", async () => {
+    for (const path of ["/api/v3;v=2/x", "/api/...;/x", "/api/.well-known/x", "/api/100%25/x", "/api/a%2520b"]) {
+      const e = expectFail(await tool.execute(toolInput({ url: `${base}${path}` })));
+      expect(e.code).not.toBe("not_allowed");
+    }
+  });
+
   it.each([
     [() => `${base}/private/secret.json`, "is not in the allow-list"],
     [() => "http://evil.test/api/v3/simple/price", "is not in the allow-list"],

@@ -151,6 +151,7 @@ describe("audio URLs", () => {
   it.each([
     ["a URL outside the allow-list", "/private/secret.wav", "is not in the allow-list"],
     ["a redirect to 127.0.0.1", "/audio/to-localhost.wav", "http://127.0.0.1/admin is not in the allow-list"],
+    ["a dot segment that servers resolve after stripping ;params", "/audio/..;/private/secret.wav", "dot segment"],
   ])("refuses %s", async (_, path, message) => {
     const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}${path}` })));
     expect(e).toMatchObject({ code: "not_allowed", retryable: false });

@@ -33,8 +33,14 @@ export const ToolInputSchema = z.object({
 });
 export type ToolInput = z.infer<typeof ToolInputSchema>;
 
+/**
+ * A failure's code is an identifier, not text: it is written into the model's context ("failed (code)")
+ * beside the message, which alone is cut to the round's share, and into tool_calls.error_code.
+ */
+export const ToolErrorCodeSchema = z.string().regex(/^[a-z0-9_.-]{1,64}$/i, "error codes are 1-64 letters, digits, '_', '.' or '-'");
+
 export const ToolErrorSchema = z.object({
-  code: z.string(),
+  code: ToolErrorCodeSchema,
   message: z.string(),
   retryable: z.boolean(),
   /** The wait the tool's upstream asked for (Retry-After): a retry waits that long (lib/tools/retry-after.ts). */

@@ -4,6 +4,7 @@
  * Each returns the tool's ToolResult (with what only the transport knows about it) or throws when the tool
  * could not be reached at all.
  */
+import type { z } from "zod";
 import { ToolResultSchema, type ToolInput, type ToolManifest, type ToolResult, type ToolService } from "../../../../lib/protocol/tool.js";
 import { retryDelayMs } from "../../../../lib/http/retry-delay.js";
 import { describeWait } from "../../../../lib/tools/retry-after.js";
@@ -128,6 +129,12 @@ async function readCapped(res: Response, max: number): Promise<string | null> {
 /** The answer as a ToolResult, with the wait the tool asked for beside it (its error's retryAfterMs). */
 function checked(raw: unknown): Invoked {
   const r = ToolResultSchema.safeParse(raw);
-  if (!r.success) throw new TransportError("tool_bad_response", "the tool's answer does not match the tool contract");
+  if (!r.success) throw new TransportError("tool_bad_response", `the tool's answer does not match the tool contract (${firstIssue(r.error)})`);
   return { result: r.data, retryAfterMs: r.data.ok ? undefined : r.data.error.retryAfterMs };
+}
+
+/** Where the answer broke the contract, and how: zod's issue messages name no value, so they stay short. */
+function firstIssue(err: z.ZodError): string {
+  const issue = err.issues[0]!;
+  return issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message;
 }

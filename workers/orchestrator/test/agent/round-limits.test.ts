@@ -37,4 +37,17 @@ describe("what one model round may ask of the tools", () => {
       expect(cut).toContain(`…(truncated: ${share} of 50000 characters, to fit the 20000 characters all tool results of one round may take)`);
     }
   });
+
+  it("a failure whose code is no identifier is the tool's bad response, so what the model reads stays bounded", async () => {
+    const tenantId = await newTenant();
+    const name = uniq("huge-code");
+    await mockTool(tenantId, name);
+    const settings = { ...OPENAI, CIO_TOOL_MAX_ROUND_CHARS: "2000" };
+    const calls = [{ name, arguments: { mode: "fail", code: "x".repeat(100_000) } }];
+    const reply = completionOf(await chat([scripted("go", [{ tool_calls: calls }, { echoTools: true }])], { tenantId, settings }));
+    expect(reply.cio.tools[0]).toMatchObject({ ok: false, error: { code: "tool_bad_response", message: expect.stringContaining("error.code: error codes are 1-64") } });
+    // The tool message as the model got it: the code is ours, and the message fits the round.
+    expect(reply.choices[0]!.message.content).toContain(`${name} failed (tool_bad_response)`);
+    expect(reply.choices[0]!.message.content!.length).toBeLessThan(2_000);
+  });
 });

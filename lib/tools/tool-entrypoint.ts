@@ -5,6 +5,7 @@
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
+import { argsJsonSchema } from "./args-schema.js";
 import { ToolInputSchema, toolFail, type ToolError, type ToolManifest, type ToolResult } from "../protocol/tool.js";
 
 export class ToolFailure extends Error {
@@ -33,9 +34,7 @@ export abstract class ToolEntrypoint<Env, Args extends z.ZodType> extends Worker
   protected abstract run(args: z.infer<Args>, ctx: ToolContext): Promise<ToolResult>;
 
   manifest(): ToolManifest {
-    const parameters = z.toJSONSchema(this.args, { target: "draft-2020-12", io: "input" }) as Record<string, unknown>;
-    delete parameters.$schema;
-    return { ...this.info, parameters };
+    return { ...this.info, parameters: argsJsonSchema(this.args) };
   }
 
   async execute(raw: unknown): Promise<ToolResult> {

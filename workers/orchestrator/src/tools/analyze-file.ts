@@ -10,6 +10,7 @@ import { Logger } from "../../../../lib/log.js";
 import { enqueueTask } from "../../../../lib/heavy/tasks.js";
 import { AnalysisParamsSchema } from "../../../../lib/protocol/heavy.js";
 import { toolFail, toolOk } from "../../../../lib/protocol/tool.js";
+import { argsJsonSchema } from "../../../../lib/tools/args-schema.js";
 import type { LocalTool } from "./local-tool.js";
 
 const ArgsSchema = AnalysisParamsSchema.extend({
@@ -26,11 +27,7 @@ export const analyzeFile: LocalTool = {
     description:
       "Analyse an uploaded CSV or Excel (.xlsx) file in the background: per-column types, nulls, min/max/mean " +
       "and top values, optionally aggregates grouped by a column. Starts a task and returns its id at once.",
-    parameters: (() => {
-      const s = z.toJSONSchema(ArgsSchema, { target: "draft-2020-12", io: "input" }) as Record<string, unknown>;
-      delete s.$schema;
-      return s;
-    })(),
+    parameters: argsJsonSchema(ArgsSchema),
     timeoutMs: 10_000,
     version: "1.0.0",
     examples: [

@@ -3,6 +3,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
 import { retryDelayMs } from "../../../../lib/http/retry-delay.js";
+import { parseArgs } from "../../../orchestrator/src/dispatcher/validate.js";
 import HttpJsonTool from "../src/index.js";
 import type { Env } from "../src/settings.js";
 
@@ -16,6 +17,18 @@ describe("manifest", () => {
     const m = await validManifest(tool);
     expect(m.name).toBe("http-json");
     expect(m.parameters).toMatchObject({ required: ["url"], additionalProperties: false });
+  });
+
+  // The dispatcher checks calls against the manifest before they reach the tool: it must not refuse what the tool takes.
+  it("lets the dispatcher pass every URL the tool takes, such as ones with spaces or umlauts that fetch() encodes", async () => {
+    const m = await validManifest(tool);
+    for (const url of [`${base}/api/repos/cloudflare/workers-sdk/releases?city=München`, `${base}/api/repos/cloudflare/workers-sdk/releases?q=new york`]) {
+      expect(parseArgs(m, JSON.stringify({ url }))).toEqual({ ok: true, args: { url } });
+      expectOk(await tool.execute(toolInput({ url })));
+    }
+    expect(parseArgs(m, JSON.stringify({ url: 42 }))).toMatchObject({ ok: false });
+    // What is no URL the tool still refuses itself.
+    expect(expectFail(await tool.execute(toolInput({ url: "not a url" })))).toMatchObject({ code: "invalid_arguments" });
   });
 });
 

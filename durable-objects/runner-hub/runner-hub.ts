@@ -47,7 +47,7 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
   /** Running queries by the caller's id (cancel, duplicates) and by wire id (the runner's frames). */
   private readonly pending = new Map<string, PendingQuery>();
   private readonly onWire = new Map<string, PendingQuery>();
-  /** Bytes the pending buffered queries may still fill, each its max bytes (CIO_RUNNER_BUFFER_BUDGET_BYTES). */
+  /** Bytes the pending queries may still make the object hold (CIO_RUNNER_BUFFER_BUDGET_BYTES; see reservation). */
   private reserved = 0;
   private readonly lastSeen = new Map<string, number>();
   private readonly settings: HubSettings;
@@ -93,7 +93,6 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
   async queryStream(raw: HubQueryRequest, maxRows: number): Promise<StreamAnswer> {
     let q: PendingQuery | undefined;
     const sink = new StreamSink(() => q?.cancel({ code: "cancelled", message: "the reader went away" }));
-    // Not buffered: at most K chunks wait in the object, so the stream takes nothing from the buffer budget.
     const started = this.start(raw, sink, maxRows, Number.MAX_SAFE_INTEGER, false);
     if (!(started instanceof PendingQuery)) return { ok: false, error: started };
     q = started;
@@ -138,7 +137,7 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
 
   /** A binary frame: a chunk of rows, checked for framing and handed on without parsing the rows. */
   private rows(ws: WebSocket, att: Attachment, bytes: Uint8Array) {
-    const d = decodeRows(bytes);
+    const d = decodeRows(bytes, this.settings.CIO_RUNNER_FRAME_BYTES);
     if (!d.ok) return this.badFrame(ws, att, d.id ?? undefined, d.error);
     this.queryOf(ws, att, d.chunk.header.id, true)?.onRows(d.chunk);
   }
@@ -189,24 +188,25 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
     }
   }
 
-  /** Sends a query to a runner; `buffered`: its rows are held in the object, so it reserves its max bytes. */
+  /** Sends a query to a runner, once it has its reservation of the buffer budget (busy if it does not fit). */
   private start(raw: HubQueryRequest, sink: QuerySink, maxRows: number, maxBytes: number, buffered: boolean): PendingQuery | HubError {
     const parsed = HubQueryRequestSchema.safeParse(raw);
     if (!parsed.success) return { code: "invalid_request", message: parsed.error.issues[0]?.message ?? "invalid query" };
     const r = parsed.data;
     if (this.pending.has(r.id)) return { code: "query_in_progress", message: `a query with id '${r.id}' is already running` };
     const s = this.settings;
+    const bytes = Math.min(r.maxBytes ?? maxBytes, maxBytes);
+    const { held, credits } = this.reservation(buffered, bytes);
     const frame: QueryFrame = {
       type: "query", id: wireId(r.id), requestId: r.requestId, sql: r.sql, named: r.named, params: r.params,
       maxRows: Math.min(r.maxRows ?? maxRows, maxRows),
-      maxBytes: Math.min(r.maxBytes ?? maxBytes, maxBytes),
+      maxBytes: bytes,
       timeoutMs: Math.min(r.timeoutMs ?? s.CIO_RUNNER_TIMEOUT_MS, s.CIO_RUNNER_TIMEOUT_MS),
-      credits: s.CIO_RUNNER_CREDITS,
+      credits,
     };
     const target = this.pick(new Set());
     if (!target) return { code: "runner_offline", message: "no runner of this name is connected; start cio-runner on the customer's server" };
-    const held = buffered ? frame.maxBytes : 0;
-    if (this.reserved + held > s.CIO_RUNNER_BUFFER_BUDGET_BYTES) return this.overBudget(held);
+    if (this.reserved + held > s.CIO_RUNNER_BUFFER_BUDGET_BYTES) return this.overBudget(held, buffered);
     this.reserved += held;
     const q = new PendingQuery(frame, sink, s.CIO_RUNNER_TIMEOUT_GRACE_MS, () => {
       this.reserved -= held;
@@ -220,14 +220,29 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
     return q;
   }
 
-  /** Busy (retryable): the buffered queries running here already hold what the object can spare. */
-  private overBudget(held: number): HubError {
+  /**
+   * What a query may make the object hold, and its credits (K). A buffered query holds its rows until done:
+   * its max bytes. A stream holds the frames its reader has not taken, at most K of CIO_RUNNER_FRAME_BYTES
+   * (larger frames are refused), so it reserves those; while the budget has less room it gets fewer credits
+   * (a slower stream rather than none), and none fit is busy.
+   */
+  private reservation(buffered: boolean, maxBytes: number): { held: number; credits: number } {
+    const s = this.settings;
+    if (buffered) return { held: maxBytes, credits: s.CIO_RUNNER_CREDITS };
+    const room = Math.floor((s.CIO_RUNNER_BUFFER_BUDGET_BYTES - this.reserved) / s.CIO_RUNNER_FRAME_BYTES);
+    const credits = Math.max(1, Math.min(s.CIO_RUNNER_CREDITS, room));
+    return { held: credits * s.CIO_RUNNER_FRAME_BYTES, credits };
+  }
+
+  /** Busy (retryable): the queries running here already hold what the object can spare. */
+  private overBudget(held: number, buffered: boolean): HubError {
     const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
     const budget = this.settings.CIO_RUNNER_BUFFER_BUDGET_BYTES;
-    this.log.warn("buffered query refused: the buffer budget is taken", { reserved: this.reserved, asked: held, budget });
+    this.log.warn("query refused: the buffer budget is taken", { reserved: this.reserved, asked: held, budget, buffered });
+    const advice = buffered ? "retry shortly, ask for fewer bytes (max_bytes), or stream the result" : "retry shortly";
     return {
       code: "busy",
-      message: `the runner hub is already holding up to ${mib(this.reserved)} MiB of results for other queries and this one may need ${mib(held)} MiB (budget ${mib(budget)} MiB); retry shortly, ask for fewer bytes (max_bytes), or stream the result`,
+      message: `the runner hub is already holding up to ${mib(this.reserved)} MiB of results for other queries and this one may need ${mib(held)} MiB (budget ${mib(budget)} MiB); ${advice}`,
     };
   }
 
@@ -261,7 +276,8 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
       return this.drop(ws, 1011, "the hello could not be stored; set allow-lists to send a smaller schema");
     }
     this.log.info("runner ready", { requestId: f.requestId, connectionId: att.connectionId, version: f.version, dbKind: f.dbKind, tables: f.schema.tables.length });
-    this.send(ws, { type: "hello-ack", requestId: f.requestId, credits: this.settings.CIO_RUNNER_CREDITS, heartbeatMs: this.settings.CIO_RUNNER_HEARTBEAT_MS });
+    const s = this.settings;
+    this.send(ws, { type: "hello-ack", requestId: f.requestId, credits: s.CIO_RUNNER_CREDITS, heartbeatMs: s.CIO_RUNNER_HEARTBEAT_MS, maxFrameBytes: s.CIO_RUNNER_FRAME_BYTES });
   }
 
   /** `id`: the query the frame seemed to be about, so that query fails rather than waits. */

@@ -1,7 +1,8 @@
 /**
  * The two ways a hub hands a result over. A buffered result is held until done (bounded by max bytes) and
  * returned whole; a streamed result is NDJSON whose reader drives the flow control: a chunk is
- * acknowledged to the runner only when the reader has taken it, so at most K chunks wait in the object.
+ * acknowledged to the runner only when the reader has taken it, so at most K chunks wait in the object, each
+ * at most CIO_RUNNER_FRAME_BYTES (the hub reserves that much of its buffer budget for the stream).
  */
 import type { HubError, HubQueryResult } from "../../lib/protocol/runner-hub.js";
 import { parseRows } from "../../lib/protocol/runner-rows.js";

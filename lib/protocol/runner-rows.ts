@@ -10,13 +10,11 @@
  * `{"columns"…}`, `{"done"…}` or `{"error"…}` lines. The values inside a row are the customer's data; the
  * buffered path (parseRows) parses them fully.
  */
-import { parseFrame, RowsHeaderSchema, type RowsFrame, type RowsHeader } from "./runner.ts";
+import { MESSAGE_BYTES_MAX, parseFrame, ROWS_HEADER_MAX, RowsHeaderSchema, type RowsFrame, type RowsHeader } from "./runner.ts";
 
 const NL = 0x0a;
 const OPEN = 0x5b; // [
 const CLOSE = 0x5d; // ]
-/** A header is ~150 bytes; anything much longer is not one. */
-const MAX_HEADER = 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,13 +36,15 @@ export const encodeRowsFrame = (f: RowsFrame): Uint8Array => encodeRows(f, f.row
 
 export type DecodedRows = { ok: true; chunk: RowsChunk } | { ok: false; error: string; id: string | null };
 
-export function decodeRows(bytes: Uint8Array): DecodedRows {
-  const nl = bytes.subarray(0, MAX_HEADER).indexOf(NL);
-  const headerText = decoder.decode(bytes.subarray(0, nl < 0 ? MAX_HEADER : nl));
+/** `maxBytes`: the largest frame the reader takes; a larger one is refused before its rows are scanned. */
+export function decodeRows(bytes: Uint8Array, maxBytes = MESSAGE_BYTES_MAX): DecodedRows {
+  const nl = bytes.subarray(0, ROWS_HEADER_MAX).indexOf(NL);
+  const headerText = decoder.decode(bytes.subarray(0, nl < 0 ? ROWS_HEADER_MAX : nl));
   const id = /"id"\s*:\s*"([^"]{1,128})"/.exec(headerText)?.[1] ?? null;
   if (nl < 0) return { ok: false, error: "a binary frame must start with a rows header line", id };
   const parsed = parseFrame(RowsHeaderSchema, headerText);
   if (!parsed.ok) return { ok: false, error: parsed.error, id };
+  if (bytes.length > maxBytes) return { ok: false, error: `a rows frame of ${bytes.length} bytes is over the limit of ${maxBytes} bytes (hello-ack maxFrameBytes)`, id };
   const body = bytes.subarray(nl + 1);
   let lines = 0;
   for (let start = 0; start < body.length; lines++) {

@@ -28,6 +28,11 @@ export const PONG_FRAME = '{"type":"pong"}';
 export const TOKEN_REVOKED_CLOSE = 4401;
 export const TENANT_SUSPENDED_CLOSE = 4403;
 
+/** The largest WebSocket message a Durable Object takes: a larger one is a socket error that closes the connection. */
+export const MESSAGE_BYTES_MAX = 32 * 1024 * 1024;
+/** Longest header line of a binary rows frame, its newline included (a header is ~150 bytes; a longer one is not one). */
+export const ROWS_HEADER_MAX = 1024;
+
 /**
  * A runner's name, one for its config file, its tokens and its URL under /v1/runners, where `connect` is the
  * runners' own socket (a runner of that name could never be read).
@@ -168,6 +173,11 @@ export const HelloAckFrameSchema = z.object({
   credits: Credits,
   /** How often the runner should ping; the runner keeps its own default when absent. */
   heartbeatMs: z.number().int().min(1000).max(300_000).optional(),
+  /**
+   * Most bytes of a binary rows frame, header included, that the hub takes: a larger one fails its query.
+   * The runner fills frames to at most this; absent (an older hub), only MESSAGE_BYTES_MAX holds.
+   */
+  maxFrameBytes: z.number().int().min(2 * ROWS_HEADER_MAX).max(MESSAGE_BYTES_MAX).optional(),
 });
 export const PongFrameSchema = z.object({ type: z.literal("pong") });
 export const QueryFrameSchema = z

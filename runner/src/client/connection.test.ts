@@ -125,6 +125,26 @@ describe("queries under credit flow control", () => {
     expect(hub.frames.filter((f) => "requestId" in f && f.type !== "hello").every((f) => "requestId" in f && f.requestId === "req-1")).toBe(true);
   });
 
+  it("fills rows frames to at most the hub's maxFrameBytes from hello-ack, below its own frameBytes", async () => {
+    start({ frameBytes: 512 * 1024 });
+    await hub.waitFor(isType("hello"));
+    const limit = 16 * 1024;
+    hub.send({ type: "hello-ack", credits: 8, maxFrameBytes: limit });
+    const sizes: number[] = [];
+    const ws = hub.socket;
+    ws.on("message", (data, isBinary) => {
+      if (!isBinary) return;
+      sizes.push((data as Buffer).length);
+      const d = decodeRows(new Uint8Array(data as Buffer));
+      if (d.ok) ws.send(JSON.stringify({ type: "ack", id: d.chunk.header.id, credits: 1 }));
+    });
+    hub.send({ type: "query", id: "qf", requestId: "req-f", sql: "SELECT id, name FROM people ORDER BY id", maxRows: 100_000, maxBytes: 1e8, timeoutMs: 10_000 });
+    expect(await hub.waitFor(isType("done", "qf"))).toMatchObject({ rowCount: 5000 });
+    // About 100 kB of rows: one or two frames at the runner's own 512 KiB, several under the hub's limit.
+    expect(sizes.length).toBeGreaterThan(5);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(limit);
+  });
+
   it("a query's own credits override hello-ack, and a silent hub stalls the stream", async () => {
     start();
     await hub.waitFor(isType("hello"));

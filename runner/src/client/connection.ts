@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import {
-  HubToRunnerFrameSchema, parseFrame, PING_FRAME, RUNNER_CONNECT_PATH, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE,
+  HubToRunnerFrameSchema, MESSAGE_BYTES_MAX, parseFrame, PING_FRAME, RUNNER_CONNECT_PATH, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE,
   type HelloFrame, type HubToRunnerFrame, type SchemaTable,
 } from "../../../lib/protocol/runner.ts";
 import { messageOf } from "../errors.ts";
@@ -18,7 +18,7 @@ import { encodeFrame } from "./encode.ts";
 import { QueryExecutor, type ExecutorOptions } from "./executor.ts";
 
 /** The executor's options (what a query runs with), and the connection's own. */
-export interface ClientOptions extends Omit<ExecutorOptions, "credits" | "watchdogGraceMs"> {
+export interface ClientOptions extends Omit<ExecutorOptions, "credits" | "maxFrameBytes" | "watchdogGraceMs"> {
   /** Base URL of the cloud (https://…, wss://…, or http://127.0.0.1:… in tests). */
   cloudUrl: string;
   token: string;
@@ -56,6 +56,8 @@ export class RunnerClient extends EventEmitter {
   private attempt = 0;
   private stopped = false;
   private credits: number;
+  /** The hub's limit on a rows frame (hello-ack); an older hub does not say, and only the message limit holds. */
+  private maxFrameBytes = MESSAGE_BYTES_MAX;
   private heartbeatMs: number;
   /** Kept apart so that starting one connection's heartbeat never cancels the pending reconnect. */
   private heartbeat: NodeJS.Timeout | undefined;
@@ -115,7 +117,7 @@ export class RunnerClient extends EventEmitter {
       if (ws.readyState === WebSocket.OPEN) ws.send(data);
     };
     this.executor = new QueryExecutor(
-      { ...this.opts, credits: () => this.credits, log: this.opts.log.child({ component: "executor" }) },
+      { ...this.opts, credits: () => this.credits, maxFrameBytes: () => this.maxFrameBytes, log: this.opts.log.child({ component: "executor" }) },
       send,
     );
     this.opts.log.info("connected", { url: connectUrl(this.opts.cloudUrl) });
@@ -175,6 +177,7 @@ export class RunnerClient extends EventEmitter {
         // Only now has the hub accepted us: it checks the name and protocol after hello and may still refuse.
         this.attempt = 0;
         this.credits = frame.credits;
+        this.maxFrameBytes = frame.maxFrameBytes ?? MESSAGE_BYTES_MAX;
         if (frame.heartbeatMs && frame.heartbeatMs !== this.heartbeatMs) {
           this.heartbeatMs = frame.heartbeatMs;
           if (this.ws) this.startHeartbeat(this.ws);

@@ -3,7 +3,7 @@
  * that cancels on the database when the timeout passes (including time spent waiting for the hub's acks).
  * One executor per hub connection; when the connection closes, every running query is cancelled.
  */
-import type { AckFrame, CancelFrame, QueryFrame, RunnerErrorCode } from "../../../lib/protocol/runner.ts";
+import { MESSAGE_BYTES_MAX, ROWS_HEADER_MAX, type AckFrame, type CancelFrame, type QueryFrame, type RunnerErrorCode } from "../../../lib/protocol/runner.ts";
 import { classify } from "../drivers/errors.ts";
 import type { Driver, QueryStream } from "../drivers/types.ts";
 import { RunnerError } from "../errors.ts";
@@ -22,9 +22,14 @@ export interface ExecutorOptions {
   /**
    * Most NDJSON bytes in a rows frame. Fetches are gathered up to it, so narrow rows do not cost a frame, an
    * ack and a hop through the hub per few kilobytes; and split at it, so wide rows cannot make a message the
-   * hub refuses. A single row wider than this goes alone in its frame.
+   * hub refuses. A single row wider than this goes alone in its frame. Lowered to what maxFrameBytes allows.
    */
   frameBytes: number;
+  /**
+   * Most bytes of a rows frame, header included, that the hub takes (hello-ack's maxFrameBytes): a larger
+   * frame fails its query on the hub. Absent, or from a hub that does not say, the WebSocket message limit.
+   */
+  maxFrameBytes?: () => number;
   maxConcurrent: number;
   /** K when the query frame carries no `credits` (from hello-ack, else the config). */
   credits: () => number;
@@ -178,7 +183,8 @@ export class QueryExecutor {
       this.send(frame);
       seq++;
     };
-    const { chunkRows, frameBytes } = this.opts;
+    const { chunkRows } = this.opts;
+    const frameBytes = Math.min(this.opts.frameBytes, this.bodyCeiling());
     let widest = 1; // the widest row so far
     let recent = 1; // the widest row of the last fetch
     let ramp = Math.min(chunkRows, FIRST_BATCH_ROWS * 2); // doubles per fetch up to chunkRows: rows may widen later
@@ -216,6 +222,11 @@ export class QueryExecutor {
     }
     if (!truncatedBy) await flush();
     return { rowCount, truncatedBy };
+  }
+
+  /** Most NDJSON bytes one rows frame may carry: the hub's frame limit less room for the header line. */
+  private bodyCeiling(): number {
+    return (this.opts.maxFrameBytes?.() ?? MESSAGE_BYTES_MAX) - ROWS_HEADER_MAX;
   }
 
   private admit(frame: QueryFrame): RunnerError | null {

@@ -34,7 +34,7 @@ export const ConfigSchema = z.object({
   connection: z
     .object({
       chunkRows: z.number().int().min(1).max(10_000).default(500),
-      /** Most bytes of rows in a frame (a single wider row goes alone); the hub accepts up to 32 MiB per message. */
+      /** Most bytes of rows in a frame (a single wider row goes alone); lowered to the hub's hello-ack maxFrameBytes. */
       frameBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(512 * 1024),
       credits: z.number().int().min(1).max(1024).default(8),
       maxConcurrent: z.number().int().min(1).max(64).default(4),

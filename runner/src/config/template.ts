@@ -62,7 +62,7 @@ policy:
 
 connection:
   chunkRows: 500      # rows per database fetch
-  frameBytes: 524288  # most bytes of rows per frame (fetches are gathered up to it; a wider row goes alone)
+  frameBytes: 524288  # most bytes of rows per frame (fetches are gathered up to it; a wider row goes alone; the hub may lower it)
   credits: 8          # chunks in flight before the hub must ack (the hub may set its own)
   maxConcurrent: 4    # queries at once
   heartbeatMs: 15000

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HubSettingsSchema } from "../../../durable-objects/runner-hub/settings.js";
 import { runnerHubName, stubFor } from "../../../lib/do-names.js";
 import { RUNNER_IDENTITY_HEADERS, type HubQueryResult } from "../../../lib/protocol/runner-hub.js";
+import { encodeRowsFrame } from "../../../lib/protocol/runner-rows.js";
 import { QUERY_ID_MAX, QueryFrameSchema, type HubToRunnerFrame, type QueryFrame } from "../../../lib/protocol/runner.js";
 import { FakeRunner } from "../../../test/support/fake-runner.js";
 import { baseEnv, newTenant } from "./agent/helpers.js";
@@ -24,7 +25,7 @@ const within = (p: Promise<HubQueryResult>, ms = 300) => Promise.race([p, new Pr
 const queryBy = (requestId: string) => (f: HubToRunnerFrame): f is QueryFrame => f.type === "query" && f.requestId === requestId;
 
 describe("the runner hub's buffer budget", () => {
-  it("refuses a buffered query as busy while running ones hold the budget; streamed and later ones still run", async () => {
+  it("refuses a buffered query or a stream as busy while running ones hold the budget; later ones still run", async () => {
     const { hub, runner } = await connected();
     // Defaults: 8 MiB per buffered query, 24 MiB for the hub: three fill it.
     const running = ["a", "b", "c"].map((n) => hub.query({ id: `wide-${n}`, requestId: `r-${n}`, sql: `SELECT ${n}` }));
@@ -37,10 +38,8 @@ describe("the runner hub's buffer budget", () => {
     }
     expect(runner.received.some(queryBy("r-d"))).toBe(false);
 
-    // A streamed query holds at most K chunks in the object: it takes nothing from the budget.
-    const stream = await hub.queryStream({ id: "stream-e", requestId: "r-e", sql: "SELECT e" }, 1000);
-    expect(stream.ok).toBe(true);
-    await runner.next(queryBy("r-e"));
+    // A stream reserves the frames its reader may leave unread: there is no room for those either.
+    expect(await hub.queryStream({ id: "stream-e", requestId: "r-e", sql: "SELECT e" }, 1000)).toMatchObject({ ok: false, error: { code: "busy", message: expect.stringContaining("retry shortly") } });
 
     // A settled query gives its bytes back.
     runner.answer(sent[0]!, [[["north", 1]]]);
@@ -50,13 +49,73 @@ describe("the runner hub's buffer budget", () => {
     expect(await again).toMatchObject({ ok: true, rows: [["east", 3]] });
     sent.slice(1).forEach((q) => runner.answer(q, []));
     await Promise.all(running);
-    if (stream.ok) await stream.body.cancel();
   });
 
   it("cannot be configured so that one buffered query exceeds the budget", () => {
     expect(HubSettingsSchema.safeParse({ CIO_RUNNER_MAX_BYTES: String(30 * MiB) }).success).toBe(false);
     expect(HubSettingsSchema.safeParse({ CIO_RUNNER_MAX_BYTES: String(64 * MiB), CIO_RUNNER_BUFFER_BUDGET_BYTES: String(64 * MiB) }).success).toBe(false);
     expect(HubSettingsSchema.safeParse({ CIO_RUNNER_MAX_BYTES: String(30 * MiB), CIO_RUNNER_BUFFER_BUDGET_BYTES: String(32 * MiB) }).success).toBe(true);
+  });
+});
+
+describe("the runner hub's streams", () => {
+  const doc = [{ name: "doc", type: "text" }];
+  /** One row whose rows frame is `bytes` long in all (header included). */
+  const rowOf = (q: QueryFrame, seq: number, bytes: number) => {
+    const frame = (body: string) => encodeRowsFrame({ type: "rows", id: q.id, requestId: q.requestId, seq, rows: [[body]] });
+    return { type: "rows" as const, id: q.id, requestId: q.requestId, seq, rows: [["x".repeat(bytes - frame("").length)]] };
+  };
+  const lines = async (body: ReadableStream<Uint8Array>) => (await new Response(body).text()).trim().split("\n").map((l) => JSON.parse(l) as unknown);
+
+  it("advertises its frame limit in hello-ack and fails only the query whose rows frame is larger; the runner stays", async () => {
+    const { hub, runner } = await connected();
+    expect(runner.received.find((f) => f.type === "hello-ack")).toMatchObject({ maxFrameBytes: MiB });
+    const stream = await hub.queryStream({ id: "wide", requestId: "r-wide", sql: "SELECT doc" }, 1000);
+    if (!stream.ok) throw new Error(stream.error.message);
+    const q = await runner.next(queryBy("r-wide"));
+    runner.send({ type: "columns", id: q.id, requestId: q.requestId, columns: doc });
+    runner.send(rowOf(q, 0, MiB + 1));
+    expect(await lines(stream.body)).toEqual([{ columns: doc }, { error: { code: "protocol_error", message: expect.stringContaining(`over the limit of ${MiB} bytes`) } }]);
+    await runner.next((f) => f.type === "cancel" && f.id === q.id);
+
+    const next = hub.query({ id: "after", requestId: "r-after", sql: "SELECT 1" });
+    runner.answer(await runner.next(queryBy("r-after")), [[["north", 1]]]);
+    expect(await next).toMatchObject({ ok: true, rows: [["north", 1]] });
+    expect(runner.closed).toBeNull();
+  });
+
+  it("reserves the frames an unread stream may hold against the buffer budget, with fewer credits when room is short", async () => {
+    const { hub, runner } = await connected();
+    const open = async (n: string) => {
+      const s = await hub.queryStream({ id: `s-${n}`, requestId: `r-${n}`, sql: `SELECT ${n}` }, 1000);
+      return s.ok ? { body: s.body, q: await runner.next(queryBy(`r-${n}`)) } : s.error;
+    };
+    // Defaults: K = 8 frames of at most 1 MiB per stream, a 24 MiB budget.
+    const a = await open("a");
+    const b = await open("b");
+    const buffered = hub.query({ id: "buf", requestId: "r-buf", sql: "SELECT buf", maxBytes: 4 * MiB });
+    const c = await open("c");
+    expect([a, b, c].map((s) => ("q" in s ? s.q.credits : s))).toEqual([8, 8, 4]);
+    expect(await open("d")).toMatchObject({ code: "busy" });
+    expect(await within(hub.query({ id: "small", requestId: "r-small", sql: "SELECT 1", maxBytes: 1024 }))).toMatchObject({ ok: false, error: { code: "busy" } });
+
+    // An unread stream holds its K frames at the limit, and not one more.
+    if (!("q" in a)) throw new Error("stream a was refused");
+    runner.send({ type: "columns", id: a.q.id, requestId: a.q.requestId, columns: doc });
+    for (let seq = 0; seq <= 8; seq++) runner.send(rowOf(a.q, seq, MiB));
+    await runner.next((f) => f.type === "cancel" && f.id === a.q.id);
+    expect(runner.acks(a.q.id)).toBe(0);
+    const got = await lines(a.body);
+    expect(got).toHaveLength(10);
+    expect(got.at(-1)).toEqual({ error: { code: "protocol_error", message: expect.stringContaining("more than 8 unacknowledged chunks") } });
+
+    // Its reservation is back: a buffered query fits again.
+    const small = hub.query({ id: "small", requestId: "r-small2", sql: "SELECT 1", maxBytes: 1024 });
+    runner.answer(await runner.next(queryBy("r-small2")), [[["east", 3]]]);
+    expect(await small).toMatchObject({ ok: true });
+    runner.answer(await runner.next(queryBy("r-buf")), []);
+    await buffered;
+    for (const s of [b, c]) if ("body" in s) await s.body.cancel();
   });
 });
 

@@ -37,6 +37,7 @@ const RUNNER_CODES: Record<RunnerErrorCode, HubErrorCode> = {
   busy: "busy",
   db_unavailable: "db_unavailable",
   db_error: "db_error",
+  row_too_large: "row_too_large",
   internal: "internal",
 };
 

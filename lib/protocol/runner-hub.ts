@@ -36,6 +36,7 @@ export const HubErrorCodeSchema = z.enum([
   "busy",
   "db_unavailable",
   "db_error",
+  "row_too_large", // one row of the result is wider than a rows frame may be (CIO_RUNNER_FRAME_BYTES)
   "protocol_error", // the runner broke the protocol (bad frame, lost chunk, too many chunks in flight)
   "internal",
   "query_in_progress", // a query with the same id is still running on this pool

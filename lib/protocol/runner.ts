@@ -55,6 +55,7 @@ export const RunnerErrorCodeSchema = z.enum([
   "busy", // the runner is already running its maximum number of queries
   "db_unavailable", // could not reach or log in to the database
   "db_error", // the database rejected or failed the statement
+  "row_too_large", // one row is wider than a rows frame may be (hello-ack maxFrameBytes)
   "internal",
 ]);
 export type RunnerErrorCode = z.infer<typeof RunnerErrorCodeSchema>;

@@ -2,9 +2,9 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeRows, parseRows } from "../../../lib/protocol/runner-rows.ts";
 import { PING_FRAME, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE, type RowsFrame, type RowsHeader, type RunnerFrame } from "../../../lib/protocol/runner.ts";
 import { SqliteDriver } from "../drivers/sqlite.ts";
-import type { Driver } from "../drivers/types.ts";
 import { createLogger, silentLogger } from "../log.ts";
 import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../policy/index.ts";
+import { docsDriver } from "../test-support/docs-driver.ts";
 import { ScriptedHub } from "../test-support/hub.ts";
 import { makeSqliteFile } from "../test-support/sqlite-file.ts";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -182,35 +182,9 @@ describe("rows frames", () => {
   const FRAME_BYTES = 512 * 1024; // the config's default
   const K = 2;
 
-  /** A driver without a database: rows `[i, body]`, one per body; it records how many rows each fetch took. */
-  function docs(bodies: string[]) {
-    const fetches: number[] = [];
-    const driver: Driver = {
-      kind: "sqlite",
-      defaultSchema: "main",
-      open: async (_sql, _params, opts) => {
-        let at = 0;
-        return {
-          columns: [{ name: "id", type: "integer" }, { name: "body", type: "text" }],
-          next: async (n = opts.batchRows) => {
-            const rows = bodies.slice(at, at + n).map((b, i) => [at + i, b]);
-            at += rows.length;
-            if (rows.length) fetches.push(rows.length);
-            return rows.length ? rows : null;
-          },
-          close: async () => {},
-        };
-      },
-      schema: async () => [],
-      ping: async () => {},
-      close: async () => {},
-    };
-    return { driver, fetches };
-  }
-
   /** One query through a QueryExecutor whose hub acks each rows frame on the next turn, as frames arrived. */
   async function stream(bodies: string[], maxBytes = 1e9) {
-    const { driver, fetches } = docs(bodies);
+    const { driver, fetches } = docsDriver(() => bodies);
     const frames: { header: RowsHeader; payload: number; rows: unknown[][] }[] = [];
     const text: RunnerFrame[] = [];
     let unacked = 0;

@@ -22,7 +22,8 @@ export interface ExecutorOptions {
   /**
    * Most NDJSON bytes in a rows frame. Fetches are gathered up to it, so narrow rows do not cost a frame, an
    * ack and a hop through the hub per few kilobytes; and split at it, so wide rows cannot make a message the
-   * hub refuses. A single row wider than this goes alone in its frame. Lowered to what maxFrameBytes allows.
+   * hub refuses. A single row wider than this goes alone in its frame, up to what maxFrameBytes allows (a
+   * wider one fails its query as row_too_large); lowered to that too.
    */
   frameBytes: number;
   /**
@@ -42,6 +43,12 @@ type AuditFields = Omit<AuditEntry, "id" | "requestId">;
 const FIRST_BATCH_ROWS = 16;
 
 const wireCode = (e: RunnerError): RunnerErrorCode => (e.code === "config" ? "internal" : e.code);
+
+const rowTooLarge = (n: number, size: number, ceiling: number) =>
+  new RunnerError(
+    "row_too_large",
+    `row ${n} is ${size} bytes as JSON, more than the ${ceiling} bytes a rows frame may carry; select less of its widest values, or raise the hub's CIO_RUNNER_FRAME_BYTES`,
+  );
 
 interface Running {
   credits: CreditWindow;
@@ -184,7 +191,8 @@ export class QueryExecutor {
       seq++;
     };
     const { chunkRows } = this.opts;
-    const frameBytes = Math.min(this.opts.frameBytes, this.bodyCeiling());
+    const ceiling = this.bodyCeiling();
+    const frameBytes = Math.min(this.opts.frameBytes, ceiling);
     let widest = 1; // the widest row so far
     let recent = 1; // the widest row of the last fetch
     let ramp = Math.min(chunkRows, FIRST_BATCH_ROWS * 2); // doubles per fetch up to chunkRows: rows may widen later
@@ -208,6 +216,9 @@ export class QueryExecutor {
         }
         const s = JSON.stringify(maskRow(row, masked, MASK));
         const size = Buffer.byteLength(s) + 1;
+        // No frame can carry it: sent anyway it fails the query on the hub, or, past the WebSocket message
+        // limit, closes the connection and every query on it. A row past maxBytes ends the result below instead.
+        if (size > ceiling && bytes + gathered + size <= q.maxBytes) throw rowTooLarge(rowCount + json.length + 1, size, ceiling);
         // Rows wider than the estimate the fetch was sized by: the frame goes before it would cross frameBytes.
         if (json.length && gathered + size > frameBytes) await flush();
         if (truncatedBy) break;

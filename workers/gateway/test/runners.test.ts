@@ -151,12 +151,19 @@ describe("queries through the hub", () => {
   it("passes the runner's typed refusals on", async () => {
     const { t, token, name } = await pool();
     const r = await FakeRunner.connect(token, name);
-    const pending = query(t, name, { sql: "DELETE FROM sales" });
-    const q = await r.query();
-    r.send({ type: "error", id: q.id, requestId: q.requestId, code: "policy_denied", message: "only one SELECT statement is allowed" });
-    const res = await pending;
-    expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ error: { code: "policy_denied", message: "only one SELECT statement is allowed" } });
+    const refusals = [
+      ["DELETE FROM sales", "policy_denied", "only one SELECT statement is allowed", 403],
+      ["SELECT doc FROM docs", "row_too_large", "row 3 is 2000000 bytes as JSON, more than the 1047552 bytes a rows frame may carry", 400],
+    ] as const;
+    for (const [sql, code, message, status] of refusals) {
+      const pending = query(t, name, { sql });
+      const q = await r.query();
+      r.received.length = 0;
+      r.send({ type: "error", id: q.id, requestId: q.requestId, code, message });
+      const res = await pending;
+      expect(res.status).toBe(status);
+      expect(await res.json()).toMatchObject({ error: { code, message } });
+    }
   });
 
   it("truncates at max_rows itself and tells the runner to stop", async () => {

@@ -14,6 +14,7 @@ const STATUS: Record<HubErrorCode, [number, ErrorType]> = {
   busy: [503, "upstream_error"],
   db_unavailable: [502, "upstream_error"],
   db_error: [400, "invalid_request_error"],
+  row_too_large: [400, "invalid_request_error"],
   protocol_error: [502, "upstream_error"],
   internal: [502, "upstream_error"],
   query_in_progress: [409, "invalid_request_error"],

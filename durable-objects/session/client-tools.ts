@@ -7,6 +7,7 @@
 import { badRequest, type ApiError } from "../../lib/errors.js";
 import type { AnyToolCall, ChatMessage } from "../../lib/protocol/index.js";
 import type { StoredMessage } from "../../lib/protocol/session.js";
+import { contentText } from "../../workers/orchestrator/src/stream.js";
 
 type Answer = Extract<ChatMessage, { role: "assistant" }>;
 
@@ -79,9 +80,12 @@ function withCalls(m: Answer, answered: Set<string>): Answer {
   return kept.length ? { ...text, tool_calls: kept } : text;
 }
 
-/** A request message as the session records it: its text, and its links to the client's tools. */
+/**
+ * A request message as the session records it: its text (text parts joined, any other part named by its type,
+ * so a later turn knows an image was there and two parts do not run together), and its links to the client's tools.
+ */
 export function storedMessageOf(m: ChatMessage): StoredMessage {
-  const content = textOf(m);
+  const content = contentText(m.content);
   if (m.role === "tool") return { role: "tool", content, tool_call_id: m.tool_call_id };
   if (m.role !== "assistant") return { role: m.role, content };
   return answerOf(content, m.tool_calls ?? []);
@@ -100,10 +104,3 @@ export function chatMessageOf(m: StoredMessage): ChatMessage {
   return { role: m.role, content: m.content };
 }
 
-/** The text of a request message as the session stores it (array content keeps its text parts). */
-function textOf(m: ChatMessage): string {
-  const c = m.content;
-  if (typeof c === "string") return c;
-  if (!Array.isArray(c)) return "";
-  return c.map((p) => (typeof p.text === "string" ? p.text : "")).join("");
-}

@@ -50,9 +50,15 @@ export function toReadable(gen: AsyncGenerator<Uint8Array>, abort: AbortControll
  */
 export const promptText = (messages: { content?: unknown }[]) => messages.map((m) => contentText(m.content)).join("\n");
 
-function contentText(content: unknown): string {
+/**
+ * A message's content as text, for pipelines that read it as words (a council's question, the builtin
+ * planner's tool results): text parts joined, any other part named by its type. As JSON, a client's content
+ * parts became the question itself (`[{"type":"text",...}]`). No content (an assistant's tool calls) is no text.
+ */
+export function contentText(content: unknown): string {
   if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return JSON.stringify(content ?? "");
+  if (content == null) return "";
+  if (!Array.isArray(content)) return JSON.stringify(content);
   return content.map((p: { type?: unknown; text?: unknown }) => (p?.type === "text" && typeof p.text === "string" ? p.text : `[${String(p?.type)}]`)).join(" ");
 }
 

@@ -26,6 +26,19 @@ describe("cio/council as a chat model", () => {
     expect(record).toMatchObject({ kind: "ok", body: { context: "system: Be brief.", status: "consensus" } });
   });
 
+  it("reads a question and context sent as content parts as their text, not as JSON", async () => {
+    const t = await tenant();
+    const q = scripted("Should we ship on Friday?", ["analyst", "skeptic", "pragmatist"].map((who) => when(who, 1, says("No"))));
+    const messages = [
+      { role: "system", content: [{ type: "text", text: "Be brief." }, { type: "text", text: "Be kind." }] },
+      { role: "user", content: [{ type: "text", text: q }] },
+    ];
+    const reply = await chat(call(t, { messages }));
+    if (reply.kind !== "json") throw new Error(`expected an answer, got ${JSON.stringify(reply)}`);
+    const record = await get(t, (reply.completion as unknown as { cio: { council_id: string } }).cio.council_id);
+    expect(record).toMatchObject({ kind: "ok", body: { question: q, context: "system: Be brief. Be kind." } });
+  });
+
   it("streams one line per round and ends with the escalation when the council cannot agree", async () => {
     const t = await tenant();
     const q = scripted("Tabs or spaces?", [when("alpha", null, says("TABS")), when("beta", null, says("SPACES"))]);

@@ -4,7 +4,7 @@
  * gateway's sessions.test.ts follows one call and its result over HTTP.
  */
 import { describe, expect, it } from "vitest";
-import { continued } from "../../../durable-objects/session/client-tools.js";
+import { continued, storedMessageOf } from "../../../durable-objects/session/client-tools.js";
 import type { ChatMessage, ChatReply } from "../../../lib/protocol/index.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { newSession, upstreamLog, type TestSession } from "./session-fixtures.js";
@@ -23,6 +23,13 @@ const answer = (content: string, ...ids: string[]): ChatMessage => ({ role: "ass
 const result = (id: string): ChatMessage => ({ role: "tool", tool_call_id: id, content: "3°C" });
 
 describe("the history a turn sends with the client's tools", () => {
+  it("records content parts as their text, naming a part that is not text, and no content as none", () => {
+    const picture: ChatMessage = { role: "user", content: [{ type: "text", text: "What is" }, { type: "text", text: "this?" }, { type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }] };
+    expect(storedMessageOf(picture)).toEqual({ role: "user", content: "What is this? [image_url]" });
+    expect(storedMessageOf({ role: "tool", tool_call_id: "a", content: [{ type: "text", text: "3°C" }] })).toEqual({ role: "tool", content: "3°C", tool_call_id: "a" });
+    expect(storedMessageOf({ role: "assistant", content: null, tool_calls: [call("a")] })).toEqual({ role: "assistant", content: "", tool_calls: [call("a")] });
+  });
+
   it("leaves out the calls no result follows, in any answer, and keeps the answer's text", () => {
     const history = [user("weather?"), answer("Let me look.", "a"), user("never mind"), answer("OK."), user("both cities?"), answer("", "b", "c"), result("b"), answer("Oslo: 3°C.")];
     expect(continued(history, [user("thanks")]).history).toEqual([

@@ -14,7 +14,7 @@ import { GENERAL_ASSISTANTS } from "../../../../durable-objects/council/general.
 import { councilSettings } from "../../../../durable-objects/council/settings.js";
 import { councilStub } from "../councils/rpc.js";
 import { callerScopes } from "./caller-scopes.js";
-import { asApiError, pipelineAbort, promptText, safely, toReadable } from "../stream.js";
+import { asApiError, contentText, pipelineAbort, promptText, safely, toReadable } from "../stream.js";
 import { chunk, completion, completionId, usageChunk, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
@@ -81,7 +81,7 @@ async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
   if (extra.data.preset === "trading" && !hasScope(await callerScopes(deps.env.DB, call, 0), "councils")) {
     throw forbidden("This API key lacks the 'councils' scope, which a trading council needs.");
   }
-  const messages = call.body.messages.map((m) => ({ role: m.role, text: typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "") }));
+  const messages = call.body.messages.map((m) => ({ role: m.role, text: contentText(m.content) }));
   const lastUser = messages.map((m) => m.role).lastIndexOf("user");
   if (lastUser < 0) throw badRequest("cio/council needs a user message: the question.", "messages");
   const context = messages.slice(0, lastUser).map((m) => `${m.role}: ${m.text}`).join("\n").slice(-16_000);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ChatMessage } from "../../../../lib/protocol/index.js";
 import { chat, completionOf, newTenant, streamText, user } from "./helpers.js";
 
 const CLOSES = "44.34,44.09,44.15,43.61,44.33,44.83,45.10,45.42,45.84,46.08,45.89,46.03,45.61,46.28,46.28";
@@ -20,6 +21,14 @@ describe("builtin provider (no language model)", () => {
     const photo = `data:image/jpeg;base64,${"A".repeat(400_000)}`;
     const reply = completionOf(await chat([{ role: "user", content: [{ type: "text", text: "hello there" }, { type: "image_url", image_url: { url: photo } }] }], { tenantId }));
     expect(reply.usage!.prompt_tokens).toBeLessThan(20);
+  });
+
+  it("answers from a tool result sent as text parts with its text, not its JSON", async () => {
+    const tenantId = await newTenant();
+    const call = { id: "call_1", type: "function" as const, function: { name: "lookup_order", arguments: "{}" } };
+    const messages: ChatMessage[] = [user("where is my parcel"), { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: [{ type: "text", text: "In Oslo," }, { type: "text", text: "arriving today." }] }];
+    const text = completionOf(await chat(messages, { tenantId })).choices[0]!.message.content!;
+    expect(text.startsWith("In Oslo, arriving today.\n\n")).toBe(true);
   });
 
   it("says plainly when no tool fits and no model is configured", async () => {

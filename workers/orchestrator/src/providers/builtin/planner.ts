@@ -6,6 +6,7 @@
  */
 import type { ChatMessage, FunctionTool, ToolManifest } from "../../../../../lib/protocol/index.js";
 import { ApiError } from "../../../../../lib/errors.js";
+import { contentText } from "../../stream.js";
 import { newCallId, toolsBoundBy, type ModelEvent, type ModelProvider, type ModelRound } from "../provider.js";
 import { fillArgs } from "./fill-args.js";
 import { BUILTIN_NOTICE, builtinAnswer, lastUserText } from "./index.js";
@@ -81,7 +82,7 @@ function toolResultsSinceLastUser(messages: ChatMessage[]): string[] | null {
   const out: string[] = [];
   for (; i >= 0 && messages[i]!.role !== "user"; i--) {
     const m = messages[i]!;
-    if (m.role === "tool") out.unshift(typeof m.content === "string" ? m.content : JSON.stringify(m.content));
+    if (m.role === "tool") out.unshift(contentText(m.content));
   }
   return out.length ? out : null;
 }

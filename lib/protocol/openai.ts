@@ -46,6 +46,31 @@ export const FunctionToolSchema = z.looseObject({
 });
 export type FunctionTool = z.infer<typeof FunctionToolSchema>;
 
+/** One tool by name, as a tool_choice names it and as allowed_tools lists it. */
+const ToolRefSchema = z.discriminatedUnion("type", [
+  z.looseObject({ type: z.literal("function"), function: z.looseObject({ name: z.string() }) }),
+  z.looseObject({ type: z.literal("custom"), custom: z.looseObject({ name: z.string() }) }),
+]);
+const AllowedToolsChoiceSchema = z.looseObject({
+  type: z.literal("allowed_tools"),
+  allowed_tools: z.looseObject({ mode: z.enum(["auto", "required"]), tools: z.array(ToolRefSchema) }),
+});
+
+/**
+ * tool_choice as OpenAI takes it: a mode, one tool by name, or allowed_tools (the tools the model may call, and
+ * whether it must call one). Any other value is refused as OpenAI refuses it: passed on, it reached cio/auto
+ * as a named function without a name ("names 'undefined'"), and a passthrough model as whatever its server made
+ * of it. zod says only "Invalid input" for a union, so the message is the fitting branch's own.
+ */
+export const ToolChoiceSchema = z.union([z.enum(["none", "auto", "required"]), z.discriminatedUnion("type", [ToolRefSchema, AllowedToolsChoiceSchema])], {
+  error: (iss) => {
+    const inner = typeof iss.input === "object" && iss.input !== null ? (iss as { errors?: z.core.$ZodIssue[][] }).errors?.[1]?.[0] : undefined;
+    if (inner) return `${inner.path.length ? `at ${z.core.toDotPath(inner.path)}: ` : ""}${inner.message}`;
+    return `expected 'none', 'auto', 'required' or an object naming tools (type 'function', 'custom' or 'allowed_tools'), not ${JSON.stringify(iss.input)}.`;
+  },
+});
+export type ToolChoice = z.infer<typeof ToolChoiceSchema>;
+
 export const ChatCompletionRequestSchema = z
   .looseObject({
     model: z.string().min(1),
@@ -64,7 +89,7 @@ export const ChatCompletionRequestSchema = z
     seed: z.number().int().nullable().optional(),
     user: z.string().optional(),
     tools: z.array(z.discriminatedUnion("type", [FunctionToolSchema, CustomToolSchema])).optional(),
-    tool_choice: z.union([z.string(), z.looseObject({ type: z.string() })]).optional(),
+    tool_choice: ToolChoiceSchema.optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
     /** For reasoning models; the set of values grows with OpenAI's models, so any string passes on. */
     reasoning_effort: z.string().nullable().optional(),

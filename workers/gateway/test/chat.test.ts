@@ -87,6 +87,29 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(await mockLog(id)).toHaveLength(0);
   });
 
+  it("checks tool_choice's shape as OpenAI does: an unknown mode or a malformed object is a 400 saying what is wrong, and asks no model", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const tools = [{ type: "function", function: { name: "get_weather" } }];
+    const cases: [string, unknown, string][] = [
+      ["mock-model", "bogus", `expected 'none', 'auto', 'required' or an object naming tools (type 'function', 'custom' or 'allowed_tools'), not "bogus".`],
+      ["cio/auto", "bogus", "not \"bogus\""],
+      ["mock-model", { type: "allowed_tools", allowed_tools: { mode: "sometimes", tools } }, "at allowed_tools.mode: "],
+      ["mock-model", { type: "function" }, "at function: "],
+      ["mock-model", { type: "mystery" }, "at type: "],
+    ];
+    for (const [model, tool_choice, message] of cases) {
+      const res = await post(t, JSON.stringify({ model, messages: [{ role: "user", content: withDirective("hi", { id }) }], tools, tool_choice }));
+      expect({ tool_choice, status: res.status }).toEqual({ tool_choice, status: 400 });
+      expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", param: "tool_choice", message: expect.stringContaining(message) } });
+    }
+    expect(await mockLog(id)).toHaveLength(0);
+    // The shapes OpenAI takes pass on to a passthrough model as they were sent.
+    const allowed = { type: "allowed_tools", allowed_tools: { mode: "auto", tools: [{ type: "function", function: { name: "get_weather" } }] } };
+    expect((await post(t, JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: withDirective("hi", { id }) }], tools, tool_choice: allowed }))).status).toBe(200);
+    expect((await mockLog(id))[0]!.body.tool_choice).toEqual(allowed);
+  });
+
   it("refuses log probabilities and audio output on cio/auto and cio/council as unsupported parameters, instead of answering without them", async () => {
     const t = await newTenant();
     const cases: [string, Record<string, unknown>, string][] = [

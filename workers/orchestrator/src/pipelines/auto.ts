@@ -20,6 +20,7 @@ import { tenantTools, type RegisteredTool } from "../registry/index.js";
 import { offerableWith } from "../tools/local.js";
 import type { OrchestratorSettings } from "../settings.js";
 import { pipelineAbort, promptText, safely, toReadable } from "../stream.js";
+import { offeredTools } from "./tool-choice.js";
 import { completionId, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
@@ -51,19 +52,16 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     const body = call.body;
     const kept = { tenantId: call.tenantId, keyId: call.keyId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
     const history = await restoreTurns(env.DB, kept, body.messages);
-    // tool_choice "none" means what it says for OpenAI: answer in text, call nothing.
-    const noTools = body.tool_choice === "none";
-    const ownTools = noTools ? [] : offered.map(asFunctionTool);
-    const clientTools = noTools ? [] : functionToolsOnly(body.tools ?? []);
+    const tools = offeredTools(body, offered.map(asFunctionTool));
     events = recorded(
       keepTurn(runAgent({
         provider,
         dispatcher,
         systemPrompt: s.CIO_SYSTEM_PROMPT,
         messages: history,
-        ownTools,
-        clientTools,
-        toolChoice: forcedChoice(body.tool_choice, [...ownTools, ...clientTools]),
+        ownTools: tools.own,
+        clientTools: tools.client,
+        toolChoice: tools.forced,
         maxSteps: s.CIO_MAX_STEPS,
         requestId: call.requestId,
         params: modelParams(body),
@@ -110,24 +108,6 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   // or an estimate of what it sent when that is more.
   const settle = () => deps.settle(model, larger(spent, usageOf(prompt, streamed)));
   return { kind: "stream", body: toReadable(safely(renderSse(all, target)), abort, settle), upstreamMs: waited };
-}
-
-/**
- * "required" or a named function, checked as OpenAI does: a name no offered tool has is the client's error.
- * "auto" and "none" need nothing passed on ("none" is met by offering no tools).
- */
-function forcedChoice(choice: ChatCompletionRequest["tool_choice"], tools: FunctionTool[]): ChatCompletionRequest["tool_choice"] {
-  if (choice === undefined || choice === "auto" || choice === "none") return undefined;
-  const name = typeof choice === "object" ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
-  if (choice === "required" ? tools.length : tools.some((t) => t.function.name === name)) return choice;
-  throw badRequest(choice === "required" ? "tool_choice 'required' needs at least one tool." : `tool_choice names '${String(name)}', which is not among the tools.`, "tool_choice");
-}
-
-/** The agent loop calls function tools; GPT-5's custom (free-form) tools go to a passthrough model as they are. */
-function functionToolsOnly(tools: NonNullable<ChatCompletionRequest["tools"]>): FunctionTool[] {
-  const i = tools.findIndex((t) => t.type !== "function");
-  if (i >= 0) throw badRequest("cio/auto calls function tools only: send custom tools to a passthrough model.", `tools[${i}].type`, "unsupported_tool_type");
-  return tools as FunctionTool[];
 }
 
 /**

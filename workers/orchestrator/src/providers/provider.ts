@@ -3,7 +3,7 @@
  * model-free builtin planner. A provider answers one round of the agent loop as a stream of events, so
  * text can reach the client token by token while tool calls are collected.
  */
-import type { ChatCompletionRequest, ChatMessage, FunctionTool, Usage } from "../../../../lib/protocol/index.js";
+import type { ChatCompletionRequest, ChatMessage, FunctionTool, ToolChoice, Usage } from "../../../../lib/protocol/index.js";
 
 /** A tool call the model asked for; `arguments` is the raw JSON text the model wrote. */
 export interface ModelToolCall {
@@ -29,9 +29,12 @@ export interface ModelRound {
   stream: boolean;
   /** Client parameters passed through to the model where the provider supports them. */
   params: ModelParams;
-  /** The client's tool_choice ("required" or a named function), for the first round only. */
-  toolChoice?: ChatCompletionRequest["tool_choice"];
+  /** What the client's tool_choice forces, for the first round only. */
+  toolChoice?: ForcedChoice;
 }
+
+/** A call to any offered tool, or to the named function (allowed_tools has narrowed the offered tools already). */
+export type ForcedChoice = "required" | Extract<ToolChoice, { type: "function" }>;
 
 /**
  * The client's parameters that mean the same to any model (names as OpenAI's). `user` (the end user, for the
@@ -62,7 +65,6 @@ export const newCallId = () => `call_${crypto.randomUUID().replace(/-/g, "").sli
  * nothing. The agent loop passes it for the first round only and has checked the name.
  */
 export function toolsBoundBy(tools: FunctionTool[], choice: ModelRound["toolChoice"]): FunctionTool[] | null {
-  if (choice === "required") return tools;
-  const name = typeof choice === "object" ? (choice as { function?: { name?: unknown } }).function?.name : undefined;
-  return name === undefined ? null : tools.filter((t) => t.function.name === name);
+  if (choice === undefined) return null;
+  return choice === "required" ? tools : tools.filter((t) => t.function.name === choice.function.name);
 }

@@ -72,6 +72,8 @@ describe("builtin provider (no language model)", () => {
     expect(named.choices[0]!.message.tool_calls).toEqual([expect.objectContaining({ function: { name: "lookup_order", arguments: JSON.stringify({ query: "where is my parcel" }) } })]);
     // "required": some tool, ours or the client's, whichever the text can fill.
     expect(calls(await ask("required"))).toHaveLength(1);
+    // allowed_tools with mode "required": one of the listed tools, even one the text does not mention.
+    expect(calls(await ask({ type: "allowed_tools", allowed_tools: { mode: "required", tools: [{ type: "function", function: { name: "lookup_order" } }] } }))).toEqual(["lookup_order"]);
     // A forced tool whose required arguments the text does not supply: said plainly, not answered in prose.
     const cannot = await chat([user("where is my parcel")], { tenantId, body: { tools: [lookup, weather], tool_choice: { type: "function", function: { name: "get_weather" } } } });
     expect(cannot).toMatchObject({ kind: "error", error: { status: 501, error: { code: "no_model_provider", param: "tool_choice", message: expect.stringContaining("'get_weather'") } } });

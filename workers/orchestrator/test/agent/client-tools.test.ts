@@ -182,6 +182,37 @@ describe("tool_choice", () => {
   it("a named function that is not among the tools is a 400 on tool_choice", async () => {
     const tenantId = await newTenant();
     const reply = await chat([{ role: "user", content: "hi" }], { tenantId, settings: OPENAI, body: { tools: [WEATHER], tool_choice: { type: "function", function: { name: "nope" } } } });
-    expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "tool_choice" } } });
+    expect(reply).toMatchObject({ kind: "error", error: { status: 400, error: { param: "tool_choice", message: "tool_choice names 'nope', which is not among the tools." } } });
+  });
+
+  it("allowed_tools offers only the listed tools, ours or the client's, in every round; mode required forces the first round's call", async () => {
+    const tenantId = await newTenant();
+    const TIME = { type: "function" as const, function: { name: "get_time", parameters: { type: "object" } } };
+    const only = (...names: string[]) => names.map((name) => ({ type: "function", function: { name } }));
+    const sent = async (mode: string, names: string[]) => {
+      const id = `allowed-${crypto.randomUUID().slice(0, 8)}`;
+      const script = [{ tool_calls: [{ name: "technical-analysis", arguments: { indicator: "sma", period: 2, closes: [1, 2, 3] } }] }, { text: "done" }];
+      const tool_choice = { type: "allowed_tools", allowed_tools: { mode, tools: only(...names) } };
+      completionOf(await chat([scripted("sma?", script, id)], { tenantId, settings: OPENAI, body: { tools: [WEATHER, TIME], tool_choice } }));
+      const rounds = (await (await fetch(`${mockOrigin()}/__requests?id=${id}`)).json()) as { body: { tools?: { function: { name: string } }[]; tool_choice?: unknown } }[];
+      return rounds.map((r) => ({ tools: r.body.tools?.map((t) => t.function.name), tool_choice: r.body.tool_choice }));
+    };
+    expect(await sent("required", ["technical-analysis", "get_time"])).toEqual([
+      { tools: ["technical-analysis", "get_time"], tool_choice: "required" },
+      { tools: ["technical-analysis", "get_time"], tool_choice: undefined },
+    ]);
+    expect((await sent("auto", ["get_weather"]))[0]).toEqual({ tools: ["get_weather"], tool_choice: undefined });
+  });
+
+  it("allowed_tools naming a tool that is not offered, or a custom tool, is a 400 naming the entry, and asks nothing of the model", async () => {
+    const tenantId = await newTenant();
+    const ask = (tool_choice: unknown) => chat([{ role: "user", content: "hi" }], { tenantId, settings: OPENAI, body: { tools: [WEATHER], tool_choice } });
+    const allowed = (mode: string, tools: unknown[]) => ({ type: "allowed_tools", allowed_tools: { mode, tools } });
+    expect(await ask(allowed("auto", [{ type: "function", function: { name: "get_weather" } }, { type: "function", function: { name: "nope" } }]))).toMatchObject({
+      kind: "error",
+      error: { status: 400, error: { param: "tool_choice.allowed_tools.tools[1]", message: "tool_choice.allowed_tools.tools[1] names 'nope', which is not among the tools." } },
+    });
+    expect(await ask(allowed("required", []))).toMatchObject({ kind: "error", error: { status: 400, error: { param: "tool_choice.allowed_tools.tools" } } });
+    expect(await ask({ type: "custom", custom: { name: "code_exec" } })).toMatchObject({ kind: "error", error: { status: 400, error: { code: "unsupported_tool_type", param: "tool_choice.type" } } });
   });
 });

@@ -14,38 +14,45 @@ import { estimateTokens } from "../../../lib/usage-booking.js";
 export const completionId = () => `chatcmpl-${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-export function completion(id: string, model: string, text: string, usage: Usage, extra: object = {}): ChatCompletion {
+/**
+ * What every chunk of one answer carries alike, as OpenAI stamps them: its id, model and creation time. Taken
+ * once per answer: stamped per chunk, `created` moved on between the chunks of a stream that crossed a second.
+ */
+export interface AnswerStamp {
+  id: string;
+  model: string;
+  created: number;
+}
+
+export const answerStamp = (model: string): AnswerStamp => ({ id: completionId(), model, created: nowSeconds() });
+
+export function completion(s: AnswerStamp, text: string, usage: Usage, extra: object = {}): ChatCompletion {
   return {
-    id,
+    id: s.id,
     object: "chat.completion",
-    created: nowSeconds(),
-    model,
+    created: s.created,
+    model: s.model,
     choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: "stop" }],
     usage,
     ...extra,
   };
 }
 
-export function chunk(
-  id: string,
-  model: string,
-  delta: ChatCompletionChunk["choices"][number]["delta"],
-  finish: string | null = null,
-): ChatCompletionChunk {
+export function chunk(s: AnswerStamp, delta: ChatCompletionChunk["choices"][number]["delta"], finish: string | null = null): ChatCompletionChunk {
   return {
-    id,
+    id: s.id,
     object: "chat.completion.chunk",
-    created: nowSeconds(),
-    model,
+    created: s.created,
+    model: s.model,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   };
 }
 
-export const usageChunk = (id: string, model: string, usage: Usage): ChatCompletionChunk => ({
-  id,
+export const usageChunk = (s: AnswerStamp, usage: Usage): ChatCompletionChunk => ({
+  id: s.id,
   object: "chat.completion.chunk",
-  created: nowSeconds(),
-  model,
+  created: s.created,
+  model: s.model,
   choices: [],
   usage,
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ChatReply } from "../../../lib/protocol/index.js";
 import { released } from "../../../lib/rpc.js";
 import { councilStub } from "../src/councils/rpc.js";
+import { createdWhileTimePasses } from "../../../test/support/stream-clock.js";
 import { get, rows, says, scripted, tenant, when } from "./council-helpers.js";
 
 const chat = (x: unknown) => released((exports as unknown as { default: { chat(x: unknown): Promise<ChatReply> } }).default.chat(x));
@@ -58,6 +59,16 @@ describe("cio/council as a chat model", () => {
     expect(lines[2]).toMatch(/^Round 2: /);
     expect(lines[3]).toMatch(/^No consensus after 2 rounds: escalated to a human, who chooses between TABS, SPACES/);
     expect(sse.trim().endsWith("data: [DONE]")).toBe(true);
+  });
+
+  it("stamps every chunk of its stream with one created time, however long the council takes", async () => {
+    const t = await tenant();
+    const q = scripted("Ship it?", ["analyst", "skeptic", "pragmatist"].map((who) => when(who, 1, says("Yes"))));
+    const reply = await chat(call(t, { stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: q }] }));
+    if (reply.kind !== "stream") throw new Error(`expected a stream, got ${JSON.stringify(reply)}`);
+    const created = await createdWhileTimePasses(reply.body);
+    expect(created.length).toBeGreaterThan(3);
+    expect(new Set(created).size).toBe(1);
   });
 
   it("keeps following a council whose object is reset mid-answer, and still answers", async () => {

@@ -1,5 +1,6 @@
 /** The passthrough relay with several choices (n > 1): each is whole only with its own finish_reason. */
 import { describe, expect, it } from "vitest";
+import { createdWhileTimePasses } from "../../../test/support/stream-clock.js";
 import { relay } from "../src/providers/openai-compatible/relay.js";
 
 type Choice = { index: number; delta: { role?: string; content?: string }; finish_reason: string | null };
@@ -17,6 +18,18 @@ async function relayed(body: ReadableStream<Uint8Array>) {
   return events;
 }
 const finishes = (events: unknown[]) => events.flatMap((e) => ((e as { choices?: Choice[] }).choices ?? []).filter((c) => c.finish_reason).map((c) => [c.index, c.finish_reason]));
+
+describe("passthrough relay of a stream with no choices", () => {
+  it("gives the finish chunk it adds and the usage chunk one created time, however long the relay takes", async () => {
+    const usageOnly = { id: "up", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 1, completion_tokens: 0, total_tokens: 1 } };
+    const frames = relay(stream([usageOnly], true), { id: "chatcmpl-x", model: "m", includeUsage: true, promptText: "p", onUsage: () => {} });
+    // Pulled only when read (no chunk made ahead), so the clock moves between the relay's two chunks.
+    const body = new ReadableStream<Uint8Array>({ pull: async (c) => ((r) => (r.done ? c.close() : c.enqueue(r.value)))(await frames.next()) }, { highWaterMark: 0 });
+    const created = await createdWhileTimePasses(body);
+    expect(created).toHaveLength(2);
+    expect(new Set(created).size).toBe(1);
+  });
+});
 
 describe("passthrough relay of several choices", () => {
   it("a stream cut off after one choice finished, with another still open, is an error, not a whole answer", async () => {

@@ -8,7 +8,7 @@
 import { SSE_DONE, sseComment, sseData } from "../../../../lib/http/sse.js";
 import type { ChatCompletion, Usage } from "../../../../lib/protocol/index.js";
 import type { ModelToolCall } from "../providers/provider.js";
-import { chunk, nowSeconds, usageChunk } from "../wire.js";
+import { chunk, usageChunk, type AnswerStamp } from "../wire.js";
 import type { AgentEvent, CioInfo } from "./events.js";
 
 export interface Rendered {
@@ -17,9 +17,8 @@ export interface Rendered {
   cio?: CioInfo;
 }
 
-export interface RenderTarget {
-  id: string;
-  model: string;
+/** Where the answer goes: its stamp (the same on every chunk) and what the pipeline hears of it. */
+export interface RenderTarget extends AnswerStamp {
   includeUsage: boolean;
   /** Usage to report: the provider's own, or an estimate from the texts when it gave none. */
   usageFor: (r: Rendered) => Usage;
@@ -40,7 +39,7 @@ export async function renderJson(events: AsyncIterable<AgentEvent>, t: RenderTar
       const message = calls.length
         ? { role: "assistant" as const, content: text || null, refusal: null, tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } })) }
         : { role: "assistant" as const, content: text, refusal: null };
-      return { id: t.id, object: "chat.completion", created: nowSeconds(), model: t.model, choices: [{ index: 0, message, logprobs: null, finish_reason: ev.finish }], usage, cio: ev.cio };
+      return { id: t.id, object: "chat.completion", created: t.created, model: t.model, choices: [{ index: 0, message, logprobs: null, finish_reason: ev.finish }], usage, cio: ev.cio };
     }
   }
   throw new Error("the agent loop ended without a result");
@@ -48,13 +47,13 @@ export async function renderJson(events: AsyncIterable<AgentEvent>, t: RenderTar
 
 export async function* renderSse(events: AsyncIterable<AgentEvent>, t: RenderTarget): AsyncGenerator<Uint8Array> {
   let text = "";
-  yield sseData(chunk(t.id, t.model, { role: "assistant", content: "" }));
+  yield sseData(chunk(t, { role: "assistant", content: "" }));
   for await (const ev of events) {
     switch (ev.type) {
       case "text":
         text += ev.delta;
         t.onText?.(ev.delta);
-        yield sseData(chunk(t.id, t.model, { content: ev.delta }));
+        yield sseData(chunk(t, { content: ev.delta }));
         break;
       case "tool_start":
         yield sseComment(`cio tool ${ev.name} started ${ev.arguments}`);
@@ -64,15 +63,15 @@ export async function* renderSse(events: AsyncIterable<AgentEvent>, t: RenderTar
         break;
       case "client_tool_calls":
         for (const [index, c] of ev.calls.entries()) {
-          yield sseData(chunk(t.id, t.model, { tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }));
-          yield sseData(chunk(t.id, t.model, { tool_calls: [{ index, function: { arguments: c.arguments } }] }));
+          yield sseData(chunk(t, { tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }));
+          yield sseData(chunk(t, { tool_calls: [{ index, function: { arguments: c.arguments } }] }));
         }
         break;
       case "done": {
         const usage = t.usageFor({ text, usage: ev.usage });
         t.onDone({ text, usage, cio: ev.cio });
-        yield sseData({ ...chunk(t.id, t.model, {}, ev.finish), cio: ev.cio });
-        if (t.includeUsage) yield sseData({ ...usageChunk(t.id, t.model, usage), cio: ev.cio });
+        yield sseData({ ...chunk(t, {}, ev.finish), cio: ev.cio });
+        if (t.includeUsage) yield sseData({ ...usageChunk(t, usage), cio: ev.cio });
         yield SSE_DONE;
         return;
       }

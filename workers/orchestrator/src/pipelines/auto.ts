@@ -21,7 +21,7 @@ import { offerableWith } from "../tools/local.js";
 import type { OrchestratorSettings } from "../settings.js";
 import { pipelineAbort, promptText, safely, toReadable } from "../stream.js";
 import { offeredTools } from "./tool-choice.js";
-import { completionId, usageOf } from "../wire.js";
+import { answerStamp, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
 export async function auto(call: ChatCall, s: OrchestratorSettings, deps: PipelineDeps): Promise<ChatReply> {
@@ -86,8 +86,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   const prompt = promptText(call.body.messages);
   let streamed = "";
   const target: RenderTarget = {
-    id: completionId(),
-    model,
+    ...answerStamp(model),
     includeUsage: call.body.stream_options?.include_usage === true,
     usageFor: (r) => r.usage ?? usageOf(prompt, r.text),
     onDone: (r) => deps.settle(model, r.usage),

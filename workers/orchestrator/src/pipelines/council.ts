@@ -15,7 +15,7 @@ import { councilSettings } from "../../../../durable-objects/council/settings.js
 import { councilStub } from "../councils/rpc.js";
 import { callerScopes } from "./caller-scopes.js";
 import { asApiError, contentText, pipelineAbort, promptText, safely, toReadable } from "../stream.js";
-import { chunk, completion, completionId, usageChunk, usageOf } from "../wire.js";
+import { answerStamp, chunk, completion, usageChunk, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
 const TERMINAL = new Set(["consensus", "awaiting_human", "decided", "failed"]);
@@ -34,7 +34,7 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
     throw opened;
   }
   const view = opened as CouncilView;
-  const id = completionId();
+  const stamp = answerStamp(model);
   const prompt = promptText(call.body.messages);
   const abort = pipelineAbort(deps.stopped);
   const lines = follow(call, deps, view, abort.signal);
@@ -54,20 +54,20 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
       return { kind: "error", error: { ...e.toJSON(), error: { ...body, message: `${body.message.replace(/\.?$/, ".")} Council ${view.id} goes on: GET /v1/councils/${view.id}.` } }, upstreamMs: Date.now() - started };
     }
     deps.settle(model, BOOKED);
-    return { kind: "json", completion: completion(id, model, text.trim(), usageOf(prompt, text), extra(last)), upstreamMs: Date.now() - started };
+    return { kind: "json", completion: completion(stamp, text.trim(), usageOf(prompt, text), extra(last)), upstreamMs: Date.now() - started };
   }
   const includeUsage = call.body.stream_options?.include_usage === true;
   let all = "";
   async function* frames() {
-    yield sseData(chunk(id, model, { role: "assistant", content: "" }));
+    yield sseData(chunk(stamp, { role: "assistant", content: "" }));
     let last = view;
     for await (const step of lines) {
       all += step.line + "\n";
       last = step.view;
-      yield sseData(chunk(id, model, { content: step.line + "\n" }));
+      yield sseData(chunk(stamp, { content: step.line + "\n" }));
     }
-    yield sseData({ ...chunk(id, model, {}, "stop"), ...extra(last) });
-    if (includeUsage) yield sseData(usageChunk(id, model, usageOf(prompt, all)));
+    yield sseData({ ...chunk(stamp, {}, "stop"), ...extra(last) });
+    if (includeUsage) yield sseData(usageChunk(stamp, usageOf(prompt, all)));
     yield SSE_DONE;
   }
   return { kind: "stream", body: toReadable(safely(frames()), abort, () => deps.settle(model, BOOKED)), upstreamMs: 0 };

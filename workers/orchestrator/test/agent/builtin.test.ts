@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "../../../../lib/protocol/index.js";
+import { createdWhileTimePasses } from "../../../../test/support/stream-clock.js";
 import { chat, completionOf, newTenant, streamText, user } from "./helpers.js";
 
 const CLOSES = "44.34,44.09,44.15,43.61,44.33,44.83,45.10,45.42,45.84,46.08,45.89,46.03,45.61,46.28,46.28";
@@ -57,6 +58,15 @@ describe("builtin provider (no language model)", () => {
     expect(text).toMatch(/SMA\(5\) = 46\.\d+/);
     expect(data.at(-1).choices[0].finish_reason).toBe("stop");
     expect(data.at(-1).cio.tools[0]).toMatchObject({ name: "technical-analysis", ok: true });
+  });
+
+  it("stamps every chunk of a stream with its one created time, however long the stream takes", async () => {
+    const tenantId = await newTenant();
+    const reply = await chat([user("hello there")], { tenantId, body: { stream: true, stream_options: { include_usage: true } } });
+    if (reply.kind !== "stream") throw new Error(`expected a stream, got ${JSON.stringify(reply)}`);
+    const created = await createdWhileTimePasses(reply.body);
+    expect(created.length).toBeGreaterThan(3);
+    expect(new Set(created).size).toBe(1);
   });
 
   it("honours a client's tool_choice: the named tool or some tool is called even below the relevance threshold", async () => {

@@ -72,12 +72,15 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
     yield sseData(e.toBody());
     return;
   }
+  // A stream with no choices at all has no stamp yet: one, for the chunks that follow alike.
+  stamp ??= { created: nowSeconds() };
+  const head = { id: o.id, model: o.model, created: stamp.created };
   // [DONE] without a finish_reason: each choice gets one, as OpenAI's clients expect.
-  if (!roleSent.size) yield sseData({ ...chunk(o.id, o.model, { role: "assistant", content: "" }, "stop"), ...stamp });
-  else if (unfinished().length) yield sseData({ ...chunk(o.id, o.model, {}, "stop"), choices: unfinished().map((index) => ({ index: index ?? 0, delta: {}, logprobs: null, finish_reason: called.has(index) ? "tool_calls" : "stop" })), ...stamp });
+  if (!roleSent.size) yield sseData({ ...chunk(head, { role: "assistant", content: "" }, "stop"), ...stamp });
+  else if (unfinished().length) yield sseData({ ...chunk(head, {}, "stop"), choices: unfinished().map((index) => ({ index: index ?? 0, delta: {}, logprobs: null, finish_reason: called.has(index) ? "tool_calls" : "stop" })), ...stamp });
   const final = usage ?? usageOf(o.promptText, answer);
   o.onUsage(final);
-  if (o.includeUsage) yield sseData({ ...usageChunk(o.id, o.model, final), ...stamp });
+  if (o.includeUsage) yield sseData({ ...usageChunk(head, final), ...stamp });
   yield SSE_DONE;
 }
 

@@ -10,6 +10,17 @@ import type { StoredMessage } from "../../lib/protocol/session.js";
 import { contentText } from "../../workers/orchestrator/src/stream.js";
 
 type Answer = Extract<ChatMessage, { role: "assistant" }>;
+/** A message a session can record: any but OpenAI's deprecated function result. */
+export type LinkableMessage = Exclude<ChatMessage, { role: "function" }>;
+
+/**
+ * A function result answers a `function_call` by name, not a call by id: a session, which keeps each tool result
+ * with the call it answers (and leaves out calls no result follows), has no call to link it to.
+ */
+export const linkable = (m: ChatMessage): m is LinkableMessage => m.role !== "function";
+
+export const unlinkedRefusal = () =>
+  badRequest("Role 'function' is not taken with 'session_id': a session links each tool result to its call, so send it as a 'tool' message with the call's tool_call_id.", null, "unsupported_parameter");
 
 /**
  * The history and the request's messages as the model gets them. A client that sends the answer with the
@@ -84,7 +95,7 @@ function withCalls(m: Answer, answered: Set<string>): Answer {
  * A request message as the session records it: its text (text parts joined, any other part named by its type,
  * so a later turn knows an image was there and two parts do not run together), and its links to the client's tools.
  */
-export function storedMessageOf(m: ChatMessage): StoredMessage {
+export function storedMessageOf(m: LinkableMessage): StoredMessage {
   const content = contentText(m.content);
   if (m.role === "tool") return { role: "tool", content, tool_call_id: m.tool_call_id };
   if (m.role !== "assistant") return { role: m.role, content };

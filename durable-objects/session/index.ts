@@ -24,7 +24,7 @@ import { stoppable } from "./caller-stream.js";
 import { SessionCore } from "./core.js";
 import { CloseSocketsCallSchema, type CloseSocketsCall } from "./key-guard.js";
 import { SocketHandler } from "./socket-handler.js";
-import { continued, storedMessageOf, strayResult } from "./client-tools.js";
+import { continued, linkable, storedMessageOf, strayResult, unlinkedRefusal } from "./client-tools.js";
 import { NOT_RECORDED, TurnStop, untilAborted } from "./turns.js";
 
 export class SessionDO extends DurableObject<OrchestratorEnv> {
@@ -100,12 +100,14 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
       return { kind: "error", error: { ...e.toJSON(), error: { ...e.toBody().error, param } }, upstreamMs: 0 };
     };
     if (!this.core.owned({ tenantId: call.tenantId, sessionId })) return refuse(notFound(`No session with id '${sessionId}'.`, "session_not_found"));
+    const unlinked = body.messages.findIndex((m) => !linkable(m));
+    if (unlinked >= 0) return refuse(unlinkedRefusal(), `messages[${unlinked}].role`);
     if (turns.busy) return refuse(conflict("A turn is already running in this session; wait for it or cancel it.", "turn_in_progress"));
     const turnId = store.freeTurnId(call.requestId);
     const { history, incoming } = continued(store.history(this.core.settings.CIO_SESSION_HISTORY_MAX, this.core.settings.CIO_SESSION_HISTORY_MAX_CHARS), body.messages);
     const stray = strayResult(store.sinceLastAnswer(), incoming);
     if (stray) return refuse(stray, "messages");
-    const signal = turns.begin(turnId, incoming.map(storedMessageOf));
+    const signal = turns.begin(turnId, incoming.filter(linkable).map(storedMessageOf));
     if (!signal) return refuse(serverError(NOT_RECORDED.message, NOT_RECORDED.code), null);
     store.touch(Date.now());
     let reply: ChatReply;

@@ -33,6 +33,11 @@ export const ChatMessageSchema = z.discriminatedUnion("role", [
     tool_calls: z.array(AnyToolCallSchema).optional(),
   }),
   z.looseObject({ role: z.literal("tool"), content, tool_call_id: z.string() }),
+  /**
+   * The result of a deprecated `function_call`, which OpenAI still takes: a passthrough model gets it as it is;
+   * cio/auto, whose answers call tools, refuses it, and a session, which links results to calls by id, too.
+   */
+  z.looseObject({ role: z.literal("function"), content: z.string().nullable(), name: z.string() }),
 ]);
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 

@@ -64,6 +64,28 @@ describe("POST /v1/chat/completions (JSON)", () => {
     expect(sent!.body.session_id).toBeUndefined();
   });
 
+  it("passes a deprecated function message on to a passthrough model as it is; cio/auto, whose answers call tools, refuses it on its role", async () => {
+    const t = await newTenant();
+    const id = crypto.randomUUID();
+    const messages = [
+      { role: "user", content: "Weather in Oslo?" },
+      { role: "assistant", content: null, function_call: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
+      { role: "function", name: "get_weather", content: "3°C" },
+      { role: "function", name: "get_time", content: null },
+      { role: "user", content: withDirective("And now?", { id }) },
+    ];
+    const res = await post(t, JSON.stringify({ model: "mock-model", messages }));
+    expect(res.status).toBe(200);
+    const [sent] = await mockLog(id);
+    expect(sent!.body.messages).toEqual(messages);
+
+    const auto = await post(t, JSON.stringify({ model: "cio/auto", messages }));
+    expect(auto.status).toBe(400);
+    expect(await auto.json()).toMatchObject({ error: { type: "invalid_request_error", code: "unsupported_parameter", param: "messages[2].role", message: expect.stringContaining("'tool' message") } });
+    const unnamed = await post(t, JSON.stringify({ model: "mock-model", messages: [{ role: "function", content: "3°C" }] }));
+    expect(await unnamed.json()).toMatchObject({ error: { param: "messages[0].name" } });
+  });
+
   it("takes null for every parameter OpenAI documents as nullable, as its SDKs may send it", async () => {
     const t = await newTenant();
     const nulls = Object.fromEntries(

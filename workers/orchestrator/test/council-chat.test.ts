@@ -40,6 +40,20 @@ describe("cio/council as a chat model", () => {
     expect(record).toMatchObject({ kind: "ok", body: { question: q, context: "system: Be brief. Be kind." } });
   });
 
+  it("reads a deprecated function message as context, naming its function", async () => {
+    const t = await tenant();
+    const q = scripted("Take an umbrella?", ["analyst", "skeptic", "pragmatist"].map((who) => when(who, 1, says("No"))));
+    const messages = [
+      { role: "assistant", content: null, function_call: { name: "get_weather", arguments: "{}" } },
+      { role: "function", name: "get_weather", content: "Sunny, 18 °C" },
+      { role: "user", content: q },
+    ];
+    const reply = await chat(call(t, { messages }));
+    if (reply.kind !== "json") throw new Error(`expected an answer, got ${JSON.stringify(reply)}`);
+    const record = await get(t, (reply.completion as unknown as { cio: { council_id: string } }).cio.council_id);
+    expect(record).toMatchObject({ kind: "ok", body: { context: "assistant: \nfunction get_weather: Sunny, 18 °C" } });
+  });
+
   it("streams one line per round and ends with the escalation when the council cannot agree", async () => {
     const t = await tenant();
     const q = scripted("Tabs or spaces?", [when("alpha", null, says("TABS")), when("beta", null, says("SPACES"))]);

@@ -101,4 +101,16 @@ describe("a tool result the session is not waiting for", () => {
     expect(await turn(s, "c3", [user("and Bergen?"), result(callId)])).toMatchObject(refused);
     expect(await turn(s, "c4", [result(callId)])).toMatchObject({ kind: "json" });
   });
+
+  it("as a deprecated function message, which names no call, is refused with 400 unsupported_parameter on its role, and nothing is stored or sent on", async () => {
+    const s = await newSession();
+    const mockId = `function-result-${s.sessionId}`;
+    const fn = { role: "function", name: "get_weather", content: "3°C" };
+    expect(await turn(s, "d1", [user(withDirective("weather?", { id: mockId })), fn])).toMatchObject({
+      kind: "error",
+      error: { status: 400, error: { type: "invalid_request_error", code: "unsupported_parameter", param: "messages[1].role", message: expect.stringContaining("'tool' message") } },
+    });
+    expect(await messageCount(s)).toBe(0);
+    expect(await upstreamLog(mockId)).toHaveLength(0);
+  });
 });

@@ -34,6 +34,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;
   try {
+    assertNoFunctionResults(call.body.messages);
     const [registry, scopes] = await Promise.all([tenantTools(env, s, call.tenantId, log, deps.waitUntil), callerScopes(env.DB, call, s.CIO_KEY_CACHE_TTL_S)]);
     const offered = rankByQuality(registry.tools.filter(offerableWith(scopes)), registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
     const manifests = new Map(offered.map((t) => [t.name, t.manifest]));
@@ -122,6 +123,16 @@ function assertTextOnly(messages: ChatCompletionRequest["messages"], model: stri
     const type = m.content[j]!.type;
     throw badRequest(`${type} content is not supported by ${model}, the Workers AI model behind cio/auto: send text only.`, `messages[${i}].content[${j}].type`, "unsupported_content");
   });
+}
+
+/**
+ * OpenAI's deprecated function result answers a `function_call`, which cio/auto's answers never make (they call
+ * tools, and the loop links each result to its call by id): it would answer nothing the loop asked.
+ */
+function assertNoFunctionResults(messages: ChatCompletionRequest["messages"]) {
+  const i = messages.findIndex((m) => m.role === "function");
+  if (i < 0) return;
+  throw badRequest("Role 'function' is not supported by cio/auto, whose answers make tool_calls, not the deprecated function_call: send each result as a 'tool' message with its call's tool_call_id.", `messages[${i}].role`, "unsupported_parameter");
 }
 
 const asFunctionTool = (t: RegisteredTool): FunctionTool => ({

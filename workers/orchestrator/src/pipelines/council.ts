@@ -81,7 +81,8 @@ async function open(call: ChatCall, deps: PipelineDeps): Promise<CouncilView> {
   if (extra.data.preset === "trading" && !hasScope(await callerScopes(deps.env.DB, call, 0), "councils")) {
     throw forbidden("This API key lacks the 'councils' scope, which a trading council needs.");
   }
-  const messages = call.body.messages.map((m) => ({ role: m.role, text: contentText(m.content) }));
+  // Every message is context the council reads as text; a (deprecated) function result says which function gave it.
+  const messages = call.body.messages.map((m) => ({ role: m.role === "function" ? `function ${m.name}` : m.role, text: contentText(m.content) }));
   const lastUser = messages.map((m) => m.role).lastIndexOf("user");
   if (lastUser < 0) throw badRequest("cio/council needs a user message: the question.", "messages");
   const context = messages.slice(0, lastUser).map((m) => `${m.role}: ${m.text}`).join("\n").slice(-16_000);

@@ -94,6 +94,10 @@ export type NamedQueryInfo = z.infer<typeof NamedQueryInfoSchema>;
 
 // ---------------------------------------------------------------- runner → hub
 
+/**
+ * The first frame of a connection (pings may come before it). A runner whose schema is slow to read says
+ * hello without it and again on the same connection once it has it: the hub keeps the newest and acks each.
+ */
 export const HelloFrameSchema = z.object({
   type: z.literal("hello"),
   protocol: z.number().int(),

@@ -1,6 +1,8 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeRows, parseRows } from "../../../lib/protocol/runner-rows.ts";
-import { PING_FRAME, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE, type RowsFrame, type RowsHeader, type RunnerFrame } from "../../../lib/protocol/runner.ts";
+import {
+  PING_FRAME, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE, type RowsFrame, type RowsHeader, type RunnerFrame, type SchemaTable,
+} from "../../../lib/protocol/runner.ts";
 import { SqliteDriver } from "../drivers/sqlite.ts";
 import { createLogger, silentLogger } from "../log.ts";
 import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../policy/index.ts";
@@ -42,6 +44,7 @@ function start(over: Partial<ClientOptions> = {}, policy: PolicyConfigInput = {}
     credits: 8,
     maxConcurrent: 4,
     heartbeatMs: 60_000,
+    schemaTimeoutMs: 10_000,
     backoff: { initialMs: 50, maxMs: 200 },
     ...over,
   });
@@ -343,6 +346,59 @@ describe("staying connected", () => {
     await hub.waitFor(isType("hello"));
   });
 
+  it("pings from the moment the socket opens, so a schema read that never ends does not make the hub drop it", async () => {
+    let reads = 0;
+    const driver = Object.assign(new SqliteDriver(path), { schema: () => (reads++, new Promise<never>(() => {})) });
+    start({ driver, heartbeatMs: 1000, schemaTimeoutMs: 60_000 });
+    await waitUntil(() => hub.sockets.length === 1);
+    // The hub drops a socket silent for three intervals, hello or not: before hello, nothing was sent at all.
+    await waitUntil(() => hub.raw.filter((r) => r === PING_FRAME).length >= 2, 3500);
+    expect(hub.frames.filter(isType("hello"))).toHaveLength(0);
+    expect(reads).toBe(1);
+  });
+
+  it("says hello without the schema once schemaTimeoutMs passes, and again with it once it is read", async () => {
+    let release = (_t: SchemaTable[]) => {};
+    const table: SchemaTable = { schema: "main", name: "late", columns: [{ name: "id", type: "integer", nullable: false }] };
+    const driver = Object.assign(new SqliteDriver(path), { schema: () => new Promise<SchemaTable[]>((resolve) => (release = resolve)) });
+    start({ driver, schemaTimeoutMs: 200 });
+    const first = await hub.waitFor(isType("hello"), 2000);
+    expect(first.schema.tables).toEqual([]);
+    release([table]);
+    await waitUntil(() => hub.frames.filter((f) => f.type === "hello").length === 2);
+    const hellos = hub.frames.filter(isType("hello"));
+    expect(hellos[1]?.schema.tables).toEqual([table]);
+    expect(hellos[1]?.requestId).not.toBe(first.requestId);
+    expect(hub.sockets).toHaveLength(1);
+  });
+
+  it("never starts a second schema read while one is under way: reconnects share it, and keep the last schema read", async () => {
+    const reads: ((t: SchemaTable[]) => void)[] = [];
+    const table: SchemaTable = { schema: "main", name: "people", columns: [{ name: "id", type: "integer", nullable: false }] };
+    const driver = Object.assign(new SqliteDriver(path), { schema: () => new Promise<SchemaTable[]>((resolve) => void reads.push(resolve)) });
+    const c = start({ driver, schemaTimeoutMs: 100 });
+    let connects = 0;
+    c.on("open", () => connects++);
+    // Two drops while the first read is still under way (as the hub's heartbeat sweep did): one read in all.
+    for (const n of [1, 2]) {
+      await waitUntil(() => hub.frames.filter((f) => f.type === "hello").length === n);
+      hub.dropAll();
+    }
+    await waitUntil(() => hub.frames.filter((f) => f.type === "hello").length === 3);
+    expect(hub.sockets).toHaveLength(3);
+    expect(reads).toHaveLength(1);
+    reads[0]!([table]);
+    // The read ends: the live connection says hello with it; the dropped ones say nothing more.
+    await waitUntil(() => hub.frames.filter((f) => f.type === "hello").length === 4);
+    expect(hub.frames.filter(isType("hello")).map((h) => h.schema.tables.length)).toEqual([0, 0, 0, 1]);
+    // The next connection reads again, and says the last schema read while that read is slow.
+    hub.dropAll();
+    await waitUntil(() => hub.frames.filter((f) => f.type === "hello").length === 5);
+    expect(reads).toHaveLength(2);
+    expect(hub.frames.filter(isType("hello")).at(-1)?.schema.tables).toEqual([table]);
+    expect(connects).toBe(4);
+  });
+
   it("uses full jitter: delays are spread over [0, ceiling]", async () => {
     const { backoffDelay } = await import("./backoff.ts");
     const opts = { initialMs: 100, maxMs: 1000 };
@@ -391,7 +447,7 @@ describe("compression", () => {
     const c = new RunnerClient({
       cloudUrl: `http://127.0.0.1:${port}`, token: "t", runnerName: "warehouse", driver: new SqliteDriver(path),
       policy: new Policy(PolicyConfigSchema.parse({}), "sqlite", "main"), audit: noAudit, log: silentLogger(),
-      chunkRows: 100, frameBytes: 1, credits: 8, maxConcurrent: 4, heartbeatMs: 60_000, backoff: { initialMs: 50, maxMs: 200 }, compress,
+      chunkRows: 100, frameBytes: 1, credits: 8, maxConcurrent: 4, heartbeatMs: 60_000, schemaTimeoutMs: 10_000, backoff: { initialMs: 50, maxMs: 200 }, compress,
     });
     c.start();
     try {

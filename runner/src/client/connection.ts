@@ -4,18 +4,17 @@
  * backoff and full jitter. Incoming frames are validated against the shared zod schemas and handed to a
  * QueryExecutor (one per connection).
  */
-import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import {
-  HubToRunnerFrameSchema, MESSAGE_BYTES_MAX, parseFrame, PING_FRAME, RUNNER_CONNECT_PATH, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE,
-  type HelloFrame, type HubToRunnerFrame, type SchemaTable,
+  HubToRunnerFrameSchema, MESSAGE_BYTES_MAX, parseFrame, PING_FRAME, RUNNER_CONNECT_PATH, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE, type HubToRunnerFrame,
 } from "../../../lib/protocol/runner.ts";
 import { messageOf } from "../errors.ts";
 import { RUNNER_VERSION } from "../version.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { encodeFrame } from "./encode.ts";
 import { QueryExecutor, type ExecutorOptions } from "./executor.ts";
+import { helloFrame, SchemaReader, within } from "./hello.ts";
 
 /** The executor's options (what a query runs with), and the connection's own. */
 export interface ClientOptions extends Omit<ExecutorOptions, "credits" | "maxFrameBytes" | "watchdogGraceMs"> {
@@ -26,6 +25,8 @@ export interface ClientOptions extends Omit<ExecutorOptions, "credits" | "maxFra
   /** K from the config, until hello-ack says otherwise. */
   credits: number;
   heartbeatMs: number;
+  /** How long hello waits for the schema before it goes without (the schema follows in a second hello). */
+  schemaTimeoutMs: number;
   /** Offer permessage-deflate (off by default: on a fast link it costs more CPU and memory than it saves). */
   compress?: boolean;
   backoff: BackoffOptions;
@@ -63,10 +64,13 @@ export class RunnerClient extends EventEmitter {
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
   private lastHeard = 0;
+  /** Outlives connections: a read still under way when the socket drops serves the next one's hello. */
+  private readonly schema: SchemaReader;
 
   constructor(opts: ClientOptions) {
     super();
     this.opts = opts;
+    this.schema = new SchemaReader(opts, opts.log);
     this.credits = opts.credits;
     this.heartbeatMs = opts.heartbeatMs;
   }
@@ -121,40 +125,36 @@ export class RunnerClient extends EventEmitter {
       send,
     );
     this.opts.log.info("connected", { url: connectUrl(this.opts.cloudUrl) });
-    const hello = await this.hello();
-    // The socket may have closed while the schema was read: onClose has then scheduled the reconnect, and a
-    // heartbeat on the dead socket would never notice (terminate() on a closed socket emits no close).
-    if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
-    send(encodeFrame(hello));
+    // At once, not after hello: the hub answers pings before hello and drops a socket silent for three
+    // intervals whether or not it said hello, so a slow schema read kept the runner offline for good.
     this.startHeartbeat(ws);
-    this.emit("open");
+    await this.sayHello(ws, send);
   }
 
-  private async hello(): Promise<HelloFrame> {
-    const { policy, driver } = this.opts;
-    let tables: SchemaTable[] = [];
-    try {
-      tables = policy.visibleSchema(await driver.schema());
-    } catch (err) {
-      this.opts.log.warn("could not read the database schema for hello", { message: messageOf(err) });
+  /**
+   * Says hello with the schema, or, when it takes longer than schemaTimeoutMs to read, with the last one read
+   * (none yet: no tables) and then again once it is read: the hub keeps a connection's newest hello.
+   */
+  private async sayHello(ws: WebSocket, send: (data: string) => void) {
+    const read = this.schema.read();
+    const tables = await within(read, this.opts.schemaTimeoutMs);
+    // The socket may have closed meanwhile: onClose has then scheduled the reconnect.
+    if (!this.isCurrent(ws)) return;
+    if (tables === null) {
+      const last = this.schema.last;
+      this.opts.log.warn("the database schema is slow to read; saying hello without it and again once it is read", {
+        schemaTimeoutMs: this.opts.schemaTimeoutMs, tables: last ? `${last.length} as last read` : "none",
+      });
     }
-    const kept = withinBudget(tables, HELLO_SCHEMA_BYTES);
-    if (kept.length < tables.length) {
-      this.opts.log.warn("the schema is too large to send whole; set allow-lists to choose what the model sees", { tables: tables.length, sent: kept.length });
-    }
-    return {
-      type: "hello",
-      protocol: RUNNER_PROTOCOL_VERSION,
-      requestId: randomUUID(),
-      runnerName: this.opts.runnerName,
-      version: RUNNER_VERSION,
-      dbKind: driver.kind,
-      schema: { tables: kept, ...(kept.length < tables.length ? { omitted: tables.length - kept.length } : {}) },
-      namedQueries: policy.namedQueryInfo(),
-      namedOnly: policy.config.namedOnly,
-      maxRows: policy.config.maxRows,
-      maxConcurrent: this.opts.maxConcurrent,
-    };
+    send(encodeFrame(helloFrame(this.opts, tables ?? this.schema.last ?? [], this.opts.log)));
+    this.emit("open");
+    if (tables !== null) return;
+    const late = await read;
+    if (this.isCurrent(ws)) send(encodeFrame(helloFrame(this.opts, late, this.opts.log)));
+  }
+
+  private isCurrent(ws: WebSocket): boolean {
+    return ws === this.ws && ws.readyState === WebSocket.OPEN;
   }
 
   private onMessage(raw: string) {
@@ -261,23 +261,4 @@ function hintFor(status: number | undefined): string {
 export function unmaskedIsSafe(url: string): boolean {
   const u = new URL(url);
   return u.protocol === "wss:" || ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname);
-}
-
-/**
- * The schema a hello carries. The hub takes WebSocket messages of at most 32 MiB (the Durable Object limit,
- * 1 MiB before), and a database with many thousands of tables or partitions (and no allow-list) can exceed
- * any such limit: the hello never arrived and the runner looked offline with no error anywhere. Tables past
- * the budget are left out, in the order given.
- */
-const HELLO_SCHEMA_BYTES = 512 * 1024;
-
-function withinBudget(tables: SchemaTable[], budget: number): SchemaTable[] {
-  let used = 0;
-  const kept: SchemaTable[] = [];
-  for (const t of tables) {
-    used += JSON.stringify(t).length + 1;
-    if (used > budget) break;
-    kept.push(t);
-  }
-  return kept;
 }

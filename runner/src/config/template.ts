@@ -66,6 +66,7 @@ connection:
   credits: 8          # chunks in flight before the hub must ack (the hub may set its own)
   maxConcurrent: 4    # queries at once
   heartbeatMs: 15000
+  schemaTimeoutMs: 10000  # hello waits this long for the schema, then goes without it (and again once it is read)
   compress: false     # permessage-deflate: less bandwidth, more CPU and memory (worth it on slow links only)
   backoff:            # reconnect delay: random in [0, min(maxMs, initialMs * 2^attempt)]
     initialMs: 500

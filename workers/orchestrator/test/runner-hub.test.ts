@@ -3,19 +3,25 @@ import { HubSettingsSchema } from "../../../durable-objects/runner-hub/settings.
 import { runnerHubName, stubFor } from "../../../lib/do-names.js";
 import { RUNNER_IDENTITY_HEADERS, type HubQueryResult } from "../../../lib/protocol/runner-hub.js";
 import { encodeRowsFrame } from "../../../lib/protocol/runner-rows.js";
-import { QUERY_ID_MAX, QueryFrameSchema, type HubToRunnerFrame, type QueryFrame } from "../../../lib/protocol/runner.js";
-import { FakeRunner } from "../../../test/support/fake-runner.js";
+import { PING_FRAME, PONG_FRAME, QUERY_ID_MAX, QueryFrameSchema, type HubToRunnerFrame, type QueryFrame } from "../../../lib/protocol/runner.js";
+import { FakeRunner, helloFrame } from "../../../test/support/fake-runner.js";
 import { baseEnv, newTenant } from "./agent/helpers.js";
 
 const MiB = 1024 * 1024;
 
-/** A runner connected straight to a fresh tenant's hub (as the gateway would let it in). */
-async function connected(name = "warehouse") {
+/** A fresh tenant's hub and a runner socket upgraded on it (as the gateway would let it in), before hello. */
+async function upgraded(name: string) {
   const tenant = await newTenant();
   const hub = stubFor(baseEnv.RUNNER_HUBS, runnerHubName(tenant, name));
   const res = await hub.fetch("https://hub/connect", {
     headers: { upgrade: "websocket", [RUNNER_IDENTITY_HEADERS.tenant]: tenant, [RUNNER_IDENTITY_HEADERS.runner]: name, [RUNNER_IDENTITY_HEADERS.token]: `rtk_${crypto.randomUUID()}` },
   });
+  return { hub, res };
+}
+
+/** A runner connected straight to a fresh tenant's hub, hello acknowledged. */
+async function connected(name = "warehouse") {
+  const { hub, res } = await upgraded(name);
   return { hub, runner: await FakeRunner.attach(res, name) };
 }
 
@@ -116,6 +122,33 @@ describe("the runner hub's streams", () => {
     runner.answer(await runner.next(queryBy("r-buf")), []);
     await buffered;
     for (const s of [b, c]) if ("body" in s) await s.body.cancel();
+  });
+});
+
+describe("the runner hub's hello", () => {
+  it("answers pings before hello, and keeps a connection's newest hello (a runner whose schema was slow to read says it again)", async () => {
+    const { hub, res } = await upgraded("slow-schema");
+    const ws = res.webSocket!;
+    ws.accept();
+    const received: string[] = [];
+    ws.addEventListener("message", (e) => void received.push(e.data as string));
+    const next = async (pred: (s: string) => boolean) => {
+      for (let i = 0; i < 60 && !received.some(pred); i++) await new Promise((r) => setTimeout(r, 50));
+      return received.find(pred);
+    };
+    ws.send(PING_FRAME);
+    expect(await next((s) => s === PONG_FRAME)).toBe(PONG_FRAME);
+    const acks = () => received.filter((s) => s.includes('"hello-ack"')).length;
+    ws.send(JSON.stringify(helloFrame("slow-schema", { schema: { tables: [] } })));
+    await next(() => acks() === 1);
+    expect((await hub.status("slow-schema")).schema.tables).toEqual([]);
+    const late = helloFrame("slow-schema");
+    ws.send(JSON.stringify(late));
+    await next(() => acks() === 2);
+    const status = await hub.status("slow-schema");
+    expect(status).toMatchObject({ status: "connected", schema: late.schema });
+    expect(status.connections).toHaveLength(1);
+    ws.close(1000, "done");
   });
 });
 

@@ -42,7 +42,7 @@ export function connectUrl(cloudUrl: string): string {
 }
 
 /** Close codes by which the hub refuses a runner, with what its operator should do about each. */
-const REFUSALS: Record<number, string> = {
+export const REFUSALS: Record<number, string> = {
   // After hello: wrong runner name or protocol version.
   1008: "the hub refused this runner (check runner.name and the cio-runner version)",
   [TOKEN_REVOKED_CLOSE]: "the hub dropped this runner: its runner token was revoked (create a new one and set it in cloud.token or cloud.tokenEnv)",

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { format } from "node:util";
 import { runCommand } from "citty";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { RUNNER_PROTOCOL_VERSION } from "../../../lib/protocol/runner.ts";
 import { parseConfig } from "../config/load.ts";
 import { RunnerError } from "../errors.ts";
 import { failureMessage, runCli } from "../main.ts";
@@ -66,18 +67,36 @@ describe("doctor", () => {
   });
   afterEach(() => hub.close());
 
-  const config = (over: { token?: string; path?: string; extra?: string } = {}) => {
+  const config = (over: { token?: string; path?: string; extra?: string; name?: string } = {}) => {
     const path = join(dir, "runner.yaml");
     writeFileSync(path, `cloud: { url: "${hub.url}", token: "${over.token ?? "doctor-token"}" }
-runner: { name: "doc" }
+runner: { name: "${over.name ?? "doc"}" }
 database: { kind: sqlite, path: "${over.path ?? makeSqliteFile(10)}" }
 ${over.extra ?? ""}`);
     return path;
   };
 
-  it("passes when the config, policy, database and cloud are all good", async () => {
+  it("passes when the config, policy, database and cloud are all good, having said hello as start does and left cleanly", async () => {
+    hub.answerHellos("doc");
     await runCommand(doctor, { rawArgs: ["-c", config()] });
-    expect(printed.join("\n")).toMatch(/ok\s+config[\s\S]*ok\s+policy[\s\S]*ok\s+database\s+sqlite: connected, 2 table\(s\)[\s\S]*ok\s+cloud.*accepted the runner token[\s\S]*All checks passed/);
+    expect(printed.join("\n")).toMatch(/ok\s+config[\s\S]*ok\s+policy[\s\S]*ok\s+database\s+sqlite: connected, 2 table\(s\)[\s\S]*ok\s+cloud.*accepted the runner token and runner "doc"[\s\S]*All checks passed/);
+    const hello = hub.frames.find((f) => f.type === "hello");
+    expect(hello).toMatchObject({ runnerName: "doc", protocol: RUNNER_PROTOCOL_VERSION, dbKind: "sqlite" });
+    expect(hello?.type === "hello" && hello.schema.tables).toHaveLength(2);
+    await vi.waitUntil(() => hub.closes.length === 1);
+    expect(hub.closes).toEqual([1000]); // a close handshake, not a cut connection
+  });
+
+  it("fails when the hub refuses the runner's name after hello, as start would be refused in a loop", async () => {
+    hub.answerHellos("warehouse"); // the token is for "warehouse"; init writes "default" unless told otherwise
+    await expect(runCommand(doctor, { rawArgs: ["-c", config({ name: "default" }), "--timeout", "2000"] })).rejects.toThrow(/1 problem\(s\): cloud/);
+    expect(printed.join("\n")).toMatch(/FAIL cloud .*check runner\.name.*this token is for runner 'warehouse', not 'default' \(close 1008\)/);
+    expect(printed.join("\n")).not.toMatch(/All checks passed/);
+  });
+
+  it("fails when the hub never acknowledges hello", async () => {
+    await expect(runCommand(doctor, { rawArgs: ["-c", config(), "--timeout", "300"] })).rejects.toThrow(/1 problem\(s\): cloud/);
+    expect(printed.join("\n")).toMatch(/FAIL cloud .*no hello-ack within 300 ms/);
   });
 
   it("fails with a clear report on a refused token, a missing database and a bad policy", async () => {

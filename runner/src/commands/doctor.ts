@@ -1,18 +1,14 @@
 import { defineCommand } from "citty";
-import WebSocket from "ws";
-import { connectUrl } from "../client/connection.ts";
+import type { SchemaTable } from "../../../lib/protocol/runner.ts";
+import { helloFrame } from "../client/hello.ts";
 import { loadConfig, type ResolvedConfig } from "../config/load.ts";
 import { configError, messageOf } from "../errors.ts";
 import { silentLogger } from "../log.ts";
-import { createRuntime } from "../runtime.ts";
+import type { Policy } from "../policy/index.ts";
+import { createRuntime, type Runtime } from "../runtime.ts";
 import { RUNNER_VERSION } from "../version.ts";
 import { configArg, out } from "./_args.ts";
-
-interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
+import { cloudCheck, type Check } from "./_cloud-check.ts";
 
 export default defineCommand({
   meta: { name: "doctor", description: "Check the config, the policy, the database and the cloud endpoint" },
@@ -46,9 +42,13 @@ export async function runChecks(path: string, timeoutMs: number): Promise<Check[
     ok: problems.length === 0,
     detail: problems.length ? problems.join("; ") : policySummary(config),
   });
-  checks.push(await databaseCheck(config, () => driver.ping().then(() => driver.schema()), timeoutMs, (n) => policy.visibleSchema(n).length));
+  const db = await databaseCheck(config, driver, policy, timeoutMs);
+  checks.push(db.check);
   await driver.close().catch(() => {});
-  checks.push(await cloudCheck(config, timeoutMs));
+  // The hello start would send (the schema as the policy shows it, if the database answered): the hub keeps
+  // a runner's last hello for its status, so an empty one would show no tables until the runner reconnects.
+  const src = { runnerName: config.runner.name, driver, policy, maxConcurrent: config.connection.maxConcurrent };
+  checks.push(await cloudCheck(config.cloud.url, config.token, helloFrame(src, db.tables, silentLogger()), timeoutMs));
   return checks;
 }
 
@@ -58,34 +58,14 @@ function policySummary(c: ResolvedConfig): string {
   return `valid: ${p.namedOnly ? "named queries only" : "ad-hoc SELECT allowed"}, ${p.namedQueries.length} named, ${allow}, maxRows ${p.maxRows}, timeout ${p.timeoutMs} ms`;
 }
 
-async function databaseCheck<T>(c: ResolvedConfig, probe: () => Promise<T[]>, timeoutMs: number, visible: (t: T[]) => number): Promise<Check> {
+async function databaseCheck(c: ResolvedConfig, driver: Runtime["driver"], policy: Policy, timeoutMs: number): Promise<{ check: Check; tables: SchemaTable[] }> {
   try {
-    const tables = await withTimeout(probe(), timeoutMs, "the database did not answer");
-    return { name: "database", ok: true, detail: `${c.db.kind}: connected, ${visible(tables)} table(s) visible under the policy` };
+    const read = driver.ping().then(() => driver.schema());
+    const tables = policy.visibleSchema(await withTimeout(read, timeoutMs, "the database did not answer"));
+    return { check: { name: "database", ok: true, detail: `${c.db.kind}: connected, ${tables.length} table(s) visible under the policy` }, tables };
   } catch (err) {
-    return { name: "database", ok: false, detail: `${c.db.kind}: ${messageOf(err)}` };
+    return { check: { name: "database", ok: false, detail: `${c.db.kind}: ${messageOf(err)}` }, tables: [] };
   }
-}
-
-/** Opens the runner WebSocket with the token and closes it at once: proves the endpoint answers and accepts us. */
-function cloudCheck(c: ResolvedConfig, timeoutMs: number): Promise<Check> {
-  const url = connectUrl(c.cloud.url);
-  return new Promise((resolve) => {
-    const done = (ok: boolean, detail: string) => {
-      clearTimeout(timer);
-      ws.removeAllListeners();
-      ws.on("error", () => {});
-      ws.terminate();
-      resolve({ name: "cloud", ok, detail: `${url}: ${detail}` });
-    };
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${c.token}` }, handshakeTimeout: timeoutMs });
-    const timer = setTimeout(() => done(false, `no answer within ${timeoutMs} ms`), timeoutMs);
-    ws.on("open", () => done(true, "answered and accepted the runner token"));
-    ws.on("unexpected-response", (_req, res) =>
-      done(false, res.statusCode === 401 || res.statusCode === 403 ? `the runner token was refused (HTTP ${res.statusCode})` : `HTTP ${res.statusCode} instead of a WebSocket upgrade`),
-    );
-    ws.on("error", (err) => done(false, messageOf(err)));
-  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

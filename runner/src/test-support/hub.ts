@@ -6,16 +6,20 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { readRowsFrame } from "../../../lib/protocol/runner-rows.ts";
-import { RunnerToHubFrameSchema, type HubToRunnerFrame, type RunnerFrame } from "../../../lib/protocol/runner.ts";
+import { RunnerToHubFrameSchema, type HelloFrame, type HubToRunnerFrame, type RunnerFrame } from "../../../lib/protocol/runner.ts";
 
 export class ScriptedHub {
   readonly frames: RunnerFrame[] = [];
   readonly raw: string[] = [];
   readonly upgrades: { at: number; headers: IncomingHttpHeaders; accepted: boolean }[] = [];
   readonly sockets: WebSocket[] = [];
+  /** Close codes of runner sockets, as they closed (1005: closed without a code, 1006: cut). */
+  readonly closes: number[] = [];
   private readonly http: Server;
   private readonly wss = new WebSocketServer({ noServer: true });
   private listeners: (() => void)[] = [];
+  /** The runner name the token is for, when the hub answers hellos itself (see `answerHellos`). */
+  private runnerName: string | null = null;
   token: string;
   url = "";
 
@@ -42,12 +46,25 @@ export class ScriptedHub {
 
   private accept(ws: WebSocket) {
     this.sockets.push(ws);
+    ws.on("close", (code) => void this.closes.push(code));
     ws.on("message", (data, isBinary) => {
       const text = data.toString();
       this.raw.push(text);
-      this.frames.push(isBinary ? readRowsFrame(new Uint8Array(data as Buffer)) : RunnerToHubFrameSchema.parse(JSON.parse(text)));
+      const frame = isBinary ? readRowsFrame(new Uint8Array(data as Buffer)) : RunnerToHubFrameSchema.parse(JSON.parse(text));
+      this.frames.push(frame);
+      if (frame.type === "hello" && this.runnerName !== null) this.answerHello(ws, frame);
       for (const l of this.listeners) l();
     });
+  }
+
+  /** From now on, answers each hello as RunnerHubDO does for a token of `runnerName`. */
+  answerHellos(runnerName: string) {
+    this.runnerName = runnerName;
+  }
+
+  private answerHello(ws: WebSocket, hello: HelloFrame) {
+    if (hello.runnerName !== this.runnerName) return ws.close(1008, `this token is for runner '${this.runnerName}', not '${hello.runnerName}'`);
+    ws.send(JSON.stringify({ type: "hello-ack", requestId: hello.requestId, credits: 8 } satisfies HubToRunnerFrame));
   }
 
   get socket(): WebSocket {

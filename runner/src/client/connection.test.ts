@@ -4,6 +4,7 @@ import {
   PING_FRAME, RUNNER_PROTOCOL_VERSION, TENANT_SUSPENDED_CLOSE, TOKEN_REVOKED_CLOSE, type RowsFrame, type RowsHeader, type RunnerFrame, type SchemaTable,
 } from "../../../lib/protocol/runner.ts";
 import { SqliteDriver } from "../drivers/sqlite.ts";
+import type { Driver } from "../drivers/types.ts";
 import { createLogger, silentLogger } from "../log.ts";
 import { noAudit, Policy, PolicyConfigSchema, type PolicyConfigInput } from "../policy/index.ts";
 import { docsDriver } from "../test-support/docs-driver.ts";
@@ -45,6 +46,7 @@ function start(over: Partial<ClientOptions> = {}, policy: PolicyConfigInput = {}
     maxConcurrent: 4,
     heartbeatMs: 60_000,
     schemaTimeoutMs: 10_000,
+    stopGraceMs: 5000,
     backoff: { initialMs: 50, maxMs: 200 },
     ...over,
   });
@@ -399,6 +401,58 @@ describe("staying connected", () => {
     expect(connects).toBe(4);
   });
 
+  /** A driver whose one query runs until cancelled, then takes until `gate` to end (the database stopping it). */
+  function slowToCancel(gate: Promise<void>) {
+    const closing = { called: false };
+    const driver: Driver = {
+      kind: "sqlite",
+      defaultSchema: "main",
+      open: async (_sql, _params, opts) => ({
+        columns: [{ name: "x", type: "integer" }],
+        next: () => new Promise((_resolve, reject) => opts.signal.addEventListener("abort", () => reject(opts.signal.reason as Error))),
+        close: async () => {
+          closing.called = true;
+          await gate;
+        },
+      }),
+      schema: async () => [],
+      ping: async () => {},
+      close: async () => {},
+    };
+    return { driver, closing };
+  }
+
+  async function stopWithQueryRunning(c: RunnerClient) {
+    await hub.waitFor(isType("hello"));
+    hub.send({ type: "query", id: "s1", requestId: "req-s1", sql: "SELECT x FROM t", maxRows: 10, maxBytes: 1000, timeoutMs: 60_000 });
+    await hub.waitFor(isType("columns", "s1"));
+    const state = { stopped: false, at: 0 };
+    const started = Date.now();
+    const stopping = c.stop().then(() => Object.assign(state, { stopped: true, at: Date.now() - started }));
+    return { state, stopping };
+  }
+
+  it("stop() resolves only once the queries it cancelled have ended, so the driver is closed after their cancel", async () => {
+    let release = () => {};
+    const { driver, closing } = slowToCancel(new Promise<void>((resolve) => (release = resolve)));
+    const { state, stopping } = await stopWithQueryRunning(start({ driver }));
+    await waitUntil(() => closing.called && hub.closes.length === 1);
+    await new Promise((r) => setTimeout(r, 100)); // the socket is closed: stop() used to resolve here
+    expect(state.stopped).toBe(false);
+    release();
+    await stopping;
+    expect(state.stopped).toBe(true);
+  });
+
+  it("stop() waits no longer than stopGraceMs for a query that does not end", async () => {
+    const { driver, closing } = slowToCancel(new Promise<void>(() => {}));
+    const { state, stopping } = await stopWithQueryRunning(start({ driver, stopGraceMs: 300 }));
+    await stopping;
+    expect(closing.called).toBe(true);
+    expect(state.at).toBeGreaterThanOrEqual(290);
+    expect(state.at).toBeLessThan(2000);
+  });
+
   it("uses full jitter: delays are spread over [0, ceiling]", async () => {
     const { backoffDelay } = await import("./backoff.ts");
     const opts = { initialMs: 100, maxMs: 1000 };
@@ -447,7 +501,7 @@ describe("compression", () => {
     const c = new RunnerClient({
       cloudUrl: `http://127.0.0.1:${port}`, token: "t", runnerName: "warehouse", driver: new SqliteDriver(path),
       policy: new Policy(PolicyConfigSchema.parse({}), "sqlite", "main"), audit: noAudit, log: silentLogger(),
-      chunkRows: 100, frameBytes: 1, credits: 8, maxConcurrent: 4, heartbeatMs: 60_000, schemaTimeoutMs: 10_000, backoff: { initialMs: 50, maxMs: 200 }, compress,
+      chunkRows: 100, frameBytes: 1, credits: 8, maxConcurrent: 4, heartbeatMs: 60_000, schemaTimeoutMs: 10_000, stopGraceMs: 5000, backoff: { initialMs: 50, maxMs: 200 }, compress,
     });
     c.start();
     try {

@@ -14,7 +14,8 @@ import { RUNNER_VERSION } from "../version.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { encodeFrame } from "./encode.ts";
 import { QueryExecutor, type ExecutorOptions } from "./executor.ts";
-import { helloFrame, SchemaReader, within } from "./hello.ts";
+import { helloFrame, SchemaReader } from "./hello.ts";
+import { within } from "./within.ts";
 
 /** The executor's options (what a query runs with), and the connection's own. */
 export interface ClientOptions extends Omit<ExecutorOptions, "credits" | "maxFrameBytes" | "watchdogGraceMs"> {
@@ -27,6 +28,8 @@ export interface ClientOptions extends Omit<ExecutorOptions, "credits" | "maxFra
   heartbeatMs: number;
   /** How long hello waits for the schema before it goes without (the schema follows in a second hello). */
   schemaTimeoutMs: number;
+  /** How long stop() waits for the queries it cancels to end on the database (then the driver may close). */
+  stopGraceMs: number;
   /** Offer permessage-deflate (off by default: on a fast link it costs more CPU and memory than it saves). */
   compress?: boolean;
   backoff: BackoffOptions;
@@ -66,6 +69,8 @@ export class RunnerClient extends EventEmitter {
   private lastHeard = 0;
   /** Outlives connections: a read still under way when the socket drops serves the next one's hello. */
   private readonly schema: SchemaReader;
+  /** Queries not yet ended, of every connection (a cancelled one ends once the database has stopped it). */
+  private readonly runs = new Set<Promise<void>>();
 
   constructor(opts: ClientOptions) {
     super();
@@ -80,10 +85,15 @@ export class RunnerClient extends EventEmitter {
     this.connect();
   }
 
+  /** Resolves once the socket is closed and the queries cancelled here have ended (at most stopGraceMs). */
   async stop() {
     this.stopped = true;
     this.clearTimers();
     this.executor?.abortAll("the runner is stopping");
+    await Promise.all([this.closeSocket(), this.settle()]);
+  }
+
+  private async closeSocket() {
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -91,6 +101,23 @@ export class RunnerClient extends EventEmitter {
       ws.close(1000, "runner stopping");
       setTimeout(() => (ws.terminate(), resolve()), 2000).unref();
     });
+  }
+
+  /**
+   * Waits for the cancelled queries to end, so that the driver is closed only after their cancel reached the
+   * database: MySQL's KILL QUERY needs a pool connection of its own, and a pool closed first refused it and
+   * then waited for the statement, so a stopping runner hung until the statement's timeout.
+   */
+  private async settle() {
+    if (!this.runs.size) return;
+    const ended = await within(Promise.allSettled([...this.runs]), this.opts.stopGraceMs);
+    if (ended === null) this.opts.log.warn("queries still running after stopGraceMs; stopping anyway", { queries: this.runs.size, stopGraceMs: this.opts.stopGraceMs });
+  }
+
+  private track(run: Promise<void>) {
+    const ended = run.catch((err: unknown) => this.opts.log.error("query failed unexpectedly", { err }));
+    this.runs.add(ended);
+    void ended.finally(() => this.runs.delete(ended));
   }
 
   private connect() {
@@ -187,7 +214,7 @@ export class RunnerClient extends EventEmitter {
       case "pong":
         return;
       case "query":
-        this.executor?.run(frame).catch((err: unknown) => this.opts.log.error("query failed unexpectedly", { err }));
+        if (this.executor) this.track(this.executor.run(frame));
         return;
       case "ack":
         this.executor?.ack(frame);

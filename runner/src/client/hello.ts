@@ -100,10 +100,3 @@ export class SchemaReader {
     return this.pending;
   }
 }
-
-/** `p`'s value, or null when it takes longer than `ms`. */
-export function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const expiry = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
-  return Promise.race([p, expiry]).finally(() => clearTimeout(timer));
-}

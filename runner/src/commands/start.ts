@@ -29,6 +29,8 @@ export default defineCommand({
       process.once("SIGTERM", () => resolve());
     });
     log.info("stopping");
+    // In this order: stop() returns once the cancelled queries have ended (at most stopGraceMs), and a driver
+    // closed under a running query could lose its cancel and wait for the statement instead.
     await client.stop();
     await driver.close();
   },

@@ -41,13 +41,15 @@ export const ConfigSchema = z.object({
       heartbeatMs: z.number().int().min(1000).default(15_000),
       /** How long hello waits for the database schema; past it hello goes without, and again once it is read. */
       schemaTimeoutMs: z.number().int().min(100).default(10_000),
+      /** How long stopping waits for cancelled queries to end on the database before it closes the driver. */
+      stopGraceMs: z.number().int().min(0).default(5000),
       /** permessage-deflate on the tunnel: saves bandwidth on slow links, costs CPU and memory on both ends. */
       compress: z.boolean().default(false),
       backoff: z
         .object({ initialMs: z.number().int().min(1).default(500), maxMs: z.number().int().min(1).default(30_000) })
         .default({ initialMs: 500, maxMs: 30_000 }),
     })
-    .default({ chunkRows: 500, frameBytes: 512 * 1024, credits: 8, maxConcurrent: 4, heartbeatMs: 15_000, schemaTimeoutMs: 10_000, compress: false, backoff: { initialMs: 500, maxMs: 30_000 } }),
+    .default({ chunkRows: 500, frameBytes: 512 * 1024, credits: 8, maxConcurrent: 4, heartbeatMs: 15_000, schemaTimeoutMs: 10_000, stopGraceMs: 5000, compress: false, backoff: { initialMs: 500, maxMs: 30_000 } }),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
 });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -67,6 +67,7 @@ connection:
   maxConcurrent: 4    # queries at once
   heartbeatMs: 15000
   schemaTimeoutMs: 10000  # hello waits this long for the schema, then goes without it (and again once it is read)
+  stopGraceMs: 5000   # on SIGTERM, how long cancelled queries may take to end on the database
   compress: false     # permessage-deflate: less bandwidth, more CPU and memory (worth it on slow links only)
   backoff:            # reconnect delay: random in [0, min(maxMs, initialMs * 2^attempt)]
     initialMs: 500

@@ -1,12 +1,18 @@
 import { existsSync } from "node:fs";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SqlScalar } from "../../../lib/protocol/runner.ts";
+import { RunnerClient } from "../client/connection.ts";
 import { RunnerError } from "../errors.ts";
+import { silentLogger } from "../log.ts";
+import { noAudit, Policy, PolicyConfigSchema } from "../policy/index.ts";
 import { CANARY_ROWS, prepareMysql, unavailable } from "../test-support/databases.ts";
 import { harness, notRefused, recordFetches } from "../test-support/harness.ts";
+import { ScriptedHub } from "../test-support/hub.ts";
 import { behindCte, hostileFor } from "../test-support/hostile.ts";
 import { createDriver } from "./index.ts";
 import { MysqlDriver } from "./mysql.ts";
+import type { QueryOptions } from "./types.ts";
 
 const db = await prepareMysql();
 const skip = unavailable("MySQL/MariaDB", "reason" in db ? db.reason : null);
@@ -248,6 +254,46 @@ describe.skipIf(skip)("MySQL/MariaDB driver", () => {
     await waitFor(async () => (await running(sql)) === 0);
     await wide.close();
   });
+
+  it("close() stops a statement still running instead of waiting for it, and the query ends", async () => {
+    const d = new MysqlDriver(url, "mariadb", 2);
+    const sql = "SELECT SLEEP(30) AS closing";
+    // Never cancelled: only close() can stop it (end() alone waited the 30 s out).
+    const query = d.open(sql, [], { timeoutMs: 60_000, batchRows: 10, signal: new AbortController().signal }).then((s) => s.next());
+    const outcome = query.then(() => "ended", () => "ended");
+    await waitFor(async () => (await running(sql)) === 1);
+    const started = Date.now();
+    await d.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await running(sql)).toBe(0);
+    expect(await outcome).toBe("ended");
+  }, 40_000);
+
+  it("a runner stopped with a query on the database ends it: stop, then close the driver, as start does", async () => {
+    const d = new MysqlDriver(url, "mariadb", 5);
+    const sql = "SELECT SLEEP(30) AS stopping";
+    // The policy refuses SLEEP: the query the hub sends is swapped for it behind the policy.
+    const sleeping = Object.assign(Object.create(d) as MysqlDriver, { open: (_s: string, _p: SqlScalar[], o: QueryOptions) => d.open(sql, [], o) });
+    const hub = await ScriptedHub.start();
+    const client = new RunnerClient({
+      cloudUrl: hub.url, token: "test-token", runnerName: "warehouse", driver: sleeping, policy: new Policy(PolicyConfigSchema.parse({}), "mariadb", d.defaultSchema),
+      audit: noAudit, log: silentLogger(), chunkRows: 100, frameBytes: 1024, credits: 8, maxConcurrent: 4, heartbeatMs: 60_000,
+      schemaTimeoutMs: 10_000, stopGraceMs: 5000, backoff: { initialMs: 50, maxMs: 200 },
+    });
+    try {
+      client.start();
+      await hub.waitFor((f) => f.type === "hello");
+      hub.send({ type: "query", id: "q", requestId: "req-q", sql: "SELECT 1", maxRows: 10, maxBytes: 1000, timeoutMs: 60_000 });
+      await waitFor(async () => (await running(sql)) === 1);
+      const started = Date.now();
+      await client.stop();
+      await d.close();
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(await running(sql)).toBe(0);
+    } finally {
+      await hub.close();
+    }
+  }, 40_000);
 
   it("a database that is down gives a clear error without credentials", async () => {
     const down = new MysqlDriver("mysql://someone:hunter2@127.0.0.1:1/nowhere", "mysql", 5);

@@ -26,12 +26,18 @@ const TYPE_NAMES = new Map(Object.entries(mysql.Types).map(([name, id]) => [id, 
  */
 const POLICY_BREAKING_MODES = new Set(["NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "ANSI", "ORACLE", "MSSQL", "DB2", "POSTGRESQL", "MAXDB"]);
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 type State = { cancelled: boolean; timedOut: boolean; closed: boolean; ended: boolean };
 
 export class MysqlDriver implements Driver {
   readonly kind: DbKind;
   readonly defaultSchema: string;
   private readonly pool: Pool;
+  private readonly url: string;
+  /** Thread ids of the pool's connections that have a query on them, for close() to stop. */
+  private readonly active = new Set<number>();
+  private closing = false;
   private mariadb: boolean | null = null;
   private sqlMode: string | null = null;
 
@@ -46,10 +52,11 @@ export class MysqlDriver implements Driver {
       throw new RunnerError("config", `database.url is not a valid URL for ${kind}: percent-encode characters such as # / ? in the user name and password`);
     }
     this.defaultSchema = decodeURIComponent(parsed.pathname.replace(/^\//, "")) || "mysql";
+    this.url = url;
     this.pool = mysql.createPool({
       uri: url,
       connectionLimit: poolSize,
-      connectTimeout: 10_000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       multipleStatements: false,
       supportBigNumbers: true,
       bigNumberStrings: true,
@@ -64,6 +71,7 @@ export class MysqlDriver implements Driver {
     // `??` is mysql2's identifier placeholder: a parameter would become a table name the policy never saw.
     if (params.length && sql.includes("??")) throw new RunnerError("bad_params", "?? placeholders are not allowed");
     const conn = await this.connection();
+    this.active.add(conn.threadId);
     const state: State = { cancelled: false, timedOut: false, closed: false, ended: false };
     const onAbort = () => {
       if (state.closed || state.ended) return;
@@ -74,6 +82,8 @@ export class MysqlDriver implements Driver {
       opts.signal.throwIfAborted();
       await conn.promise().query(await this.sessionSql(conn, opts.timeoutMs));
       await conn.promise().query("START TRANSACTION READ ONLY");
+      // close() may have come during the setup: its KILL QUERY found no statement to stop, this one would run.
+      if (this.closing) throw new RunnerError("cancelled", "the runner is stopping");
       const query = conn.query({ sql, values: params, rowsAsArray: true });
       opts.signal.addEventListener("abort", onAbort, { once: true });
       // A cancel that came during the setup above found no listener, and the query would run to its timeout.
@@ -91,7 +101,7 @@ export class MysqlDriver implements Driver {
     } catch (err) {
       opts.signal.removeEventListener("abort", onAbort);
       state.closed = true;
-      conn.destroy();
+      this.drop(conn);
       throw classify(err, { ...state, cancelled: opts.signal.aborted });
     }
   }
@@ -130,10 +140,10 @@ export class MysqlDriver implements Driver {
         if (!state.ended || state.cancelled) {
           // Stopped early (truncated, cancelled, failed): stop the server's work and drop the connection.
           if (!state.ended) await this.kill(conn.threadId);
-          conn.destroy();
+          this.drop(conn);
           return;
         }
-        await conn.promise().query("ROLLBACK").then(() => conn.release(), () => conn.destroy());
+        await conn.promise().query("ROLLBACK").then(() => this.release(conn), () => this.drop(conn));
       },
     };
   }
@@ -172,6 +182,18 @@ export class MysqlDriver implements Driver {
     await this.pool.promise().query(`KILL QUERY ${Number(threadId)}`).catch(() => {});
   }
 
+  /** Back to the pool, the query on it over. */
+  private release(conn: PoolConnection) {
+    this.active.delete(conn.threadId);
+    conn.release();
+  }
+
+  /** Closed for good (its thread id is never reused), the query on it over. */
+  private drop(conn: PoolConnection) {
+    this.active.delete(conn.threadId);
+    conn.destroy();
+  }
+
   async schema() {
     const [rows] = await this.pool.promise().query(SCHEMA_SQL);
     return groupTables(
@@ -187,8 +209,27 @@ export class MysqlDriver implements Driver {
     });
   }
 
+  /**
+   * Stops the statements still running, then ends the pool. end() waits for a running statement, and a
+   * cancel's KILL QUERY needs a pool connection of its own: one asked for after end() fails ("Pool is
+   * closed."), so a runner stopped with a query on the database hung until the statement's timeout.
+   */
   async close() {
+    this.closing = true;
+    await this.killActive();
     await this.pool.promise().end();
+  }
+
+  /** KILL QUERY for every connection with a query on it, from a connection apart from the pool. */
+  private async killActive() {
+    if (!this.active.size) return;
+    const conn = mysql.createConnection({ uri: this.url, connectTimeout: CONNECT_TIMEOUT_MS });
+    conn.on("error", () => {}); // a server gone away: nothing is left running to stop
+    try {
+      for (const id of this.active) await conn.promise().query(`KILL QUERY ${Number(id)}`).catch(() => {});
+    } finally {
+      conn.destroy();
+    }
   }
 }
 

@@ -1,19 +1,23 @@
 /**
  * One RateLimiterDO per tenant holds every counter for that tenant and its keys. A Durable Object runs one
  * call at a time and the check-and-reserve (`admit`) never awaits, so it is atomic: under any concurrency no
- * more than the limit is admitted. Windows and leases live in memory (they are about the last minute and the
- * requests in flight); token usage is persisted in the object's SQLite and flushed to D1 by its alarm.
+ * more than the limit is admitted. Windows and leases are used from memory (they are about the last minute and
+ * the requests in flight) and written to the object's SQLite by its alarm, not per request; until the last
+ * admission has left the window the object stays in memory (residency.ts). Token usage is persisted in
+ * the object's SQLite and flushed to D1 by the same alarm.
  */
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { Logger } from "../../lib/log.js";
 import { UsageSchema } from "../../lib/protocol/index.js";
 import { msToNextUtcDay, utcDay } from "../../lib/time.js";
-import { ReserveRequestSchema, SlidingWindow, type Reservation, type ReserveRequest } from "./limits.js";
+import { ReserveRequestSchema, SlidingWindow, WINDOW_MS, type Reservation, type ReserveRequest } from "./limits.js";
 import { flushToD1, limiterSettings, type LimiterEnv, type LimiterSettings } from "./flush.js";
 import { UsageLedger } from "./usage-ledger.js";
 import { LeaseStore, type Lease } from "./lease-store.js";
 import { SocketCounts } from "./socket-counts.js";
+import { WindowStore } from "./window-store.js";
+import { Residency } from "./residency.js";
 
 /** What the orchestrator books when a call ends; usage comes from upstreams, so it is checked, not trusted. */
 export const SettlementSchema = z.object({ tenantId: z.string().min(1), model: z.string(), usage: UsageSchema.optional() });
@@ -26,9 +30,12 @@ export type Settlement = z.input<typeof SettlementSchema>;
 const MAX_SLOT_WAITERS = 256;
 
 export class RateLimiterDO extends DurableObject<LimiterEnv> {
-  private windows = new Map<string, SlidingWindow>();
+  private windows: Map<string, SlidingWindow>;
+  private windowStore: WindowStore;
   private leases: Map<string, Lease>;
   private leaseStore: LeaseStore;
+  /** Keeps the object in memory while its windows count an admission (residency.ts). */
+  private residency: Residency;
   private ledger: UsageLedger;
   private sockets: SocketCounts;
   private seq = 0;
@@ -48,6 +55,12 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     this.sockets = new SocketCounts(ctx.storage.sql);
     this.leaseStore = new LeaseStore(ctx.storage.sql);
     this.leases = this.leaseStore.load(Date.now());
+    // SQLite reads are synchronous: the state is back before the first call, with no blockConcurrencyWhile.
+    this.windowStore = new WindowStore(ctx.storage.sql);
+    this.windows = this.windowStore.load(Date.now());
+    // Every step writes the leases admitted since the last: at most a minute after their admission, before
+    // an object that cannot hibernate may be evicted.
+    this.residency = new Residency(() => this.residentUntil(), () => this.persistDurably(), WINDOW_MS);
   }
 
   /**
@@ -93,8 +106,9 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     tenantWin.add(now);
     const leaseId = `${now.toString(36)}-${(this.seq++).toString(36)}`;
     this.leases.set(leaseId, { keyId: r.keyId, expires: now + r.leaseTtlMs });
-    // The alarm writes the leases still in flight then (lease-store.ts); the reservation does not wait for it.
-    if (!this.alarmPending) void this.scheduleFlush().catch((err) => this.log().error("alarm not set; leases in flight are not kept across an eviction", { err }));
+    this.residency.hold();
+    // The alarm writes the windows and the leases still in flight then; the reservation does not wait for it.
+    if (!this.alarmPending) void this.scheduleFlush().catch((err) => this.log().error("alarm not set; windows and leases are not written", { err }));
     const remaining = r.keyRpm - keyWin.count(now);
     return { ok: true, leaseId, limit: r.keyRpm, remaining, resetMs: keyWin.retryAfter(now, r.keyRpm) };
   }
@@ -166,7 +180,7 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     this.alarmPending = false;
     const log = this.log();
     this.expireLeases(Date.now());
-    this.leaseStore.save(this.leases);
+    this.persist();
     try {
       this.ledger.commit();
       await flushToD1(this.env, this.ledger);
@@ -194,6 +208,27 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
       tokensToday: this.ledger.tokensOn(utcDay(now)),
       unflushed: this.ledger.unflushed().length,
     };
+  }
+
+  /** Writes the windows that changed and the leases in flight that have no row yet. */
+  private persist() {
+    this.leaseStore.save(this.leases);
+    this.windowStore.save(this.windows, Date.now());
+  }
+
+  /** When the last admission leaves the window: till then the object stays in memory. */
+  private residentUntil(): number {
+    return (this.windows.get("tenant")?.newest() ?? 0) + WINDOW_MS;
+  }
+
+  /** What the residency timer does at each step: the leases in flight then outlive the object. */
+  private async persistDurably() {
+    try {
+      this.persist();
+      await this.ctx.storage.sync();
+    } catch (err) {
+      this.log().error("windows and leases not written; the alarm writes them", { err });
+    }
   }
 
   /** Arms the alarm unless it is armed; calls while it is being armed share that. */

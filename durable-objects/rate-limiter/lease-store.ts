@@ -3,8 +3,10 @@
  * survive an eviction. An object with a long answer in flight and no other call is idle, and the runtime may
  * evict it before that answer settles: with leases only in memory it then forgot the slot, and admitted one
  * request more than the concurrency limit for as long as the answer ran. Writing every lease would cost a
- * storage commit per request; the alarm writes the ones in flight at that moment instead, and only those are
- * deleted again when they end. An object is evicted only after it has been idle for longer than that period.
+ * storage commit per request; the alarm, and the object's residency timer when the last admission leaves the
+ * window, write the ones in flight at that moment instead, and only those are deleted again when they end.
+ * Until then the timer keeps the object from hibernating (residency.ts); a restart of the object forgets only
+ * the leases of the last CIO_USAGE_FLUSH_MS.
  */
 export interface Lease {
   keyId: string;

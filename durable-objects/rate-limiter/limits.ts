@@ -21,6 +21,43 @@ export const WINDOW_MS = 60_000;
 export class SlidingWindow {
   private times: number[] = [];
   private head = 0;
+  private adds = 0;
+
+  /**
+   * A window holding `n` admissions for each [second, n] of `seconds` (oldest first, as `perSecond` gives them),
+   * each made at the last millisecond of its second but not after `now`: so they leave the window up to a
+   * second late, never early, and the log stays in order for the admissions that follow.
+   */
+  static fromSeconds(seconds: [number, number][], now: number): SlidingWindow {
+    const w = new SlidingWindow();
+    for (const [s, n] of seconds) for (let i = 0; i < n; i++) w.times.push(Math.min(s * 1000 + 999, now));
+    return w;
+  }
+
+  /** How many admissions were ever added: tells whether the window changed since it was last written. */
+  get version(): number {
+    return this.adds;
+  }
+
+  /** The latest admission, if any. */
+  newest(): number | undefined {
+    return this.times[this.times.length - 1];
+  }
+
+  /**
+   * The admissions counted at `now` as [second, n] pairs, oldest first: at most 60 pairs, however busy the
+   * window. Read from the end and without moving `head`, so a `now` earlier than the window's own clock
+   * (the wall clock against times a test chose) changes nothing.
+   */
+  perSecond(now: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = this.times.length - 1; i >= this.head && this.times[i]! > now - WINDOW_MS; i--) {
+      const s = Math.floor(this.times[i]! / 1000);
+      if (out[0]?.[0] === s) out[0][1]++;
+      else out.unshift([s, 1]);
+    }
+    return out;
+  }
 
   count(now: number): number {
     const cutoff = now - WINDOW_MS;
@@ -46,6 +83,7 @@ export class SlidingWindow {
 
   add(now: number) {
     this.times.push(now);
+    this.adds++;
   }
 }
 

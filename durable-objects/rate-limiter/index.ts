@@ -11,13 +11,14 @@ import { z } from "zod";
 import { Logger } from "../../lib/log.js";
 import { UsageSchema } from "../../lib/protocol/index.js";
 import { msToNextUtcDay, utcDay } from "../../lib/time.js";
-import { ReserveRequestSchema, SlidingWindow, WINDOW_MS, type Reservation, type ReserveRequest } from "./limits.js";
+import { BeginWorkSchema, ReserveRequestSchema, SlidingWindow, WINDOW_MS, type BeginWork, type Reservation, type ReserveRequest } from "./limits.js";
 import { flushToD1, limiterSettings, type LimiterEnv, type LimiterSettings } from "./flush.js";
 import { UsageLedger } from "./usage-ledger.js";
 import { LeaseStore, type Lease } from "./lease-store.js";
 import { SocketCounts } from "./socket-counts.js";
 import { WindowStore } from "./window-store.js";
 import { Residency } from "./residency.js";
+import { TokenHolds } from "./token-holds.js";
 
 /** What the orchestrator books when a call ends; usage comes from upstreams, so it is checked, not trusted. */
 export const SettlementSchema = z.object({ tenantId: z.string().min(1), model: z.string(), usage: UsageSchema.optional() });
@@ -34,8 +35,9 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
   private windowStore: WindowStore;
   private leases: Map<string, Lease>;
   private leaseStore: LeaseStore;
-  /** Keeps the object in memory while its windows count an admission (residency.ts). */
+  /** Keeps the object in memory while its windows count an admission or tokens are held (residency.ts). */
   private residency: Residency;
+  private holds = new TokenHolds();
   private ledger: UsageLedger;
   private sockets: SocketCounts;
   private seq = 0;
@@ -162,6 +164,26 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     }));
   }
 
+  /**
+   * Begins work whose tokens are known before it runs and are booked when it ends (an image task). Refused
+   * (null) when the budget is spent, counting the work begun and not ended; else its tokens count against the
+   * budget from now until `endWork` books what it used, or for `ttlMs` if that never comes.
+   */
+  beginWork(raw: BeginWork): string | null {
+    const w = BeginWorkSchema.parse(raw);
+    const now = Date.now();
+    if (w.budget !== null && this.budgetSpent(w.budget, now)) return null;
+    const id = this.holds.add(w.tokens, now + w.ttlMs);
+    this.residency.hold();
+    return id;
+  }
+
+  /** Ends work `beginWork` began: its hold goes, and what it used, if it got that far, is booked. */
+  async endWork(holdId: string, used: Settlement | null): Promise<void> {
+    this.holds.end(holdId);
+    if (used) await this.settleMany([{ ...used, leaseId: null }]);
+  }
+
   /** A session asks to open one more WebSocket; refused when the tenant already has `limit` open. */
   admitSocket(sessionId: string, limit: number): { ok: boolean; open: number } {
     return this.sockets.admit(sessionId, limit);
@@ -191,9 +213,12 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     if (this.leases.size || this.ledger.uncommitted || this.ledger.unflushed().length) await this.scheduleFlush();
   }
 
-  /** Whether today's (UTC) tokens have reached `budget`: for requests, and for work no request admits. */
+  /**
+   * Whether today's (UTC) tokens, with those held by work begun (`beginWork`), have reached `budget`: for
+   * requests, and for work no request admits.
+   */
   budgetSpent(budget: number, now = Date.now()): boolean {
-    return this.ledger.tokensOn(utcDay(now)) >= budget;
+    return this.ledger.tokensOn(utcDay(now)) + this.holds.total(now) >= budget;
   }
 
   /** Counters for tests and health checks. */
@@ -216,9 +241,9 @@ export class RateLimiterDO extends DurableObject<LimiterEnv> {
     this.windowStore.save(this.windows, Date.now());
   }
 
-  /** When the last admission leaves the window: till then the object stays in memory. */
+  /** When the last admission leaves the window, or the last hold expires (holds are in memory only). */
   private residentUntil(): number {
-    return (this.windows.get("tenant")?.newest() ?? 0) + WINDOW_MS;
+    return Math.max((this.windows.get("tenant")?.newest() ?? 0) + WINDOW_MS, this.holds.latestExpiry());
   }
 
   /** What the residency timer does at each step: the leases in flight then outlive the object. */

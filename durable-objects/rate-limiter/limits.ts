@@ -5,6 +5,14 @@ import { AdmissionLimitsSchema } from "../../lib/protocol/session.js";
 export const ReserveRequestSchema = AdmissionLimitsSchema.extend({ keyId: z.string() });
 export type ReserveRequest = z.infer<typeof ReserveRequestSchema>;
 
+/** Work whose tokens are known before it runs (`beginWork`): the tenant's budget, the tokens, how long to hold them. */
+export const BeginWorkSchema = z.object({
+  budget: z.number().int().nonnegative().nullable(),
+  tokens: z.number().int().nonnegative(),
+  ttlMs: z.number().int().positive(),
+});
+export type BeginWork = z.infer<typeof BeginWorkSchema>;
+
 export type LimitReason = "key_rpm" | "tenant_rpm" | "key_concurrency" | "tenant_concurrency" | "daily_token_budget";
 
 export type Reservation =

@@ -54,3 +54,10 @@ export async function tenantStanding(db: D1Database, tenantId: string): Promise<
   const [r] = await openDb(db).select({ status: schema.tenants.status }).from(schema.tenants).where(eq(schema.tenants.id, tenantId)).limit(1);
   return r?.status === "active" ? "ok" : "tenant_suspended";
 }
+
+/** The tenant's daily token budget now (null: none), for work no request's limits came with. */
+export async function dailyTokenBudget(db: D1Database, tenantId: string): Promise<number | null> {
+  const t = schema.tenants;
+  const [r] = await openDb(db).select({ budget: t.dailyTokenBudget }).from(t).where(eq(t.id, tenantId)).limit(1);
+  return r?.budget ?? null;
+}

@@ -67,6 +67,35 @@ describe("image tasks", () => {
     }
   });
 
+  it("checks the daily budget when it runs, counting pictures being drawn: of four tasks run at once under 1000 tokens, one draws", async () => {
+    const tenantId = await newTenant();
+    await openDb(env.DB).update(schema.tenants).set({ dailyTokenBudget: 1000 }).where(eq(schema.tenants.id, tenantId));
+    // Queued together (each passed the gateway's check at creation), delivered in one batch and run at once.
+    const tasks = await Promise.all([1, 2, 3, 4].map((i) => newTask(tenantId, "image_generation", { prompt: `a lighthouse no. ${i}` })));
+    await deliver("heavy", tasks.map((t) => ({ body: taskMessage(t) })));
+    const rows = await Promise.all(tasks.map((t) => readTask(t.id)));
+    expect(rows.filter((r) => r.status === "succeeded")).toHaveLength(1);
+    const failed = rows.filter((r) => r.status === "failed");
+    expect(failed.map((r) => r.error)).toEqual(Array(3).fill({ code: "budget_exceeded", message: "The daily token budget of this organization is exhausted." }));
+    for (const r of failed) expect(await env.FILES.head(r2Keys.taskImage(tenantId, r.id))).toBeNull();
+    // One picture (1000) and its prompt (17 characters: 5 tokens).
+    expect((await limiterStub(env.RATE_LIMITER, tenantId).snapshot("none")).tokensToday).toBe(1005);
+  });
+
+  it("a picture the model did not draw gives its tokens back at once: the next task under the budget draws", async () => {
+    const tenantId = await newTenant();
+    await openDb(env.DB).update(schema.tenants).set({ dailyTokenBudget: 1000 }).where(eq(schema.tenants.id, tenantId));
+    for (const [prompt, code] of [["something forbidden", "ai_error"], [unique("over capacity"), "attempt_failed"]]) {
+      const refused = await newTask(tenantId, "image_generation", { prompt });
+      await deliver("heavy", [{ body: taskMessage(refused) }]);
+      expect(await readTask(refused.id)).toMatchObject({ error: { code } });
+    }
+    const next = await newTask(tenantId, "image_generation", { prompt: "a lighthouse" });
+    await deliver("heavy", [{ body: taskMessage(next) }]);
+    expect(await readTask(next.id)).toMatchObject({ status: "succeeded" });
+    expect((await limiterStub(env.RATE_LIMITER, tenantId).snapshot("none")).tokensToday).toBe(1003);
+  });
+
   it("uses an allowed model the task names, with its size, and stores its PNG stream as image/png", async () => {
     const task = await imageTask({ prompt: "a logo", model: SDXL, size: "512x768", steps: 12 });
     await deliver("heavy", [{ body: taskMessage(task) }]);

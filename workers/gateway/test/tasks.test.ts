@@ -2,6 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { openDb, schema } from "../../../lib/db/index.js";
+import { limiterStub } from "../../../lib/do-names.js";
 import { r2Keys } from "../../../lib/heavy/ids.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import { call, newTenant } from "../../../test/support/fixtures.js";
@@ -34,6 +35,18 @@ describe("tasks API", { timeout: 90_000 }, () => {
       { key: "Oslo", rows: 2, values: { "mean(temp)": 4 } },
       { key: "Bergen", rows: 1, values: { "mean(temp)": 7 } },
     ]);
+  });
+
+  it("queues and runs a file analysis while the tenant's daily token budget is spent: it runs no model (an image task is refused)", async () => {
+    const t = await newTenant({ daily_token_budget: 10 });
+    const file = await uploaded(t.headers, "weather.csv", CSV);
+    await limiterStub(testEnv.RATE_LIMITER, t.tenantId).settle(null, { tenantId: t.tenantId, model: "mock-model", usage: { prompt_tokens: 6, completion_tokens: 6, total_tokens: 12 } });
+    const image = await post(t.headers, { type: "image_generation", params: { prompt: "a lighthouse" } });
+    expect([image.status, (await image.json<{ error: { code: string } }>()).error.code]).toEqual([429, "budget_exceeded"]);
+    const res = await post(t.headers, { type: "file_analysis", params: { file_id: file.id } });
+    expect(res.status).toBe(202);
+    const done = await waitFor(t.headers, `/v1/tasks/${(await res.json<{ id: string }>()).id}`, finished);
+    expect(done).toMatchObject({ status: "succeeded" });
   });
 
   it("runs a long text generation as a task with its completion stored, a request written to stream too", async () => {

@@ -314,6 +314,31 @@ describe("RateLimiterDO", () => {
     });
   });
 
+  it("work begun holds its tokens against the budget (requests' too) until it ends, or until its hold expires", async () => {
+    const tenantId = `t-${crypto.randomUUID()}`;
+    await runInDurableObject(limiterStub(e.RATE_LIMITER, tenantId), async (o: RateLimiterDO) => {
+      const picture = { budget: 1000, tokens: 1004, ttlMs: 60_000 };
+      const first = o.beginWork(picture);
+      expect(first).toEqual(expect.any(String));
+      expect(o.beginWork(picture)).toBeNull();
+      expect(await o.reserve(spec({ dailyTokenBudget: 1000 }))).toMatchObject({ ok: false, reason: "daily_token_budget" });
+      const unbudgeted = o.beginWork({ ...picture, budget: null }); // no budget: never refused
+      expect(unbudgeted).toEqual(expect.any(String));
+      // Ended without using anything (the model failed): the budget is free again.
+      for (const id of [first!, unbudgeted!]) await o.endWork(id, null);
+      const second = o.beginWork(picture)!;
+      expect(second).toEqual(expect.any(String));
+      // Ended with its usage: booked, and the hold gone (counted once).
+      await o.endWork(second, { tenantId, model: "img", usage: { prompt_tokens: 4, completion_tokens: 1000, total_tokens: 1004 } });
+      expect(o.snapshot("k1").tokensToday).toBe(1004);
+      expect(o.budgetSpent(1005)).toBe(false);
+      // A hold whose work died without ending it stops counting when it expires.
+      o.beginWork({ budget: 2000, tokens: 500, ttlMs: 1_000 });
+      expect(o.budgetSpent(1005)).toBe(true);
+      expect(o.budgetSpent(1005, Date.now() + 1_000)).toBe(false);
+    });
+  });
+
   it("rejects a malformed reservation instead of admitting it", async () => {
     await runInDurableObject(limiter(), async (o: RateLimiterDO) => {
       await expect(o.reserve({ ...spec(), keyRpm: -1 })).rejects.toThrow();

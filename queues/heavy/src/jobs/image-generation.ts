@@ -4,15 +4,18 @@
  * the picture already stored (a redelivery after the put) finishes without running the model again.
  * Capacity and timeout errors are thrown so the queue retries with backoff; a refused prompt, an unknown
  * model or a missing AI binding fail the task at once with the reason. Each picture the model draws is booked
- * to the tenant's usage and daily budget as CIO_IMAGE_TOKENS tokens plus its prompt's.
+ * to the tenant's usage and daily budget as CIO_IMAGE_TOKENS tokens plus its prompt's; a task whose tenant's
+ * budget is spent when it runs fails budget_exceeded without drawing, as a chat_completion task does. The
+ * gateway's check when the task was created does not do: tasks queued together all passed it.
  */
 import { imageBytes, sniffImageType } from "../../../../lib/ai/image.js";
 import { aiErrorMessage, isRetryableAiError, runAi, type AiRunner } from "../../../../lib/ai/workers-ai.js";
 import { r2Keys } from "../../../../lib/heavy/ids.js";
-import { bookUsage, imageUsage } from "../../../../lib/usage-booking.js";
+import { BUDGET_EXHAUSTED } from "../../../../lib/errors.js";
+import { beginSpending, imageUsage, type Spending } from "../../../../lib/usage-booking.js";
 import { ImageParamsSchema, type ImageParams } from "../../../../lib/protocol/heavy.js";
 import type { HeavyEnv } from "../env.js";
-import { JobFailure, type Job } from "../job.js";
+import { JobFailure, type Job, type JobContext } from "../job.js";
 import { imageModels, type HeavySettings } from "../settings.js";
 
 export interface Refusal {
@@ -46,10 +49,15 @@ export const generateImage: Job = async ({ env, settings, task, log, progress })
   const refusal = imageRefusal(env, settings, params.model);
   if (refusal) throw new JobFailure(refusal.code, refusal.message);
   const model = params.model ?? settings.CIO_IMAGE_MODEL;
+  const usage = imageUsage(params.prompt, settings.CIO_IMAGE_TOKENS);
+  const spending = await beginDrawing({ env, settings, task, log }, usage.total_tokens);
   // imageRefusal answered null, so AI is bound.
-  const output = await run(env.AI!, settings, model, params);
+  const output = await run(env.AI!, settings, model, params).catch(async (err: unknown) => {
+    await spending.end(null);
+    throw err;
+  });
   // Booked once the model answered, as it bills then: a retry after a failed store runs (and bills) it again.
-  await bookUsage(env.RATE_LIMITER, log, "image task", task.tenantId, model, imageUsage(params.prompt, settings.CIO_IMAGE_TOKENS));
+  await spending.end({ model, usage });
   const bytes = await imageBytes(output);
   // A malformed answer is the model's hiccup, not the prompt's fault: worth another attempt.
   if (!bytes) throw new Error(`the image model ${model} answered without an image`);
@@ -62,6 +70,20 @@ export const generateImage: Job = async ({ env, settings, task, log, progress })
   });
   return { summary: summary(contentType, bytes.byteLength, model, params), resultRef: key };
 };
+
+/**
+ * Holds the picture's tokens against the tenant's budget while the model draws, or fails the task when the
+ * budget is spent, counting the pictures being drawn. Held past the model's timeout only if this attempt dies.
+ */
+async function beginDrawing({ env, settings, task, log }: Pick<JobContext, "env" | "settings" | "task" | "log">, tokens: number): Promise<Spending> {
+  const holdMs = settings.CIO_IMAGE_TIMEOUT_MS + HOLD_MARGIN_MS;
+  const spending = await beginSpending(env, log, "image task", task.tenantId, tokens, holdMs);
+  if (!spending) throw new JobFailure("budget_exceeded", BUDGET_EXHAUSTED);
+  return spending;
+}
+
+/** How long past the model's timeout a picture's tokens stay held if its attempt dies before it ends them. */
+const HOLD_MARGIN_MS = 30_000;
 
 async function run(ai: AiRunner, s: HeavySettings, model: string, p: ImageParams): Promise<unknown> {
   const inputs: Record<string, unknown> = { prompt: p.prompt, steps: p.steps ?? s.CIO_IMAGE_STEPS };

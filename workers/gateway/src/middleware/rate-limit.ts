@@ -2,7 +2,7 @@
  * Admission control: reserve a slot in the tenant's RateLimiterDO before forwarding, release it when the
  * response body has been fully sent (or the client went away). Rejections are OpenAI-style 429s.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ApiError, BUDGET_EXHAUSTED } from "../../../../lib/errors.js";
 import { limiterStub } from "../../../../lib/do-names.js";
 import { released } from "../../../../lib/rpc.js";
@@ -18,15 +18,19 @@ const MESSAGES: Record<LimitReason, string> = {
   daily_token_budget: BUDGET_EXHAUSTED,
 };
 
+export type SpendsTokens = (c: Context<GatewayApp>) => Promise<boolean>;
+
 /**
  * `spendsTokens: false` for a route that causes no model tokens (an upload): a spent daily budget does not
- * refuse it, as it refused uploading the file of tomorrow's batch; its rates and concurrency still apply.
+ * refuse it, as it refused uploading the file of tomorrow's batch; its rates and concurrency still apply. A
+ * function decides per request, for a route where only some requests spend (a file analysis task does not).
  */
-export function rateLimit({ spendsTokens = true } = {}): MiddlewareHandler<GatewayApp> {
+export function rateLimit({ spendsTokens = true }: { spendsTokens?: boolean | SpendsTokens } = {}): MiddlewareHandler<GatewayApp> {
   return async function rateLimit(c, next) {
     const auth = c.get("auth");
     const stub = limiterStub(c.env.RATE_LIMITER, auth.tenantId);
-    const limits = spendsTokens ? auth.limits : { ...auth.limits, dailyTokenBudget: null };
+    const spends = typeof spendsTokens === "function" ? await spendsTokens(c) : spendsTokens;
+    const limits = spends ? auth.limits : { ...auth.limits, dailyTokenBudget: null };
     const r = await reserve(stub, { keyId: auth.keyId, ...limits, leaseTtlMs: c.get("settings").CIO_LEASE_TTL_MS });
     if (!r.ok) throw rejection(r);
     const release = () => released(stub.release(r.leaseId)).catch((err) => c.get("log").error("lease release failed", { err }));

@@ -18,7 +18,7 @@ import { CreateTaskSchema, ErrorBodySchema, ListTasksQuerySchema, TaskObjectSche
 import type { Logger } from "../../../../lib/log.js";
 import type { GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
-import { rateLimit } from "../middleware/rate-limit.js";
+import { rateLimit, type SpendsTokens } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { requireModel } from "./models.js";
 import { byKey } from "./key-audit.js";
@@ -65,12 +65,19 @@ const cancel = createRoute({
   responses: { 200: { description: "The task, cancelled", ...json(TaskObjectSchema) }, ...notFound, 409: errorBody("The task has already ended") },
 });
 
+/**
+ * A file analysis runs no model, so a spent daily budget does not refuse it (its rates still apply); the other
+ * tasks do. Read before validation, which comes after the route's middleware: the body is parsed once and
+ * kept for the validator, and one that is not a task's is refused there, whatever is answered here.
+ */
+const taskSpendsTokens: SpendsTokens = async (c) => (await c.req.json<{ type?: unknown } | null>().catch(() => null))?.type !== "file_analysis";
+
 const create = createRoute({
   method: "post",
   path: "/v1/tasks",
   summary: "Start a long-running task (file analysis, long text generation, image generation) on the heavy queue",
   security: [{ bearer: [] }],
-  middleware: [requireScope("tasks"), rateLimit()] as const,
+  middleware: [requireScope("tasks"), rateLimit({ spendsTokens: taskSpendsTokens })] as const,
   request: { body: { required: true, content: { "application/json": { schema: CreateTaskSchema } } } },
   responses: {
     202: { description: "The task was queued", content: { "application/json": { schema: TaskObjectSchema } } },

@@ -99,6 +99,29 @@ describe("files API", () => {
     expect(endless.pulled()).toBeLessThan(64); // of 65536 1 KiB chunks
   });
 
+  it("refuses a chunked upload past CIO_FILES_MAX_BYTES with a 413 counting the parts it skips, without reading on", async () => {
+    const t = await newTenant();
+    const { "content-type": _, ...auth } = t.headers;
+    // A 64 MiB field the upload does not use, after a valid form's first part: no Content-Length to check.
+    let pulled = 0;
+    const text = (lines: string[]) => new TextEncoder().encode(lines.join("\r\n"));
+    const head = text(["--XyZ", 'Content-Disposition: form-data; name="purpose"', "", "analysis", "--XyZ", 'Content-Disposition: form-data; name="junk"', "", ""]);
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (pulled++ === 0) return c.enqueue(head);
+        if (pulled <= 65) return c.enqueue(new Uint8Array(1024 * 1024).fill(120));
+        c.enqueue(text(["", "--XyZ--", ""]));
+        c.close();
+      },
+    }, { highWaterMark: 0 });
+    const res = await call("/v1/files", { method: "POST", headers: { ...auth, "content-type": "multipart/form-data; boundary=XyZ" }, body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", code: "file_too_large", param: "file" } });
+    // The test configuration's limit is 12 MiB: the body was read little past it.
+    expect(pulled).toBeLessThan(16);
+    expect((await (await call("/v1/files", { headers: t.headers })).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
   it("takes RFC 5987 file names (filename*=), and one it cannot decode falls back instead of failing", async () => {
     const t = await newTenant();
     const { "content-type": _, ...auth } = t.headers;

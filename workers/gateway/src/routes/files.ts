@@ -90,7 +90,7 @@ files.openapi(upload, async (c) => {
     throw new ApiError(415, "invalid_request_error", "Upload files as multipart/form-data with fields 'file' and 'purpose'.", "unsupported_media_type");
   }
   const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > s.CIO_FILES_MAX_BYTES + 64 * 1024) throw tooLarge(s.CIO_FILES_MAX_BYTES);
+  if (declared > s.CIO_FILES_MAX_BYTES + ENVELOPE_BYTES) throw tooLarge(s.CIO_FILES_MAX_BYTES);
   const id = newFileId();
   const key = r2Keys.file(tenantId, id);
   let purpose: string | null = null;
@@ -98,7 +98,7 @@ files.openapi(upload, async (c) => {
   let expiresAt: number | null = null;
   let file: { filename: string; contentType: string | null; bytes: number } | null = null;
   try {
-    for await (const part of readMultipart(c.req.raw.body, boundary, { maxHeaderBytes: s.CIO_FILES_MAX_HEADER_BYTES })) {
+    for await (const part of readMultipart(bounded(c.req.raw.body, s.CIO_FILES_MAX_BYTES), boundary, { maxHeaderBytes: s.CIO_FILES_MAX_HEADER_BYTES })) {
       const nested = /^expires_after\[(anchor|seconds)\]$/.exec(part.name);
       if (part.name === "purpose") purpose = await fieldText(part.body);
       else if (nested) expiresAfter[nested[1]!] = await fieldText(part.body);
@@ -165,6 +165,27 @@ function expirySeconds(fields: Record<string, string>): number {
   const r = ExpiresAfterSchema.safeParse(fields);
   if (!r.success) throw badRequest(`Invalid expires_after: ${r.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ")}.`, "expires_after");
   return r.data.seconds;
+}
+
+/** Room beside the file for the other fields and the multipart framing. */
+const ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * The body, failing with TooLarge past the file's limit and its envelope: Content-Length is checked first,
+ * but a chunked body has none, and parts the upload skips (unknown fields, a second file) were read without
+ * any bound, so one request could stream without end.
+ */
+function bounded(body: ReadableStream<Uint8Array>, maxFileBytes: number): ReadableStream<Uint8Array> {
+  let read = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        read += chunk.byteLength;
+        if (read > maxFileBytes + ENVELOPE_BYTES) controller.error(new TooLarge(maxFileBytes));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 async function fieldText(body: ReadableStream<Uint8Array>): Promise<string> {

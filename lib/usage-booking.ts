@@ -5,7 +5,7 @@
  * it paid for is not thrown away for it.
  */
 import type { RateLimiterDO } from "../durable-objects/rate-limiter/index.js";
-import { dailyTokenBudget } from "./db/key-limits.js";
+import { tenantStanding } from "./db/key-limits.js";
 import { limiterStub } from "./do-names.js";
 import type { Logger } from "./log.js";
 import type { Usage } from "./protocol/index.js";
@@ -36,7 +36,7 @@ export async function beginSpending(
   tokens: number,
   holdMs: number,
 ): Promise<Spending | null> {
-  const budget = await dailyTokenBudget(env.DB, tenantId);
+  const budget = (await tenantStanding(env.DB, tenantId)).dailyTokenBudget;
   const stub = limiterStub(env.RATE_LIMITER, tenantId);
   const holdId = await released(stub.beginWork({ budget, tokens, ttlMs: holdMs }));
   if (holdId === null) return null;

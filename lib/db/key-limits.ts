@@ -49,15 +49,13 @@ export async function keyStanding(db: D1Database, tenantId: string, keyId: strin
   return { status: "ok", limits, scopes };
 }
 
-/** For work no key queued (a chat's tool started it): whether its tenant still holds. A tenant gone counts as suspended. */
-export async function tenantStanding(db: D1Database, tenantId: string): Promise<"ok" | "tenant_suspended"> {
-  const [r] = await openDb(db).select({ status: schema.tenants.status }).from(schema.tenants).where(eq(schema.tenants.id, tenantId)).limit(1);
-  return r?.status === "active" ? "ok" : "tenant_suspended";
-}
-
-/** The tenant's daily token budget now (null: none), for work no request's limits came with. */
-export async function dailyTokenBudget(db: D1Database, tenantId: string): Promise<number | null> {
+/**
+ * For work no request's key and limits came with (a chat's tool started it, a council's round, an image task
+ * paying for its picture): whether its tenant still holds, and its daily token budget now (null: none). A
+ * tenant gone counts as suspended.
+ */
+export async function tenantStanding(db: D1Database, tenantId: string): Promise<{ status: "ok" | "tenant_suspended"; dailyTokenBudget: number | null }> {
   const t = schema.tenants;
-  const [r] = await openDb(db).select({ budget: t.dailyTokenBudget }).from(t).where(eq(t.id, tenantId)).limit(1);
-  return r?.budget ?? null;
+  const [r] = await openDb(db).select({ status: t.status, budget: t.dailyTokenBudget }).from(t).where(eq(t.id, tenantId)).limit(1);
+  return { status: r?.status === "active" ? "ok" : "tenant_suspended", dailyTokenBudget: r?.budget ?? null };
 }

@@ -11,6 +11,6 @@ const ADMITTED_BY_JOB: ReadonlySet<TaskRow["type"]> = new Set(["chat_completion"
 
 export async function taskRefusal(db: D1Database, task: TaskRow): Promise<{ code: keyof typeof REFUSED; message: string } | null> {
   if (ADMITTED_BY_JOB.has(task.type)) return null;
-  const status = task.keyId ? (await keyStanding(db, task.tenantId, task.keyId)).status : await tenantStanding(db, task.tenantId);
+  const status = task.keyId ? (await keyStanding(db, task.tenantId, task.keyId)).status : (await tenantStanding(db, task.tenantId)).status;
   return status === "ok" ? null : { code: status, message: REFUSED[status] };
 }

@@ -27,6 +27,13 @@ export const tasks = sqliteTable(
     requestId: text("request_id"),
     /** The key that queued it (null from a chat's tool): revoked, or its tenant suspended, the task does not run. */
     keyId: text("key_id"),
+    /**
+     * The delivery running the task (a random token) and since when: Queues delivers at least once, so two
+     * deliveries of one task's message may arrive at a time. A running task is taken only once its claim was
+     * given back or is older than CIO_BATCH_CLAIM_TTL_MS, and only the claim's holder ends it.
+     */
+    claim: text("claim"),
+    claimedAt: integer("claimed_at"),
     createdAt: integer("created_at").notNull().default(now),
     startedAt: integer("started_at"),
     updatedAt: integer("updated_at").notNull().default(now),

@@ -8,6 +8,9 @@
  *   would have ended it. A batch's task is resumed instead: its planning message is sent again, which queues
  *   the parts left without a live delivery or finalizes the batch (past its window, requests end expired, so
  *   the batch ends with what it answered); any other task is failed as `task_lost` with its last error.
+ * A running task's claim (queues/heavy/src/claims.ts) is no obstacle: it was taken with an update of the row and
+ * lives at most CIO_BATCH_CLAIM_TTL_MS (12 h at most, the least CIO_TASK_LOST_AFTER_S being a day), so a row
+ * untouched this long is held by no live delivery, and the resumed planning message can take it.
  */
 import { and, eq, lt, ne, sql } from "drizzle-orm";
 import { openDb, schema } from "../db/index.js";

@@ -1,12 +1,13 @@
 /**
  * The `heavy` queue's consumer. Each message runs on its own; one that throws is retried with exponential
- * backoff (its error kept on the task row), and after the queue's max_retries it goes to the dead-letter
+ * backoff (its error kept on the task row), one whose task or part another delivery holds once that claim
+ * would end (claims.ts), and after the queue's max_retries it goes to the dead-letter
  * queue, whose consumer (dead-letter.ts) marks the task failed. Malformed messages are logged and dropped:
  * no retry could make them valid.
  */
 import { Logger } from "../../../lib/log.js";
 import { HeavyMessageSchema, type HeavyMessage } from "../../../lib/protocol/heavy.js";
-import { PartBusy } from "./jobs/batch/claim.js";
+import { ClaimBusy } from "./claims.js";
 import { runBatchPart } from "./jobs/batch/part.js";
 import type { HeavyEnv } from "./env.js";
 import { runTask } from "./run-task.js";
@@ -30,12 +31,13 @@ async function consumeOne(m: Message<unknown>, env: HeavyEnv, s: HeavySettings):
     await dispatch(msg, env, s, log);
     m.ack();
   } catch (err) {
-    // A batch part another delivery holds is looked at again once that claim would have ended.
-    const busy = PartBusy.delayOf(err);
-    const delaySeconds = busy ?? backoffSeconds(s, m.attempts);
-    if (busy) log.info("batch part held by another delivery; retried when its claim ends", { delaySeconds });
+    // A task or batch part another delivery holds is looked at again once that claim would have ended. No
+    // attempt failed: nothing is noted on the task, which the other delivery is running.
+    const busy = err instanceof ClaimBusy ? err : undefined;
+    const delaySeconds = busy?.delaySeconds ?? backoffSeconds(s, m.attempts);
+    if (busy) log.info(`${busy.what} held by another delivery; retried when its claim ends`, { delaySeconds });
     else log.warn("job attempt failed; retrying", { err, delaySeconds, message: msg });
-    if (msg.kind === "task") {
+    if (msg.kind === "task" && !busy) {
       await noteAttemptError(env.DB, msg.tenantId, msg.taskId, { code: "attempt_failed", message: errorText(err) }).catch((e) =>
         log.error("could not record the attempt's error", { err: e }),
       );

@@ -1,12 +1,12 @@
 /** What every job gets and returns. A job reports progress through its context and stops when cancelled. */
 import type { Logger } from "../../../lib/log.js";
-import type { TaskRow } from "../../../lib/heavy/tasks.js";
 import type { HeavyEnv } from "./env.js";
 import type { HeavySettings } from "./settings.js";
+import type { ClaimedTask } from "./task-store.js";
 
 export { JobFailure } from "./job-failure.js";
 
-/** The task was cancelled (or finished elsewhere) while this attempt ran: stop quietly. */
+/** The task was cancelled (or finished elsewhere, or taken over once this attempt's claim expired) while this attempt ran: stop quietly. */
 export class TaskGone extends Error {
   constructor() {
     super("the task is no longer running");
@@ -17,9 +17,10 @@ export class TaskGone extends Error {
 export interface JobContext {
   env: HeavyEnv;
   settings: HeavySettings;
-  task: TaskRow;
+  /** The task, held by this attempt's claim. */
+  task: ClaimedTask;
   log: Logger;
-  /** Record progress 0..1 (throttled); throws TaskGone once the task was cancelled. */
+  /** Record progress 0..1 (throttled); throws TaskGone once the task was cancelled or its claim taken over. */
   progress(fraction: number): Promise<void>;
   /**
    * Before a job stores its result: throws TaskGone when the task was cancelled (or deleted) meanwhile, so

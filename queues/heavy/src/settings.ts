@@ -41,9 +41,11 @@ export const HeavySettingsSchema = z.object({
   CIO_BATCH_RATE_WAIT_MS: envInt(10_000, 0),
   /** A running part looks at most this often whether its batch was cancelled before it starts another request. */
   CIO_BATCH_CANCEL_CHECK_MS: envInt(1_000, 0, 60_000),
-  /** A running batch part's claim not given back by then is dead and its part may be taken over (a duplicate delivery
-   * that finds a younger one is retried once it ends). Longer than the 15 minutes a queue consumer invocation may
-   * run, so a claim that old belongs to an invocation that no longer runs, and a request it started may run again. */
+  /** A running task's or batch part's claim not given back by then is dead and the task or part may be taken over (a
+   * duplicate delivery that finds a younger one is retried once it ends). Longer than the 15 minutes a queue consumer
+   * invocation may run, so a claim that old belongs to an invocation that no longer runs, and a model call it made
+   * cannot still be running. At most 12 h, below the orchestrator's least CIO_TASK_LOST_AFTER_S (1 day): a task the
+   * hourly sweep fails as lost was untouched that long, so its claim has expired. */
   CIO_BATCH_CLAIM_TTL_MS: envInt(20 * 60_000, 1000, 12 * 3600_000),
   /** A concurrency slot a batch request or chat_completion task took and never gave back is freed after this
    * (the gateway's setting of the same name, for the same slots). */

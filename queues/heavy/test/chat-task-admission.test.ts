@@ -194,8 +194,12 @@ describe("chat_completion tasks and the tenant's rate limiter", () => {
     expect(done).toMatchObject({ status: "succeeded", summary: "A long essay." });
     expect(await sent(mockId)).toHaveLength(1);
 
-    // As if the attempt had stored the completion and then failed to record the success in D1: retried.
-    await openDb(env.DB).update(schema.tasks).set({ status: "running", resultRef: null, summary: null, finishedAt: null }).where(eq(schema.tasks.id, task.id));
+    // As if the attempt had stored the completion and then failed to record the success in D1 (giving its claim
+    // back): retried.
+    await openDb(env.DB)
+      .update(schema.tasks)
+      .set({ status: "running", resultRef: null, summary: null, finishedAt: null, claim: null, claimedAt: null })
+      .where(eq(schema.tasks.id, task.id));
     const [retry] = await deliverRecorded("heavy", [{ body: msg, attempts: 2 }]);
     expect(retry).toEqual({ acked: true, retryDelaySeconds: null });
     expect(await readTask(task.id)).toMatchObject({ status: "succeeded", summary: "A long essay.", resultRef: done.resultRef });

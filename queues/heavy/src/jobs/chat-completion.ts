@@ -5,7 +5,8 @@
  * batch's requests (batch/admit.ts): an exhausted daily budget fails the task, and a rate or concurrency
  * limit that holds it past CIO_BATCH_RATE_WAIT_MS sends it back to the queue, delayed, without using a
  * retry. A completion already stored (an attempt whose answer was stored, then failed to finish the
- * task) finishes the task without calling the model again. A model's 4xx fails the task at once; 429 and
+ * task) finishes the task without calling the model again; a duplicate delivery while the model answers
+ * waits for the task's claim (run-task.ts). A model's 4xx fails the task at once; 429 and
  * 5xx are thrown so the queue retries with backoff.
  */
 import { z } from "zod";
@@ -85,7 +86,8 @@ function outcome(resultRef: string, completion: ChatCompletion): JobOutcome {
 
 /**
  * The tenant's rate or concurrency limit held the task past the wait: it goes back to the queue as a new
- * message, delayed until the limit frees up, and its row back to queued (see batch/part.ts, requeue). Not
+ * message, delayed until the limit frees up, and its row back to queued, its claim given back (see
+ * batch/part.ts, requeue). Not
  * a retry: waiting for the tenant's own limits must not use up the retries meant for failures. The row
  * changes first, so a failed send is retried by the queue with no second message about.
  */

@@ -1,7 +1,8 @@
 /**
  * Text to image as a task: the model runs on Workers AI, the picture is stored in R2 under the task's key
  * with its content type, and `GET /v1/tasks/:id/result` serves it. Retrying is safe: an attempt that finds
- * the picture already stored (a redelivery after the put) finishes without running the model again.
+ * the picture already stored (a redelivery after the put) finishes without running the model again, and a
+ * duplicate delivery while the model draws waits for the task's claim (run-task.ts) instead of drawing too.
  * Capacity and timeout errors are thrown so the queue retries with backoff; a refused prompt, an unknown
  * model or a missing AI binding fail the task at once with the reason. Each picture the model draws is booked
  * to the tenant's usage and daily budget as CIO_IMAGE_TOKENS tokens plus its prompt's; a task whose tenant's

@@ -144,5 +144,5 @@ export async function failBatch(env: HeavyEnv, task: TaskRow, error: { code: str
     .update(b)
     .set({ status: "failed", failedAt: now, errors: errors ?? [{ ...error, line: null, param: null }] })
     .where(and(eq(b.tenantId, task.tenantId), eq(b.id, batchId), inArray(b.status, ["validating", "in_progress", "finalizing", "cancelling"])));
-  if (alsoFailTask) await fail(env.DB, task.tenantId, task.id, error);
+  if (alsoFailTask) await fail(env.DB, task, error);
 }

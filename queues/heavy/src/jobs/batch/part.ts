@@ -15,7 +15,8 @@ import type { ChatReply } from "../../../../../lib/protocol/index.js";
 import type { HeavyEnv } from "../../env.js";
 import type { HeavySettings } from "../../settings.js";
 import { admit, RateLimited, release } from "./admit.js";
-import { claimPart, finishPart, releasePart, type ClaimedPart, PartBusy } from "./claim.js";
+import { ClaimBusy, holding } from "../../claims.js";
+import { claimPart, finishPart, releasePart, type ClaimedPart } from "./claim.js";
 import { maybeFinalize, reportProgress } from "./finalize.js";
 import { deleteResults, finishedLines, readResults, recordResult, type ResultKind, type ResultRow } from "./results.js";
 import { dropStart, takeStart } from "./starts.js";
@@ -26,11 +27,11 @@ type PartMessage = Extract<HeavyMessage, { kind: "batch_part" }>;
 export async function runBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMessage, log: Logger): Promise<void> {
   const batch = await readBatch(env.DB, msg.tenantId, msg.batchId);
   if (!batch) return log.warn("part of an unknown batch dropped");
-  // Throws PartBusy while another delivery holds the part: this one is retried when that claim would end.
+  // Throws ClaimBusy while another delivery holds the part: this one is retried when that claim would end.
   const part = await claimPart(env.DB, msg, s.CIO_BATCH_CLAIM_TTL_MS);
   if (part) {
     try {
-      await holding(env, part, log, async () => {
+      await holding("batch part", () => releasePart(env.DB, part), log, async () => {
         const lines = batch.status === "cancelling" || batch.status === "cancelled" ? [] : await readLines(env, batch, part);
         await runLines({ env, batch, part, log, ttlMs: s.CIO_BATCH_CLAIM_TTL_MS, budget: budgetOf(s) }, s, lines);
         await writePart(env, batch, part, await readResults(env.DB, part), log);
@@ -41,20 +42,6 @@ export async function runBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMes
     }
   }
   await afterPart(env, msg, log);
-}
-
-/**
- * Runs `work` under the part's claim. An attempt that throws has nothing left in flight (runLines awaits its
- * requests), so it gives the claim back: the queue's retry, or the message requeued for the rate limit,
- * resumes the part at once instead of waiting CIO_BATCH_CLAIM_TTL_MS for the claim to expire.
- */
-async function holding(env: HeavyEnv, part: ClaimedPart, log: Logger, work: () => Promise<void>) {
-  try {
-    await work();
-  } catch (err) {
-    await releasePart(env.DB, part).catch((e: unknown) => log.error("could not give the batch part's claim back", { err: e }));
-    throw err;
-  }
 }
 
 /**
@@ -73,10 +60,10 @@ async function requeue(env: HeavyEnv, msg: PartMessage, err: RateLimited, log: L
 export async function failBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMessage, log: Logger): Promise<void> {
   const batch = await readBatch(env.DB, msg.tenantId, msg.batchId);
   if (!batch) return;
-  // A delivery still running the part (a duplicate of this message) is not failed under it: PartBusy, retried by the DLQ.
+  // A delivery still running the part (a duplicate of this message) is not failed under it: ClaimBusy, retried by the DLQ.
   const part = await claimPart(env.DB, msg, s.CIO_BATCH_CLAIM_TTL_MS);
   if (part) {
-    await holding(env, part, log, async () => {
+    await holding("batch part", () => releasePart(env.DB, part), log, async () => {
       const lines = await readLines(env, batch, part).catch(() => []);
       const rows: Finished[] = await readResults(env.DB, part);
       const done = new Set(rows.map((r) => r.line));
@@ -148,7 +135,7 @@ const budgetOf = (s: HeavySettings): Budget => ({ waitedMs: 0, maxWaitMs: s.CIO_
  * request is left running, holding its rate-limiter lease, after the attempt ends. Then the error is thrown,
  * for the queue's retry; a rate-limit wait that ran out only when nothing else failed, as it alone means
  * "try later". Requests another claim started lately are left to it; with nothing else failing the attempt then
- * ends as PartBusy, retried once those starts have expired.
+ * ends as ClaimBusy, retried once those starts have expired.
  */
 async function runLines(run: PartRun, s: HeavySettings, lines: Line[]): Promise<void> {
   const { env, batch, part } = run;
@@ -180,7 +167,7 @@ async function runLines(run: PartRun, s: HeavySettings, lines: Line[]): Promise<
   };
   await Promise.all(Array.from({ length: Math.min(s.CIO_BATCH_PART_CONCURRENCY, unanswered.length) }, worker));
   if (failures.length) throw failures.find((e) => !(e instanceof RateLimited)) ?? failures[0];
-  if (heldMs) throw new PartBusy(heldMs);
+  if (heldMs) throw new ClaimBusy("batch part", heldMs);
 }
 
 const EXPIRED = { code: "batch_expired", message: "This request could not be executed before the completion window expired." };

@@ -138,8 +138,9 @@ export type BatchPart = typeof batchParts.$inferSelect;
 
 /**
  * A batch request about to be sent to the model, recorded before the call: another claim of the part does not
- * send it again until the claim that started it has expired (it may still be running). Dropped when the call
- * fails, and with the part's results once the part ends.
+ * send it again until the claim that started it has expired (it may still be running). Given back (expired at
+ * once) when the call fails or the model's answer is a transient error, and deleted with the part's results
+ * once the part ends.
  */
 export const batchStarts = sqliteTable(
   "batch_starts",
@@ -152,6 +153,11 @@ export const batchStarts = sqliteTable(
     /** The claim that sent it, and when that claim was taken (batch_parts.claimed_at): it expires from there. */
     claim: text("claim").notNull(),
     claimedAt: integer("claimed_at").notNull(),
+    /**
+     * The error line of the model's last transient failure (429, 5xx) for this request, which was given back to
+     * be sent again: the dead-letter path writes it as the request's line when the part's retries run out.
+     */
+    lastError: text("last_error"),
   },
   (t) => [primaryKey({ columns: [t.batchId, t.part, t.line] })],
 );

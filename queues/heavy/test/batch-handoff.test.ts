@@ -10,7 +10,7 @@ import { openDb, schema } from "../../../lib/db/index.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import type { HeavyEnv } from "../src/env.js";
-import { batchInProgress, deliverRecorded, env, keyOf, newTask, newTenant, OPEN_LIMITS, putFile, readTask, taskMessage } from "./support.js";
+import { batchInProgress, batchRow, deliverRecorded, env, readTask, taskMessage, validatingBatch } from "./support.js";
 
 const PART_LINES = 2;
 
@@ -34,24 +34,6 @@ async function plannedBatch(parts: number) {
 /** `n` chat requests as batch input lines (custom_id r0, r1, …), each asking `content`. */
 const requestLines = (n: number, content = "hi") =>
   Array.from({ length: n }, (_, i) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "mock-model", messages: [{ role: "user", content }] } }));
-
-/** A batch just created from `input`, still validating, and its task (queued, or as `taskStatus` says). */
-async function validatingBatch(input: string, taskStatus?: "running") {
-  const tenantId = await newTenant();
-  const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
-  const task = await newTask(tenantId, "batch", { batchId }, taskStatus ? { status: taskStatus } : {});
-  const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
-  await openDb(env.DB).insert(schema.batches).values({
-    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: OPEN_LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
-    completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
-  });
-  return { tenantId, batchId, task, fileId };
-}
-
-async function batchRow(tenantId: string, batchId: string) {
-  const [row] = await openDb(env.DB).select().from(schema.batches).where(and(eq(schema.batches.tenantId, tenantId), eq(schema.batches.id, batchId)));
-  return row!;
-}
 
 /** A queue whose sends are recorded; the first `failures` of them throw. */
 function queue(failures = 0) {

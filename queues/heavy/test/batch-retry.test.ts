@@ -4,13 +4,13 @@
  * (and is billed) twice, and the dead-letter path fails only the requests that never finished. Messages are
  * delivered by hand, as the Queues runtime would, so each attempt can be looked at in between.
  */
-import { describe, expect, inject, it } from "vitest";
-import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
 import { openDb, schema } from "../../../lib/db/index.js";
 import type { HeavyMessage } from "../../../lib/protocol/heavy.js";
 import { withDirective } from "../../../test/mock-upstream/directive.js";
 import type { HeavyEnv } from "../src/env.js";
-import { deliver, deliverRecorded, env, keyOf, newTask, newTenant, putFile } from "./support.js";
+import { batchRow, deliver, deliverRecorded, env, fileLines, keyOf, newTask, newTenant, putFile, sentTo } from "./support.js";
 
 const LINES = 10;
 const OPEN_LIMITS = { keyRpm: 1000, keyConcurrency: 100, tenantRpm: 1000, tenantConcurrency: 100, dailyTokenBudget: null };
@@ -35,22 +35,7 @@ async function batchPart(limits: Record<string, number | null> = OPEN_LIMITS, li
   return { run, tenantId, batchId, msg };
 }
 
-const sent = async (id: string) =>
-  (await (await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${id}`)).json()) as { completed: boolean; aborted: boolean }[];
-const sendCounts = async (run: string) => Promise.all(Array.from({ length: LINES }, async (_, i) => (await sent(`${run}-r${i}`)).length));
-
-async function batchRow(tenantId: string, batchId: string) {
-  const b = schema.batches;
-  const [row] = await openDb(env.DB).select().from(b).where(and(eq(b.tenantId, tenantId), eq(b.id, batchId)));
-  return row!;
-}
-
-async function fileLines(tenantId: string, fileId: string | null) {
-  if (!fileId) return [];
-  const [file] = await openDb(env.DB).select().from(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, fileId)));
-  const text = await (await env.FILES.get(file!.r2Key))!.text();
-  return text.trim().split("\n").map((l) => JSON.parse(l) as { custom_id: string; response: { status_code: number } | null; error: { code: string } | null });
-}
+const sendCounts = async (run: string) => Promise.all(Array.from({ length: LINES }, async (_, i) => (await sentTo(`${run}-r${i}`)).length));
 
 /**
  * The orchestrator, except that the calls `throws` picks (by request, and how many it threw before) throw, as
@@ -78,7 +63,7 @@ describe("batch parts that stop midway", () => {
     const [first] = await deliverRecorded("heavy", [{ body: msg, attempts: 1 }], throwingOnce(run, 2));
     expect(first).toEqual({ acked: false, retryDelaySeconds: expect.any(Number) });
     // The attempt ended only after the requests in flight beside the one that threw had been answered.
-    const afterFirst = (await Promise.all(Array.from({ length: LINES }, (_, i) => sent(`${run}-r${i}`)))).flat();
+    const afterFirst = (await Promise.all(Array.from({ length: LINES }, (_, i) => sentTo(`${run}-r${i}`)))).flat();
     expect(afterFirst.length).toBeGreaterThan(0);
     expect(afterFirst.every((r) => r.completed)).toBe(true);
 

@@ -5,6 +5,8 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env as rawEnv } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { inject } from "vitest";
 import { openDb, schema } from "../../../lib/db/index.js";
 import { newFileId, newTaskId, r2Keys } from "../../../lib/heavy/ids.js";
 import type { TaskRow } from "../../../lib/heavy/tasks.js";
@@ -52,6 +54,43 @@ export async function batchInProgress(lines: string[], partsTotal: number) {
   });
   return { tenantId, batchId, task };
 }
+
+/** A batch just created from `input` (as POST /v1/batches leaves it): still validating, its task queued (or as `taskStatus` says). */
+export async function validatingBatch(input: string, taskStatus?: "running") {
+  const tenantId = await newTenant();
+  const batchId = `batch_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  const task = await newTask(tenantId, "batch", { batchId }, taskStatus ? { status: taskStatus } : {});
+  const fileId = await putFile(tenantId, "in.jsonl", input, "batch");
+  await openDb(env.DB).insert(schema.batches).values({
+    id: batchId, tenantId, taskId: task.id, keyId: keyOf(tenantId), limits: OPEN_LIMITS, inputFileId: fileId, endpoint: "/v1/chat/completions",
+    completionWindow: "24h", status: "validating", expiresAt: Date.now() + 3600_000,
+  });
+  return { tenantId, batchId, task, fileId };
+}
+
+export async function batchRow(tenantId: string, batchId: string) {
+  const [row] = await openDb(env.DB).select().from(schema.batches).where(and(eq(schema.batches.tenantId, tenantId), eq(schema.batches.id, batchId)));
+  return row!;
+}
+
+/** A line of a batch's output or error file. */
+export interface BatchFileLine {
+  custom_id: string;
+  response: { status_code: number; body: { error?: { message: string; code: string | null } } } | null;
+  error: { code: string; message: string } | null;
+}
+
+/** The lines of a batch's output or error file (none when it has no such file). */
+export async function fileLines(tenantId: string, fileId: string | null): Promise<BatchFileLine[]> {
+  if (!fileId) return [];
+  const [file] = await openDb(env.DB).select().from(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, fileId)));
+  const text = await (await env.FILES.get(file!.r2Key))!.text();
+  return text.trim().split("\n").map((l) => JSON.parse(l) as BatchFileLine);
+}
+
+/** The requests the mock model got under directive id `id`. */
+export const sentTo = async (id: string) =>
+  (await (await fetch(`${inject("upstreamUrl").replace(/\/v1$/, "")}/__requests?id=${id}`)).json()) as { completed: boolean; aborted: boolean }[];
 
 export const taskMessage = (t: Pick<TaskRow, "id" | "tenantId">): HeavyMessage => ({ kind: "task", taskId: t.id, tenantId: t.tenantId, requestId: "req-test" });
 
@@ -104,4 +143,50 @@ export async function deliverRecorded(queue: string, messages: Delivery[], withE
 export async function readTask(id: string) {
   const rows = await openDb(env.DB).select().from(schema.tasks).where((await import("drizzle-orm")).eq(schema.tasks.id, id));
   return rows[0]!;
+}
+
+/** What a drain did: the messages the consumer sent (with their delays), the retries it asked for, the dead letters. */
+export interface Drained {
+  sent: { body: HeavyMessage; delaySeconds?: number }[];
+  retries: number;
+  deadLetters: number;
+}
+
+/**
+ * Delivers `first`, and every message the consumer sends, as the Queues runtime would (delays are not waited)
+ * until none is left: a message retried past the queue's max_retries goes to the dead-letter queue. Bounded:
+ * throws when messages are still about after `rounds` rounds of deliveries.
+ */
+export async function drain(first: HeavyMessage[], withEnv: HeavyEnv = env, rounds = 40): Promise<Drained> {
+  const maxAttempts = Number(env.TEST_MAX_RETRIES) + 1;
+  type Pending = { queue: string; body: HeavyMessage; attempts: number };
+  const out: Drained = { sent: [], retries: 0, deadLetters: 0 };
+  let pending: Pending[] = first.map((body) => ({ queue: "heavy", body, attempts: 1 }));
+  for (let round = 0; round < rounds && pending.length; round++) {
+    const next: Pending[] = [];
+    const send = (body: HeavyMessage, delaySeconds?: number) => {
+      out.sent.push({ body, delaySeconds });
+      next.push({ queue: "heavy", body, attempts: 1 });
+    };
+    const q = {
+      send: async (body: HeavyMessage, o?: QueueSendOptions) => send(body, o?.delaySeconds),
+      sendBatch: async (msgs: { body: HeavyMessage }[]) => msgs.forEach((m) => send(m.body)),
+    } as unknown as HeavyEnv["HEAVY_QUEUE"];
+    for (const queue of ["heavy", "heavy-dlq"]) {
+      const these = pending.filter((m) => m.queue === queue);
+      if (!these.length) continue;
+      const outcomes = await deliverRecorded(queue, these, { ...withEnv, HEAVY_QUEUE: q });
+      outcomes.forEach((o, i) => {
+        const m = these[i]!;
+        if (o.acked) return;
+        const dead = queue === "heavy" && m.attempts >= maxAttempts;
+        if (dead) out.deadLetters++;
+        else out.retries++;
+        next.push({ queue: dead ? "heavy-dlq" : queue, body: m.body, attempts: dead ? 1 : m.attempts + 1 });
+      });
+    }
+    pending = next;
+  }
+  if (pending.length) throw new Error(`${pending.length} messages still pending after ${rounds} rounds`);
+  return out;
 }

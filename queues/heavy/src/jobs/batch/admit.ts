@@ -12,9 +12,13 @@ import { limiterStub } from "../../../../../lib/do-names.js";
 import type { HeavyEnv } from "../../env.js";
 import type { BatchRow } from "./store.js";
 
+/** A rate limit holds the work for a while: the tenant's (here), or the model's 429 with a Retry-After (reply.ts). */
 export class RateLimited extends Error {
-  constructor(readonly retryAfterMs: number) {
-    super(`the tenant's rate limit holds this work for ${retryAfterMs} ms`);
+  constructor(
+    readonly retryAfterMs: number,
+    readonly by = "the tenant's rate limit",
+  ) {
+    super(`${by} holds this work for ${retryAfterMs} ms`);
     this.name = "RateLimited";
   }
 

@@ -5,7 +5,9 @@
  * part's output and error lines go to R2 in OpenAI's batch output format; then the next pending part is
  * queued, and the last part to finish finalizes the batch. A finished part is never run again, and a
  * retried one runs only the requests an earlier attempt did not finish: a request that keeps failing ends
- * failed on the dead-letter path without taking the others with it. One delivery of the part's message runs
+ * failed on the dead-letter path without taking the others with it. A model's transient error (429, 5xx) is
+ * not a request's answer: it is sent again later (reply.ts), and its last such error is its line should the
+ * part's retries run out. One delivery of the part's message runs
  * it at a time (claim.ts), and a request is sent once (starts.ts), however often the message comes.
  */
 import type { Logger } from "../../../../../lib/log.js";
@@ -18,8 +20,9 @@ import { admit, RateLimited, release } from "./admit.js";
 import { ClaimBusy, holding } from "../../claims.js";
 import { claimPart, finishPart, releasePart, type ClaimedPart } from "./claim.js";
 import { maybeFinalize, reportProgress } from "./finalize.js";
+import { errorLine, newRequestId, replyLine } from "./reply.js";
 import { deleteResults, finishedLines, readResults, recordResult, type ResultKind, type ResultRow } from "./results.js";
-import { dropStart, takeStart } from "./starts.js";
+import { dropStart, lastErrors, takeStart } from "./starts.js";
 import { markExpired, readBatch, returnPart, takeNextPart, watchCancel, type BatchRow } from "./store.js";
 
 type PartMessage = Extract<HeavyMessage, { kind: "batch_part" }>;
@@ -45,18 +48,21 @@ export async function runBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMes
 }
 
 /**
- * The tenant's rate limit held the part past CIO_BATCH_RATE_WAIT_MS: it goes back to the queue as a new
- * message, delayed until the limit frees up. Not a retry: waiting for the tenant's own limits must not use
- * up the retries meant for failures (the dead-letter path would then fail requests that were only waiting).
- * The completion window bounds the waiting: past it, requests end as batch_expired.
+ * The tenant's rate limit held the part past CIO_BATCH_RATE_WAIT_MS, or the model answered a 429 saying when
+ * to come back: it goes back to the queue as a new message, delayed until then. Not a retry: waiting for a
+ * rate limit must not use up the retries meant for failures (the dead-letter path would then fail requests
+ * that were only waiting). The completion window bounds the waiting: past it, requests end as batch_expired.
  */
 async function requeue(env: HeavyEnv, msg: PartMessage, err: RateLimited, log: Logger) {
   const { delaySeconds } = err;
   await env.HEAVY_QUEUE.send(msg, { delaySeconds });
-  log.info("batch part waits for the tenant's rate limit", { delaySeconds });
+  log.info("batch part waits for a rate limit", { by: err.by, delaySeconds });
 }
 
-/** The dead-letter path: the requests of the part an attempt did not finish are reported failed, and the batch goes on. */
+/**
+ * The dead-letter path: the requests of the part an attempt did not finish are reported failed, and the batch
+ * goes on. One the model last answered with a transient error gets that answer as its line.
+ */
 export async function failBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMessage, log: Logger): Promise<void> {
   const batch = await readBatch(env.DB, msg.tenantId, msg.batchId);
   if (!batch) return;
@@ -66,8 +72,11 @@ export async function failBatchPart(env: HeavyEnv, s: HeavySettings, msg: PartMe
     await holding("batch part", () => releasePart(env.DB, part), log, async () => {
       const lines = await readLines(env, batch, part).catch(() => []);
       const rows: Finished[] = await readResults(env.DB, part);
+      const last = await lastErrors(env.DB, part);
       const done = new Set(rows.map((r) => r.line));
-      for (const [line, l] of lines.entries()) if (!done.has(line)) rows.push({ line, kind: "error", body: errorLine(l.custom_id, RETRIES_EXHAUSTED) });
+      for (const [line, l] of lines.entries()) {
+        if (!done.has(line)) rows.push({ line, kind: "error", body: last.get(line) ?? errorLine(l.custom_id, RETRIES_EXHAUSTED) });
+      }
       // Lines that could not even be read are still counted as failed.
       const answered = rows.filter((r) => r.kind === "output").length;
       await writePart(env, batch, part, rows.sort((a, b) => a.line - b.line), log, part.requests - answered);
@@ -175,8 +184,8 @@ const RETRIES_EXHAUSTED = { code: "retries_exhausted", message: "The request cou
 
 /**
  * Runs one request and records its line. Returns how long to wait instead when another claim started it
- * and may still be running it. A call that throws drops the start (nothing runs the request now): the retry
- * sends it again, as before.
+ * and may still be running it. A call that throws, or that the model answers with a transient error, drops
+ * the start (nothing runs the request now) and throws: the retry sends it again.
  */
 async function runOne(run: PartRun, i: number, line: Line): Promise<number | undefined> {
   const { env, batch, part, log } = run;
@@ -196,8 +205,14 @@ async function runOne(run: PartRun, i: number, line: Line): Promise<number | und
     await dropStart(env.DB, part, i).catch((e: unknown) => log.error("could not drop a batch request's start", { err: e }));
     throw err;
   }
+  const answer = await replyLine(reply, line.custom_id, requestId);
+  if (answer.retry) {
+    // A transient error answers nothing: the request is sent again (after the rate limit's wait, or on the retry).
+    await dropStart(env.DB, part, i, answer.body);
+    throw answer.retry;
+  }
   // Not dropped past here: the model answered, so a start left by a failed record keeps it from being billed again soon.
-  await record(...(await replyLine(reply, line.custom_id, requestId)));
+  await record(answer.kind, answer.body);
   return undefined;
 }
 
@@ -210,22 +225,6 @@ async function ask(run: PartRun, requestId: string, line: Line, leaseId: string)
     throw err;
   }
 }
-
-async function replyLine(reply: ChatReply, customId: string, requestId: string): Promise<[ResultKind, string]> {
-  if (reply.kind === "json") {
-    return ["output", JSON.stringify({ id: requestId, custom_id: customId, response: { status_code: 200, request_id: requestId, body: reply.completion }, error: null })];
-  }
-  if (reply.kind === "error") {
-    const { status, headers: _h, ...body } = reply.error;
-    return ["error", JSON.stringify({ id: requestId, custom_id: customId, response: { status_code: status, request_id: requestId, body }, error: null })];
-  }
-  await reply.body.cancel();
-  return ["error", errorLine(customId, { code: "unexpected_stream", message: "The model answered with a stream." })];
-}
-
-const newRequestId = () => `batch_req_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
-const errorLine = (customId: string, e: { code: string; message: string }) =>
-  JSON.stringify({ id: newRequestId(), custom_id: customId, response: null, error: { code: e.code, message: e.message } });
 
 /**
  * Writes the part's files from its finished requests; `failed` counts requests that have none (the dead-letter

@@ -1,0 +1,1 @@
+ALTER TABLE `batch_starts` ADD `last_error` text;

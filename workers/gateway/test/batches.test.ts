@@ -24,10 +24,11 @@ const jsonl = async (headers: Record<string, string>, fileId: string) =>
 describe("batches API", { timeout: 90_000 }, () => {
   it("runs every request of the input file and writes OpenAI output and error files", async () => {
     const t = await newTenant();
-    // req-7 asked for a stream with its usage chunk: a batch line runs unstreamed, as OpenAI's do.
+    // req-7 asked for a stream with its usage chunk: a batch line runs unstreamed, as OpenAI's do. The model
+    // refuses req-3 (a 400, final: a batch names one model, so a bad request is the model's to answer).
     const streamed = { stream: true, stream_options: { include_usage: true } };
     const lines = Array.from({ length: 10 }, (_, i) =>
-      i === 3 ? line("req-3", "bad", "no-such-model") : line(`req-${i}`, withDirective(`q${i}`, { text: `answer ${i}` }), "mock-model", i === 7 ? streamed : {}),
+      line(`req-${i}`, withDirective(`q${i}`, i === 3 ? { status: 400, errorMessage: "bad request" } : { text: `answer ${i}` }), "mock-model", i === 7 ? streamed : {}),
     );
     const input = await uploaded(t.headers, "in.jsonl", lines.join("\n") + "\n", "batch");
     const res = await create(t.headers, input.id);
@@ -43,7 +44,7 @@ describe("batches API", { timeout: 90_000 }, () => {
     const five = out.find((o) => o.custom_id === "req-5");
     expect(five).toMatchObject({ response: { status_code: 200, body: { object: "chat.completion", choices: [{ message: { content: "answer 5" } }] } }, error: null });
     const errors = await jsonl(t.headers, done.error_file_id);
-    expect(errors).toEqual([expect.objectContaining({ custom_id: "req-3", response: expect.objectContaining({ status_code: 404, body: { error: expect.objectContaining({ code: "model_not_found" }) } }) })]);
+    expect(errors).toEqual([expect.objectContaining({ custom_id: "req-3", response: expect.objectContaining({ status_code: 400, body: { error: expect.objectContaining({ type: "invalid_request_error" }) } }) })]);
     expect(await (await call(`/v1/files/${done.output_file_id}`, { headers: t.headers })).json()).toMatchObject({ purpose: "batch_output" });
     // Each request was admitted by the tenant's rate limiter under the batch creator's key: 10 batch
     // requests beside the two rate-limited API calls (upload, create).
@@ -110,7 +111,7 @@ describe("batches API", { timeout: 90_000 }, () => {
 
   it("output_expires_after: the output and error files expire that long after they are written", async () => {
     const t = await newTenant();
-    const input = await uploaded(t.headers, "in.jsonl", [line("ok", withDirective("q", { text: "a" })), line("bad", "q", "no-such-model")].join("\n") + "\n", "batch");
+    const input = await uploaded(t.headers, "in.jsonl", [line("ok", withDirective("q", { text: "a" })), line("bad", withDirective("q", { status: 400 }))].join("\n") + "\n", "batch");
     const body = { input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h", output_expires_after: { anchor: "created_at", seconds: 7200 } };
     const res = await call("/v1/batches", { method: "POST", headers: t.headers, body: JSON.stringify(body) });
     expect(res.status).toBe(200);
@@ -135,7 +136,8 @@ describe("batches API", { timeout: 90_000 }, () => {
 
   it("fails a batch whose input has invalid lines, naming them", async () => {
     const t = await newTenant();
-    const input = await uploaded(t.headers, "in.jsonl", [line("a", "x"), "not json", line("a", "dup"), JSON.stringify({ custom_id: "c", method: "GET", url: "/v1/chat/completions", body: {} })].join("\n"), "batch");
+    const invalid = JSON.stringify({ custom_id: "c", method: "GET", url: "/v1/chat/completions", body: {} });
+    const input = await uploaded(t.headers, "in.jsonl", [line("a", "x"), "not json", line("a", "dup"), invalid, line("e", "x", "other-model")].join("\n"), "batch");
     const batch = await (await create(t.headers, input.id)).json<{ id: string }>();
     const done = await waitFor(t.headers, `/v1/batches/${batch.id}`, settled);
     expect(done.status).toBe("failed");
@@ -143,6 +145,8 @@ describe("batches API", { timeout: 90_000 }, () => {
       [2, "invalid_json_line"],
       [3, "duplicate_custom_id"],
       [4, "invalid_request"],
+      // One model a batch, as OpenAI's Batch API requires.
+      [5, "mixed_models"],
     ]);
     expect(done.output_file_id).toBeNull();
   });

@@ -1,6 +1,6 @@
 /**
  * The `batch` task: validate the input JSONL as it streams from R2 (OpenAI fails a batch whose file has
- * any invalid line), split it into parts of CIO_BATCH_PART_SIZE requests (or CIO_BATCH_PART_MAX_BYTES of
+ * any invalid line, or whose lines name more than one model, or a model it does not serve), split it into parts of CIO_BATCH_PART_SIZE requests (or CIO_BATCH_PART_MAX_BYTES of
  * input, whichever comes first) by byte range, and queue the first
  * CIO_BATCH_MAX_PARTS_IN_FLIGHT of them; each finished part queues the next, which bounds concurrency.
  * The task stays running until finalize.ts completes the batch.
@@ -9,6 +9,7 @@ import { and, eq, isNull, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import { openDb, schema } from "../../../../../lib/db/index.js";
 import { BatchLineSchema } from "../../../../../lib/protocol/heavy.js";
+import type { HeavyEnv } from "../../env.js";
 import { JobFailure, type Job, type JobContext } from "../../job.js";
 import { failBatch, maybeFinalize } from "./finalize.js";
 import { dropPendingParts, readBatch, returnPart, takeNextPart, type BatchRow } from "./store.js";
@@ -16,10 +17,14 @@ import { dropPendingParts, readBatch, returnPart, takeNextPart, type BatchRow } 
 const ParamsSchema = z.object({ batchId: z.string().min(1) });
 const MAX_REPORTED_ERRORS = 100;
 
+type PlanError = { code: string; message: string; line: number | null; param: string | null };
+
 interface Planned {
   parts: { startByte: number; endByte: number; firstLine: number; requests: number }[];
   total: number;
-  errors: { code: string; message: string; line: number | null; param: string | null }[];
+  errors: PlanError[];
+  /** The batch's one model: the first valid line's `body.model`, and that line. */
+  model?: { name: string; line: number };
 }
 
 export const planBatch: Job = async (ctx) => {
@@ -44,6 +49,7 @@ export const planBatch: Job = async (ctx) => {
     if (err instanceof JobFailure && err.code === "file_not_found") await failBatch(env, task, { code: err.code, message: err.message }, undefined, false);
     throw err;
   });
+  if (!planned.errors.length && planned.model) planned.errors.push(...(await unserved(env, planned.model)));
   if (planned.errors.length || planned.total === 0) {
     const errors = planned.errors.length ? planned.errors : [{ code: "empty_file", message: "The input file has no requests.", line: null, param: null }];
     await failBatch(env, task, errors[0]!, errors, false);
@@ -80,7 +86,7 @@ async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
     lineNo++;
     const text = bytes && decoder.decode(bytes).trim();
     if (text === "") return true;
-    const error = text === null ? tooLarge(lineNo, s.CIO_BATCH_MAX_LINE_BYTES) : validate(text, ids, lineNo);
+    const error = text === null ? tooLarge(lineNo, s.CIO_BATCH_MAX_LINE_BYTES) : validate(text, ids, planned, lineNo);
     if (error) {
       planned.errors.push(error);
       return planned.errors.length < MAX_REPORTED_ERRORS;
@@ -109,9 +115,10 @@ async function scan(ctx: JobContext, batch: BatchRow): Promise<Planned> {
  * accepted whole, and held whole while read: a 12 MB line became a part past CIO_BATCH_PART_MAX_BYTES, and a
  * larger one ran the consumer out of memory instead of failing the batch.
  */
-const tooLarge = (line: number, max: number): Planned["errors"][number] => ({ code: "line_too_large", message: `Line ${line} is larger than ${max} bytes.`, line, param: null });
+const tooLarge = (line: number, max: number): PlanError => ({ code: "line_too_large", message: `Line ${line} is larger than ${max} bytes.`, line, param: null });
 
-function validate(text: string, ids: Set<string>, line: number): Planned["errors"][number] | null {
+/** Checks one line; the first valid one sets the batch's model (`planned.model`), which every other must name too. */
+function validate(text: string, ids: Set<string>, planned: Planned, line: number): PlanError | null {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -125,7 +132,21 @@ function validate(text: string, ids: Set<string>, line: number): Planned["errors
   }
   if (ids.has(r.data.custom_id)) return { code: "duplicate_custom_id", message: `Line ${line}: custom_id '${r.data.custom_id}' is used twice.`, line, param: "custom_id" };
   ids.add(r.data.custom_id);
-  return null;
+  const model = (planned.model ??= { name: r.data.body.model, line });
+  if (r.data.body.model === model.name) return null;
+  const message = `Line ${line}: body.model '${r.data.body.model}' differs from '${model.name}' (line ${model.line}); the requests of a batch must all use one model.`;
+  return { code: "mixed_models", message, line, param: "body.model" };
+}
+
+/**
+ * The batch's model must be one the orchestrator answers, as the gateway requires of work it stores to run
+ * later (requireModel): otherwise every request was run only to be answered model_not_found. One call a batch.
+ */
+async function unserved(env: HeavyEnv, model: NonNullable<Planned["model"]>): Promise<PlanError[]> {
+  const known = (await env.ORCHESTRATOR.models()).map((m) => m.id);
+  if (known.includes(model.name)) return [];
+  const message = `The model '${model.name}' does not exist. Available models: ${known.join(", ")}.`;
+  return [{ code: "model_not_found", message, line: model.line, param: "body.model" }];
 }
 
 /**

@@ -52,8 +52,7 @@ async function askOne(a: SeatedAssistant, s: CouncilState, d: RoundDeps): Promis
  */
 export async function countRound(s: CouncilState, positions: Position[], d: RoundDeps, moderatorModel: () => string): Promise<RoundResult> {
   const labelled = s.options ? positions : await groupFree(s, positions, d, moderatorModel);
-  const total = s.assistants.reduce((sum, a) => sum + a.weight, 0);
-  return tally(s.round, labelled, total, s.threshold);
+  return tally(s.round, labelled, s.assistants.map((a) => a.weight), s.threshold);
 }
 
 async function groupFree(s: CouncilState, positions: Position[], d: RoundDeps, moderatorModel: () => string): Promise<Position[]> {

@@ -20,7 +20,8 @@ export const CouncilSettingsSchema = z.object({
   /** Failed steps in a row (backing off from CIO_COUNCIL_RETRY_DELAY_MS) before one is given up: a running
    * council fails, visibly; a finished one stops owing its session notice. */
   CIO_COUNCIL_STEP_ATTEMPTS: envInt(6, 1, 20),
-  /** Bounds of the learned track-record factor that multiplies an assistant's base weight. */
+  /** Bounds of the learned track-record factor that multiplies an assistant's base weight. The floor's lowest
+   * value, with MIN_WEIGHT, keeps every seat's weight a whole number of the units tally.ts counts in. */
   CIO_COUNCIL_WEIGHT_FLOOR: envNumber(0.25, 0.01, 1),
   CIO_COUNCIL_WEIGHT_CEILING: envNumber(2, 1, 10),
   /** How long `cio/council` waits for the next change of the council before asking again. */

@@ -82,11 +82,11 @@ describe("council consensus", () => {
     const vote = (assistant: string, option: string) => ({ assistant, option, confidence: 1, reasoning: "", round: 1, weight: 1 });
     const votes = [vote("a", "A"), vote("b", "A"), vote("c", "B")];
     for (const threshold of [0.6667, 2 / 3, 0.6666]) {
-      const r = tally(1, votes, 3, threshold);
+      const r = tally(1, votes, [1, 1, 1], threshold);
       expect(r.share).toBe(2 / 3);
       expect(r.consensus).toBe(r.share >= threshold);
     }
-    expect(tally(1, votes, 3, 0.6667).consensus).toBe(false);
+    expect(tally(1, votes, [1, 1, 1], 0.6667).consensus).toBe(false);
   });
 
   it("an assistant whose model keeps failing abstains; its weight still counts in the total", async () => {
@@ -106,7 +106,7 @@ describe("council names like Object.prototype's members", () => {
 
   it("an option named 'constructor' or '__proto__' is counted, and reaches consensus", () => {
     for (const name of ["constructor", "toString", "valueOf", "__proto__"]) {
-      const r = tally(1, [vote("a", name), vote("b", name), vote("c", "other")], 3, 0.5);
+      const r = tally(1, [vote("a", name), vote("b", name), vote("c", "other")], [1, 1, 1], 0.5);
       expect(r).toMatchObject({ leader: name, share: 2 / 3, consensus: true });
       expect(Object.entries(r.tally)).toEqual([[name, 2], ["other", 1]]);
     }

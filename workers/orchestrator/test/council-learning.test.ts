@@ -71,8 +71,7 @@ describe("learning from outcomes", () => {
     const s = await seat({ ...env, CIO_COUNCIL_WEIGHT_FLOOR: "0.01" } as never, { tenantId: t, councilId: "tiny", requestId: "req-tiny", body }, "{}");
     expect(s.assistants.map((a) => a.weight)).toEqual([0.00001, 0.00001, 0.00001]);
     const positions = s.assistants.map((a) => ({ assistant: a.id, round: 1, weight: a.weight, option: "YES", confidence: 0.9, reasoning: "" }));
-    const total = s.assistants.reduce((sum, a) => sum + a.weight, 0);
-    expect(tally(1, positions, total, s.threshold)).toMatchObject({ leader: "YES", share: 1, consensus: true });
+    expect(tally(1, positions, s.assistants.map((a) => a.weight), s.threshold)).toMatchObject({ leader: "YES", share: 1, consensus: true });
   });
 
   it("refuses a weight below 0.001", async () => {

@@ -29,7 +29,7 @@ import { councilRefusal } from "./admission.js";
 import { recordOpened, recordRound, recordStatus } from "./audit.js";
 import type { CouncilEnv } from "./env.js";
 import { keepOwed, optionsOf, owedEvents } from "./events.js";
-import { giveUp, retryDelay } from "./failures.js";
+import { failureCause, giveUp, retryDelay } from "./failures.js";
 import { defaultCouncilModel, providerModel, type CouncilModel } from "./model.js";
 import { collectPositions, countRound, type RoundDeps } from "./round.js";
 import { seat } from "./seat.js";
@@ -215,6 +215,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
     if (r.positions.every((p) => p.error)) {
       s.status = "failed";
       s.error = `no assistant could answer in round ${r.round}: ${r.positions[0]?.error ?? ""}`;
+      s.errorCode = failureCause(r.positions);
     } else if (r.consensus) {
       s.status = "consensus";
       s.decision = { option: r.leader!, source: "consensus", at: Date.now() };

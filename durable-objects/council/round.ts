@@ -4,6 +4,7 @@
  */
 import type { Logger } from "../../lib/log.js";
 import type { Position, RoundResult } from "../../lib/protocol/council.js";
+import { codeOf, reasonOf } from "./failures.js";
 import type { CouncilModel } from "./model.js";
 import { normaliseAnswer, parseAnswer, parseGroups } from "./parse.js";
 import { groupingPrompt, systemPrompt, userPrompt } from "./prompts.js";
@@ -39,7 +40,8 @@ async function askOne(a: SeatedAssistant, s: CouncilState, d: RoundDeps): Promis
     const attempts = (s.attempts[a.id] = (ownEntry(s.attempts, a.id) ?? 0) + 1);
     d.log.warn("assistant did not answer", { councilId: s.id, assistant: a.id, round: s.round, attempts, error: String(err) });
     if (attempts < d.settings.CIO_COUNCIL_ASSISTANT_ATTEMPTS) return null;
-    position = { option: "(abstained)", confidence: 0, reasoning: "", assistant: a.id, round: s.round, weight: a.weight, error: String(err).slice(0, 500) };
+    const code = codeOf(err);
+    position = { option: "(abstained)", confidence: 0, reasoning: "", assistant: a.id, round: s.round, weight: a.weight, error: reasonOf(err), ...(code ? { error_code: code } : {}) };
   }
   await d.storage.put(key, position);
   return position;

@@ -4,7 +4,7 @@
  * asks the assistants that had not answered yet.
  */
 import type { CouncilEvent } from "../../lib/protocol/session-events.js";
-import type { CouncilStatus, CouncilView, Position, RoundResult } from "../../lib/protocol/council.js";
+import type { CouncilFailureCode, CouncilStatus, CouncilView, Position, RoundResult } from "../../lib/protocol/council.js";
 
 export interface SeatedAssistant {
   id: string;
@@ -51,6 +51,8 @@ export interface CouncilState {
   /** Steps that failed in a row (a throw, or a notice still owed); any change of the state clears it. */
   stepFailures?: number;
   error: string | null;
+  /** Why a failed council failed, for a machine; a state saved before it was kept reads `council_failed`. */
+  errorCode?: CouncilFailureCode;
   createdAt: number;
   /** Bumped at every change, so waiters (the `cio/council` stream) know something happened. */
   version: number;
@@ -88,6 +90,7 @@ export function viewOf(s: CouncilState): CouncilView {
     outcome: s.outcome,
     paper_order: s.paperOrder,
     error: s.error,
+    error_code: s.status === "failed" ? (s.errorCode ?? "council_failed") : null,
     created_at: s.createdAt,
     version: s.version,
   };

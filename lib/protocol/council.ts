@@ -81,6 +81,8 @@ export const PositionSchema = AnswerSchema.extend({
   weight: z.number().nonnegative(),
   /** Set when the assistant could not answer (model failed after retries): it abstains. */
   error: z.string().optional(),
+  /** The code of that error, when it had one (`upstream_error`; `budget_exceeded` or `tenant_suspended` for a refused call). */
+  error_code: z.string().optional(),
 });
 export type Position = z.infer<typeof PositionSchema>;
 
@@ -98,6 +100,13 @@ export type RoundResult = z.infer<typeof RoundResultSchema>;
 
 export const CouncilStatusSchema = z.enum(["running", "consensus", "awaiting_human", "decided", "failed"]);
 export type CouncilStatus = z.infer<typeof CouncilStatusSchema>;
+
+/**
+ * Why a council failed, for a machine: its assistants' calls were refused (the tenant's daily token budget is
+ * spent, or the tenant is suspended), else `council_failed` (the models failed, or a step kept failing).
+ */
+export const CouncilFailureCodeSchema = z.enum(["council_failed", "budget_exceeded", "tenant_suspended"]);
+export type CouncilFailureCode = z.infer<typeof CouncilFailureCodeSchema>;
 
 export const CouncilDecisionSchema = z.object({
   option: OptionSchema,
@@ -124,6 +133,8 @@ export const CouncilViewSchema = z.object({
   outcome: z.object({ option: z.string(), at: z.number(), source: z.enum(["reported", "measured"]) }).nullable(),
   paper_order: z.record(z.string(), z.unknown()).nullable().optional(),
   error: z.string().nullable(),
+  /** Set when the council failed: why, for a machine (`error` says it for a person). */
+  error_code: CouncilFailureCodeSchema.nullable(),
   created_at: z.number(),
   version: z.number(),
 });

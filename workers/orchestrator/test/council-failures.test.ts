@@ -100,7 +100,7 @@ describe("council steps that fail", () => {
     const question = scripted("Recorded?", [when("alpha", null, says("YES")), when("beta", null, says("YES"))]);
     await create(t, { id, question, assistants: duo, options: ["YES", "NO"], max_rounds: 1, session_id: "sess-1" });
     const c = await settled(t, id, 10_000);
-    expect(c.status).toBe("failed");
+    expect(c).toMatchObject({ status: "failed", error_code: "council_failed" });
     expect(c.error).toMatch(/^round 1 could not be completed \(2 tries\): .*refused by the test/);
     expect(await rows("SELECT status FROM councils WHERE tenant_id = ? AND id = ?", t, id)).toEqual([{ status: "failed" }]);
     expect(await rows("SELECT kind, note FROM council_decisions WHERE tenant_id = ? AND council_id = ?", t, id)).toEqual([{ kind: "failure", note: c.error }]);

@@ -1,7 +1,8 @@
 /**
  * `cio/council`: a chat question answered by a council. The council runs in its CouncilDO (driven by its
  * alarm, so it outlives this request); this pipeline follows it with long-polls and streams one line per
- * finished round, then the decision or the escalation. A client that goes away stops only the stream.
+ * finished round, then the decision or the escalation. A council that fails is the answer's error, not its
+ * text. A client that goes away stops only the stream.
  */
 import { z } from "zod";
 import { badRequest, ApiError, forbidden, upstreamError } from "../../../../lib/errors.js";
@@ -11,6 +12,7 @@ import { hasScope } from "../../../../lib/scopes.js";
 import { backoffMs, sleep } from "../../../../lib/time.js";
 import { ChatCouncilOptionsSchema, type ChatCall, type ChatReply, type CouncilView, type RpcReply, type Usage } from "../../../../lib/protocol/index.js";
 import { GENERAL_ASSISTANTS } from "../../../../durable-objects/council/general.js";
+import { refusalError } from "../../../../durable-objects/council/admission.js";
 import { councilSettings } from "../../../../durable-objects/council/settings.js";
 import { councilStub } from "../councils/rpc.js";
 import { callerScopes } from "./caller-scopes.js";
@@ -18,7 +20,8 @@ import { asApiError, contentText, pipelineAbort, promptText, safely, toReadable 
 import { answerStamp, chunk, completion, usageChunk, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 
-const TERMINAL = new Set(["consensus", "awaiting_human", "decided", "failed"]);
+/** Where a council that did not fail ends; a failed one ends the answer with its error (`CouncilFailed`). */
+const TERMINAL = new Set(["consensus", "awaiting_human", "decided"]);
 /**
  * What this call books: a request, no tokens. The assistants' and the moderator's model calls are booked by
  * the council as they are made (with the upstream's usage); an estimate booked here as well counted them twice.
@@ -47,17 +50,19 @@ export async function council(call: ChatCall, deps: PipelineDeps): Promise<ChatR
     try {
       for await (const step of lines) (text += step.line + "\n"), (last = step.view);
     } catch (err) {
-      // The council goes on in its object; only following it failed, so the error says where to find it.
       deps.settle(model, BOOKED);
+      if (err instanceof CouncilFailed) return { kind: "error", error: err.toJSON(), upstreamMs: Date.now() - started };
+      // The council goes on in its object; only following it failed, so the error says where to find it.
       const e = asApiError(err);
       const body = e.toBody().error;
-      return { kind: "error", error: { ...e.toJSON(), error: { ...body, message: `${body.message.replace(/\.?$/, ".")} Council ${view.id} goes on: GET /v1/councils/${view.id}.` } }, upstreamMs: Date.now() - started };
+      return { kind: "error", error: { ...e.toJSON(), error: { ...body, message: `${sentence(body.message)} Council ${view.id} goes on: GET /v1/councils/${view.id}.` } }, upstreamMs: Date.now() - started };
     }
     deps.settle(model, BOOKED);
     return { kind: "json", completion: completion(stamp, text.trim(), usageOf(prompt, text), extra(last)), upstreamMs: Date.now() - started };
   }
   const includeUsage = call.body.stream_options?.include_usage === true;
   let all = "";
+  // A failure thrown here (the council's own too) ends the stream with an error event and no [DONE] (`safely`).
   async function* frames() {
     yield sseData(chunk(stamp, { role: "assistant", content: "" }));
     let last = view;
@@ -114,7 +119,8 @@ async function* follow(call: ChatCall, deps: PipelineDeps, first: CouncilView, s
   yield { line: `Council ${view.id}: ${view.assistants.length} assistants, up to ${view.max_rounds} rounds.`, view };
   for (;;) {
     for (; shown < view.rounds.length; shown++) yield { line: roundLine(view, view.rounds[shown]!), view };
-    if (TERMINAL.has(view.status) && (view.preset !== "trading" || view.paper_order || view.status === "awaiting_human" || view.status === "failed")) break;
+    if (view.status === "failed") throw new CouncilFailed(view);
+    if (TERMINAL.has(view.status) && (view.preset !== "trading" || view.paper_order || view.status === "awaiting_human")) break;
     if (signal.aborted) return;
     const left = deadline - Date.now();
     if (left <= 0) throw upstreamError(`Council ${view.id} did not finish within ${deadlineMs} ms (it is ${view.status})`, 504, "council_timeout");
@@ -151,11 +157,25 @@ function roundLine(v: CouncilView, r: CouncilView["rounds"][number]): string {
 function finalLine(v: CouncilView): string {
   if (v.status === "consensus") return `Decision: ${v.decision!.option} (consensus in round ${v.rounds.length}).${orderLine(v)}`;
   if (v.status === "decided") return `Decision: ${v.decision!.option} (by a human).${orderLine(v)}`;
-  if (v.status === "awaiting_human") {
-    const options = v.options ?? Object.keys(v.rounds.at(-1)?.tally ?? {});
-    return `No consensus after ${v.rounds.length} rounds: escalated to a human, who chooses between ${options.join(", ")} (POST /v1/councils/${v.id}/decision).`;
+  const options = v.options ?? Object.keys(v.rounds.at(-1)?.tally ?? {});
+  return `No consensus after ${v.rounds.length} rounds: escalated to a human, who chooses between ${options.join(", ")} (POST /v1/councils/${v.id}/decision).`;
+}
+
+const sentence = (text: string) => text.replace(/\.?$/, ".");
+
+/**
+ * A council that ended failed (no assistant could answer: the models failed, the tenant's budget ran out, the
+ * tenant was suspended): told as a 200 completion that finished with "stop", it was a success to an OpenAI
+ * client, with nothing to retry on. It is the status of why it failed (the council's `error_code`): the refusal's
+ * own (429 `budget_exceeded`, not to be retried; 403 `tenant_suspended`), else a 502 `council_failed`.
+ */
+class CouncilFailed extends ApiError {
+  constructor(v: CouncilView) {
+    const message = `Council ${v.id} failed: ${sentence(v.error ?? "no reason was recorded")} See GET /v1/councils/${v.id}.`;
+    const code = v.error_code ?? "council_failed";
+    const e = code === "council_failed" ? upstreamError(message, 502, code) : refusalError(code);
+    super(e.status, e.type, message, e.code, null, e.headers);
   }
-  return `The council failed: ${v.error ?? "unknown error"}.`;
 }
 
 const orderLine = (v: CouncilView) => {

@@ -12,7 +12,7 @@ import type { Position, RoundResult } from "../../lib/protocol/council.js";
  * lowest base weight and CIO_COUNCIL_WEIGHT_FLOOR), so it is a whole number of 1e-9; twelve seats of at most
  * 100 × 10 make 1.2e13 units, well within the integers a double holds exactly.
  */
-export const WEIGHT_UNITS = 1e9;
+const WEIGHT_UNITS = 1e9;
 const units = (weight: number) => Math.round(weight * WEIGHT_UNITS);
 
 export function tally(round: number, positions: Position[], seatWeights: readonly number[], threshold: number): RoundResult {

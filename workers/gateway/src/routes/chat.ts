@@ -1,9 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ApiError, forbidden } from "../../../../lib/errors.js";
+import { ApiError } from "../../../../lib/errors.js";
 import { dispose } from "../../../../lib/rpc.js";
 import { SSE_HEADERS } from "../../../../lib/http/sse.js";
 import { ChatCompletionRequestSchema, ChatCompletionSchema, ErrorBodySchema, type ChatReply } from "../../../../lib/protocol/index.js";
-import { hasScope, requireScope } from "../middleware/auth.js";
+import { requireScope } from "../middleware/auth.js";
+import { requireSessionScope } from "./session-ref.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 
@@ -29,10 +30,8 @@ const route = createRoute({
 
 export const chat = router().openapi(route, async (c) => {
   const auth = c.get("auth");
-  // A session's history is read into the call and the turn written to it: the sessions API's own scope.
-  if (c.req.valid("json").session_id !== undefined && !hasScope(auth.scopes, "sessions")) {
-    throw forbidden("This API key lacks the 'sessions' scope, which session_id needs.");
-  }
+  // A session's history is read into the call and the turn written to it (the orchestrator looks it up).
+  requireSessionScope(auth, c.req.valid("json").session_id);
   // RPC typing cannot map zod's loose objects (index signatures), so the reply is typed by its declaration.
   const reply = (await c.env.ORCHESTRATOR.chat({
     requestId: c.get("requestId"),

@@ -5,7 +5,6 @@ import { and, eq } from "drizzle-orm";
 import { recordAudit } from "../../../../lib/db/audit.js";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
-import { sessionExists } from "../../../../lib/db/sessions.js";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import {
   CouncilCreateSchema,
@@ -21,6 +20,7 @@ import {
 } from "../../../../lib/protocol/index.js";
 import type { GatewayApp } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
+import { requireSession } from "./session-ref.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { byKey } from "./key-audit.js";
@@ -118,10 +118,8 @@ export const councils = router()
   })
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
-    // Its events would otherwise go to a new, empty session object (lib/db/sessions.ts).
-    if (body.session_id !== undefined && !(await sessionExists(c.env.DB, c.get("auth").tenantId, body.session_id))) {
-      throw badRequest(`No session with id '${body.session_id}'.`, "session_id", "session_not_found");
-    }
+    // The council's rounds are published to that session.
+    await requireSession(c.env.DB, c.get("auth"), body.session_id);
     return send(c, { action: "create", body }) as never;
   })
   .openapi(get, (c) => send(c, { action: "get", councilId: c.req.valid("param").id }) as never)

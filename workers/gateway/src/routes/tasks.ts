@@ -6,7 +6,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
-import { sessionExists } from "../../../../lib/db/sessions.js";
 import { ApiError, badRequest, conflict } from "../../../../lib/errors.js";
 import { cancelBatch, getBatch } from "../../../../lib/heavy/batches.js";
 import { publishTask } from "../../../../lib/heavy/events.js";
@@ -18,6 +17,7 @@ import { CreateTaskSchema, ErrorBodySchema, ListTasksQuerySchema, TaskObjectSche
 import type { Logger } from "../../../../lib/log.js";
 import type { GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
+import { requireSession } from "./session-ref.js";
 import { rateLimit, type SpendsTokens } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { requireModel } from "./models.js";
@@ -90,10 +90,8 @@ export const tasks = router().openapi(create, async (c) => {
   const body = c.req.valid("json");
   const auth = c.get("auth");
   const base = { tenantId: auth.tenantId, requestId: c.get("requestId"), sessionId: body.session_id ?? null, keyId: auth.keyId };
-  // Checked before anything is written: an unknown id would get the task's events in a new, empty object.
-  if (base.sessionId !== null && !(await sessionExists(c.env.DB, auth.tenantId, base.sessionId))) {
-    throw badRequest(`No session with id '${base.sessionId}'.`, "session_id", "session_not_found");
-  }
+  // Checked before anything is written: the task's events go to that session.
+  await requireSession(c.env.DB, auth, base.sessionId);
   if (body.type === "file_analysis") {
     // Only a missing file is the caller's mistake; a lookup that failed is ours and surfaces as such.
     const file = await findFile(c.env.DB, auth.tenantId, body.params.file_id);

@@ -5,7 +5,7 @@
  * and write is synchronous, so an append and its broadcast happen without anything in between.
  */
 import type { ChatMessage } from "../../lib/protocol/index.js";
-import type { LoggedEvent, NewEvent, SessionMessage, SessionRef, StoredMessage } from "../../lib/protocol/session.js";
+import type { LoggedEvent, NewEvent, SessionMessage, SessionRef, StoredMessage, TurnStatus } from "../../lib/protocol/session.js";
 import { chatMessageOf } from "./client-tools.js";
 import { compactLog, logFloor, nextDeltaExpiry, type CompactRules } from "./compaction.js";
 
@@ -18,7 +18,7 @@ export interface SessionMeta {
   lastActiveAt: number;
 }
 
-export type TurnStatus = "running" | "succeeded" | "failed" | "cancelled";
+export type { TurnStatus };
 export interface TurnRow {
   id: string;
   status: TurnStatus;
@@ -43,7 +43,13 @@ const MIGRATIONS = [
    CREATE INDEX events_delta_turn ON events (json_extract(data, '$.id')) WHERE type = 'delta';`,
 ];
 
-type MessageRow = { seq: number; turn_id: string; role: string; content: string; links: string | null; created_at: number };
+type MessageRow = { seq: number; turn_id: string; role: string; content: string; links: string | null; created_at: number; turn_status: TurnStatus };
+/**
+ * The messages that are part of the conversation: those of turns that succeeded, or are running (a turn's own
+ * input). A failed or cancelled turn has no answer, and its input stayed in what the model saw: a retried
+ * question went to the model twice, and a retried tool result was refused as answered already.
+ */
+const CONVERSATION = "messages m JOIN turns t ON t.id = m.turn_id AND t.status IN ('succeeded', 'running')";
 const linksOf = (m: StoredMessage) => (m.tool_calls?.length ? JSON.stringify({ tool_calls: m.tool_calls }) : m.tool_call_id ? JSON.stringify({ tool_call_id: m.tool_call_id }) : null);
 const storedOf = (r: MessageRow): StoredMessage => ({ role: r.role as SessionMessage["role"], content: r.content, ...(r.links ? (JSON.parse(r.links) as object) : {}) });
 
@@ -178,20 +184,24 @@ export class SessionStore {
     this.sql.exec("INSERT INTO messages (seq, turn_id, role, content, links, created_at) VALUES (?, ?, ?, ?, ?, ?)", seq, turnId, m.role, m.content, linksOf(m), now);
   }
 
+  /** Every message, those of failed and cancelled turns too, each with its turn's status. */
   messages(after: number, limit: number): SessionMessage[] {
     return this.sql
-      .exec<MessageRow>("SELECT seq, turn_id, role, content, links, created_at FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+      .exec<MessageRow>(
+        "SELECT m.seq, m.turn_id, m.role, m.content, m.links, m.created_at, t.status AS turn_status FROM messages m JOIN turns t ON t.id = m.turn_id WHERE m.seq > ? ORDER BY m.seq LIMIT ?",
+        after,
+        limit,
+      )
       .toArray()
-      .map((r) => ({ id: r.turn_id, object: "session.message", seq: r.seq, ...storedOf(r), created_at: r.created_at }));
+      .map((r) => ({ id: r.turn_id, object: "session.message", seq: r.seq, ...storedOf(r), turn_status: r.turn_status, created_at: r.created_at }));
   }
 
-  /** The last `max` messages, oldest first: what the model sees of the conversation. */
   /**
-   * The newest messages, at most `max` of them and `maxChars` characters (the newest one always), oldest first,
-   * starting with no answer whose question was cut off (some models refuse a conversation that opens so).
+   * The conversation's newest messages, at most `max` of them and `maxChars` characters (the newest one always),
+   * oldest first, starting with no answer whose question was cut off (some models refuse a conversation that opens so).
    */
   history(max: number, maxChars: number): ChatMessage[] {
-    const newest = this.sql.exec<MessageRow>("SELECT role, content, links FROM messages ORDER BY seq DESC LIMIT ?", max).toArray();
+    const newest = this.sql.exec<MessageRow>(`SELECT m.role, m.content, m.links FROM ${CONVERSATION} ORDER BY m.seq DESC LIMIT ?`, max).toArray();
     const kept: typeof newest = [];
     let chars = 0;
     for (const r of newest) {
@@ -204,10 +214,10 @@ export class SessionStore {
     return kept.reverse().map((r) => chatMessageOf(storedOf(r)));
   }
 
-  /** The newest answer and every message after it, oldest first: what a request's tool results must answer. */
+  /** The conversation's newest answer and every message after it, oldest first: what a request's tool results must answer. */
   sinceLastAnswer(): ChatMessage[] {
     return this.sql
-      .exec<MessageRow>("SELECT role, content, links FROM messages WHERE seq >= (SELECT MAX(seq) FROM messages WHERE role = 'assistant') ORDER BY seq")
+      .exec<MessageRow>(`SELECT m.role, m.content, m.links FROM ${CONVERSATION} WHERE m.seq >= (SELECT MAX(m.seq) FROM ${CONVERSATION} WHERE m.role = 'assistant') ORDER BY m.seq`)
       .toArray()
       .map((r) => chatMessageOf(storedOf(r)));
   }

@@ -35,6 +35,13 @@ export type Session = z.infer<typeof SessionSchema>;
 /** A tool call as a session keeps it: the fields OpenAI defines, nothing else (it crosses RPC as it is). */
 const StoredToolCallSchema = z.object({ id: z.string(), type: z.literal("function"), function: z.object({ name: z.string(), arguments: z.string() }) });
 
+/**
+ * Where a session's turn is. Only the messages of a turn that succeeded (or is running: its own input) are sent
+ * to the model again; those of a failed or cancelled one stay listed, but the turn did not happen for the model.
+ */
+export const TurnStatusSchema = z.enum(["running", "succeeded", "failed", "cancelled"]);
+export type TurnStatus = z.infer<typeof TurnStatusSchema>;
+
 export const SessionMessageSchema = z
   .object({
     /** The turn this message belongs to (the `chat` frame's id, or the request id of a chat completion). */
@@ -47,6 +54,11 @@ export const SessionMessageSchema = z
     tool_calls: z.array(StoredToolCallSchema).optional(),
     /** A `tool` message: the call it answers. */
     tool_call_id: z.string().optional(),
+    /**
+     * Its turn's status. A failed or cancelled turn's messages (its input; it has no answer) are not part of
+     * the conversation the model sees: resending them is a retry, not a repeat.
+     */
+    turn_status: TurnStatusSchema,
     created_at: z.number().int(),
   })
   .meta({ id: "SessionMessage" });

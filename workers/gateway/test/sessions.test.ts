@@ -191,6 +191,25 @@ describe("/v1/sessions/:id/ws through the gateway", () => {
     c.close();
   });
 
+  it("a turn cancelled from a socket answers its HTTP caller 409 cancelled with x-should-retry: false, so an OpenAI SDK does not run it again", async () => {
+    const t = await newTenant();
+    const s = await createSession(t);
+    const requestId = `cancel-me-${crypto.randomUUID()}`;
+    const pending = call("/v1/chat/completions", {
+      method: "POST",
+      headers: { ...t.headers, "x-request-id": requestId },
+      body: chatBody(withDirective("a long essay, please", { delayMs: 20_000 }), { session_id: s.id }),
+    });
+    await waitForMessages(t, s.id, 1);
+    const c = SessionClient.from(await socket(s.id, { authorization: t.headers.authorization! }));
+    await c.waitFor((f) => f.type === "ready");
+    c.send({ type: "cancel", id: requestId });
+    const res = await pending;
+    expect([res.status, res.headers.get("x-should-retry")]).toEqual([409, "false"]);
+    expect(await res.json()).toMatchObject({ error: { code: "cancelled" } });
+    c.close();
+  });
+
   it("scopes: a sessions-only key's socket listens but starts no turn; a chat-only key cannot reach a session by session_id", async () => {
     const t = await newTenant();
     const s = await createSession(t);

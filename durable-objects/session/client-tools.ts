@@ -6,7 +6,7 @@
  */
 import { badRequest, type ApiError } from "../../lib/errors.js";
 import type { AnyToolCall, ChatMessage } from "../../lib/protocol/index.js";
-import type { StoredMessage } from "../../lib/protocol/session.js";
+import type { StoredMessage, StoredToolCall } from "../../lib/protocol/session.js";
 import { contentText } from "../../workers/orchestrator/src/stream.js";
 
 type Answer = Extract<ChatMessage, { role: "assistant" }>;
@@ -102,9 +102,17 @@ export function storedMessageOf(m: LinkableMessage): StoredMessage {
   return answerOf(content, m.tool_calls ?? []);
 }
 
-/** An answer as the session records it, with the function calls it made (only OpenAI's fields of each). */
+/**
+ * An answer as the session records it, with the calls it made, function and custom (GPT-5's free-form tools,
+ * which passthrough models get): only OpenAI's fields of each, as the record crosses RPC and goes upstream again.
+ * Custom calls were dropped, so the client's result for one was refused as answering no call.
+ */
 export function answerOf(content: string, calls: AnyToolCall[]): StoredMessage {
-  const kept = calls.flatMap((c) => (c.type === "function" ? [{ id: c.id, type: "function" as const, function: { name: c.function.name, arguments: c.function.arguments } }] : []));
+  const kept = calls.map((c): StoredToolCall =>
+    c.type === "function"
+      ? { id: c.id, type: "function", function: { name: c.function.name, arguments: c.function.arguments } }
+      : { id: c.id, type: "custom", custom: { name: c.custom.name, input: c.custom.input } },
+  );
   return { role: "assistant", content, ...(kept.length ? { tool_calls: kept } : {}) };
 }
 

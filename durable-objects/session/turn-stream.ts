@@ -4,6 +4,7 @@
  * Aborting the signal cancels the stream, which travels back to the pipeline and aborts the upstream call.
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { StoredToolCall } from "../../lib/protocol/session.js";
 
 export interface ToolActivity {
   name: string;
@@ -25,7 +26,8 @@ export class TurnStreamError extends Error {
   }
 }
 
-type CallDelta = { index: number; id?: string; function?: { name?: string; arguments?: string } };
+/** A call's piece: a function call's name and arguments, or a custom (free-form) call's name and input. */
+type CallDelta = { index: number; id?: string; type?: string; function?: { name?: string; arguments?: string }; custom?: { name?: string; input?: string } };
 interface Chunk {
   choices?: { delta?: { content?: string | null; tool_calls?: CallDelta[] } }[];
   error?: { message?: string; code?: string | null };
@@ -35,9 +37,8 @@ interface Chunk {
 /** The answer a stream carried: its text, and the client's tools it called (assembled from their deltas). */
 export interface TurnAnswer {
   text: string;
-  toolCalls: ToolCall[];
+  toolCalls: StoredToolCall[];
 }
-export type ToolCall = { id: string; type: "function"; function: { name: string; arguments: string } };
 
 /** Consumes the stream; resolves with the answer, rejects with a TurnStreamError or the abort reason. */
 export async function readTurnStream(body: ReadableStream<Uint8Array>, signal: AbortSignal, sink: StreamSink): Promise<TurnAnswer> {
@@ -45,7 +46,7 @@ export async function readTurnStream(body: ReadableStream<Uint8Array>, signal: A
   const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
   let text = "";
-  const calls: ToolCall[] = [];
+  const calls: StoredToolCall[] = [];
   let toolsSeen = 0;
   try {
     for (;;) {
@@ -74,12 +75,22 @@ export async function readTurnStream(body: ReadableStream<Uint8Array>, signal: A
   return { text, toolCalls: calls.filter(Boolean) };
 }
 
-/** OpenAI streams a call as its id and name first, then its arguments in pieces, all under one index. */
-function addCallDelta(calls: ToolCall[], d: CallDelta) {
-  const c = (calls[d.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+/**
+ * OpenAI streams a call as its id, type and name first, then its arguments (a custom call's input) in pieces,
+ * all under one index. A custom call read as a function one was recorded with no name and no input, and every
+ * later turn sent the upstream a function call with an empty name.
+ */
+function addCallDelta(calls: StoredToolCall[], d: CallDelta) {
+  const custom = d.type === "custom" || d.custom !== undefined;
+  const c = (calls[d.index] ??= custom ? { id: "", type: "custom", custom: { name: "", input: "" } } : { id: "", type: "function", function: { name: "", arguments: "" } });
   if (d.id) c.id = d.id;
-  if (d.function?.name) c.function.name += d.function.name;
-  if (d.function?.arguments) c.function.arguments += d.function.arguments;
+  if (c.type === "custom") {
+    c.custom.name += d.custom?.name ?? "";
+    c.custom.input += d.custom?.input ?? "";
+  } else {
+    c.function.name += d.function?.name ?? "";
+    c.function.arguments += d.function?.arguments ?? "";
+  }
 }
 
 function toolsOf(raw: unknown): ToolActivity[] {

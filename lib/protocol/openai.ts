@@ -18,7 +18,7 @@ export const ToolCallSchema = z.looseObject({
  * loop calls function tools only and refuses them.
  */
 const CustomToolSchema = z.looseObject({ type: z.literal("custom"), custom: z.looseObject({ name: z.string().min(1), description: z.string().optional() }) });
-const CustomToolCallSchema = z.looseObject({ id: z.string(), type: z.literal("custom"), custom: z.looseObject({ name: z.string(), input: z.string() }) });
+export const CustomToolCallSchema = z.looseObject({ id: z.string(), type: z.literal("custom"), custom: z.looseObject({ name: z.string(), input: z.string() }) });
 const AnyToolCallSchema = z.discriminatedUnion("type", [ToolCallSchema, CustomToolCallSchema]);
 export type AnyToolCall = z.infer<typeof AnyToolCallSchema>;
 

@@ -3,7 +3,7 @@
  * calls between the gateway and SessionDO. Every frame a socket sends is validated against these schemas.
  */
 import { z } from "zod";
-import { ChatCompletionRequestSchema } from "./openai.js";
+import { ChatCompletionRequestSchema, CustomToolCallSchema, ToolCallSchema } from "./openai.js";
 import { PageQuerySchema } from "./page.js";
 import { CouncilEventSchema, TaskEventSchema } from "./session-events.js";
 
@@ -32,15 +32,22 @@ export const SessionSchema = z
   .meta({ id: "Session" });
 export type Session = z.infer<typeof SessionSchema>;
 
-/** A tool call as a session keeps it: the fields OpenAI defines, nothing else (it crosses RPC as it is). */
-const StoredToolCallSchema = z.object({ id: z.string(), type: z.literal("function"), function: z.object({ name: z.string(), arguments: z.string() }) });
-
 /**
  * Where a session's turn is. Only the messages of a turn that succeeded (or is running: its own input) are sent
  * to the model again; those of a failed or cancelled one stay listed, but the turn did not happen for the model.
  */
 export const TurnStatusSchema = z.enum(["running", "succeeded", "failed", "cancelled"]);
 export type TurnStatus = z.infer<typeof TurnStatusSchema>;
+
+/**
+ * A tool call as a session keeps it: OpenAI's function or custom (free-form) call, with only the fields OpenAI
+ * defines (it crosses RPC as it is, and RPC's types cannot carry a loose object's unknown fields).
+ */
+const StoredToolCallSchema = z.discriminatedUnion("type", [
+  ToolCallSchema.extend({ function: ToolCallSchema.shape.function.strip() }).strip(),
+  CustomToolCallSchema.extend({ custom: CustomToolCallSchema.shape.custom.strip() }).strip(),
+]);
+export type StoredToolCall = z.infer<typeof StoredToolCallSchema>;
 
 export const SessionMessageSchema = z
   .object({

@@ -66,9 +66,14 @@ export function resolveCase(d: Directive, prompt: string): Directive {
   return { ...rest, ...fields };
 }
 
+export type ScriptCall = { name: string; arguments: unknown; id?: string; custom?: boolean };
+
 export interface ScriptStep {
-  /** Ask for these tool calls (streamed as OpenAI does: name first, arguments in pieces); `id` plays a server that numbers them. */
-  tool_calls?: { name: string; arguments: unknown; id?: string }[];
+  /**
+   * Ask for these tool calls (streamed as OpenAI does: name first, arguments in pieces); `id` plays a server that
+   * numbers them, `custom` a call of a GPT-5 custom (free-form) tool, whose `arguments` string is its input.
+   */
+  tool_calls?: ScriptCall[];
   /** Answer with this text. */
   text?: string;
   /** Answer with the contents of the tool messages since the last user message, joined by " | ". */

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseDirective, resolveCase, type Directive, type ScriptStep } from "./directive.ts";
+import { parseDirective, resolveCase, type Directive, type ScriptCall, type ScriptStep } from "./directive.ts";
 import { handleTools, newToolState, type ToolState } from "./tools.ts";
 
 export interface LoggedRequest {
@@ -187,8 +187,14 @@ const toolEcho = (body: Record<string, unknown>) =>
     .join(" | ");
 
 /** Tool calls as OpenAI sends them: in a stream, name and id first, the arguments in two pieces. */
-function toolCalls(res: ServerResponse, model: string, calls: { name: string; arguments: unknown; id?: string }[], stream: boolean, entry: LoggedRequest, finish = "tool_calls") {
-  const wire = calls.map((c, i) => ({ id: c.id ?? `call_mock_${i}_${Math.random().toString(36).slice(2, 8)}`, type: "function", function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments) } }));
+type WireCall = { id: string; type: "function"; function: { name: string; arguments: string } } | { id: string; type: "custom"; custom: { name: string; input: string } };
+
+function toolCalls(res: ServerResponse, model: string, calls: ScriptCall[], stream: boolean, entry: LoggedRequest, finish = "tool_calls") {
+  const wire = calls.map((c, i): WireCall => {
+    const id = c.id ?? `call_mock_${i}_${Math.random().toString(36).slice(2, 8)}`;
+    const args = typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments);
+    return c.custom ? { id, type: "custom", custom: { name: c.name, input: args } } : { id, type: "function", function: { name: c.name, arguments: args } };
+  });
   const usage = { prompt_tokens: 10, completion_tokens: 5 * calls.length, total_tokens: 10 + 5 * calls.length };
   entry.completed = true;
   if (!stream) {
@@ -199,9 +205,16 @@ function toolCalls(res: ServerResponse, model: string, calls: { name: string; ar
   const send = (delta: unknown, finish: string | null = null) => res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
   send({ role: "assistant", content: null });
   wire.forEach((c, index) => {
-    const half = Math.floor(c.function.arguments.length / 2);
-    send({ tool_calls: [{ index, id: c.id, type: "function", function: { name: c.function.name, arguments: c.function.arguments.slice(0, half) } }] });
-    send({ tool_calls: [{ index, function: { arguments: c.function.arguments.slice(half) } }] });
+    // A custom call streams its input in pieces as a function call does its arguments.
+    const custom = c.type === "custom";
+    const [name, args] = custom ? [c.custom.name, c.custom.input] : [c.function.name, c.function.arguments];
+    const part = (text: string, named?: string) => {
+      const head = named === undefined ? {} : { name: named };
+      return custom ? { custom: { ...head, input: text } } : { function: { ...head, arguments: text } };
+    };
+    const half = Math.floor(args.length / 2);
+    send({ tool_calls: [{ index, id: c.id, type: c.type, ...part(args.slice(0, half), name) }] });
+    send({ tool_calls: [{ index, ...part(args.slice(half)) }] });
   });
   send({}, finish);
   res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);

@@ -4,6 +4,7 @@ import { readTurnStream, TurnStreamError, type ToolActivity } from "../../../dur
 const sse = (...events: (object | string)[]) =>
   new Blob(events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`)).stream() as ReadableStream<Uint8Array>;
 const chunk = (content: string | null, extra: object = {}) => ({ choices: [{ index: 0, delta: { content } }], ...extra });
+const call = (tool_calls: object[]) => ({ choices: [{ index: 0, delta: { tool_calls } }] });
 
 function collect() {
   const deltas: string[] = [];
@@ -37,7 +38,6 @@ describe("reading a turn's stream into session events", () => {
   });
 
   it("assembles the client's tool calls from their deltas (id and name first, arguments in pieces), by index", async () => {
-    const call = (tool_calls: object[]) => ({ choices: [{ index: 0, delta: { tool_calls } }] });
     const body = sse(
       call([{ index: 0, id: "call_a", type: "function", function: { name: "get_weather", arguments: "" } }]),
       call([{ index: 1, id: "call_b", type: "function", function: { name: "get_time", arguments: "{}" } }]),
@@ -53,6 +53,19 @@ describe("reading a turn's stream into session events", () => {
         { id: "call_b", type: "function", function: { name: "get_time", arguments: "{}" } },
       ],
     });
+  });
+
+  it("assembles a custom tool's call (name, then its free-form input in pieces) beside a function call, not as a nameless function call", async () => {
+    const body = sse(
+      call([{ index: 0, id: "call_c", type: "custom", custom: { name: "run_sql", input: "SELECT " } }]),
+      call([{ index: 1, id: "call_f", type: "function", function: { name: "get_time", arguments: "{}" } }]),
+      call([{ index: 0, custom: { input: "1" } }]),
+      "[DONE]",
+    );
+    expect((await readTurnStream(body, new AbortController().signal, collect().sink)).toolCalls).toEqual([
+      { id: "call_c", type: "custom", custom: { name: "run_sql", input: "SELECT 1" } },
+      { id: "call_f", type: "function", function: { name: "get_time", arguments: "{}" } },
+    ]);
   });
 
   it("fails with the upstream's error when the stream carries one mid-answer", async () => {

@@ -58,8 +58,7 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
 
   async messages(ref: SessionRef, after: number, limit: number): Promise<{ data: SessionMessage[]; has_more: boolean } | null> {
     if (!this.core.owned(ref)) return null;
-    const rows = this.core.store.messages(after, limit + 1);
-    return { data: rows.slice(0, limit), has_more: rows.length > limit };
+    return this.core.store.messages(after, limit, this.core.settings.CIO_SESSION_SEND_MAX_BYTES);
   }
 
   async remove(ref: SessionRef): Promise<boolean> {

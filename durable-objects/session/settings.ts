@@ -40,10 +40,18 @@ export const SessionSettingsSchema = z.object({
   CIO_SESSION_DELTA_RETENTION_S: envInt(3600, 0),
   /**
    * The log keeps about this many events (the alarm trims it, at least every turn heartbeat while a turn
-   * runs); older ones are dropped, and a resume from before them gets `resume_too_old`. It bounds what one
-   * resume replays in a single step: a thousand turns' messages and tools are well inside it.
+   * runs); older ones are dropped, and a resume from before them gets `resume_too_old`. A thousand turns'
+   * messages and tools are well inside it.
    */
   CIO_SESSION_MAX_EVENTS: envInt(50_000, 100),
+  /**
+   * Most bytes one replay (a `resume`, or the events since `ready`) or one page of GET messages sends at once;
+   * the first event or message always goes, however big. A replay sent up to CIO_SESSION_MAX_EVENTS events in
+   * one synchronous step and a page loaded 101 rows, each message up to about 1 MB: a session with a hundred
+   * pasted documents pushed the object past its 128 MB on a reload. A replay cut short says where to resume
+   * (`replay_incomplete`); a page comes back shorter, with has_more.
+   */
+  CIO_SESSION_SEND_MAX_BYTES: envInt(4 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
 });
 export type SessionSettings = z.infer<typeof SessionSettingsSchema>;
 

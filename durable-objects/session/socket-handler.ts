@@ -152,7 +152,7 @@ export class SocketHandler {
     const floor = this.s.store.floor;
     // The events up to the floor are gone (compaction.ts): replaying the rest would leave a silent gap.
     if (after < floor) return send(ws, tooOld(floor));
-    this.s.sockets.goLive(ws, this.s.store.framesAfter(after));
+    this.replay(ws, after);
   }
 
   /**
@@ -162,7 +162,24 @@ export class SocketHandler {
   private liveFromReady(ws: WebSocket, readySeq: number) {
     const floor = this.s.store.floor;
     if (readySeq < floor) send(ws, tooOld(floor));
-    this.s.sockets.goLive(ws, this.s.store.framesAfter(readySeq));
+    this.replay(ws, readySeq);
+  }
+
+  /**
+   * Sends the events after `after` and makes the socket live, within CIO_SESSION_SEND_MAX_BYTES: a longer replay
+   * stops, and the client is told to resume from the last event sent (a later frame that is not `resume` goes on
+   * from there too). The socket is live only once a replay reached the end, so no event is skipped or sent twice.
+   */
+  private replay(ws: WebSocket, after: number) {
+    const stopped = this.s.sockets.goLive(ws, this.s.store.framesAfter(after), this.s.settings.CIO_SESSION_SEND_MAX_BYTES);
+    if (stopped === null) return;
+    this.s.sockets.update(ws, { readySeq: stopped });
+    send(ws, {
+      type: "error",
+      code: "replay_incomplete",
+      message: `The replay stopped after seq ${stopped}, at ${this.s.settings.CIO_SESSION_SEND_MAX_BYTES} bytes; send resume with after_seq ${stopped} for the rest. Events reach this socket once a replay reached the end.`,
+      next_after_seq: stopped,
+    });
   }
 
   /** A turn is admitted like any chat request: the key's rate limits and the tenant's token budget apply. */

@@ -5,12 +5,15 @@
  * A socket receives the session's events once it is "live": after `ready` it is held until its first frame.
  * `resume {after_seq}` replays the log after that seq and makes it live in one synchronous step, so nothing
  * can be appended in between; any other first frame makes it live from `ready`'s last_seq. Either way the
- * client sees every event after its starting point exactly once, in order.
+ * client sees every event after its starting point exactly once, in order. A replay longer than the byte budget
+ * stops short and the socket stays not live until a later replay, from where this one stopped, reaches the end.
  *
  * A live socket whose key is being re-checked is "held": the events broadcast meanwhile wait in its queue, and
  * go out in order once the check passed, or never if it failed (key-guard.ts).
  */
 import type { ServerFrame, AdmissionLimits, LimitDefaults } from "../../lib/protocol/session.js";
+import { byteBudget } from "./byte-budget.js";
+import type { LogFrame } from "./store.js";
 
 export interface SocketState {
   keyId: string;
@@ -19,7 +22,7 @@ export interface SocketState {
   limits: AdmissionLimits;
   /** The gateway's defaults for limits the key and tenant leave unset. Absent on sockets of older gateways. */
   defaults?: LimitDefaults;
-  /** The last seq announced in `ready`: where a socket that did not resume starts. */
+  /** The last seq announced in `ready`: where a socket that did not resume starts (or its last replay stopped). */
   readySeq: number;
   live: boolean;
   /** Last frame received (ms); pings answered by the runtime are read from its own timestamp. */
@@ -60,11 +63,22 @@ export class Sockets {
     return next;
   }
 
-  /** Replays `frames` (logged events as JSON) to the socket, then makes it live; the caller passes a synchronous cursor. */
-  goLive(ws: WebSocket, frames: Iterable<string>) {
-    for (const data of frames) trySend(ws, data);
+  /**
+   * Replays `frames` (logged events as JSON) to the socket, then makes it live; the caller passes a synchronous
+   * cursor. A replay that would send more than `maxBytes` stops before the event that does not fit and leaves the
+   * socket not live: returns the seq of the last event sent (null once live), where the client resumes.
+   */
+  goLive(ws: WebSocket, frames: Iterable<LogFrame>, maxBytes: number): number | null {
+    const fits = byteBudget(maxBytes);
+    let sent: number | null = null;
+    for (const f of frames) {
+      if (!fits(f.bytes)) return sent;
+      trySend(ws, f.data);
+      sent = f.seq;
+    }
     this.update(ws, { live: true });
     this.live().add(ws);
+    return null;
   }
 
   isLive(ws: WebSocket) {

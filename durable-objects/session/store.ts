@@ -7,6 +7,7 @@
 import type { ChatMessage } from "../../lib/protocol/index.js";
 import type { LoggedEvent, NewEvent, SessionMessage, SessionRef, StoredMessage, TurnStatus } from "../../lib/protocol/session.js";
 import { chatMessageOf } from "./client-tools.js";
+import { byteBudget } from "./byte-budget.js";
 import { compactLog, logFloor, nextDeltaExpiry, type CompactRules } from "./compaction.js";
 
 export interface SessionMeta {
@@ -19,6 +20,12 @@ export interface SessionMeta {
 }
 
 export type { TurnStatus };
+/** A logged event as the frame a socket is sent, with its seq and its size in bytes. */
+export interface LogFrame {
+  seq: number;
+  data: string;
+  bytes: number;
+}
 export interface TurnRow {
   id: string;
   status: TurnStatus;
@@ -156,12 +163,16 @@ export class SessionStore {
   }
 
   /**
-   * Events after `seq`, in order, each as the JSON frame a socket is sent, from a cursor: a long log is
-   * neither loaded at once nor parsed and serialized again (the stored object plus its seq, as `send` writes it).
+   * Events after `seq`, in order, each as the JSON frame a socket is sent and its size in UTF-8 bytes, from a
+   * cursor: a long log is neither loaded at once nor parsed and serialized again (the stored object plus its
+   * seq, as `send` writes it), and the caller stops reading where its byte budget ends.
    */
-  *framesAfter(seq: number): Generator<string> {
-    for (const r of this.sql.exec<{ seq: number; data: string }>("SELECT seq, data FROM events WHERE seq > ? ORDER BY seq", seq)) {
-      yield `${r.data.slice(0, -1)},"seq":${r.seq}}`;
+  *framesAfter(seq: number): Generator<LogFrame> {
+    const rows = this.sql.exec<{ seq: number; data: string; bytes: number }>("SELECT seq, data, length(CAST(data AS BLOB)) AS bytes FROM events WHERE seq > ? ORDER BY seq", seq);
+    for (const r of rows) {
+      const data = `${r.data.slice(0, -1)},"seq":${r.seq}}`;
+      // What is added (`,"seq":N`) is ASCII: a character is a byte.
+      yield { seq: r.seq, data, bytes: r.bytes + data.length - r.data.length };
     }
   }
 
@@ -184,16 +195,25 @@ export class SessionStore {
     this.sql.exec("INSERT INTO messages (seq, turn_id, role, content, links, created_at) VALUES (?, ?, ?, ?, ?, ?)", seq, turnId, m.role, m.content, linksOf(m), now);
   }
 
-  /** Every message, those of failed and cancelled turns too, each with its turn's status. */
-  messages(after: number, limit: number): SessionMessage[] {
-    return this.sql
-      .exec<MessageRow>(
-        "SELECT m.seq, m.turn_id, m.role, m.content, m.links, m.created_at, t.status AS turn_status FROM messages m JOIN turns t ON t.id = m.turn_id WHERE m.seq > ? ORDER BY m.seq LIMIT ?",
-        after,
-        limit,
-      )
-      .toArray()
-      .map((r) => ({ id: r.turn_id, object: "session.message", seq: r.seq, ...storedOf(r), turn_status: r.turn_status, created_at: r.created_at }));
+  /**
+   * A page of every message after `after`, those of failed and cancelled turns too, each with its turn's status:
+   * at most `limit` of them and `maxBytes` of their text and links (the first always), read from a cursor.
+   */
+  messages(after: number, limit: number, maxBytes: number): { data: SessionMessage[]; has_more: boolean } {
+    const fits = byteBudget(maxBytes);
+    const data: SessionMessage[] = [];
+    const rows = this.sql.exec<MessageRow & { bytes: number }>(
+      `SELECT m.seq, m.turn_id, m.role, m.content, m.links, m.created_at, t.status AS turn_status,
+         length(CAST(m.content AS BLOB)) + IFNULL(length(CAST(m.links AS BLOB)), 0) AS bytes
+       FROM messages m JOIN turns t ON t.id = m.turn_id WHERE m.seq > ? ORDER BY m.seq LIMIT ?`,
+      after,
+      limit + 1,
+    );
+    for (const r of rows) {
+      if (data.length === limit || !fits(r.bytes)) return { data, has_more: true };
+      data.push({ id: r.turn_id, object: "session.message", seq: r.seq, ...storedOf(r), turn_status: r.turn_status, created_at: r.created_at });
+    }
+    return { data, has_more: false };
   }
 
   /**

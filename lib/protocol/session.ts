@@ -123,8 +123,11 @@ export type NewEvent = LoggedEvent extends infer E ? (E extends LoggedEvent ? Om
 export type ServerFrame =
   | { type: "ready"; session_id: string; last_seq: number }
   | { type: "pong" }
-  /** `min_after_seq`: on `resume_too_old`, the lowest after_seq a resume may give. */
-  | { type: "error"; code: string; message: string; id?: string; min_after_seq?: number }
+  /**
+   * `min_after_seq`: on `resume_too_old`, the lowest after_seq a resume may give. `next_after_seq`: on
+   * `replay_incomplete`, the seq of the last event the replay sent, which the next resume gives as after_seq.
+   */
+  | { type: "error"; code: string; message: string; id?: string; min_after_seq?: number; next_after_seq?: number }
   | LoggedEvent;
 
 // ---- RPC between the gateway and SessionDO ----

@@ -30,6 +30,7 @@ export default defineConfig({
           CIO_SESSION_MAX_FRAME_BYTES: "4096",
           CIO_SESSION_MAX_SOCKETS: "3",
           CIO_TENANT_MAX_SOCKETS: "4",
+          CIO_SESSION_SEND_MAX_BYTES: "65536",
           CIO_COUNCIL_RETRY_DELAY_MS: "500",
           CIO_TRADING_OUTCOME_HOURS: "0",
         },

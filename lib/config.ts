@@ -16,17 +16,21 @@ export function loadSettings<S extends z.ZodType>(schema: S, env: object): z.inf
   return parsed.data;
 }
 
-/** Helpers for env vars, which always arrive as strings (or are absent). */
+/**
+ * Helpers for env vars, which always arrive as strings (or are absent). A var set to nothing (`NAME=` in
+ * `.env`, which `npm start` copies into every `.dev.vars`; a var left empty in the dashboard) means unset:
+ * its default, not what coercing "" gives (0, which several settings read as "off" or "forever").
+ */
+export const envValue = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === "string" && !v.trim() ? undefined : v), schema);
 export const envInt = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+  envValue(z.coerce.number().int().min(min).max(max).default(def));
+export const envNumber = (def: number, min: number, max: number) => envValue(z.coerce.number().min(min).max(max).default(def));
 export const envList = () =>
-  z
-    .string()
-    .default("")
-    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
-export const envOptionalString = () =>
-  z
-    .string()
-    .optional()
-    .transform((s) => (s && s.trim() ? s.trim() : undefined));
-export const envLogLevel = () => z.enum(["debug", "info", "warn", "error"]).default("info");
+  envValue(
+    z
+      .string()
+      .default("")
+      .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)),
+  );
+export const envOptionalString = () => envValue(z.string().transform((s) => s.trim()).optional());
+export const envLogLevel = () => envValue(z.enum(["debug", "info", "warn", "error"]).default("info"));

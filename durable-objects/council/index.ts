@@ -303,7 +303,7 @@ export class CouncilDO extends DurableObject<CouncilEnv> {
   }
 
   private log(s: CouncilState) {
-    return new Logger({ component: "council", requestId: s.requestId, tenantId: s.tenantId }, (this.env.CIO_LOG_LEVEL as "info") ?? "info");
+    return new Logger({ component: "council", requestId: s.requestId, tenantId: s.tenantId }, councilSettings(this.env).CIO_LOG_LEVEL);
   }
 
   private async load(): Promise<CouncilState | undefined> {

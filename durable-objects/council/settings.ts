@@ -3,11 +3,10 @@
  * bindings and vars). Kept beside the object so every limit the council obeys is in one place.
  */
 import { z } from "zod";
-import { envInt, envList, envOptionalString, loadSettings } from "../../lib/config.js";
-
-const envNumber = (def: number, min: number, max: number) => z.coerce.number().min(min).max(max).default(def);
+import { envInt, envList, envLogLevel, envNumber, envOptionalString, loadSettings } from "../../lib/config.js";
 
 export const CouncilSettingsSchema = z.object({
+  CIO_LOG_LEVEL: envLogLevel(),
   CIO_UPSTREAM_BASE_URL: envOptionalString(),
   CIO_UPSTREAM_MODELS: envList(),
   /** Model the assistants use unless they name one; default: the first passthrough model. */

@@ -188,12 +188,14 @@ const BLOCK_END = "# <<< end of what `npm start` adds";
  * wrangler dev gives `--env-file` only to the first Worker, but reads `.dev.vars` beside every config, so
  * the settings are written there (git-ignored). A `.dev.vars` written by hand (BRAVE_API_KEY for web-search,
  * say) is kept: the settings are added at its end between marker lines, which later starts replace, so the
- * gateway always gets the admin token the banner prints. Throws, before writing anything, on a value
- * wrangler could not read back unchanged.
+ * gateway always gets the admin token the banner prints. A variable set to nothing (`NAME=` in `.env`) is
+ * left out: the Worker then uses its default, or what a hand-written `.dev.vars` sets, which an empty value
+ * written after it would override. Throws, before writing anything, on a value wrangler could not read back
+ * unchanged.
  */
 export function writeDevVars(creds: DevCredentials, root = ROOT): void {
   const vars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (PASSED.test(k) && v !== undefined && k !== "CIO_DEV_KEY") vars[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (PASSED.test(k) && v?.trim() && k !== "CIO_DEV_KEY") vars[k] = v;
   vars.CIO_ADMIN_TOKEN = creds.adminToken;
   const lines = Object.entries(vars).map(([k, v]) => devVarsLine(k, v));
   for (const config of workerConfigs(root)) {

@@ -73,6 +73,23 @@ describe("README configuration table", () => {
     expect(wrong).toEqual([]);
   });
 
+  // `NAME=` in .env reaches the Workers as "" (a deployment can hold an empty var too): coerced, "" was 0,
+  // which several settings read as "off" (CIO_TASK_RETENTION_S, CIO_KEY_CACHE_TTL_S, CIO_SLOT_WAIT_MS).
+  it("gives a variable set to nothing the same default as an unset one", () => {
+    const differ: string[] = [];
+    for (const [worker, schema] of Object.entries(SCHEMAS)) {
+      const defaults = schema.parse({}) as Record<string, unknown>;
+      for (const key of Object.keys(schema.shape)) {
+        for (const empty of ["", "  "]) {
+          const parsed = schema.safeParse({ [key]: empty });
+          const value = parsed.success ? (parsed.data as Record<string, unknown>)[key] : "refused";
+          if (JSON.stringify(value) !== JSON.stringify(defaults[key])) differ.push(`${worker} ${key}=${JSON.stringify(empty)}: ${JSON.stringify(value)}, default ${JSON.stringify(defaults[key])}`);
+        }
+      }
+    }
+    expect(differ).toEqual([]);
+  });
+
   it("gives a variable read by several Workers one default (they share one env)", () => {
     const split = [...variables].filter(([, uses]) => new Set(uses.map((u) => JSON.stringify(u.value))).size > 1);
     expect(split.map(([v, uses]) => `${v}: ${uses.map((u) => `${u.worker} ${JSON.stringify(u.value)}`).join(", ")}`)).toEqual([]);

@@ -127,6 +127,20 @@ describe("writeDevVars", () => {
   });
 });
 
+describe("writeDevVars with a variable set to nothing", () => {
+  // `NAME=` in .env: written as NAME='' it overrode a hand-written .dev.vars and reached the Worker as "".
+  it("leaves it out, so the Worker gets its default or the value its own .dev.vars sets", () => {
+    const root = rootWithConfigs();
+    writeFileSync(join(root, ".dev.vars"), "CIO_KEY_CACHE_TTL_S=5\n");
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.stubEnv("CIO_KEY_CACHE_TTL_S", "");
+    vi.stubEnv("CIO_TASK_RETENTION_S", " ");
+    writeDevVars(creds, root);
+    expect(varsFor(join(root, "wrangler.toml"))).toEqual({ CIO_KEY_CACHE_TTL_S: "5", CIO_ADMIN_TOKEN: creds.adminToken });
+    expect(varsFor(join(root, "workers/orchestrator/wrangler.toml"))).toEqual({ CIO_ADMIN_TOKEN: creds.adminToken });
+  });
+});
+
 describe("the Workers npm start leaves out without an account", () => {
   it("include queue consumers with an [ai] binding, not only tools", () => {
     const root = rootWithConfigs();

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { envInt, envList, envLogLevel, loadSettings } from "../../../lib/config.js";
+import { envInt, envList, envLogLevel, envValue, loadSettings } from "../../../lib/config.js";
 
 export const HeavySettingsSchema = z.object({
   CIO_LOG_LEVEL: envLogLevel(),
   /** The dead-letter queue's name: batches from it are failures to record, not jobs to run. */
-  CIO_HEAVY_DLQ: z.string().default("heavy-dlq"),
+  CIO_HEAVY_DLQ: envValue(z.string().default("heavy-dlq")),
   /** Retry backoff: base * 2^(attempt-1) seconds, capped. The number of retries is the queue's max_retries. */
   CIO_HEAVY_RETRY_BASE_S: envInt(5, 0, 3600),
   CIO_HEAVY_RETRY_MAX_S: envInt(600, 0, 43_200),
@@ -51,7 +51,7 @@ export const HeavySettingsSchema = z.object({
    * (the gateway's setting of the same name, for the same slots). */
   CIO_LEASE_TTL_MS: envInt(15 * 60_000, 1000),
   /** Image tasks: the Workers AI text-to-image model when a task names none, and the others a task may name. */
-  CIO_IMAGE_MODEL: z.string().regex(/^@cf\//).default("@cf/black-forest-labs/flux-1-schnell"),
+  CIO_IMAGE_MODEL: envValue(z.string().regex(/^@cf\//).default("@cf/black-forest-labs/flux-1-schnell")),
   CIO_IMAGE_MODELS: envList(),
   /** Diffusion steps when a task gives none (flux-1-schnell takes 1-8). */
   CIO_IMAGE_STEPS: envInt(4, 1, 20),

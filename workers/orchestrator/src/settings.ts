@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envInt, envList, envLogLevel, envOptionalString, loadSettings } from "../../../lib/config.js";
+import { envInt, envList, envLogLevel, envOptionalString, envValue, loadSettings } from "../../../lib/config.js";
 
 export const DEFAULT_SYSTEM_PROMPT =
   "You are CIO Edge, a concise assistant with tools. Call a tool when it gives a better answer than you can " +
@@ -9,7 +9,7 @@ export const DEFAULT_SYSTEM_PROMPT =
 export const OrchestratorSettingsSchema = z.object({
   CIO_LOG_LEVEL: envLogLevel(),
   /** Which model provider answers `cio/auto`; `auto` picks Workers AI when bound, else the upstream, else builtin. */
-  CIO_PROVIDER: z.enum(["auto", "workers-ai", "openai", "builtin"]).default("auto"),
+  CIO_PROVIDER: envValue(z.enum(["auto", "workers-ai", "openai", "builtin"]).default("auto")),
   CIO_UPSTREAM_BASE_URL: envOptionalString(),
   CIO_UPSTREAM_API_KEY: envOptionalString(),
   /** Model names offered as passthrough to the upstream, e.g. "gpt-4o-mini,llama3.1". */
@@ -36,8 +36,8 @@ export const OrchestratorSettingsSchema = z.object({
   /** The upstream model behind `cio/auto` with the openai provider; default the first passthrough model. */
   CIO_AUTO_MODEL: envOptionalString(),
   /** A Workers AI model with function calling. */
-  CIO_WORKERS_AI_MODEL: z.string().default("@cf/meta/llama-3.3-70b-instruct-fp8-fast"),
-  CIO_SYSTEM_PROMPT: z.string().default(DEFAULT_SYSTEM_PROMPT),
+  CIO_WORKERS_AI_MODEL: envValue(z.string().default("@cf/meta/llama-3.3-70b-instruct-fp8-fast")),
+  CIO_SYSTEM_PROMPT: envValue(z.string().default(DEFAULT_SYSTEM_PROMPT)),
   /** Model rounds per answer; the last round offers no tools of ours, so the model must answer. */
   CIO_MAX_STEPS: envInt(4, 1, 16),
   /** At most this many of our tools are offered to the model, best-ranked first. */
@@ -79,7 +79,7 @@ export const OrchestratorSettingsSchema = z.object({
   /** Shared secret for HTTPS tools: requests are signed with HMAC-SHA256 over `${timestamp}.${body}`. */
   CIO_TOOL_HMAC_SECRET: envOptionalString(),
   /** Weight of the newest observation in the tools' moving averages (success, latency, rating). */
-  CIO_LEARNING_ALPHA: z.coerce.number().gt(0).max(1).default(0.2),
+  CIO_LEARNING_ALPHA: envValue(z.coerce.number().gt(0).max(1).default(0.2)),
   /** Tool calls are written to D1 in one batch per isolate this long after the first of them (0: at once, per answer). */
   CIO_LEARNING_FLUSH_MS: envInt(250, 0, 10_000),
   /** A batch this large is written without waiting for the window to end. */
@@ -97,7 +97,7 @@ export const OrchestratorSettingsSchema = z.object({
   /** Tasks past their retention deleted per hourly sweep at most; the rest wait for the next. */
   CIO_TASKS_SWEEP_MAX: envInt(5_000, 1, 100_000),
   /** BM25 score below which the builtin planner considers a tool irrelevant. */
-  CIO_BUILTIN_MIN_SCORE: z.coerce.number().min(0).default(0.5),
+  CIO_BUILTIN_MIN_SCORE: envValue(z.coerce.number().min(0).default(0.5)),
 });
 export type OrchestratorSettings = z.infer<typeof OrchestratorSettingsSchema>;
 

@@ -21,7 +21,7 @@ export const SCAN_CRON = "* * * * *";
 export const MEASURE_CRON = "0 6 * * *";
 
 export async function runCron(env: CouncilEnv, cron: string): Promise<void> {
-  const log = new Logger({ component: "council-cron", requestId: `cron-${Date.now()}` }, (env.CIO_LOG_LEVEL as "info") ?? "info");
+  const log = new Logger({ component: "council-cron", requestId: `cron-${Date.now()}` }, councilSettings(env).CIO_LOG_LEVEL);
   if (cron === SCAN_CRON) return scanWatchLists(env, log);
   if (cron === MEASURE_CRON) return measureOutcomes(env, log);
   log.warn("unknown cron", { cron });

@@ -1,5 +1,5 @@
 /**
- * One page of a tenant's rows, newest first (oldest first with `order: "asc"`), as OpenAI's list endpoints page
+ * One page of a tenant's rows (of all rows, for the admin lists), newest first (oldest first with `order: "asc"`), as OpenAI's list endpoints page
  * them: `after` is the last id of the previous page. The cursor is the (created_at, id) pair, so rows created in the same millisecond are
  * neither skipped nor repeated at a page's edge, and one row more than asked tells whether more follow.
  */
@@ -8,7 +8,8 @@ import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { badRequest } from "../errors.js";
 import { openDb } from "./index.js";
 
-type Listed = SQLiteTable & { tenantId: SQLiteColumn; id: SQLiteColumn; createdAt: SQLiteColumn };
+type Paged = SQLiteTable & { id: SQLiteColumn; createdAt: SQLiteColumn };
+type Listed = Paged & { tenantId: SQLiteColumn };
 
 export interface PageQuery {
   tenantId: string;
@@ -23,11 +24,16 @@ export interface PageQuery {
 }
 
 export async function pageOf<T extends Listed>(d1: D1Database, t: T, q: PageQuery): Promise<{ rows: T["$inferSelect"][]; hasMore: boolean }> {
+  return pageWithin(d1, t, eq(t.tenantId, q.tenantId), q);
+}
+
+/** A page of the rows of `t` that `scope` selects (all of them when it is undefined: the admin lists). */
+export async function pageWithin<T extends Paged>(d1: D1Database, t: T, scope: SQL | undefined, q: Omit<PageQuery, "tenantId">): Promise<{ rows: T["$inferSelect"][]; hasMore: boolean }> {
   const db = openDb(d1);
   const [past, by] = q.order === "asc" ? [gt, asc] : [lt, desc];
-  let where = and(eq(t.tenantId, q.tenantId), q.filter);
+  let where = and(scope, q.filter);
   if (q.after) {
-    const [cur] = await db.select({ createdAt: t.createdAt }).from(t as SQLiteTable).where(and(eq(t.tenantId, q.tenantId), eq(t.id, q.after)));
+    const [cur] = await db.select({ createdAt: t.createdAt }).from(t as SQLiteTable).where(and(scope, eq(t.id, q.after)));
     if (!cur) throw badRequest(`Unknown cursor '${q.after}': pass the id of a ${q.noun} from the previous page.`, "after");
     where = and(where, or(past(t.createdAt, cur.createdAt), and(eq(t.createdAt, cur.createdAt), past(t.id, q.after))));
   }
@@ -36,10 +42,13 @@ export async function pageOf<T extends Listed>(d1: D1Database, t: T, q: PageQuer
 }
 
 /** OpenAI's list envelope around a page. */
-export const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
+export const listOf = <T extends { id: string }>(data: T[], hasMore: boolean) => listBy(data, hasMore, (x) => x.id);
+
+/** The envelope of a page whose items are known by something else than an id (a tool by its name). */
+export const listBy = <T>(data: T[], hasMore: boolean, idOf: (item: T) => string) => ({
   object: "list" as const,
   data,
   has_more: hasMore,
-  first_id: data[0]?.id ?? null,
-  last_id: data.at(-1)?.id ?? null,
+  first_id: data.length ? idOf(data[0]!) : null,
+  last_id: data.length ? idOf(data.at(-1)!) : null,
 });

@@ -51,6 +51,25 @@ export async function adminCall(args: { url?: string; token?: string }, method: 
 
 export const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 
+/** The flags of a list command: the admin API answers a page at a time, as /admin/audit does. */
+export const pageArgs = {
+  limit: { type: "string", description: "Items per page (default 100, at most 1000)" },
+  after: { type: "string", description: "The last id of the previous page" },
+} as const;
+
+/** `limit` and `after` as the list routes take them (append with queryOf). */
+export const pageQuery = (args: { limit?: string; after?: string }) => ({ limit: positiveInt("limit", args.limit)?.toString(), after: args.after });
+
+/**
+ * A page as the API answers it, and, when more follow, how to get the next one: on stderr, so what is printed
+ * on stdout stays one JSON document.
+ */
+export function printPage(page: unknown) {
+  print(page);
+  const p = page as { has_more?: boolean; last_id?: unknown; data?: { id?: unknown }[] };
+  if (p.has_more) console.error(`More follow: pass --after ${String(p.last_id ?? p.data?.at(-1)?.id)} for the next page.`);
+}
+
 /**
  * A count or limit flag: a positive whole number, or undefined when not given. Checked here, before anything
  * is sent: Number("2OOOOOO") is NaN, JSON sends NaN as null, and the API takes null as "no limit".

@@ -1,12 +1,12 @@
 import { defineCommand } from "citty";
-import { adminCall, adminCommand, connectionArgs, positiveInt, print } from "./_client.ts";
+import { adminCall, adminCommand, connectionArgs, pageArgs, pageQuery, positiveInt, print, printPage, queryOf } from "./_client.ts";
 
 const tenant = { type: "positional", required: true, description: "Tenant id" } as const;
 
 const list = adminCommand({
-  meta: { name: "list", description: "List a tenant's API keys" },
-  args: { ...connectionArgs, tenant },
-  run: async ({ args }) => print(await adminCall(args, "GET", `/admin/tenants/${args.tenant}/keys`)),
+  meta: { name: "list", description: "List a tenant's API keys, newest first, a page at a time" },
+  args: { ...connectionArgs, tenant, ...pageArgs },
+  run: async ({ args }) => printPage(await adminCall(args, "GET", `/admin/tenants/${args.tenant}/keys${queryOf(pageQuery(args))}`)),
 });
 
 const create = adminCommand({

@@ -1,12 +1,12 @@
 import { defineCommand } from "citty";
-import { adminCall, adminCommand, connectionArgs, print } from "./_client.ts";
+import { adminCall, adminCommand, connectionArgs, pageArgs, pageQuery, print, printPage, queryOf } from "./_client.ts";
 
 const tenant = { type: "positional", required: true, description: "Tenant id" } as const;
 
 const list = adminCommand({
-  meta: { name: "list", description: "List a tenant's runner tokens" },
-  args: { ...connectionArgs, tenant },
-  run: async ({ args }) => print(await adminCall(args, "GET", `/admin/tenants/${args.tenant}/runner-tokens`)),
+  meta: { name: "list", description: "List a tenant's runner tokens, newest first, a page at a time" },
+  args: { ...connectionArgs, tenant, ...pageArgs },
+  run: async ({ args }) => printPage(await adminCall(args, "GET", `/admin/tenants/${args.tenant}/runner-tokens${queryOf(pageQuery(args))}`)),
 });
 
 const create = adminCommand({

@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
-import { adminCall, adminCommand, connectionArgs, positiveInt, print, queryOf } from "./_client.ts";
+import { adminCall, adminCommand, connectionArgs, pageArgs, pageQuery, positiveInt, print, printPage, queryOf } from "./_client.ts";
 
 const list = adminCommand({
-  meta: { name: "list", description: "List tenants" },
-  args: connectionArgs,
-  run: async ({ args }) => print(await adminCall(args, "GET", "/admin/tenants")),
+  meta: { name: "list", description: "List tenants, newest first, a page at a time" },
+  args: { ...connectionArgs, ...pageArgs },
+  run: async ({ args }) => printPage(await adminCall(args, "GET", `/admin/tenants${queryOf(pageQuery(args))}`)),
 });
 
 const create = adminCommand({

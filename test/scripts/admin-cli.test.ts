@@ -22,12 +22,15 @@ interface Received {
 let server: Server;
 let url: string;
 let received: Received[] = [];
+/** What the stand-in answers every request with. */
+const EMPTY_LIST = { object: "list", data: [] };
+let answer: unknown = EMPTY_LIST;
 const tmp: string[] = [];
 
 beforeAll(async () => {
   server = createServer(async (req, res) => {
     received.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization, body: await jsonOf(req) });
-    res.setHeader("content-type", "application/json").end(JSON.stringify({ object: "list", data: [] }));
+    res.setHeader("content-type", "application/json").end(JSON.stringify(answer));
   });
   await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -36,7 +39,10 @@ afterAll(() => {
   server.close();
   tmp.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
-beforeEach(() => (received = []));
+beforeEach(() => {
+  received = [];
+  answer = EMPTY_LIST;
+});
 
 async function jsonOf(req: IncomingMessage): Promise<unknown> {
   let text = "";
@@ -95,6 +101,29 @@ describe("npm run admin refuses bad flags before sending anything", () => {
     const run = await admin(["tenants", "list", "--url", `${url}/`, "--token", "adm-test"]);
     expect(run.code, run.stderr).toBe(0);
     expect(received.map((r) => r.url)).toEqual(["/admin/tenants"]);
+  });
+});
+
+describe("npm run admin lists a page at a time", () => {
+  it.each([
+    [["tenants", "list"], "/admin/tenants?limit=2&after=x_3"],
+    [["keys", "list", "ten_1"], "/admin/tenants/ten_1/keys?limit=2&after=x_3"],
+    [["runner-tokens", "list", "ten_1"], "/admin/tenants/ten_1/runner-tokens?limit=2&after=x_3"],
+    [["audit", "--tenant", "ten_1"], "/admin/audit?tenant_id=ten_1&limit=2&after=x_3"],
+  ])("%j passes --limit and --after, and says when more follow", async (args, url) => {
+    answer = { object: "list", data: [{ id: "x_2" }, { id: "x_1" }], has_more: true, first_id: "x_2", last_id: "x_1" };
+    const run = await withStub(...args, "--limit", "2", "--after", "x_3");
+    expect(run.code, run.stderr).toBe(0);
+    expect(received.map((r) => r.url)).toEqual([url]);
+    expect(JSON.parse(run.stdout)).toEqual(answer);
+    expect(run.stderr).toContain("More follow: pass --after x_1 for the next page.");
+  });
+
+  it("says nothing more on the last page", async () => {
+    answer = { object: "list", data: [{ id: "x_1" }], has_more: false, first_id: "x_1", last_id: "x_1" };
+    const run = await withStub("tenants", "list");
+    expect(received.map((r) => r.url)).toEqual(["/admin/tenants"]);
+    expect(run.stderr).toBe("");
   });
 });
 

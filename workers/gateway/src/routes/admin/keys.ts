@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { newId, newSecret, sha256Hex } from "../../../../../lib/crypto.js";
 import { openDb, schema } from "../../../../../lib/db/index.js";
+import { listOf, pageOf } from "../../../../../lib/db/pages.js";
 import { runnerHubName, stubFor } from "../../../../../lib/do-names.js";
 import { notFound } from "../../../../../lib/errors.js";
 import type { ApiKey, RunnerToken } from "../../../../../d1-migrations/schema/index.js";
@@ -10,8 +11,8 @@ import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
 import { closeSessionSockets } from "./session-sockets.js";
 import { getTenant } from "./tenants.js";
-import { ChildParam, IdParam, KeyCreateSchema, KeySchema, RunnerTokenCreateSchema, RunnerTokenSchema, listOf } from "./schemas.js";
-import { adminRoute, json } from "../openapi.js";
+import { AdminPageQuerySchema, ChildParam, IdParam, KeyCreateSchema, KeySchema, RunnerTokenCreateSchema, RunnerTokenSchema } from "./schemas.js";
+import { adminRoute, json, PageSchema } from "../openapi.js";
 
 /** A new secret: shown once, stored only as its SHA-256, recognisable by its first characters. */
 async function issue(prefix: string) {
@@ -65,16 +66,15 @@ export const credentials = router()
   )
   .openapi(
     createRoute({
-      ...adminRoute("get", "/admin/tenants/{id}/keys", "List a tenant's API keys"),
-      request: { params: IdParam },
-      responses: { 200: { description: "Keys (never the secrets)", ...json(listOf(KeySchema)) } },
+      ...adminRoute("get", "/admin/tenants/{id}/keys", "List a tenant's API keys, a page at a time"),
+      request: { params: IdParam, query: AdminPageQuerySchema },
+      responses: { 200: { description: "A page of keys (never the secrets), newest first; pass the last id as `after` for the next", ...json(PageSchema(KeySchema)) } },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const db = openDb(c.env.DB);
-      await getTenant(db, id);
-      const rows = await db.select().from(schema.apiKeys).where(eq(schema.apiKeys.tenantId, id)).orderBy(desc(schema.apiKeys.createdAt));
-      return c.json({ object: "list" as const, data: rows.map((k) => keyView(k)) }, 200);
+      await getTenant(openDb(c.env.DB), id);
+      const page = await pageOf(c.env.DB, schema.apiKeys, { tenantId: id, ...c.req.valid("query"), noun: "API key" });
+      return c.json(listOf(page.rows.map((k) => keyView(k)), page.hasMore), 200);
     },
   )
   .openapi(
@@ -119,16 +119,15 @@ export const credentials = router()
   )
   .openapi(
     createRoute({
-      ...adminRoute("get", "/admin/tenants/{id}/runner-tokens", "List a tenant's runner tokens"),
-      request: { params: IdParam },
-      responses: { 200: { description: "Tokens (never the secrets)", ...json(listOf(RunnerTokenSchema)) } },
+      ...adminRoute("get", "/admin/tenants/{id}/runner-tokens", "List a tenant's runner tokens, a page at a time"),
+      request: { params: IdParam, query: AdminPageQuerySchema },
+      responses: { 200: { description: "A page of tokens (never the secrets), newest first; pass the last id as `after` for the next", ...json(PageSchema(RunnerTokenSchema)) } },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const db = openDb(c.env.DB);
-      await getTenant(db, id);
-      const rows = await db.select().from(schema.runnerTokens).where(eq(schema.runnerTokens.tenantId, id)).orderBy(desc(schema.runnerTokens.createdAt));
-      return c.json({ object: "list" as const, data: rows.map((t) => tokenView(t)) }, 200);
+      await getTenant(openDb(c.env.DB), id);
+      const page = await pageOf(c.env.DB, schema.runnerTokens, { tenantId: id, ...c.req.valid("query"), noun: "runner token" });
+      return c.json(listOf(page.rows.map((t) => tokenView(t)), page.hasMore), 200);
     },
   )
   .openapi(

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SCOPES } from "../../middleware/auth.js";
+import { PageQuerySchema } from "../../../../../lib/protocol/page.js";
 import { RunnerNameSchema } from "../../../../../lib/protocol/runner.js";
 
 const limit = z.number().int().positive().nullable().optional();
@@ -74,11 +75,13 @@ export const RunnerTokenSchema = z
   })
   .meta({ id: "RunnerToken" });
 
-export const AuditQuerySchema = z.object({
+/** A page of an admin list (tenants, keys, runner tokens, tools, the audit log): larger pages than a tenant's. */
+export const AdminPageQuerySchema = PageQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+
+export const AuditQuerySchema = AdminPageQuerySchema.extend({
   tenant_id: z.string().min(1).optional(),
   /** An action (`api_key.revoke`) or, ending in `.`, all of a kind (`api_key.`). */
   action: z.string().min(1).max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** The last id of the previous page: entries come newest first. */
   after: z.coerce.number().int().positive().optional(),
 });
@@ -97,6 +100,5 @@ export const AuditEntrySchema = z
   })
   .meta({ id: "AuditEntry" });
 
-export const listOf = <T extends z.ZodType>(item: T) => z.object({ object: z.literal("list"), data: z.array(item) });
 export const IdParam = z.object({ id: z.string() });
 export const ChildParam = z.object({ id: z.string(), childId: z.string() });

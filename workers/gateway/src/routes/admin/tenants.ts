@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { desc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { newId } from "../../../../../lib/crypto.js";
 import { openDb, schema, type Db } from "../../../../../lib/db/index.js";
+import { listOf, pageWithin } from "../../../../../lib/db/pages.js";
 import { usageReport } from "../../../../../lib/db/usage-report.js";
 import { notFound } from "../../../../../lib/errors.js";
 import { UsageQuerySchema, UsageReportSchema } from "../../../../../lib/protocol/usage.js";
@@ -9,8 +10,8 @@ import type { Tenant } from "../../../../../d1-migrations/schema/index.js";
 import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
 import { closeSessionSockets } from "./session-sockets.js";
-import { IdParam, TenantCreateSchema, TenantPatchSchema, TenantSchema, listOf } from "./schemas.js";
-import { adminRoute, json } from "../openapi.js";
+import { AdminPageQuerySchema, IdParam, TenantCreateSchema, TenantPatchSchema, TenantSchema } from "./schemas.js";
+import { adminRoute, json, PageSchema } from "../openapi.js";
 import { USAGE_DESCRIPTION } from "../usage.js";
 
 export const tenantView = (t: Tenant) => ({
@@ -36,8 +37,9 @@ const create = createRoute({
   responses: { 201: { description: "The tenant", ...json(TenantSchema) } },
 });
 const list = createRoute({
-  ...adminRoute("get", "/admin/tenants", "List tenants"),
-  responses: { 200: { description: "Tenants, newest first", ...json(listOf(TenantSchema)) } },
+  ...adminRoute("get", "/admin/tenants", "List tenants, a page at a time"),
+  request: { query: AdminPageQuerySchema },
+  responses: { 200: { description: "A page of tenants, newest first; pass the last id as `after` for the next", ...json(PageSchema(TenantSchema)) } },
 });
 const get = createRoute({
   ...adminRoute("get", "/admin/tenants/{id}", "Get a tenant"),
@@ -66,8 +68,8 @@ export const tenants = router()
     return c.json(tenantView(await getTenant(db, id)), 201);
   })
   .openapi(list, async (c) => {
-    const rows = await openDb(c.env.DB).select().from(schema.tenants).orderBy(desc(schema.tenants.createdAt)).limit(1000);
-    return c.json({ object: "list" as const, data: rows.map(tenantView) }, 200);
+    const page = await pageWithin(c.env.DB, schema.tenants, undefined, { ...c.req.valid("query"), noun: "tenant" });
+    return c.json(listOf(page.rows.map(tenantView), page.hasMore), 200);
   })
   .openapi(get, async (c) => c.json(tenantView(await getTenant(openDb(c.env.DB), c.req.valid("param").id)), 200))
   .openapi(patch, async (c) => {

@@ -6,18 +6,19 @@
  * The orchestrator's isolates see a change within CIO_REGISTRY_TTL_MS.
  */
 import { createRoute } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { eq, gt } from "drizzle-orm";
 import { z } from "zod";
 import { openDb, schema, type Db } from "../../../../../lib/db/index.js";
+import { listBy } from "../../../../../lib/db/pages.js";
 import { grantToolStatement, httpsToolUpsert, revokeToolStatement } from "../../../../../lib/db/tool-registry.js";
 import { badRequest, notFound } from "../../../../../lib/errors.js";
 import { ToolManifestSchema } from "../../../../../lib/protocol/tool.js";
 import type { ToolRow } from "../../../../../d1-migrations/schema/tools.js";
 import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
-import { listOf } from "./schemas.js";
+import { AdminPageQuerySchema } from "./schemas.js";
 import { getTenant } from "./tenants.js";
-import { adminRoute, json } from "../openapi.js";
+import { adminRoute, json, PageSchema } from "../openapi.js";
 
 const ToolSchema = z
   .object({ name: z.string(), object: z.literal("tool"), transport: z.string(), target: z.string(), enabled: z.boolean(), public: z.boolean(), version: z.string(), description: z.string() })
@@ -50,7 +51,11 @@ function checkUrl(url: string) {
   if (u.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) throw badRequest("Tool URLs must use https (plain http only for localhost).", "url");
 }
 
-const list = createRoute({ ...adminRoute("get", "/admin/tools", "List the tool registry"), responses: { 200: { description: "Tools by name", ...json(listOf(ToolSchema)) } } });
+const list = createRoute({
+  ...adminRoute("get", "/admin/tools", "List the tool registry, a page at a time"),
+  request: { query: AdminPageQuerySchema },
+  responses: { 200: { description: "A page of tools by name; pass the last name (`last_id`) as `after` for the next", ...json(PageSchema(ToolSchema)) } },
+});
 const create = createRoute({
   ...adminRoute("post", "/admin/tools", "Register (or update) an HTTPS tool"),
   request: { body: { required: true, ...json(ToolCreateSchema) } },
@@ -66,8 +71,10 @@ const revoke = createRoute({ ...adminRoute("delete", "/admin/tenants/{id}/tools/
 
 export const tools = router()
   .openapi(list, async (c) => {
-    const rows = await openDb(c.env.DB).select().from(schema.tools).orderBy(schema.tools.name);
-    return c.json({ object: "list" as const, data: rows.map(toolView) }, 200);
+    const { limit, after } = c.req.valid("query");
+    const t = schema.tools;
+    const rows = await openDb(c.env.DB).select().from(t).where(after ? gt(t.name, after) : undefined).orderBy(t.name).limit(limit + 1);
+    return c.json(listBy(rows.slice(0, limit).map(toolView), rows.length > limit, (tool) => tool.name), 200);
   })
   .openapi(create, async (c) => {
     const b = c.req.valid("json");

@@ -29,6 +29,18 @@ function adminToken(given?: string): string {
   throw new AdminError("No admin token: pass --token, set CIO_ADMIN_TOKEN, or run `npm start` once.");
 }
 
+/**
+ * The API path of `segments`, each encoded whole: an id as typed (`ten_x?`, `../../ten_b/keys/key_1`) must stay
+ * one segment, not end the path at a `?` or `#` or climb to another route. `.` and `..` are refused: a URL
+ * resolves them even encoded (`%2E%2E`), so no encoding keeps them one segment; nor can an empty one be.
+ */
+export function apiPath(...segments: string[]): string {
+  const bad = segments.find((s) => s === "" || s === "." || s === "..");
+  if (bad !== undefined) throw new AdminError(`"${bad}" is not an id: ids are sent as one part of the URL path, which cannot be empty, "." or ".."`);
+  return segments.map((s) => `/${encodeURIComponent(s)}`).join("");
+}
+
+/** A call of the admin API at `path`, which apiPath builds (a query from queryOf may follow it). */
 export async function adminCall(args: { url?: string; token?: string }, method: string, path: string, body?: unknown): Promise<unknown> {
   // Without its trailing slash: `https://host/` gave `//admin/...`, which the gateway answers 404.
   const base = (args.url ?? process.env.CIO_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");

@@ -1,4 +1,4 @@
-import { adminCall, adminCommand, connectionArgs, pageArgs, pageQuery, printPage, queryOf } from "./_client.ts";
+import { adminCall, adminCommand, apiPath, connectionArgs, pageArgs, pageQuery, printPage, queryOf } from "./_client.ts";
 
 export default adminCommand({
   meta: { name: "audit", description: "The audit log of admin changes, newest first" },
@@ -8,5 +8,5 @@ export default adminCommand({
     action: { type: "string", description: "Only this action (api_key.revoke), or a kind ending in '.' (api_key.)" },
     ...pageArgs,
   },
-  run: async ({ args }) => printPage(await adminCall(args, "GET", `/admin/audit${queryOf({ tenant_id: args.tenant, action: args.action, ...pageQuery(args) })}`)),
+  run: async ({ args }) => printPage(await adminCall(args, "GET", `${apiPath("admin", "audit")}${queryOf({ tenant_id: args.tenant, action: args.action, ...pageQuery(args) })}`)),
 });

@@ -1,12 +1,12 @@
 import { defineCommand } from "citty";
-import { adminCall, adminCommand, connectionArgs, pageArgs, pageQuery, positiveInt, print, printPage, queryOf } from "./_client.ts";
+import { adminCall, adminCommand, apiPath, connectionArgs, pageArgs, pageQuery, positiveInt, print, printPage, queryOf } from "./_client.ts";
 
 const tenant = { type: "positional", required: true, description: "Tenant id" } as const;
 
 const list = adminCommand({
   meta: { name: "list", description: "List a tenant's API keys, newest first, a page at a time" },
   args: { ...connectionArgs, tenant, ...pageArgs },
-  run: async ({ args }) => printPage(await adminCall(args, "GET", `/admin/tenants/${args.tenant}/keys${queryOf(pageQuery(args))}`)),
+  run: async ({ args }) => printPage(await adminCall(args, "GET", `${apiPath("admin", "tenants", args.tenant, "keys")}${queryOf(pageQuery(args))}`)),
 });
 
 const create = adminCommand({
@@ -21,7 +21,7 @@ const create = adminCommand({
   },
   run: async ({ args }) =>
     print(
-      await adminCall(args, "POST", `/admin/tenants/${args.tenant}/keys`, {
+      await adminCall(args, "POST", apiPath("admin", "tenants", args.tenant, "keys"), {
         name: args.name,
         scopes: args.scopes.split(",").map((s) => s.trim()),
         rpm_limit: positiveInt("rpm", args.rpm),
@@ -33,7 +33,7 @@ const create = adminCommand({
 const revoke = adminCommand({
   meta: { name: "revoke", description: "Revoke an API key" },
   args: { ...connectionArgs, tenant, key: { type: "positional", required: true, description: "Key id" } },
-  run: async ({ args }) => print(await adminCall(args, "DELETE", `/admin/tenants/${args.tenant}/keys/${args.key}`)),
+  run: async ({ args }) => print(await adminCall(args, "DELETE", apiPath("admin", "tenants", args.tenant, "keys", args.key))),
 });
 
 export default defineCommand({ meta: { name: "keys", description: "Manage API keys" }, subCommands: { list, create, revoke } });

@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
-import { adminCall, adminCommand, connectionArgs, pageArgs, pageQuery, positiveInt, print, printPage, queryOf } from "./_client.ts";
+import { adminCall, adminCommand, apiPath, connectionArgs, pageArgs, pageQuery, positiveInt, print, printPage, queryOf } from "./_client.ts";
 
 const list = adminCommand({
   meta: { name: "list", description: "List tenants, newest first, a page at a time" },
   args: { ...connectionArgs, ...pageArgs },
-  run: async ({ args }) => printPage(await adminCall(args, "GET", `/admin/tenants${queryOf(pageQuery(args))}`)),
+  run: async ({ args }) => printPage(await adminCall(args, "GET", `${apiPath("admin", "tenants")}${queryOf(pageQuery(args))}`)),
 });
 
 const create = adminCommand({
@@ -18,7 +18,7 @@ const create = adminCommand({
   },
   run: async ({ args }) =>
     print(
-      await adminCall(args, "POST", "/admin/tenants", {
+      await adminCall(args, "POST", apiPath("admin", "tenants"), {
         name: args.name,
         rpm_limit: positiveInt("rpm", args.rpm),
         concurrency_limit: positiveInt("concurrency", args.concurrency),
@@ -30,7 +30,7 @@ const create = adminCommand({
 const suspend = adminCommand({
   meta: { name: "suspend", description: "Suspend a tenant (its keys stop working)" },
   args: { ...connectionArgs, id: { type: "positional", required: true, description: "Tenant id" } },
-  run: async ({ args }) => print(await adminCall(args, "PATCH", `/admin/tenants/${args.id}`, { status: "suspended" })),
+  run: async ({ args }) => print(await adminCall(args, "PATCH", apiPath("admin", "tenants", args.id), { status: "suspended" })),
 });
 
 const usage = adminCommand({
@@ -43,7 +43,7 @@ const usage = adminCommand({
     model: { type: "string", description: "Only this model" },
   },
   run: async ({ args }) => {
-    print(await adminCall(args, "GET", `/admin/tenants/${args.id}/usage${queryOf({ start_date: args.start, end_date: args.end, model: args.model })}`));
+    print(await adminCall(args, "GET", `${apiPath("admin", "tenants", args.id, "usage")}${queryOf({ start_date: args.start, end_date: args.end, model: args.model })}`));
   },
 });
 

@@ -104,6 +104,32 @@ describe("npm run admin refuses bad flags before sending anything", () => {
   });
 });
 
+describe("npm run admin sends each id as one segment of the path", () => {
+  // Before, an id went into the URL as typed: `ten_x?` ended the path (usage answered with the tenant, exit 0),
+  // and a key id with `../` revoked a key of another tenant.
+  it.each([
+    [["tenants", "suspend", "ten x?#"], "PATCH /admin/tenants/ten%20x%3F%23"],
+    [["tenants", "usage", "ten_x?"], "GET /admin/tenants/ten_x%3F/usage"],
+    [["tenants", "usage", "ten/x", "--model", "m"], "GET /admin/tenants/ten%2Fx/usage?model=m"],
+    [["keys", "list", "ten_a/.."], "GET /admin/tenants/ten_a%2F../keys"],
+    [["keys", "create", "ten_a?"], "POST /admin/tenants/ten_a%3F/keys"],
+    [["keys", "revoke", "ten_a", "../../ten_b/keys/key_1"], "DELETE /admin/tenants/ten_a/keys/..%2F..%2Ften_b%2Fkeys%2Fkey_1"],
+    [["runner-tokens", "list", "ten_a#x"], "GET /admin/tenants/ten_a%23x/runner-tokens"],
+    [["runner-tokens", "create", "ten_a/b", "db-1"], "POST /admin/tenants/ten_a%2Fb/runner-tokens"],
+  ])("%j", async (args, request) => {
+    const run = await withStub(...args);
+    expect(run.code, run.stderr).toBe(0);
+    expect(received.map((r) => `${r.method} ${r.url}`)).toEqual([request]);
+  });
+
+  it.each([[["keys", "revoke", "ten_a", ".."]], [["tenants", "suspend", "."]], [["runner-tokens", "list", ""]]])("refuses %j before sending anything", async (args) => {
+    const run = await withStub(...args);
+    expect(run.stderr).toMatch(/"\.{0,2}" is not an id/);
+    expect(run.code).toBe(1);
+    expect(received).toEqual([]);
+  });
+});
+
 describe("npm run admin lists a page at a time", () => {
   it.each([
     [["tenants", "list"], "/admin/tenants?limit=2&after=x_3"],

@@ -58,6 +58,16 @@ describe("admin API", () => {
     expect(audit!.n).toBe(1); // only its creation
   });
 
+  it("takes an encoded id as one segment: `npm run admin` sends ids so, and `../` reaches no other tenant", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const climb = encodeURIComponent(`../../${b.tenantId}/keys/${b.keyId}`);
+    const res = await call(`/admin/tenants/${a.tenantId}/keys/${climb}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(404);
+    expect((await call("/v1/models", { headers: b.headers })).status).toBe(200);
+    expect((await call(`/admin/tenants/${encodeURIComponent(`${a.tenantId}?`)}/usage`, { headers: ADMIN })).status).toBe(404);
+  });
+
   it("issues runner tokens bound to a tenant and a runner name, stored hashed", async () => {
     const t = await newTenant();
     const tok = await admin<{ id: string; token: string; runner_name: string }>("POST", `/admin/tenants/${t.tenantId}/runner-tokens`, { runner_name: "warehouse-1" });

@@ -17,8 +17,9 @@ const create = adminCommand({
 
 const revoke = adminCommand({
   meta: { name: "revoke", description: "Revoke a runner token" },
-  args: { ...connectionArgs, tenant, token: { type: "positional", required: true, description: "Token id" } },
-  run: async ({ args }) => print(await adminCall(args, "DELETE", apiPath("admin", "tenants", args.tenant, "runner-tokens", args.token))),
+  // Not `token`: that is --token, the admin token, which a positional of the same name replaced.
+  args: { ...connectionArgs, tenant, id: { type: "positional", required: true, description: "Runner token id (rtk_…)" } },
+  run: async ({ args }) => print(await adminCall(args, "DELETE", apiPath("admin", "tenants", args.tenant, "runner-tokens", args.id))),
 });
 
 export default defineCommand({ meta: { name: "runner-tokens", description: "Manage runner tokens" }, subCommands: { list, create, revoke } });

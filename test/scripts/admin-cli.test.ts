@@ -97,6 +97,13 @@ describe("npm run admin refuses bad flags before sending anything", () => {
     expect(received[1]!.url).toBe("/admin/audit?limit=5");
   });
 
+  // Its positional token id was called `token` and replaced the --token flag: the command refused --token.
+  it("takes --token on runner-tokens revoke as the admin token, beside the runner token's id", async () => {
+    const run = await withStub("runner-tokens", "revoke", "ten_a", "rtk_1");
+    expect(run.code, run.stderr).toBe(0);
+    expect(received).toEqual([{ method: "DELETE", url: "/admin/tenants/ten_a/runner-tokens/rtk_1", authorization: "Bearer adm-test", body: undefined }]);
+  });
+
   it("takes a --url with a trailing slash as the same stack", async () => {
     const run = await admin(["tenants", "list", "--url", `${url}/`, "--token", "adm-test"]);
     expect(run.code, run.stderr).toBe(0);
@@ -116,6 +123,7 @@ describe("npm run admin sends each id as one segment of the path", () => {
     [["keys", "revoke", "ten_a", "../../ten_b/keys/key_1"], "DELETE /admin/tenants/ten_a/keys/..%2F..%2Ften_b%2Fkeys%2Fkey_1"],
     [["runner-tokens", "list", "ten_a#x"], "GET /admin/tenants/ten_a%23x/runner-tokens"],
     [["runner-tokens", "create", "ten_a/b", "db-1"], "POST /admin/tenants/ten_a%2Fb/runner-tokens"],
+    [["runner-tokens", "revoke", "ten_a", "../rtk_1"], "DELETE /admin/tenants/ten_a/runner-tokens/..%2Frtk_1"],
   ])("%j", async (args, request) => {
     const run = await withStub(...args);
     expect(run.code, run.stderr).toBe(0);

@@ -1,10 +1,11 @@
 /**
- * `npm start`: the whole stack on one port, offline, with no Cloudflare account. Applies the D1
+ * `npm start`: the whole stack on one port, offline, with no Cloudflare account. Takes the state folder
+ * (CIO_STATE_DIR) for itself, refusing it while another `npm start` runs on it (lib/state-lock.ts). Applies the D1
  * migrations, makes sure a dev tenant and key exist, runs every Worker, Durable Object and queue in one
  * `wrangler dev --local`, and prints the URL, the key and a curl example once the gateway answers. If the stack
  * is not healthy within CIO_START_TIMEOUT_S (150 s), it stops wrangler and all it started and exits with 1.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import {
   ROOT,
   WRANGLER,
@@ -20,6 +21,7 @@ import {
   workerConfigs,
   writeDevVars,
 } from "./lib/local-stack.ts";
+import { lockStateDir } from "./lib/state-lock.ts";
 
 loadDotEnv();
 const port = portOrExit(process.env.PORT);
@@ -30,6 +32,18 @@ const readyWaitS = Number(process.env.CIO_START_TIMEOUT_S || 150);
 if (!(readyWaitS >= 0)) throw new Error(`CIO_START_TIMEOUT_S must be a number of seconds, not ${process.env.CIO_START_TIMEOUT_S}`);
 const STOP_GRACE_MS = 5000;
 const state = stateDir();
+// Before anything is written there: another start's workerd may be using the same D1 and Durable Object files.
+const unlockState = orExit(() => lockStateDir(state));
+let child: ChildProcess | undefined;
+let exitCode: number | undefined;
+// However this script ends (stopped, failed, an uncaught error), the folder is given back and the stack stops.
+process.on("exit", () => {
+  signalStack("SIGKILL");
+  unlockState();
+});
+// Stopped before wrangler runs, there is nothing to stop but this script; after, stop() stops the stack. The group
+// has its own session, so a closed terminal's SIGHUP no longer reaches it: it is passed on too.
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => (child ? stop(0, "stopping") : process.exit(130)));
 // A bad CIO_DEV_KEY, a broken dev-credentials.json or a setting .dev.vars cannot carry: its message, nothing started.
 const creds = orExit(() => devCredentials(state));
 orExit(() => writeDevVars(creds));
@@ -42,11 +56,7 @@ const args = ["dev", "--local", "--port", String(port), "--ip", "127.0.0.1", "--
 for (const c of workerConfigs()) args.push("-c", c);
 // detached: wrangler leads a process group of its own with everything it starts (workerd, esbuild), so
 // stopping the group stops them all, and nothing outlives this script to hold the port.
-const child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: toolEnv(), detached: true });
-let exitCode: number | undefined;
-// Before anything is printed: a Ctrl-C right after the start must stop the group, not kill only this script.
-// The group has its own session, so a closed terminal's SIGHUP no longer reaches it: it is passed on too.
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => stop(0, "stopping"));
+child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: toolEnv(), detached: true });
 log(`starting ${workerConfigs().length} Workers (wrangler process group ${child.pid})`);
 for (const c of skippedConfigs()) log(`not starting ${c}: Workers AI needs CLOUDFLARE_API_TOKEN, even locally`);
 child.on("error", (err) => {
@@ -54,8 +64,6 @@ child.on("error", (err) => {
   process.exit(1);
 });
 child.on("exit", (code) => process.exit(exitCode ?? code ?? 1));
-// Whatever ends this script (even an uncaught error), the stack must not outlive it.
-process.on("exit", () => signalStack("SIGKILL"));
 
 const url = `http://127.0.0.1:${port}`;
 if (await waitUntilReady(url, Date.now() + readyWaitS * 1000)) printBanner(url);
@@ -93,8 +101,9 @@ function stop(code: number, msg: string) {
 }
 
 function signalStack(signal: NodeJS.Signals) {
+  if (!child?.pid) return;
   try {
-    process.kill(-child.pid!, signal);
+    process.kill(-child.pid, signal);
   } catch {
     /* the group is gone already */
   }

@@ -4,12 +4,13 @@
  * takes longer than that to bundle and serve the Workers.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.ts";
+import { groupGone } from "../support/process-group.ts";
 import { freePort } from "../support/stack.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -47,27 +48,6 @@ async function runStart(env: Record<string, string>, onGroup: (pid: number, grou
   return { code, stdout, stderr, group, port };
 }
 
-/**
- * Live processes in process group `group`, from /proc/<pid>/stat: after the command in parentheses come the
- * state and then, third, the group. Zombies are dead already (their reaper may be slow in a container).
- */
-function members(group: number): number[] {
-  const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
-  return pids
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return state !== "Z" && Number(pgrp) === group;
-      } catch {
-        return false; /* exited while we looked */
-      }
-    })
-    .map(Number);
-}
-
-/** SIGKILL is delivered asynchronously: the group may take a moment to go after the script has exited. */
-const groupGone = (group: number) => eventually(() => members(group), (m) => m.length === 0);
 const portFreed = (port: number) => eventually(() => portIsFree(port), (free) => free);
 
 function portIsFree(port: number): Promise<boolean> {

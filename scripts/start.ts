@@ -16,6 +16,7 @@ import {
   parsePort,
   portIsFree,
   skippedConfigs,
+  startConfigs,
   stateDir,
   toolEnv,
   workerConfigs,
@@ -53,11 +54,13 @@ applyMigrations(state);
 ensureDevTenant(state, creds);
 
 const args = ["dev", "--local", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false"];
-for (const c of workerConfigs()) args.push("-c", c);
+const configs = startConfigs();
+for (const c of configs) args.push("-c", c);
 // detached: wrangler leads a process group of its own with everything it starts (workerd, esbuild), so
 // stopping the group stops them all, and nothing outlives this script to hold the port.
 child = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], env: toolEnv(), detached: true });
-log(`starting ${workerConfigs().length} Workers (wrangler process group ${child.pid})`);
+log(`starting ${configs.length} Workers (wrangler process group ${child.pid})`);
+for (const c of configs.filter((c) => !workerConfigs().includes(c))) log(`running ${c}: CLOUDFLARE_API_TOKEN is set, so with the bindings a deployment gets (Workers AI, the media tool)`);
 for (const c of skippedConfigs()) log(`not starting ${c}: Workers AI needs CLOUDFLARE_API_TOKEN, even locally`);
 child.on("error", (err) => {
   console.error(`could not run wrangler: ${err.message}`);

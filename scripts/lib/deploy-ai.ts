@@ -10,6 +10,9 @@
  * has `[ai]`, so `npm start` runs it only with CLOUDFLARE_API_TOKEN). The orchestrator's checked-in config
  * leaves TOOL_MEDIA out, so the offline stack does not bind a Worker it does not run; its deploy copy adds it
  * (with or without `--no-ai`: the media Worker is deployed, with its own binding, either way).
+ *
+ * `npm start` with CLOUDFLARE_API_TOKEN runs the media Worker too, so it runs these copies as well
+ * (local-stack.ts startConfigs): the orchestrator can then call the media tool and the heavy consumer draw images.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -39,13 +42,16 @@ export function withServiceBindings(toml: string, services: { binding: string; s
   return `${toml.trimEnd()}\n\n# Added by npm run deploy: tool Workers that need Workers AI (npm start runs them only with an account).\n${tables}`;
 }
 
-/** The config `wrangler deploy` is given for `config`: a copy with what a deployment adds, where it adds any. */
-export function deployableConfig(config: string, ai: boolean): string {
+/**
+ * The config `wrangler deploy` is given for `config`: a copy with what a deployment adds, where it adds any.
+ * `root`: the repository the config path is relative to.
+ */
+export function deployableConfig(config: string, ai: boolean, root = ROOT): string {
   const services = DEPLOY_SERVICES[config] ?? [];
   const addAi = ai && AI_CONFIGS.includes(config);
   if (!addAi && !services.length) return config;
-  const toml = withServiceBindings(readFileSync(join(ROOT, config), "utf8"), services);
+  const toml = withServiceBindings(readFileSync(join(root, config), "utf8"), services);
   const copy = join(dirname(config), DEPLOY_COPY);
-  writeFileSync(join(ROOT, copy), addAi ? withAiBinding(toml) : toml);
+  writeFileSync(join(root, copy), addAi ? withAiBinding(toml) : toml);
   return copy;
 }

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:net";
+import { deployableConfig } from "./deploy-ai.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
@@ -29,6 +30,17 @@ export function toolEnv(): NodeJS.ProcessEnv {
  */
 export function workerConfigs(root = ROOT): string[] {
   return localConfigs(root).filter((c) => runsOffline(root, c));
+}
+
+/**
+ * The configs `npm start` gives wrangler: those of workerConfigs, and with CLOUDFLARE_API_TOKEN, which adds the
+ * media tool, the copies deploy writes (deploy-ai.ts): the orchestrator's binds that tool (TOOL_MEDIA) and it and
+ * the heavy consumer get Workers AI, so image tasks and the media tool work and `cio/auto` answers with Workers AI
+ * unless CIO_PROVIDER says otherwise. The checked-in configs leave all that out so that they run offline.
+ */
+export function startConfigs(root = ROOT): string[] {
+  const configs = workerConfigs(root);
+  return process.env.CLOUDFLARE_API_TOKEN ? configs.map((c) => deployableConfig(c, true, root)) : configs;
 }
 
 /** The configs `workerConfigs` leaves out for want of CLOUDFLARE_API_TOKEN (tools and queue consumers alike). */

@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { unstable_getVarsForDev } from "wrangler";
+import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 import {
   applyMigrations,
   devCredentials,
@@ -17,6 +17,7 @@ import {
   ensureDevTenant,
   savedCredentials,
   skippedConfigs,
+  startConfigs,
   toolEnv,
   workerConfigs,
   wrangler,
@@ -150,6 +151,22 @@ describe("the Workers npm start leaves out without an account", () => {
     expect(skippedConfigs(root)).toEqual(expect.arrayContaining([heavy, "workers/tools/media/wrangler.toml"]));
     vi.stubEnv("CLOUDFLARE_API_TOKEN", "t");
     expect(skippedConfigs(root)).toEqual([]);
+  });
+
+  // The media Worker was started with the token, but the checked-in orchestrator config does not bind it (only the
+  // deploy copy did) and the heavy consumer had no Workers AI, so nothing called the tool and image tasks failed 501.
+  it("with CLOUDFLARE_API_TOKEN, run what deploy does: the media tool bound to the orchestrator, Workers AI in the heavy consumer", () => {
+    const root = rootWithConfigs();
+    vi.stubEnv("CLOUDFLARE_API_TOKEN", "t");
+    const started = startConfigs(root).map((c) => unstable_readConfig({ config: join(root, c) }));
+    const byName = new Map(started.map((c) => [c.name, c]));
+    expect([...byName.keys()]).toContain("cio-tool-media");
+    expect(byName.get("cio-orchestrator")!.services).toContainEqual(expect.objectContaining({ binding: "TOOL_MEDIA", service: "cio-tool-media" }));
+    expect(byName.get("cio-queue-heavy")!.ai).toMatchObject({ binding: "AI" });
+    const unstarted = started.flatMap((c) => c.services.map((s: { service: string }) => s.service)).filter((s) => !byName.has(s));
+    expect(unstarted).toEqual([]);
+    vi.stubEnv("CLOUDFLARE_API_TOKEN", undefined);
+    expect(startConfigs(root)).toEqual(workerConfigs(root)); // offline: the checked-in configs, as they are
   });
 
   it("wrangler sees what .env set after the scripts were imported (CLOUDFLARE_API_TOKEN)", () => {

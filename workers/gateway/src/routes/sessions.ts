@@ -28,7 +28,6 @@ import { requireModel } from "./models.js";
 import { byKey } from "./key-audit.js";
 import { json, keyRoute, PageSchema } from "./openapi.js";
 
-const CREATE_SESSION_JSON = z.toJSONSchema(CreateSessionSchema, { target: "draft-2020-12", io: "input" }) as Record<string, unknown>;
 const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "No such session", ...json(ErrorBodySchema) } };
 const IdParam = z.object({ id: z.string().min(1).max(128) });
 const SessionListItemSchema = SessionSchema.omit({ last_seq: true });
@@ -44,6 +43,9 @@ async function known(c: Context<GatewayApp>, id: string) {
 }
 
 const r = router();
+// The body is a named component, referenced from the route below: a schema inlined with its own `$defs` and
+// `#/$defs/…` references would point at the document's root under OpenAPI 3.1, where nothing resolves them.
+r.openAPIRegistry.register("CreateSession", CreateSessionSchema);
 r.use("/v1/sessions", requireScope("sessions"));
 r.use("/v1/sessions/*", requireScope("sessions"));
 
@@ -51,9 +53,9 @@ export const sessions = r
   .openapi(
     createRoute({
       ...keyRoute("post", "/v1/sessions", "Create a chat session"),
-      // Declared as JSON Schema, not zod, so no validator runs before the handler: the body is optional, and
+      // Declared as a reference, not zod, so no validator runs before the handler: the body is optional, and
       // an SDK's POST with `content-type: application/json` and nothing after it is a session with defaults.
-      request: { body: { required: false, content: { "application/json": { schema: CREATE_SESSION_JSON } } } },
+      request: { body: { required: false, content: { "application/json": { schema: { $ref: "#/components/schemas/CreateSession" } } } } },
       responses: { 201: { description: "The session", ...json(SessionSchema) }, ...errors },
     }),
     async (c) => {

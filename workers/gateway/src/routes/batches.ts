@@ -1,42 +1,34 @@
 /** OpenAI Batch API over an uploaded JSONL of chat requests; the work runs in queues/heavy. */
-import { createRoute } from "@hono/zod-openapi";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { cancelBatch, createBatch, getBatchNow, toBatchObject, withLiveCounts } from "../../../../lib/heavy/batches.js";
-import { BatchObjectSchema, CreateBatchSchema, ErrorBodySchema, ListBatchesQuerySchema } from "../../../../lib/protocol/index.js";
+import { BatchObjectSchema, CreateBatchSchema, ListBatchesQuerySchema } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
-import { errorBody, IdParam, json, keyRoute, PageSchema } from "./openapi.js";
+import { errorBody, IdParam, json, keyRoute, PageSchema, rateLimited } from "./openapi.js";
 
-const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
 const notFound = { 404: errorBody("No such batch") };
 
-const create = createRoute({
-  method: "post",
-  path: "/v1/batches",
-  summary: "Create a batch from an uploaded JSONL file of chat completion requests",
-  security: [{ bearer: [] }],
+const create = keyRoute("post", "/v1/batches", "Create a batch from an uploaded JSONL file of chat completion requests", {
   middleware: [requireScope("tasks"), rateLimit()] as const,
   request: { body: { required: true, content: { "application/json": { schema: CreateBatchSchema } } } },
   responses: {
     200: { description: "The batch, validating", content: { "application/json": { schema: BatchObjectSchema } } },
-    400: { description: "Invalid request", ...errors },
+    ...rateLimited,
+    503: errorBody("queue_unavailable: the heavy queue did not take the batch; try again"),
   },
 });
 
-const list = createRoute({
-  ...keyRoute("get", "/v1/batches", "List the tenant's batches, newest first, with live request counts; pass the last id as `after` for the next page"),
+const list = keyRoute("get", "/v1/batches", "List the tenant's batches, newest first, with live request counts; pass the last id as `after` for the next page", {
   request: { query: ListBatchesQuerySchema },
   responses: { 200: { description: "A page of batches", ...json(PageSchema(BatchObjectSchema)) }, 400: errorBody("Invalid query") },
 });
-const get = createRoute({
-  ...keyRoute("get", "/v1/batches/{id}", "A batch, with its request counts as of now"),
+const get = keyRoute("get", "/v1/batches/{id}", "A batch, with its request counts as of now", {
   request: { params: IdParam },
   responses: { 200: { description: "The batch", ...json(BatchObjectSchema) }, ...notFound },
 });
-const cancel = createRoute({
-  ...keyRoute("post", "/v1/batches/{id}/cancel", "Cancel a batch: no request starts after it; those already answered stay in its output"),
+const cancel = keyRoute("post", "/v1/batches/{id}/cancel", "Cancel a batch: no request starts after it; those already answered stay in its output", {
   request: { params: IdParam },
   responses: { 200: { description: "The batch, cancelling or cancelled", ...json(BatchObjectSchema) }, ...notFound, 409: errorBody("The batch has already ended") },
 });

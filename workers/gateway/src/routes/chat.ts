@@ -1,20 +1,14 @@
-import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../../../../lib/errors.js";
 import { dispose } from "../../../../lib/rpc.js";
 import { SSE_HEADERS } from "../../../../lib/http/sse.js";
-import { ChatCompletionRequestSchema, ChatCompletionSchema, ErrorBodySchema, type ChatReply } from "../../../../lib/protocol/index.js";
+import { ChatCompletionRequestSchema, ChatCompletionSchema, type ChatReply } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
 import { requireSessionScope } from "./session-ref.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
+import { errorBody, keyRoute } from "./openapi.js";
 
-const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
-
-const route = createRoute({
-  method: "post",
-  path: "/v1/chat/completions",
-  summary: "Create a chat completion (OpenAI-compatible; `stream: true` answers with server-sent events)",
-  security: [{ bearer: [] }],
+const route = keyRoute("post", "/v1/chat/completions", "Create a chat completion (OpenAI-compatible; `stream: true` answers with server-sent events)", {
   middleware: [requireScope("chat"), rateLimit()] as const,
   request: { body: { required: true, content: { "application/json": { schema: ChatCompletionRequestSchema } } } },
   responses: {
@@ -22,9 +16,13 @@ const route = createRoute({
       description: "A completion, or a stream of chunks when `stream` is true",
       content: { "application/json": { schema: ChatCompletionSchema }, "text/event-stream": { schema: { type: "string" } } },
     },
-    400: { description: "Invalid request", ...errors },
-    401: { description: "Missing or invalid API key", ...errors },
-    429: { description: "Rate limit or budget exhausted", ...errors },
+    403: errorBody("The tenant is suspended, or the key lacks the 'chat' scope (or the 'sessions' scope session_id needs)"),
+    404: errorBody("model_not_found, or session_not_found for session_id"),
+    409: errorBody("turn_in_progress: a turn is already running in the session"),
+    429: errorBody("A rate or concurrency limit or the daily token budget is reached, or the model upstream is rate limiting"),
+    501: errorBody("no_model_provider: the request needs a language model this deployment does not have"),
+    502: errorBody("The model upstream failed, or answered in text where tool_choice asks for a call"),
+    504: errorBody("The model upstream, the turn or the council did not answer in time"),
   },
 });
 

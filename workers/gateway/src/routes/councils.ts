@@ -1,5 +1,5 @@
 /** Councils: start one, read its whole record, record the human's decision and the outcome. */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { and, eq } from "drizzle-orm";
 import { recordAudit } from "../../../../lib/db/audit.js";
@@ -11,7 +11,6 @@ import {
   CouncilSummarySchema,
   CouncilViewSchema,
   DecisionBodySchema,
-  ErrorBodySchema,
   ListCouncilsQuerySchema,
   OutcomeBodySchema,
   type CouncilSummary,
@@ -24,60 +23,45 @@ import { requireSession } from "./session-ref.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { byKey } from "./key-audit.js";
-import { json, PageSchema } from "./openapi.js";
+import { errorBody, json, keyRoute, PageSchema, rateLimited } from "./openapi.js";
 
 const errors = {
-  400: { description: "Invalid request", ...json(ErrorBodySchema) },
-  404: { description: "No such council", ...json(ErrorBodySchema) },
-  409: { description: "The council is not in a state that allows this", ...json(ErrorBodySchema) },
+  400: errorBody("Invalid request"),
+  404: errorBody("No such council"),
+  409: errorBody("The council is not in a state that allows this"),
 };
 const IdParam = z.object({ id: z.string().min(1).max(64) });
-const security = [{ bearer: [] }];
 const middleware = requireScope("councils");
 
-const list = createRoute({
-  method: "get",
-  path: "/v1/councils",
-  summary: "List the tenant's councils, newest first, by status (awaiting_human: those waiting for a decision) or preset",
-  security,
+const list = keyRoute("get", "/v1/councils", "List the tenant's councils, newest first, by status (awaiting_human: those waiting for a decision) or preset", {
   middleware,
   request: { query: ListCouncilsQuerySchema },
   responses: { 200: { description: "A page of councils as D1 records them (a step behind the live record at most)", ...json(PageSchema(CouncilSummarySchema)) }, ...errors },
 });
-const create = createRoute({
-  method: "post",
-  path: "/v1/councils",
-  summary: "Start a council: assistants answer blind, debate, and vote; without consensus a human decides",
-  security,
+const create = keyRoute("post", "/v1/councils", "Start a council: assistants answer blind, debate, and vote; without consensus a human decides", {
   // Admitted like a chat request: a council runs many model calls, so it must not get past the key's and
   // the tenant's rates, nor an exhausted daily budget.
   middleware: [middleware, rateLimit()] as const,
   request: { body: { required: true, ...json(CouncilCreateSchema) } },
-  responses: { 201: { description: "The council, running", ...json(CouncilViewSchema) }, 200: { description: "The same council, created before", ...json(CouncilViewSchema) }, ...errors },
+  responses: {
+    201: { description: "The council, running", ...json(CouncilViewSchema) },
+    200: { description: "The same council, created before", ...json(CouncilViewSchema) },
+    ...errors,
+    ...rateLimited,
+    501: errorBody("no_model_provider: councils need a language model this deployment does not have"),
+  },
 });
-const get = createRoute({
-  method: "get",
-  path: "/v1/councils/{id}",
-  summary: "The whole record of a council: rounds, positions, tally, decision, outcome",
-  security,
+const get = keyRoute("get", "/v1/councils/{id}", "The whole record of a council: rounds, positions, tally, decision, outcome", {
   middleware,
   request: { params: IdParam },
   responses: { 200: { description: "The council", ...json(CouncilViewSchema) }, ...errors },
 });
-const decide = createRoute({
-  method: "post",
-  path: "/v1/councils/{id}/decision",
-  summary: "Record the human's decision on a council that escalated (status awaiting_human)",
-  security,
+const decide = keyRoute("post", "/v1/councils/{id}/decision", "Record the human's decision on a council that escalated (status awaiting_human)", {
   middleware,
   request: { params: IdParam, body: { required: true, ...json(DecisionBodySchema) } },
   responses: { 200: { description: "The council, decided", ...json(CouncilViewSchema) }, ...errors },
 });
-const outcome = createRoute({
-  method: "post",
-  path: "/v1/councils/{id}/outcome",
-  summary: "Report which option proved right; each assistant's weight moves with its track record",
-  security,
+const outcome = keyRoute("post", "/v1/councils/{id}/outcome", "Report which option proved right; each assistant's weight moves with its track record", {
   middleware,
   request: { params: IdParam, body: { required: true, ...json(OutcomeBodySchema) } },
   responses: { 200: { description: "The council with its outcome", ...json(CouncilViewSchema) }, ...errors },

@@ -1,24 +1,17 @@
-import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../../../../lib/errors.js";
-import { ErrorBodySchema, FeedbackRequestSchema, FeedbackResultSchema } from "../../../../lib/protocol/index.js";
+import { FeedbackRequestSchema, FeedbackResultSchema } from "../../../../lib/protocol/index.js";
 import { requireScope } from "../middleware/auth.js";
 import { router } from "../validation.js";
+import { errorBody, keyRoute } from "./openapi.js";
 
-const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
-
-const route = createRoute({
-  method: "post",
-  path: "/v1/feedback",
-  summary: "Rate an answer; the rating moves the ranking of the tools that answer used",
-  security: [{ bearer: [] }],
+const route = keyRoute("post", "/v1/feedback", "Rate an answer; the rating moves the ranking of the tools that answer used", {
   // Its own scope (a rating widget's key need not chat); keys that chat may rate their answers, as before.
   middleware: [requireScope("feedback", "chat")] as const,
   request: { body: { required: true, content: { "application/json": { schema: FeedbackRequestSchema } } } },
   responses: {
     200: { description: "The rating was applied to these tools", content: { "application/json": { schema: FeedbackResultSchema } } },
-    400: { description: "Invalid request", ...errors },
-    404: { description: "No answer with tool calls is known under this request id (for this tenant)", ...errors },
-    409: { description: "The answer has already been rated", ...errors },
+    404: errorBody("No answer with tool calls is known under this request id (for this tenant)"),
+    409: errorBody("The answer has already been rated"),
   },
 });
 

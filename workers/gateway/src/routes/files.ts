@@ -2,7 +2,7 @@
  * OpenAI Files API: `POST /v1/files` streams the multipart upload into R2 (never buffered whole, capped
  * at CIO_FILES_MAX_BYTES), then records the file; get, list, download and delete are per tenant.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { auditInsert } from "../../../../lib/db/audit.js";
@@ -19,7 +19,7 @@ import { requireScope } from "../middleware/auth.js";
 import { rateLimit } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { byKey } from "./key-audit.js";
-import { errorBody, IdParam, json, keyRoute, PageSchema } from "./openapi.js";
+import { errorBody, IdParam, json, keyRoute, PageSchema, rateLimited } from "./openapi.js";
 
 export const isUpload = (path: string, method: string) => method === "POST" && path === "/v1/files";
 
@@ -42,8 +42,7 @@ const UPLOAD_FORM = {
   },
 };
 
-const upload = createRoute({
-  ...keyRoute("post", "/v1/files", "Upload a file (multipart/form-data, streamed to R2) for a batch or an analysis"),
+const upload = keyRoute("post", "/v1/files", "Upload a file (multipart/form-data, streamed to R2) for a batch or an analysis", {
   middleware: [rateLimit({ spendsTokens: false })] as const,
   request: { body: { required: true, content: { "multipart/form-data": { schema: UPLOAD_FORM } } } },
   responses: {
@@ -51,25 +50,22 @@ const upload = createRoute({
     400: errorBody("Invalid form"),
     413: errorBody("The file exceeds CIO_FILES_MAX_BYTES"),
     415: errorBody("Not multipart/form-data"),
+    ...rateLimited,
   },
 });
-const list = createRoute({
-  ...keyRoute("get", "/v1/files", "List the tenant's unexpired files, newest first; pass the last id as `after` for the next page"),
+const list = keyRoute("get", "/v1/files", "List the tenant's unexpired files, newest first; pass the last id as `after` for the next page", {
   request: { query: ListFilesQuerySchema },
   responses: { 200: { description: "A page of files", ...json(PageSchema(FileObjectSchema)) }, 400: errorBody("Invalid query") },
 });
-const get = createRoute({
-  ...keyRoute("get", "/v1/files/{id}", "Read a file's record"),
+const get = keyRoute("get", "/v1/files/{id}", "Read a file's record", {
   request: { params: IdParam },
   responses: { 200: { description: "The file", ...json(FileObjectSchema) }, ...notFound },
 });
-const content = createRoute({
-  ...keyRoute("get", "/v1/files/{id}/content", "Download a file's content"),
+const content = keyRoute("get", "/v1/files/{id}/content", "Download a file's content", {
   request: { params: IdParam },
   responses: { 200: { description: "The bytes, with the content type they were uploaded with", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } }, ...notFound },
 });
-const remove = createRoute({
-  ...keyRoute("delete", "/v1/files/{id}", "Delete a file and its content"),
+const remove = keyRoute("delete", "/v1/files/{id}", "Delete a file and its content", {
   request: { params: IdParam },
   responses: {
     200: { description: "Deleted", ...json(z.object({ id: z.string(), object: z.literal("file"), deleted: z.literal(true) })) },

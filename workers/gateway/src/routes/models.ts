@@ -1,27 +1,20 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
-import { ErrorBodySchema, ModelListSchema, ModelSchema } from "../../../../lib/protocol/index.js";
+import { ModelListSchema, ModelSchema } from "../../../../lib/protocol/index.js";
 import type { GatewayApp, GatewayEnv } from "../env.js";
 import { router } from "../validation.js";
+import { errorBody, keyRoute } from "./openapi.js";
 
-const list = createRoute({
-  method: "get",
-  path: "/v1/models",
-  summary: "List the models this deployment answers",
-  security: [{ bearer: [] }],
+const list = keyRoute("get", "/v1/models", "List the models this deployment answers", {
   responses: { 200: { description: "OpenAI list of models", content: { "application/json": { schema: ModelListSchema } } } },
 });
 
-const retrieve = createRoute({
-  method: "get",
-  path: "/v1/models/{model}",
-  summary: "One model this deployment answers (ids holding '/' are sent URL-encoded, as OpenAI's SDKs do)",
-  security: [{ bearer: [] }],
+const retrieve = keyRoute("get", "/v1/models/{model}", "One model this deployment answers (ids holding '/' are sent URL-encoded, as OpenAI's SDKs do)", {
   request: { params: z.object({ model: z.string().min(1).max(256) }) },
   responses: {
     200: { description: "OpenAI model object", content: { "application/json": { schema: ModelSchema } } },
-    404: { description: "No such model", content: { "application/json": { schema: ErrorBodySchema } } },
+    404: errorBody("No such model"),
   },
 });
 

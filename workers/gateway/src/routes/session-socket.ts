@@ -4,32 +4,26 @@
  * pass a one-time ticket (POST /v1/sessions/:id/ticket) as `?ticket=`. Registered before the API-key
  * middleware, since a ticket is its own credential.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { sessionExists } from "../../../../lib/db/sessions.js";
 import { ApiError, forbidden, notFound, unauthorized, type ErrorType } from "../../../../lib/errors.js";
-import { ErrorBodySchema } from "../../../../lib/protocol/index.js";
 import { SOCKET_HEADERS, type SocketLimits } from "../../../../lib/protocol/session.js";
 import type { Context } from "hono";
 import type { AuthContext, GatewayApp } from "../env.js";
 import { limitDefaults, lookupKeyById } from "../keys.js";
 import { apiKeyAuth, hasScope } from "../middleware/auth.js";
 import { router } from "../validation.js";
+import { errorBody, keyRoute } from "./openapi.js";
 import { redeemTicket, sessionStub } from "./sessions.js";
 
-const errors = (description: string) => ({ description, content: { "application/json": { schema: ErrorBodySchema } } });
-
-const route = createRoute({
-  method: "get",
-  path: "/v1/sessions/{id}/ws",
-  summary: "Open the session's WebSocket (JSON frames; see the session protocol)",
-  security: [{ bearer: [] }],
+const route = keyRoute("get", "/v1/sessions/{id}/ws", "Open the session's WebSocket (JSON frames; see the session protocol)", {
   request: { params: z.object({ id: z.string().min(1).max(128) }), query: z.object({ ticket: z.string().optional() }) },
   responses: {
     101: { description: "Switching protocols; the first frame is `ready`" },
-    401: errors("Missing or invalid API key or ticket"),
-    404: errors("No such session"),
-    426: errors("Not a WebSocket upgrade"),
-    429: errors("Too many sockets on the session or the organization"),
+    401: errorBody("Missing or invalid API key or ticket"),
+    404: errorBody("No such session"),
+    426: errorBody("Not a WebSocket upgrade"),
+    429: errorBody("Too many sockets on the session or the organization"),
   },
 });
 

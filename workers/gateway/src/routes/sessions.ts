@@ -2,7 +2,7 @@
  * /v1/sessions: create, list (from the D1 index), read, delete, messages, and tickets for browser sockets.
  * Every session is reached through the caller's tenant (sessionObjectName), so another tenant's id is a 404.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { and, eq, gt, lt } from "drizzle-orm";
 import { newId, newSecret, sha256Hex } from "../../../../lib/crypto.js";
@@ -12,7 +12,7 @@ import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { sessionExists } from "../../../../lib/db/sessions.js";
 import { stubFor } from "../../../../lib/do-names.js";
 import { badRequest, conflict, notFound } from "../../../../lib/errors.js";
-import { ErrorBodySchema, sessionObjectName } from "../../../../lib/protocol/index.js";
+import { sessionObjectName } from "../../../../lib/protocol/index.js";
 import {
   CreateSessionSchema,
   ListMessagesQuerySchema,
@@ -26,9 +26,9 @@ import { requireScope } from "../middleware/auth.js";
 import { router, validationError } from "../validation.js";
 import { requireModel } from "./models.js";
 import { byKey } from "./key-audit.js";
-import { json, keyRoute, PageSchema } from "./openapi.js";
+import { errorBody, json, keyRoute, PageSchema } from "./openapi.js";
 
-const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "No such session", ...json(ErrorBodySchema) } };
+const errors = { 400: errorBody("Invalid request"), 404: errorBody("No such session") };
 const IdParam = z.object({ id: z.string().min(1).max(128) });
 const SessionListItemSchema = SessionSchema.omit({ last_seq: true });
 
@@ -51,8 +51,7 @@ r.use("/v1/sessions/*", requireScope("sessions"));
 
 export const sessions = r
   .openapi(
-    createRoute({
-      ...keyRoute("post", "/v1/sessions", "Create a chat session"),
+    keyRoute("post", "/v1/sessions", "Create a chat session", {
       // Declared as a reference, not zod, so no validator runs before the handler: the body is optional, and
       // an SDK's POST with `content-type: application/json` and nothing after it is a session with defaults.
       request: { body: { required: false, content: { "application/json": { schema: { $ref: "#/components/schemas/CreateSession" } } } } },
@@ -76,8 +75,7 @@ export const sessions = r
     },
   )
   .openapi(
-    createRoute({
-      ...keyRoute("get", "/v1/sessions", "List chat sessions, newest first"),
+    keyRoute("get", "/v1/sessions", "List chat sessions, newest first", {
       request: { query: ListSessionsQuerySchema },
       responses: {
         200: {
@@ -95,8 +93,7 @@ export const sessions = r
     },
   )
   .openapi(
-    createRoute({
-      ...keyRoute("get", "/v1/sessions/{id}", "Read a chat session"),
+    keyRoute("get", "/v1/sessions/{id}", "Read a chat session", {
       request: { params: IdParam },
       responses: { 200: { description: "The session", ...json(SessionSchema) }, ...errors },
     }),
@@ -108,8 +105,7 @@ export const sessions = r
     },
   )
   .openapi(
-    createRoute({
-      ...keyRoute("delete", "/v1/sessions/{id}", "Delete a chat session, its history and its sockets"),
+    keyRoute("delete", "/v1/sessions/{id}", "Delete a chat session, its history and its sockets", {
       request: { params: IdParam },
       responses: { 200: { description: "Deleted", ...json(z.object({ id: z.string(), object: z.literal("session.deleted"), deleted: z.literal(true) })) }, ...errors },
     }),
@@ -121,8 +117,7 @@ export const sessions = r
     },
   )
   .openapi(
-    createRoute({
-      ...keyRoute("get", "/v1/sessions/{id}/messages", "A session's messages, oldest first; pass the last seq as `after` for the next page"),
+    keyRoute("get", "/v1/sessions/{id}/messages", "A session's messages, oldest first; pass the last seq as `after` for the next page", {
       request: { params: IdParam, query: ListMessagesQuerySchema },
       responses: {
         200: { description: "A page of messages", ...json(z.object({ object: z.literal("list"), data: z.array(SessionMessageSchema), has_more: z.boolean() })) },
@@ -138,8 +133,7 @@ export const sessions = r
     },
   )
   .openapi(
-    createRoute({
-      ...keyRoute("post", "/v1/sessions/{id}/ticket", "A one-time ticket for a browser to open the session's WebSocket"),
+    keyRoute("post", "/v1/sessions/{id}/ticket", "A one-time ticket for a browser to open the session's WebSocket", {
       request: { params: IdParam },
       responses: { 201: { description: "Pass it as `?ticket=` once, within its lifetime", ...json(TicketSchema) }, ...errors },
     }),

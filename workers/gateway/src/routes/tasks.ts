@@ -2,7 +2,7 @@
  * Tasks API: start a long job (`POST /v1/tasks`), list them, follow one (`GET /v1/tasks/:id`, also pushed as
  * `task` events to the session), read its result from R2, cancel it, delete it once it has ended.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
@@ -13,7 +13,7 @@ import { findFile, getFile } from "../../../../lib/heavy/files.js";
 import { newTaskId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { deleteTasks } from "../../../../lib/heavy/task-retention.js";
 import { cancelTask, enqueueTask, getTask, toTaskObject } from "../../../../lib/heavy/tasks.js";
-import { CreateTaskSchema, ErrorBodySchema, ListTasksQuerySchema, TaskObjectSchema, TERMINAL } from "../../../../lib/protocol/index.js";
+import { CreateTaskSchema, ListTasksQuerySchema, TaskObjectSchema, TERMINAL } from "../../../../lib/protocol/index.js";
 import type { Logger } from "../../../../lib/log.js";
 import type { GatewayEnv } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
@@ -22,24 +22,20 @@ import { rateLimit, type SpendsTokens } from "../middleware/rate-limit.js";
 import { router } from "../validation.js";
 import { requireModel } from "./models.js";
 import { byKey } from "./key-audit.js";
-import { errorBody, IdParam, json, keyRoute, PageSchema } from "./openapi.js";
+import { errorBody, IdParam, json, keyRoute, PageSchema, rateLimited } from "./openapi.js";
 
-const errors = { content: { "application/json": { schema: ErrorBodySchema } } };
 const notFound = { 404: errorBody("No such task") };
 
-const list = createRoute({
-  ...keyRoute("get", "/v1/tasks", "List the tenant's tasks, newest first, optionally of one status and type; pass the last id as `after` for the next page"),
+const list = keyRoute("get", "/v1/tasks", "List the tenant's tasks, newest first, optionally of one status and type; pass the last id as `after` for the next page", {
   middleware: requireScope("tasks"),
   request: { query: ListTasksQuerySchema },
   responses: { 200: { description: "A page of tasks", ...json(PageSchema(TaskObjectSchema)) }, 400: errorBody("Invalid query") },
 });
-const get = createRoute({
-  ...keyRoute("get", "/v1/tasks/{id}", "A task's status, progress, summary and error"),
+const get = keyRoute("get", "/v1/tasks/{id}", "A task's status, progress, summary and error", {
   request: { params: IdParam },
   responses: { 200: { description: "The task", ...json(TaskObjectSchema) }, ...notFound },
 });
-const result = createRoute({
-  ...keyRoute("get", "/v1/tasks/{id}/result", "A finished task's result: JSON (an analysis, a completion) or the image, with its content type"),
+const result = keyRoute("get", "/v1/tasks/{id}/result", "A finished task's result: JSON (an analysis, a completion) or the image, with its content type", {
   request: { params: IdParam },
   responses: {
     200: {
@@ -50,8 +46,7 @@ const result = createRoute({
     409: errorBody("The task has no result (yet)"),
   },
 });
-const remove = createRoute({
-  ...keyRoute("delete", "/v1/tasks/{id}", "Delete a finished task with its input and result"),
+const remove = keyRoute("delete", "/v1/tasks/{id}", "Delete a finished task with its input and result", {
   request: { params: IdParam },
   responses: {
     200: { description: "Deleted", ...json(z.object({ id: z.string(), object: z.literal("task.deleted"), deleted: z.literal(true) })) },
@@ -59,8 +54,7 @@ const remove = createRoute({
     409: errorBody("The task has not ended (cancel it first), or it runs a batch (it ends with its batch)"),
   },
 });
-const cancel = createRoute({
-  ...keyRoute("post", "/v1/tasks/{id}/cancel", "Cancel a queued or running task (a batch's task cancels its batch)"),
+const cancel = keyRoute("post", "/v1/tasks/{id}/cancel", "Cancel a queued or running task (a batch's task cancels its batch)", {
   request: { params: IdParam },
   responses: { 200: { description: "The task, cancelled", ...json(TaskObjectSchema) }, ...notFound, 409: errorBody("The task has already ended") },
 });
@@ -72,17 +66,14 @@ const cancel = createRoute({
  */
 const taskSpendsTokens: SpendsTokens = async (c) => (await c.req.json<{ type?: unknown } | null>().catch(() => null))?.type !== "file_analysis";
 
-const create = createRoute({
-  method: "post",
-  path: "/v1/tasks",
-  summary: "Start a long-running task (file analysis, long text generation, image generation) on the heavy queue",
-  security: [{ bearer: [] }],
+const create = keyRoute("post", "/v1/tasks", "Start a long-running task (file analysis, long text generation, image generation) on the heavy queue", {
   middleware: [requireScope("tasks"), rateLimit({ spendsTokens: taskSpendsTokens })] as const,
   request: { body: { required: true, content: { "application/json": { schema: CreateTaskSchema } } } },
   responses: {
     202: { description: "The task was queued", content: { "application/json": { schema: TaskObjectSchema } } },
-    400: { description: "Invalid request", ...errors },
-    501: { description: "This deployment cannot run the task (image generation without Workers AI)", ...errors },
+    ...rateLimited,
+    501: errorBody("This deployment cannot run the task (image generation without Workers AI)"),
+    503: errorBody("queue_unavailable: the heavy queue did not take the task; try again"),
   },
 });
 

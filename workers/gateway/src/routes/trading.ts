@@ -1,52 +1,38 @@
 /** The trading desk: watch-list, risk limits and the paper book (no real exchange orders). */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { recordAudit } from "../../../../lib/db/audit.js";
 import { ApiError } from "../../../../lib/errors.js";
-import { ErrorBodySchema, RiskLimitsSchema, WatchItemSchema, type RpcReply } from "../../../../lib/protocol/index.js";
+import { RiskLimitsSchema, WatchItemSchema, type RpcReply } from "../../../../lib/protocol/index.js";
 import type { GatewayApp } from "../env.js";
 import { requireScope } from "../middleware/auth.js";
 import { byKey } from "./key-audit.js";
 import { router } from "../validation.js";
-import { json } from "./openapi.js";
+import { errorBody, json, keyRoute } from "./openapi.js";
 
 const anyJson = { description: "OK", ...json(z.record(z.string(), z.unknown())) };
-const errors = { 400: { description: "Invalid request", ...json(ErrorBodySchema) }, 404: { description: "Not found", ...json(ErrorBodySchema) } };
-const security = [{ bearer: [] }];
 const middleware = requireScope("councils");
 const SymbolParam = z.object({ symbol: z.string().regex(/^[A-Za-z0-9]{2,24}$/) });
 
 const routes = {
-  list: createRoute({ method: "get", path: "/v1/trading/watch-list", summary: "The symbols watched for moves", security, middleware, responses: { 200: anyJson } }),
-  watch: createRoute({
-    method: "post",
-    path: "/v1/trading/watch-list",
-    summary: "Watch a symbol: a move beyond threshold_pct within window_minutes opens a trading council",
-    security,
+  list: keyRoute("get", "/v1/trading/watch-list", "The symbols watched for moves", { middleware, responses: { 200: anyJson } }),
+  watch: keyRoute("post", "/v1/trading/watch-list", "Watch a symbol: a move beyond threshold_pct within window_minutes opens a trading council", {
     middleware,
     request: { body: { required: true, ...json(WatchItemSchema) } },
-    responses: { 200: anyJson, ...errors },
+    responses: { 200: anyJson },
   }),
-  unwatch: createRoute({
-    method: "delete",
-    path: "/v1/trading/watch-list/{symbol}",
-    summary: "Stop watching a symbol",
-    security,
+  unwatch: keyRoute("delete", "/v1/trading/watch-list/{symbol}", "Stop watching a symbol", {
     middleware,
     request: { params: SymbolParam },
-    responses: { 200: anyJson, ...errors },
+    responses: { 200: anyJson, 404: errorBody("The symbol is not on the watch-list") },
   }),
-  limits: createRoute({ method: "get", path: "/v1/trading/risk-limits", summary: "The tenant's risk limits", security, middleware, responses: { 200: anyJson } }),
-  setLimits: createRoute({
-    method: "put",
-    path: "/v1/trading/risk-limits",
-    summary: "Set the tenant's risk limits (max position, max daily loss, order size)",
-    security,
+  limits: keyRoute("get", "/v1/trading/risk-limits", "The tenant's risk limits", { middleware, responses: { 200: anyJson } }),
+  setLimits: keyRoute("put", "/v1/trading/risk-limits", "Set the tenant's risk limits (max position, max daily loss, order size)", {
     middleware,
     request: { body: { required: true, ...json(RiskLimitsSchema) } },
-    responses: { 200: anyJson, ...errors },
+    responses: { 200: anyJson },
   }),
-  positions: createRoute({ method: "get", path: "/v1/trading/positions", summary: "Paper positions, realised P&L and recent paper orders", security, middleware, responses: { 200: anyJson } }),
+  positions: keyRoute("get", "/v1/trading/positions", "Paper positions, realised P&L and recent paper orders", { middleware, responses: { 200: anyJson } }),
 };
 
 async function send(c: Context<GatewayApp>, call: Record<string, unknown> & { action: string }) {

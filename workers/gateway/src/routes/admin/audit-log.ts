@@ -1,5 +1,5 @@
 /** GET /admin/audit: the audit log (lib/db/audit.ts), newest first, by tenant and action, a page at a time. */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { openDb, schema } from "../../../../../lib/db/index.js";
 import type { AuditEntry } from "../../../../../d1-migrations/schema/usage.js";
@@ -9,8 +9,7 @@ import { AuditEntrySchema, AuditQuerySchema } from "./schemas.js";
 
 const a = schema.auditLog;
 
-const route = createRoute({
-  ...adminRoute("get", "/admin/audit", "The audit log, newest first: every admin change (tenants, keys, runner tokens, tools), and each tenant's deletions (files, tasks, sessions) and council decisions with the key that made them"),
+const route = adminRoute("get", "/admin/audit", "The audit log, newest first: every admin change (tenants, keys, runner tokens, tools), and each tenant's deletions (files, tasks, sessions) and council decisions with the key that made them", {
   request: { query: AuditQuerySchema },
   responses: {
     200: { description: "A page of entries; pass the last id as `after` for the next", ...json(z.object({ object: z.literal("list"), data: z.array(AuditEntrySchema), has_more: z.boolean() })) },

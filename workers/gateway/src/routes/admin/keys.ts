@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { and, eq, isNull } from "drizzle-orm";
 import { newId, newSecret, sha256Hex } from "../../../../../lib/crypto.js";
 import { openDb, schema } from "../../../../../lib/db/index.js";
@@ -48,8 +47,7 @@ const tokenView = (t: RunnerToken, token?: string) => ({
 
 export const credentials = router()
   .openapi(
-    createRoute({
-      ...adminRoute("post", "/admin/tenants/{id}/keys", "Create an API key (the key is shown only in this answer)"),
+    adminRoute("post", "/admin/tenants/{id}/keys", "Create an API key (the key is shown only in this answer)", {
       request: { params: IdParam, body: { required: true, ...json(KeyCreateSchema) } },
       responses: { 201: { description: "The key", ...json(KeySchema) } },
     }),
@@ -65,8 +63,7 @@ export const credentials = router()
     },
   )
   .openapi(
-    createRoute({
-      ...adminRoute("get", "/admin/tenants/{id}/keys", "List a tenant's API keys, a page at a time"),
+    adminRoute("get", "/admin/tenants/{id}/keys", "List a tenant's API keys, a page at a time", {
       request: { params: IdParam, query: AdminPageQuerySchema },
       responses: { 200: { description: "A page of keys (never the secrets), newest first; pass the last id as `after` for the next", ...json(PageSchema(KeySchema)) } },
     }),
@@ -78,8 +75,7 @@ export const credentials = router()
     },
   )
   .openapi(
-    createRoute({
-      ...adminRoute("delete", "/admin/tenants/{id}/keys/{childId}", "Revoke an API key"),
+    adminRoute("delete", "/admin/tenants/{id}/keys/{childId}", "Revoke an API key", {
       request: { params: ChildParam },
       responses: { 200: { description: "The revoked key", ...json(KeySchema) } },
     }),
@@ -101,8 +97,7 @@ export const credentials = router()
     },
   )
   .openapi(
-    createRoute({
-      ...adminRoute("post", "/admin/tenants/{id}/runner-tokens", "Create a runner token bound to one runner name"),
+    adminRoute("post", "/admin/tenants/{id}/runner-tokens", "Create a runner token bound to one runner name", {
       request: { params: IdParam, body: { required: true, ...json(RunnerTokenCreateSchema) } },
       responses: { 201: { description: "The token", ...json(RunnerTokenSchema) } },
     }),
@@ -118,8 +113,7 @@ export const credentials = router()
     },
   )
   .openapi(
-    createRoute({
-      ...adminRoute("get", "/admin/tenants/{id}/runner-tokens", "List a tenant's runner tokens, a page at a time"),
+    adminRoute("get", "/admin/tenants/{id}/runner-tokens", "List a tenant's runner tokens, a page at a time", {
       request: { params: IdParam, query: AdminPageQuerySchema },
       responses: { 200: { description: "A page of tokens (never the secrets), newest first; pass the last id as `after` for the next", ...json(PageSchema(RunnerTokenSchema)) } },
     }),
@@ -131,8 +125,7 @@ export const credentials = router()
     },
   )
   .openapi(
-    createRoute({
-      ...adminRoute("delete", "/admin/tenants/{id}/runner-tokens/{childId}", "Revoke a runner token"),
+    adminRoute("delete", "/admin/tenants/{id}/runner-tokens/{childId}", "Revoke a runner token", {
       request: { params: ChildParam },
       responses: { 200: { description: "The revoked token", ...json(RunnerTokenSchema) } },
     }),

@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { newId } from "../../../../../lib/crypto.js";
 import { openDb, schema, type Db } from "../../../../../lib/db/index.js";
@@ -31,29 +30,24 @@ export async function getTenant(db: Db, id: string): Promise<Tenant> {
   return t;
 }
 
-const create = createRoute({
-  ...adminRoute("post", "/admin/tenants", "Create a tenant"),
+const create = adminRoute("post", "/admin/tenants", "Create a tenant", {
   request: { body: { required: true, ...json(TenantCreateSchema) } },
   responses: { 201: { description: "The tenant", ...json(TenantSchema) } },
 });
-const list = createRoute({
-  ...adminRoute("get", "/admin/tenants", "List tenants, a page at a time"),
+const list = adminRoute("get", "/admin/tenants", "List tenants, a page at a time", {
   request: { query: AdminPageQuerySchema },
   responses: { 200: { description: "A page of tenants, newest first; pass the last id as `after` for the next", ...json(PageSchema(TenantSchema)) } },
 });
-const get = createRoute({
-  ...adminRoute("get", "/admin/tenants/{id}", "Get a tenant"),
+const get = adminRoute("get", "/admin/tenants/{id}", "Get a tenant", {
   request: { params: IdParam },
   responses: { 200: { description: "The tenant", ...json(TenantSchema) } },
 });
-const patch = createRoute({
-  ...adminRoute("patch", "/admin/tenants/{id}", "Change a tenant's name, status or limits"),
+const patch = adminRoute("patch", "/admin/tenants/{id}", "Change a tenant's name, status or limits", {
   request: { params: IdParam, body: { required: true, ...json(TenantPatchSchema) } },
   responses: { 200: { description: "The tenant", ...json(TenantSchema) } },
 });
 
-const usage = createRoute({
-  ...adminRoute("get", "/admin/tenants/{id}/usage", "A tenant's token usage per day and model, with its daily budget"),
+const usage = adminRoute("get", "/admin/tenants/{id}/usage", "A tenant's token usage per day and model, with its daily budget", {
   request: { params: IdParam, query: UsageQuerySchema },
   responses: { 200: { description: USAGE_DESCRIPTION, ...json(UsageReportSchema) } },
 });

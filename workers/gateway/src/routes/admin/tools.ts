@@ -5,7 +5,6 @@
  * each tenant's allow-list of private tools. Tools bound to the orchestrator are seeded, not registered.
  * The orchestrator's isolates see a change within CIO_REGISTRY_TTL_MS.
  */
-import { createRoute } from "@hono/zod-openapi";
 import { eq, gt } from "drizzle-orm";
 import { z } from "zod";
 import { openDb, schema, type Db } from "../../../../../lib/db/index.js";
@@ -51,23 +50,20 @@ function checkUrl(url: string) {
   if (u.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) throw badRequest("Tool URLs must use https (plain http only for localhost).", "url");
 }
 
-const list = createRoute({
-  ...adminRoute("get", "/admin/tools", "List the tool registry, a page at a time"),
+const list = adminRoute("get", "/admin/tools", "List the tool registry, a page at a time", {
   request: { query: AdminPageQuerySchema },
   responses: { 200: { description: "A page of tools by name; pass the last name (`last_id`) as `after` for the next", ...json(PageSchema(ToolSchema)) } },
 });
-const create = createRoute({
-  ...adminRoute("post", "/admin/tools", "Register (or update) an HTTPS tool"),
+const create = adminRoute("post", "/admin/tools", "Register (or update) an HTTPS tool", {
   request: { body: { required: true, ...json(ToolCreateSchema) } },
   responses: { 201: { description: "The tool, with the secret it verifies calls with", ...json(RegisteredToolSchema) } },
 });
-const patch = createRoute({
-  ...adminRoute("patch", "/admin/tools/{name}", "Switch a tool on or off, or make it public or private"),
+const patch = adminRoute("patch", "/admin/tools/{name}", "Switch a tool on or off, or make it public or private", {
   request: { params: NameParam, body: { required: true, ...json(ToolPatchSchema) } },
   responses: { 200: { description: "The tool", ...json(ToolSchema) } },
 });
-const grant = createRoute({ ...adminRoute("put", "/admin/tenants/{id}/tools/{name}", "Allow a tenant a private tool"), request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
-const revoke = createRoute({ ...adminRoute("delete", "/admin/tenants/{id}/tools/{name}", "Withdraw a private tool from a tenant"), request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
+const grant = adminRoute("put", "/admin/tenants/{id}/tools/{name}", "Allow a tenant a private tool", { request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
+const revoke = adminRoute("delete", "/admin/tenants/{id}/tools/{name}", "Withdraw a private tool from a tenant", { request: { params: GrantParam }, responses: { 200: { description: "The tool", ...json(ToolSchema) } } });
 
 export const tools = router()
   .openapi(list, async (c) => {

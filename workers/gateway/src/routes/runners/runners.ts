@@ -2,7 +2,6 @@
  * The runner API for API keys with the `runners` scope: a tenant's runners and their status, ad-hoc or
  * named queries through a runner pool (whole JSON, or NDJSON as rows arrive), cancel, and stored results.
  */
-import { createRoute } from "@hono/zod-openapi";
 import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { openDb, schema } from "../../../../../lib/db/index.js";
@@ -12,11 +11,12 @@ import { NDJSON, queryResultKey, type HubQueryResult, type RunnerStatus } from "
 import type { GatewayEnv } from "../../env.js";
 import { requireScope } from "../../middleware/auth.js";
 import { router } from "../../validation.js";
-import { hubErrorToApi } from "./hub-errors.js";
+import { hubErrorResponses, hubErrorToApi } from "./hub-errors.js";
 import { QueryBodySchema, QueryParam, QueryResultSchema, ResultParam, RunnerParam, RunnerSchema } from "./schemas.js";
-import { json } from "../openapi.js";
+import { errorBody, json, keyRoute } from "../openapi.js";
 
-const base = { security: [{ bearer: [] }], middleware: requireScope("runners") };
+const middleware = requireScope("runners");
+const unknownRunner = errorBody("runner_not_found: the tenant holds no live token for that runner name");
 const hub = (env: GatewayEnv, tenantId: string, name: string) => stubFor(env.RUNNER_HUBS, runnerHubName(tenantId, name));
 
 /** Runner names the tenant holds live tokens for: a runner exists once a token was issued for it. */
@@ -53,7 +53,10 @@ const runnerView = (s: RunnerStatus) => ({
 
 export const runners = router()
   .openapi(
-    createRoute({ ...base, method: "get", path: "/v1/runners", summary: "List the tenant's runners and their status", responses: { 200: { description: "Runners", ...json(z.object({ object: z.literal("list"), data: z.array(RunnerSchema) })) } } }),
+    keyRoute("get", "/v1/runners", "List the tenant's runners and their status", {
+      middleware,
+      responses: { 200: { description: "Runners", ...json(z.object({ object: z.literal("list"), data: z.array(RunnerSchema) })) } },
+    }),
     async (c) => {
       const { tenantId } = c.get("auth");
       const names = await runnerNames(c.env.DB, tenantId);
@@ -62,7 +65,11 @@ export const runners = router()
     },
   )
   .openapi(
-    createRoute({ ...base, method: "get", path: "/v1/runners/{name}", summary: "One runner pool: status, connections and the schema it may show", request: { params: RunnerParam }, responses: { 200: { description: "The runner", ...json(RunnerSchema) } } }),
+    keyRoute("get", "/v1/runners/{name}", "One runner pool: status, connections and the schema it may show", {
+      middleware,
+      request: { params: RunnerParam },
+      responses: { 200: { description: "The runner", ...json(RunnerSchema) }, 404: unknownRunner },
+    }),
     async (c) => {
       const { tenantId } = c.get("auth");
       const { name } = c.req.valid("param");
@@ -71,10 +78,13 @@ export const runners = router()
     },
   )
   .openapi(
-    createRoute({
-      ...base, method: "post", path: "/v1/runners/{name}/query", summary: "Run a read-only query (ad-hoc SQL or a named query) on the runner pool",
+    keyRoute("post", "/v1/runners/{name}/query", "Run a read-only query (ad-hoc SQL or a named query) on the runner pool", {
+      middleware,
       request: { params: RunnerParam, body: { required: true, ...json(QueryBodySchema) } },
-      responses: { 200: { description: "The result; NDJSON when `stream` is true", content: { "application/json": { schema: QueryResultSchema }, [NDJSON]: { schema: { type: "string" } } } } },
+      responses: {
+        200: { description: "The result; NDJSON when `stream` is true", content: { "application/json": { schema: QueryResultSchema }, [NDJSON]: { schema: { type: "string" } } } },
+        ...hubErrorResponses({ runner_not_found: 404 }),
+      },
     }),
     async (c) => {
       const { tenantId } = c.get("auth");
@@ -98,9 +108,13 @@ export const runners = router()
     },
   )
   .openapi(
-    createRoute({
-      ...base, method: "post", path: "/v1/runners/{name}/queries/{id}/cancel", summary: "Cancel a running query (the runner cancels it on the database)",
-      request: { params: QueryParam }, responses: { 200: { description: "Cancelled", ...json(z.object({ object: z.literal("query_cancel"), id: z.string(), cancelled: z.literal(true) })) } },
+    keyRoute("post", "/v1/runners/{name}/queries/{id}/cancel", "Cancel a running query (the runner cancels it on the database)", {
+      middleware,
+      request: { params: QueryParam },
+      responses: {
+        200: { description: "Cancelled", ...json(z.object({ object: z.literal("query_cancel"), id: z.string(), cancelled: z.literal(true) })) },
+        404: errorBody("runner_not_found, or query_not_found: no query of that id is running on the runner"),
+      },
     }),
     async (c) => {
       const { tenantId } = c.get("auth");
@@ -111,9 +125,10 @@ export const runners = router()
     },
   )
   .openapi(
-    createRoute({
-      ...base, method: "get", path: "/v1/query-results/{id}", summary: "A stored query result (NDJSON: columns, rows, done)",
-      request: { params: ResultParam }, responses: { 200: { description: "The result", content: { [NDJSON]: { schema: { type: "string" } } } } },
+    keyRoute("get", "/v1/query-results/{id}", "A stored query result (NDJSON: columns, rows, done)", {
+      middleware,
+      request: { params: ResultParam },
+      responses: { 200: { description: "The result", content: { [NDJSON]: { schema: { type: "string" } } } }, 404: errorBody("query_result_not_found") },
     }),
     async (c) => {
       const { tenantId } = c.get("auth");

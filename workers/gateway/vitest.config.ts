@@ -52,6 +52,8 @@ export default defineConfig({
   ],
   test: {
     name: "gateway",
+    // vitest answers every stylesheet import with "" unless told otherwise; /docs serves this one as text.
+    css: { include: [/swagger-ui\.css/] },
     globalSetup: [`${ROOT}/test/support/mock-upstream-setup.ts`],
     setupFiles: [`${ROOT}/test/support/apply-migrations.ts`],
   },

@@ -3,7 +3,6 @@
  * validation and OpenAI's wire format live here; every decision about answering lives in the orchestrator.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
@@ -20,6 +19,7 @@ import { tenants } from "./routes/admin/tenants.js";
 import { batches } from "./routes/batches.js";
 import { tools } from "./routes/admin/tools.js";
 import { chat } from "./routes/chat.js";
+import { docs } from "./routes/docs.js";
 import { councils } from "./routes/councils.js";
 import { trading } from "./routes/trading.js";
 import { feedback } from "./routes/feedback.js";
@@ -99,7 +99,7 @@ export function createApp() {
     openapi: "3.1.0",
     info: { title: "CIO Edge API", version: "1.0.0", description: "OpenAI-compatible chat completions with orchestration, sessions, councils, runners and heavy work." },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "CIO Edge API" }));
+  app.route("/", docs);
 
   app.notFound((c) => {
     const allowed = methodNotAllowed(app.routes, c.req.method, c.req.path);

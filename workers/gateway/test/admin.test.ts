@@ -158,7 +158,7 @@ describe("OpenAPI", () => {
     expect(doc.components.schemas.ChatCompletionRequest).toBeDefined();
     const docs = await call("/docs");
     expect(docs.status).toBe(200);
-    expect(await docs.text()).toContain("/openapi.json");
+    expect(docs.headers.get("content-type")).toMatch(/^text\/html/); // the page itself: docs-page.test.ts
   });
 
   it("documents every route the gateway answers, with its method", async () => {
@@ -168,7 +168,7 @@ describe("OpenAPI", () => {
     const answered = createApp()
       .routes.filter((r) => r.method !== "ALL")
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}")}`)
-      .filter((r) => r !== "GET /openapi.json" && r !== "GET /docs");
+      .filter((r) => r !== "GET /openapi.json" && !r.startsWith("GET /docs")); // the docs page and its assets
     expect([...new Set(answered)].filter((r) => !documented.has(r))).toEqual([]);
     expect(documented.size).toBeGreaterThanOrEqual(50);
   });

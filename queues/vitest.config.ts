@@ -53,7 +53,7 @@ export default defineConfig({
   test: {
     name: "queues",
     globalSetup: [`${ROOT}/test/support/mock-upstream-setup.ts`],
-    setupFiles: [`${ROOT}/test/support/apply-migrations.ts`],
+    setupFiles: [`${ROOT}/test/support/apply-migrations.ts`, `${ROOT}/test/support/settle.ts`],
     testTimeout: 120_000,
   },
 });

@@ -55,6 +55,6 @@ export default defineConfig({
     // vitest answers every stylesheet import with "" unless told otherwise; /docs serves this one as text.
     css: { include: [/swagger-ui\.css/] },
     globalSetup: [`${ROOT}/test/support/mock-upstream-setup.ts`],
-    setupFiles: [`${ROOT}/test/support/apply-migrations.ts`],
+    setupFiles: [`${ROOT}/test/support/apply-migrations.ts`, `${ROOT}/test/support/settle.ts`],
   },
 });

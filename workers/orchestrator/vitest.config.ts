@@ -42,7 +42,7 @@ export default defineConfig({
     name: "orchestrator",
     root: import.meta.dirname,
     globalSetup: [`${ROOT}/test/support/mock-upstream-setup.ts`, `${ROOT}/test/support/tools/tool-upstream-setup.ts`],
-    setupFiles: [`${ROOT}/test/support/apply-migrations.ts`],
+    setupFiles: [`${ROOT}/test/support/apply-migrations.ts`, `${ROOT}/test/support/settle.ts`],
     testTimeout: 20_000,
   },
 });

@@ -1,8 +1,8 @@
 /**
  * Booking a model call the tenant pays for outside its chats (a council's assistant, the sql tool writing a
- * query, an image task): its tokens go to the tenant's RateLimiterDO like a chat's, so the daily budget and
- * the usage rows see them. No slot to free. A booking that fails is logged (`what` names the call); the work
- * it paid for is not thrown away for it.
+ * query, an image task, a tool call that reports usage): its tokens go to the tenant's RateLimiterDO like a
+ * chat's, so the daily budget and the usage rows see them. No slot to free. A booking that fails is logged
+ * (`what` names the call); the work it paid for is not thrown away for it.
  */
 import type { RateLimiterDO } from "../durable-objects/rate-limiter/index.js";
 import { tenantStanding } from "./db/key-limits.js";
@@ -48,14 +48,5 @@ export async function beginSpending(
   };
 }
 
-/** A rough token count (about four characters a token) for text no model counted: providers that report no usage, image prompts. */
-export const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
-
-/**
- * An image as tokens: the budget and the usage rows count tokens, and an image model bills per picture. The
- * prompt is counted as a chat's would be (estimateTokens) and the picture as `imageTokens`.
- */
-export function imageUsage(prompt: string, imageTokens: number): Usage {
-  const prompt_tokens = estimateTokens(prompt);
-  return { prompt_tokens, completion_tokens: imageTokens, total_tokens: prompt_tokens + imageTokens };
-}
+/** How long past its own time limit work's tokens stay held should it die before it ends them (see `beginSpending`). */
+export const HOLD_MARGIN_MS = 30_000;

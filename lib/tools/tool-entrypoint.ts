@@ -1,12 +1,13 @@
 /**
  * The base of every tool Worker. A tool declares its arguments once, as a zod schema; the manifest's JSON
  * Schema is generated from it, and execute() validates the call, honours the deadline and turns every
- * failure into a typed ToolResult, so a tool never throws across the service binding.
+ * failure into a typed ToolResult, so a tool never throws across the service binding. What the call told
+ * `ctx.spent` goes out beside its result, so the orchestrator books it to the tenant.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { z } from "zod";
 import { argsJsonSchema } from "./args-schema.js";
-import { ToolInputSchema, toolFail, type ToolError, type ToolManifest, type ToolResult } from "../protocol/tool.js";
+import { addToolUsage, ToolInputSchema, toolFail, type ToolError, type ToolManifest, type ToolResult, type ToolUsage } from "../protocol/tool.js";
 
 export class ToolFailure extends Error {
   constructor(
@@ -26,6 +27,11 @@ export interface ToolContext {
   deadline: number;
   /** Aborted when the deadline passes; hand it to fetch() so slow upstreams are cut off. */
   signal: AbortSignal;
+  /**
+   * Tells what the call spent on a model the tenant pays for, as soon as the model answered: it goes out with
+   * the result as `usage`, a failure's too, and the orchestrator books it to the tenant's usage and budget.
+   */
+  spent(model: string, usage: Omit<ToolUsage, "model">): void;
 }
 
 export abstract class ToolEntrypoint<Env, Args extends z.ZodType> extends WorkerEntrypoint<Env> {
@@ -45,12 +51,17 @@ export abstract class ToolEntrypoint<Env, Args extends z.ZodType> extends Worker
     const remaining = input.data.deadline - Date.now();
     if (remaining <= 0) return toolFail("deadline_exceeded", "the deadline passed before the tool started", true);
     const signal = AbortSignal.timeout(remaining);
-    const ctx: ToolContext = { ...input.data, signal };
+    let usage: ToolUsage | undefined;
+    const spent = (model: string, u: Omit<ToolUsage, "model">) => {
+      usage = addToolUsage(usage, { model, prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens });
+    };
+    let result: ToolResult;
     try {
-      return await this.run(args.data, ctx);
+      result = await this.run(args.data, { ...input.data, signal, spent });
     } catch (err) {
-      return asFailure(err, signal);
+      result = asFailure(err, signal);
     }
+    return usage ? { ...result, usage } : result;
   }
 
   /** Plain HTTP answers health checks and shows the manifest, which helps when wiring tools by hand. */

@@ -55,7 +55,10 @@ function sourceStamp(configPath: string): string {
 export interface WorkerOverrides {
   /** Extra or replaced plain-text bindings (vars). */
   vars?: Record<string, string>;
-  /** Replaces service bindings by name, e.g. to point a Worker at a test double at the edge. */
+  /**
+   * Replaces service bindings by name, e.g. to point a Worker at a test double at the edge; one named as the
+   * config's `[ai]` binding replaces Workers AI (which cannot run offline) with it.
+   */
   serviceBindings?: Record<string, unknown>;
 }
 
@@ -66,6 +69,8 @@ export function workerOptions(configPath: string, opts: WorkerOverrides = {}, ou
   const { workerOptions: o } = unstable_getMiniflareWorkerOptions(config) as unknown as { workerOptions: Record<string, unknown> };
   // miniflare 5 rejects modulesRules on a prebuilt bundle; the bundle is plain ES modules anyway.
   delete o.modulesRules;
+  const aiBinding = (o.ai as { binding?: string } | undefined)?.binding;
+  if (aiBinding && opts.serviceBindings?.[aiBinding]) delete o.ai;
   const main = (config.main ?? "index.js").split("/").pop()!.replace(/\.[cm]?[jt]sx?$/, ".js");
   return {
     ...o,

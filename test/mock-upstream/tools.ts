@@ -14,6 +14,8 @@
  *                                          content-length, as a service streaming a large answer does
  *   {mode: "drop", key, n?}              → the call is taken, then the connection is cut without an answer
  *                                          (the first n calls with this key; all of them without n); then echo
+ *   {mode: "spend", n, code?}            → ok, reporting n completion tokens spent on the model `code`
+ *                                          (default "mock-paid-model"), as a tool that calls a paid model does
  * Every call is counted per `key` (GET /__tools/calls?key=…); POST /__tools/switch {key, down} flips a switch.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -95,6 +97,9 @@ export async function handleTools(req: IncomingMessage, res: ServerResponse, url
     case "drop":
       if (a.n === undefined || (st.calls.get(key) ?? 0) <= Number(a.n)) return req.socket.destroy(), true;
       return ok(res, `${key} answered`), true;
+    case "spend":
+      send(res, 200, { ok: true, content: `spent ${a.n} tokens`, usage: { model: String(a.code ?? "mock-paid-model"), prompt_tokens: 0, completion_tokens: a.n } });
+      return true;
     case "barrier":
       if (await barrier(st, key, Number(a.n ?? 2))) ok(res, `${key} met ${a.n ?? 2} parallel calls`);
       else send(res, 200, { ok: false, error: { code: "alone", message: "the other calls never came", retryable: false } });

@@ -1,11 +1,14 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { ROOT, toolWorkers } from "../../test/support/aux-workers.ts";
+import { auxWorker, ROOT, toolWorkers } from "../../test/support/aux-workers.ts";
 
 // The orchestrator exports the Durable Objects, so it is tested as its own project: runInDurableObject,
 // runDurableObjectAlarm and evictDurableObject only reach objects of the Worker under test. The tool
 // Workers it binds run beside it; the scripted mock model also serves HTTPS tools under /tools. Binance
-// and Brave are replaced by recorded responses (test/fixtures) for the trading council.
+// and Brave are replaced by recorded responses (test/fixtures) for the trading council. The media tool Worker
+// runs too, with Workers AI replaced by test/support/ai-mock; it is bound as MEDIA_UNDER_TEST, not TOOL_*, so
+// the registry seeds it into no other test: a test registers it for its own tenant. Its bucket is bound
+// too (MEDIA_BUCKET), so a test can count the pictures it drew.
 export default defineConfig({
   plugins: [
     cloudflareTest(async ({ inject }) => ({
@@ -34,7 +37,16 @@ export default defineConfig({
           CIO_COUNCIL_RETRY_DELAY_MS: "500",
           CIO_TRADING_OUTCOME_HOURS: "0",
         },
-        workers: toolWorkers({ binance: inject("toolUpstreamUrl"), brave: inject("toolUpstreamUrl") }),
+        serviceBindings: { MEDIA_UNDER_TEST: "cio-tool-media" },
+        r2Buckets: { MEDIA_BUCKET: "cio-media" },
+        workers: [
+          ...toolWorkers({ binance: inject("toolUpstreamUrl"), brave: inject("toolUpstreamUrl") }),
+          auxWorker("workers/tools/media/wrangler.toml", {
+            vars: { MEDIA_PUBLIC_BASE_URL: "https://media.cio.test/" },
+            serviceBindings: { AI: { name: "ai-mock", entrypoint: "AiMock" } },
+          }),
+          auxWorker("test/support/ai-mock/wrangler.toml"),
+        ],
       },
     })),
   ],

@@ -4,7 +4,7 @@
  * `logprobs` are OpenAI's own: typed clients (the Python SDK's models, Go's structs) read them as present.
  */
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../../lib/protocol/index.js";
-import { estimateTokens } from "../../../lib/usage-booking.js";
+import { estimateTokens } from "../../../lib/ai/token-estimates.js";
 
 /**
  * Made here, never from the request id: a client sets x-request-id (and a proxy may reuse one), so ids built

@@ -13,7 +13,8 @@ import { imageBytes, sniffImageType } from "../../../../lib/ai/image.js";
 import { aiErrorMessage, isRetryableAiError, runAi, type AiRunner } from "../../../../lib/ai/workers-ai.js";
 import { r2Keys } from "../../../../lib/heavy/ids.js";
 import { BUDGET_EXHAUSTED } from "../../../../lib/errors.js";
-import { beginSpending, imageUsage, type Spending } from "../../../../lib/usage-booking.js";
+import { imageUsage } from "../../../../lib/ai/token-estimates.js";
+import { beginSpending, HOLD_MARGIN_MS, type Spending } from "../../../../lib/usage-booking.js";
 import { ImageParamsSchema, type ImageParams } from "../../../../lib/protocol/heavy.js";
 import type { HeavyEnv } from "../env.js";
 import { JobFailure, type Job, type JobContext } from "../job.js";
@@ -82,9 +83,6 @@ async function beginDrawing({ env, settings, task, log }: Pick<JobContext, "env"
   if (!spending) throw new JobFailure("budget_exceeded", BUDGET_EXHAUSTED);
   return spending;
 }
-
-/** How long past the model's timeout a picture's tokens stay held if its attempt dies before it ends them. */
-const HOLD_MARGIN_MS = 30_000;
 
 async function run(ai: AiRunner, s: HeavySettings, model: string, p: ImageParams): Promise<unknown> {
   const inputs: Record<string, unknown> = { prompt: p.prompt, steps: p.steps ?? s.CIO_IMAGE_STEPS };

@@ -4,12 +4,14 @@
  * registry, its arguments must match its schema, its circuit breaker must admit the call; then it runs
  * under a timeout, and retryable failures are retried with exponential backoff and full jitter (or after
  * the wait the tool asked for) — a tool whose manifest does not say idempotent only when the call never ran.
+ * A tool that spends the tenant's tokens (its manifest's `spends`) is called only while the tenant's daily
+ * budget is not spent, and what any call reports spending is booked to the tenant (spending.ts).
  * Every outcome is a DispatchResult — a failing tool never throws into the agent loop, it becomes an error
  * message the model (and the answer) can work around. What reaches the model is capped at
  * CIO_TOOL_MAX_CONTENT_CHARS per call and CIO_TOOL_MAX_ROUND_CHARS for the round.
  */
 import type { Logger } from "../../../../lib/log.js";
-import type { ToolError, ToolResult } from "../../../../lib/protocol/tool.js";
+import { addToolUsage, type ToolError, type ToolResult, type ToolUsage } from "../../../../lib/protocol/tool.js";
 import type { OrchestratorEnv } from "../env.js";
 import type { ModelToolCall } from "../providers/provider.js";
 import type { RegisteredTool } from "../registry/index.js";
@@ -17,6 +19,7 @@ import { invoke, TransportError, type Invoked } from "../registry/transports.js"
 import type { OrchestratorSettings } from "../settings.js";
 import { Breakers } from "./breaker.js";
 import { breakerVerdict, capText, retryWait, roundShares, type RetryPolicy } from "./outcome.js";
+import { beginCall, isRefusal } from "./spending.js";
 import { parseArgs } from "./validate.js";
 
 export interface DispatchResult {
@@ -29,8 +32,10 @@ export interface DispatchResult {
   content: string;
   data?: unknown;
   error?: ToolError;
-  /** Whether the tool was actually run (false for refused calls: unknown tool, invalid arguments, open breaker). */
+  /** Whether the tool was actually run (false for refused calls: unknown tool, invalid arguments, spent budget, open breaker). */
   ran: boolean;
+  /** What the call reported spending on models the tenant pays for (over all its attempts); booked by the dispatcher. */
+  usage?: ToolUsage;
 }
 
 export interface DispatchContext {
@@ -71,23 +76,36 @@ export class Dispatcher {
     if (!tool) return refuse("unknown_tool", `there is no tool named '${call.name}' available now`);
     const parsed = parseArgs(tool.manifest, call.arguments);
     if (!parsed.ok) return refuse("invalid_arguments", `invalid arguments for ${call.name}: ${parsed.message}`);
+    const spending = await beginCall(this.ctx, tool, this.timeoutOf(tool) * (this.ctx.settings.CIO_TOOL_RETRIES + 1));
+    if (isRefusal(spending)) return refuse(spending.code, spending.message, parsed.args);
+    const r = await this.admitted(call, tool, parsed.args, signal, started).catch(async (err: unknown) => {
+      await spending.end(undefined);
+      throw err;
+    });
+    await spending.end(r.usage);
+    return r;
+  }
+
+  /** A call that may run: its circuit breaker is asked, then the tool is called (with retries). */
+  private async admitted(call: ModelToolCall, tool: RegisteredTool, args: Record<string, unknown>, signal: AbortSignal, started: number): Promise<DispatchResult> {
+    const refuse = (code: string, message: string) => refused(call, code, message, args, started);
     const admission = await this.breakers.admit(tool.name);
     if (!admission.allowed) {
       const wait = Math.max(0, admission.retryAt - Date.now());
-      return refuse("circuit_open", `${tool.name} is failing and paused (circuit breaker open; next try in ${Math.ceil(wait / 1000)} s)`, parsed.args);
+      return refuse("circuit_open", `${tool.name} is failing and paused (circuit breaker open; next try in ${Math.ceil(wait / 1000)} s)`);
     }
-    const { result, attempts } = await this.withRetries(tool, parsed.args, signal);
+    const { result, attempts, usage } = await this.withRetries(tool, args, signal);
     // The caller went away (a client closed its stream): the tool's answer was cut off by us, which says
     // nothing about the tool, so neither its breaker nor its learned quality hears of it. A half-open probe
     // cut off so gives its turn back: kept, it would hold the breaker shut until it expired a cool-down later.
     if (!result.ok && signal.aborted) {
       if (admission.probe) await this.breakers.release(tool.name, admission.probe);
-      return { ...refuse("cancelled", "the request was cancelled before the tool answered", parsed.args), attempts };
+      return { ...refuse("cancelled", "the request was cancelled before the tool answered"), attempts, usage };
     }
     const latencyMs = Date.now() - started;
     const verdict = breakerVerdict(result, admission.probe);
     if (verdict !== null) await this.breakers.report(tool.name, verdict, admission.probe);
-    const base = { call, arguments: parsed.args, latencyMs, attempts, ran: true };
+    const base = { call, arguments: args, latencyMs, attempts, ran: true, usage };
     if (result.ok) return { ...base, ok: true, content: result.content, data: result.data };
     this.ctx.log.warn("tool call failed", { tool: tool.name, code: result.error.code, attempts, latencyMs });
     return { ...base, ok: false, content: "", error: result.error };
@@ -116,11 +134,13 @@ export class Dispatcher {
     // A wait longer than one attempt's whole budget is not worth holding the answer for either.
     const policy: RetryPolicy = { idempotent: tool.manifest.idempotent === true, baseMs: s.CIO_TOOL_RETRY_BASE_MS, maxWaitMs: Math.min(s.CIO_TOOL_RETRY_MAX_WAIT_MS, timeoutMs) };
     let last: Invoked = { result: { ok: false, error: { code: "not_run", message: "not run", retryable: false } } };
+    let usage: ToolUsage | undefined;
     for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) return { result: last.result, attempts: attempt };
+      if (signal.aborted) return { result: last.result, attempts: attempt, usage };
       last = await this.attempt(tool, args, signal, timeoutMs);
+      if (last.result.usage) usage = addToolUsage(usage, last.result.usage);
       const wait = attempt < s.CIO_TOOL_RETRIES ? retryWait(last, policy, attempt) : null;
-      if (last.result.ok || wait === null) return { result: last.result, attempts: attempt + 1 };
+      if (last.result.ok || wait === null) return { result: last.result, attempts: attempt + 1, usage };
       this.ctx.log.info("tool call failed with a retryable error", { tool: tool.name, attempt, code: last.result.error.code, waitMs: wait });
       await sleepUnlessAborted(wait, signal);
     }

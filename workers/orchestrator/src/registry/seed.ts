@@ -1,7 +1,10 @@
 /**
  * Seeds the registry from what this deployment is wired to: every service binding named TOOL_* (asked
  * for its manifest over RPC) and every local tool. An operator's choices (enabled, public) survive a
- * re-seed; only the manifest and the way to reach the tool are refreshed.
+ * re-seed; only the manifest and the way to reach the tool are refreshed. A new tool is public, media too:
+ * what its calls spend on Workers AI is booked to the calling tenant and held against its daily budget
+ * (dispatcher/spending.ts), so offering it to every tenant costs each tenant only its own budget, as image
+ * tasks do; an operator who wants it for some tenants only makes it private and grants it.
  */
 import { sql } from "drizzle-orm";
 import { openDb, schema } from "../../../../lib/db/index.js";

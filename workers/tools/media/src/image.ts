@@ -2,9 +2,11 @@
  * Text to image: run the model, store the picture in R2 under the tenant's prefix, answer its URL. Each
  * generation is paid for, so no failure after the model ran asks for the call to be repeated (retryable:
  * false): a failed R2 write is tried again here, with the picture in hand, and the model decides whether to
- * ask for another.
+ * ask for another. Each picture is reported as spent (`ctx.spent`: MEDIA_IMAGE_TOKENS plus its prompt's),
+ * so the orchestrator books it to the tenant as an image task's is booked.
  */
 import { imageBytes, sniffImageType } from "../../../../lib/ai/image.js";
+import { imageUsage } from "../../../../lib/ai/token-estimates.js";
 import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
 import { backoffMs, sleep } from "../../../../lib/time.js";
 import { ToolFailure, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
@@ -24,6 +26,8 @@ export async function generateImage(
   }
   const model = settings.imageModel;
   const output = await runModel(env.AI, model, { prompt: input.prompt, steps: input.steps ?? DEFAULT_STEPS }, ctx.signal);
+  // Told once the model answered, as it bills then: whatever fails after, the picture was paid for.
+  ctx.spent(model, imageUsage(input.prompt, settings.imageTokens));
   const bytes = await imageBytes(output);
   if (!bytes) throw new ToolFailure("ai_bad_output", "the image model answered without an image");
   const contentType = sniffImageType(bytes);

@@ -6,23 +6,29 @@ import { generateImage } from "./image.js";
 import { settingsFrom, type Env } from "./settings.js";
 import { transcribe } from "./transcribe.js";
 
+const EXAMPLES = [
+  "Generate an image of a lighthouse on a cliff at sunset",
+  "Draw a picture of a cat astronaut",
+  "Create an illustration for my blog post about edge computing",
+  "Transcribe this audio recording",
+  "Convert this voice memo to text: https://example.com/memo.mp3",
+];
+
 export default class MediaTool extends ToolEntrypoint<Env, typeof MediaArgs> {
   readonly args = MediaArgs;
-  readonly info = {
-    name: "media",
-    description:
-      "Generate an image from a text description (returns a link to the picture), or transcribe speech " +
-      "in an audio file to text.",
-    timeoutMs: 60_000,
-    version: "1.0.0",
-    examples: [
-      "Generate an image of a lighthouse on a cliff at sunset",
-      "Draw a picture of a cat astronaut",
-      "Create an illustration for my blog post about edge computing",
-      "Transcribe this audio recording",
-      "Convert this voice memo to text: https://example.com/memo.mp3",
-    ],
-  };
+  /** A getter: what a call spends (a picture, MEDIA_IMAGE_TOKENS) is a setting, read from env. */
+  get info() {
+    return {
+      name: "media",
+      description:
+        "Generate an image from a text description (returns a link to the picture), or transcribe speech " +
+        "in an audio file to text.",
+      timeoutMs: 60_000,
+      version: "1.0.0",
+      examples: EXAMPLES,
+      spends: { tokens: settingsFrom(this.env).imageTokens },
+    };
+  }
 
   protected async run(args: MediaArgs, ctx: ToolContext): Promise<ToolResult> {
     const settings = settingsFrom(this.env);

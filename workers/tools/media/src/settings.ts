@@ -7,6 +7,7 @@ export interface Env {
   AI: AiRunner;
   MEDIA_BUCKET: R2Bucket;
   MEDIA_IMAGE_MODEL?: string;
+  MEDIA_IMAGE_TOKENS?: string;
   MEDIA_STT_MODEL?: string;
   MEDIA_PUBLIC_BASE_URL?: string;
   MEDIA_MAX_AUDIO_BYTES?: string;
@@ -16,6 +17,12 @@ export interface Env {
 const SettingsSchema = z.object({
   imageModel: z.string().default("@cf/black-forest-labs/flux-1-schnell"),
   sttModel: z.string().default("@cf/openai/whisper"),
+  /**
+   * Tokens a picture counts as in the tenant's usage and against its daily budget, plus its prompt's (the
+   * heavy consumer's CIO_IMAGE_TOKENS for image tasks): reported with each picture, and declared in the
+   * manifest as what a call spends, which the dispatcher holds against the budget while the call runs.
+   */
+  imageTokens: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
   /** Always ends with "/" so keys append cleanly. */
   publicBaseUrl: z
     .url()
@@ -43,6 +50,7 @@ export function settingsFrom(env: Env): Settings {
   return SettingsSchema.parse({
     imageModel: env.MEDIA_IMAGE_MODEL || undefined,
     sttModel: env.MEDIA_STT_MODEL || undefined,
+    imageTokens: env.MEDIA_IMAGE_TOKENS?.trim() || undefined,
     publicBaseUrl: env.MEDIA_PUBLIC_BASE_URL || undefined,
     maxAudioBytes: env.MEDIA_MAX_AUDIO_BYTES || undefined,
     audioAllow: env.MEDIA_AUDIO_ALLOW,

@@ -1,9 +1,11 @@
 /**
  * Speech to text with Whisper, from base64 audio or an audio URL, with a size limit on both. A URL is
  * fetched only under MEDIA_AUDIO_ALLOW, through the same checked redirects and streamed size limit as
- * http-json: the caller names it, so it could otherwise reach internal addresses or never end.
+ * http-json: the caller names it, so it could otherwise reach internal addresses or never end. The
+ * transcript's tokens are reported as spent (`ctx.spent`), for the orchestrator to book to the tenant.
  */
 import { z } from "zod";
+import { transcriptUsage } from "../../../../lib/ai/token-estimates.js";
 import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
 import { fetchAllowed, readLimited } from "../../../../lib/tools/fetch-allowed.js";
 import { ToolFailure, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
@@ -27,6 +29,8 @@ export async function transcribe(
     : decodeBase64(input.audioBase64 ?? "", settings.maxAudioBytes);
   const model = settings.sttModel;
   const output = WhisperOutputSchema.safeParse(await runModel(env.AI, model, whisperInput(model, audio), ctx.signal));
+  // Whisper reports no usage: its transcript is counted as a chat's answer would be (the call bills either way).
+  ctx.spent(model, transcriptUsage(output.success ? output.data.text : ""));
   if (!output.success) throw new ToolFailure("ai_bad_output", "the speech model answered without a transcript", true);
   const text = output.data.text.trim();
   const content = text ? `Transcript: ${text}` : "The audio contains no recognisable speech.";

@@ -18,6 +18,11 @@ describe("manifest", () => {
     const props = m.parameters.properties as Record<string, { enum?: string[] }>;
     expect(props.action?.enum).toEqual(["generate-image", "transcribe"]);
   });
+
+  it("declares what a call spends, a picture's MEDIA_IMAGE_TOKENS, for the orchestrator to hold against the tenant's budget", async () => {
+    expect((await validManifest(tool)).spends).toEqual({ tokens: 1000 });
+    expect(toolWith({ MEDIA_IMAGE_TOKENS: "700" }).manifest().spends).toEqual({ tokens: 700 });
+  });
 });
 
 describe("generate-image", () => {
@@ -32,6 +37,12 @@ describe("generate-image", () => {
     expect(object?.customMetadata).toMatchObject({ tenantId: "t_test", requestId: "req_test", prompt: "a lighthouse at dusk" });
     const stored = new Uint8Array(await (object as R2ObjectBody).arrayBuffer());
     expect(stored).toEqual(Uint8Array.from(atob(flux.image), (c) => c.charCodeAt(0)));
+  });
+
+  it("reports the picture as spent, MEDIA_IMAGE_TOKENS plus its prompt's, for the orchestrator to book to the tenant", async () => {
+    // "a lighthouse at dusk": 20 characters, 5 tokens.
+    const r = expectOk(await toolWith({ MEDIA_IMAGE_TOKENS: "700" }).execute(toolInput({ action: "generate-image", prompt: "a lighthouse at dusk" })));
+    expect(r.usage).toEqual({ model: "@cf/black-forest-labs/flux-1-schnell", prompt_tokens: 5, completion_tokens: 700 });
   });
 
   it("stores a PNG stream (SDXL-style output) as image/png", async () => {
@@ -54,6 +65,15 @@ describe("generate-image", () => {
     const e = expectFail(await toolWith({ AI: ai.runner, MEDIA_BUCKET: bucket.bucket }).execute(toolInput({ action: "generate-image", prompt: "a lighthouse" })));
     expect(e).toMatchObject({ code: "storage_error", retryable: false, message: expect.stringContaining("(3 attempts)") });
     expect([ai.runs(), bucket.puts()]).toEqual([1, 3]);
+  });
+
+  it("reports a picture the model drew as spent even when the call then fails, and nothing when the model drew none", async () => {
+    const bucket = flaky(testEnv.MEDIA_BUCKET, Infinity);
+    const stored = await toolWith({ MEDIA_BUCKET: bucket.bucket }).execute(toolInput({ action: "generate-image", prompt: "a lighthouse" }));
+    expect(stored).toMatchObject({ ok: false, usage: { completion_tokens: 1000 } });
+    const refused = await tool.execute(toolInput({ action: "generate-image", prompt: "something forbidden" }));
+    expect(refused).toMatchObject({ ok: false });
+    expect(refused.usage).toBeUndefined();
   });
 
   it("fails clearly when no public base URL is configured", async () => {
@@ -99,6 +119,8 @@ describe("transcribe", () => {
     const r = expectOk(await tool.execute(toolInput({ action: "transcribe", audioBase64: await wavBase64() })));
     expect(r.content).toBe("Transcript: Hello from CIO Edge, this is a test recording.");
     expect(r.data).toMatchObject({ wordCount: 9, model: "@cf/openai/whisper", audioBytes: 1644 });
+    // Whisper reports no usage: the transcript's 46 characters count as 12 tokens.
+    expect(r.usage).toEqual({ model: "@cf/openai/whisper", prompt_tokens: 0, completion_tokens: 12 });
   });
 
   it("transcribes audio from a URL", async () => {

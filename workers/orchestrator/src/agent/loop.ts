@@ -12,6 +12,7 @@ import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
 import { promptText } from "../stream.js";
 import { usageOf } from "../wire.js";
 import type { AgentEvent, ToolActivity } from "./events.js";
+import { addUsage, type Spending } from "./spending.js";
 
 export interface AgentInput {
   provider: ModelProvider;
@@ -31,8 +32,8 @@ export interface AgentInput {
   signal: AbortSignal;
   /** Adds up the time spent waiting on the model and the tools (reported so the gateway can tell its own overhead). */
   waited?: (ms: number) => void;
-  /** The usage of the rounds so far, after each: what an answer that fails later has already cost. */
-  spent?: (u: Usage) => void;
+  /** Kept as the rounds go (each one's prompt before it is sent, its text, its usage): what an answer that ends early has cost. */
+  spending: Spending;
 }
 
 export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
@@ -43,22 +44,21 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
   const failures: DispatchResult[] = [];
   // A client that asked for JSON parses the content: no note of ours may be added to it (cio.tools tells the failures).
   const notes = !wantsJson(a.params);
-  let usage: Usage | undefined;
   let wroteText = false;
   const cio = (steps: number) => ({ provider: a.provider.name, model: a.provider.model, steps, tools: activity });
 
   for (let step = 1; step <= a.maxSteps; step++) {
     const tools = step === a.maxSteps ? a.clientTools : [...own, ...a.clientTools];
+    const prompt = roundPrompt(a, messages, tools);
+    a.spending.roundStarts(prompt);
     const round = yield* modelRound(a, messages, tools, step);
     wroteText ||= round.text !== "";
-    const spentNow = round.usage ?? estimatedRound(a, messages, tools, round);
-    if (spentNow) usage = addUsage(usage, spentNow);
-    if (usage) a.spent?.(usage);
+    a.spending.roundEnds(round.usage ?? (prompt === undefined ? undefined : usageOf(prompt, answerText(round))));
     const { calls } = round;
     // A round cut by the token limit may end in a call with half its arguments: nothing of it runs or goes to the client.
     if (!calls.length || round.finish === "length") {
       if (notes) yield* closing(failures, wroteText);
-      yield { type: "done", finish: answerFinish(round.finish), usage, cio: cio(step) };
+      yield { type: "done", finish: answerFinish(round.finish), usage: a.spending.finished, cio: cio(step) };
       return;
     }
     const ours = calls.filter((c) => !clientNames.has(c.name));
@@ -72,7 +72,7 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
     }
     if (theirs.length) {
       yield { type: "client_tool_calls", calls: theirs, turn: messages.slice(1 + a.messages.length) };
-      yield { type: "done", finish: "tool_calls", usage, cio: cio(step) };
+      yield { type: "done", finish: "tool_calls", usage: a.spending.finished, cio: cio(step) };
       return;
     }
   }
@@ -80,7 +80,7 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
   // the turn ends here with whatever it wrote.
   if (notes && !wroteText) yield { type: "text", delta: `I could not finish this answer within ${a.maxSteps} steps.` };
   if (notes) yield* closing(failures, true);
-  yield { type: "done", finish: "length", usage, cio: cio(a.maxSteps) };
+  yield { type: "done", finish: "length", usage: a.spending.finished, cio: cio(a.maxSteps) };
 }
 
 interface RoundResult {
@@ -100,6 +100,7 @@ async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: Functi
     a.waited?.(Date.now() - t);
     if (ev.type === "text") {
       r.text += ev.delta;
+      a.spending.wrote(ev.delta);
       yield ev;
     } else if (ev.type === "tool_call") r.calls.push(ev.call);
     // A provider's usage is the upstream's: counts that are not sane (strings, negative) are dropped, and the
@@ -112,16 +113,18 @@ async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: Functi
 }
 
 /**
- * What a round that reported no usage cost, estimated from what the model read (the system prompt, the whole
- * conversation with the tool results so far, the tools' schemas) and wrote: the answer's usage was once
- * estimated from the client's messages and the final text alone, so a provider that omits usage was booked a
- * fraction of a multi-round answer. The builtin planner is no model: it reads nothing of that.
+ * A round's prompt as text to estimate, for a round that reports no usage or is cut short: what the model reads
+ * (the system prompt, the whole conversation with the tool results so far, the tools' schemas). The answer's
+ * usage was once estimated from the client's messages and the final text alone, so a provider that omits usage
+ * was booked a fraction of a multi-round answer. The builtin planner is no model: it reads nothing of that.
  */
-function estimatedRound(a: AgentInput, read: ChatMessage[], tools: FunctionTool[], r: RoundResult): Usage | undefined {
+function roundPrompt(a: AgentInput, read: ChatMessage[], tools: FunctionTool[]): string | undefined {
   if (a.provider.name === "builtin") return undefined;
-  const calls = r.calls.map((c) => `${c.name} ${JSON.stringify(c.arguments)}`).join("\n");
-  return usageOf(`${promptText(read)}\n${tools.length ? JSON.stringify(tools) : ""}`, `${r.text}${calls}`);
+  return `${promptText(read)}\n${tools.length ? JSON.stringify(tools) : ""}`;
 }
+
+/** What a round wrote, as text to estimate: its text and its calls. */
+const answerText = (r: RoundResult) => `${r.text}${r.calls.map((c) => `${c.name} ${JSON.stringify(c.arguments)}`).join("\n")}`;
 
 /** "length" and "content_filter" tell the client its answer is not whole; any other reason of a text answer is "stop". */
 const answerFinish = (reason: string | undefined) => (reason === "length" || reason === "content_filter" ? reason : "stop");
@@ -152,12 +155,3 @@ function* closing(failures: DispatchResult[], afterText: boolean): Iterable<Agen
 }
 
 const wireCall = (c: ModelToolCall) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } });
-
-function addUsage(a: Usage | undefined, b: Usage): Usage {
-  if (!a) return { prompt_tokens: b.prompt_tokens, completion_tokens: b.completion_tokens, total_tokens: b.total_tokens };
-  return {
-    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
-    completion_tokens: a.completion_tokens + b.completion_tokens,
-    total_tokens: a.total_tokens + b.total_tokens,
-  };
-}

@@ -4,11 +4,12 @@
  * stream. Tool calls are queued for the learning loop after the answer and written off its path.
  */
 import { ApiError, badRequest } from "../../../../lib/errors.js";
-import type { ChatCall, ChatCompletionRequest, ChatMessage, ChatReply, FunctionTool, Usage } from "../../../../lib/protocol/index.js";
+import type { ChatCall, ChatCompletionRequest, ChatMessage, ChatReply, FunctionTool } from "../../../../lib/protocol/index.js";
 import type { AgentEvent } from "../agent/events.js";
 import { restoreTurns, saveTurn } from "../agent/continuation.js";
 import { runAgent } from "../agent/loop.js";
 import { renderJson, renderSse, type RenderTarget } from "../agent/render.js";
+import { Spending } from "../agent/spending.js";
 import { Dispatcher } from "../dispatcher/index.js";
 import { quality, rankByQuality } from "../learning/quality.js";
 import type { CallOutcome } from "../learning/record.js";
@@ -29,8 +30,10 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   const model = call.body.model;
   const abort = pipelineAbort(deps.stopped);
   let waited = 0;
-  // What the model rounds have cost so far: booked when the answer fails after some of them were paid for.
-  let spent: Usage | undefined;
+  // What the model rounds have cost so far: booked when the answer ends before its usage is known.
+  const spending = new Spending();
+  // Cut when we stopped it (its client went away, its session turn was stopped): the round in progress counts.
+  const spentSoFar = () => spending.soFar(abort.signal.aborted);
   let events: AsyncGenerator<AgentEvent>;
   let first: IteratorResult<AgentEvent>;
   try {
@@ -69,7 +72,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
         stream: body.stream === true,
         signal: abort.signal,
         waited: (ms) => (waited += ms),
-        spent: (u) => (spent = u),
+        spending,
       }), (turn, calls) => saveTurn(env.DB, kept, turn, calls).catch((err) => log.error("a paused turn could not be kept; the follow-up will lack our tool results", { err }))),
       (outcomes) => {
         const calls = outcomes.map((o) => ({ ...o, tenantId: call.tenantId, requestId: call.requestId }));
@@ -80,7 +83,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     // The first event is awaited here, so a model that fails before answering anything is an HTTP error.
     first = await events.next();
   } catch (err) {
-    deps.settle(model, spent);
+    deps.settle(model, spentSoFar());
     if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: waited };
     throw err;
   }
@@ -99,14 +102,14 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       const completion = await renderJson(all, target);
       return { kind: "json", completion, upstreamMs: waited };
     } catch (err) {
-      deps.settle(model, spent);
+      deps.settle(model, spentSoFar());
       if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: waited };
       throw err;
     }
   }
-  // Settled at "done" with the real usage; a stream cut short before that books the rounds already paid for,
-  // or an estimate of what it sent when that is more.
-  const settle = () => deps.settle(model, larger(spent, usageOf(prompt, streamed)));
+  // Settled at "done" with the real usage; a stream that ends before that books what its rounds cost so far (the
+  // builtin planner's, which no model read, as its answer would be: the client's messages and the text sent).
+  const settle = () => deps.settle(model, spentSoFar() ?? usageOf(prompt, streamed));
   return { kind: "stream", body: toReadable(safely(renderSse(all, target)), abort, settle), upstreamMs: waited };
 }
 
@@ -139,8 +142,6 @@ const asFunctionTool = (t: RegisteredTool): FunctionTool => ({
   type: "function",
   function: { name: t.name, description: t.manifest.description, parameters: t.manifest.parameters },
 });
-
-const larger = (a: Usage | undefined, b: Usage): Usage => (a && a.total_tokens >= b.total_tokens ? a : b);
 
 async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
   if (first.done) return;

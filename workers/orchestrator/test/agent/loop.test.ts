@@ -115,20 +115,23 @@ describe("agent loop with a scripted tool-calling model", () => {
     expect(chunks.at(-1).cio.tools[0]).toMatchObject({ name, ok: true });
   });
 
-  it("a stream cut short books an estimate of what was asked and streamed so far", async () => {
-    const tenantId = await newTenant();
+  it("a stream cut short books an estimate of what its round read (the system prompt, the tools' schemas, the messages) and streamed so far", async () => {
     const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(" ");
-    const reply = await chat([user(withDirective(words, { text: words, chunkDelayMs: 20 }))], { tenantId, settings: OPENAI, body: { stream: true } });
-    if (reply.kind !== "stream") throw new Error(`expected a stream, got ${reply.kind}`);
-    const reader = reply.body.getReader();
-    for (let i = 0; i < 3; i++) await reader.read();
-    await reader.cancel();
-    const limiter = limiterStub(baseEnv.RATE_LIMITER, tenantId);
-    await eventually(async () => (await limiter.snapshot("k")).tokensToday > 0);
-    const { tokensToday } = await limiter.snapshot("k");
-    // The prompt alone is over 200 tokens by the estimate; a few words of the answer had been sent.
-    expect(tokensToday).toBeGreaterThan(200);
-    expect(tokensToday).toBeLessThan(500);
+    const run = async (cutAfter?: number) => {
+      const tenantId = await newTenant();
+      const reply = await chat([user(withDirective(words, { text: words, chunkDelayMs: 5, noUsage: true }))], { tenantId, settings: OPENAI, body: { stream: true } });
+      if (reply.kind !== "stream") throw new Error(`expected a stream, got ${reply.kind}`);
+      const reader = reply.body.getReader();
+      for (let i = 0; !(await reader.read()).done; i++) if (i + 1 === cutAfter) await reader.cancel();
+      const limiter = limiterStub(baseEnv.RATE_LIMITER, tenantId);
+      await eventually(async () => (await limiter.snapshot("k")).tokensToday > 0);
+      return (await limiter.snapshot("k")).tokensToday;
+    };
+    const cut = await run(3);
+    const whole = await run();
+    // The client's prompt alone is over 200 tokens by the estimate; a few words of the answer's 200 had been sent.
+    expect(cut).toBeGreaterThan(200);
+    expect(cut).toBeLessThan(whole - 150);
   });
 
   it("a model that fails before answering is an OpenAI-shaped error, not a broken stream", async () => {

@@ -1,0 +1,58 @@
+/**
+ * What an answer of the agent loop has cost so far, kept as the loop goes: the usage of the rounds finished,
+ * and of the round in progress its prompt (told before it is sent) and the text it has written. An answer
+ * that ends before its usage is known books it: a stream whose client went away, a session turn stopped, a
+ * model that failed in a later round. A cut answer once booked only the larger of the rounds finished and an
+ * estimate of the client's own messages and the text streamed, so a cut round's prompt (the system prompt,
+ * the tool results, the tools' schemas), which the upstream had read and billed, was never counted.
+ */
+import type { Usage } from "../../../../lib/protocol/index.js";
+import { usageOf } from "../wire.js";
+
+export class Spending {
+  private rounds: Usage | undefined;
+  /** The prompt of the round in progress, as text to estimate; undefined between rounds and for the builtin planner, which reads nothing. */
+  private reading: string | undefined;
+  private written = "";
+
+  /** A round is about to be sent with this prompt. */
+  roundStarts(prompt: string | undefined) {
+    this.reading = prompt;
+    this.written = "";
+  }
+
+  /** Text the round in progress has written. */
+  wrote(delta: string) {
+    this.written += delta;
+  }
+
+  /** The round is over and cost this (the upstream's usage, or our estimate; none for the builtin planner). */
+  roundEnds(u: Usage | undefined) {
+    if (u) this.rounds = addUsage(this.rounds, u);
+    this.reading = undefined;
+  }
+
+  /** The rounds finished: what the whole answer cost once it is done. */
+  get finished(): Usage | undefined {
+    return this.rounds;
+  }
+
+  /**
+   * What an answer that ended early cost: the rounds finished, plus the round in progress when it was cut
+   * (we stopped it: the upstream had read its prompt) or wrote something before it failed. A round the
+   * upstream refused before answering is not counted: it billed nothing for it.
+   */
+  soFar(cut: boolean): Usage | undefined {
+    if (this.reading === undefined || (!cut && !this.written)) return this.rounds;
+    return addUsage(this.rounds, usageOf(this.reading, this.written));
+  }
+}
+
+export function addUsage(a: Usage | undefined, b: Usage): Usage {
+  if (!a) return { prompt_tokens: b.prompt_tokens, completion_tokens: b.completion_tokens, total_tokens: b.total_tokens };
+  return {
+    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+    completion_tokens: a.completion_tokens + b.completion_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+  };
+}

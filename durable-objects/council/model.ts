@@ -78,6 +78,7 @@ export function providerModel(env: ModelEnv & Pick<CouncilEnv, "RATE_LIMITER">, 
         if (ev.type === "text") text += ev.delta;
         if (ev.type === "usage") usage = ev.usage;
       }
+      // The upstream's usage when it is sane (the provider drops any other), else our estimate.
       await book(env, log, tenantId, req.model, usage ?? usageOf(`${req.system}\n${req.user}`, text));
       return text;
     },

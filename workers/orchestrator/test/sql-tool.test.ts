@@ -84,6 +84,17 @@ describe("the sql tool", () => {
     expect(await eventually(tokensToday, (n) => n !== 0)).toBe(usage.total_tokens);
   });
 
+  it("books our estimate when the upstream's usage of that call is not sane: the limiter would refuse it and nothing be booked", async () => {
+    const { tenant, runner } = await connected();
+    const usage = { prompt_tokens: "12", completion_tokens: "3", total_tokens: "15" };
+    const pending = run(withModel, tenant, { question: withDirective("sales by region", { text: '{"sql": "SELECT region FROM sales"}', usage }) });
+    runner.answer(await runner.query(), [[["north"]]]);
+    expect((await pending).ok).toBe(true);
+    const tokensToday = () => limiterStub(baseEnv.RATE_LIMITER, tenant).snapshot("k").then((s) => s.tokensToday);
+    // The prompt holds the runner's schema: the estimate is well over the broken counts' 15.
+    expect(await eventually(tokensToday, (n) => n !== 0)).toBeGreaterThan(15);
+  });
+
   it("runs a named query without asking the model", async () => {
     const { tenant, runner } = await connected();
     const pending = run(withModel, tenant, { question: "sales on a day", named: "sales_by_region", params: { day: "2026-12-03" } });

@@ -5,7 +5,7 @@
  * `tool_calls`, and the client's follow-up with `role: "tool"` messages continues it. Failed tools are
  * reported to the model as errors and named at the end of the answer (unless the client asked for JSON).
  */
-import { UsageSchema, type ChatMessage, type FunctionTool, type Usage } from "../../../../lib/protocol/index.js";
+import { type ChatMessage, type FunctionTool, type Usage } from "../../../../lib/protocol/index.js";
 import type { DispatchResult, Dispatcher } from "../dispatcher/index.js";
 import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
@@ -103,9 +103,8 @@ async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: Functi
       a.spending.wrote(ev.delta);
       yield ev;
     } else if (ev.type === "tool_call") r.calls.push(ev.call);
-    // A provider's usage is the upstream's: counts that are not sane (strings, negative) are dropped, and the
-    // answer's usage then falls back to our estimate, for the client and the tenant's budget alike.
-    else if (ev.type === "usage") r.usage = UsageSchema.safeParse(ev.usage).success ? addUsage(r.usage, ev.usage) : r.usage;
+    // Usage that is not sane never comes (saneUsage): the round is then estimated, for the client and the budget alike.
+    else if (ev.type === "usage") r.usage = addUsage(r.usage, ev.usage);
     else r.finish = ev.reason;
     t = Date.now();
   }

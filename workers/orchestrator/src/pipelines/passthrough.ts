@@ -1,10 +1,11 @@
 /** Passthrough models: the request goes to the configured OpenAI-compatible upstream as it came. */
 import { ApiError } from "../../../../lib/errors.js";
 import type { Logger } from "../../../../lib/log.js";
-import { UsageSchema, type ChatCall, type ChatCompletion, type ChatReply, type Usage } from "../../../../lib/protocol/index.js";
+import type { ChatCall, ChatCompletion, ChatReply, Usage } from "../../../../lib/protocol/index.js";
 import type { OrchestratorEnv } from "../env.js";
 import { completionOf, postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
 import { relay } from "../providers/openai-compatible/relay.js";
+import { saneUsage } from "../providers/provider.js";
 import { pipelineAbort, promptText, toReadable } from "../stream.js";
 import { completionId, usageOf } from "../wire.js";
 
@@ -61,7 +62,7 @@ async function json(res: Response, model: string, prompt: string, ms: number, de
   const text = completion.choices.map((c) => c.message?.content ?? "").join(" ");
   // The upstream's usage is taken only when it is sane: strings or negative counts would corrupt the tenant's
   // totals (or fail the booking and lose it), so they are replaced, for the client too, by our estimate.
-  completion.usage = UsageSchema.safeParse(completion.usage).data ?? usageOf(prompt, text);
+  completion.usage = saneUsage(completion.usage) ?? usageOf(prompt, text);
   completion.model = model;
   deps.settle(model, completion.usage);
   return { kind: "json", completion, upstreamMs: ms + (Date.now() - started) };

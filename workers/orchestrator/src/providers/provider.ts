@@ -3,7 +3,7 @@
  * model-free builtin planner. A provider answers one round of the agent loop as a stream of events, so
  * text can reach the client token by token while tool calls are collected.
  */
-import type { ChatCompletionRequest, ChatMessage, FunctionTool, ToolChoice, Usage } from "../../../../lib/protocol/index.js";
+import { UsageSchema, type ChatCompletionRequest, type ChatMessage, type FunctionTool, type ToolChoice, type Usage } from "../../../../lib/protocol/index.js";
 
 /** A tool call the model asked for; `arguments` is the raw JSON text the model wrote. */
 export interface ModelToolCall {
@@ -15,6 +15,7 @@ export interface ModelToolCall {
 export type ModelEvent =
   | { type: "text"; delta: string }
   | { type: "tool_call"; call: ModelToolCall }
+  /** Only ever sane usage (`saneUsage`): every consumer books it as it is. */
   | { type: "usage"; usage: Usage }
   /** Why the model stopped this round, as it said ("stop", "length", "tool_calls", "content_filter", …). */
   | { type: "finish"; reason: string };
@@ -57,6 +58,13 @@ export interface ModelProvider {
   readonly model: string;
   round(r: ModelRound): AsyncIterable<ModelEvent>;
 }
+
+/**
+ * The upstream's usage when it is sane, else none: counts that are strings, negative or missing would corrupt
+ * the tenant's totals, or be refused by the limiter's settlement and the booking lost (a council's assistant,
+ * the sql tool). With none, the caller books its own estimate, as it does for an upstream that reports nothing.
+ */
+export const saneUsage = (u: unknown): Usage | undefined => UsageSchema.safeParse(u).data;
 
 export const newCallId = () => `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`;
 

@@ -9,7 +9,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { upstreamError } from "../../../../../lib/errors.js";
 import type { Logger } from "../../../../../lib/log.js";
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../../../../lib/protocol/index.js";
-import { newCallId, type ModelEvent, type ModelProvider, type ModelRound, type ModelToolCall } from "../provider.js";
+import { newCallId, saneUsage, type ModelEvent, type ModelProvider, type ModelRound, type ModelToolCall } from "../provider.js";
 import { completionOf, postChat, type UpstreamConfig } from "./client.js";
 import { parseChunk } from "./relay.js";
 import { ToolCallNumbering, type ToolCallDelta } from "./tool-call-numbering.js";
@@ -40,7 +40,8 @@ function* readCompletion(c: ChatCompletion): Iterable<ModelEvent> {
   const m = c.choices?.[0]?.message;
   if (m?.content) yield { type: "text", delta: m.content };
   for (const t of m?.tool_calls ?? []) yield { type: "tool_call", call: { id: t.id || newCallId(), name: t.function.name, arguments: t.function.arguments || "{}" } };
-  if (c.usage) yield { type: "usage", usage: c.usage };
+  const usage = saneUsage(c.usage);
+  if (usage) yield { type: "usage", usage };
   const reason = c.choices?.[0]?.finish_reason;
   if (reason) yield { type: "finish", reason };
 }
@@ -54,7 +55,7 @@ export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterabl
   const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
   let ended = false;
   let finish: string | undefined;
-  // Some upstreams repeat the running total on every chunk: only the last one counts, or it adds up many times.
+  // Some upstreams repeat the running total on every chunk: only the last sane one counts, or it adds up many times.
   let usage: Usage | undefined;
   for await (const ev of events) {
     if (ev.data === "[DONE]") {
@@ -62,7 +63,7 @@ export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterabl
       break;
     }
     const c = parseChunk(ev.data);
-    if (c.usage) usage = c.usage;
+    if (c.usage) usage = saneUsage(c.usage) ?? usage;
     finish = c.choices?.find((x) => x.finish_reason)?.finish_reason ?? finish;
     if (finish) ended = true;
     const delta = c.choices?.[0]?.delta as (ChatCompletionChunk["choices"][number]["delta"] & { tool_calls?: ToolCallDelta[] }) | undefined;

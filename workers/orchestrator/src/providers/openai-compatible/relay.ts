@@ -7,7 +7,8 @@
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../../lib/http/sse.js";
-import { UsageSchema, type ChatCompletionChunk, type Usage } from "../../../../../lib/protocol/index.js";
+import type { ChatCompletionChunk, Usage } from "../../../../../lib/protocol/index.js";
+import { saneUsage } from "../provider.js";
 import { chunk, nowSeconds, usageChunk, usageOf } from "../../wire.js";
 import { ToolCallNumbering, type ToolCallDelta } from "./tool-call-numbering.js";
 
@@ -46,7 +47,7 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
       }
       const c = parseChunk(ev.data);
       // Usage that is not sane (strings, negative counts) is dropped: the estimate is booked and sent instead.
-      if (c.usage) usage = UsageSchema.safeParse(c.usage).data ?? usage;
+      if (c.usage) usage = saneUsage(c.usage) ?? usage;
       if (!c.choices?.length) continue; // a usage-only chunk: re-emitted at the end if asked for
       delete c.usage;
       stamp ??= { created: typeof c.created === "number" ? c.created : nowSeconds(), ...(typeof c.system_fingerprint === "string" ? { system_fingerprint: c.system_fingerprint } : {}) };

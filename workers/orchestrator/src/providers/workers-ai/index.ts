@@ -6,8 +6,8 @@
  */
 import { upstreamError } from "../../../../../lib/errors.js";
 import { unlessAborted } from "../../../../../lib/time.js";
-import type { ChatMessage, Usage } from "../../../../../lib/protocol/index.js";
-import { newCallId, toolsBoundBy, type ModelEvent, type ModelParams, type ModelProvider, type ModelRound } from "../provider.js";
+import type { ChatMessage } from "../../../../../lib/protocol/index.js";
+import { newCallId, saneUsage, toolsBoundBy, type ModelEvent, type ModelParams, type ModelProvider, type ModelRound } from "../provider.js";
 
 /** The slice of the AI binding we use; tests at the edge replace it with a scripted object. */
 export interface AiBinding {
@@ -17,11 +17,11 @@ export interface AiBinding {
 interface LegacyAnswer {
   response?: string | null;
   tool_calls?: { id?: string; name: string; arguments: unknown }[];
-  usage?: Usage;
+  usage?: unknown;
 }
 interface OpenAiAnswer {
   choices: { message: { content?: string | null; tool_calls?: { id?: string; function: { name: string; arguments: unknown } }[] }; finish_reason?: string | null }[];
-  usage?: Usage;
+  usage?: unknown;
 }
 
 export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
@@ -82,7 +82,8 @@ function* eventsOf(out: unknown): Iterable<ModelEvent> {
     const args = typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {});
     yield { type: "tool_call", call: { id: c.id || newCallId(), name: c.name, arguments: args } };
   }
-  if (o.usage) yield { type: "usage", usage: o.usage };
+  const usage = saneUsage(o.usage);
+  if (usage) yield { type: "usage", usage };
   const reason = o.choices?.[0]?.finish_reason;
   if (reason) yield { type: "finish", reason };
 }

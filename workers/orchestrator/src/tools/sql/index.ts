@@ -108,7 +108,8 @@ async function planQuery(env: OrchestratorEnv, input: ToolInput, runner: RunnerS
     if (e.type === "text") text += e.delta;
     if (e.type === "usage") usage = e.usage;
   }
-  // The tenant pays for the query's writing like for its chats (the schema in the prompt is most of it).
+  // The tenant pays for the query's writing like for its chats (the schema in the prompt is most of it): by the
+  // upstream's usage when it is sane (the provider drops any other), else by our estimate.
   await bookCall(env, log, "the sql tool's model", input.tenantId, provider.model, usage ?? usageOf(messages.map((m) => m.content).join("\n"), text));
   return parsePlan(text);
 }

@@ -113,7 +113,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, st: State) {
   }
   const model = String(body.model ?? "mock-model");
   const step = d.script ? scriptStep(d.script, body) : undefined;
-  if (step?.tool_calls) return toolCalls(res, model, step.tool_calls, body.stream === true, entry, step.finishReason);
+  if (step?.tool_calls) return toolCalls(res, model, step.tool_calls, body.stream === true, entry, step.finishReason, d.noUsage);
   const answer = step ? (step.echoTools ? toolEcho(body) : (step.text ?? "")) : (d.text ?? `Echo: ${userText}`);
   const counted = { prompt_tokens: Math.ceil(userText.length / 4) || 1, completion_tokens: words(answer).length, total_tokens: 0 };
   counted.total_tokens = counted.prompt_tokens + counted.completion_tokens;
@@ -189,7 +189,7 @@ const toolEcho = (body: Record<string, unknown>) =>
 /** Tool calls as OpenAI sends them: in a stream, name and id first, the arguments in two pieces. */
 type WireCall = { id: string; type: "function"; function: { name: string; arguments: string } } | { id: string; type: "custom"; custom: { name: string; input: string } };
 
-function toolCalls(res: ServerResponse, model: string, calls: ScriptCall[], stream: boolean, entry: LoggedRequest, finish = "tool_calls") {
+function toolCalls(res: ServerResponse, model: string, calls: ScriptCall[], stream: boolean, entry: LoggedRequest, finish = "tool_calls", noUsage = false) {
   const wire = calls.map((c, i): WireCall => {
     const id = c.id ?? `call_mock_${i}_${Math.random().toString(36).slice(2, 8)}`;
     const args = typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments);
@@ -198,7 +198,7 @@ function toolCalls(res: ServerResponse, model: string, calls: ScriptCall[], stre
   const usage = { prompt_tokens: 10, completion_tokens: 5 * calls.length, total_tokens: 10 + 5 * calls.length };
   entry.completed = true;
   if (!stream) {
-    return json(res, 200, { id: "chatcmpl-mock", object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: wire }, finish_reason: finish }], usage });
+    return json(res, 200, { id: "chatcmpl-mock", object: "chat.completion", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: wire }, finish_reason: finish }], ...(noUsage ? {} : { usage }) });
   }
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const base = { id: "chatcmpl-mock-stream", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
@@ -217,7 +217,7 @@ function toolCalls(res: ServerResponse, model: string, calls: ScriptCall[], stre
     send({ tool_calls: [{ index, ...part(args.slice(half)) }] });
   });
   send({}, finish);
-  res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+  if (!noUsage) res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
   res.end("data: [DONE]\n\n");
 }
 

@@ -44,16 +44,12 @@ export function toReadable(gen: AsyncGenerator<Uint8Array>, abort: AbortControll
 }
 
 /**
- * Concatenated text of a conversation, for token estimates when a provider reports none. A part that is not
- * text (an image, audio, a file) counts as its type's name: its base64 bytes at four characters a token put
- * a phone photo at hundreds of thousands of tokens, against the tenant's budget.
- */
-export const promptText = (messages: { content?: unknown }[]) => messages.map((m) => contentText(m.content)).join("\n");
-
-/**
  * A message's content as text, for pipelines that read it as words (a council's question, the builtin
- * planner's tool results): text parts joined, any other part named by its type. As JSON, a client's content
- * parts became the question itself (`[{"type":"text",...}]`). No content (an assistant's tool calls) is no text.
+ * planner's tool results, our token estimates): text parts joined, any other part named by its type. As JSON,
+ * a client's content parts became the question itself (`[{"type":"text",...}]`). No content (an assistant's
+ * tool calls) is no text. A part that is not text (an image, audio, a file) counts in an estimate as its type's
+ * name: its base64 bytes at four characters a token put a phone photo at hundreds of thousands of tokens,
+ * against the tenant's budget.
  */
 export function contentText(content: unknown): string {
   if (typeof content === "string") return content;

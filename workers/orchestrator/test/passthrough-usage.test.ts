@@ -57,3 +57,57 @@ describe("cio/auto usage from a broken upstream", () => {
     });
   }
 });
+
+describe("passthrough usage estimated for an upstream that reports none", () => {
+  const args = JSON.stringify({ sql: "SELECT ".padEnd(4000, "x") });
+  const tools = [{ type: "function", function: { name: "run_sql", description: "Runs SQL. ".repeat(800), parameters: { type: "object", properties: { sql: { type: "string" } } } } }];
+
+  it("a JSON answer that calls a tool counts the call's arguments as completion tokens", async () => {
+    const tenantId = await newTenant();
+    const raw = JSON.stringify({
+      id: "chatcmpl-x", object: "chat.completion", created: 1, model: "mock-model",
+      choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "run_sql", arguments: args } }] }, finish_reason: "tool_calls" }],
+    });
+    const u = sane(completionOf(await chat([user(withDirective("query it", { rawBody: raw }))], { tenantId, body: { model: "mock-model" } })).usage);
+    // About 4000 characters of arguments were written: about 1000 tokens.
+    expect(u.completion_tokens).toBeGreaterThan(900);
+    expect(await eventually(() => tokensToday(tenantId), (n) => n !== 0)).toBe(u.total_tokens);
+  });
+
+  it("the prompt counts the request's tool schemas and the arguments of the calls earlier in the conversation", async () => {
+    const tenantId = await newTenant();
+    const messages = [
+      user("how many orders?"),
+      { role: "assistant" as const, content: null, tool_calls: [{ id: "call_1", type: "function" as const, function: { name: "run_sql", arguments: args } }] },
+      { role: "tool" as const, tool_call_id: "call_1", content: "42" },
+      user(withDirective("and so?", { text: "42 orders", noUsage: true })),
+    ];
+    const u = sane(completionOf(await chat(messages, { tenantId, body: { model: "mock-model", tools } })).usage);
+    // 8000 characters of schema and 4000 of earlier arguments: about 3000 tokens.
+    expect(u.prompt_tokens).toBeGreaterThan(2700);
+  });
+
+  it("a stream that calls a tool counts the call's arguments, in the usage it sends and books", async () => {
+    const tenantId = await newTenant();
+    const script = [{ tool_calls: [{ name: "run_sql", arguments: { sql: "SELECT ".padEnd(4000, "x") } }] }];
+    const body = { model: "mock-model", stream: true, stream_options: { include_usage: true }, tools };
+    const text = await streamText(await chat([user(withDirective("query it", { script, noUsage: true }))], { tenantId, body }));
+    const chunks = text.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)) as { usage?: Usage });
+    const u = sane(chunks.at(-1)!.usage);
+    expect(u.completion_tokens).toBeGreaterThan(900);
+    expect(u.prompt_tokens).toBeGreaterThan(1800);
+    expect(await eventually(() => tokensToday(tenantId), (n) => n !== 0)).toBe(u.total_tokens);
+  });
+
+  it("a stream cut short books the tool schemas its upstream read", async () => {
+    const tenantId = await newTenant();
+    const words = Array.from({ length: 100 }, (_, i) => `w${i}`).join(" ");
+    const reply = await chat([user(withDirective("go", { text: words, chunkDelayMs: 20, noUsage: true }))], { tenantId, body: { model: "mock-model", stream: true, tools } });
+    if (reply.kind !== "stream") throw new Error(`expected a stream, got ${reply.kind}`);
+    const reader = reply.body.getReader();
+    for (let i = 0; i < 3; i++) await reader.read();
+    await reader.cancel();
+    // 8000 characters of schema: about 2000 tokens, where the messages and the words sent are a few.
+    expect(await eventually(() => tokensToday(tenantId), (n) => n !== 0)).toBeGreaterThan(1800);
+  });
+});

@@ -9,7 +9,7 @@ import { type ChatMessage, type FunctionTool, type Usage } from "../../../../lib
 import type { DispatchResult, Dispatcher } from "../dispatcher/index.js";
 import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
-import { promptText } from "../stream.js";
+import { messageText, promptText } from "../estimate.js";
 import { usageOf } from "../wire.js";
 import type { AgentEvent, ToolActivity } from "./events.js";
 import { addUsage, type Spending } from "./spending.js";
@@ -119,11 +119,11 @@ async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: Functi
  */
 function roundPrompt(a: AgentInput, read: ChatMessage[], tools: FunctionTool[]): string | undefined {
   if (a.provider.name === "builtin") return undefined;
-  return `${promptText(read)}\n${tools.length ? JSON.stringify(tools) : ""}`;
+  return promptText(read, tools);
 }
 
 /** What a round wrote, as text to estimate: its text and its calls. */
-const answerText = (r: RoundResult) => `${r.text}${r.calls.map((c) => `${c.name} ${JSON.stringify(c.arguments)}`).join("\n")}`;
+const answerText = (r: RoundResult) => messageText({ content: r.text, tool_calls: r.calls.map(wireCall) });
 
 /** "length" and "content_filter" tell the client its answer is not whole; any other reason of a text answer is "stop". */
 const answerFinish = (reason: string | undefined) => (reason === "length" || reason === "content_filter" ? reason : "stop");

@@ -16,7 +16,8 @@ import { refusalError } from "../../../../durable-objects/council/admission.js";
 import { councilSettings } from "../../../../durable-objects/council/settings.js";
 import { councilStub } from "../councils/rpc.js";
 import { callerScopes } from "./caller-scopes.js";
-import { asApiError, contentText, pipelineAbort, promptText, safely, toReadable } from "../stream.js";
+import { promptText } from "../estimate.js";
+import { asApiError, contentText, pipelineAbort, safely, toReadable } from "../stream.js";
 import { answerStamp, chunk, completion, usageChunk, usageOf } from "../wire.js";
 import type { PipelineDeps } from "./passthrough.js";
 

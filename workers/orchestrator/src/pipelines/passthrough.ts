@@ -6,7 +6,8 @@ import type { OrchestratorEnv } from "../env.js";
 import { completionOf, postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
 import { relay } from "../providers/openai-compatible/relay.js";
 import { saneUsage } from "../providers/provider.js";
-import { pipelineAbort, promptText, toReadable } from "../stream.js";
+import { messageText, promptText } from "../estimate.js";
+import { pipelineAbort, toReadable } from "../stream.js";
 import { completionId, usageOf } from "../wire.js";
 
 export interface PipelineDeps {
@@ -38,11 +39,11 @@ export async function passthrough(call: ChatCall, upstream: UpstreamConfig, deps
     if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: 0 };
     throw err;
   }
-  const prompt = promptText(call.body.messages);
+  const prompt = promptText(call.body.messages, call.body.tools);
   if (!stream) return json(res.response, call.body.model, prompt, res.ms, deps);
   let usage: Usage | undefined;
   let answered = "";
-  const gen = relay(res.response.body!, { id, model: call.body.model, includeUsage, promptText: prompt, onUsage: (u) => (usage = u), onText: (t) => (answered += t) });
+  const gen = relay(res.response.body!, { id, model: call.body.model, includeUsage, promptText: prompt, onUsage: (u) => (usage = u), onWritten: (t) => (answered += t) });
   // A stream cut short (its client went away) books an estimate of what was asked and answered so far: the
   // upstream bills those tokens, and the daily budget must see them.
   const settle = () => deps.settle(call.body.model, usage ?? usageOf(prompt, answered));
@@ -59,7 +60,7 @@ async function json(res: Response, model: string, prompt: string, ms: number, de
     if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: ms + (Date.now() - started) };
     throw err;
   }
-  const text = completion.choices.map((c) => c.message?.content ?? "").join(" ");
+  const text = completion.choices.map((c) => (c.message ? messageText(c.message) : "")).join("\n");
   // The upstream's usage is taken only when it is sane: strings or negative counts would corrupt the tenant's
   // totals (or fail the booking and lose it), so they are replaced, for the client too, by our estimate.
   completion.usage = saneUsage(completion.usage) ?? usageOf(prompt, text);

@@ -62,7 +62,7 @@ describe("a cio/auto answer ended in a later round", () => {
     expect(await eventually(requests, (r) => r.length === 2)).toHaveLength(2);
     stopped.abort(new Error("turn stopped"));
     await expect(reply).rejects.toThrow("turn stopped");
-    // Round 1 reported 15 tokens; round 2's prompt is over 2000 by the estimate (8000 characters of tool result).
+    // Round 2's prompt alone is over 2000 tokens by the estimate (8000 characters of tool result).
     expect(await booked(tenantId)).toBeGreaterThan(2000);
   });
 });

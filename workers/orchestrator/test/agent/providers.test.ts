@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readRound } from "../../src/providers/openai-compatible/provider.js";
 import { workersAiProvider, type AiBinding } from "../../src/providers/workers-ai/index.js";
 import { withDirective } from "../../../../test/mock-upstream/directive.js";
-import { chat, completionOf, mockOrigin, newTenant, OPENAI, user } from "./helpers.js";
+import { chat, completionOf, mockOrigin, mockTool, newTenant, OPENAI, uniq, user } from "./helpers.js";
 
 const CLOSES = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
 
@@ -50,6 +50,19 @@ describe("model providers", () => {
     const schemaTokens = seen.reduce((n, s) => n + JSON.stringify(s.inputs.tools).length / 4, 0);
     expect(reply.usage!.prompt_tokens).toBeGreaterThan(schemaTokens / 2);
     expect(reply.usage!.completion_tokens).toBeGreaterThan(10);
+  });
+
+  it("estimates a later round's prompt with the arguments of the calls the earlier rounds made", async () => {
+    const tenantId = await newTenant();
+    const name = uniq("args");
+    await mockTool(tenantId, name);
+    const promptTokens = async (key: string) => {
+      const script = [{ tool_calls: [{ name, arguments: { mode: "big", n: 10, key } }] }, { text: "done" }];
+      return completionOf(await chat([user(withDirective("go", { script, noUsage: true }))], { tenantId, settings: OPENAI })).usage!.prompt_tokens;
+    };
+    // 4000 characters more of arguments: the script in the user message holds them, read by both rounds (about
+    // 2000 tokens), and the second round reads the first's call too (about 1000 more, which went uncounted).
+    expect((await promptTokens("k".repeat(4000))) - (await promptTokens("k"))).toBeGreaterThan(2900);
   });
 
   it("understands Workers AI models that answer in OpenAI's shape", async () => {

@@ -8,6 +8,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../../lib/http/sse.js";
 import type { ChatCompletionChunk, Usage } from "../../../../../lib/protocol/index.js";
+import { messageText } from "../../estimate.js";
 import { saneUsage } from "../provider.js";
 import { chunk, nowSeconds, usageChunk, usageOf } from "../../wire.js";
 import { ToolCallNumbering, type ToolCallDelta } from "./tool-call-numbering.js";
@@ -19,8 +20,8 @@ export interface RelayOptions {
   promptText: string;
   /** Called once at the end with the upstream's usage, or an estimate when it reported none. */
   onUsage: (u: Usage) => void;
-  /** Each piece of answer text as it is relayed, so a stream cut short can still be counted. */
-  onText?: (delta: string) => void;
+  /** Each piece of the answer as it is relayed (text, tool calls' names and arguments), so a stream cut short can still be counted. */
+  onWritten?: (piece: string) => void;
 }
 
 export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions): AsyncGenerator<Uint8Array> {
@@ -58,8 +59,9 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
         for (const tc of (choice.delta?.tool_calls ?? []) as ToolCallDelta[]) tc.index = numberingOf(choice.index).of(tc);
         if (!roleSent.has(choice.index)) choice.delta = { role: "assistant", ...choice.delta };
         roleSent.add(choice.index);
-        // Every choice's text counts: the upstream bills the completion tokens of all n.
-        if (typeof choice.delta?.content === "string") (answer += choice.delta.content), o.onText?.(choice.delta.content);
+        // Every choice's text and tool calls count: the upstream bills the completion tokens of all n.
+        const written = choice.delta ? messageText(choice.delta) : "";
+        if (written) (answer += written), o.onWritten?.(written);
         if (choice.delta?.tool_calls?.length) called.add(choice.index);
         if (choice.finish_reason) ended.add(choice.index);
       }

@@ -5,13 +5,20 @@ import { findTask } from "../../../lib/heavy/tasks.js";
 import { newFileId, r2Keys } from "../../../lib/heavy/ids.js";
 import { analyzeFile } from "../src/tools/analyze-file.js";
 import { LOCAL_TOOLS } from "../src/tools/local.js";
-import { baseEnv, chat, completionOf, newKey, newTenant, OPENAI, scripted } from "./agent/helpers.js";
+import { taskRefusal } from "../../../queues/heavy/src/task-standing.js";
+import { baseEnv, chat, completionOf, keyOf, newKey, newTenant, OPENAI, scripted } from "./agent/helpers.js";
 
 async function putFile(tenantId: string, purpose: "analysis" | "batch" = "analysis") {
   const id = newFileId();
   const key = r2Keys.file(tenantId, id);
   await baseEnv.FILES.put(key, "a,b\n1,2\n");
   await openDb(baseEnv.DB).insert(schema.files).values({ id, tenantId, filename: "sales.csv", purpose, bytes: 8, r2Key: key });
+  return id;
+}
+
+/** The session's row in D1's index, as the session object writes it when it is created. */
+async function newSession(tenantId: string, id: string) {
+  await openDb(baseEnv.DB).insert(schema.sessions).values({ tenantId, id, model: "cio/auto" });
   return id;
 }
 
@@ -26,6 +33,7 @@ describe("analyze_file (local tool)", () => {
   it("queues a file_analysis task for the session and answers with its id at once", async () => {
     const tenant = await newTenant();
     const file = await putFile(tenant);
+    await newSession(tenant, "sess-1");
     const r = await analyzeFile.execute(baseEnv, input(tenant, { file_id: file, group_by: "a", session_id: "sess-1" }));
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -86,8 +94,29 @@ describe("analyze_file (local tool)", () => {
     const tenant = await newTenant();
     const file = await putFile(tenant);
     const script = [{ tool_calls: [{ name: "analyze_file", arguments: { file_id: file, session_id: "sess_someone_else" } }] }, { echoTools: true }];
-    const reply = await chat([scripted(`Analyse ${file}`, script)], { tenantId: tenant, settings: OPENAI, body: { session_id: "sess_mine" } });
+    const reply = await chat([scripted(`Analyse ${file}`, script)], { tenantId: tenant, settings: OPENAI, body: { session_id: await newSession(tenant, "sess_mine") } });
     const id = /Started analysis task (task_\w+)/.exec(String(completionOf(reply).choices[0]!.message.content))?.[1];
     expect(await findTask(baseEnv.DB, tenant, id!)).toMatchObject({ sessionId: "sess_mine" });
+  });
+
+  it("queues its task under the chat's API key, as POST /v1/tasks does: revoking the key stops the task", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant);
+    const script = [{ tool_calls: [{ name: "analyze_file", arguments: { file_id: file } }] }, { echoTools: true }];
+    const reply = await chat([scripted(`Analyse ${file}`, script)], { tenantId: tenant, settings: OPENAI });
+    const id = /Started analysis task (task_\w+)/.exec(String(completionOf(reply).choices[0]!.message.content))?.[1];
+    const task = (await findTask(baseEnv.DB, tenant, id!))!;
+    expect(task.keyId).toBe(keyOf(tenant));
+    await baseEnv.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(Date.now(), keyOf(tenant)).run();
+    expect(await taskRefusal(baseEnv.DB, task)).toMatchObject({ code: "api_key_revoked" });
+  });
+
+  it("refuses a session that does not exist, queueing nothing: its events would create an empty session object", async () => {
+    const tenant = await newTenant();
+    const file = await putFile(tenant);
+    const r = await analyzeFile.execute(baseEnv, input(tenant, { file_id: file, session_id: "sess_gone" }));
+    expect(r).toMatchObject({ ok: false, error: { code: "session_not_found" } });
+    const { results } = await baseEnv.DB.prepare("SELECT id FROM tasks WHERE tenant_id = ?").bind(tenant).all();
+    expect(results).toEqual([]);
   });
 });

@@ -46,6 +46,8 @@ export interface DispatchContext {
   log: Logger;
   /** The chat session of the request, handed to local tools that take `session_id` (e.g. analyze_file). */
   sessionId?: string;
+  /** The API key of the request, handed to local tools (analyze_file queues its task under it). */
+  keyId?: string;
   /** Work that may finish after the answer (ctx.waitUntil): breaker refreshes. */
   waitUntil?: (p: Promise<unknown>) => void;
 }
@@ -173,7 +175,7 @@ export class Dispatcher {
     });
     try {
       const s = this.ctx.settings;
-      const o = { hmacSecret: s.CIO_TOOL_HMAC_SECRET, maxBytes: s.CIO_TOOL_MAX_RESPONSE_BYTES, retryMaxWaitMs: s.CIO_TOOL_RETRY_MAX_WAIT_MS };
+      const o = { hmacSecret: s.CIO_TOOL_HMAC_SECRET, maxBytes: s.CIO_TOOL_MAX_RESPONSE_BYTES, retryMaxWaitMs: s.CIO_TOOL_RETRY_MAX_WAIT_MS, keyId: this.ctx.keyId };
       return await Promise.race([invoke(this.ctx.env, tool, input, ac.signal, o).catch((err: unknown) => ({ result: asResult(err, tool) })), timedOut]);
     } finally {
       clearTimeout(timer);

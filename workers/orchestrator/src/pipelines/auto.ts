@@ -53,7 +53,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       throw new ApiError(501, "server_error", "JSON output needs a language model: configure Workers AI, or CIO_UPSTREAM_BASE_URL with CIO_UPSTREAM_MODELS.", "no_model_provider", "response_format");
     }
     if (provider.name === "workers-ai") assertTextOnly(call.body.messages, provider.model);
-    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id, waitUntil: deps.waitUntil }, new Map(offered.map((t) => [t.name, t])));
+    const dispatcher = new Dispatcher({ env, settings: s, tenantId: call.tenantId, requestId: call.requestId, log, sessionId: call.body.session_id, keyId: call.keyId, waitUntil: deps.waitUntil }, new Map(offered.map((t) => [t.name, t])));
     const body = call.body;
     const kept = { tenantId: call.tenantId, keyId: call.keyId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
     const history = await restoreTurns(env.DB, kept, body.messages);

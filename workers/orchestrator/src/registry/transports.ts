@@ -41,6 +41,8 @@ export interface InvokeOptions {
   maxBytes: number;
   /** An HTTPS tool's 429 asking for a longer wait (Retry-After) is not retryable. */
   retryMaxWaitMs: number;
+  /** The API key of the call, handed to local tools only (LocalToolInput). */
+  keyId?: string;
 }
 
 /** A call's outcome, with what the dispatcher needs to decide on another attempt. */
@@ -64,7 +66,7 @@ export async function invoke(env: OrchestratorEnv, tool: RegisteredTool, input: 
   if (tool.transport === "local") {
     const local = LOCAL_TOOLS.find((t) => t.manifest.name === tool.target);
     if (!local) throw new TransportError("tool_unbound", `no local tool named ${tool.target}`);
-    return checked(await local.execute(env, input));
+    return checked(await local.execute(env, { ...input, keyId: o.keyId }));
   }
   return https(tool, input, signal, o);
 }

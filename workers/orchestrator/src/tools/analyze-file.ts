@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { publishTask } from "../../../../lib/heavy/events.js";
+import { sessionExists } from "../../../../lib/db/sessions.js";
 import { findFile } from "../../../../lib/heavy/files.js";
 import { Logger } from "../../../../lib/log.js";
 import { enqueueTask } from "../../../../lib/heavy/tasks.js";
@@ -47,7 +48,10 @@ export const analyzeFile: LocalTool = {
     if (file === null) return toolFail("storage_unavailable", "The file store could not be read; try again shortly.", true);
     if (!file) return toolFail("file_not_found", `No uploaded file '${params.file_id}' for this tenant.`);
     if (file.purpose !== "analysis") return toolFail("wrong_purpose", `File ${file.id} was uploaded for '${file.purpose}'; upload it with purpose 'analysis'.`);
-    const task = await enqueueTask(env, { tenantId: input.tenantId, requestId: input.requestId, type: "file_analysis", params, sessionId: session_id ?? null }).catch(
+    // As POST /v1/tasks checks it: the task's events would otherwise create a new, empty session object.
+    if (session_id && !(await sessionExists(env.DB, input.tenantId, session_id))) return toolFail("session_not_found", `No session with id '${session_id}'.`);
+    // Under the chat's key, as POST /v1/tasks stores it: revoking the key stops the task (task-standing.ts).
+    const task = await enqueueTask(env, { tenantId: input.tenantId, requestId: input.requestId, type: "file_analysis", params, sessionId: session_id ?? null, keyId: input.keyId }).catch(
       (err: unknown) => (log.error("analysis task not enqueued", { err, fileId: file.id }), null),
     );
     if (!task) return toolFail("queue_unavailable", "The task queue did not accept the analysis; try again shortly.", true);

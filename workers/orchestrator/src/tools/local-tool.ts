@@ -6,9 +6,16 @@ import type { ToolInput, ToolManifest, ToolResult } from "../../../../lib/protoc
 import type { Scope } from "../../../../lib/scopes.js";
 import type { OrchestratorEnv } from "../env.js";
 
+/**
+ * What a local tool is called with: a tool Worker's input, and the API key of the call, which stays inside the
+ * orchestrator (it is never sent to a tool elsewhere). Work a tool starts on the key's behalf is stored under
+ * it, as the API stores it, so that revoking the key stops it.
+ */
+export type LocalToolInput = ToolInput & { keyId?: string };
+
 export interface LocalTool {
   manifest: ToolManifest;
   /** Offered only to a key holding every one: the tool reaches what the API guards with them. */
   scopes: readonly Scope[];
-  execute(env: OrchestratorEnv, input: ToolInput): Promise<ToolResult>;
+  execute(env: OrchestratorEnv, input: LocalToolInput): Promise<ToolResult>;
 }

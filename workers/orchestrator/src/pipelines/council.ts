@@ -168,14 +168,16 @@ const sentence = (text: string) => text.replace(/\.?$/, ".");
  * A council that ended failed (no assistant could answer: the models failed, the tenant's budget ran out, the
  * tenant was suspended): told as a 200 completion that finished with "stop", it was a success to an OpenAI
  * client, with nothing to retry on. It is the status of why it failed (the council's `error_code`): the refusal's
- * own (429 `budget_exceeded`, not to be retried; 403 `tenant_suspended`), else a 502 `council_failed`.
+ * own (429 `budget_exceeded`, not to be retried; 403 `tenant_suspended`), else a 502 `council_failed`, also
+ * with `x-should-retry: false`: the council already retried each assistant (CIO_COUNCIL_ASSISTANT_ATTEMPTS), and
+ * the OpenAI SDKs' automatic retries of a 502 would each open, and pay for, a new council.
  */
 class CouncilFailed extends ApiError {
   constructor(v: CouncilView) {
     const message = `Council ${v.id} failed: ${sentence(v.error ?? "no reason was recorded")} See GET /v1/councils/${v.id}.`;
     const code = v.error_code ?? "council_failed";
     const e = code === "council_failed" ? upstreamError(message, 502, code) : refusalError(code);
-    super(e.status, e.type, message, e.code, null, e.headers);
+    super(e.status, e.type, message, e.code, null, { ...e.headers, "x-should-retry": "false" });
   }
 }
 

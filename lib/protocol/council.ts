@@ -28,6 +28,12 @@ export const AssistantSpecSchema = z.object({
 export type AssistantSpec = z.infer<typeof AssistantSpecSchema>;
 
 const PresetSchema = z.enum(["trading"]);
+/**
+ * The platform names its own councils so: the trading cron's `watch-<symbol>-<window>` (one per window, so a
+ * caller who took that id first would have the cron find it "already open" and drop the window's move) and
+ * a cio/council chat's `chat-<uuid>`.
+ */
+const RESERVED_ID = /^(watch|chat)-/i;
 
 export const CouncilCreateSchema = z
   .object({
@@ -48,6 +54,7 @@ export const CouncilCreateSchema = z
     session_id: z.string().min(1).max(128).optional(),
   })
   .superRefine((b, ctx) => {
+    if (b.id && RESERVED_ID.test(b.id)) ctx.addIssue({ code: "custom", path: ["id"], message: "ids starting 'watch-' or 'chat-' name the platform's own councils (the trading cron's, cio/council chats')" });
     if (!b.preset && !b.assistants) ctx.addIssue({ code: "custom", path: ["assistants"], message: "give assistants or a preset" });
     if (b.preset === "trading" && !b.symbol) ctx.addIssue({ code: "custom", path: ["symbol"], message: "the trading preset needs a symbol" });
     refuseTradingOptions(b, ctx);

@@ -69,6 +69,18 @@ describe("/v1/councils", () => {
     expect(await tiny.json()).toMatchObject({ error: { type: "invalid_request_error", param: "assistants[0].weight", message: expect.stringContaining("a weight is at least 0.001") } });
   });
 
+  it("keeps the ids the platform names its own councils with: the trading cron's watch-… and cio/council chats' chat-…", async () => {
+    const t = await newTenant();
+    for (const id of ["watch-btcusdt-29421", "chat-0d8e4c52-1f7a-4c1e-9a55-3d1f0b6f2a10", "WATCH-ethusdt-1"]) {
+      const res = await call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify({ id, question: "Mine?", assistants }) });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", param: "id", message: expect.stringContaining("platform's own councils") } });
+    }
+    expect(await (await call("/v1/councils", { headers: t.headers })).json()).toMatchObject({ data: [] });
+    const mine = await call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify({ id: "watcher-1", question: withDirective("Mine?", { text: says("YES") }), assistants: [assistants[0]] }) });
+    expect(mine.status).toBe(201);
+  });
+
   it("starting councils is admitted by the key's rate limit, like chat requests", async () => {
     const t = await newTenant({}, { rpm_limit: 2 });
     const start = () => call("/v1/councils", { method: "POST", headers: t.headers, body: JSON.stringify({ question: question("Rate?", "A", "A"), assistants, options: ["A", "B"], max_rounds: 1 }) });

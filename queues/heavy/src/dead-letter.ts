@@ -35,7 +35,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Heav
         // Also when an earlier delivery failed the task and then could not fail its batch: the batch would
         // otherwise stay validating (or in progress) for good beside a failed task.
         const dead = failed ?? (task?.status === "failed" ? task : undefined);
-        if (dead?.type === "batch") await failBatch(env, dead, dead.error ?? error, undefined, false);
+        if (dead?.type === "batch") await failBatch(env, dead, dead.error ?? error);
         if (failed) await publishTask(env, failed, l);
         l.error("task failed after its last retry", { taskId: msg.taskId, error });
       }

@@ -12,7 +12,7 @@ import { r2Keys } from "../../../../../lib/heavy/ids.js";
 import type { TaskRow } from "../../../../../lib/heavy/tasks.js";
 import type { Logger } from "../../../../../lib/log.js";
 import type { HeavyEnv } from "../../env.js";
-import { endPartly, fail, readTask, setProgress, succeed } from "../../task-store.js";
+import { endPartly, readTask, setProgress, succeed } from "../../task-store.js";
 import { deleteResults } from "./results.js";
 import { recount, type BatchRow } from "./store.js";
 
@@ -136,13 +136,15 @@ async function deleteParts(env: HeavyEnv, batch: BatchRow) {
   await deleteResults(env.DB, batch.tenantId, batch.id);
 }
 
-/** Validation failed, or the batch task died: the batch is failed with its errors, and so is its task. */
-export async function failBatch(env: HeavyEnv, task: TaskRow, error: { code: string; message: string }, errors?: BatchRow["errors"], alsoFailTask = true) {
+/**
+ * Validation failed, or the batch task died: the batch is failed with its errors. Its task is its caller's to
+ * end (the planning job throws JobFailure, the dead-letter consumer has failed it already).
+ */
+export async function failBatch(env: HeavyEnv, task: TaskRow, error: { code: string; message: string }, errors?: BatchRow["errors"]) {
   const { batchId } = task.params as { batchId: string };
   const now = Date.now();
   await openDb(env.DB)
     .update(b)
     .set({ status: "failed", failedAt: now, errors: errors ?? [{ ...error, line: null, param: null }] })
     .where(and(eq(b.tenantId, task.tenantId), eq(b.id, batchId), inArray(b.status, ["validating", "in_progress", "finalizing", "cancelling"])));
-  if (alsoFailTask) await fail(env.DB, task, error);
 }

@@ -46,13 +46,13 @@ export const planBatch: Job = async (ctx) => {
   }
   const planned = await scan(ctx, batch).catch(async (err: unknown) => {
     // Only the task failed: the batch stayed validating for good, and a later cancel waited on it for good too.
-    if (err instanceof JobFailure && err.code === "file_not_found") await failBatch(env, task, { code: err.code, message: err.message }, undefined, false);
+    if (err instanceof JobFailure && err.code === "file_not_found") await failBatch(env, task, { code: err.code, message: err.message });
     throw err;
   });
   if (!planned.errors.length && planned.model) planned.errors.push(...(await unserved(env, planned.model)));
   if (planned.errors.length || planned.total === 0) {
     const errors = planned.errors.length ? planned.errors : [{ code: "empty_file", message: "The input file has no requests.", line: null, param: null }];
-    await failBatch(env, task, errors[0]!, errors, false);
+    await failBatch(env, task, errors[0]!, errors);
     throw new JobFailure("invalid_batch", `The batch input is invalid: ${errors[0]!.message}`);
   }
   // Cancelled while the file was read (a large one takes a while): its parts would be queued only to run nothing.

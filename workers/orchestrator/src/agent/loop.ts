@@ -10,7 +10,6 @@ import type { DispatchResult, Dispatcher } from "../dispatcher/index.js";
 import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
 import { messageText, promptText } from "../estimate.js";
-import { usageOf } from "../wire.js";
 import type { AgentEvent, ToolActivity } from "./events.js";
 import { addUsage, type Spending } from "./spending.js";
 
@@ -49,11 +48,11 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
 
   for (let step = 1; step <= a.maxSteps; step++) {
     const tools = step === a.maxSteps ? a.clientTools : [...own, ...a.clientTools];
-    const prompt = roundPrompt(a, messages, tools);
-    a.spending.roundStarts(prompt);
+    // Read before this round's answer and tool results join `messages`.
+    a.spending.roundStarts(() => roundPrompt(a, messages, tools));
     const round = yield* modelRound(a, messages, tools, step);
     wroteText ||= round.text !== "";
-    a.spending.roundEnds(round.usage ?? (prompt === undefined ? undefined : usageOf(prompt, answerText(round))));
+    a.spending.roundEnds(round.usage ?? a.spending.estimate(answerText(round)));
     const { calls } = round;
     // A round cut by the token limit may end in a call with half its arguments: nothing of it runs or goes to the client.
     if (!calls.length || round.finish === "length") {

@@ -11,19 +11,33 @@ import { usageOf } from "../wire.js";
 
 export class Spending {
   private rounds: Usage | undefined;
-  /** The prompt of the round in progress, as text to estimate; undefined between rounds and for the builtin planner, which reads nothing. */
-  private reading: string | undefined;
+  /**
+   * The prompt of the round in progress, as text to estimate (undefined for the builtin planner, which reads
+   * nothing); no round is in progress when it is itself undefined.
+   */
+  private reading: (() => string | undefined) | undefined;
   private written = "";
 
-  /** A round is about to be sent with this prompt. */
-  roundStarts(prompt: string | undefined) {
-    this.reading = prompt;
+  /**
+   * A round is about to be sent; `prompt` gives its prompt as text. It is asked only if an answer ends in this
+   * round (most rounds' usage comes from the upstream, and the text is the whole conversation and the tools'
+   * schemas), and at most once.
+   */
+  roundStarts(prompt: () => string | undefined) {
+    let text: { value: string | undefined } | undefined;
+    this.reading = () => (text ??= { value: prompt() }).value;
     this.written = "";
   }
 
   /** Text the round in progress has written. */
   wrote(delta: string) {
     this.written += delta;
+  }
+
+  /** What the round in progress cost by our estimate, given what it answered (undefined for the builtin planner). */
+  estimate(answer: string): Usage | undefined {
+    const read = this.reading?.();
+    return read === undefined ? undefined : usageOf(read, answer);
   }
 
   /** The round is over and cost this (the upstream's usage, or our estimate; none for the builtin planner). */
@@ -43,8 +57,8 @@ export class Spending {
    * upstream refused before answering is not counted: it billed nothing for it.
    */
   soFar(cut: boolean): Usage | undefined {
-    if (this.reading === undefined || (!cut && !this.written)) return this.rounds;
-    return addUsage(this.rounds, usageOf(this.reading, this.written));
+    const read = this.reading && (cut || this.written) ? this.reading() : undefined;
+    return read === undefined ? this.rounds : addUsage(this.rounds, usageOf(read, this.written));
   }
 }
 

@@ -18,10 +18,11 @@ export const maskedNames = (entries: readonly string[]) =>
 export function maskingReason(stmt: AstNode, masked: ReadonlySet<string>, dialect: Dialect, tokens: readonly string[]): string | null {
   if (masked.size === 0) return null;
   const allowed = topLevelPlainRefs(stmt, masked);
-  const aliases = tableNames(stmt);
+  const items = fromItems(stmt);
+  const aliases = rowNames(stmt, items);
   let reason: string | null = null;
   walk(stmt, (node) => {
-    reason ??= joinedOnMasked(node, masked) ?? positionalMasked(node, masked) ?? aliasColumnList(node);
+    reason ??= joinedOnMasked(node, masked) ?? positionalMasked(node, masked) ?? (items.has(node) ? aliasColumnList(node) : null);
     const col = columnName(node);
     if (reason || col === null || allowed.has(node)) return;
     if (masked.has(col)) reason = `column ${col} is masked: it may only be selected as is, not used in expressions`;
@@ -49,15 +50,17 @@ const functionalNotation = (table: string, col: string) =>
 
 /**
  * PostgreSQL's `FROM customers AS c(i, n, s)` renames the table's columns, so `s` gave the masked column's
- * values under another name. The parser keeps the list in the alias text. A subquery or VALUES may carry one:
- * what they select is checked where it stands; a table or a function's columns are not.
+ * values under another name; `FROM (customers JOIN orders USING (id)) AS j(a, b, c, d)` the join's. The parser
+ * keeps the list in the alias text. A subquery or VALUES may carry one: what they select is checked where it
+ * stands; the columns of anything else in FROM (a table, a function, a join) are not.
  */
-function aliasColumnList(node: AstNode): string | null {
-  if (typeof node.as !== "string" || !node.as.includes("(")) return null;
-  const call = isNode(node.expr) && node.expr.type === "function";
-  if (!isTableRef(node) && !call) return null;
-  return `a column list after an alias (${node.as}) renames a table's or function's columns, masked ones too: not allowed while columns are masked`;
+function aliasColumnList(item: AstNode): string | null {
+  if (typeof item.as !== "string" || !item.as.includes("(") || selectsItsOwn(item)) return null;
+  return `a column list after an alias (${item.as}) renames the columns of a table, function or join, masked ones too: not allowed while columns are masked`;
 }
+
+/** A subquery or VALUES in FROM: its select list is checked where it stands. */
+const selectsItsOwn = (item: AstNode) => isNode(item.expr) && (isNode(item.expr.ast) || item.expr.type === "values");
 
 /**
  * `ORDER BY 2`, `GROUP BY 2`, `DISTINCT ON (2)` name a select item by its place: one that is masked (or a
@@ -104,13 +107,32 @@ function topLevelPlainRefs(stmt: AstNode, masked: ReadonlySet<string>): Set<AstN
   return out;
 }
 
-function tableNames(stmt: AstNode): Set<string> {
+/** The items of every FROM list, those inside a parenthesised join included. */
+function fromItems(stmt: AstNode): Set<AstNode> {
+  const items = new Set<AstNode>();
+  walk(stmt, (node) => {
+    const list: unknown = Array.isArray(node.from) ? node.from : node.type === "tables" ? node.expr : null;
+    if (Array.isArray(list)) for (const item of list) if (isNode(item)) items.add(item);
+  });
+  return items;
+}
+
+/**
+ * Names that, written as a column, stand for a whole row: every table's name and every FROM item's alias.
+ * Not only a table's: PostgreSQL reads the alias of a parenthesised join (`FROM (customers JOIN orders USING
+ * (id)) AS j`) or of a function as the joined or returned row, so `SELECT j`, `to_jsonb(j)` and `j::text` gave
+ * the masked column's value inside it. A subquery's alias is taken too (one rule for every FROM item); a
+ * function returning one value names its column after the alias: write that column qualified (`n.n`).
+ */
+function rowNames(stmt: AstNode, items: ReadonlySet<AstNode>): Set<string> {
   const names = new Set<string>();
   walk(stmt, (node) => {
-    if (!isTableRef(node)) return;
-    names.add(node.table.toLowerCase());
-    if (typeof node.as === "string") names.add(node.as.toLowerCase());
+    if (isTableRef(node)) names.add(node.table.toLowerCase());
   });
+  for (const item of items) {
+    const alias = typeof item.as === "string" ? item.as.replace(/\(.*$/s, "").trim() : "";
+    if (alias) names.add(alias.toLowerCase());
+  }
   return names;
 }
 

@@ -21,8 +21,9 @@ export interface Lexed {
   /**
    * Where the policy's parser and the database would split the text differently, so the parser would check
    * another query than the one that runs: a backslash before a quote in a string the database does not
-   * escape (node-sql-parser reads `\'` as an escaped quote in every dialect), or MySQL's `--` with no space
-   * after it (a comment to the parser, two minus signs to MySQL).
+   * escape (node-sql-parser reads `\'` as an escaped quote in every dialect), MySQL's `--` with no space
+   * after it (a comment to the parser, two minus signs to MySQL), or `#` in SQLite (a comment to the parser,
+   * to SQLite a named parameter such as `#p`, after which the line goes on).
    */
   ambiguous: string | null;
 }
@@ -40,6 +41,10 @@ export function lex(sql: string, dialect: Dialect): Lexed {
       i++;
     } else if (c === "-" && next === "-") i = lineEnd(sql, i);
     else if (c === "#" && mysqlLike(dialect)) i = lineEnd(sql, i);
+    else if (c === "#" && dialect === "sqlite") {
+      out.ambiguous ??= "`#` (a comment to the policy's parser, a parameter to SQLite, which runs the rest of the line)";
+      i++;
+    }
     else if (c === "/" && next === "*") {
       if (mysqlLike(dialect) && /^\/\*(M?!|\+)/.test(sql.slice(i, i + 4))) out.executableComment = true;
       i = blockCommentEnd(sql, i, dialect === "postgresql" || dialect === "transactsql", out);

@@ -8,6 +8,7 @@ import type { Policy } from "../policy/index.ts";
 import { createRuntime, type Runtime } from "../runtime.ts";
 import { RUNNER_VERSION } from "../version.ts";
 import { configArg, out } from "./_args.ts";
+import { auditCheck } from "./_audit-log.ts";
 import { cloudCheck, type Check } from "./_cloud-check.ts";
 
 export default defineCommand({
@@ -35,13 +36,15 @@ export async function runChecks(path: string, timeoutMs: number): Promise<Check[
     return [{ name: "config", ok: false, detail: messageOf(err) }];
   }
   const checks: Check[] = [{ name: "config", ok: true, detail: `${path} (runner "${config.runner.name}")` }];
-  const { driver, policy } = await createRuntime(config, silentLogger());
+  // Doctor appends no audit line: its own check opens the log, and reports what the runtime would throw.
+  const { driver, policy } = await createRuntime({ ...config, policy: { ...config.policy, auditLog: undefined } }, silentLogger());
   const problems = policy.problems();
   checks.push({
     name: "policy",
     ok: problems.length === 0,
     detail: problems.length ? problems.join("; ") : policySummary(config),
   });
+  checks.push(auditCheck(config.policy.auditLog));
   const db = await databaseCheck(config, driver, policy, timeoutMs);
   checks.push(db.check);
   await driver.close().catch(() => {});

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { configError } from "../errors.ts";
 import { configArg, out } from "./_args.ts";
+import { auditDirFor, DEFAULT_AUDIT_DIR } from "./_audit-log.ts";
 
 export interface UnitValues {
   description: string;
@@ -76,7 +77,7 @@ export default defineCommand({
     name: { type: "string", description: "Unit name (without .service)", default: "cio-runner" },
     user: { type: "string", description: "System user the runner runs as", default: "cio-runner" },
     "env-file": { type: "string", description: "File with CIO_RUNNER_TOKEN=… and other secrets", default: "/etc/cio-runner/env" },
-    "audit-dir": { type: "string", description: "Directory the audit log is written to", default: "/var/log/cio-runner" },
+    "audit-dir": { type: "string", description: `Directory the unit may write, holding the audit log (default: that of the config's policy.auditLog, else ${DEFAULT_AUDIT_DIR})` },
     exec: { type: "string", description: "Command that starts the runner (default: this node and this cio-runner)" },
     force: { type: "boolean", description: "Overwrite an existing unit", default: false },
   },
@@ -85,13 +86,14 @@ export default defineCommand({
     if (existsSync(path) && !args.force) throw configError(`${path} already exists; pass --force to overwrite it`);
     const exec = args.exec ?? defaultExec();
     const config = resolve(args.config);
+    const auditDir = auditDirFor(config, args["audit-dir"]);
     const inHomes = filesInHomes([exec, config, args["env-file"]]);
     const unit = systemdUnit({
       description: `CIO Edge runner (${args.name})`,
       user: args.user,
       execStart: `${exec} start --config ${config}`,
       envFile: args["env-file"],
-      writablePaths: [args["audit-dir"]],
+      writablePaths: [auditDir],
       protectHome: inHomes.length ? "read-only" : "true",
     });
     mkdirSync(dirname(path), { recursive: true });
@@ -101,6 +103,7 @@ export default defineCommand({
       out.print(`Note: ${inHomes.join(", ")} ${inHomes.length > 1 ? "are" : "is"} in a home directory, so the unit reads home directories (ProtectHome=read-only).`);
       out.print(`User ${args.user} must be able to read ${inHomes.length > 1 ? "them" : "it"}; installing the runner globally (npm install -g) and keeping its config in /etc avoids both.`);
     }
+    out.print(`The runner appends its audit log in ${auditDir}, which must exist and be writable by ${args.user}: mkdir -p ${auditDir} && chown ${args.user} ${auditDir}`);
     out.print(`Next: systemctl daemon-reload && systemctl enable --now ${args.name}`);
   },
 });

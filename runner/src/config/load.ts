@@ -17,13 +17,18 @@ export interface ResolvedConfig extends Config {
 export const DEFAULT_CONFIG_PATH = "cio-runner.yaml";
 
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  return resolveConfig(readConfig(path), env);
+}
+
+/** The config file validated, its secrets not yet read: for what needs the file only (install-service). */
+export function readConfig(path: string): Config {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
     throw configError(`cannot read config ${path}: ${messageOf(err)} (create one with \`cio-runner init\`)`);
   }
-  return resolveConfig(parseConfig(text, path), env);
+  return parseConfig(text, path);
 }
 
 export function parseConfig(text: string, path = "config"): Config {

@@ -1,7 +1,7 @@
 /**
  * What the runner says in `hello`: its name, protocol, limits and the schema its policy lets it show. The
- * schema is read from the database by a SchemaReader: one read at a time, whatever the number of connections
- * that wait for it, and the last one read kept across reconnects.
+ * schema is read from the database by a SchemaReader (on every connection's hello): one read at a time,
+ * whatever the number of connections that wait for it, and the last one read kept across reconnects.
  */
 import { randomUUID } from "node:crypto";
 import { RUNNER_PROTOCOL_VERSION, type HelloFrame, type SchemaTable } from "../../../lib/protocol/runner.ts";
@@ -61,8 +61,20 @@ function withinBudget(tables: SchemaTable[], budget: number): SchemaTable[] {
 }
 
 interface SchemaSource {
-  driver: Pick<Driver, "schema">;
-  policy: Pick<Policy, "visibleSchema">;
+  driver: Pick<Driver, "schema" | "functions">;
+  policy: Pick<Policy, "visibleSchema" | "learnFunctions">;
+}
+
+/**
+ * Reads the database's tables and the default schema's functions: the policy learns the functions (an
+ * unqualified call of one is that schema's, for the allow-lists) and gives back the tables it lets be shown.
+ */
+export async function readSchema(src: SchemaSource): Promise<SchemaTable[]> {
+  // One after the other: the pool keeps one connection beyond maxConcurrent, for this read and cancels.
+  const tables = await src.driver.schema();
+  const functions = await src.driver.functions?.();
+  if (functions) src.policy.learnFunctions(functions);
+  return src.policy.visibleSchema(tables);
 }
 
 /**
@@ -89,8 +101,8 @@ export class SchemaReader {
   /** The schema under way, or a new read. A failed read gives the last one read (none: no tables), with a warning. */
   read(): Promise<SchemaTable[]> {
     if (this.pending) return this.pending;
-    const read = this.src.driver.schema().then(
-      (tables) => (this.lastRead = this.src.policy.visibleSchema(tables)),
+    const read = readSchema(this.src).then(
+      (tables) => (this.lastRead = tables),
       (err: unknown) => {
         this.log.warn("could not read the database schema for hello", { message: messageOf(err) });
         return this.lastRead ?? [];

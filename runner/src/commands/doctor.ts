@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { SchemaTable } from "../../../lib/protocol/runner.ts";
-import { helloFrame } from "../client/hello.ts";
+import { helloFrame, readSchema } from "../client/hello.ts";
 import { loadConfig, type ResolvedConfig } from "../config/load.ts";
 import { configError, messageOf } from "../errors.ts";
 import { silentLogger } from "../log.ts";
@@ -38,15 +38,15 @@ export async function runChecks(path: string, timeoutMs: number): Promise<Check[
   const checks: Check[] = [{ name: "config", ok: true, detail: `${path} (runner "${config.runner.name}")` }];
   // Doctor appends no audit line: its own check opens the log, and reports what the runtime would throw.
   const { driver, policy } = await createRuntime({ ...config, policy: { ...config.policy, auditLog: undefined } }, silentLogger());
+  // The database first: the policy learns the default schema's functions there, which named queries may call.
+  const db = await databaseCheck(config, driver, policy, timeoutMs);
   const problems = policy.problems();
   checks.push({
     name: "policy",
     ok: problems.length === 0,
     detail: problems.length ? problems.join("; ") : policySummary(config),
   });
-  checks.push(auditCheck(config.policy.auditLog));
-  const db = await databaseCheck(config, driver, policy, timeoutMs);
-  checks.push(db.check);
+  checks.push(auditCheck(config.policy.auditLog), db.check);
   await driver.close().catch(() => {});
   // The hello start would send (the schema as the policy shows it, if the database answered): the hub keeps
   // a runner's last hello for its status, so an empty one would show no tables until the runner reconnects.
@@ -63,8 +63,8 @@ function policySummary(c: ResolvedConfig): string {
 
 async function databaseCheck(c: ResolvedConfig, driver: Runtime["driver"], policy: Policy, timeoutMs: number): Promise<{ check: Check; tables: SchemaTable[] }> {
   try {
-    const read = driver.ping().then(() => driver.schema());
-    const tables = policy.visibleSchema(await withTimeout(read, timeoutMs, "the database did not answer"));
+    const read = driver.ping().then(() => readSchema({ driver, policy }));
+    const tables = await withTimeout(read, timeoutMs, "the database did not answer");
     return { check: { name: "database", ok: true, detail: `${c.db.kind}: connected, ${tables.length} table(s) visible under the policy` }, tables };
   } catch (err) {
     return { check: { name: "database", ok: false, detail: `${c.db.kind}: ${messageOf(err)}` }, tables: [] };

@@ -17,6 +17,8 @@ const SCHEMA_SQL = `
   SELECT table_schema AS s, table_name AS t, column_name AS c, column_type AS ty, is_nullable = 'YES' AS n
   FROM information_schema.columns WHERE table_schema = DATABASE()
   ORDER BY table_schema, table_name, ordinal_position`;
+/** Stored functions an unqualified call reaches: the connection's database's. */
+const FUNCTIONS_SQL = "SELECT routine_name AS name FROM information_schema.routines WHERE routine_schema = DATABASE() AND routine_type = 'FUNCTION'";
 
 const TYPE_NAMES = new Map(Object.entries(mysql.Types).map(([name, id]) => [id, name.toLowerCase()]));
 
@@ -201,6 +203,11 @@ export class MysqlDriver implements Driver {
         schema: r.s, table: r.t, column: r.c, type: r.ty, nullable: Boolean(r.n),
       })),
     );
+  }
+
+  async functions() {
+    const [rows] = await this.pool.promise().query(FUNCTIONS_SQL);
+    return (rows as { name: string }[]).map((r) => r.name);
   }
 
   async ping() {

@@ -18,6 +18,14 @@ const SCHEMA_SQL = `
   WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema') AND c.table_schema NOT LIKE 'pg_toast%'
   ORDER BY c.table_schema, c.table_name, c.ordinal_position`;
 
+/**
+ * Functions of the schema an unqualified call searches after pg_catalog (the driver sets search_path to it),
+ * aggregates and extensions' included: pg_stat_statements() in public reads every session's query text.
+ */
+const FUNCTIONS_SQL = `
+  SELECT DISTINCT p.proname AS name FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname = $1`;
+
 export class PostgresDriver implements Driver {
   readonly kind = "postgres" as const;
   readonly defaultSchema = "public";
@@ -122,6 +130,11 @@ export class PostgresDriver implements Driver {
     return groupTables(
       rows.map((r) => ({ schema: r.table_schema, table: r.table_name, column: r.column_name, type: r.data_type, nullable: r.nullable })),
     );
+  }
+
+  async functions() {
+    const { rows } = await this.pool.query<{ name: string }>(FUNCTIONS_SQL, [this.defaultSchema]);
+    return rows.map((r) => r.name);
   }
 
   async ping() {

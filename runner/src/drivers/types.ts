@@ -32,6 +32,12 @@ export interface Driver {
   open(sql: string, params: SqlScalar[], opts: QueryOptions): Promise<QueryStream>;
   /** Tables and columns the database user can see (the policy filters them further). */
   schema(): Promise<SchemaTable[]>;
+  /**
+   * The user-defined functions an unqualified call reaches in `defaultSchema`, for the allow-lists (a
+   * function reads what its schema holds). Absent where there are none to read: SQLite has no stored
+   * functions; SQL Server's are not read yet (its scalar ones must be called with their schema anyway).
+   */
+  functions?(): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -136,6 +136,12 @@ function callOf(node: AstNode): Call | null {
   return { schema, name, args };
 }
 
+/** The name of a call written without its schema (`f()`, `my_agg(x)`), lower case. */
+export function unqualifiedCallName(node: AstNode): string | null {
+  const name = functionName(node);
+  return name !== null && !callOf(node)?.schema ? name : null;
+}
+
 /** Calls standing where a table stands: `FROM hr.people_fn()`, and what T-SQL's `FROM t (NOLOCK)` parses as. */
 export function fromCalls(root: unknown): Call[] {
   const out: Call[] = [];

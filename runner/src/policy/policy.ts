@@ -9,7 +9,7 @@ import { dialectOf, type Dialect } from "./dialect.ts";
 import { maskedNames, maskIndexes, maskingReason } from "./masking.ts";
 import { lex, mysqlLike } from "./lexer.ts";
 import { checkReadOnly } from "./read-only.ts";
-import { referencedTables, statisticsReason, TableAllowList, tableReason } from "./tables.ts";
+import { referencedTables, statisticsReason, TableAllowList, tableReason, type DefaultSchemaFunctions } from "./tables.ts";
 
 export interface ResolvedQuery {
   sql: string;
@@ -26,6 +26,7 @@ export class Policy {
   private readonly tables: TableAllowList;
   private readonly masked: ReadonlySet<string>;
   private readonly named: Map<string, NamedQuery>;
+  private functions: DefaultSchemaFunctions;
 
   constructor(config: PolicyConfig, kind: DbKind, defaultSchema: string) {
     this.config = config;
@@ -33,13 +34,19 @@ export class Policy {
     this.tables = new TableAllowList(config.allow, defaultSchema, this.dialect);
     this.masked = maskedNames(config.maskColumns);
     this.named = new Map(config.namedQueries.map((q) => [q.name, q]));
+    this.functions = { schema: defaultSchema, names: new Set() };
+  }
+
+  /** The default schema's functions, as last read from the database (hello.ts readSchema): see tables.ts. */
+  learnFunctions(names: readonly string[]) {
+    this.functions = { schema: this.functions.schema, names: new Set(names.map((n) => n.toLowerCase())) };
   }
 
   /** Refusal reason for `sql`, or null when it may run. Named queries go through the same check. */
   reason(sql: string): string | null {
     const verdict = checkReadOnly(sql, this.dialect, this.config.denyFunctions);
     if (!verdict.ok) return verdict.reason;
-    const refs = referencedTables(sql, this.dialect, verdict.ast);
+    const refs = referencedTables(sql, this.dialect, verdict.ast, this.functions);
     return tableReason(this.tables, refs) ?? statisticsReason(refs, this.dialect, this.masked.size > 0) ?? maskingReason(verdict.ast, this.masked, this.dialect, verdict.tokens);
   }
 

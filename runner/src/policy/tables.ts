@@ -5,7 +5,7 @@
  * searches pg_catalog before any schema, so an unqualified pg_stats is pg_catalog's, and is refused unless
  * pg_catalog is listed (taken as public's, it passed an allow-list of public and showed other schemas' data).
  */
-import { fromCalls, parserTableList, schemaCalls, tsqlHintWords, type Call } from "./ast.ts";
+import { fromCalls, parserTableList, qualifiedColumnName, schemaCalls, tsqlHintWords, unqualifiedCallName, walk, type Call } from "./ast.ts";
 import { scopedTableRefs } from "./cte-scope.ts";
 import type { Dialect } from "./dialect.ts";
 
@@ -69,17 +69,40 @@ export function statisticsReason(refs: TableRef[], dialect: Dialect, masking: bo
   return bad ? `${bad.table} holds sample values of columns, masked ones included: not allowed while columns are masked` : null;
 }
 
+/**
+ * The default schema's own functions, read from the database with its tables (at start and on every schema
+ * read): the database resolves an unqualified call there as it resolves an unqualified table name, so
+ * `SELECT f()` read what `public.f()` reads. Empty until the first read.
+ */
+export interface DefaultSchemaFunctions {
+  schema: string;
+  /** Lower case. */
+  names: ReadonlySet<string>;
+}
+
+/** Unqualified calls of the default schema's functions, as that schema's: PostgreSQL's `x.f` too, which is f(x). */
+function defaultSchemaCalls(ast: unknown, dialect: Dialect, functions: DefaultSchemaFunctions): TableRef[] {
+  const refs: TableRef[] = [];
+  if (!functions.names.size) return refs;
+  walk(ast, (node) => {
+    const name = unqualifiedCallName(node) ?? (dialect === "postgresql" ? qualifiedColumnName(node) : null);
+    if (name && functions.names.has(name)) refs.push({ schema: functions.schema, table: name, call: true });
+  });
+  return refs;
+}
+
 /** Every table a statement reads, from a walk that resolves CTE names where they stand and the parser's own list. */
-export function referencedTables(sql: string, dialect: Dialect, ast: unknown): TableRef[] {
+export function referencedTables(sql: string, dialect: Dialect, ast: unknown, functions?: DefaultSchemaFunctions): TableRef[] {
   const scoped = scopedTableRefs(ast, dialect);
   const refs: TableRef[] = scoped.filter((r) => !r.cte).map(({ schema, table }) => ({ schema, table }));
   const ctes = new Set(scoped.filter((r) => r.cte).map((r) => r.table.toLowerCase()));
   // T-SQL's `FROM t (NOLOCK)` parses as a call of t. Any other schema's function, wherever it is called,
   // reads that schema: the allow-list covers it as a table. An unqualified one (generate_series, lower) is a
-  // builtin's name.
+  // builtin's name, unless the default schema has a function of that name.
   const hinted = (call: Call) => dialect === "transactsql" && tsqlHintWords(call) !== null;
   for (const call of fromCalls(ast)) if (hinted(call)) refs.push({ schema: call.schema, table: call.name });
   for (const call of schemaCalls(ast)) if (!hinted(call)) refs.push({ schema: call.schema, table: call.name, call: true });
+  if (functions) refs.push(...defaultSchemaCalls(ast, dialect, functions));
   // The parser's list says nothing of where a name stands: an unqualified one is dropped only when the walk
   // found it standing for a CTE (where it stands for the table too, the walk has it already).
   for (const entry of parserTableList(sql, dialect)) {

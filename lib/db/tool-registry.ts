@@ -8,26 +8,38 @@ import { ApiError } from "../errors.js";
 import { ToolManifestSchema, type ToolManifest } from "../protocol/tool.js";
 import { schema, type Db } from "./index.js";
 
+/** An HTTPS tool to register, or a registered one to re-point. */
+export interface HttpsToolRegistration {
+  url: string;
+  manifest: unknown;
+  /**
+   * Offered to every tenant, or only to those on its allow-list. Absent: a new tool is private, and a
+   * registered one keeps what it was (re-registering to update a manifest must not withdraw a public tool).
+   */
+  public?: boolean;
+}
+
 /**
  * The manifest and the statement that registers (or re-points) an HTTPS tool, not yet run: the admin API
  * runs it in one batch with its audit row, so a tool never goes live unrecorded.
  */
-export async function httpsToolUpsert(db: Db, url: string, manifest: unknown, isPublic: boolean) {
-  const m = ToolManifestSchema.parse(manifest);
+export async function httpsToolUpsert(db: Db, reg: HttpsToolRegistration) {
+  const m = ToolManifestSchema.parse(reg.manifest);
   const t = schema.tools;
   const [existing] = await db.select({ transport: t.transport }).from(t).where(eq(t.name, m.name)).limit(1);
   if (existing && existing.transport !== "https") {
     throw new ApiError(409, "invalid_request_error", `The tool '${m.name}' is served by this deployment (${existing.transport}); choose another name.`, "tool_name_taken", "manifest.name");
   }
+  const visibility = reg.public === undefined ? {} : { public: reg.public };
   const statement = db
     .insert(t)
-    .values({ name: m.name, transport: "https", target: url, manifest: m, public: isPublic })
-    .onConflictDoUpdate({ target: t.name, set: { target: url, manifest: m, public: isPublic, updatedAt: sql`(unixepoch('subsec') * 1000)` } });
+    .values({ name: m.name, transport: "https", target: reg.url, manifest: m, public: reg.public ?? false })
+    .onConflictDoUpdate({ target: t.name, set: { target: reg.url, manifest: m, ...visibility, updatedAt: sql`(unixepoch('subsec') * 1000)` } });
   return { manifest: m, statement };
 }
 
-export async function upsertHttpsTool(db: Db, url: string, manifest: unknown, isPublic: boolean): Promise<ToolManifest> {
-  const { manifest: m, statement } = await httpsToolUpsert(db, url, manifest, isPublic);
+export async function upsertHttpsTool(db: Db, reg: HttpsToolRegistration): Promise<ToolManifest> {
+  const { manifest: m, statement } = await httpsToolUpsert(db, reg);
   await statement;
   return m;
 }

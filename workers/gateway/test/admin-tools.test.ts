@@ -37,6 +37,18 @@ describe("admin: the tool registry", () => {
     expect((await ask(allowed)).map((t) => t.name)).not.toContain(name);
   });
 
+  it("re-registering a tool to update its manifest keeps its visibility unless the body states it", async () => {
+    const name = `republished-${crypto.randomUUID().slice(0, 8)}`;
+    const url = `${origin()}/tools/${name}`;
+    expect(await admin("POST", "/admin/tools", { url, manifest: manifest(name), public: true })).toMatchObject({ public: true });
+    // A new version of the service, registered as a new one would be: it stays offered to every tenant.
+    expect(await admin("POST", "/admin/tools", { url, manifest: { ...manifest(name), version: "1.0.1" } })).toMatchObject({ public: true, version: "1.0.1" });
+    expect((await ask(await newTenant())).map((t) => t.name)).toContain(name);
+    // Stated, it is applied: PATCH is not the only way to change it.
+    expect(await admin("POST", "/admin/tools", { url, manifest: manifest(name), public: false })).toMatchObject({ public: false });
+    expect(await admin("POST", "/admin/tools", { url, manifest: manifest(name) })).toMatchObject({ public: false });
+  });
+
   it("gives each HTTPS tool its own signing secret: a call signed for one is refused by another", async () => {
     const [a, b] = ["a", "b"].map((x) => `signed-${x}-${crypto.randomUUID().slice(0, 8)}`) as [string, string];
     const register = (name: string) => admin<{ signing_secret: string }>("POST", "/admin/tools", { url: `${origin()}/tools/${name}`, manifest: manifest(name) });

@@ -100,6 +100,6 @@ async function load(env: OrchestratorEnv, tenantId: string, log: Logger): Promis
 
 /** Registers (or updates) a tool reached over HTTPS; without an allow-list entry a private one is offered to nobody. */
 export const registerHttpsTool = (env: OrchestratorEnv, url: string, manifest: unknown, opts: { public?: boolean } = {}) =>
-  upsertHttpsTool(openDb(env.DB), url, manifest, opts.public ?? true);
+  upsertHttpsTool(openDb(env.DB), { url, manifest, public: opts.public ?? true });
 
 export const grantTool = (env: OrchestratorEnv, tenantId: string, toolName: string) => grantToolStatement(openDb(env.DB), tenantId, toolName);

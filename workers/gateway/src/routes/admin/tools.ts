@@ -26,7 +26,11 @@ const RegisteredToolSchema = ToolSchema.extend({
   signing_secret: z.string().nullable().describe("the secret this tool verifies x-cio-signature with; null while CIO_TOOL_HMAC_SECRET is unset"),
 }).meta({ id: "RegisteredTool" });
 const ToolCreateSchema = z
-  .object({ url: z.url({ protocol: /^https?$/ }).describe("base URL; the tool answers POST <url>/execute"), manifest: ToolManifestSchema, public: z.boolean().default(false) })
+  .object({
+    url: z.url({ protocol: /^https?$/ }).describe("base URL; the tool answers POST <url>/execute"),
+    manifest: ToolManifestSchema,
+    public: z.boolean().optional().describe("offered to every tenant (else only to those granted it); absent: a new tool is private, a registered one keeps its visibility"),
+  })
   .strict()
   .meta({ id: "ToolCreate" });
 const ToolPatchSchema = z.object({ enabled: z.boolean().optional(), public: z.boolean().optional() }).strict();
@@ -76,7 +80,7 @@ export const tools = router()
     const b = c.req.valid("json");
     checkUrl(b.url);
     const db = openDb(c.env.DB);
-    const { manifest: m, statement } = await httpsToolUpsert(db, b.url, b.manifest, b.public);
+    const { manifest: m, statement } = await httpsToolUpsert(db, b);
     await db.batch([statement, auditRow(db, c, null, "tool.register", m.name, { url: b.url, public: b.public })]);
     const signing_secret = await c.env.ORCHESTRATOR.toolSigningSecret(m.name);
     return c.json({ ...toolView(await getTool(db, m.name)), signing_secret }, 201);

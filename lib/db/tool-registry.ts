@@ -21,14 +21,15 @@ export interface HttpsToolRegistration {
 
 /**
  * The manifest and the statement that registers (or re-points) an HTTPS tool, not yet run: the admin API
- * runs it in one batch with its audit row, so a tool never goes live unrecorded.
+ * runs it in one batch with its audit row, so a tool never goes live unrecorded. `served`: the names the
+ * deployment's bindings answer to now, refused even before the registry's first seed has written them.
  */
-export async function httpsToolUpsert(db: Db, reg: HttpsToolRegistration) {
+export async function httpsToolUpsert(db: Db, reg: HttpsToolRegistration, served: readonly string[] = []) {
   const m = ToolManifestSchema.parse(reg.manifest);
   const t = schema.tools;
   const [existing] = await db.select({ transport: t.transport }).from(t).where(eq(t.name, m.name)).limit(1);
-  if (existing && existing.transport !== "https") {
-    throw new ApiError(409, "invalid_request_error", `The tool '${m.name}' is served by this deployment (${existing.transport}); choose another name.`, "tool_name_taken", "manifest.name");
+  if (served.includes(m.name) || (existing && existing.transport !== "https")) {
+    throw new ApiError(409, "invalid_request_error", `The tool '${m.name}' is served by this deployment; choose another name.`, "tool_name_taken", "manifest.name");
   }
   const visibility = reg.public === undefined ? {} : { public: reg.public };
   const statement = db

@@ -17,7 +17,7 @@ import { listModels } from "./models.js";
 import { Logger } from "../../../lib/log.js";
 import { toolSigningSecret } from "../../../lib/tools/signature.js";
 import { tenantTools } from "./registry/index.js";
-import { checkToolWorkers } from "./registry/seed.js";
+import { checkToolWorkers, servedToolNames } from "./registry/seed.js";
 import { chatInSession } from "./session-chat.js";
 import { orchestratorSettings } from "./settings.js";
 
@@ -56,6 +56,11 @@ export default class Orchestrator extends WorkerEntrypoint<OrchestratorEnv> {
   async toolSigningSecret(name: string): Promise<string | null> {
     const master = orchestratorSettings(this.env).CIO_TOOL_HMAC_SECRET;
     return master ? toolSigningSecret(master, String(name)) : null;
+  }
+
+  /** The names of the tools this deployment serves itself (bound and local), which no HTTPS tool may take. */
+  async servedToolNames(requestId: string): Promise<string[]> {
+    return servedToolNames(this.env, new Logger({ component: "orchestrator", requestId: String(requestId) }, orchestratorSettings(this.env).CIO_LOG_LEVEL));
   }
 
   async models(): Promise<Model[]> {

@@ -1,12 +1,13 @@
 /**
  * Seeds the registry from what this deployment is wired to: every service binding named TOOL_* (asked
  * for its manifest over RPC) and every local tool. An operator's choices (enabled, public) survive a
- * re-seed; only the manifest and the way to reach the tool are refreshed. A new tool is public, media too:
+ * re-seed (unless they were made for an HTTPS tool that held the name); only the manifest and the way to
+ * reach the tool are refreshed. A new tool is public, media too:
  * what its calls spend on Workers AI is booked to the calling tenant and held against its daily budget
  * (dispatcher/spending.ts), so offering it to every tenant costs each tenant only its own budget, as image
  * tasks do; an operator who wants it for some tenants only makes it private and grants it.
  */
-import { sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import type { Logger } from "../../../../lib/log.js";
 import { ToolManifestSchema, type ToolManifest } from "../../../../lib/protocol/tool.js";
@@ -62,16 +63,47 @@ export async function discoverTools(env: OrchestratorEnv, log: Logger): Promise<
   return [...remote.filter((t) => t !== null), ...local];
 }
 
+/**
+ * The names of the tools this deployment serves itself, asked of the bindings now (not read from the
+ * registry, which the first chat seeds): POST /admin/tools refuses them, so an HTTPS registration made
+ * before that seed cannot claim a built-in's name.
+ */
+export async function servedToolNames(env: OrchestratorEnv, log: Logger): Promise<string[]> {
+  return (await discoverTools(env, log)).map((t) => t.name);
+}
+
+const t = schema.tools;
+
+/**
+ * On a row an HTTPS registration held, the built-in's defaults (the values the insert carries): the
+ * operator's choices were made for another service (a private tool for a few tenants would otherwise
+ * withdraw the built-in from everyone). Elsewhere the operator's own. SET reads the row as it was.
+ */
+const defaultIfWasHttps = (c: typeof t.public | typeof t.enabled) => sql`CASE WHEN ${t.transport} = 'https' THEN excluded.${sql.identifier(c.name)} ELSE ${c} END`;
+
 export async function seedRegistry(env: OrchestratorEnv, log: Logger): Promise<void> {
   const found = await discoverTools(env, log);
   if (!found.length) return;
   const db = openDb(env.DB);
-  const t = schema.tools;
-  await db
-    .insert(t)
-    .values(found.map((f) => ({ name: f.name, transport: f.transport, target: f.target, manifest: f.manifest })))
-    .onConflictDoUpdate({
-      target: t.name,
-      set: { transport: sql`excluded.transport`, target: sql`excluded.target`, manifest: sql`excluded.manifest`, updatedAt: sql`excluded.updated_at` },
-    });
+  // Read in the write's batch (one transaction), so it names exactly the rows the write takes over.
+  const [takenOver] = await db.batch([
+    db.select({ name: t.name, url: t.target }).from(t).where(and(eq(t.transport, "https"), inArray(t.name, found.map((f) => f.name)))),
+    db
+      .insert(t)
+      .values(found.map((f) => ({ name: f.name, transport: f.transport, target: f.target, manifest: f.manifest })))
+      .onConflictDoUpdate({
+        target: t.name,
+        set: {
+          transport: sql`excluded.transport`,
+          target: sql`excluded.target`,
+          manifest: sql`excluded.manifest`,
+          enabled: defaultIfWasHttps(t.enabled),
+          public: defaultIfWasHttps(t.public),
+          updatedAt: sql`excluded.updated_at`,
+        },
+      }),
+  ]);
+  for (const r of takenOver) {
+    log.error("an HTTPS tool was registered under the name of a tool this deployment serves; the built-in takes the name back, with its defaults, and the HTTPS tool is no longer called", { tool: r.name, url: r.url });
+  }
 }

@@ -80,7 +80,9 @@ export const tools = router()
     const b = c.req.valid("json");
     checkUrl(b.url);
     const db = openDb(c.env.DB);
-    const { manifest: m, statement } = await httpsToolUpsert(db, b);
+    // Asked of the orchestrator, not only read from D1: the registry is seeded by the first chat after a deploy.
+    const served = await c.env.ORCHESTRATOR.servedToolNames(c.get("requestId"));
+    const { manifest: m, statement } = await httpsToolUpsert(db, b, served);
     await db.batch([statement, auditRow(db, c, null, "tool.register", m.name, { url: b.url, public: b.public })]);
     const signing_secret = await c.env.ORCHESTRATOR.toolSigningSecret(m.name);
     return c.json({ ...toolView(await getTool(db, m.name)), signing_secret }, 201);

@@ -4,8 +4,9 @@
  * registered by hand, and they may never take over the name of a bound tool.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { ApiError } from "../errors.js";
+import { ApiError, badRequest } from "../errors.js";
 import { ToolManifestSchema, type ToolManifest } from "../protocol/tool.js";
+import { parametersProblem } from "../tools/parameters-schema.js";
 import { schema, type Db } from "./index.js";
 
 /** An HTTPS tool to register, or a registered one to re-point. */
@@ -26,6 +27,9 @@ export interface HttpsToolRegistration {
  */
 export async function httpsToolUpsert(db: Db, reg: HttpsToolRegistration, served: readonly string[] = []) {
   const m = ToolManifestSchema.parse(reg.manifest);
+  // Registered, a schema the dispatcher cannot use would fail every call to the tool.
+  const problem = parametersProblem(m.parameters);
+  if (problem) throw badRequest(`The manifest's parameters are not a JSON Schema calls can be checked with: ${problem}`, "manifest.parameters", "invalid_tool_schema");
   const t = schema.tools;
   const [existing] = await db.select({ transport: t.transport }).from(t).where(eq(t.name, m.name)).limit(1);
   if (served.includes(m.name) || (existing && existing.transport !== "https")) {

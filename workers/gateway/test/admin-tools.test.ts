@@ -49,6 +49,26 @@ describe("admin: the tool registry", () => {
     expect(await admin("POST", "/admin/tools", { url, manifest: manifest(name) })).toMatchObject({ public: false });
   });
 
+  it("refuses a manifest whose parameters no call could be checked with (400 on manifest.parameters), wherever the fault is", async () => {
+    const post = (name: string, parameters: Record<string, unknown>) =>
+      call("/admin/tools", { method: "POST", headers: ADMIN, body: JSON.stringify({ url: `${origin()}/tools/${name}`, manifest: { ...manifest(name), parameters } }) });
+    const broken = {
+      "unresolved $ref": { type: "object", properties: { city: { type: "string" } }, allOf: [{ $ref: "#/$defs/place" }] },
+      // Only a call that sends `mode` reaches this one.
+      "invalid pattern": { type: "object", properties: { mode: { type: "string", pattern: "(" } } },
+    };
+    for (const [why, parameters] of Object.entries(broken)) {
+      const name = `badschema-${crypto.randomUUID().slice(0, 8)}`;
+      const res = await post(name, parameters);
+      expect(res.status, why).toBe(400);
+      expect(await res.json(), why).toMatchObject({ error: { param: "manifest.parameters", code: "invalid_tool_schema" } });
+      expect(await (env as unknown as { DB: D1Database }).DB.prepare("SELECT name FROM tools WHERE name = ?").bind(name).first(), why).toBeNull();
+    }
+    const name = `refs-${crypto.randomUUID().slice(0, 8)}`;
+    const usable = { type: "object", $defs: { place: { type: "string", pattern: "^\\p{L}+$" } }, properties: { city: { $ref: "#/$defs/place" } } };
+    expect((await post(name, usable)).status).toBe(201);
+  });
+
   it("gives each HTTPS tool its own signing secret: a call signed for one is refused by another", async () => {
     const [a, b] = ["a", "b"].map((x) => `signed-${x}-${crypto.randomUUID().slice(0, 8)}`) as [string, string];
     const register = (name: string) => admin<{ signing_secret: string }>("POST", "/admin/tools", { url: `${origin()}/tools/${name}`, manifest: manifest(name) });

@@ -77,7 +77,11 @@ export class Dispatcher {
     const tool = offered && !offered.has(call.name) ? undefined : this.tools.get(call.name);
     if (!tool) return refuse("unknown_tool", `there is no tool named '${call.name}' available now`);
     const parsed = parseArgs(tool.manifest, call.arguments);
-    if (!parsed.ok) return refuse("invalid_arguments", `invalid arguments for ${call.name}: ${parsed.message}`);
+    if (!parsed.ok) {
+      // Not counted to the breaker: the call never reached the tool, and circuit_open would hide why it fails.
+      if (parsed.code === "invalid_tool_schema") this.ctx.log.error("a tool's parameters schema cannot be used; its calls fail", { tool: tool.name, reason: parsed.message });
+      return refuse(parsed.code, parsed.message);
+    }
     const spending = await beginCall(this.ctx, tool, this.timeoutOf(tool) * (this.ctx.settings.CIO_TOOL_RETRIES + 1));
     if (isRefusal(spending)) return refuse(spending.code, spending.message, parsed.args);
     const r = await this.admitted(call, tool, parsed.args, signal, started).catch(async (err: unknown) => {

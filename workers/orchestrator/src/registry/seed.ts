@@ -11,6 +11,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import type { Logger } from "../../../../lib/log.js";
 import { ToolManifestSchema, type ToolManifest } from "../../../../lib/protocol/tool.js";
+import { parametersProblem } from "../../../../lib/tools/parameters-schema.js";
 import type { OrchestratorEnv } from "../env.js";
 import { LOCAL_TOOLS } from "../tools/local.js";
 import type { RegisteredTool, ToolService } from "./transports.js";
@@ -81,8 +82,15 @@ const t = schema.tools;
  */
 const defaultIfWasHttps = (c: typeof t.public | typeof t.enabled) => sql`CASE WHEN ${t.transport} = 'https' THEN excluded.${sql.identifier(c.name)} ELSE ${c} END`;
 
+/** A tool whose schema the dispatcher cannot use would fail every call: it is left out, as an invalid manifest is. */
+function usable(tool: RegisteredTool, log: Logger): boolean {
+  const problem = parametersProblem(tool.manifest.parameters);
+  if (problem) log.error("a bound tool's parameters schema cannot be used; it is left out", { tool: tool.name, target: tool.target, problem });
+  return problem === null;
+}
+
 export async function seedRegistry(env: OrchestratorEnv, log: Logger): Promise<void> {
-  const found = await discoverTools(env, log);
+  const found = (await discoverTools(env, log)).filter((f) => usable(f, log));
   if (!found.length) return;
   const db = openDb(env.DB);
   // Read in the write's batch (one transaction), so it names exactly the rows the write takes over.

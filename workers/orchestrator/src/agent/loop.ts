@@ -1,7 +1,8 @@
 /**
  * The agent loop behind `cio/auto`: system prompt + conversation + the tenant's tools (and the client's),
  * then rounds of model → tools → model, at most CIO_MAX_STEPS of them. Our tools run through the
- * dispatcher (in parallel when a round asks for several); a call to a client tool ends the turn with
+ * dispatcher (in parallel when a round asks for several, unless the client's parallel_tool_calls is false: then a
+ * round keeps its first call, round-rules.ts); a call to a client tool ends the turn with
  * `tool_calls`, and the client's follow-up with `role: "tool"` messages continues it. Failed tools are
  * reported to the model as errors and named at the end of the answer (unless the client asked for JSON).
  */
@@ -11,6 +12,7 @@ import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
 import { messageText, promptText } from "../estimate.js";
 import type { AgentEvent, ToolActivity } from "./events.js";
+import { keptCalls } from "./round-rules.js";
 import { addUsage, type Spending } from "./spending.js";
 
 export interface AgentInput {
@@ -53,7 +55,7 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
     const round = yield* modelRound(a, messages, tools, step);
     wroteText ||= round.text !== "";
     a.spending.roundEnds(round.usage ?? a.spending.estimate(answerText(round)));
-    const { calls } = round;
+    const calls = keptCalls(round.calls, a.params);
     // A round cut by the token limit may end in a call with half its arguments: nothing of it runs or goes to the client.
     if (!calls.length || round.finish === "length") {
       if (notes) yield* closing(failures, wroteText);

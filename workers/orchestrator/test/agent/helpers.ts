@@ -10,6 +10,7 @@ import type { ChatCompletion, ChatMessage, ChatReply, ToolManifest } from "../..
 import { withDirective, type ScriptStep } from "../../../../test/mock-upstream/directive.js";
 import { runChat } from "../../src/chat.js";
 import type { OrchestratorEnv } from "../../src/env.js";
+import type { AiBinding } from "../../src/providers/workers-ai/index.js";
 import { grantTool, registerHttpsTool } from "../../src/registry/index.js";
 
 export const baseEnv = env as unknown as OrchestratorEnv;
@@ -90,3 +91,15 @@ export async function setSwitch(key: string, down: boolean) {
 }
 
 export const uniq = (p: string) => `${p}-${crypto.randomUUID().slice(0, 8)}`;
+
+/** Workers AI at the edge: a scripted binding that records what it was sent. */
+export function scriptedAi(answers: ((inputs: Record<string, unknown>) => unknown)[]) {
+  const seen: { model: string; inputs: Record<string, unknown> }[] = [];
+  const ai: AiBinding = {
+    async run(model, inputs) {
+      seen.push({ model, inputs });
+      return answers[Math.min(seen.length - 1, answers.length - 1)]!(inputs);
+    },
+  };
+  return { ai, seen };
+}

@@ -2,21 +2,9 @@ import { describe, expect, it } from "vitest";
 import { readRound } from "../../src/providers/openai-compatible/provider.js";
 import { workersAiProvider, type AiBinding } from "../../src/providers/workers-ai/index.js";
 import { withDirective } from "../../../../test/mock-upstream/directive.js";
-import { chat, completionOf, mockOrigin, mockTool, newTenant, OPENAI, uniq, user } from "./helpers.js";
+import { chat, completionOf, mockOrigin, mockTool, newTenant, OPENAI, scriptedAi, uniq, user } from "./helpers.js";
 
 const CLOSES = [44.34, 44.09, 44.15, 43.61, 44.33, 44.83, 45.1, 45.42, 45.84, 46.08, 45.89, 46.03, 45.61, 46.28, 46.28];
-
-/** Workers AI at the edge: a scripted binding that records what it was sent. */
-function scriptedAi(answers: ((inputs: Record<string, unknown>) => unknown)[]) {
-  const seen: { model: string; inputs: Record<string, unknown> }[] = [];
-  const ai: AiBinding = {
-    async run(model, inputs) {
-      seen.push({ model, inputs });
-      return answers[Math.min(seen.length - 1, answers.length - 1)]!(inputs);
-    },
-  };
-  return { ai, seen };
-}
 
 const lastToolMessage = (inputs: Record<string, unknown>) => (inputs.messages as { role: string; content: string }[]).filter((m) => m.role === "tool").at(-1)?.content;
 

@@ -53,7 +53,10 @@ export function workersAiProvider(ai: AiBinding, model: string): ModelProvider {
   };
 }
 
-/** Workers AI's text models take OpenAI's sampling inputs, but one token limit, named max_tokens; no stop. */
+/**
+ * Workers AI's text models take OpenAI's sampling inputs, but one token limit, named max_tokens; no stop, and no
+ * parallel_tool_calls (the agent loop keeps a round to its first call itself: round-rules.ts).
+ */
 function workersAiParams(p: ModelParams): Record<string, unknown> {
   const { max_completion_tokens, max_tokens, stop: _stop, response_format, user: _user, parallel_tool_calls: _parallel, reasoning_effort: _effort, ...rest } = p;
   const limit = max_completion_tokens ?? max_tokens;

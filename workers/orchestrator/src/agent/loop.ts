@@ -12,7 +12,7 @@ import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
 import { messageText, promptText } from "../estimate.js";
 import type { AgentEvent, ToolActivity } from "./events.js";
-import { keptCalls } from "./round-rules.js";
+import { keptCalls, refusals, refusedByRules, roundRules } from "./round-rules.js";
 import { addUsage, type Spending } from "./spending.js";
 
 export interface AgentInput {
@@ -62,13 +62,15 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
       yield { type: "done", finish: answerFinish(round.finish), usage: a.spending.finished, cio: cio(step) };
       return;
     }
-    const ours = calls.filter((c) => !clientNames.has(c.name));
-    const theirs = calls.filter((c) => clientNames.has(c.name));
+    const refused = refusals(calls, roundRules(step === 1 ? a.toolChoice : undefined));
+    // Ours: every call we answer, by running it or refusing it; theirs: the client's calls it may run.
+    const theirs = calls.filter((c) => clientNames.has(c.name) && !refused.has(c));
+    const ours = calls.filter((c) => !theirs.includes(c));
     messages.push({ role: "assistant", content: round.text || null, tool_calls: [...ours, ...theirs].map(wireCall) });
     const offered = new Set(tools.map((t) => t.function.name));
-    const results = ours.length ? yield* runTools(a, ours, offered, activity) : [];
+    const results = ours.length ? yield* runTools(a, ours, refused, offered, activity) : [];
     for (const r of results) {
-      if (!r.ok) failures.push(r);
+      if (!r.ok && !refusedByRules(r)) failures.push(r);
       messages.push({ role: "tool", tool_call_id: r.call.id, content: r.ok ? r.content : `${TOOL_FAILED_PREFIX} ${r.call.name} failed (${r.error!.code}): ${r.error!.message}` });
     }
     if (theirs.length) {
@@ -131,11 +133,15 @@ const answerFinish = (reason: string | undefined) => (reason === "length" || rea
 
 const wantsJson = (p: AgentInput["params"]) => p.response_format?.type === "json_object" || p.response_format?.type === "json_schema";
 
-async function* runTools(a: AgentInput, calls: ModelToolCall[], offered: Set<string>, activity: ToolActivity[]): AsyncGenerator<AgentEvent, DispatchResult[]> {
+/** Runs the calls the round's rules did not refuse (`refused` answers the others), and reports each call's outcome. */
+async function* runTools(a: AgentInput, calls: ModelToolCall[], refused: Map<ModelToolCall, DispatchResult>, offered: Set<string>, activity: ToolActivity[]): AsyncGenerator<AgentEvent, DispatchResult[]> {
   for (const c of calls) yield { type: "tool_start", name: c.name, arguments: c.arguments };
   const started = Date.now();
-  const results = await a.dispatcher.dispatch(calls, a.signal, offered);
+  const toRun = calls.filter((c) => !refused.has(c));
+  const ran = toRun.length ? await a.dispatcher.dispatch(toRun, a.signal, offered) : [];
   a.waited?.(Date.now() - started);
+  let next = 0;
+  const results = calls.map((c) => refused.get(c) ?? ran[next++]!);
   for (const r of results) {
     const act: ToolActivity = { name: r.call.name, arguments: r.arguments, latency_ms: r.latencyMs, ok: r.ok };
     if (r.error) act.error = { code: r.error.code, message: r.error.message };

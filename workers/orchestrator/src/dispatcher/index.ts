@@ -188,8 +188,8 @@ export class Dispatcher {
   }
 }
 
-/** A call that was not run: unknown tool, invalid arguments, open breaker, over the round's limit. */
-function refused(call: ModelToolCall, code: string, message: string, args: unknown, started = Date.now()): DispatchResult {
+/** A call that was not run: unknown tool, invalid arguments, open breaker, over the round's limit (or the agent loop's rules: agent/round-rules.ts). */
+export function refused(call: ModelToolCall, code: string, message: string, args: unknown, started = Date.now()): DispatchResult {
   return {
     call, arguments: args, ok: false, latencyMs: Date.now() - started, attempts: 0, ran: false,
     content: "", error: { code, message, retryable: false },

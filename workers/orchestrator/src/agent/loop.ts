@@ -12,7 +12,7 @@ import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
 import { messageText, promptText } from "../estimate.js";
 import type { AgentEvent, ToolActivity } from "./events.js";
-import { keptCalls, refusals, refusedByRules, roundRules } from "./round-rules.js";
+import { keptCalls, refusals, refusedByRules, roundRules, stepLimitNote } from "./round-rules.js";
 import { addUsage, type Spending } from "./spending.js";
 
 export interface AgentInput {
@@ -40,6 +40,7 @@ export interface AgentInput {
 export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
   const clientNames = new Set(a.clientTools.map((t) => t.function.name));
   const own = a.ownTools.filter((t) => !clientNames.has(t.function.name));
+  const limit = { ours: new Set(own.map((t) => t.function.name)), steps: a.maxSteps };
   const messages: ChatMessage[] = [{ role: "system", content: a.systemPrompt }, ...a.messages];
   const activity: ToolActivity[] = [];
   const failures: DispatchResult[] = [];
@@ -62,7 +63,7 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
       yield { type: "done", finish: answerFinish(round.finish), usage: a.spending.finished, cio: cio(step) };
       return;
     }
-    const refused = refusals(calls, roundRules(step === 1 ? a.toolChoice : undefined));
+    const refused = refusals(calls, roundRules(step === 1 ? a.toolChoice : undefined, step === a.maxSteps ? limit : undefined));
     // Ours: every call we answer, by running it or refusing it; theirs: the client's calls it may run.
     const theirs = calls.filter((c) => clientNames.has(c.name) && !refused.has(c));
     const ours = calls.filter((c) => !theirs.includes(c));
@@ -79,9 +80,9 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
       return;
     }
   }
-  // The last round offers none of our tools; a model that calls them anyway has its calls refused and
-  // the turn ends here with whatever it wrote.
-  if (notes && !wroteText) yield { type: "text", delta: `I could not finish this answer within ${a.maxSteps} steps.` };
+  // The last round offers none of our tools; a model that calls them anyway has its calls refused (step_limit)
+  // and the turn ends here with whatever it wrote, and says it stopped at the limit.
+  if (notes) yield { type: "text", delta: stepLimitNote(a.maxSteps, wroteText) };
   if (notes) yield* closing(failures, true);
   yield { type: "done", finish: "length", usage: a.spending.finished, cio: cio(a.maxSteps) };
 }

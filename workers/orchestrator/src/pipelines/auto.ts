@@ -40,7 +40,11 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
   try {
     assertNoFunctionResults(call.body.messages);
     const [registry, scopes] = await Promise.all([tenantTools(env, s, call.tenantId, log, deps.waitUntil), callerScopes(env.DB, call, s.CIO_KEY_CACHE_TTL_S)]);
-    const offered = rankByQuality(registry.tools.filter(offerableWith(scopes)), registry.stats).slice(0, s.CIO_MAX_TOOLS_OFFERED);
+    // Every tool the caller may be offered, best first; the client's tool_choice is checked against all of them.
+    const offerable = rankByQuality(registry.tools.filter(offerableWith(scopes)), registry.stats);
+    const tools = offeredTools(call.body, offerable.map(asFunctionTool), s.CIO_MAX_TOOLS_OFFERED);
+    const ownNames = new Set(tools.own.map((t) => t.function.name));
+    const offered = offerable.filter((t) => ownNames.has(t.name));
     const manifests = new Map(offered.map((t) => [t.name, t.manifest]));
     const provider = selectProvider(env, s, log, {
       manifests,
@@ -57,7 +61,6 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
     const body = call.body;
     const kept = { tenantId: call.tenantId, keyId: call.keyId, requestId: call.requestId, ttlMs: s.CIO_CONTINUATION_TTL_MS };
     const history = await restoreTurns(env.DB, kept, body.messages);
-    const tools = offeredTools(body, offered.map(asFunctionTool));
     events = recorded(
       keepTurn(runAgent({
         provider,

@@ -42,7 +42,8 @@ export default class HttpJsonTool extends ToolEntrypoint<Env, typeof HttpJsonArg
     const settings = settingsFrom(this.env);
     const expression = args.expression ? parseExpression(args.expression, settings.maxSizeArgument) : undefined;
     const fetched = await fetchJson(new URL(args.url), settings, ctx.signal);
-    const result = reshape(fetched.json, expression, settings.maxBytes * settings.intermediateFactor);
+    const maxChars = settings.maxBytes * settings.intermediateFactor;
+    const result = reshape(fetched.json, expression, { maxChars, maxSteps: settings.maxSteps });
     const json = resultJson(result, settings.maxBytes);
     // Indented only when short: indenting a long, deeply nested result could multiply its length.
     const text = json.length <= settings.maxContentChars ? (JSON.stringify(result, null, 2) ?? "null") : json;

@@ -2,7 +2,8 @@
  * JMESPath (https://jmespath.site, community edition) to pick and reshape parts of the JSON, with the ways
  * an expression of a few characters can outgrow the isolate's memory closed: functions that allocate what
  * their argument says, intermediate values that repeat one sub-result until flattening or stringifying
- * them is huge, and results whose text is.
+ * them is huge, and results whose text is. Its time is bounded too: evaluation is synchronous, so the
+ * call's deadline cannot stop it, and nested filters make a short expression's work exponential.
  */
 import { compile, TreeInterpreter, type JSONValue } from "@jmespath-community/jmespath";
 import { ToolFailure } from "../../../../lib/tools/tool-entrypoint.js";
@@ -41,15 +42,22 @@ function assertSizes(node: unknown, max: number): void {
   for (const child of Object.values(n)) assertSizes(child, max);
 }
 
+export interface Bounds {
+  /** Characters of JSON any value built on the way may come to. */
+  maxChars: number;
+  /** Steps the whole evaluation may take (see `meter`). */
+  maxSteps: number;
+}
+
 /**
  * Evaluates with every intermediate value's JSON size bounded by `maxChars`. `[@, @][] | [@, @][] | …`
  * doubles a flattened copy of the document at each step while its end result (`length(@)`) stays small,
  * and `to_string` of `[@, @] | [@, @] | …` writes 2^n copies: each step's input is checked before the
- * next builds on it, so nothing built can pass a few times the bound.
+ * next builds on it, so nothing built can pass a few times the bound. Its work is bounded by `maxSteps`.
  */
-export function reshape(json: unknown, ast: Expression | undefined, maxChars: number): unknown {
+export function reshape(json: unknown, ast: Expression | undefined, bounds: Bounds): unknown {
   if (!ast) return json;
-  const interpreter = bounded(new Interpreter(), jsonSizer(maxChars));
+  const interpreter = bounded(new Interpreter(), meter(bounds));
   try {
     // JSON.parse output is always a JSONValue; the library's type just cannot know that.
     return interpreter.search(ast, json as JSONValue);
@@ -63,7 +71,10 @@ type Interpreter = typeof TreeInterpreter;
 /** The library exports one shared instance; its class is reached through it so each call has its own. */
 const Interpreter = TreeInterpreter.constructor as new () => Interpreter;
 
-/** Checks every value a node evaluates to; scopes (`let`) make new interpreters, which are checked too. */
+/**
+ * Hands `check` every value a node evaluates to; scopes (`let`) make new interpreters, which hand theirs to
+ * the same check, so one budget of steps spans them all.
+ */
 function bounded(interpreter: Interpreter, check: (value: unknown) => void): Interpreter {
   const visit = interpreter.visit.bind(interpreter);
   const withScope = interpreter.withScope.bind(interpreter);
@@ -76,12 +87,35 @@ function bounded(interpreter: Interpreter, check: (value: unknown) => void): Int
   return interpreter;
 }
 
+/** Characters of JSON a node's value adds one step for: about what writing, copying or comparing them costs. */
+const CHARS_PER_STEP = 16;
+
 /**
- * Refuses a value whose JSON (a repeated sub-value counted each time it appears) passes `maxChars`. Sizes
- * are remembered per object, so a value made of repeats of one sub-value is measured in the time its
- * distinct parts take, and the walk stops once past the bound.
+ * Checks each value a node evaluates to and counts the evaluation's steps, refusing past `maxSteps`. The
+ * values can stay small while the work grows: `[@,@,@,@][?[@,@,@,@][?…[?`true`]…]]` evaluates 4^n nodes
+ * for n nested filters (12 take 40 s; 80 fit in 1,000 characters), and nothing else stops it: evaluation
+ * never yields to the deadline's timer, nor does Date.now() move while it runs. A node's evaluation is
+ * one step plus one per CHARS_PER_STEP characters of JSON of its value, because a visit is not all the
+ * work: `items[?to_string($) != '']` writes the whole document once per item, and `==` on two
+ * large values walks both, in a handful of visits each.
  */
-function jsonSizer(maxChars: number): (value: unknown) => void {
+function meter({ maxChars, maxSteps }: Bounds): (value: unknown) => void {
+  const size = jsonSizer(maxChars);
+  let steps = 0;
+  return (value) => {
+    const chars = size(value);
+    if (chars > maxChars) throw intermediateTooLarge(maxChars);
+    steps += 1 + Math.floor(chars / CHARS_PER_STEP);
+    if (steps > maxSteps) throw tooCostly(maxSteps);
+  };
+}
+
+/**
+ * The length of a value's JSON (a repeated sub-value counted each time it appears), or some number past
+ * `maxChars`. Sizes are remembered per object, so a value made of repeats of one sub-value is measured in
+ * the time its distinct parts take, and the walk stops once past the bound.
+ */
+function jsonSizer(maxChars: number): (value: unknown) => number {
   const known = new WeakMap<object, number>();
   const size = (value: unknown): number => {
     if (typeof value !== "object" || value === null) return sizeOf(value);
@@ -95,9 +129,7 @@ function jsonSizer(maxChars: number): (value: unknown) => void {
     known.set(value, n);
     return n;
   };
-  return (value) => {
-    if (size(value) > maxChars) throw intermediateTooLarge(maxChars);
-  };
+  return size;
 }
 
 /**
@@ -126,6 +158,9 @@ function sizeOf(value: unknown): number {
 
 const intermediateTooLarge = (maxChars: number) =>
   new ToolFailure("result_too_large", `the expression builds a value longer than ${maxChars} characters of JSON on the way; narrow it`);
+
+const tooCostly = (maxSteps: number) =>
+  new ToolFailure("expression_too_costly", `the expression takes more than ${maxSteps} steps to evaluate (nested filters or projections, or large values built again for each element); simplify it`);
 
 const resultTooLarge = (maxChars: number) =>
   new ToolFailure("result_too_large", `the reshaped result is longer than ${maxChars} characters of JSON; narrow the expression`);

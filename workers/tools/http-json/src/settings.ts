@@ -5,6 +5,7 @@ import { AllowListSchema } from "../../../../lib/tools/allow-list.js";
 export interface Env {
   HTTP_JSON_ALLOW?: string;
   HTTP_JSON_MAX_BYTES?: string;
+  HTTP_JSON_MAX_STEPS?: string;
 }
 
 const SettingsSchema = z.object({
@@ -27,9 +28,20 @@ const SettingsSchema = z.object({
    * sub-value counted each time): room for a few copies of the document, not for doubling it again and again.
    */
   intermediateFactor: z.number().int().default(4),
+  /**
+   * Steps an expression's evaluation may take: a node evaluated, plus one per 16 characters of JSON of its
+   * value (reshape.ts). It runs synchronously, so this, not the deadline, is what stops one whose work is
+   * exponential. A step takes about 0.2 µs in workerd, so the default is under half a second of CPU, and
+   * leaves room to filter and reshape a whole document of HTTP_JSON_MAX_BYTES several times over.
+   */
+  maxSteps: z.coerce.number().int().positive().default(2_000_000),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
 export function settingsFrom(env: Env): Settings {
-  return SettingsSchema.parse({ allow: env.HTTP_JSON_ALLOW, maxBytes: env.HTTP_JSON_MAX_BYTES || undefined });
+  return SettingsSchema.parse({
+    allow: env.HTTP_JSON_ALLOW,
+    maxBytes: env.HTTP_JSON_MAX_BYTES || undefined,
+    maxSteps: env.HTTP_JSON_MAX_STEPS?.trim() || undefined,
+  });
 }

@@ -12,15 +12,19 @@ export interface AllowedGet {
   setting: string;
   maxRedirects: number;
   signal: AbortSignal;
+  /** Sent as User-Agent unless `headers` name one (ToolContext.userAgent). */
+  userAgent: string;
   headers?: HeadersInit;
 }
 
 /** The first answer that is not a redirect, and the URL that gave it; its status is the caller's to judge. */
 export async function fetchAllowed(start: URL, opts: AllowedGet): Promise<{ url: URL; res: Response }> {
   let url = start;
+  const headers = new Headers(opts.headers);
+  if (!headers.has("user-agent")) headers.set("user-agent", opts.userAgent);
   for (let hop = 0; ; hop++) {
     assertAllowed(url, opts.allow, opts.setting);
-    const res = await fetch(url, { signal: opts.signal, redirect: "manual", headers: opts.headers });
+    const res = await fetch(url, { signal: opts.signal, redirect: "manual", headers });
     const location = res.headers.get("location");
     if (!(res.status >= 300 && res.status < 400 && location)) return { url, res };
     await res.body?.cancel();

@@ -28,6 +28,11 @@ export interface ToolContext {
   /** Aborted when the deadline passes; hand it to fetch() so slow upstreams are cut off. */
   signal: AbortSignal;
   /**
+   * How the tool names itself to the servers it calls, `cio-edge-<name>/<version>`: Workers' fetch() sends
+   * no User-Agent, and some APIs (GitHub's) refuse every request without one.
+   */
+  userAgent: string;
+  /**
    * Tells what the call spent on a model the tenant pays for, as soon as the model answered: it goes out with
    * the result as `usage`, a failure's too, and the orchestrator books it to the tenant's usage and budget.
    */
@@ -57,7 +62,8 @@ export abstract class ToolEntrypoint<Env, Args extends z.ZodType> extends Worker
     };
     let result: ToolResult;
     try {
-      result = await this.run(args.data, { ...input.data, signal, spent });
+      const userAgent = `cio-edge-${this.info.name}/${this.info.version}`;
+      result = await this.run(args.data, { ...input.data, signal, spent, userAgent });
     } catch (err) {
       result = asFailure(err, signal);
     }

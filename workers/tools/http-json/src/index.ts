@@ -41,7 +41,7 @@ export default class HttpJsonTool extends ToolEntrypoint<Env, typeof HttpJsonArg
   protected async run(args: HttpJsonArgs, ctx: ToolContext): Promise<ToolResult> {
     const settings = settingsFrom(this.env);
     const expression = args.expression ? parseExpression(args.expression, settings.maxSizeArgument) : undefined;
-    const fetched = await fetchJson(new URL(args.url), settings, ctx.signal);
+    const fetched = await fetchJson(new URL(args.url), settings, ctx);
     const maxChars = settings.maxBytes * settings.intermediateFactor;
     const result = reshape(fetched.json, expression, { maxChars, maxSteps: settings.maxSteps });
     const json = resultJson(result, settings.maxBytes);

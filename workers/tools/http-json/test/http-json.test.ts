@@ -230,7 +230,7 @@ describe("upstream failures and limits", () => {
     ["/api/limited-unsaid", true, "", undefined],
   ])("maps a 429 at %s to a rate limit, retryable only when its Retry-After is short", async (path, retryable, wait, retryAfterMs) => {
     const r = await tool.execute(toolInput({ url: `${base}${path}` }));
-    expect(expectFail(r)).toMatchObject({ code: "rate_limited", retryable, message: `the server answered HTTP 429 Too Many Requests${wait}` });
+    expect(expectFail(r)).toMatchObject({ code: "rate_limited", retryable, message: `the server answered HTTP 429 Too Many Requests: {"message":"API rate limit exceeded"}${wait}` });
     expect((r as { error: { retryAfterMs?: number } }).error.retryAfterMs).toBe(retryAfterMs);
   });
 

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { transcriptUsage } from "../../../../lib/ai/token-estimates.js";
 import { toolOk, type ToolResult } from "../../../../lib/protocol/tool.js";
 import { fetchAllowed, readLimited } from "../../../../lib/tools/fetch-allowed.js";
+import { refusalReason } from "../../../../lib/tools/refusal-reason.js";
 import { ToolFailure, type ToolContext } from "../../../../lib/tools/tool-entrypoint.js";
 import { runModel } from "./ai.js";
 import type { Env, Settings } from "./settings.js";
@@ -25,7 +26,7 @@ export async function transcribe(
   ctx: ToolContext,
 ): Promise<ToolResult> {
   const audio = input.audioUrl
-    ? await download(new URL(input.audioUrl), settings, ctx.signal)
+    ? await download(new URL(input.audioUrl), settings, ctx)
     : decodeBase64(input.audioBase64 ?? "", settings.maxAudioBytes);
   const model = settings.sttModel;
   const output = WhisperOutputSchema.safeParse(await runModel(env.AI, model, whisperInput(model, audio), ctx.signal));
@@ -63,17 +64,19 @@ function decodeBase64(b64: string, maxBytes: number): Uint8Array {
   }
 }
 
-async function download(url: URL, settings: Settings, signal: AbortSignal): Promise<Uint8Array> {
+async function download(url: URL, settings: Settings, ctx: ToolContext): Promise<Uint8Array> {
   const { res } = await fetchAllowed(url, {
     allow: settings.audioAllow,
     setting: "MEDIA_AUDIO_ALLOW",
     maxRedirects: settings.maxRedirects,
-    signal,
+    signal: ctx.signal,
+    userAgent: ctx.userAgent,
   });
   if (!res.ok) {
-    await res.body?.cancel();
+    const why = await refusalReason(res);
     const retryable = res.status === 429 || res.status >= 500;
-    throw new ToolFailure("audio_unavailable", `fetching the audio failed with HTTP ${res.status}`, retryable);
+    const message = `fetching the audio failed with HTTP ${res.status}${why ? `: ${why}` : ""}`;
+    throw new ToolFailure("audio_unavailable", message, retryable);
   }
   return readLimited(res, settings.maxAudioBytes, () => tooLarge(settings.maxAudioBytes));
 }

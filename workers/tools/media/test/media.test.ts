@@ -165,6 +165,17 @@ describe("transcribe", () => {
 });
 
 describe("audio URLs", () => {
+  // The recorded route serves the audio only to cio-edge-media/<version>, as servers that want a User-Agent do.
+  it("names the tool and its version in the User-Agent", async () => {
+    const r = expectOk(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/agent-required.wav` })));
+    expect(r.content).toBe("Transcript: Hello from CIO Edge, this is a test recording.");
+  });
+
+  it("passes on why the server refused the audio", async () => {
+    const e = expectFail(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/missing.wav` })));
+    expect(e).toMatchObject({ code: "audio_unavailable", message: "fetching the audio failed with HTTP 404: Not Found" });
+  });
+
   it("follows a redirect that stays inside MEDIA_AUDIO_ALLOW", async () => {
     const r = expectOk(await tool.execute(toolInput({ action: "transcribe", audioUrl: `${base}/audio/moved.wav` })));
     expect(r.content).toBe("Transcript: Hello from CIO Edge, this is a test recording.");

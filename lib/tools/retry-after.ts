@@ -15,10 +15,16 @@ export const describeWait = (ms: number) => `retry after ${Math.ceil(ms / 1000)}
 /**
  * The failure for a 429: `message` plus the wait when the upstream named one. Retryable when it named none
  * (the dispatcher's backoff decides) or one of at most `maxWaitMs`; a longer wait is not worth holding the
- * answer for, so the failure is final and the model hears when to try again.
+ * answer for, so the failure is final and the model hears when to try again. The wait is Retry-After's
+ * unless the tool read it from the upstream's own headers (Brave's X-RateLimit-Reset).
  */
-export function throttled(code: string, message: string, res: Response, maxWaitMs: number): ToolFailure {
-  const wait = retryDelayMs(res.headers);
+export function throttled(
+  code: string,
+  message: string,
+  res: Response,
+  maxWaitMs: number,
+  wait: number | null = retryDelayMs(res.headers),
+): ToolFailure {
   if (wait === null) return new ToolFailure(code, message, true);
   return new ToolFailure(code, `${message}; ${describeWait(wait)}`, wait <= maxWaitMs, wait);
 }

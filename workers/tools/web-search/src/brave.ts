@@ -3,9 +3,11 @@
  * not. Brave reports a bad key as 422 SUBSCRIPTION_TOKEN_INVALID (sometimes 401/403), a plan limit as 429.
  */
 import { z } from "zod";
+import { retryDelayMs } from "../../../../lib/http/retry-delay.js";
 import { throttled } from "../../../../lib/tools/retry-after.js";
 import { ToolFailure } from "../../../../lib/tools/tool-entrypoint.js";
 import type { WebSearchArgs } from "./args.js";
+import { spentWindow, type SpentWindow } from "./rate-limit.js";
 
 const ResultSchema = z.object({
   title: z.string(),
@@ -79,7 +81,23 @@ async function failureFrom(res: Response, retryAfterMaxMs: number): Promise<Tool
   if (res.status === 401 || res.status === 403 || code === "SUBSCRIPTION_TOKEN_INVALID") {
     return new ToolFailure("unauthorized", `Brave rejected the API key: ${detail}`);
   }
-  if (res.status === 429) return throttled("rate_limited", `Brave rate limit: ${detail}`, res, retryAfterMaxMs);
+  if (res.status === 429) return rateLimited(res, `Brave rate limit: ${detail}`, retryAfterMaxMs);
   if (res.status >= 500) return new ToolFailure("upstream_unavailable", `Brave failed: ${detail}`, true);
   return new ToolFailure("bad_request", `Brave rejected the search: ${detail}`);
 }
+
+/**
+ * A 429 waits for the window it spent (rate-limit.ts) or its Retry-After, whichever is longer: a
+ * per-second limit is retried after its second, not within it, where every retry fails too; a spent
+ * monthly quota is not retried at all, and the model hears when it comes back.
+ */
+function rateLimited(res: Response, message: string, retryAfterMaxMs: number): ToolFailure {
+  const spent = spentWindow(res.headers);
+  if (!spent) return throttled("rate_limited", message, res, retryAfterMaxMs);
+  const wait = Math.max(spent.resetMs, retryDelayMs(res.headers) ?? 0);
+  // Too long to hold the answer for: the model hears when the quota comes back, to tell the user.
+  const until = wait > retryAfterMaxMs ? ` (${quota(spent)} is spent until ${new Date(Date.now() + wait).toISOString()})` : "";
+  return throttled("rate_limited", `${message}${until}`, res, retryAfterMaxMs, wait);
+}
+
+const quota = (w: SpentWindow) => `the ${w.name} quota${w.limit === undefined ? "" : ` of ${w.limit} searches`}`;

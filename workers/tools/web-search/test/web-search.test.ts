@@ -74,11 +74,7 @@ describe("configuration and upstream failures", () => {
     expect(e.message).toContain("The provided subscription token is invalid.");
   });
 
-  it("maps 429 to a retryable rate limit", async () => {
-    const e = expectFail(await tool.execute(toolInput({ query: "too many searches" })));
-    expect(e).toMatchObject({ code: "rate_limited", retryable: true, message: "Brave rate limit: Request rate limit exceeded for plan." });
-  });
-
+  // A 429 with only Brave's X-RateLimit-* headers (its usual one): rate-limits.test.ts.
   it("passes on a short Retry-After as a retryable rate limit with the wait, for the dispatcher to wait out", async () => {
     const r = await tool.execute(toolInput({ query: "too many searches this second" }));
     const e = expectFail(r);

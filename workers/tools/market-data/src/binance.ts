@@ -6,6 +6,7 @@ import { z } from "zod";
 import { retryDelayMs } from "../../../../lib/http/retry-delay.js";
 import { describeWait } from "../../../../lib/tools/retry-after.js";
 import { ToolFailure } from "../../../../lib/tools/tool-entrypoint.js";
+import { binanceHold } from "./rate-limit-hold.js";
 
 export const INTERVALS = [
   "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
@@ -94,6 +95,8 @@ export class BinanceClient {
   }
 
   private async get(path: string, query: Record<string, string>): Promise<unknown> {
+    const held = binanceHold.refusal();
+    if (held) throw held;
     const url = new URL(path, this.baseUrl);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const res = await fetch(url, { signal: this.signal, headers: { accept: "application/json" } });
@@ -120,7 +123,7 @@ function toCandle(row: z.infer<typeof KlineRowSchema>): Candle {
  * 429 is a rate limit and 418 the automatic IP ban Binance imposes on clients that keep calling after
  * 429s. Neither is retryable: a caller's retries come within a second, Retry-After says seconds to days,
  * and each early retry is what turns a 429 into a ban, or lengthens one. The message says when to try
- * again. 451 (a restricted location) and 403 (its web application firewall, or a regional block in front
+ * again, and binanceHold keeps every call from Binance until then. 451 (a restricted location) and 403 (its web application firewall, or a regional block in front
  * of it) refuse this server whatever it asks: the tool is unusable from here, which its breaker should count
  * (not_configured), and the way out is Binance's market-data-only endpoint. 5xx are Binance-side. Other
  * 4xx are our request's fault, e.g. -1121 "Invalid symbol.", and repeating them cannot help.
@@ -130,10 +133,11 @@ async function failureFrom(res: Response, baseUrl: string): Promise<ToolFailure>
   const detail = parsed.success ? `${parsed.data.msg} (code ${parsed.data.code})` : `HTTP ${res.status}`;
   if (res.status === 451 || res.status === 403) return blocked(res.status, detail, baseUrl);
   if (res.status === 429 || res.status === 418) {
-    const after = retryDelayMs(res.headers);
-    const wait = after === null ? "" : `; ${describeWait(after)}`;
     const what = res.status === 418 ? "Binance has banned this IP for exceeding its rate limit" : "Binance rate limit";
-    return new ToolFailure("rate_limited", `${what}: ${detail}${wait}`);
+    const after = retryDelayMs(res.headers);
+    if (after === null) return new ToolFailure("rate_limited", `${what}: ${detail}`);
+    binanceHold.hold(after, `${what}: ${detail}`);
+    return new ToolFailure("rate_limited", `${what}: ${detail}; ${describeWait(after)}`, false, after);
   }
   if (res.status >= 500) return new ToolFailure("upstream_unavailable", `Binance failed: ${detail}`, true);
   if (parsed.success && parsed.data.code === -1121) {

@@ -1,8 +1,12 @@
 import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { defaultTool, expectFail, expectOk, toolInput, validManifest } from "../../../../test/support/tools/tool-call.js";
+import { binanceHold } from "../src/rate-limit-hold.js";
 
 const tool = defaultTool(exports);
+
+// A 429 or 418 keeps the isolate off Binance for its Retry-After (rate-limit-hold.test.ts); each test starts clear.
+afterEach(() => binanceHold.clear());
 
 describe("market-data manifest", () => {
   it("describes itself with a JSON Schema and examples", async () => {

@@ -59,8 +59,8 @@ async function fetchSeries(
   const input = { args: klineArgs, tenantId: ctx.tenantId, requestId: ctx.requestId, deadline: ctx.deadline };
   const result = await marketData.execute(input);
   if (!result.ok) {
-    const { code, message, retryable } = result.error;
-    throw new ToolFailure(code, `market-data: ${message}`, retryable);
+    const { code, message, retryable, retryAfterMs } = result.error;
+    throw new ToolFailure(code, `market-data: ${message}`, retryable, retryAfterMs);
   }
   const data = KlinesDataSchema.parse(result.data);
   const candles = data.candles;

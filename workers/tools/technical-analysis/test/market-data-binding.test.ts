@@ -28,16 +28,19 @@ describe("symbol and interval through market-data", () => {
     expect(e).toMatchObject({ code: "upstream_unavailable", retryable: true });
   });
 
-  it("passes on a rate limit as not retryable, with its Retry-After", async () => {
-    const e = expectFail(await tool.execute(toolInput({ indicator: "rsi", symbol: "LIMITEDUSDT" })));
-    expect(e).toMatchObject({ code: "rate_limited", retryable: false });
-    expect(e.message).toContain("retry after 5 s");
-  });
-
   it("gives up at the caller's deadline when the upstream is slow", async () => {
     const started = Date.now();
     const e = expectFail(await tool.execute(toolInput({ indicator: "rsi", symbol: "SLOWUSDT" }, 300)));
     expect(e).toMatchObject({ code: "deadline_exceeded", retryable: true });
     expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
+  // Last: market-data then keeps its isolate off Binance for those 5 s, whatever the symbol.
+  it("passes on a rate limit as not retryable, with its Retry-After, and is answered so until the wait has passed", async () => {
+    const r = await tool.execute(toolInput({ indicator: "rsi", symbol: "LIMITEDUSDT" }));
+    expect(expectFail(r)).toMatchObject({ code: "rate_limited", retryable: false, message: expect.stringContaining("retry after 5 s") });
+    expect((r as { error: { retryAfterMs?: number } }).error.retryAfterMs).toBe(5_000);
+    const next = expectFail(await tool.execute(toolInput({ indicator: "rsi", symbol: "WLDRUSDT", interval: "1d" })));
+    expect(next).toMatchObject({ code: "rate_limited", message: expect.stringContaining("(Binance is not called again until then)") });
   });
 });

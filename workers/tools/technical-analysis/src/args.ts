@@ -19,6 +19,32 @@ const CandleSchema = z.looseObject({
 });
 export type CandleInput = z.infer<typeof CandleSchema>;
 
+/**
+ * Why a candle cannot be one (its low above its high, or its close or open outside them), or null. A model
+ * that swaps fields or sends them in another order would otherwise get readings no oscillator can give
+ * (Stochastic %K 155, Williams %R +55) instead of being told which candle to fix.
+ */
+function impossible(c: CandleInput): string | null {
+  if (c.low > c.high) return `its low ${c.low} is above its high ${c.high}`;
+  for (const field of ["close", "open"] as const) {
+    const price = c[field];
+    if (price !== undefined && (price < c.low || price > c.high)) {
+      return `its ${field} ${price} is outside its low ${c.low} and high ${c.high}`;
+    }
+  }
+  return null;
+}
+
+/** Names the first impossible candle only: a whole series sent in the wrong order would fill the message. */
+const Candles = z
+  .array(CandleSchema)
+  .superRefine((candles, ctx) => {
+    for (const [i, candle] of candles.entries()) {
+      const why = impossible(candle);
+      if (why) return ctx.addIssue({ code: "custom", message: `no candle can look like this: ${why}`, path: [i] });
+    }
+  });
+
 const MAX_INPUTS = 5_000;
 
 export const TechnicalAnalysisArgs = z
@@ -32,8 +58,7 @@ export const TechnicalAnalysisArgs = z
       .number().int().min(2).max(500).optional()
       .describe("look-back period (defaults: rsi 14, sma/ema 20, bollinger 20, stochastic 14, williams-r 14, cci 20, adx 14)"),
     closes: z.array(z.number()).min(1).max(MAX_INPUTS).optional().describe("closing prices, oldest first"),
-    candles: z
-      .array(CandleSchema).min(1).max(MAX_INPUTS).optional()
+    candles: Candles.min(1).max(MAX_INPUTS).optional()
       .describe("OHLCV candles, oldest first; stochastic, williams-r, cci and adx need high, low and close"),
     symbol: z.string().min(2).max(24).optional().describe("trading pair to fetch from market data, e.g. BTCUSDT"),
     interval: z.string().regex(/^\d{1,2}[smhdwM]$/).optional().describe("candle interval when fetching, e.g. 1h or 1d (default 1h)"),

@@ -28,7 +28,14 @@ export const analyzeFile: Job = async (ctx) => {
   const format = formatOf(file.filename, file.contentType);
   const started = Date.now();
   let read: RangeReadStats | null = null;
-  const xlsx = { onRow: (row: string[]) => analyzer.row(row), progress: (p: number) => ctx.progress(p), sheet: params.sheet, maxSharedStringChars: s.CIO_ANALYSIS_MAX_SHARED_STRING_CHARS };
+  const xlsx = {
+    onRow: (row: string[]) => analyzer.row(row),
+    progress: (p: number) => ctx.progress(p),
+    sheet: params.sheet,
+    maxSharedStringChars: s.CIO_ANALYSIS_MAX_SHARED_STRING_CHARS,
+    maxColumns: s.CIO_ANALYSIS_MAX_COLUMNS,
+    maxRowChars: s.CIO_ANALYSIS_MAX_ROW_CHARS,
+  };
   if (format === "xlsx") await readXlsx(open, file.bytes, xlsx);
   else read = await readCsv(file, analyzer, ctx, params.delimiter ?? (/\.tsv$/i.test(file.filename) ? "\t" : undefined));
   const result: AnalysisResult = analyzer.result(format);

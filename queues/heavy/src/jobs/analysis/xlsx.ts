@@ -30,16 +30,23 @@ export interface XlsxReading {
   sheet?: string;
   /** CIO_ANALYSIS_MAX_SHARED_STRING_CHARS: past it the task fails as xlsx_too_large (shared-strings.ts). */
   maxSharedStringChars: number;
+  /** CIO_ANALYSIS_MAX_COLUMNS: a cell past it fails the task as too_many_columns (one past XFD as invalid_xlsx). */
+  maxColumns: number;
+  /** CIO_ANALYSIS_MAX_ROW_CHARS: a row holding more text fails the task as xlsx_too_large. */
+  maxRowChars: number;
 }
 
-export async function readXlsx(open: Open, size: number, { onRow, progress, sheet, maxSharedStringChars }: XlsxReading): Promise<void> {
+/** Excel's last column, XFD: a reference past it is not one Excel writes. */
+const MAX_SHEET_COLUMNS = 16_384;
+
+export async function readXlsx(open: Open, size: number, { onRow, progress, sheet, maxSharedStringChars, ...limits }: XlsxReading): Promise<void> {
   const info = await readWorkbook(open, size, new SharedStrings(maxSharedStringChars), (p) => progress(p * 0.2));
   const chosen = sheet === undefined ? info.sheets[0] : info.sheets.find((s) => s.name === sheet);
   if (!chosen) throw new JobFailure("sheet_not_found", sheet ? `No sheet named '${sheet}' (sheets: ${info.sheets.map((s) => s.name).join(", ")}).` : "The workbook has no sheets.");
   const target = info.rels.get(chosen.rid);
   if (!target) throw new JobFailure("invalid_xlsx", `The workbook does not say where sheet '${chosen.name}' is stored.`);
   const path = target.startsWith("/") ? target.slice(1) : `xl/${target}`;
-  const rows = new SheetRows(info, onRow);
+  const rows = new SheetRows(info, onRow, limits);
   const seen = await unzipEntries(open, size, new Set([path]), () => rows.parser(), (p) => progress(0.2 + p * 0.8));
   if (!seen.has(path)) throw new JobFailure("invalid_xlsx", `The sheet '${chosen.name}' (${path}) is missing from the archive.`);
 }
@@ -157,11 +164,17 @@ function dateStyles(out: Set<number>): SaxesParser {
   return p;
 }
 
-/** Turns `<row>`/`<c>` elements into arrays of cell text, placed by their column letters; dates become ISO 8601. */
+/**
+ * Turns `<row>`/`<c>` elements into arrays of cell text, placed by their column letters; dates become ISO 8601.
+ * Bounded as the XML arrives, as a CSV row is: a cell's reference places it (`ZZZZZZ2` once padded its row
+ * with "" up to column 321 million), and inline strings and values were joined whole (a deflated workbook of a
+ * few hundred KB holds hundreds of MB of one cell's text), either of which ran the isolate out of memory.
+ */
 class SheetRows {
   constructor(
     private readonly book: Pick<WorkbookInfo, "strings" | "dateStyles" | "date1904">,
     private readonly onRow: (row: string[]) => void,
+    private readonly limits: { maxColumns: number; maxRowChars: number },
   ) {}
 
   parser(): SaxesParser {
@@ -172,14 +185,24 @@ class SheetRows {
     let style = 0;
     let inValue = false;
     let text = "";
+    /** Characters of the row's cells so far, the cell being read included. */
+    let rowChars = 0;
+    const count = (chars: number) => {
+      rowChars += chars;
+      if (rowChars > this.limits.maxRowChars) {
+        throw new JobFailure("xlsx_too_large", `A row of the sheet holds more than ${this.limits.maxRowChars} characters; save the sheet as CSV or split the cell's text.`);
+      }
+    };
     p.on("opentag", (tag) => {
       const n = local(tag.name);
       if (n === "row") {
         row = [];
         col = 0;
+        rowChars = 0;
       } else if (n === "c") {
         const ref = attr(tag, "r");
         col = ref ? columnIndex(ref) : col;
+        this.checkColumn(col);
         type = attr(tag, "t") || "n";
         style = Number(attr(tag, "s") || 0);
         text = "";
@@ -188,20 +211,30 @@ class SheetRows {
       }
     });
     p.on("text", (t) => {
-      if (inValue) text += t;
+      if (!inValue) return;
+      count(t.length);
+      text += t;
     });
     p.on("closetag", (tag) => {
       const n = local(tag.name);
       if (n === "v" || n === "t") inValue = false;
       else if (n === "c") {
         while (row.length < col) row.push("");
-        row[col] = this.cellText(type, text, style);
+        const value = this.cellText(type, text, style);
+        // The cell counts as it is handed on: a shared string's text rather than its index.
+        count(value.length - text.length);
+        row[col] = value;
         col++;
       } else if (n === "row") {
         this.onRow(row);
       }
     });
     return p;
+  }
+
+  private checkColumn(col: number) {
+    if (col >= MAX_SHEET_COLUMNS) throw new JobFailure("invalid_xlsx", `A cell of the sheet is in column ${col + 1}, past Excel's last column (XFD, ${MAX_SHEET_COLUMNS}).`);
+    if (col >= this.limits.maxColumns) throw new JobFailure("too_many_columns", `The sheet has a cell in column ${col + 1}; at most ${this.limits.maxColumns} columns are analysed.`);
   }
 
   private cellText(type: string, raw: string, style: number): string {

@@ -17,7 +17,7 @@ export class CsvParser {
   private skipLf = false;
   /** Whether the current field started with a quote (so `""` at its start is an empty quoted field). */
   private fieldStarted = false;
-  /** Characters of the finished fields of the row being read. */
+  /** Characters of the finished fields of the row being read, one more each for its delimiter. */
   private rowChars = 0;
   /** A field of the row being read was quoted: a row of one empty field is then a value (`""`), not a blank line. */
   private rowQuoted = false;
@@ -98,11 +98,8 @@ export class CsvParser {
       this.field += chunk.slice(start, n);
       this.fieldStarted = true;
     }
-    // Checked once a chunk: a row can only outgrow the bound by what one chunk carries.
-    if (this.rowChars + this.field.length > this.maxRowChars) {
-      const why = this.inQuotes ? "a quoted field that never closes?" : "no line breaks?";
-      throw new CsvError(`a row is longer than ${this.maxRowChars} characters (${why})`);
-    }
+    // The field being read is checked once a chunk: it can only outgrow the bound by what one chunk carries.
+    this.checkRow(this.field.length);
   }
 
   /** The input ended: a last row without a trailing newline is still a row. */
@@ -119,10 +116,19 @@ export class CsvParser {
   private endField(chunk: string, start: number, end: number) {
     const field = this.field + chunk.slice(start, end);
     this.row.push(field);
-    this.rowChars += field.length;
+    // A delimiter counts, and the row is checked at each field: empty fields added nothing, so a file of
+    // commas with no line break grew one row by an element a comma, unbounded (40 MB of commas ran out of memory).
+    this.rowChars += field.length + 1;
+    this.checkRow(0);
     this.rowQuoted ||= this.fieldStarted;
     this.field = "";
     this.fieldStarted = false;
+  }
+
+  private checkRow(pending: number) {
+    if (this.rowChars + pending <= this.maxRowChars) return;
+    const why = this.inQuotes ? "a quoted field that never closes?" : "no line breaks?";
+    throw new CsvError(`a row is longer than ${this.maxRowChars} characters (${why})`);
   }
 
   private endRow() {

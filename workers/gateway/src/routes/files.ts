@@ -13,6 +13,7 @@ import { getFile, toFileObject, unexpired } from "../../../../lib/heavy/files.js
 import { newFileId, r2Keys } from "../../../../lib/heavy/ids.js";
 import { streamToR2, TooLarge } from "../../../../lib/heavy/r2-upload.js";
 import { attachment } from "../../../../lib/http/content-disposition.js";
+import { mediaType } from "../../../../lib/http/media-type.js";
 import { boundaryOf, MultipartError, readMultipart } from "../../../../lib/http/multipart.js";
 import { EXPIRES_AFTER_S, ExpiresAfterSchema, FileObjectSchema, ListFilesQuerySchema, UPLOAD_PURPOSES } from "../../../../lib/protocol/heavy.js";
 import { requireScope } from "../middleware/auth.js";
@@ -99,8 +100,10 @@ files.openapi(upload, async (c) => {
       if (part.name === "purpose") purpose = await fieldText(part.body);
       else if (nested) expiresAfter[nested[1]!] = await fieldText(part.body);
       else if (part.name === "file" && part.filename !== null && !file) {
-        const bytes = await streamToR2(c.env.FILES, key, part.body, { partBytes: s.CIO_FILES_PART_BYTES, maxBytes: s.CIO_FILES_MAX_BYTES, contentType: part.contentType ?? undefined });
-        file = { filename: part.filename || "upload", contentType: part.contentType, bytes };
+        // Kept only when it is a media type: it is a response header on every download.
+        const contentType = mediaType(part.contentType);
+        const bytes = await streamToR2(c.env.FILES, key, part.body, { partBytes: s.CIO_FILES_PART_BYTES, maxBytes: s.CIO_FILES_MAX_BYTES, contentType: contentType ?? undefined });
+        file = { filename: part.filename || "upload", contentType, bytes };
       }
     }
     if (!file) throw badRequest("Missing the 'file' field (a file part of the multipart body).", "file");
@@ -136,7 +139,8 @@ files.openapi(content, async (c) => {
   const obj = await c.env.FILES.get(row.r2Key);
   if (!obj) throw new ApiError(500, "server_error", `The content of file ${row.id} is missing.`, "file_content_missing");
   return new Response(obj.body, {
-    headers: { "content-type": row.contentType ?? "application/octet-stream", "content-length": String(obj.size), "content-disposition": attachment(row.filename) },
+    // Checked again: a row stored before uploads were checked may hold anything.
+    headers: { "content-type": mediaType(row.contentType) ?? "application/octet-stream", "content-length": String(obj.size), "content-disposition": attachment(row.filename) },
   }) as never;
 });
 

@@ -6,3 +6,4 @@ export * from "./councils.js";
 export * from "./tasks.js";
 export * from "./tools.js";
 export * from "./sessions.js";
+export * from "./deleted-rows.js";

@@ -1,15 +1,17 @@
 /**
  * One page of a tenant's rows (of all rows, for the admin lists), newest first (oldest first with `order: "asc"`), as OpenAI's list endpoints page
  * them: `after` is the last id of the previous page. The cursor is the (created_at, id) pair, so rows created in the same millisecond are
- * neither skipped nor repeated at a page's edge, and one row more than asked tells whether more follow.
+ * neither skipped nor repeated at a page's edge, and one row more than asked tells whether more follow. A cursor
+ * naming a row deleted since the page before (the client deleting what it lists, a sweep) keeps the place the
+ * row had, from `deleted_rows` (deleted-rows.ts); only an id that never was one is unknown.
  */
 import { and, asc, desc, eq, gt, lt, or, type SQL } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { badRequest } from "../errors.js";
-import { openDb } from "./index.js";
+import { deletedPlace, type Listed } from "./deleted-rows.js";
+import { openDb, type Db } from "./index.js";
 
 type Paged = SQLiteTable & { id: SQLiteColumn; createdAt: SQLiteColumn };
-type Listed = Paged & { tenantId: SQLiteColumn };
 
 export interface PageQuery {
   tenantId: string;
@@ -24,16 +26,27 @@ export interface PageQuery {
 }
 
 export async function pageOf<T extends Listed>(d1: D1Database, t: T, q: PageQuery): Promise<{ rows: T["$inferSelect"][]; hasMore: boolean }> {
-  return pageWithin(d1, t, eq(t.tenantId, q.tenantId), q);
+  const deleted = (db: Db, id: string) => deletedPlace(db, t, q.tenantId, id);
+  return pageWithin(d1, t, eq(t.tenantId, q.tenantId), q, deleted);
 }
 
-/** A page of the rows of `t` that `scope` selects (all of them when it is undefined: the admin lists). */
-export async function pageWithin<T extends Paged>(d1: D1Database, t: T, scope: SQL | undefined, q: Omit<PageQuery, "tenantId">): Promise<{ rows: T["$inferSelect"][]; hasMore: boolean }> {
+/**
+ * A page of the rows of `t` that `scope` selects (all of them when it is undefined: the admin lists, of rows
+ * never deleted); `deleted` finds where a row named by the cursor stood once it is gone.
+ */
+export async function pageWithin<T extends Paged>(
+  d1: D1Database,
+  t: T,
+  scope: SQL | undefined,
+  q: Omit<PageQuery, "tenantId">,
+  deleted?: (db: Db, id: string) => Promise<{ createdAt: unknown } | undefined>,
+): Promise<{ rows: T["$inferSelect"][]; hasMore: boolean }> {
   const db = openDb(d1);
   const [past, by] = q.order === "asc" ? [gt, asc] : [lt, desc];
   let where = and(scope, q.filter);
   if (q.after) {
-    const [cur] = await db.select({ createdAt: t.createdAt }).from(t as SQLiteTable).where(and(scope, eq(t.id, q.after)));
+    const [live] = await db.select({ createdAt: t.createdAt }).from(t as SQLiteTable).where(and(scope, eq(t.id, q.after)));
+    const cur = live ?? (await deleted?.(db, q.after));
     if (!cur) throw badRequest(`Unknown cursor '${q.after}': pass the id of a ${q.noun} from the previous page.`, "after");
     where = and(where, or(past(t.createdAt, cur.createdAt), and(eq(t.createdAt, cur.createdAt), past(t.id, q.after))));
   }

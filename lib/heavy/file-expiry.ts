@@ -6,6 +6,7 @@
  * run deletes them (an R2 delete of a missing key is harmless).
  */
 import { and, eq } from "drizzle-orm";
+import { deleteListed } from "../db/deleted-rows.js";
 import { openDb, schema } from "../db/index.js";
 import type { Logger } from "../log.js";
 import { sweepPages } from "./sweep.js";
@@ -46,7 +47,7 @@ export async function sweepExpiredFiles(env: { DB: D1Database; FILES: R2Bucket }
   const swept = await sweepPages(maxFiles, PAGE, (limit) => expiredNotInUse(env.DB, now, limit), async (rows) => {
     await env.FILES.delete(rows.map((r) => r.r2Key));
     const db = openDb(env.DB);
-    const [first, ...rest] = rows.map((r) => db.delete(f).where(and(eq(f.tenantId, r.tenantId), eq(f.id, r.id))));
+    const [first, ...rest] = rows.flatMap((r) => deleteListed(db, f, and(eq(f.tenantId, r.tenantId), eq(f.id, r.id))));
     await db.batch([first!, ...rest]);
   });
   if (swept) log.info("expired files deleted", { files: swept });

@@ -7,6 +7,7 @@
  */
 import { and, eq, inArray, lt, ne } from "drizzle-orm";
 import { auditInsert, type AuditInput } from "../db/audit.js";
+import { deleteListed } from "../db/deleted-rows.js";
 import { openDb, schema } from "../db/index.js";
 import type { Logger } from "../log.js";
 import { TERMINAL } from "../protocol/heavy.js";
@@ -33,8 +34,8 @@ export async function deleteTasks(env: { DB: D1Database; FILES: R2Bucket }, task
   if (!tasks.length) return;
   await env.FILES.delete(tasks.flatMap(keysOf));
   const db = openDb(env.DB);
-  const [first, ...rest] = tasks.map((r) =>
-    db.delete(t).where(and(eq(t.tenantId, r.tenantId), eq(t.id, r.id), inArray(t.status, [...TERMINAL]), ne(t.type, "batch"))),
+  const [first, ...rest] = tasks.flatMap((r) =>
+    deleteListed(db, t, and(eq(t.tenantId, r.tenantId), eq(t.id, r.id), inArray(t.status, [...TERMINAL]), ne(t.type, "batch"))),
   );
   await db.batch([first!, ...rest, ...audit.map((e) => auditInsert(db, e))]);
 }

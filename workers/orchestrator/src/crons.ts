@@ -1,7 +1,9 @@
 /**
  * The orchestrator's cron triggers (wrangler.toml `[triggers]`): the hourly housekeeping here (expired files,
- * lost tasks, tasks past their retention), the trading scans and measurements in councils/scheduled.ts.
+ * lost tasks, tasks past their retention, deleted rows kept as list cursors), the trading scans and
+ * measurements in councils/scheduled.ts.
  */
+import { forgetDeletedRows } from "../../../lib/db/deleted-rows.js";
 import { sweepExpiredFiles } from "../../../lib/heavy/file-expiry.js";
 import { failLostTasks } from "../../../lib/heavy/lost-tasks.js";
 import { sweepOldTasks } from "../../../lib/heavy/task-retention.js";
@@ -21,6 +23,7 @@ export async function runScheduled(env: OrchestratorEnv, cron: string): Promise<
     sweepExpiredFiles(env, log, s.CIO_FILES_SWEEP_MAX),
     failLostTasks(env, log, s.CIO_TASK_LOST_AFTER_S * 1000),
     s.CIO_TASK_RETENTION_S ? sweepOldTasks(env, log, s.CIO_TASK_RETENTION_S * 1000, s.CIO_TASKS_SWEEP_MAX) : 0,
+    forgetDeletedRows(env.DB, log, Date.now() - s.CIO_DELETED_CURSOR_TTL_S * 1000),
   ]);
   const failed = steps.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
   for (const err of failed) log.error("housekeeping step failed", { err });

@@ -96,6 +96,11 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_TASK_RETENTION_S: envInt(2_592_000, 0),
   /** Tasks past their retention deleted per hourly sweep at most; the rest wait for the next. */
   CIO_TASKS_SWEEP_MAX: envInt(5_000, 1, 100_000),
+  /**
+   * A deleted file, task or session is remembered this long (its id and created_at, in deleted_rows), so a list's
+   * `after` cursor naming it still finds its place (a client deleting what it lists); then the hourly cron forgets it.
+   */
+  CIO_DELETED_CURSOR_TTL_S: envInt(86_400, 3_600, 2_592_000),
   /** BM25 score below which the builtin planner considers a tool irrelevant. */
   CIO_BUILTIN_MIN_SCORE: envValue(z.coerce.number().min(0).default(0.5)),
 });

@@ -176,3 +176,15 @@ describe("tasks past their retention (CIO_TASK_RETENTION_S, 30 days)", () => {
     expect(await left(t, ids[3]!)).toEqual({ row: false, objects: 0 });
   });
 });
+
+describe("deleted rows kept as list cursors (CIO_DELETED_CURSOR_TTL_S, a day)", () => {
+  it("its hourly cron forgets the rows deleted over a day ago, and keeps the newer ones and the rows its sweeps delete", async () => {
+    const t = await newTenant();
+    const remembered = (id: string) => e.DB.prepare("SELECT 1 FROM deleted_rows WHERE tenant_id = ? AND id = ?").bind(t, id).first().then(Boolean);
+    const insert = e.DB.prepare("INSERT INTO deleted_rows (table_name, tenant_id, id, created_at, deleted_at) VALUES ('files', ?, ?, 1000, ?)");
+    await e.DB.batch([insert.bind(t, "file-old", Date.now() - DAY - 60_000), insert.bind(t, "file-new", Date.now() - DAY + 60_000)]);
+    const swept = await putFile(t, Date.now() - 1);
+    await runHousekeeping();
+    expect({ old: await remembered("file-old"), new: await remembered("file-new"), swept: await remembered(swept.id) }).toEqual({ old: false, new: true, swept: true });
+  });
+});

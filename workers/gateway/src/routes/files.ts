@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { ApiError, badRequest } from "../../../../lib/errors.js";
 import { auditInsert } from "../../../../lib/db/audit.js";
+import { deleteListed } from "../../../../lib/db/deleted-rows.js";
 import { openDb, schema } from "../../../../lib/db/index.js";
 import { listOf, pageOf } from "../../../../lib/db/pages.js";
 import { fileInUse } from "../../../../lib/heavy/file-expiry.js";
@@ -154,7 +155,7 @@ files.openapi(remove, async (c) => {
   await c.env.FILES.delete(row.r2Key);
   const db = openDb(c.env.DB);
   await db.batch([
-    db.delete(schema.files).where(and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.id))),
+    ...deleteListed(db, schema.files, and(eq(schema.files.tenantId, tenantId), eq(schema.files.id, row.id))),
     auditInsert(db, byKey(c, "file.delete", row.id, { filename: row.filename, purpose: row.purpose, bytes: row.bytes })),
   ]);
   return c.json({ id: row.id, object: "file" as const, deleted: true as const }, 200);

@@ -9,6 +9,7 @@ import { openDb, schema } from "../../../../lib/db/index.js";
 import { grantToolStatement, upsertHttpsTool } from "../../../../lib/db/tool-registry.js";
 import type { Logger } from "../../../../lib/log.js";
 import { ToolManifestSchema } from "../../../../lib/protocol/tool.js";
+import { parametersProblem } from "../../../../lib/tools/parameters-schema.js";
 import type { ToolStatsRow } from "../../../../d1-migrations/schema/tools.js";
 import type { OrchestratorEnv } from "../env.js";
 import type { OrchestratorSettings } from "../settings.js";
@@ -92,8 +93,15 @@ async function load(env: OrchestratorEnv, tenantId: string, log: Logger): Promis
   const tools: RegisteredTool[] = [];
   for (const r of rows) {
     const manifest = ToolManifestSchema.safeParse(r.manifest);
-    if (manifest.success) tools.push({ name: r.name, transport: r.transport, target: r.target, manifest: manifest.data });
-    else log.warn("a registered tool has an invalid manifest; it is left out", { tool: r.name });
+    if (!manifest.success) {
+      log.warn("a registered tool has an invalid manifest; it is left out", { tool: r.name });
+      continue;
+    }
+    // Registered before POST /admin/tools checked schemas: offered, it would cost the model a round per call
+    // (the dispatcher refuses every call of it, invalid_tool_schema), so it is not offered at all.
+    const problem = parametersProblem(manifest.data.parameters);
+    if (problem) log.error("a registered tool's parameters schema cannot be used; it is left out", { tool: r.name, problem });
+    else tools.push({ name: r.name, transport: r.transport, target: r.target, manifest: manifest.data });
   }
   return { tools, stats: new Map(stats.map((x) => [x.toolName, x])) };
 }

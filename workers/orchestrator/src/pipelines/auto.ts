@@ -13,7 +13,7 @@ import { Spending } from "../agent/spending.js";
 import { Dispatcher } from "../dispatcher/index.js";
 import { quality, rankByQuality } from "../learning/quality.js";
 import type { CallOutcome } from "../learning/record.js";
-import { queueCalls } from "../learning/record-queue.js";
+import { queueCalls, queueSettings } from "../learning/record-queue.js";
 import { callerScopes } from "./caller-scopes.js";
 import { modelParams, type ModelToolCall } from "../providers/provider.js";
 import { selectProvider } from "../providers/select.js";
@@ -80,7 +80,7 @@ export async function auto(call: ChatCall, s: OrchestratorSettings, deps: Pipeli
       }), (turn, calls) => saveTurn(env.DB, kept, turn, calls).catch((err) => log.error("a paused turn could not be kept; the follow-up will lack our tool results", { err }))),
       (outcomes) => {
         const calls = outcomes.map((o) => ({ ...o, tenantId: call.tenantId, requestId: call.requestId }));
-        const write = queueCalls(env.DB, calls, { flushMs: s.CIO_LEARNING_FLUSH_MS, maxBatch: s.CIO_LEARNING_BATCH_MAX, alpha: s.CIO_LEARNING_ALPHA });
+        const write = queueCalls(env.DB, calls, queueSettings(s, log));
         if (write) deps.waitUntil(write.catch((err) => log.error("tool calls could not be recorded", { err })));
       },
     );

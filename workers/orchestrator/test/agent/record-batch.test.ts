@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { queueCalls } from "../../src/learning/record-queue.js";
 import { baseEnv, newTenant, uniq } from "./helpers.js";
+import { Logger } from "../../../../lib/log.js";
 
 const ALPHA = 0.2;
+const log = new Logger({ component: "test" });
 const stats = (tenantId: string) =>
   baseEnv.DB.prepare("SELECT tool_name, calls, success_ema, latency_ema FROM tool_stats WHERE tenant_id = ? ORDER BY tool_name").bind(tenantId).all();
 const call = (tenantId: string, tool: string, requestId: string, ok: boolean, latencyMs: number) => ({ tenantId, requestId, tool, ok, latencyMs });
@@ -10,7 +12,7 @@ const call = (tenantId: string, tool: string, requestId: string, ok: boolean, la
 describe("batched learning records", () => {
   it("answers of one window are written together, with the averages of one write per call", async () => {
     const [tenantId, tool, other] = [await newTenant(), uniq("t"), uniq("u")];
-    const s = { flushMs: 50, maxBatch: 100, alpha: ALPHA };
+    const s = { flushMs: 50, maxBatch: 100, alpha: ALPHA, log };
     const write = queueCalls(baseEnv.DB, [call(tenantId, tool, "r1", true, 100)], s);
     expect(write).toBeInstanceOf(Promise);
     // Later answers of the window only add their calls: the first answer's write covers them.
@@ -43,7 +45,7 @@ describe("batched learning records", () => {
 
   it("a full batch is written at once, by the answer that filled it", async () => {
     const [tenantId, tool] = [await newTenant(), uniq("t")];
-    const s = { flushMs: 1000, maxBatch: 2, alpha: ALPHA };
+    const s = { flushMs: 1000, maxBatch: 2, alpha: ALPHA, log };
     const opened = queueCalls(baseEnv.DB, [call(tenantId, tool, "r1", true, 10)], s);
     const full = queueCalls(baseEnv.DB, [call(tenantId, tool, "r2", true, 10)], s);
     expect(full).toBeInstanceOf(Promise);

@@ -219,7 +219,9 @@ export class SocketHandler {
     const question = { role: "user" as const, content: f.content };
     // As chatCompletion does: calls of the client's tools that this question leaves unanswered are left out.
     const { history, incoming } = continued(this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX, this.s.settings.CIO_SESSION_HISTORY_MAX_CHARS), [question]);
-    const signal = this.s.turns.begin(f.id, [question]);
+    // The answer's tool calls are recorded under this id; the turn's events carry it (request_id) for feedback.
+    const requestId = `${state.requestId}.${f.id}`;
+    const signal = this.s.turns.begin(f.id, [question], requestId);
     if (!signal) {
       void limiter.release(r.leaseId).catch(() => {});
       return send(ws, { type: "error", id: f.id, ...NOT_RECORDED });
@@ -227,7 +229,7 @@ export class SocketHandler {
     // session_id: task and council events of the turn report to this session (see chatCompletion).
     const body = { model: f.model ?? meta.model, messages: [...history, ...incoming], stream: true, session_id: meta.sessionId };
     // The orchestrator settles the lease (slot and tokens) when the answer ends, however it ends.
-    const reply = this.s.answer({ requestId: `${state.requestId}.${f.id}`, tenantId: meta.tenantId, keyId: state.keyId, leaseId: r.leaseId, body }, signal);
+    const reply = this.s.answer({ requestId, tenantId: meta.tenantId, keyId: state.keyId, leaseId: r.leaseId, body }, signal);
     void this.s.turns.follow(f.id, reply, signal).then(() => this.s.touchIndex());
   }
 

@@ -48,6 +48,8 @@ const MIGRATIONS = [
   `ALTER TABLE turns ADD COLUMN compacted INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE meta ADD COLUMN log_floor INTEGER NOT NULL DEFAULT 0;
    CREATE INDEX events_delta_turn ON events (json_extract(data, '$.id')) WHERE type = 'delta';`,
+  // The request id a turn's answer is recorded under (its tool calls), which its events give for POST /v1/feedback.
+  `ALTER TABLE turns ADD COLUMN request_id TEXT;`,
 ];
 
 type MessageRow = { seq: number; turn_id: string; role: string; content: string; links: string | null; created_at: number; turn_status: TurnStatus };
@@ -258,8 +260,13 @@ export class SessionStore {
     return id;
   }
 
-  startTurn(id: string, now = Date.now()) {
-    this.sql.exec("INSERT INTO turns (id, status, started_at) VALUES (?, 'running', ?)", id, now);
+  startTurn(id: string, requestId: string, now = Date.now()) {
+    this.sql.exec("INSERT INTO turns (id, status, started_at, request_id) VALUES (?, 'running', ?, ?)", id, now, requestId);
+  }
+
+  /** The request id the turn's answer is recorded under; null for a turn started before it was kept. */
+  turnRequestId(id: string): string | null {
+    return this.sql.exec<{ request_id: string | null }>("SELECT request_id FROM turns WHERE id = ?", id).toArray()[0]?.request_id ?? null;
   }
 
   endTurn(id: string, status: Exclude<TurnStatus, "running">, error: string | null = null, now = Date.now()) {

@@ -61,10 +61,10 @@ export class Turns {
    * write failing half way (a turn id already taken) left a turn running in memory that storage never had,
    * and the session refused every later turn as in progress until the object was evicted.
    */
-  begin(id: string, messages: StoredMessage[]): AbortSignal | null {
+  begin(id: string, messages: StoredMessage[], requestId: string): AbortSignal | null {
     let logged: LoggedEvent[];
     try {
-      logged = this.record(id, messages);
+      logged = this.record(id, messages, requestId);
     } catch (err) {
       this.d.log.error("turn not recorded", { err, turnId: id });
       return null;
@@ -137,11 +137,11 @@ export class Turns {
   }
 
   /** The turn's row and its messages with their events, in one transaction; the events are not sent yet. */
-  private record(id: string, messages: StoredMessage[]): LoggedEvent[] {
+  private record(id: string, messages: StoredMessage[], requestId: string): LoggedEvent[] {
     return this.d.store.atomically(() => {
-      this.d.store.startTurn(id);
+      this.d.store.startTurn(id, requestId);
       return messages.map((m) => {
-        const e = this.d.store.append({ type: "message", id, role: m.role, content: m.content });
+        const e = this.d.store.append({ type: "message", id, request_id: requestId, role: m.role, content: m.content });
         this.d.store.addMessage(e.seq, id, m);
         return e;
       });
@@ -152,7 +152,7 @@ export class Turns {
   private succeed(id: string, answer: StoredMessage) {
     this.running.delete(id);
     if (this.d.store.turnStatus(id) !== "running") return;
-    const e = this.d.emit({ type: "message", id, role: "assistant", content: answer.content });
+    const e = this.d.emit({ type: "message", id, ...this.rated(id), role: "assistant", content: answer.content });
     this.d.store.addMessage(e.seq, id, answer);
     this.d.store.endTurn(id, "succeeded");
     this.d.changed();
@@ -162,8 +162,17 @@ export class Turns {
     this.running.delete(id);
     if (this.d.store.turnStatus(id) !== "running") return;
     this.d.store.endTurn(id, status, code);
-    this.d.emit({ type: "error", id, code, message });
+    this.d.emit({ type: "error", id, ...this.rated(id), code, message });
     this.d.changed();
+  }
+
+  /**
+   * The id POST /v1/feedback rates the turn's answer by: the request id its tool calls are recorded under, which
+   * a socket's client cannot otherwise learn (a browser cannot read the upgrade's response headers).
+   */
+  private rated(id: string): { request_id?: string } {
+    const requestId = this.d.store.turnRequestId(id);
+    return requestId ? { request_id: requestId } : {};
   }
 }
 

@@ -3,7 +3,11 @@ import { z } from "zod";
 
 export const FeedbackRequestSchema = z
   .object({
-    request_id: z.string().min(1).max(128).describe("the x-request-id of the rated answer"),
+    /**
+     * Up to 300: a session socket's turn is recorded under the upgrade's request id (up to 128), a dot and the
+     * turn id (up to 128), which its `message` and `error` events give as `request_id`.
+     */
+    request_id: z.string().min(1).max(300).describe("the x-request-id of the rated answer, or the request_id of a session turn's message event"),
     rating: z.number().min(-1).max(1).describe("-1 (bad) … 1 (good)"),
     comment: z.string().max(2000).optional(),
   })

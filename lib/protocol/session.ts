@@ -98,6 +98,11 @@ export const SESSION_PONG = '{"type":"pong"}';
 // ---- WebSocket: server → client ----
 
 const seq = z.number().int().positive();
+/**
+ * On a turn's `message` and `error` events: the request id its answer is recorded under, which POST /v1/feedback
+ * rates it by (a socket's turn: the upgrade's x-request-id, a dot and the turn id; a chat completion's: its own).
+ */
+const request_id = z.string().optional();
 
 /** Events of the session's log: each carries its seq and is replayed on `resume`. */
 export const LoggedEventSchema = z.discriminatedUnion("type", [
@@ -110,11 +115,11 @@ export const LoggedEventSchema = z.discriminatedUnion("type", [
     status: z.enum(["ok", "error"]),
     latency_ms: z.number().nonnegative(),
   }),
-  z.object({ type: z.literal("message"), id: z.string(), seq, role: z.string(), content: z.string() }),
+  z.object({ type: z.literal("message"), id: z.string(), seq, request_id, role: z.string(), content: z.string() }),
   TaskEventSchema.extend({ seq }),
   CouncilEventSchema.extend({ seq }),
   /** A turn's failure (`id` set) is logged; a refused frame is not (no seq). */
-  z.object({ type: z.literal("error"), seq, id: z.string().optional(), code: z.string(), message: z.string() }),
+  z.object({ type: z.literal("error"), seq, id: z.string().optional(), request_id, code: z.string(), message: z.string() }),
 ]);
 export type LoggedEvent = z.infer<typeof LoggedEventSchema>;
 /** Any logged event before it is given its seq. */

@@ -78,7 +78,8 @@ export const toolFeedback = sqliteTable(
     rating: real("rating").notNull(),
     createdAt: integer("created_at").notNull().default(now),
   },
-  (t) => [uniqueIndex("tool_feedback_tenant_request").on(t.tenantId, t.requestId)],
+  // tenant_time: the hourly cron deletes ratings past CIO_LEARNING_RETENTION_S, tenant by tenant (lib/db/older-rows.ts).
+  (t) => [uniqueIndex("tool_feedback_tenant_request").on(t.tenantId, t.requestId), index("tool_feedback_tenant_time").on(t.tenantId, t.createdAt)],
 );
 
 /**

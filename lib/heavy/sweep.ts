@@ -13,3 +13,8 @@ export async function sweepPages<R>(max: number, page: number, take: (limit: num
   }
   return swept;
 }
+
+/** The same loop for a sweep that deletes a page in one statement: `remove(limit)` says how many rows it deleted. */
+export async function deletePages(max: number, page: number, remove: (limit: number) => Promise<number>): Promise<number> {
+  return sweepPages(max, page, async (limit) => Array.from({ length: await remove(limit) }), async () => {});
+}

@@ -84,6 +84,14 @@ export const OrchestratorSettingsSchema = z.object({
   CIO_LEARNING_FLUSH_MS: envInt(250, 0, 10_000),
   /** A batch this large is written without waiting for the window to end. */
   CIO_LEARNING_BATCH_MAX: envInt(100, 1, 1000),
+  /**
+   * Tool calls and ratings (tool_calls, tool_feedback) are deleted this long after they were made; 0 keeps them
+   * for good. The tools' averages (tool_stats) have folded them in already and stay; a rating of an answer whose
+   * calls are gone is a 404.
+   */
+  CIO_LEARNING_RETENTION_S: envInt(7_776_000, 0),
+  /** Old rows (tool calls, ratings, expired continuations) deleted per table per hourly sweep at most; the rest wait. */
+  CIO_ROWS_SWEEP_MAX: envInt(50_000, 1, 1_000_000),
   /** Expired files (OpenAI's expires_after) deleted per hourly sweep at most; the rest wait for the next. */
   CIO_FILES_SWEEP_MAX: envInt(5_000, 1, 100_000),
   /**

@@ -1,0 +1,1 @@
+CREATE INDEX `tool_feedback_tenant_time` ON `tool_feedback` (`tenant_id`,`created_at`);

@@ -16,7 +16,7 @@ import {
   HubQueryRequestSchema, RUNNER_IDENTITY_HEADERS, type HubError, type HubQueryRequest, type HubQueryResult, type RunnerStatus,
 } from "../../lib/protocol/runner-hub.js";
 import {
-  parseFrame, PING_FRAME, PONG_FRAME, QUERY_ID_MAX, RUNNER_PROTOCOL_VERSION, RunnerToHubFrameSchema, TOKEN_REVOKED_CLOSE,
+  parseFrame, PING_FRAME, PONG_FRAME, QUERY_ID_MAX, REQUEST_ID_MAX, RUNNER_PROTOCOL_VERSION, RunnerToHubFrameSchema, TOKEN_REVOKED_CLOSE,
   type HelloFrame, type HubToRunnerFrame, type QueryFrame,
 } from "../../lib/protocol/runner.js";
 import { decodeRows } from "../../lib/protocol/runner-rows.js";
@@ -198,7 +198,7 @@ export class RunnerHubDO extends DurableObject<HubEnv> {
     const bytes = Math.min(r.maxBytes ?? maxBytes, maxBytes);
     const { held, credits } = this.reservation(buffered, bytes);
     const frame: QueryFrame = {
-      type: "query", id: wireId(r.id), requestId: r.requestId, sql: r.sql, named: r.named, params: r.params,
+      type: "query", id: wireId(r.id), requestId: r.requestId.slice(0, REQUEST_ID_MAX), sql: r.sql, named: r.named, params: r.params,
       maxRows: Math.min(r.maxRows ?? maxRows, maxRows),
       maxBytes: bytes,
       timeoutMs: Math.min(r.timeoutMs ?? s.CIO_RUNNER_TIMEOUT_MS, s.CIO_RUNNER_TIMEOUT_MS),

@@ -12,7 +12,11 @@ export const HubQueryRequestSchema = z
   .object({
     /** Chosen by the caller so it can cancel the query while it runs. */
     id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
-    requestId: z.string().min(1).max(128),
+    /**
+     * The caller's, for logs: up to 300, as a session socket's turn is named (`<upgrade id>.<turn id>`); the
+     * runner is sent at most its first REQUEST_ID_MAX characters.
+     */
+    requestId: z.string().min(1).max(300),
     sql: z.string().min(1).max(100_000).optional(),
     named: z.string().min(1).max(128).optional(),
     params: z.union([z.array(SqlScalarSchema), z.record(z.string(), SqlScalarSchema)]).optional(),

@@ -63,7 +63,9 @@ export type RunnerErrorCode = z.infer<typeof RunnerErrorCodeSchema>;
 /** Longest query id on the wire: runners already deployed refuse longer ones. */
 export const QUERY_ID_MAX = 128;
 const Id = z.string().min(1).max(QUERY_ID_MAX);
-const RequestId = z.string().min(1).max(128);
+/** Longest request id on the wire, for the same reason: a longer one is cut by the hub (runner-hub.ts). */
+export const REQUEST_ID_MAX = 128;
+const RequestId = z.string().min(1).max(REQUEST_ID_MAX);
 const Credits = z.number().int().min(1).max(1024);
 export const SqlScalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export type SqlScalar = z.infer<typeof SqlScalarSchema>;

@@ -181,4 +181,15 @@ describe("the runner hub's wire ids", () => {
     await runner.next((f) => f.type === "cancel" && f.id === q.id);
     expect(await pending).toMatchObject({ ok: false, error: { code: "cancelled" } });
   });
+
+  it("takes a session socket turn's request id (longer than the runner's limit) and sends the runner its first 128 characters", async () => {
+    const { hub, runner } = await connected();
+    const requestId = `${"u".repeat(128)}.${"t".repeat(128)}`;
+    const pending = hub.query({ id: "turn-sql", requestId, sql: "SELECT 1" });
+    const q = await runner.next((f): f is QueryFrame => f.type === "query" && f.requestId.startsWith("uuu"));
+    expect(q.requestId).toBe("u".repeat(128));
+    expect(QueryFrameSchema.safeParse(q).success).toBe(true);
+    runner.answer(q, [[[1]]]);
+    expect(await pending).toMatchObject({ ok: true, rows: [[1]] });
+  });
 });

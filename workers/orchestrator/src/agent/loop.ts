@@ -10,7 +10,7 @@ import { type ChatMessage, type FunctionTool, type Usage } from "../../../../lib
 import type { DispatchResult, Dispatcher } from "../dispatcher/index.js";
 import { TOOL_FAILED_PREFIX } from "../providers/builtin/planner.js";
 import type { ModelProvider, ModelToolCall } from "../providers/provider.js";
-import { messageText, promptText } from "../estimate.js";
+import { promptText, writtenText } from "../estimate.js";
 import type { AgentEvent, ToolActivity } from "./events.js";
 import { keptCalls, refusals, refusedByRules, roundRules, stepLimitNote } from "./round-rules.js";
 import { addUsage, type Spending } from "./spending.js";
@@ -89,6 +89,8 @@ export async function* runAgent(a: AgentInput): AsyncGenerator<AgentEvent> {
 
 interface RoundResult {
   text: string;
+  /** What the round wrote that the client does not see (its reasoning): billed all the same. */
+  unseen: string;
   calls: ModelToolCall[];
   usage?: Usage;
   /** The model's own finish_reason for this round, when it gave one. */
@@ -97,7 +99,7 @@ interface RoundResult {
 
 /** One model round: its text goes on to the client as it comes; calls, usage and finish reason are collected. */
 async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: FunctionTool[], step: number): AsyncGenerator<AgentEvent, RoundResult> {
-  const r: RoundResult = { text: "", calls: [] };
+  const r: RoundResult = { text: "", unseen: "", calls: [] };
   const toolChoice = step === 1 ? a.toolChoice : undefined;
   let t = Date.now();
   for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params, toolChoice, stream: a.stream })) {
@@ -106,6 +108,9 @@ async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: Functi
       r.text += ev.delta;
       a.spending.wrote(ev.delta);
       yield ev;
+    } else if (ev.type === "reasoning") {
+      r.unseen += ev.delta;
+      a.spending.wrote(ev.delta);
     } else if (ev.type === "tool_call") r.calls.push(ev.call);
     // Usage that is not sane never comes (saneUsage): the round is then estimated, for the client and the budget alike.
     else if (ev.type === "usage") r.usage = addUsage(r.usage, ev.usage);
@@ -126,8 +131,8 @@ function roundPrompt(a: AgentInput, read: ChatMessage[], tools: FunctionTool[]):
   return promptText(read, tools);
 }
 
-/** What a round wrote, as text to estimate: its text and its calls. */
-const answerText = (r: RoundResult) => messageText({ content: r.text, tool_calls: r.calls.map(wireCall) });
+/** What a round wrote, as text to estimate: its reasoning, its text and its calls. */
+const answerText = (r: RoundResult) => writtenText({ reasoning: r.unseen, content: r.text, tool_calls: r.calls.map(wireCall) });
 
 /** "length" and "content_filter" tell the client its answer is not whole; any other reason of a text answer is "stop". */
 const answerFinish = (reason: string | undefined) => (reason === "length" || reason === "content_filter" ? reason : "stop");

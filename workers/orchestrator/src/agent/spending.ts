@@ -29,7 +29,7 @@ export class Spending {
     this.written = "";
   }
 
-  /** Text the round in progress has written. */
+  /** Text the round in progress has written: its answer's, and its reasoning, which the upstream bills alike. */
   wrote(delta: string) {
     this.written += delta;
   }

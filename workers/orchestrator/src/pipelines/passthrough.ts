@@ -6,7 +6,7 @@ import type { OrchestratorEnv } from "../env.js";
 import { completionOf, postChat, type UpstreamConfig } from "../providers/openai-compatible/client.js";
 import { relay } from "../providers/openai-compatible/relay.js";
 import { saneUsage } from "../providers/provider.js";
-import { messageText, promptText } from "../estimate.js";
+import { promptText, writtenText } from "../estimate.js";
 import { pipelineAbort, toReadable } from "../stream.js";
 import { completionId, usageOf } from "../wire.js";
 
@@ -60,7 +60,7 @@ async function json(res: Response, model: string, prompt: string, ms: number, de
     if (err instanceof ApiError) return { kind: "error", error: err.toJSON(), upstreamMs: ms + (Date.now() - started) };
     throw err;
   }
-  const text = completion.choices.map((c) => (c.message ? messageText(c.message) : "")).join("\n");
+  const text = completion.choices.map((c) => (c.message ? writtenText(c.message) : "")).join("\n");
   // The upstream's usage is taken only when it is sane: strings or negative counts would corrupt the tenant's
   // totals (or fail the booking and lose it), so they are replaced, for the client too, by our estimate.
   completion.usage = saneUsage(completion.usage) ?? usageOf(prompt, text);

@@ -14,6 +14,11 @@ export interface ModelToolCall {
 
 export type ModelEvent =
   | { type: "text"; delta: string }
+  /**
+   * Text the model wrote that is not its answer (its reasoning): the agent loop shows none of it, but the
+   * upstream bills it as completion tokens, so an answer with no usage or cut short counts it.
+   */
+  | { type: "reasoning"; delta: string }
   | { type: "tool_call"; call: ModelToolCall }
   /** Only ever sane usage (`saneUsage`): every consumer books it as it is. */
   | { type: "usage"; usage: Usage }

@@ -8,7 +8,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { ApiError, upstreamError } from "../../../../../lib/errors.js";
 import { SSE_DONE, sseData } from "../../../../../lib/http/sse.js";
 import type { ChatCompletionChunk, Usage } from "../../../../../lib/protocol/index.js";
-import { messageText } from "../../estimate.js";
+import { writtenText } from "../../estimate.js";
 import { saneUsage } from "../provider.js";
 import { chunk, nowSeconds, usageChunk, usageOf } from "../../wire.js";
 import { ToolCallNumbering, type ToolCallDelta } from "./tool-call-numbering.js";
@@ -20,7 +20,7 @@ export interface RelayOptions {
   promptText: string;
   /** Called once at the end with the upstream's usage, or an estimate when it reported none. */
   onUsage: (u: Usage) => void;
-  /** Each piece of the answer as it is relayed (text, tool calls' names and arguments), so a stream cut short can still be counted. */
+  /** Each piece of the answer as it is relayed (text, reasoning, refusal, tool calls' names and arguments), so a stream cut short can still be counted. */
   onWritten?: (piece: string) => void;
 }
 
@@ -59,8 +59,8 @@ export async function* relay(body: ReadableStream<Uint8Array>, o: RelayOptions):
         for (const tc of (choice.delta?.tool_calls ?? []) as ToolCallDelta[]) tc.index = numberingOf(choice.index).of(tc);
         if (!roleSent.has(choice.index)) choice.delta = { role: "assistant", ...choice.delta };
         roleSent.add(choice.index);
-        // Every choice's text and tool calls count: the upstream bills the completion tokens of all n.
-        const written = choice.delta ? messageText(choice.delta) : "";
+        // Every choice's text, reasoning and tool calls count: the upstream bills the completion tokens of all n.
+        const written = choice.delta ? writtenText(choice.delta) : "";
         if (written) (answer += written), o.onWritten?.(written);
         if (choice.delta?.tool_calls?.length) called.add(choice.index);
         if (choice.finish_reason) ended.add(choice.index);

@@ -102,14 +102,16 @@ async function planQuery(env: OrchestratorEnv, input: ToolInput, runner: RunnerS
   const provider = selectProvider(env, s, log, { manifests: new Map(), quality: () => 1, minScore: Infinity });
   const signal = AbortSignal.timeout(Math.max(1000, input.deadline - Date.now()));
   let text = "";
+  let thought = "";
   let usage: Usage | undefined;
   const messages = sqlPrompt(runner, args.question, sqlToolSettings(env).CIO_SQL_SCHEMA_TABLES);
   for await (const e of provider.round({ messages, tools: [], requestId: input.requestId, signal, stream: false, params: { temperature: 0 } })) {
     if (e.type === "text") text += e.delta;
+    if (e.type === "reasoning") thought += e.delta;
     if (e.type === "usage") usage = e.usage;
   }
   // The tenant pays for the query's writing like for its chats (the schema in the prompt is most of it): by the
   // upstream's usage when it is sane (the provider drops any other), else by our estimate.
-  await bookCall(env, log, "the sql tool's model", input.tenantId, provider.model, usage ?? usageOf(messages.map((m) => m.content).join("\n"), text));
+  await bookCall(env, log, "the sql tool's model", input.tenantId, provider.model, usage ?? usageOf(messages.map((m) => m.content).join("\n"), thought + text));
   return parsePlan(text);
 }

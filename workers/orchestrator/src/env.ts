@@ -33,6 +33,7 @@ export interface OrchestratorEnv extends CouncilEnv {
   CIO_UPSTREAM_MODELS?: string;
   CIO_UPSTREAM_TIMEOUT_MS?: string;
   CIO_UPSTREAM_ANSWER_TIMEOUT_MS?: string;
+  CIO_UPSTREAM_IDLE_TIMEOUT_MS?: string;
   CIO_UPSTREAM_RETRIES?: string;
   CIO_UPSTREAM_RETRY_BASE_MS?: string;
   CIO_UPSTREAM_RETRY_MAX_WAIT_MS?: string;

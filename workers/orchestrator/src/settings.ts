@@ -21,6 +21,12 @@ export const OrchestratorSettingsSchema = z.object({
    * (a reasoning model, a large max_completion_tokens) takes minutes. OpenAI's SDKs wait 10 minutes.
    */
   CIO_UPSTREAM_ANSWER_TIMEOUT_MS: envInt(600_000, 100, 3_600_000),
+  /**
+   * Time a streamed answer may go without a chunk once its headers came: a stalled upstream then ends the stream
+   * with an error and frees its slot. Reasoning models stream their thinking (or keep-alive comments), so a
+   * gap of minutes is a stall, not a slow answer.
+   */
+  CIO_UPSTREAM_IDLE_TIMEOUT_MS: envInt(120_000, 100, 3_600_000),
   /** Retries of an upstream call that failed before the upstream answered (connect errors, 5xx), never of one that timed out. */
   CIO_UPSTREAM_RETRIES: envInt(2, 0, 10),
   CIO_UPSTREAM_RETRY_BASE_MS: envInt(200, 1, 60_000),

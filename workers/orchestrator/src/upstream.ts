@@ -8,6 +8,7 @@ export function upstreamConfig(s: OrchestratorSettings, baseUrl: string): Upstre
     apiKey: s.CIO_UPSTREAM_API_KEY,
     timeoutMs: s.CIO_UPSTREAM_TIMEOUT_MS,
     answerTimeoutMs: s.CIO_UPSTREAM_ANSWER_TIMEOUT_MS,
+    idleTimeoutMs: s.CIO_UPSTREAM_IDLE_TIMEOUT_MS,
     retries: s.CIO_UPSTREAM_RETRIES,
     retryBaseMs: s.CIO_UPSTREAM_RETRY_BASE_MS,
     retryMaxWaitMs: s.CIO_UPSTREAM_RETRY_MAX_WAIT_MS,

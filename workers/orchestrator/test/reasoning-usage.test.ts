@@ -26,7 +26,7 @@ const fakeUpstream = (answer: (signal?: AbortSignal) => Response) =>
   vi.spyOn(globalThis, "fetch").mockImplementation((_input, init) => Promise.resolve(answer(init?.signal ?? undefined)));
 afterEach(() => vi.restoreAllMocks());
 
-const cfg: UpstreamConfig = { baseUrl: "http://upstream.test/v1", timeoutMs: 1000, answerTimeoutMs: 1000, retries: 0, retryBaseMs: 1, retryMaxWaitMs: 1000 };
+const cfg: UpstreamConfig = { baseUrl: "http://upstream.test/v1", timeoutMs: 1000, answerTimeoutMs: 1000, idleTimeoutMs: 1000, retries: 0, retryBaseMs: 1, retryMaxWaitMs: 1000 };
 const call = (body: Record<string, unknown>): ChatCall =>
   ({ requestId: crypto.randomUUID(), tenantId: "ten_reasoning", keyId: "k", body: { model: "r1", messages: [{ role: "user", content: "hi" }], ...body } }) as unknown as ChatCall;
 const depsBooking = (book: (u?: Usage) => void) => ({ log, settle: (_m: string, u?: Usage) => book(u), env: baseEnv, waitUntil: () => {} });

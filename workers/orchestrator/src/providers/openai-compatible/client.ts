@@ -16,8 +16,10 @@ export interface UpstreamConfig {
   apiKey?: string;
   /** Wait for the headers of a streamed call. */
   timeoutMs: number;
-  /** Wait for a non-streamed call, whose headers come with the whole answer. */
+  /** Wait for a non-streamed call's whole answer, its headers and its body. */
   answerTimeoutMs: number;
+  /** Wait for each next piece of a streamed answer once its headers came. */
+  idleTimeoutMs: number;
   retries: number;
   retryBaseMs: number;
   /** The longest retry-after of an upstream's 429 that is waited out here rather than passed on. */
@@ -25,8 +27,9 @@ export interface UpstreamConfig {
 }
 
 export interface UpstreamResponse {
+  /** A non-streamed answer's (and any failure's) body is already read; a stream's fails once the upstream idles too long. */
   response: Response;
-  /** Time until the upstream's headers arrived, summed over attempts. */
+  /** Time until the answer was ours (a stream's headers, a non-streamed answer's body), summed over attempts. */
   ms: number;
 }
 
@@ -44,7 +47,7 @@ export async function postChat(
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= cfg.retries;
     try {
-      const response = await fetchWithHeaderTimeout(cfg, body, signal, requestId);
+      const response = await fetchWithin(cfg, body, signal, requestId);
       if (response.ok) return { response, ms: Date.now() - started };
       const error = await toApiError(response);
       const wait = last || !RETRYABLE_STATUS.has(response.status) ? null : retryWait(error, cfg, attempt);
@@ -53,7 +56,7 @@ export async function postChat(
       await sleep(wait);
     } catch (err) {
       if (err instanceof ApiError || signal.aborted) throw err;
-      if (last || err instanceof HeaderTimeout) throw upstreamFailure(err);
+      if (last || err instanceof UpstreamTimeout) throw upstreamFailure(err);
       log.warn("upstream call failed; retrying", { attempt, error: String(err) });
       await sleep(backoffMs(attempt, cfg.retryBaseMs));
     }
@@ -79,23 +82,27 @@ export async function completionOf(res: Response): Promise<ChatCompletion> {
   throw upstreamError("The model upstream answered with a body that is not a chat completion.", 502, "upstream_bad_response");
 }
 
-class HeaderTimeout extends Error {
+class UpstreamTimeout extends Error {
   constructor() {
-    super("no response headers within the timeout");
+    super("no answer within the timeout");
   }
 }
 
 /**
- * The timeout covers the wait for headers only: a long streamed answer must not be cut off by it. A
- * non-streamed answer's headers come with the whole answer, so it waits for that, as long as a generation takes.
+ * One call, its deadline covering what we wait for before the answer is ours: a streamed call's headers, a
+ * non-streamed call's whole body (its headers may come long before it: a proxy flushing them early, a server
+ * that stalls), any failure's body. The deadline once ended with the headers, so an upstream that sent them and
+ * then nothing held the request and its concurrency slot forever. A stream's long answer is not cut by it: its
+ * body fails instead when the upstream sends nothing for idleTimeoutMs (idleBounded).
  */
-async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal: AbortSignal, requestId?: string) {
-  // A timer we can clear once headers arrive (AbortSignal.timeout cannot be cleared, and would cut the body).
-  const headers = new AbortController();
+async function fetchWithin(cfg: UpstreamConfig, body: unknown, signal: AbortSignal, requestId?: string): Promise<Response> {
+  // A timer we can clear once the answer is ours (AbortSignal.timeout cannot be cleared, and would cut the stream).
+  const upstream = new AbortController();
   const streamed = (body as { stream?: unknown } | null)?.stream === true;
-  const timer = setTimeout(() => headers.abort(new HeaderTimeout()), streamed ? cfg.timeoutMs : cfg.answerTimeoutMs);
+  const timer = setTimeout(() => upstream.abort(new UpstreamTimeout()), streamed ? cfg.timeoutMs : cfg.answerTimeoutMs);
+  const both = AbortSignal.any([signal, upstream.signal]);
   try {
-    return await fetch(`${cfg.baseUrl.replace(/\/$/, "")}/chat/completions`, {
+    const res = await fetch(`${cfg.baseUrl.replace(/\/$/, "")}/chat/completions`, {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -105,17 +112,77 @@ async function fetchWithHeaderTimeout(cfg: UpstreamConfig, body: unknown, signal
         ...(requestId ? { "x-client-request-id": requestId } : {}),
       },
       body: JSON.stringify(body),
-      signal: AbortSignal.any([signal, headers.signal]),
+      signal: both,
     });
+    const init = { status: res.status, statusText: res.statusText, headers: res.headers };
+    if (!res.body) return res;
+    if (streamed && res.ok) return new Response(idleBounded(res.body, cfg.idleTimeoutMs, upstream), init);
+    return new Response(await bodyWithin(res, both), init);
   } catch (err) {
-    throw headers.signal.aborted ? headers.signal.reason : err;
+    throw upstream.signal.aborted ? upstream.signal.reason : err;
   } finally {
     clearTimeout(timer);
   }
 }
 
+/**
+ * A body read whole unless `signal` aborts first (whether or not the body itself heeds it). A 200 body that
+ * breaks off is the upstream's fault, and not retried: it had answered, and may have billed the call.
+ */
+async function bodyWithin(res: Response, signal: AbortSignal): Promise<ArrayBuffer> {
+  let stop: (reason: unknown) => void = () => {};
+  const aborted = new Promise<never>((_, reject) => (stop = () => reject(signal.reason)));
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    if (signal.aborted) stop(signal.reason);
+    return await Promise.race([res.arrayBuffer(), aborted]);
+  } catch (err) {
+    if (signal.aborted) {
+      res.body?.cancel(signal.reason).catch(() => {});
+      throw signal.reason;
+    }
+    if (!res.ok) return new ArrayBuffer(0); // the failure's status still tells it
+    throw upstreamError(`The model upstream's answer broke off: ${String(err)}`, 502, "upstream_bad_response");
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
+}
+
+/**
+ * A stream's body that fails with a 504-like error, and aborts the upstream call, when the upstream sends
+ * nothing for `ms`: the relay passes that on as the stream's error event, and the request and its slot are freed,
+ * instead of a stalled upstream holding them until the client gives up. Only the upstream's wait counts: a
+ * piece is asked for when the reader wants one (no read-ahead), so a slow reader never trips it.
+ */
+function idleBounded(body: ReadableStream<Uint8Array>, ms: number, upstream: AbortController): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const idle = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(idleError(ms)), ms)));
+        try {
+          const r = await Promise.race([reader.read(), idle]);
+          if (r.done) c.close();
+          else c.enqueue(r.value);
+        } catch (err) {
+          upstream.abort(err);
+          reader.cancel(err).catch(() => {});
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+const idleError = (ms: number) => upstreamError(`The model upstream sent nothing for ${Math.round(ms / 1000)} s; the answer was cut off.`, 504, "upstream_timeout");
+
 function upstreamFailure(err: unknown): ApiError {
-  if (err instanceof HeaderTimeout) return upstreamError("The model upstream did not answer in time.", 504, "upstream_timeout");
+  if (err instanceof UpstreamTimeout) return upstreamError("The model upstream did not answer in time.", 504, "upstream_timeout");
   return upstreamError(`The model upstream could not be reached: ${String(err)}`, 502, "upstream_unreachable");
 }
 

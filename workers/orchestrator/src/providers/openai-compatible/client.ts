@@ -200,6 +200,8 @@ async function toApiError(res: Response): Promise<ApiError> {
     return new ApiError(429, "rate_limit_error", `The model upstream is rate limiting: ${message}`, code ?? "upstream_rate_limited", null, retry);
   }
   if (res.status === 401 || res.status === 403) return upstreamError("The model upstream rejected this platform's credentials.", 502, "upstream_auth");
+  // A timeout of the upstream's (or of a gateway before it) that outlasted our retries is one to the client, as ours is.
+  if (res.status === 504 || res.status === 408) return upstreamError(`The model upstream timed out (HTTP ${res.status}): ${message}`, 504, "upstream_timeout", retry);
   // An overloaded upstream's 503 says when to come back: that is waited out here when short, and passed on
   // when long, instead of asking again within half a second and telling the client nothing.
   return upstreamError(`The model upstream failed with HTTP ${res.status}: ${message}`, 502, "upstream_error", retry);

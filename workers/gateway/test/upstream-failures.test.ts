@@ -22,3 +22,31 @@ describe("an upstream timeout that outlasts the retries", () => {
     });
   }
 });
+
+describe("a 200 whose body is an error", () => {
+  const tooLong = JSON.stringify({ error: { message: "This model's maximum context length is 8192 tokens.", type: "invalid_request_error", param: "messages", code: "context_length_exceeded" } });
+  const overloaded = JSON.stringify({ error: { message: "The server is overloaded.", code: "server_overloaded" } });
+
+  for (const stream of [false, true]) {
+    it(`${stream ? "a stream request answered in plain JSON" : "non-streamed"}: the request's fault is the 400 it would have been, with its message and code`, async () => {
+      const t = await newTenant();
+      const res = await post(t, chatBody(withDirective("long", { rawBody: tooLong }), { stream }));
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { type: "invalid_request_error", code: "context_length_exceeded", param: "messages", message: "This model's maximum context length is 8192 tokens." } });
+    });
+
+    it(`${stream ? "a stream request answered in plain JSON" : "non-streamed"}: the upstream's own failure is a 502 that keeps its message and code`, async () => {
+      const t = await newTenant();
+      const res = await post(t, chatBody(withDirective("busy", { rawBody: overloaded }), { stream }));
+      expect(res.status).toBe(502);
+      expect(await res.json()).toMatchObject({ error: { type: "upstream_error", code: "server_overloaded", message: expect.stringContaining("The server is overloaded.") } });
+    });
+  }
+
+  it("a body that is neither a completion nor an error is still a 502 upstream_bad_response", async () => {
+    const t = await newTenant();
+    const res = await post(t, chatBody(withDirective("odd", { rawBody: JSON.stringify({ hello: "world" }) })));
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: { code: "upstream_bad_response" } });
+  });
+});

@@ -44,11 +44,12 @@ export async function postChat(
   requestId?: string,
 ): Promise<UpstreamResponse> {
   const started = Date.now();
+  const streamed = (body as { stream?: unknown } | null)?.stream === true;
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= cfg.retries;
     try {
       const response = await fetchWithin(cfg, body, signal, requestId);
-      if (response.ok) return { response, ms: Date.now() - started };
+      if (response.ok) return { response: streamed ? await streamOrItsError(response) : response, ms: Date.now() - started };
       const error = await toApiError(response);
       const wait = last || !RETRYABLE_STATUS.has(response.status) ? null : retryWait(error, cfg, attempt);
       if (wait === null) throw error;
@@ -75,11 +76,52 @@ function retryWait(error: ApiError, cfg: UpstreamConfig, attempt: number): numbe
   return Math.max(asked ?? 0, backoffMs(attempt, cfg.retryBaseMs));
 }
 
-/** A 200 answer's body as a completion: a body that is anything else is the upstream's fault (502), not ours. */
+/**
+ * A 200 answer's body as a completion: an error it carries instead is that error (answeredError), and any
+ * other body is the upstream's fault (502), not ours.
+ */
 export async function completionOf(res: Response): Promise<ChatCompletion> {
-  const body = (await res.json().catch(() => undefined)) as Partial<ChatCompletion> | null | undefined;
+  const text = await res.text().catch(() => "");
+  const body = parsed(text) as Partial<ChatCompletion> | null | undefined;
   if (body && Array.isArray(body.choices)) return body as ChatCompletion;
-  throw upstreamError("The model upstream answered with a body that is not a chat completion.", 502, "upstream_bad_response");
+  throw answeredError(text, res) ?? upstreamError("The model upstream answered with a body that is not a chat completion.", 502, "upstream_bad_response");
+}
+
+/**
+ * A stream request's 200 that is plain JSON, not SSE, and carries an error (an upstream that refuses before it
+ * streams): that error, before any of the stream is sent, instead of a stream that "ended before the answer
+ * finished". Any other answer is left to the relay as it came.
+ */
+async function streamOrItsError(res: Response): Promise<Response> {
+  if (!isJson(res)) return res;
+  const text = await res.text().catch(() => "");
+  const failure = answeredError(text, res);
+  if (failure) throw failure;
+  return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+const isJson = (res: Response) => /\bjson\b/i.test(res.headers.get("content-type") ?? "");
+
+/**
+ * The failure a 200 body carries in place of an answer, `{"error":{…}}`, as OpenRouter and some proxies send
+ * it, if it does: its message and code reach the client (a client branches on context_length_exceeded), and
+ * a failure the request caused is the 400 it would have been. It was once a bare 502 upstream_bad_response
+ * that lost both.
+ */
+function answeredError(text: string, res: Response): ApiError | undefined {
+  const body = parsed(text) as { error?: unknown } | null | undefined;
+  if (typeof body !== "object" || body === null || !body.error) return undefined;
+  const { message, param, code, type } = errorFields(text, res);
+  if (type === "invalid_request_error" || code === "context_length_exceeded") return new ApiError(400, "invalid_request_error", message, code, param);
+  return upstreamError(`The model upstream failed: ${message}`, 502, code ?? "upstream_error");
+}
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 class UpstreamTimeout extends Error {
@@ -116,7 +158,8 @@ async function fetchWithin(cfg: UpstreamConfig, body: unknown, signal: AbortSign
     });
     const init = { status: res.status, statusText: res.statusText, headers: res.headers };
     if (!res.body) return res;
-    if (streamed && res.ok) return new Response(idleBounded(res.body, cfg.idleTimeoutMs, upstream), init);
+    // A stream request answered in plain JSON (an error, most likely) is read whole, like any other answer.
+    if (streamed && res.ok && !isJson(res)) return new Response(idleBounded(res.body, cfg.idleTimeoutMs, upstream), init);
     return new Response(await bodyWithin(res, both), init);
   } catch (err) {
     throw upstream.signal.aborted ? upstream.signal.reason : err;
@@ -212,17 +255,13 @@ async function toApiError(res: Response): Promise<ApiError> {
  * `{"object":"error","message":…,"code":400}`, a bare string, numeric codes (our error shape has strings), or
  * an HTML error page, which is no message for a client.
  */
-function errorFields(text: string, res: Response): { message: string; param: string | null; code: string | null } {
+function errorFields(text: string, res: Response): { message: string; param: string | null; code: string | null; type: string | null } {
   const fallback = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
   const asText = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : null);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return { message: text.trimStart().startsWith("<") ? fallback : text.slice(0, 500) || fallback, param: null, code: null };
-  }
+  const body = parsed(text);
+  if (body === undefined) return { message: text.trimStart().startsWith("<") ? fallback : text.slice(0, 500) || fallback, param: null, code: null, type: null };
   const b = (body ?? {}) as { error?: unknown; message?: unknown; code?: unknown; param?: unknown };
-  if (typeof b.error === "string") return { message: b.error, param: null, code: null };
-  const e = (typeof b.error === "object" && b.error !== null ? b.error : b) as { message?: unknown; param?: unknown; code?: unknown };
-  return { message: asText(e.message) ?? (text.slice(0, 500) || fallback), param: asText(e.param), code: asText(e.code) };
+  if (typeof b.error === "string") return { message: b.error, param: null, code: null, type: null };
+  const e = (typeof b.error === "object" && b.error !== null ? b.error : b) as { message?: unknown; param?: unknown; code?: unknown; type?: unknown };
+  return { message: asText(e.message) ?? (text.slice(0, 500) || fallback), param: asText(e.param), code: asText(e.code), type: asText(e.type) };
 }

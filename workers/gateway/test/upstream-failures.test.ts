@@ -50,3 +50,17 @@ describe("a 200 whose body is an error", () => {
     expect(await res.json()).toMatchObject({ error: { code: "upstream_bad_response" } });
   });
 });
+
+describe("an upstream that rejects this platform's credentials", () => {
+  for (const status of [401, 403]) {
+    it(`${status}: a 502 upstream_auth the client's SDK is told not to retry, asked once`, async () => {
+      const t = await newTenant();
+      const id = crypto.randomUUID();
+      const res = await post(t, chatBody(withDirective("key", { id, status, errorMessage: "Incorrect API key provided." })));
+      expect(res.status).toBe(502);
+      expect(await res.json()).toMatchObject({ error: { code: "upstream_auth" } });
+      expect(res.headers.get("x-should-retry")).toBe("false");
+      expect(await asked(id)).toBe(1);
+    });
+  }
+});

@@ -242,7 +242,8 @@ async function toApiError(res: Response): Promise<ApiError> {
     if (code === "insufficient_quota") retry["x-should-retry"] = "false";
     return new ApiError(429, "rate_limit_error", `The model upstream is rate limiting: ${message}`, code ?? "upstream_rate_limited", null, retry);
   }
-  if (res.status === 401 || res.status === 403) return upstreamError("The model upstream rejected this platform's credentials.", 502, "upstream_auth");
+  // This platform's own misconfiguration: no retry of the client's mends it, so its SDK is told not to make three.
+  if (res.status === 401 || res.status === 403) return upstreamError("The model upstream rejected this platform's credentials.", 502, "upstream_auth", { "x-should-retry": "false" });
   // A timeout of the upstream's (or of a gateway before it) that outlasted our retries is one to the client, as ours is.
   if (res.status === 504 || res.status === 408) return upstreamError(`The model upstream timed out (HTTP ${res.status}): ${message}`, 504, "upstream_timeout", retry);
   // An overloaded upstream's 503 says when to come back: that is waited out here when short, and passed on

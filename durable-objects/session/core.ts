@@ -46,7 +46,16 @@ export class SessionCore {
       tenantId: () => this.store.meta()?.tenantId,
       log: () => this.log(),
     });
-    this.turns = new Turns({ store: this.store, log: this.log(), emit: (e) => this.emit(e), relay: (e) => this.relay(e), changed: () => this.changed() });
+    this.turns = new Turns({ store: this.store, log: this.log(), emit: (e) => this.emit(e), relay: (e) => this.relay(e), changed: () => this.changed(), release: (l) => this.release(l) });
+  }
+
+  /** Frees a lease no pipeline will settle; if the limiter is unreachable, the lease expires on its own. */
+  private release(leaseId: string) {
+    const meta = this.store.meta();
+    if (!meta) return;
+    void this.limiter(meta.tenantId)
+      .release(leaseId)
+      .catch((err: unknown) => this.log().warn("lease of an interrupted turn not released; it frees when it expires", { err, leaseId }));
   }
 
   async create(m: SessionMeta) {

@@ -106,7 +106,7 @@ export class SessionDO extends DurableObject<OrchestratorEnv> {
     const { history, incoming } = continued(store.history(this.core.settings.CIO_SESSION_HISTORY_MAX, this.core.settings.CIO_SESSION_HISTORY_MAX_CHARS), body.messages);
     const stray = strayResult(store.sinceLastAnswer(), incoming);
     if (stray) return refuse(stray, "messages");
-    const signal = turns.begin(turnId, incoming.filter(linkable).map(storedMessageOf), call.requestId);
+    const signal = turns.begin(turnId, incoming.filter(linkable).map(storedMessageOf), call.requestId, call.leaseId);
     if (!signal) return refuse(serverError(NOT_RECORDED.message, NOT_RECORDED.code), null);
     store.touch(Date.now());
     let reply: ChatReply;

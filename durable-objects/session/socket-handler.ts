@@ -221,7 +221,7 @@ export class SocketHandler {
     const { history, incoming } = continued(this.s.store.history(this.s.settings.CIO_SESSION_HISTORY_MAX, this.s.settings.CIO_SESSION_HISTORY_MAX_CHARS), [question]);
     // The answer's tool calls are recorded under this id; the turn's events carry it (request_id) for feedback.
     const requestId = `${state.requestId}.${f.id}`;
-    const signal = this.s.turns.begin(f.id, [question], requestId);
+    const signal = this.s.turns.begin(f.id, [question], requestId, r.leaseId);
     if (!signal) {
       void limiter.release(r.leaseId).catch(() => {});
       return send(ws, { type: "error", id: f.id, ...NOT_RECORDED });

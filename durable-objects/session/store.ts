@@ -30,6 +30,7 @@ export interface TurnRow {
   id: string;
   status: TurnStatus;
   startedAt: number;
+  leaseId: string | null;
 }
 
 // Migrations only add; each runs once, in order, recorded by its index in `schema_version`.
@@ -50,6 +51,9 @@ const MIGRATIONS = [
    CREATE INDEX events_delta_turn ON events (json_extract(data, '$.id')) WHERE type = 'delta';`,
   // The request id a turn's answer is recorded under (its tool calls), which its events give for POST /v1/feedback.
   `ALTER TABLE turns ADD COLUMN request_id TEXT;`,
+  // The concurrency lease a turn holds: one cut off by a reset is settled by no pipeline, so the next
+  // incarnation frees its slot (turns.ts, failOrphans) rather than leaving it taken until the lease expires.
+  `ALTER TABLE turns ADD COLUMN lease_id TEXT;`,
 ];
 
 type MessageRow = { seq: number; turn_id: string; role: string; content: string; links: string | null; created_at: number; turn_status: TurnStatus };
@@ -260,8 +264,8 @@ export class SessionStore {
     return id;
   }
 
-  startTurn(id: string, requestId: string, now = Date.now()) {
-    this.sql.exec("INSERT INTO turns (id, status, started_at, request_id) VALUES (?, 'running', ?, ?)", id, now, requestId);
+  startTurn(id: string, requestId: string, leaseId: string | null, now = Date.now()) {
+    this.sql.exec("INSERT INTO turns (id, status, started_at, request_id, lease_id) VALUES (?, 'running', ?, ?, ?)", id, now, requestId, leaseId);
   }
 
   /** The request id the turn's answer is recorded under; null for a turn started before it was kept. */
@@ -275,9 +279,9 @@ export class SessionStore {
 
   runningTurns(): TurnRow[] {
     return this.sql
-      .exec<{ id: string; started_at: number }>("SELECT id, started_at FROM turns WHERE status = 'running'")
+      .exec<{ id: string; started_at: number; lease_id: string | null }>("SELECT id, started_at, lease_id FROM turns WHERE status = 'running'")
       .toArray()
-      .map((r) => ({ id: r.id, status: "running", startedAt: r.started_at }));
+      .map((r) => ({ id: r.id, status: "running", startedAt: r.started_at, leaseId: r.lease_id }));
   }
 
   turnStatus(id: string): TurnStatus | null {

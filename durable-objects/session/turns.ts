@@ -20,6 +20,8 @@ export interface TurnDeps {
   relay(e: LoggedEvent): void;
   /** Called when a turn starts or ends (alarm scheduling, index row). */
   changed(): void;
+  /** Frees a concurrency lease at the tenant's limiter; never throws (a repeated release does nothing). */
+  release(leaseId: string): void;
 }
 
 /** What the caller of a turn that could not be recorded is told (an HTTP error, a socket's error frame). */
@@ -59,12 +61,13 @@ export class Turns {
    * Records the turn and its new messages, all or nothing, and only then counts it running and sends the
    * messages out; returns the signal that stops it, or null when it could not be recorded (nothing was). A
    * write failing half way (a turn id already taken) left a turn running in memory that storage never had,
-   * and the session refused every later turn as in progress until the object was evicted.
+   * and the session refused every later turn as in progress until the object was evicted. The turn's lease
+   * (its concurrency slot) is stored with it, so the slot of a turn cut off by a reset is freed (failOrphans).
    */
-  begin(id: string, messages: StoredMessage[], requestId: string): AbortSignal | null {
+  begin(id: string, messages: StoredMessage[], requestId: string, leaseId?: string): AbortSignal | null {
     let logged: LoggedEvent[];
     try {
-      logged = this.record(id, messages, requestId);
+      logged = this.record(id, messages, requestId, leaseId ?? null);
     } catch (err) {
       this.d.log.error("turn not recorded", { err, turnId: id });
       return null;
@@ -118,10 +121,18 @@ export class Turns {
     }
   }
 
-  /** Turns recorded as running that no code in this incarnation is running: cut off by an eviction or crash. */
+  /**
+   * Turns recorded as running that no code in this incarnation is running: cut off by an eviction or crash.
+   * The pipeline that would have settled each one's lease died with the old incarnation, so the lease is
+   * released here: otherwise the slot stayed taken until the lease expired (CIO_LEASE_TTL_MS), and a key at
+   * its concurrency limit was refused every turn and request for that long after each deploy.
+   */
   failOrphans(): string[] {
     const orphans = this.d.store.runningTurns().filter((t) => !this.running.has(t.id));
-    for (const t of orphans) this.fail(t.id, "turn_interrupted", "The session restarted while this turn was running; it did not complete.");
+    for (const t of orphans) {
+      this.fail(t.id, "turn_interrupted", "The session restarted while this turn was running; it did not complete.");
+      if (t.leaseId) this.d.release(t.leaseId);
+    }
     return orphans.map((t) => t.id);
   }
 
@@ -137,9 +148,9 @@ export class Turns {
   }
 
   /** The turn's row and its messages with their events, in one transaction; the events are not sent yet. */
-  private record(id: string, messages: StoredMessage[], requestId: string): LoggedEvent[] {
+  private record(id: string, messages: StoredMessage[], requestId: string, leaseId: string | null): LoggedEvent[] {
     return this.d.store.atomically(() => {
-      this.d.store.startTurn(id, requestId);
+      this.d.store.startTurn(id, requestId, leaseId);
       return messages.map((m) => {
         const e = this.d.store.append({ type: "message", id, request_id: requestId, role: m.role, content: m.content });
         this.d.store.addMessage(e.seq, id, m);

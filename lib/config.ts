@@ -33,4 +33,16 @@ export const envList = () =>
       .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)),
   );
 export const envOptionalString = () => envValue(z.string().transform((s) => s.trim()).optional());
+/**
+ * A credential callers send as `Authorization: Bearer <token>`, which the API reads up to the first space: one
+ * holding a space or anything but printable ASCII could never authenticate, so it is refused as configuration.
+ */
+export const envBearerToken = () =>
+  envValue(
+    z
+      .string()
+      .trim()
+      .regex(/^[\x21-\x7e]+$/, "must be printable ASCII with no spaces: a bearer token is read up to the first space, so this one could never authenticate")
+      .optional(),
+  );
 export const envLogLevel = () => envValue(z.enum(["debug", "info", "warn", "error"]).default("info"));

@@ -8,6 +8,7 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { ApiError, notFound } from "../../../lib/errors.js";
 import { errorResponse } from "../../../lib/http/errors.js";
+import { Logger } from "../../../lib/log.js";
 import type { GatewayApp } from "./env.js";
 import { perSettings } from "./settings.js";
 import { apiKeyAuth } from "./middleware/auth.js";
@@ -108,6 +109,7 @@ export function createApp() {
     }
     throw notFound(`Unknown route: ${c.req.method} ${c.req.path}`, "unknown_url");
   });
-  app.onError((err, c) => errorResponse(c, err, c.get("log")));
+  // A request whose settings did not parse has no logger yet: its error (naming the bad setting) is still logged.
+  app.onError((err, c) => errorResponse(c, err, c.get("log") ?? new Logger({ component: "gateway", requestId: c.get("requestId") })));
   return app;
 }

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { envInt, envList, envLogLevel, envOptionalString, loadSettings } from "../../../lib/config.js";
+import { envBearerToken, envInt, envList, envLogLevel, loadSettings } from "../../../lib/config.js";
 
 export const GatewaySettingsSchema = z.object({
   CIO_LOG_LEVEL: envLogLevel(),
   CIO_MAX_BODY_BYTES: envInt(1024 * 1024, 1024, 100 * 1024 * 1024),
   /** Admin API bearer token; the admin API answers 403 while it is unset. */
-  CIO_ADMIN_TOKEN: envOptionalString(),
+  CIO_ADMIN_TOKEN: envBearerToken(),
   /** How long a key lookup is cached per isolate; capped at 30 s so a revoked key stops within 30 s. */
   CIO_KEY_CACHE_TTL_S: envInt(30, 0, 30),
   CIO_DEFAULT_KEY_RPM: envInt(600, 1),

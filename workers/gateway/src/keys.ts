@@ -38,6 +38,15 @@ function remember(cache: Cached, max: number, hash: string, entry: { value: KeyL
 /** Forget a key at once in this isolate (used by the admin API when it revokes). */
 export const forgetKey = (hash: string) => (keys.delete(hash), misses.delete(hash));
 
+/**
+ * Forget every cached key of a tenant at once in this isolate (used by the admin API when it changes the
+ * tenant): each entry holds the tenant's status and limits, so a suspension or a new limit otherwise waited
+ * for the entry to expire, even on the isolate that made the change.
+ */
+export function forgetTenant(tenantId: string) {
+  for (const [hash, hit] of keys) if (hit.value?.tenantId === tenantId) keys.delete(hash);
+}
+
 /** The same lookup by key id, uncached: for credentials that stand for a key (a session ticket). */
 export const lookupKeyById = (d1: D1Database, keyId: string, s: GatewaySettings) => fromDb(d1, s, eq(schema.apiKeys.id, keyId));
 

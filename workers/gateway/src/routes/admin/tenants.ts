@@ -6,6 +6,7 @@ import { usageReport } from "../../../../../lib/db/usage-report.js";
 import { notFound } from "../../../../../lib/errors.js";
 import { UsageQuerySchema, UsageReportSchema } from "../../../../../lib/protocol/usage.js";
 import type { Tenant } from "../../../../../d1-migrations/schema/index.js";
+import { forgetTenant } from "../../keys.js";
 import { router } from "../../validation.js";
 import { auditRow } from "./audit.js";
 import { closeSessionSockets } from "./session-sockets.js";
@@ -80,6 +81,8 @@ export const tenants = router()
     };
     if (Object.keys(set).length) {
       await db.batch([db.update(schema.tenants).set(set).where(eq(schema.tenants.id, id)), auditRow(db, c, id, "tenant.update", id, b)]);
+      // Its keys' cached status and limits are stale now; other isolates drop theirs within CIO_KEY_CACHE_TTL_S.
+      forgetTenant(id);
     }
     // A suspended tenant's session sockets are closed now, not at their next key check.
     if (b.status === "suspended") closeSessionSockets(c, id, { reason: "tenant_suspended" });

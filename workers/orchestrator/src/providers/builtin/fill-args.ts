@@ -4,6 +4,12 @@
  * for a symbol, the whole request for a free-text query, and numbers the text ties to a parameter's name
  * ("period 14", "RSI(14)", "14-period"). What the text does not say is left out, so the tool's own
  * defaults apply. Returns null when a required argument cannot be filled.
+ *
+ * Both the schema (a client's tool, a tenant's registered tool) and the text are the caller's, up to a
+ * megabyte: a parameter's name goes into a pattern only escaped, and every pattern here is written so a
+ * failed attempt cannot be retried from the middle of a run of digits, spaces or punctuation (a
+ * `(?<!\d)` before a number, one `\s*` where two could split the same spaces), which kept the cost
+ * linear (without them 40,000 digits take seconds, and a megabyte would hold the isolate for hours).
  */
 interface PropSchema {
   type?: string | string[];
@@ -24,7 +30,7 @@ interface ObjectSchema {
 const FREE_TEXT = /^(query|q|prompt|question|text|input|search)$/i;
 const SYMBOL = /symbol|ticker|pair/i;
 const URLISH = /url|uri|link/i;
-const NUMBER_RUN = /-?\d+(?:\.\d+)?(?:\s*[,;]\s*-?\d+(?:\.\d+)?|\s+-?\d+(?:\.\d+)?)+/g;
+const NUMBER_RUN = /-?(?<!\d)\d+(?:\.\d+)?(?:\s*[,;]\s*-?\d+(?:\.\d+)?|\s+-?\d+(?:\.\d+)?)+/g;
 
 export function fillArgs(schema: Record<string, unknown>, text: string): Record<string, unknown> | null {
   const s = schema as ObjectSchema;
@@ -48,7 +54,7 @@ function fillOne(name: string, p: PropSchema, text: string): unknown {
   if (type === "array" && ["number", "integer"].includes(typeOf(p.items ?? {}) ?? "")) return numberList(text);
   if (type === "integer" || type === "number") return numberFor(name, p, text, type === "integer");
   if (type !== "string") return undefined;
-  if (p.format === "uri" || URLISH.test(name)) return /https?:\/\/[^\s"'<>]+/.exec(text)?.[0]?.replace(/[.,;)]+$/, "");
+  if (p.format === "uri" || URLISH.test(name)) return /https?:\/\/[^\s"'<>]+/.exec(text)?.[0]?.replace(/(?<![.,;)])[.,;)]+$/, "");
   if (SYMBOL.test(name)) return symbolIn(text);
   if (FREE_TEXT.test(name)) return text.trim() || undefined;
   return undefined;
@@ -87,9 +93,11 @@ function ungrouped(text: string): string {
 
 function numberFor(name: string, p: PropSchema, text: string, integer: boolean): number | undefined {
   const n = name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
-  const patterns = [new RegExp(`\\b${n}\\s*(?:[:=]|of|is)?\\s*(-?\\d+(?:\\.\\d+)?)`, "i"), new RegExp(`(\\d+(?:\\.\\d+)?)[- ]${n}\\b`, "i")];
+  // A name not inside a word: `\b` would say so too, but it also wants a word beside a name such as `(a)`.
+  const e = escaped(n);
+  const patterns = [new RegExp(`(?<!\\w)${e}\\s*(?:(?:[:=]|of|is)\\s*)?(-?\\d+(?:\\.\\d+)?)`, "i"), new RegExp(`(?<!\\d)(\\d+(?:\\.\\d+)?)[- ]${e}(?!\\w)`, "i")];
   // "RSI(14)", "SMA (50)": a number in parentheses right after a word is that indicator's period.
-  if (n === "period") patterns.push(/[a-z%]\s*\(\s*(\d+)\s*[,)]/i, /(\d+)[- ](?:day|bar|candle)s?\b/i);
+  if (n === "period") patterns.push(/[a-z%]\s*\(\s*(\d+)\s*[,)]/i, /(?<!\d)(\d+)[- ](?:day|bar|candle)s?\b/i);
   for (const re of patterns) {
     const m = re.exec(text);
     if (!m) continue;
@@ -100,6 +108,9 @@ function numberFor(name: string, p: PropSchema, text: string, integer: boolean):
   }
   return undefined;
 }
+
+/** Text matched as itself: a parameter may be named `c++` or `(a+)+$` (any JSON key is a valid name). */
+const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** An upper-case trading pair such as BTCUSDT or ETH/USDT, as people write them. */
 function symbolIn(text: string): string | undefined {

@@ -1,26 +1,34 @@
 /**
  * Workers AI through the `AI` binding, with traditional function calling: tools go in as
  * {name, description, parameters}; a model answers `{response, tool_calls: [{name, arguments}]}` (older
- * function-calling models) or an OpenAI-shaped completion (newer ones), and both are understood.
+ * function-calling models), `{response, tool_calls: [{id, type, function: {name, arguments}}]}` (Llama 4
+ * Scout) or an OpenAI-shaped completion (newer ones), and all are understood.
  * Rounds are not streamed by the binding when tools are given, so the text is handed on word by word.
  */
 import { upstreamError } from "../../../../../lib/errors.js";
 import { unlessAborted } from "../../../../../lib/time.js";
 import type { ChatMessage } from "../../../../../lib/protocol/index.js";
-import { newCallId, saneUsage, toolsBoundBy, type ModelEvent, type ModelParams, type ModelProvider, type ModelRound } from "../provider.js";
+import { newCallId, saneUsage, toolsBoundBy, type ModelEvent, type ModelToolCall, type ModelParams, type ModelProvider, type ModelRound } from "../provider.js";
 
 /** The slice of the AI binding we use; tests at the edge replace it with a scripted object. */
 export interface AiBinding {
   run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown>;
 }
 
+/** A call as the models write it: flat (older models) or with a nested `function` (Llama 4 Scout, OpenAI-shaped). */
+interface AnswerCall {
+  id?: string;
+  name?: string;
+  arguments?: unknown;
+  function?: { name?: string; arguments?: unknown };
+}
 interface LegacyAnswer {
   response?: string | null;
-  tool_calls?: { id?: string; name: string; arguments: unknown }[];
+  tool_calls?: AnswerCall[];
   usage?: unknown;
 }
 interface OpenAiAnswer {
-  choices: { message: { content?: string | null; tool_calls?: { id?: string; function: { name: string; arguments: unknown } }[] }; finish_reason?: string | null }[];
+  choices: { message: { content?: string | null; tool_calls?: AnswerCall[] }; finish_reason?: string | null }[];
   usage?: unknown;
 }
 
@@ -79,16 +87,19 @@ function* eventsOf(out: unknown): Iterable<ModelEvent> {
   // In JSON mode the answer comes as the parsed object; the client reads it as text, like OpenAI's.
   const raw: unknown = msg ? (msg.content ?? "") : (o.response ?? "");
   const text = typeof raw === "string" ? raw : JSON.stringify(raw);
-  const calls = msg ? (msg.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) : (o.tool_calls ?? []);
   for (const w of text.match(/\S+\s*|\s+/g) ?? []) yield { type: "text", delta: w };
-  for (const c of calls) {
-    const args = typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {});
-    yield { type: "tool_call", call: { id: c.id || newCallId(), name: c.name, arguments: args } };
-  }
+  for (const c of (msg ? msg.tool_calls : o.tool_calls) ?? []) yield { type: "tool_call", call: callOf(c) };
   const usage = saneUsage(o.usage);
   if (usage) yield { type: "usage", usage };
   const reason = o.choices?.[0]?.finish_reason;
   if (reason) yield { type: "finish", reason };
+}
+
+/** Arguments come as an object or as JSON text; the agent loop reads JSON text, as OpenAI sends it. */
+function callOf(c: AnswerCall): ModelToolCall {
+  const args = c.function?.arguments ?? c.arguments;
+  // A nameless call goes on as "": the dispatcher answers the model that no such tool exists.
+  return { id: c.id || newCallId(), name: c.function?.name ?? c.name ?? "", arguments: typeof args === "string" ? args : JSON.stringify(args ?? {}) };
 }
 
 /** Workers AI models take string contents; multi-part user messages keep their text parts. */

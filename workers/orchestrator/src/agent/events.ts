@@ -20,6 +20,8 @@ export interface CioInfo {
 
 export type AgentEvent =
   | { type: "text"; delta: string }
+  /** The model's refusal, which the client reads as message.refusal (delta.refusal in a stream). */
+  | { type: "refusal"; delta: string }
   | { type: "tool_start"; name: string; arguments: string }
   | { type: "tool_end"; activity: ToolActivity; /** The tool actually ran (not refused before the call): such calls are recorded for learning. */ ran: boolean }
   | { type: "client_tool_calls"; calls: ModelToolCall[]; /** This turn's messages as the model saw them (kept for the client's follow-up). */ turn: ChatMessage[] }

@@ -91,6 +91,8 @@ interface RoundResult {
   text: string;
   /** What the round wrote that the client does not see (its reasoning): billed all the same. */
   unseen: string;
+  /** What the model wrote as its refusal: counted as written, like text. */
+  refusal: string;
   calls: ModelToolCall[];
   usage?: Usage;
   /** The model's own finish_reason for this round, when it gave one. */
@@ -99,7 +101,7 @@ interface RoundResult {
 
 /** One model round: its text goes on to the client as it comes; calls, usage and finish reason are collected. */
 async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: FunctionTool[], step: number): AsyncGenerator<AgentEvent, RoundResult> {
-  const r: RoundResult = { text: "", unseen: "", calls: [] };
+  const r: RoundResult = { text: "", unseen: "", refusal: "", calls: [] };
   const toolChoice = step === 1 ? a.toolChoice : undefined;
   let t = Date.now();
   for await (const ev of a.provider.round({ messages, tools, requestId: a.requestId, signal: a.signal, params: a.params, toolChoice, stream: a.stream })) {
@@ -111,10 +113,14 @@ async function* modelRound(a: AgentInput, messages: ChatMessage[], tools: Functi
     } else if (ev.type === "reasoning") {
       r.unseen += ev.delta;
       a.spending.wrote(ev.delta);
+    } else if (ev.type === "refusal") {
+      r.refusal += ev.delta;
+      a.spending.wrote(ev.delta);
+      yield ev;
     } else if (ev.type === "tool_call") r.calls.push(ev.call);
     // Usage that is not sane never comes (saneUsage): the round is then estimated, for the client and the budget alike.
     else if (ev.type === "usage") r.usage = addUsage(r.usage, ev.usage);
-    else r.finish = ev.reason;
+    else if (ev.type === "finish") r.finish = ev.reason;
     t = Date.now();
   }
   return r;
@@ -131,8 +137,8 @@ function roundPrompt(a: AgentInput, read: ChatMessage[], tools: FunctionTool[]):
   return promptText(read, tools);
 }
 
-/** What a round wrote, as text to estimate: its reasoning, its text and its calls. */
-const answerText = (r: RoundResult) => writtenText({ reasoning: r.unseen, content: r.text, tool_calls: r.calls.map(wireCall) });
+/** What a round wrote, as text to estimate: its reasoning, its text, its refusal and its calls. */
+const answerText = (r: RoundResult) => writtenText({ reasoning: r.unseen, content: r.text, refusal: r.refusal, tool_calls: r.calls.map(wireCall) });
 
 /** "length" and "content_filter" tell the client its answer is not whole; any other reason of a text answer is "stop". */
 const answerFinish = (reason: string | undefined) => (reason === "length" || reason === "content_filter" ? reason : "stop");

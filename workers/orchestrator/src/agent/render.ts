@@ -1,6 +1,6 @@
 /**
  * Renders the agent loop's events in OpenAI's wire format. JSON: one completion at the end. SSE: the
- * first chunk carries the role, text deltas follow as they come, tool activity travels as SSE comment
+ * first chunk carries the role, text deltas (and a refusal's, as delta.refusal) follow as they come, tool activity travels as SSE comment
  * lines (which OpenAI clients ignore), client tool calls are streamed with `index`, `id`, `type` and
  * `function.name` in the first delta of each call, and the final chunk (and the usage chunk, when asked
  * for) carries the `cio` object: provider, steps and every tool called.
@@ -12,6 +12,7 @@ import { chunk, usageChunk, type AnswerStamp } from "../wire.js";
 import type { AgentEvent, CioInfo } from "./events.js";
 
 export interface Rendered {
+  /** What the model wrote, its refusal included: a usage estimate counts both. */
   text: string;
   usage?: Usage;
   cio?: CioInfo;
@@ -29,16 +30,20 @@ export interface RenderTarget extends AnswerStamp {
 
 export async function renderJson(events: AsyncIterable<AgentEvent>, t: RenderTarget): Promise<ChatCompletion> {
   let text = "";
+  let refusal = "";
   let calls: ModelToolCall[] = [];
   for await (const ev of events) {
     if (ev.type === "text") text += ev.delta;
+    else if (ev.type === "refusal") refusal += ev.delta;
     else if (ev.type === "client_tool_calls") calls = ev.calls;
     else if (ev.type === "done") {
-      const usage = t.usageFor({ text, usage: ev.usage });
-      t.onDone({ text, usage, cio: ev.cio });
+      const usage = t.usageFor({ text: text + refusal, usage: ev.usage });
+      t.onDone({ text: text + refusal, usage, cio: ev.cio });
+      // As OpenAI answers: a refusal with no text beside it has null content, which a client's schema never parses.
+      const said = { content: text || (refusal || calls.length ? null : ""), refusal: refusal || null };
       const message = calls.length
-        ? { role: "assistant" as const, content: text || null, refusal: null, tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } })) }
-        : { role: "assistant" as const, content: text, refusal: null };
+        ? { role: "assistant" as const, ...said, tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } })) }
+        : { role: "assistant" as const, ...said };
       return { id: t.id, object: "chat.completion", created: t.created, model: t.model, choices: [{ index: 0, message, logprobs: null, finish_reason: ev.finish }], usage, cio: ev.cio };
     }
   }
@@ -54,6 +59,11 @@ export async function* renderSse(events: AsyncIterable<AgentEvent>, t: RenderTar
         text += ev.delta;
         t.onText?.(ev.delta);
         yield sseData(chunk(t, { content: ev.delta }));
+        break;
+      case "refusal":
+        text += ev.delta;
+        t.onText?.(ev.delta);
+        yield sseData(chunk(t, { refusal: ev.delta }));
         break;
       case "tool_start":
         yield sseComment(`cio tool ${ev.name} started ${ev.arguments}`);

@@ -20,6 +20,11 @@ export type ModelEvent =
    */
   | { type: "reasoning"; delta: string }
   | { type: "tool_call"; call: ModelToolCall }
+  /**
+   * Why the model will not answer, in place of an answer (OpenAI's `refusal`, mostly under a json_schema
+   * response_format): the client reads it from message.refusal, not from the content its schema parses.
+   */
+  | { type: "refusal"; delta: string }
   /** Only ever sane usage (`saneUsage`): every consumer books it as it is. */
   | { type: "usage"; usage: Usage }
   /** Why the model stopped this round, as it said ("stop", "length", "tool_calls", "content_filter", …). */

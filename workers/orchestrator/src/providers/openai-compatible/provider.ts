@@ -39,6 +39,7 @@ export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger):
 function* readCompletion(c: ChatCompletion): Iterable<ModelEvent> {
   const m = c.choices?.[0]?.message;
   if (m?.content) yield { type: "text", delta: m.content };
+  if (typeof m?.refusal === "string" && m.refusal) yield { type: "refusal", delta: m.refusal };
   for (const t of m?.tool_calls ?? []) yield { type: "tool_call", call: { id: t.id || newCallId(), name: t.function.name, arguments: t.function.arguments || "{}" } };
   const usage = saneUsage(c.usage);
   if (usage) yield { type: "usage", usage };
@@ -69,6 +70,7 @@ export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterabl
     const delta = c.choices?.[0]?.delta as (ChatCompletionChunk["choices"][number]["delta"] & { tool_calls?: ToolCallDelta[] }) | undefined;
     if (!delta) continue;
     if (typeof delta.content === "string" && delta.content) yield { type: "text", delta: delta.content };
+    if (typeof delta.refusal === "string" && delta.refusal) yield { type: "refusal", delta: delta.refusal };
     for (const d of delta.tool_calls ?? []) calls.add(d);
   }
   // Closed with neither a finish_reason nor [DONE]: cut off, so its text or tool arguments may be partial.

@@ -76,3 +76,37 @@ describe("cio/auto over an OpenAI-compatible upstream: a model's refusal", () =>
     expect(reply.choices[0]!.message).toMatchObject({ content: "{}", refusal: null });
   });
 });
+
+describe("cio/auto over an OpenAI-compatible upstream: a model's reasoning", () => {
+  const THOUGHT = "Let me think about this step by step. ".repeat(200); // ≈ 7,600 characters
+  it("JSON: with no usage from the upstream, reasoning_content is counted as written though the client never sees it", async () => {
+    fakeUpstream(() =>
+      Response.json({ id: "x", object: "chat.completion", created: 1, model: "mock-model", choices: [{ index: 0, message: { role: "assistant", content: "42", reasoning_content: THOUGHT }, finish_reason: "stop" }] }),
+    );
+    const tenantId = await newTenant();
+    const reply = completionOf(await chat([user("think")], { tenantId, settings: OPENAI }));
+    expect(reply.choices[0]!.message.content).toBe("42");
+    expect(reply.usage!.completion_tokens).toBeGreaterThan(1000);
+  });
+
+  it("stream: with no usage from the upstream, delta.reasoning is counted as written, and only the content is sent", async () => {
+    fakeUpstream(
+      () =>
+        new Response(
+          [
+            ...Array.from({ length: 20 }, () => sse({ ...base, choices: [{ index: 0, delta: { reasoning: THOUGHT.slice(0, 380) }, finish_reason: null }] })),
+            sse({ ...base, choices: [{ index: 0, delta: { content: "42" }, finish_reason: null }] }),
+            sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }),
+            sse("[DONE]"),
+          ].join(""),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+    );
+    const tenantId = await newTenant();
+    const text = await streamText(await chat([user("think")], { tenantId, settings: OPENAI, body: { stream: true, stream_options: { include_usage: true } } }));
+    expect(deltasOf(text).map((d) => d.content ?? "").join("")).toBe("42");
+    expect(text).not.toContain("step by step");
+    const usage = text.split("\n\n").filter((b) => b.startsWith("data: {")).map((b) => JSON.parse(b.slice(6)) as { usage?: { completion_tokens: number } }).find((c) => c.usage)?.usage;
+    expect(usage!.completion_tokens).toBeGreaterThan(1000);
+  });
+});

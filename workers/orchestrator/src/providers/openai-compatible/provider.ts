@@ -38,6 +38,8 @@ export function openAiProvider(cfg: UpstreamConfig, model: string, log: Logger):
 
 function* readCompletion(c: ChatCompletion): Iterable<ModelEvent> {
   const m = c.choices?.[0]?.message;
+  const reasoning = reasoningOf(m);
+  if (reasoning) yield { type: "reasoning", delta: reasoning };
   if (m?.content) yield { type: "text", delta: m.content };
   if (typeof m?.refusal === "string" && m.refusal) yield { type: "refusal", delta: m.refusal };
   for (const t of m?.tool_calls ?? []) yield { type: "tool_call", call: { id: t.id || newCallId(), name: t.function.name, arguments: t.function.arguments || "{}" } };
@@ -45,6 +47,17 @@ function* readCompletion(c: ChatCompletion): Iterable<ModelEvent> {
   if (usage) yield { type: "usage", usage };
   const reason = c.choices?.[0]?.finish_reason;
   if (reason) yield { type: "finish", reason };
+}
+
+/**
+ * A message's or delta's reasoning, as reasoning models' servers send it beside the content (DeepSeek, vLLM and
+ * llama.cpp `reasoning_content`, OpenRouter and Ollama `reasoning`): never shown to the cio/auto client, but the
+ * upstream bills it, so the loop counts it as written when the round reports no usage or is cut short.
+ */
+function reasoningOf(m: unknown): string | undefined {
+  const r = m as { reasoning_content?: unknown; reasoning?: unknown } | undefined;
+  const text = r?.reasoning_content ?? r?.reasoning;
+  return typeof text === "string" && text ? text : undefined;
 }
 
 function definedParams(p: Record<string, unknown>) {
@@ -69,6 +82,8 @@ export async function* readRound(body: ReadableStream<Uint8Array>): AsyncIterabl
     if (finish) ended = true;
     const delta = c.choices?.[0]?.delta as (ChatCompletionChunk["choices"][number]["delta"] & { tool_calls?: ToolCallDelta[] }) | undefined;
     if (!delta) continue;
+    const reasoning = reasoningOf(delta);
+    if (reasoning) yield { type: "reasoning", delta: reasoning };
     if (typeof delta.content === "string" && delta.content) yield { type: "text", delta: delta.content };
     if (typeof delta.refusal === "string" && delta.refusal) yield { type: "refusal", delta: delta.refusal };
     for (const d of delta.tool_calls ?? []) calls.add(d);

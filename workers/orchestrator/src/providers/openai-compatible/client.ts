@@ -48,7 +48,7 @@ export async function postChat(
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= cfg.retries;
     try {
-      const response = await fetchWithin(cfg, body, signal, requestId);
+      const response = await fetchWithin(cfg, body, streamed, signal, requestId);
       if (response.ok) return { response: streamed ? await streamOrItsError(response) : response, ms: Date.now() - started };
       const error = await toApiError(response);
       const wait = last || !RETRYABLE_STATUS.has(response.status) ? null : retryWait(error, cfg, attempt);
@@ -137,10 +137,9 @@ class UpstreamTimeout extends Error {
  * then nothing held the request and its concurrency slot forever. A stream's long answer is not cut by it: its
  * body fails instead when the upstream sends nothing for idleTimeoutMs (idleBounded).
  */
-async function fetchWithin(cfg: UpstreamConfig, body: unknown, signal: AbortSignal, requestId?: string): Promise<Response> {
+async function fetchWithin(cfg: UpstreamConfig, body: unknown, streamed: boolean, signal: AbortSignal, requestId?: string): Promise<Response> {
   // A timer we can clear once the answer is ours (AbortSignal.timeout cannot be cleared, and would cut the stream).
   const upstream = new AbortController();
-  const streamed = (body as { stream?: unknown } | null)?.stream === true;
   const timer = setTimeout(() => upstream.abort(new UpstreamTimeout()), streamed ? cfg.timeoutMs : cfg.answerTimeoutMs);
   const both = AbortSignal.any([signal, upstream.signal]);
   try {
